@@ -1,0 +1,132 @@
+/**
+ * Ports: the small interfaces every source implements. Real adapters live in `source/sources/`, the
+ * simulated fleet in `source/demo/`. The store and the UI only ever see these.
+ */
+import type {
+	Action,
+	ActionProgress,
+	Context,
+	MetricName,
+	Model,
+	ModelRef,
+	Prediction,
+	Sample,
+	Series,
+	Unsubscribe,
+	VersionKey,
+	VersionRef,
+} from './types.ts';
+
+export type SourceName = 'cluster' | 'metrics' | 'agent';
+
+/** A failure a source reports without stopping; the screen shows it and keeps the last data marked stale. */
+export interface SourceError {
+	source: SourceName;
+	/** Said for people: what failed and, where known, how to fix it. */
+	message: string;
+}
+
+/** Thrown by an action when the object changed between the console's read and its write. */
+export class ConflictError extends Error {
+	override name = 'ConflictError';
+}
+
+/** Thrown by an action the caller is not allowed to do. */
+export class ForbiddenError extends Error {
+	override name = 'ForbiddenError';
+}
+
+export interface ClusterPort {
+	/** Name shown in the header, e.g. the kubeconfig context or `demo`. */
+	readonly label: string;
+	contexts(): Context[];
+	currentContext(): string;
+	/** Point later watches and actions at another context. */
+	switchContext(name: string): Promise<void>;
+	namespaces(): Promise<string[]>;
+	/**
+	 * Watch the models of one namespace (or all when undefined). `onChange` gets the full list each time it changes.
+	 * `onError` reports problems; the watch keeps retrying by itself.
+	 */
+	watchModels(
+		namespace: string | undefined,
+		onChange: (models: Model[]) => void,
+		onError: (error: SourceError) => void,
+	): Unsubscribe;
+	/** Set the canary's weight. `expectedWeight` is what the caller saw: a different current value is a ConflictError. */
+	setCanaryWeight(model: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void>;
+	/** All traffic to the canary, which becomes stable. */
+	promote(model: ModelRef, canary: string): Promise<void>;
+	/** Canary to 0 (and, for a Deployment whose template changed, the previous template restored). */
+	rollback(model: ModelRef, canary: string): Promise<void>;
+	/** Blue-green: all traffic from one version to the other in one write. */
+	switchTraffic(model: ModelRef, to: string): Promise<void>;
+}
+
+/** A version to query, with the serving runtime that chooses its PromQL profile. */
+export interface MetricTarget extends VersionRef {
+	runtime?: string;
+}
+
+export interface TimeRange {
+	/** Epoch ms. */
+	start: number;
+	end: number;
+	stepSeconds: number;
+}
+
+export interface MetricsPort {
+	readonly label: string;
+	/** One query per metric for all versions at once, never one per version. Missing data is absent, not zero. */
+	sample(targets: MetricTarget[], windowSeconds: number): Promise<Map<VersionKey, Sample>>;
+	history(targets: MetricTarget[], range: TimeRange): Promise<Map<VersionKey, Series>>;
+	/** The query behind a figure, copyable. */
+	explain(target: MetricTarget, metric: MetricName): string;
+}
+
+export interface PredictionFilter {
+	namespace?: string;
+	model?: string;
+	version?: string;
+	status?: 'ok' | 'error';
+	minLatencyMs?: number;
+}
+
+export interface AuditEntry {
+	time: number;
+	user: string;
+	action: string;
+	target: string;
+	before: string;
+	after: string;
+	result: 'ok' | 'refused' | 'failed';
+	message: string;
+}
+
+export type AgentEvent =
+	| { type: 'prediction'; seq: number; prediction: Prediction }
+	| { type: 'gap'; seq: number; dropped: number; reason: string }
+	| { type: 'audit'; seq: number; entry: AuditEntry }
+	| { type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean }
+	| { type: 'connection'; connected: boolean; reason?: string };
+
+export interface AgentPort {
+	readonly label: string;
+	predictions(
+		filter: PredictionFilter,
+		fromSeq: number | undefined,
+		onEvent: (event: AgentEvent) => void,
+	): Unsubscribe;
+	act(action: Action): AsyncIterable<ActionProgress>;
+	lookup(requestId: string): Promise<Prediction[]>;
+	audit(limit: number): Promise<AuditEntry[]>;
+}
+
+/** Everything the console is connected to. `agent` and `metrics` are optional: the console works without them. */
+export interface Sources {
+	cluster: ClusterPort;
+	metrics?: MetricsPort;
+	agent?: AgentPort;
+	/** True only for the simulated fleet; the screen shows a DEMO badge. */
+	demo: boolean;
+}

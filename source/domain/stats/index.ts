@@ -1,0 +1,16 @@
+export {chiSquareHomogeneity, type ChiSquareOptions, type ChiSquareResult} from './chi-square-homogeneity.ts';
+export {chiSquareSurvival} from './chi-square-survival.ts';
+export {finiteValues} from './finite-values.ts';
+export {hodgesLehmannShift} from './hodges-lehmann.ts';
+export {kolmogorovSmirnov, type KolmogorovSmirnovResult} from './kolmogorov-smirnov.ts';
+export {kolmogorovSurvival} from './kolmogorov-survival.ts';
+export {logGamma} from './log-gamma.ts';
+export {mannWhitneyU, type Alternative, type MannWhitneyOptions, type MannWhitneyResult} from './mann-whitney.ts';
+export {MAD_TO_SIGMA, medianAbsoluteDeviation} from './median-absolute-deviation.ts';
+export {medianInPlace} from './median-in-place.ts';
+export {median, medianOfSorted} from './median.ts';
+export {normalSurvival} from './normal-survival.ts';
+export {DEFAULT_PSI_EPSILON, populationStabilityIndex} from './population-stability-index.ts';
+export {rankWithTies, type Ranking} from './rank-with-ties.ts';
+export {regularizedGammaP, regularizedGammaQ} from './regularized-gamma.ts';
+export {selectKth} from './select-kth.ts';

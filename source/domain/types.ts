@@ -1,0 +1,207 @@
+/**
+ * Core domain types. Pure data: no I/O, no React. Every source (real or demo) produces these and
+ * every screen consumes them, so nothing above the sources knows where the data came from.
+ */
+
+export type Track = 'stable' | 'canary';
+
+/** How traffic is split between the versions of a model. */
+export type RouterKind = 'httproute' | 'virtualservice' | 'kserve' | 'replicas' | 'demo';
+
+/** Identifies a model across contexts: a model name is only unique within a namespace. */
+export interface ModelRef {
+	namespace: string;
+	name: string;
+}
+
+export interface VersionRef extends ModelRef {
+	/** Version label, e.g. `v13`. */
+	version: string;
+}
+
+/** `namespace/model/version` — stable key for maps. */
+export type VersionKey = string;
+
+export function versionKey(ref: VersionRef): VersionKey {
+	return `${ref.namespace}/${ref.name}/${ref.version}`;
+}
+
+export function modelKey(ref: ModelRef): string {
+	return `${ref.namespace}/${ref.name}`;
+}
+
+export interface Resources {
+	cpuRequestCores?: number;
+	cpuLimitCores?: number;
+	memoryRequestBytes?: number;
+	memoryLimitBytes?: number;
+}
+
+export interface Autoscaler {
+	min: number;
+	max: number;
+	current: number;
+}
+
+export interface Version {
+	/** Version label (`app.kubernetes.io/version`, or the KServe revision). */
+	name: string;
+	track: Track;
+	/** Share of traffic, 0–100. */
+	weight: number;
+	replicasReady: number;
+	replicasDesired: number;
+	restarts: number;
+	/** Container image or storage URI. */
+	image: string;
+	/** ISO 8601 creation time. */
+	created: string;
+	resources?: Resources;
+	autoscaler?: Autoscaler;
+	/** Pod-level problems worth showing: `CrashLoopBackOff`, `OOMKilled`, … */
+	problems?: string[];
+	/** The Kubernetes object behind this version (for messages and actions), e.g. `Deployment/fraud-v13`. */
+	object?: string;
+	/** The Service receiving this version's traffic (when there is one). */
+	service?: string;
+}
+
+export interface Model {
+	namespace: string;
+	name: string;
+	router: RouterKind;
+	/** The object that splits traffic, e.g. `HTTPRoute/fraud`. */
+	routerObject?: string;
+	/** Serving runtime, chooses the PromQL profile (`generic`, `kserve`, `seldon`, …). */
+	runtime?: string;
+	/** Opaque token for optimistic concurrency: writes carry it and fail on a concurrent change. */
+	resourceVersion?: string;
+	versions: Version[];
+	/** Problems in how the model is wired, e.g. a route naming a missing Service. */
+	warnings?: string[];
+	/**
+	 * Annotations of the object that defines the model (its router, or the InferenceService), for settings kept in
+	 * the cluster, e.g. `modeldeck.dev/guard: "true"` for the agent's canary guard.
+	 */
+	annotations?: Record<string, string>;
+}
+
+export interface Sample {
+	/** Requests per second. */
+	rps: number | null;
+	/** Errors / requests, 0–1. */
+	errorRatio: number | null;
+	p50Ms: number | null;
+	p95Ms: number | null;
+	p99Ms: number | null;
+	cpuCores: number | null;
+	memoryBytes: number | null;
+	/** Epoch milliseconds of the sample. */
+	time: number;
+}
+
+export type MetricName = 'rps' | 'errorRatio' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'cpuCores' | 'memoryBytes';
+
+export const METRIC_NAMES: readonly MetricName[] = [
+	'rps',
+	'errorRatio',
+	'p50Ms',
+	'p95Ms',
+	'p99Ms',
+	'cpuCores',
+	'memoryBytes',
+];
+
+export interface Point {
+	/** Epoch milliseconds. */
+	time: number;
+	value: number;
+}
+
+/** History per metric for one version. A missing point is missing, never zero. */
+export type Series = Partial<Record<MetricName, Point[]>>;
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type FlagKind =
+	| 'latency'
+	| 'errors'
+	| 'cpu'
+	| 'memory'
+	| 'canary'
+	| 'anomaly'
+	| 'drift'
+	| 'readiness'
+	| 'restarts';
+
+export interface Flag {
+	kind: FlagKind;
+	severity: Severity;
+	/** Human explanation: which metric, how much, against what. */
+	message: string;
+	/** Epoch ms when the condition started. */
+	since: number;
+	metric?: MetricName;
+}
+
+export type PredictionStatus = 'ok' | 'error';
+
+export interface Prediction {
+	requestId: string;
+	namespace: string;
+	model: string;
+	version: string;
+	/** Epoch ms. */
+	time: number;
+	latencyMs: number | null;
+	status: PredictionStatus;
+	/** HTTP status code when known. */
+	code?: number;
+	inputSummary: string;
+	outputSummary: string;
+	/** Numeric or class output used for drift, when it can be extracted. */
+	output?: number | string;
+}
+
+export type Action =
+	| { kind: 'set-weight'; model: ModelRef; canary: string; from: number; to: number; resourceVersion?: string }
+	| { kind: 'promote'; model: ModelRef; canary: string; stable: string }
+	| { kind: 'rollback'; model: ModelRef; canary: string }
+	| { kind: 'switch'; model: ModelRef; from: string; to: string }
+	| { kind: 'smoke-test'; target: VersionRef }
+	| { kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number };
+
+export type ActionKind = Action['kind'];
+
+export interface LoadTestResult {
+	target: VersionRef;
+	requests: number;
+	errors: number;
+	achievedRps: number;
+	p50Ms: number;
+	p95Ms: number;
+	p99Ms: number;
+	maxMs: number;
+}
+
+export interface SmokeCheck {
+	name: string;
+	ok: boolean;
+	detail: string;
+}
+
+export type ActionProgress =
+	| { kind: 'progress'; fraction: number; message: string }
+	| { kind: 'check'; check: SmokeCheck }
+	| { kind: 'load-result'; results: LoadTestResult[] }
+	| { kind: 'done'; message: string }
+	| { kind: 'failed'; message: string };
+
+export interface Context {
+	name: string;
+	cluster: string;
+	user?: string;
+	namespace?: string;
+}
+
+export type Unsubscribe = () => void;
