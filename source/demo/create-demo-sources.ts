@@ -1,0 +1,159 @@
+/**
+ * The simulated fleet behind the same ports as the real sources: nothing above the sources can tell it is the demo,
+ * except `demo: true`, which puts the DEMO badge on screen.
+ */
+import type {AgentPort, ClusterPort, MetricsPort, Sources} from '../domain/ports.ts';
+import {AuditLog} from './audit-log.ts';
+import {DemoAgent} from './demo-agent.ts';
+import {DemoCluster} from './demo-cluster.ts';
+import {DemoMetrics} from './demo-metrics.ts';
+import {demoContexts} from './fleet.ts';
+import {PredictionFeed} from './prediction-feed.ts';
+import {deriveSeed, Random} from './random.ts';
+import {defaultScenario, incidentsOf, isScenarioName, type ScenarioName, scenarioNames} from './scenarios.ts';
+import {FleetSimulation} from './simulation.ts';
+
+export interface DemoOptions {
+	/** Which scripted incident to play. Default `tour`. Example: `{scenario: 'error-burst'}`. */
+	scenario?: ScenarioName;
+	/** Seed of every random draw: the same seed and clock give the same fleet. Default 1. */
+	seed?: number;
+	/** Epoch-ms clock the simulation follows. Default `Date.now`. Tests pass a clock they move by hand. */
+	clock?: () => number;
+	/** Predictions streamed per second across the fleet. Default 300. */
+	predictionsPerSecond?: number;
+	/** Generated models added to demo-prod (2–3 versions each), for benchmarks: 12 give 41 versions. Default 0. */
+	extraModels?: number;
+	/**
+	 * Simulated time each action takes, in ms. Default: 300–800 ms, drawn per action. 0 (tests) also runs smoke and
+	 * load tests without pausing.
+	 */
+	actionDelayMs?: number;
+	/** Events the demo agent keeps for resuming and `lookup`. Default 50,000. */
+	historyLimit?: number;
+}
+
+export interface DemoSources extends Sources {
+	cluster: ClusterPort;
+	metrics: MetricsPort;
+	agent: AgentPort;
+	demo: true;
+	/** Stop the timer that streams predictions and reports changes. Idempotent. */
+	stop(): void;
+}
+
+/** How often predictions are made and changes reported: batches, never a timer per prediction. */
+const PUMP_INTERVAL_MS = 100;
+const DEFAULT_PREDICTIONS_PER_SECOND = 300;
+/** History older than a minute is back-filled after start-up in chunks this size (a few ms each). */
+const BACKFILL_TICKS_PER_PUMP = 30;
+const MAX_PREDICTIONS_PER_SECOND = 20_000;
+
+function checkedNumber(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+	if (value === undefined) return fallback;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		throw new RangeError(`Demo option ${name} is ${String(value)}: use a number from ${min} to ${max.toLocaleString('en-US')}.`);
+	}
+
+	return value;
+}
+
+export function createDemoSources(options: DemoOptions = {}): DemoSources {
+	const scenario = options.scenario ?? defaultScenario;
+	if (!isScenarioName(scenario)) {
+		throw new RangeError(`There is no demo scenario "${String(scenario)}". Scenarios: ${scenarioNames.join(', ')}.`);
+	}
+
+	const seed = Math.floor(checkedNumber('seed', options.seed, 1, -(2 ** 53), 2 ** 53));
+	const predictionsPerSecond = checkedNumber(
+		'predictionsPerSecond',
+		options.predictionsPerSecond,
+		DEFAULT_PREDICTIONS_PER_SECOND,
+		0,
+		MAX_PREDICTIONS_PER_SECOND,
+	);
+	const extraModels = Math.floor(checkedNumber('extraModels', options.extraModels, 0, 0, 500));
+	const historyLimit = Math.floor(checkedNumber('historyLimit', options.historyLimit, 50_000, 1, 1_000_000));
+	const fixedDelay =
+		options.actionDelayMs === undefined ? undefined : checkedNumber('actionDelayMs', options.actionDelayMs, 0, 0, 60_000);
+	const clock = options.clock ?? Date.now;
+	const launchTime = clock();
+	let stopped = false;
+
+	const simulation = new FleetSimulation({
+		contexts: demoContexts(extraModels),
+		incidents: incidentsOf(scenario),
+		seed,
+		launchTime,
+	});
+	simulation.advanceTo(launchTime);
+
+	// Pending pauses, so that stop() can end them: an action in flight finishes instead of waiting forever.
+	const pauses = new Map<ReturnType<typeof setTimeout>, () => void>();
+	const pause = async (ms: number): Promise<void> => {
+		if (fixedDelay === 0 || !(ms > 0) || stopped) return;
+		await new Promise<void>((resolve) => {
+			const timer = setTimeout(() => {
+				pauses.delete(timer);
+				resolve();
+			}, ms);
+			pauses.set(timer, resolve);
+		});
+	};
+
+	const delayRandom = new Random(deriveSeed(seed, 'delays'));
+	const audit = new AuditLog();
+	const cluster = new DemoCluster(simulation, clock, audit, async () => pause(fixedDelay ?? delayRandom.between(300, 800)));
+	const currentContext = () => cluster.currentContext();
+	const metrics = new DemoMetrics(simulation, clock, currentContext);
+	const feed = new PredictionFeed({
+		simulation,
+		currentContext,
+		random: new Random(deriveSeed(seed, 'predictions')),
+		ratePerSecond: predictionsPerSecond,
+		historyLimit,
+		startTime: launchTime,
+	});
+	const stopAudit = audit.onEntry((entry) => {
+		feed.publishAudit(entry);
+	});
+	const agent = new DemoAgent({
+		simulation,
+		cluster,
+		feed,
+		audit,
+		random: new Random(deriveSeed(seed, 'agent')),
+		clock,
+		currentContext,
+		pause,
+	});
+
+	const pump = setInterval(() => {
+		const now = clock();
+		simulation.advanceTo(now);
+		simulation.backfillHistory(BACKFILL_TICKS_PER_PUMP);
+		feed.pump(now);
+		cluster.notifyIfChanged();
+	}, PUMP_INTERVAL_MS);
+	// The demo must never be what keeps a process alive (a `--json` status run exits when it is done).
+	pump.unref?.();
+
+	return {
+		cluster,
+		metrics,
+		agent,
+		demo: true,
+		stop() {
+			if (stopped) return;
+			stopped = true;
+			clearInterval(pump);
+			for (const [timer, resolve] of pauses) {
+				clearTimeout(timer);
+				resolve();
+			}
+
+			pauses.clear();
+			stopAudit();
+		},
+	};
+}
