@@ -1,0 +1,296 @@
+#!/usr/bin/env node
+// Builds the control-plane binaries the harness runs (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, kwok) once, from the Go module proxy, and caches them by version in
+// ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/<name>-<version>. What is cached is skipped; a binary named by its
+// environment variable (MODELDECK_ETCD, MODELDECK_KUBE_APISERVER, MODELDECK_KUBE_CONTROLLER_MANAGER,
+// MODELDECK_KUBE_SCHEDULER, MODELDECK_KWOK) or found on PATH at a suitable version is used instead.
+//
+// Usage: node harness/build-binaries.mjs [--print] [--force]
+//   --print   print where each binary comes from, build nothing
+//   --force   rebuild the cached binaries even if they exist
+//
+// Also importable: `resolveBinaries()` (no building) and `ensureBinaries()`.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, accessSync, constants, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const kubeModule = path.join(here, 'go', 'kube');
+const etcdModule = path.join(here, 'go', 'etcd');
+
+/** kwok has no module of ours: it is `go install`ed at this tag with its own go.mod and go.sum. */
+export const KWOK_VERSION = 'v0.8.0';
+
+/**
+ * @param {string} goModPath
+ * @param {string} modulePath
+ * @returns {string}
+ */
+function requiredVersion(goModPath, modulePath) {
+  const text = readFileSync(goModPath, 'utf8');
+  const escaped = modulePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const m = text.match(new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v[^\\s]+)`, 'm'));
+  if (!m) throw new Error(`${goModPath} does not require ${modulePath}`);
+  return m[1];
+}
+
+/** Versions pinned by the Go modules in harness/go. */
+export const KUBE_VERSION = requiredVersion(path.join(kubeModule, 'go.mod'), 'k8s.io/kubernetes');
+export const ETCD_VERSION = requiredVersion(path.join(etcdModule, 'go.mod'), 'go.etcd.io/etcd/server/v3');
+
+/**
+ * @typedef {'etcd'|'kube-apiserver'|'kube-controller-manager'|'kube-scheduler'|'kwok'} BinaryName
+ * @typedef {{ name: BinaryName, env: string, version: string, minVersion: [number, number], versionArgs: string[] }} BinarySpec
+ * @typedef {{ path: string, source: 'env'|'path'|'cache'|'missing', version: string }} ResolvedBinary
+ * @typedef {Record<BinaryName, ResolvedBinary>} ResolvedBinaries
+ */
+
+/** @type {BinarySpec[]} */
+export const BINARIES = [
+  { name: 'etcd', env: 'MODELDECK_ETCD', version: ETCD_VERSION, minVersion: [3, 6], versionArgs: ['--version'] },
+  { name: 'kube-apiserver', env: 'MODELDECK_KUBE_APISERVER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
+  { name: 'kube-controller-manager', env: 'MODELDECK_KUBE_CONTROLLER_MANAGER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
+  { name: 'kube-scheduler', env: 'MODELDECK_KUBE_SCHEDULER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
+  { name: 'kwok', env: 'MODELDECK_KWOK', version: KWOK_VERSION, minVersion: [0, 6], versionArgs: ['--version'] },
+];
+
+/** @returns {string} */
+export function cacheRoot() {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'modeldeck');
+}
+
+/** @returns {string} */
+export function binDir() {
+  return path.join(cacheRoot(), 'bin');
+}
+
+/**
+ * @param {string} file
+ * @returns {boolean}
+ */
+function isExecutable(file) {
+  try {
+    if (!statSync(file).isFile()) return false;
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+function onPath(name) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * The version a binary reports, e.g. "v1.34.4", "3.6.16", "v0.8.0"; undefined if it says none.
+ * @param {string} file
+ * @param {string[]} args
+ * @returns {string | undefined}
+ */
+function reportedVersion(file, args) {
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000 });
+  const out = `${r.stdout || ''}\n${r.stderr || ''}`;
+  const m = out.match(/(?:Kubernetes |etcd Version: |version )v?(\d+\.\d+\.\d+[^\s]*)/i) || out.match(/v?(\d+\.\d+\.\d+)/);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * @param {string | undefined} version
+ * @param {[number, number]} min
+ */
+function atLeast(version, min) {
+  if (!version) return false;
+  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+  return major > min[0] || (major === min[0] && minor >= min[1]);
+}
+
+/**
+ * Where each binary comes from, without building anything. PATH binaries older than the harness needs
+ * (Debian's etcd 3.4, say) are passed over.
+ * @param {{ log?: (line: string) => void }} [options]
+ * @returns {ResolvedBinaries}
+ */
+export function resolveBinaries(options = {}) {
+  const log = options.log ?? (() => {});
+  /** @type {Partial<ResolvedBinaries>} */
+  const out = {};
+  for (const spec of BINARIES) {
+    const fromEnv = process.env[spec.env];
+    if (fromEnv) {
+      if (!isExecutable(fromEnv)) throw new Error(`${spec.env}=${fromEnv} is not an executable file`);
+      out[spec.name] = { path: fromEnv, source: 'env', version: reportedVersion(fromEnv, spec.versionArgs) ?? 'unknown' };
+      continue;
+    }
+    const found = onPath(spec.name);
+    if (found) {
+      const v = reportedVersion(found, spec.versionArgs);
+      if (atLeast(v, spec.minVersion)) {
+        out[spec.name] = { path: found, source: 'path', version: v ?? 'unknown' };
+        continue;
+      }
+      log(`ignoring ${found} (version ${v ?? 'unknown'}; need ${spec.minVersion.join('.')} or newer)`);
+    }
+    const cached = path.join(binDir(), `${spec.name}-${spec.version}`);
+    out[spec.name] = { path: cached, source: isExecutable(cached) ? 'cache' : 'missing', version: spec.version };
+  }
+  return /** @type {ResolvedBinaries} */ (out);
+}
+
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} opts
+ * @returns {Promise<void>}
+ */
+function run(cmd, args, opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
+    });
+  });
+}
+
+/** @param {number} ms */
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** @returns {string} */
+function goVersionOrThrow() {
+  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new Error('building the harness binaries needs Go (1.26 or newer) on PATH; or name prebuilt binaries with ' +
+      BINARIES.map((b) => b.env).join(', '));
+  }
+  return r.stdout.trim();
+}
+
+/**
+ * @param {string} module
+ * @param {string} modulePath
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string | undefined}
+ */
+function moduleTime(module, modulePath, env) {
+  const r = spawnSync('go', ['list', '-m', '-json', modulePath], { cwd: module, env, encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  try {
+    return JSON.parse(r.stdout).Time;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds whatever is missing (or everything with force) into the cache and returns where each binary is.
+ * @param {{ log?: (line: string) => void, force?: boolean }} [options]
+ * @returns {Promise<ResolvedBinaries>}
+ */
+export async function ensureBinaries(options = {}) {
+  const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
+  const resolved = resolveBinaries({ log });
+  const toBuild = BINARIES.filter((b) => resolved[b.name].source === 'missing' || (options.force && resolved[b.name].source === 'cache'));
+  for (const b of BINARIES) {
+    if (!toBuild.includes(b)) log(`${b.name} ${resolved[b.name].version}: ${resolved[b.name].path} (${resolved[b.name].source})`);
+  }
+  if (toBuild.length === 0) return resolved;
+
+  log(`using ${goVersionOrThrow()}`);
+  const dir = binDir();
+  mkdirSync(dir, { recursive: true });
+  const tmp = mkdtempSync(path.join(dir, '.build-'));
+  const env = {
+    ...process.env,
+    CGO_ENABLED: '0',
+    // Keep go's own module and build caches (shared with any other Go work on the machine).
+  };
+  const totalStart = Date.now();
+  try {
+    const kube = toBuild.filter((b) => b.name.startsWith('kube-'));
+    if (kube.length > 0) {
+      const started = Date.now();
+      const names = kube.map((b) => b.name);
+      log(`building ${names.join(', ')} ${KUBE_VERSION} with go build (first time: ~10-20 min on 2 cores) ...`);
+      const [major, minor] = KUBE_VERSION.replace(/^v/, '').split('.');
+      const buildDate = moduleTime(kubeModule, 'k8s.io/kubernetes', env) ?? '1970-01-01T00:00:00Z';
+      const x = [];
+      for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+        x.push(`-X ${pkg}.gitVersion=${KUBE_VERSION}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`,
+          `-X ${pkg}.gitTreeState=clean`, `-X ${pkg}.buildDate=${buildDate}`);
+      }
+      await run('go', [
+        'build', '-trimpath', '-tags=notest,grpcnotrace', `-ldflags=-s -w ${x.join(' ')}`,
+        '-o', `${tmp}${path.sep}`, ...names.map((n) => `./cmd/${n}`),
+      ], { cwd: kubeModule, env });
+      for (const n of names) renameSync(path.join(tmp, n), path.join(dir, `${n}-${KUBE_VERSION}`));
+      log(`built ${names.join(', ')} in ${seconds(Date.now() - started)}`);
+    }
+    if (toBuild.some((b) => b.name === 'etcd')) {
+      const started = Date.now();
+      log(`building etcd ${ETCD_VERSION} with go build ...`);
+      await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'etcd'), '.'], { cwd: etcdModule, env });
+      renameSync(path.join(tmp, 'etcd'), path.join(dir, `etcd-${ETCD_VERSION}`));
+      log(`built etcd in ${seconds(Date.now() - started)}`);
+    }
+    if (toBuild.some((b) => b.name === 'kwok')) {
+      const started = Date.now();
+      log(`building kwok ${KWOK_VERSION} with go install ...`);
+      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`], {
+        cwd: tmp, env: { ...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '') },
+      });
+      renameSync(path.join(tmp, 'kwok'), path.join(dir, `kwok-${KWOK_VERSION}`));
+      log(`built kwok in ${seconds(Date.now() - started)}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  log(`done in ${seconds(Date.now() - totalStart)}; cache ${dir}: ${cacheSize(dir)}`);
+  return resolveBinaries();
+}
+
+/** @param {string} dir */
+function cacheSize(dir) {
+  let bytes = 0;
+  for (const f of readdirSync(dir)) {
+    try {
+      const s = statSync(path.join(dir, f));
+      if (s.isFile()) bytes += s.size;
+    } catch {
+      // raced with a removal
+    }
+  }
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  try {
+    if (args.includes('--print')) {
+      const r = resolveBinaries({ log: (l) => console.log(l) });
+      for (const [name, b] of Object.entries(r)) console.log(`${name}\t${b.version}\t${b.source}\t${b.path}`);
+      process.exit(Object.values(r).some((b) => b.source === 'missing') ? 1 : 0);
+    }
+    await ensureBinaries({ force: args.includes('--force') });
+  } catch (err) {
+    console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+}
+
