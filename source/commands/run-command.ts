@@ -1,0 +1,293 @@
+/**
+ * `modeldeck status|weight|promote|rollback`: the console's own sources and actions, for scripts and runbooks.
+ * Exit codes scripts can rely on: 0 done, 1 refused or failed (with a message on stderr), 2 usage error.
+ */
+import {createInterface} from 'node:readline';
+import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
+import type {ThresholdSettings} from '../domain/thresholds.ts';
+import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
+import {modelKey} from '../domain/types.ts';
+import type {Conventions} from '../sources/kube/conventions.ts';
+import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
+import {buildStatusDocument, renderStatusTable} from './status-document.ts';
+
+export interface CommandIo {
+	stdout: {write(chunk: string): unknown};
+	stderr: {write(chunk: string): unknown};
+	stdin: NodeJS.ReadableStream & {isTTY?: boolean};
+}
+
+export interface CommandOptions {
+	/** Metrics for `status`; without it versions have `metrics: null` and only readiness flags. */
+	metrics?: MetricsPort;
+	/** Threshold settings for status flags (global and per model). */
+	thresholds?: ThresholdSettings;
+	/** Metrics window for status samples, in seconds. Default 60. */
+	metricsWindowSeconds?: number;
+	/** Refuse every change, as `--read-only` does (the lead passes the setting). */
+	readOnly?: boolean;
+	/** Use this cluster instead of one made from the kubeconfig. */
+	cluster?: ClusterPort;
+	/** Discovery conventions and promotion behaviour for clusters made from the kubeconfig. */
+	conventions?: Partial<Conventions>;
+	promoteKeepsOldStable?: boolean;
+	/** Epoch-ms clock. Default Date.now. */
+	now?: () => number;
+}
+
+/** A failure said for people; the command exits 1. */
+class Refusal extends Error {
+	override name = 'Refusal';
+}
+
+const processIo: CommandIo = {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin};
+
+export async function runCommand(name: CommandName, argv: string[], io: CommandIo = processIo, options: CommandOptions = {}): Promise<number> {
+	const parsed = parseCommandArgs(name, argv);
+	if ('usageError' in parsed) {
+		io.stderr.write(`modeldeck ${name}: ${parsed.usageError}\n\n${usage(name)}`);
+		return 2;
+	}
+
+	const {args} = parsed;
+	if (args.help) {
+		io.stdout.write(usage(name));
+		return 0;
+	}
+
+	if (name !== 'status' && (args.readOnly || options.readOnly)) {
+		io.stderr.write(`modeldeck ${name}: refused: read-only (${name} changes the cluster)\n`);
+		return 1;
+	}
+
+	let cleanup: (() => void) | undefined;
+	try {
+		const connection = await connect(args, options);
+		cleanup = connection.cleanup;
+		if (name === 'status') return await status(args, connection, io, options);
+		return await act(args, connection, io);
+	} catch (error) {
+		const message = error instanceof Error ? error.message : String(error);
+		io.stderr.write(`modeldeck ${name}: ${error instanceof ConflictError ? `conflict: ${message}` : message}\n`);
+		return 1;
+	} finally {
+		cleanup?.();
+	}
+}
+
+interface Connection {
+	cluster: ClusterPort;
+	metrics?: MetricsPort;
+	/** Namespace to watch; undefined means all. */
+	namespace: string | undefined;
+	cleanup?: () => void;
+}
+
+async function connect(args: CommandArgs, options: CommandOptions): Promise<Connection> {
+	const modelNamespace = args.model?.includes('/') ? args.model.split('/')[0] : undefined;
+	const chosen = modelNamespace ?? (args.namespace === 'all' ? undefined : args.namespace);
+	if (options.cluster) {
+		const own = (options.cluster as {namespace?: string}).namespace;
+		return {cluster: options.cluster, metrics: options.metrics, namespace: args.namespace === 'all' ? modelNamespace : (chosen ?? own)};
+	}
+
+	if (args.demo) {
+		const {createDemoSources} = await import('../demo/index.ts');
+		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0});
+		return {cluster: sources.cluster, metrics: options.metrics ?? sources.metrics, namespace: chosen, cleanup: () => sources.stop()};
+	}
+
+	const {createKubeCluster} = await import('../sources/kube/index.ts');
+	const cluster = await createKubeCluster({
+		kubeconfigPath: args.kubeconfig,
+		context: args.context,
+		namespace: args.namespace,
+		conventions: options.conventions,
+		promoteKeepsOldStable: options.promoteKeepsOldStable,
+	});
+	return {cluster, metrics: options.metrics, namespace: args.namespace === 'all' ? modelNamespace : (chosen ?? cluster.namespace)};
+}
+
+/** The first list of models the cluster reports; its first error, or silence past the timeout, is a failure. */
+export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number): Promise<Model[]> {
+	return new Promise((resolve, reject) => {
+		let settled = false;
+		let unsubscribe: (() => void) | undefined;
+		const finish = (action: () => void) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			unsubscribe?.();
+			action();
+		};
+
+		const timer = setTimeout(
+			() =>
+				finish(() =>
+					reject(new Refusal(`no answer from ${cluster.label} within ${timeoutMs / 1000} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
+				),
+			timeoutMs,
+		);
+		unsubscribe = cluster.watchModels(
+			namespace,
+			(models) => finish(() => resolve(models)),
+			(error) => finish(() => reject(new Refusal(error.message))),
+		);
+		if (settled) unsubscribe();
+	});
+}
+
+function where(namespace: string | undefined): string {
+	return namespace ? `namespace ${namespace}` : 'any namespace';
+}
+
+function findModel(models: Model[], spec: string, namespace: string | undefined): Model {
+	const [specNamespace, specName] = spec.includes('/') ? spec.split('/') : [undefined, spec];
+	const matches = models.filter((model) => model.name === specName && (!specNamespace || model.namespace === specNamespace));
+	if (matches.length === 0) {
+		const known = models.map((model) => `${model.namespace}/${model.name}`).join(', ') || 'none';
+		throw new Refusal(`no model ${spec} in ${where(specNamespace ?? namespace)} (models: ${known})`);
+	}
+
+	if (matches.length > 1) {
+		throw new Refusal(
+			`${specName} is in several namespaces (${matches.map((model) => model.namespace).join(', ')}): pass -n NAMESPACE or NAMESPACE/${specName}`,
+		);
+	}
+
+	return matches[0]!;
+}
+
+async function status(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
+	const {cluster, metrics, namespace} = connection;
+	let models = await firstModels(cluster, namespace, args.timeoutSeconds * 1000);
+	if (args.model) models = [findModel(models, args.model, namespace)];
+	let samples: Map<VersionKey, Sample> | undefined;
+	if (metrics) {
+		const targets: MetricTarget[] = models.flatMap((model) =>
+			model.versions.map((version) => {
+				const target: MetricTarget = {namespace: model.namespace, name: model.name, version: version.name};
+				if (model.runtime) target.runtime = model.runtime;
+				return target;
+			}),
+		);
+		try {
+			samples = targets.length > 0 ? await metrics.sample(targets, options.metricsWindowSeconds ?? 60) : new Map();
+		} catch (error) {
+			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
+		}
+	}
+
+	const document = buildStatusDocument({
+		context: cluster.currentContext(),
+		models,
+		samples,
+		thresholds: options.thresholds,
+		now: (options.now ?? Date.now)(),
+	});
+	if (args.json) {
+		io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+	} else {
+		const warnings = new Map(models.map((model) => [modelKey(model), model.warnings ?? []]));
+		io.stdout.write(renderStatusTable(document, warnings));
+	}
+
+	return 0;
+}
+
+function pickCanary(model: Model, requested: string | undefined, allowSole: boolean): Version {
+	const list = model.versions.map((version) => `${version.name} ${version.track} ${version.weight}%`).join(', ') || 'none';
+	if (requested) {
+		const version = model.versions.find((candidate) => candidate.name === requested);
+		if (!version) throw new Refusal(`${model.name} has no version ${requested} (versions: ${list})`);
+		return version;
+	}
+
+	const canaries = model.versions.filter((version) => version.track === 'canary');
+	if (canaries.length === 1) return canaries[0]!;
+	if (canaries.length > 1) {
+		throw new Refusal(`${model.name} has several canaries (${canaries.map((version) => `${version.name} ${version.weight}%`).join(', ')}): pass --canary VERSION`);
+	}
+
+	if (allowSole && model.versions.length === 1) return model.versions[0]!;
+	throw new Refusal(`${model.name} has no canary (versions: ${list})`);
+}
+
+type Answer = 'yes' | 'no' | 'no-terminal';
+
+async function confirm(io: CommandIo, change: string, yes: boolean): Promise<Answer> {
+	if (yes) return 'yes';
+	if (!io.stdin.isTTY) return 'no-terminal';
+	io.stderr.write(`${change}\nApply? [y/N] `);
+	const lines = createInterface({input: io.stdin, terminal: false});
+	try {
+		const answer = await new Promise<string>((resolve) => {
+			lines.once('line', resolve);
+			lines.once('close', () => resolve(''));
+		});
+		return /^\s*y(es)?\s*$/i.test(answer) ? 'yes' : 'no';
+	} finally {
+		lines.close();
+	}
+}
+
+async function act(args: CommandArgs, connection: Connection, io: CommandIo): Promise<number> {
+	const {cluster, namespace} = connection;
+	const command = args.command;
+	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
+	const ref: ModelRef = {namespace: model.namespace, name: model.name};
+	const canary = pickCanary(model, args.canary, command === 'rollback');
+	const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
+	let change: string;
+	let run: () => Promise<void>;
+	switch (command) {
+		case 'weight': {
+			const weight = args.weight!;
+			if (canary.track === 'stable') throw new Refusal(`${canary.name} is the stable version of ${model.name}: set a canary's weight`);
+			if (canary.weight === weight) {
+				io.stdout.write(`${model.name} canary ${canary.name} is already at ${weight}%: nothing to change\n`);
+				return 0;
+			}
+
+			change = `${model.name} canary ${canary.name}: ${canary.weight}% → ${weight}%`;
+			run = () => cluster.setCanaryWeight(ref, canary.name, weight, canary.weight);
+			break;
+		}
+
+		case 'promote': {
+			if (!stable) throw new Refusal(`${canary.name} is already the stable version of ${model.name}`);
+			const scaled = model.router === 'replicas' ? `; ${stable.name} scaled to 0 replicas` : '';
+			change = `${model.name}: promote ${canary.name} to stable — ${canary.name} ${canary.weight}% → 100%, ${stable.name} ${stable.weight}% → 0%${scaled}`;
+			run = () => cluster.promote(ref, canary.name);
+			break;
+		}
+
+		case 'rollback': {
+			const template = model.router === 'kserve' || model.router === 'demo' ? '' : `; ${canary.object ?? canary.name} gets its previous template back if it has one`;
+			change = stable
+				? `${model.name}: roll back canary ${canary.name} — ${canary.name} ${canary.weight}% → 0%, ${stable.name} ${stable.weight}% → ${stable.weight + canary.weight}%${template}`
+				: `${model.name}: roll back ${canary.name} to its previous template (${canary.object ?? canary.name})`;
+			run = () => cluster.rollback(ref, canary.name);
+			break;
+		}
+
+		default: {
+			throw new Refusal(`unknown command ${command}`);
+		}
+	}
+
+	const answer = await confirm(io, change, args.yes);
+	if (answer === 'no-terminal') {
+		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${change}); pass --yes to apply without confirmation\n`);
+		return 1;
+	}
+
+	if (answer === 'no') {
+		io.stderr.write(`modeldeck ${command}: cancelled; nothing changed\n`);
+		return 1;
+	}
+
+	await run();
+	io.stdout.write(`${change} — done\n`);
+	return 0;
+}

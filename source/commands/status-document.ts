@@ -1,0 +1,205 @@
+/**
+ * `modeldeck status`: the versioned JSON document scripts rely on (documented in docs/status-json.md) and the table
+ * people read. Both are pure functions of the models, samples and flags, so their exact output is unit-tested.
+ */
+import type {Verdict} from '../domain/analysis.ts';
+import {canaryMarginFlags, type ThresholdSettings, thresholdFlags, thresholdsFor} from '../domain/thresholds.ts';
+import {type Flag, type Model, modelKey, type RouterKind, type Sample, type Track, type VersionKey, versionKey} from '../domain/types.ts';
+
+export const STATUS_SCHEMA = 'modeldeck.status/v1';
+
+export interface StatusMetrics {
+	rps: number | null;
+	errorRatio: number | null;
+	p50Ms: number | null;
+	p95Ms: number | null;
+	p99Ms: number | null;
+	cpuCores: number | null;
+	memoryBytes: number | null;
+}
+
+export interface StatusFlag {
+	kind: Flag['kind'];
+	severity: Flag['severity'];
+	message: string;
+}
+
+export interface StatusVersion {
+	name: string;
+	track: Track;
+	weight: number;
+	ready: number;
+	desired: number;
+	restarts: number;
+	image: string;
+	metrics: StatusMetrics | null;
+	flags: StatusFlag[];
+}
+
+export interface StatusVerdict {
+	result: Verdict['result'];
+	score: number | null;
+	windowSeconds: number;
+	summary: string;
+}
+
+export interface StatusModel {
+	name: string;
+	namespace: string;
+	router: RouterKind;
+	versions: StatusVersion[];
+	verdict: StatusVerdict | null;
+}
+
+export interface StatusDocument {
+	schema: typeof STATUS_SCHEMA;
+	context: string;
+	/** ISO 8601. */
+	generatedAt: string;
+	models: StatusModel[];
+}
+
+export interface StatusInput {
+	context: string;
+	models: Model[];
+	/** Latest sample per version (`versionKey`), when a metrics source is configured. */
+	samples?: Map<VersionKey, Sample>;
+	/** Flags per version computed elsewhere (the console's detectors). Without them, threshold flags are computed here. */
+	flags?: Map<VersionKey, Flag[]>;
+	/** Canary verdict per model (`modelKey`). */
+	verdicts?: Map<string, Verdict>;
+	thresholds?: ThresholdSettings;
+	/** Epoch ms. */
+	now: number;
+}
+
+function metricsOf(sample: Sample | undefined): StatusMetrics | null {
+	if (!sample) return null;
+	return {
+		rps: sample.rps,
+		errorRatio: sample.errorRatio,
+		p50Ms: sample.p50Ms,
+		p95Ms: sample.p95Ms,
+		p99Ms: sample.p99Ms,
+		cpuCores: sample.cpuCores,
+		memoryBytes: sample.memoryBytes,
+	};
+}
+
+/** Threshold flags for every version, plus the canary-versus-stable margin for canaries. */
+export function computeFlags(model: Model, samples: Map<VersionKey, Sample> | undefined, settings: ThresholdSettings | undefined, now: number): Map<VersionKey, Flag[]> {
+	const limits = thresholdsFor(model, settings);
+	const stable = model.versions.find((version) => version.track === 'stable');
+	const stableSample = stable ? samples?.get(versionKey({namespace: model.namespace, name: model.name, version: stable.name})) : undefined;
+	const flags = new Map<VersionKey, Flag[]>();
+	for (const version of model.versions) {
+		const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+		const sample = samples?.get(key);
+		const own = thresholdFlags(version, sample, limits, now);
+		if (version.track === 'canary' && version !== stable) own.push(...canaryMarginFlags(sample, stableSample, limits, now));
+		flags.set(key, own);
+	}
+
+	return flags;
+}
+
+export function buildStatusDocument(input: StatusInput): StatusDocument {
+	const models = [...input.models].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+	return {
+		schema: STATUS_SCHEMA,
+		context: input.context,
+		generatedAt: new Date(input.now).toISOString(),
+		models: models.map((model) => {
+			const flags = input.flags ?? computeFlags(model, input.samples, input.thresholds, input.now);
+			const verdict = input.verdicts?.get(modelKey(model));
+			return {
+				name: model.name,
+				namespace: model.namespace,
+				router: model.router,
+				versions: model.versions.map((version) => {
+					const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+					return {
+						name: version.name,
+						track: version.track,
+						weight: version.weight,
+						ready: version.replicasReady,
+						desired: version.replicasDesired,
+						restarts: version.restarts,
+						image: version.image,
+						metrics: metricsOf(input.samples?.get(key)),
+						flags: (flags.get(key) ?? []).map((flag) => ({kind: flag.kind, severity: flag.severity, message: flag.message})),
+					};
+				}),
+				verdict: verdict ? {result: verdict.result, score: verdict.score, windowSeconds: verdict.windowSeconds, summary: verdict.summary} : null,
+			};
+		}),
+	};
+}
+
+function formatNumber(value: number | null, digits: number): string {
+	return value === null ? '–' : value.toFixed(digits);
+}
+
+function formatRatio(value: number | null): string {
+	return value === null ? '–' : `${(value * 100).toFixed(value < 0.1 ? 2 : 1)}%`;
+}
+
+/**
+ * The table people read: one row per version. Metric columns appear only when some version has metrics; model
+ * warnings (from discovery) follow the table.
+ */
+export function renderStatusTable(document: StatusDocument, warnings: Map<string, string[]> = new Map()): string {
+	const withMetrics = document.models.some((model) => model.versions.some((version) => version.metrics));
+	const header = ['NAMESPACE', 'MODEL', 'ROUTER', 'VERSION', 'TRACK', 'WEIGHT', 'READY', 'RESTARTS'];
+	if (withMetrics) header.push('RPS', 'ERRORS', 'P99 MS');
+	header.push('FLAGS');
+	const rows: string[][] = [];
+	for (const model of document.models) {
+		if (model.versions.length === 0) {
+			rows.push([model.namespace, model.name, model.router, '–', '–', '–', '–', '–', ...(withMetrics ? ['–', '–', '–'] : []), 'no versions']);
+		}
+
+		for (const version of model.versions) {
+			const row = [
+				model.namespace,
+				model.name,
+				model.router,
+				version.name,
+				version.track,
+				`${version.weight}%`,
+				`${version.ready}/${version.desired}`,
+				String(version.restarts),
+			];
+			if (withMetrics) {
+				row.push(
+					formatNumber(version.metrics?.rps ?? null, 1),
+					formatRatio(version.metrics?.errorRatio ?? null),
+					formatNumber(version.metrics?.p99Ms ?? null, 0),
+				);
+			}
+
+			const worst = version.flags.map((flag) => `${flag.severity === 'critical' ? '!! ' : flag.severity === 'warning' ? '! ' : ''}${flag.message}`);
+			row.push(worst.join('; ') || 'ok');
+			rows.push(row);
+		}
+	}
+
+	const lines = [`context ${document.context} · ${document.generatedAt}`];
+	if (rows.length === 0) {
+		lines.push('no models found (a model is a Deployment labelled modeldeck.dev/model, or a KServe InferenceService)');
+	} else {
+		const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+		const format = (cells: string[]) =>
+			cells
+				.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+				.join('  ')
+				.trimEnd();
+		lines.push(format(header), ...rows.map(format));
+	}
+
+	for (const model of document.models) {
+		for (const warning of warnings.get(modelKey(model)) ?? []) lines.push(`warning: ${model.namespace}/${model.name}: ${warning}`);
+	}
+
+	return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,216 @@
+/**
+ * Actions straight against the API server with the operator's own credentials. Each action reads the model afresh,
+ * plans its writes (plans.ts, pure) and applies them as JSON Patches whose `test` ops make a concurrent change fail
+ * instead of being overwritten. Failures are said for people: a ConflictError names what changed, a ForbiddenError
+ * names the verb, resource and namespace the user lacks.
+ */
+import {ConflictError} from '../../domain/ports.ts';
+import type {ModelRef} from '../../domain/types.ts';
+import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-models.ts';
+import type {Conventions} from './conventions.ts';
+import {actionError, isConflict, statusOf} from './errors.ts';
+import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from './http.ts';
+import {selectorToQuery} from './labels.ts';
+import type {Deployment, KubeList, ReplicaSet} from './objects.ts';
+import {
+	type PlannedWrite,
+	PlanError,
+	planPromote,
+	planRollbackTraffic,
+	planSetWeight,
+	planSwitch,
+	planTemplateUndo,
+} from './plans.ts';
+
+export interface ActionOptions {
+	conventions: Conventions;
+	/** Keep the old stable's replicas after a promotion (default: scale it to zero). */
+	promoteKeepsOldStable: boolean;
+}
+
+export class KubeActions {
+	private readonly http: () => KubeHttp;
+	private readonly options: ActionOptions;
+
+	constructor(http: () => KubeHttp, options: ActionOptions) {
+		this.http = http;
+		this.options = options;
+	}
+
+	/** The model as the API server has it now, with what is needed to change it. */
+	async read(ref: ModelRef): Promise<ModelAnalysis> {
+		const http = this.http();
+		const {namespace, name} = ref;
+		const list = async <T>(type: ResourceType, optional: boolean, labelSelector?: string): Promise<T[]> => {
+			try {
+				const result = await http.get<KubeList>(resourcePath(type, namespace), {query: {labelSelector}});
+				return (result?.items ?? []) as T[];
+			} catch (error) {
+				const status = statusOf(error);
+				if (optional && (status === 404 || status === 403)) return [];
+				throw actionError(error, {verb: 'list', resource: type.plural, namespace, server: http.server, user: http.user});
+			}
+		};
+
+		const getInferenceService = async () => {
+			try {
+				return [await http.get(resourcePath(resourceTypes.inferenceServices, namespace, name))];
+			} catch (error) {
+				const status = statusOf(error);
+				if (status === 404 || status === 403) return [];
+				throw actionError(error, {verb: 'get', resource: 'inferenceservices', name, namespace, server: http.server, user: http.user});
+			}
+		};
+
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices] = await Promise.all([
+			list(resourceTypes.deployments, false, `${this.options.conventions.modelLabel}=${name}`),
+			list(resourceTypes.services, false),
+			list(resourceTypes.autoscalers, true),
+			list(resourceTypes.httpRoutes, true),
+			list(resourceTypes.virtualServices, true),
+			list(resourceTypes.destinationRules, true),
+			getInferenceService(),
+		]);
+		const snapshot = {deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices} as ClusterSnapshot;
+		const analysis = analyseModels(snapshot, this.options.conventions).find(
+			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
+		);
+		if (!analysis) {
+			throw new PlanError(
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService named so`,
+			);
+		}
+
+		return analysis;
+	}
+
+	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void> {
+		const analysis = await this.read(ref);
+		const current = analysis.model.versions.find((version) => version.name === canary);
+		if (current && expectedWeight !== undefined && current.weight !== expectedWeight) {
+			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
+		}
+
+		const writes = planSetWeight(analysis, canary, weight);
+		await this.apply(ref, writes, {canary, shown: expectedWeight ?? current?.weight});
+	}
+
+	async promote(ref: ModelRef, canary: string): Promise<void> {
+		const analysis = await this.read(ref);
+		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
+		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
+		await this.apply(ref, plan.traffic, {canary, shown});
+		await this.apply(ref, plan.scaleDown, {canary, shown, done: plan.traffic});
+	}
+
+	async switchTraffic(ref: ModelRef, to: string): Promise<void> {
+		const analysis = await this.read(ref);
+		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
+		await this.apply(ref, planSwitch(analysis, to), {canary: to, shown});
+	}
+
+	/**
+	 * Canary to 0%; then, when the canary's Deployment has an earlier revision, its previous template restored as
+	 * `kubectl rollout undo` does. A model with a single version only gets its template restored.
+	 */
+	async rollback(ref: ModelRef, canary: string): Promise<void> {
+		const analysis = await this.read(ref);
+		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
+		if (!version) {
+			throw new PlanError(
+				`${ref.name} has no version ${canary} (versions: ${analysis.model.versions.map((candidate) => candidate.name).join(', ') || 'none'})`,
+			);
+		}
+
+		if (version.track === 'stable' && analysis.model.versions.length > 1) {
+			throw new PlanError(`${canary} is the stable version of ${ref.name}: roll back a canary instead`);
+		}
+
+		const traffic = planRollbackTraffic(analysis, canary);
+		await this.apply(ref, traffic, {canary, shown: version.weight});
+
+		const deploymentName = analysis.deployments[canary];
+		const undo = deploymentName ? await this.planUndo(ref.namespace, deploymentName) : undefined;
+		if (undo) await this.apply(ref, [undo], {canary, shown: version.weight, done: traffic});
+		if (analysis.model.versions.length === 1 && !undo) {
+			throw new PlanError(
+				`nothing to roll back: ${canary} is the only version of ${ref.name}${deploymentName ? ` and Deployment ${deploymentName} has no earlier revision` : ''}`,
+			);
+		}
+	}
+
+	private async planUndo(namespace: string, deploymentName: string): Promise<PlannedWrite | undefined> {
+		const http = this.http();
+		const context = {namespace, server: http.server, user: http.user};
+		let deployment: Deployment;
+		try {
+			deployment = await http.get<Deployment>(resourcePath(resourceTypes.deployments, namespace, deploymentName));
+		} catch (error) {
+			throw actionError(error, {...context, verb: 'get', resource: 'deployments', name: deploymentName});
+		}
+
+		let replicaSets: ReplicaSet[];
+		try {
+			const list = await http.get<KubeList<ReplicaSet>>(resourcePath(resourceTypes.replicaSets, namespace), {
+				query: {labelSelector: selectorToQuery(deployment.spec?.selector) || undefined},
+			});
+			replicaSets = list?.items ?? [];
+		} catch (error) {
+			throw actionError(error, {...context, verb: 'list', resource: 'replicasets'});
+		}
+
+		return planTemplateUndo(deployment, replicaSets);
+	}
+
+	private async apply(
+		ref: ModelRef,
+		writes: PlannedWrite[],
+		details: {canary: string; shown: number | undefined; done?: PlannedWrite[]},
+	): Promise<void> {
+		const http = this.http();
+		const done = [...(details.done ?? [])];
+		for (const write of writes) {
+			try {
+				await http.patch(resourcePath(write.type, write.namespace, write.name), write.patch, 'json');
+				done.push(write);
+			} catch (error) {
+				let failure = actionError(error, {
+					verb: 'patch',
+					resource: write.type.plural,
+					name: write.name,
+					namespace: write.namespace,
+					server: http.server,
+					user: http.user,
+				});
+				if (isConflict(error)) failure = await this.explainConflict(ref, write, details);
+				if (done.length > 0) {
+					const already = done.map((earlier) => `${earlier.object}: ${earlier.change}`).join('; ');
+					failure.message = `${already} — done; but ${write.object} (${write.change}) failed: ${failure.message}`;
+				}
+
+				throw failure;
+			}
+		}
+	}
+
+	/** Re-read to say what changed: "canary v13 weight is now 30%, not 10% as shown — …". */
+	private async explainConflict(ref: ModelRef, write: PlannedWrite, details: {canary: string; shown: number | undefined}): Promise<ConflictError> {
+		const generic = new ConflictError(`${write.object} changed since it was read — someone else changed it; refresh and try again`);
+		if (write.type === resourceTypes.deployments && write.patch.some((operation) => operation.path === '/spec/template')) return generic;
+		try {
+			const fresh = await this.read(ref);
+			const now = fresh.model.versions.find((version) => version.name === details.canary)?.weight;
+			if (now !== undefined && details.shown !== undefined && now !== details.shown) {
+				return new ConflictError(weightConflict(details.canary, now, details.shown));
+			}
+		} catch {
+			// The generic message is still true.
+		}
+
+		return generic;
+	}
+}
+
+export function weightConflict(canary: string, now: number, shown: number): string {
+	return `canary ${canary} weight is now ${now}%, not ${shown}% as shown — someone else changed it; refresh and try again`;
+}

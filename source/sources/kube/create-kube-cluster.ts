@@ -1,0 +1,159 @@
+/** A ClusterPort over a kubeconfig: contexts and namespaces, discovery watches, actions. */
+import {existsSync} from 'node:fs';
+import {homedir} from 'node:os';
+import path from 'node:path';
+import {KubeConfig} from '@kubernetes/client-node';
+import type {ClusterPort, SourceError} from '../../domain/ports.ts';
+import type {Context, Model, ModelRef, Unsubscribe} from '../../domain/types.ts';
+import {KubeActions} from './actions.ts';
+import {type Conventions, withDefaults} from './conventions.ts';
+import {describeKubeError, statusOf} from './errors.ts';
+import {KubeHttp, resourcePath} from './http.ts';
+import type {KubeList} from './objects.ts';
+import {type BackoffPolicy, watchModels} from './watch.ts';
+
+export interface KubeClusterOptions {
+	/** A kubeconfig file. Default: `$KUBECONFIG` (several files merged), else `~/.kube/config`, else in-cluster. */
+	kubeconfigPath?: string;
+	/** Context to use instead of the kubeconfig's current context. */
+	context?: string;
+	/** Namespace to show, or `all`. Default: the context's namespace, else `default`. */
+	namespace?: string | 'all';
+	/** Labels and annotations that mark models; see conventions.ts for the defaults. */
+	conventions?: Partial<Conventions>;
+	/** After a promotion keep the old stable's replicas (default false: scale it to zero). */
+	promoteKeepsOldStable?: boolean;
+	/** Retry timing of the watches (tests shorten it). */
+	backoff?: BackoffPolicy;
+}
+
+/** The ClusterPort plus what the command line needs from a Kubernetes cluster. */
+export interface KubeCluster extends ClusterPort {
+	/** Namespace chosen by the options or the context; undefined means all namespaces. */
+	readonly namespace: string | undefined;
+	/** API server URL of the current context. */
+	readonly server: string;
+}
+
+function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
+	const kubeConfig = new KubeConfig();
+	const file = options.kubeconfigPath;
+	try {
+		if (file) {
+			if (!existsSync(file)) throw new Error('no such file');
+			kubeConfig.loadFromFile(file);
+		} else {
+			const hasDefault =
+				Boolean(process.env.KUBECONFIG) ||
+				existsSync(path.join(homedir(), '.kube', 'config')) ||
+				Boolean(process.env.KUBERNETES_SERVICE_HOST);
+			if (!hasDefault) {
+				throw new Error('no kubeconfig found: set KUBECONFIG, pass --kubeconfig FILE, or run with --demo');
+			}
+
+			kubeConfig.loadFromDefault();
+		}
+	} catch (error) {
+		const reason = error instanceof Error ? error.message : String(error);
+		throw new Error(file ? `cannot read kubeconfig ${file}: ${reason}` : reason, {cause: error});
+	}
+
+	if (kubeConfig.getContexts().length === 0) {
+		throw new Error(`the kubeconfig${file ? ` ${file}` : ''} has no contexts; add one or pass --kubeconfig FILE`);
+	}
+
+	return kubeConfig;
+}
+
+function selectContext(kubeConfig: KubeConfig, name: string): void {
+	if (!kubeConfig.getContextObject(name)) {
+		const known = kubeConfig.getContexts().map((context) => context.name).join(', ');
+		throw new Error(`context ${name} is not in the kubeconfig (contexts: ${known})`);
+	}
+
+	kubeConfig.setCurrentContext(name);
+}
+
+/** A copy pinned to one context, so that switching contexts later does not move running watches. */
+function pinnedCopy(kubeConfig: KubeConfig): KubeConfig {
+	const copy = new KubeConfig();
+	copy.loadFromOptions({
+		clusters: kubeConfig.clusters,
+		users: kubeConfig.users,
+		contexts: kubeConfig.contexts,
+		currentContext: kubeConfig.currentContext,
+	});
+	return copy;
+}
+
+export async function createKubeCluster(options: KubeClusterOptions = {}): Promise<KubeCluster> {
+	const kubeConfig = loadKubeConfig(options);
+	if (options.context) selectContext(kubeConfig, options.context);
+	if (!kubeConfig.getCurrentCluster()) {
+		throw new Error(`context ${kubeConfig.getCurrentContext()} names no cluster in the kubeconfig; fix the kubeconfig or pick another --context`);
+	}
+
+	const conventions = withDefaults(options.conventions);
+	const namespaceFor = () => {
+		if (options.namespace === 'all') return undefined;
+		return options.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? 'default';
+	};
+
+	let http = new KubeHttp(pinnedCopy(kubeConfig));
+	let namespace = namespaceFor();
+	const actions = new KubeActions(() => http, {conventions, promoteKeepsOldStable: options.promoteKeepsOldStable ?? false});
+
+	const cluster: KubeCluster = {
+		get label() {
+			return kubeConfig.getCurrentContext();
+		},
+		get namespace() {
+			return namespace;
+		},
+		get server() {
+			return http.server;
+		},
+		contexts(): Context[] {
+			return kubeConfig.getContexts().map((context) => {
+				const entry: Context = {name: context.name, cluster: context.cluster};
+				if (context.user) entry.user = context.user;
+				if (context.namespace) entry.namespace = context.namespace;
+				return entry;
+			});
+		},
+		currentContext() {
+			return kubeConfig.getCurrentContext();
+		},
+		async switchContext(name: string) {
+			selectContext(kubeConfig, name);
+			http = new KubeHttp(pinnedCopy(kubeConfig));
+			namespace = namespaceFor();
+		},
+		async namespaces() {
+			try {
+				const list = await http.get<KubeList>(resourcePath({group: '', version: 'v1', plural: 'namespaces'}, undefined));
+				return (list?.items ?? []).map((item) => item.metadata?.name ?? '').filter(Boolean).sort();
+			} catch (error) {
+				// Users allowed into one namespace cannot list namespaces: offer the one they have.
+				if (statusOf(error) === 403) return namespace ? [namespace] : [];
+				throw new Error(describeKubeError(error, {verb: 'list', resource: 'namespaces', server: http.server, user: http.user}), {cause: error});
+			}
+		},
+		watchModels(watchNamespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void): Unsubscribe {
+			return watchModels({
+				kubeConfig: pinnedCopy(kubeConfig),
+				namespace: watchNamespace,
+				conventions,
+				onChange,
+				onError,
+				backoff: options.backoff,
+			});
+		},
+		setCanaryWeight: (model: ModelRef, canary: string, weight: number, expectedWeight?: number) =>
+			actions.setCanaryWeight(model, canary, weight, expectedWeight),
+		promote: (model: ModelRef, canary: string) => actions.promote(model, canary),
+		rollback: (model: ModelRef, canary: string) => actions.rollback(model, canary),
+		switchTraffic: (model: ModelRef, to: string) => actions.switchTraffic(model, to),
+	};
+	return cluster;
+}

@@ -1,0 +1,117 @@
+/**
+ * A small JSON client for the API server, authenticated by client-node's KubeConfig (tokens, client certificates,
+ * exec plugins). Objects stay plain JSON as the API server sends them — the same shape watch events have — so that
+ * discovery, actions and fixtures all see one shape.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type {KubeConfig} from '@kubernetes/client-node';
+import {KubeApiError} from './errors.ts';
+
+export type PatchType = 'json' | 'merge';
+
+export interface RequestOptions {
+	query?: Record<string, string | number | boolean | undefined>;
+	body?: unknown;
+	patchType?: PatchType;
+	/** Default 30 s: a request that takes longer fails with a TimeoutError. */
+	timeoutMs?: number;
+}
+
+const contentTypes: Record<PatchType, string> = {
+	json: 'application/json-patch+json',
+	merge: 'application/merge-patch+json',
+};
+
+export class KubeHttp {
+	private readonly kubeConfig: KubeConfig;
+
+	constructor(kubeConfig: KubeConfig) {
+		this.kubeConfig = kubeConfig;
+	}
+
+	/** API server URL of the current context (for messages). */
+	get server(): string {
+		return this.kubeConfig.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
+	}
+
+	/** The kubeconfig user of the current context (for messages). */
+	get user(): string | undefined {
+		return this.kubeConfig.getCurrentUser()?.name;
+	}
+
+	get<T>(path: string, options: RequestOptions = {}): Promise<T> {
+		return this.request<T>('GET', path, options);
+	}
+
+	patch<T>(path: string, body: unknown, patchType: PatchType = 'json'): Promise<T> {
+		return this.request<T>('PATCH', path, {body, patchType});
+	}
+
+	async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+		const cluster = this.kubeConfig.getCurrentCluster();
+		if (!cluster) throw new Error('the kubeconfig has no cluster for the current context; pick a context with --context');
+		const url = new URL(cluster.server.replace(/\/$/, '') + path);
+		for (const [key, value] of Object.entries(options.query ?? {})) {
+			if (value !== undefined) url.searchParams.set(key, String(value));
+		}
+
+		const requestOptions: https.RequestOptions = {method, headers: {Accept: 'application/json'}};
+		await this.kubeConfig.applyToHTTPSOptions(requestOptions);
+		const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+		const headers = requestOptions.headers as Record<string, string>;
+		if (payload !== undefined) {
+			headers['Content-Type'] = method === 'PATCH' ? contentTypes[options.patchType ?? 'json'] : 'application/json';
+			headers['Content-Length'] = String(Buffer.byteLength(payload));
+		}
+
+		const transport = url.protocol === 'http:' ? http : https;
+		if (url.protocol === 'http:') delete requestOptions.agent;
+		const timeoutMs = options.timeoutMs ?? 30_000;
+		const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
+			const request = transport.request(url, {...requestOptions, signal: AbortSignal.timeout(timeoutMs)}, (response) => {
+				const chunks: Buffer[] = [];
+				response.on('data', (chunk: Buffer) => chunks.push(chunk));
+				response.on('end', () => resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8')}));
+				response.on('error', reject);
+			});
+			request.on('error', reject);
+			if (payload !== undefined) request.write(payload);
+			request.end();
+		});
+		if (status < 200 || status > 299) throw new KubeApiError(status, text, method, url.pathname);
+		if (!text) return undefined as T;
+		try {
+			return JSON.parse(text) as T;
+		} catch {
+			throw new Error(`${method} ${url.pathname}: the API server sent something that is not JSON`);
+		}
+	}
+}
+
+export interface ResourceType {
+	/** API group; '' for the core group. */
+	group: string;
+	version: string;
+	/** Plural, lower case. */
+	plural: string;
+}
+
+/** `/api/v1/namespaces/x/pods`, `/apis/apps/v1/deployments` (all namespaces), with an optional object name. */
+export function resourcePath(type: ResourceType, namespace: string | undefined, name?: string): string {
+	const base = type.group === '' ? `/api/${type.version}` : `/apis/${type.group}/${type.version}`;
+	const scoped = namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${type.plural}` : `${base}/${type.plural}`;
+	return name ? `${scoped}/${encodeURIComponent(name)}` : scoped;
+}
+
+export const resourceTypes = {
+	deployments: {group: 'apps', version: 'v1', plural: 'deployments'},
+	replicaSets: {group: 'apps', version: 'v1', plural: 'replicasets'},
+	pods: {group: '', version: 'v1', plural: 'pods'},
+	services: {group: '', version: 'v1', plural: 'services'},
+	autoscalers: {group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers'},
+	httpRoutes: {group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes'},
+	virtualServices: {group: 'networking.istio.io', version: 'v1', plural: 'virtualservices'},
+	destinationRules: {group: 'networking.istio.io', version: 'v1', plural: 'destinationrules'},
+	inferenceServices: {group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices'},
+} as const satisfies Record<string, ResourceType>;

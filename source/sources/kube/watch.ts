@@ -1,0 +1,284 @@
+/**
+ * Discovery through watches that survive errors.
+ *
+ * client-node's informer (ListWatch, what makeInformer builds) lists, then watches from the list's resourceVersion
+ * and relists on 410 Gone, but it stops for good on any other error: an API server restart, a dropped connection, a
+ * 403. Each `ResilientInformer` restarts its informer with exponential backoff (1 s doubling to 30 s) and reports
+ * the problem once per episode, in words for people; the objects it had stay in its cache, so the screen keeps the
+ * last known models (marked stale by the store) instead of going blank.
+ *
+ * Custom resources whose CRD is not installed answer 404: the informer is marked absent (its objects left out),
+ * nothing is reported, and it checks again every minute in case the CRD is installed later.
+ */
+import {type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch, Watch} from '@kubernetes/client-node';
+import type {SourceError} from '../../domain/ports.ts';
+import type {Model, Unsubscribe} from '../../domain/types.ts';
+import {type ClusterSnapshot, buildModels} from './build-models.ts';
+import type {Conventions} from './conventions.ts';
+import {describeKubeError, statusOf} from './errors.ts';
+import {KubeHttp, resourcePath, resourceTypes, type ResourceType} from './http.ts';
+import type {KubeList} from './objects.ts';
+
+export interface WatchedKind {
+	/** The snapshot list this kind fills. */
+	key: keyof ClusterSnapshot;
+	type: ResourceType;
+	labelSelector?: string;
+	/** Optional kinds (custom resources, autoscalers) do not hold back the first list of models when they fail. */
+	optional: boolean;
+}
+
+export function watchedKinds(conventions: Conventions): WatchedKind[] {
+	return [
+		{key: 'deployments', type: resourceTypes.deployments, labelSelector: conventions.modelLabel, optional: false},
+		{key: 'replicaSets', type: resourceTypes.replicaSets, labelSelector: conventions.modelLabel, optional: false},
+		{key: 'pods', type: resourceTypes.pods, labelSelector: conventions.modelLabel, optional: false},
+		{key: 'services', type: resourceTypes.services, optional: false},
+		{key: 'autoscalers', type: resourceTypes.autoscalers, optional: true},
+		{key: 'httpRoutes', type: resourceTypes.httpRoutes, optional: true},
+		{key: 'virtualServices', type: resourceTypes.virtualServices, optional: true},
+		{key: 'destinationRules', type: resourceTypes.destinationRules, optional: true},
+		{key: 'inferenceServices', type: resourceTypes.inferenceServices, optional: true},
+		// KServe's pods carry KServe's labels, not modeldeck's.
+		{key: 'pods', type: resourceTypes.pods, labelSelector: 'serving.kserve.io/inferenceservice', optional: true},
+	];
+}
+
+export interface BackoffPolicy {
+	initialMs: number;
+	maxMs: number;
+	/** How often a kind whose CRD is missing is looked for again. */
+	absentRecheckMs: number;
+}
+
+export const defaultBackoff: BackoffPolicy = {initialMs: 1000, maxMs: 30_000, absentRecheckMs: 60_000};
+
+export function backoffDelay(attempt: number, policy: BackoffPolicy = defaultBackoff): number {
+	return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * A Watch that tells when a watch request was accepted (the sign that a failing informer is healthy again), and that
+ * drops a watch the informer no longer wants: ListWatch starts its watch after an awaited list without checking that
+ * it was stopped meanwhile, and such a watch would keep the process alive until its 30 s inactivity timeout.
+ */
+class ObservedWatch extends Watch {
+	private readonly onAccepted: () => void;
+	private readonly isStopped: () => boolean;
+
+	constructor(config: KubeConfig, onAccepted: () => void, isStopped: () => boolean) {
+		super(config);
+		this.onAccepted = onAccepted;
+		this.isStopped = isStopped;
+	}
+
+	override async watch(
+		path: string,
+		queryParams: Record<string, string | number | boolean | undefined>,
+		callback: (phase: string, apiObject: any, watchObject?: any) => void,
+		done: (error: any) => void,
+	): Promise<AbortController> {
+		if (this.isStopped()) {
+			const controller = new AbortController();
+			controller.abort();
+			return controller;
+		}
+
+		let failedEarly = false;
+		const controller = await super.watch(path, {...queryParams, allowWatchBookmarks: true}, callback, (error) => {
+			if (error) failedEarly = true;
+			if (!this.isStopped()) done(error);
+		});
+		if (this.isStopped()) controller.abort();
+		else if (!failedEarly) this.onAccepted();
+		return controller;
+	}
+}
+
+type InformerState = 'starting' | 'synced' | 'failing' | 'absent';
+
+interface InformerEvents {
+	changed(): void;
+	failed(kind: WatchedKind, error: unknown): void;
+	healthy(kind: WatchedKind): void;
+}
+
+export class ResilientInformer {
+	state: InformerState = 'starting';
+	/** Listed at least once — or, for an optional kind, found absent or failing: it no longer holds back the first list. */
+	settled = false;
+	private attempts = 0;
+	private stopped = false;
+	private retryTimer: NodeJS.Timeout | undefined;
+	private readonly informer: ListWatch<KubernetesObject>;
+	readonly kind: WatchedKind;
+	private readonly events: InformerEvents;
+	private readonly policy: BackoffPolicy;
+
+	constructor(
+		kind: WatchedKind,
+		kubeConfig: KubeConfig,
+		http: KubeHttp,
+		namespace: string | undefined,
+		events: InformerEvents,
+		policy: BackoffPolicy = defaultBackoff,
+	) {
+		this.kind = kind;
+		this.events = events;
+		this.policy = policy;
+		const path = resourcePath(kind.type, namespace);
+		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}});
+			this.healthyAgain();
+			return {...result, items: (result?.items ?? []) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
+		};
+
+		const watch = new ObservedWatch(
+			kubeConfig,
+			() => this.healthyAgain(),
+			() => this.stopped,
+		);
+		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector);
+		const changed = () => this.events.changed();
+		this.informer.on('add', changed);
+		this.informer.on('update', changed);
+		this.informer.on('delete', changed);
+		this.informer.on('error', (error: unknown) => this.fail(error));
+	}
+
+	start(): void {
+		this.stopped = false;
+		this.informer.start().catch((error: unknown) => this.fail(error));
+	}
+
+	stop(): void {
+		this.stopped = true;
+		if (this.retryTimer) clearTimeout(this.retryTimer);
+		this.retryTimer = undefined;
+		void this.informer.stop();
+	}
+
+	objects(): readonly KubernetesObject[] {
+		return this.state === 'absent' ? [] : this.informer.list();
+	}
+
+	private healthyAgain(): void {
+		if (this.stopped) return;
+		const previous = this.state;
+		this.state = 'synced';
+		this.settled = true;
+		this.attempts = 0;
+		if (previous === 'failing' || previous === 'absent') this.events.healthy(this.kind);
+		// Reconnections every 30 s (the Watch's inactivity timeout) change nothing: recompute only on a transition.
+		if (previous !== 'synced') this.events.changed();
+	}
+
+	private fail(error: unknown): void {
+		if (this.stopped || this.retryTimer) return;
+		const status = statusOf(error);
+		let delay: number;
+		if (this.kind.optional && status === 404) {
+			this.state = 'absent';
+			delay = this.policy.absentRecheckMs;
+		} else {
+			this.state = 'failing';
+			this.attempts++;
+			delay = backoffDelay(this.attempts, this.policy);
+			this.events.failed(this.kind, error);
+		}
+
+		if (this.kind.optional) this.settled = true;
+		this.events.changed();
+		this.retryTimer = setTimeout(() => {
+			this.retryTimer = undefined;
+			if (!this.stopped) this.start();
+		}, delay);
+	}
+}
+
+export interface ModelWatchOptions {
+	kubeConfig: KubeConfig;
+	namespace: string | undefined;
+	conventions: Conventions;
+	onChange: (models: Model[]) => void;
+	onError: (error: SourceError) => void;
+	backoff?: BackoffPolicy;
+	/** Coalesces bursts of events (the first list of every kind) into one recomputation. Default 50 ms. */
+	debounceMs?: number;
+}
+
+/** Watches every kind discovery needs and calls `onChange` with the models whenever they change. */
+export function watchModels(options: ModelWatchOptions): Unsubscribe {
+	const http = new KubeHttp(options.kubeConfig);
+	const debounceMs = options.debounceMs ?? 50;
+	let lastJson: string | undefined;
+	let forceNext = false;
+	let timer: NodeJS.Timeout | undefined;
+	let stopped = false;
+	let emitted = false;
+	// Problems with optional kinds (a CRD, autoscalers) are said after the first list of models: the models come first,
+	// and an error before them always means the models cannot be listed at all.
+	const deferred: SourceError[] = [];
+	// One message per problem until everything is healthy again: ten informers failing for one reason say it once.
+	const reported = new Set<string>();
+
+	const emit = () => {
+		timer = undefined;
+		if (stopped) return;
+		if (!informers.every((informer) => informer.settled)) return;
+		const snapshot: ClusterSnapshot = {};
+		for (const informer of informers) {
+			const list = (snapshot[informer.kind.key] ??= []) as unknown[];
+			list.push(...informer.objects());
+		}
+
+		const models = buildModels(snapshot, options.conventions);
+		const json = JSON.stringify(models);
+		if (json === lastJson && !forceNext) return;
+		lastJson = json;
+		forceNext = false;
+		options.onChange(models);
+		if (!emitted) {
+			emitted = true;
+			for (const error of deferred.splice(0)) if (!stopped) options.onError(error);
+		}
+	};
+
+	const events: InformerEvents = {
+		changed() {
+			if (!stopped && !timer) timer = setTimeout(emit, debounceMs);
+		},
+		failed(kind, error) {
+			if (stopped) return;
+			const message = describeKubeError(error, {
+				verb: 'watch',
+				resource: kind.type.plural,
+				namespace: options.namespace,
+				server: http.server,
+				user: http.user,
+			});
+			if (reported.has(message)) return;
+			reported.add(message);
+			const sourceError: SourceError = {source: 'cluster', message: `${message} — retrying`};
+			if (kind.optional && !emitted) deferred.push(sourceError);
+			else options.onError(sourceError);
+		},
+		healthy() {
+			if (informers.some((informer) => informer.state === 'failing')) return;
+			// Recovered: say so with a fresh list even if nothing changed, so the screen drops its stale mark.
+			reported.clear();
+			forceNext = true;
+			events.changed();
+		},
+	};
+
+	const informers = watchedKinds(options.conventions).map(
+		(kind) => new ResilientInformer(kind, options.kubeConfig, http, options.namespace, events, options.backoff),
+	);
+	for (const informer of informers) informer.start();
+	return () => {
+		stopped = true;
+		if (timer) clearTimeout(timer);
+		for (const informer of informers) informer.stop();
+	};
+}

@@ -1,0 +1,285 @@
+import {PassThrough} from 'node:stream';
+import {describe, expect, it} from 'vitest';
+import {runCommand} from '../../../source/commands/index.ts';
+import {type ClusterPort, ConflictError, ForbiddenError, type MetricsPort, type SourceError} from '../../../source/domain/ports.ts';
+import type {Model, ModelRef} from '../../../source/domain/types.ts';
+
+function version(name: string, track: 'stable' | 'canary', weight: number) {
+	return {name, track, weight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: `img:${name}`, created: '2025-01-01T00:00:00Z', object: `Deployment/x-${name}`};
+}
+
+const fraud: Model = {namespace: 'team-a', name: 'fraud', router: 'httproute', versions: [version('v12', 'stable', 90), version('v13', 'canary', 10)]};
+const fraudB: Model = {namespace: 'team-b', name: 'fraud', router: 'replicas', versions: [version('v1', 'stable', 100)]};
+const three: Model = {namespace: 'team-a', name: 'three', router: 'httproute', versions: [version('v1', 'stable', 80), version('v2', 'canary', 10), version('v3', 'canary', 10)]};
+
+class FakeCluster implements ClusterPort {
+	readonly label = 'fake-context';
+	readonly calls: string[] = [];
+	failure: Error | undefined;
+	watchError: SourceError | undefined;
+	silent = false;
+	namespaceWatched: string | undefined | null = null;
+
+	private readonly models: Model[];
+
+	constructor(models: Model[]) {
+		this.models = models;
+	}
+
+	contexts() {
+		return [{name: 'fake-context', cluster: 'fake'}];
+	}
+
+	currentContext() {
+		return 'fake-context';
+	}
+
+	async switchContext() {}
+
+	async namespaces() {
+		return ['team-a', 'team-b'];
+	}
+
+	watchModels(namespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void) {
+		this.namespaceWatched = namespace;
+		if (!this.silent) {
+			queueMicrotask(() => {
+				if (this.watchError) onError(this.watchError);
+				else onChange(this.models.filter((model) => !namespace || model.namespace === namespace));
+			});
+		}
+
+		return () => this.calls.push('unsubscribe');
+	}
+
+	private async record(call: string) {
+		this.calls.push(call);
+		if (this.failure) throw this.failure;
+	}
+
+	setCanaryWeight(model: ModelRef, canary: string, weight: number, expected?: number) {
+		return this.record(`weight ${model.namespace}/${model.name} ${canary} ${weight} expected ${expected}`);
+	}
+
+	promote(model: ModelRef, canary: string) {
+		return this.record(`promote ${model.namespace}/${model.name} ${canary}`);
+	}
+
+	rollback(model: ModelRef, canary: string) {
+		return this.record(`rollback ${model.namespace}/${model.name} ${canary}`);
+	}
+
+	switchTraffic(model: ModelRef, to: string) {
+		return this.record(`switch ${model.namespace}/${model.name} ${to}`);
+	}
+}
+
+function io(answer?: string) {
+	const stdin = new PassThrough() as PassThrough & {isTTY?: boolean};
+	if (answer !== undefined) {
+		stdin.isTTY = true;
+		stdin.end(`${answer}\n`);
+	}
+
+	const out = {stdout: '', stderr: ''};
+	return {
+		out,
+		io: {stdin, stdout: {write: (chunk: string) => (out.stdout += chunk)}, stderr: {write: (chunk: string) => (out.stderr += chunk)}},
+	};
+}
+
+describe('runCommand: usage', () => {
+	it.each([
+		[['weight', ['fraud']], 'give the canary weight'],
+		[['weight', ['fraud', '150']], '150 is above 100'],
+		[['weight', ['fraud', 'ten']], '"ten" is not a weight'],
+		[['promote', []], 'name the model'],
+		[['status', ['--bogus']], "Unknown option '--bogus'"],
+		[['weight', ['fraud', '10', '--json']], '--json is for status only'],
+		[['rollback', ['Fraud!']], 'is not a model name'],
+		[['status', ['-n', 'team-a', '-A']], 'either --namespace or --all-namespaces'],
+		[['status', ['--timeout', '0']], 'use a number of seconds above 0'],
+	] as const)('%j exits 2 and says %s', async ([name, argv], message) => {
+		const cluster = new FakeCluster([fraud]);
+		const {io: streams, out} = io();
+		expect(await runCommand(name, [...argv], streams, {cluster})).toBe(2);
+		expect(out.stderr).toContain(message);
+		expect(out.stderr).toContain('Usage: modeldeck');
+		expect(cluster.calls).toEqual([]);
+	});
+
+	it('--help prints the usage and exits 0', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['--help'], streams)).toBe(0);
+		expect(out.stdout).toContain('Usage: modeldeck weight MODEL PERCENT');
+		expect(out.stdout).toContain('Exit codes: 0 done, 1 refused or failed');
+	});
+});
+
+describe('runCommand: changes', () => {
+	it('read-only refuses before connecting', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('promote', ['fraud', '--read-only', '--yes'], streams, {cluster: new FakeCluster([fraud])})).toBe(1);
+		expect(out.stderr).toBe('modeldeck promote: refused: read-only (promote changes the cluster)\n');
+		const setting = io();
+		expect(await runCommand('weight', ['fraud', '20'], setting.io, {cluster: new FakeCluster([fraud]), readOnly: true})).toBe(1);
+	});
+
+	it('without a terminal and without --yes, refuses and says to pass --yes', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '20', '-n', 'team-a'], streams, {cluster})).toBe(1);
+		expect(out.stderr).toBe(
+			'modeldeck weight: refused: no terminal to confirm on (fraud canary v13: 10% → 20%); pass --yes to apply without confirmation\n',
+		);
+		expect(cluster.calls).toEqual(['unsubscribe']);
+	});
+
+	it('asks on a terminal, stating the change; y applies it with the weight that was shown', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const {io: streams, out} = io('y');
+		expect(await runCommand('weight', ['team-a/fraud', '20%'], streams, {cluster})).toBe(0);
+		expect(out.stderr).toBe('fraud canary v13: 10% → 20%\nApply? [y/N] ');
+		expect(out.stdout).toBe('fraud canary v13: 10% → 20% — done\n');
+		expect(cluster.namespaceWatched).toBe('team-a');
+		expect(cluster.calls).toEqual(['unsubscribe', 'weight team-a/fraud v13 20 expected 10']);
+	});
+
+	it('anything but yes cancels', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const {io: streams, out} = io('');
+		expect(await runCommand('rollback', ['fraud'], streams, {cluster})).toBe(1);
+		expect(out.stderr).toContain('cancelled; nothing changed');
+		expect(cluster.calls).toEqual(['unsubscribe']);
+	});
+
+	it('--yes applies promote and rollback', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const promote = io();
+		expect(await runCommand('promote', ['fraud', '--yes'], promote.io, {cluster})).toBe(0);
+		expect(promote.out.stdout).toBe('fraud: promote v13 to stable — v13 10% → 100%, v12 90% → 0% — done\n');
+		const rollback = io();
+		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster})).toBe(0);
+		expect(rollback.out.stdout).toBe(
+			'fraud: roll back canary v13 — v13 10% → 0%, v12 90% → 100%; Deployment/x-v13 gets its previous template back if it has one — done\n',
+		);
+		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual(['promote team-a/fraud v13', 'rollback team-a/fraud v13']);
+	});
+
+	it('a model with one version rolls back its template; weight has nothing to shift', async () => {
+		const cluster = new FakeCluster([fraudB]);
+		const rollback = io();
+		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster})).toBe(0);
+		expect(rollback.out.stdout).toBe('fraud: roll back v1 to its previous template (Deployment/x-v1) — done\n');
+		const weight = io();
+		expect(await runCommand('weight', ['fraud', '10', '-y'], weight.io, {cluster})).toBe(1);
+		expect(weight.out.stderr).toBe('modeldeck weight: fraud has no canary (versions: v1 stable 100%)\n');
+	});
+
+	it('nothing to change is success', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '10'], streams, {cluster: new FakeCluster([fraud])})).toBe(0);
+		expect(out.stdout).toBe('fraud canary v13 is already at 10%: nothing to change\n');
+	});
+
+	it('conflicts and refusals from the cluster exit 1 with their message', async () => {
+		const cluster = new FakeCluster([fraud]);
+		cluster.failure = new ConflictError('canary v13 weight is now 30%, not 10% as shown — someone else changed it; refresh and try again');
+		const conflict = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes'], conflict.io, {cluster})).toBe(1);
+		expect(conflict.out.stderr).toBe(
+			'modeldeck weight: conflict: canary v13 weight is now 30%, not 10% as shown — someone else changed it; refresh and try again\n',
+		);
+		cluster.failure = new ForbiddenError('forbidden: user viewer cannot patch httproutes in namespace team-a (ask …)');
+		const forbidden = io();
+		expect(await runCommand('promote', ['fraud', '--yes'], forbidden.io, {cluster})).toBe(1);
+		expect(forbidden.out.stderr).toBe('modeldeck promote: forbidden: user viewer cannot patch httproutes in namespace team-a (ask …)\n');
+	});
+
+	it('a model in several namespaces, several canaries, an unknown model: exit 1 saying what to pass', async () => {
+		const cluster = new FakeCluster([fraud, fraudB, three]);
+		const ambiguous = io();
+		expect(await runCommand('promote', ['fraud', '-A', '-y'], ambiguous.io, {cluster})).toBe(1);
+		expect(ambiguous.out.stderr).toBe('modeldeck promote: fraud is in several namespaces (team-a, team-b): pass -n NAMESPACE or NAMESPACE/fraud\n');
+		const several = io();
+		expect(await runCommand('weight', ['three', '20', '-A', '-y'], several.io, {cluster})).toBe(1);
+		expect(several.out.stderr).toBe('modeldeck weight: three has several canaries (v2 10%, v3 10%): pass --canary VERSION\n');
+		const chosen = io();
+		expect(await runCommand('weight', ['three', '20', '-A', '-y', '--canary', 'v3'], chosen.io, {cluster})).toBe(0);
+		const unknown = io();
+		expect(await runCommand('weight', ['nope', '20', '-n', 'team-a', '-y'], unknown.io, {cluster})).toBe(1);
+		expect(unknown.out.stderr).toBe('modeldeck weight: no model nope in namespace team-a (models: team-a/fraud, team-a/three)\n');
+	});
+});
+
+describe('runCommand: status', () => {
+	it('--json prints the modeldeck.status/v1 document, with metrics when a metrics source is given', async () => {
+		const metrics: MetricsPort = {
+			label: 'fake-prometheus',
+			async sample(targets) {
+				return new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {rps: 1, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0}]));
+			},
+			async history() {
+				return new Map();
+			},
+			explain: () => '',
+		};
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--json', '-A'], streams, {cluster: new FakeCluster([fraud, fraudB]), metrics, now: () => 0})).toBe(0);
+		const document = JSON.parse(out.stdout);
+		expect(document).toMatchObject({schema: 'modeldeck.status/v1', context: 'fake-context', generatedAt: '1970-01-01T00:00:00.000Z'});
+		expect(document.models.map((model: {namespace: string}) => model.namespace)).toEqual(['team-a', 'team-b']);
+		expect(document.models[0].versions[1]).toEqual({
+			name: 'v13',
+			track: 'canary',
+			weight: 10,
+			ready: 1,
+			desired: 1,
+			restarts: 0,
+			image: 'img:v13',
+			metrics: {rps: 1, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null},
+			flags: [],
+		});
+	});
+
+	it('a model filter, and the table form', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['team-b/fraud'], streams, {cluster: new FakeCluster([fraud, fraudB]), now: () => 0})).toBe(0);
+		expect(out.stdout).toContain('team-b     fraud  replicas  v1       stable  100%');
+		expect(out.stdout).not.toContain('team-a');
+	});
+
+	it('a cluster error before any models, or silence, exits 1 with the reason', async () => {
+		const failing = new FakeCluster([fraud]);
+		failing.watchError = {source: 'cluster', message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)'};
+		const error = io();
+		expect(await runCommand('status', [], error.io, {cluster: failing})).toBe(1);
+		expect(error.out.stderr).toBe('modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n');
+		expect(failing.calls).toEqual(['unsubscribe']);
+		const silent = new FakeCluster([fraud]);
+		silent.silent = true;
+		const timeout = io();
+		expect(await runCommand('status', ['--timeout', '0.05'], timeout.io, {cluster: silent})).toBe(1);
+		expect(timeout.out.stderr).toBe('modeldeck status: no answer from fake-context within 0.05 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
+	});
+
+	it('a kubeconfig that does not exist is said', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--kubeconfig', '/nonexistent/kubeconfig'], streams)).toBe(1);
+		expect(out.stderr).toBe('modeldeck status: cannot read kubeconfig /nonexistent/kubeconfig: no such file\n');
+	});
+});
+
+describe('runCommand: --demo', () => {
+	it('status and a weight change against the simulated fleet', async () => {
+		const status = io();
+		expect(await runCommand('status', ['--demo', '--json'], status.io)).toBe(0);
+		const document = JSON.parse(status.out.stdout);
+		expect(document.schema).toBe('modeldeck.status/v1');
+		const recommender = document.models.find((model: {name: string}) => model.name === 'recommender');
+		expect(recommender.versions.every((version: {metrics: unknown}) => version.metrics !== null)).toBe(true);
+		const weight = io();
+		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io)).toBe(0);
+		expect(weight.out.stdout).toMatch(/^recommender canary \S+: \d+% → 20% — done\n$/);
+	});
+});

@@ -1,0 +1,26 @@
+import {describe, expect, it} from 'vitest';
+import {backoffDelay, defaultBackoff, watchedKinds} from '../../../source/sources/kube/watch.ts';
+import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
+
+describe('watch restarts', () => {
+	it('back off exponentially from 1 s to a 30 s cap', () => {
+		expect([1, 2, 3, 4, 5, 6, 7, 20].map((attempt) => backoffDelay(attempt))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+		expect(defaultBackoff.absentRecheckMs).toBe(60_000);
+	});
+
+	it('watch every kind discovery needs; custom resources and autoscalers are optional', () => {
+		const kinds = watchedKinds({...defaultConventions, modelLabel: 'team'});
+		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
+			'deployments?team',
+			'replicasets?team',
+			'pods?team',
+			'services',
+			'horizontalpodautoscalers (optional)',
+			'httproutes (optional)',
+			'virtualservices (optional)',
+			'destinationrules (optional)',
+			'inferenceservices (optional)',
+			'pods?serving.kserve.io/inferenceservice (optional)',
+		]);
+	});
+});
