@@ -1,0 +1,122 @@
+// Console benchmarks (issue 2): cold start to first full frame, steady-state CPU/RSS/bytes, key-to-frame latency.
+// Run with `npm run bench` (builds first). BENCH_STEADY_SECONDS sets the steady-state window (default 60; the
+// recorded figure used 600).
+import {readFileSync} from 'node:fs';
+import {mkdtempSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {PtyTerminal} from '../test/support/terminal.ts';
+
+const cli = path.resolve('dist/cli.js');
+const configDir = mkdtempSync(path.join(tmpdir(), 'modeldeck-bench-'));
+const ticksPerSecond = 100; // Linux USER_HZ
+
+function percentile(values: number[], p: number): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function cpuTicks(pid: number): number {
+	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+	return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function rssBytes(pid: number): number {
+	const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+	return Number(match?.[1] ?? 0) * 1024;
+}
+
+/** The node process inside the pty is the pty's own child process. */
+function spawnConsole(env: Record<string, string> = {}, cols = 120, rows = 40) {
+	return PtyTerminal.spawn(process.execPath, [cli, '--demo'], {cols, rows, env: {MODELDECK_CONFIG_DIR: configDir, ...env}});
+}
+
+async function coldStart(runs: number) {
+	const times: number[] = [];
+	for (let run = 0; run < runs; run++) {
+		const started = performance.now();
+		const term = spawnConsole();
+		await term.waitFor(/fraud-detector[\s\S]*\d+%/);
+		times.push(performance.now() - started);
+		term.press('q');
+		await term.exited;
+	}
+
+	return {runs, medianMs: percentile(times, 50), p90Ms: percentile(times, 90), minMs: Math.min(...times)};
+}
+
+async function steadyState(seconds: number) {
+	// 40 versions: the 6 built-in models have 13 versions; 13 extra models with 2 versions each add 26 → 39–40.
+	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14'});
+	await term.waitFor('MODEL');
+	await new Promise((resolve) => setTimeout(resolve, 5000));
+	const versions = term.screen().split('\n').filter((line) => /\b(stable|canary)\b/.test(line)).length;
+	const pid = term.process.pid;
+
+	// Phase 1: log hidden — bytes written to the terminal per second.
+	const hiddenSeconds = Math.min(30, seconds);
+	let bytesBefore = term.bytesReceived;
+	await new Promise((resolve) => setTimeout(resolve, hiddenSeconds * 1000));
+	const bytesPerSecondHidden = (term.bytesReceived - bytesBefore) / hiddenSeconds;
+
+	// Phase 2: prediction log visible at 1,000 predictions/s — CPU and RSS over the window.
+	term.press('l');
+	await term.waitFor('Predictions');
+	await new Promise((resolve) => setTimeout(resolve, 3000));
+	const rss: number[] = [];
+	const ticksStart = cpuTicks(pid);
+	const started = performance.now();
+	bytesBefore = term.bytesReceived;
+	while (performance.now() - started < seconds * 1000) {
+		await new Promise((resolve) => setTimeout(resolve, 5000));
+		rss.push(rssBytes(pid));
+	}
+
+	const elapsed = (performance.now() - started) / 1000;
+	const cpuPercent = ((cpuTicks(pid) - ticksStart) / ticksPerSecond / elapsed) * 100;
+	const bytesPerSecondLog = (term.bytesReceived - bytesBefore) / elapsed;
+
+	// Phase 3: key press to updated frame under that load (log visible, then fleet).
+	term.press('esc');
+	await term.waitFor('MODEL');
+	const latencies: number[] = [];
+	for (let press = 0; press < 60; press++) {
+		const before = term.screen();
+		const pressed = performance.now();
+		term.press(press % 2 === 0 ? 'j' : 'k');
+		// Wait for the selection marker to move.
+		const deadline = pressed + 2000;
+		while (performance.now() < deadline) {
+			const screen = term.screen();
+			const markerRow = (text: string) => text.split('\n').findIndex((line) => line.startsWith('›'));
+			if (markerRow(screen) !== markerRow(before)) break;
+			await new Promise((resolve) => setTimeout(resolve, 1));
+		}
+
+		latencies.push(performance.now() - pressed);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+
+	term.press('q');
+	await term.exited;
+	const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+	return {
+		versionsOnScreen: versions,
+		windowSeconds: Math.round(elapsed),
+		cpuPercentOfOneCore: Math.round(cpuPercent * 10) / 10,
+		rssMbFirst: mb(rss[0] ?? 0),
+		rssMbLast: mb(rss.at(-1) ?? 0),
+		rssMbMax: mb(Math.max(...rss)),
+		bytesPerSecondLogHidden: Math.round(bytesPerSecondHidden),
+		bytesPerSecondLogVisible: Math.round(bytesPerSecondLog),
+		keyToFrameP50Ms: Math.round(percentile(latencies, 50) * 10) / 10,
+		keyToFrameP99Ms: Math.round(percentile(latencies, 99) * 10) / 10,
+	};
+}
+
+const steadySeconds = Number(process.env['BENCH_STEADY_SECONDS'] ?? 60);
+console.log('cold start to first full frame (target ≤ 250 ms):', await coldStart(10));
+console.log(
+	`steady state, 1,000 predictions/s, 2 s refresh, ${steadySeconds} s (targets: CPU ≤ 5%, RSS ≤ 150 MB flat, ≤ 4 KB/s log hidden, key p99 ≤ 50 ms):`,
+	await steadyState(steadySeconds),
+);

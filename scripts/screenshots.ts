@@ -1,0 +1,103 @@
+// Renders the real program in a real terminal (node-pty + headless xterm) into SVG pictures in screenshots/.
+// Run with `npm run screenshots` (builds first).
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {screenToSvg} from '../test/support/svg.ts';
+import {PtyTerminal} from '../test/support/terminal.ts';
+
+const outDir = 'screenshots';
+mkdirSync(outDir, {recursive: true});
+
+interface Shot {
+	file: string;
+	title: string;
+	args: string[];
+	cols?: number;
+	rows?: number;
+	steps: (term: PtyTerminal) => Promise<void>;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const shots: Shot[] = [
+	{
+		file: 'fleet.svg',
+		title: 'modeldeck --demo: the fleet table',
+		args: ['--demo', '--scenario', 'latency-regression'],
+		cols: 120,
+		rows: 32,
+		async steps(term) {
+			await term.waitFor('MODEL');
+			await pause(9000);
+		},
+	},
+	{
+		file: 'model-incident.svg',
+		title: 'modeldeck --demo --scenario latency-regression: a canary regressing',
+		args: ['--demo', '--scenario', 'latency-regression'],
+		cols: 120,
+		rows: 32,
+		async steps(term) {
+			await term.waitFor('MODEL');
+			await pause(12_000);
+			term.press('enter');
+			await term.waitFor('CANARY');
+			await pause(2500);
+		},
+	},
+	{
+		file: 'help.svg',
+		title: 'modeldeck: every key (?)',
+		args: ['--demo'],
+		cols: 120,
+		rows: 40,
+		async steps(term) {
+			await term.waitFor('MODEL');
+			term.press('?');
+			await term.waitFor('Keys');
+		},
+	},
+	{
+		file: 'prediction-log.svg',
+		title: 'modeldeck: the live prediction log',
+		args: ['--demo'],
+		cols: 120,
+		rows: 32,
+		async steps(term) {
+			await term.waitFor('MODEL');
+			term.press('l');
+			await term.waitFor('Predictions');
+			await pause(2000);
+		},
+	},
+	{
+		file: 'fleet-80x24.svg',
+		title: 'modeldeck --demo at 80x24',
+		args: ['--demo', '--scenario', 'error-burst'],
+		cols: 80,
+		rows: 24,
+		async steps(term) {
+			await term.waitFor('MODEL');
+			await pause(8000);
+		},
+	},
+];
+
+for (const shot of shots) {
+	const term = PtyTerminal.spawn(process.execPath, [path.resolve('dist/cli.js'), ...shot.args], {
+		cols: shot.cols ?? 100,
+		rows: shot.rows ?? 30,
+		env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-shot-'))},
+	});
+	try {
+		await shot.steps(term);
+		await term.settle(200);
+		writeFileSync(path.join(outDir, shot.file), screenToSvg(term.xterm, shot.title));
+		console.log(`screenshots/${shot.file}`);
+	} finally {
+		term.press('q');
+		await Promise.race([term.exited, pause(2000)]);
+		term.kill();
+	}
+}

@@ -1,0 +1,107 @@
+/**
+ * Puts the console together: store, controller, keymap, theme, and the Ink render. The sources come from cli.tsx.
+ */
+import React from 'react';
+import {render, type Instance} from 'ink';
+import type {CanaryJudge, FlagDetector} from './domain/analysis.ts';
+import type {AuditEntry, Sources} from './domain/ports.ts';
+import type {ThresholdSettings} from './domain/thresholds.ts';
+import {buildKeymap} from './keymap/registry.ts';
+
+export {KeymapError} from './keymap/registry.ts';
+import {Controller} from './store/controller.ts';
+import {initialState} from './store/state.ts';
+import {Store} from './store/store.ts';
+import {App} from './ui/App.tsx';
+import {Providers} from './ui/contexts.tsx';
+import type {Theme} from './ui/theme.ts';
+
+export interface ConsoleSetup {
+	sources: Sources;
+	theme: Theme;
+	readOnly: boolean;
+	readOnlyReason?: string;
+	namespace: string | undefined;
+	refreshSeconds: number;
+	weightStep: number;
+	thresholds: ThresholdSettings;
+	keyOverrides: Record<string, string[]>;
+	detectors?: readonly FlagDetector[];
+	judge?: CanaryJudge;
+	recordAudit?: (entry: AuditEntry) => void;
+	/** Why a context is read-only (flag or settings), or undefined: applied again on every context switch. */
+	readOnlyForContext?: (context: string) => string | undefined;
+	/** Called once the first frame with models has been written (start-up tracing). */
+	onFirstFrame?: () => void;
+	/** Anything that must stop on exit (demo timers, sockets). */
+	onExit?: () => void;
+}
+
+export interface ConsoleHandle {
+	store: Store;
+	controller: Controller;
+	element: React.ReactElement;
+}
+
+/** Build everything but the terminal, so tests can render the same tree with ink-testing-library. */
+export function createConsole(setup: ConsoleSetup, size?: {width: number; height: number}): ConsoleHandle {
+	// Dangerous commands stay in the keymap but are unavailable while state.readOnly holds (it can change with the
+	// context); with --read-only they are removed outright.
+	const keymap = buildKeymap({readOnly: setup.readOnlyReason === '--read-only', overrides: setup.keyOverrides});
+	const store = new Store(
+		initialState({
+			demo: setup.sources.demo,
+			readOnly: setup.readOnly,
+			...(setup.readOnlyReason ? {readOnlyReason: setup.readOnlyReason} : {}),
+			context: setup.sources.cluster.currentContext(),
+			namespace: setup.namespace,
+			weightStep: setup.weightStep,
+			refreshSeconds: setup.refreshSeconds,
+			thresholds: setup.thresholds,
+			now: Date.now(),
+			agentExpected: setup.sources.agent !== undefined,
+			metricsExpected: setup.sources.metrics !== undefined,
+		}),
+	);
+	const controller = new Controller({
+		store,
+		sources: setup.sources,
+		keymap,
+		...(setup.detectors ? {detectors: setup.detectors} : {}),
+		...(setup.judge ? {judge: setup.judge} : {}),
+		...(setup.recordAudit ? {recordAudit: setup.recordAudit} : {}),
+		...(setup.readOnlyForContext ? {readOnlyForContext: setup.readOnlyForContext} : {}),
+	});
+	const element = (
+		<Providers store={store} controller={controller} theme={setup.theme} keymap={keymap}>
+			<App {...(size ? {width: size.width, height: size.height} : {})} />
+		</Providers>
+	);
+	return {store, controller, element};
+}
+
+/** Run the console in the terminal until the operator quits. */
+export async function runConsole(setup: ConsoleSetup): Promise<void> {
+	const handle = createConsole(setup);
+	handle.controller.start();
+	let firstFrame = setup.onFirstFrame;
+	const instance: Instance = render(handle.element, {
+		onRender() {
+			if (firstFrame && handle.store.getState().models.length > 0) {
+				firstFrame();
+				firstFrame = undefined;
+			}
+		},
+		alternateScreen: true,
+		incrementalRendering: process.env['MODELDECK_INCREMENTAL_RENDERING'] !== '0',
+		maxFps: 20,
+		exitOnCtrlC: false,
+		patchConsole: true,
+	});
+	try {
+		await instance.waitUntilExit();
+	} finally {
+		handle.controller.stop();
+		setup.onExit?.();
+	}
+}

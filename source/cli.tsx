@@ -1,0 +1,303 @@
+#!/usr/bin/env node
+/**
+ * modeldeck: the command line. Parses flags with meow, then starts the console on the demo fleet or a real
+ * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
+ */
+import {existsSync} from 'node:fs';
+import {homedir} from 'node:os';
+import path from 'node:path';
+import meow from 'meow';
+import {consoleFlagNames, unknownFlags, validateConsoleFlags} from './cli-flags.ts';
+
+const help = `
+  The terminal console for model deployments.
+
+  Usage
+    $ modeldeck [flags]                      console on the current kubeconfig context
+    $ modeldeck --demo [--scenario NAME]     console on a simulated fleet
+    $ modeldeck status [--json]              every model and version, for scripts
+    $ modeldeck weight MODEL PERCENT         set the canary weight
+    $ modeldeck promote MODEL                all traffic to the canary, which becomes stable
+    $ modeldeck rollback MODEL               canary to 0% (and its previous template back)
+    $ modeldeck agent [flags]                the in-cluster agent
+    $ modeldeck model-server [flags]         a small OIP v2 model server for tests and demos
+    $ modeldeck config path                  where the settings file lives
+
+  Flags
+    --demo                 Simulated fleet (always labelled DEMO on screen)
+    --scenario NAME        Demo script: tour (default), latency-regression, error-burst,
+                           memory-leak, prediction-drift, healthy-canary, calm
+    --context NAME         Kubeconfig context (default: the current one)
+    -n, --namespace NAME   Namespace (default: the context's, or all with -A)
+    -A, --all-namespaces   Every namespace
+    --kubeconfig PATH      Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
+    --prometheus URL       Prometheus base URL, e.g. http://localhost:9090
+    --agent URL            The modeldeck agent's URL (default: found in the cluster)
+    --read-only            No action can change anything; dangerous keys are removed
+    --refresh SECONDS      Metric refresh interval (default 2)
+    --no-color             No colours (also NO_COLOR=1)
+    --colors MODE          auto, full, 16 or none
+    --version              Print the version
+    --help                 This help
+
+  Keys: press ? in the console.
+`;
+
+/** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
+const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
+function trace(stage: string): void {
+	if (traceStartup) process.stderr.write(`[startup] ${stage} ${performance.now().toFixed(0)} ms\n`);
+}
+
+const subcommands = new Set(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config']);
+
+async function main(): Promise<number> {
+	const argv = process.argv.slice(2);
+	const subcommand = argv[0];
+	if (subcommand && subcommands.has(subcommand)) return runSubcommand(subcommand, argv.slice(1));
+	if (subcommand && !subcommand.startsWith('-')) {
+		process.stderr.write(`Unknown command "${subcommand}". Commands: ${[...subcommands].join(', ')}. Run modeldeck --help.\n`);
+		return 2;
+	}
+
+	const unknown = unknownFlags(argv, consoleFlagNames);
+	if (unknown.length > 0) {
+		process.stderr.write(`${unknown.join('\n')}\n`);
+		return 2;
+	}
+
+	const cli = meow(help, {
+		importMeta: import.meta,
+		argv,
+		allowUnknownFlags: true,
+		flags: {
+			demo: {type: 'boolean', default: false},
+			scenario: {type: 'string'},
+			context: {type: 'string'},
+			namespace: {type: 'string', shortFlag: 'n'},
+			allNamespaces: {type: 'boolean', shortFlag: 'A', default: false},
+			kubeconfig: {type: 'string'},
+			prometheus: {type: 'string'},
+			agent: {type: 'string'},
+			readOnly: {type: 'boolean', default: false},
+			refresh: {type: 'string'},
+			color: {type: 'boolean', default: true},
+			colors: {type: 'string'},
+		},
+	});
+
+	trace('flags parsed');
+	// Start loading everything the first frame needs at once.
+	const demoModule = import('./demo/index.ts');
+	const settingsModule = import('./settings/settings.ts');
+	const appModule = import('./app.tsx');
+	const themeModule = import('./ui/theme.ts');
+	const analysisModule = loadAnalysis();
+	const {scenarioNames} = await demoModule;
+	const validated = validateConsoleFlags(cli.flags, scenarioNames);
+	if ('errors' in validated) {
+		process.stderr.write(`${validated.errors.join('\n')}\n`);
+		return 2;
+	}
+
+	const options = validated.options;
+	const {loadSettings, contextSettings, SettingsError} = await settingsModule;
+	trace('modules loaded');
+	let loaded;
+	try {
+		loaded = loadSettings();
+	} catch (error) {
+		if (error instanceof SettingsError) {
+			process.stderr.write(`${error.message}\n`);
+			return 1;
+		}
+
+		throw error;
+	}
+
+	const {settings} = loaded;
+	trace('settings loaded');
+	const {chooseTheme, noColorTheme, ansi16Theme, fullTheme} = await themeModule;
+	const theme =
+		options.colors === 'none'
+			? noColorTheme
+			: options.colors === '16'
+				? ansi16Theme
+				: options.colors === 'full'
+					? fullTheme
+					: chooseTheme({noColor: false, env: process.env});
+	if (theme === noColorTheme) process.env['FORCE_COLOR'] = '0';
+	if (!process.stdout.isTTY || !process.stdin.isTTY) {
+		process.stderr.write('modeldeck needs a terminal. For scripts use `modeldeck status --json`.\n');
+		return 2;
+	}
+
+	const {runConsole, KeymapError} = await appModule;
+	const analysis = await analysisModule;
+	trace('app loaded');
+	let sources;
+	let onExit: (() => void) | undefined;
+	let readOnlyReason = options.readOnly ? '--read-only' : undefined;
+	let contextNamespace: string | undefined;
+	if (options.demo) {
+		const {createDemoSources} = await demoModule;
+		// Benchmarks size the demo with these; they are not flags because operators never need them.
+		const rate = Number(process.env['MODELDECK_DEMO_RATE'] ?? Number.NaN);
+		const extraModels = Number(process.env['MODELDECK_DEMO_EXTRA_MODELS'] ?? Number.NaN);
+		const demo = createDemoSources({
+			...(options.scenario ? {scenario: options.scenario as never} : {}),
+			...(Number.isFinite(rate) ? {predictionsPerSecond: rate} : {}),
+			...(Number.isFinite(extraModels) ? {extraModels} : {}),
+		});
+		sources = demo;
+		onExit = () => demo.stop();
+	} else {
+		const kubeconfig = options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
+		if (!existsSync(kubeconfig)) {
+			process.stderr.write(
+				`No kubeconfig at ${kubeconfig}. Point --kubeconfig or KUBECONFIG at one, start a local cluster with \`npm run cluster:up\`, or try the demo: modeldeck --demo\n`,
+			);
+			return 1;
+		}
+
+		const real = await realSources(options, kubeconfig, settings, contextSettings);
+		sources = real.sources;
+		onExit = real.stop;
+		contextNamespace = real.namespace;
+		const perContext = contextSettings(settings, sources.cluster.currentContext());
+		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
+	}
+
+	try {
+		await runConsole({
+			sources,
+			theme,
+			readOnly: readOnlyReason !== undefined,
+			...(readOnlyReason ? {readOnlyReason} : {}),
+			namespace: options.allNamespaces ? undefined : (options.namespace ?? contextNamespace),
+			// Switching to a context that settings mark read-only makes the console read-only there.
+			readOnlyForContext: (context: string) =>
+				options.readOnly ? '--read-only' : contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined,
+			refreshSeconds: options.refreshSeconds ?? settings.refreshSeconds,
+			weightStep: settings.weightStep,
+			thresholds: settings.thresholds,
+			keyOverrides: settings.keys,
+			...analysis,
+			onExit,
+			...(traceStartup ? {onFirstFrame: () => trace('first frame')} : {}),
+		});
+	} catch (error) {
+		if (error instanceof KeymapError) {
+			process.stderr.write(`${error.message} (in ${loaded.path})\n`);
+			return 1;
+		}
+
+		throw error;
+	}
+
+	return 0;
+}
+
+async function loadAnalysis() {
+	const [{RobustZDetector}, {MannWhitneyJudge}] = await Promise.all([import('./domain/detectors.ts'), import('./domain/judge.ts')]);
+	// A change must also be large (8% of the baseline median) to flag: small wiggles are not worth a page.
+	return {detectors: [new RobustZDetector({relativeMinimumScale: 0.08})], judge: new MannWhitneyJudge()};
+}
+
+async function realSources(
+	options: import('./cli-flags.ts').ConsoleOptions,
+	kubeconfigPath: string,
+	settings: import('./settings/settings.ts').Settings,
+	contextSettings: typeof import('./settings/settings.ts').contextSettings,
+): Promise<{sources: import('./domain/ports.ts').Sources; stop: () => void; namespace: string | undefined}> {
+	const {LazyClusterPort} = await import('./sources/lazy-cluster.ts');
+	const {LazyMetricsPort} = await import('./sources/lazy-metrics.ts');
+	const defaults = await kubeconfigDefaults(kubeconfigPath, options.context);
+	const contextName = defaults.context ?? 'default';
+	// The Kubernetes client loads after the first frame is drawn.
+	const cluster = new LazyClusterPort(async () => {
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		const {createKubeCluster} = await import('./sources/kube/index.ts');
+		return createKubeCluster({
+			kubeconfigPath,
+			...(options.context ? {context: options.context} : {}),
+			...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
+			promoteKeepsOldStable: settings.promoteKeepsOldStable,
+		});
+	}, contextName);
+	const prometheusUrl = options.prometheus ?? contextSettings(settings, contextName).prometheusUrl ?? settings.prometheusUrl;
+	const metrics = prometheusUrl
+		? new LazyMetricsPort(async () => {
+				const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
+				return createPrometheusMetrics({url: prometheusUrl, profiles: settings.profiles});
+			}, prometheusUrl)
+		: undefined;
+	let agent: import('./domain/ports.ts').AgentPort | undefined;
+	if (options.agent) {
+		const {createAgentClient} = await import('./sources/agent-client.ts');
+		agent = createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
+	}
+
+	return {
+		sources: {cluster, ...(metrics ? {metrics} : {}), ...(agent ? {agent} : {}), demo: false},
+		stop: () => undefined,
+		namespace: defaults.namespace,
+	};
+}
+
+/** Read the current context and its namespace from the kubeconfig without loading the Kubernetes client. */
+async function kubeconfigDefaults(kubeconfigPath: string, context: string | undefined): Promise<{context?: string; namespace?: string}> {
+	const [{readFile}, {parse}] = await Promise.all([import('node:fs/promises'), import('yaml')]);
+	try {
+		const config = parse(await readFile(kubeconfigPath, 'utf8')) as {
+			'current-context'?: string;
+			contexts?: Array<{name?: string; context?: {namespace?: string}}>;
+		};
+		const name = context ?? config['current-context'];
+		const namespace = config.contexts?.find((entry) => entry.name === name)?.context?.namespace;
+		return {...(name ? {context: name} : {}), ...(namespace ? {namespace} : {})};
+	} catch {
+		// The Kubernetes source reports an unreadable kubeconfig properly once it loads.
+		return context ? {context} : {};
+	}
+}
+
+async function runSubcommand(name: string, argv: string[]): Promise<number> {
+	switch (name) {
+		case 'agent': {
+			const {runAgent} = await import('./agent/main.ts');
+			return runAgent(argv);
+		}
+
+		case 'model-server': {
+			const {runModelServer} = await import('./model-server/main.ts');
+			return runModelServer(argv);
+		}
+
+		case 'config': {
+			if (argv[0] !== 'path') {
+				process.stderr.write('Usage: modeldeck config path\n');
+				return 2;
+			}
+
+			const {settingsPath} = await import('./settings/settings.ts');
+			process.stdout.write(`${settingsPath()}\n`);
+			return 0;
+		}
+
+		default: {
+			const {runCommand} = await import('./commands/index.ts');
+			return runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv);
+		}
+	}
+}
+
+main().then(
+	(code) => {
+		process.exitCode = code;
+	},
+	(error: unknown) => {
+		process.stderr.write(`modeldeck: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+		process.exitCode = 1;
+	},
+);

@@ -1,0 +1,147 @@
+/**
+ * Settings with conf (XDG config path), validated by a JSON schema. A broken file is reported with its path and
+ * the offending key, never replaced.
+ */
+import Conf from 'conf';
+import type {ThresholdSettings} from '../domain/thresholds.ts';
+
+export interface ContextSettings {
+	/** Prometheus base URL for this context, e.g. `http://prometheus.monitoring:9090`. */
+	prometheusUrl?: string;
+	/** Reach Prometheus through the API server's service proxy: `namespace/service:port`. */
+	prometheusService?: string;
+	/** Remove every dangerous command for this context. */
+	readOnly?: boolean;
+}
+
+export interface Settings {
+	/** Seconds between metric refreshes. Default 2. */
+	refreshSeconds: number;
+	/** Canary weight step for `+`/`-`. Default 10. */
+	weightStep: number;
+	/** Default Prometheus URL when a context has none. */
+	prometheusUrl?: string;
+	/** Global and per-model thresholds. */
+	thresholds: ThresholdSettings;
+	/** Key overrides: command id → keys, e.g. `{"canary.promote": ["P"]}`. */
+	keys: Record<string, string[]>;
+	/** Per-context overrides keyed by kubeconfig context name. */
+	contexts: Record<string, ContextSettings>;
+	/** Keep the old stable running (scaled as it was) after a promote. Default false (scaled to zero). */
+	promoteKeepsOldStable: boolean;
+	/** Custom PromQL profiles: runtime → metric → template with `{selector}` and `{window}`. */
+	profiles: Record<string, Record<string, string>>;
+}
+
+export const defaultSettings: Settings = {
+	refreshSeconds: 2,
+	weightStep: 10,
+	thresholds: {},
+	keys: {},
+	contexts: {},
+	promoteKeepsOldStable: false,
+	profiles: {},
+};
+
+const thresholdProperties = {
+	p99LatencyMs: {type: 'number', minimum: 0},
+	errorRatio: {type: 'number', minimum: 0, maximum: 1},
+	cpuOfLimit: {type: 'number', minimum: 0},
+	memoryOfLimit: {type: 'number', minimum: 0},
+	canaryMargin: {type: 'number', minimum: 0},
+} as const;
+
+const thresholdObject = {type: 'object', properties: thresholdProperties, additionalProperties: false} as const;
+
+export const settingsSchema = {
+	refreshSeconds: {type: 'number', minimum: 0.5, maximum: 3600, default: 2},
+	weightStep: {type: 'integer', minimum: 1, maximum: 100, default: 10},
+	prometheusUrl: {type: 'string', pattern: '^https?://'},
+	thresholds: {
+		type: 'object',
+		properties: {defaults: thresholdObject, models: {type: 'object', additionalProperties: thresholdObject}},
+		additionalProperties: false,
+		default: {},
+	},
+	keys: {type: 'object', additionalProperties: {type: 'array', items: {type: 'string', minLength: 1}}, default: {}},
+	contexts: {
+		type: 'object',
+		additionalProperties: {
+			type: 'object',
+			properties: {
+				prometheusUrl: {type: 'string', pattern: '^https?://'},
+				prometheusService: {type: 'string', pattern: '^[a-z0-9-]+/[a-z0-9-]+:[0-9a-z-]+$'},
+				readOnly: {type: 'boolean'},
+			},
+			additionalProperties: false,
+		},
+		default: {},
+	},
+	promoteKeepsOldStable: {type: 'boolean', default: false},
+	profiles: {type: 'object', additionalProperties: {type: 'object', additionalProperties: {type: 'string'}}, default: {}},
+} as const;
+
+export class SettingsError extends Error {
+	override name = 'SettingsError';
+	readonly path: string;
+	constructor(message: string, path: string) {
+		super(message);
+		this.path = path;
+	}
+}
+
+export interface LoadedSettings {
+	settings: Settings;
+	path: string;
+}
+
+/** Where the settings file lives. `MODELDECK_CONFIG_DIR` overrides the XDG directory (used by tests). */
+function openStore(): Conf<Settings> {
+	const cwd = process.env['MODELDECK_CONFIG_DIR'];
+	return new Conf<Settings>({
+		projectName: 'modeldeck',
+		projectSuffix: '',
+		...(cwd ? {cwd} : {}),
+		// The conf typings want JSON schema objects; ours is one.
+		schema: settingsSchema as never,
+		clearInvalidConfig: false,
+	});
+}
+
+export function settingsPath(): string {
+	const cwd = process.env['MODELDECK_CONFIG_DIR'];
+	if (cwd) return `${cwd}/config.json`;
+	try {
+		return openStore().path;
+	} catch (error) {
+		if (error instanceof SettingsError) return error.path;
+		throw error;
+	}
+}
+
+/** Read and validate the settings. Throws SettingsError naming the file and the offending key. */
+export function loadSettings(): LoadedSettings {
+	let store: Conf<Settings>;
+	try {
+		store = openStore();
+	} catch (error) {
+		const path = process.env['MODELDECK_CONFIG_DIR'] ? `${process.env['MODELDECK_CONFIG_DIR']}/config.json` : guessPath();
+		const detail = error instanceof Error ? error.message : String(error);
+		throw new SettingsError(
+			`Settings file ${path} is invalid: ${detail.replace('Config schema violation: ', '')}. Fix or remove that key (the file was left as it is).`,
+			path,
+		);
+	}
+
+	return {settings: {...defaultSettings, ...store.store}, path: store.path};
+}
+
+function guessPath(): string {
+	const base = process.env['XDG_CONFIG_HOME'] ?? `${process.env['HOME'] ?? '~'}/.config`;
+	return `${base}/modeldeck/config.json`;
+}
+
+/** Effective settings for one kubeconfig context. */
+export function contextSettings(settings: Settings, context: string): ContextSettings {
+	return settings.contexts[context] ?? {};
+}

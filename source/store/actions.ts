@@ -1,0 +1,41 @@
+/** Every change to the state is one of these. */
+import type {Verdict} from '../domain/analysis.ts';
+import type {AuditEntry, SourceName} from '../domain/ports.ts';
+import type {Action, ActionProgress, Context, Flag, Model, Prediction, Sample, Series} from '../domain/types.ts';
+import type {LogFilter, Overlay, SortColumn, Toast, View} from './state.ts';
+
+export type StoreAction =
+	| {type: 'tick'; now: number}
+	| {type: 'cluster/models'; models: Model[]; now: number}
+	| {type: 'cluster/contexts'; contexts: Context[]; current: string}
+	| {type: 'cluster/namespaces'; namespaces: string[]}
+	| {type: 'source/ok'; source: SourceName; now: number}
+	| {type: 'source/error'; source: SourceName; message: string; now: number}
+	| {type: 'source/absent'; source: SourceName; message: string; now: number}
+	| {type: 'metrics/samples'; samples: Record<string, Sample>; now: number}
+	| {type: 'metrics/history'; history: Record<string, Series>}
+	| {type: 'analysis/result'; flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>}
+	| {type: 'log/append'; predictions: Prediction[]; now: number}
+	| {type: 'log/set'; entries: Prediction[]; received: number; ratePerSecond: number}
+	| {type: 'log/gap'; dropped: number}
+	| {type: 'log/toggle-pause'}
+	| {type: 'log/filter'; filter: LogFilter}
+	| {type: 'audit/set'; entries: AuditEntry[]}
+	| {type: 'audit/append'; entry: AuditEntry}
+	| {type: 'nav/move'; delta: number}
+	| {type: 'nav/top'}
+	| {type: 'nav/bottom'}
+	| {type: 'view/set'; view: View}
+	| {type: 'overlay/open'; overlay: Overlay}
+	| {type: 'overlay/close'}
+	| {type: 'filter/set'; text: string}
+	| {type: 'sort/cycle'}
+	| {type: 'toast/add'; toast: Omit<Toast, 'id'>}
+	| {type: 'toast/expire'; now: number}
+	| {type: 'task/start'; id: string; action: Action; title: string; now: number}
+	| {type: 'task/progress'; id: string; progress: ActionProgress; now: number}
+	| {type: 'context/set'; context: string; readOnlyReason?: string | undefined}
+	| {type: 'namespace/set'; namespace: string | undefined}
+	| {type: 'quit'};
+
+export const sortColumns: SortColumn[] = ['model', 'flags', 'p99Ms', 'errorRatio', 'rps', 'cpuCores', 'memoryBytes'];

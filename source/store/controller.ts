@@ -1,0 +1,772 @@
+/**
+ * The controller owns the sources and every side effect: watches, pollers, the prediction stream, and the
+ * execution of commands. The UI calls its methods; it never calls a source itself.
+ */
+import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
+import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../domain/ports.ts';
+import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
+import {parseWeight, stepWeight} from '../domain/weights.ts';
+import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {analyse} from './analysis.ts';
+import {Poller} from './poller.ts';
+import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf} from './selectors.ts';
+import {LOG_CAPACITY, type AppState, type LogFilter} from './state.ts';
+import type {Store} from './store.ts';
+
+export interface ControllerOptions {
+	store: Store;
+	sources: Sources;
+	keymap: Keymap;
+	detectors?: readonly FlagDetector[];
+	judge?: CanaryJudge;
+	now?: () => number;
+	/** Minutes of history for charts and the judge. Default 10. */
+	historyMinutes?: number;
+	/** Load test defaults used by `t`. */
+	loadTest?: {rps: number; durationSeconds: number; warmupSeconds: number};
+	/** Where the console records actions when there is no agent to audit them. */
+	recordAudit?: (entry: AuditEntry) => void;
+	/** Why a context is read-only, or undefined; checked again on every context switch. */
+	readOnlyForContext?: (context: string) => string | undefined;
+	/** Called when the app should exit. */
+	onQuit?: () => void;
+}
+
+const LOG_FLUSH_MS = 250;
+const latencySteps = [undefined, 50, 100, 250, 500, 1000] as const;
+
+function describeError(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
+
+export class Controller {
+	readonly #store: Store;
+	readonly #options: ControllerOptions;
+	readonly #now: () => number;
+	#sources: Sources;
+	#unwatch: (() => void) | undefined;
+	#unstream: (() => void) | undefined;
+	#metricsPoller: Poller | undefined;
+	#timers: NodeJS.Timeout[] = [];
+	#recent: Prediction[] = [];
+	#received = 0;
+	#rateWindow: Array<{time: number; count: number}> = [];
+	#taskCounter = 0;
+	#lastSeq: number | undefined;
+
+	constructor(options: ControllerOptions) {
+		this.#store = options.store;
+		this.#options = options;
+		this.#sources = options.sources;
+		this.#now = options.now ?? Date.now;
+	}
+
+	get state(): AppState {
+		return this.#store.getState();
+	}
+
+	start(): void {
+		const {cluster} = this.#sources;
+		this.#store.dispatch({type: 'cluster/contexts', contexts: cluster.contexts(), current: cluster.currentContext()});
+		this.#watch();
+		void this.#loadNamespaces();
+		if (this.#sources.metrics) {
+			this.#metricsPoller = new Poller({
+				intervalMs: this.state.refreshSeconds * 1000,
+				run: () => this.#refreshMetrics(),
+				onOk: () => this.#store.dispatch({type: 'source/ok', source: 'metrics', now: this.#now()}),
+				onError: (error) =>
+					this.#store.dispatch({type: 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
+			});
+			this.#metricsPoller.start();
+		}
+
+		if (this.#sources.agent) this.#stream();
+		const tick = setInterval(() => {
+			const now = this.#now();
+			this.#store.dispatch({type: 'tick', now});
+			this.#store.dispatch({type: 'toast/expire', now});
+		}, 1000);
+		const flush = setInterval(() => this.#flushLog(), LOG_FLUSH_MS);
+		this.#timers.push(tick, flush);
+		for (const timer of this.#timers) timer.unref();
+	}
+
+	stop(): void {
+		this.#unwatch?.();
+		this.#unstream?.();
+		this.#metricsPoller?.stop();
+		for (const timer of this.#timers) clearInterval(timer);
+		this.#timers = [];
+	}
+
+	// ---- keys ---------------------------------------------------------------------------------------------
+
+	/** Handle a key on the current screen (overlays are handled by their components). Returns true if used. */
+	handleKey(key: string): boolean {
+		const command = commandForKey(this.#options.keymap, key, this.state);
+		if (!command) return false;
+		this.run(command.id);
+		return true;
+	}
+
+	/** Run a command by id: from a key or from the palette. Says why when it is disabled. */
+	run(id: CommandId): void {
+		const spec = this.#options.keymap.commands.find((command) => command.id === id);
+		if (spec?.dangerous && this.state.readOnly) {
+			this.#toast('warning', `read-only (${this.state.readOnlyReason ?? 'settings'}): ${spec.description.toLowerCase()} is not available`);
+			return;
+		}
+
+		if (!spec) {
+			this.#toast('warning', this.state.readOnly ? 'read-only: that command is not available' : `unknown command ${id}`);
+			return;
+		}
+
+		const reason = spec.disabledReason?.(this.state);
+		if (reason) {
+			this.#toast('warning', reason);
+			return;
+		}
+
+		const dispatch = this.#store.dispatch;
+		switch (id) {
+			case Command.HELP: {
+				dispatch({type: 'overlay/open', overlay: {kind: 'help'}});
+				return;
+			}
+
+			case Command.PALETTE: {
+				dispatch({type: 'overlay/open', overlay: {kind: 'palette', query: '', index: 0}});
+				return;
+			}
+
+			case Command.QUIT: {
+				dispatch({type: 'quit'});
+				this.#options.onQuit?.();
+				return;
+			}
+
+			case Command.UP: {
+				dispatch({type: 'nav/move', delta: -1});
+				return;
+			}
+
+			case Command.DOWN: {
+				dispatch({type: 'nav/move', delta: 1});
+				return;
+			}
+
+			case Command.TOP: {
+				dispatch({type: 'nav/top'});
+				return;
+			}
+
+			case Command.BOTTOM: {
+				dispatch({type: 'nav/bottom'});
+				return;
+			}
+
+			case Command.OPEN: {
+				const row = currentRow(this.state);
+				if (row) dispatch({type: 'view/set', view: {screen: 'model', model: row.modelKey}});
+				return;
+			}
+
+			case Command.BACK: {
+				if (this.state.view.screen !== 'fleet') dispatch({type: 'view/set', view: {screen: 'fleet'}});
+				else if (this.state.filter) dispatch({type: 'filter/set', text: ''});
+				return;
+			}
+
+			case Command.FILTER: {
+				dispatch({type: 'overlay/open', overlay: {kind: 'filter', text: this.state.filter}});
+				return;
+			}
+
+			case Command.SORT: {
+				dispatch({type: 'sort/cycle'});
+				return;
+			}
+
+			case Command.WEIGHT_UP:
+			case Command.WEIGHT_DOWN: {
+				const model = currentModel(this.state)!;
+				const canary = canaryOf(model)!;
+				const to = stepWeight(canary.weight, this.state.weightStep, id === Command.WEIGHT_UP ? 1 : -1);
+				this.#confirm({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
+				return;
+			}
+
+			case Command.WEIGHT_SET: {
+				const model = currentModel(this.state)!;
+				const canary = canaryOf(model)!;
+				dispatch({
+					type: 'overlay/open',
+					overlay: {kind: 'weight-input', model: modelKey(model), canary: canary.name, current: canary.weight, text: ''},
+				});
+				return;
+			}
+
+			case Command.PROMOTE: {
+				const model = currentModel(this.state)!;
+				this.#confirm({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
+				return;
+			}
+
+			case Command.ROLLBACK: {
+				const model = currentModel(this.state)!;
+				this.#confirm({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
+				return;
+			}
+
+			case Command.SWITCH: {
+				const model = currentModel(this.state)!;
+				const current = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
+				const other = model.versions.find((version) => version !== current)!;
+				this.#confirm({kind: 'switch', model: ref(model), from: current.name, to: other.name});
+				return;
+			}
+
+			case Command.SMOKE: {
+				const model = currentModel(this.state)!;
+				const version = canaryOf(model) ?? stableOf(model) ?? model.versions[0]!;
+				void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
+				return;
+			}
+
+			case Command.LOAD: {
+				const model = currentModel(this.state)!;
+				const settings = this.#options.loadTest ?? {rps: 50, durationSeconds: 30, warmupSeconds: 5};
+				const targets = [stableOf(model), canaryOf(model)]
+					.filter((version) => version !== undefined)
+					.map((version) => ({...ref(model), version: version.name}));
+				this.#confirm({kind: 'load-test', targets, ...settings});
+				return;
+			}
+
+			case Command.EXPLAIN: {
+				this.#explain();
+				return;
+			}
+
+			case Command.LOG: {
+				dispatch({type: 'view/set', view: {screen: 'log'}});
+				this.#flushLog(true);
+				return;
+			}
+
+			case Command.AUDIT: {
+				dispatch({type: 'view/set', view: {screen: 'audit'}});
+				void this.#loadAudit();
+				return;
+			}
+
+			case Command.CONTEXT: {
+				const options = this.#sources.cluster.contexts().map((context) => context.name);
+				const index = Math.max(0, options.indexOf(this.state.context));
+				dispatch({type: 'overlay/open', overlay: {kind: 'pick', purpose: 'context', options, index}});
+				return;
+			}
+
+			case Command.NAMESPACE: {
+				const options = ['all namespaces', ...this.state.namespaces];
+				const index = Math.max(0, options.indexOf(this.state.namespace ?? 'all namespaces'));
+				dispatch({type: 'overlay/open', overlay: {kind: 'pick', purpose: 'namespace', options, index}});
+				return;
+			}
+
+			case Command.LOG_PAUSE: {
+				dispatch({type: 'log/toggle-pause'});
+				if (!this.state.log.paused) this.#flushLog(true);
+				return;
+			}
+
+			case Command.LOG_VERSION: {
+				const versions = [undefined, ...logVersions(this.state)];
+				const index = versions.indexOf(this.state.log.filter.version);
+				this.#setLogFilter({...this.state.log.filter, version: versions[(index + 1) % versions.length]});
+				return;
+			}
+
+			case Command.LOG_STATUS: {
+				const statuses = [undefined, 'error', 'ok'] as const;
+				const index = statuses.indexOf(this.state.log.filter.status);
+				this.#setLogFilter({...this.state.log.filter, status: statuses[(index + 1) % statuses.length]});
+				return;
+			}
+
+			case Command.LOG_LATENCY: {
+				const index = latencySteps.indexOf(this.state.log.filter.minLatencyMs as (typeof latencySteps)[number]);
+				this.#setLogFilter({...this.state.log.filter, minLatencyMs: latencySteps[(index + 1) % latencySteps.length]});
+				return;
+			}
+
+			case Command.LOG_LOOKUP: {
+				dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text: ''}});
+				return;
+			}
+		}
+	}
+
+	// ---- overlays -----------------------------------------------------------------------------------------
+
+	closeOverlay(): void {
+		this.#store.dispatch({type: 'overlay/close'});
+	}
+
+	/** The operator confirmed the dialog: carry out its action. */
+	confirm(): void {
+		const overlay = this.state.overlay;
+		if (overlay?.kind !== 'confirm') return;
+		this.closeOverlay();
+		void this.execute(overlay.action);
+	}
+
+	submitWeight(text: string): void {
+		const overlay = this.state.overlay;
+		if (overlay?.kind !== 'weight-input') return;
+		const parsed = parseWeight(text);
+		if ('error' in parsed) {
+			this.#store.dispatch({type: 'overlay/open', overlay: {...overlay, text, error: parsed.error}});
+			return;
+		}
+
+		const model = findModel(this.state, overlay.model);
+		if (!model) {
+			this.closeOverlay();
+			this.#toast('error', 'that model is gone');
+			return;
+		}
+
+		this.#confirm({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
+	}
+
+	setFilter(text: string): void {
+		this.#store.dispatch({type: 'filter/set', text});
+	}
+
+	/** Replace the open overlay (text typed into a dialog, a moved cursor). */
+	updateOverlay(overlay: NonNullable<AppState['overlay']>): void {
+		this.#store.dispatch({type: 'overlay/open', overlay});
+	}
+
+	openModel(key: string): void {
+		this.#store.dispatch({type: 'view/set', view: {screen: 'model', model: key}});
+	}
+
+	async pick(option: string): Promise<void> {
+		const overlay = this.state.overlay;
+		if (overlay?.kind !== 'pick') return;
+		this.closeOverlay();
+		if (overlay.purpose === 'context') await this.switchContext(option);
+		else this.setNamespace(option === 'all namespaces' ? undefined : option);
+	}
+
+	async switchContext(name: string): Promise<void> {
+		this.closeOverlay();
+		if (name === this.state.context) return;
+		try {
+			this.#unwatch?.();
+			await this.#sources.cluster.switchContext(name);
+			const readOnlyReason = this.#options.readOnlyForContext
+				? this.#options.readOnlyForContext(name)
+				: this.state.readOnly
+					? (this.state.readOnlyReason ?? 'read-only')
+					: undefined;
+			this.#store.dispatch({type: 'context/set', context: name, readOnlyReason});
+			this.#watch();
+			void this.#loadNamespaces();
+			this.#toast('info', `context ${name}`);
+		} catch (error) {
+			this.#toast('error', `cannot switch to ${name}: ${describeError(error)}`);
+			this.#watch();
+		}
+	}
+
+	setNamespace(namespace: string | undefined): void {
+		this.#store.dispatch({type: 'namespace/set', namespace});
+		this.#unwatch?.();
+		this.#watch();
+	}
+
+	async lookup(requestId: string): Promise<void> {
+		const agent = this.#sources.agent;
+		const text = requestId.trim();
+		if (!agent) return;
+		if (!text) {
+			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: 'type a request id'}});
+			return;
+		}
+
+		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, searching: true}});
+		try {
+			const results = await agent.lookup(text);
+			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, results}});
+		} catch (error) {
+			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: describeError(error)}});
+		}
+	}
+
+	// ---- actions ------------------------------------------------------------------------------------------
+
+	/** Carry out an action through the agent when connected, else straight against the cluster. */
+	async execute(action: Action): Promise<void> {
+		const id = `task-${++this.#taskCounter}`;
+		const title = actionTitle(action);
+		const dispatch = this.#store.dispatch;
+		dispatch({type: 'task/start', id, action, title, now: this.#now()});
+		const progress = (update: ActionProgress) => dispatch({type: 'task/progress', id, progress: update, now: this.#now()});
+		let final: Extract<ActionProgress, {kind: 'done' | 'failed'}> | undefined;
+		try {
+			const agent = this.#sources.agent;
+			const viaAgent = agent && this.state.health.agent.status === 'ok';
+			if (viaAgent) {
+				for await (const update of agent.act(action)) {
+					progress(update);
+					if (update.kind === 'done' || update.kind === 'failed') final = update;
+				}
+			} else {
+				const result = await this.#direct(action);
+				final = result;
+				progress(result);
+			}
+		} catch (error) {
+			const message = error instanceof ConflictError ? `conflict: ${error.message}` : describeError(error);
+			final = {kind: 'failed', message};
+			progress(final);
+		}
+
+		final ??= {kind: 'done', message: `${title}: done`};
+		if (final.kind === 'failed') this.#toast('error', `${title} failed: ${final.message}`);
+		else this.#toast('success', final.message);
+		if (!this.#sources.agent && isClusterAction(action)) {
+			const entry: AuditEntry = {
+				time: this.#now(),
+				user: this.state.context,
+				action: action.kind,
+				target: `${action.model.namespace}/${action.model.name}`,
+				before: actionBefore(action),
+				after: actionAfter(action),
+				result: final.kind === 'failed' ? 'failed' : 'ok',
+				message: final.message,
+			};
+			this.#options.recordAudit?.(entry);
+			dispatch({type: 'audit/append', entry});
+		}
+
+		this.#metricsPoller?.poke();
+	}
+
+	async #direct(action: Action): Promise<Extract<ActionProgress, {kind: 'done' | 'failed'}>> {
+		const {cluster} = this.#sources;
+		switch (action.kind) {
+			case 'set-weight': {
+				await cluster.setCanaryWeight(action.model, action.canary, action.to, action.from);
+				return {kind: 'done', message: `${action.model.name} canary ${action.canary}: ${action.from}% → ${action.to}%`};
+			}
+
+			case 'promote': {
+				await cluster.promote(action.model, action.canary);
+				return {kind: 'done', message: `${action.model.name}: ${action.canary} promoted to stable`};
+			}
+
+			case 'rollback': {
+				await cluster.rollback(action.model, action.canary);
+				return {kind: 'done', message: `${action.model.name}: canary ${action.canary} rolled back to 0%`};
+			}
+
+			case 'switch': {
+				await cluster.switchTraffic(action.model, action.to);
+				return {kind: 'done', message: `${action.model.name}: all traffic switched to ${action.to}`};
+			}
+
+			default: {
+				return {kind: 'failed', message: 'smoke and load tests need the modeldeck agent'};
+			}
+		}
+	}
+
+	#confirm(action: Action): void {
+		const summary = confirmationLines(action, this.state);
+		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'confirm', action, summary, title: actionTitle(action)}});
+	}
+
+	#explain(): void {
+		const model = currentModel(this.state);
+		const metrics = this.#sources.metrics;
+		if (!model) return;
+		const lines: string[] = [];
+		if (!metrics) {
+			lines.push('No metrics source: start with --prometheus URL or set prometheusUrl in settings.');
+		} else {
+			for (const version of model.versions) {
+				const target = {...ref(model), version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})};
+				lines.push(`${version.track} ${version.name}:`);
+				for (const metric of ['rps', 'errorRatio', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuCores', 'memoryBytes'] as const) {
+					lines.push(`  ${metric.padEnd(11)} ${metrics.explain(target, metric)}`);
+				}
+			}
+		}
+
+		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'explain', title: `Queries behind ${model.name}`, lines}});
+	}
+
+	#setLogFilter(filter: LogFilter): void {
+		const clean: LogFilter = {};
+		if (filter.version) clean.version = filter.version;
+		if (filter.status) clean.status = filter.status;
+		if (filter.minLatencyMs !== undefined) clean.minLatencyMs = filter.minLatencyMs;
+		this.#store.dispatch({type: 'log/filter', filter: clean});
+	}
+
+	#toast(severity: 'info' | 'success' | 'warning' | 'error', message: string): void {
+		this.#store.dispatch({type: 'toast/add', toast: {severity, message, time: this.#now()}});
+	}
+
+	// ---- sources ------------------------------------------------------------------------------------------
+
+	#watch(): void {
+		const dispatch = this.#store.dispatch;
+		this.#unwatch = this.#sources.cluster.watchModels(
+			this.state.namespace,
+			(models) => {
+				dispatch({type: 'cluster/models', models, now: this.#now()});
+				dispatch({type: 'source/ok', source: 'cluster', now: this.#now()});
+				if (this.state.samples && Object.keys(this.state.samples).length === 0) this.#metricsPoller?.poke();
+			},
+			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now()}),
+		);
+	}
+
+	async #loadNamespaces(): Promise<void> {
+		try {
+			const namespaces = await this.#sources.cluster.namespaces();
+			this.#store.dispatch({type: 'cluster/namespaces', namespaces});
+		} catch (error) {
+			this.#store.dispatch({type: 'source/error', source: 'cluster', message: describeError(error), now: this.#now()});
+		}
+	}
+
+	async #refreshMetrics(): Promise<void> {
+		const metrics = this.#sources.metrics!;
+		const targets = this.state.models.flatMap((model) =>
+			model.versions.map((version) => ({
+				...ref(model),
+				version: version.name,
+				...(model.runtime ? {runtime: model.runtime} : {}),
+			})),
+		);
+		if (targets.length === 0) return;
+		const now = this.#now();
+		const windowSeconds = Math.max(30, this.state.refreshSeconds * 15);
+		const historyMinutes = this.#options.historyMinutes ?? 10;
+		const [samples, history] = await Promise.all([
+			metrics.sample(targets, windowSeconds),
+			metrics.history(targets, {
+				start: now - historyMinutes * 60_000,
+				end: now,
+				stepSeconds: Math.max(this.state.refreshSeconds, (historyMinutes * 60) / 120),
+			}),
+		]);
+		const sampleRecord = Object.fromEntries(samples);
+		const historyRecord: Record<string, Series> = Object.fromEntries(history);
+		this.#store.dispatch({type: 'metrics/samples', samples: sampleRecord, now});
+		this.#store.dispatch({type: 'metrics/history', history: historyRecord});
+		const result = analyse({
+			models: this.state.models,
+			samples: sampleRecord,
+			history: historyRecord,
+			thresholds: this.state.thresholds,
+			detectors: this.#options.detectors ?? [],
+			...(this.#options.judge ? {judge: this.#options.judge} : {}),
+			judgeWindowSeconds: historyMinutes * 60,
+			previous: this.state.flags,
+			now,
+		});
+		this.#store.dispatch({type: 'analysis/result', ...result});
+	}
+
+	#stream(): void {
+		const agent = this.#sources.agent!;
+		const dispatch = this.#store.dispatch;
+		this.#unstream = agent.predictions({}, this.#lastSeq, (event: AgentEvent) => {
+			switch (event.type) {
+				case 'prediction': {
+					this.#lastSeq = event.seq;
+					this.#received++;
+					this.#recent.push(event.prediction);
+					if (this.#recent.length > LOG_CAPACITY * 2) this.#recent.splice(0, this.#recent.length - LOG_CAPACITY);
+					return;
+				}
+
+				case 'gap': {
+					dispatch({type: 'log/gap', dropped: event.dropped});
+					return;
+				}
+
+				case 'audit': {
+					dispatch({type: 'audit/append', entry: event.entry});
+					return;
+				}
+
+				case 'guard': {
+					this.#toast(event.rolledBack ? 'error' : 'warning', `guard: ${event.model.name}: ${event.message}`);
+					return;
+				}
+
+				case 'connection': {
+					if (event.connected) {
+						dispatch({type: 'source/ok', source: 'agent', now: this.#now()});
+						void this.#loadAudit();
+					} else {
+						dispatch({
+							type: 'source/error',
+							source: 'agent',
+							message: event.reason ?? 'disconnected',
+							now: this.#now(),
+						});
+					}
+				}
+			}
+		});
+	}
+
+	async #loadAudit(): Promise<void> {
+		const agent = this.#sources.agent;
+		if (!agent) return;
+		try {
+			this.#store.dispatch({type: 'audit/set', entries: await agent.audit(100)});
+		} catch (error) {
+			this.#toast('warning', `audit log unavailable: ${describeError(error)}`);
+		}
+	}
+
+	#flushLog(force = false): void {
+		const now = this.#now();
+		this.#rateWindow.push({time: now, count: this.#received});
+		while (this.#rateWindow.length > 2 && now - this.#rateWindow[0]!.time > 5000) this.#rateWindow.shift();
+		if (!force && this.state.view.screen !== 'log') return;
+		const first = this.#rateWindow[0]!;
+		const seconds = (now - first.time) / 1000;
+		const ratePerSecond = seconds > 0 ? (this.#received - first.count) / seconds : 0;
+		if (this.#recent.length > LOG_CAPACITY) this.#recent.splice(0, this.#recent.length - LOG_CAPACITY);
+		this.#store.dispatch({type: 'log/set', entries: [...this.#recent], received: this.#received, ratePerSecond});
+	}
+}
+
+function ref(model: Model): {namespace: string; name: string} {
+	return {namespace: model.namespace, name: model.name};
+}
+
+function isClusterAction(action: Action): action is Extract<Action, {model: unknown}> {
+	return 'model' in action;
+}
+
+export function actionTitle(action: Action): string {
+	switch (action.kind) {
+		case 'set-weight': {
+			return `Shift ${action.model.name} canary weight`;
+		}
+
+		case 'promote': {
+			return `Promote ${action.model.name} canary ${action.canary}`;
+		}
+
+		case 'rollback': {
+			return `Roll back ${action.model.name} canary ${action.canary}`;
+		}
+
+		case 'switch': {
+			return `Switch ${action.model.name} traffic to ${action.to}`;
+		}
+
+		case 'smoke-test': {
+			return `Smoke test ${action.target.name} ${action.target.version}`;
+		}
+
+		case 'load-test': {
+			return `Load test ${action.targets[0]?.name ?? ''} ${action.targets.map((target) => target.version).join(' vs ')}`;
+		}
+	}
+}
+
+function actionBefore(action: Action): string {
+	return action.kind === 'set-weight' ? `${action.canary} ${action.from}%` : '';
+}
+
+function actionAfter(action: Action): string {
+	switch (action.kind) {
+		case 'set-weight': {
+			return `${action.canary} ${action.to}%`;
+		}
+
+		case 'promote': {
+			return `${action.canary} stable 100%`;
+		}
+
+		case 'rollback': {
+			return `${action.canary} 0%`;
+		}
+
+		case 'switch': {
+			return `${action.to} 100%`;
+		}
+
+		default: {
+			return '';
+		}
+	}
+}
+
+/** Exactly what an action changes, line by line, for the confirmation dialog. */
+export function confirmationLines(action: Action, state: AppState): string[] {
+	const model = 'model' in action ? findModel(state, modelKey(action.model)) : undefined;
+	const stable = model ? stableOf(model) : undefined;
+	const context = `context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`;
+	switch (action.kind) {
+		case 'set-weight': {
+			const lines = [`canary ${action.canary}: ${action.from}% → ${action.to}%`];
+			if (stable) lines.push(`stable ${stable.name}: ${stable.weight}% → ${Math.max(0, stable.weight + action.from - action.to)}%`);
+			if (model?.routerObject) lines.push(`writes ${model.routerObject}`);
+			lines.push(context);
+			return lines;
+		}
+
+		case 'promote': {
+			return [
+				`canary ${action.canary} becomes stable with 100% of traffic`,
+				`stable ${action.stable}: ${stable?.weight ?? 0}% → 0% (leaves traffic)`,
+				context,
+			];
+		}
+
+		case 'rollback': {
+			const canary = model ? canaryOf(model) : undefined;
+			return [
+				`canary ${action.canary}: ${canary?.weight ?? '?'}% → 0%`,
+				...(stable ? [`stable ${stable.name}: ${stable.weight}% → 100%`] : []),
+				'a Deployment canary whose template changed gets its previous template back',
+				context,
+			];
+		}
+
+		case 'switch': {
+			return [`all traffic: ${action.from} → ${action.to} in one write`, context];
+		}
+
+		case 'smoke-test': {
+			return [`one request to ${action.target.name} ${action.target.version}`];
+		}
+
+		case 'load-test': {
+			return [
+				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
+				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
+				context,
+			];
+		}
+	}
+}
+
+export {versionKey};

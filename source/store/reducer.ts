@@ -1,0 +1,248 @@
+/** The one reducer. Pure: (state, action) → state. */
+import type {StoreAction} from './actions.ts';
+import {sortColumns} from './actions.ts';
+import {fleetRows} from './selectors.ts';
+import {LOG_CAPACITY, type AppState, type Task} from './state.ts';
+
+const TOAST_SECONDS = 6;
+const TASKS_KEPT = 20;
+
+let nextToastId = 1;
+
+export function reducer(state: AppState, action: StoreAction): AppState {
+	switch (action.type) {
+		case 'tick': {
+			return {...state, now: action.now};
+		}
+
+		case 'cluster/models': {
+			const next = {...state, models: action.models};
+			return clampSelection(next);
+		}
+
+		case 'cluster/contexts': {
+			return {...state, contexts: action.contexts, context: action.current};
+		}
+
+		case 'cluster/namespaces': {
+			return {...state, namespaces: action.namespaces};
+		}
+
+		case 'source/ok': {
+			const previous = state.health[action.source];
+			return {
+				...state,
+				health: {
+					...state.health,
+					[action.source]: {
+						status: 'ok',
+						lastOk: action.now,
+						since: previous.status === 'ok' ? previous.since : action.now,
+					},
+				},
+			};
+		}
+
+		case 'source/error': {
+			const previous = state.health[action.source];
+			// With data already on screen the source is stale (last data kept); without any it is down.
+			const status = previous.lastOk === undefined ? 'down' : 'stale';
+			return {
+				...state,
+				health: {
+					...state.health,
+					[action.source]: {
+						status,
+						...(previous.lastOk === undefined ? {} : {lastOk: previous.lastOk}),
+						since: previous.status === status ? previous.since : action.now,
+						message: action.message,
+					},
+				},
+			};
+		}
+
+		case 'source/absent': {
+			return {
+				...state,
+				health: {...state.health, [action.source]: {status: 'absent', since: action.now, message: action.message}},
+			};
+		}
+
+		case 'metrics/samples': {
+			return {...state, samples: action.samples};
+		}
+
+		case 'metrics/history': {
+			return {...state, history: action.history};
+		}
+
+		case 'analysis/result': {
+			return {...state, flags: action.flags, verdicts: action.verdicts};
+		}
+
+		case 'log/append': {
+			if (action.predictions.length === 0) return state;
+			const received = state.log.received + action.predictions.length;
+			if (state.log.paused) return {...state, log: {...state.log, received}};
+			const entries = [...state.log.entries, ...action.predictions];
+			return {
+				...state,
+				log: {
+					...state.log,
+					received,
+					entries: entries.length > LOG_CAPACITY ? entries.slice(entries.length - LOG_CAPACITY) : entries,
+				},
+			};
+		}
+
+		case 'log/set': {
+			if (state.log.paused) return {...state, log: {...state.log, received: action.received, ratePerSecond: action.ratePerSecond}};
+			return {
+				...state,
+				log: {...state.log, entries: action.entries, received: action.received, ratePerSecond: action.ratePerSecond},
+			};
+		}
+
+		case 'log/gap': {
+			return {...state, log: {...state.log, dropped: state.log.dropped + action.dropped}};
+		}
+
+		case 'log/toggle-pause': {
+			return {...state, log: {...state.log, paused: !state.log.paused}};
+		}
+
+		case 'log/filter': {
+			return {...state, log: {...state.log, filter: action.filter}};
+		}
+
+		case 'audit/set': {
+			return {...state, audit: action.entries};
+		}
+
+		case 'audit/append': {
+			return {...state, audit: [action.entry, ...state.audit].slice(0, 200)};
+		}
+
+		case 'nav/move': {
+			return clampSelection({...state, selection: state.selection + action.delta});
+		}
+
+		case 'nav/top': {
+			return {...state, selection: 0};
+		}
+
+		case 'nav/bottom': {
+			return clampSelection({...state, selection: Number.MAX_SAFE_INTEGER});
+		}
+
+		case 'view/set': {
+			return {...state, view: action.view, overlay: undefined};
+		}
+
+		case 'overlay/open': {
+			return {...state, overlay: action.overlay};
+		}
+
+		case 'overlay/close': {
+			return {...state, overlay: undefined};
+		}
+
+		case 'filter/set': {
+			return clampSelection({...state, filter: action.text, selection: 0});
+		}
+
+		case 'sort/cycle': {
+			const index = sortColumns.indexOf(state.sort.column);
+			const column = sortColumns[(index + 1) % sortColumns.length]!;
+			return {...state, sort: {column, descending: false}};
+		}
+
+		case 'toast/add': {
+			const toast = {...action.toast, id: nextToastId++};
+			return {...state, toasts: [...state.toasts, toast].slice(-4)};
+		}
+
+		case 'toast/expire': {
+			const toasts = state.toasts.filter((toast) => action.now - toast.time < TOAST_SECONDS * 1000);
+			return toasts.length === state.toasts.length ? state : {...state, toasts};
+		}
+
+		case 'task/start': {
+			const task: Task = {
+				id: action.id,
+				action: action.action,
+				title: action.title,
+				fraction: 0,
+				message: 'starting…',
+				checks: [],
+				state: 'running',
+				started: action.now,
+			};
+			return {...state, tasks: [...state.tasks, task].slice(-TASKS_KEPT)};
+		}
+
+		case 'task/progress': {
+			return {
+				...state,
+				tasks: state.tasks.map((task) => (task.id === action.id ? applyProgress(task, action.progress, action.now) : task)),
+			};
+		}
+
+		case 'context/set': {
+			const {readOnlyReason: _previous, ...rest} = state;
+			return {
+				...rest,
+				...(action.readOnlyReason ? {readOnlyReason: action.readOnlyReason} : {}),
+				readOnly: action.readOnlyReason !== undefined,
+				context: action.context,
+				models: [],
+				samples: {},
+				history: {},
+				flags: {},
+				verdicts: {},
+				selection: 0,
+				view: {screen: 'fleet'},
+				overlay: undefined,
+				health: {...state.health, cluster: {status: 'connecting', since: state.now}},
+			};
+		}
+
+		case 'namespace/set': {
+			return {...state, namespace: action.namespace, selection: 0, view: {screen: 'fleet'}, overlay: undefined};
+		}
+
+		case 'quit': {
+			return {...state, quitting: true};
+		}
+	}
+}
+
+function applyProgress(task: Task, progress: import('../domain/types.ts').ActionProgress, now: number): Task {
+	switch (progress.kind) {
+		case 'progress': {
+			return {...task, fraction: progress.fraction, message: progress.message};
+		}
+
+		case 'check': {
+			return {...task, checks: [...task.checks, progress.check], message: progress.check.name};
+		}
+
+		case 'load-result': {
+			return {...task, results: progress.results};
+		}
+
+		case 'done': {
+			return {...task, state: 'done', fraction: 1, message: progress.message, finished: now};
+		}
+
+		case 'failed': {
+			return {...task, state: 'failed', message: progress.message, finished: now};
+		}
+	}
+}
+
+function clampSelection(state: AppState): AppState {
+	const count = fleetRows(state).length;
+	const selection = Math.max(0, Math.min(state.selection, count - 1));
+	return selection === state.selection ? state : {...state, selection};
+}

@@ -1,0 +1,146 @@
+/** Derived views of the state. Pure; the UI reads state only through these and the state itself. */
+import {modelKey, versionKey, type Flag, type Model, type Sample, type Severity, type Version} from '../domain/types.ts';
+import type {AppState, LogFilter, SortColumn} from './state.ts';
+import type {Prediction} from '../domain/types.ts';
+
+export interface FleetRow {
+	model: Model;
+	version: Version;
+	key: string;
+	modelKey: string;
+	sample: Sample | undefined;
+	flags: Flag[];
+	/** First row of its model group (the model name is printed once). */
+	firstOfModel: boolean;
+}
+
+const severityRank: Record<Severity, number> = {info: 1, warning: 2, critical: 3};
+
+export function worstSeverity(flags: Flag[]): Severity | undefined {
+	let worst: Severity | undefined;
+	for (const flag of flags) {
+		if (!worst || severityRank[flag.severity] > severityRank[worst]) worst = flag.severity;
+	}
+
+	return worst;
+}
+
+function sortValue(state: AppState, model: Model, column: SortColumn): number | string {
+	if (column === 'model') return `${model.name} ${model.namespace}`;
+	let best = Number.NEGATIVE_INFINITY;
+	for (const version of model.versions) {
+		const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+		if (column === 'flags') {
+			const severity = worstSeverity(state.flags[key] ?? []);
+			best = Math.max(best, severity ? severityRank[severity] : 0);
+			continue;
+		}
+
+		const value = state.samples[key]?.[column];
+		if (value !== null && value !== undefined) best = Math.max(best, value);
+	}
+
+	return best;
+}
+
+function matchesFilter(model: Model, version: Version, filter: string): boolean {
+	if (!filter) return true;
+	const needle = filter.toLowerCase();
+	return [model.name, model.namespace, version.name, version.image, version.track].some((text) =>
+		text.toLowerCase().includes(needle),
+	);
+}
+
+const trackOrder = {stable: 0, canary: 1} as const;
+
+export function fleetRows(state: AppState): FleetRow[] {
+	const {column, descending} = state.sort;
+	const models = [...state.models].sort((a, b) => {
+		const left = sortValue(state, a, column);
+		const right = sortValue(state, b, column);
+		let order: number;
+		if (typeof left === 'string' && typeof right === 'string') order = left.localeCompare(right);
+		else order = (left as number) - (right as number);
+		if (column !== 'model' && !descending) order = -order; // metrics: worst first by default
+		if (column === 'model' && descending) order = -order;
+		return order || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace);
+	});
+	const rows: FleetRow[] = [];
+	for (const model of models) {
+		const versions = model.versions
+			.filter((version) => matchesFilter(model, version, state.filter))
+			.sort((a, b) => trackOrder[a.track] - trackOrder[b.track] || a.name.localeCompare(b.name));
+		versions.forEach((version, index) => {
+			const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+			rows.push({
+				model,
+				version,
+				key,
+				modelKey: modelKey(model),
+				sample: state.samples[key],
+				flags: state.flags[key] ?? [],
+				firstOfModel: index === 0,
+			});
+		});
+	}
+
+	return rows;
+}
+
+export function findModel(state: AppState, key: string): Model | undefined {
+	return state.models.find((model) => modelKey(model) === key);
+}
+
+/** The model the keys act on: the open model, or the selected row's model in the fleet. */
+export function currentModel(state: AppState): Model | undefined {
+	if (state.view.screen === 'model') return findModel(state, state.view.model);
+	const rows = fleetRows(state);
+	return rows[Math.min(state.selection, rows.length - 1)]?.model;
+}
+
+export function currentRow(state: AppState): FleetRow | undefined {
+	const rows = fleetRows(state);
+	return rows[Math.min(state.selection, rows.length - 1)];
+}
+
+export function canaryOf(model: Model): Version | undefined {
+	return model.versions.find((version) => version.track === 'canary');
+}
+
+export function stableOf(model: Model): Version | undefined {
+	return model.versions.find((version) => version.track === 'stable');
+}
+
+export function versionSample(state: AppState, model: Model, version: Version): Sample | undefined {
+	return state.samples[versionKey({namespace: model.namespace, name: model.name, version: version.name})];
+}
+
+export function runningTask(state: AppState, model: Model): boolean {
+	return state.tasks.some(
+		(task) =>
+			task.state === 'running' &&
+			('model' in task.action
+				? modelKey(task.action.model) === modelKey(model)
+				: task.action.kind === 'smoke-test'
+					? modelKey(task.action.target) === modelKey(model)
+					: task.action.targets.some((target) => modelKey(target) === modelKey(model))),
+	);
+}
+
+export function logMatches(prediction: Prediction, filter: LogFilter): boolean {
+	if (filter.version && prediction.version !== filter.version) return false;
+	if (filter.status && prediction.status !== filter.status) return false;
+	if (filter.minLatencyMs !== undefined && (prediction.latencyMs ?? 0) < filter.minLatencyMs) return false;
+	return true;
+}
+
+export function visibleLog(state: AppState): Prediction[] {
+	return state.log.entries.filter((prediction) => logMatches(prediction, state.log.filter));
+}
+
+/** Versions seen in the log, for the version filter. */
+export function logVersions(state: AppState): string[] {
+	const model = currentModel(state);
+	if (model) return model.versions.map((version) => version.name);
+	return [...new Set(state.log.entries.map((entry) => entry.version))].sort();
+}

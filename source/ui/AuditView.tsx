@@ -1,0 +1,32 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import type {AppState} from '../store/state.ts';
+import {useTheme} from './contexts.tsx';
+import {formatClock, pad} from './format.ts';
+
+export function AuditView({state, height}: {state: AppState; height: number}) {
+	const theme = useTheme();
+	const entries = state.audit.slice(0, Math.max(1, height - 2));
+	return (
+		<Box flexDirection="column" height={height}>
+			<Text bold>Audit log <Text color={theme.text.muted}>(newest first: who, what, before → after, result)</Text></Text>
+			{entries.length === 0 ? (
+				<Text color={theme.text.muted}>No actions yet.</Text>
+			) : (
+				entries.map((entry, index) => (
+					<Text key={`${entry.time}-${index}`} wrap="truncate-end">
+						<Text color={theme.text.muted}>{pad(formatClock(entry.time), 9)}</Text>
+						<Text>{pad(entry.user, 16)} </Text>
+						<Text bold>{pad(entry.action, 11)}</Text>
+						<Text>{pad(entry.target, 24)} </Text>
+						<Text>
+							{entry.before || '–'} → {entry.after || '–'}{' '}
+						</Text>
+						<Text color={entry.result === 'ok' ? theme.status.ok : theme.status.critical}>{entry.result}</Text>
+						<Text color={theme.text.muted}> {entry.message}</Text>
+					</Text>
+				))
+			)}
+		</Box>
+	);
+}

@@ -1,0 +1,114 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import {thresholdsFor} from '../domain/thresholds.ts';
+import {fleetRows} from '../store/selectors.ts';
+import type {AppState} from '../store/state.ts';
+import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
+import {useTheme} from './contexts.tsx';
+import {pad, weightBar} from './format.ts';
+import type {Theme} from './theme.ts';
+
+export function toneColor(theme: Theme, tone: Tone): string | undefined {
+	switch (tone) {
+		case 'muted': {
+			return theme.text.muted;
+		}
+
+		case 'ok': {
+			return theme.status.ok;
+		}
+
+		case 'warning': {
+			return theme.status.warning;
+		}
+
+		case 'critical': {
+			return theme.status.critical;
+		}
+
+		case 'stable': {
+			return theme.track.stable;
+		}
+
+		case 'canary': {
+			return theme.track.canary;
+		}
+
+		default: {
+			return theme.text.primary;
+		}
+	}
+}
+
+function CellText({column, cell, theme, background}: {column: Column; cell: Cell; theme: Theme; background: string | undefined}) {
+	if (cell.tone === 'bar') {
+		const weight = Number(cell.text);
+		const label = `${weight}%`.padStart(4);
+		const bar = weightBar(weight, Math.max(0, column.width - 5));
+		return (
+			<Text backgroundColor={background}>
+				<Text color={theme.bar.filled}>{bar.filled}</Text>
+				<Text color={theme.bar.empty}>{bar.empty}</Text>
+				<Text> {label}</Text>
+			</Text>
+		);
+	}
+
+	return (
+		<Text color={toneColor(theme, cell.tone)} backgroundColor={background}>
+			{pad(cell.text, column.width, column.align)}
+		</Text>
+	);
+}
+
+export function FleetTable({state, width, height}: {state: AppState; width: number; height: number}) {
+	const theme = useTheme();
+	const rows = fleetRows(state);
+	const chosen = layoutColumns(width);
+	const bodyHeight = Math.max(1, height - 1);
+	const top = Math.max(0, Math.min(state.selection - Math.floor(bodyHeight / 2), rows.length - bodyHeight));
+	const visible = rows.slice(top, top + bodyHeight);
+	const sortLabel = state.sort.column === 'model' ? '' : ` ↓${state.sort.column}`;
+	if (rows.length === 0) {
+		const message =
+			state.models.length === 0
+				? state.health.cluster.status === 'connecting'
+					? 'Looking for models…'
+					: `No models in ${state.namespace ?? 'any namespace'}. Models are Deployments labelled modeldeck.dev/model, or KServe InferenceServices.`
+				: `No rows match the filter "${state.filter}" (esc clears it).`;
+		return (
+			<Box flexDirection="column" height={height}>
+				<Text color={theme.text.muted}>{message}</Text>
+			</Box>
+		);
+	}
+
+	return (
+		<Box flexDirection="column" height={height}>
+			<Text bold color={theme.text.muted}>
+				{' '}
+				{chosen.map((column) => pad(column.header, column.width, column.align)).join(' ')}
+				{sortLabel}
+			</Text>
+			{visible.map((row, index) => {
+				const selected = top + index === state.selection;
+				const limits = thresholdsFor(row.model, state.thresholds);
+				// A selection background where colours exist; inverse video without colours.
+				const background = selected ? theme.text.selection : undefined;
+				return (
+					<Box key={row.key}>
+						<Text inverse={selected && !background && theme.text.inverse} bold={selected} backgroundColor={background}>
+							{selected ? '›' : ' '}
+							{chosen.map((column, columnIndex) => (
+								<Text key={column.id} backgroundColor={background}>
+									<CellText column={column} cell={column.render(row, limits)} theme={theme} background={background} />
+									{columnIndex < chosen.length - 1 ? ' ' : ''}
+								</Text>
+							))}
+						</Text>
+					</Box>
+				);
+			})}
+		</Box>
+	);
+}

@@ -1,0 +1,95 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import type {SourceName} from '../domain/ports.ts';
+import type {AppState, SourceHealth} from '../store/state.ts';
+import {useTheme} from './contexts.tsx';
+import {formatClock, truncate} from './format.ts';
+import type {Theme} from './theme.ts';
+
+function ago(now: number, then: number | undefined): string {
+	if (then === undefined) return '';
+	const seconds = Math.max(0, Math.round((now - then) / 1000));
+	return seconds < 120 ? `${seconds}s` : `${Math.round(seconds / 60)}m`;
+}
+
+/** `ok`, `stale 12s`, `down`, `off` — short enough for 80 columns; the reason follows on the second line. */
+export function healthLabel(health: SourceHealth, now: number): string {
+	switch (health.status) {
+		case 'ok': {
+			return 'ok';
+		}
+
+		case 'connecting': {
+			return '…';
+		}
+
+		case 'stale': {
+			return `stale ${ago(now, health.lastOk)}`;
+		}
+
+		case 'down': {
+			return 'down';
+		}
+
+		case 'absent': {
+			return 'off';
+		}
+	}
+}
+
+function healthColor(theme: Theme, health: SourceHealth): string | undefined {
+	if (health.status === 'ok') return theme.status.ok;
+	if (health.status === 'stale') return theme.status.stale;
+	if (health.status === 'down') return theme.status.critical;
+	return theme.text.muted;
+}
+
+const sourceLabels: Record<SourceName, string> = {cluster: 'cluster', metrics: 'prom', agent: 'agent'};
+
+export function Header({state, width}: {state: AppState; width: number}) {
+	const theme = useTheme();
+	const problems = (Object.keys(state.health) as SourceName[])
+		.map((source) => ({source, health: state.health[source]}))
+		.filter(({health}) => health.status === 'stale' || health.status === 'down');
+	return (
+		<Box flexDirection="column">
+			<Box>
+				<Text bold color={theme.text.accent}>
+					modeldeck
+				</Text>
+				{state.demo ? (
+					<Text bold inverse color={theme.badge.demo}>
+						{' DEMO '}
+					</Text>
+				) : null}
+				{state.readOnly ? (
+					<Text bold color={theme.badge.readOnly}>
+						{' READ-ONLY'}
+					</Text>
+				) : null}
+				<Text> </Text>
+				<Text>{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, Math.max(10, width - 58))}</Text>
+				<Box flexGrow={1} />
+				{(Object.keys(state.health) as SourceName[]).map((source) => (
+					<Text key={source}>
+						{' '}
+						<Text color={theme.text.muted}>{sourceLabels[source]}:</Text>
+						<Text color={healthColor(theme, state.health[source])}>{healthLabel(state.health[source], state.now)}</Text>
+					</Text>
+				))}
+				<Text color={theme.text.muted}> {formatClock(state.now)}</Text>
+			</Box>
+			{problems.length > 0 ? (
+				<Text color={theme.status.warning} wrap="truncate-end">
+					{problems
+						.map(({source, health}) =>
+							health.status === 'stale'
+								? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)} (last data kept): ${health.message ?? ''}`
+								: `${sourceLabels[source]} down: ${health.message ?? ''}`,
+						)
+						.join(' · ')}
+				</Text>
+			) : null}
+		</Box>
+	);
+}

@@ -1,0 +1,175 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import {versionKey, type MetricName, type Model, type Series, type Version} from '../domain/types.ts';
+import {findModel} from '../store/selectors.ts';
+import type {AppState, Task} from '../store/state.ts';
+import {useTheme} from './contexts.tsx';
+import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
+import {TaskPanel} from './TaskPanel.tsx';
+import type {Theme} from './theme.ts';
+
+interface ChartSpec {
+	metric: MetricName;
+	label: string;
+	format: (value: number | null | undefined) => string;
+	color: (theme: Theme) => string | undefined;
+}
+
+const charts: ChartSpec[] = [
+	{metric: 'p50Ms', label: 'p50 ms', format: formatMs, color: (theme) => theme.chart.p50},
+	{metric: 'p95Ms', label: 'p95 ms', format: formatMs, color: (theme) => theme.chart.p95},
+	{metric: 'p99Ms', label: 'p99 ms', format: formatMs, color: (theme) => theme.chart.p99},
+	{metric: 'rps', label: 'req/s', format: formatRps, color: (theme) => theme.chart.rps},
+	{metric: 'errorRatio', label: 'errors', format: formatPercent, color: (theme) => theme.chart.errors},
+	{metric: 'cpuCores', label: 'CPU', format: formatCores, color: (theme) => theme.chart.cpu},
+	{metric: 'memoryBytes', label: 'memory', format: formatBytes, color: (theme) => theme.chart.memory},
+];
+
+function values(series: Series | undefined, metric: MetricName): number[] {
+	return (series?.[metric] ?? []).map((point) => point.value);
+}
+
+function VersionPanel(props: {
+	state: AppState;
+	model: Model;
+	version: Version;
+	width: number;
+	chartRows: number;
+	scales: Map<MetricName, {min: number; max: number}>;
+}) {
+	const {state, model, version, width, chartRows, scales} = props;
+	const theme = useTheme();
+	const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+	const sample = state.samples[key];
+	const series = state.history[key];
+	const sparkWidth = Math.max(4, width - 17);
+	const bar = weightBar(version.weight, Math.max(4, Math.min(20, width - 26)));
+	return (
+		<Box flexDirection="column" width={width}>
+			<Text bold color={version.track === 'canary' ? theme.track.canary : theme.track.stable}>
+				{truncate(`${version.track.toUpperCase()} ${version.name}`, width)}
+			</Text>
+			<Text>
+				<Text color={theme.bar.filled}>{bar.filled}</Text>
+				<Text color={theme.bar.empty}>{bar.empty}</Text>
+				<Text> {version.weight}% </Text>
+				<Text color={version.replicasReady < version.replicasDesired ? theme.status.warning : theme.text.muted}>
+					ready {version.replicasReady}/{version.replicasDesired} rst {version.restarts} age {formatAge(version.created, state.now)}
+				</Text>
+			</Text>
+			<Text color={theme.text.muted}>{truncate(version.image, width)}</Text>
+			{charts.map((chart) => {
+				const lines = columnChart(values(series, chart.metric), sparkWidth, chartRows, scales.get(chart.metric));
+				return (
+					<Box key={chart.metric} flexDirection="column">
+						{lines.map((line, index) => (
+							<Text key={index}>
+								<Text color={theme.text.muted}>{pad(index === lines.length - 1 ? chart.label : '', 7)}</Text>
+								<Text>{pad(index === lines.length - 1 ? chart.format(sample?.[chart.metric]) : '', 7, 'right')} </Text>
+								<Text color={chart.color(theme)}>{line}</Text>
+							</Text>
+						))}
+					</Box>
+				);
+			})}
+		</Box>
+	);
+}
+
+function sharedScales(state: AppState, model: Model): Map<MetricName, {min: number; max: number}> {
+	const scales = new Map<MetricName, {min: number; max: number}>();
+	for (const chart of charts) {
+		const all = model.versions.flatMap((version) =>
+			values(state.history[versionKey({namespace: model.namespace, name: model.name, version: version.name})], chart.metric),
+		);
+		if (all.length > 0) scales.set(chart.metric, {min: Math.min(...all), max: Math.max(...all)});
+	}
+
+	return scales;
+}
+
+function modelTasks(state: AppState, model: Model): Task[] {
+	return state.tasks.filter((task) => {
+		const action = task.action;
+		if ('model' in action) return action.model.name === model.name && action.model.namespace === model.namespace;
+		if (action.kind === 'smoke-test') return action.target.name === model.name && action.target.namespace === model.namespace;
+		return action.targets.some((target) => target.name === model.name && target.namespace === model.namespace);
+	});
+}
+
+export function ModelView({state, width, height}: {state: AppState; width: number; height: number}) {
+	const theme = useTheme();
+	const model = state.view.screen === 'model' ? findModel(state, state.view.model) : undefined;
+	if (!model) {
+		return (
+			<Box height={height}>
+				<Text color={theme.status.warning}>This model is no longer in the cluster. esc goes back to the fleet.</Text>
+			</Box>
+		);
+	}
+
+	const ordered = [...model.versions].sort((a, b) => (a.track === b.track ? a.name.localeCompare(b.name) : a.track === 'stable' ? -1 : 1));
+	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
+	const panelWidth = Math.floor((width - (shown.length - 1) * 2) / shown.length);
+	const scales = sharedScales(state, model);
+	const verdict = state.verdicts[`${model.namespace}/${model.name}`];
+	const flagLines = model.versions.flatMap((version) =>
+		(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
+			version: version.name,
+			flag,
+		})),
+	);
+	const tasks = modelTasks(state, model).slice(-2);
+	const fixed = 4 + (verdict ? 1 : 0) + tasks.length * 3 + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
+	// Charts grow with the terminal: 1 to 3 lines each for the seven metrics.
+	const chartRows = Math.max(1, Math.min(3, Math.floor((height - fixed) / charts.length)));
+	const used = 4 + charts.length * chartRows + (verdict ? 1 : 0) + tasks.length * 3;
+	const flagRoom = Math.max(1, height - used);
+	return (
+		<Box flexDirection="column" height={height}>
+			<Text>
+				<Text bold>{model.name}</Text>
+				<Text color={theme.text.muted}>
+					{' '}
+					{model.namespace} · router {model.router}
+					{model.routerObject ? ` ${model.routerObject}` : ''}
+					{model.runtime ? ` · runtime ${model.runtime}` : ''}
+				</Text>
+			</Text>
+			<Box>
+				{shown.map((version, index) => (
+					<Box key={version.name} marginLeft={index === 0 ? 0 : 2}>
+						<VersionPanel state={state} model={model} version={version} width={panelWidth} chartRows={chartRows} scales={scales} />
+					</Box>
+				))}
+			</Box>
+			{verdict ? (
+				<Text
+					color={
+						verdict.result === 'pass' ? theme.status.ok : verdict.result === 'fail' ? theme.status.critical : theme.status.warning
+					}
+					wrap="truncate-end"
+				>
+					verdict: {verdict.summary}
+				</Text>
+			) : null}
+			{flagLines.length === 0 ? (
+				<Text color={theme.status.ok}>no flags</Text>
+			) : (
+				flagLines.slice(0, flagRoom).map(({version, flag}, index) => (
+					<Text key={`${version}-${index}`} wrap="truncate-end" color={flag.severity === 'critical' ? theme.status.critical : theme.status.warning}>
+						{flag.severity === 'critical' ? '✖' : '▲'} {version}: {flag.message}
+					</Text>
+				))
+			)}
+			{model.warnings?.map((warning) => (
+				<Text key={warning} color={theme.status.warning} wrap="truncate-end">
+					! {warning}
+				</Text>
+			))}
+			{tasks.map((task) => (
+				<TaskPanel key={task.id} task={task} width={width} />
+			))}
+		</Box>
+	);
+}

@@ -1,0 +1,177 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import {available, inScope} from '../keymap/registry.ts';
+import {displayKey} from '../keymap/key-name.ts';
+import type {AppState, Overlay as OverlayState} from '../store/state.ts';
+import {useKeymap, useTheme} from './contexts.tsx';
+import {formatClock, formatMs, pad, truncate} from './format.ts';
+import {filterPalette} from './palette.ts';
+
+function Frame({title, children, width, color}: {title: string; children: React.ReactNode; width: number; color?: string | undefined}) {
+	return (
+		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={Math.min(width, 100)}>
+			<Text bold color={color}>
+				{title}
+			</Text>
+			{children}
+		</Box>
+	);
+}
+
+function Help({state, width, height}: {state: AppState; width: number; height: number}) {
+	const theme = useTheme();
+	const keymap = useKeymap();
+	const rows = keymap.commands.filter((command) => available(command, state)).map((command) => ({
+		keys: command.keys.map(displayKey).join(' '),
+		description: command.description,
+		scope: command.scope,
+		disabled: inScope(command, state) ? command.disabledReason?.(state) : undefined,
+		dangerous: command.dangerous,
+	}));
+	// Every key must be visible without scrolling: as many columns as the height needs (rows never shrink away).
+	const rowsPerColumn = Math.max(1, height - 3);
+	const columnsCount = Math.max(width >= 140 ? 2 : 1, Math.ceil(rows.length / rowsPerColumn));
+	const perColumn = Math.ceil(rows.length / columnsCount);
+	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
+	return (
+		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 3)} flexShrink={0}>
+			<Text bold>
+				Keys{' '}
+				<Text color={theme.text.muted}>
+					(esc closes · ! changes the cluster, asks first{state.readOnly ? ' · read-only: those are removed' : ''})
+				</Text>
+			</Text>
+			<Box>
+				{Array.from({length: columnsCount}, (_, column) => (
+					<Box key={column} flexDirection="column" width={columnWidth} paddingRight={1}>
+						{rows.slice(column * perColumn, (column + 1) * perColumn).map((row) => (
+							<Text key={row.description} wrap="truncate-end" dimColor={row.disabled !== undefined}>
+								<Text bold color={theme.text.accent}>
+									{pad(row.keys, columnsCount > 1 ? 8 : 10)}
+								</Text>
+								<Text color={row.dangerous ? theme.status.warning : undefined}>{row.dangerous ? '!' : ' '}</Text>
+								<Text>{row.description}</Text>
+								<Text color={theme.text.muted}>{row.scope === 'global' || row.scope === 'target' ? '' : ` [${row.scope}]`}</Text>
+							</Text>
+						))}
+					</Box>
+				))}
+			</Box>
+		</Box>
+	);
+}
+
+export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
+	const theme = useTheme();
+	const keymap = useKeymap();
+	switch (overlay.kind) {
+		case 'help': {
+			return <Help state={state} width={width} height={height} />;
+		}
+
+		case 'palette': {
+			const items = filterPalette(state, keymap, overlay.query).slice(0, Math.max(3, height - 4));
+			return (
+				<Frame title="Command palette" width={width} color={theme.text.accent}>
+					<Text>
+						: {overlay.query}
+						<Text inverse> </Text>
+					</Text>
+					{items.length === 0 ? <Text color={theme.text.muted}>nothing matches</Text> : null}
+					{items.map((item, index) => (
+						<Text key={`${item.kind}-${item.label}`} inverse={index === overlay.index} wrap="truncate-end">
+							<Text dimColor={item.kind === 'command' && item.disabled !== undefined}>{item.label}</Text>
+							<Text color={theme.text.muted}>
+								{'  '}
+								{item.kind === 'command' && item.disabled ? item.disabled : item.detail}
+							</Text>
+						</Text>
+					))}
+				</Frame>
+			);
+		}
+
+		case 'confirm': {
+			return (
+				<Frame title={`${overlay.title}?`} width={width} color={theme.status.warning}>
+					{overlay.summary.map((line) => (
+						<Text key={line}>  {line}</Text>
+					))}
+					<Text>
+						<Text bold color={theme.status.warning}>
+							y
+						</Text>
+						/enter confirm · <Text bold>n</Text>/esc cancel
+					</Text>
+				</Frame>
+			);
+		}
+
+		case 'weight-input': {
+			return (
+				<Frame title={`Set canary ${overlay.canary} weight (now ${overlay.current}%)`} width={width} color={theme.text.accent}>
+					<Text>
+						new weight 0–100: {overlay.text}
+						<Text inverse> </Text>%
+					</Text>
+					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>enter to review · esc cancel</Text>}
+				</Frame>
+			);
+		}
+
+		case 'filter': {
+			return (
+				<Text>
+					/{overlay.text}
+					<Text inverse> </Text>
+					<Text color={theme.text.muted}> enter keeps · esc clears</Text>
+				</Text>
+			);
+		}
+
+		case 'explain': {
+			return (
+				<Frame title={overlay.title} width={width} color={theme.text.accent}>
+					{overlay.lines.slice(0, Math.max(1, height - 4)).map((line, index) => (
+						<Text key={index} wrap="truncate-end">
+							{line}
+						</Text>
+					))}
+					<Text color={theme.text.muted}>esc closes · the same queries are in `modeldeck status --json`</Text>
+				</Frame>
+			);
+		}
+
+		case 'pick': {
+			return (
+				<Frame title={overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace'} width={width} color={theme.text.accent}>
+					{overlay.options.slice(0, Math.max(3, height - 4)).map((option, index) => (
+						<Text key={option} inverse={index === overlay.index}>
+							{option}
+						</Text>
+					))}
+				</Frame>
+			);
+		}
+
+		case 'lookup': {
+			return (
+				<Frame title="Find a prediction by request id" width={width} color={theme.text.accent}>
+					<Text>
+						request id: {overlay.text}
+						<Text inverse> </Text>
+					</Text>
+					{overlay.searching ? <Text color={theme.text.muted}>searching…</Text> : null}
+					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : null}
+					{overlay.results?.length === 0 ? <Text color={theme.text.muted}>no prediction with that id in stored history</Text> : null}
+					{overlay.results?.slice(0, 8).map((prediction) => (
+						<Text key={`${prediction.requestId}-${prediction.version}-${prediction.time}`} wrap="truncate-end">
+							{formatClock(prediction.time)} {prediction.model} {prediction.version} {formatMs(prediction.latencyMs)} ms {prediction.status}{' '}
+							{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, width - 50)}
+						</Text>
+					))}
+				</Frame>
+			);
+		}
+	}
+}

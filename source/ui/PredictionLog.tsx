@@ -1,0 +1,65 @@
+import React from 'react';
+import {Box, Text} from 'ink';
+import {visibleLog} from '../store/selectors.ts';
+import type {AppState} from '../store/state.ts';
+import {useTheme} from './contexts.tsx';
+import {formatClock, formatMs, pad, truncate} from './format.ts';
+
+export function PredictionLog({state, width, height}: {state: AppState; width: number; height: number}) {
+	const theme = useTheme();
+	const {filter} = state.log;
+	const entries = visibleLog(state);
+	const rows = entries.slice(-Math.max(1, height - 2));
+	const filters = [
+		filter.version ? `version=${filter.version}` : 'all versions',
+		filter.status ? `status=${filter.status}` : 'all statuses',
+		filter.minLatencyMs === undefined ? '' : `latency≥${filter.minLatencyMs}ms`,
+	]
+		.filter(Boolean)
+		.join(' · ');
+	const summaryWidth = Math.max(10, width - 56);
+	return (
+		<Box flexDirection="column" height={height}>
+			<Text wrap="truncate-end">
+				<Text bold>Predictions </Text>
+				{state.log.paused ? (
+					<Text inverse color={theme.status.warning}>
+						{' PAUSED '}
+					</Text>
+				) : (
+					<Text color={theme.status.ok}>live</Text>
+				)}
+				<Text color={theme.text.muted}>
+					{' '}
+					{Math.round(state.log.ratePerSecond)}/s · {filters}
+					{state.log.dropped > 0 ? ` · ${state.log.dropped} missed (agent said so)` : ''}
+				</Text>
+			</Text>
+			<Text bold color={theme.text.muted}>
+				{pad('TIME', 9)}{pad('REQUEST ID', 14)}{pad('MODEL', 14)}{pad('VER', 6)}{pad('MS', 6, 'right')} {pad('ST', 4)}
+				{'INPUT → OUTPUT'}
+			</Text>
+			{rows.length === 0 ? (
+				<Text color={theme.text.muted}>
+					{state.health.agent.status === 'ok' ? 'Waiting for predictions…' : `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
+				</Text>
+			) : (
+				rows.map((prediction) => (
+					<Text key={`${prediction.requestId}-${prediction.version}`} wrap="truncate-end">
+						<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
+						<Text>{pad(prediction.requestId, 14)}</Text>
+						<Text>{pad(prediction.model, 14)}</Text>
+						<Text>{pad(prediction.version, 6)}</Text>
+						<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
+							{pad(formatMs(prediction.latencyMs), 6, 'right')}{' '}
+						</Text>
+						<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
+							{pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4)}
+						</Text>
+						<Text color={theme.text.muted}>{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, summaryWidth)}</Text>
+					</Text>
+				))
+			)}
+		</Box>
+	);
+}

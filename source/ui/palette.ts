@@ -1,0 +1,46 @@
+/** Items of the command palette: commands, models, contexts and namespaces, fuzzy-filtered. Pure. */
+import {fuzzyFilter} from '../keymap/fuzzy.ts';
+import {displayKey} from '../keymap/key-name.ts';
+import {available, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {modelKey} from '../domain/types.ts';
+import type {AppState} from '../store/state.ts';
+
+export type PaletteItem =
+	| {kind: 'command'; id: CommandId; label: string; detail: string; disabled?: string}
+	| {kind: 'model'; key: string; label: string; detail: string}
+	| {kind: 'context'; name: string; label: string; detail: string}
+	| {kind: 'namespace'; namespace: string | undefined; label: string; detail: string};
+
+export function paletteItems(state: AppState, keymap: Keymap): PaletteItem[] {
+	const items: PaletteItem[] = [];
+	for (const command of keymap.commands) {
+		if (command.id === 'app.palette' || !available(command, state)) continue;
+		const disabled = command.disabledReason?.(state);
+		items.push({
+			kind: 'command',
+			id: command.id,
+			label: command.description,
+			detail: command.keys.map(displayKey).join(' '),
+			...(disabled ? {disabled} : {}),
+		});
+	}
+
+	for (const model of state.models) {
+		items.push({kind: 'model', key: modelKey(model), label: `open ${model.name}`, detail: model.namespace});
+	}
+
+	for (const context of state.contexts) {
+		items.push({kind: 'context', name: context.name, label: `context ${context.name}`, detail: context.cluster});
+	}
+
+	items.push({kind: 'namespace', namespace: undefined, label: 'namespace: all', detail: ''});
+	for (const namespace of state.namespaces) {
+		items.push({kind: 'namespace', namespace, label: `namespace ${namespace}`, detail: ''});
+	}
+
+	return items;
+}
+
+export function filterPalette(state: AppState, keymap: Keymap, query: string): PaletteItem[] {
+	return fuzzyFilter(query, paletteItems(state, keymap), (item) => item.label);
+}

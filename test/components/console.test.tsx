@@ -1,0 +1,294 @@
+import {afterEach, describe, expect, it} from 'vitest';
+import {commands} from '../../source/keymap/registry.ts';
+import {prediction} from '../support/fake-sources.ts';
+import {renderConsole, settle} from '../support/render-console.tsx';
+
+type Rendered = Awaited<ReturnType<typeof renderConsole>>;
+let current: Rendered | undefined;
+async function open(options: Parameters<typeof renderConsole>[0] = {}) {
+	current = await renderConsole(options);
+	return current;
+}
+
+afterEach(() => {
+	current?.cleanup();
+	current = undefined;
+});
+
+describe('fleet table', () => {
+	it('shows every version with its figures and flags', async () => {
+		const ui = await open();
+		const frame = ui.frame();
+		expect(frame).toContain('fraud-detector');
+		expect(frame).toContain('v12');
+		expect(frame).toContain('v13');
+		expect(frame).toContain('recommender');
+		expect(frame).toMatch(/90%/);
+		expect(frame).toContain('180'); // rps of v12
+		// v13's p99 of 900 ms breaks the 500 ms default threshold and the canary margin.
+		expect(frame).toMatch(/v13.*✖/);
+		expect(frame).toContain('prom:ok');
+	});
+
+	it('moves the selection with j and k and opens a model with enter', async () => {
+		const ui = await open();
+		expect(ui.frame()).toMatch(/›\s*fraud-detector/);
+		await ui.press('j');
+		expect(ui.frame()).toMatch(/›\s+v13/);
+		await ui.press('down', 'k');
+		expect(ui.frame()).toMatch(/›\s+v13/);
+		await ui.press('enter');
+		expect(ui.frame()).toContain('STABLE v12');
+		expect(ui.frame()).toContain('CANARY v13');
+		await ui.press('esc');
+		expect(ui.frame()).toContain('MODEL');
+	});
+
+	it('filters rows with / and clears with esc', async () => {
+		const ui = await open();
+		await ui.press('/');
+		await ui.type('recom');
+		expect(ui.frame()).not.toContain('fraud-detector');
+		expect(ui.frame()).toContain('recommender');
+		await ui.press('esc');
+		expect(ui.frame()).toContain('fraud-detector');
+	});
+
+	it('fits 80x24 by dropping low-priority columns', async () => {
+		const ui = await open({width: 80, height: 24});
+		const lines = ui.frame().split('\n');
+		expect(lines.length).toBeLessThanOrEqual(24);
+		for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+		expect(ui.frame()).not.toContain('NAMESPACE');
+		expect(ui.frame()).toContain('P99');
+	});
+
+	it('uses the room of a wide terminal', async () => {
+		const ui = await open({width: 160, height: 30});
+		expect(ui.frame()).toContain('NAMESPACE');
+		expect(ui.frame()).toContain('P50');
+	});
+
+	it('sorts by flags with o, worst first', async () => {
+		const ui = await open();
+		await ui.press('o');
+		expect(ui.frame()).toContain('↓flags');
+		const frame = ui.frame();
+		expect(frame.indexOf('fraud-detector')).toBeLessThan(frame.indexOf('recommender'));
+	});
+});
+
+describe('actions', () => {
+	it('shifts canary weight through a confirmation that shows exactly what changes', async () => {
+		const ui = await open();
+		await ui.press('+');
+		expect(ui.frame()).toContain('canary v13: 10% → 20%');
+		expect(ui.frame()).toContain('stable v12: 90% → 80%');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 20');
+		expect(ui.frame()).toContain('10% → 20%');
+	});
+
+	it('cancels with n and changes nothing', async () => {
+		const ui = await open();
+		await ui.press('-', 'n');
+		expect(ui.sources.cluster.calls).toEqual([]);
+		expect(ui.frame()).not.toContain('→');
+	});
+
+	it('sets the weight to a typed value with w, and refuses a bad value with a message', async () => {
+		const ui = await open();
+		await ui.press('w');
+		await ui.type('150');
+		await ui.press('enter');
+		expect(ui.frame()).toContain('above 100');
+		await ui.press('backspace', 'backspace', 'backspace');
+		await ui.type('35');
+		await ui.press('enter');
+		expect(ui.frame()).toContain('canary v13: 10% → 35%');
+		await ui.press('enter');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 35');
+	});
+
+	it('promotes and rolls back after confirmation', async () => {
+		const ui = await open();
+		await ui.press('p');
+		expect(ui.frame()).toContain('canary v13 becomes stable');
+		await ui.press('y');
+		await settle(50);
+		await ui.press('r');
+		expect(ui.frame()).toContain('canary v13: 10% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['promote fraud-detector v13', 'rollback fraud-detector v13', 'weight fraud-detector v13 0']);
+	});
+
+	it('reports a conflict instead of overwriting a concurrent change', async () => {
+		const ui = await open();
+		await ui.press('+');
+		ui.sources.cluster.models[0]!.versions[1]!.weight = 30; // someone else changed it meanwhile
+		await ui.press('y');
+		await settle(50);
+		expect(ui.frame()).toContain('conflict');
+		expect(ui.sources.cluster.calls).toEqual([]);
+	});
+
+	it('says why a key does nothing: no canary', async () => {
+		const ui = await open();
+		await ui.press('G'); // last row: recommender has no canary
+		await ui.press('p');
+		expect(ui.frame()).toContain('recommender has no canary');
+	});
+
+	it('smoke test needs the agent and says so', async () => {
+		const ui = await open();
+		await ui.press('s');
+		expect(ui.frame()).toContain('needs the modeldeck agent');
+	});
+
+	it('runs a smoke test through the agent and shows each check', async () => {
+		const ui = await open({agent: true});
+		await ui.press('enter', 's');
+		await settle(50);
+		expect(ui.frame()).toContain('✔ metadata');
+		expect(ui.frame()).toContain('✖ output range');
+		expect(ui.sources.agent!.actions[0]).toMatchObject({kind: 'smoke-test', target: {version: 'v13'}});
+	});
+
+	it('load test asks first, then goes through the agent', async () => {
+		const ui = await open({agent: true});
+		await ui.press('t');
+		expect(ui.frame()).toContain('requests/s to each of v12 and v13');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.agent!.actions[0]).toMatchObject({kind: 'load-test'});
+	});
+});
+
+describe('read-only', () => {
+	it('removes every dangerous command and says read-only in the footer', async () => {
+		const ui = await open({readOnly: true, readOnlyReason: '--read-only'});
+		expect(ui.frame()).toContain('read-only');
+		await ui.press('+');
+		await ui.press('p');
+		await ui.press('r');
+		expect(ui.frame()).not.toContain('→');
+		expect(ui.sources.cluster.calls).toEqual([]);
+		await ui.press('?');
+		expect(ui.frame()).not.toContain('Promote');
+		expect(ui.frame()).toContain('Show every key');
+	});
+});
+
+describe('read-only per context', () => {
+	it('switching into a context that settings mark read-only removes the dangerous keys there', async () => {
+		const ui = await open({readOnlyForContext: (context) => (context === 'staging' ? 'settings for context staging' : undefined)});
+		expect(ui.frame()).not.toContain('read-only');
+		await ui.press('c', 'down', 'enter');
+		await settle(50);
+		expect(ui.frame()).toContain('read-only (settings for context staging)');
+		await ui.press('+');
+		expect(ui.frame()).not.toContain('→');
+		await ui.press('c', 'up', 'enter');
+		await settle(50);
+		expect(ui.frame()).not.toContain('read-only');
+	});
+});
+
+describe('overlays', () => {
+	it('? shows every key from the registry', async () => {
+		const ui = await open({width: 160, height: 50});
+		await ui.press('?');
+		for (const command of commands) expect(ui.frame()).toContain(command.description.slice(0, 30));
+		await ui.press('esc');
+		expect(ui.frame()).toContain('MODEL');
+	});
+
+	it('the palette finds a model by fuzzy search and opens it', async () => {
+		const ui = await open();
+		await ui.press(':');
+		await ui.type('recmd');
+		expect(ui.frame()).toContain('open recommender');
+		await ui.press('enter');
+		expect(ui.frame()).toContain('STABLE v2');
+	});
+
+	it('x shows the query behind every figure', async () => {
+		const ui = await open();
+		await ui.press('enter', 'x');
+		expect(ui.frame()).toContain('histogram_quantile(0.99');
+	});
+
+	it('c switches context', async () => {
+		const ui = await open();
+		await ui.press('c', 'down', 'enter');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('context staging');
+		expect(ui.frame()).toContain('staging');
+	});
+});
+
+describe('prediction log', () => {
+	it('tails predictions, pauses, and filters by status', async () => {
+		const ui = await open({agent: true});
+		await ui.press('l');
+		ui.sources.agent!.emit([
+			prediction({requestId: 'req-ok'}),
+			prediction({requestId: 'req-bad', status: 'error', code: 500}),
+		]);
+		await settle(300);
+		expect(ui.frame()).toContain('req-ok');
+		expect(ui.frame()).toContain('req-bad');
+		await ui.press('e');
+		expect(ui.frame()).not.toContain('req-ok');
+		expect(ui.frame()).toContain('status=error');
+		await ui.press('space');
+		expect(ui.frame()).toContain('PAUSED');
+		ui.sources.agent!.emit([prediction({requestId: 'req-late', status: 'error'})]);
+		await settle(300);
+		expect(ui.frame()).not.toContain('req-late');
+	});
+
+	it('finds a prediction by request id', async () => {
+		const ui = await open({agent: true});
+		await ui.press('l', 'f');
+		await ui.type('req-42');
+		await ui.press('enter');
+		await settle(30);
+		expect(ui.frame()).toContain('fraud=0.1');
+	});
+
+	it('without an agent the log says why it is unavailable', async () => {
+		const ui = await open();
+		await ui.press('l');
+		expect(ui.frame()).toContain('no prediction log');
+	});
+});
+
+describe('degraded sources', () => {
+	it('keeps the last data marked stale when Prometheus fails, and says why', async () => {
+		const ui = await open({refreshSeconds: 0.05});
+		expect(ui.frame()).toContain('180');
+		ui.sources.metrics!.failWith = 'connect ECONNREFUSED 127.0.0.1:9090';
+		await settle(250);
+		expect(ui.frame()).toContain('prom:stale');
+		expect(ui.frame()).toContain('ECONNREFUSED');
+		expect(ui.frame()).toContain('180');
+	});
+
+	it('shows the cluster down with its reason', async () => {
+		const ui = await open();
+		ui.sources.cluster.fail('API server https://127.0.0.1:6443 unreachable: ECONNREFUSED');
+		await settle();
+		expect(ui.frame()).toContain('cluster:stale');
+		expect(ui.frame()).toContain('unreachable');
+	});
+});
+
+it('q quits', async () => {
+	const ui = await open();
+	await ui.press('q');
+	expect(ui.store.getState().quitting).toBe(true);
+});

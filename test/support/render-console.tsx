@@ -1,0 +1,64 @@
+/** Render the real console tree with ink-testing-library over fake ports. */
+import {render} from 'ink-testing-library';
+import {createConsole, type ConsoleSetup} from '../../source/app.tsx';
+import {fullTheme} from '../../source/ui/theme.ts';
+import {fakeSources} from './fake-sources.ts';
+import {key} from './keys.ts';
+
+export async function settle(ms = 30): Promise<void> {
+	await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function renderConsole(
+	options: Partial<ConsoleSetup> & {width?: number; height?: number; agent?: boolean; metrics?: boolean} = {},
+) {
+	const sources = fakeSources({
+		...(options.agent === undefined ? {} : {agent: options.agent}),
+		...(options.metrics === undefined ? {} : {metrics: options.metrics}),
+	});
+	const handle = createConsole(
+		{
+			sources,
+			theme: fullTheme,
+			readOnly: false,
+			namespace: undefined,
+			refreshSeconds: 2,
+			weightStep: 10,
+			thresholds: {},
+			keyOverrides: {},
+			...options,
+		},
+		{width: options.width ?? 100, height: options.height ?? 30},
+	);
+	handle.controller.start();
+	const rendered = render(handle.element);
+	await settle();
+	return {
+		...rendered,
+		...handle,
+		sources,
+		/** Press keys by keymap name, one at a time, letting the frame update. */
+		async press(...names: string[]) {
+			for (const name of names) {
+				rendered.stdin.write(key(name));
+				// Ink waits 20 ms after a lone ESC to tell it from the start of an escape sequence.
+				await settle(name === 'esc' ? 45 : 15);
+			}
+		},
+		async type(text: string) {
+			for (const character of text) {
+				rendered.stdin.write(character);
+				await settle(5);
+			}
+
+			await settle();
+		},
+		frame(): string {
+			return rendered.lastFrame() ?? '';
+		},
+		cleanup() {
+			handle.controller.stop();
+			rendered.unmount();
+		},
+	};
+}

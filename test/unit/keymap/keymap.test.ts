@@ -1,0 +1,105 @@
+import {describe, expect, it} from 'vitest';
+import {fuzzyFilter, fuzzyScore} from '../../../source/keymap/fuzzy.ts';
+import {keyName} from '../../../source/keymap/key-name.ts';
+import {buildKeymap, Command, commandForKey, commands, KeymapError} from '../../../source/keymap/registry.ts';
+import {initialState} from '../../../source/store/state.ts';
+
+const state = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 0});
+
+describe('keyName', () => {
+	it.each([
+		['j', {}, 'j'],
+		['', {upArrow: true}, 'up'],
+		['', {return: true}, 'enter'],
+		['', {escape: true}, 'esc'],
+		['c', {ctrl: true}, 'ctrl+c'],
+		[' ', {}, 'space'],
+		['', {delete: true}, 'backspace'],
+		['', {tab: true, shift: true}, 'shift+tab'],
+		['+', {}, '+'],
+	])('%j %j → %s', (input, key, expected) => {
+		expect(keyName(input, key)).toBe(expected);
+	});
+});
+
+describe('registry', () => {
+	it('has the default keys the issue asks for', () => {
+		const keymap = buildKeymap({readOnly: false});
+		const keyOf = (id: string) => keymap.commands.find((command) => command.id === id)!.keys;
+		expect(keyOf(Command.HELP)).toEqual(['?']);
+		expect(keyOf(Command.PALETTE)).toEqual([':']);
+		expect(keyOf(Command.FILTER)).toEqual(['/']);
+		expect(keyOf(Command.DOWN)).toEqual(['j', 'down']);
+		expect(keyOf(Command.UP)).toEqual(['k', 'up']);
+		expect(keyOf(Command.WEIGHT_UP)).toEqual(['+', '=']);
+		expect(keyOf(Command.WEIGHT_DOWN)).toEqual(['-']);
+		expect(keyOf(Command.WEIGHT_SET)).toEqual(['w']);
+		expect(keyOf(Command.PROMOTE)).toEqual(['p']);
+		expect(keyOf(Command.ROLLBACK)).toEqual(['r']);
+		expect(keyOf(Command.SMOKE)).toEqual(['s']);
+		expect(keyOf(Command.LOAD)).toEqual(['t']);
+		expect(keyOf(Command.LOG)).toEqual(['l']);
+		expect(keyOf(Command.CONTEXT)).toEqual(['c']);
+		expect(keyOf(Command.NAMESPACE)).toEqual(['n']);
+		expect(keyOf(Command.QUIT)).toContain('q');
+	});
+
+	it('marks weight, promote, rollback and load test dangerous', () => {
+		const dangerous = commands.filter((command) => command.dangerous).map((command) => command.id);
+		expect(dangerous).toEqual(
+			expect.arrayContaining([Command.WEIGHT_UP, Command.WEIGHT_DOWN, Command.WEIGHT_SET, Command.PROMOTE, Command.ROLLBACK, Command.LOAD]),
+		);
+	});
+
+	it('read-only removes every dangerous command', () => {
+		const keymap = buildKeymap({readOnly: true});
+		expect(keymap.commands.some((command) => command.dangerous)).toBe(false);
+		expect(commandForKey(keymap, 'p', state)).toBeUndefined();
+		expect(commandForKey(keymap, '?', state)?.id).toBe(Command.HELP);
+	});
+
+	it('takes overrides from settings and rejects unknown command ids', () => {
+		const keymap = buildKeymap({readOnly: false, overrides: {[Command.PROMOTE]: ['P']}});
+		expect(commandForKey(keymap, 'P', state)?.id).toBe(Command.PROMOTE);
+		expect(commandForKey(keymap, 'p', state)).toBeUndefined();
+		expect(() => buildKeymap({readOnly: false, overrides: {'canary.promot': ['P']}})).toThrow(KeymapError);
+		expect(() => buildKeymap({readOnly: false, overrides: {'canary.promot': ['P']}})).toThrow(/Known commands: .*canary.promote/);
+	});
+
+	it('scopes keys to their screen', () => {
+		const keymap = buildKeymap({readOnly: false});
+		expect(commandForKey(keymap, 'space', state)).toBeUndefined();
+		expect(commandForKey(keymap, 'space', {...state, view: {screen: 'log'}})?.id).toBe(Command.LOG_PAUSE);
+		expect(commandForKey(keymap, 'x', {...state, view: {screen: 'model', model: 'a/b'}})?.id).toBe(Command.EXPLAIN);
+	});
+
+	it('no two commands share a key on the same screen', () => {
+		const keymap = buildKeymap({readOnly: false});
+		for (const screen of ['fleet', 'model', 'log', 'audit'] as const) {
+			const view = screen === 'model' ? {screen, model: 'a/b'} : {screen};
+			const seen = new Map<string, string>();
+			for (const command of keymap.commands) {
+				if (commandForKey(keymap, command.keys[0]!, {...state, view}) === undefined) continue;
+				for (const key of command.keys) {
+					const owner = commandForKey(keymap, key, {...state, view})!.id;
+					if (seen.has(key)) expect(seen.get(key)).toBe(owner);
+					seen.set(key, owner);
+				}
+			}
+		}
+	});
+});
+
+describe('fuzzy', () => {
+	it('matches characters in order and ranks word starts and runs higher', () => {
+		expect(fuzzyScore('rb', 'roll back')).not.toBeNull();
+		expect(fuzzyScore('br', 'roll back')).toBeNull();
+		const ranked = fuzzyFilter('prom', ['open prometheus-adapter', 'Promote the canary', 'set weight'], (text) => text);
+		expect(ranked[0]).toBe('Promote the canary');
+		expect(ranked).not.toContain('set weight');
+	});
+
+	it('an empty query keeps everything in order', () => {
+		expect(fuzzyFilter('', ['b', 'a'], (text) => text)).toEqual(['b', 'a']);
+	});
+});
