@@ -31,6 +31,8 @@ export interface ConsoleSetup {
 	recordAudit?: (entry: AuditEntry) => void;
 	/** Why a context is read-only (flag or settings), or undefined: applied again on every context switch. */
 	readOnlyForContext?: (context: string) => string | undefined;
+	/** Start-up tracing. */
+	onTrace?: (stage: string) => void;
 	/** Called once the first frame with models has been written (start-up tracing). */
 	onFirstFrame?: () => void;
 	/** Anything that must stop on exit (demo timers, sockets). */
@@ -84,9 +86,11 @@ export function createConsole(setup: ConsoleSetup, size?: {width: number; height
 export async function runConsole(setup: ConsoleSetup): Promise<void> {
 	const handle = createConsole(setup);
 	handle.controller.start();
+	setup.onTrace?.('controller started');
 	let firstFrame = setup.onFirstFrame;
 	const instance: Instance = render(handle.element, {
-		onRender() {
+		onRender(metrics) {
+			if (firstFrame) setup.onTrace?.(`render took ${metrics.renderTime.toFixed(1)} ms`);
 			if (firstFrame && handle.store.getState().models.length > 0) {
 				firstFrame();
 				firstFrame = undefined;
@@ -98,6 +102,7 @@ export async function runConsole(setup: ConsoleSetup): Promise<void> {
 		exitOnCtrlC: false,
 		patchConsole: true,
 	});
+	setup.onTrace?.('render called');
 	try {
 		await instance.waitUntilExit();
 	} finally {

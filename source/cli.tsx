@@ -87,6 +87,10 @@ async function main(): Promise<number> {
 	});
 
 	trace('flags parsed');
+	// Yoga (Ink's layout engine) loads its WebAssembly through fetch() when fetch exists, which costs Node's whole
+	// HTTP client at start-up; without fetch it decodes the inline bytes directly. fetch comes back right after.
+	const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+	Object.defineProperty(globalThis, 'fetch', {value: undefined, configurable: true, writable: true});
 	// Start loading everything the first frame needs at once.
 	const demoModule = import('./demo/index.ts');
 	const settingsModule = import('./settings/settings.ts');
@@ -105,7 +109,7 @@ async function main(): Promise<number> {
 	trace('modules loaded');
 	let loaded;
 	try {
-		loaded = loadSettings();
+		loaded = await loadSettings();
 	} catch (error) {
 		if (error instanceof SettingsError) {
 			process.stderr.write(`${error.message}\n`);
@@ -132,7 +136,9 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
-	const {runConsole, KeymapError} = await appModule;
+	const {runConsole, KeymapError} = await appModule.finally(() => {
+		if (fetchDescriptor) Object.defineProperty(globalThis, 'fetch', fetchDescriptor);
+	});
 	const analysis = await analysisModule;
 	trace('app loaded');
 	let sources;
@@ -151,6 +157,7 @@ async function main(): Promise<number> {
 		});
 		sources = demo;
 		onExit = () => demo.stop();
+		trace('demo created');
 	} else {
 		const kubeconfig = options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
 		if (!existsSync(kubeconfig)) {
@@ -184,7 +191,7 @@ async function main(): Promise<number> {
 			keyOverrides: settings.keys,
 			...analysis,
 			onExit,
-			...(traceStartup ? {onFirstFrame: () => trace('first frame')} : {}),
+			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
 		});
 	} catch (error) {
 		if (error instanceof KeymapError) {

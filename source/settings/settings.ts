@@ -2,7 +2,10 @@
  * Settings with conf (XDG config path), validated by a JSON schema. A broken file is reported with its path and
  * the offending key, never replaced.
  */
-import Conf from 'conf';
+import {existsSync} from 'node:fs';
+import path from 'node:path';
+import type Conf from 'conf';
+import envPaths from 'env-paths';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 
 export interface ContextSettings {
@@ -95,50 +98,47 @@ export interface LoadedSettings {
 	path: string;
 }
 
-/** Where the settings file lives. `MODELDECK_CONFIG_DIR` overrides the XDG directory (used by tests). */
-function openStore(): Conf<Settings> {
-	const cwd = process.env['MODELDECK_CONFIG_DIR'];
-	return new Conf<Settings>({
+/** The directory of the settings file: `MODELDECK_CONFIG_DIR` (tests), else the XDG config directory. */
+function settingsDirectory(): string {
+	return process.env['MODELDECK_CONFIG_DIR'] ?? envPaths('modeldeck', {suffix: ''}).config;
+}
+
+/** Where the settings file lives (the same path conf uses). */
+export function settingsPath(): string {
+	return path.join(settingsDirectory(), 'config.json');
+}
+
+async function openStore(): Promise<Conf<Settings>> {
+	const {default: ConfClass} = await import('conf');
+	return new ConfClass<Settings>({
 		projectName: 'modeldeck',
 		projectSuffix: '',
-		...(cwd ? {cwd} : {}),
+		cwd: settingsDirectory(),
 		// The conf typings want JSON schema objects; ours is one.
 		schema: settingsSchema as never,
 		clearInvalidConfig: false,
 	});
 }
 
-export function settingsPath(): string {
-	const cwd = process.env['MODELDECK_CONFIG_DIR'];
-	if (cwd) return `${cwd}/config.json`;
-	try {
-		return openStore().path;
-	} catch (error) {
-		if (error instanceof SettingsError) return error.path;
-		throw error;
-	}
-}
-
-/** Read and validate the settings. Throws SettingsError naming the file and the offending key. */
-export function loadSettings(): LoadedSettings {
+/**
+ * Read and validate the settings. Throws SettingsError naming the file and the offending key. Without a settings
+ * file the defaults apply, and conf (with its schema compiler) is not even loaded: start-up stays fast.
+ */
+export async function loadSettings(): Promise<LoadedSettings> {
+	const file = settingsPath();
+	if (!existsSync(file)) return {settings: {...defaultSettings}, path: file};
 	let store: Conf<Settings>;
 	try {
-		store = openStore();
+		store = await openStore();
 	} catch (error) {
-		const path = process.env['MODELDECK_CONFIG_DIR'] ? `${process.env['MODELDECK_CONFIG_DIR']}/config.json` : guessPath();
 		const detail = error instanceof Error ? error.message : String(error);
 		throw new SettingsError(
-			`Settings file ${path} is invalid: ${detail.replace('Config schema violation: ', '')}. Fix or remove that key (the file was left as it is).`,
-			path,
+			`Settings file ${file} is invalid: ${detail.replace('Config schema violation: ', '').replace(/\.$/, '')}. Fix or remove that key (the file was left as it is).`,
+			file,
 		);
 	}
 
 	return {settings: {...defaultSettings, ...store.store}, path: store.path};
-}
-
-function guessPath(): string {
-	const base = process.env['XDG_CONFIG_HOME'] ?? `${process.env['HOME'] ?? '~'}/.config`;
-	return `${base}/modeldeck/config.json`;
 }
 
 /** Effective settings for one kubeconfig context. */

@@ -1,5 +1,6 @@
 /** Turn samples and history into flags and verdicts with the domain's detectors. Pure. */
 import type {CanaryJudge, FlagDetector, Verdict} from '../domain/analysis.ts';
+import {driftFlag, predictionDrift} from '../domain/drift.ts';
 import {judgeSummaryFlag} from '../domain/judge.ts';
 import {canaryMarginFlags, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from '../domain/types.ts';
@@ -13,6 +14,8 @@ export interface AnalysisInput {
 	judge?: CanaryJudge;
 	judgeWindowSeconds: number;
 	previous: Record<string, Flag[]>;
+	/** Recent prediction outputs per version key (from the agent's stream), for prediction drift. */
+	outputs?: Record<string, ReadonlyArray<number | string>>;
 	now: number;
 }
 
@@ -46,6 +49,16 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 			}
 
 			flags[key] = keepSince(found, input.previous[key]);
+		}
+
+		if (input.outputs && canary && stable) {
+			const canaryOutputs = input.outputs[keyOf(canary.name)];
+			const stableOutputs = input.outputs[keyOf(stable.name)];
+			if (canaryOutputs && stableOutputs) {
+				const drift = driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now);
+				const key = keyOf(canary.name);
+				if (drift) flags[key] = keepSince([...(flags[key] ?? []), drift], input.previous[key]);
+			}
 		}
 
 		if (input.judge && canary && stable) {

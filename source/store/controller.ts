@@ -33,6 +33,9 @@ export interface ControllerOptions {
 }
 
 const LOG_FLUSH_MS = 250;
+const FIRST_METRICS_DELAY_MS = 120;
+/** Outputs kept per version for the drift test: enough for a stable PSI, small enough to stay cheap. */
+const OUTPUTS_KEPT = 2000;
 const latencySteps = [undefined, 50, 100, 250, 500, 1000] as const;
 
 function describeError(error: unknown): string {
@@ -53,6 +56,9 @@ export class Controller {
 	#rateWindow: Array<{time: number; count: number}> = [];
 	#taskCounter = 0;
 	#lastSeq: number | undefined;
+	#firstPokeScheduled = false;
+	/** Recent outputs per version, for prediction drift (bounded). */
+	#outputs = new Map<string, Array<number | string>>();
 
 	constructor(options: ControllerOptions) {
 		this.#store = options.store;
@@ -533,7 +539,12 @@ export class Controller {
 			(models) => {
 				dispatch({type: 'cluster/models', models, now: this.#now()});
 				dispatch({type: 'source/ok', source: 'cluster', now: this.#now()});
-				if (this.state.samples && Object.keys(this.state.samples).length === 0) this.#metricsPoller?.poke();
+				// The first models arrived: fetch their figures — a moment later, so the table is on screen first.
+				if (Object.keys(this.state.samples).length === 0 && !this.#firstPokeScheduled) {
+					this.#firstPokeScheduled = true;
+					const timer = setTimeout(() => this.#metricsPoller?.poke(), FIRST_METRICS_DELAY_MS);
+					this.#timers.push(timer);
+				}
 			},
 			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now()}),
 		);
@@ -582,6 +593,9 @@ export class Controller {
 			...(this.#options.judge ? {judge: this.#options.judge} : {}),
 			judgeWindowSeconds: historyMinutes * 60,
 			previous: this.state.flags,
+			...(this.#outputs.size > 0
+				? {outputs: Object.fromEntries([...this.#outputs].map(([key, outputs]) => [key, outputs.slice(-OUTPUTS_KEPT)]))}
+				: {}),
 			now,
 		});
 		this.#store.dispatch({type: 'analysis/result', ...result});
@@ -596,6 +610,7 @@ export class Controller {
 					this.#lastSeq = event.seq;
 					this.#received++;
 					this.#recent.push(event.prediction);
+					this.#recordOutput(event.prediction);
 					if (this.#recent.length > LOG_CAPACITY * 2) this.#recent.splice(0, this.#recent.length - LOG_CAPACITY);
 					return;
 				}
@@ -630,6 +645,19 @@ export class Controller {
 				}
 			}
 		});
+	}
+
+	#recordOutput(prediction: Prediction): void {
+		if (prediction.status !== 'ok' || prediction.output === undefined) return;
+		const key = versionKey({namespace: prediction.namespace, name: prediction.model, version: prediction.version});
+		let outputs = this.#outputs.get(key);
+		if (!outputs) {
+			outputs = [];
+			this.#outputs.set(key, outputs);
+		}
+
+		outputs.push(prediction.output);
+		if (outputs.length > OUTPUTS_KEPT * 2) outputs.splice(0, outputs.length - OUTPUTS_KEPT);
 	}
 
 	async #loadAudit(): Promise<void> {

@@ -185,3 +185,19 @@ describe('poller', () => {
 		expect(errors.map(String)).toEqual(['Error: fail 1', 'Error: fail 2']);
 	});
 });
+
+describe('prediction drift', () => {
+	it('flags the canary when its outputs drift from stable’s, and not when they match', () => {
+		const models = fixtureModels();
+		const base = {models, samples: {}, history: {}, thresholds: {}, detectors: [], judgeWindowSeconds: 600, previous: {}, now: 1};
+		const stable = Array.from({length: 400}, (_, index) => (index % 10 < 8 ? 'legit' : 'fraud'));
+		const same = Array.from({length: 400}, (_, index) => (index % 10 < 8 ? 'legit' : 'fraud'));
+		const drifted = Array.from({length: 400}, (_, index) => (index % 10 < 4 ? 'legit' : 'fraud'));
+		const calm = analyse({...base, outputs: {'prod/fraud-detector/v12': stable, 'prod/fraud-detector/v13': same}});
+		expect(calm.flags['prod/fraud-detector/v13']!.some((flag) => flag.kind === 'drift')).toBe(false);
+		const result = analyse({...base, outputs: {'prod/fraud-detector/v12': stable, 'prod/fraud-detector/v13': drifted}});
+		const drift = result.flags['prod/fraud-detector/v13']!.find((flag) => flag.kind === 'drift');
+		expect(drift?.severity).toBe('critical');
+		expect(drift?.message).toMatch(/PSI/);
+	});
+});
