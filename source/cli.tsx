@@ -239,14 +239,22 @@ async function realSources(
 				return createPrometheusMetrics({url: prometheusUrl, profiles: settings.profiles});
 			}, prometheusUrl)
 		: undefined;
-	let agent: import('./domain/ports.ts').AgentPort | undefined;
-	if (options.agent) {
+	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
+	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy.
+	const agent = new LazyAgentPort(async () => {
+		await new Promise((resolve) => setTimeout(resolve, 0));
 		const {createAgentClient} = await import('./sources/agent-client.ts');
-		agent = createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
-	}
+		if (options.agent) {
+			return createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
+		}
+
+		const {findAgent} = await import('./sources/agent-client/find-agent.ts');
+		const found = await findAgent({kubeconfig: kubeconfigPath, context: contextName});
+		return found ? createAgentClient(found.clientOptions) : undefined;
+	});
 
 	return {
-		sources: {cluster, ...(metrics ? {metrics} : {}), ...(agent ? {agent} : {}), demo: false},
+		sources: {cluster, ...(metrics ? {metrics} : {}), agent, demo: false},
 		stop: () => undefined,
 		namespace: defaults.namespace,
 	};
@@ -293,8 +301,32 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 		}
 
 		default: {
-			const {runCommand} = await import('./commands/index.ts');
-			return runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv);
+			const [{runCommand}, {loadSettings, SettingsError}] = await Promise.all([
+				import('./commands/index.ts'),
+				import('./settings/settings.ts'),
+			]);
+			let settings;
+			try {
+				({settings} = await loadSettings());
+			} catch (error) {
+				if (error instanceof SettingsError) {
+					process.stderr.write(`${error.message}\n`);
+					return 1;
+				}
+
+				throw error;
+			}
+
+			// Settings apply to scripts as to the console: thresholds, Prometheus, and read-only contexts.
+			const contextFlag = argv.find((argument, index) => argv[index - 1] === '--context') ?? argv.find((argument) => argument.startsWith('--context='))?.slice(10);
+			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
+			return runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv, undefined, {
+				thresholds: settings.thresholds,
+				promoteKeepsOldStable: settings.promoteKeepsOldStable,
+				profiles: settings.profiles,
+				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
+				...(perContext?.readOnly ? {readOnly: true} : {}),
+			});
 		}
 	}
 }

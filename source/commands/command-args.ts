@@ -30,6 +30,8 @@ export interface CommandArgs {
 	weight?: number;
 	/** Which canary, when a model has several. */
 	canary?: string;
+	/** status: Prometheus base URL for metrics, flags and the canary verdict. */
+	prometheus?: string;
 }
 
 const synopsis: Record<CommandName, string> = {
@@ -87,6 +89,7 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 				demo: {type: 'boolean'},
 				timeout: {type: 'string'},
 				canary: {type: 'string'},
+				prometheus: {type: 'string'},
 				help: {type: 'boolean', short: 'h'},
 			},
 		});
@@ -128,6 +131,13 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 	}
 
 	if (values['all-namespaces']) args.namespace = 'all';
+	if (values.prometheus !== undefined) {
+		if (!/^https?:\/\/\S+$/.test(values.prometheus)) {
+			return {usageError: `--prometheus takes an http(s) URL like http://localhost:9090 (got "${values.prometheus}")`};
+		}
+
+		args.prometheus = values.prometheus;
+	}
 	if (values.timeout !== undefined) {
 		const seconds = Number(values.timeout);
 		if (!Number.isFinite(seconds) || seconds <= 0) return {usageError: `--timeout ${values.timeout}: use a number of seconds above 0`};

@@ -6,7 +6,12 @@ import {createInterface} from 'node:readline';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
-import {modelKey} from '../domain/types.ts';
+import {modelKey, versionKey, type Series} from '../domain/types.ts';
+import type {Verdict} from '../domain/analysis.ts';
+import {MannWhitneyJudge} from '../domain/judge.ts';
+
+/** The canary judge compares the last ten minutes, as the console does. */
+const judgeWindowSeconds = 600;
 import type {Conventions} from '../sources/kube/conventions.ts';
 import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
 import {buildStatusDocument, renderStatusTable} from './status-document.ts';
@@ -33,6 +38,10 @@ export interface CommandOptions {
 	promoteKeepsOldStable?: boolean;
 	/** Epoch-ms clock. Default Date.now. */
 	now?: () => number;
+	/** Prometheus URL from settings, used by status when --prometheus is not given. */
+	prometheusUrl?: string;
+	/** Custom PromQL profiles from settings. */
+	profiles?: Record<string, Record<string, string>>;
 }
 
 /** A failure said for people; the command exits 1. */
@@ -105,7 +114,19 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 		conventions: options.conventions,
 		promoteKeepsOldStable: options.promoteKeepsOldStable,
 	});
-	return {cluster, metrics: options.metrics, namespace: args.namespace === 'all' ? modelNamespace : (chosen ?? cluster.namespace)};
+	return {
+		cluster,
+		metrics: options.metrics ?? (await prometheusFor(args, options)),
+		namespace: args.namespace === 'all' ? modelNamespace : (chosen ?? cluster.namespace),
+	};
+}
+
+/** Prometheus from --prometheus, else from settings (per context, then global), else none. */
+async function prometheusFor(args: CommandArgs, options: CommandOptions): Promise<MetricsPort | undefined> {
+	const url = args.prometheus ?? options.prometheusUrl;
+	if (!url) return undefined;
+	const {createPrometheusMetrics} = await import('../sources/prometheus/index.ts');
+	return createPrometheusMetrics({url, ...(options.profiles ? {profiles: options.profiles} : {})});
 }
 
 /** The first list of models the cluster reports; its first error, or silence past the timeout, is a failure. */
@@ -163,6 +184,7 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 	let models = await firstModels(cluster, namespace, args.timeoutSeconds * 1000);
 	if (args.model) models = [findModel(models, args.model, namespace)];
 	let samples: Map<VersionKey, Sample> | undefined;
+	let verdicts: Map<string, Verdict> | undefined;
 	if (metrics) {
 		const targets: MetricTarget[] = models.flatMap((model) =>
 			model.versions.map((version) => {
@@ -172,7 +194,25 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 			}),
 		);
 		try {
-			samples = targets.length > 0 ? await metrics.sample(targets, options.metricsWindowSeconds ?? 60) : new Map();
+			const now = (options.now ?? Date.now)();
+			const windowSeconds = options.metricsWindowSeconds ?? 60;
+			const [sampled, history] = targets.length > 0
+				? await Promise.all([
+						metrics.sample(targets, windowSeconds),
+						metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+					])
+				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
+			samples = sampled;
+			// The same canary judge as the console, over the same history window.
+			const judge = new MannWhitneyJudge();
+			verdicts = new Map();
+			for (const model of models) {
+				const stable = model.versions.find((version) => version.track === 'stable');
+				const canary = model.versions.find((version) => version.track === 'canary');
+				if (!stable || !canary) continue;
+				const key = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
+				verdicts.set(modelKey(model), judge.judge(history.get(key(canary.name)), history.get(key(stable.name)), judgeWindowSeconds));
+			}
 		} catch (error) {
 			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
 		}
@@ -183,6 +223,8 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 		models,
 		samples,
 		thresholds: options.thresholds,
+		...(verdicts ? {verdicts} : {}),
+		...(metrics && samples ? {explain: (target, metric) => metrics.explain(target, metric)} : {}),
 		now: (options.now ?? Date.now)(),
 	});
 	if (args.json) {

@@ -4,7 +4,7 @@
  */
 import type {Verdict} from '../domain/analysis.ts';
 import {canaryMarginFlags, type ThresholdSettings, thresholdFlags, thresholdsFor} from '../domain/thresholds.ts';
-import {type Flag, type Model, modelKey, type RouterKind, type Sample, type Track, type VersionKey, versionKey} from '../domain/types.ts';
+import {type Flag, METRIC_NAMES, type MetricName, type Model, modelKey, type RouterKind, type Sample, type Track, type VersionKey, versionKey} from '../domain/types.ts';
 
 export const STATUS_SCHEMA = 'modeldeck.status/v1';
 
@@ -33,6 +33,8 @@ export interface StatusVersion {
 	restarts: number;
 	image: string;
 	metrics: StatusMetrics | null;
+	/** The PromQL behind each figure (present when metrics come from Prometheus). */
+	queries?: Partial<Record<MetricName, string>>;
 	flags: StatusFlag[];
 }
 
@@ -68,6 +70,8 @@ export interface StatusInput {
 	flags?: Map<VersionKey, Flag[]>;
 	/** Canary verdict per model (`modelKey`). */
 	verdicts?: Map<string, Verdict>;
+	/** The PromQL behind each figure, when metrics came from Prometheus. */
+	explain?: (target: {namespace: string; name: string; version: string; runtime?: string}, metric: MetricName) => string;
 	thresholds?: ThresholdSettings;
 	/** Epoch ms. */
 	now: number;
@@ -127,6 +131,16 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
 						restarts: version.restarts,
 						image: version.image,
 						metrics: metricsOf(input.samples?.get(key)),
+						...(input.explain
+							? {
+									queries: Object.fromEntries(
+										METRIC_NAMES.map((metric) => [
+											metric,
+											input.explain!({namespace: model.namespace, name: model.name, version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})}, metric),
+										]),
+									),
+								}
+							: {}),
 						flags: (flags.get(key) ?? []).map((flag) => ({kind: flag.kind, severity: flag.severity, message: flag.message})),
 					};
 				}),

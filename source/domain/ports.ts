@@ -108,7 +108,8 @@ export type AgentEvent =
 	| { type: 'gap'; seq: number; dropped: number; reason: string }
 	| { type: 'audit'; seq: number; entry: AuditEntry }
 	| { type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean }
-	| { type: 'connection'; connected: boolean; reason?: string };
+	/** `absent`: there is no agent to connect to (not installed), as opposed to a connection that dropped. */
+	| {type: 'connection'; connected: boolean; reason?: string; absent?: boolean};
 
 export interface AgentPort {
 	readonly label: string;

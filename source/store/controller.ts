@@ -634,6 +634,8 @@ export class Controller {
 					if (event.connected) {
 						dispatch({type: 'source/ok', source: 'agent', now: this.#now()});
 						void this.#loadAudit();
+					} else if (event.absent) {
+						dispatch({type: 'source/absent', source: 'agent', message: event.reason ?? 'no agent', now: this.#now()});
 					} else {
 						dispatch({
 							type: 'source/error',

@@ -39,6 +39,11 @@ it('shows the cluster models and shifts a weight end to end, as the operator', a
 	expect(screen).toMatch(/v1\s+stable\s+\S*\s*80%/);
 	expect(screen).toMatch(/v2\s+canary\s+\S*\s*20%/);
 	expect(screen).toContain('prom:off');
+	// No agent installed in this cluster: the console says so and keeps working with direct actions.
+	screen = await terminal.waitFor('agent:off');
+	terminal.press('l');
+	screen = await terminal.waitFor('no prediction log');
+	expect(screen).toContain('no modeldeck agent found');
 
 	terminal.press('+');
 	screen = await terminal.waitFor('canary v2: 20% → 30%');

@@ -222,7 +222,7 @@ describe('runCommand: status', () => {
 			async history() {
 				return new Map();
 			},
-			explain: () => '',
+			explain: (target, metric) => `query ${metric} ${target.version}`,
 		};
 		const {io: streams, out} = io();
 		expect(await runCommand('status', ['--json', '-A'], streams, {cluster: new FakeCluster([fraud, fraudB]), metrics, now: () => 0})).toBe(0);
@@ -238,8 +238,11 @@ describe('runCommand: status', () => {
 			restarts: 0,
 			image: 'img:v13',
 			metrics: {rps: 1, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null},
+			queries: expect.objectContaining({p99Ms: 'query p99Ms v13', rps: 'query rps v13'}),
 			flags: [],
 		});
+		// No history: the judge says there is not enough data, never a pass.
+		expect(document.models[0].verdict).toMatchObject({result: 'insufficient-data', score: null});
 	});
 
 	it('a model filter, and the table form', async () => {
