@@ -1,0 +1,229 @@
+/**
+ * An open-model load generator: requests are scheduled at a constant arrival rate by their intended start time,
+ * whatever the target's speed, and each latency is measured from the intended start. A slow target therefore shows
+ * as the queueing delay its users would see, not as fewer requests (coordinated omission, corrected by
+ * construction). Latencies go into an HdrHistogram in microseconds. The warm-up's requests are sent but not
+ * recorded.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import {performance} from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import type {Histogram} from 'hdr-histogram-js';
+
+export interface LoadTarget {
+	/** Shown in progress and results, e.g. `team-a/fraud/v2`. */
+	label: string;
+	/** Full URL the requests are POSTed to. */
+	url: string;
+	/** Request body (JSON). */
+	body: string;
+	headers?: Record<string, string>;
+}
+
+export interface LoadOptions {
+	/** Arrival rate per target, requests per second. */
+	rps: number;
+	durationSeconds: number;
+	warmupSeconds?: number;
+	/** Requests waiting for an answer, per target, before new ones are counted as errors instead of sent. Default 10,000. */
+	maxInFlight?: number;
+	/** Per-request timeout. Default 30 s. */
+	timeoutMs?: number;
+	signal?: AbortSignal;
+	/** Called about once a second with the figures so far. */
+	onProgress?: (progress: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+	elapsedSeconds: number;
+	totalSeconds: number;
+	warmingUp: boolean;
+	targets: {label: string; sent: number; completed: number; errors: number; p99Ms: number | null}[];
+}
+
+export interface LoadRun {
+	label: string;
+	/** Recorded latencies (successful requests after the warm-up), in microseconds. */
+	histogram: Histogram;
+	/** Requests whose intended start fell in the measured window. */
+	requests: number;
+	errors: number;
+	/** Requests actually started during the measured window. */
+	sentInWindow: number;
+	measuredSeconds: number;
+	/** First few error messages, for the report. */
+	errorSamples: string[];
+}
+
+export function createLatencyHistogram(): Histogram {
+	return hdr.build({lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3});
+}
+
+interface TargetState {
+	target: LoadTarget;
+	url: URL;
+	bodyBytes: Buffer;
+	agent: http.Agent;
+	next: number;
+	/** Spreads targets within an interval so their requests do not all leave at the same instant. */
+	offset: number;
+	index: number;
+	inFlight: number;
+	sent: number;
+	completed: number;
+	run: LoadRun;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runLoad(targets: LoadTarget[], options: LoadOptions): Promise<LoadRun[]> {
+	if (!(options.rps > 0) || !Number.isFinite(options.rps)) throw new RangeError('rps must be a positive number');
+	if (!(options.durationSeconds > 0)) throw new RangeError('durationSeconds must be positive');
+	const warmupMs = Math.max(0, options.warmupSeconds ?? 0) * 1000;
+	const durationMs = options.durationSeconds * 1000;
+	const intervalMs = 1000 / options.rps;
+	const maxInFlight = options.maxInFlight ?? 10_000;
+	const timeoutMs = options.timeoutMs ?? 30_000;
+	const start = performance.now() + 20;
+	const windowStart = start + warmupMs;
+	const end = windowStart + durationMs;
+
+	const states: TargetState[] = targets.map((target, position) => {
+		const url = new URL(target.url);
+		const Agent = url.protocol === 'https:' ? https.Agent : http.Agent;
+		const offset = (intervalMs * position) / Math.max(1, targets.length);
+		return {
+			target,
+			url,
+			bodyBytes: Buffer.from(target.body),
+			agent: new Agent({keepAlive: true, maxSockets: maxInFlight}),
+			next: start + offset,
+			offset,
+			index: 0,
+			inFlight: 0,
+			sent: 0,
+			completed: 0,
+			run: {
+				label: target.label,
+				histogram: createLatencyHistogram(),
+				requests: 0,
+				errors: 0,
+				sentInWindow: 0,
+				measuredSeconds: options.durationSeconds,
+				errorSamples: [],
+			},
+		};
+	});
+
+	const fail = (state: TargetState, recorded: boolean, message: string): void => {
+		if (!recorded) return;
+		state.run.errors++;
+		if (state.run.errorSamples.length < 5 && !state.run.errorSamples.includes(message)) state.run.errorSamples.push(message);
+	};
+
+	const fire = (state: TargetState, intended: number): void => {
+		const recorded = intended >= windowStart;
+		if (recorded) state.run.requests++;
+		if (state.inFlight >= maxInFlight) {
+			fail(state, recorded, `more than ${maxInFlight} requests waiting: the target cannot keep up`);
+			return;
+		}
+
+		const now = performance.now();
+		if (now >= windowStart && now < end) state.run.sentInWindow++;
+		state.inFlight++;
+		state.sent++;
+		let settled = false;
+		const settle = (error: string | undefined): void => {
+			if (settled) return;
+			settled = true;
+			state.inFlight--;
+			state.completed++;
+			if (error !== undefined) fail(state, recorded, error);
+			else if (recorded) state.run.histogram.recordValue(Math.max(1, Math.round((performance.now() - intended) * 1000)));
+		};
+
+		const request = (state.url.protocol === 'https:' ? https : http).request(state.url, {
+			method: 'POST',
+			agent: state.agent,
+			headers: {'content-type': 'application/json', 'content-length': state.bodyBytes.length, ...state.target.headers},
+		});
+		// One sweep a second enforces the timeout: a timer per request costs more CPU than the request itself.
+		const entry = {request, intended};
+		outstanding.add(entry);
+		request.on('response', (response) => {
+			response.on('error', (error) => settle(error.message));
+			response.on('end', () => settle(response.statusCode === 200 ? undefined : `HTTP ${response.statusCode}`));
+			response.resume();
+		});
+		request.on('error', (error) => settle(error.message));
+		request.on('close', () => outstanding.delete(entry));
+		request.end(state.bodyBytes);
+	};
+
+	const outstanding = new Set<{request: http.ClientRequest; intended: number}>();
+	const sweeper = setInterval(() => {
+		const cutoff = performance.now() - timeoutMs;
+		for (const entry of outstanding) {
+			if (entry.intended < cutoff) entry.request.destroy(new Error(`no answer within ${timeoutMs} ms`));
+		}
+	}, Math.min(1000, timeoutMs));
+
+	let lastProgress = start;
+	const progress = (now: number): void => {
+		if (!options.onProgress || now - lastProgress < 1000) return;
+		lastProgress = now;
+		options.onProgress({
+			elapsedSeconds: Math.max(0, (now - start) / 1000),
+			totalSeconds: (end - start) / 1000,
+			warmingUp: now < windowStart,
+			targets: states.map((state) => ({
+				label: state.target.label,
+				sent: state.sent,
+				completed: state.completed,
+				errors: state.run.errors,
+				p99Ms: state.run.histogram.totalCount > 0 ? state.run.histogram.getValueAtPercentile(99) / 1000 : null,
+			})),
+		});
+	};
+
+	try {
+		while (!options.signal?.aborted) {
+			const now = performance.now();
+			let pending = false;
+			for (const state of states) {
+				while (state.next <= now && state.next < end) {
+					fire(state, state.next);
+					state.index++;
+					state.next = start + state.index * intervalMs + state.offset;
+				}
+
+				if (state.next < end) pending = true;
+			}
+
+			progress(now);
+			if (!pending) break;
+			const nextDue = Math.min(...states.filter((state) => state.next < end).map((state) => state.next));
+			// Never spin: a request due in under a millisecond waits for the next timer and leaves up to ~1 ms late,
+			// which its latency (measured from the intended start) includes, and the arrival rate is unchanged.
+			await sleep(Math.max(1, Math.ceil(nextDue - performance.now())));
+		}
+
+		// Wait for the answers still outstanding (each bounded by the request timeout).
+		const deadline = performance.now() + timeoutMs + 1000;
+		while (states.some((state) => state.inFlight > 0) && performance.now() < deadline && !options.signal?.aborted) {
+			progress(performance.now());
+			await sleep(10);
+		}
+	} finally {
+		clearInterval(sweeper);
+		for (const state of states) state.agent.destroy();
+	}
+
+	return states.map((state) => state.run);
+}
+
+export function percentileMs(histogram: Histogram, percentile: number): number {
+	return histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(percentile) / 1000;
+}

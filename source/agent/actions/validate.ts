@@ -1,0 +1,117 @@
+/** Reads an Action from untrusted JSON, saying exactly what is wrong when it is not one. */
+import type {Action, ModelRef, VersionRef} from '../../domain/types.ts';
+
+export const maxLoadTestRps = 100_000;
+export const maxLoadTestSeconds = 3600;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const dnsName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+class Invalid extends Error {}
+
+function name(value: unknown, field: string): string {
+	if (typeof value !== 'string' || value === '') throw new Invalid(`${field} must be a non-empty string`);
+	if (!dnsName.test(value)) throw new Invalid(`${field} "${value.slice(0, 64)}" is not a valid Kubernetes name`);
+	return value;
+}
+
+function label(value: unknown, field: string): string {
+	if (typeof value !== 'string' || value === '' || value.length > 253) throw new Invalid(`${field} must be a non-empty string`);
+	return value;
+}
+
+function modelRef(value: unknown, field: string): ModelRef {
+	if (!isRecord(value)) throw new Invalid(`${field} must be an object {namespace, name}`);
+	return {namespace: name(value['namespace'], `${field}.namespace`), name: name(value['name'], `${field}.name`)};
+}
+
+function versionRef(value: unknown, field: string): VersionRef {
+	if (!isRecord(value)) throw new Invalid(`${field} must be an object {namespace, name, version}`);
+	return {...modelRef(value, field), version: label(value['version'], `${field}.version`)};
+}
+
+function number(value: unknown, field: string, min: number, max: number): number {
+	if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+		throw new Invalid(`${field} must be a number from ${min} to ${max}`);
+	}
+
+	return value;
+}
+
+export function parseAction(value: unknown): Action | string {
+	try {
+		if (!isRecord(value)) return 'the action must be a JSON object with a "kind"';
+		const kind = value['kind'];
+		switch (kind) {
+			case 'set-weight': {
+				const action: Action = {
+					kind,
+					model: modelRef(value['model'], 'model'),
+					canary: label(value['canary'], 'canary'),
+					from: number(value['from'], 'from', 0, 100),
+					to: number(value['to'], 'to', 0, 100),
+				};
+				if (value['resourceVersion'] !== undefined) action.resourceVersion = label(value['resourceVersion'], 'resourceVersion');
+				return action;
+			}
+
+			case 'promote':
+				return {kind, model: modelRef(value['model'], 'model'), canary: label(value['canary'], 'canary'), stable: label(value['stable'], 'stable')};
+			case 'rollback':
+				return {kind, model: modelRef(value['model'], 'model'), canary: label(value['canary'], 'canary')};
+			case 'switch':
+				return {kind, model: modelRef(value['model'], 'model'), from: label(value['from'], 'from'), to: label(value['to'], 'to')};
+			case 'smoke-test':
+				return {kind, target: versionRef(value['target'], 'target')};
+			case 'load-test': {
+				const targets = value['targets'];
+				if (!Array.isArray(targets) || targets.length < 1 || targets.length > 2) {
+					return 'targets must list one version, or two to compare side by side';
+				}
+
+				const parsed = targets.map((target, index) => versionRef(target, `targets[${index}]`));
+				if (parsed.length === 2 && (parsed[0]!.namespace !== parsed[1]!.namespace || parsed[0]!.name !== parsed[1]!.name)) {
+					return 'the two targets of a load test must be versions of the same model';
+				}
+
+				const action: Action = {
+					kind,
+					targets: parsed,
+					rps: number(value['rps'], 'rps', 0.1, maxLoadTestRps),
+					durationSeconds: number(value['durationSeconds'], 'durationSeconds', 1, maxLoadTestSeconds),
+				};
+				if (value['warmupSeconds'] !== undefined) action.warmupSeconds = number(value['warmupSeconds'], 'warmupSeconds', 0, maxLoadTestSeconds);
+				return action;
+			}
+
+			default:
+				return `unknown action kind ${JSON.stringify(kind)}; expected set-weight, promote, rollback, switch, smoke-test or load-test`;
+		}
+	} catch (error) {
+		if (error instanceof Invalid) return error.message;
+		throw error;
+	}
+}
+
+export function describeAction(action: Action): {action: string; target: string} {
+	switch (action.kind) {
+		case 'set-weight':
+			return {action: `set-weight ${action.canary} ${action.from}→${action.to}%`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'promote':
+			return {action: `promote ${action.canary}`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'rollback':
+			return {action: `rollback ${action.canary}`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'switch':
+			return {action: `switch ${action.from}→${action.to}`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'smoke-test':
+			return {action: 'smoke-test', target: `${action.target.namespace}/${action.target.name}/${action.target.version}`};
+		case 'load-test':
+			return {
+				action: `load-test ${action.rps} rps × ${action.durationSeconds} s`,
+				target: action.targets.map((target) => `${target.namespace}/${target.name}/${target.version}`).join(' vs '),
+			};
+	}
+}

@@ -1,0 +1,620 @@
+/**
+ * The agent: wires ingest, store, stream, actions, security, audit, guard and metrics together. The HTTP and
+ * WebSocket front ends (http/server.ts) call into it; everything here is independent of the transport.
+ */
+import {randomUUID} from 'node:crypto';
+import type {CanaryJudge} from '../domain/analysis.ts';
+import type {AuditEntry, ClusterPort, MetricsPort} from '../domain/ports.ts';
+import {ConflictError, ForbiddenError} from '../domain/ports.ts';
+import type {Action, ActionProgress, Model, ModelRef, Prediction, VersionRef} from '../domain/types.ts';
+import {modelKey} from '../domain/types.ts';
+import type {LoadJobRunner} from './actions/load-test.ts';
+import {loadTest} from './actions/load-test.ts';
+import {smokeTest} from './actions/smoke-test.ts';
+import {describeAction} from './actions/validate.ts';
+import {Auditor} from './audit.ts';
+import type {EventRecorder} from './audit.ts';
+import {actionModel, actionPermissions, readPermission} from './auth/permissions.ts';
+import {allowAllReviewer, CachedReviewer, describeAttributes} from './auth/reviewer.ts';
+import type {AccessReviewer, Identity, ResourceAttributes} from './auth/reviewer.ts';
+import {CanaryGuard, guardUser} from './guard/guard.ts';
+import type {GuardReport} from './guard/guard.ts';
+import {alertFormatFor, postAlert} from './guard/alerts.ts';
+import type {AlertFormat} from './guard/alerts.ts';
+import type {GuardSettingsFile} from './guard/settings.ts';
+import {Joiner} from './ingest/joiner.ts';
+import {IngestError, parseIngest} from './ingest/parse.ts';
+import type {IncomingHeaders} from './ingest/parse.ts';
+import {modelObject, versionObject} from './kube-objects.ts';
+import type {InvolvedObject} from './kube-objects.ts';
+import {createAgentMetrics} from './metrics.ts';
+import type {AgentMetrics} from './metrics.ts';
+import {AgentStore} from './store/sqlite-store.ts';
+import type {RetentionPolicy} from './store/sqlite-store.ts';
+import {StreamHub} from './stream/hub.ts';
+import type {HubOptions} from './stream/hub.ts';
+
+export const agentVersion = '0.1.0';
+
+export interface AgentCoreOptions {
+	/** SQLite file, or `:memory:` (the default: predictions do not survive a restart). */
+	dbPath?: string;
+	retention?: Partial<RetentionPolicy>;
+	/** How often old predictions are deleted. Default 60 s. */
+	retentionIntervalMs?: number;
+	/** How long a request or response half waits for its partner. Default 30 s. */
+	joinTimeoutMs?: number;
+	stream?: HubOptions;
+	/**
+	 * Who callers are and what they may do. Required unless `noAuth`. Wrapped in a 10-second cache of positive
+	 * answers (`reviewCacheMs`).
+	 */
+	reviewer?: AccessReviewer;
+	reviewCacheMs?: number;
+	/** Local demos only: every caller may do everything. Loudly logged. */
+	noAuth?: boolean;
+	/** Carries out traffic actions, and tells the agent which models exist. */
+	cluster?: ClusterPort;
+	/** Kubernetes Events for the audit trail. */
+	events?: EventRecorder;
+	/** The API server's reachability, for /readyz. */
+	apiServerReachable?: () => Promise<{ok: boolean; message: string}>;
+	/** Where a version's OIP v2 server is. Default: its Service, `http://{service}.{namespace}.svc:{modelPort}`. */
+	resolveEndpoint?: (target: VersionRef) => string | Promise<string>;
+	/** Port of model Services for the default resolveEndpoint. Default 80. */
+	modelPort?: number;
+	/** Load tests above this rate per version run as a Job (when `jobRunner` is set). Default 2,000. */
+	maxLocalRps?: number;
+	jobRunner?: LoadJobRunner;
+	metrics?: MetricsPort;
+	judge?: CanaryJudge;
+	guard?: {
+		enabled: boolean;
+		dryRun?: boolean;
+		settingsFile?: () => GuardSettingsFile;
+		/** How often due models are checked. Default 5 s. */
+		tickMs?: number;
+	};
+	alertWebhook?: string;
+	alertFormat?: AlertFormat;
+	/** Told about everything worth a log line. Tokens never reach it. */
+	log?: (line: string) => void;
+	fetch?: typeof fetch;
+	now?: () => number;
+}
+
+export interface IngestResult {
+	status: number;
+	body: {accepted: number; ignored: number; predictions: number} | {error: string};
+}
+
+/** A refusal before an action starts: the HTTP status and a message for people. */
+export interface Refusal {
+	status: number;
+	message: string;
+}
+
+export class HttpProblem extends Error {
+	override name = 'HttpProblem';
+	readonly status: number;
+	constructor(status: number, message: string) {
+		super(message);
+		this.status = status;
+	}
+}
+
+const reasons: Record<Action['kind'], string> = {
+	'set-weight': 'ModeldeckSetWeight',
+	promote: 'ModeldeckPromote',
+	rollback: 'ModeldeckRollback',
+	switch: 'ModeldeckSwitch',
+	'smoke-test': 'ModeldeckSmokeTest',
+	'load-test': 'ModeldeckLoadTest',
+};
+
+function describeWeights(model: Model | undefined): string {
+	if (!model) return 'unknown';
+	return model.versions.map((version) => `${version.name} ${version.track} ${version.weight}%`).join(', ');
+}
+
+function expectedAfter(action: Action, model: Model | undefined): string {
+	switch (action.kind) {
+		case 'set-weight':
+			return `${action.canary} canary ${action.to}%`;
+		case 'promote':
+			return `${action.canary} stable 100%`;
+		case 'rollback':
+			return `${action.canary} canary 0%`;
+		case 'switch':
+			return `${action.to} 100%, ${action.from} 0%`;
+		default:
+			return describeWeights(model);
+	}
+}
+
+export class AgentCore {
+	readonly instance = randomUUID();
+	readonly store: AgentStore;
+	readonly hub: StreamHub;
+	readonly metrics: AgentMetrics;
+	readonly joiner: Joiner;
+	readonly auditor: Auditor;
+	readonly reviewer: AccessReviewer;
+	readonly noAuth: boolean;
+	readonly guard: CanaryGuard | undefined;
+	readonly #options: AgentCoreOptions;
+	readonly #models = new Map<string, Model>();
+	readonly #loadTests = new Set<string>();
+	readonly #timers: NodeJS.Timeout[] = [];
+	readonly #abort = new AbortController();
+	readonly #retention: RetentionPolicy;
+	readonly #log: (line: string) => void;
+	#unwatch: (() => void) | undefined;
+	#closed = false;
+
+	constructor(options: AgentCoreOptions) {
+		this.#options = options;
+		this.#log = options.log ?? (() => undefined);
+		this.noAuth = options.noAuth === true;
+		if (!this.noAuth && !options.reviewer) throw new Error('the agent needs an access reviewer (the Kubernetes API server) unless run with --no-auth');
+		this.reviewer = this.noAuth ? allowAllReviewer : new CachedReviewer(options.reviewer!, options.reviewCacheMs ?? 10_000);
+		this.metrics = createAgentMetrics();
+		this.store = new AgentStore({path: options.dbPath ?? ':memory:'});
+		this.hub = new StreamHub({
+			...options.stream,
+			startSeq: this.store.lastSeq,
+			onDropped: (count) => this.metrics.dropped.inc(count),
+		});
+		this.joiner = new Joiner({timeoutMs: options.joinTimeoutMs ?? 30_000});
+		this.auditor = new Auditor(this.store, this.hub, options.events, this.#log);
+		this.#retention = {maxAgeMs: 24 * 3600 * 1000, maxRows: 1_000_000, ...options.retention};
+
+		if (options.cluster) {
+			this.#unwatch = options.cluster.watchModels(
+				undefined,
+				(models) => {
+					this.#models.clear();
+					for (const model of models) this.#models.set(modelKey(model), model);
+				},
+				(error) => this.#log(`cluster: ${error.message}`),
+			);
+		}
+
+		const expiry = setInterval(() => {
+			for (const prediction of this.joiner.expire(this.#now())) this.#publishPrediction(prediction);
+			this.metrics.pendingHalves.set(this.joiner.pendingCount);
+		}, Math.min(1000, Math.max(10, (options.joinTimeoutMs ?? 30_000) / 4)));
+		const retention = setInterval(() => {
+			try {
+				const deleted = this.store.retain(this.#retention, this.#now());
+				if (deleted > 0) this.#log(`retention: deleted ${deleted} old predictions`);
+			} catch (error) {
+				this.#log(`retention failed: ${(error as Error).message}`);
+			}
+		}, options.retentionIntervalMs ?? 60_000);
+		this.#timers.push(expiry, retention);
+		for (const timer of this.#timers) timer.unref();
+
+		if (options.guard?.enabled) {
+			if (!options.metrics || !options.judge || !options.cluster) {
+				throw new Error('the guard needs metrics (--prometheus URL), a canary judge and a cluster connection');
+			}
+
+			this.guard = new CanaryGuard({
+				models: () => [...this.#models.values()],
+				metrics: options.metrics,
+				judge: options.judge,
+				...(options.guard.settingsFile ? {settingsFile: options.guard.settingsFile} : {}),
+				dryRun: options.guard.dryRun === true,
+				rollback: (model, canary, reason) => this.#guardRollback(model, canary, reason),
+				onReport: (report) => this.#guardReport(report),
+				onError: (message) => this.#log(message),
+				now: () => this.#now(),
+			});
+			this.guard.start(options.guard.tickMs ?? 5000);
+			this.#log(`guard: on${options.guard.dryRun ? ' (DRY RUN: it reports what it would do and changes nothing)' : ''}`);
+		}
+	}
+
+	#now(): number {
+		return (this.#options.now ?? Date.now)();
+	}
+
+	get models(): Model[] {
+		return [...this.#models.values()];
+	}
+
+	findModel(ref: ModelRef): Model | undefined {
+		return this.#models.get(modelKey(ref));
+	}
+
+	/** Replaces the agent's view of the models (tests, and agents without a cluster watch). */
+	setModels(models: Model[]): void {
+		this.#models.clear();
+		for (const model of models) this.#models.set(modelKey(model), model);
+	}
+
+	// ---- ingest ---------------------------------------------------------------------------------------------------
+
+	#publishPrediction(prediction: Prediction): void {
+		const event = this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
+		this.store.addPrediction(event.seq, prediction);
+	}
+
+	ingest(headers: IncomingHeaders, body: Buffer): IngestResult {
+		const now = this.#now();
+		try {
+			const batch = parseIngest(headers, body, now);
+			let predictions = 0;
+			for (const record of batch.records) {
+				if (record.kind === 'prediction') {
+					this.#publishPrediction(record.prediction);
+					predictions++;
+				} else {
+					for (const prediction of this.joiner.add(record, now)) {
+						this.#publishPrediction(prediction);
+						predictions++;
+					}
+				}
+			}
+
+			this.metrics.ingested.inc({format: batch.format}, batch.records.length);
+			return {status: 200, body: {accepted: batch.records.length, ignored: batch.ignored, predictions}};
+		} catch (error) {
+			if (error instanceof IngestError) {
+				this.metrics.ingestRejected.inc({reason: error.status === 413 ? 'too-large' : 'invalid'});
+				return {status: error.status, body: {error: error.message}};
+			}
+
+			this.metrics.ingestRejected.inc({reason: 'internal'});
+			this.#log(`ingest: unexpected failure: ${(error as Error).stack ?? String(error)}`);
+			return {status: 500, body: {error: `the agent failed to process the logs: ${(error as Error).message}`}};
+		}
+	}
+
+	// ---- security -------------------------------------------------------------------------------------------------
+
+	/** The caller behind a bearer token. Throws HttpProblem 401 (no or bad token) or 503 (could not ask). */
+	async authenticate(token: string | undefined): Promise<Identity> {
+		if (this.noAuth) return (await this.reviewer.authenticate(''))!;
+		if (!token) {
+			this.metrics.authFailures.inc({reason: 'unauthenticated'});
+			throw new HttpProblem(401, 'missing bearer token: send "Authorization: Bearer <your Kubernetes token>" (e.g. from kubectl create token, or your kubeconfig)');
+		}
+
+		let identity: Identity | undefined;
+		try {
+			identity = await this.reviewer.authenticate(token);
+		} catch (error) {
+			this.metrics.authFailures.inc({reason: 'review-failed'});
+			throw new HttpProblem(503, `could not check the token with the Kubernetes API server (TokenReview): ${(error as Error).message}`);
+		}
+
+		if (!identity) {
+			this.metrics.authFailures.inc({reason: 'unauthenticated'});
+			throw new HttpProblem(401, 'the Kubernetes API server did not accept the token (TokenReview): it is invalid or expired');
+		}
+
+		return identity;
+	}
+
+	/** Undefined when allowed; else the refusal. */
+	async authorize(identity: Identity, permissions: ResourceAttributes[]): Promise<Refusal | undefined> {
+		for (const permission of permissions) {
+			let decision;
+			try {
+				decision = await this.reviewer.authorize(identity, permission);
+			} catch (error) {
+				this.metrics.authFailures.inc({reason: 'review-failed'});
+				return {status: 503, message: `could not check permissions with the Kubernetes API server (SubjectAccessReview): ${(error as Error).message}`};
+			}
+
+			if (!decision.allowed) {
+				this.metrics.authFailures.inc({reason: 'forbidden'});
+				return {
+					status: 403,
+					message: `forbidden: ${identity.user} may not ${describeAttributes(permission)}${decision.reason ? ` (${decision.reason})` : ''}`,
+				};
+			}
+		}
+
+		return undefined;
+	}
+
+	async authorizeRead(identity: Identity, namespace: string | undefined): Promise<Refusal | undefined> {
+		const refusal = await this.authorize(identity, [readPermission(namespace)]);
+		if (refusal?.status === 403 && namespace === undefined) {
+			refusal.message += '; ask for one namespace (namespace=… or a filter with a namespace) if you can read only some';
+		}
+
+		return refusal;
+	}
+
+	// ---- reads ----------------------------------------------------------------------------------------------------
+
+	predictions(query: Parameters<AgentStore['predictions']>[0]): Prediction[] {
+		return this.store.predictions(query);
+	}
+
+	audit(limit: number, namespace?: string): AuditEntry[] {
+		return this.store.audit(limit, namespace).map(({seq: _seq, namespace: _namespace, ...entry}) => entry);
+	}
+
+	// ---- actions --------------------------------------------------------------------------------------------------
+
+	#resolveEndpoint(target: VersionRef): string | Promise<string> {
+		if (this.#options.resolveEndpoint) return this.#options.resolveEndpoint(target);
+		const version = this.findModel(target)?.versions.find((candidate) => candidate.name === target.version);
+		if (!version) throw new Error(`version ${target.version} of ${target.namespace}/${target.name} is not in the cluster`);
+		if (!version.service) throw new Error(`version ${target.version} has no Service the agent could send requests to`);
+		return `http://${version.service}.${target.namespace}.svc:${this.#options.modelPort ?? 80}`;
+	}
+
+	#objectFor(action: Action): InvolvedObject | undefined {
+		switch (action.kind) {
+			case 'smoke-test':
+				return versionObject(this.findModel(action.target), action.target);
+			case 'load-test':
+				return action.targets[0] ? versionObject(this.findModel(action.targets[0]), action.targets[0]) : undefined;
+			default: {
+				const model = this.findModel(action.model);
+				return model ? modelObject(model) : undefined;
+			}
+		}
+	}
+
+	async #refuse(identity: Identity, action: Action, refusal: Refusal): Promise<Refusal> {
+		const {action: what, target} = describeAction(action);
+		const model = this.findModel(actionModel(action));
+		const before = describeWeights(model);
+		await this.auditor.record(
+			{time: this.#now(), user: identity.user, action: what, target, before, after: before, result: 'refused', message: refusal.message},
+			actionModel(action).namespace,
+			this.#objectFor(action),
+			'ModeldeckActionRefused',
+		);
+		this.metrics.actionDuration.observe({kind: action.kind, result: 'refused'}, 0);
+		return refusal;
+	}
+
+	/**
+	 * Checks and starts an action. Refusals (not found, forbidden, busy) come back before anything happens, so the
+	 * HTTP front end can answer with their status; otherwise the progress stream, which ends with `done` or `failed`
+	 * and is audited when it ends.
+	 */
+	async startAction(action: Action, identity: Identity): Promise<Refusal | {progress: AsyncIterable<ActionProgress>}> {
+		// Without auth there is nothing to check, and tests may point at versions no cluster knows.
+		if (!this.noAuth) {
+			const permissions = actionPermissions(action, (ref) => this.findModel(ref));
+			if ('notFound' in permissions) return this.#refuse(identity, action, {status: 404, message: permissions.notFound});
+			if ('invalid' in permissions) return this.#refuse(identity, action, {status: 400, message: permissions.invalid});
+			const refusal = await this.authorize(identity, permissions);
+			if (refusal) return this.#refuse(identity, action, refusal);
+		}
+		if (action.kind !== 'smoke-test' && action.kind !== 'load-test' && !this.#options.cluster) {
+			return this.#refuse(identity, action, {status: 503, message: 'the agent has no cluster connection to change traffic with'});
+		}
+
+		let lockKey: string | undefined;
+		if (action.kind === 'load-test') {
+			lockKey = modelKey(actionModel(action));
+			if (this.#loadTests.has(lockKey)) {
+				return this.#refuse(identity, action, {status: 409, message: `a load test of ${lockKey} is already running; wait for it to finish`});
+			}
+
+			this.#loadTests.add(lockKey);
+		}
+
+		return {progress: this.#run(action, identity, lockKey)};
+	}
+
+	async *#run(action: Action, identity: Identity, lockKey: string | undefined): AsyncGenerator<ActionProgress> {
+		const started = performance.now();
+		const {action: what, target} = describeAction(action);
+		const model = this.findModel(actionModel(action));
+		const before = describeWeights(model);
+		let last: ActionProgress | undefined;
+		let result: AuditEntry['result'] = 'failed';
+		try {
+			for await (const progress of this.#execute(action)) {
+				last = progress;
+				yield progress;
+			}
+
+			result = last?.kind === 'done' ? 'ok' : 'failed';
+		} catch (error) {
+			last = {kind: 'failed', message: (error as Error).message};
+			yield last;
+		} finally {
+			if (lockKey) this.#loadTests.delete(lockKey);
+			const message = last?.kind === 'done' || last?.kind === 'failed' ? last.message : 'the caller went away before the action finished';
+			this.metrics.actionDuration.observe({kind: action.kind, result}, (performance.now() - started) / 1000);
+			await this.auditor.record(
+				{
+					time: this.#now(),
+					user: identity.user,
+					action: what,
+					target,
+					before,
+					after: result === 'ok' ? expectedAfter(action, model) : before,
+					result,
+					message,
+				},
+				actionModel(action).namespace,
+				this.#objectFor(action),
+				reasons[action.kind],
+			);
+		}
+	}
+
+	async *#execute(action: Action): AsyncGenerator<ActionProgress> {
+		const cluster = this.#options.cluster;
+		const failure = (error: unknown): ActionProgress => {
+			const message = (error as Error).message ?? String(error);
+			if (error instanceof ConflictError) return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
+			if (error instanceof ForbiddenError) return {kind: 'failed', message: `the agent's service account may not do this: ${message}`};
+			return {kind: 'failed', message};
+		};
+
+		switch (action.kind) {
+			case 'set-weight':
+				yield {kind: 'progress', fraction: 0, message: `setting ${action.canary} of ${action.model.name} from ${action.from}% to ${action.to}%`};
+				try {
+					await cluster!.setCanaryWeight(action.model, action.canary, action.to, action.from);
+					yield {kind: 'done', message: `${action.canary} now takes ${action.to}% of ${action.model.name}'s traffic`};
+				} catch (error) {
+					yield failure(error);
+				}
+
+				return;
+			case 'promote':
+				yield {kind: 'progress', fraction: 0, message: `promoting ${action.canary} of ${action.model.name} (stable was ${action.stable})`};
+				try {
+					await cluster!.promote(action.model, action.canary);
+					yield {kind: 'done', message: `${action.canary} is now stable with all of ${action.model.name}'s traffic`};
+				} catch (error) {
+					yield failure(error);
+				}
+
+				return;
+			case 'rollback':
+				yield {kind: 'progress', fraction: 0, message: `rolling back ${action.canary} of ${action.model.name}`};
+				try {
+					await cluster!.rollback(action.model, action.canary);
+					yield {kind: 'done', message: `${action.canary} rolled back: it takes no traffic`};
+				} catch (error) {
+					yield failure(error);
+				}
+
+				return;
+			case 'switch':
+				yield {kind: 'progress', fraction: 0, message: `switching ${action.model.name} from ${action.from} to ${action.to}`};
+				try {
+					await cluster!.switchTraffic(action.model, action.to);
+					yield {kind: 'done', message: `all of ${action.model.name}'s traffic now goes to ${action.to}`};
+				} catch (error) {
+					yield failure(error);
+				}
+
+				return;
+			case 'smoke-test': {
+				let base: string;
+				try {
+					base = await this.#resolveEndpoint(action.target);
+				} catch (error) {
+					yield failure(error);
+					return;
+				}
+
+				yield* smokeTest(action.target, base, {signal: this.#abort.signal, ...(this.#options.fetch ? {fetch: this.#options.fetch} : {})});
+				return;
+			}
+
+			case 'load-test':
+				yield* loadTest(action, {
+					resolveEndpoint: (target) => this.#resolveEndpoint(target),
+					...(this.#options.maxLocalRps !== undefined ? {maxLocalRps: this.#options.maxLocalRps} : {}),
+					...(this.#options.jobRunner ? {jobRunner: this.#options.jobRunner} : {}),
+					...(this.#options.fetch ? {fetch: this.#options.fetch} : {}),
+					signal: this.#abort.signal,
+				});
+		}
+	}
+
+	// ---- guard ----------------------------------------------------------------------------------------------------
+
+	async #guardRollback(model: Model, canary: string, reason: string): Promise<void> {
+		const started = performance.now();
+		const before = describeWeights(model);
+		let result: AuditEntry['result'] = 'ok';
+		let message = `guard: ${reason}`;
+		try {
+			await this.#options.cluster!.rollback(model, canary);
+		} catch (error) {
+			result = 'failed';
+			message = `guard could not roll back: ${(error as Error).message}; reason: ${reason}`;
+			throw error;
+		} finally {
+			this.metrics.actionDuration.observe({kind: 'rollback', result}, (performance.now() - started) / 1000);
+			await this.auditor.record(
+				{
+					time: this.#now(),
+					user: guardUser,
+					action: `rollback ${canary}`,
+					target: modelKey(model),
+					before,
+					after: result === 'ok' ? `${canary} canary 0%` : before,
+					result,
+					message,
+				},
+				model.namespace,
+				modelObject(model),
+				'ModeldeckGuardRollback',
+			);
+		}
+	}
+
+	#guardReport(report: GuardReport): void {
+		const {verdict, action} = report;
+		this.metrics.guardEvaluations.inc({result: verdict.result});
+		const acted = action.kind !== 'none';
+		const rolledBack = action.kind === 'rollback' && report.error === undefined;
+		if (acted) {
+			this.metrics.guardRollbacks.inc({namespace: report.model.namespace, model: report.model.name, dry_run: String(action.kind === 'would-rollback')});
+		}
+
+		// Consoles hear about every verdict that is not a plain pass, and about the return to pass.
+		if (!acted && verdict.result === 'pass' && (report.previousResult === undefined || report.previousResult === 'pass')) return;
+		const count = `${report.state.consecutiveFailures}/${report.settings.consecutiveFailures}`;
+		const message =
+			action.kind === 'rollback'
+				? report.error
+					? `guard failed to roll back ${report.canary}: ${report.error}`
+					: `guard rolled back ${report.canary}: ${action.reason}`
+				: action.kind === 'would-rollback'
+					? `DRY RUN: guard would roll back ${report.canary}: ${action.reason}`
+					: `${report.canary} vs ${report.stable}: ${verdict.summary}${verdict.result === 'fail' ? ` (${count} failures)` : ''}`;
+		this.hub.publish({type: 'guard', model: report.model, verdict: verdict.result, message, rolledBack}, report.model.namespace);
+		this.#log(`guard: ${report.model.namespace}/${report.model.name}: ${message}`);
+		if (acted && this.#options.alertWebhook) {
+			const url = this.#options.alertWebhook;
+			void postAlert(
+				url,
+				{model: report.model, canary: report.canary, stable: report.stable, rolledBack, reason: action.reason, time: this.#now()},
+				alertFormatFor(url, this.#options.alertFormat),
+				this.#options.fetch,
+			).then((problem) => {
+				if (problem) this.#log(`guard: ${problem}`);
+			});
+		}
+	}
+
+	// ---- health ---------------------------------------------------------------------------------------------------
+
+	async ready(): Promise<{ok: boolean; message: string}> {
+		if (this.#closed || !this.store.isOpen) return {ok: false, message: 'the store is closed'};
+		if (this.#options.apiServerReachable) {
+			const apiServer = await this.#options.apiServerReachable();
+			if (!apiServer.ok) return apiServer;
+		}
+
+		return {ok: true, message: 'ready'};
+	}
+
+	subscriberCountChanged(): void {
+		this.metrics.clients.set(this.hub.subscriberCount);
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		this.#abort.abort();
+		for (const timer of this.#timers) clearInterval(timer);
+		this.#unwatch?.();
+		await this.guard?.stop();
+		for (const prediction of this.joiner.drain()) this.#publishPrediction(prediction);
+		this.hub.close();
+		this.store.close();
+	}
+}
+

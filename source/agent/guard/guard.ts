@@ -1,0 +1,149 @@
+/**
+ * The canary guard: automated canary analysis inside the agent. Every interval, for each guarded model with a
+ * canary taking traffic, it judges canary against stable over the recent metric history and, after N failing
+ * verdicts in a row, rolls the canary back (or, in dry-run, says it would).
+ */
+import type {CanaryJudge, Verdict} from '../../domain/analysis.ts';
+import type {MetricsPort} from '../../domain/ports.ts';
+import type {Model, ModelRef, Version} from '../../domain/types.ts';
+import {modelKey, versionKey} from '../../domain/types.ts';
+import {guardDecision, initialGuardState} from './decision.ts';
+import type {GuardAction, GuardState} from './decision.ts';
+import {guardSettingsFor} from './settings.ts';
+import type {GuardModelSettings, GuardSettingsFile} from './settings.ts';
+
+export const guardUser = 'modeldeck-guard';
+
+export interface GuardReport {
+	model: ModelRef;
+	canary: string;
+	stable: string;
+	verdict: Verdict;
+	state: GuardState;
+	settings: GuardModelSettings;
+	action: GuardAction;
+	/** Set when acting failed. */
+	error?: string;
+	/** The result before this judgement. */
+	previousResult?: Verdict['result'];
+}
+
+export interface GuardDependencies {
+	models: () => Model[];
+	metrics: MetricsPort;
+	judge: CanaryJudge;
+	settingsFile?: () => GuardSettingsFile;
+	dryRun: boolean;
+	/** Rolls the canary back (and audits it). Throws when it could not. */
+	rollback: (model: Model, canary: string, reason: string) => Promise<void>;
+	onReport: (report: GuardReport) => void;
+	onError?: (message: string) => void;
+	now?: () => number;
+}
+
+export function guardedPair(model: Model): {canary: Version; stable: Version} | undefined {
+	const canary = model.versions.find((version) => version.track === 'canary' && version.weight > 0);
+	const stable = model.versions.find((version) => version.track === 'stable');
+	return canary && stable ? {canary, stable} : undefined;
+}
+
+export class CanaryGuard {
+	readonly #dependencies: GuardDependencies;
+	/** Keyed by model and canary version: a new canary starts with a clean slate. */
+	readonly #states = new Map<string, GuardState>();
+	#timer: NodeJS.Timeout | undefined;
+	#running: Promise<GuardReport[]> | undefined;
+
+	constructor(dependencies: GuardDependencies) {
+		this.#dependencies = dependencies;
+	}
+
+	state(model: ModelRef, canary: string): GuardState {
+		return this.#states.get(`${modelKey(model)}@${canary}`) ?? initialGuardState;
+	}
+
+	/** Judges every guarded model whose interval has passed. Returns what it judged. */
+	async evaluate(): Promise<GuardReport[]> {
+		const now = (this.#dependencies.now ?? Date.now)();
+		const file = this.#dependencies.settingsFile?.() ?? {};
+		const reports: GuardReport[] = [];
+		for (const model of this.#dependencies.models()) {
+			const settings = guardSettingsFor(model, file);
+			if (!settings.enabled) continue;
+			const pair = guardedPair(model);
+			if (!pair) continue;
+			const key = `${modelKey(model)}@${pair.canary.name}`;
+			const state = this.#states.get(key) ?? initialGuardState;
+			if (state.lastJudged !== undefined && now - state.lastJudged < settings.intervalSeconds * 1000 - 500) continue;
+			try {
+				reports.push(await this.#judge(model, pair, settings, state, key, now));
+			} catch (error) {
+				this.#dependencies.onError?.(`guard: judging ${modelKey(model)} failed: ${(error as Error).message}`);
+				this.#states.set(key, {...state, lastJudged: now});
+			}
+		}
+
+		return reports;
+	}
+
+	async #judge(
+		model: Model,
+		pair: {canary: Version; stable: Version},
+		settings: GuardModelSettings,
+		state: GuardState,
+		key: string,
+		now: number,
+	): Promise<GuardReport> {
+		const target = (version: Version) => ({namespace: model.namespace, name: model.name, version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})});
+		const canaryTarget = target(pair.canary);
+		const stableTarget = target(pair.stable);
+		// About 60 points per window: enough for the judge's rank test, few enough to stay cheap.
+		const stepSeconds = Math.max(1, Math.round(settings.windowSeconds / 60));
+		const history = await this.#dependencies.metrics.history([canaryTarget, stableTarget], {
+			start: now - settings.windowSeconds * 1000,
+			end: now,
+			stepSeconds,
+		});
+		const verdict = this.#dependencies.judge.judge(history.get(versionKey(canaryTarget)), history.get(versionKey(stableTarget)), settings.windowSeconds);
+		const decision = guardDecision(state, verdict, {consecutiveFailures: settings.consecutiveFailures, dryRun: this.#dependencies.dryRun}, now);
+		this.#states.set(key, decision.state);
+		const report: GuardReport = {
+			model: {namespace: model.namespace, name: model.name},
+			canary: pair.canary.name,
+			stable: pair.stable.name,
+			verdict,
+			state: decision.state,
+			settings,
+			action: decision.action,
+		};
+		if (state.lastResult) report.previousResult = state.lastResult;
+		if (decision.action.kind === 'rollback') {
+			try {
+				await this.#dependencies.rollback(model, pair.canary.name, decision.action.reason);
+			} catch (error) {
+				report.error = (error as Error).message;
+			}
+		}
+
+		this.#dependencies.onReport(report);
+		return report;
+	}
+
+	/** Checks every `tickMs` which models are due (each model keeps its own interval). */
+	start(tickMs = 5000): void {
+		if (this.#timer) return;
+		this.#timer = setInterval(() => {
+			if (this.#running) return;
+			this.#running = this.evaluate().finally(() => {
+				this.#running = undefined;
+			});
+		}, tickMs);
+		this.#timer.unref();
+	}
+
+	async stop(): Promise<void> {
+		if (this.#timer) clearInterval(this.#timer);
+		this.#timer = undefined;
+		await this.#running?.catch(() => undefined);
+	}
+}

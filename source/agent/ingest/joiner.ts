@@ -1,0 +1,122 @@
+/**
+ * Joins the request and response halves that loggers send separately into one prediction. A half whose partner
+ * does not arrive within the timeout is kept as an incomplete prediction (latency unknown), so nothing logged is
+ * lost; the number of halves waiting is bounded, the oldest leaving first as incomplete.
+ */
+import type {Prediction} from '../../domain/types.ts';
+import type {LogHalf} from './parse.ts';
+
+export interface JoinerOptions {
+	/** How long a half waits for its partner. Default 30 s. */
+	timeoutMs?: number;
+	/** Most halves waiting at once. Default 100,000. */
+	maxPending?: number;
+}
+
+interface Pending {
+	half: LogHalf;
+	receivedAt: number;
+}
+
+export class Joiner {
+	readonly timeoutMs: number;
+	readonly maxPending: number;
+	readonly #pending = new Map<string, Pending>();
+
+	constructor(options: JoinerOptions = {}) {
+		this.timeoutMs = options.timeoutMs ?? 30_000;
+		this.maxPending = options.maxPending ?? 100_000;
+	}
+
+	get pendingCount(): number {
+		return this.#pending.size;
+	}
+
+	/**
+	 * Adds a half. Returns the predictions it completes: the joined one when its partner was waiting, and any
+	 * incomplete ones pushed out because too many were waiting.
+	 */
+	add(half: LogHalf, now: number): Prediction[] {
+		const waiting = this.#pending.get(half.joinKey);
+		if (waiting && waiting.half.direction !== half.direction) {
+			this.#pending.delete(half.joinKey);
+			const [request, response] = half.direction === 'request' ? [half, waiting.half] : [waiting.half, half];
+			return [joinHalves(request, response)];
+		}
+
+		const completed: Prediction[] = [];
+		if (waiting) {
+			// The same half twice (a logger retry): the first one already waits, keep it and its place in line.
+			return completed;
+		}
+
+		this.#pending.set(half.joinKey, {half, receivedAt: now});
+		while (this.#pending.size > this.maxPending) {
+			const oldest = this.#pending.entries().next().value;
+			if (!oldest) break;
+			this.#pending.delete(oldest[0]);
+			completed.push(incomplete(oldest[1].half, 'the agent had too many unanswered requests waiting'));
+		}
+
+		return completed;
+	}
+
+	/** Halves that waited longer than the timeout, as incomplete predictions. */
+	expire(now: number): Prediction[] {
+		const expired: Prediction[] = [];
+		for (const [key, pending] of this.#pending) {
+			// Insertion order is arrival order, so the first one still in time ends the scan.
+			if (now - pending.receivedAt < this.timeoutMs) break;
+			this.#pending.delete(key);
+			expired.push(incomplete(pending.half, `no ${pending.half.direction === 'request' ? 'response' : 'request'} logged within ${Math.round(this.timeoutMs / 1000)} s`));
+		}
+
+		return expired;
+	}
+
+	/** Everything still waiting, as incomplete predictions (on shutdown). */
+	drain(): Prediction[] {
+		const rest = [...this.#pending.values()].map((pending) => incomplete(pending.half, 'the agent stopped before its partner arrived'));
+		this.#pending.clear();
+		return rest;
+	}
+}
+
+export function joinHalves(request: LogHalf, response: LogHalf): Prediction {
+	const prediction: Prediction = {
+		requestId: request.requestId,
+		namespace: request.namespace,
+		model: request.model,
+		version: request.version === 'unknown' ? response.version : request.version,
+		time: request.time,
+		latencyMs: Math.max(0, response.time - request.time),
+		status: response.status ?? 'ok',
+		inputSummary: request.summary,
+		outputSummary: response.summary,
+	};
+	if (response.code !== undefined) prediction.code = response.code;
+	if (response.output !== undefined) prediction.output = response.output;
+	return prediction;
+}
+
+/**
+ * A half without its partner. A request without a response counts as an error: KServe's logger sends no response
+ * when the model failed, so a missing response most often means a failed request.
+ */
+export function incomplete(half: LogHalf, why: string): Prediction {
+	const isRequest = half.direction === 'request';
+	const prediction: Prediction = {
+		requestId: half.requestId,
+		namespace: half.namespace,
+		model: half.model,
+		version: half.version,
+		time: half.time,
+		latencyMs: null,
+		status: isRequest ? 'error' : (half.status ?? 'ok'),
+		inputSummary: isRequest ? half.summary : `(${why})`,
+		outputSummary: isRequest ? `(${why})` : half.summary,
+	};
+	if (half.code !== undefined) prediction.code = half.code;
+	if (half.output !== undefined) prediction.output = half.output;
+	return prediction;
+}

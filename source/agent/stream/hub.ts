@@ -1,0 +1,264 @@
+/**
+ * Fan-out of numbered events to stream subscribers.
+ *
+ * Every event gets the next sequence number, is serialised once and kept in a bounded ring for clients that resume.
+ * Each subscriber has its own bounded queue: when it is full the oldest event goes and the subscriber is later told
+ * how many with a `gap`. Queues are flushed in batches (one frame holds many events) on a short timer, or at once
+ * when a queue holds a full batch; a subscriber whose socket has more than the high-water mark unsent gets nothing
+ * more until it drains. So a slow or stalled subscriber costs at most its queue plus the high-water mark, whatever
+ * the ingest rate.
+ */
+import type {PredictionFilter} from '../../domain/ports.ts';
+import type {SequencedMessage, ServerMessage} from '../protocol.ts';
+import {BoundedQueue} from './bounded-queue.ts';
+import {matchesPrediction} from './filter.ts';
+
+export interface StreamEvent {
+	seq: number;
+	message: SequencedMessage;
+	/** The message serialised once for every subscriber. */
+	json: string;
+	namespace: string;
+}
+
+/** What the hub needs of a socket. */
+export interface StreamConnection {
+	send(frame: string): void;
+	/** Bytes accepted by send() but not yet written to the network. */
+	readonly bufferedAmount: number;
+}
+
+export interface HubOptions {
+	/** Events kept for resuming clients. Default 50,000. */
+	ringCapacity?: number;
+	/** Events queued per subscriber before the oldest are dropped. Default 10,000. */
+	queueCapacity?: number;
+	/** Most events in one frame. Default 500. */
+	batchMax?: number;
+	/** Shortest time between two flushes while events keep coming (so frames batch). Default 5 ms. */
+	flushIntervalMs?: number;
+	/** Stop sending to a socket with this many bytes unsent. Default 1 MiB. */
+	highWaterBytes?: number;
+	/** Last sequence number used before this process (numbering continues from it). Default 0. */
+	startSeq?: number;
+	onDropped?: (count: number) => void;
+	onSeq?: (seq: number) => void;
+}
+
+interface PendingGap {
+	seq: number;
+	dropped: number;
+	reason: string;
+}
+
+export class Subscriber {
+	filter: PredictionFilter = {};
+	subscribed = false;
+	readonly queue: BoundedQueue<StreamEvent>;
+	gap: PendingGap | undefined;
+	/** Events this subscriber lost over its life (queue overflow and missed resumes). */
+	droppedTotal = 0;
+
+	readonly connection: StreamConnection;
+
+	constructor(connection: StreamConnection, queueCapacity: number) {
+		this.connection = connection;
+		this.queue = new BoundedQueue(queueCapacity);
+	}
+
+	matches(event: StreamEvent): boolean {
+		if (event.message.type === 'prediction') return matchesPrediction(this.filter, event.message.prediction);
+		// Audit and guard events concern whole models: only the namespace filter applies.
+		return this.filter.namespace === undefined || this.filter.namespace === event.namespace;
+	}
+
+	addGap(seq: number, dropped: number, reason: string): void {
+		this.droppedTotal += dropped;
+		if (this.gap) {
+			this.gap.dropped += dropped;
+			this.gap.seq = Math.max(this.gap.seq, seq);
+			if (!this.gap.reason.includes(reason)) this.gap.reason = `${this.gap.reason}; ${reason}`;
+		} else {
+			this.gap = {seq, dropped, reason};
+		}
+	}
+}
+
+const slowConsumerReason = 'the client read too slowly: its queue was full and the oldest events were dropped';
+
+export class StreamHub {
+	readonly ringCapacity: number;
+	readonly queueCapacity: number;
+	readonly batchMax: number;
+	readonly flushIntervalMs: number;
+	readonly highWaterBytes: number;
+	/** Events before this one were published by an earlier run of the agent. */
+	readonly firstSeqOfThisRun: number;
+	readonly #ring: BoundedQueue<StreamEvent>;
+	readonly #subscribers = new Set<Subscriber>();
+	readonly #options: HubOptions;
+	#seq: number;
+	#timer: NodeJS.Timeout | undefined;
+	#immediate: NodeJS.Immediate | undefined;
+	#lastFlush = Number.NEGATIVE_INFINITY;
+	#closed = false;
+
+	constructor(options: HubOptions = {}) {
+		this.#options = options;
+		this.ringCapacity = options.ringCapacity ?? 50_000;
+		this.queueCapacity = options.queueCapacity ?? 10_000;
+		this.batchMax = options.batchMax ?? 500;
+		this.flushIntervalMs = options.flushIntervalMs ?? 5;
+		this.highWaterBytes = options.highWaterBytes ?? 1024 * 1024;
+		this.#seq = options.startSeq ?? 0;
+		this.firstSeqOfThisRun = this.#seq + 1;
+		this.#ring = new BoundedQueue(this.ringCapacity);
+	}
+
+	/** The last sequence number handed out. */
+	get seq(): number {
+		return this.#seq;
+	}
+
+	get subscriberCount(): number {
+		return this.#subscribers.size;
+	}
+
+	/** Numbers, records and fans out an event. */
+	publish(message: DistributiveOmit<SequencedMessage, 'seq'>, namespace: string): StreamEvent {
+		const seq = ++this.#seq;
+		const full = {...message, seq} as SequencedMessage;
+		const event: StreamEvent = {seq, message: full, json: JSON.stringify(full), namespace};
+		this.#ring.push(event);
+		this.#options.onSeq?.(seq);
+		for (const subscriber of this.#subscribers) {
+			if (subscriber.subscribed && subscriber.matches(event)) this.#enqueue(subscriber, event);
+		}
+
+		return event;
+	}
+
+	#enqueue(subscriber: Subscriber, event: StreamEvent): void {
+		const evicted = subscriber.queue.push(event);
+		if (evicted) {
+			subscriber.addGap(evicted.seq, 1, slowConsumerReason);
+			this.#options.onDropped?.(1);
+		}
+
+		if (subscriber.queue.length >= this.batchMax) this.flush(subscriber);
+		else this.#arm();
+	}
+
+	/**
+	 * Schedules a flush of every queue. After a quiet spell it runs as soon as the current I/O is handled (low
+	 * latency: everything one ingest request published goes out in one frame); while events keep coming, at most
+	 * once per flush interval (throughput: many events per frame).
+	 */
+	#arm(): void {
+		if (this.#timer || this.#immediate || this.#closed) return;
+		const run = (): void => {
+			this.#timer = undefined;
+			this.#immediate = undefined;
+			this.#lastFlush = performance.now();
+			let pending = false;
+			for (const subscriber of this.#subscribers) {
+				this.flush(subscriber);
+				if (subscriber.queue.length > 0 || subscriber.gap) pending = true;
+			}
+
+			if (pending) this.#arm();
+		};
+
+		const sinceLast = performance.now() - this.#lastFlush;
+		if (sinceLast >= this.flushIntervalMs) this.#immediate = setImmediate(run);
+		else this.#timer = setTimeout(run, this.flushIntervalMs - sinceLast);
+	}
+
+	attach(connection: StreamConnection): Subscriber {
+		const subscriber = new Subscriber(connection, this.queueCapacity);
+		this.#subscribers.add(subscriber);
+		return subscriber;
+	}
+
+	detach(subscriber: Subscriber): void {
+		this.#subscribers.delete(subscriber);
+		subscriber.queue.clear();
+		subscriber.gap = undefined;
+	}
+
+	/**
+	 * Starts (or changes) a subscription. With `fromSeq`, the events after it that are still in the ring are
+	 * replayed first; older ones are reported as a gap.
+	 */
+	subscribe(subscriber: Subscriber, filter: PredictionFilter, fromSeq: number | undefined): void {
+		subscriber.filter = filter;
+		subscriber.subscribed = true;
+		subscriber.queue.clear();
+		subscriber.gap = undefined;
+		if (fromSeq !== undefined && fromSeq < this.#seq) {
+			const oldest = this.#ring.at(0)?.seq ?? this.#seq + 1;
+			const missed = oldest - 1 - fromSeq;
+			if (missed > 0) {
+				const reason =
+					fromSeq < this.firstSeqOfThisRun - 1
+						? 'the agent restarted; events from before the restart are not replayed (look them up by request id)'
+						: `the events were older than the resume buffer (${this.ringCapacity} events)`;
+				subscriber.addGap(oldest - 1, missed, `up to ${missed} events not replayed: ${reason}`);
+			}
+
+			const start = Math.max(0, fromSeq + 1 - oldest);
+			for (let index = start; index < this.#ring.length; index++) {
+				const event = this.#ring.at(index)!;
+				if (subscriber.matches(event)) this.#enqueue(subscriber, event);
+			}
+		}
+
+		this.flush(subscriber);
+	}
+
+	/** Sends a message outside the numbered stream (hello, progress, errors), ahead of queued events. */
+	sendDirect(subscriber: Subscriber, message: ServerMessage): void {
+		subscriber.connection.send(JSON.stringify(message));
+	}
+
+	/** Sends what the subscriber's queue holds, in frames of up to batchMax events, while its socket keeps up. */
+	flush(subscriber: Subscriber): void {
+		const {connection, queue} = subscriber;
+		while (queue.length > 0 || subscriber.gap) {
+			if (connection.bufferedAmount > this.highWaterBytes) {
+				this.#arm();
+				return;
+			}
+
+			const parts: string[] = [];
+			if (subscriber.gap) {
+				const {seq, dropped, reason} = subscriber.gap;
+				parts.push(JSON.stringify({type: 'gap', seq, dropped, reason}));
+				subscriber.gap = undefined;
+			}
+
+			while (parts.length < this.batchMax && queue.length > 0) parts.push(queue.shift()!.json);
+			connection.send(parts.length === 1 ? parts[0]! : `[${parts.join(',')}]`);
+		}
+	}
+
+	/** Per subscriber: events queued, events dropped so far, bytes the socket has not sent yet. */
+	stats(): {queued: number; dropped: number; bufferedAmount: number}[] {
+		return [...this.#subscribers].map((subscriber) => ({
+			queued: subscriber.queue.length,
+			dropped: subscriber.droppedTotal,
+			bufferedAmount: subscriber.connection.bufferedAmount,
+		}));
+	}
+
+	close(): void {
+		this.#closed = true;
+		if (this.#timer) clearTimeout(this.#timer);
+		if (this.#immediate) clearImmediate(this.#immediate);
+		this.#timer = undefined;
+		this.#immediate = undefined;
+		for (const subscriber of this.#subscribers) this.detach(subscriber);
+	}
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,80 @@
+import {describe, expect, it} from 'vitest';
+import {Joiner} from '../../../source/agent/ingest/joiner.ts';
+import type {LogHalf} from '../../../source/agent/ingest/parse.ts';
+
+function half(direction: 'request' | 'response', id: string, time: number, extra: Partial<LogHalf> = {}): LogHalf {
+	return {
+		kind: 'half',
+		direction,
+		joinKey: `ns/m/predictor/${id}`,
+		requestId: id,
+		namespace: 'ns',
+		model: 'm',
+		version: 'v1',
+		time,
+		summary: `${direction} ${id}`,
+		...(direction === 'response' ? {status: 'ok' as const, code: 200, output: 0.5} : {}),
+		...extra,
+	};
+}
+
+describe('Joiner', () => {
+	it('joins a request and its response into one prediction with latency = response time − request time', () => {
+		const joiner = new Joiner();
+		expect(joiner.add(half('request', 'a', 1000), 1000)).toEqual([]);
+		expect(joiner.pendingCount).toBe(1);
+		expect(joiner.add(half('response', 'a', 1042), 1050)).toEqual([
+			{requestId: 'a', namespace: 'ns', model: 'm', version: 'v1', time: 1000, latencyMs: 42, status: 'ok', code: 200, output: 0.5, inputSummary: 'request a', outputSummary: 'response a'},
+		]);
+		expect(joiner.pendingCount).toBe(0);
+	});
+
+	it('joins halves that arrive in either order', () => {
+		const joiner = new Joiner();
+		joiner.add(half('response', 'b', 2010), 2010);
+		const [joined] = joiner.add(half('request', 'b', 2000), 2011);
+		expect(joined).toMatchObject({requestId: 'b', latencyMs: 10, time: 2000});
+	});
+
+	it('ignores a repeated half and keeps the first', () => {
+		const joiner = new Joiner();
+		joiner.add(half('request', 'c', 1000), 1000);
+		expect(joiner.add(half('request', 'c', 1500), 1500)).toEqual([]);
+		expect(joiner.add(half('response', 'c', 1100), 1600)[0]?.latencyMs).toBe(100);
+	});
+
+	it('expires halves after the timeout as incomplete predictions (latency null)', () => {
+		const joiner = new Joiner({timeoutMs: 1000});
+		joiner.add(half('request', 'old', 0), 0);
+		joiner.add(half('response', 'late', 500, {status: 'ok'}), 500);
+		joiner.add(half('request', 'new', 900), 900);
+		const expired = joiner.expire(1600);
+		expect(expired.map((prediction) => prediction.requestId)).toEqual(['old', 'late']);
+		expect(expired[0]).toMatchObject({latencyMs: null, status: 'error', inputSummary: 'request old', outputSummary: '(no response logged within 1 s)'});
+		expect(expired[1]).toMatchObject({latencyMs: null, status: 'ok', inputSummary: '(no request logged within 1 s)', outputSummary: 'response late'});
+		expect(joiner.pendingCount).toBe(1);
+	});
+
+	it('bounds the halves waiting: the oldest leave as incomplete', () => {
+		const joiner = new Joiner({maxPending: 2});
+		joiner.add(half('request', '1', 0), 0);
+		joiner.add(half('request', '2', 0), 0);
+		const pushedOut = joiner.add(half('request', '3', 0), 0);
+		expect(pushedOut.map((prediction) => prediction.requestId)).toEqual(['1']);
+		expect(joiner.pendingCount).toBe(2);
+	});
+
+	it('drains everything on shutdown', () => {
+		const joiner = new Joiner();
+		joiner.add(half('request', 'x', 0), 0);
+		expect(joiner.drain()).toHaveLength(1);
+		expect(joiner.pendingCount).toBe(0);
+	});
+
+	it('keeps a transformer and a predictor logging the same id apart', () => {
+		const joiner = new Joiner();
+		joiner.add(half('request', 'same', 0), 0);
+		expect(joiner.add(half('response', 'same', 5, {joinKey: 'ns/m/transformer/same'}), 5)).toEqual([]);
+		expect(joiner.pendingCount).toBe(2);
+	});
+});
