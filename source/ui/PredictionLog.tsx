@@ -17,7 +17,9 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 	]
 		.filter(Boolean)
 		.join(' · ');
-	const summaryWidth = Math.max(10, width - 56);
+	// Request ids are often UUIDs: show them whole when the terminal is wide enough.
+	const idWidth = Math.max(14, Math.min(37, width - 86));
+	const summaryWidth = Math.max(10, width - 42 - idWidth);
 	return (
 		<Box flexDirection="column" height={height}>
 			<Text wrap="truncate-end">
@@ -36,7 +38,7 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				</Text>
 			</Text>
 			<Text bold color={theme.text.muted}>
-				{pad('TIME', 9)}{pad('REQUEST ID', 14)}{pad('MODEL', 14)}{pad('VER', 6)}{pad('MS', 6, 'right')} {pad('ST', 4)}
+				{pad('TIME', 9)}{pad('REQUEST ID', idWidth)}{pad('MODEL', 14)}{pad('VER', 6)}{pad('MS', 6, 'right')} {pad('ST', 4)}
 				{'INPUT → OUTPUT'}
 			</Text>
 			{rows.length === 0 ? (
@@ -47,7 +49,7 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				rows.map((prediction) => (
 					<Text key={`${prediction.requestId}-${prediction.version}`} wrap="truncate-end">
 						<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
-						<Text>{pad(prediction.requestId, 14)}</Text>
+						<Text>{pad(prediction.requestId, idWidth)}</Text>
 						<Text>{pad(prediction.model, 14)}</Text>
 						<Text>{pad(prediction.version, 6)}</Text>
 						<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
