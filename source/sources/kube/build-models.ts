@@ -337,6 +337,9 @@ function analyseDeploymentModel(
 	if (runtime) model.runtime = runtime;
 	if (resourceVersion) model.resourceVersion = resourceVersion;
 	if (warnings.length > 0) model.warnings = warnings;
+	// modeldeck.dev/* annotations (e.g. modeldeck.dev/guard) from the router and the Deployments; the router wins.
+	const annotations = modeldeckAnnotations([...drafts.map((draft) => draft.deployment.metadata?.annotations), routers[0]?.metadata?.annotations]);
+	if (annotations) model.annotations = annotations;
 	const deployments: Record<string, string> = {};
 	for (const draft of drafts) deployments[draft.version.name] = draft.deployment.metadata?.name ?? '';
 	return {model, traffic, deployments};
@@ -571,6 +574,8 @@ function analyseInferenceService(inferenceService: InferenceService, index: Snap
 	const versions: Version[] = [];
 	const model: Model = {namespace, name, router: 'kserve', routerObject: label, runtime: 'kserve', versions};
 	if (inferenceService.metadata?.resourceVersion) model.resourceVersion = inferenceService.metadata.resourceVersion;
+	const annotations = modeldeckAnnotations([inferenceService.metadata?.annotations]);
+	if (annotations) model.annotations = annotations;
 	const control: TrafficControl = {kind: 'kserve', name, resourceVersion: inferenceService.metadata?.resourceVersion};
 	if (canaryTrafficPercent !== undefined) control.canaryTrafficPercent = canaryTrafficPercent;
 
@@ -835,4 +840,16 @@ class SnapshotIndex {
 		);
 		return [...owned, ...selected];
 	}
+}
+
+/** The `modeldeck.dev/` annotations of some objects, later ones winning; undefined when there are none. */
+export function modeldeckAnnotations(sources: ReadonlyArray<Record<string, string> | undefined>): Record<string, string> | undefined {
+	const found: Record<string, string> = {};
+	for (const source of sources) {
+		for (const [key, value] of Object.entries(source ?? {})) {
+			if (key.startsWith('modeldeck.dev/')) found[key] = value;
+		}
+	}
+
+	return Object.keys(found).length > 0 ? found : undefined;
 }

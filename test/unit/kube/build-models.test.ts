@@ -296,3 +296,11 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		expect(analysis!.deployments).toEqual({v1: 'recommender-v1', v2: 'recommender-v2'});
 	});
 });
+
+describe('modeldeck annotations', () => {
+	it('collects modeldeck.dev/ annotations, later objects winning, and nothing else', async () => {
+		const {modeldeckAnnotations} = await import('../../../source/sources/kube/build-models.ts');
+		expect(modeldeckAnnotations([{'modeldeck.dev/guard': 'false', other: 'x'}, {'modeldeck.dev/guard': 'true'}])).toEqual({'modeldeck.dev/guard': 'true'});
+		expect(modeldeckAnnotations([{other: 'x'}, undefined])).toBeUndefined();
+	});
+});
