@@ -208,16 +208,11 @@ export const commands: readonly CommandSpec[] = [
 	{
 		id: Command.AUDIT,
 		keys: ['a'],
-		description: 'Audit log of actions',
+		description: 'Audit log of actions (the agent\'s, or this session\'s direct actions without one)',
 		hint: 'audit',
 		scope: 'global',
 		dangerous: false,
 		footer: false,
-		disabledReason(state) {
-			const agent = state.health.agent;
-			if (agent.status === 'absent') return `no audit log: ${agent.message ?? 'no agent'}`;
-			return undefined;
-		},
 	},
 	{id: Command.CONTEXT, keys: ['c'], description: 'Switch cluster context', hint: 'context', scope: 'global', dangerous: false, footer: false},
 	{id: Command.NAMESPACE, keys: ['n'], description: 'Switch namespace (or all)', hint: 'namespace', scope: 'global', dangerous: false, footer: false},

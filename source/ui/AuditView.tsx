@@ -9,7 +9,13 @@ export function AuditView({state, height}: {state: AppState; height: number}) {
 	const entries = state.audit.slice(0, Math.max(1, height - 2));
 	return (
 		<Box flexDirection="column" height={height}>
-			<Text bold>Audit log <Text color={theme.text.muted}>(newest first: who, what, before → after, result)</Text></Text>
+			<Text bold>
+				Audit log{' '}
+				<Text color={theme.text.muted}>
+					(newest first: who, what, before → after, result
+					{state.health.agent.status === 'absent' ? '; no agent: only this session\'s direct actions' : ''})
+				</Text>
+			</Text>
 			{entries.length === 0 ? (
 				<Text color={theme.text.muted}>No actions yet.</Text>
 			) : (

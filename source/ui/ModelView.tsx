@@ -58,6 +58,7 @@ function VersionPanel(props: {
 				</Text>
 			</Text>
 			<Text color={theme.text.muted}>{truncate(version.image, width)}</Text>
+			<Text color={theme.text.muted}>{truncate(capacityLine(version), width)}</Text>
 			{charts.map((chart) => {
 				const lines = columnChart(values(series, chart.metric), sparkWidth, chartRows, scales.get(chart.metric));
 				return (
@@ -74,6 +75,23 @@ function VersionPanel(props: {
 			})}
 		</Box>
 	);
+}
+
+/** Autoscaler and resources in one line: `HPA 2–10 now 4 · req 500m/512Mi · lim 1.00/1.0Gi`. */
+export function capacityLine(version: Version): string {
+	const parts: string[] = [];
+	if (version.autoscaler) parts.push(`HPA ${version.autoscaler.min}–${version.autoscaler.max} now ${version.autoscaler.current}`);
+	const resources = version.resources;
+	if (resources?.cpuRequestCores !== undefined || resources?.memoryRequestBytes !== undefined) {
+		parts.push(`req ${formatCores(resources.cpuRequestCores)}/${formatBytes(resources.memoryRequestBytes)}`);
+	}
+
+	if (resources?.cpuLimitCores !== undefined || resources?.memoryLimitBytes !== undefined) {
+		parts.push(`lim ${formatCores(resources.cpuLimitCores)}/${formatBytes(resources.memoryLimitBytes)}`);
+	}
+
+	if (version.problems?.length) parts.push(version.problems.join(', '));
+	return parts.length > 0 ? parts.join(' · ') : 'no autoscaler, no resource requests or limits';
 }
 
 function sharedScales(state: AppState, model: Model): Map<MetricName, {min: number; max: number}> {
@@ -120,10 +138,10 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		})),
 	);
 	const tasks = modelTasks(state, model).slice(-2);
-	const fixed = 4 + (verdict ? 1 : 0) + tasks.length * 3 + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
+	const fixed = 5 + (verdict ? 1 : 0) + tasks.length * 3 + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
 	// Charts grow with the terminal: 1 to 3 lines each for the seven metrics.
 	const chartRows = Math.max(1, Math.min(3, Math.floor((height - fixed) / charts.length)));
-	const used = 4 + charts.length * chartRows + (verdict ? 1 : 0) + tasks.length * 3;
+	const used = 5 + charts.length * chartRows + (verdict ? 1 : 0) + tasks.length * 3;
 	const flagRoom = Math.max(1, height - used);
 	return (
 		<Box flexDirection="column" height={height}>

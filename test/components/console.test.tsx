@@ -292,3 +292,55 @@ it('q quits', async () => {
 	await ui.press('q');
 	expect(ui.store.getState().quitting).toBe(true);
 });
+
+describe('more keys', () => {
+	it('b switches all traffic to the other version after confirmation', async () => {
+		const ui = await open();
+		await ui.press('b');
+		expect(ui.frame()).toContain('all traffic: v12 → v13 in one write');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('switch fraud-detector v13');
+	});
+
+	it('n picks a namespace and a (all namespaces) the audit view records direct actions', async () => {
+		const ui = await open();
+		await ui.press('n');
+		expect(ui.frame()).toContain('all namespaces');
+		expect(ui.frame()).toContain('staging');
+		await ui.press('esc');
+		await ui.press('+', 'y');
+		await settle(50);
+		await ui.press('a');
+		expect(ui.frame()).toContain('Audit log');
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+	});
+
+	it('v and L filter the log by version and by latency', async () => {
+		const ui = await open({agent: true});
+		await ui.press('enter', 'l');
+		ui.sources.agent!.emit([
+			prediction({requestId: 'req-v12-fast', version: 'v12', latencyMs: 20}),
+			prediction({requestId: 'req-v13-slow', version: 'v13', latencyMs: 700}),
+		]);
+		await settle(300);
+		await ui.press('v');
+		expect(ui.frame()).toContain('version=v12');
+		expect(ui.frame()).toContain('req-v12-fast');
+		expect(ui.frame()).not.toContain('req-v13-slow');
+		await ui.press('v', 'v'); // v13, then all versions
+		await ui.press('L', 'L', 'L', 'L', 'L'); // 50, 100, 250, 500, 1000 ms
+		expect(ui.frame()).toContain('latency≥1000ms');
+		expect(ui.frame()).not.toContain('req-v13-slow');
+		await ui.press('L'); // back to no latency filter
+		expect(ui.frame()).toContain('req-v13-slow');
+	});
+
+	it('g and G jump to the first and last rows; the model view shows autoscaler and resources', async () => {
+		const ui = await open();
+		await ui.press('G');
+		expect(ui.frame()).toMatch(/›\s*recommender/);
+		await ui.press('g', 'enter');
+		expect(ui.frame()).toContain('lim 1.00/1.0Gi');
+	});
+});
