@@ -38,6 +38,15 @@ export function keyName(input: string, key: InkKey): string {
 	if (key.backspace || key.delete) return 'backspace';
 	if (key.ctrl && input) return `ctrl+${input.toLowerCase()}`;
 	if (input === ' ') return 'space';
+	// Raw control characters: keys typed faster than a frame arrive as one string and are split by the caller.
+	if (input === '\r' || input === '\n') return 'enter';
+	if (input === '\t') return 'tab';
+	if (input === '\u007F' || input === '\b') return 'backspace';
+	if (input === '\u001B') return 'esc';
+	if (input.length === 1 && input.charCodeAt(0) >= 1 && input.charCodeAt(0) <= 26) {
+		return `ctrl+${String.fromCharCode(input.charCodeAt(0) + 96)}`;
+	}
+
 	return input;
 }
 

@@ -344,3 +344,10 @@ describe('more keys', () => {
 		expect(ui.frame()).toContain('lim 1.00/1.0Gi');
 	});
 });
+
+it('keys typed faster than a frame arrive as one chunk and are all handled in order', async () => {
+	const ui = await open();
+	ui.stdin.write('j\r');
+	await settle(50);
+	expect(ui.frame()).toContain('CANARY v13');
+});

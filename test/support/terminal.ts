@@ -70,10 +70,25 @@ export class PtyTerminal {
 		this.write((Keys as Record<string, string>)[name] ?? name);
 	}
 
-	/** Resolves with the screen once it matches, or rejects with the screen it saw. */
+	/**
+	 * Resolves with the screen once it matches and the frame has finished drawing (no output for a moment), or
+	 * rejects with the screen it saw.
+	 */
 	async waitFor(match: string | RegExp | ((screen: string) => boolean), timeoutMs = 10_000): Promise<string> {
 		const test = (screen: string) =>
 			typeof match === 'string' ? screen.includes(match) : typeof match === 'function' ? match(screen) : match.test(screen);
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			await this.waitForFirst(test, Math.max(1, deadline - Date.now()), match);
+			await this.settle(40, 1000);
+			const screen = this.screen();
+			if (test(screen)) return screen;
+			if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${String(match)}. Screen:\n${screen}`);
+		}
+	}
+
+	/** Resolves as soon as the screen matches, even mid-frame (for timing: the benchmarks use it). */
+	async waitForFirst(test: (screen: string) => boolean, timeoutMs: number, match: unknown = test): Promise<string> {
 		const initial = this.screen();
 		if (test(initial) && this.#pendingWrites === 0) return initial;
 		return new Promise((resolve, reject) => {

@@ -17,6 +17,11 @@ describe('keyName', () => {
 		['', {delete: true}, 'backspace'],
 		['', {tab: true, shift: true}, 'shift+tab'],
 		['+', {}, '+'],
+		// Raw characters from a chunk of several keys, split one by one.
+		['\r', {}, 'enter'],
+		['\u007F', {}, 'backspace'],
+		['\u0003', {}, 'ctrl+c'],
+		['\t', {}, 'tab'],
 	])('%j %j → %s', (input, key, expected) => {
 		expect(keyName(input, key)).toBe(expected);
 	});
