@@ -82,11 +82,31 @@ export function createConsole(setup: ConsoleSetup, size?: {width: number; height
 	return {store, controller, element};
 }
 
+const FIRST_MODELS_WAIT_MS = 120;
+
+function firstModels(store: Store, timeoutMs: number): Promise<void> {
+	if (store.getState().models.length > 0) return Promise.resolve();
+	return new Promise((resolve) => {
+		const timer = setTimeout(done, timeoutMs);
+		const unsubscribe = store.subscribe(() => {
+			if (store.getState().models.length > 0) done();
+		});
+		function done() {
+			clearTimeout(timer);
+			unsubscribe();
+			resolve();
+		}
+	});
+}
+
 /** Run the console in the terminal until the operator quits. */
 export async function runConsole(setup: ConsoleSetup): Promise<void> {
 	const handle = createConsole(setup);
 	handle.controller.start();
 	setup.onTrace?.('controller started');
+	// Draw the first frame with the models when they come at once (the demo, a warm cache); a slow cluster gets the
+	// frame after a short wait anyway, saying it is looking for models.
+	await firstModels(handle.store, FIRST_MODELS_WAIT_MS);
 	let firstFrame = setup.onFirstFrame;
 	const instance: Instance = render(handle.element, {
 		onRender(metrics) {

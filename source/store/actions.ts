@@ -13,6 +13,14 @@ export type StoreAction =
 	| {type: 'source/error'; source: SourceName; message: string; now: number}
 	| {type: 'source/absent'; source: SourceName; message: string; now: number}
 	| {type: 'metrics/samples'; samples: Record<string, Sample>; now: number}
+	| {
+			type: 'metrics/refreshed';
+			samples: Record<string, Sample>;
+			history?: Record<string, Series>;
+			flags: Record<string, Flag[]>;
+			verdicts: Record<string, Verdict>;
+			now: number;
+	  }
 	| {type: 'metrics/history'; history: Record<string, Series>}
 	| {type: 'analysis/result'; flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>}
 	| {type: 'log/append'; predictions: Prediction[]; now: number}

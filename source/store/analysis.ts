@@ -1,22 +1,38 @@
-/** Turn samples and history into flags and verdicts with the domain's detectors. Pure. */
+/**
+ * Turn samples and history into flags and verdicts with the domain's detectors. Pure.
+ *
+ * Two speeds: threshold flags come from every sample (cheap); detectors, the canary judge and prediction drift run
+ * over whole series (`slowAnalysis`) and only need to run when a new history point exists.
+ */
 import type {CanaryJudge, FlagDetector, Verdict} from '../domain/analysis.ts';
 import {driftFlag, predictionDrift} from '../domain/drift.ts';
 import {judgeSummaryFlag} from '../domain/judge.ts';
 import {canaryMarginFlags, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from '../domain/types.ts';
 
-export interface AnalysisInput {
+export interface SlowAnalysisInput {
 	models: Model[];
-	samples: Record<string, Sample>;
 	history: Record<string, Series>;
-	thresholds: ThresholdSettings;
 	detectors: readonly FlagDetector[];
 	judge?: CanaryJudge;
 	judgeWindowSeconds: number;
-	previous: Record<string, Flag[]>;
 	/** Recent prediction outputs per version key (from the agent's stream), for prediction drift. */
 	outputs?: Record<string, ReadonlyArray<number | string>>;
 	now: number;
+}
+
+export interface SlowAnalysis {
+	/** Detector, verdict and drift flags per version key. */
+	flags: Record<string, Flag[]>;
+	verdicts: Record<string, Verdict>;
+}
+
+export interface AnalysisInput extends SlowAnalysisInput {
+	samples: Record<string, Sample>;
+	thresholds: ThresholdSettings;
+	previous: Record<string, Flag[]>;
+	/** The slow part computed earlier (when no new history point arrived since); computed now when absent. */
+	slow?: SlowAnalysis;
 }
 
 /** Keep a flag's `since` while the same condition holds, so the screen says how long it has been going on. */
@@ -28,9 +44,45 @@ function keepSince(flags: Flag[], previous: Flag[] | undefined): Flag[] {
 	});
 }
 
-export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>} {
+export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 	const flags: Record<string, Flag[]> = {};
 	const verdicts: Record<string, Verdict> = {};
+	const add = (key: string, found: Flag | Flag[] | undefined) => {
+		if (!found || (Array.isArray(found) && found.length === 0)) return;
+		flags[key] = [...(flags[key] ?? []), ...(Array.isArray(found) ? found : [found])];
+	};
+
+	for (const model of input.models) {
+		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
+		const stable = model.versions.find((version) => version.track === 'stable');
+		const canary = model.versions.find((version) => version.track === 'canary');
+		for (const version of model.versions) {
+			const key = keyOf(version.name);
+			for (const detector of input.detectors) {
+				add(key, detector.detect({model, version, sample: undefined, history: input.history[key], now: input.now}));
+			}
+		}
+
+		if (!canary || !stable) continue;
+		if (input.outputs) {
+			const canaryOutputs = input.outputs[keyOf(canary.name)];
+			const stableOutputs = input.outputs[keyOf(stable.name)];
+			if (canaryOutputs && stableOutputs) add(keyOf(canary.name), driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now));
+		}
+
+		if (input.judge) {
+			const verdict = input.judge.judge(input.history[keyOf(canary.name)], input.history[keyOf(stable.name)], input.judgeWindowSeconds);
+			verdicts[modelKey(model)] = verdict;
+			add(keyOf(canary.name), judgeSummaryFlag(verdict, input.now));
+		}
+	}
+
+	return {flags, verdicts};
+}
+
+export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>} {
+	const slow = input.slow ?? slowAnalysis(input);
+	const flags: Record<string, Flag[]> = {};
 	for (const model of input.models) {
 		const limits = thresholdsFor(model, input.thresholds);
 		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
@@ -40,41 +92,14 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 			const key = keyOf(version.name);
 			const sample = input.samples[key];
 			const found = thresholdFlags(version, sample, limits, input.now);
-			for (const detector of input.detectors) {
-				found.push(...detector.detect({model, version, sample, history: input.history[key], now: input.now}));
-			}
-
 			if (version === canary && stable) {
 				found.push(...canaryMarginFlags(sample, input.samples[keyOf(stable.name)], limits, input.now));
 			}
 
+			found.push(...(slow.flags[key] ?? []));
 			flags[key] = keepSince(found, input.previous[key]);
-		}
-
-		if (input.outputs && canary && stable) {
-			const canaryOutputs = input.outputs[keyOf(canary.name)];
-			const stableOutputs = input.outputs[keyOf(stable.name)];
-			if (canaryOutputs && stableOutputs) {
-				const drift = driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now);
-				const key = keyOf(canary.name);
-				if (drift) flags[key] = keepSince([...(flags[key] ?? []), drift], input.previous[key]);
-			}
-		}
-
-		if (input.judge && canary && stable) {
-			const verdict = input.judge.judge(
-				input.history[keyOf(canary.name)],
-				input.history[keyOf(stable.name)],
-				input.judgeWindowSeconds,
-			);
-			verdicts[modelKey(model)] = verdict;
-			const summary = judgeSummaryFlag(verdict, input.now);
-			if (summary) {
-				const key = keyOf(canary.name);
-				flags[key] = keepSince([...(flags[key] ?? []), summary], input.previous[key]);
-			}
 		}
 	}
 
-	return {flags, verdicts};
+	return {flags, verdicts: slow.verdicts};
 }

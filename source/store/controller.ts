@@ -7,7 +7,7 @@ import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../
 import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
 import {parseWeight, stepWeight} from '../domain/weights.ts';
 import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
-import {analyse} from './analysis.ts';
+import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
 import {Poller} from './poller.ts';
 import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf} from './selectors.ts';
 import {LOG_CAPACITY, type AppState, type LogFilter} from './state.ts';
@@ -32,7 +32,7 @@ export interface ControllerOptions {
 	onQuit?: () => void;
 }
 
-const LOG_FLUSH_MS = 250;
+const TICK_MS = 1000;
 const FIRST_METRICS_DELAY_MS = 120;
 /** Outputs kept per version for the drift test: enough for a stable PSI, small enough to stay cheap. */
 const OUTPUTS_KEPT = 2000;
@@ -57,6 +57,9 @@ export class Controller {
 	#taskCounter = 0;
 	#lastSeq: number | undefined;
 	#firstPokeScheduled = false;
+	#slow: SlowAnalysis | undefined;
+	#historyAt = 0;
+	#modelsChanged = false;
 	/** Recent outputs per version, for prediction drift (bounded). */
 	#outputs = new Map<string, Array<number | string>>();
 
@@ -80,7 +83,10 @@ export class Controller {
 			this.#metricsPoller = new Poller({
 				intervalMs: this.state.refreshSeconds * 1000,
 				run: () => this.#refreshMetrics(),
-				onOk: () => this.#store.dispatch({type: 'source/ok', source: 'metrics', now: this.#now()}),
+				// A refresh marks the source ok itself; this only covers refreshes with nothing to ask for.
+				onOk: () => {
+					if (this.state.health.metrics.status !== 'ok') this.#store.dispatch({type: 'source/ok', source: 'metrics', now: this.#now()});
+				},
 				onError: (error) =>
 					this.#store.dispatch({type: 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
 			});
@@ -88,13 +94,15 @@ export class Controller {
 		}
 
 		if (this.#sources.agent) this.#stream();
+		// One timer for the clock, toasts and the log tail: at most one frame a second when nothing else happens.
 		const tick = setInterval(() => {
 			const now = this.#now();
-			this.#store.dispatch({type: 'tick', now});
-			this.#store.dispatch({type: 'toast/expire', now});
-		}, 1000);
-		const flush = setInterval(() => this.#flushLog(), LOG_FLUSH_MS);
-		this.#timers.push(tick, flush);
+			this.#store.batch(() => {
+				this.#flushLog();
+				this.#store.dispatch({type: 'tick', now});
+			});
+		}, TICK_MS);
+		this.#timers.push(tick);
 		for (const timer of this.#timers) timer.unref();
 	}
 
@@ -538,6 +546,7 @@ export class Controller {
 			this.state.namespace,
 			(models) => {
 				dispatch({type: 'cluster/models', models, now: this.#now()});
+				this.#modelsChanged = true;
 				dispatch({type: 'source/ok', source: 'cluster', now: this.#now()});
 				// The first models arrived: fetch their figures — a moment later, so the table is on screen first.
 				if (Object.keys(this.state.samples).length === 0 && !this.#firstPokeScheduled) {
@@ -572,33 +581,45 @@ export class Controller {
 		const now = this.#now();
 		const windowSeconds = Math.max(30, this.state.refreshSeconds * 15);
 		const historyMinutes = this.#options.historyMinutes ?? 10;
+		const stepSeconds = Math.max(this.state.refreshSeconds, (historyMinutes * 60) / 120);
+		// History (and the analysis over it) only when a new point is due: charts have one point per step, so
+		// fetching and judging more often would redo the same work.
+		const historyDue = this.#slow === undefined || now - this.#historyAt >= stepSeconds * 1000 || this.#modelsChanged;
 		const [samples, history] = await Promise.all([
 			metrics.sample(targets, windowSeconds),
-			metrics.history(targets, {
-				start: now - historyMinutes * 60_000,
-				end: now,
-				stepSeconds: Math.max(this.state.refreshSeconds, (historyMinutes * 60) / 120),
-			}),
+			historyDue ? metrics.history(targets, {start: now - historyMinutes * 60_000, end: now, stepSeconds}) : undefined,
 		]);
 		const sampleRecord = Object.fromEntries(samples);
-		const historyRecord: Record<string, Series> = Object.fromEntries(history);
-		this.#store.dispatch({type: 'metrics/samples', samples: sampleRecord, now});
-		this.#store.dispatch({type: 'metrics/history', history: historyRecord});
+		const historyRecord: Record<string, Series> = history ? Object.fromEntries(history) : this.state.history;
+		if (history) {
+			this.#historyAt = now;
+			this.#modelsChanged = false;
+			this.#slow = slowAnalysis({
+				models: this.state.models,
+				history: historyRecord,
+				detectors: this.#options.detectors ?? [],
+				...(this.#options.judge ? {judge: this.#options.judge} : {}),
+				judgeWindowSeconds: historyMinutes * 60,
+				...(this.#outputs.size > 0
+					? {outputs: Object.fromEntries([...this.#outputs].map(([key, outputs]) => [key, outputs.slice(-OUTPUTS_KEPT)]))}
+					: {}),
+				now,
+			});
+		}
+
 		const result = analyse({
 			models: this.state.models,
 			samples: sampleRecord,
 			history: historyRecord,
 			thresholds: this.state.thresholds,
-			detectors: this.#options.detectors ?? [],
-			...(this.#options.judge ? {judge: this.#options.judge} : {}),
+			detectors: [],
 			judgeWindowSeconds: historyMinutes * 60,
 			previous: this.state.flags,
-			...(this.#outputs.size > 0
-				? {outputs: Object.fromEntries([...this.#outputs].map(([key, outputs]) => [key, outputs.slice(-OUTPUTS_KEPT)]))}
-				: {}),
+			...(this.#slow ? {slow: this.#slow} : {}),
 			now,
 		});
-		this.#store.dispatch({type: 'analysis/result', ...result});
+		// One action, one frame.
+		this.#store.dispatch({type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now});
 	}
 
 	#stream(): void {

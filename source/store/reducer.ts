@@ -12,7 +12,9 @@ let nextToastId = 1;
 export function reducer(state: AppState, action: StoreAction): AppState {
 	switch (action.type) {
 		case 'tick': {
-			return {...state, now: action.now};
+			// The clock, and toasts that have had their time, in one change.
+			const toasts = state.toasts.filter((toast) => action.now - toast.time < TOAST_SECONDS * 1000);
+			return {...state, now: action.now, ...(toasts.length === state.toasts.length ? {} : {toasts})};
 		}
 
 		case 'cluster/models': {
@@ -70,6 +72,24 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 
 		case 'metrics/samples': {
 			return {...state, samples: action.samples};
+		}
+
+		case 'metrics/refreshed': {
+			return {
+				...state,
+				samples: action.samples,
+				...(action.history ? {history: action.history} : {}),
+				flags: action.flags,
+				verdicts: action.verdicts,
+				health: {
+					...state.health,
+					metrics: {
+						status: 'ok',
+						lastOk: action.now,
+						since: state.health.metrics.status === 'ok' ? state.health.metrics.since : action.now,
+					},
+				},
+			};
 		}
 
 		case 'metrics/history': {

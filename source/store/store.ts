@@ -13,12 +13,34 @@ export class Store {
 
 	getState = (): AppState => this.#state;
 
+	#batching = 0;
+	#changed = false;
+
 	dispatch = (action: StoreAction): void => {
 		const next = reducer(this.#state, action);
 		if (next === this.#state) return;
 		this.#state = next;
-		for (const listener of this.#listeners) listener();
+		if (this.#batching > 0) this.#changed = true;
+		else this.#notify();
 	};
+
+	/** Dispatch several actions and tell listeners once: one frame instead of several. */
+	batch = (run: () => void): void => {
+		this.#batching++;
+		try {
+			run();
+		} finally {
+			this.#batching--;
+			if (this.#batching === 0 && this.#changed) {
+				this.#changed = false;
+				this.#notify();
+			}
+		}
+	};
+
+	#notify(): void {
+		for (const listener of this.#listeners) listener();
+	}
 
 	subscribe = (listener: () => void): (() => void) => {
 		this.#listeners.add(listener);

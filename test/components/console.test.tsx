@@ -238,7 +238,7 @@ describe('prediction log', () => {
 			prediction({requestId: 'req-ok'}),
 			prediction({requestId: 'req-bad', status: 'error', code: 500}),
 		]);
-		await settle(300);
+		await settle(1100);
 		expect(ui.frame()).toContain('req-ok');
 		expect(ui.frame()).toContain('req-bad');
 		await ui.press('e');
@@ -247,7 +247,7 @@ describe('prediction log', () => {
 		await ui.press('space');
 		expect(ui.frame()).toContain('PAUSED');
 		ui.sources.agent!.emit([prediction({requestId: 'req-late', status: 'error'})]);
-		await settle(300);
+		await settle(1100);
 		expect(ui.frame()).not.toContain('req-late');
 	});
 
@@ -323,7 +323,7 @@ describe('more keys', () => {
 			prediction({requestId: 'req-v12-fast', version: 'v12', latencyMs: 20}),
 			prediction({requestId: 'req-v13-slow', version: 'v13', latencyMs: 700}),
 		]);
-		await settle(300);
+		await settle(1100);
 		await ui.press('v');
 		expect(ui.frame()).toContain('version=v12');
 		expect(ui.frame()).toContain('req-v12-fast');
