@@ -328,7 +328,9 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
 				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
-				...(perContext?.readOnly ? {readOnly: true} : {}),
+				readOnlyContexts: Object.entries(settings.contexts)
+					.filter(([, context]) => context.readOnly)
+					.map(([name]) => name),
 			});
 		}
 	}

@@ -38,6 +38,8 @@ export interface CommandOptions {
 	promoteKeepsOldStable?: boolean;
 	/** Epoch-ms clock. Default Date.now. */
 	now?: () => number;
+	/** Contexts that settings mark read-only: changes there are refused whichever way the context was chosen. */
+	readOnlyContexts?: string[];
 	/** Prometheus URL from settings, used by status when --prometheus is not given. */
 	prometheusUrl?: string;
 	/** Custom PromQL profiles from settings. */
@@ -74,6 +76,12 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 		const connection = await connect(args, options);
 		cleanup = connection.cleanup;
 		if (name === 'status') return await status(args, connection, io, options);
+		const context = connection.cluster.currentContext();
+		if (options.readOnlyContexts?.includes(context)) {
+			io.stderr.write(`modeldeck ${name}: refused: context ${context} is read-only in settings (${name} changes the cluster)\n`);
+			return 1;
+		}
+
 		return await act(args, connection, io);
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);

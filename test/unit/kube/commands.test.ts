@@ -286,3 +286,12 @@ describe('runCommand: --demo', () => {
 		expect(weight.out.stdout).toMatch(/^recommender canary \S+: \d+% → 20% — done\n$/);
 	});
 });
+
+describe('read-only contexts from settings', () => {
+	it('refuses a change in a context that settings mark read-only, whichever way it was chosen', async () => {
+		const {io: streams, out} = io();
+		const code = await runCommand('weight', ['fraud', '20', '--yes'], streams, {cluster: new FakeCluster([fraud]), readOnlyContexts: ['fake-context']});
+		expect(code).toBe(1);
+		expect(out.stderr).toContain('context fake-context is read-only in settings');
+	});
+});
