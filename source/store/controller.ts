@@ -518,7 +518,7 @@ export class Controller {
 				const target = {...ref(model), version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})};
 				lines.push(`${version.track} ${version.name}:`);
 				for (const metric of ['rps', 'errorRatio', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuCores', 'memoryBytes'] as const) {
-					lines.push(`  ${metric.padEnd(11)} ${metrics.explain(target, metric)}`);
+					lines.push(`${metric}: ${metrics.explain(target, metric)}`);
 				}
 			}
 		}

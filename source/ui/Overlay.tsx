@@ -7,9 +7,10 @@ import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
 import {filterPalette} from './palette.ts';
 
-function Frame({title, children, width, color}: {title: string; children: React.ReactNode; width: number; color?: string | undefined}) {
+function Frame(props: {title: string; children: React.ReactNode; width: number; color?: string | undefined; full?: boolean}) {
+	const {title, children, width, color} = props;
 	return (
-		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={Math.min(width, 100)}>
+		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={props.full ? width : Math.min(width, 100)}>
 			<Text bold color={color}>
 				{title}
 			</Text>
@@ -131,9 +132,10 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 
 		case 'explain': {
 			return (
-				<Frame title={overlay.title} width={width} color={theme.text.accent}>
+				<Frame title={overlay.title} width={width} color={theme.text.accent} full>
+					{/* Whole queries, wrapped rather than cut, so they can be copied from the terminal. */}
 					{overlay.lines.slice(0, Math.max(1, height - 4)).map((line, index) => (
-						<Text key={index} wrap="truncate-end">
+						<Text key={index} wrap="wrap">
 							{line}
 						</Text>
 					))}
