@@ -40,7 +40,13 @@ const shots: Shot[] = [
 		rows: 32,
 		async steps(term) {
 			await term.waitFor('MODEL');
-			await pause(12_000);
+			// Wait for the incident, sort the worst model to the top, and open it.
+			await term.waitFor(/✖/, 60_000);
+			await pause(6000);
+			term.press('o');
+			await term.settle(200);
+			term.press('g');
+			await term.settle(200);
 			term.press('enter');
 			await term.waitFor('CANARY');
 			await pause(2500);

@@ -19,7 +19,9 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 		.join(' · ');
 	// Request ids are often UUIDs: show them whole when the terminal is wide enough.
 	const idWidth = Math.max(14, Math.min(37, width - 86));
-	const summaryWidth = Math.max(10, width - 42 - idWidth);
+	const modelWidth = width >= 110 ? 18 : 14;
+	const versionWidth = width >= 110 ? 10 : 6;
+	const summaryWidth = Math.max(10, width - 24 - idWidth - modelWidth - versionWidth);
 	return (
 		<Box flexDirection="column" height={height}>
 			<Text wrap="truncate-end">
@@ -38,7 +40,7 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				</Text>
 			</Text>
 			<Text bold color={theme.text.muted}>
-				{pad('TIME', 9)}{pad('REQUEST ID', idWidth)}{pad('MODEL', 14)}{pad('VER', 6)}{pad('MS', 6, 'right')} {pad('ST', 4)}
+				{pad('TIME', 9)}{pad('REQUEST ID', idWidth)} {pad('MODEL', modelWidth)} {pad('VER', versionWidth)}{pad('MS', 6, 'right')} {pad('ST', 4)}
 				{'INPUT → OUTPUT'}
 			</Text>
 			{rows.length === 0 ? (
@@ -49,9 +51,9 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				rows.map((prediction) => (
 					<Text key={`${prediction.requestId}-${prediction.version}`} wrap="truncate-end">
 						<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
-						<Text>{pad(prediction.requestId, idWidth)}</Text>
-						<Text>{pad(prediction.model, 14)}</Text>
-						<Text>{pad(prediction.version, 6)}</Text>
+						<Text>
+							{pad(prediction.requestId, idWidth)} {pad(prediction.model, modelWidth)} {pad(prediction.version, versionWidth)}
+						</Text>
 						<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
 							{pad(formatMs(prediction.latencyMs), 6, 'right')}{' '}
 						</Text>
