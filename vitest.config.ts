@@ -2,6 +2,8 @@ import {defineConfig} from 'vitest/config';
 
 // Three projects: fast unit and component tests in parallel; integration tests (real control plane, real
 // Prometheus, real sockets) one file at a time on a 2-core machine; end-to-end tests of the built program in a pty.
+// `npm test` runs the three one after the other (projects given together would run side by side, and two control
+// planes plus Prometheus on 2 cores make timing-sensitive tests flaky).
 export default defineConfig({
 	test: {
 		projects: [

@@ -116,6 +116,8 @@ export async function runConsole(setup: ConsoleSetup): Promise<void> {
 				firstFrame = undefined;
 			}
 		},
+		// A terminal is a terminal even where CI=true is set (Ink would otherwise print only the last frame).
+		interactive: Boolean(process.stdout.isTTY),
 		alternateScreen: true,
 		incrementalRendering: process.env['MODELDECK_INCREMENTAL_RENDERING'] !== '0',
 		maxFps: 20,

@@ -393,7 +393,9 @@ export function planTemplateUndo(deployment: Deployment, replicaSets: ReplicaSet
 		name,
 		object: `Deployment/${name}`,
 		patch: [
-			{op: 'test', path: '/metadata/resourceVersion', value: deployment.metadata?.resourceVersion ?? ''},
+			// Guard the template, not the resourceVersion: the controller-manager updates status and annotations
+			// all the time during a rollout, and those are not changes an operator made behind our back.
+			{op: 'test', path: '/spec/template', value: deployment.spec?.template ?? {}},
 			{op: 'replace', path: '/spec/template', value: template},
 			{op: 'add', path: '/metadata/annotations', value: annotations},
 		],

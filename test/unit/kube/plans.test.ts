@@ -200,11 +200,11 @@ describe('planTemplateUndo', () => {
 		return {deployment, replicaSets: [first, second, unrelated]};
 	}
 
-	it('restores the previous revision template without its pod-template-hash, guarded by resourceVersion', () => {
+	it('restores the previous revision template without its pod-template-hash, guarded by the template as read', () => {
 		const {deployment, replicaSets} = history();
 		const write = planTemplateUndo(deployment, replicaSets)!;
 		expect(write.change).toBe('template of revision 1 restored (was revision 2)');
-		expect(write.patch[0]).toEqual({op: 'test', path: '/metadata/resourceVersion', value: base.metadata!.resourceVersion});
+		expect(write.patch[0]).toEqual({op: 'test', path: '/spec/template', value: deployment.spec!.template});
 		const template = write.patch[1]!.value as {metadata: {labels: Record<string, string>}; spec: {containers: Array<{image: string}>}};
 		expect(write.patch[1]!.path).toBe('/spec/template');
 		expect(template.spec.containers[0]!.image).toBe('registry.example/fraud:v13');
