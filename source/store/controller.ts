@@ -594,17 +594,28 @@ export class Controller {
 		if (history) {
 			this.#historyAt = now;
 			this.#modelsChanged = false;
-			this.#slow = slowAnalysis({
-				models: this.state.models,
-				history: historyRecord,
-				detectors: this.#options.detectors ?? [],
-				...(this.#options.judge ? {judge: this.#options.judge} : {}),
-				judgeWindowSeconds: historyMinutes * 60,
-				...(this.#outputs.size > 0
-					? {outputs: Object.fromEntries([...this.#outputs].map(([key, outputs]) => [key, outputs.slice(-OUTPUTS_KEPT)]))}
-					: {}),
-				now,
-			});
+			const outputs =
+				this.#outputs.size > 0
+					? Object.fromEntries([...this.#outputs].map(([key, kept]) => [key, kept.slice(-OUTPUTS_KEPT)]))
+					: undefined;
+			// One model at a time, yielding between them, so that a key pressed meanwhile is handled at once.
+			const slow: SlowAnalysis = {flags: {}, verdicts: {}};
+			for (const model of this.state.models) {
+				const part = slowAnalysis({
+					models: [model],
+					history: historyRecord,
+					detectors: this.#options.detectors ?? [],
+					...(this.#options.judge ? {judge: this.#options.judge} : {}),
+					judgeWindowSeconds: historyMinutes * 60,
+					...(outputs ? {outputs} : {}),
+					now,
+				});
+				Object.assign(slow.flags, part.flags);
+				Object.assign(slow.verdicts, part.verdicts);
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+
+			this.#slow = slow;
 		}
 
 		const result = analyse({

@@ -18,7 +18,7 @@ afterEach(() => {
 describe('fleet table', () => {
 	it('shows every version with its figures and flags', async () => {
 		const ui = await open();
-		const frame = ui.frame();
+		const frame = await ui.waitFor(/v13.*✖/);
 		expect(frame).toContain('fraud-detector');
 		expect(frame).toContain('v12');
 		expect(frame).toContain('v13');
@@ -71,6 +71,7 @@ describe('fleet table', () => {
 
 	it('sorts by flags with o, worst first', async () => {
 		const ui = await open();
+		await ui.waitFor('✖');
 		await ui.press('o');
 		expect(ui.frame()).toContain('↓flags');
 		const frame = ui.frame();
@@ -270,7 +271,7 @@ describe('prediction log', () => {
 describe('degraded sources', () => {
 	it('keeps the last data marked stale when Prometheus fails, and says why', async () => {
 		const ui = await open({refreshSeconds: 0.05});
-		expect(ui.frame()).toContain('180');
+		await ui.waitFor('180');
 		ui.sources.metrics!.failWith = 'connect ECONNREFUSED 127.0.0.1:9090';
 		await settle(250);
 		expect(ui.frame()).toContain('prom:stale');

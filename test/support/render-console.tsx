@@ -56,6 +56,16 @@ export async function renderConsole(
 		frame(): string {
 			return rendered.lastFrame() ?? '';
 		},
+		/** Wait until the frame matches (figures arrive after the first frame), or fail with the last frame. */
+		async waitFor(match: string | RegExp, timeoutMs = 3000): Promise<string> {
+			const deadline = Date.now() + timeoutMs;
+			for (;;) {
+				const frame = rendered.lastFrame() ?? '';
+				if (typeof match === 'string' ? frame.includes(match) : match.test(frame)) return frame;
+				if (Date.now() > deadline) throw new Error(`Timed out waiting for ${String(match)}. Frame:\n${frame}`);
+				await settle(20);
+			}
+		},
 		cleanup() {
 			handle.controller.stop();
 			rendered.unmount();
