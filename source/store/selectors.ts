@@ -53,7 +53,22 @@ function matchesFilter(model: Model, version: Version, filter: string): boolean 
 
 const trackOrder = {stable: 0, canary: 1} as const;
 
+/**
+ * Rows depend on a few parts of the state only; the footer's disabled reasons ask for them many times per frame,
+ * so the last answer is kept while those parts are the same objects.
+ */
+let lastRowsKey: unknown[] = [];
+let lastRows: FleetRow[] = [];
+
 export function fleetRows(state: AppState): FleetRow[] {
+	const key = [state.models, state.samples, state.flags, state.filter, state.sort];
+	if (key.every((part, index) => part === lastRowsKey[index])) return lastRows;
+	lastRows = computeFleetRows(state);
+	lastRowsKey = key;
+	return lastRows;
+}
+
+function computeFleetRows(state: AppState): FleetRow[] {
 	const {column, descending} = state.sort;
 	const models = [...state.models].sort((a, b) => {
 		const left = sortValue(state, a, column);
