@@ -12,7 +12,6 @@ export type StoreAction =
 	| {type: 'source/ok'; source: SourceName; now: number}
 	| {type: 'source/error'; source: SourceName; message: string; now: number}
 	| {type: 'source/absent'; source: SourceName; message: string; now: number}
-	| {type: 'metrics/samples'; samples: Record<string, Sample>; now: number}
 	| {
 			type: 'metrics/refreshed';
 			samples: Record<string, Sample>;
@@ -21,9 +20,6 @@ export type StoreAction =
 			verdicts: Record<string, Verdict>;
 			now: number;
 	  }
-	| {type: 'metrics/history'; history: Record<string, Series>}
-	| {type: 'analysis/result'; flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>}
-	| {type: 'log/append'; predictions: Prediction[]; now: number}
 	| {type: 'log/set'; entries: Prediction[]; received: number; ratePerSecond: number}
 	| {type: 'log/gap'; dropped: number}
 	| {type: 'log/toggle-pause'}
@@ -39,7 +35,6 @@ export type StoreAction =
 	| {type: 'filter/set'; text: string}
 	| {type: 'sort/cycle'}
 	| {type: 'toast/add'; toast: Omit<Toast, 'id'>}
-	| {type: 'toast/expire'; now: number}
 	| {type: 'task/start'; id: string; action: Action; title: string; now: number}
 	| {type: 'task/progress'; id: string; progress: ActionProgress; now: number}
 	| {type: 'context/set'; context: string; readOnlyReason?: string | undefined}

@@ -70,10 +70,6 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 			};
 		}
 
-		case 'metrics/samples': {
-			return {...state, samples: action.samples};
-		}
-
 		case 'metrics/refreshed': {
 			return {
 				...state,
@@ -92,35 +88,11 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 			};
 		}
 
-		case 'metrics/history': {
-			return {...state, history: action.history};
-		}
-
-		case 'analysis/result': {
-			return {...state, flags: action.flags, verdicts: action.verdicts};
-		}
-
-		case 'log/append': {
-			if (action.predictions.length === 0) return state;
-			const received = state.log.received + action.predictions.length;
-			if (state.log.paused) return {...state, log: {...state.log, received}};
-			const entries = [...state.log.entries, ...action.predictions];
-			return {
-				...state,
-				log: {
-					...state.log,
-					received,
-					entries: entries.length > LOG_CAPACITY ? entries.slice(entries.length - LOG_CAPACITY) : entries,
-				},
-			};
-		}
-
 		case 'log/set': {
+			// A paused log keeps what it shows; the counters go on.
 			if (state.log.paused) return {...state, log: {...state.log, received: action.received, ratePerSecond: action.ratePerSecond}};
-			return {
-				...state,
-				log: {...state.log, entries: action.entries, received: action.received, ratePerSecond: action.ratePerSecond},
-			};
+			const entries = action.entries.length > LOG_CAPACITY ? action.entries.slice(-LOG_CAPACITY) : action.entries;
+			return {...state, log: {...state.log, entries, received: action.received, ratePerSecond: action.ratePerSecond}};
 		}
 
 		case 'log/gap': {
@@ -180,11 +152,6 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		case 'toast/add': {
 			const toast = {...action.toast, id: nextToastId++};
 			return {...state, toasts: [...state.toasts, toast].slice(-4)};
-		}
-
-		case 'toast/expire': {
-			const toasts = state.toasts.filter((toast) => action.now - toast.time < TOAST_SECONDS * 1000);
-			return toasts.length === state.toasts.length ? state : {...state, toasts};
 		}
 
 		case 'task/start': {

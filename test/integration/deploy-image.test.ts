@@ -11,6 +11,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type KubeObject, renderKustomization} from '../../deploy/render.ts';
 import {type ImageLayout, assembleImageLayout, dockerignoreFilter, parseCopy, parseDockerfile, repoRoot} from '../../scripts/image-layout.ts';
+import {eventually} from './agent-support.ts';
 
 const imageUid = 65532;
 /** As root the processes run as the image's user; otherwise the image's files are made read-only to this user. */
@@ -44,21 +45,6 @@ async function freePort(): Promise<number> {
 	});
 }
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const value = await check();
-			if (value !== undefined && value !== false) return value;
-		} catch (error) {
-			last = error;
-		}
-
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-}
 
 /** Every file under a directory with its size and modification time, to tell whether anything wrote there. */
 function snapshot(directory: string): string[] {

@@ -14,6 +14,7 @@ import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {type KubeObject, renderKustomization} from '../../deploy/render.ts';
+import {eventually} from './agent-support.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const agentNamespace = 'modeldeck';
@@ -195,21 +196,6 @@ async function apply(objects: KubeObject[]): Promise<void> {
 	}
 }
 
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	let last: unknown;
-	for (;;) {
-		try {
-			const value = await check();
-			if (value !== undefined && value !== false) return value;
-		} catch (error) {
-			last = error;
-		}
-
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-		await new Promise((resolve) => setTimeout(resolve, 250));
-	}
-}
 
 function resourceAttributes(entry: Permission): k8s.V1ResourceAttributes {
 	return {

@@ -88,8 +88,8 @@ describe('reducer', () => {
 	it('marks a source stale (keeping data) after it had data, down before', () => {
 		let state = reducer(base, {type: 'source/error', source: 'metrics', message: 'boom', now: 2000});
 		expect(state.health.metrics).toMatchObject({status: 'down', message: 'boom'});
-		state = reducer(state, {type: 'source/ok', source: 'metrics', now: 3000});
-		state = reducer(state, {type: 'metrics/samples', samples: {a: fixtureSamples().get('prod/fraud-detector/v12')!}, now: 3000});
+		state = reducer(state, {type: 'metrics/refreshed', samples: {a: fixtureSamples().get('prod/fraud-detector/v12')!}, flags: {}, verdicts: {}, now: 3000});
+		expect(state.health.metrics).toMatchObject({status: 'ok', lastOk: 3000});
 		state = reducer(state, {type: 'source/error', source: 'metrics', message: 'timeout', now: 4000});
 		expect(state.health.metrics).toMatchObject({status: 'stale', lastOk: 3000, since: 4000, message: 'timeout'});
 		expect(Object.keys(state.samples)).toEqual(['a']);
@@ -104,12 +104,13 @@ describe('reducer', () => {
 	});
 
 	it('bounds the prediction log and holds it while paused', () => {
-		let state = reducer(base, {type: 'log/append', predictions: Array.from({length: LOG_CAPACITY + 50}, (_, index) => prediction({requestId: `r${index}`})), now: 0});
+		const many = Array.from({length: LOG_CAPACITY + 50}, (_, index) => prediction({requestId: `r${index}`}));
+		let state = reducer(base, {type: 'log/set', entries: many, received: LOG_CAPACITY + 50, ratePerSecond: 0});
 		expect(state.log.entries).toHaveLength(LOG_CAPACITY);
 		expect(state.log.entries.at(-1)!.requestId).toBe(`r${LOG_CAPACITY + 49}`);
 		state = reducer(state, {type: 'log/toggle-pause'});
 		const before = state.log.entries;
-		state = reducer(state, {type: 'log/append', predictions: [prediction({requestId: 'late'})], now: 0});
+		state = reducer(state, {type: 'log/set', entries: [...many, prediction({requestId: 'late'})], received: LOG_CAPACITY + 51, ratePerSecond: 0});
 		expect(state.log.entries).toBe(before);
 		expect(state.log.received).toBe(LOG_CAPACITY + 51);
 	});
