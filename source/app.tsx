@@ -26,6 +26,8 @@ export interface ConsoleSetup {
 	weightStep: number;
 	thresholds: ThresholdSettings;
 	keyOverrides: Record<string, string[]>;
+	/** What `t` asks for (settings `loadTest`). */
+	loadTest?: {rps: number; durationSeconds: number; warmupSeconds: number};
 	detectors?: readonly FlagDetector[];
 	judge?: CanaryJudge;
 	recordAudit?: (entry: AuditEntry) => void;
@@ -35,6 +37,8 @@ export interface ConsoleSetup {
 	onTrace?: (stage: string) => void;
 	/** Called once the first frame with models has been written (start-up tracing). */
 	onFirstFrame?: () => void;
+	/** Called after every frame with Ink's render time (frame tracing for the benchmark). */
+	onFrame?: (renderMs: number) => void;
 	/** Anything that must stop on exit (demo timers, sockets). */
 	onExit?: () => void;
 }
@@ -73,6 +77,7 @@ export function createConsole(setup: ConsoleSetup, size?: {width: number; height
 		...(setup.judge ? {judge: setup.judge} : {}),
 		...(setup.recordAudit ? {recordAudit: setup.recordAudit} : {}),
 		...(setup.readOnlyForContext ? {readOnlyForContext: setup.readOnlyForContext} : {}),
+		...(setup.loadTest ? {loadTest: setup.loadTest} : {}),
 	});
 	const element = (
 		<Providers store={store} controller={controller} theme={setup.theme} keymap={keymap}>
@@ -110,6 +115,7 @@ export async function runConsole(setup: ConsoleSetup): Promise<void> {
 	let firstFrame = setup.onFirstFrame;
 	const instance: Instance = render(handle.element, {
 		onRender(metrics) {
+			setup.onFrame?.(metrics.renderTime);
 			if (firstFrame) setup.onTrace?.(`render took ${metrics.renderTime.toFixed(1)} ms`);
 			if (firstFrame && handle.store.getState().models.length > 0) {
 				firstFrame();

@@ -6,7 +6,7 @@
  * modeldeck: the command line. Parses flags with meow, then starts the console on the demo fleet or a real
  * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
  */
-import {existsSync} from 'node:fs';
+import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import meow from 'meow';
@@ -50,6 +50,12 @@ const help = `
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
 function trace(stage: string): void {
 	if (traceStartup) process.stderr.write(`[startup] ${stage} ${performance.now().toFixed(0)} ms\n`);
+}
+
+/** `MODELDECK_TRACE_FRAMES=FILE` appends `epoch-ms render-ms` per frame to FILE (for the console benchmark). */
+const frameTraceFile = process.env['MODELDECK_TRACE_FRAMES'];
+function traceFrame(renderMs: number): void {
+	if (frameTraceFile) appendFileSync(frameTraceFile, `${Date.now()} ${renderMs.toFixed(2)}\n`);
 }
 
 const subcommands = new Set(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config']);
@@ -192,9 +198,11 @@ async function main(): Promise<number> {
 			weightStep: settings.weightStep,
 			thresholds: settings.thresholds,
 			keyOverrides: settings.keys,
+			loadTest: settings.loadTest,
 			...analysis,
 			onExit,
 			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
+			...(frameTraceFile ? {onFrame: traceFrame} : {}),
 		});
 	} catch (error) {
 		if (error instanceof KeymapError) {

@@ -34,6 +34,14 @@ export interface Settings {
 	promoteKeepsOldStable: boolean;
 	/** Custom PromQL profiles: runtime → metric → template with `{selector}` and `{window}`. */
 	profiles: Record<string, Record<string, string>>;
+	/** What `t` asks the agent for: requests/s per version, measured seconds, warm-up seconds. */
+	loadTest: LoadTestSettings;
+}
+
+export interface LoadTestSettings {
+	rps: number;
+	durationSeconds: number;
+	warmupSeconds: number;
 }
 
 export const defaultSettings: Settings = {
@@ -44,6 +52,7 @@ export const defaultSettings: Settings = {
 	contexts: {},
 	promoteKeepsOldStable: false,
 	profiles: {},
+	loadTest: {rps: 50, durationSeconds: 30, warmupSeconds: 5},
 };
 
 const thresholdProperties = {
@@ -82,6 +91,16 @@ export const settingsSchema = {
 	},
 	promoteKeepsOldStable: {type: 'boolean', default: false},
 	profiles: {type: 'object', additionalProperties: {type: 'object', additionalProperties: {type: 'string'}}, default: {}},
+	loadTest: {
+		type: 'object',
+		properties: {
+			rps: {type: 'number', exclusiveMinimum: 0, maximum: 100_000},
+			durationSeconds: {type: 'number', minimum: 1, maximum: 3600},
+			warmupSeconds: {type: 'number', minimum: 0, maximum: 600},
+		},
+		additionalProperties: false,
+		default: {rps: 50, durationSeconds: 30, warmupSeconds: 5},
+	},
 } as const;
 
 export class SettingsError extends Error {
@@ -138,7 +157,9 @@ export async function loadSettings(): Promise<LoadedSettings> {
 		);
 	}
 
-	return {settings: {...defaultSettings, ...store.store}, path: store.path};
+	const stored = store.store;
+	// A partial loadTest (e.g. only rps) keeps the defaults for the rest.
+	return {settings: {...defaultSettings, ...stored, loadTest: {...defaultSettings.loadTest, ...stored.loadTest}}, path: store.path};
 }
 
 /** Effective settings for one kubeconfig context. */

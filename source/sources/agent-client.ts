@@ -2,9 +2,11 @@
  * The console's client of the modeldeck agent: an AgentPort over the agent's HTTP API and WebSocket stream.
  *
  * Works directly (`http://agent:8090`) and through the Kubernetes API server's service proxy
- * (`${server}/api/v1/namespaces/NS/services/http:modeldeck-agent:8090/proxy/`, WebSocket upgrades included): give the
+ * (`${server}/api/v1/namespaces/NS/services/http:modeldeck-agent:http/proxy/`, WebSocket upgrades included): give the
  * base URL, the operator's bearer token and, for the proxy, the API server's TLS settings. The token goes in
  * `Authorization` (which the API server checks and removes) and in `X-Modeldeck-Token` (which reaches the agent).
+ * The proxy is a permission of its own (`services/proxy`) and answers with Kubernetes Status objects when it cannot
+ * reach the agent; refusals say whether the agent or the API server refused, and what to do about it.
  *
  * `findAgent` (agent-client/find-agent.ts, kept apart so this module does not load the Kubernetes client) finds the
  * agent's Service and builds these options from a kubeconfig.
@@ -75,6 +77,69 @@ function errorMessage(status: number, text: string): string {
 	return `${status}: ${text.slice(0, 200) || http.STATUS_CODES[status] || 'error'}`;
 }
 
+/** The API server's own answer (a Kubernetes Status), as opposed to the agent's: the service proxy refused. */
+interface KubeStatus {
+	kind: 'Status';
+	message?: string;
+	reason?: string;
+}
+
+function kubeStatus(text: string): KubeStatus | undefined {
+	try {
+		const parsed = JSON.parse(text) as {kind?: unknown; message?: unknown};
+		if (parsed.kind === 'Status') return parsed as KubeStatus;
+	} catch {
+		// Not JSON: not the API server's Status.
+	}
+
+	return undefined;
+}
+
+/** The Service a service-proxy base URL goes through, e.g. `modeldeck/modeldeck-agent`, or undefined for a direct URL. */
+export function proxiedService(base: string): {namespace: string; service: string} | undefined {
+	let namespace: string;
+	let id: string;
+	try {
+		const match = /\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/proxy(?:\/|$)/.exec(new URL(base).pathname);
+		if (!match) return undefined;
+		namespace = decodeURIComponent(match[1]!);
+		id = decodeURIComponent(match[2]!);
+	} catch {
+		return undefined;
+	}
+
+	// The id is `name`, `name:port` or `scheme:name:port`.
+	const parts = id.split(':');
+	return {namespace, service: (parts.length === 3 ? parts[1] : parts[0])!};
+}
+
+/**
+ * What to do about a refusal by the API server's service proxy (kube-apiserver's service ResourceLocation: it looks
+ * the backend up in the Endpoints object named like the Service, and only proxies to addresses of existing pods).
+ */
+function proxyHint(status: number, message: string, where: {namespace: string; service: string} | undefined): string {
+	const service = where ? `Service ${where.namespace}/${where.service}` : "the agent's Service";
+	if (status === 401) return 'the API server did not accept your credentials (log in again)';
+	if (status === 403) return `your user needs "get" and "create" on services/proxy in namespace ${where?.namespace ?? 'of the agent'} (deploy/base/console-access.yaml grants them)`;
+	// Without the Endpoints object, its NotFound is reported under the Service's name although the Service exists.
+	if (status === 404) return `${service} or its Endpoints object is missing (the service proxy reads Endpoints, not EndpointSlices): is the agent deployed?`;
+	if (/no endpoints available/.test(message)) return `no ready agent pod behind ${service}: is the agent running?`;
+	if (status === 502 || status === 503) return 'the API server could not connect to the agent pod';
+	return '';
+}
+
+/**
+ * Who refused and why: the agent itself, or the API server's service proxy in front of it (its answers are
+ * Kubernetes Status objects). `what` is undefined for an action, to keep the agent's refusals short.
+ */
+export function describeRefusal(what: string | undefined, status: number, text: string, base?: string): string {
+	const fromApiServer = kubeStatus(text);
+	if (!fromApiServer) return `the agent refused${what ? ` ${what}` : ''}: ${errorMessage(status, text)}`;
+	const message = fromApiServer.message ?? fromApiServer.reason ?? http.STATUS_CODES[status] ?? 'error';
+	const hint = proxyHint(status, message, base ? proxiedService(base) : undefined);
+	return `the API server's service proxy refused ${what ?? 'the action'}: ${status}: ${hint ? `${hint}; it said: ` : ''}${message}`;
+}
+
 async function readAll(response: http.IncomingMessage): Promise<string> {
 	const chunks: Buffer[] = [];
 	for await (const chunk of response) chunks.push(chunk as Buffer);
@@ -126,7 +191,7 @@ export class AgentClient implements AgentPort {
 	async #getJson<T>(path: string, query: Record<string, string | number | undefined>): Promise<T> {
 		const {status, response} = await this.#request(this.#url(path, query));
 		const text = await readAll(response);
-		if (status !== 200) throw new Error(`the agent refused ${path}: ${errorMessage(status, text)}`);
+		if (status !== 200) throw new Error(describeRefusal(path, status, text, this.#base));
 		return JSON.parse(text) as T;
 	}
 
@@ -149,7 +214,7 @@ export class AgentClient implements AgentPort {
 
 		const {status, response} = answer;
 		if (status !== 200) {
-			yield {kind: 'failed', message: `the agent refused: ${errorMessage(status, await readAll(response))}`};
+			yield {kind: 'failed', message: describeRefusal(undefined, status, await readAll(response), this.#base)};
 			return;
 		}
 
@@ -288,7 +353,7 @@ export class AgentClient implements AgentPort {
 			ws.on('unexpected-response', (_request, response) => {
 				readAll(response).then(
 					(text) => {
-						refused = {status: response.statusCode ?? 0, reason: `the agent refused the stream: ${errorMessage(response.statusCode ?? 0, text)}`};
+						refused = {status: response.statusCode ?? 0, reason: describeRefusal('the stream', response.statusCode ?? 0, text, this.#base)};
 						ws.terminate();
 					},
 					() => ws.terminate(),

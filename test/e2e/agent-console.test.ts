@@ -1,30 +1,44 @@
 /**
- * The console with a real agent: the built console in a pty, against the local control plane, streams predictions
- * from the agent and acts through it with the operator's own token, which the agent checks with the real API
- * server (TokenReview, SubjectAccessReview).
+ * The console with a real agent, reached as in a cluster: the built console in a pty, started without --agent, finds
+ * the agent's Service by its label and talks to it through the API server's service proxy (HTTP and WebSocket) with
+ * the operator's own token, which the agent checks with the real API server (TokenReview, SubjectAccessReview). The
+ * operator watches predictions stream in, shifts traffic, runs a smoke test and a load test against real model
+ * servers, and reads all of it back in the audit view under their own name.
  *
- * The console normally reaches an in-cluster agent through the API server's service proxy. On this local control
- * plane every service-proxy request answers 404 (even for the `kubernetes` Service), so this test points the console
- * at the agent with --agent and the token in MODELDECK_TOKEN. The discovery half is covered: without --agent the
- * console finds the agent's Service by its label, and says "agent: down" with the proxy's answer.
+ * The agent is a process on this host. What kube-apiserver's service proxy needs to reach it (its service
+ * ResourceLocation, pkg/registry/core/service/storage):
+ * - an Endpoints object named like the Service: the proxy reads Endpoints, not EndpointSlices. Without one it answers
+ *   404 `services "NAME" not found` (the Endpoints lookup's NotFound, reported under the Service's name);
+ * - addresses that name a Pod (targetRef) of the Service's namespace whose status.podIPs include the address,
+ *   otherwise 503 `no endpoints available`. Here that pod is a stand-in: never scheduled (kwok leaves it alone), its
+ *   status written by the test with the host's address;
+ * - a non-loopback address (Endpoints refuse loopback ones): the host's own IPv4;
+ * - and the user needs `services/proxy` on the Service: deploy/base/console-access.yaml, bound to the operator.
  */
-import {mkdtempSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {networkInterfaces, tmpdir} from 'node:os';
 import path from 'node:path';
 import {KubeConfig} from '@kubernetes/client-node';
+import {parse as parseYaml} from 'yaml';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient} from '../../source/agent/kube.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
+import {type RunningModelServer, startModelServer} from '../../source/model-server/main.ts';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 import {plainPrediction, postLogs} from '../integration/agent-support.ts';
 
+const agentNamespace = 'modeldeck';
+const agentService = 'modeldeck-agent';
+const agentPod = 'modeldeck-agent-on-host';
+
 let cluster: Cluster;
 let agent: RunningAgent | undefined;
+const modelServers = new Map<string, RunningModelServer>();
 let terminal: PtyTerminal | undefined;
 let api: TestApi;
 
@@ -35,7 +49,75 @@ function hostAddress(): string {
 		}
 	}
 
-	throw new Error('This test needs a non-loopback IPv4 address on the machine (the API server will not proxy to loopback).');
+	throw new Error('This test needs a non-loopback IPv4 address on the machine (Endpoints may not name loopback addresses).');
+}
+
+/** Puts the agent at host:port behind its Service the way the API server's service proxy finds it. */
+async function registerAgent(host: string, port: number): Promise<void> {
+	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
+	await post('/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: agentNamespace}});
+	// As deploy/base/service.yaml, minus the selector: the endpoints controller would otherwise empty our Endpoints.
+	await post(`/api/v1/namespaces/${agentNamespace}/services`, {
+		apiVersion: 'v1',
+		kind: 'Service',
+		metadata: {name: agentService, labels: {'app.kubernetes.io/name': 'modeldeck-agent'}},
+		spec: {ports: [{name: 'http', port: 8090, targetPort: port, protocol: 'TCP'}]},
+	});
+	// The pod the proxy checks the address against. A scheduler of that name does not exist: the pod is never bound,
+	// so kwok never manages (and never rewrites) its status.
+	await post(`/api/v1/namespaces/${agentNamespace}/pods`, {
+		apiVersion: 'v1',
+		kind: 'Pod',
+		metadata: {name: agentPod, labels: {'app.kubernetes.io/name': 'modeldeck-agent'}},
+		spec: {schedulerName: 'runs-on-the-test-host', containers: [{name: 'agent', image: 'modeldeck/agent:host', ports: [{name: 'http', containerPort: port}]}]},
+	});
+	await api.http.patch(`/api/v1/namespaces/${agentNamespace}/pods/${agentPod}/status`, {status: {podIP: host, podIPs: [{ip: host}]}}, 'merge');
+	await post(`/api/v1/namespaces/${agentNamespace}/endpoints`, {
+		apiVersion: 'v1',
+		kind: 'Endpoints',
+		metadata: {name: agentService},
+		subsets: [{addresses: [{ip: host, targetRef: {kind: 'Pod', namespace: agentNamespace, name: agentPod}}], ports: [{name: 'http', port, protocol: 'TCP'}]}],
+	});
+	// What an operator needs to reach the agent, as shipped.
+	const role = parseYaml(readFileSync(path.resolve('deploy/base/console-access.yaml'), 'utf8')) as {metadata: Record<string, unknown>};
+	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/roles`, {...role, metadata: {...role.metadata, namespace: agentNamespace}});
+	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/rolebindings`, {
+		apiVersion: 'rbac.authorization.k8s.io/v1',
+		kind: 'RoleBinding',
+		metadata: {name: 'modeldeck-console-operator'},
+		roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata['name']},
+		subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
+	});
+}
+
+/** A settings directory whose load test (`t`) is short: 3 s at 20 requests/s per version after 1 s of warm-up. */
+function settingsDirectory(): string {
+	const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-'));
+	writeFileSync(path.join(directory, 'config.json'), JSON.stringify({loadTest: {rps: 20, durationSeconds: 3, warmupSeconds: 1}}));
+	return directory;
+}
+
+function startConsole(context: string, cols: number, rows: number): PtyTerminal {
+	// No --agent and no MODELDECK_TOKEN: the console finds the agent and uses the kubeconfig's own token.
+	return PtyTerminal.spawn(process.execPath, [path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', context, '-n', 'team-a'], {
+		cols,
+		rows,
+		env: {MODELDECK_CONFIG_DIR: settingsDirectory(), MODELDECK_TOKEN: undefined, KUBECONFIG: undefined},
+	});
+}
+
+/** Milliseconds from the console's formatMs: `3.2`, `41`, `1.2s`. */
+function ms(text: string): number {
+	return text.endsWith('s') ? Number(text.slice(0, -1)) * 1000 : Number(text);
+}
+
+/** Requests a model server answered, from its own /metrics. */
+async function answered(server: RunningModelServer): Promise<number> {
+	const text = await (await fetch(`${server.url}/metrics`)).text();
+	return text
+		.split('\n')
+		.filter((line) => line.startsWith('modeldeck_inference_requests_total{'))
+		.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 beforeAll(async () => {
@@ -43,6 +125,10 @@ beforeAll(async () => {
 	api = new TestApi(cluster.kubeconfig);
 	await api.createAll(fraudScenario('team-a').objects);
 	await api.waitForRollouts('team-a');
+	for (const version of ['v1', 'v2']) {
+		modelServers.set(version, await startModelServer({model: 'fraud', modelVersion: version, port: 0}));
+	}
+
 	const admin = new KubeConfig();
 	admin.loadFromFile(cluster.kubeconfig);
 	admin.setCurrentContext('admin');
@@ -53,81 +139,128 @@ beforeAll(async () => {
 		reviewer: new KubeAccessReviewer(admin),
 		cluster: await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'all'}),
 		events: new KubeAgentClient(admin),
+		// The versions' Services have no pods that serve here: the agent sends test traffic to these real servers.
+		resolveEndpoint: (target) => {
+			const server = target.namespace === 'team-a' && target.name === 'fraud' ? modelServers.get(target.version) : undefined;
+			if (!server) throw new Error(`no model server for ${target.namespace}/${target.name}/${target.version} in this test`);
+			return server.url;
+		},
 	});
-	const port = Number(new URL(agent.url).port);
-	await api.createAll([
-		// The agent's Service, as deploy/ creates it: the console finds the agent by its label.
-		{apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'modeldeck'}},
-		{
-			apiVersion: 'v1',
-			kind: 'Service',
-			metadata: {name: 'modeldeck-agent', namespace: 'modeldeck', labels: {'app.kubernetes.io/name': 'modeldeck-agent'}},
-			spec: {ports: [{name: 'http', port: 8090, targetPort: port}]},
-		},
-		{
-			apiVersion: 'discovery.k8s.io/v1',
-			kind: 'EndpointSlice',
-			metadata: {name: 'modeldeck-agent-host', namespace: 'modeldeck', labels: {'kubernetes.io/service-name': 'modeldeck-agent'}},
-			addressType: 'IPv4',
-			endpoints: [{addresses: [host], conditions: {ready: true}}],
-			ports: [{name: 'http', port, protocol: 'TCP'}],
-		},
-	]);
+	await registerAgent(host, Number(new URL(agent.url).port));
 });
 
 afterAll(async () => {
 	terminal?.kill();
 	await agent?.close();
+	for (const server of modelServers.values()) await server.close();
 	await cluster?.stop();
 });
 
-it('without --agent, finds the agent Service in the cluster and says how reaching it went', async () => {
-	terminal = PtyTerminal.spawn(
-		process.execPath,
-		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'admin', '-n', 'team-a'],
-		{cols: 140, rows: 30, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-'))}},
-	);
+it('a user without services/proxy finds the agent but is told which permission reaching it takes', async () => {
+	terminal = startConsole('viewer', 220, 24);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
-	// Found (not "no modeldeck agent found"): the header names the proxy's answer instead.
-	const screen = await terminal.waitFor(/agent down: .*(proxy|refused|503|404)/, 20_000);
+	const screen = await terminal.waitFor(/agent down: the API server's service proxy refused the stream: 403: your user needs "get" and "create" on services\/proxy in namespace modeldeck/, 20_000);
 	expect(screen).not.toContain('no modeldeck agent found');
+	terminal.press('s');
+	await terminal.waitFor('needs the modeldeck agent');
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
 	terminal = undefined;
 });
 
-it('streams predictions from the agent and acts through it, as the operator', async () => {
-	terminal = PtyTerminal.spawn(
-		process.execPath,
-		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'operator', '-n', 'team-a', '--agent', agent!.url],
-		{
-			cols: 120,
-			rows: 30,
-			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: cluster.tokens.operator},
-		},
-	);
+it('the operator streams, shifts traffic, smoke and load tests through the service proxy, all audited as the operator', async () => {
+	terminal = startConsole('operator', 150, 40);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
 	await terminal.waitFor('agent:ok', 20_000);
 
+	// Predictions: posted to the agent as a model server's logger would, streamed to the console over the proxied WebSocket.
 	terminal.press('l');
 	await terminal.waitFor('Predictions');
-	const ingested = await postLogs(agent!.url, [plainPrediction('through-the-agent-1', {version: 'v2'})]);
+	const ingested = await postLogs(agent!.url, [plainPrediction('via-proxy-1', {version: 'v2'})]);
 	expect(ingested.status).toBeLessThan(300);
-	await terminal.waitFor('through-the-a', 15_000);
+	await terminal.waitFor('via-proxy-1', 15_000);
 
+	// A traffic change: POST through the proxy, authorised by the agent as the operator.
 	terminal.press('esc');
-	await terminal.waitFor('WEIGHT'); // the fleet table, not the log
+	await terminal.waitFor('WEIGHT');
 	terminal.press('+');
 	await terminal.waitFor('canary v2: 20% → 30%');
 	terminal.press('y');
 	await terminal.waitFor(/v2\s+canary\s+\S*\s*30%/, 20_000);
 	const route = await api.get('HTTPRoute', 'team-a', 'fraud');
 	expect(route.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight)).toEqual([70, 30]);
-	// The agent did it as the operator the console authenticated as, and audited it.
+
+	// Smoke test of the canary against its real model server: every check reported, all passed.
+	terminal.press('enter');
+	await terminal.waitFor('router httproute');
+	terminal.press('s');
+	let screen = await terminal.waitFor(/✔ Smoke test fraud v2 .*smoke test of v2 passed: \d+\/\d+ checks/, 20_000);
+	const [, passed, total] = /passed: (\d+)\/(\d+) checks/.exec(screen)!;
+	expect(Number(total)).toBeGreaterThanOrEqual(5);
+	expect(passed).toBe(total);
+	const checkLine = screen.split('\n').find((line) => line.includes('✔ server ready'))!;
+	expect(checkLine).toContain('✔ model metadata');
+	expect(checkLine).toContain('✔ inference answered');
+	expect(checkLine).not.toContain('✖');
+
+	// Load test of stable and canary side by side, after confirming: results per version on one screen.
+	const before = {v1: await answered(modelServers.get('v1')!), v2: await answered(modelServers.get('v2')!)};
+	terminal.press('t');
+	// The settings' short load test is what the confirmation offers.
+	await terminal.waitFor('20 requests/s to each of v1 and v2');
+	expect(terminal.screen()).toContain('for 3 s after 1 s warm-up');
+	terminal.press('y');
+	await terminal.waitFor(/⟳ Load test fraud v1 vs v2/, 15_000);
+	screen = await terminal.waitFor(/✔ Load test fraud v1 vs v2/, 75_000);
+	for (const version of ['v1', 'v2'] as const) {
+		const row = new RegExp(`^\\s*${version}\\s+([\\d.]+k?) req/s p50 (\\S+) p95 (\\S+) p99 (\\S+) max (\\S+) ms · errors (\\d+)/(\\d+)`, 'm').exec(screen);
+		expect(row, `a result row for ${version} in:\n${screen}`).not.toBeNull();
+		const [, rate, p50, p95, p99, max, errors, requests] = row!;
+		expect(Number(rate)).toBeGreaterThan(0);
+		expect(ms(p50!)).toBeGreaterThan(0);
+		expect(ms(p50!)).toBeLessThanOrEqual(ms(p95!));
+		expect(ms(p95!)).toBeLessThanOrEqual(ms(p99!));
+		expect(ms(p99!)).toBeLessThanOrEqual(ms(max!));
+		expect(Number(errors)).toBe(0);
+		expect(Number(requests)).toBeGreaterThan(0);
+		// The traffic reached that version's real server (warm-up requests come on top of the measured ones).
+		expect((await answered(modelServers.get(version)!)) - before[version]).toBeGreaterThanOrEqual(Number(requests));
+	}
+
+	// The audit trail, read from the agent through the proxy: every action, by the operator.
+	terminal.press('esc');
+	await terminal.waitFor('WEIGHT');
 	terminal.press('a');
-	const screen = await terminal.waitFor('set-weight', 15_000);
-	expect(screen).toContain('operator');
+	screen = await terminal.waitFor((text) => ['set-weight', 'smoke-test', 'load-test'].every((action) => text.includes(action)), 15_000);
+	for (const action of ['set-weight', 'smoke-test', 'load-test']) {
+		const line = screen.split('\n').find((candidate) => candidate.includes(action))!;
+		expect(line).toMatch(/\boperator\b/);
+		expect(line).toMatch(/\bok\b/);
+		expect(line).toContain('team-a/fraud');
+	}
 
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
+	terminal = undefined;
+}, 150_000);
+
+it('with --agent (a port-forward) and MODELDECK_TOKEN, the agent itself refuses a viewer’s traffic change', async () => {
+	const weights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
+	const before = await weights();
+	terminal = PtyTerminal.spawn(
+		process.execPath,
+		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'viewer', '-n', 'team-a', '--agent', agent!.url],
+		{cols: 200, rows: 24, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: cluster.tokens.viewer}},
+	);
+	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
+	await terminal.waitFor('agent:ok', 20_000);
+	terminal.press('+');
+	await terminal.waitFor(/canary v2: \d+% → \d+%/);
+	terminal.press('y');
+	// The agent's SubjectAccessReview with the viewer's own identity: not the console, not the API server's proxy.
+	await terminal.waitFor(/the agent refused: 403: forbidden: viewer may not patch httproutes/, 15_000);
+	expect(await weights()).toEqual(before);
+	terminal.press('q');
+	expect(await terminal.exited).toBe(0);
+	terminal = undefined;
 });

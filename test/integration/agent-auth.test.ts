@@ -182,9 +182,9 @@ describe('agent security against the real API server', () => {
 		expect(found).toMatchObject({namespace: 'modeldeck', service: 'modeldeck-agent', port: 'http', url: `${running.server}/api/v1/namespaces/modeldeck/services/http:modeldeck-agent:http/proxy/`});
 		expect(found?.clientOptions.token).toBe(running.tokens.admin);
 		expect(found?.warning).toBeUndefined();
-		// No agent pod runs behind that Service here (the API server proxies to no loopback address), so the API
+		// No agent pod runs behind that Service here (its selector matches no pod, so its Endpoints are empty): the API
 		// server itself answers: reaching it proves the client's TLS (the kubeconfig's CA) and token through the proxy.
-		await expect(createAgentClient(found!.clientOptions).lookup('x')).rejects.toThrow(/the agent refused v1\/predictions: 503: .*no endpoints available for service/);
+		await expect(createAgentClient(found!.clientOptions).lookup('x')).rejects.toThrow(/the API server's service proxy refused v1\/predictions: 503: no ready agent pod behind Service modeldeck\/modeldeck-agent.*no endpoints available for service/);
 		// Going through the proxy is itself a permission: the viewer (built-in view role) may find the agent but not reach it.
 		const asViewer = await findAgent({kubeconfig: running.kubeconfig, context: 'viewer'});
 		expect(asViewer?.clientOptions.token).toBe(running.tokens.viewer);

@@ -75,6 +75,9 @@ export async function findAgent(options: FindAgentOptions = {}): Promise<FoundAg
 	const namespace = service.metadata!.namespace!;
 	const name = service.metadata!.name!;
 	const port = proxyPort(service);
+	// RBAC checks services/proxy against this whole id (`http:modeldeck-agent:http`), which is what
+	// deploy/base/console-access.yaml grants: keep the two in step. The API server then dials an address of the
+	// Service's Endpoints object whose port has that name.
 	const url = `${cluster.server.replace(/\/+$/, '')}/api/v1/namespaces/${namespace}/services/http:${name}:${port}/proxy/`;
 
 	const httpsOptions: https.RequestOptions = {};
