@@ -157,6 +157,42 @@ export function generatePayload(kind: OutputKind, random: Random, drift: number)
 	}
 }
 
+/** Drift is drawn in steps of 1/DRIFT_STEPS: close enough for the drift statistics, few enough to pool. */
+const DRIFT_STEPS = 20;
+
+/**
+ * Payloads drawn ahead, per kind of model and step of drift, that the live feed picks from: a thousand predictions a
+ * second then cost a random index each instead of several distribution draws and a string build. Each pool is drawn
+ * once, when first needed, from its own random stream, so a pool holds the distribution of `generatePayload`.
+ */
+export class PayloadPool {
+	readonly #random: Random;
+	readonly #size: number;
+	readonly #pools = new Map<OutputKind, Array<Payload[] | undefined>>();
+
+	constructor(random: Random, size = 512) {
+		this.#random = random;
+		this.#size = size;
+	}
+
+	pick(kind: OutputKind, drift: number, random: Random): Payload {
+		const step = Math.round(Math.min(1, Math.max(0, drift)) * DRIFT_STEPS);
+		let byStep = this.#pools.get(kind);
+		if (!byStep) {
+			byStep = [];
+			this.#pools.set(kind, byStep);
+		}
+
+		let pool = byStep[step];
+		if (!pool) {
+			pool = Array.from({length: this.#size}, () => generatePayload(kind, this.#random, step / DRIFT_STEPS));
+			byStep[step] = pool;
+		}
+
+		return pool[Math.floor(random.next() * pool.length)]!;
+	}
+}
+
 /** The Open Inference Protocol (v2) metadata of each kind of model. */
 export function modelInterface(kind: OutputKind): ModelInterface {
 	switch (kind) {

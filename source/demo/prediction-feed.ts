@@ -7,8 +7,8 @@
 import type {AgentEvent, AuditEntry, PredictionFilter} from '../domain/ports.ts';
 import type {Prediction, Unsubscribe} from '../domain/types.ts';
 import {drawLatency} from './latency.ts';
-import {generatePayload} from './payloads.ts';
-import type {Random} from './random.ts';
+import {PayloadPool} from './payloads.ts';
+import {Random} from './random.ts';
 import type {FleetSimulation, TrafficEntry} from './simulation.ts';
 
 /** After a long pause (a laptop slept, a test jumped the clock) at most this much time is filled with predictions. */
@@ -52,6 +52,7 @@ export class PredictionFeed {
 	private lastPumpTime: number;
 	private carry = 0;
 	private readonly subscribers = new Set<Subscriber>();
+	private readonly payloads: PayloadPool;
 
 	constructor(options: {
 		simulation: FleetSimulation;
@@ -67,6 +68,7 @@ export class PredictionFeed {
 		this.ratePerSecond = options.ratePerSecond;
 		this.ring = Array.from({length: Math.max(1, Math.floor(options.historyLimit))});
 		this.lastPumpTime = options.startTime;
+		this.payloads = new PayloadPool(new Random(options.random.uint32()));
 	}
 
 	subscribe(filter: PredictionFilter, fromSeq: number | undefined, onEvent: (event: AgentEvent) => void): Unsubscribe {
@@ -176,7 +178,7 @@ export class PredictionFeed {
 		const {model, version} = entry;
 		const conditions = version.conditions;
 		const random = this.random;
-		const payload = generatePayload(model.spec.output, random, conditions.driftIntensity);
+		const payload = this.payloads.pick(model.spec.output, conditions.driftIntensity, random);
 		const requestId = random.requestId();
 		if (conditions.unavailable || random.chance(conditions.errorProbability)) {
 			// Mostly server errors and refused connections; timeouts are rare (and take the full 30 s).

@@ -8,7 +8,6 @@
  */
 import {formatDuration, formatMetricValue, metricLabels, type DetectorInput, type FlagDetector} from './analysis.ts';
 import {MAD_TO_SIGMA} from './stats/median-absolute-deviation.ts';
-import {medianInPlace} from './stats/median-in-place.ts';
 import {METRIC_NAMES, type Flag, type MetricName, type Point, type Severity} from './types.ts';
 
 /** Which deviations count: `up` (higher is bad), `down` (lower is bad) or `both`. */
@@ -127,6 +126,75 @@ function cleanPoints(points: readonly Point[]): Point[] {
 		: [...finite].sort((a, b) => a.time - b.time);
 }
 
+/** A multiset of at most `capacity` numbers kept in ascending order, with its median and MAD. */
+class SortedWindow {
+	readonly #values: Float64Array;
+	#size = 0;
+
+	constructor(capacity: number) {
+		this.#values = new Float64Array(capacity);
+	}
+
+	/** First index whose value is ≥ `value`. */
+	#lowerBound(value: number): number {
+		let low = 0;
+		let high = this.#size;
+		while (low < high) {
+			const middle = (low + high) >>> 1;
+			if (this.#values[middle]! < value) low = middle + 1;
+			else high = middle;
+		}
+
+		return low;
+	}
+
+	insert(value: number): void {
+		const at = this.#lowerBound(value);
+		this.#values.copyWithin(at + 1, at, this.#size);
+		this.#values[at] = value;
+		this.#size++;
+	}
+
+	remove(value: number): void {
+		const at = this.#lowerBound(value);
+		if (at >= this.#size || this.#values[at] !== value) return;
+		this.#values.copyWithin(at, at + 1, this.#size);
+		this.#size--;
+	}
+
+	median(): number {
+		const count = this.#size;
+		if (count === 0) return Number.NaN;
+		const middle = count >> 1;
+		return count % 2 === 1 ? this.#values[middle]! : (this.#values[middle - 1]! + this.#values[middle]!) / 2;
+	}
+
+	/**
+	 * The median of |value − center| over the window (unscaled MAD). The deviations in ascending order come from
+	 * walking outwards from the center on both sides, as in a merge.
+	 */
+	medianAbsoluteDeviation(center: number): number {
+		const count = this.#size;
+		if (count === 0) return Number.NaN;
+		const values = this.#values;
+		let right = this.#lowerBound(center);
+		let left = right - 1;
+		const wanted = count >> 1;
+		let previous = Number.NaN;
+		for (let rank = 0; rank <= wanted; rank++) {
+			const leftDeviation = left >= 0 ? center - values[left]! : Number.POSITIVE_INFINITY;
+			const rightDeviation = right < count ? values[right]! - center : Number.POSITIVE_INFINITY;
+			const deviation = leftDeviation <= rightDeviation ? leftDeviation : rightDeviation;
+			if (leftDeviation <= rightDeviation) left--;
+			else right++;
+			if (rank === wanted) return count % 2 === 1 ? deviation : (previous + deviation) / 2;
+			previous = deviation;
+		}
+
+		return Number.NaN;
+	}
+}
+
 function directionalZ(z: number, direction: AnomalyDirection): number {
 	if (direction === 'up') return z;
 	if (direction === 'down') return -z;
@@ -147,7 +215,7 @@ function walkRobustZ(
 	const needed = Math.max(1, Math.floor(options.consecutivePoints));
 	const warmUp = Math.max(1, Math.floor(options.warmUpPoints));
 	const baselineSize = Math.max(warmUp, Math.floor(options.baselinePoints));
-	const scratch = new Float64Array(baselineSize);
+	const window = new SortedWindow(baselineSize);
 	let raised = false;
 	let since: number | null = null;
 	let runStart: number | null = null;
@@ -169,17 +237,18 @@ function walkRobustZ(
 	});
 	for (const [index, point] of series.entries()) {
 		if (index < warmUp) {
+			// Warm-up points are not judged but are the first points' baseline.
+			if (index > 0) window.insert(series[index - 1]!.value);
 			onPoint?.(stateAt(point, false));
 			continue;
 		}
 
-		// Scratch buffers and linear-time medians: this runs for every point of every metric of every version.
-		const baselineLength = Math.min(index, baselineSize);
-		const baseline = scratch.subarray(0, baselineLength);
-		for (let offset = 0; offset < baselineLength; offset++) baseline[offset] = series[index - baselineLength + offset]!.value;
-		baselineMedian = medianInPlace(baseline);
-		for (let offset = 0; offset < baselineLength; offset++) baseline[offset] = Math.abs(baseline[offset]! - baselineMedian);
-		baselineMad = medianInPlace(baseline);
+		// The baseline is kept sorted as it slides (one value in, one out), so its median and MAD come without a
+		// selection per point: this runs for every point of every metric of every version.
+		if (index > baselineSize) window.remove(series[index - 1 - baselineSize]!.value);
+		window.insert(series[index - 1]!.value);
+		baselineMedian = window.median();
+		baselineMad = window.medianAbsoluteDeviation(baselineMedian);
 		scale = Math.max(
 			MAD_TO_SIGMA * baselineMad,
 			options.minimumScale[metric],

@@ -16,6 +16,8 @@ export interface SlowAnalysisInput {
 	detectors: readonly FlagDetector[];
 	judge?: CanaryJudge;
 	judgeWindowSeconds: number;
+	/** Verdicts judged earlier, by model key: used (with their flags) when no judge is given this time. */
+	earlierVerdicts?: Record<string, Verdict>;
 	/** Recent prediction outputs per version key (from the agent's stream), for prediction drift. */
 	outputs?: Record<string, ReadonlyArray<number | string>>;
 	now: number;
@@ -70,8 +72,10 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 			if (canaryOutputs && stableOutputs) add(keyOf(canary.name), driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now));
 		}
 
-		if (input.judge) {
-			const verdict = input.judge.judge(input.history[keyOf(canary.name)], input.history[keyOf(stable.name)], input.judgeWindowSeconds);
+		const verdict = input.judge
+			? input.judge.judge(input.history[keyOf(canary.name)], input.history[keyOf(stable.name)], input.judgeWindowSeconds)
+			: input.earlierVerdicts?.[modelKey(model)];
+		if (verdict) {
 			verdicts[modelKey(model)] = verdict;
 			add(keyOf(canary.name), judgeSummaryFlag(verdict, input.now));
 		}

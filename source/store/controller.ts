@@ -34,6 +34,8 @@ export interface ControllerOptions {
 
 const TICK_MS = 1000;
 const FIRST_METRICS_DELAY_MS = 120;
+/** How often the canary judge weighs its window again (a new history point arrives every few seconds). */
+const JUDGE_EVERY_MS = 30_000;
 /** Outputs kept per version for the drift test: enough for a stable PSI, small enough to stay cheap. */
 const OUTPUTS_KEPT = 2000;
 const latencySteps = [undefined, 50, 100, 250, 500, 1000] as const;
@@ -59,9 +61,15 @@ export class Controller {
 	#firstPokeScheduled = false;
 	#slow: SlowAnalysis | undefined;
 	#historyAt = 0;
+	#judgedAt = 0;
 	#modelsChanged = false;
-	/** Recent outputs per version, for prediction drift (bounded). */
-	#outputs = new Map<string, Array<number | string>>();
+	/** Figures are on screen: later refreshes can wait for the clock's frame. */
+	#drawnFigures = false;
+	/**
+	 * Recent outputs per version, for prediction drift (bounded): namespace → model → version, so that recording
+	 * one of a thousand predictions a second builds no key string.
+	 */
+	#outputs = new Map<string, Map<string, Map<string, Array<number | string>>>>();
 
 	constructor(options: ControllerOptions) {
 		this.#store = options.store;
@@ -593,11 +601,14 @@ export class Controller {
 		const historyRecord: Record<string, Series> = history ? Object.fromEntries(history) : this.state.history;
 		if (history) {
 			this.#historyAt = now;
+			const modelsChanged = this.#modelsChanged;
 			this.#modelsChanged = false;
-			const outputs =
-				this.#outputs.size > 0
-					? Object.fromEntries([...this.#outputs].map(([key, kept]) => [key, kept.slice(-OUTPUTS_KEPT)]))
-					: undefined;
+			const outputs = this.#keptOutputs();
+			// The judge weighs the whole window (10 minutes): judging it again every JUDGE_EVERY_MS is plenty, and
+			// the most expensive part of the analysis (pairwise differences of every metric) runs a sixth as often.
+			const judgeDue = this.#slow === undefined || modelsChanged || now - this.#judgedAt >= JUDGE_EVERY_MS;
+			if (judgeDue) this.#judgedAt = now;
+			const judge = judgeDue ? this.#options.judge : undefined;
 			// One model at a time, yielding between them, so that a key pressed meanwhile is handled at once.
 			const slow: SlowAnalysis = {flags: {}, verdicts: {}};
 			for (const model of this.state.models) {
@@ -605,7 +616,8 @@ export class Controller {
 					models: [model],
 					history: historyRecord,
 					detectors: this.#options.detectors ?? [],
-					...(this.#options.judge ? {judge: this.#options.judge} : {}),
+					...(judge ? {judge} : {}),
+					...(this.#slow ? {earlierVerdicts: this.#slow.verdicts} : {}),
 					judgeWindowSeconds: historyMinutes * 60,
 					...(outputs ? {outputs} : {}),
 					now,
@@ -629,8 +641,12 @@ export class Controller {
 			...(this.#slow ? {slow: this.#slow} : {}),
 			now,
 		});
-		// One action, one frame.
-		this.#store.dispatch({type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now});
+		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
+		// second in all, instead of one more per refresh).
+		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now} as const;
+		if (this.#drawnFigures) this.#store.defer(refreshed);
+		else this.#store.dispatch(refreshed);
+		this.#drawnFigures = true;
 	}
 
 	#stream(): void {
@@ -683,15 +699,27 @@ export class Controller {
 
 	#recordOutput(prediction: Prediction): void {
 		if (prediction.status !== 'ok' || prediction.output === undefined) return;
-		const key = versionKey({namespace: prediction.namespace, name: prediction.model, version: prediction.version});
-		let outputs = this.#outputs.get(key);
-		if (!outputs) {
-			outputs = [];
-			this.#outputs.set(key, outputs);
-		}
-
+		let models = this.#outputs.get(prediction.namespace);
+		if (!models) this.#outputs.set(prediction.namespace, (models = new Map()));
+		let versions = models.get(prediction.model);
+		if (!versions) models.set(prediction.model, (versions = new Map()));
+		let outputs = versions.get(prediction.version);
+		if (!outputs) versions.set(prediction.version, (outputs = []));
 		outputs.push(prediction.output);
 		if (outputs.length > OUTPUTS_KEPT * 2) outputs.splice(0, outputs.length - OUTPUTS_KEPT);
+	}
+
+	/** The recent outputs by version key, for the drift statistics. */
+	#keptOutputs(): Record<string, Array<number | string>> | undefined {
+		if (this.#outputs.size === 0) return undefined;
+		const kept: Record<string, Array<number | string>> = {};
+		for (const [namespace, models] of this.#outputs) {
+			for (const [name, versions] of models) {
+				for (const [version, outputs] of versions) kept[versionKey({namespace, name, version})] = outputs.slice(-OUTPUTS_KEPT);
+			}
+		}
+
+		return kept;
 	}
 
 	async #loadAudit(): Promise<void> {

@@ -15,6 +15,7 @@ export class Store {
 
 	#batching = 0;
 	#changed = false;
+	#deferred = false;
 
 	dispatch = (action: StoreAction): void => {
 		const next = reducer(this.#state, action);
@@ -24,6 +25,17 @@ export class Store {
 		else this.#notify();
 	};
 
+	/**
+	 * Apply an action now but tell listeners with the next dispatch or batch (the clock's tick, at most a second
+	 * later): background data rides on the frame the clock draws anyway instead of drawing one of its own.
+	 */
+	defer = (action: StoreAction): void => {
+		const next = reducer(this.#state, action);
+		if (next === this.#state) return;
+		this.#state = next;
+		this.#deferred = true;
+	};
+
 	/** Dispatch several actions and tell listeners once: one frame instead of several. */
 	batch = (run: () => void): void => {
 		this.#batching++;
@@ -31,7 +43,7 @@ export class Store {
 			run();
 		} finally {
 			this.#batching--;
-			if (this.#batching === 0 && this.#changed) {
+			if (this.#batching === 0 && (this.#changed || this.#deferred)) {
 				this.#changed = false;
 				this.#notify();
 			}
@@ -39,6 +51,7 @@ export class Store {
 	};
 
 	#notify(): void {
+		this.#deferred = false;
 		for (const listener of this.#listeners) listener();
 	}
 

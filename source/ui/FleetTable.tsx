@@ -1,6 +1,7 @@
-import React from 'react';
+import React, {memo, useMemo} from 'react';
 import {Box, Text} from 'ink';
-import {thresholdsFor} from '../domain/thresholds.ts';
+import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
+import type {FleetRow} from '../store/selectors.ts';
 import {fleetRows} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
@@ -61,10 +62,46 @@ function CellText({column, cell, theme, background}: {column: Column; cell: Cell
 	);
 }
 
+/**
+ * One version's row. Memoised: rows come from a memoised selector, so on a frame where only the clock or another
+ * part of the screen changed, React skips every row.
+ */
+const FleetRowLine = memo(function FleetRowLine({
+	row,
+	selected,
+	columns: chosen,
+	thresholds,
+	theme,
+}: {
+	row: FleetRow;
+	selected: boolean;
+	columns: Column[];
+	thresholds: ThresholdSettings;
+	theme: Theme;
+}) {
+	const limits = thresholdsFor(row.model, thresholds);
+	// A selection background where colours exist; inverse video without colours.
+	const background = selected ? theme.text.selection : undefined;
+	return (
+		<Box>
+			<Text inverse={selected && !background && theme.text.inverse} bold={selected} backgroundColor={background}>
+				{selected ? '›' : ' '}
+				{chosen.map((column, columnIndex) => (
+					<Text key={column.id} backgroundColor={background}>
+						<CellText column={column} cell={column.render(row, limits)} theme={theme} background={background} />
+						{columnIndex < chosen.length - 1 ? ' ' : ''}
+					</Text>
+				))}
+			</Text>
+		</Box>
+	);
+});
+
 export function FleetTable({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();
 	const rows = fleetRows(state);
-	const chosen = layoutColumns(width);
+	// The same column objects for the same width, so rows whose data did not change are not drawn again.
+	const chosen = useMemo(() => layoutColumns(width), [width]);
 	const bodyHeight = Math.max(1, height - 1);
 	const top = Math.max(0, Math.min(state.selection - Math.floor(bodyHeight / 2), rows.length - bodyHeight));
 	const visible = rows.slice(top, top + bodyHeight);
@@ -90,25 +127,16 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 				{chosen.map((column) => pad(column.header, column.width, column.align)).join(' ')}
 				{sortLabel}
 			</Text>
-			{visible.map((row, index) => {
-				const selected = top + index === state.selection;
-				const limits = thresholdsFor(row.model, state.thresholds);
-				// A selection background where colours exist; inverse video without colours.
-				const background = selected ? theme.text.selection : undefined;
-				return (
-					<Box key={row.key}>
-						<Text inverse={selected && !background && theme.text.inverse} bold={selected} backgroundColor={background}>
-							{selected ? '›' : ' '}
-							{chosen.map((column, columnIndex) => (
-								<Text key={column.id} backgroundColor={background}>
-									<CellText column={column} cell={column.render(row, limits)} theme={theme} background={background} />
-									{columnIndex < chosen.length - 1 ? ' ' : ''}
-								</Text>
-							))}
-						</Text>
-					</Box>
-				);
-			})}
+			{visible.map((row, index) => (
+				<FleetRowLine
+					key={row.key}
+					row={row}
+					selected={top + index === state.selection}
+					columns={chosen}
+					thresholds={state.thresholds}
+					theme={theme}
+				/>
+			))}
 		</Box>
 	);
 }

@@ -1,9 +1,39 @@
-import React from 'react';
+import React, {memo} from 'react';
+import type {Prediction} from '../domain/types.ts';
+import type {Theme} from './theme.ts';
 import {Box, Text} from 'ink';
 import {visibleLog} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
+
+interface LogLineProps {
+	prediction: Prediction;
+	theme: Theme;
+	idWidth: number;
+	modelWidth: number;
+	versionWidth: number;
+	summaryWidth: number;
+}
+
+/** One prediction. Predictions never change, so a line already on screen is not built again. */
+const LogLine = memo(function LogLine({prediction, theme, idWidth, modelWidth, versionWidth, summaryWidth}: LogLineProps) {
+	return (
+		<Text wrap="truncate-end">
+			<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
+			<Text>
+				{pad(prediction.requestId, idWidth)} {pad(prediction.model, modelWidth)} {pad(prediction.version, versionWidth)}
+			</Text>
+			<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
+				{pad(formatMs(prediction.latencyMs), 6, 'right')}{' '}
+			</Text>
+			<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
+				{pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4)}
+			</Text>
+			<Text color={theme.text.muted}>{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, summaryWidth)}</Text>
+		</Text>
+	);
+});
 
 export function PredictionLog({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();
@@ -49,19 +79,15 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				</Text>
 			) : (
 				rows.map((prediction) => (
-					<Text key={`${prediction.requestId}-${prediction.version}`} wrap="truncate-end">
-						<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
-						<Text>
-							{pad(prediction.requestId, idWidth)} {pad(prediction.model, modelWidth)} {pad(prediction.version, versionWidth)}
-						</Text>
-						<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
-							{pad(formatMs(prediction.latencyMs), 6, 'right')}{' '}
-						</Text>
-						<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
-							{pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4)}
-						</Text>
-						<Text color={theme.text.muted}>{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, summaryWidth)}</Text>
-					</Text>
+					<LogLine
+						key={`${prediction.requestId}-${prediction.version}`}
+						prediction={prediction}
+						theme={theme}
+						idWidth={idWidth}
+						modelWidth={modelWidth}
+						versionWidth={versionWidth}
+						summaryWidth={summaryWidth}
+					/>
 				))
 			)}
 		</Box>

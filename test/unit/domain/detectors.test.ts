@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {DetectorInput} from '../../../source/domain/analysis.ts';
 import {RobustZDetector, robustZOptions, robustZTrack, type RobustZSettings} from '../../../source/domain/detectors.ts';
@@ -131,5 +132,38 @@ describe('RobustZDetector', () => {
 		expect(new RobustZDetector({enterZ: 20}).detect(input(history))).toEqual([]);
 		expect(new RobustZDetector({severity: 'critical'}).detect(input(history))[0]?.severity).toBe('critical');
 		expect(new RobustZDetector({consecutivePoints: 4}).detect(input(history))).toEqual([]);
+	});
+});
+
+describe('robustZTrack baseline', () => {
+	function naiveMedian(values: number[]): number {
+		const sorted = [...values].sort((a, b) => a - b);
+		const middle = sorted.length >> 1;
+		return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+	}
+
+	it('is the median and MAD of exactly the previous baselinePoints points, ties and repeats included', () => {
+		fc.assert(
+			fc.property(
+				fc.array(fc.integer({min: -5, max: 5}), {minLength: 1, maxLength: 80}),
+				fc.integer({min: 1, max: 12}),
+				fc.integer({min: 1, max: 40}),
+				(values, warmUpPoints, baselinePoints) => {
+					const track = robustZTrack(pointsOf(values), 'p99Ms', robustZOptions({warmUpPoints, baselinePoints}));
+					const size = Math.max(warmUpPoints, baselinePoints);
+					for (const [index, point] of track.entries()) {
+						if (index < warmUpPoints) {
+							expect(point.baselineMedian).toBeNull();
+							continue;
+						}
+
+						const baseline = values.slice(Math.max(0, index - size), index);
+						const center = naiveMedian(baseline);
+						expect(point.baselineMedian).toBe(center);
+						expect(point.baselineMad).toBe(naiveMedian(baseline.map((value) => Math.abs(value - center))));
+					}
+				},
+			),
+		);
 	});
 });
