@@ -2,6 +2,7 @@
 // minified, NODE_ENV=production, so start-up parses a few files instead of a thousand modules.
 import {build} from 'esbuild';
 import {chmod, rm} from 'node:fs/promises';
+import {renderPatches} from './render-patches.mjs';
 
 const started = performance.now();
 await rm('dist', {recursive: true, force: true});
@@ -24,6 +25,7 @@ const result = await build({
 		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",
 	},
+	plugins: [renderPatches],
 	metafile: true,
 	logLevel: 'warning',
 });
