@@ -126,7 +126,10 @@ export async function runConsole(setup: ConsoleSetup): Promise<void> {
 		interactive: Boolean(process.stdout.isTTY),
 		alternateScreen: true,
 		incrementalRendering: process.env['MODELDECK_INCREMENTAL_RENDERING'] !== '0',
-		maxFps: 20,
+		// Frames come from keys and from the clock's once-a-second tick (background data rides on it). The cap only
+		// merges bursts (a held key); Ink holds a frame back for the rest of the cap's interval after the previous one,
+		// so a key pressed just after a tick waits up to 1000/maxFps ms: 60 keeps that under the key-latency budget.
+		maxFps: 60,
 		exitOnCtrlC: false,
 		patchConsole: true,
 	});

@@ -52,10 +52,15 @@ function trace(stage: string): void {
 	if (traceStartup) process.stderr.write(`[startup] ${stage} ${performance.now().toFixed(0)} ms\n`);
 }
 
-/** `MODELDECK_TRACE_FRAMES=FILE` appends `epoch-ms render-ms` per frame to FILE (for the console benchmark). */
+/**
+ * `MODELDECK_TRACE_FRAMES=FILE` appends a line per frame to FILE (for the console benchmark): epoch ms, Ink's render
+ * ms, then RSS, V8 heap used, V8 heap total and external memory in bytes.
+ */
 const frameTraceFile = process.env['MODELDECK_TRACE_FRAMES'];
 function traceFrame(renderMs: number): void {
-	if (frameTraceFile) appendFileSync(frameTraceFile, `${Date.now()} ${renderMs.toFixed(2)}\n`);
+	if (!frameTraceFile) return;
+	const memory = process.memoryUsage();
+	appendFileSync(frameTraceFile, `${Date.now()} ${renderMs.toFixed(2)} ${memory.rss} ${memory.heapUsed} ${memory.heapTotal} ${memory.external}\n`);
 }
 
 const subcommands = new Set(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config']);

@@ -29,7 +29,7 @@ export interface DemoOptions {
 	 * load tests without pausing.
 	 */
 	actionDelayMs?: number;
-	/** Events the demo agent keeps for resuming and `lookup`. Default 50,000. */
+	/** Events the demo agent keeps for resuming and `lookup`. Default 20,000 (a minute and more at the default rate). */
 	historyLimit?: number;
 }
 
@@ -73,7 +73,7 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		MAX_PREDICTIONS_PER_SECOND,
 	);
 	const extraModels = Math.floor(checkedNumber('extraModels', options.extraModels, 0, 0, 500));
-	const historyLimit = Math.floor(checkedNumber('historyLimit', options.historyLimit, 50_000, 1, 1_000_000));
+	const historyLimit = Math.floor(checkedNumber('historyLimit', options.historyLimit, 20_000, 1, 1_000_000));
 	const fixedDelay =
 		options.actionDelayMs === undefined ? undefined : checkedNumber('actionDelayMs', options.actionDelayMs, 0, 0, 60_000);
 	const clock = options.clock ?? Date.now;

@@ -56,7 +56,7 @@ const reviewSnippets = [
 
 /**
  * One flat string from its parts. Template literals build a tree of pieces (a V8 cons string) that stays in memory as
- * long as the string does; the agent keeps 50,000 predictions, so this halves its memory.
+ * long as the string does, and payloads are kept in pools and in the agent's history of predictions.
  */
 function flat(...parts: Array<string | number>): string {
 	return parts.join('');

@@ -20,6 +20,8 @@ export interface SlowAnalysisInput {
 	earlierVerdicts?: Record<string, Verdict>;
 	/** Recent prediction outputs per version key (from the agent's stream), for prediction drift. */
 	outputs?: Record<string, ReadonlyArray<number | string>>;
+	/** Drift flags found earlier, by canary version key: used when no outputs are given this time. */
+	earlierDrift?: Record<string, Flag>;
 	now: number;
 }
 
@@ -27,6 +29,8 @@ export interface SlowAnalysis {
 	/** Detector, verdict and drift flags per version key. */
 	flags: Record<string, Flag[]>;
 	verdicts: Record<string, Verdict>;
+	/** The drift flags among them, by canary version key (to reuse until the next drift test). */
+	drift: Record<string, Flag>;
 }
 
 export interface AnalysisInput extends SlowAnalysisInput {
@@ -49,6 +53,7 @@ function keepSince(flags: Flag[], previous: Flag[] | undefined): Flag[] {
 export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 	const flags: Record<string, Flag[]> = {};
 	const verdicts: Record<string, Verdict> = {};
+	const drift: Record<string, Flag> = {};
 	const add = (key: string, found: Flag | Flag[] | undefined) => {
 		if (!found || (Array.isArray(found) && found.length === 0)) return;
 		flags[key] = [...(flags[key] ?? []), ...(Array.isArray(found) ? found : [found])];
@@ -66,10 +71,19 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 		}
 
 		if (!canary || !stable) continue;
+		const canaryKey = keyOf(canary.name);
+		let drifted: Flag | undefined;
 		if (input.outputs) {
-			const canaryOutputs = input.outputs[keyOf(canary.name)];
+			const canaryOutputs = input.outputs[canaryKey];
 			const stableOutputs = input.outputs[keyOf(stable.name)];
-			if (canaryOutputs && stableOutputs) add(keyOf(canary.name), driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now));
+			if (canaryOutputs && stableOutputs) drifted = driftFlag(predictionDrift(canaryOutputs, stableOutputs), input.now);
+		} else {
+			drifted = input.earlierDrift?.[canaryKey];
+		}
+
+		if (drifted) {
+			drift[canaryKey] = drifted;
+			add(canaryKey, drifted);
 		}
 
 		const verdict = input.judge
@@ -81,7 +95,7 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 		}
 	}
 
-	return {flags, verdicts};
+	return {flags, verdicts, drift};
 }
 
 export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>} {

@@ -603,27 +603,29 @@ export class Controller {
 			this.#historyAt = now;
 			const modelsChanged = this.#modelsChanged;
 			this.#modelsChanged = false;
-			const outputs = this.#keptOutputs();
-			// The judge weighs the whole window (10 minutes): judging it again every JUDGE_EVERY_MS is plenty, and
-			// the most expensive part of the analysis (pairwise differences of every metric) runs a sixth as often.
+
+			// The judge weighs the whole window (10 minutes) and the drift test the last 2,000 outputs: doing them again
+			// every JUDGE_EVERY_MS is plenty, and the most expensive part of the analysis runs a sixth as often.
 			const judgeDue = this.#slow === undefined || modelsChanged || now - this.#judgedAt >= JUDGE_EVERY_MS;
 			if (judgeDue) this.#judgedAt = now;
 			const judge = judgeDue ? this.#options.judge : undefined;
+			const outputs = judgeDue ? this.#keptOutputs() : undefined;
 			// One model at a time, yielding between them, so that a key pressed meanwhile is handled at once.
-			const slow: SlowAnalysis = {flags: {}, verdicts: {}};
+			const slow: SlowAnalysis = {flags: {}, verdicts: {}, drift: {}};
 			for (const model of this.state.models) {
 				const part = slowAnalysis({
 					models: [model],
 					history: historyRecord,
 					detectors: this.#options.detectors ?? [],
 					...(judge ? {judge} : {}),
-					...(this.#slow ? {earlierVerdicts: this.#slow.verdicts} : {}),
+					...(this.#slow ? {earlierVerdicts: this.#slow.verdicts, earlierDrift: this.#slow.drift} : {}),
 					judgeWindowSeconds: historyMinutes * 60,
 					...(outputs ? {outputs} : {}),
 					now,
 				});
 				Object.assign(slow.flags, part.flags);
 				Object.assign(slow.verdicts, part.verdicts);
+				Object.assign(slow.drift, part.drift);
 				await new Promise((resolve) => setImmediate(resolve));
 			}
 
