@@ -34,6 +34,15 @@ function spawnConsole(env: Record<string, string> = {}, cols = 120, rows = 40) {
 	return PtyTerminal.spawn(process.execPath, [...nodeFlags, cli, '--demo'], {cols, rows, env: {MODELDECK_CONFIG_DIR: configDir, ...env}});
 }
 
+/** Frames the console traced (MODELDECK_TRACE_FRAMES): time, render ms, RSS, heap used, heap total, external. */
+function tracedFrames(file: string, from: number, to: number) {
+	const lines = readFileSync(file, 'utf8').trim().split('\n');
+	return lines
+		.map((line) => line.split(' ').map(Number))
+		.filter(([time]) => time! >= from && time! <= to)
+		.map(([time, renderMs, rss, heapUsed, heapTotal, external]) => ({time: time!, renderMs: renderMs!, rss: rss!, heapUsed: heapUsed!, heapTotal: heapTotal!, external: external!}));
+}
+
 async function coldStart(runs: number) {
 	const times: number[] = [];
 	for (let run = 0; run < runs; run++) {
@@ -51,7 +60,8 @@ async function coldStart(runs: number) {
 
 async function steadyState(seconds: number) {
 	// 40 versions: the 6 built-in models have 13 versions; 13 extra models with 2 versions each add 26 → 39–40.
-	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14'});
+	const traceFile = path.join(configDir, 'frames.txt');
+	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14', MODELDECK_TRACE_FRAMES: traceFile});
 	await term.waitFor('MODEL');
 	await new Promise((resolve) => setTimeout(resolve, 5000));
 	const versions = term.screen().split('\n').filter((line) => /\b(stable|canary)\b/.test(line)).length;
@@ -70,6 +80,7 @@ async function steadyState(seconds: number) {
 	const rss: number[] = [];
 	const ticksStart = cpuTicks(pid);
 	const started = performance.now();
+	const startedAt = Date.now();
 	bytesBefore = term.bytesReceived;
 	while (performance.now() - started < seconds * 1000) {
 		await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -77,6 +88,14 @@ async function steadyState(seconds: number) {
 	}
 
 	const elapsed = (performance.now() - started) / 1000;
+	const frames = tracedFrames(traceFile, startedAt, Date.now());
+	// RSS per minute of the window (mean of the samples in it), to see whether it is flat.
+	const perMinute: number[] = [];
+	for (let minute = 0; minute * 60 < elapsed; minute++) {
+		const inMinute = frames.filter((frame) => frame.time - startedAt >= minute * 60_000 && frame.time - startedAt < (minute + 1) * 60_000);
+		if (inMinute.length > 0) perMinute.push(inMinute.reduce((sum, frame) => sum + frame.rss, 0) / inMinute.length);
+	}
+
 	const cpuPercent = ((cpuTicks(pid) - ticksStart) / ticksPerSecond / elapsed) * 100;
 	const bytesPerSecondLog = (term.bytesReceived - bytesBefore) / elapsed;
 
@@ -112,6 +131,12 @@ async function steadyState(seconds: number) {
 		rssMbFirst: mb(rss[0] ?? 0),
 		rssMbLast: mb(rss.at(-1) ?? 0),
 		rssMbMax: mb(Math.max(...rss)),
+		rssMbPerMinute: perMinute.map(mb),
+		heapUsedMbLast: mb(frames.at(-1)?.heapUsed ?? 0),
+		heapTotalMbLast: mb(frames.at(-1)?.heapTotal ?? 0),
+		externalMbLast: mb(frames.at(-1)?.external ?? 0),
+		framesPerSecond: Math.round((frames.length / elapsed) * 100) / 100,
+		renderMsMean: Math.round((frames.reduce((sum, frame) => sum + frame.renderMs, 0) / Math.max(1, frames.length)) * 10) / 10,
 		bytesPerSecondLogHidden: Math.round(bytesPerSecondHidden),
 		bytesPerSecondLogVisible: Math.round(bytesPerSecondLog),
 		keyToFrameP50Ms: Math.round(percentile(latencies, 50) * 10) / 10,
