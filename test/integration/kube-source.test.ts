@@ -169,6 +169,11 @@ describe('actions on each router kind, read back from the API server', () => {
 		await admin.promote({namespace: 'shapes-httproute', name: 'fraud-detector'}, 'v13');
 		expect(await routeWeights('HTTPRoute', 'shapes-httproute', 'fraud-detector')).toEqual([0, 100]);
 		expect((await api.get('Deployment', 'shapes-httproute', 'fraud-detector-v12')).spec.replicas).toBe(0);
+		// The old stable is retired, not a canary at 0% that + would send traffic to: v13 alone, and a warning.
+		const recorder = watch(admin, 'shapes-httproute');
+		const [model] = await recorder.until('only v13 listed', (list) => list[0]?.versions.length === 1);
+		expect(model!.versions.map((version) => [version.name, version.track, version.weight])).toEqual([['v13', 'stable', 100]]);
+		expect(model!.warnings?.join('\n')).toMatch(/v12 is retired .*Deployment\/fraud-detector-v12/);
 	});
 
 	it('VirtualService: set weight, rollback, promote with the old stable kept, switch back in one write', async () => {

@@ -330,7 +330,7 @@ function analyseDeploymentModel(
 		});
 	}
 
-	const versions = assignTracks(drafts.map((draft) => draft.version));
+	const versions = withoutRetired(assignTracks(drafts.map((draft) => draft.version)), warnings);
 	const runtime = drafts.map((draft) => draft.deployment.metadata?.labels?.[conventions.runtimeLabel]).find(Boolean);
 	const model: Model = {namespace: group.namespace, name: group.name, router, versions};
 	if (routerObject) model.routerObject = routerObject;
@@ -528,6 +528,24 @@ function assignTracks(versions: Version[]): Version[] {
 	for (const version of versions) version.track = version === stable ? 'stable' : 'canary';
 	const rest = versions.filter((version) => version !== stable).sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
 	return [stable, ...rest];
+}
+
+/**
+ * A version no newer than stable with no traffic and no replicas is what a promote leaves behind (the old stable, scaled
+ * to zero): listed as a canary it would be the target of `+`, `p` and `r`, and traffic shifted to it would find no
+ * pods. It is left out of the versions, and a warning says it is there.
+ */
+function withoutRetired(versions: Version[], warnings: string[]): Version[] {
+	const stable = versions[0];
+	if (!stable) return versions;
+	const retired = versions.filter(
+		(version) => version !== stable && version.weight === 0 && version.replicasDesired === 0 && version.created <= stable.created,
+	);
+	for (const version of retired) {
+		warnings.push(`${version.name} is retired (no traffic, scaled to zero; ${version.object ?? 'its workload'} is kept for you to delete) and not listed`);
+	}
+
+	return retired.length === 0 ? versions : versions.filter((version) => !retired.includes(version));
 }
 
 function versionFromDeployment(deployment: Deployment, versionName: string, index: SnapshotIndex): Version {
