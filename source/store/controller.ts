@@ -465,7 +465,9 @@ export class Controller {
 		if (!this.#sources.agent && isClusterAction(action)) {
 			const entry: AuditEntry = {
 				time: this.#now(),
-				user: this.state.context,
+				// Without an agent nobody checks who the caller is: the kubeconfig user the context uses is the best
+				// name the console has for the person acting.
+				user: localUser(this.state),
 				action: action.kind,
 				target: `${action.model.namespace}/${action.model.name}`,
 				before: actionBefore(action),
@@ -745,6 +747,11 @@ export class Controller {
 		if (this.#recent.length > LOG_CAPACITY) this.#recent.splice(0, this.#recent.length - LOG_CAPACITY);
 		this.#store.dispatch({type: 'log/set', entries: [...this.#recent], received: this.#received, ratePerSecond});
 	}
+}
+
+function localUser(state: AppState): string {
+	const user = state.contexts.find((context) => context.name === state.context)?.user;
+	return user ? `${user}@${state.context}` : state.context;
 }
 
 function ref(model: Model): {namespace: string; name: string} {

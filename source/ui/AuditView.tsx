@@ -7,6 +7,8 @@ import {formatClock, pad} from './format.ts';
 export function AuditView({state, height}: {state: AppState; height: number}) {
 	const theme = useTheme();
 	const entries = state.audit.slice(0, Math.max(1, height - 2));
+	// Names as long as the longest shown (service accounts and user@context are long), within reason.
+	const userWidth = Math.min(40, Math.max(8, ...entries.map((entry) => entry.user.length)));
 	return (
 		<Box flexDirection="column" height={height}>
 			<Text bold>
@@ -22,7 +24,7 @@ export function AuditView({state, height}: {state: AppState; height: number}) {
 				entries.map((entry, index) => (
 					<Text key={`${entry.time}-${index}`} wrap="truncate-end">
 						<Text color={theme.text.muted}>{pad(formatClock(entry.time), 9)}</Text>
-						<Text>{pad(entry.user, 16)} </Text>
+						<Text>{pad(entry.user, userWidth)} </Text>
 						<Text bold>{pad(entry.action, 11)}</Text>
 						<Text>{pad(entry.target, 24)} </Text>
 						<Text>

@@ -315,6 +315,8 @@ describe('more keys', () => {
 		await ui.press('a');
 		expect(ui.frame()).toContain('Audit log');
 		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		// No agent checked who acted: the entry names the context's kubeconfig user.
+		expect(ui.frame()).toContain('alice@prod-cluster');
 	});
 
 	it('v and L filter the log by version and by latency', async () => {

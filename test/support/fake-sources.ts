@@ -50,7 +50,7 @@ export class FakeCluster implements ClusterPort {
 
 	contexts() {
 		return [
-			{name: 'prod-cluster', cluster: 'prod'},
+			{name: 'prod-cluster', cluster: 'prod', user: 'alice'},
 			{name: 'staging', cluster: 'staging'},
 		];
 	}
