@@ -234,6 +234,13 @@ async function startOnce(options) {
       '--requestheader-extra-headers-prefix=X-Remote-Extra-',
       `--proxy-client-cert-file=${path.join(pki, 'front-proxy-client.crt')}`,
       `--proxy-client-key-file=${path.join(pki, 'front-proxy-client.key')}`,
+      // pods/log (and exec, port-forward) go to the "kubelet" of the pod's node: kwok's server, at the node's
+      // InternalIP (the node name resolves to nothing) and the port in its daemonEndpoints, over TLS checked
+      // against the harness CA, with a client certificate as a real kubelet would ask for.
+      '--kubelet-preferred-address-types=InternalIP',
+      `--kubelet-certificate-authority=${path.join(pki, 'ca.crt')}`,
+      `--kubelet-client-certificate=${path.join(pki, 'apiserver-kubelet-client.crt')}`,
+      `--kubelet-client-key=${path.join(pki, 'apiserver-kubelet-client.key')}`,
     ]);
     await waitFor('kube-apiserver', apiserver, children, timeoutMs, async () => {
       const r = await request(`${server}/readyz`, { ca: caData, token: tokens.admin });
@@ -269,13 +276,23 @@ async function startOnce(options) {
       '--cluster-name=modeldeck',
     ]);
     const scheduler = launch('kube-scheduler', bins['kube-scheduler'].path, componentArgs(schedKubeconfig, schedPort));
+    // kwok reads its Logs objects (pod -> log file on this host) from the API server, so their CRD comes first.
+    await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', KWOK_LOGS_CRD);
     const kwok = launch('kwok', bins.kwok.path, [
       `--kubeconfig=${kwokKubeconfig}`,
       `--config=${kwokStages}`,
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--node-lease-duration-seconds=40',
+      // kwok's server plays the nodes' kubelet: the API server's pods/log requests land here (see the
+      // --kubelet-* flags above). --node-port puts the port into each node's daemonEndpoints.kubeletEndpoint.
       `--server-address=127.0.0.1:${kwokPort}`,
+      `--node-port=${kwokPort}`,
+      `--tls-cert-file=${path.join(pki, 'kwok-kubelet.crt')}`,
+      `--tls-private-key-file=${path.join(pki, 'kwok-kubelet.key')}`,
+      // Which file is a pod's log: kwok.x-k8s.io/v1alpha1 Logs objects, one per pod, created by whoever plays the
+      // container runtime (a test), since pod names are known only once the pods exist.
+      '--enable-crds=Logs',
       '--cidr=10.244.0.0/16',
       '--node-ip=127.0.0.1',
     ], { ...process.env, HOME: path.join(dir, 'kwok-home') }); // no ~/.kwok/kwok.yaml of the user's
@@ -283,7 +300,7 @@ async function startOnce(options) {
     // --- objects: namespaces, RBAC, CRDs, nodes
     for (const ns of NAMESPACES) await ensure(api, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     for (const [collection, obj] of rbacObjects()) await ensure(api, collection, obj);
-    const crdNames = [];
+    const crdNames = [KWOK_LOGS_CRD.metadata.name];
     for (const file of readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
       for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
         const crd = doc.toJS();
@@ -498,6 +515,16 @@ function makePki(pki) {
     '-keyout', 'front-proxy-client.key', '-out', 'front-proxy-client.crt', '-subj', '/CN=front-proxy-client',
     '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
     '-addext', 'extendedKeyUsage=clientAuth']);
+  // kwok's server as the nodes' kubelet (serving, checked by the API server against this CA), and the API server's
+  // client certificate towards kubelets.
+  openssl(['req', '-x509', '-new', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'kwok-kubelet.key',
+    '-out', 'kwok-kubelet.crt', '-subj', '/CN=kwok-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext', 'extendedKeyUsage=serverAuth']);
+  openssl(['req', '-x509', '-new', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'apiserver-kubelet-client.key',
+    '-out', 'apiserver-kubelet-client.crt', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext', 'extendedKeyUsage=clientAuth']);
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key']);
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
@@ -529,6 +556,53 @@ function kubeconfigYaml(server, caData, users, current) {
   ];
   return lines.join('\n');
 }
+
+/**
+ * kwok's Logs resource (sigs.k8s.io/kwok v0.8.0 kustomize/crd/bases/kwok.x-k8s.io_logs.yaml, descriptions and the
+ * unused status left out): `spec.logs[]` maps a pod's containers to a log file on this host, in the CRI log format
+ * (`<RFC 3339 time> stdout F <line>`), which kwok's server returns for the API server's pods/log.
+ */
+const KWOK_LOGS_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+  metadata: { name: 'logs.kwok.x-k8s.io' },
+  spec: {
+    group: 'kwok.x-k8s.io',
+    names: { kind: 'Logs', listKind: 'LogsList', plural: 'logs', singular: 'logs' },
+    scope: 'Namespaced',
+    versions: [{
+      name: 'v1alpha1', served: true, storage: true,
+      subresources: { status: {} },
+      schema: {
+        openAPIV3Schema: {
+          type: 'object',
+          properties: {
+            apiVersion: { type: 'string' },
+            kind: { type: 'string' },
+            metadata: { type: 'object' },
+            spec: {
+              type: 'object', required: ['logs'],
+              properties: {
+                logs: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      containers: { type: 'array', items: { type: 'string' } },
+                      follow: { type: 'boolean' },
+                      logsFile: { type: 'string' },
+                      previousLogsFile: { type: 'string' },
+                    },
+                  },
+                },
+              },
+            },
+            status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      },
+    }],
+  },
+};
 
 /** The resources the operator changes in its namespace and reads everywhere (with pods, HPAs and namespaces). */
 const OPERATED = [

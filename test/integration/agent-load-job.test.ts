@@ -1,0 +1,246 @@
+// The agent's large load test end to end on the real control plane: the agent's Job runner creates the Job through
+// the API server, the Job controller creates the pods, the scheduler binds them to kwok's nodes, the pods run and
+// succeed, the runner reads each pod's log through the API server's pods/log (served by kwok's "kubelet" from the
+// file the pod's log lives in) and merges the workers' histograms.
+//
+// The one stand-in is the container runtime: nothing here runs containers, so the test plays it. For each of the
+// Job's pods it runs the pod's own container args (the agent's image has the modeldeck CLI as its entrypoint; here
+// `modeldeck agent …` is `node source/agent/run.ts …` from this checkout) on the host against a real model server,
+// writes the output in the CRI log format to a file, points kwok at it with a kwok.x-k8s.io Logs object, and only
+// then tells kwok how the container exited (the harness's exit-code annotation), which ends the pod.
+import {spawn} from 'node:child_process';
+import {appendFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {createInterface} from 'node:readline';
+import {BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions} from '@kubernetes/client-node';
+import type {KubeConfig, V1Pod} from '@kubernetes/client-node';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {startCluster} from '../../harness/cluster.mjs';
+import type {Cluster} from '../../harness/cluster.mjs';
+import {loadTestLabel, parseWorkerOutput, toLoadTestResult} from '../../source/agent/actions/load-job.ts';
+import type {WorkerResult} from '../../source/agent/actions/load-job.ts';
+import {prepareTargets} from '../../source/agent/actions/load-test.ts';
+import {KubeAgentClient, loadKubeConfig} from '../../source/agent/kube.ts';
+import {startModelServer} from '../../source/model-server/main.ts';
+import type {RunningModelServer} from '../../source/model-server/main.ts';
+import {eventually, repoRoot} from './agent-support.ts';
+
+const namespace = 'team-a';
+const exitCodeAnnotation = 'harness.modeldeck.dev/exit-code';
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+interface RanContainer {
+	pod: string;
+	completionIndex: string | undefined;
+	args: string[];
+	exitCode: number;
+	stdout: string;
+}
+
+/**
+ * Plays the container runtime of kwok's nodes for the pods of one label selector: runs each bound pod's container
+ * on the host, keeps its output where kwok serves it as the pod's log, then ends the pod with the exit code.
+ */
+class HostContainerRuntime {
+	readonly ran: RanContainer[] = [];
+	readonly failures: string[] = [];
+	readonly #config: KubeConfig;
+	readonly #core: CoreV1Api;
+	readonly #custom: CustomObjectsApi;
+	readonly #logDir: string;
+	readonly #started = new Set<string>();
+	readonly #running = new Set<Promise<void>>();
+	#watch: AbortController | undefined;
+
+	constructor(config: KubeConfig, logDir: string) {
+		this.#config = config;
+		this.#core = config.makeApiClient(CoreV1Api);
+		this.#custom = config.makeApiClient(CustomObjectsApi);
+		this.#logDir = logDir;
+	}
+
+	async start(labelSelector: string): Promise<void> {
+		this.#watch = await new Watch(this.#config).watch(
+			`/api/v1/namespaces/${namespace}/pods`,
+			{labelSelector},
+			(type: string, pod: V1Pod) => {
+				const name = pod.metadata?.name;
+				// A container starts once its pod is on a node and kwok has made it Running.
+				if (type === 'DELETED' || !name || this.#started.has(name) || !pod.spec?.nodeName || pod.status?.phase !== 'Running') return;
+				this.#started.add(name);
+				const running = this.#runPod(pod).catch((error: unknown) => {
+					this.failures.push(`${name}: ${(error as Error).message}`);
+				});
+				this.#running.add(running);
+				void running.finally(() => this.#running.delete(running));
+			},
+			(error: unknown) => {
+				if (error && !this.#watch?.signal.aborted) this.failures.push(`watch ended: ${(error as Error).message}`);
+			},
+		);
+	}
+
+	async stop(): Promise<void> {
+		this.#watch?.abort();
+		await Promise.all(this.#running);
+	}
+
+	async #runPod(pod: V1Pod): Promise<void> {
+		const name = pod.metadata!.name!;
+		const container = pod.spec!.containers[0]!;
+		// The image's ENTRYPOINT is the modeldeck CLI and the Job gives only args; `agent …` is the agent's subcommand.
+		if (container.command?.length) throw new Error(`the Job's container overrides the image's entrypoint: ${container.command.join(' ')}`);
+		const args = container.args ?? [];
+		if (args[0] !== 'agent') throw new Error(`expected the args to start with the agent subcommand, got ${args.join(' ')}`);
+
+		const logsFile = path.join(this.#logDir, `${namespace}_${name}_${container.name}.log`);
+		writeFileSync(logsFile, '');
+		await this.#custom.createNamespacedCustomObject({
+			group: 'kwok.x-k8s.io',
+			version: 'v1alpha1',
+			namespace,
+			plural: 'logs',
+			body: {
+				apiVersion: 'kwok.x-k8s.io/v1alpha1',
+				kind: 'Logs',
+				metadata: {
+					name,
+					namespace,
+					// Goes away with its pod.
+					ownerReferences: [{apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata!.uid!}],
+				},
+				spec: {logs: [{containers: [container.name], logsFile}]},
+			},
+		});
+
+		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args.slice(1)], {
+			cwd: repoRoot,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stdout = '';
+		// What a CRI runtime writes for each line: `<RFC 3339 time> <stream> F <line>`; kwok's server reads this format.
+		const logLines = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream) =>
+			new Promise<void>((resolve) => {
+				const lines = createInterface({input: readable});
+				lines.on('line', (line) => {
+					if (stream === 'stdout') stdout += `${line}\n`;
+					appendFileSync(logsFile, `${new Date().toISOString()} ${stream} F ${line}\n`);
+				});
+				lines.on('close', resolve);
+			});
+		const [exitCode] = await Promise.all([
+			new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))),
+			logLines('stdout', child.stdout),
+			logLines('stderr', child.stderr),
+		]);
+
+		// kwok learns of the Logs object through a watch: wait until the API server's pods/log returns what the
+		// container printed, so the pod never ends before its log is readable.
+		await eventually(`the log of pod ${name} through the API server`, 20_000, async () =>
+			(await this.#core.readNamespacedPodLog({name, namespace, container: container.name})).includes(stdout.trim()),
+		);
+		this.ran.push({pod: name, completionIndex: pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'], args, exitCode, stdout});
+		await this.#core.patchNamespacedPod({name, namespace, body: {metadata: {annotations: {[exitCodeAnnotation]: String(exitCode)}}}}, mergePatch);
+	}
+}
+
+let cluster: Cluster | undefined;
+let server: RunningModelServer | undefined;
+let runtime: HostContainerRuntime | undefined;
+let logDir: string | undefined;
+
+beforeAll(async () => {
+	cluster = await startCluster();
+	server = await startModelServer({model: 'fraud', modelVersion: 'v1', host: '127.0.0.1', port: 0});
+	logDir = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-pod-logs-'));
+});
+
+afterAll(async () => {
+	await runtime?.stop();
+	await server?.close();
+	await cluster?.stop();
+	if (logDir) rmSync(logDir, {recursive: true, force: true});
+});
+
+/** The model server's count of answered inference requests with this HTTP code. */
+async function servedRequests(url: string, code: string): Promise<number> {
+	const text = await (await fetch(`${url}/metrics`)).text();
+	const line = text.split('\n').find((candidate) => candidate.startsWith('modeldeck_inference_requests_total{') && candidate.includes(`code="${code}"`));
+	if (!line) throw new Error(`no modeldeck_inference_requests_total{code="${code}"} in the model server's metrics`);
+	return Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('a load test run as a Kubernetes Job of workers', () => {
+	it('creates the Job through the API server, runs its pods, reads their logs through the API server and merges them', async () => {
+		const config = loadKubeConfig({kubeconfig: cluster!.kubeconfig, context: 'admin'});
+		const kube = new KubeAgentClient(config);
+		// What the agent builds with --loadtest-image; a shorter poll than the agent's 2 s keeps the test short.
+		const runner = kube.jobRunner({namespace, image: 'registry.example/modeldeck:test', pollMs: 250});
+		const target = {namespace, name: 'fraud', version: 'v1'};
+		const prepared = await prepareTargets([target], {resolveEndpoint: () => server!.url});
+		if (typeof prepared === 'string') throw new Error(prepared);
+
+		runtime = new HostContainerRuntime(config, logDir!);
+		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
+		const plan = {rps: 20, workers: 2, durationSeconds: 2, warmupSeconds: 0.5};
+		const messages: string[] = [];
+		const run = await runner.run(prepared[0]!, plan, (message) => messages.push(message));
+		await runtime.stop();
+		expect(runtime.failures).toEqual([]);
+
+		// The Job, as the agent created it, and the Job controller's view of it.
+		const created = /^created Job team-a\/(\S+) with 2 workers$/.exec(messages[0] ?? '');
+		expect(created, messages.join('\n')).not.toBeNull();
+		const jobName = created![1]!;
+		const batch = config.makeApiClient(BatchV1Api);
+		const job = await eventually('the Job to be marked Complete', 20_000, async () => {
+			const current = await batch.readNamespacedJob({name: jobName, namespace});
+			return current.status?.conditions?.some((condition) => condition.type === 'Complete' && condition.status === 'True') && current;
+		});
+		expect(job.spec).toMatchObject({parallelism: 2, completions: 2, completionMode: 'Indexed'});
+		expect(job.status).toMatchObject({succeeded: 2});
+		expect(job.status?.failed ?? 0).toBe(0);
+
+		// Its two pods ran the Job's own container args, once each, one per completion index, and exited 0.
+		const pods = await config.makeApiClient(CoreV1Api).listNamespacedPod({namespace, labelSelector: `job-name=${jobName}`});
+		expect(pods.items.map((pod) => pod.status?.phase)).toEqual(['Succeeded', 'Succeeded']);
+		expect(runtime.ran.map((ran) => ran.pod).sort()).toEqual(pods.items.map((pod) => pod.metadata!.name!).sort());
+		expect(runtime.ran.map((ran) => ran.completionIndex).sort()).toEqual(['0', '1']);
+		const jobArgs = job.spec?.template.spec?.containers[0]?.args;
+		expect(jobArgs).toEqual(expect.arrayContaining(['agent', 'loadtest-worker', '--rps', '10', '--duration', '2', '--warmup', '0.5']));
+		for (const ran of runtime.ran) {
+			expect(ran.args).toEqual(jobArgs);
+			expect(ran.exitCode).toBe(0);
+		}
+
+		// The runner's progress: created, polled until both were done, merged.
+		expect(messages.at(-1)).toBe('merged the results of 2 workers');
+		const polls = messages.slice(1, -1);
+		expect(polls.length).toBeGreaterThan(0);
+		for (const poll of polls) expect(poll).toMatch(new RegExp(`^Job ${jobName}: \\d+ running, \\d+ done, 0 failed of 2$`));
+		expect(polls.at(-1)).toMatch(/ 2 done, 0 failed of 2$/);
+
+		// The merged run is the sum of what the workers printed.
+		const workers = runtime.ran.map((ran) => parseWorkerOutput(ran.stdout));
+		for (const worker of workers) expect(typeof worker).toBe('object');
+		const results = workers as WorkerResult[];
+		const summary = toLoadTestResult(target, run);
+		expect(run.requests).toBe(results.reduce((sum, result) => sum + result.requests, 0));
+		expect(run.histogram.totalCount).toBe(run.requests - run.errors);
+		expect(summary.errors).toBe(0);
+		// Each worker's schedule: 10 rps for 2 s after the warm-up.
+		expect(results.map((result) => result.requests)).toEqual([20, 20]);
+		expect(summary.requests).toBe(40);
+		expect(summary.p50Ms).toBeGreaterThan(0);
+		expect(summary.p50Ms).toBeLessThanOrEqual(summary.p95Ms);
+		expect(summary.p95Ms).toBeLessThanOrEqual(summary.p99Ms);
+		expect(summary.p99Ms).toBeLessThanOrEqual(summary.maxMs);
+
+		// The model server answered exactly those, plus the warm-up's, which are sent but not counted: 0.5 s at 10 rps
+		// is 5 requests per worker.
+		const warmupRequests = plan.workers * Math.ceil(plan.warmupSeconds * (plan.rps / plan.workers));
+		expect(await servedRequests(server!.url, '200')).toBe(summary.requests + warmupRequests);
+		expect(await servedRequests(server!.url, '500')).toBe(0);
+	});
+});
