@@ -3,6 +3,7 @@
 // 1. Throughput: predictions ingested as JSON arrays and delivered to 10 subscribers, as fast as it goes.
 // 2. Latency from ingest (POST sent) to each of 10 clients at 5,000 predictions/s (p50/p99/max, HdrHistogram).
 // 3. Memory of the agent over time with one live subscriber, then with a stalled one (socket paused) beside it.
+//    This is a short comparison (20–50 s); the 10-minute run is bench/agent-memory.mjs (npm run bench:agent:memory).
 //
 // The agent runs as its own process (node source/agent/run.ts --no-auth); ingest and subscribers run here.
 import {mkdtempSync, rmSync} from 'node:fs';
