@@ -7,9 +7,10 @@
 //    widened to characters that are always one column: `narrowRanges` (test/unit/ui/render-patches.test.ts checks
 //    every one of them against string-width itself).
 // 2. Ink's Output keeps its caches of styled characters and widths per frame, so an unchanged line is tokenised again
-//    on every frame, and it allocates a new blank cell for every cell of the screen. The caches are kept across frames
-//    (emptied past 1,000 texts: a frame has a few hundred, each a few kilobytes of styled characters), and the blank
-//    cell is shared (cells are never mutated, only replaced).
+//    on every frame, and it allocates a new blank cell for every cell of the screen. The styled characters of the
+//    previous frame are kept for the next one (only those: each text costs kilobytes, and keeping more made more work
+//    for the garbage collector than it saved), widths across frames (bounded), and the blank cell is shared (cells are
+//    never mutated, only replaced).
 import {readFile} from 'node:fs/promises';
 
 /** Code point ranges that string-width counts as exactly one column each (checked by a unit test). */
@@ -46,10 +47,10 @@ export const renderPatches = {
 			source = replaceOnce(
 				source,
 				'    getStyledChars(line) {\n        let cached = this.styledChars.get(line);\n        if (cached === undefined) {',
-				'    getStyledChars(line) {\n        let cached = this.styledChars.get(line);\n        if (cached === undefined) {\n            if (this.styledChars.size > 1000) { this.styledChars.clear(); this.widths.clear(); this.blockWidths.clear(); }',
+				'    previousStyledChars = new Map();\n    nextFrame() {\n        this.previousStyledChars = this.styledChars;\n        this.styledChars = new Map();\n        if (this.widths.size > 5000) { this.widths.clear(); this.blockWidths.clear(); }\n    }\n    getStyledChars(line) {\n        let cached = this.styledChars.get(line);\n        if (cached === undefined && (cached = this.previousStyledChars.get(line)) !== undefined) this.styledChars.set(line, cached);\n        if (cached === undefined) {',
 				path,
 			);
-			source = replaceOnce(source, 'export default class Output {\n    operations = [];\n    caches = new OutputCaches();', 'const sharedCaches = new OutputCaches();\nconst blankSpace = Object.freeze({type: \'char\', value: \' \', fullWidth: false, styles: Object.freeze([])});\nexport default class Output {\n    operations = [];\n    caches = sharedCaches;', path);
+			source = replaceOnce(source, 'export default class Output {\n    operations = [];\n    caches = new OutputCaches();', 'const sharedCaches = new OutputCaches();\nconst blankSpace = Object.freeze({type: \'char\', value: \' \', fullWidth: false, styles: Object.freeze([])});\nexport default class Output {\n    operations = [];\n    caches = (sharedCaches.nextFrame(), sharedCaches);', path);
 			source = replaceOnce(
 				source,
 				"                row.push({\n                    type: 'char',\n                    value: ' ',\n                    fullWidth: false,\n                    styles: [],\n                });",
