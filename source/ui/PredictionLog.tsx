@@ -21,11 +21,9 @@ const LogLine = memo(function LogLine({prediction, theme, idWidth, modelWidth, v
 	return (
 		<Text wrap="truncate-end">
 			<Text color={theme.text.muted}>{pad(formatClock(prediction.time), 9)}</Text>
-			<Text>
-				{pad(prediction.requestId, idWidth)} {pad(prediction.model, modelWidth)} {pad(prediction.version, versionWidth)}
-			</Text>
+			{`${pad(prediction.requestId, idWidth)} ${pad(prediction.model, modelWidth)} ${pad(prediction.version, versionWidth)}`}
 			<Text color={(prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined}>
-				{pad(formatMs(prediction.latencyMs), 6, 'right')}{' '}
+				{`${pad(formatMs(prediction.latencyMs), 6, 'right')} `}
 			</Text>
 			<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
 				{pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4)}
@@ -78,9 +76,11 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 					{state.health.agent.status === 'ok' ? 'Waiting for predictions…' : `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
 				</Text>
 			) : (
-				rows.map((prediction) => (
+				rows.map((prediction, index) => (
 					<LogLine
-						key={`${prediction.requestId}-${prediction.version}`}
+						// Keyed by position: at hundreds of predictions a second every line is new each frame, and
+						// updating the lines on screen costs far less than unmounting them and mounting new ones.
+						key={index}
 						prediction={prediction}
 						theme={theme}
 						idWidth={idWidth}
