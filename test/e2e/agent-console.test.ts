@@ -168,7 +168,7 @@ it('a user without services/proxy finds the agent but is told which permission r
 	terminal = undefined;
 });
 
-it('the operator streams, shifts traffic, smoke and load tests through the service proxy, all audited as the operator', async () => {
+it('the operator streams, shifts traffic, smoke and load tests and rolls back through the service proxy, all audited as the operator', async () => {
 	terminal = startConsole('operator', 150, 40);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
 	await terminal.waitFor('agent:ok', 20_000);
@@ -227,12 +227,20 @@ it('the operator streams, shifts traffic, smoke and load tests through the servi
 		expect((await answered(modelServers.get(version)!)) - before[version]).toBeGreaterThanOrEqual(Number(requests));
 	}
 
+	// Roll the canary back from the model view, through the agent: all traffic returns to stable.
+	terminal.press('r');
+	await terminal.waitFor('canary v2: 30% → 0%');
+	terminal.press('y');
+	await terminal.waitFor(/✔ Roll back fraud canary v2/, 20_000);
+	const rolledBack = await api.get('HTTPRoute', 'team-a', 'fraud');
+	expect(rolledBack.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight)).toEqual([100, 0]);
+
 	// The audit trail, read from the agent through the proxy: every action, by the operator.
 	terminal.press('esc');
 	await terminal.waitFor('WEIGHT');
 	terminal.press('a');
-	screen = await terminal.waitFor((text) => ['set-weight', 'smoke-test', 'load-test'].every((action) => text.includes(action)), 15_000);
-	for (const action of ['set-weight', 'smoke-test', 'load-test']) {
+	screen = await terminal.waitFor((text) => ['set-weight', 'smoke-test', 'load-test', 'rollback'].every((action) => text.includes(action)), 15_000);
+	for (const action of ['set-weight', 'smoke-test', 'load-test', 'rollback']) {
 		const line = screen.split('\n').find((candidate) => candidate.includes(action))!;
 		expect(line).toMatch(/\boperator\b/);
 		expect(line).toMatch(/\bok\b/);
