@@ -167,7 +167,7 @@ describe('deploy/Dockerfile', () => {
 
 	it('sends only what the build needs into the build context', () => {
 		const included = dockerignoreFilter(readFileSync(path.join(repoRoot, 'deploy/Dockerfile.dockerignore'), 'utf8'));
-		for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'source/cli.tsx', 'source/agent/main.ts']) {
+		for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/render-patches.mjs', 'source/cli.tsx', 'source/agent/main.ts']) {
 			expect(included(file), file).toBe(true);
 		}
 
