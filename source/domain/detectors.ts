@@ -235,7 +235,9 @@ function walkRobustZ(
 		raised,
 		since,
 	});
-	for (const [index, point] of series.entries()) {
+	// An indexed loop: `entries()` allocates an iterator result and a pair per point, for every point of every series.
+	for (let index = 0; index < series.length; index++) {
+		const point = series[index]!;
 		if (index < warmUp) {
 			// Warm-up points are not judged but are the first points' baseline.
 			if (index > 0) window.insert(series[index - 1]!.value);
