@@ -63,8 +63,6 @@ export class Controller {
 	#historyAt = 0;
 	#judgedAt = 0;
 	#modelsChanged = false;
-	/** Figures are on screen: later refreshes can wait for the clock's frame. */
-	#drawnFigures = false;
 	/**
 	 * Recent outputs per version, for prediction drift (bounded): namespace → model → version, so that recording
 	 * one of a thousand predictions a second builds no key string.
@@ -648,9 +646,8 @@ export class Controller {
 		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
 		// second in all, instead of one more per refresh).
 		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now} as const;
-		if (this.#drawnFigures) this.#store.defer(refreshed);
+		if (Object.keys(this.state.samples).length > 0) this.#store.defer(refreshed);
 		else this.#store.dispatch(refreshed);
-		this.#drawnFigures = true;
 	}
 
 	#stream(): void {

@@ -14,14 +14,20 @@ export class Store {
 	getState = (): AppState => this.#state;
 
 	#batching = 0;
-	#changed = false;
-	#deferred = false;
+	/** The state changed since listeners were last told (inside a batch, or deferred). */
+	#pending = false;
+
+	/** Apply an action; true when the state changed. */
+	#apply(action: StoreAction): boolean {
+		const next = reducer(this.#state, action);
+		if (next === this.#state) return false;
+		this.#state = next;
+		return true;
+	}
 
 	dispatch = (action: StoreAction): void => {
-		const next = reducer(this.#state, action);
-		if (next === this.#state) return;
-		this.#state = next;
-		if (this.#batching > 0) this.#changed = true;
+		if (!this.#apply(action)) return;
+		if (this.#batching > 0) this.#pending = true;
 		else this.#notify();
 	};
 
@@ -30,10 +36,7 @@ export class Store {
 	 * later): background data rides on the frame the clock draws anyway instead of drawing one of its own.
 	 */
 	defer = (action: StoreAction): void => {
-		const next = reducer(this.#state, action);
-		if (next === this.#state) return;
-		this.#state = next;
-		this.#deferred = true;
+		if (this.#apply(action)) this.#pending = true;
 	};
 
 	/** Dispatch several actions and tell listeners once: one frame instead of several. */
@@ -43,15 +46,12 @@ export class Store {
 			run();
 		} finally {
 			this.#batching--;
-			if (this.#batching === 0 && (this.#changed || this.#deferred)) {
-				this.#changed = false;
-				this.#notify();
-			}
+			if (this.#batching === 0 && this.#pending) this.#notify();
 		}
 	};
 
 	#notify(): void {
-		this.#deferred = false;
+		this.#pending = false;
 		for (const listener of this.#listeners) listener();
 	}
 

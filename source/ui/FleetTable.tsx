@@ -1,8 +1,7 @@
 import React, {memo, useMemo} from 'react';
 import {Box, Text} from 'ink';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
-import type {FleetRow} from '../store/selectors.ts';
-import {fleetRows} from '../store/selectors.ts';
+import {fleetRows, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';

@@ -1,11 +1,11 @@
 import React, {memo} from 'react';
-import type {Prediction} from '../domain/types.ts';
-import type {Theme} from './theme.ts';
 import {Box, Text} from 'ink';
+import type {Prediction} from '../domain/types.ts';
 import {visibleLog} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
+import type {Theme} from './theme.ts';
 
 interface LogLineProps {
 	prediction: Prediction;
