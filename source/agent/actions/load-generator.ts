@@ -66,13 +66,38 @@ interface TargetState {
 	bodyBytes: Buffer;
 	agent: http.Agent;
 	next: number;
-	/** Spreads targets within an interval so their requests do not all leave at the same instant. */
-	offset: number;
+	/** Which target this is: spreads targets within an interval so their requests do not all leave at the same instant. */
+	position: number;
 	index: number;
 	inFlight: number;
 	sent: number;
 	completed: number;
 	run: LoadRun;
+}
+
+/**
+ * When each target's requests are due. Boundaries are decided on times relative to the start, never on absolute
+ * ones: `start + 2500` and `(start + 500) + 2000` can differ in the last bit, which once let a 2 s window at 10 rps
+ * count 21 requests. A nanosecond's tolerance keeps a request due exactly on a boundary on the right side of it.
+ */
+export function arrivalSchedule(plan: {start: number; rps: number; warmupMs: number; durationMs: number; targets: number}): {
+	/** When the target's index-th request is due (performance.now() time). */
+	at: (index: number, position: number) => number;
+	/** Whether that request falls in the measured window (after the warm-up). */
+	recorded: (index: number, position: number) => boolean;
+	/** Whether that request is to be sent at all (before the end). */
+	due: (index: number, position: number) => boolean;
+} {
+	const intervalMs = 1000 / plan.rps;
+	const slackMs = 1e-6;
+	const windowOffset = plan.warmupMs - slackMs;
+	const endOffset = plan.warmupMs + plan.durationMs - slackMs;
+	const offset = (index: number, position: number): number => index * intervalMs + (intervalMs * position) / Math.max(1, plan.targets);
+	return {
+		at: (index, position) => plan.start + offset(index, position),
+		recorded: (index, position) => offset(index, position) >= windowOffset,
+		due: (index, position) => offset(index, position) < endOffset,
+	};
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,24 +107,23 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 	if (!(options.durationSeconds > 0)) throw new RangeError('durationSeconds must be positive');
 	const warmupMs = Math.max(0, options.warmupSeconds ?? 0) * 1000;
 	const durationMs = options.durationSeconds * 1000;
-	const intervalMs = 1000 / options.rps;
 	const maxInFlight = options.maxInFlight ?? 10_000;
 	const timeoutMs = options.timeoutMs ?? 30_000;
 	const start = performance.now() + 20;
 	const windowStart = start + warmupMs;
 	const end = windowStart + durationMs;
+	const schedule = arrivalSchedule({start, rps: options.rps, warmupMs, durationMs, targets: targets.length});
 
 	const states: TargetState[] = targets.map((target, position) => {
 		const url = new URL(target.url);
 		const Agent = url.protocol === 'https:' ? https.Agent : http.Agent;
-		const offset = (intervalMs * position) / Math.max(1, targets.length);
 		return {
 			target,
+			position,
 			url,
 			bodyBytes: Buffer.from(target.body),
 			agent: new Agent({keepAlive: true, maxSockets: maxInFlight}),
-			next: start + offset,
-			offset,
+			next: schedule.at(0, position),
 			index: 0,
 			inFlight: 0,
 			sent: 0,
@@ -123,7 +147,7 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 	};
 
 	const fire = (state: TargetState, intended: number): void => {
-		const recorded = intended >= windowStart;
+		const recorded = schedule.recorded(state.index, state.position);
 		if (recorded) state.run.requests++;
 		if (state.inFlight >= maxInFlight) {
 			fail(state, recorded, `more than ${maxInFlight} requests waiting: the target cannot keep up`);
@@ -193,18 +217,18 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 			const now = performance.now();
 			let pending = false;
 			for (const state of states) {
-				while (state.next <= now && state.next < end) {
+				while (state.next <= now && schedule.due(state.index, state.position)) {
 					fire(state, state.next);
 					state.index++;
-					state.next = start + state.index * intervalMs + state.offset;
+					state.next = schedule.at(state.index, state.position);
 				}
 
-				if (state.next < end) pending = true;
+				if (schedule.due(state.index, state.position)) pending = true;
 			}
 
 			progress(now);
 			if (!pending) break;
-			const nextDue = Math.min(...states.filter((state) => state.next < end).map((state) => state.next));
+			const nextDue = Math.min(...states.filter((state) => schedule.due(state.index, state.position)).map((state) => state.next));
 			// Never spin: a request due in under a millisecond waits for the next timer and leaves up to ~1 ms late,
 			// which its latency (measured from the intended start) includes, and the arrival rate is unchanged.
 			await sleep(Math.max(1, Math.ceil(nextDue - performance.now())));

@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
+import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {createLatencyHistogram} from '../../../source/agent/actions/load-generator.ts';
+import {arrivalSchedule, createLatencyHistogram} from '../../../source/agent/actions/load-generator.ts';
 import {buildLoadTestJob, mergeWorkerResults, parseWorkerOutput, toLoadTestResult, workerArgs, workerResult, workersFor} from '../../../source/agent/actions/load-job.ts';
 import {buildInferenceRequest, checkInferenceResponse, parseModelMetadata} from '../../../source/agent/actions/oip.ts';
 import {describeAction, parseAction} from '../../../source/agent/actions/validate.ts';
@@ -147,5 +148,53 @@ describe('parseAction', () => {
 
 	it('describes actions for the audit trail', () => {
 		expect(describeAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 25})).toEqual({action: 'set-weight v2 10→25%', target: 'team-a/fraud'});
+	});
+});
+
+describe('the load generator’s arrival schedule', () => {
+	type Plan = Parameters<typeof arrivalSchedule>[0];
+	// Counts, per target, the requests sent during the warm-up and in the measured window, and checks they are due in order.
+	const count = (plan: Plan, position: number) => {
+		const schedule = arrivalSchedule(plan);
+		let warmup = 0;
+		let measured = 0;
+		let inOrder = true;
+		for (let index = 0; schedule.due(index, position); index++) {
+			if (index > 0 && !(schedule.at(index, position) > schedule.at(index - 1, position))) inOrder = false;
+			if (schedule.recorded(index, position)) measured++;
+			else warmup++;
+		}
+
+		return {warmup, measured, inOrder};
+	};
+
+	it('sends exactly rate × duration in the window and rate × warm-up before it, for every target, whatever the start time', () => {
+		fc.assert(
+			fc.property(
+				// performance.now() values: any non-negative time, usually with a fraction.
+				fc.double({min: 0, max: 1e9, noNaN: true}),
+				fc.integer({min: 1, max: 3000}),
+				fc.integer({min: 1, max: 20}),
+				fc.integer({min: 0, max: 5}),
+				fc.integer({min: 1, max: 4}),
+				(start, rps, durationSeconds, warmupSeconds, targets) => {
+					const plan = {start, rps, warmupMs: warmupSeconds * 1000, durationMs: durationSeconds * 1000, targets};
+					for (let position = 0; position < targets; position++) {
+						expect(count(plan, position)).toEqual({warmup: rps * warmupSeconds, measured: rps * durationSeconds, inOrder: true});
+					}
+				},
+			),
+			{numRuns: 300},
+		);
+	});
+
+	it('counts 20 requests in 2 s at 10 rps after a 0.5 s warm-up from the start time that once gave 21', () => {
+		// In floating point (start + 500) + 2000 > start + 2500 for this start, so an absolute end let a 21st request in.
+		const start = 154.992_099_426_154_43;
+		expect(start + 500 + 2000).toBeGreaterThan(start + 2500);
+		expect(count({start, rps: 10, warmupMs: 500, durationMs: 2000, targets: 1}, 0)).toEqual({warmup: 5, measured: 20, inOrder: true});
+		// Rates whose interval is not exact in binary: 3 × 333.33… ms still lands on the 1 s boundary.
+		expect(count({start, rps: 3, warmupMs: 1000, durationMs: 2000, targets: 1}, 0)).toEqual({warmup: 3, measured: 6, inOrder: true});
+		expect(count({start, rps: 7, warmupMs: 1000, durationMs: 3000, targets: 2}, 1)).toEqual({warmup: 7, measured: 21, inOrder: true});
 	});
 });
