@@ -3,7 +3,7 @@
  * The PromQL shown by `explain` is what a real cluster would run, marked as the demo's.
  */
 import type {MetricTarget, MetricsPort, TimeRange} from '../domain/ports.ts';
-import {type MetricName, METRIC_NAMES, type Sample, type Series, type VersionKey, versionKey} from '../domain/types.ts';
+import {type MetricName, METRIC_NAMES, type Point, type Sample, type Series, type VersionKey, versionKey} from '../domain/types.ts';
 import {type FleetSimulation, HISTOGRAM_TICKS, TICK_MS, type VersionState} from './simulation.ts';
 
 /** Points per series in one answer, as Prometheus caps a range query (11,000 there). */
@@ -48,6 +48,8 @@ export class DemoMetrics implements MetricsPort {
 	private readonly simulation: FleetSimulation;
 	private readonly clock: () => number;
 	private readonly currentContext: () => string;
+	/** The last answer per version: points at the same instant with the same value are handed out again, not rebuilt. */
+	private previousHistory = new Map<VersionKey, Series>();
 
 	constructor(simulation: FleetSimulation, clock: () => number, currentContext: () => string) {
 		this.simulation = simulation;
@@ -85,30 +87,42 @@ export class DemoMetrics implements MetricsPort {
 		const oldest = this.simulation.oldestHistoryTick;
 		const newest = this.simulation.lastTick;
 		const wanted = Math.floor((range.end - range.start) / stepMs) + 1;
-		const points = Math.min(MAX_POINTS, wanted);
+		const count = Math.min(MAX_POINTS, wanted);
 		// Evaluated at start, start + step, … like a Prometheus range query; too many points keep the newest.
 		const firstTime = wanted > MAX_POINTS ? range.start + (wanted - MAX_POINTS) * stepMs : range.start;
 		const latestTime = this.simulation.lastTickTime;
 		for (const target of targets) {
 			const version = this.resolve(target);
 			if (!version) continue;
+			const key = versionKey(target);
+			const previous = this.previousHistory.get(key);
 			const series: Series = {};
-			for (const metric of METRIC_NAMES) series[metric] = [];
-			for (let index = 0; index < points; index++) {
-				const time = firstTime + index * stepMs;
-				if (time > latestTime + TICK_MS) break;
-				const tick = Math.min(newest, this.simulation.tickAt(time));
-				if (tick < oldest || tick < version.historyFirstTick) continue;
-				for (const metric of METRIC_NAMES) {
+			for (const metric of METRIC_NAMES) {
+				const points: Point[] = [];
+				// Ranges aligned to the step share all but their newest points with the last answer (a Prometheus range
+				// query would parse them again; the demo hands out the same objects and allocates only the new ones).
+				const earlier = previous?.[metric] ?? [];
+				let cursor = 0;
+				for (let index = 0; index < count; index++) {
+					const time = firstTime + index * stepMs;
+					if (time > latestTime + TICK_MS) break;
+					const tick = Math.min(newest, this.simulation.tickAt(time));
+					if (tick < oldest || tick < version.historyFirstTick) continue;
 					const value = version.historyValue(tick, metric);
 					// A missing point is missing, never zero.
-					if (!Number.isNaN(value)) series[metric]!.push({time, value});
+					if (Number.isNaN(value)) continue;
+					while (cursor < earlier.length && earlier[cursor]!.time < time) cursor++;
+					const reused = earlier[cursor];
+					points.push(reused !== undefined && reused.time === time && reused.value === value ? reused : {time, value});
 				}
+
+				series[metric] = points;
 			}
 
-			result.set(versionKey(target), series);
+			result.set(key, series);
 		}
 
+		this.previousHistory = result;
 		return result;
 	}
 

@@ -60,7 +60,8 @@ export class Controller {
 	#lastSeq: number | undefined;
 	#firstPokeScheduled = false;
 	#slow: SlowAnalysis | undefined;
-	#historyAt = 0;
+	/** The end of the last history range fetched. */
+	#historyEnd = 0;
 	#judgedAt = 0;
 	#modelsChanged = false;
 	/**
@@ -590,17 +591,20 @@ export class Controller {
 		const windowSeconds = Math.max(30, this.state.refreshSeconds * 15);
 		const historyMinutes = this.#options.historyMinutes ?? 10;
 		const stepSeconds = Math.max(this.state.refreshSeconds, (historyMinutes * 60) / 120);
-		// History (and the analysis over it) only when a new point is due: charts have one point per step, so
+		// The range ends on a multiple of the step, as Grafana aligns its range queries: consecutive answers are
+		// evaluated at the same instants (Prometheus caches them, the demo reuses its points) and charts do not shift
+		// sideways between refreshes. History (and the analysis over it) is fetched only when a new point is due:
 		// fetching and judging more often would redo the same work.
-		const historyDue = this.#slow === undefined || now - this.#historyAt >= stepSeconds * 1000 || this.#modelsChanged;
+		const historyEnd = Math.floor(now / (stepSeconds * 1000)) * stepSeconds * 1000;
+		const historyDue = this.#slow === undefined || historyEnd > this.#historyEnd || this.#modelsChanged;
 		const [samples, history] = await Promise.all([
 			metrics.sample(targets, windowSeconds),
-			historyDue ? metrics.history(targets, {start: now - historyMinutes * 60_000, end: now, stepSeconds}) : undefined,
+			historyDue ? metrics.history(targets, {start: historyEnd - historyMinutes * 60_000, end: historyEnd, stepSeconds}) : undefined,
 		]);
 		const sampleRecord = Object.fromEntries(samples);
 		const historyRecord: Record<string, Series> = history ? Object.fromEntries(history) : this.state.history;
 		if (history) {
-			this.#historyAt = now;
+			this.#historyEnd = historyEnd;
 			const modelsChanged = this.#modelsChanged;
 			this.#modelsChanged = false;
 

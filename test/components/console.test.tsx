@@ -354,3 +354,18 @@ it('keys typed faster than a frame arrive as one chunk and are all handled in or
 	await settle(50);
 	expect(ui.frame()).toContain('CANARY v13');
 });
+
+it('asks for history over a range that ends on a multiple of the step, so that refreshes share their points', async () => {
+	const before = Date.now();
+	const ui = await open();
+	await ui.waitFor('✖');
+	const ranges = ui.sources.metrics!.ranges;
+	expect(ranges.length).toBeGreaterThan(0);
+	// 10 minutes of history at 120 points: a 5 s step.
+	const [range] = ranges;
+	expect(range!.stepSeconds).toBe(5);
+	expect(range!.end % 5000).toBe(0);
+	expect(range!.end).toBeGreaterThan(before - 5000);
+	expect(range!.end).toBeLessThanOrEqual(Date.now());
+	expect(range!.end - range!.start).toBe(600_000);
+});

@@ -2,7 +2,7 @@
  * In-memory ports for UI and store tests: a fixed fleet whose actions are recorded. Adapters are tested against
  * the real services elsewhere; this only lets component tests drive the screens deterministically.
  */
-import {ConflictError, type AgentEvent, type AgentPort, type AuditEntry, type ClusterPort, type MetricTarget, type MetricsPort, type SourceError, type Sources} from '../../source/domain/ports.ts';
+import {ConflictError, type AgentEvent, type AgentPort, type AuditEntry, type ClusterPort, type MetricTarget, type MetricsPort, type SourceError, type Sources, type TimeRange} from '../../source/domain/ports.ts';
 import {versionKey, type Action, type ActionProgress, type Model, type ModelRef, type Prediction, type Sample, type Series} from '../../source/domain/types.ts';
 
 export const NOW = Date.parse('2026-11-26T10:00:00Z');
@@ -125,6 +125,8 @@ export class FakeMetrics implements MetricsPort {
 	samples = fixtureSamples();
 	failWith: string | undefined;
 	queries = 0;
+	/** The ranges history was asked for, in order. */
+	ranges: TimeRange[] = [];
 
 	async sample(targets: MetricTarget[]) {
 		this.queries++;
@@ -132,7 +134,8 @@ export class FakeMetrics implements MetricsPort {
 		return new Map([...this.samples].filter(([key]) => targets.some((target) => versionKey(target) === key)));
 	}
 
-	async history(targets: MetricTarget[]) {
+	async history(targets: MetricTarget[], range: TimeRange) {
+		this.ranges.push(range);
 		if (this.failWith) throw new Error(this.failWith);
 		const result = new Map<string, Series>();
 		for (const target of targets) {

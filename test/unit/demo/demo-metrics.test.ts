@@ -60,6 +60,31 @@ describe('demo metrics', () => {
 		expect(series.memoryBytes!.every((point) => point.value > 0)).toBe(true);
 	});
 
+	it('answers a range aligned to the step with the points it gave before, adding only the new ones', async () => {
+		harness = startDemo({scenario: 'calm', predictionsPerSecond: 0});
+		// A twin with the same seed and clock, asked only once: reuse must not change a figure.
+		const twin = createDemoSources({seed: 7, actionDelayMs: 0, clock: () => Date.now(), scenario: 'calm', predictionsPerSecond: 0});
+		harness.run(120_000);
+		const step = 5000;
+		const range = (end: number) => ({start: end - 60_000, end, stepSeconds: step / 1000});
+		const end = Math.floor(Date.now() / step) * step;
+		const first = (await harness.demo.metrics.history([fraudStable], range(end))).get(versionKey(fraudStable))!;
+		harness.run(step);
+		const second = (await harness.demo.metrics.history([fraudStable], range(end + step))).get(versionKey(fraudStable))!;
+		for (const metric of ['rps', 'p99Ms', 'memoryBytes'] as const) {
+			const [before, after] = [first[metric]!, second[metric]!];
+			expect(after.map((point) => point.time)).toEqual([...before.slice(1).map((point) => point.time), end + step]);
+			// The shared instants are the same objects with the same figures; the newest point is new.
+			for (let index = 0; index < after.length - 1; index++) expect(after[index]).toBe(before[index + 1]);
+			expect(before).not.toContain(after.at(-1));
+		}
+
+		const fresh = (await twin.metrics.history([fraudStable], range(end + step))).get(versionKey(fraudStable))!;
+		twin.stop();
+		expect(second).toEqual(fresh);
+		expect(second.p99Ms!.length).toBeGreaterThan(10);
+	});
+
 	it('caps history at 15 minutes however long the range asked for', async () => {
 		harness = startDemo({scenario: 'calm', predictionsPerSecond: 0});
 		harness.run(30 * 60_000);
