@@ -252,6 +252,17 @@ describe('prediction log', () => {
 		expect(ui.frame()).not.toContain('req-late');
 	});
 
+	it('shows control characters from the stream instead of sending them to the terminal', async () => {
+		const ui = await open({agent: true});
+		await ui.press('l');
+		ui.sources.agent!.emit([prediction({requestId: 'req-esc', inputSummary: 'x\u001b[2Jy', outputSummary: 'bell\u0007'})]);
+		await settle(1100);
+		const line = ui.frame().split('\n').find((row) => row.includes('req-esc'))!;
+		expect(line).toContain('x�[2Jy → bell�');
+		expect(line).not.toContain('\u001b[2J');
+		expect(line).not.toContain('\u0007');
+	});
+
 	it('finds a prediction by request id', async () => {
 		const ui = await open({agent: true});
 		await ui.press('l', 'f');
