@@ -42,8 +42,14 @@ export interface DemoSources extends Sources {
 	stop(): void;
 }
 
-/** How often predictions are made and changes reported: batches, never a timer per prediction. */
-const PUMP_INTERVAL_MS = 100;
+/**
+ * Predictions are made once a second, on the second (a batch, never a timer per prediction: each line keeps its own
+ * time), as the console draws its frames; actions report their changes at once. Every wake-up of a process costs
+ * CPU of its own, which at ten a second was a measurable share of the console's. While the history is back-filled
+ * after start-up, the pump runs every BACKFILL_PUMP_MS so each chunk stays short.
+ */
+const PUMP_INTERVAL_MS = 1000;
+const BACKFILL_PUMP_MS = 100;
 const DEFAULT_PREDICTIONS_PER_SECOND = 300;
 /** History older than a minute is back-filled after start-up in chunks this size (a few ms each). */
 const BACKFILL_TICKS_PER_PUMP = 30;
@@ -128,15 +134,23 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		pause,
 	});
 
-	const pump = setInterval(() => {
+	let pump: ReturnType<typeof setTimeout> | undefined;
+	const schedulePump = (backfilled: boolean): void => {
 		const now = clock();
-		simulation.advanceTo(now);
-		simulation.backfillHistory(BACKFILL_TICKS_PER_PUMP);
-		feed.pump(now);
-		cluster.notifyIfChanged();
-	}, PUMP_INTERVAL_MS);
-	// The demo must never be what keeps a process alive (a `--json` status run exits when it is done).
-	pump.unref?.();
+		const delay = backfilled ? PUMP_INTERVAL_MS - (((now % PUMP_INTERVAL_MS) + PUMP_INTERVAL_MS) % PUMP_INTERVAL_MS) : BACKFILL_PUMP_MS;
+		pump = setTimeout(() => {
+			const now = clock();
+			simulation.advanceTo(now);
+			const done = simulation.backfillHistory(BACKFILL_TICKS_PER_PUMP);
+			feed.pump(now);
+			cluster.notifyIfChanged();
+			if (!stopped) schedulePump(done);
+		}, delay);
+		// The demo must never be what keeps a process alive (a `--json` status run exits when it is done).
+		pump.unref?.();
+	};
+
+	schedulePump(false);
 
 	return {
 		cluster,
@@ -146,7 +160,7 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		stop() {
 			if (stopped) return;
 			stopped = true;
-			clearInterval(pump);
+			clearTimeout(pump);
 			for (const [timer, resolve] of pauses) {
 				clearTimeout(timer);
 				resolve();

@@ -1,5 +1,5 @@
 /**
- * The demo agent's live prediction log: predictions are made in batches (one per pump, ~every 100 ms, never a timer
+ * The demo agent's live prediction log: predictions are made in batches (one per pump, once a second, never a timer
  * per prediction), spread across versions by their share of traffic, with latencies and errors drawn from the same
  * distributions as the metrics. Every event gets a sequence number; the last `historyLimit` events are kept in a
  * ring for resuming subscribers and for `lookup`.
