@@ -137,7 +137,7 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 	let pump: ReturnType<typeof setTimeout> | undefined;
 	const schedulePump = (backfilled: boolean): void => {
 		const now = clock();
-		const delay = backfilled ? PUMP_INTERVAL_MS - (((now % PUMP_INTERVAL_MS) + PUMP_INTERVAL_MS) % PUMP_INTERVAL_MS) : BACKFILL_PUMP_MS;
+		const delay = backfilled ? PUMP_INTERVAL_MS - (now % PUMP_INTERVAL_MS) : BACKFILL_PUMP_MS;
 		pump = setTimeout(() => {
 			const now = clock();
 			simulation.advanceTo(now);

@@ -53,7 +53,6 @@ export class PredictionFeed {
 	private carry = 0;
 	private readonly subscribers = new Set<Subscriber>();
 	private readonly payloads: PayloadPool;
-	private shares: {traffic: readonly TrafficEntry[]; cumulative: Float64Array; total: number} = {traffic: [], cumulative: new Float64Array(0), total: 0};
 
 	constructor(options: {
 		simulation: FleetSimulation;
@@ -150,19 +149,13 @@ export class PredictionFeed {
 		if (count === 0) return;
 		const traffic = this.simulation.trafficIn(this.currentContext());
 		if (traffic.length === 0) return;
-		// Cumulative shares, computed again only when the traffic changed (once a second at most).
-		if (traffic !== this.shares.traffic) {
-			const cumulative = new Float64Array(traffic.length);
-			let sum = 0;
-			for (const [index, entry] of traffic.entries()) {
-				sum += entry.rps;
-				cumulative[index] = sum;
-			}
-
-			this.shares = {traffic, cumulative, total: sum};
+		const cumulative = new Float64Array(traffic.length);
+		let total = 0;
+		for (const [index, entry] of traffic.entries()) {
+			total += entry.rps;
+			cumulative[index] = total;
 		}
 
-		const {cumulative, total} = this.shares;
 		for (let index = 0; index < count; index++) {
 			const time = Math.round(start + ((index + 1) * elapsed) / count);
 			const point = this.random.next() * total;

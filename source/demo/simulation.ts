@@ -574,7 +574,6 @@ export class FleetSimulation {
 	private readonly simulationStart: number;
 	/** Ticks completed so far. */
 	private completedTicks = 0;
-	private trafficCache: {context: string; tick: number; changeCount: number; entries: readonly TrafficEntry[]} | undefined;
 	/** Bumped on every change a `watchModels` listener should see. */
 	changeCount = 0;
 	private readonly seed: number;
@@ -782,13 +781,7 @@ export class FleetSimulation {
 		return version;
 	}
 
-	/**
-	 * The versions taking traffic in a context and their requests/s. The same array until the next tick or change
-	 * (rates change only then): the prediction feed asks ten times a second.
-	 */
-	trafficIn(context: string): readonly TrafficEntry[] {
-		const cached = this.trafficCache;
-		if (cached?.context === context && cached.tick === this.completedTicks && cached.changeCount === this.changeCount) return cached.entries;
+	trafficIn(context: string): TrafficEntry[] {
 		const entries: TrafficEntry[] = [];
 		for (const model of this.modelsIn(context)) {
 			for (const version of model.versions) {
@@ -796,7 +789,6 @@ export class FleetSimulation {
 			}
 		}
 
-		this.trafficCache = {context, tick: this.completedTicks, changeCount: this.changeCount, entries};
 		return entries;
 	}
 

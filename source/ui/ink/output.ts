@@ -153,6 +153,12 @@ const styleStates = new Map<string, StyleState>();
 let internedCells = 0;
 
 function styleState(codes: Styles): StyleState {
+	// Bounded like the cells: text from outside could bring any number of distinct styles.
+	if (styleStates.size > 1000) {
+		for (const each of styleStates.values()) each.after.clear();
+		styleStates.clear();
+	}
+
 	const key = codes.map((code) => `${code.code}\u0000${code.endCode}`).join('\u0001');
 	let state = styleStates.get(key);
 	if (state === undefined) {
@@ -325,7 +331,8 @@ let gridTurn = 0;
 /** Rows written at a negative or fractional column: they carry a property a fresh array would not have. */
 const irregularRows = new WeakSet<Array<Cell | undefined>>();
 
-const blankSpace: Cell = Object.freeze({type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([]) as unknown as AnsiCode[]}) as Cell;
+/** The blank cell, shared (cells are replaced, never changed), in the plain style of the fast path's cells. */
+const blankSpace: Cell = Object.freeze({type: 'char', value: ' ', fullWidth: false, styles: plainStyle.codes}) as Cell;
 
 function isPlainIndex(index: number): boolean {
 	return index >= 0 && Number.isInteger(index);
