@@ -90,6 +90,8 @@ export class Controller {
 		if (this.#sources.metrics) {
 			this.#metricsPoller = new Poller({
 				intervalMs: this.state.refreshSeconds * 1000,
+				// On the second, like the clock's tick and the demo's predictions: one wake-up a second in all.
+				alignTo: this.#now,
 				run: () => this.#refreshMetrics(),
 				// A refresh marks the source ok itself; this only covers refreshes with nothing to ask for.
 				onOk: () => {

@@ -8,6 +8,11 @@ export interface PollerOptions {
 	run: () => Promise<void>;
 	onError: (error: unknown) => void;
 	onOk?: () => void;
+	/**
+	 * Run on multiples of the interval of this clock (as Prometheus aligns its scrapes) instead of an interval after
+	 * the last run ended: runs then share their wake-up with other work due on the second. Failures still back off.
+	 */
+	alignTo?: () => number;
 	setTimer?: (callback: () => void, ms: number) => unknown;
 	clearTimer?: (handle: unknown) => void;
 }
@@ -17,12 +22,18 @@ export function backoffDelay(failures: number, intervalMs: number, maxBackoffMs:
 	return Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 16));
 }
 
+/** Milliseconds from `now` to the next multiple of `intervalMs` (a whole interval when `now` is on one). */
+export function untilAligned(now: number, intervalMs: number): number {
+	const remainder = now % intervalMs;
+	return remainder === 0 ? intervalMs : intervalMs - remainder;
+}
+
 export class Poller {
 	#failures = 0;
 	#timer: unknown;
 	#stopped = false;
 	#running = false;
-	readonly #options: Required<Omit<PollerOptions, 'onOk'>> & Pick<PollerOptions, 'onOk'>;
+	readonly #options: Required<Omit<PollerOptions, 'onOk' | 'alignTo'>> & Pick<PollerOptions, 'onOk' | 'alignTo'>;
 
 	constructor(options: PollerOptions) {
 		this.#options = {
@@ -69,7 +80,9 @@ export class Poller {
 		}
 
 		if (this.#stopped) return;
-		const delay = backoffDelay(this.#failures, this.#options.intervalMs, this.#options.maxBackoffMs);
+		const {intervalMs, maxBackoffMs, alignTo} = this.#options;
+		const delay =
+			this.#failures === 0 && alignTo ? untilAligned(alignTo(), intervalMs) : backoffDelay(this.#failures, intervalMs, maxBackoffMs);
 		const timer = this.#options.setTimer(() => void this.tick(), delay);
 		(timer as {unref?: () => void} | undefined)?.unref?.();
 		this.#timer = timer;

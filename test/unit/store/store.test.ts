@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {stepWeight, parseWeight, weightsFromReplicas, clampWeight} from '../../../source/domain/weights.ts';
 import {canaryMarginFlags, thresholdFlags, thresholdsFor, defaultThresholds} from '../../../source/domain/thresholds.ts';
-import {backoffDelay, Poller} from '../../../source/store/poller.ts';
+import {backoffDelay, Poller, untilAligned} from '../../../source/store/poller.ts';
 import {reducer} from '../../../source/store/reducer.ts';
 import {fleetRows} from '../../../source/store/selectors.ts';
 import {initialState, LOG_CAPACITY} from '../../../source/store/state.ts';
@@ -184,6 +184,44 @@ describe('poller', () => {
 		await poller.tick();
 		expect(delays).toEqual([200, 400, 100]);
 		expect(errors.map(String)).toEqual(['Error: fail 1', 'Error: fail 2']);
+	});
+
+	it.each([
+		[0, 2000, 2000],
+		[1, 2000, 1999],
+		[1999, 2000, 1],
+		[2000, 2000, 2000],
+		[1_764_000_000_500, 2000, 1500],
+		[1_764_000_001_000, 1000, 1000],
+	])('from %i the next multiple of %i is %i ms away', (now, interval, expected) => {
+		expect(untilAligned(now, interval)).toBe(expected);
+	});
+
+	it('runs on multiples of the interval when aligned, and backs off unaligned after a failure', async () => {
+		const delays: number[] = [];
+		let now = 10_700;
+		let calls = 0;
+		const poller = new Poller({
+			intervalMs: 2000,
+			alignTo: () => now,
+			run: async () => {
+				calls++;
+				now += 150; // The run itself takes time.
+				if (calls === 2) throw new Error('down');
+			},
+			onError: () => undefined,
+			setTimer: (_callback, ms) => {
+				delays.push(ms);
+				return 0;
+			},
+			clearTimer: () => undefined,
+		});
+		await poller.tick(); // Ends at 10,850: the next run at 12,000.
+		now = 12_000;
+		await poller.tick(); // Fails: backs off 4 s.
+		now = 16_150;
+		await poller.tick(); // Ends at 16,300: aligned again, at 18,000.
+		expect(delays).toEqual([1150, 4000, 1700]);
 	});
 });
 
