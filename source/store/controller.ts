@@ -605,6 +605,9 @@ export class Controller {
 			})),
 		);
 		if (targets.length === 0) return;
+		// The refresh is due on the second, with the clock's tick and the demo's predictions: let keys that arrived
+		// meanwhile be handled (and drawn) before its work, rather than after all of it.
+		await new Promise((resolve) => setImmediate(resolve));
 		const now = this.#now();
 		const windowSeconds = Math.max(30, this.state.refreshSeconds * 15);
 		const historyMinutes = this.#options.historyMinutes ?? 10;
