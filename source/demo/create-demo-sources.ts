@@ -3,6 +3,7 @@
  * except `demo: true`, which puts the DEMO badge on screen.
  */
 import type {AgentPort, ClusterPort, MetricsPort, Sources} from '../domain/ports.ts';
+import {untilAligned} from '../domain/time.ts';
 import {AuditLog} from './audit-log.ts';
 import {DemoAgent} from './demo-agent.ts';
 import {DemoCluster} from './demo-cluster.ts';
@@ -137,7 +138,7 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 	let pump: ReturnType<typeof setTimeout> | undefined;
 	const schedulePump = (backfilled: boolean): void => {
 		const now = clock();
-		const delay = backfilled ? PUMP_INTERVAL_MS - (now % PUMP_INTERVAL_MS) : BACKFILL_PUMP_MS;
+		const delay = backfilled ? untilAligned(now, PUMP_INTERVAL_MS) : BACKFILL_PUMP_MS;
 		pump = setTimeout(() => {
 			const now = clock();
 			simulation.advanceTo(now);

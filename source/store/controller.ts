@@ -5,6 +5,7 @@
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../domain/ports.ts';
 import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
+import {untilAligned} from '../domain/time.ts';
 import {parseWeight, stepWeight} from '../domain/weights.ts';
 import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
@@ -104,7 +105,6 @@ export class Controller {
 		}
 
 		if (this.#sources.agent) this.#stream();
-		for (const timer of this.#timers) timer.unref();
 		this.#scheduleTick();
 	}
 
@@ -124,7 +124,7 @@ export class Controller {
 				});
 				if (this.#tickTimer !== undefined) this.#scheduleTick();
 			},
-			TICK_MS - (now % TICK_MS),
+			untilAligned(now, TICK_MS),
 		);
 		this.#tickTimer.unref();
 	}
@@ -133,7 +133,7 @@ export class Controller {
 		this.#unwatch?.();
 		this.#unstream?.();
 		this.#metricsPoller?.stop();
-		for (const timer of this.#timers) clearInterval(timer);
+		for (const timer of this.#timers) clearTimeout(timer);
 		this.#timers = [];
 		clearTimeout(this.#tickTimer);
 		this.#tickTimer = undefined;
@@ -579,6 +579,7 @@ export class Controller {
 				if (Object.keys(this.state.samples).length === 0 && !this.#firstPokeScheduled) {
 					this.#firstPokeScheduled = true;
 					const timer = setTimeout(() => this.#metricsPoller?.poke(), FIRST_METRICS_DELAY_MS);
+					timer.unref();
 					this.#timers.push(timer);
 				}
 			},

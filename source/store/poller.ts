@@ -1,3 +1,5 @@
+import {untilAligned} from '../domain/time.ts';
+
 /**
  * One poller per source: runs a task every interval; on failure waits with exponential backoff (capped), reports
  * the error and keeps trying. Never overlaps runs.
@@ -20,12 +22,6 @@ export interface PollerOptions {
 export function backoffDelay(failures: number, intervalMs: number, maxBackoffMs: number): number {
 	if (failures <= 0) return intervalMs;
 	return Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 16));
-}
-
-/** Milliseconds from `now` to the next multiple of `intervalMs` (a whole interval when `now` is on one). */
-export function untilAligned(now: number, intervalMs: number): number {
-	const remainder = now % intervalMs;
-	return remainder === 0 ? intervalMs : intervalMs - remainder;
 }
 
 export class Poller {

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest';
 import {stepWeight, parseWeight, weightsFromReplicas, clampWeight} from '../../../source/domain/weights.ts';
 import {canaryMarginFlags, thresholdFlags, thresholdsFor, defaultThresholds} from '../../../source/domain/thresholds.ts';
-import {backoffDelay, Poller, untilAligned} from '../../../source/store/poller.ts';
+import {untilAligned} from '../../../source/domain/time.ts';
+import {backoffDelay, Poller} from '../../../source/store/poller.ts';
 import {reducer} from '../../../source/store/reducer.ts';
 import {fleetRows} from '../../../source/store/selectors.ts';
 import {initialState, LOG_CAPACITY} from '../../../source/store/state.ts';
