@@ -50,9 +50,56 @@ async function pagesTouchedPerSecond(pid: number, windows: number): Promise<numb
 /** The V8 flags of the `modeldeck` bin's shebang line, so the benchmark runs what users run. */
 const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(cli, 'utf8').slice(0, 200))?.[1]?.split(' ') ?? [];
 
+/**
+ * A memory probe preloaded (`--import`) into the steady-state console, as `bench/agent-memory.mjs` does for the agent.
+ * On SIGUSR2 it appends a line to PROBE_FILE: the time, process.memoryUsage(), the anonymous and file-backed parts
+ * of RSS, V8's heap spaces (committed and used) and — what a leak would make grow — the heap still in use after each
+ * full (mark-compact) GC since the previous signal. Heap used at a random moment also counts garbage not yet
+ * collected; RSS also counts memory V8 keeps committed for the next allocations.
+ */
+const probeFile = path.join(configDir, 'memory-probe.jsonl');
+const probe = `
+import v8 from 'node:v8';
+import {appendFileSync, readFileSync} from 'node:fs';
+let profiler = new v8.GCProfiler();
+profiler.start();
+process.on('SIGUSR2', () => {
+	const {statistics} = profiler.stop();
+	profiler = new v8.GCProfiler();
+	profiler.start();
+	const afterFullGc = statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').map((gc) => gc.afterGC.heapStatistics.usedHeapSize);
+	const status = readFileSync('/proc/self/status', 'utf8');
+	const kb = (key) => Number(new RegExp(key + ':\\\\s+(\\\\d+)').exec(status)?.[1] ?? 0) * 1024;
+	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, {committed: space.physical_space_size, used: space.space_used_size}]));
+	appendFileSync(${JSON.stringify(probeFile)}, JSON.stringify({time: Date.now(), ...process.memoryUsage(), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), afterFullGc, gcs: statistics.length, spaces}) + '\\n');
+});
+`;
+const probeFlags = ['--import', `data:text/javascript,${encodeURIComponent(probe)}`];
+
+type ProbeLine = {
+	time: number;
+	rss: number;
+	heapTotal: number;
+	heapUsed: number;
+	external: number;
+	rssAnon: number;
+	rssFile: number;
+	afterFullGc: number[];
+	gcs: number;
+	spaces: Record<string, {committed: number; used: number}>;
+};
+
+function probeLines(): ProbeLine[] {
+	try {
+		return readFileSync(probeFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ProbeLine);
+	} catch {
+		return [];
+	}
+}
+
 /** The node process inside the pty is the pty's own child process. */
-function spawnConsole(env: Record<string, string> = {}, cols = 120, rows = 40) {
-	return PtyTerminal.spawn(process.execPath, [...nodeFlags, cli, '--demo'], {cols, rows, env: {MODELDECK_CONFIG_DIR: configDir, ...env}});
+function spawnConsole(env: Record<string, string> = {}, cols = 120, rows = 40, extraFlags: string[] = []) {
+	return PtyTerminal.spawn(process.execPath, [...extraFlags, ...nodeFlags, cli, '--demo'], {cols, rows, env: {MODELDECK_CONFIG_DIR: configDir, ...env}});
 }
 
 /** Frames the console traced (MODELDECK_TRACE_FRAMES): time, render ms, RSS, heap used, heap total, external. */
@@ -79,10 +126,12 @@ async function coldStart(runs: number) {
 	return {runs, medianMs: percentile(times, 50), p90Ms: percentile(times, 90), minMs: Math.min(...times)};
 }
 
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
 async function steadyState(seconds: number) {
 	// 40 versions: the 6 built-in models have 13 versions; 13 extra models with 2 versions each add 26 → 39–40.
 	const traceFile = path.join(configDir, 'frames.txt');
-	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14', MODELDECK_TRACE_FRAMES: traceFile});
+	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14', MODELDECK_TRACE_FRAMES: traceFile}, 120, 40, probeFlags);
 	await term.waitFor('MODEL');
 	await new Promise((resolve) => setTimeout(resolve, 5000));
 	const versions = term.screen().split('\n').filter((line) => /\b(stable|canary)\b/.test(line)).length;
@@ -103,9 +152,13 @@ async function steadyState(seconds: number) {
 	const started = performance.now();
 	const startedAt = Date.now();
 	bytesBefore = term.bytesReceived;
+	process.kill(pid, 'SIGUSR2'); // The probe's first line: collections before the window are left out of it.
+	let sampled = 0;
 	while (performance.now() - started < seconds * 1000) {
 		await new Promise((resolve) => setTimeout(resolve, 5000));
 		rss.push(rssBytes(pid));
+		// The probe every 30 s (a wake-up of its own: negligible against the console's one a second).
+		if (++sampled % 6 === 0) process.kill(pid, 'SIGUSR2');
 	}
 
 	const elapsed = (performance.now() - started) / 1000;
@@ -117,6 +170,26 @@ async function steadyState(seconds: number) {
 		if (inMinute.length > 0) perMinute.push(inMinute.reduce((sum, frame) => sum + frame.rss, 0) / inMinute.length);
 	}
 
+	// Memory per minute from the probe: RSS (anonymous part), V8's committed heap, and the live heap after full GCs.
+	process.kill(pid, 'SIGUSR2');
+	await new Promise((resolve) => setTimeout(resolve, 200));
+	const probes = probeLines().filter((line) => line.time >= startedAt);
+	const memoryPerMinute: Array<{minute: number; rssAnonMb: number; heapCommittedMb: number; liveAfterFullGcMb: number | undefined; fullGcs: number}> = [];
+	for (let minute = 0; minute * 60 < elapsed; minute++) {
+		const inMinute = probes.filter((line) => line.time - startedAt > minute * 60_000 && line.time - startedAt <= (minute + 1) * 60_000 + 1000);
+		if (inMinute.length === 0) continue;
+		const last = inMinute.at(-1)!;
+		const live = inMinute.flatMap((line) => line.afterFullGc);
+		memoryPerMinute.push({
+			minute: minute + 1,
+			rssAnonMb: mb(last.rssAnon),
+			heapCommittedMb: mb(last.heapTotal),
+			liveAfterFullGcMb: live.length > 0 ? mb(Math.max(...live)) : undefined,
+			fullGcs: live.length,
+		});
+	}
+
+	const lastProbe = probes.at(-1);
 	const cpuPercent = ((cpuTicks(pid) - ticksStart) / ticksPerSecond / elapsed) * 100;
 	const bytesPerSecondLog = (term.bytesReceived - bytesBefore) / elapsed;
 	// After the CPU window (clearing the referenced bits costs the console page-table work of its own).
@@ -146,7 +219,6 @@ async function steadyState(seconds: number) {
 
 	term.press('q');
 	await term.exited;
-	const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 	return {
 		versionsOnScreen: versions,
 		windowSeconds: Math.round(elapsed),
@@ -155,6 +227,9 @@ async function steadyState(seconds: number) {
 		rssMbLast: mb(rss.at(-1) ?? 0),
 		rssMbMax: mb(Math.max(...rss)),
 		rssMbPerMinute: perMinute.map(mb),
+		memoryPerMinute,
+		rssFileMbLast: mb(lastProbe?.rssFile ?? 0),
+		heapSpacesMbLast: Object.fromEntries(Object.entries(lastProbe?.spaces ?? {}).map(([name, space]) => [name, `${mb(space.used)} used of ${mb(space.committed)}`])),
 		heapUsedMbLast: mb(frames.at(-1)?.heapUsed ?? 0),
 		heapTotalMbLast: mb(frames.at(-1)?.heapTotal ?? 0),
 		externalMbLast: mb(frames.at(-1)?.external ?? 0),
