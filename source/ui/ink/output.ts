@@ -126,13 +126,20 @@ interface LineEntry extends Keyed {
 const texts = new TwoFrameCache<TextEntry>();
 const lineCells = new TwoFrameCache<LineEntry>();
 const widths = new Map<string, number>();
+/** UTF-16 units of the keys in `widths`: the cache is bounded by what it holds, not only by its count. */
+let widthsUnits = 0;
 
 function widthOf(text: string): number {
 	let width = widths.get(text);
 	if (width === undefined) {
 		width = stringWidth(text);
-		if (widths.size > 10_000) widths.clear();
+		if (widths.size >= 10_000 || widthsUnits >= 200_000) {
+			widths.clear();
+			widthsUnits = 0;
+		}
+
 		widths.set(text, width);
+		widthsUnits += text.length;
 	}
 
 	return width;
