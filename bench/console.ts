@@ -54,8 +54,9 @@ const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(cli, 'ut
  * A memory probe preloaded (`--import`) into the steady-state console, as `bench/agent-memory.mjs` does for the agent.
  * On SIGUSR2 it appends a line to PROBE_FILE: the time, process.memoryUsage(), the anonymous and file-backed parts
  * of RSS, V8's heap spaces (committed and used) and — what a leak would make grow — the heap still in use after each
- * full (mark-compact) GC since the previous signal. Heap used at a random moment also counts garbage not yet
- * collected; RSS also counts memory V8 keeps committed for the next allocations.
+ * full (mark-compact) GC since the previous signal, and the peak of the heap's resident size before any GC since then.
+ * Heap used at a random moment also counts garbage not yet collected; RSS also counts memory V8 keeps for reuse after
+ * a peak of its heap, which the peak tells apart from a leak.
  */
 const probeFile = path.join(configDir, 'memory-probe.jsonl');
 const probe = `
@@ -68,10 +69,11 @@ process.on('SIGUSR2', () => {
 	profiler = new v8.GCProfiler();
 	profiler.start();
 	const afterFullGc = statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').map((gc) => gc.afterGC.heapStatistics.usedHeapSize);
+	const heapPeak = Math.max(0, ...statistics.map((gc) => gc.beforeGC.heapStatistics.totalPhysicalSize));
 	const status = readFileSync('/proc/self/status', 'utf8');
 	const kb = (key) => Number(new RegExp(key + ':\\\\s+(\\\\d+)').exec(status)?.[1] ?? 0) * 1024;
 	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, {committed: space.physical_space_size, used: space.space_used_size}]));
-	appendFileSync(${JSON.stringify(probeFile)}, JSON.stringify({time: Date.now(), ...process.memoryUsage(), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), afterFullGc, gcs: statistics.length, spaces}) + '\\n');
+	appendFileSync(${JSON.stringify(probeFile)}, JSON.stringify({time: Date.now(), ...process.memoryUsage(), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), afterFullGc, heapPeak, gcs: statistics.length, spaces}) + '\\n');
 });
 `;
 const probeFlags = ['--import', `data:text/javascript,${encodeURIComponent(probe)}`];
@@ -85,6 +87,7 @@ type ProbeLine = {
 	rssAnon: number;
 	rssFile: number;
 	afterFullGc: number[];
+	heapPeak: number;
 	gcs: number;
 	spaces: Record<string, {committed: number; used: number}>;
 };
@@ -174,7 +177,14 @@ async function steadyState(seconds: number) {
 	process.kill(pid, 'SIGUSR2');
 	await new Promise((resolve) => setTimeout(resolve, 200));
 	const probes = probeLines().filter((line) => line.time >= startedAt);
-	const memoryPerMinute: Array<{minute: number; rssAnonMb: number; heapCommittedMb: number; liveAfterFullGcMb: number | undefined; fullGcs: number}> = [];
+	const memoryPerMinute: Array<{
+		minute: number;
+		rssAnonMb: number;
+		heapCommittedMb: number;
+		heapPeakMb: number;
+		liveAfterFullGcMb: number | undefined;
+		fullGcs: number;
+	}> = [];
 	for (let minute = 0; minute * 60 < elapsed; minute++) {
 		const inMinute = probes.filter((line) => line.time - startedAt > minute * 60_000 && line.time - startedAt <= (minute + 1) * 60_000 + 1000);
 		if (inMinute.length === 0) continue;
@@ -184,6 +194,7 @@ async function steadyState(seconds: number) {
 			minute: minute + 1,
 			rssAnonMb: mb(last.rssAnon),
 			heapCommittedMb: mb(last.heapTotal),
+			heapPeakMb: mb(Math.max(...inMinute.map((line) => line.heapPeak))),
 			liveAfterFullGcMb: live.length > 0 ? mb(Math.max(...live)) : undefined,
 			fullGcs: live.length,
 		});
