@@ -16,7 +16,7 @@
 //    which QuickLRU keeps for up to two generations, 8,192 entries, whatever their size. A text that changes every
 //    frame — the prediction log is one 12 KB text — is a new entry each second that no later frame looks up, and
 //    both caches kept it (the wrap cache under a key that copies it) until enough other entries pushed it out: the
-//    console's heap grew by about 1.5 MB a minute for ten minutes and more. Texts longer than `cachedTextLimit`
+//    console's live heap grew by about 1 MB a minute for ten minutes and more. Texts longer than `cachedTextLimit`
 //    are measured and wrapped as before but not cached. measure-text's cache is exported as measureTextCache for
 //    the tests.
 import {createHash} from 'node:crypto';
