@@ -52,8 +52,8 @@ const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(cli, 'ut
 
 /**
  * A memory probe preloaded (`--import`) into the steady-state console, as `bench/agent-memory.mjs` does for the agent.
- * On SIGUSR2 it appends a line to memory-probe.jsonl in the benchmark's settings directory: the time, process.memoryUsage(), the anonymous and file-backed parts
- * of RSS, V8's heap spaces (committed and used) and — what a leak would make grow — the heap still in use after each
+ * On SIGUSR2 it appends a line to memory-probe.jsonl in the benchmark's settings directory: the time,
+ * process.memoryUsage(), the anonymous and file-backed parts of RSS, V8's heap spaces (committed and used) and — what a leak would make grow — the heap still in use after each
  * full (mark-compact) GC since the previous signal, and the peak of the heap's resident size before any GC since then.
  * Heap used at a random moment also counts garbage not yet collected; RSS also counts memory V8 keeps for reuse after
  * a peak of its heap, which the peak helps tell apart from a leak.
