@@ -2,15 +2,14 @@
  * `modeldeck agent …`: the in-cluster agent (flags in, a running server out, stopped by SIGINT or SIGTERM), and
  * `modeldeck agent loadtest-worker …`, one worker of a load-test Job.
  */
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 import {runLoad} from './actions/load-generator.ts';
 import {workerResult} from './actions/load-job.ts';
 import type {AlertFormat} from './guard/alerts.ts';
-import {parseGuardSettingsFile} from './guard/settings.ts';
-import type {GuardSettingsFile} from './guard/settings.ts';
+import {GuardSettingsSource} from './guard/settings-file.ts';
 import type {KubeAgentClient} from './kube.ts';
 import {startAgent} from './http/server.ts';
 import type {AgentOptions} from './http/server.ts';
@@ -27,6 +26,8 @@ actions (canary weight, promote, rollback, smoke and load tests) and guards cana
 
 Options:
   --listen HOST:PORT          Address to listen on (default 0.0.0.0:8090)
+  --ingest-listen HOST:PORT   Serve POST /v1/logs here instead, and refuse it on --listen (so a NetworkPolicy
+                              can confine ingest to model pods and still open the API to the API server)
   --kubeconfig FILE           Kubeconfig (default: in-cluster config in a pod, else $KUBECONFIG or ~/.kube/config)
   --context NAME              Kubeconfig context
   --db PATH                   SQLite file for predictions and the audit trail (default: in memory, lost on restart)
@@ -53,6 +54,8 @@ Options:
 export interface ParsedAgentFlags {
 	host: string;
 	port: number;
+	ingestHost?: string;
+	ingestPort?: number;
 	kubeconfig?: string;
 	context?: string;
 	dbPath: string;
@@ -102,6 +105,7 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 		allowPositionals: false,
 		options: {
 			listen: {type: 'string'},
+			'ingest-listen': {type: 'string'},
 			kubeconfig: {type: 'string'},
 			context: {type: 'string'},
 			db: {type: 'string'},
@@ -128,6 +132,11 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 	if (values.help) return {help: true};
 	const listen = parseListen(values.listen ?? '0.0.0.0:8090');
 	if (!listen) throw new Error(`--listen must be HOST:PORT, e.g. 0.0.0.0:8090; got "${values.listen}"`);
+	const ingestListen = values['ingest-listen'] === undefined ? undefined : parseListen(values['ingest-listen']);
+	if (values['ingest-listen'] !== undefined) {
+		if (!ingestListen) throw new Error(`--ingest-listen must be HOST:PORT, e.g. 0.0.0.0:8091; got "${values['ingest-listen']}"`);
+		if (ingestListen.port === listen.port && ingestListen.port !== 0) throw new Error(`--ingest-listen needs a port of its own, not --listen's ${listen.port}`);
+	}
 	const allowIps = values['allow-ip'] ?? [];
 	for (const cidr of allowIps) {
 		const parsed = parseCidr(cidr);
@@ -161,6 +170,8 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 		noAuth: values['no-auth'] === true,
 	};
 	const optional = {
+		ingestHost: ingestListen?.host,
+		ingestPort: ingestListen?.port,
 		kubeconfig: values.kubeconfig,
 		context: values.context,
 		ingestToken: values['ingest-token'] ?? env['MODELDECK_INGEST_TOKEN'],
@@ -240,10 +251,11 @@ export async function runAgent(argv: string[]): Promise<number> {
 	}
 
 	const flags = parsed.flags;
-	let guardSettings: GuardSettingsFile = {};
+	let guardSettings: GuardSettingsSource | undefined;
 	if (flags.guardConfig) {
+		// Re-read at every guard pass (a mounted ConfigMap changes in place); a bad file at start is an error.
 		try {
-			guardSettings = parseGuardSettingsFile(readFileSync(flags.guardConfig, 'utf8'));
+			guardSettings = new GuardSettingsSource(flags.guardConfig, {log: logLine});
 		} catch (error) {
 			process.stderr.write(`--guard-config ${flags.guardConfig}: ${(error as Error).message}\n`);
 			return 2;
@@ -264,6 +276,10 @@ export async function runAgent(argv: string[]): Promise<number> {
 		log: logLine,
 	};
 	if (flags.ingestToken) options.ingestToken = flags.ingestToken;
+	if (flags.ingestPort !== undefined) {
+		options.ingestPort = flags.ingestPort;
+		if (flags.ingestHost) options.ingestHost = flags.ingestHost;
+	}
 	if (flags.alertWebhook) options.alertWebhook = flags.alertWebhook;
 	if (flags.alertFormat) options.alertFormat = flags.alertFormat;
 	if (flags.dbPath === ':memory:') logLine('predictions are kept in memory only; pass --db PATH to keep them across restarts');
@@ -309,7 +325,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 		if (flags.guard) {
 			const {MannWhitneyJudge} = await import('../domain/judge.ts');
 			options.judge = new MannWhitneyJudge();
-			options.guard = {enabled: true, dryRun: flags.guardDryRun, settingsFile: () => guardSettings};
+			options.guard = {enabled: true, dryRun: flags.guardDryRun, ...(guardSettings ? {settingsFile: () => guardSettings.current()} : {})};
 		}
 	} catch (error) {
 		process.stderr.write(`${(error as Error).message}\n`);
@@ -325,6 +341,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 	}
 
 	logLine(`modeldeck agent listening on ${flags.host}:${agent.port}${flags.noAuth ? ' (NO AUTH)' : ''}`);
+	if (flags.ingestPort !== undefined) logLine(`ingest (POST /v1/logs) on ${flags.ingestHost}:${agent.ingestPort} only`);
 	const signal = await new Promise<string>((resolve) => {
 		process.once('SIGINT', () => resolve('SIGINT'));
 		process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -8,6 +8,10 @@
  * - `GET /v1/stream`: WebSocket, subprotocol `modeldeck.v1` (see protocol.ts).
  * - `GET /metrics`, `/healthz`, `/readyz`: no token.
  *
+ * With `ingestPort` set, `POST /v1/logs` is served on that second port only (with `/healthz`), and the first port
+ * refuses it: a NetworkPolicy can then open the API's port to the API server's service proxy and keep ingest, which
+ * carries no Kubernetes token, confined to model pods.
+ *
  * The caller's token is read from `Authorization: Bearer …`, or from `X-Modeldeck-Token` when the request came
  * through the API server's service proxy (which authenticates, and removes, the Authorization header).
  */
@@ -35,6 +39,10 @@ export interface AgentOptions extends AgentCoreOptions {
 	ingestToken?: string;
 	/** CIDRs allowed to POST logs. Empty: any. */
 	allowIps?: string[];
+	/** A separate port for `POST /v1/logs` (0 picks a free one); the main port then refuses ingest. Default: none. */
+	ingestPort?: number;
+	/** Address of the ingest port. Default: `host`. */
+	ingestHost?: string;
 	/** Largest log POST. Default 1 MiB. */
 	maxBodyBytes?: number;
 	/** Ping interval; a client that missed a whole interval is disconnected. Default 30 s. */
@@ -44,6 +52,9 @@ export interface AgentOptions extends AgentCoreOptions {
 export interface RunningAgent {
 	url: string;
 	port: number;
+	/** Where `POST /v1/logs` is served: `url` unless an ingest port was asked for. */
+	ingestUrl: string;
+	ingestPort: number;
 	core: AgentCore;
 	close(): Promise<void>;
 }
@@ -204,6 +215,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			}
 
 			case '/v1/logs':
+				if (ingestServer) throw new HttpProblem(404, `ingest is served on port ${ingestAddress?.port ?? options.ingestPort} (--ingest-listen), not on this one: point the model servers' loggers there`);
 				only('POST');
 				await handleIngest(request, response, url);
 				return;
@@ -253,8 +265,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		}
 	}
 
-	const server = http.createServer((request, response) => {
-		route(request, response).catch((error: unknown) => {
+	/** The ingest port's routes: logs in, and a liveness answer; nothing that reads or acts. */
+	async function routeIngest(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+		const url = new URL(request.url ?? '/', 'http://agent');
+		const path = url.pathname.replace(/\/+$/, '') || '/';
+		if (path === '/healthz') {
+			sendJson(response, 200, {ok: true});
+			return;
+		}
+
+		if (path !== '/v1/logs') throw new HttpProblem(404, `this port serves only POST /v1/logs (ingest); ${path} is on port ${address.port}`);
+		if (request.method !== 'POST') throw new HttpProblem(405, 'use POST for /v1/logs');
+		await handleIngest(request, response, url);
+	}
+
+	const respond = (handler: typeof route) => (request: http.IncomingMessage, response: http.ServerResponse) => {
+		handler(request, response).catch((error: unknown) => {
 			if (error instanceof HttpProblem) {
 				const headers: http.OutgoingHttpHeaders = error.status === 401 ? {'www-authenticate': 'Bearer'} : {};
 				// The rest of an oversized body is not worth reading: answer and close.
@@ -266,11 +292,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			log(`http: unexpected failure on ${request.method} ${request.url?.split('?')[0]}: ${(error as Error).stack ?? String(error)}`);
 			sendJson(response, 500, {error: `the agent failed: ${(error as Error).message}`});
 		});
-	});
-	server.on('clientError', (_error, socket: Socket) => {
+	};
+	const clientError = (_error: Error, socket: Socket) => {
 		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
 		else socket.destroy();
+	};
+	const server = http.createServer(respond(route));
+	server.on('clientError', clientError);
+	const ingestServer = options.ingestPort === undefined ? undefined : http.createServer(respond(routeIngest));
+	ingestServer?.on('clientError', clientError);
+	ingestServer?.on('upgrade', (_request: http.IncomingMessage, socket: Socket) => {
+		socket.on('error', () => socket.destroy());
+		rejectUpgrade(socket, 404, 'this port serves only POST /v1/logs (ingest); the stream is on the main port');
 	});
+	let address: AddressInfo;
+	let ingestAddress: AddressInfo | undefined;
 
 	// ---- stream -----------------------------------------------------------------------------------------------------
 
@@ -437,26 +473,51 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	}, options.heartbeatMs ?? 30_000);
 	heartbeat.unref();
 
-	await new Promise<void>((resolve, reject) => {
-		server.once('error', reject);
-		server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-			server.off('error', reject);
-			resolve();
+	const listen = (target: http.Server, port: number, host: string) =>
+		new Promise<AddressInfo>((resolve, reject) => {
+			target.once('error', reject);
+			target.listen(port, host, () => {
+				target.off('error', reject);
+				resolve(target.address() as AddressInfo);
+			});
 		});
-	});
-	const address = server.address() as AddressInfo;
-	const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-	const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${address.port}`;
+	const urlOf = (bound: AddressInfo) => {
+		const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+		return `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${bound.port}`;
+	};
+
+	address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+	if (ingestServer) {
+		try {
+			ingestAddress = await listen(ingestServer, options.ingestPort!, options.ingestHost ?? options.host ?? '127.0.0.1');
+		} catch (error) {
+			server.close();
+			clearInterval(heartbeat);
+			await core.close();
+			throw new Error(`the ingest port: ${(error as Error).message}`);
+		}
+	}
+
+	const url = urlOf(address);
 
 	let closing: Promise<void> | undefined;
 	return {
 		url,
 		port: address.port,
+		ingestUrl: ingestAddress ? urlOf(ingestAddress) : url,
+		ingestPort: ingestAddress?.port ?? address.port,
 		core,
 		close() {
 			closing ??= (async () => {
 				clearInterval(heartbeat);
 				for (const ws of sockets.clients) ws.close(1001, 'the agent is stopping');
+				if (ingestServer) {
+					await new Promise<void>((resolve) => {
+						ingestServer.close(() => resolve());
+						ingestServer.closeAllConnections();
+					});
+				}
+
 				await new Promise<void>((resolve) => {
 					server.close(() => resolve());
 					server.closeAllConnections();
