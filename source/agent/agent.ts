@@ -3,7 +3,7 @@
  * WebSocket front ends (http/server.ts) call into it; everything here is independent of the transport.
  */
 import {randomUUID} from 'node:crypto';
-import type {CanaryJudge} from '../domain/analysis.ts';
+import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import type {AuditEntry, ClusterPort, MetricsPort} from '../domain/ports.ts';
 import {ConflictError, ForbiddenError} from '../domain/ports.ts';
 import type {Action, ActionProgress, Model, ModelRef, Prediction, VersionRef} from '../domain/types.ts';
@@ -84,6 +84,8 @@ export interface AgentCoreOptions {
 	log?: (line: string) => void;
 	fetch?: typeof fetch;
 	now?: () => number;
+		/** The console's detectors the guard runs. Default: the robust z-score detector. */
+		detectors?: readonly FlagDetector[];
 }
 
 export interface IngestResult {
@@ -219,6 +221,7 @@ export class AgentCore {
 
 	/** Deletes old predictions a chunk at a time, letting ingest and the stream run between chunks. */
 	async #retain(): Promise<void> {
+				...(options.guard.detectors ? {detectors: options.guard.detectors} : {}),
 		if (this.#retaining || this.#closed) return;
 		this.#retaining = true;
 		let deleted = 0;
@@ -597,7 +600,7 @@ export class AgentCore {
 			const url = this.#options.alertWebhook;
 			void postAlert(
 				url,
-				{model: report.model, canary: report.canary, stable: report.stable, rolledBack, reason: action.reason, time: this.#now()},
+				{model: report.model, canary: report.canary, stable: report.stable, rolledBack, dryRun: action.kind === 'would-rollback', reason: action.kind === 'rollback' && report.error ? `${action.reason}; the rollback failed: ${report.error}` : action.reason, time: this.#now()},
 				alertFormatFor(url, this.#options.alertFormat),
 				this.#options.fetch,
 			).then((problem) => {
@@ -634,4 +637,27 @@ export class AgentCore {
 		this.store.close();
 	}
 }
+
+		if (action.kind === 'would-rollback') {
+			// The finding is audited (and recorded as an Event on the model's object) as a dry run: nothing changed.
+			const model = this.findModel(report.model);
+			const weights = describeWeights(model);
+			void this.auditor
+				.record(
+					{
+						time: this.#now(),
+						user: guardUser,
+						action: `dry-run rollback ${report.canary}`,
+						target: modelKey(report.model),
+						before: weights,
+						after: weights,
+						result: 'ok',
+						message: `DRY RUN (nothing changed): guard would roll back ${report.canary}: ${action.reason}`,
+					},
+					report.model.namespace,
+					model ? modelObject(model) : undefined,
+					'ModeldeckGuardDryRun',
+				)
+				.catch((error: unknown) => this.#log(`guard: could not audit the dry run: ${(error as Error).message}`));
+		}
 

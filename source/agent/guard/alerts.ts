@@ -10,8 +10,10 @@ export interface GuardAlert {
 	model: ModelRef;
 	canary: string;
 	stable?: string;
-	/** True when the guard rolled back; false in dry-run (it would have). */
+	/** True when the guard rolled back; false in dry-run (it would have) or when rolling back failed. */
 	rolledBack: boolean;
+	/** True in dry-run. When false and not rolled back, the rollback failed. Default: !rolledBack. */
+	dryRun?: boolean;
 	reason: string;
 	/** Epoch ms. */
 	time: number;
@@ -28,18 +30,22 @@ export function alertFormatFor(url: string, explicit?: AlertFormat): AlertFormat
 	}
 }
 
+function dryRun(alert: GuardAlert): boolean {
+	return alert.dryRun ?? !alert.rolledBack;
+}
+
 export function alertmanagerPayload(alert: GuardAlert): unknown[] {
-	const what = alert.rolledBack ? 'rolled back' : 'would roll back (dry run)';
+	const what = alert.rolledBack ? 'rolled back' : dryRun(alert) ? 'would roll back (dry run)' : 'FAILED to roll back';
 	return [
 		{
 			labels: {
 				alertname: 'ModeldeckCanaryRolledBack',
-				severity: alert.rolledBack ? 'critical' : 'warning',
+				severity: dryRun(alert) ? 'warning' : 'critical',
 				namespace: alert.model.namespace,
 				model: alert.model.name,
 				canary: alert.canary,
 				source: 'modeldeck-agent',
-				dry_run: String(!alert.rolledBack),
+				dry_run: String(dryRun(alert)),
 			},
 			annotations: {
 				summary: `modeldeck guard ${what} canary ${alert.canary} of ${alert.model.namespace}/${alert.model.name}`,
@@ -52,7 +58,7 @@ export function alertmanagerPayload(alert: GuardAlert): unknown[] {
 }
 
 export function slackPayload(alert: GuardAlert): {text: string} {
-	const what = alert.rolledBack ? ':rotating_light: rolled back' : ':warning: would roll back (dry run)';
+	const what = alert.rolledBack ? ':rotating_light: rolled back' : dryRun(alert) ? ':warning: would roll back (dry run)' : ':rotating_light: FAILED to roll back';
 	return {text: `modeldeck guard ${what} canary *${alert.canary}* of *${alert.model.namespace}/${alert.model.name}*: ${alert.reason}`};
 }
 

@@ -1,16 +1,19 @@
 /**
  * The canary guard: automated canary analysis inside the agent. Every interval, for each guarded model with a
- * canary taking traffic, it judges canary against stable over the recent metric history and, after N failing
- * verdicts in a row, rolls the canary back (or, in dry-run, says it would).
+ * canary taking traffic, it runs the console's analysis (thresholds, detectors and the canary judge; see verdict.ts)
+ * over the recent metric history and, after N failing verdicts in a row, rolls the canary back (or, in dry-run,
+ * says it would).
  */
-import type {CanaryJudge, Verdict} from '../../domain/analysis.ts';
+import type {CanaryJudge, FlagDetector, Verdict} from '../../domain/analysis.ts';
+import {RobustZDetector} from '../../domain/detectors.ts';
 import type {MetricsPort} from '../../domain/ports.ts';
-import type {Model, ModelRef, Version} from '../../domain/types.ts';
-import {modelKey, versionKey} from '../../domain/types.ts';
+import type {Flag, Model, ModelRef, Version} from '../../domain/types.ts';
+import {modelKey} from '../../domain/types.ts';
 import {guardDecision, initialGuardState} from './decision.ts';
 import type {GuardAction, GuardState} from './decision.ts';
-import {guardSettingsFor} from './settings.ts';
+import {resolveGuardSettings} from './settings.ts';
 import type {GuardModelSettings, GuardSettingsFile} from './settings.ts';
+import {guardVerdict} from './verdict.ts';
 
 export const guardUser = 'modeldeck-guard';
 
@@ -18,7 +21,11 @@ export interface GuardReport {
 	model: ModelRef;
 	canary: string;
 	stable: string;
+	/** The guard's verdict: the judge's, failed by any breached threshold or detector (see verdict.ts). */
 	verdict: Verdict;
+	/** Every flag the analysis raised on the canary, and those that failed it. */
+	flags: Flag[];
+	breaches: Flag[];
 	state: GuardState;
 	settings: GuardModelSettings;
 	action: GuardAction;
@@ -32,6 +39,9 @@ export interface GuardDependencies {
 	models: () => Model[];
 	metrics: MetricsPort;
 	judge: CanaryJudge;
+	/** The console's detectors. Default: the robust z-score detector with its default settings. */
+	detectors?: readonly FlagDetector[];
+	/** Called at every pass: a reloading source returns the newest good settings. */
 	settingsFile?: () => GuardSettingsFile;
 	dryRun: boolean;
 	/** Rolls the canary back (and audits it). Throws when it could not. */
@@ -53,9 +63,13 @@ export class CanaryGuard {
 	readonly #states = new Map<string, GuardState>();
 	#timer: NodeJS.Timeout | undefined;
 	#running: Promise<GuardReport[]> | undefined;
+	readonly #detectors: readonly FlagDetector[];
+	/** Annotation errors already reported, by model: each is told once, and again only after it changed. */
+	readonly #reportedErrors = new Map<string, string>();
 
 	constructor(dependencies: GuardDependencies) {
 		this.#dependencies = dependencies;
+		this.#detectors = dependencies.detectors ?? [new RobustZDetector()];
 	}
 
 	state(model: ModelRef, canary: string): GuardState {
@@ -68,7 +82,8 @@ export class CanaryGuard {
 		const file = this.#dependencies.settingsFile?.() ?? {};
 		const reports: GuardReport[] = [];
 		for (const model of this.#dependencies.models()) {
-			const settings = guardSettingsFor(model, file);
+			const {settings, errors} = resolveGuardSettings(model, file);
+			this.#reportSettingsErrors(modelKey(model), errors);
 			if (!settings.enabled) continue;
 			const pair = guardedPair(model);
 			if (!pair) continue;
@@ -84,6 +99,18 @@ export class CanaryGuard {
 		}
 
 		return reports;
+	}
+
+	#reportSettingsErrors(key: string, errors: string[]): void {
+		const text = errors.join('; ');
+		if (text === (this.#reportedErrors.get(key) ?? '')) return;
+		if (text === '') {
+			this.#reportedErrors.delete(key);
+			return;
+		}
+
+		this.#reportedErrors.set(key, text);
+		for (const error of errors) this.#dependencies.onError?.(`guard: ${error} (ignored: that setting keeps its value from the settings file or the default)`);
 	}
 
 	async #judge(
@@ -104,7 +131,18 @@ export class CanaryGuard {
 			end: now,
 			stepSeconds,
 		});
-		const verdict = this.#dependencies.judge.judge(history.get(versionKey(canaryTarget)), history.get(versionKey(stableTarget)), settings.windowSeconds);
+		const finding = guardVerdict({
+			model,
+			canary: pair.canary,
+			stable: pair.stable,
+			history,
+			judge: this.#dependencies.judge,
+			detectors: this.#detectors,
+			thresholds: settings.thresholds,
+			windowSeconds: settings.windowSeconds,
+			now,
+		});
+		const verdict: Verdict = {...finding.judged, result: finding.result, summary: finding.summary};
 		const decision = guardDecision(state, verdict, {consecutiveFailures: settings.consecutiveFailures, dryRun: this.#dependencies.dryRun}, now);
 		this.#states.set(key, decision.state);
 		const report: GuardReport = {
@@ -112,6 +150,8 @@ export class CanaryGuard {
 			canary: pair.canary.name,
 			stable: pair.stable.name,
 			verdict,
+			flags: finding.flags,
+			breaches: finding.breaches,
 			state: decision.state,
 			settings,
 			action: decision.action,

@@ -6,7 +6,8 @@ import {alertFormatFor, alertmanagerPayload, slackPayload} from '../../../source
 import {guardDecision, initialGuardState} from '../../../source/agent/guard/decision.ts';
 import {CanaryGuard} from '../../../source/agent/guard/guard.ts';
 import type {GuardReport} from '../../../source/agent/guard/guard.ts';
-import {guardSettingsFor, parseDurationSeconds, parseGuardSettingsFile} from '../../../source/agent/guard/settings.ts';
+import {guardSettingsFor, parseDurationSeconds, parseGuardSettingsFile, resolveGuardSettings} from '../../../source/agent/guard/settings.ts';
+import {defaultThresholds} from '../../../source/domain/thresholds.ts';
 
 function verdict(result: VerdictResult): Verdict {
 	return {result, score: result === 'insufficient-data' ? null : 50, windowSeconds: 300, metrics: [], summary: `${result}: p99 worse`};
@@ -47,20 +48,69 @@ describe('guardDecision', () => {
 
 describe('guard settings', () => {
 	const base: Model = {namespace: 'team-a', name: 'fraud', router: 'httproute', versions: []};
+	const timing = ({thresholds: _thresholds, ...rest}: ReturnType<typeof guardSettingsFor>) => rest;
 
 	it('layers defaults, the settings file and the model’s annotations', () => {
-		expect(guardSettingsFor(base)).toEqual({enabled: false, intervalSeconds: 30, windowSeconds: 300, consecutiveFailures: 3});
+		expect(guardSettingsFor(base)).toEqual({enabled: false, intervalSeconds: 30, windowSeconds: 300, consecutiveFailures: 3, thresholds: defaultThresholds});
 		const file = parseGuardSettingsFile('defaults: {intervalSeconds: 10}\nmodels:\n  team-a/fraud: {enabled: true, consecutiveFailures: 2}\n');
-		expect(guardSettingsFor(base, file)).toEqual({enabled: true, intervalSeconds: 10, windowSeconds: 300, consecutiveFailures: 2});
+		expect(timing(guardSettingsFor(base, file))).toEqual({enabled: true, intervalSeconds: 10, windowSeconds: 300, consecutiveFailures: 2});
 		const annotated = {...base, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-interval': '1m', 'modeldeck.dev/guard-failures': '5', 'modeldeck.dev/guard-window': '10m'}};
-		expect(guardSettingsFor(annotated)).toEqual({enabled: true, intervalSeconds: 60, windowSeconds: 600, consecutiveFailures: 5});
+		expect(timing(guardSettingsFor(annotated))).toEqual({enabled: true, intervalSeconds: 60, windowSeconds: 600, consecutiveFailures: 5});
 		expect(guardSettingsFor({...annotated, annotations: {'modeldeck.dev/guard': 'false'}}, file).enabled).toBe(false);
 	});
 
-	it('parses durations and says what is wrong in a settings file', () => {
+	it('takes thresholds in the console’s format from the file, per model, and from the annotation above them', () => {
+		const file = parseGuardSettingsFile(
+			['thresholds:', '  defaults: {p99LatencyMs: 800}', '  models:', '    team-a/fraud: {errorRatio: 0.05, canaryMargin: 0.5}', '    other: {p99LatencyMs: 1}'].join('\n'),
+		);
+		expect(guardSettingsFor(base, file).thresholds).toEqual({...defaultThresholds, p99LatencyMs: 800, errorRatio: 0.05, canaryMargin: 0.5});
+		const annotated = {...base, annotations: {'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": 250, "canaryMargin": 0.1}'}};
+		expect(resolveGuardSettings(annotated, file)).toEqual({
+			settings: expect.objectContaining({thresholds: {...defaultThresholds, p99LatencyMs: 250, errorRatio: 0.05, canaryMargin: 0.1}}),
+			errors: [],
+		});
+	});
+
+	it('names the model and the annotation of a bad value, and keeps that setting’s other value', () => {
+		const file = parseGuardSettingsFile('models: {team-a/fraud: {intervalSeconds: 15, consecutiveFailures: 4}}\nthresholds: {defaults: {p99LatencyMs: 700}}');
+		const bad = {
+			...base,
+			annotations: {
+				'modeldeck.dev/guard': 'yes',
+				'modeldeck.dev/guard-interval': 'often',
+				'modeldeck.dev/guard-failures': '0',
+				'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": "fast"}',
+			},
+		};
+		const {settings, errors} = resolveGuardSettings(bad, file);
+		expect(errors).toEqual([
+			'team-a/fraud: annotation modeldeck.dev/guard must be "true" or "false"; got "yes"',
+			'team-a/fraud: annotation modeldeck.dev/guard-interval must be a duration such as "30s", "5m" or "1h"; got "often"',
+			'team-a/fraud: annotation modeldeck.dev/guard-failures must be a whole number of failing verdicts, 1 or more; got "0"',
+			'team-a/fraud: annotation modeldeck.dev/guard-thresholds.p99LatencyMs must be milliseconds, e.g. 300; got "fast"',
+		]);
+		expect(settings).toMatchObject({enabled: false, intervalSeconds: 15, consecutiveFailures: 4, thresholds: {p99LatencyMs: 700}});
+		expect(resolveGuardSettings({...base, annotations: {'modeldeck.dev/guard-thresholds': '{p99: 1'}}).errors).toEqual([
+			'team-a/fraud: annotation modeldeck.dev/guard-thresholds must be JSON such as {"p99LatencyMs": 300, "errorRatio": 0.01}; got "{p99: 1"',
+		]);
+		expect(resolveGuardSettings({...base, annotations: {'modeldeck.dev/guard-thresholds': '{"p99": 1}'}}).errors[0]).toMatch(
+			/^team-a\/fraud: annotation modeldeck.dev\/guard-thresholds.p99 is not a threshold; the thresholds are p99LatencyMs, errorRatio, cpuOfLimit, memoryOfLimit, canaryMargin$/,
+		);
+	});
+
+	it('parses durations and says what is wrong in a settings file, naming the model and the key', () => {
 		expect([parseDurationSeconds('30'), parseDurationSeconds('30s'), parseDurationSeconds('5m'), parseDurationSeconds('1h'), parseDurationSeconds('x')]).toEqual([30, 30, 300, 3600, undefined]);
-		expect(() => parseGuardSettingsFile('models: {a: {consecutiveFailures: -1}}')).toThrow(/models.a.consecutiveFailures must be a positive number/);
+		expect(() => parseGuardSettingsFile('models: {a: {consecutiveFailures: -1}}')).toThrow('models["a"].consecutiveFailures must be a positive number; got -1');
+		expect(() => parseGuardSettingsFile('models: {team-a/fraud: {intervalSecond: 5}}')).toThrow(
+			'models["team-a/fraud"].intervalSecond is not a guard setting; the settings are enabled, intervalSeconds, windowSeconds, consecutiveFailures',
+		);
+		expect(() => parseGuardSettingsFile('thresholds: {models: {team-a/fraud: {errorRatio: 2}}}')).toThrow(
+			'thresholds.models["team-a/fraud"].errorRatio must be a ratio from 0 to 1, e.g. 0.02 for 2%; got 2',
+		);
+		expect(() => parseGuardSettingsFile('models: {team-a/fraud: {thresholds: {p99LatencyMs: 1}}}')).toThrow(/thresholds go in the top-level "thresholds" block/);
+		expect(() => parseGuardSettingsFile('threshold: {}')).toThrow('"threshold" is not a guard settings key; use "defaults", "models" and/or "thresholds"');
 		expect(() => parseGuardSettingsFile('[1, 2]')).toThrow(/must be a mapping/);
+		expect(() => parseGuardSettingsFile('models: [')).toThrow(/not valid YAML or JSON/);
 		expect(parseGuardSettingsFile('{"defaults": {"enabled": true}}')).toEqual({defaults: {enabled: true}});
 	});
 });
@@ -142,7 +192,9 @@ describe('CanaryGuard', () => {
 		expect(await guard.evaluate()).toEqual([]);
 		advance(10_000);
 		await guard.evaluate();
-		expect(rollbacks).toEqual(['fraud/v2: 2 failing verdicts in a row (limit 2): fail: p99 worse']);
+		expect(rollbacks).toHaveLength(1);
+		// The judge's failure and the thresholds the fake history crosses (900 ms > 500 ms, 800% worse than stable).
+		expect(rollbacks[0]).toMatch(/^fraud\/v2: 2 failing verdicts in a row \(limit 2\): fail: p99 900 ms > 500 ms; canary p99 900 ms is 800% worse than stable 100 ms \(margin 20%\); canary fail: p99 worse$/);
 		expect(reports.map((report) => report.action.kind)).toEqual(['none', 'rollback']);
 	});
 
@@ -171,5 +223,68 @@ describe('CanaryGuard', () => {
 		await guard.evaluate();
 		expect(reports).toHaveLength(1);
 		expect(reports[0]).toMatchObject({action: {kind: 'rollback'}, error: 'conflict'});
+	});
+});
+
+describe('CanaryGuard with the console’s thresholds', () => {
+	const model = (annotations: Record<string, string>): Model => ({
+		namespace: 'team-a',
+		name: 'fraud',
+		router: 'httproute',
+		annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '1', ...annotations},
+		versions: [
+			{name: 'v1', track: 'stable', weight: 80, replicasReady: 1, replicasDesired: 1, restarts: 0, image: '', created: ''},
+			{name: 'v2', track: 'canary', weight: 20, replicasReady: 1, replicasDesired: 1, restarts: 0, image: '', created: ''},
+		],
+	});
+	// Canary and stable both at 400 ms p99: the judge passes, the margin is not crossed; only a threshold can fail it.
+	const metrics: MetricsPort = {
+		label: 'fake',
+		sample: async () => new Map(),
+		history: async (targets) => new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {p99Ms: [{time: 1000, value: 400}]}])),
+		explain: () => '',
+	};
+
+	async function run(annotations: Record<string, string>, file = {}) {
+		const reports: GuardReport[] = [];
+		const errors: string[] = [];
+		const rollbacks: string[] = [];
+		const guard = new CanaryGuard({
+			models: () => [model(annotations)],
+			metrics,
+			judge: {judge: () => verdict('pass')},
+			settingsFile: () => file,
+			dryRun: false,
+			rollback: async (_model, canary, reason) => {
+				rollbacks.push(`${canary}: ${reason}`);
+			},
+			onReport: (report) => reports.push(report),
+			onError: (message) => errors.push(message),
+			now: () => 1000,
+		});
+		await guard.evaluate();
+		return {reports, errors, rollbacks, guard};
+	}
+
+	it('rolls back on the model’s own p99 threshold from its annotation, and not under the default', async () => {
+		const strict = await run({'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": 300}'});
+		expect(strict.rollbacks).toEqual(['v2: 1 failing verdicts in a row (limit 1): fail: p99 400 ms > 300 ms']);
+		expect(strict.reports[0]?.breaches.map((flag) => flag.kind)).toEqual(['latency']);
+		expect((await run({})).rollbacks).toEqual([]);
+	});
+
+	it('takes the threshold from the settings file in the console’s format', async () => {
+		const file = parseGuardSettingsFile('thresholds: {models: {team-a/fraud: {p99LatencyMs: 350}}}');
+		expect((await run({}, file)).rollbacks).toEqual(['v2: 1 failing verdicts in a row (limit 1): fail: p99 400 ms > 350 ms']);
+	});
+
+	it('reports a bad annotation once, naming the model and the key, and guards with the other values', async () => {
+		const {errors, rollbacks, guard} = await run({'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": -5}'}, parseGuardSettingsFile('thresholds: {defaults: {p99LatencyMs: 390}}'));
+		expect(errors).toEqual([
+			'guard: team-a/fraud: annotation modeldeck.dev/guard-thresholds.p99LatencyMs must be milliseconds, e.g. 300; got -5 (ignored: that setting keeps its value from the settings file or the default)',
+		]);
+		expect(rollbacks).toEqual(['v2: 1 failing verdicts in a row (limit 1): fail: p99 400 ms > 390 ms']);
+		await guard.evaluate();
+		expect(errors).toHaveLength(1);
 	});
 });
