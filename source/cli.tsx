@@ -258,18 +258,25 @@ async function realSources(
 			}, prometheusUrl)
 		: undefined;
 	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
-	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy.
-	const agent = new LazyAgentPort(async () => {
-		await new Promise((resolve) => setTimeout(resolve, 0));
-		const {createAgentClient} = await import('./sources/agent-client.ts');
-		if (options.agent) {
-			return createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
-		}
+	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy. Each
+	// context has its own: switching context looks again.
+	const agent = new LazyAgentPort(
+		async (context) => {
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			const {createAgentClient} = await import('./sources/agent-client.ts');
+			if (options.agent) {
+				// --agent names one cluster's agent: acting through it on another context's models would change the wrong cluster.
+				if (context !== contextName) return {absent: `--agent ${options.agent} is the agent of context ${contextName}, not of ${context}: start modeldeck again to use this context's agent`};
+				return createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
+			}
 
-		const {findAgent} = await import('./sources/agent-client/find-agent.ts');
-		const found = await findAgent({kubeconfig: kubeconfigPath, context: contextName});
-		return found ? createAgentClient(found.clientOptions) : undefined;
-	});
+			const {findAgent} = await import('./sources/agent-client/find-agent.ts');
+			const found = await findAgent({kubeconfig: kubeconfigPath, context: context ?? contextName});
+			return found ? createAgentClient(found.clientOptions) : undefined;
+		},
+		'agent',
+		contextName,
+	);
 
 	return {
 		sources: {cluster, ...(metrics ? {metrics} : {}), agent, demo: false},

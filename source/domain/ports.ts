@@ -121,6 +121,11 @@ export interface AgentPort {
 	act(action: Action): AsyncIterable<ActionProgress>;
 	lookup(requestId: string): Promise<Prediction[]>;
 	audit(limit: number): Promise<AuditEntry[]>;
+	/**
+	 * The cluster context changed: from now on talk to that cluster's agent (if it has one). Subscriptions made
+	 * before belong to the old agent; the caller ends them and subscribes again.
+	 */
+	switchContext?(context: string): void;
 }
 
 /** Everything the console is connected to. `agent` and `metrics` are optional: the console works without them. */

@@ -180,7 +180,7 @@ export const commands: readonly CommandSpec[] = [
 			return undefined;
 		},
 	},
-	{id: Command.SMOKE, keys: ['s'], description: 'Smoke test the canary (or stable): metadata, a valid request, outputs checked', hint: 'smoke', scope: 'target', dangerous: false, footer: true, disabledReason: needsAgent},
+	{id: Command.SMOKE, keys: ['s'], description: 'Smoke test every version side by side: metadata, a valid request, outputs checked', hint: 'smoke', scope: 'target', dangerous: false, footer: true, disabledReason: needsAgent},
 	{id: Command.LOAD, keys: ['t'], description: 'Load test stable and canary side by side', hint: 'load test', scope: 'target', dangerous: true, footer: true, disabledReason: needsAgent},
 	{
 		id: Command.EXPLAIN,

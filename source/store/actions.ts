@@ -12,6 +12,7 @@ export type StoreAction =
 	| {type: 'source/ok'; source: SourceName; now: number}
 	| {type: 'source/error'; source: SourceName; message: string; now: number}
 	| {type: 'source/absent'; source: SourceName; message: string; now: number}
+	| {type: 'source/connecting'; source: SourceName; now: number}
 	| {
 			type: 'metrics/refreshed';
 			samples: Record<string, Sample>;

@@ -59,6 +59,8 @@ export class Controller {
 	#received = 0;
 	#rateWindow: Array<{time: number; count: number}> = [];
 	#taskCounter = 0;
+	/** Actions this console carried out straight against the cluster (no agent, or the agent unreachable): audited here. */
+	#localAudit: AuditEntry[] = [];
 	#lastSeq: number | undefined;
 	#firstPokeScheduled = false;
 	#slow: SlowAnalysis | undefined;
@@ -268,9 +270,9 @@ export class Controller {
 			}
 
 			case Command.SMOKE: {
+				// Every version at once, so that their checks show side by side.
 				const model = currentModel(this.state)!;
-				const version = canaryOf(model) ?? stableOf(model) ?? model.versions[0]!;
-				void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
+				for (const version of smokeOrder(model)) void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
 				return;
 			}
 
@@ -414,6 +416,7 @@ export class Controller {
 					? (this.state.readOnlyReason ?? 'read-only')
 					: undefined;
 			this.#store.dispatch({type: 'context/set', context: name, readOnlyReason});
+			this.#switchAgent(name);
 			this.#watch();
 			void this.#loadNamespaces();
 			this.#toast('info', `context ${name}`);
@@ -421,6 +424,24 @@ export class Controller {
 			this.#toast('error', `cannot switch to ${name}: ${describeError(error)}`);
 			this.#watch();
 		}
+	}
+
+	/** Each context has its own agent: end the old one's stream and audit, and find the new context's. */
+	#switchAgent(context: string): void {
+		const agent = this.#sources.agent;
+		if (!agent?.switchContext) return;
+		this.#unstream?.();
+		this.#unstream = undefined;
+		this.#lastSeq = undefined;
+		this.#recent = [];
+		this.#outputs.clear();
+		agent.switchContext(context);
+		this.#store.batch(() => {
+			this.#store.dispatch({type: 'source/connecting', source: 'agent', now: this.#now()});
+			this.#store.dispatch({type: 'log/set', entries: [], received: this.#received, ratePerSecond: 0});
+			this.#store.dispatch({type: 'audit/set', entries: [...this.#localAudit]});
+		});
+		this.#stream();
 	}
 
 	setNamespace(namespace: string | undefined): void {
@@ -457,9 +478,11 @@ export class Controller {
 		dispatch({type: 'task/start', id, action, title, now: this.#now()});
 		const progress = (update: ActionProgress) => dispatch({type: 'task/progress', id, progress: update, now: this.#now()});
 		let final: Extract<ActionProgress, {kind: 'done' | 'failed'}> | undefined;
+		const agent = this.#sources.agent;
+		// Through the agent when it is connected; else straight to the cluster with the operator's own credentials,
+		// audited in this console (the confirmation said which).
+		const viaAgent = agent !== undefined && this.state.health.agent.status === 'ok';
 		try {
-			const agent = this.#sources.agent;
-			const viaAgent = agent && this.state.health.agent.status === 'ok';
 			if (viaAgent) {
 				for await (const update of agent.act(action)) {
 					progress(update);
@@ -479,11 +502,11 @@ export class Controller {
 		final ??= {kind: 'done', message: `${title}: done`};
 		if (final.kind === 'failed') this.#toast('error', `${title} failed: ${final.message}`);
 		else this.#toast('success', final.message);
-		if (!this.#sources.agent && isClusterAction(action)) {
+		if (!viaAgent && isClusterAction(action)) {
 			const entry: AuditEntry = {
 				time: this.#now(),
-				// Without an agent nobody checks who the caller is: the kubeconfig user the context uses is the best
-				// name the console has for the person acting.
+				// Without the agent nobody checks who the caller is: the kubeconfig user the context uses is the best
+				// name the console has for the person acting (the API server checked that user's permission).
 				user: localUser(this.state),
 				action: action.kind,
 				target: `${action.model.namespace}/${action.model.name}`,
@@ -492,6 +515,7 @@ export class Controller {
 				result: final.kind === 'failed' ? 'failed' : 'ok',
 				message: final.message,
 			};
+			this.#localAudit = [entry, ...this.#localAudit].slice(0, 200);
 			this.#options.recordAudit?.(entry);
 			dispatch({type: 'audit/append', entry});
 		}
@@ -753,7 +777,10 @@ export class Controller {
 		const agent = this.#sources.agent;
 		if (!agent) return;
 		try {
-			this.#store.dispatch({type: 'audit/set', entries: await agent.audit(100)});
+			const entries = await agent.audit(100);
+			// The agent's entries and this console's direct actions (made while the agent was absent or down), newest first.
+			const merged = [...entries, ...this.#localAudit].sort((a, b) => b.time - a.time).slice(0, 200);
+			this.#store.dispatch({type: 'audit/set', entries: merged});
 		} catch (error) {
 			this.#toast('warning', `audit log unavailable: ${describeError(error)}`);
 		}
@@ -842,7 +869,25 @@ function actionAfter(action: Action): string {
 }
 
 /** Exactly what an action changes, line by line, for the confirmation dialog. */
+/** The versions `s` smoke-tests: stable first, then the canaries, as the model view shows them. */
+export function smokeOrder(model: Model): Model['versions'] {
+	return [...model.versions].sort((a, b) => (a.track === b.track ? a.name.localeCompare(b.name) : a.track === 'stable' ? -1 : 1));
+}
+
+/** How a change will be carried out, said before it is confirmed. */
+function routeLine(state: AppState): string {
+	const agent = state.health.agent;
+	if (agent.status === 'ok') return 'through the agent, which checks your permission and audits it';
+	const why = agent.status === 'absent' ? 'no agent' : `agent ${agent.status === 'connecting' ? 'not connected yet' : agent.status}`;
+	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
+}
+
 export function confirmationLines(action: Action, state: AppState): string[] {
+	const lines = actionLines(action, state);
+	return action.kind === 'smoke-test' || action.kind === 'load-test' ? lines : [...lines, routeLine(state)];
+}
+
+function actionLines(action: Action, state: AppState): string[] {
 	const model = 'model' in action ? findModel(state, modelKey(action.model)) : undefined;
 	const stable = model ? stableOf(model) : undefined;
 	const context = `context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`;

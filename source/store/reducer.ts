@@ -63,6 +63,10 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 			};
 		}
 
+		case 'source/connecting': {
+			return {...state, health: {...state.health, [action.source]: {status: 'connecting', since: action.now}}};
+		}
+
 		case 'source/absent': {
 			return {
 				...state,

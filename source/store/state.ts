@@ -139,7 +139,7 @@ export function initialState(options: {
 					: {status: 'connecting', since: options.now},
 			agent:
 				options.agentExpected === false
-					? {status: 'absent', since: options.now, message: 'no agent: direct actions, no prediction log'}
+					? {status: 'absent', since: options.now, message: 'none configured'}
 					: {status: 'connecting', since: options.now},
 		},
 		view: {screen: 'fleet'},

@@ -5,7 +5,7 @@ import {AuditView} from './AuditView.tsx';
 import {useAppState, useController, useKeymap} from './contexts.tsx';
 import {FleetTable} from './FleetTable.tsx';
 import {Footer} from './Footer.tsx';
-import {Header} from './Header.tsx';
+import {Header, headerLines} from './Header.tsx';
 import {ModelView} from './ModelView.tsx';
 import {Overlay} from './Overlay.tsx';
 import {handleOverlayKey} from './overlay-keys.ts';
@@ -45,7 +45,7 @@ export function App({width: fixedWidth, height: fixedHeight}: {width?: number; h
 	}
 
 	const running = state.view.screen === 'model' ? [] : state.tasks.filter((task) => task.state === 'running').slice(-1);
-	const headerHeight = Object.values(state.health).some((health) => health.status === 'stale' || health.status === 'down') ? 2 : 1;
+	const headerHeight = headerLines(state);
 	const toastHeight = Math.min(2, state.toasts.length);
 	const filterHeight = state.overlay?.kind === 'filter' ? 1 : 0;
 	const bodyHeight = Math.max(3, height - headerHeight - 1 - toastHeight - running.length * 2 - filterHeight);

@@ -46,11 +46,21 @@ function healthColor(theme: Theme, health: SourceHealth): string | undefined {
 
 const sourceLabels: Record<SourceName, string> = {cluster: 'cluster', metrics: 'prom', agent: 'agent'};
 
+/** The header's height: a second line when a source is stale, down or absent (the cluster is never absent). */
+export function headerLines(state: AppState): number {
+	return Object.entries(state.health).some(
+		([source, health]) => health.status === 'stale' || health.status === 'down' || (health.status === 'absent' && source !== 'cluster'),
+	)
+		? 2
+		: 1;
+}
+
 export function Header({state, width}: {state: AppState; width: number}) {
 	const theme = useTheme();
-	const problems = (Object.keys(state.health) as SourceName[])
-		.map((source) => ({source, health: state.health[source]}))
-		.filter(({health}) => health.status === 'stale' || health.status === 'down');
+	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source, health: state.health[source]}));
+	const problems = sources.filter(({health}) => health.status === 'stale' || health.status === 'down');
+	// What the console works without, said once: no agent means direct changes and no prediction log.
+	const absent = sources.filter(({source, health}) => health.status === 'absent' && source !== 'cluster');
 	return (
 		<Box flexDirection="column">
 			<Box>
@@ -79,15 +89,27 @@ export function Header({state, width}: {state: AppState; width: number}) {
 				))}
 				<Text color={theme.text.muted}> {formatClock(state.now)}</Text>
 			</Box>
-			{problems.length > 0 ? (
-				<Text color={theme.status.warning} wrap="truncate-end">
-					{problems
-						.map(({source, health}) =>
-							health.status === 'stale'
-								? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)} (last data kept): ${health.message ?? ''}`
-								: `${sourceLabels[source]} down: ${health.message ?? ''}`,
-						)
-						.join(' · ')}
+			{problems.length > 0 || absent.length > 0 ? (
+				<Text wrap="truncate-end">
+					<Text color={theme.status.warning}>
+						{problems
+							.map(({source, health}) =>
+								health.status === 'stale'
+									? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)} (last data kept): ${health.message ?? ''}`
+									: `${sourceLabels[source]} down: ${health.message ?? ''}`,
+							)
+							.join(' · ')}
+					</Text>
+					<Text color={theme.text.muted}>
+						{problems.length > 0 && absent.length > 0 ? ' · ' : ''}
+						{absent
+							.map(({source, health}) =>
+								source === 'agent'
+									? `no agent: direct changes, no prediction log — ${health.message ?? 'none found'}`
+									: `${sourceLabels[source]} off: ${health.message ?? ''}`,
+							)
+							.join(' · ')}
+					</Text>
 				</Text>
 			) : null}
 		</Box>

@@ -5,7 +5,7 @@ import {findModel} from '../store/selectors.ts';
 import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
-import {TaskPanel} from './TaskPanel.tsx';
+import {SmokePanels, smokeLines, TaskPanel} from './TaskPanel.tsx';
 import type {Theme} from './theme.ts';
 
 interface ChartSpec {
@@ -137,11 +137,19 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 			flag,
 		})),
 	);
-	const tasks = modelTasks(state, model).slice(-2);
-	const fixed = 5 + (verdict ? 1 : 0) + tasks.length * 3 + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
+	const all = modelTasks(state, model);
+	// The latest smoke test of each version, side by side, and the latest other action (a load test, a change).
+	const smokes = shown.flatMap((version) => {
+		const latest = all.findLast((task) => task.action.kind === 'smoke-test' && task.action.target.version === version.name);
+		return latest ? [latest] : [];
+	});
+	const tasks = all.filter((task) => task.action.kind !== 'smoke-test').slice(-1);
+	const maxChecks = height >= 40 ? 8 : 4;
+	const taskLines = tasks.length * 3 + smokeLines(smokes, maxChecks);
+	const fixed = 5 + (verdict ? 1 : 0) + taskLines + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
 	// Charts grow with the terminal: 1 to 3 lines each for the seven metrics.
 	const chartRows = Math.max(1, Math.min(3, Math.floor((height - fixed) / charts.length)));
-	const used = 5 + charts.length * chartRows + (verdict ? 1 : 0) + tasks.length * 3;
+	const used = 5 + charts.length * chartRows + (verdict ? 1 : 0) + taskLines;
 	const flagRoom = Math.max(1, height - used);
 	return (
 		<Box flexDirection="column" height={height}>
@@ -185,6 +193,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					! {warning}
 				</Text>
 			))}
+			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={maxChecks} /> : null}
 			{tasks.map((task) => (
 				<TaskPanel key={task.id} task={task} width={width} />
 			))}

@@ -47,3 +47,51 @@ export function TaskPanel({task, width}: {task: Task; width: number}) {
 		</Box>
 	);
 }
+
+/** Lines a smoke test's column takes: its title and one line per check. */
+export function smokeLines(tasks: readonly Task[], maxChecks: number): number {
+	return tasks.length === 0 ? 0 : 1 + Math.min(maxChecks, Math.max(0, ...tasks.map((task) => task.checks.length)));
+}
+
+/**
+ * The latest smoke test of each version side by side: a column per version, each check on a line of its own with
+ * what failed. When there is no room for every check, failed ones come first and the rest are counted.
+ */
+export function SmokePanels({tasks, width, maxChecks}: {tasks: readonly Task[]; width: number; maxChecks: number}) {
+	const theme = useTheme();
+	const columnWidth = Math.max(16, Math.floor((width - (tasks.length - 1) * 2) / Math.max(1, tasks.length)));
+	return (
+		<Box>
+			{tasks.map((task, index) => {
+				const version = task.action.kind === 'smoke-test' ? task.action.target.version : task.title;
+				const failed = task.checks.filter((check) => !check.ok);
+				const ordered = [...failed, ...task.checks.filter((check) => check.ok)];
+				const room = ordered.length > maxChecks ? Math.max(0, maxChecks - 1) : maxChecks;
+				const hidden = ordered.length - Math.min(room, ordered.length);
+				const color = task.state === 'failed' ? theme.status.critical : task.state === 'done' ? theme.status.ok : theme.status.info;
+				const summary =
+					task.state === 'running'
+						? `${task.checks.length} checks so far`
+						: task.checks.length > 0
+							? `${task.checks.length - failed.length}/${task.checks.length} checks passed`
+							: task.message;
+				return (
+					<Box key={task.id} flexDirection="column" width={columnWidth} marginLeft={index === 0 ? 0 : 2}>
+						<Text wrap="truncate-end">
+							<Text color={color}>{task.state === 'running' ? '⟳' : task.state === 'done' && failed.length === 0 ? '✔' : '✖'} </Text>
+							<Text bold>smoke {version}</Text>
+							<Text color={theme.text.muted}> {summary}</Text>
+						</Text>
+						{ordered.slice(0, room).map((check) => (
+							<Text key={check.name} wrap="truncate-end" color={check.ok ? theme.status.ok : theme.status.critical}>
+								{check.ok ? '✔' : '✖'} {check.name}
+								{check.ok ? '' : `: ${check.detail}`}
+							</Text>
+						))}
+						{hidden > 0 ? <Text color={theme.text.muted}>+{hidden} more passed</Text> : null}
+					</Box>
+				);
+			})}
+		</Box>
+	);
+}

@@ -1,6 +1,8 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import {commands} from '../../source/keymap/registry.ts';
-import {prediction} from '../support/fake-sources.ts';
+import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
+import type {AgentEvent} from '../../source/domain/ports.ts';
+import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
 import {renderConsole, settle} from '../support/render-console.tsx';
 
 type Rendered = Awaited<ReturnType<typeof renderConsole>>;
@@ -149,13 +151,19 @@ describe('actions', () => {
 		expect(ui.frame()).toContain('needs the modeldeck agent');
 	});
 
-	it('runs a smoke test through the agent and shows each check', async () => {
+	it('smoke-tests every version through the agent and shows their checks side by side, one line each', async () => {
 		const ui = await open({agent: true});
 		await ui.press('enter', 's');
 		await settle(50);
-		expect(ui.frame()).toContain('✔ metadata');
-		expect(ui.frame()).toContain('✖ output range');
-		expect(ui.sources.agent!.actions[0]).toMatchObject({kind: 'smoke-test', target: {version: 'v13'}});
+		expect(ui.sources.agent!.actions.map((action) => action.kind === 'smoke-test' && action.target.version)).toEqual(['v12', 'v13']);
+		const lines = ui.frame().split('\n');
+		// Stable on the left, canary on the right, on the same lines.
+		const titles = lines.find((line) => line.includes('smoke v12'));
+		expect(titles).toMatch(/✔ smoke v12 2\/2 checks passed\s+✖ smoke v13 1\/2 checks passed/);
+		const firstChecks = lines[lines.indexOf(titles!) + 1]!;
+		// A failed check comes first in its column, with what failed.
+		expect(firstChecks).toMatch(/✔ metadata\s+✖ output range: value 1\.7 outside \[0,1\]/);
+		expect(lines[lines.indexOf(titles!) + 2]).toMatch(/✔ output range\s+✔ metadata/);
 	});
 
 	it('load test asks first, then goes through the agent', async () => {
@@ -379,4 +387,105 @@ it('asks for history over a range that ends on a multiple of the step, so that r
 	expect(range!.end).toBeGreaterThan(before - 5000);
 	expect(range!.end).toBeLessThanOrEqual(Date.now());
 	expect(range!.end - range!.start).toBe(600_000);
+});
+
+/** An agent that exists but cannot be reached: its stream reports a connection error. */
+class DownAgent extends FakeAgent {
+	override predictions(_filter: unknown, _fromSeq: number | undefined, onEvent: (event: AgentEvent) => void) {
+		onEvent({type: 'connection', connected: false, reason: 'connect ECONNREFUSED 10.0.0.7:8080'});
+		return () => undefined;
+	}
+}
+
+describe('the agent: absent, down, and one per context', () => {
+	it('without an agent in the cluster the header says so, and a change goes straight to the cluster and is audited here', async () => {
+		const sources = fakeSources();
+		const ui = await open({sources: {...sources, agent: new LazyAgentPort(async () => undefined, 'agent', 'prod-cluster')}});
+		await ui.waitFor('no agent: direct changes, no prediction log');
+		expect(ui.frame()).toContain('no modeldeck agent found in context prod-cluster');
+		await ui.press('+');
+		expect(ui.frame()).toContain('no agent: straight to the cluster as alice@prod-cluster, audited in this console only');
+		await ui.press('y');
+		await settle(50);
+		expect(sources.cluster.calls).toContain('weight fraud-detector v13 20');
+		await ui.press('a');
+		await settle(50);
+		// Loading the (absent) agent's audit must not wipe the console's own entries.
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toContain('alice@prod-cluster');
+	});
+
+	it('with the agent down, a change says before it is confirmed that it bypasses the agent, and the console audits it', async () => {
+		const sources = fakeSources();
+		const agent = new DownAgent();
+		agent.audits = [{time: Date.now() - 60_000, user: 'bob', action: 'rollback', target: 'prod/ranker', before: 'v3 20%', after: 'v3 0%', result: 'ok', message: 'earlier'}];
+		const ui = await open({sources: {...sources, agent}});
+		await ui.waitFor('agent down: connect ECONNREFUSED');
+		await ui.press('+');
+		expect(ui.frame()).toContain('agent down: straight to the cluster as alice@prod-cluster, audited in this console only');
+		await ui.press('y');
+		await settle(50);
+		expect(agent.actions).toEqual([]);
+		expect(sources.cluster.calls).toContain('weight fraud-detector v13 20');
+		await ui.press('a');
+		await settle(50);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/rollback\s+prod\/ranker/);
+	});
+
+	it('switching context ends the old agent’s stream and acts through the new context’s agent', async () => {
+		const sources = fakeSources();
+		const agents: Record<string, FakeAgent> = {'prod-cluster': new FakeAgent(), staging: new FakeAgent()};
+		const looked: Array<string | undefined> = [];
+		const agent = new LazyAgentPort(
+			async (context) => {
+				looked.push(context);
+				return agents[context ?? ''];
+			},
+			'agent',
+			'prod-cluster',
+		);
+		const ui = await open({sources: {...sources, agent}});
+		await ui.waitFor('agent:ok');
+		await ui.press('+', 'y');
+		await settle(50);
+		expect(agents['prod-cluster']!.actions).toHaveLength(1);
+		await ui.press('c', 'down', 'enter');
+		await settle(50);
+		expect(looked).toEqual(['prod-cluster', 'staging']);
+		expect(agents['prod-cluster']!.listener).toBeUndefined();
+		expect(agents['staging']!.listener).toBeDefined();
+		await ui.press('+', 'y');
+		await settle(50);
+		expect(agents['staging']!.actions).toHaveLength(1);
+		expect(agents['prod-cluster']!.actions).toHaveLength(1);
+	});
+
+	it('a context without an agent after one with: the header says so and changes go straight to its cluster', async () => {
+		const sources = fakeSources();
+		const prod = new FakeAgent();
+		const agent = new LazyAgentPort(async (context) => (context === 'prod-cluster' ? prod : {absent: '--agent http://10.0.0.7 is the agent of context prod-cluster, not of staging'}), 'agent', 'prod-cluster');
+		const ui = await open({sources: {...sources, agent}, width: 160});
+		await ui.waitFor('agent:ok');
+		await ui.press('c', 'down', 'enter');
+		await ui.waitFor('no agent: direct changes, no prediction log — --agent http://10.0.0.7 is the agent of context prod-cluster, not of staging');
+		await ui.press('+', 'y');
+		await settle(50);
+		expect(prod.actions).toEqual([]);
+		expect(sources.cluster.calls).toContain('weight fraud-detector v13 20');
+	});
+
+	it('shows the guard’s rollback when the agent reports it', async () => {
+		const ui = await open({agent: true});
+		ui.sources.agent!.listener?.({
+			type: 'guard',
+			seq: 7,
+			model: {namespace: 'prod', name: 'fraud-detector'},
+			verdict: 'fail',
+			rolledBack: true,
+			message: 'rolled back v13: p99 latency 212 ms against 48 ms for stable, 3 failing verdicts in a row',
+		});
+		await settle(50);
+		expect(ui.frame()).toContain('guard: fraud-detector: rolled back v13: p99 latency 212 ms');
+	});
 });
