@@ -7,6 +7,13 @@ export interface InvolvedObject {
 	kind: string;
 	name: string;
 	namespace: string;
+	/**
+	 * The object's uid: `kubectl describe` lists only the Events whose involvedObject.uid is the object's. Filled
+	 * from the API server when the Event is recorded (kube.ts).
+	 */
+	uid?: string;
+	/** The object's resourceVersion when the Event was recorded (after the action's change). */
+	resourceVersion?: string;
 }
 
 const apiVersions: Record<string, string> = {

@@ -3,7 +3,7 @@
  * kubeconfig when run locally), and what it does there besides the ClusterPort's actions: Events on changed objects,
  * load-test Jobs, and a reachability probe for /readyz.
  */
-import {BatchV1Api, CoreV1Api, KubeConfig, VersionApi} from '@kubernetes/client-node';
+import {BatchV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, VersionApi} from '@kubernetes/client-node';
 import {hostname} from 'node:os';
 import {buildLoadTestJob, mergeWorkerResults, parseWorkerOutput} from './actions/load-job.ts';
 import type {WorkerResult} from './actions/load-job.ts';
@@ -31,6 +31,7 @@ export class KubeAgentClient {
 	readonly #core: CoreV1Api;
 	readonly #batch: BatchV1Api;
 	readonly #version: VersionApi;
+	readonly #objects: KubernetesObjectApi;
 	#reachable: {ok: boolean; checked: number; message: string} = {ok: false, checked: 0, message: 'not checked yet'};
 
 	constructor(config: KubeConfig) {
@@ -38,6 +39,7 @@ export class KubeAgentClient {
 		this.#core = config.makeApiClient(CoreV1Api);
 		this.#batch = config.makeApiClient(BatchV1Api);
 		this.#version = config.makeApiClient(VersionApi);
+		this.#objects = KubernetesObjectApi.makeApiClient(config);
 	}
 
 	get server(): string {
@@ -57,8 +59,29 @@ export class KubeAgentClient {
 		return this.#reachable;
 	}
 
+	/**
+	 * The reference with the object's uid and resourceVersion as the API server has them now, which `kubectl
+	 * describe` needs to list the Event with the object. Without them (the object is gone, or the agent may not read
+	 * it) the Event is still recorded, by name, and found with `kubectl get events --field-selector
+	 * involvedObject.name=NAME`.
+	 */
+	async #identified(object: InvolvedObject): Promise<InvolvedObject> {
+		if (object.uid) return object;
+		try {
+			const found = await this.#objects.read({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}});
+			return {
+				...object,
+				...(found.metadata?.uid ? {uid: found.metadata.uid} : {}),
+				...(found.metadata?.resourceVersion ? {resourceVersion: found.metadata.resourceVersion} : {}),
+			};
+		} catch {
+			return object;
+		}
+	}
+
 	/** Records a core/v1 Event on the object. */
-	async recordEvent(object: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+	async recordEvent(reference: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+		const object = await this.#identified(reference);
 		const now = new Date();
 		await this.#core.createNamespacedEvent({
 			namespace: object.namespace,
