@@ -14,7 +14,8 @@ import {smokeTest} from './actions/smoke-test.ts';
 import {describeAction} from './actions/validate.ts';
 import {Auditor} from './audit.ts';
 import type {EventRecorder} from './audit.ts';
-import {actionModel, actionPermissions, readPermission} from './auth/permissions.ts';
+import {actionModel, isActionPlanner, isTrafficAction, plannedPermissions, readPermission} from './auth/permissions.ts';
+import type {ActionPlanner} from './auth/permissions.ts';
 import {allowAllReviewer, CachedReviewer, describeAttributes} from './auth/reviewer.ts';
 import type {AccessReviewer, Identity, ResourceAttributes} from './auth/reviewer.ts';
 import {CanaryGuard, guardUser} from './guard/guard.ts';
@@ -58,6 +59,11 @@ export interface AgentCoreOptions {
 	noAuth?: boolean;
 	/** Carries out traffic actions, and tells the agent which models exist. */
 	cluster?: ClusterPort;
+	/**
+	 * Says what each traffic action will write (authorised write by write) and reads models afresh (the audit's
+	 * `after`). Default: the cluster, when it can (the Kubernetes source can).
+	 */
+	planner?: ActionPlanner;
 	/** Kubernetes Events for the audit trail. */
 	events?: EventRecorder;
 	/** The API server's reachability, for /readyz. */
@@ -117,24 +123,20 @@ const reasons: Record<Action['kind'], string> = {
 	'load-test': 'ModeldeckLoadTest',
 };
 
-function describeWeights(model: Model | undefined): string {
+/**
+ * `v1 stable 90%, v2 canary 10%`. With `previous`, the versions it had that `model` no longer lists are named too:
+ * a promoted model's old stable, scaled to zero, is retired (the source lists it no more; its warning says so).
+ */
+function describeWeights(model: Model | undefined, previous?: Model): string {
 	if (!model) return 'unknown';
-	return model.versions.map((version) => `${version.name} ${version.track} ${version.weight}%`).join(', ');
-}
-
-function expectedAfter(action: Action, model: Model | undefined): string {
-	switch (action.kind) {
-		case 'set-weight':
-			return `${action.canary} canary ${action.to}%`;
-		case 'promote':
-			return `${action.canary} stable 100%`;
-		case 'rollback':
-			return `${action.canary} canary 0%`;
-		case 'switch':
-			return `${action.to} 100%, ${action.from} 0%`;
-		default:
-			return describeWeights(model);
+	const listed = model.versions.map((version) => `${version.name} ${version.track} ${version.weight}%`);
+	for (const version of previous?.versions ?? []) {
+		if (model.versions.some((candidate) => candidate.name === version.name)) continue;
+		const retired = model.warnings?.some((warning) => warning.startsWith(`${version.name} is retired`));
+		listed.push(retired ? `${version.name} retired 0%` : `${version.name} gone`);
 	}
+
+	return listed.join(', ');
 }
 
 export class AgentCore {
@@ -217,6 +219,25 @@ export class AgentCore {
 
 	#now(): number {
 		return (this.#options.now ?? Date.now)();
+	}
+
+	get #planner(): ActionPlanner | undefined {
+		return this.#options.planner ?? (isActionPlanner(this.#options.cluster) ? this.#options.cluster : undefined);
+	}
+
+	/**
+	 * The model as the cluster has it, for an action's before and after: read afresh when the cluster can, else the
+	 * agent's view (which a ClusterPort without fresh reads updates as it changes). A message when it could not read.
+	 */
+	async #modelNow(action: Action): Promise<Model | string | undefined> {
+		const ref = actionModel(action);
+		const planner = this.#planner;
+		if (!planner) return this.findModel(ref);
+		try {
+			return await planner.readModel(ref);
+		} catch (error) {
+			return `unknown (could not read ${ref.namespace}/${ref.name}: ${(error as Error).message})`;
+		}
 	}
 
 	/** Deletes old predictions a chunk at a time, letting ingest and the stream run between chunks. */
@@ -432,7 +453,9 @@ export class AgentCore {
 		const started = performance.now();
 		const {action: what, target} = describeAction(action);
 		const model = this.findModel(actionModel(action));
-		const before = describeWeights(model);
+		const traffic = isTrafficAction(action);
+		const modelBefore = traffic ? await this.#modelNow(action) : model;
+		const before = typeof modelBefore === 'string' ? modelBefore : describeWeights(modelBefore);
 		let last: ActionProgress | undefined;
 		let result: AuditEntry['result'] = 'failed';
 		try {
@@ -449,6 +472,10 @@ export class AgentCore {
 			if (lockKey) this.#loadTests.delete(lockKey);
 			const message = last?.kind === 'done' || last?.kind === 'failed' ? last.message : 'the caller went away before the action finished';
 			this.metrics.actionDuration.observe({kind: action.kind, result}, (performance.now() - started) / 1000);
+			// A traffic action's `after` is what the cluster has once it ended (even a failed one may have written
+			// part of its plan); a test's is the weights it ran against.
+			const modelAfter = traffic ? await this.#modelNow(action) : undefined;
+			const after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
 			await this.auditor.record(
 				{
 					time: this.#now(),
@@ -456,7 +483,7 @@ export class AgentCore {
 					action: what,
 					target,
 					before,
-					after: result === 'ok' ? expectedAfter(action, model) : before,
+					after,
 					result,
 					message,
 				},

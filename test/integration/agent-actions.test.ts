@@ -242,7 +242,10 @@ describe('agent actions', () => {
 			['operator', 'promote v2', 'ok'],
 			['operator', 'set-weight v2 10→25%', 'ok'],
 		]);
-		expect(audit[2]).toMatchObject({target: 'team-a/fraud', before: 'v1 stable 90%, v2 canary 10%', after: 'v2 canary 25%'});
+		// `after` is the model as the cluster has it once the action ended, every version; a failed action changed nothing.
+		expect(audit[2]).toMatchObject({target: 'team-a/fraud', before: 'v1 stable 90%, v2 canary 10%', after: 'v1 stable 75%, v2 canary 25%'});
+		expect(audit[1]).toMatchObject({before: 'v1 stable 75%, v2 canary 25%', after: 'v1 stable 0%, v2 canary 100%'});
+		expect(audit[0]).toMatchObject({before: 'v1 stable 0%, v2 canary 100%', after: 'v1 stable 0%, v2 canary 100%'});
 		const streamed = await eventually('three audit events', 5000, () => {
 			const entries = watcher.events.flatMap((event) => (event.type === 'audit' ? [event.entry] : []));
 			return entries.length >= 3 && entries;

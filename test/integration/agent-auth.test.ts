@@ -1,7 +1,8 @@
 // The agent's security against the REAL API server of the local control plane: tokens checked by TokenReview,
 // every action by a SubjectAccessReview for what it changes, with the harness's viewer, operator and admin users.
 // Actions go through the real Kubernetes source and leave Kubernetes Events on the objects they changed.
-import {BatchV1Api, KubeConfig} from '@kubernetes/client-node';
+import {BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api} from '@kubernetes/client-node';
+import type {V1PolicyRule} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
 import {startCluster} from '../../harness/cluster.mjs';
@@ -74,6 +75,13 @@ afterAll(async () => {
 	await server?.close();
 	await cluster?.stop();
 });
+
+interface KubeEvent {
+	reason: string;
+	message: string;
+	type: string;
+	involvedObject: {kind: string; name: string; uid?: string; resourceVersion?: string};
+}
 
 function the(): {agent: RunningAgent; cluster: Cluster} {
 	if (!agent || !cluster) throw new Error('the control plane or the agent did not start');
@@ -161,12 +169,19 @@ describe('agent security against the real API server', () => {
 		expect((await client('operator', 'team-b').audit(5))[0]).toMatchObject({user: 'operator', result: 'refused'});
 
 		const events = await eventually('the Kubernetes Event', 15_000, async () => {
-			const response = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=involvedObject.name=fraud`)) as {items: {reason: string; message: string; involvedObject: {kind: string}; type: string}[]};
+			const response = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=involvedObject.name=fraud`)) as {items: KubeEvent[]};
 			const ours = response.items.filter((event) => event.reason === 'ModeldeckSetWeight');
 			return ours.length > 0 && ours;
 		});
 		expect(events[0]).toMatchObject({involvedObject: {kind: 'HTTPRoute'}, type: 'Normal'});
-		expect(events[0]!.message).toMatch(/^operator: set-weight v2 10→30% on team-a\/fraud: ok \(v1 stable 90%, v2 canary 10% → v2 canary 30%\)/);
+		// `after` is what the API server has after the change, read back: both versions.
+		expect(events[0]!.message).toMatch(/^operator: set-weight v2 10→30% on team-a\/fraud: ok \(v1 stable 90%, v2 canary 10% → v1 stable 70%, v2 canary 30%\)/);
+		// kubectl describe lists an object's Events by its uid: the Event carries the HTTPRoute's.
+		const route = await api.get('HTTPRoute', 'team-a', 'fraud');
+		expect(route.metadata.uid).toEqual(expect.any(String));
+		expect(events[0]!.involvedObject.uid).toBe(route.metadata.uid);
+		const described = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${route.metadata.uid}`)}`)) as {items: KubeEvent[]};
+		expect(described.items.map((event) => event.reason)).toContain('ModeldeckSetWeight');
 	});
 
 	it('finds the agent’s Service and reaches it through the API server’s proxy with the user’s own token', async () => {
@@ -224,5 +239,115 @@ describe('agent security against the real API server', () => {
 				return (error as {code?: number}).code === 404;
 			}
 		});
+	});
+});
+
+// Callers made here from ServiceAccounts bound to Roles, with tokens from the TokenRequest API: the API server
+// authenticates them (TokenReview) and decides each permission (SubjectAccessReview) as it would for kubectl.
+const saNamespace = 'sa-team';
+const readPods: V1PolicyRule = {apiGroups: [''], resources: ['pods'], verbs: ['list']};
+const patchRoutes: V1PolicyRule = {apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'patch']};
+const patchDeployments: V1PolicyRule = {apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'patch']};
+
+/** A ServiceAccount in `saNamespace` allowed exactly `rules` there, and a token for it. */
+async function serviceAccount(name: string, rules: V1PolicyRule[]): Promise<{token: string; user: string}> {
+	const core = admin.makeApiClient(CoreV1Api);
+	const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+	await core.createNamespacedServiceAccount({namespace: saNamespace, body: {metadata: {name}}});
+	if (rules.length > 0) {
+		await rbac.createNamespacedRole({namespace: saNamespace, body: {metadata: {name}, rules}});
+		await rbac.createNamespacedRoleBinding({
+			namespace: saNamespace,
+			body: {metadata: {name}, roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name}, subjects: [{kind: 'ServiceAccount', name, namespace: saNamespace}]},
+		});
+	}
+
+	const request = await core.createNamespacedServiceAccountToken({name, namespace: saNamespace, body: {spec: {audiences: [], expirationSeconds: 3600}}});
+	const token = request.status?.token;
+	if (!token) throw new Error(`the API server issued no token for ServiceAccount ${name}`);
+	return {token, user: `system:serviceaccount:${saNamespace}:${name}`};
+}
+
+async function deploymentReplicas(namespace: string, name: string): Promise<number> {
+	return (await api.get('Deployment', namespace, name)).spec.replicas;
+}
+
+/** The first message of the stream that answers a subscribe or an act, and how the socket closed (if it did). */
+function openSocket(url: string, token: string) {
+	const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {headers: {authorization: `Bearer ${token}`}});
+	const messages: Record<string, any>[] = [];
+	let closed: {code: number; reason: string} | undefined;
+	ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+	ws.on('close', (code, reason) => (closed = {code, reason: reason.toString()}));
+	return {
+		ws,
+		messages,
+		closed: () => closed,
+		opened: () => new Promise<void>((resolve, reject) => {
+			ws.once('open', () => resolve());
+			ws.once('error', reject);
+		}),
+		send: (message: unknown) => ws.send(JSON.stringify(message)),
+	};
+}
+
+describe('agent security with ServiceAccount callers', () => {
+	beforeAll(async () => {
+		await api.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: saNamespace}});
+		await api.createAll(fraudObjects(saNamespace));
+		await api.waitForRollouts(saNamespace);
+		await eventually('the agent to see the model', 30_000, () => the().agent.core.findModel({namespace: saNamespace, name: 'fraud'}));
+	});
+
+	it('refuses a promote to a caller who may patch the HTTPRoute but not the Deployment it scales down, and allows it with both', async () => {
+		const routeOnly = await serviceAccount('route-only', [readPods, patchRoutes]);
+		const both = await serviceAccount('route-and-deployments', [readPods, patchRoutes, patchDeployments]);
+		const promote = {kind: 'promote' as const, model: {namespace: saNamespace, name: 'fraud'}, canary: 'v2', stable: 'v1'};
+
+		const refused = await fetch(`${the().agent.url}/v1/actions`, {
+			method: 'POST',
+			headers: {authorization: `Bearer ${routeOnly.token}`, 'content-type': 'application/json'},
+			body: JSON.stringify(promote),
+		});
+		expect(refused.status).toBe(403);
+		expect(((await refused.json()) as {error: string}).error).toMatch(
+			new RegExp(`^forbidden: ${routeOnly.user} may not patch deployments.apps "fraud-v1" in namespace ${saNamespace}`),
+		);
+		expect(await routeWeights(saNamespace)).toEqual([90, 10]);
+		expect(await deploymentReplicas(saNamespace, 'fraud-v1')).toBe(1);
+		const audited = await createAgentClient({url: the().agent.url, token: routeOnly.token, namespace: saNamespace}).audit(5);
+		expect(audited[0]).toMatchObject({user: routeOnly.user, action: 'promote v2', result: 'refused', message: expect.stringMatching(/may not patch deployments.apps "fraud-v1"/)});
+
+		const allowed = await all(createAgentClient({url: the().agent.url, token: both.token, namespace: saNamespace}).act(promote));
+		expect(allowed.at(-1)).toEqual({kind: 'done', message: "v2 is now stable with all of fraud's traffic"});
+		expect(await routeWeights(saNamespace)).toEqual([0, 100]);
+		expect(await deploymentReplicas(saNamespace, 'fraud-v1')).toBe(0);
+
+		// The audit's before and after are both versions as the API server had them, read before and after.
+		const trail = await createAgentClient({url: the().agent.url, token: both.token, namespace: saNamespace}).audit(5);
+		expect(trail[0]).toMatchObject({user: both.user, action: 'promote v2', result: 'ok'});
+		expect(trail[0]!.before).toBe('v1 stable 90%, v2 canary 10%');
+		// v1, scaled to zero, is retired: the source lists it no more, and the audit says what became of it.
+		expect(trail[0]!.after).toBe('v2 stable 100%, v1 retired 0%');
+		expect((await kube!.readModel({namespace: saNamespace, name: 'fraud'})).versions.map((version) => version.name)).toEqual(['v2']);
+	});
+
+	it('answers 403 to a caller who may not read the namespace, naming the permission, on HTTP and on the stream', async () => {
+		const outsider = await serviceAccount('outsider', []);
+		const {agent: running} = the();
+		for (const path of [`/v1/predictions?namespace=${saNamespace}`, `/v1/audit?namespace=${saNamespace}`]) {
+			const response = await fetch(`${running.url}${path}`, {headers: {authorization: `Bearer ${outsider.token}`}});
+			expect(response.status, path).toBe(403);
+			expect(((await response.json()) as {error: string}).error, path).toMatch(
+				new RegExp(`^forbidden: ${outsider.user} may not list pods in namespace ${saNamespace}`),
+			);
+		}
+
+		const socket = openSocket(running.url, outsider.token);
+		await socket.opened();
+		socket.send({type: 'subscribe', filter: {namespace: saNamespace}});
+		const error = await eventually('the refusal', 10_000, () => socket.messages.find((message) => message['type'] === 'error'));
+		expect(error['message']).toMatch(new RegExp(`^forbidden: ${outsider.user} may not list pods in namespace ${saNamespace}`));
+		expect(await eventually('the socket to close', 10_000, () => socket.closed())).toEqual({code: 4403, reason: 'forbidden'});
 	});
 });

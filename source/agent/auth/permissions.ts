@@ -1,17 +1,21 @@
 /**
  * Which Kubernetes permission each request needs. The agent acts with its own service account, so it checks that
- * the caller could have made the same change themselves: the exact verb, resource and namespace that the action
- * changes.
+ * the caller could have made the same changes themselves: the exact verb, resource, name and namespace of every
+ * object that the action changes.
  *
- * | request                          | permission checked (SubjectAccessReview)                                   |
+ * | request                          | permissions checked (SubjectAccessReviews)                                 |
  * | -------------------------------- | -------------------------------------------------------------------------- |
  * | stream, predictions, audit       | list pods in the namespace asked for (all namespaces when none is given)   |
- * | set-weight, promote, switch      | patch on the router: httproutes.gateway.networking.k8s.io,                  |
- * |                                  | virtualservices.networking.istio.io, inferenceservices.serving.kserve.io,  |
- * |                                  | or deployments.apps (replica-ratio routing)                                |
- * | rollback                         | the same, plus patch deployments.apps on the canary's Deployment           |
- * | smoke-test, load-test            | the same as set-weight on the model: sending it test traffic is an         |
+ * | set-weight, promote, rollback,   | patch on every object the action's plan writes, from the Kubernetes        |
+ * | switch                           | source's own plan (sources/kube/plans.ts): the router (HTTPRoute,          |
+ * |                                  | VirtualService, InferenceService) or the Deployments whose replicas split  |
+ * |                                  | the traffic; for promote also the old stable's Deployment scaled to zero;  |
+ * |                                  | for rollback also the canary's Deployment whose template is restored       |
+ * | smoke-test, load-test            | patch on the model's router, as set-weight: sending it test traffic is an  |
  * |                                  | operator's act, allowed to whoever may change its traffic                  |
+ *
+ * With a cluster that cannot plan (a ClusterPort other than the Kubernetes source), the permissions are worked out
+ * from the model instead, covering every object that the action may change.
  *
  * Prediction logs are the traffic of a namespace's model pods: whoever may list those pods (`view`, or any role
  * that watches workloads) may read them. Viewers can therefore watch but not act.
@@ -59,24 +63,115 @@ export function actionModel(action: Action): ModelRef {
 	}
 }
 
+export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
+
+export function isTrafficAction(action: Action): action is TrafficAction {
+	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
+}
+
+/** One write that an action will make, as the cluster source plans it (sources/kube PlannedChange). */
+export interface PlannedChange {
+	verb: string;
+	group: string;
+	resource: string;
+	namespace: string;
+	name: string;
+	object: string;
+	change: string;
+}
+
+/** A cluster that can say what an action will write, and read a model afresh (the Kubernetes source). */
+export interface ActionPlanner {
+	plannedChanges(action: TrafficAction): Promise<PlannedChange[]>;
+	readModel(ref: ModelRef): Promise<Model>;
+}
+
+export function isActionPlanner(cluster: unknown): cluster is ActionPlanner {
+	const candidate = cluster as Partial<ActionPlanner> | undefined;
+	return typeof candidate?.plannedChanges === 'function' && typeof candidate.readModel === 'function';
+}
+
+export type PermissionsResult = ResourceAttributes[] | {notFound: string} | {invalid: string} | {unavailable: string};
+
+function deploymentPermission(namespace: string, name: string | undefined): ResourceAttributes {
+	return {verb: 'patch', group: 'apps', resource: 'deployments', namespace, ...(name ? {name} : {})};
+}
+
+function deploymentOf(model: Model, versionName: string): string | undefined {
+	const object = model.versions.find((version) => version.name === versionName)?.object;
+	return object?.startsWith('Deployment/') ? objectName(object, versionName) : undefined;
+}
+
+function unique(permissions: ResourceAttributes[]): ResourceAttributes[] {
+	const seen = new Set<string>();
+	return permissions.filter((permission) => {
+		const key = JSON.stringify(permission);
+		if (seen.has(key)) return false;
+		seen.add(key);
+		return true;
+	});
+}
+
 /**
- * The permissions an action needs. `findModel` gives the agent's current view of a model (undefined when it does
- * not know it). Returns a message instead when the action cannot be authorised exactly.
+ * The permissions an action needs, worked out from the model alone (for clusters that cannot plan): every object
+ * the action may change. `findModel` gives the agent's current view of a model (undefined when it does not know
+ * it). Returns a message instead when the action cannot be authorised exactly.
  */
-export function actionPermissions(
-	action: Action,
-	findModel: (ref: ModelRef) => Model | undefined,
-): ResourceAttributes[] | {notFound: string} | {invalid: string} {
+export function actionPermissions(action: Action, findModel: (ref: ModelRef) => Model | undefined): ResourceAttributes[] | {notFound: string} | {invalid: string} {
 	const ref = actionModel(action);
 	const model = findModel(ref);
 	if (!model) return {notFound: `model ${ref.namespace}/${ref.name} was not found in the cluster (the agent sees no such model)`};
 	const router = routerPermission(model);
 	if (typeof router === 'string') return {invalid: router};
-	if (action.kind !== 'rollback') return [router];
-	const canaryObject = model.versions.find((version) => version.name === action.canary)?.object;
-	if (!canaryObject?.startsWith('Deployment/') || router.resource === 'deployments') return [router];
-	return [
-		router,
-		{verb: 'patch', group: 'apps', resource: 'deployments', namespace: model.namespace, name: objectName(canaryObject, action.canary)},
-	];
+	const namespace = model.namespace;
+	const deploymentsOf = (names: string[]) => names.map((name) => deploymentPermission(namespace, deploymentOf(model, name)));
+	const others = (name: string) => model.versions.filter((version) => version.name !== name).map((version) => version.name);
+	const replicas = model.router === 'replicas';
+	switch (action.kind) {
+		case 'set-weight': {
+			// Replicas: the canary's and the stable's Deployments are scaled.
+			const stable = model.versions.find((version) => version.track === 'stable')?.name;
+			return replicas ? unique(deploymentsOf([action.canary, ...(stable ? [stable] : [])])) : [router];
+		}
+
+		case 'promote':
+			// Every other version's Deployment is scaled to zero (replicas), or the old stable's after the traffic moved.
+			if (replicas) return unique(deploymentsOf([action.canary, ...others(action.canary)]));
+			return model.router === 'kserve' ? [router] : unique([router, ...deploymentsOf(others(action.canary).filter((name) => deploymentOf(model, name)))]);
+		case 'switch':
+			return replicas ? unique(deploymentsOf([action.to, ...others(action.to)])) : [router];
+		case 'rollback': {
+			const canary = deploymentOf(model, action.canary);
+			return unique([router, ...(canary ? [deploymentPermission(namespace, canary)] : [])]);
+		}
+
+		default:
+			return [router];
+	}
+}
+
+/**
+ * The permissions an action needs. With a planner (the Kubernetes source) traffic actions need exactly the writes
+ * of the plan the action will apply; an action that would write nothing, or that cannot be planned (the action
+ * will fail the same way, before writing), needs patch on the model's router. Without one: `actionPermissions`.
+ */
+export async function plannedPermissions(
+	action: Action,
+	findModel: (ref: ModelRef) => Model | undefined,
+	planner: ActionPlanner | undefined,
+): Promise<PermissionsResult> {
+	const fromModel = actionPermissions(action, findModel);
+	if (!Array.isArray(fromModel) || !planner || !isTrafficAction(action)) return fromModel;
+	const model = findModel(actionModel(action))!;
+	const router = routerPermission(model) as ResourceAttributes;
+	let changes: PlannedChange[];
+	try {
+		changes = await planner.plannedChanges(action);
+	} catch (error) {
+		if ((error as Error).name === 'PlanError') return [router];
+		return {unavailable: `could not read ${model.namespace}/${model.name} to work out what the action changes: ${(error as Error).message}`};
+	}
+
+	if (changes.length === 0) return [router];
+	return unique(changes.map((change) => ({verb: change.verb, group: change.group, resource: change.resource, namespace: change.namespace, name: change.name})));
 }

@@ -5,7 +5,7 @@
  * names the verb, resource and namespace the user lacks.
  */
 import {ConflictError} from '../../domain/ports.ts';
-import type {ModelRef} from '../../domain/types.ts';
+import type {Action, ModelRef} from '../../domain/types.ts';
 import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import {actionError, isConflict, statusOf} from './errors.ts';
@@ -21,6 +21,22 @@ import {
 	planSwitch,
 	planTemplateUndo,
 } from './plans.ts';
+
+/** The actions that change a model's traffic (smoke and load tests change nothing). */
+export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
+
+/** One write an action makes, in SubjectAccessReview terms, for whoever must authorise it first (the agent). */
+export interface PlannedChange {
+	verb: 'patch';
+	group: string;
+	resource: string;
+	namespace: string;
+	name: string;
+	/** `HTTPRoute/fraud`, `Deployment/fraud-v1`. */
+	object: string;
+	/** What it changes, for messages: `v2 10% → 100%`. */
+	change: string;
+}
 
 export interface ActionOptions {
 	conventions: Conventions;
@@ -84,6 +100,44 @@ export class KubeActions {
 		return analysis;
 	}
 
+	/**
+	 * Every write the action would make now, from a fresh read: the same plans its method applies (the undo of a
+	 * rollback included), so that whoever authorises these writes authorises exactly what the action changes.
+	 * Throws a PlanError when the action cannot be done.
+	 */
+	async plannedChanges(action: TrafficAction): Promise<PlannedChange[]> {
+		let writes: PlannedWrite[];
+		switch (action.kind) {
+			case 'set-weight':
+				writes = planSetWeight(await this.read(action.model), action.canary, action.to);
+				break;
+			case 'promote': {
+				const plan = planPromote(await this.read(action.model), action.canary, this.options.promoteKeepsOldStable);
+				writes = [...plan.traffic, ...plan.scaleDown];
+				break;
+			}
+
+			case 'switch':
+				writes = planSwitch(await this.read(action.model), action.to);
+				break;
+			case 'rollback': {
+				const plan = await this.planRollback(action.model, action.canary);
+				writes = [...plan.traffic, ...(plan.undo ? [plan.undo] : [])];
+				break;
+			}
+		}
+
+		return writes.map((write) => ({
+			verb: 'patch',
+			group: write.type.group,
+			resource: write.type.plural,
+			namespace: write.namespace,
+			name: write.name,
+			object: write.object,
+			change: write.change,
+		}));
+	}
+
 	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void> {
 		const analysis = await this.read(ref);
 		const current = analysis.model.versions.find((version) => version.name === canary);
@@ -114,6 +168,21 @@ export class KubeActions {
 	 * `kubectl rollout undo` does. A model with a single version only gets its template restored.
 	 */
 	async rollback(ref: ModelRef, canary: string): Promise<void> {
+		const {analysis, version, traffic, undo, deploymentName} = await this.planRollback(ref, canary);
+		await this.apply(ref, traffic, {canary, shown: version.weight});
+		if (undo) await this.apply(ref, [undo], {canary, shown: version.weight, done: traffic});
+		if (analysis.model.versions.length === 1 && !undo) {
+			throw new PlanError(
+				`nothing to roll back: ${canary} is the only version of ${ref.name}${deploymentName ? ` and Deployment ${deploymentName} has no earlier revision` : ''}`,
+			);
+		}
+	}
+
+	/**
+	 * Both halves of a rollback, planned from one read. The undo's `test` guards the template, which the traffic
+	 * half never changes (it patches a router, or the Deployment's replicas), so planning it first is safe.
+	 */
+	private async planRollback(ref: ModelRef, canary: string) {
 		const analysis = await this.read(ref);
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
@@ -127,16 +196,9 @@ export class KubeActions {
 		}
 
 		const traffic = planRollbackTraffic(analysis, canary);
-		await this.apply(ref, traffic, {canary, shown: version.weight});
-
 		const deploymentName = analysis.deployments[canary];
 		const undo = deploymentName ? await this.planUndo(ref.namespace, deploymentName) : undefined;
-		if (undo) await this.apply(ref, [undo], {canary, shown: version.weight, done: traffic});
-		if (analysis.model.versions.length === 1 && !undo) {
-			throw new PlanError(
-				`nothing to roll back: ${canary} is the only version of ${ref.name}${deploymentName ? ` and Deployment ${deploymentName} has no earlier revision` : ''}`,
-			);
-		}
+		return {analysis, version, traffic, undo, deploymentName};
 	}
 
 	private async planUndo(namespace: string, deploymentName: string): Promise<PlannedWrite | undefined> {

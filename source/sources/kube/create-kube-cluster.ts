@@ -5,7 +5,7 @@ import path from 'node:path';
 import {KubeConfig} from '@kubernetes/client-node';
 import type {ClusterPort, SourceError} from '../../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../../domain/types.ts';
-import {KubeActions} from './actions.ts';
+import {KubeActions, type PlannedChange, type TrafficAction} from './actions.ts';
 import {type Conventions, withDefaults} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath} from './http.ts';
@@ -33,6 +33,10 @@ export interface KubeCluster extends ClusterPort {
 	readonly namespace: string | undefined;
 	/** API server URL of the current context. */
 	readonly server: string;
+	/** The model as the API server has it now (a fresh read, not the watch's view). */
+	readModel(model: ModelRef): Promise<Model>;
+	/** Every write the action would make now: what the agent authorises before acting (see actions.ts). */
+	plannedChanges(action: TrafficAction): Promise<PlannedChange[]>;
 }
 
 function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
@@ -154,6 +158,8 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 		promote: (model: ModelRef, canary: string) => actions.promote(model, canary),
 		rollback: (model: ModelRef, canary: string) => actions.rollback(model, canary),
 		switchTraffic: (model: ModelRef, to: string) => actions.switchTraffic(model, to),
+		readModel: async (model: ModelRef) => (await actions.read(model)).model,
+		plannedChanges: (action: TrafficAction) => actions.plannedChanges(action),
 	};
 	return cluster;
 }

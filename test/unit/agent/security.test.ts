@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {IpAllowList, parseCidr, tokenMatches} from '../../../source/agent/auth/ingest-access.ts';
-import {actionPermissions, readPermission} from '../../../source/agent/auth/permissions.ts';
+import {actionPermissions, plannedPermissions, readPermission} from '../../../source/agent/auth/permissions.ts';
+import type {ActionPlanner, PlannedChange} from '../../../source/agent/auth/permissions.ts';
 import {CachedReviewer, describeAttributes} from '../../../source/agent/auth/reviewer.ts';
 import type {AccessReviewer, Identity, ResourceAttributes} from '../../../source/agent/auth/reviewer.ts';
 import type {Model} from '../../../source/domain/types.ts';
@@ -26,15 +27,30 @@ describe('actionPermissions', () => {
 		expect(actionPermissions({kind: 'set-weight', model: ref, canary: 'v2', from: 10, to: 20}, () => model('httproute'))).toEqual([
 			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
 		]);
-		expect(actionPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('virtualservice'))).toEqual([
-			{verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', namespace: 'team-a', name: 'fraud-vs'},
-		]);
 		expect(actionPermissions({kind: 'switch', model: ref, from: 'v1', to: 'v2'}, () => model('kserve'))).toEqual([
 			{verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'fraud'},
 		]);
-		expect(actionPermissions({kind: 'set-weight', model: ref, canary: 'v2', from: 10, to: 20}, () => model('replicas'))).toEqual([
-			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a'},
+	});
+
+	it('adds the old stable’s Deployment for a promote, which scales it to zero', () => {
+		expect(actionPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('virtualservice'))).toEqual([
+			{verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', namespace: 'team-a', name: 'fraud-vs'},
+			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v1'},
 		]);
+		// KServe keeps its revisions itself: only the InferenceService changes.
+		expect(actionPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('kserve'))).toEqual([
+			{verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'fraud'},
+		]);
+	});
+
+	it('asks for each Deployment scaled when replicas split the traffic', () => {
+		const scaled = [
+			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v2'},
+			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v1'},
+		];
+		expect(actionPermissions({kind: 'set-weight', model: ref, canary: 'v2', from: 10, to: 20}, () => model('replicas'))).toEqual(scaled);
+		expect(actionPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('replicas'))).toEqual(scaled);
+		expect(actionPermissions({kind: 'switch', model: ref, from: 'v1', to: 'v2'}, () => model('replicas'))).toEqual(scaled);
 	});
 
 	it('adds patch on the canary Deployment for a rollback, which may restore its template', () => {
@@ -65,6 +81,66 @@ describe('actionPermissions', () => {
 		expect(describeAttributes({verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-b', name: 'r'})).toBe(
 			'patch httproutes.gateway.networking.k8s.io "r" in namespace team-b',
 		);
+	});
+});
+
+describe('plannedPermissions', () => {
+	const ref = {namespace: 'team-a', name: 'fraud'};
+	const change = (resource: string, group: string, name: string): PlannedChange => ({verb: 'patch', group, resource, namespace: 'team-a', name, object: name, change: 'x'});
+	function planner(plan: () => PlannedChange[]): ActionPlanner & {asked: string[]} {
+		const asked: string[] = [];
+		return {
+			asked,
+			async plannedChanges(action) {
+				asked.push(action.kind);
+				return plan();
+			},
+			async readModel() {
+				return model('httproute');
+			},
+		};
+	}
+
+	it('asks for exactly the writes of the source’s plan, once each', async () => {
+		const plan = planner(() => [
+			change('httproutes', 'gateway.networking.k8s.io', 'fraud-route'),
+			change('deployments', 'apps', 'fraud-v1'),
+			change('deployments', 'apps', 'fraud-v1'),
+		]);
+		expect(await plannedPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('httproute'), plan)).toEqual([
+			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
+			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v1'},
+		]);
+		expect(plan.asked).toEqual(['promote']);
+	});
+
+	it('asks for the router when the plan writes nothing or the action cannot be done', async () => {
+		const router = [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}];
+		const action = {kind: 'set-weight' as const, model: ref, canary: 'v2', from: 10, to: 10};
+		expect(await plannedPermissions(action, () => model('httproute'), planner(() => []))).toEqual(router);
+		const impossible = planner(() => {
+			throw Object.assign(new Error('v2 is the stable version'), {name: 'PlanError'});
+		});
+		expect(await plannedPermissions(action, () => model('httproute'), impossible)).toEqual(router);
+	});
+
+	it('refuses to guess when the plan could not be read', async () => {
+		const broken = planner(() => {
+			throw new Error('connect ECONNREFUSED');
+		});
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('httproute'), broken)).toEqual({
+			unavailable: 'could not read team-a/fraud to work out what the action changes: connect ECONNREFUSED',
+		});
+	});
+
+	it('does not plan tests, unknown models or demo ones', async () => {
+		const plan = planner(() => []);
+		expect(await plannedPermissions({kind: 'smoke-test', target: {...ref, version: 'v2'}}, () => model('httproute'), plan)).toEqual([
+			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
+		]);
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined, plan)).toEqual({notFound: expect.stringMatching(/not found/)});
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'), plan)).toEqual({invalid: expect.stringMatching(/demo model/)});
+		expect(plan.asked).toEqual([]);
 	});
 });
 
