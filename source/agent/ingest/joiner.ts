@@ -11,6 +11,12 @@ export interface JoinerOptions {
 	timeoutMs?: number;
 	/** Most halves waiting at once. Default 100,000. */
 	maxPending?: number;
+	/**
+	 * How long the ids of joined pairs are remembered, so that a logger's retry of a half that already found its
+	 * partner is recognised and ignored rather than kept as a second, incomplete prediction. Default: timeoutMs.
+	 * At most maxPending ids are remembered.
+	 */
+	rememberJoinedMs?: number;
 }
 
 interface Pending {
@@ -18,51 +24,91 @@ interface Pending {
 	receivedAt: number;
 }
 
+/** Changes to undo, newest last: `add` records how to take back what it did when the caller cannot keep it. */
+export type JoinerUndo = (() => void)[];
+
 export class Joiner {
 	readonly timeoutMs: number;
 	readonly maxPending: number;
+	readonly rememberJoinedMs: number;
 	readonly #pending = new Map<string, Pending>();
+	/** Join keys of pairs already joined, with when, oldest first. */
+	readonly #joined = new Map<string, number>();
+	#duplicates = 0;
 
 	constructor(options: JoinerOptions = {}) {
 		this.timeoutMs = options.timeoutMs ?? 30_000;
 		this.maxPending = options.maxPending ?? 100_000;
+		this.rememberJoinedMs = options.rememberJoinedMs ?? this.timeoutMs;
 	}
 
 	get pendingCount(): number {
 		return this.#pending.size;
 	}
 
+	/** Halves ignored as repeats so far: a half already waiting, or one whose pair was already joined. */
+	get duplicates(): number {
+		return this.#duplicates;
+	}
+
 	/**
 	 * Adds a half. Returns the predictions it completes: the joined one when its partner was waiting, and any
-	 * incomplete ones pushed out because too many were waiting.
+	 * incomplete ones pushed out because too many were waiting. With `undo`, records how to take all of it back
+	 * (run the functions newest first), for a caller whose predictions could not be stored: the logger will send
+	 * the half again and it must then find its partner as before.
 	 */
-	add(half: LogHalf, now: number): Prediction[] {
+	add(half: LogHalf, now: number, undo?: JoinerUndo): Prediction[] {
+		this.#forget(now);
 		const waiting = this.#pending.get(half.joinKey);
 		if (waiting && waiting.half.direction !== half.direction) {
 			this.#pending.delete(half.joinKey);
+			const joinedBefore = this.#joined.get(half.joinKey);
+			this.#joined.delete(half.joinKey);
+			this.#joined.set(half.joinKey, now);
+			while (this.#joined.size > this.maxPending) this.#joined.delete(this.#joined.keys().next().value!);
+			undo?.push(() => {
+				this.#joined.delete(half.joinKey);
+				if (joinedBefore !== undefined) this.#joined.set(half.joinKey, joinedBefore);
+				// Back at the end of the line: it may expire up to one timeout late, never early.
+				this.#pending.set(half.joinKey, waiting);
+			});
 			const [request, response] = half.direction === 'request' ? [half, waiting.half] : [waiting.half, half];
 			return [joinHalves(request, response)];
 		}
 
 		const completed: Prediction[] = [];
-		if (waiting) {
-			// The same half twice (a logger retry): the first one already waits, keep it and its place in line.
+		if (waiting || this.#joined.has(half.joinKey)) {
+			// The same half twice (a logger retry): the first one already waits, keep it and its place in line; or
+			// its pair was joined already, and the prediction is stored.
+			this.#duplicates++;
+			undo?.push(() => this.#duplicates--);
 			return completed;
 		}
 
 		this.#pending.set(half.joinKey, {half, receivedAt: now});
+		undo?.push(() => this.#pending.delete(half.joinKey));
 		while (this.#pending.size > this.maxPending) {
 			const oldest = this.#pending.entries().next().value;
 			if (!oldest) break;
 			this.#pending.delete(oldest[0]);
+			undo?.push(() => this.#pending.set(oldest[0], oldest[1]));
 			completed.push(incomplete(oldest[1].half, 'the agent had too many unanswered requests waiting'));
 		}
 
 		return completed;
 	}
 
+	/** Drops remembered joined ids older than rememberJoinedMs. */
+	#forget(now: number): void {
+		for (const [key, joinedAt] of this.#joined) {
+			if (now - joinedAt < this.rememberJoinedMs) break;
+			this.#joined.delete(key);
+		}
+	}
+
 	/** Halves that waited longer than the timeout, as incomplete predictions. */
 	expire(now: number): Prediction[] {
+		this.#forget(now);
 		const expired: Prediction[] = [];
 		for (const [key, pending] of this.#pending) {
 			// Insertion order is arrival order, so the first one still in time ends the scan.

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {Joiner} from '../../../source/agent/ingest/joiner.ts';
+import type {JoinerUndo} from '../../../source/agent/ingest/joiner.ts';
 import type {LogHalf} from '../../../source/agent/ingest/parse.ts';
 
 function half(direction: 'request' | 'response', id: string, time: number, extra: Partial<LogHalf> = {}): LogHalf {
@@ -68,6 +69,36 @@ describe('Joiner', () => {
 		const joiner = new Joiner();
 		joiner.add(half('request', 'x', 0), 0);
 		expect(joiner.drain()).toHaveLength(1);
+		expect(joiner.pendingCount).toBe(0);
+	});
+
+	it('ignores a logger’s retry of a half whose pair was already joined, and counts it, for rememberJoinedMs', () => {
+		const joiner = new Joiner({timeoutMs: 1000, rememberJoinedMs: 5000});
+		joiner.add(half('request', 'd', 0), 0);
+		expect(joiner.add(half('response', 'd', 10), 10)).toHaveLength(1);
+		// Either half again, as a retry after a lost answer: no second prediction, nothing waiting to expire.
+		expect(joiner.add(half('response', 'd', 10), 200)).toEqual([]);
+		expect(joiner.add(half('request', 'd', 0), 300)).toEqual([]);
+		expect(joiner.pendingCount).toBe(0);
+		expect(joiner.duplicates).toBe(2);
+		expect(joiner.expire(10_000)).toEqual([]);
+		// After rememberJoinedMs the id is forgotten: a half with it is new again.
+		expect(joiner.add(half('request', 'd', 6000), 6000)).toEqual([]);
+		expect(joiner.pendingCount).toBe(1);
+		expect(joiner.duplicates).toBe(2);
+	});
+
+	it('takes back a join when the caller could not store it, so that the retried half joins again', () => {
+		const joiner = new Joiner();
+		joiner.add(half('request', 'e', 0), 0);
+		const undo: JoinerUndo = [];
+		expect(joiner.add(half('response', 'e', 7), 7, undo)).toHaveLength(1);
+		expect(joiner.add(half('request', 'f', 8), 8, undo)).toEqual([]);
+		for (const step of undo.reverse()) step();
+		expect(joiner.pendingCount).toBe(1);
+		expect(joiner.duplicates).toBe(0);
+		const [again] = joiner.add(half('response', 'e', 7), 20);
+		expect(again).toMatchObject({requestId: 'e', latencyMs: 7});
 		expect(joiner.pendingCount).toBe(0);
 	});
 
