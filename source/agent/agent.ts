@@ -24,13 +24,14 @@ import {alertFormatFor, postAlert} from './guard/alerts.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import type {GuardSettingsFile} from './guard/settings.ts';
 import {Joiner} from './ingest/joiner.ts';
+import type {JoinerUndo} from './ingest/joiner.ts';
 import {IngestError, parseIngest} from './ingest/parse.ts';
 import type {IncomingHeaders} from './ingest/parse.ts';
 import {modelObject, versionObject} from './kube-objects.ts';
 import type {InvolvedObject} from './kube-objects.ts';
 import {createAgentMetrics} from './metrics.ts';
 import type {AgentMetrics} from './metrics.ts';
-import {AgentStore} from './store/sqlite-store.ts';
+import {AgentStore, StoreWriteError} from './store/sqlite-store.ts';
 import type {RetentionPolicy} from './store/sqlite-store.ts';
 import {StreamHub} from './stream/hub.ts';
 import type {HubOptions} from './stream/hub.ts';
@@ -40,6 +41,8 @@ export const agentVersion = '0.1.0';
 export interface AgentCoreOptions {
 	/** SQLite file, or `:memory:` (the default: predictions do not survive a restart). */
 	dbPath?: string;
+	/** Hard limit on the SQLite file (PRAGMA max_page_count): past it ingest answers 503. Default: none. */
+	storeMaxBytes?: number;
 	retention?: Partial<RetentionPolicy>;
 	/**
 	 * How often old predictions are deleted. Default 10 s: between two passes the table holds up to maxRows plus
@@ -167,10 +170,16 @@ export class AgentCore {
 		if (!this.noAuth && !options.reviewer) throw new Error('the agent needs an access reviewer (the Kubernetes API server) unless run with --no-auth');
 		this.reviewer = this.noAuth ? allowAllReviewer : new CachedReviewer(options.reviewer!, options.reviewCacheMs ?? 10_000);
 		this.metrics = createAgentMetrics();
-		this.store = new AgentStore({path: options.dbPath ?? ':memory:'});
+		this.store = new AgentStore({
+			path: options.dbPath ?? ':memory:',
+			...(options.storeMaxBytes === undefined ? {} : {maxFileBytes: options.storeMaxBytes}),
+			now: () => this.#now(),
+		});
 		this.hub = new StreamHub({
 			...options.stream,
 			startSeq: this.store.lastSeq,
+			// Every number handed out (guard and audit events too) is committed, so none is reused after a kill.
+			onSeq: (seq) => this.store.noteSeq(seq),
 			onDropped: (count) => this.metrics.dropped.inc(count),
 		});
 		this.joiner = new Joiner({timeoutMs: options.joinTimeoutMs ?? 30_000});
@@ -259,6 +268,8 @@ export class AgentCore {
 		}
 
 		if (deleted > 0) this.#log(`retention: deleted ${deleted} old predictions`);
+		// A store that was full may take writes again now that pages were freed.
+		if (this.store.failure) this.#storeHealth();
 	}
 
 	get models(): Model[] {
@@ -277,34 +288,70 @@ export class AgentCore {
 
 	// ---- ingest ---------------------------------------------------------------------------------------------------
 
+	/**
+	 * Stores and streams a prediction that no request waits for (a join timed out, the agent stops). If the store
+	 * cannot write it now, it waits in memory for the next write that works; consoles see it at once either way.
+	 */
 	#publishPrediction(prediction: Prediction): void {
-		const event = this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
-		this.store.addPrediction(event.seq, prediction);
+		const now = this.#now();
+		if (prediction.time > now) prediction.time = now;
+		this.store.addPredictionsLater([{seq: this.hub.seq + 1, prediction}], now);
+		this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
+		if (this.store.failure) this.metrics.storeWritable.set(0);
 	}
 
+	/** Asks a failed store to try a write again; logs the change. */
+	#storeHealth(): {ok: boolean; message: string} {
+		const before = this.store.failure;
+		const failure = this.store.probe();
+		this.metrics.storeWritable.set(failure ? 0 : 1);
+		if (before && !failure) this.#log(`store: writes work again (they had failed since ${new Date(before.since).toISOString()})`);
+		return failure ? {ok: false, message: failure.message} : {ok: true, message: 'ready'};
+	}
+
+	/**
+	 * Ingests one POST. Answers 200 only once every prediction it completed is committed to the store, and streams
+	 * them only then; if the store cannot write, answers 503 with the cause and takes everything back (a half that
+	 * found its partner waits again), so the logger's retry finds things as they were.
+	 */
 	ingest(headers: IncomingHeaders, body: Buffer): IngestResult {
 		const now = this.#now();
+		const undo: JoinerUndo = [];
+		const duplicatesBefore = this.joiner.duplicates;
 		try {
 			const batch = parseIngest(headers, body, now);
-			let predictions = 0;
+			const completed: Prediction[] = [];
 			for (const record of batch.records) {
-				if (record.kind === 'prediction') {
-					this.#publishPrediction(record.prediction);
-					predictions++;
-				} else {
-					for (const prediction of this.joiner.add(record, now)) {
-						this.#publishPrediction(prediction);
-						predictions++;
-					}
-				}
+				if (record.kind === 'prediction') completed.push(record.prediction);
+				else completed.push(...this.joiner.add(record, now, undo));
 			}
 
+			// A prediction cannot have happened after the agent received it: a logger's clock ahead of the agent's
+			// would otherwise keep it at the top of every listing.
+			for (const prediction of completed) if (prediction.time > now) prediction.time = now;
+			const first = this.hub.seq + 1;
+			this.store.addPredictions(
+				completed.map((prediction, index) => ({seq: first + index, prediction})),
+				now,
+			);
+			this.metrics.storeWritable.set(1);
+			for (const prediction of completed) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
 			this.metrics.ingested.inc({format: batch.format}, batch.records.length);
-			return {status: 200, body: {accepted: batch.records.length, ignored: batch.ignored, predictions}};
+			const duplicates = this.joiner.duplicates - duplicatesBefore;
+			if (duplicates > 0) this.metrics.duplicateHalves.inc(duplicates);
+			return {status: 200, body: {accepted: batch.records.length, ignored: batch.ignored, predictions: completed.length}};
 		} catch (error) {
+			for (const step of undo.reverse()) step();
 			if (error instanceof IngestError) {
 				this.metrics.ingestRejected.inc({reason: error.status === 413 ? 'too-large' : 'invalid'});
 				return {status: error.status, body: {error: error.message}};
+			}
+
+			if (error instanceof StoreWriteError) {
+				this.metrics.ingestRejected.inc({reason: 'store'});
+				this.metrics.storeWritable.set(0);
+				this.#log(`ingest: refused with 503: ${error.message}`);
+				return {status: 503, body: {error: error.message}};
 			}
 
 			this.metrics.ingestRejected.inc({reason: 'internal'});
@@ -640,6 +687,12 @@ export class AgentCore {
 
 	async ready(): Promise<{ok: boolean; message: string}> {
 		if (this.#closed || !this.store.isOpen) return {ok: false, message: 'the store is closed'};
+		// Not ready while the store refuses writes (loggers would get 503); each probe tries a write again.
+		if (this.store.failure) {
+			const store = this.#storeHealth();
+			if (!store.ok) return store;
+		}
+
 		if (this.#options.apiServerReachable) {
 			const apiServer = await this.#options.apiServerReachable();
 			if (!apiServer.ok) return apiServer;

@@ -8,6 +8,8 @@ export interface AgentMetrics {
 	dropped: Counter;
 	clients: Gauge;
 	pendingHalves: Gauge;
+	duplicateHalves: Counter;
+	storeWritable: Gauge;
 	actionDuration: Histogram<'kind' | 'result'>;
 	guardRollbacks: Counter<'namespace' | 'model' | 'dry_run'>;
 	guardEvaluations: Counter<'result'>;
@@ -18,7 +20,7 @@ export function createAgentMetrics(options: {defaultMetrics?: boolean} = {}): Ag
 	const registry = new Registry();
 	if (options.defaultMetrics ?? true) collectDefaultMetrics({register: registry, prefix: 'modeldeck_agent_'});
 	const registers = [registry];
-	return {
+	const metrics: AgentMetrics = {
 		registry,
 		ingested: new Counter({
 			name: 'modeldeck_agent_ingested_total',
@@ -28,7 +30,7 @@ export function createAgentMetrics(options: {defaultMetrics?: boolean} = {}): Ag
 		}),
 		ingestRejected: new Counter({
 			name: 'modeldeck_agent_ingest_rejected_total',
-			help: 'Ingest requests refused, by reason.',
+			help: 'Ingest requests refused, by reason (invalid, too-large, unreadable, store: the store could not write, internal).',
 			labelNames: ['reason'],
 			registers,
 		}),
@@ -41,6 +43,16 @@ export function createAgentMetrics(options: {defaultMetrics?: boolean} = {}): Ag
 		pendingHalves: new Gauge({
 			name: 'modeldeck_agent_unjoined_halves',
 			help: 'Request or response halves waiting for their partner.',
+			registers,
+		}),
+		duplicateHalves: new Counter({
+			name: 'modeldeck_agent_duplicate_halves_total',
+			help: 'Request or response halves ignored as a logger’s repeat (already waiting, or already joined).',
+			registers,
+		}),
+		storeWritable: new Gauge({
+			name: 'modeldeck_agent_store_writable',
+			help: '1 while the prediction store accepts writes; 0 after a write failed (disk full, read-only), until one works.',
 			registers,
 		}),
 		actionDuration: new Histogram({
@@ -69,4 +81,6 @@ export function createAgentMetrics(options: {defaultMetrics?: boolean} = {}): Ag
 			registers,
 		}),
 	};
+	metrics.storeWritable.set(1);
+	return metrics;
 }

@@ -162,8 +162,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			throw error;
 		}
 
+		// Answered only once the predictions are committed; 503 when the store cannot write (the logger retries).
 		const result = core.ingest(request.headers, body);
-		sendJson(response, result.status, result.body);
+		sendJson(response, result.status, result.body, result.status === 503 ? {'retry-after': '5'} : {});
 	}
 
 	async function handleActions(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {

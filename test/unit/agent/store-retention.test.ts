@@ -1,3 +1,6 @@
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {AgentStore} from '../../../source/agent/store/sqlite-store.ts';
 import type {Prediction} from '../../../source/domain/types.ts';
@@ -8,7 +11,7 @@ function prediction(requestId: string, time: number): Prediction {
 
 function filledStore(count: number): AgentStore {
 	const store = new AgentStore({path: ':memory:'});
-	for (let seq = 1; seq <= count; seq++) store.addPrediction(seq, prediction(String(seq), seq * 1000));
+	for (let seq = 1; seq <= count; seq++) store.addPrediction(seq, prediction(String(seq), seq * 1000), seq * 1000);
 	return store;
 }
 
@@ -28,7 +31,7 @@ describe('AgentStore retention in chunks', () => {
 		const store = filledStore(20);
 		const steps = store.retainInChunks({maxAgeMs: 1e12, maxRows: 10}, 100_000, 4);
 		expect(steps.next().value).toBe(4);
-		for (let seq = 21; seq <= 25; seq++) store.addPrediction(seq, prediction(String(seq), seq * 1000));
+		for (let seq = 21; seq <= 25; seq++) store.addPrediction(seq, prediction(String(seq), seq * 1000), seq * 1000);
 		let rest = 0;
 		for (const count of steps) rest += count;
 		expect(rest).toBe(6);
@@ -52,7 +55,70 @@ describe('AgentStore retention in chunks', () => {
 	});
 });
 
+describe('AgentStore retention by size and by time of receipt', () => {
+	it('keeps the pages in use (page_count − freelist_count) under maxBytes, deleting the oldest first', () => {
+		const directory = mkdtempSync(path.join(tmpdir(), 'agent-size-'));
+		try {
+			const store = new AgentStore({path: path.join(directory, 'agent.db')});
+			const summary = 'features FP32[1,4] '.padEnd(300, 'x');
+			for (let seq = 1; seq <= 20_000; seq += 500) {
+				store.addPredictions(Array.from({length: 500}, (_, index) => ({seq: seq + index, prediction: {...prediction(`r${seq + index}`, seq + index), inputSummary: summary}})));
+			}
+
+			const before = store.usedBytes();
+			expect(before).toBeGreaterThan(6 * 1024 * 1024);
+			const limit = 2 * 1024 * 1024;
+			const deleted = store.retain({maxAgeMs: 1e12, maxRows: 1e9, maxBytes: limit}, Date.now());
+			expect(store.usedBytes()).toBeLessThanOrEqual(limit);
+			expect(deleted).toBeGreaterThan(10_000);
+			expect(store.predictionCount()).toBe(20_000 - deleted);
+			// The newest stayed.
+			const kept = store.predictions({limit: 1000}).map((row) => Number(row.requestId.slice(1)));
+			expect(Math.min(...kept)).toBeGreaterThan(deleted);
+			expect(Math.max(...kept)).toBe(20_000);
+			// Under the limit nothing more goes; the freed pages are reused rather than the file growing.
+			expect(store.retain({maxAgeMs: 1e12, maxRows: 1e9, maxBytes: limit}, Date.now())).toBe(0);
+			store.close();
+		} finally {
+			rmSync(directory, {recursive: true, force: true});
+		}
+	});
+
+	it('goes by when the agent received a prediction, not by the time the logger sent', () => {
+		const store = new AgentStore({path: ':memory:'});
+		const hour = 3600_000;
+		// Received an hour ago, but dated in the far future by a logger's clock, and one dated long ago received now.
+		store.addPrediction(1, prediction('future', Date.UTC(2100, 0, 1)), 10 * hour);
+		store.addPrediction(2, prediction('old-clock', 1000), 11 * hour);
+		expect(store.retain({maxAgeMs: 0.5 * hour, maxRows: 1e9}, 11 * hour)).toBe(1);
+		expect(store.predictions({}).map((row) => row.requestId)).toEqual(['old-clock']);
+		store.close();
+	});
+});
+
 describe('AgentCore retention', () => {
+	it('dates a prediction sent with a time after its receipt at its receipt, so it neither escapes retention nor stays on top', async () => {
+		const {AgentCore} = await import('../../../source/agent/agent.ts');
+		let now = 1_000_000;
+		const core = new AgentCore({noAuth: true, retention: {maxAgeMs: 60_000}, retentionIntervalMs: 3_600_000, now: () => now});
+		try {
+			const post = (items: object[]) => core.ingest({'content-type': 'application/json'}, Buffer.from(JSON.stringify(items)));
+			expect(post([{requestId: 'future', model: 'fraud', namespace: 'team-a', version: 'v1', time: Date.UTC(2100, 0, 1)}]).status).toBe(200);
+			now += 10_000;
+			expect(post([{requestId: 'later', model: 'fraud', namespace: 'team-a', version: 'v1', time: now}]).status).toBe(200);
+			expect(core.predictions({}).map((row) => [row.requestId, row.time])).toEqual([
+				['later', 1_010_000],
+				['future', 1_000_000],
+			]);
+			now += 55_000;
+			expect(core.store.retain({maxAgeMs: 60_000, maxRows: 1e9}, now)).toBe(1);
+			expect(core.predictions({}).map((row) => row.requestId)).toEqual(['later']);
+		} finally {
+			await core.close();
+		}
+	});
+
+
 	it('deletes old predictions in the background, chunk after chunk, while ingest goes on', async () => {
 		const {AgentCore} = await import('../../../source/agent/agent.ts');
 		const lines: string[] = [];

@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {AgentStore} from '../../../source/agent/store/sqlite-store.ts';
+import {AgentStore, StoreWriteError} from '../../../source/agent/store/sqlite-store.ts';
 import type {Prediction} from '../../../source/domain/types.ts';
 
 function prediction(requestId: string, time: number, extra: Partial<Prediction> = {}): Prediction {
@@ -31,7 +31,7 @@ describe('AgentStore', () => {
 
 	it('deletes by age and by row count', () => {
 		const store = new AgentStore({path: ':memory:'});
-		for (let index = 1; index <= 10; index++) store.addPrediction(index, prediction(String(index), index * 1000));
+		for (let index = 1; index <= 10; index++) store.addPrediction(index, prediction(String(index), index * 1000), index * 1000);
 		expect(store.retain({maxAgeMs: 5500, maxRows: 1000}, 10_000)).toBe(4);
 		expect(store.predictionCount()).toBe(6);
 		expect(store.retain({maxAgeMs: 1e9, maxRows: 2}, 10_000)).toBe(4);
@@ -57,10 +57,115 @@ describe('AgentStore', () => {
 		second.close();
 	});
 
-	it('makes buffered rows visible to reads at once', () => {
-		const store = new AgentStore({path: ':memory:', batchRows: 1000, batchDelayMs: 60_000});
-		store.addPrediction(1, prediction('buffered', 1));
-		expect(store.predictions({requestId: 'buffered'})).toHaveLength(1);
+	it('commits every write before returning: another connection to the file sees rows and numbers at once', () => {
+		const directory = mkdtempSync(path.join(tmpdir(), 'agent-store-'));
+		directories.push(directory);
+		const file = path.join(directory, 'agent.db');
+		const store = new AgentStore({path: file});
+		store.addPredictions([
+			{seq: 1, prediction: prediction('one', 1)},
+			{seq: 2, prediction: prediction('two', 2)},
+		]);
+		// An event that is not a prediction (a guard verdict): its number is committed too.
+		store.noteSeq(3);
+		// Opened while the first is still open (as after a kill): no close, no flush.
+		const other = new AgentStore({path: file});
+		expect(other.lastSeq).toBe(3);
+		expect(other.predictions({}).map((row) => row.requestId)).toEqual(['two', 'one']);
+		other.close();
 		store.close();
+	});
+
+	it('fails a write on a full database with a message naming the file, the cause and what to do, and recovers once pages are freed', () => {
+		const directory = mkdtempSync(path.join(tmpdir(), 'agent-store-'));
+		directories.push(directory);
+		const file = path.join(directory, 'agent.db');
+		const store = new AgentStore({path: file, maxFileBytes: 256 * 1024});
+		let seq = 0;
+		let refused: unknown;
+		const big = 'x'.repeat(2000);
+		for (let round = 0; round < 1000 && refused === undefined; round++) {
+			try {
+				store.addPredictions(Array.from({length: 10}, () => ({seq: ++seq, prediction: prediction(`r${seq}`, seq, {inputSummary: big})})));
+			} catch (error) {
+				refused = error;
+			}
+		}
+
+		expect(refused).toBeInstanceOf(StoreWriteError);
+		expect((refused as StoreWriteError).sqliteCode).toBe(13);
+		expect((refused as Error).message).toBe(
+			`the prediction store at ${file} is full (database or disk is full) or reached its limit of 0.25 MB (--store-max-mb): free space on its volume, or lower --retention-max-mb, --retention-max-rows or --retention-hours so that retention deletes more; the logger should retry`,
+		);
+		expect(store.failure?.message).toBe((refused as Error).message);
+		const stored = store.predictionCount();
+		// All or nothing: the refused write left no row behind.
+		expect(stored % 10).toBe(0);
+		expect(store.probe()).toBeDefined();
+		// A prediction no request waits for is kept in memory meanwhile.
+		store.addPredictionsLater([{seq: ++seq, prediction: prediction('late', seq, {inputSummary: big.repeat(20)})}]);
+		expect(store.backlog.rows).toBe(1);
+
+		expect(store.retain({maxAgeMs: 1e12, maxRows: stored / 2}, Date.now())).toBe(stored / 2);
+		expect(store.probe()).toBeUndefined();
+		expect(store.failure).toBeUndefined();
+		expect(store.backlog.rows).toBe(0);
+		expect(store.predictions({requestId: 'late'})).toHaveLength(1);
+		store.addPrediction(++seq, prediction('after', seq));
+		store.close();
+		const reopened = new AgentStore({path: file});
+		expect(reopened.lastSeq).toBe(seq);
+		expect(reopened.predictions({requestId: 'after'})).toHaveLength(1);
+		reopened.close();
+	});
+});
+
+describe('AgentCore and its store', () => {
+	it('commits the number of every published event, guard verdicts included, as it is handed out', async () => {
+		const {AgentCore} = await import('../../../source/agent/agent.ts');
+		const directory = mkdtempSync(path.join(tmpdir(), 'agent-core-'));
+		directories.push(directory);
+		const file = path.join(directory, 'agent.db');
+		const core = new AgentCore({noAuth: true, dbPath: file});
+		try {
+			const body = Buffer.from(JSON.stringify([{requestId: 'a', model: 'fraud', namespace: 'team-a', version: 'v1'}]));
+			expect(core.ingest({'content-type': 'application/json'}, body).status).toBe(200);
+			const guard = core.hub.publish({type: 'guard', model: {namespace: 'team-a', name: 'fraud'}, verdict: 'fail', message: 'slow', rolledBack: false}, 'team-a');
+			expect(guard.seq).toBe(2);
+			// What a restart after a kill would read: the file as it is now, the first agent still running.
+			const after = new AgentStore({path: file});
+			expect(after.lastSeq).toBe(2);
+			expect(after.predictions({requestId: 'a'})).toHaveLength(1);
+			after.close();
+		} finally {
+			await core.close();
+		}
+	});
+
+	it('counts a logger’s retry of an already joined half as a duplicate, not as a second prediction', async () => {
+		const {AgentCore} = await import('../../../source/agent/agent.ts');
+		const core = new AgentCore({noAuth: true});
+		try {
+			const half = (type: 'request' | 'response') => ({
+				'ce-type': `org.kubeflow.serving.inference.${type}`,
+				'ce-id': 'dup-1',
+				'ce-specversion': '1.0',
+				'ce-source': 'http://localhost:9081/',
+				'ce-inferenceservicename': 'fraud',
+				'ce-namespace': 'team-a',
+				'ce-component': 'predictor',
+				'content-type': 'application/json',
+			});
+			const request = Buffer.from(JSON.stringify({inputs: [{name: 'x', shape: [1], datatype: 'FP32', data: [1]}]}));
+			const response = Buffer.from(JSON.stringify({outputs: [{name: 'p', shape: [1], datatype: 'FP32', data: [0.5]}]}));
+			expect(core.ingest(half('request'), request).status).toBe(200);
+			expect(core.ingest(half('response'), response)).toMatchObject({status: 200, body: {predictions: 1}});
+			expect(core.ingest(half('response'), response)).toMatchObject({status: 200, body: {predictions: 0}});
+			expect(core.predictions({requestId: 'dup-1'})).toHaveLength(1);
+			expect(core.joiner.pendingCount).toBe(0);
+			expect(await core.metrics.registry.getSingleMetricAsString('modeldeck_agent_duplicate_halves_total')).toMatch(/modeldeck_agent_duplicate_halves_total 1$/m);
+		} finally {
+			await core.close();
+		}
 	});
 });
