@@ -33,6 +33,9 @@ Options:
   --db PATH                   SQLite file for predictions and the audit trail (default: in memory, lost on restart)
   --retention-hours N         Keep predictions this long (default 24)
   --retention-max-rows N      Keep at most this many predictions (default 1000000; 100000 in memory)
+  --retention-max-mb N        Keep the store's pages in use under N MB, deleting the oldest predictions (default: no limit)
+  --store-max-mb N            Hard limit on the SQLite file: past it ingest answers 503 until retention frees pages
+                              (default: none; set it below the volume's size with room for the write-ahead log)
   --join-timeout-seconds N    Wait this long for a request's response before storing it incomplete (default 30)
   --ingest-token TOKEN        Shared token loggers must send (or $MODELDECK_INGEST_TOKEN)
   --allow-ip CIDR             Accept logs only from these addresses (repeatable)
@@ -61,6 +64,8 @@ export interface ParsedAgentFlags {
 	dbPath: string;
 	retentionHours: number;
 	retentionMaxRows: number;
+	retentionMaxMb?: number;
+	storeMaxMb?: number;
 	joinTimeoutSeconds: number;
 	ingestToken?: string;
 	allowIps: string[];
@@ -111,6 +116,8 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 			db: {type: 'string'},
 			'retention-hours': {type: 'string'},
 			'retention-max-rows': {type: 'string'},
+			'retention-max-mb': {type: 'string'},
+			'store-max-mb': {type: 'string'},
 			'join-timeout-seconds': {type: 'string'},
 			'ingest-token': {type: 'string'},
 			'allow-ip': {type: 'string', multiple: true},
@@ -183,6 +190,12 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 	};
 	for (const [key, value] of Object.entries(optional)) {
 		if (value !== undefined && value !== '') (flags as unknown as Record<string, unknown>)[key] = value;
+	}
+
+	if (values['retention-max-mb'] !== undefined) flags.retentionMaxMb = positive(values['retention-max-mb'], '--retention-max-mb', 0);
+	if (values['store-max-mb'] !== undefined) flags.storeMaxMb = positive(values['store-max-mb'], '--store-max-mb', 0);
+	if (flags.retentionMaxMb !== undefined && flags.storeMaxMb !== undefined && flags.retentionMaxMb >= flags.storeMaxMb) {
+		throw new Error(`--retention-max-mb (${flags.retentionMaxMb}) must be below --store-max-mb (${flags.storeMaxMb}), or retention never makes room`);
 	}
 
 	if (flags.guard && !flags.prometheus) throw new Error('--guard needs --prometheus URL to read the canary’s metrics from');
@@ -266,7 +279,12 @@ export async function runAgent(argv: string[]): Promise<number> {
 		host: flags.host,
 		port: flags.port,
 		dbPath: flags.dbPath,
-		retention: {maxAgeMs: flags.retentionHours * 3600 * 1000, maxRows: flags.retentionMaxRows},
+		retention: {
+			maxAgeMs: flags.retentionHours * 3600 * 1000,
+			maxRows: flags.retentionMaxRows,
+			...(flags.retentionMaxMb === undefined ? {} : {maxBytes: flags.retentionMaxMb * 1024 * 1024}),
+		},
+		...(flags.storeMaxMb === undefined ? {} : {storeMaxBytes: flags.storeMaxMb * 1024 * 1024}),
 		joinTimeoutMs: flags.joinTimeoutSeconds * 1000,
 		allowIps: flags.allowIps,
 		maxBodyBytes: flags.maxBodyBytes,
