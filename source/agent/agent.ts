@@ -84,6 +84,8 @@ export interface AgentCoreOptions {
 		enabled: boolean;
 		dryRun?: boolean;
 		settingsFile?: () => GuardSettingsFile;
+		/** The console's detectors the guard runs. Default: the robust z-score detector. */
+		detectors?: readonly FlagDetector[];
 		/** How often due models are checked. Default 5 s. */
 		tickMs?: number;
 	};
@@ -93,8 +95,6 @@ export interface AgentCoreOptions {
 	log?: (line: string) => void;
 	fetch?: typeof fetch;
 	now?: () => number;
-		/** The console's detectors the guard runs. Default: the robust z-score detector. */
-		detectors?: readonly FlagDetector[];
 }
 
 export interface IngestResult {
@@ -215,6 +215,7 @@ export class AgentCore {
 				metrics: options.metrics,
 				judge: options.judge,
 				...(options.guard.settingsFile ? {settingsFile: options.guard.settingsFile} : {}),
+				...(options.guard.detectors ? {detectors: options.guard.detectors} : {}),
 				dryRun: options.guard.dryRun === true,
 				rollback: (model, canary, reason) => this.#guardRollback(model, canary, reason),
 				onReport: (report) => this.#guardReport(report),
@@ -251,7 +252,6 @@ export class AgentCore {
 
 	/** Deletes old predictions a chunk at a time, letting ingest and the stream run between chunks. */
 	async #retain(): Promise<void> {
-				...(options.guard.detectors ? {detectors: options.guard.detectors} : {}),
 		if (this.#retaining || this.#closed) return;
 		this.#retaining = true;
 		let deleted = 0;
@@ -670,6 +670,29 @@ export class AgentCore {
 					: `${report.canary} vs ${report.stable}: ${verdict.summary}${verdict.result === 'fail' ? ` (${count} failures)` : ''}`;
 		this.hub.publish({type: 'guard', model: report.model, verdict: verdict.result, message, rolledBack}, report.model.namespace);
 		this.#log(`guard: ${report.model.namespace}/${report.model.name}: ${message}`);
+		if (action.kind === 'would-rollback') {
+			// The finding is audited (and recorded as an Event on the model's object) as a dry run: nothing changed.
+			const model = this.findModel(report.model);
+			const weights = describeWeights(model);
+			void this.auditor
+				.record(
+					{
+						time: this.#now(),
+						user: guardUser,
+						action: `dry-run rollback ${report.canary}`,
+						target: modelKey(report.model),
+						before: weights,
+						after: weights,
+						result: 'ok',
+						message: `DRY RUN (nothing changed): guard would roll back ${report.canary}: ${action.reason}`,
+					},
+					report.model.namespace,
+					model ? modelObject(model) : undefined,
+					'ModeldeckGuardDryRun',
+				)
+				.catch((error: unknown) => this.#log(`guard: could not audit the dry run: ${(error as Error).message}`));
+		}
+
 		if (acted && this.#options.alertWebhook) {
 			const url = this.#options.alertWebhook;
 			void postAlert(
@@ -717,27 +740,4 @@ export class AgentCore {
 		this.store.close();
 	}
 }
-
-		if (action.kind === 'would-rollback') {
-			// The finding is audited (and recorded as an Event on the model's object) as a dry run: nothing changed.
-			const model = this.findModel(report.model);
-			const weights = describeWeights(model);
-			void this.auditor
-				.record(
-					{
-						time: this.#now(),
-						user: guardUser,
-						action: `dry-run rollback ${report.canary}`,
-						target: modelKey(report.model),
-						before: weights,
-						after: weights,
-						result: 'ok',
-						message: `DRY RUN (nothing changed): guard would roll back ${report.canary}: ${action.reason}`,
-					},
-					report.model.namespace,
-					model ? modelObject(model) : undefined,
-					'ModeldeckGuardDryRun',
-				)
-				.catch((error: unknown) => this.#log(`guard: could not audit the dry run: ${(error as Error).message}`));
-		}
 
