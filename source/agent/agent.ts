@@ -154,6 +154,12 @@ export class AgentCore {
 	readonly guard: CanaryGuard | undefined;
 	readonly #options: AgentCoreOptions;
 	readonly #models = new Map<string, Model>();
+	/**
+	 * The token behind each identity that `authenticate` returned, so that a long-lived caller (a WebSocket, whose
+	 * identity is fixed when it connects) is reviewed again before each action and subscription. Held only in
+	 * memory and only as long as the identity is; never logged.
+	 */
+	readonly #tokens = new WeakMap<Identity, string>();
 	readonly #loadTests = new Set<string>();
 	readonly #timers: NodeJS.Timeout[] = [];
 	readonly #abort = new AbortController();
@@ -383,7 +389,27 @@ export class AgentCore {
 			throw new HttpProblem(401, 'the Kubernetes API server did not accept the token (TokenReview): it is invalid or expired');
 		}
 
+		this.#tokens.set(identity, token);
 		return identity;
+	}
+
+	/**
+	 * Reviews the identity's token again (through the reviewer's cache, so at most once per `reviewCacheMs`): a
+	 * token revoked since the caller connected stops working once the cache forgets it. The refusal, else the
+	 * identity as the API server has it now.
+	 */
+	async #recheck(identity: Identity): Promise<Refusal | Identity> {
+		const token = this.#tokens.get(identity);
+		if (this.noAuth || token === undefined) return identity;
+		try {
+			return await this.authenticate(token);
+		} catch (error) {
+			const problem = error as HttpProblem;
+			const message = problem.status === 401
+				? `${identity.user}'s token is no longer accepted by the Kubernetes API server (TokenReview): it was revoked or expired since this connection was opened; reconnect with a valid token`
+				: problem.message;
+			return {status: problem.status ?? 503, message};
+		}
 	}
 
 	/** Undefined when allowed; else the refusal. */
@@ -409,7 +435,9 @@ export class AgentCore {
 		return undefined;
 	}
 
-	async authorizeRead(identity: Identity, namespace: string | undefined): Promise<Refusal | undefined> {
+	async authorizeRead(caller: Identity, namespace: string | undefined): Promise<Refusal | undefined> {
+		const identity = await this.#recheck(caller);
+		if ('status' in identity) return identity;
 		const refusal = await this.authorize(identity, [readPermission(namespace)]);
 		if (refusal?.status === 403 && namespace === undefined) {
 			refusal.message += '; ask for one namespace (namespace=… or a filter with a namespace) if you can read only some';
@@ -470,12 +498,15 @@ export class AgentCore {
 	 * HTTP front end can answer with their status; otherwise the progress stream, which ends with `done` or `failed`
 	 * and is audited when it ends.
 	 */
-	async startAction(action: Action, identity: Identity): Promise<Refusal | {progress: AsyncIterable<ActionProgress>}> {
+	async startAction(action: Action, caller: Identity): Promise<Refusal | {progress: AsyncIterable<ActionProgress>}> {
+		const identity = await this.#recheck(caller);
+		if ('status' in identity) return this.#refuse(caller, action, identity);
 		// Without auth there is nothing to check, and tests may point at versions no cluster knows.
 		if (!this.noAuth) {
-			const permissions = actionPermissions(action, (ref) => this.findModel(ref));
+			const permissions = await plannedPermissions(action, (ref) => this.findModel(ref), this.#planner);
 			if ('notFound' in permissions) return this.#refuse(identity, action, {status: 404, message: permissions.notFound});
 			if ('invalid' in permissions) return this.#refuse(identity, action, {status: 400, message: permissions.invalid});
+			if ('unavailable' in permissions) return this.#refuse(identity, action, {status: 503, message: permissions.unavailable});
 			const refusal = await this.authorize(identity, permissions);
 			if (refusal) return this.#refuse(identity, action, refusal);
 		}

@@ -30,15 +30,15 @@ let api: TestApi;
 let admin: KubeConfig;
 const unsubscribes: (() => void)[] = [];
 
-function fraudObjects(namespace: string) {
+function fraudObjects(namespace: string, model = 'fraud') {
 	return [
-		deployment({namespace, model: 'fraud', version: 'v1'}),
-		deployment({namespace, model: 'fraud', version: 'v2'}),
-		service(namespace, 'fraud-v1', 'fraud', 'v1'),
-		service(namespace, 'fraud-v2', 'fraud', 'v2'),
-		httpRoute(namespace, 'fraud', 'fraud', [
-			{service: 'fraud-v1', weight: 90},
-			{service: 'fraud-v2', weight: 10},
+		deployment({namespace, model, version: 'v1'}),
+		deployment({namespace, model, version: 'v2'}),
+		service(namespace, `${model}-v1`, model, 'v1'),
+		service(namespace, `${model}-v2`, model, 'v2'),
+		httpRoute(namespace, model, model, [
+			{service: `${model}-v1`, weight: 90},
+			{service: `${model}-v2`, weight: 10},
 		]),
 	];
 }
@@ -98,8 +98,8 @@ function client(user: 'viewer' | 'operator' | 'admin', namespace?: string) {
 	return createAgentClient({url: the().agent.url, token: the().cluster.tokens[user], ...(namespace ? {namespace} : {})});
 }
 
-async function routeWeights(namespace: string): Promise<number[]> {
-	const route = await api.get('HTTPRoute', namespace, 'fraud');
+async function routeWeights(namespace: string, model = 'fraud'): Promise<number[]> {
+	const route = await api.get('HTTPRoute', namespace, model);
 	return route.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
 }
 
@@ -294,9 +294,9 @@ function openSocket(url: string, token: string) {
 describe('agent security with ServiceAccount callers', () => {
 	beforeAll(async () => {
 		await api.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: saNamespace}});
-		await api.createAll(fraudObjects(saNamespace));
+		await api.createAll([...fraudObjects(saNamespace), ...fraudObjects(saNamespace, 'risk')]);
 		await api.waitForRollouts(saNamespace);
-		await eventually('the agent to see the model', 30_000, () => the().agent.core.findModel({namespace: saNamespace, name: 'fraud'}));
+		await eventually('the agent to see the models', 30_000, () => the().agent.core.findModel({namespace: saNamespace, name: 'fraud'}) && the().agent.core.findModel({namespace: saNamespace, name: 'risk'}));
 	});
 
 	it('refuses a promote to a caller who may patch the HTTPRoute but not the Deployment it scales down, and allows it with both', async () => {
@@ -330,6 +330,48 @@ describe('agent security with ServiceAccount callers', () => {
 		// v1, scaled to zero, is retired: the source lists it no more, and the audit says what became of it.
 		expect(trail[0]!.after).toBe('v2 stable 100%, v1 retired 0%');
 		expect((await kube!.readModel({namespace: saNamespace, name: 'fraud'})).versions.map((version) => version.name)).toEqual(['v2']);
+	});
+
+	it('reviews a socket’s token again before each action: a revoked one stops acting once the review cache forgets it', async () => {
+		// An agent of its own whose reviewer cache keeps answers for 1 s instead of 10 s.
+		const reviewCacheMs = 1000;
+		const agentKube = new KubeAgentClient(admin);
+		const shortCache = await startAgent({reviewer: new KubeAccessReviewer(admin), reviewCacheMs, cluster: kube!, events: agentKube});
+		try {
+			await eventually('the agent to see the model', 30_000, () => shortCache.core.findModel({namespace: saNamespace, name: 'risk'}));
+			const revocable = await serviceAccount('revocable', [readPods, patchRoutes]);
+			const socket = openSocket(shortCache.url, revocable.token);
+			await socket.opened();
+			const weight = (id: string, from: number, to: number) =>
+				socket.send({type: 'act', id, action: {kind: 'set-weight', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', from, to}});
+			const answer = (id: string) =>
+				eventually(`the answer to ${id}`, 15_000, () =>
+					socket.messages.find((message) => message['id'] === id && (message['type'] === 'error' || ['done', 'failed'].includes(message['progress']?.kind))),
+				);
+
+			// While the token is valid the socket acts.
+			weight('before', 10, 60);
+			expect(await answer('before')).toMatchObject({type: 'action-progress', progress: {kind: 'done'}});
+			expect(await routeWeights(saNamespace, 'risk')).toEqual([40, 60]);
+
+			// Deleting the ServiceAccount invalidates its tokens at the API server; the socket stays open.
+			await admin.makeApiClient(CoreV1Api).deleteNamespacedServiceAccount({name: 'revocable', namespace: saNamespace});
+			await eventually('the API server to reject the token', 15_000, async () => !(await new KubeAccessReviewer(admin).authenticate(revocable.token)));
+			await new Promise((resolve) => setTimeout(resolve, reviewCacheMs + 200));
+			weight('after', 60, 20);
+			expect(await answer('after')).toEqual({
+				type: 'error',
+				id: 'after',
+				message: `${revocable.user}'s token is no longer accepted by the Kubernetes API server (TokenReview): it was revoked or expired since this connection was opened; reconnect with a valid token`,
+			});
+			expect(socket.closed()).toBeUndefined();
+			expect(await routeWeights(saNamespace, 'risk')).toEqual([40, 60]);
+			const refusal = shortCache.core.audit(1, saNamespace)[0];
+			expect(refusal).toMatchObject({user: revocable.user, action: 'set-weight v2 60→20%', result: 'refused'});
+			socket.ws.close();
+		} finally {
+			await shortCache.close();
+		}
 	});
 
 	it('answers 403 to a caller who may not read the namespace, naming the permission, on HTTP and on the stream', async () => {
