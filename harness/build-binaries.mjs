@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Builds the control-plane binaries the harness runs (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler, kwok) once, from the Go module proxy, and caches them by version in
-// ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/<name>-<version>. What is cached is skipped; a binary named by its
-// environment variable (MODELDECK_ETCD, MODELDECK_KUBE_APISERVER, MODELDECK_KUBE_CONTROLLER_MANAGER,
-// MODELDECK_KUBE_SCHEDULER, MODELDECK_KWOK) or found on PATH at a suitable version is used instead.
+// kube-scheduler, kwok), and the kustomize CLI the deploy tests render deploy/ with, once, from the Go module proxy,
+// and caches them by version in ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/<name>-<version>. What is cached is
+// skipped; a binary named by its environment variable (MODELDECK_ETCD, MODELDECK_KUBE_APISERVER,
+// MODELDECK_KUBE_CONTROLLER_MANAGER, MODELDECK_KUBE_SCHEDULER, MODELDECK_KWOK, MODELDECK_KUSTOMIZE) or found on PATH
+// at a suitable version is used instead.
 //
 // Usage: node harness/build-binaries.mjs [--print] [--force]
 //   --print   print where each binary comes from, build nothing
 //   --force   rebuild the cached binaries even if they exist
 //
-// Also importable: `resolveBinaries()` (no building) and `ensureBinaries()`.
+// Also importable: `resolveBinaries()` (the control plane, no building), `resolveTools()` (kustomize, no
+// building), `kustomizePath()` (throws with what to run if it is missing) and `ensureBinaries()` (builds both).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, accessSync, constants, readdirSync } from 'node:fs';
@@ -23,6 +25,12 @@ const etcdModule = path.join(here, 'go', 'etcd');
 
 /** kwok has no module of ours: it is `go install`ed at this tag with its own go.mod and go.sum. */
 export const KWOK_VERSION = 'v0.8.0';
+
+/**
+ * kustomize, `go install`ed the same way (sigs.k8s.io/kustomize/kustomize/v5, verified by its own go.sum). v5.8.2 is
+ * the newest whose go.mod asks for no newer Go than 1.26 (v5.8.3 needs 1.27).
+ */
+export const KUSTOMIZE_VERSION = 'v5.8.2';
 
 /**
  * @param {string} goModPath
@@ -43,9 +51,11 @@ export const ETCD_VERSION = requiredVersion(path.join(etcdModule, 'go.mod'), 'go
 
 /**
  * @typedef {'etcd'|'kube-apiserver'|'kube-controller-manager'|'kube-scheduler'|'kwok'} BinaryName
- * @typedef {{ name: BinaryName, env: string, version: string, minVersion: [number, number], versionArgs: string[] }} BinarySpec
+ * @typedef {'kustomize'} ToolName
+ * @typedef {{ name: BinaryName|ToolName, env: string, version: string, minVersion: [number, number], versionArgs: string[] }} BinarySpec
  * @typedef {{ path: string, source: 'env'|'path'|'cache'|'missing', version: string }} ResolvedBinary
  * @typedef {Record<BinaryName, ResolvedBinary>} ResolvedBinaries
+ * @typedef {Record<ToolName, ResolvedBinary>} ResolvedTools
  */
 
 /** @type {BinarySpec[]} */
@@ -55,6 +65,14 @@ export const BINARIES = [
   { name: 'kube-controller-manager', env: 'MODELDECK_KUBE_CONTROLLER_MANAGER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
   { name: 'kube-scheduler', env: 'MODELDECK_KUBE_SCHEDULER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
   { name: 'kwok', env: 'MODELDECK_KWOK', version: KWOK_VERSION, minVersion: [0, 6], versionArgs: ['--version'] },
+];
+
+/**
+ * Not part of the control plane (startCluster does not need them), built and cached alongside it.
+ * @type {BinarySpec[]}
+ */
+export const TOOLS = [
+  { name: 'kustomize', env: 'MODELDECK_KUSTOMIZE', version: KUSTOMIZE_VERSION, minVersion: [5, 0], versionArgs: ['version'] },
 ];
 
 /** @returns {string} */
@@ -125,10 +143,41 @@ function atLeast(version, min) {
  * @returns {ResolvedBinaries}
  */
 export function resolveBinaries(options = {}) {
+  return /** @type {ResolvedBinaries} */ (resolveSpecs(BINARIES, options));
+}
+
+/**
+ * Where kustomize comes from, without building anything (same order: env var, PATH, cache).
+ * @param {{ log?: (line: string) => void }} [options]
+ * @returns {ResolvedTools}
+ */
+export function resolveTools(options = {}) {
+  return /** @type {ResolvedTools} */ (resolveSpecs(TOOLS, options));
+}
+
+/**
+ * The kustomize binary to run; throws, saying how to get one, if there is none.
+ * @returns {string}
+ */
+export function kustomizePath() {
+  const k = resolveTools().kustomize;
+  if (k.source === 'missing') {
+    throw new Error(`kustomize not found (not on PATH, MODELDECK_KUSTOMIZE unset, not in ${binDir()}): run ` +
+      '`npm run harness:build` (builds it with Go, about a minute) or set MODELDECK_KUSTOMIZE to a kustomize v5 binary');
+  }
+  return k.path;
+}
+
+/**
+ * @param {BinarySpec[]} specs
+ * @param {{ log?: (line: string) => void }} options
+ * @returns {Record<string, ResolvedBinary>}
+ */
+function resolveSpecs(specs, options) {
   const log = options.log ?? (() => {});
-  /** @type {Partial<ResolvedBinaries>} */
+  /** @type {Record<string, ResolvedBinary>} */
   const out = {};
-  for (const spec of BINARIES) {
+  for (const spec of specs) {
     const fromEnv = process.env[spec.env];
     if (fromEnv) {
       if (!isExecutable(fromEnv)) throw new Error(`${spec.env}=${fromEnv} is not an executable file`);
@@ -147,7 +196,7 @@ export function resolveBinaries(options = {}) {
     const cached = path.join(binDir(), `${spec.name}-${spec.version}`);
     out[spec.name] = { path: cached, source: isExecutable(cached) ? 'cache' : 'missing', version: spec.version };
   }
-  return /** @type {ResolvedBinaries} */ (out);
+  return out;
 }
 
 /**
@@ -177,7 +226,7 @@ function goVersionOrThrow() {
   const r = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new Error('building the harness binaries needs Go (1.26 or newer) on PATH; or name prebuilt binaries with ' +
-      BINARIES.map((b) => b.env).join(', '));
+      [...BINARIES, ...TOOLS].map((b) => b.env).join(', '));
   }
   return r.stdout.trim();
 }
@@ -205,10 +254,13 @@ function moduleTime(module, modulePath, env) {
  */
 export async function ensureBinaries(options = {}) {
   const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
-  const resolved = resolveBinaries({ log });
-  const toBuild = BINARIES.filter((b) => resolved[b.name].source === 'missing' || (options.force && resolved[b.name].source === 'cache'));
-  for (const b of BINARIES) {
-    if (!toBuild.includes(b)) log(`${b.name} ${resolved[b.name].version}: ${resolved[b.name].path} (${resolved[b.name].source})`);
+  /** @type {Record<string, ResolvedBinary>} */
+  const resolved = { ...resolveBinaries({ log }), ...resolveTools({ log }) };
+  const all = [...BINARIES, ...TOOLS];
+  const toBuild = all.filter((b) => resolved[b.name]?.source === 'missing' || (options.force && resolved[b.name]?.source === 'cache'));
+  for (const b of all) {
+    const r = resolved[b.name];
+    if (r && !toBuild.includes(b)) log(`${b.name} ${r.version}: ${r.path} (${r.source})`);
   }
   if (toBuild.length === 0) return resolved;
 
@@ -258,6 +310,15 @@ export async function ensureBinaries(options = {}) {
       renameSync(path.join(tmp, 'kwok'), path.join(dir, `kwok-${KWOK_VERSION}`));
       log(`built kwok in ${seconds(Date.now() - started)}`);
     }
+    if (toBuild.some((b) => b.name === 'kustomize')) {
+      const started = Date.now();
+      log(`building kustomize ${KUSTOMIZE_VERSION} with go install ...`);
+      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`], {
+        cwd: tmp, env: { ...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '') },
+      });
+      renameSync(path.join(tmp, 'kustomize'), path.join(dir, `kustomize-${KUSTOMIZE_VERSION}`));
+      log(`built kustomize in ${seconds(Date.now() - started)}`);
+    }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -283,7 +344,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const args = process.argv.slice(2);
   try {
     if (args.includes('--print')) {
-      const r = resolveBinaries({ log: (l) => console.log(l) });
+      const r = { ...resolveBinaries({ log: (l) => console.log(l) }), ...resolveTools({ log: (l) => console.log(l) }) };
       for (const [name, b] of Object.entries(r)) console.log(`${name}\t${b.version}\t${b.source}\t${b.path}`);
       process.exit(Object.values(r).some((b) => b.source === 'missing') ? 1 : 0);
     }

@@ -9,7 +9,7 @@ import {chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, 
 import net from 'node:net';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type KubeObject, renderKustomization} from '../../deploy/render.ts';
+import {type KubeObject, kustomize} from './deploy-support.ts';
 import {type ImageLayout, assembleImageLayout, dockerignoreFilter, parseCopy, parseDockerfile, repoRoot} from '../../scripts/image-layout.ts';
 import {eventually} from './agent-support.ts';
 
@@ -72,10 +72,15 @@ function emptyDir(mountPath: string): string {
 	return directory;
 }
 
-/** The container's args with its mount paths moved into the layout, and --listen moved to 127.0.0.1:port. */
-function localArgs(args: string[], mountPaths: string[], port: number): string[] {
+/** The container's args with its mount paths moved into the layout, --listen (and --ingest-listen) moved to 127.0.0.1. */
+function localArgs(args: string[], mountPaths: string[], port: number, ingestPort?: number): string[] {
 	return args.map((arg) => {
 		if (arg.startsWith('--listen=')) return `--listen=127.0.0.1:${port}`;
+		if (arg.startsWith('--ingest-listen=')) {
+			if (ingestPort === undefined) throw new Error(`${arg}: no local port given for it`);
+			return `--ingest-listen=127.0.0.1:${ingestPort}`;
+		}
+
 		const match = /^(--[a-z-]+=)(\/.*)$/.exec(arg);
 		if (match && mountPaths.some((mount) => match[2]!.startsWith(`${mount}/`))) return `${match[1]}${layout.hostPath(match[2]!)}`;
 		return arg;
@@ -207,10 +212,11 @@ describe('the runtime image layout', () => {
 });
 
 describe('started as the manifests start it', () => {
-	const base = renderKustomization(path.join(repoRoot, 'deploy/base'));
-	const example = renderKustomization(path.join(repoRoot, 'deploy/example'));
+	const base = kustomize('deploy/base');
+	const example = kustomize('deploy/example');
 	const agentDeployment = deployment(base, 'modeldeck-agent');
 	let agentUrl: string;
+	let ingestUrl: string;
 	let agent: Started;
 	let imageFilesBefore: string[];
 
@@ -234,9 +240,11 @@ describe('started as the manifests start it', () => {
 
 		imageFilesBefore = [...snapshot(layout.hostPath('/app')), ...snapshot(layout.hostPath('/nodejs'))];
 		const port = await freePort();
+		const ingestPort = await freePort();
 		agentUrl = `http://127.0.0.1:${port}`;
+		ingestUrl = `http://127.0.0.1:${ingestPort}`;
 		// No Kubernetes here, so the agent cannot check tokens: --no-auth (it refuses to start without credentials otherwise).
-		const args = [...localArgs(container.args, mounts.map((mount) => mount.mountPath), port), '--no-auth'];
+		const args = [...localArgs(container.args, mounts.map((mount) => mount.mountPath), port, ingestPort), '--no-auth'];
 		agent = startFromImage(args, containerEnv(container, 'modeldeck'));
 		await eventually(`the agent to listen (output: ${agent.output()})`, 20_000, () => {
 			if (agent.child.exitCode !== null) throw new Error(`the agent exited with ${agent.child.exitCode}: ${agent.output()}`);
@@ -264,6 +272,15 @@ describe('started as the manifests start it', () => {
 		expect(metrics).toContain('modeldeck_agent_process_resident_memory_bytes');
 	});
 
+	it('takes prediction logs on its ingest port only, as the NetworkPolicy expects', async () => {
+		const log = {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({requestId: 'port-check', model: 'fraud', namespace: 'modeldeck-example', version: 'v1'})};
+		const onApiPort = await fetch(`${agentUrl}/v1/logs`, log);
+		expect(onApiPort.status).toBe(404);
+		expect(((await onApiPort.json()) as {error: string}).error).toContain('--ingest-listen');
+		expect((await fetch(`${ingestUrl}/v1/logs`, log)).status).toBe(200);
+		expect((await fetch(`${ingestUrl}/v1/predictions`)).status).toBe(404);
+	});
+
 	it('keeps its SQLite store on the /data volume', () => {
 		const dbArg = agentDeployment.container.args.find((arg) => arg.startsWith('--db='))!;
 		expect(dbArg).toMatch(/^--db=\/data\//);
@@ -274,15 +291,18 @@ describe('started as the manifests start it', () => {
 		const {container} = deployment(example, 'fraud-v2');
 		expect(container.image).toBe(agentDeployment.container.image);
 		expect(container.args[0]).toBe('model-server');
-		// The example logs to the agent's Service, port and ingest path as deploy/base defines them.
+		// The example logs to the agent's Service, its `ingest` port and the ingest path as deploy/base defines them; that
+		// port leads to the container port the agent's --ingest-listen serves.
 		const service = base.find((object) => object.kind === 'Service' && object.metadata.name === 'modeldeck-agent')!;
-		const servicePort = (service['spec'] as any).ports[0].port as number;
+		const servicePort = ((service['spec'] as any).ports as Array<{name: string; port: number; targetPort: string}>).find((candidate) => candidate.name === 'ingest')!;
+		const containerPort = (agentDeployment.container as any).ports.find((candidate: {name: string}) => candidate.name === servicePort.targetPort) as {containerPort: number};
+		expect(agentDeployment.container.args).toContain(`--ingest-listen=0.0.0.0:${containerPort.containerPort}`);
 		const logUrl = new URL(container.args.find((arg) => arg.startsWith('--log-url='))!.slice('--log-url='.length));
-		expect(logUrl.host).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${servicePort}`);
+		expect(logUrl.host).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${servicePort.port}`);
 		expect(logUrl.pathname).toBe('/v1/logs');
 
 		const port = await freePort();
-		const args = localArgs(container.args, [], port).map((arg) => (arg.startsWith('--log-url=') ? `--log-url=${agentUrl}${logUrl.pathname}` : arg));
+		const args = localArgs(container.args, [], port).map((arg) => (arg.startsWith('--log-url=') ? `--log-url=${ingestUrl}${logUrl.pathname}` : arg));
 		const server = startFromImage(args, containerEnv(container, 'modeldeck-example'));
 		await eventually(`the model server to listen (output: ${server.output()})`, 20_000, () => {
 			if (server.child.exitCode !== null) throw new Error(`the model server exited with ${server.child.exitCode}: ${server.output()}`);

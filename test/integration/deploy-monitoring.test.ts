@@ -10,7 +10,7 @@ import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {stringify} from 'yaml';
 import {type RunningPrometheus, promtoolBinary, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
-import {type KubeObject, renderKustomization} from '../../deploy/render.ts';
+import {type KubeObject, kustomize} from './deploy-support.ts';
 import {createAgentMetrics} from '../../source/agent/metrics.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/main.ts';
@@ -18,7 +18,7 @@ import {createServerMetrics} from '../../source/model-server/server-metrics.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const monitoring = renderKustomization(path.join(repoRoot, 'deploy/monitoring'));
+const monitoring = kustomize('deploy/monitoring');
 const ruleObject = monitoring.find((object) => object.kind === 'PrometheusRule')!;
 const dashboard = JSON.parse(readFileSync(path.join(repoRoot, 'deploy/monitoring/grafana-dashboard.json'), 'utf8')) as Dashboard;
 
@@ -87,7 +87,7 @@ describe('the PrometheusRule', () => {
 
 	it('scrapes the agent as job="modeldeck-agent", the name its alerts select', () => {
 		const serviceMonitor = monitoring.find((object) => object.kind === 'ServiceMonitor')! as KubeObject & {spec: any};
-		const base = renderKustomization(path.join(repoRoot, 'deploy/base'));
+		const base = kustomize('deploy/base');
 		const service = base.find((object) => object.kind === 'Service' && object.metadata.name === 'modeldeck-agent')! as KubeObject & {spec: any};
 		// A ServiceMonitor's job label is the Service's name.
 		expect(service.metadata.name).toBe('modeldeck-agent');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {type KubeObject, renderKustomization} from '../../deploy/render.ts';
+import {type KubeObject, applyObjects, kustomize} from './deploy-support.ts';
 import {eventually} from './agent-support.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -21,8 +21,9 @@ const agentNamespace = 'modeldeck';
 const serviceAccount = 'modeldeck-agent';
 const serviceAccountUser = `system:serviceaccount:${agentNamespace}:${serviceAccount}`;
 
-const base = renderKustomization(path.join(repoRoot, 'deploy/base'));
-const example = renderKustomization(path.join(repoRoot, 'deploy/example'));
+// What `kubectl apply -k` would apply: the real kustomize's output, applied object for object as rendered.
+const base = kustomize('deploy/base');
+const example = kustomize('deploy/example');
 const exampleNamespace = example.find((object) => object.kind === 'Namespace')!.metadata.name;
 
 interface Permission {
@@ -180,22 +181,10 @@ function issued(request: k8s.AuthenticationV1TokenRequest): string {
 	return token;
 }
 
-const applyOrder = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'Service', 'Deployment'];
-
-/** Server-side apply, as `kubectl apply --server-side` does; the API server validates each object. */
+/** Server-side apply, as `kubectl apply --server-side` does, of the objects exactly as kustomize rendered them. */
 async function apply(objects: KubeObject[]): Promise<void> {
-	const api = k8s.KubernetesObjectApi.makeApiClient(admin);
-	const rank = (object: KubeObject) => (applyOrder.includes(object.kind) ? applyOrder.indexOf(object.kind) : applyOrder.length);
-	for (const object of [...objects].sort((a, b) => rank(a) - rank(b))) {
-		try {
-			await api.patch(structuredClone(object) as k8s.KubernetesObject, undefined, undefined, 'modeldeck-deploy-test', true, k8s.PatchStrategy.ServerSideApply);
-		} catch (error) {
-			const body = error instanceof k8s.ApiException ? String(error.body) : String(error);
-			throw new Error(`applying ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} failed: ${body}`);
-		}
-	}
+	await applyObjects({server: cluster.server, caFile: cluster.caFile, token: cluster.tokens.admin}, objects);
 }
-
 
 function resourceAttributes(entry: Permission): k8s.V1ResourceAttributes {
 	return {
