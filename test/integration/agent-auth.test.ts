@@ -1,6 +1,9 @@
 // The agent's security against the REAL API server of the local control plane: tokens checked by TokenReview,
 // every action by a SubjectAccessReview for what it changes, with the harness's viewer, operator and admin users.
 // Actions go through the real Kubernetes source and leave Kubernetes Events on the objects they changed.
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api} from '@kubernetes/client-node';
 import type {V1PolicyRule} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -20,7 +23,8 @@ import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import type {KubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {deployment, httpRoute, service} from '../fixtures/kube/manifests.ts';
-import {collect, eventually, plainPrediction, postLogs} from './agent-support.ts';
+import {collect, eventually, freePort, plainPrediction, postLogs, spawnAgent} from './agent-support.ts';
+import type {AgentProcess} from './agent-support.ts';
 
 let cluster: Cluster | undefined;
 let agent: RunningAgent | undefined;
@@ -350,24 +354,24 @@ describe('agent security with ServiceAccount callers', () => {
 				);
 
 			// While the token is valid the socket acts.
-			weight('before', 10, 60);
+			weight('before', 10, 30);
 			expect(await answer('before')).toMatchObject({type: 'action-progress', progress: {kind: 'done'}});
-			expect(await routeWeights(saNamespace, 'risk')).toEqual([40, 60]);
+			expect(await routeWeights(saNamespace, 'risk')).toEqual([70, 30]);
 
 			// Deleting the ServiceAccount invalidates its tokens at the API server; the socket stays open.
 			await admin.makeApiClient(CoreV1Api).deleteNamespacedServiceAccount({name: 'revocable', namespace: saNamespace});
 			await eventually('the API server to reject the token', 15_000, async () => !(await new KubeAccessReviewer(admin).authenticate(revocable.token)));
 			await new Promise((resolve) => setTimeout(resolve, reviewCacheMs + 200));
-			weight('after', 60, 20);
+			weight('after', 30, 20);
 			expect(await answer('after')).toEqual({
 				type: 'error',
 				id: 'after',
 				message: `${revocable.user}'s token is no longer accepted by the Kubernetes API server (TokenReview): it was revoked or expired since this connection was opened; reconnect with a valid token`,
 			});
 			expect(socket.closed()).toBeUndefined();
-			expect(await routeWeights(saNamespace, 'risk')).toEqual([40, 60]);
+			expect(await routeWeights(saNamespace, 'risk')).toEqual([70, 30]);
 			const refusal = shortCache.core.audit(1, saNamespace)[0];
-			expect(refusal).toMatchObject({user: revocable.user, action: 'set-weight v2 60→20%', result: 'refused'});
+			expect(refusal).toMatchObject({user: revocable.user, action: 'set-weight v2 30→20%', result: 'refused'});
 			socket.ws.close();
 		} finally {
 			await shortCache.close();
@@ -391,5 +395,78 @@ describe('agent security with ServiceAccount callers', () => {
 		const error = await eventually('the refusal', 10_000, () => socket.messages.find((message) => message['type'] === 'error'));
 		expect(error['message']).toMatch(new RegExp(`^forbidden: ${outsider.user} may not list pods in namespace ${saNamespace}`));
 		expect(await eventually('the socket to close', 10_000, () => socket.closed())).toEqual({code: 4403, reason: 'forbidden'});
+	});
+
+	it('never writes a caller’s token: not in its output, the audit, the store or the Events (the agent run as a process)', async () => {
+		const {cluster: running} = the();
+		const secretive = await serviceAccount('secretive', [readPods, patchRoutes]);
+		const badToken = `not-a-token-${Math.random().toString(36).slice(2)}`;
+		const scratch = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-agent-tokens-'));
+		const db = path.join(scratch, 'agent.db');
+		const port = await freePort();
+		let agentProcess: AgentProcess | undefined;
+		try {
+			agentProcess = await spawnAgent(['--kubeconfig', running.kubeconfig, '--context', 'admin', '--listen', `127.0.0.1:${port}`, '--db', db]);
+			const url = `http://127.0.0.1:${port}`;
+			const headers = {authorization: `Bearer ${secretive.token}`, 'content-type': 'application/json'};
+			await eventually('the agent to see the model', 30_000, async () => {
+				const response = await fetch(`${url}/v1/actions`, {method: 'POST', headers, body: JSON.stringify({kind: 'smoke-test', target: {namespace: saNamespace, name: 'risk', version: 'v9'}})});
+				return response.status !== 404;
+			});
+
+			// Authenticated reads, refusals (no read permission, no patch permission, a bad token), actions over HTTP and the socket.
+			expect((await fetch(`${url}/v1/predictions?namespace=${saNamespace}`, {headers})).status).toBe(200);
+			expect((await fetch(`${url}/v1/audit?namespace=${saNamespace}`, {headers})).status).toBe(200);
+			expect((await fetch(`${url}/v1/audit?namespace=team-b`, {headers})).status).toBe(403);
+			expect((await fetch(`${url}/v1/audit`, {headers: {authorization: `Bearer ${badToken}`}})).status).toBe(401);
+			const act = (body: unknown) => fetch(`${url}/v1/actions`, {method: 'POST', headers, body: JSON.stringify(body)});
+			expect((await act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 20})).status).toBe(403);
+			const [, canary] = await routeWeights(saNamespace, 'risk');
+			const changed = await act({kind: 'set-weight', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', from: canary, to: canary === 35 ? 45 : 35});
+			expect(changed.status).toBe(200);
+			const changedText = await changed.text();
+			expect(changedText).toMatch(/"kind":"done"/);
+			const socket = openSocket(url, secretive.token);
+			await socket.opened();
+			socket.send({type: 'subscribe', filter: {namespace: saNamespace}});
+			socket.send({type: 'act', id: 'refused', action: {kind: 'promote', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', stable: 'v1'}});
+			await eventually('the refusal over the socket', 15_000, () => socket.messages.find((message) => message['id'] === 'refused'));
+			socket.ws.close();
+
+			// Everything the agent wrote: its audit trail, its Events, its database, its output.
+			const auditTrail = await (await fetch(`${url}/v1/audit?limit=1000`, {headers: {authorization: `Bearer ${running.tokens.admin}`}})).text();
+			expect(JSON.parse(auditTrail).length).toBeGreaterThanOrEqual(3);
+			const events = await eventually('the Events of the actions', 15_000, async () => {
+				const lists = await Promise.all([saNamespace, 'team-b'].map((namespace) => api.http.get(`/api/v1/namespaces/${namespace}/events`) as Promise<{items: KubeEvent[]}>));
+				const ours = lists.flatMap((list) => list.items).filter((event) => event.message.startsWith(secretive.user));
+				return ours.length >= 3 && ours;
+			});
+			await agentProcess.kill('SIGTERM');
+			const database = ['', '-wal', '-shm'].map((suffix) => (existsSync(db + suffix) ? readFileSync(db + suffix).toString('latin1') : '')).join('');
+			const written = {output: agentProcess.output(), audit: auditTrail, events: JSON.stringify(events), database};
+			// The refusals and the action are all there, by user: the check below looks at the right text.
+			expect(written.audit).toContain(secretive.user);
+			expect(written.output).toContain(`audit: ${secretive.user} set-weight`);
+			expect(written.database).toContain(secretive.user);
+
+			const [header = '', payload = '', signature = ''] = secretive.token.split('.');
+			expect(payload.length).toBeGreaterThan(16);
+			expect(signature.length).toBeGreaterThan(16);
+			const secrets = {
+				token: secretive.token,
+				'its header and the start of its payload': secretive.token.slice(0, header.length + 1 + 12),
+				'its payload': payload,
+				'its signature': signature,
+				"its signature's first 16 characters": signature.slice(0, 16),
+				'the bad token': badToken,
+				"the admin's token": running.tokens.admin,
+			};
+			for (const [where, text] of Object.entries(written)) {
+				for (const [what, secret] of Object.entries(secrets)) expect(text.includes(secret), `${what} in ${where}`).toBe(false);
+			}
+		} finally {
+			await agentProcess?.kill();
+			rmSync(scratch, {recursive: true, force: true});
+		}
 	});
 });
