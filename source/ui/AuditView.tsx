@@ -9,13 +9,15 @@ export function AuditView({state, height}: {state: AppState; height: number}) {
 	const entries = state.audit.slice(0, Math.max(1, height - 2));
 	// Names as long as the longest shown (service accounts and user@context are long), within reason.
 	const userWidth = Math.min(40, Math.max(8, ...entries.map((entry) => entry.user.length)));
+	// Actions too: `rollback v2`, `smoke-test`; a column always ends with a space.
+	const actionWidth = Math.min(24, Math.max(10, ...entries.map((entry) => entry.action.length)));
 	return (
 		<Box flexDirection="column" height={height}>
 			<Text bold>
 				Audit log{' '}
 				<Text color={theme.text.muted}>
 					(newest first: who, what, before → after, result
-					{state.health.agent.status === 'absent' ? '; no agent: only this session\'s direct actions' : ''})
+					{state.health.agent.status === 'ok' ? '' : '; changes made without the agent: this session only'})
 				</Text>
 			</Text>
 			{entries.length === 0 ? (
@@ -25,7 +27,7 @@ export function AuditView({state, height}: {state: AppState; height: number}) {
 					<Text key={`${entry.time}-${index}`} wrap="truncate-end">
 						<Text color={theme.text.muted}>{pad(formatClock(entry.time), 9)}</Text>
 						<Text>{pad(entry.user, userWidth)} </Text>
-						<Text bold>{pad(entry.action, 11)}</Text>
+						<Text bold>{pad(entry.action, actionWidth)} </Text>
 						<Text>{pad(entry.target, 24)} </Text>
 						<Text>
 							{entry.before || '–'} → {entry.after || '–'}{' '}

@@ -144,7 +144,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		return latest ? [latest] : [];
 	});
 	const tasks = all.filter((task) => task.action.kind !== 'smoke-test').slice(-1);
-	const maxChecks = height >= 40 ? 8 : 4;
+	const maxChecks = height >= 30 ? 8 : 4;
 	const taskLines = tasks.length * 3 + smokeLines(smokes, maxChecks);
 	const fixed = 5 + (verdict ? 1 : 0) + taskLines + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
 	// Charts grow with the terminal: 1 to 3 lines each for the seven metrics.

@@ -1,9 +1,12 @@
 /**
- * The console with a real agent, reached as in a cluster: the built console in a pty, started without --agent, finds
- * the agent's Service by its label and talks to it through the API server's service proxy (HTTP and WebSocket) with
- * the operator's own token, which the agent checks with the real API server (TokenReview, SubjectAccessReview). The
- * operator watches predictions stream in, shifts traffic, runs a smoke test and a load test against real model
- * servers, and reads all of it back in the audit view under their own name.
+ * The issue's "done when", end to end: the built console in a pty, started without --agent, finds the agent's
+ * Service by its label and talks to it through the API server's service proxy (HTTP and WebSocket) with the
+ * operator's own token, which the agent checks with the real API server (TokenReview, SubjectAccessReview). Real
+ * model servers log every request to the agent as KServe's logger does, and a real Prometheus scrapes them. The
+ * operator watches predictions stream in, looks one up by request id, shifts traffic, smoke-tests both versions side
+ * by side, load-tests them, rolls back, and reads all of it back in the audit view under their own name; then the
+ * canary is made slow with the model server's knob and the agent's guard rolls it back by itself, which the console
+ * shows and the audit view records. The agent acts with deploy/base's ServiceAccount and RBAC, nothing more.
  *
  * The agent is a process on this host. What kube-apiserver's service proxy needs to reach it (its service
  * ResourceLocation, pkg/registry/core/service/storage):
@@ -19,18 +22,22 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {networkInterfaces, tmpdir} from 'node:os';
 import path from 'node:path';
 import {KubeConfig} from '@kubernetes/client-node';
-import {parse as parseYaml} from 'yaml';
+import {parse as parseYaml, parseAllDocuments} from 'yaml';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient} from '../../source/agent/kube.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
+import {startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
+import {createPrometheusMetrics} from '../../source/sources/prometheus/index.ts';
+import {MannWhitneyJudge} from '../../source/domain/judge.ts';
+import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/main.ts';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {PtyTerminal} from '../support/terminal.ts';
-import {plainPrediction, postLogs} from '../integration/agent-support.ts';
+import {freePort, plainPrediction, postLogs} from '../integration/agent-support.ts';
 
 const agentNamespace = 'modeldeck';
 const agentService = 'modeldeck-agent';
@@ -41,6 +48,10 @@ let agent: RunningAgent | undefined;
 const modelServers = new Map<string, RunningModelServer>();
 let terminal: PtyTerminal | undefined;
 let api: TestApi;
+let prometheus: {url: string; stop(): Promise<void>} | undefined;
+let load: PacedLoad | undefined;
+/** The guard watches the model only once the test turns it on (as an operator would annotate a model). */
+let guarded = false;
 
 function hostAddress(): string {
 	for (const addresses of Object.values(networkInterfaces())) {
@@ -55,7 +66,6 @@ function hostAddress(): string {
 /** Puts the agent at host:port behind its Service the way the API server's service proxy finds it. */
 async function registerAgent(host: string, port: number): Promise<void> {
 	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
-	await post('/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: agentNamespace}});
 	// As deploy/base/service.yaml, minus the selector: the endpoints controller would otherwise empty our Endpoints.
 	await post(`/api/v1/namespaces/${agentNamespace}/services`, {
 		apiVersion: 'v1',
@@ -88,6 +98,48 @@ async function registerAgent(host: string, port: number): Promise<void> {
 		roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata['name']},
 		subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
 	});
+}
+
+/**
+ * The agent's identity as deployed: deploy/base's ServiceAccount and its RBAC applied as written, and a kubeconfig
+ * holding a token the API server issues for that ServiceAccount (what the pod's projected token would be).
+ */
+async function agentServiceAccountKubeconfig(): Promise<string> {
+	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
+	for (const file of ['serviceaccount.yaml', 'rbac.yaml']) {
+		for (const document of parseAllDocuments(readFileSync(path.resolve('deploy/base', file), 'utf8'))) {
+			const object = document.toJS() as {kind: string; metadata: {namespace?: string}} | null;
+			if (!object) continue;
+			const collection = {
+				ServiceAccount: `/api/v1/namespaces/${agentNamespace}/serviceaccounts`,
+				ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+				ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+				Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/roles`,
+				RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/rolebindings`,
+			}[object.kind];
+			if (!collection) throw new Error(`deploy/base/${file}: no collection for ${object.kind} in this test`);
+			await post(collection, object);
+		}
+	}
+
+	const issued = (await api.http.request('POST', `/api/v1/namespaces/${agentNamespace}/serviceaccounts/modeldeck-agent/token`, {
+		body: {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}},
+	})) as {status?: {token?: string}};
+	const token = issued.status?.token;
+	if (!token) throw new Error('the API server issued no token for the modeldeck-agent ServiceAccount');
+	const file = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-agent-sa-')), 'kubeconfig');
+	writeFileSync(
+		file,
+		JSON.stringify({
+			apiVersion: 'v1',
+			kind: 'Config',
+			clusters: [{name: 'local', cluster: {server: cluster.server, 'certificate-authority': cluster.caFile}}],
+			users: [{name: 'modeldeck-agent', user: {token}}],
+			contexts: [{name: 'modeldeck-agent', context: {cluster: 'local', user: 'modeldeck-agent'}}],
+			'current-context': 'modeldeck-agent',
+		}),
+	);
+	return file;
 }
 
 /** A settings directory whose load test (`t`) is short: 3 s at 20 requests/s per version after 1 s of warm-up. */
@@ -125,20 +177,41 @@ beforeAll(async () => {
 	api = new TestApi(cluster.kubeconfig);
 	await api.createAll(fraudScenario('team-a').objects);
 	await api.waitForRollouts('team-a');
+	const host = hostAddress();
+	// Every request and response logged to the agent's ingest port as KServe's logger does.
+	const ingestPort = await freePort();
 	for (const version of ['v1', 'v2']) {
-		modelServers.set(version, await startModelServer({model: 'fraud', modelVersion: version, port: 0}));
+		modelServers.set(
+			version,
+			await startModelServer({model: 'fraud', modelVersion: version, namespace: 'team-a', port: 0, knobs: {latencyMs: 5}, logUrl: `http://${host}:${ingestPort}/v1/logs`}),
+		);
 	}
 
-	const admin = new KubeConfig();
-	admin.loadFromFile(cluster.kubeconfig);
-	admin.setCurrentContext('admin');
-	const host = hostAddress();
+	prometheus = (await startPrometheus({
+		scrapeIntervalSeconds: 1,
+		scrapeTargets: [...modelServers.values()].map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+	})) as {url: string; stop(): Promise<void>};
+	await waitForTargets(prometheus.url, {targets: 2});
+
+	// The agent acts with the deployed ServiceAccount's permissions only: anything the RBAC lacks fails here.
+	await api.http.request('POST', '/api/v1/namespaces', {body: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: agentNamespace}}});
+	const agentKubeconfig = await agentServiceAccountKubeconfig();
+	const identity = new KubeConfig();
+	identity.loadFromFile(agentKubeconfig);
 	agent = await startAgent({
 		host,
 		port: 0,
-		reviewer: new KubeAccessReviewer(admin),
-		cluster: await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'all'}),
-		events: new KubeAgentClient(admin),
+		ingestPort,
+		metrics: createPrometheusMetrics({url: prometheus.url, scrapeIntervalSeconds: 1}),
+		judge: new MannWhitneyJudge(),
+		guard: {
+			enabled: true,
+			tickMs: 1000,
+			settingsFile: () => ({models: {'team-a/fraud': {enabled: guarded, intervalSeconds: 5, windowSeconds: 20, consecutiveFailures: 2}}}),
+		},
+		reviewer: new KubeAccessReviewer(identity),
+		cluster: await createKubeCluster({kubeconfigPath: agentKubeconfig, namespace: 'all'}),
+		events: new KubeAgentClient(identity),
 		// The versions' Services have no pods that serve here: the agent sends test traffic to these real servers.
 		resolveEndpoint: (target) => {
 			const server = target.namespace === 'team-a' && target.name === 'fraud' ? modelServers.get(target.version) : undefined;
@@ -147,11 +220,15 @@ beforeAll(async () => {
 		},
 	});
 	await registerAgent(host, Number(new URL(agent.url).port));
+	// Traffic to both versions the whole time: the predictions the console streams, and Prometheus's figures.
+	load = startPacedLoad({urls: [...modelServers.values()].map((server) => server.url), model: 'fraud', rate: 10, limitMs: 300_000});
 });
 
 afterAll(async () => {
 	terminal?.kill();
+	await load?.stop();
 	await agent?.close();
+	await prometheus?.stop();
 	for (const server of modelServers.values()) await server.close();
 	await cluster?.stop();
 });
@@ -168,40 +245,61 @@ it('a user without services/proxy finds the agent but is told which permission r
 	terminal = undefined;
 });
 
-it('the operator streams, shifts traffic, smoke and load tests and rolls back through the service proxy, all audited as the operator', async () => {
+it('the operator streams and looks up predictions, shifts traffic, smoke and load tests and rolls back through the service proxy, all audited as the operator; the guard then rolls a slow canary back by itself', async () => {
 	terminal = startConsole('operator', 150, 40);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
 	await terminal.waitFor('agent:ok', 20_000);
 
-	// Predictions: posted to the agent as a model server's logger would, streamed to the console over the proxied WebSocket.
+	// Predictions: logged by the real model servers to the agent, streamed to the console over the proxied WebSocket.
 	terminal.press('l');
 	await terminal.waitFor('Predictions');
-	const ingested = await postLogs(agent!.url, [plainPrediction('via-proxy-1', {version: 'v2'})]);
+	await terminal.waitFor(/fraud\s+v1\b[\s\S]*fraud\s+v2\b|fraud\s+v2\b[\s\S]*fraud\s+v1\b/, 20_000);
+	const ingested = await postLogs(agent!.ingestUrl, [plainPrediction('via-proxy-1', {version: 'v2'})]);
 	expect(ingested.status).toBeLessThan(300);
 	await terminal.waitFor('via-proxy-1', 15_000);
+
+	// Look one up by request id in the agent's store: a request the v2 server answered and logged under its ce-id.
+	const answer = await fetch(`${modelServers.get('v2')!.url}/v2/models/fraud/infer`, {
+		method: 'POST',
+		headers: {'content-type': 'application/json', 'ce-id': 'e2e-lookup-7'},
+		body: JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4]}]}),
+	});
+	expect(answer.status).toBe(200);
+	terminal.press('f');
+	await terminal.waitFor('Find a prediction by request id');
+	terminal.write('e2e-lookup-7');
+	terminal.press('enter');
+	let screen = await terminal.waitFor(/\d\d:\d\d:\d\d fraud v2 [\d.]+ ms ok /, 15_000);
+	expect(screen).not.toContain('no prediction with that id');
+	terminal.press('esc');
+	await terminal.waitFor((text) => !text.includes('Find a prediction by request id'));
 
 	// A traffic change: POST through the proxy, authorised by the agent as the operator.
 	terminal.press('esc');
 	await terminal.waitFor('WEIGHT');
 	terminal.press('+');
 	await terminal.waitFor('canary v2: 20% → 30%');
+	expect(terminal.screen()).toContain('through the agent, which checks your permission and audits it');
 	terminal.press('y');
 	await terminal.waitFor(/v2\s+canary\s+\S*\s*30%/, 20_000);
 	const route = await api.get('HTTPRoute', 'team-a', 'fraud');
 	expect(route.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight)).toEqual([70, 30]);
 
-	// Smoke test of the canary against its real model server: every check reported, all passed.
+	// Smoke tests of both versions against their real model servers, side by side: every check reported, all passed.
 	terminal.press('enter');
 	await terminal.waitFor('router httproute');
 	terminal.press('s');
-	let screen = await terminal.waitFor(/✔ Smoke test fraud v2 .*smoke test of v2 passed: \d+\/\d+ checks/, 20_000);
-	const [, passed, total] = /passed: (\d+)\/(\d+) checks/.exec(screen)!;
+	screen = await terminal.waitFor(/✔ smoke v1 (\d+)\/\1 checks passed\s+✔ smoke v2 (\d+)\/\2 checks passed/, 20_000);
+	const titles = screen.split('\n').findIndex((line) => line.includes('smoke v1'));
+	const [, total] = /smoke v1 (\d+)\//.exec(screen)!;
 	expect(Number(total)).toBeGreaterThanOrEqual(5);
-	expect(passed).toBe(total);
-	const checkLine = screen.split('\n').find((line) => line.includes('✔ server ready'))!;
-	expect(checkLine).toContain('✔ model metadata');
-	expect(checkLine).toContain('✔ inference answered');
-	expect(checkLine).not.toContain('✖');
+	const checkLines = screen.split('\n').slice(titles + 1, titles + 1 + Math.min(8, Number(total)));
+	for (const check of ['server ready', 'model metadata', 'inference answered']) {
+		// The same check in both columns, on one line.
+		expect(checkLines.some((line) => line.split(`✔ ${check}`).length === 3), `✔ ${check} twice on one line in:\n${screen}`).toBe(true);
+	}
+
+	expect(checkLines.join('\n')).not.toContain('✖');
 
 	// Load test of stable and canary side by side, after confirming: results per version on one screen.
 	const before = {v1: await answered(modelServers.get('v1')!), v2: await answered(modelServers.get('v2')!)};
@@ -223,7 +321,7 @@ it('the operator streams, shifts traffic, smoke and load tests and rolls back th
 		expect(ms(p99!)).toBeLessThanOrEqual(ms(max!));
 		expect(Number(errors)).toBe(0);
 		expect(Number(requests)).toBeGreaterThan(0);
-		// The traffic reached that version's real server (warm-up requests come on top of the measured ones).
+		// The traffic reached that version's real server (warm-up requests and the background load come on top).
 		expect((await answered(modelServers.get(version)!)) - before[version]).toBeGreaterThanOrEqual(Number(requests));
 	}
 
@@ -247,10 +345,30 @@ it('the operator streams, shifts traffic, smoke and load tests and rolls back th
 		expect(line).toContain('team-a/fraud');
 	}
 
+	// The guard: the canary back at 10%, the model put under guard, then v2 made 200 ms slower with its knob.
+	terminal.press('esc');
+	await terminal.waitFor('WEIGHT');
+	terminal.press('+');
+	await terminal.waitFor('canary v2: 0% → 10%');
+	terminal.press('y');
+	await terminal.waitFor(/v2\s+canary\s+\S*\s*10%/, 20_000);
+	guarded = true;
+	modelServers.get('v2')!.setKnobs({latencyMs: 200});
+	// The agent judges canary against stable from Prometheus, rolls back by itself and tells every console.
+	// Why, as the guard found it: the canary's p99 against stable's.
+	await terminal.waitFor(/guard: fraud: guard rolled back v2: .*canary p99 \d+ ms/, 120_000);
+	const guardedRoute = await api.get('HTTPRoute', 'team-a', 'fraud');
+	expect(guardedRoute.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight)).toEqual([100, 0]);
+	await terminal.waitFor(/v2\s+canary\s+\S*\s*0%/, 20_000);
+	terminal.press('a');
+	screen = await terminal.waitFor(/modeldeck-guard/, 15_000);
+	const guardLine = screen.split('\n').find((line) => line.includes('modeldeck-guard'))!;
+	expect(guardLine).toMatch(/modeldeck-guard\s+rollback v2\s+team-a\/fraud\s+.*v2 canary 10% → .*v2 canary 0% ok/);
+
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
 	terminal = undefined;
-}, 150_000);
+}, 300_000);
 
 it('with --agent (a port-forward) and MODELDECK_TOKEN, the agent itself refuses a viewer’s traffic change', async () => {
 	const weights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);

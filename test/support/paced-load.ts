@@ -1,0 +1,43 @@
+import {Worker} from 'node:worker_threads';
+
+/**
+ * Paced inference load on real model servers, from a worker thread so that the client's work does not share the
+ * event loop of servers started in the test's own process: `rate` requests a second to each URL for at most `limitMs`.
+ */
+const worker = `
+const {parentPort, workerData} = require('node:worker_threads');
+const {urls, model, rate, limitMs} = workerData;
+const body = JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]});
+const started = Date.now();
+let ticks = 0;
+let timer;
+const tick = () => {
+	if (Date.now() - started > limitMs) return;
+	for (const url of urls) fetch(url + '/v2/models/' + model + '/infer', {method: 'POST', body, headers: {'content-type': 'application/json'}}).then((r) => r.arrayBuffer()).catch(() => undefined);
+	ticks++;
+	timer = setTimeout(tick, Math.max(0, started + (ticks * 1000) / rate - Date.now()));
+};
+tick();
+parentPort.on('message', () => {
+	clearTimeout(timer);
+	parentPort.postMessage('stopped');
+});
+`;
+
+export interface PacedLoad {
+	/** Stops sending, lets requests in flight finish, and ends the worker. */
+	stop(): Promise<void>;
+}
+
+export function startPacedLoad(options: {urls: string[]; model: string; rate: number; limitMs: number}): PacedLoad {
+	const thread = new Worker(worker, {eval: true, workerData: options});
+	return {
+		async stop() {
+			const stopped = new Promise((resolve) => thread.once('message', resolve));
+			thread.postMessage('stop');
+			await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 1000))]);
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			await thread.terminate();
+		},
+	};
+}
