@@ -68,7 +68,11 @@ export class KubeAgentClient {
 	async #identified(object: InvolvedObject): Promise<InvolvedObject> {
 		if (object.uid) return object;
 		try {
-			const found = await this.#objects.read({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.name, namespace: object.namespace}});
+			// A list by name, not a get: the agent's ClusterRole lets it list and watch the objects it acts on, and
+			// does not grant get on all of them.
+			const list = await this.#objects.list(object.apiVersion, object.kind, object.namespace, undefined, undefined, undefined, `metadata.name=${object.name}`);
+			const found = list.items[0];
+			if (!found) return object;
 			return {
 				...object,
 				...(found.metadata?.uid ? {uid: found.metadata.uid} : {}),

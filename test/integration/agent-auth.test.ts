@@ -378,6 +378,26 @@ describe('agent security with ServiceAccount callers', () => {
 		}
 	});
 
+	it('fills an Event’s involvedObject uid with only list on the object, as the agent’s ClusterRole grants (no get)', async () => {
+		const recorder = await serviceAccount('event-recorder', [
+			{apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list']},
+			{apiGroups: [''], resources: ['events'], verbs: ['create']},
+		]);
+		const asRecorder = new KubeConfig();
+		asRecorder.loadFromOptions({
+			clusters: [admin.getCurrentCluster()!],
+			users: [{name: 'event-recorder', token: recorder.token}],
+			contexts: [{name: 'event-recorder', cluster: admin.getCurrentCluster()!.name, user: 'event-recorder'}],
+			currentContext: 'event-recorder',
+		});
+		await new KubeAgentClient(asRecorder).recordEvent({apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: 'risk', namespace: saNamespace}, 'Normal', 'ModeldeckTest', 'uid check');
+		const route = await api.get('HTTPRoute', saNamespace, 'risk');
+		const events = (await api.http.get(`/api/v1/namespaces/${saNamespace}/events?fieldSelector=reason=ModeldeckTest`)) as {items: KubeEvent[]};
+		expect(events.items.map((event) => event.involvedObject)).toEqual([
+			expect.objectContaining({kind: 'HTTPRoute', name: 'risk', uid: route.metadata.uid, resourceVersion: route.metadata.resourceVersion}),
+		]);
+	});
+
 	it('answers 403 to a caller who may not read the namespace, naming the permission, on HTTP and on the stream', async () => {
 		const outsider = await serviceAccount('outsider', []);
 		const {agent: running} = the();
