@@ -247,6 +247,216 @@ describe('agent stream', () => {
 		expect((await (await fetch(`${running.url}/metrics`)).text())).toMatch(/^modeldeck_agent_store_writable 1$/m);
 	});
 
+	it('pings every heartbeat interval: a client that stops answering is cut, one that answers stays', async () => {
+		const running = await agent({heartbeatMs: 100});
+		const wsUrl = `${running.url.replace('http', 'ws')}/v1/stream`;
+		const open = (autoPong: boolean) =>
+			new Promise<{ws: WebSocket; pings: () => number; closed: () => number | undefined}>((resolve, reject) => {
+				const ws = new WebSocket(wsUrl, ['modeldeck.v1'], {autoPong});
+				let pings = 0;
+				let closed: number | undefined;
+				ws.on('ping', () => pings++);
+				ws.on('close', (code) => (closed = code));
+				ws.on('error', () => undefined);
+				ws.once('open', () => resolve({ws, pings: () => pings, closed: () => closed}));
+				ws.once('unexpected-response', () => reject(new Error('the upgrade was refused')));
+			});
+		const silent = await open(false);
+		const answering = await open(true);
+		await eventually('both to be counted', 5000, () => running.core.hub.subscriberCount === 2);
+		// The silent one is terminated (no close handshake: 1006) after the first ping it left unanswered.
+		await eventually('the silent client to be cut', 10_000, () => silent.closed() === 1006);
+		expect(silent.pings()).toBeGreaterThanOrEqual(1);
+		// The answering one went through many more intervals than the silent one lived, and is still connected.
+		await eventually('ten pings to the answering client', 10_000, () => answering.pings() >= silent.pings() + 10);
+		expect(answering.closed()).toBeUndefined();
+		expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+		expect(running.core.hub.subscriberCount).toBe(1);
+		answering.ws.close();
+	});
+
+	it('does not negotiate permessage-deflate even when the client offers it', async () => {
+		const running = await agent();
+		const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: true});
+		const upgraded = new Promise<import('node:http').IncomingMessage>((resolve) => ws.once('upgrade', resolve));
+		await new Promise((resolve) => ws.once('open', resolve));
+		const upgrade = await upgraded;
+		expect(upgrade.statusCode).toBe(101);
+		expect(upgrade.headers['sec-websocket-protocol']).toBe('modeldeck.v1');
+		expect(upgrade.headers['sec-websocket-extensions']).toBeUndefined();
+		expect(ws.extensions).toBe('');
+		ws.close();
+	});
+
+	it('tells a slow reader exactly what it missed: every event is delivered in order or counted in a gap, and /metrics counts the same', async () => {
+		const metric = async (url: string) => Number(/^modeldeck_agent_stream_dropped_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+		const running = await agent({stream: {queueCapacity: 200, highWaterBytes: 16 * 1024}, heartbeatMs: 120_000});
+		const droppedBefore = await metric(running.url);
+		const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
+		const received: {type: string; seq?: number; dropped?: number}[] = [];
+		ws.on('message', (data) => {
+			const parsed = JSON.parse(data.toString()) as unknown;
+			received.push(...((Array.isArray(parsed) ? parsed : [parsed]) as {type: string}[]));
+		});
+		await new Promise((resolve) => ws.once('open', resolve));
+		ws.send(JSON.stringify({type: 'subscribe', filter: {}}));
+		await eventually('the subscription', 5000, () => running.core.hub.stats()[0]);
+		// Slow, not stalled: it reads for 5 ms out of every 30.
+		const socket = (ws as unknown as {_socket: import('node:net').Socket})._socket;
+		const reader = setInterval(() => {
+			socket.pause();
+			setTimeout(() => socket.resume(), 25);
+		}, 30);
+		const published = 20_000;
+		try {
+			await ingest(running.url, 0, published, 500);
+			const accounted = () => received.reduce((sum, message) => sum + (message.type === 'prediction' ? 1 : message.type === 'gap' ? message.dropped! : 0), 0);
+			await eventually(`every event delivered or reported (have ${accounted()})`, 30_000, () => accounted() === published);
+		} finally {
+			clearInterval(reader);
+			socket.resume();
+		}
+
+		// Exactly: a gap covers the numbers right after the last event delivered, up to its seq, and the next event
+		// delivered is the one after it.
+		let last = 0;
+		let dropped = 0;
+		for (const message of received.filter((item) => item.type !== 'hello')) {
+			if (message.type === 'gap') {
+				expect(message.seq! - last).toBe(message.dropped);
+				dropped += message.dropped!;
+			} else {
+				expect(message).toMatchObject({type: 'prediction', seq: last + 1});
+			}
+
+			last = message.seq!;
+		}
+
+		expect(last).toBe(published);
+		expect(dropped).toBeGreaterThan(0);
+		expect(received.filter((message) => message.type === 'prediction').length).toBeGreaterThan(0);
+		expect((await metric(running.url)) - droppedBefore).toBe(dropped);
+		ws.close();
+	});
+
+	it('filters GET /v1/predictions by model, version, since, until, status and limit, and refuses a bad filter with the format expected', async () => {
+		const running = await agent();
+		const base = Date.now() - 100_000;
+		const at = (offset: number) => base + offset;
+		expect(
+			await postLogs(running.url, [
+				plainPrediction('p1', {version: 'v1', time: at(1000)}),
+				plainPrediction('p2', {version: 'v2', time: at(2000), code: 500}),
+				plainPrediction('p3', {version: 'v2', time: at(3000)}),
+				plainPrediction('p4', {model: 'other', time: at(4000)}),
+			]),
+		).toMatchObject({status: 200});
+		const ids = async (query: string) => {
+			const response = await fetch(`${running.url}/v1/predictions?${query}`);
+			expect(response.status).toBe(200);
+			return ((await response.json()) as {requestId: string}[]).map((prediction) => prediction.requestId);
+		};
+
+		expect(await ids('')).toEqual(['p4', 'p3', 'p2', 'p1']);
+		expect(await ids('model=fraud')).toEqual(['p3', 'p2', 'p1']);
+		expect(await ids('model=fraud&version=v2')).toEqual(['p3', 'p2']);
+		expect(await ids(`since=${at(2000)}`)).toEqual(['p4', 'p3', 'p2']);
+		expect(await ids(`until=${at(3000)}`)).toEqual(['p2', 'p1']);
+		expect(await ids(`since=${new Date(at(2000)).toISOString()}&until=${new Date(at(3000)).toISOString()}`)).toEqual(['p2']);
+		expect(await ids('status=error')).toEqual(['p2']);
+		expect(await ids('status=ok&model=fraud')).toEqual(['p3', 'p1']);
+		expect(await ids('limit=2')).toEqual(['p4', 'p3']);
+		expect(await ids('namespace=team-a&requestId=p3')).toEqual(['p3']);
+
+		const refused = async (query: string) => {
+			const response = await fetch(`${running.url}/v1/predictions?${query}`);
+			return {status: response.status, body: (await response.json()) as unknown};
+		};
+
+		expect(await refused('status=failed')).toEqual({status: 400, body: {error: 'status must be ok or error, got "failed"'}});
+		expect(await refused('since=yesterday')).toEqual({status: 400, body: {error: 'since must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "yesterday"'}});
+		expect(await refused('until=12:00')).toEqual({status: 400, body: {error: 'until must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "12:00"'}});
+		expect(await refused('limit=0')).toEqual({status: 400, body: {error: 'limit must be an integer from 1 to 1000, got "0"'}});
+		expect(await refused('limit=5000')).toEqual({status: 400, body: {error: 'limit must be an integer from 1 to 1000, got "5000"'}});
+		expect(await refused('modle=fraud')).toEqual({
+			status: 400,
+			body: {error: 'unknown parameter "modle"; filter with requestId, namespace, model, version, status, since, until, limit'},
+		});
+	});
+
+	it('joins Seldon’s logger (binary mode) and structured CloudEvents, single and batch, into predictions', async () => {
+		const running = await agent();
+		const client = collect(createAgentClient({url: running.url}), {namespace: 'team-s'});
+		unsubscribes.push(client.unsubscribe);
+		await client.connected();
+		const started = Date.now() - 60_000;
+		const iso = (offset: number) => new Date(started + offset).toISOString();
+
+		// Seldon: each half has its own ce-id; the shared id is ce-requestid; the predictor (ce-endpoint) is the version.
+		const seldon = (type: 'request' | 'response', id: string, time: string) => ({
+			'content-type': 'application/json',
+			'ce-specversion': '1.0',
+			'ce-type': `io.seldon.serving.inference.${type}`,
+			'ce-id': `${type}-${id}`,
+			'ce-requestid': 'seldon-1',
+			'ce-source': 'http://iris-default.team-s.svc:8000/',
+			'ce-time': time,
+			'ce-inferenceservicename': 'iris',
+			'ce-modelid': 'classifier',
+			'ce-endpoint': 'default',
+			'ce-namespace': 'team-s',
+		});
+		expect(await postLogs(running.url, {data: {names: ['a', 'b', 'c', 'd'], ndarray: [[5.1, 3.5, 1.4, 0.2]]}}, seldon('request', 'x1', iso(0)))).toMatchObject({
+			status: 200,
+			body: {accepted: 1, predictions: 0},
+		});
+		expect(await postLogs(running.url, {data: {names: ['setosa'], ndarray: [[0.97]]}}, seldon('response', 'x2', iso(25)))).toMatchObject({
+			status: 200,
+			body: {accepted: 1, predictions: 1},
+		});
+
+		// Structured: the attributes in the body, one event per POST or a batch.
+		const event = (type: 'request' | 'response', id: string, offset: number, data: unknown) => ({
+			specversion: '1.0',
+			id,
+			source: 'http://fraud-predictor.team-s/',
+			type: `org.kubeflow.serving.inference.${type}`,
+			time: iso(offset),
+			datacontenttype: 'application/json',
+			inferenceservicename: 'fraud',
+			namespace: 'team-s',
+			component: 'predictor',
+			endpoint: 'default',
+			modelversion: 'v3',
+			data,
+		});
+		const inputs = {inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4]}]};
+		const outputs = {outputs: [{name: 'probability', shape: [1, 1], datatype: 'FP32', data: [0.25]}]};
+		const structured = (body: unknown, batch = false) =>
+			postLogs(running.url, JSON.stringify(body), {'content-type': batch ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'});
+		expect(await structured(event('request', 'single-1', 1000, inputs))).toMatchObject({status: 200, body: {accepted: 1, predictions: 0}});
+		expect(await structured(event('response', 'single-1', 1040, outputs))).toMatchObject({status: 200, body: {accepted: 1, predictions: 1}});
+		expect(
+			await structured([event('response', 'batch-2', 2015, outputs), event('request', 'batch-1', 2000, inputs), event('request', 'batch-2', 2005, inputs), event('response', 'batch-1', 2010, outputs)], true),
+		).toMatchObject({status: 200, body: {accepted: 4, predictions: 2}});
+
+		const predictions = await client.waitForPredictions(4);
+		expect(predictions.map((prediction) => prediction.requestId)).toEqual(['seldon-1', 'single-1', 'batch-2', 'batch-1']);
+		expect(predictions[0]).toMatchObject({namespace: 'team-s', model: 'iris', version: 'default', latencyMs: 25, status: 'ok', time: started});
+		expect(predictions[0]!.inputSummary).toContain('5.1');
+		expect(predictions[0]!.outputSummary).toContain('0.97');
+		for (const [index, [id, latency, time]] of ([['single-1', 40, 1000], ['batch-2', 10, 2005], ['batch-1', 10, 2000]] as const).entries()) {
+			expect(predictions[index + 1]).toMatchObject({requestId: id, namespace: 'team-s', model: 'fraud', version: 'v3', latencyMs: latency, status: 'ok', code: 200, output: 0.25, time: started + time});
+			expect(predictions[index + 1]!.inputSummary).toMatch(/^features FP32\[1,4\]/);
+		}
+
+		// And they are stored: found by request id over HTTP.
+		expect(await createAgentClient({url: running.url}).lookup('seldon-1')).toHaveLength(1);
+		const metrics = await (await fetch(`${running.url}/metrics`)).text();
+		expect(metrics).toMatch(/^modeldeck_agent_ingested_total\{format="seldon"\} 2$/m);
+		expect(metrics).toMatch(/^modeldeck_agent_ingested_total\{format="cloudevents-structured"\} 6$/m);
+	});
+
 	it('answers malformed and oversized input with 4xx and a message, and never falls over', async () => {
 		const running = await agent({maxBodyBytes: 4096});
 		const headerName = fc.constantFrom('ce-type', 'ce-id', 'ce-specversion', 'ce-source', 'ce-time', 'ce-namespace', 'ce-inferenceservicename', 'content-type', 'ce-requestid', 'ce-x');

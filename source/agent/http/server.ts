@@ -29,6 +29,7 @@ import {forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
 import type {ClientMessage, ServerMessage} from '../protocol.ts';
 import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
+import {maxQueryLimit} from '../store/sqlite-store.ts';
 
 export interface AgentOptions extends AgentCoreOptions {
 	/** Default 127.0.0.1 (runAgent: 0.0.0.0). */
@@ -60,6 +61,9 @@ export interface RunningAgent {
 }
 
 const maxActionBodyBytes = 64 * 1024;
+
+/** The query parameters of GET /v1/predictions: any other is refused, so that a misspelt filter is not ignored. */
+const predictionParameters = ['requestId', 'namespace', 'model', 'version', 'status', 'since', 'until', 'limit'];
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
 	if (response.headersSent) {
@@ -117,14 +121,20 @@ function tokenFrom(headers: http.IncomingHttpHeaders): string | undefined {
 function parseTime(text: string | null, name: string): number | undefined {
 	if (text === null || text === '') return undefined;
 	const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-	if (!Number.isFinite(value)) throw new HttpProblem(400, `${name} must be epoch milliseconds or an ISO 8601 time, got "${text.slice(0, 40)}"`);
+	if (!Number.isFinite(value)) {
+		throw new HttpProblem(400, `${name} must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "${text.slice(0, 40)}"`);
+	}
+
 	return value;
 }
 
 function parseLimit(text: string | null, fallback: number): number {
 	if (text === null || text === '') return fallback;
 	const value = Number(text);
-	if (!Number.isInteger(value) || value < 1) throw new HttpProblem(400, `limit must be a positive integer, got "${text.slice(0, 20)}"`);
+	if (!Number.isInteger(value) || value < 1 || value > maxQueryLimit) {
+		throw new HttpProblem(400, `limit must be an integer from 1 to ${maxQueryLimit}, got "${text.slice(0, 20)}"`);
+	}
+
 	return value;
 }
 
@@ -227,8 +237,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 				const namespace = parameter('namespace');
 				const refusal = await core.authorizeRead(identity, namespace);
 				if (refusal) throw new HttpProblem(refusal.status, refusal.message);
+				const unknown = [...url.searchParams.keys()].find((name) => !predictionParameters.includes(name));
+				if (unknown !== undefined) {
+					throw new HttpProblem(400, `unknown parameter "${unknown.slice(0, 40)}"; filter with ${predictionParameters.join(', ')}`);
+				}
+
 				const status = parameter('status');
-				if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpProblem(400, 'status must be ok or error');
+				if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpProblem(400, `status must be ok or error, got "${status.slice(0, 20)}"`);
 				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), 100)};
 				for (const key of ['requestId', 'model', 'version'] as const) {
 					const value = parameter(key);
