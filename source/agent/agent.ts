@@ -78,6 +78,8 @@ export interface AgentCoreOptions {
 	/** Load tests above this rate per version run as a Job (when `jobRunner` is set). Default 2,000. */
 	maxLocalRps?: number;
 	jobRunner?: LoadJobRunner;
+	/** Seconds from creating a load-test Job to its workers' shared start time. Default 30. */
+	jobStartDelaySeconds?: number;
 	metrics?: MetricsPort;
 	judge?: CanaryJudge;
 	guard?: {
@@ -647,6 +649,7 @@ export class AgentCore {
 	}
 
 	// ---- guard ----------------------------------------------------------------------------------------------------
+					...(this.#options.jobStartDelaySeconds !== undefined ? {jobStartDelaySeconds: this.#options.jobStartDelaySeconds} : {}),
 
 	async #guardRollback(model: Model, canary: string, reason: string): Promise<void> {
 		const started = performance.now();

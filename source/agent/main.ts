@@ -19,7 +19,7 @@ export {startAgent} from './http/server.ts';
 export type {AgentOptions, RunningAgent} from './http/server.ts';
 
 export const agentUsage = `Usage: modeldeck agent [options]
-       modeldeck agent loadtest-worker --url URL --body JSON --rps N --duration S [--warmup S] [--label L]
+       modeldeck agent loadtest-worker --url URL --body JSON --rps N --duration S [--warmup S] [--start-at TIME] [--label L]
 
 Receives prediction logs from model servers, streams them to consoles, carries out authorised and audited
 actions (canary weight, promote, rollback, smoke and load tests) and guards canaries.
@@ -50,6 +50,10 @@ Options:
   --namespace NS              The agent's own namespace, for load-test Jobs (default $POD_NAMESPACE or modeldeck)
   --loadtest-image IMAGE      Image of load-test workers (default $MODELDECK_IMAGE; without it tests run in the agent)
   --loadtest-max-local-rps N  Above this rate per version a load test runs as a Job (default 2000)
+  --loadtest-service-account NAME
+                              Service account of load-test Job pods (default: the namespace's default account)
+  --loadtest-start-delay-seconds N
+                              Seconds from creating a load-test Job to its workers' shared start (default 30)
   --no-auth                   LOCAL DEMOS ONLY: no token checks, everyone may do everything
   -h, --help                  Show this help
 `;
@@ -80,6 +84,8 @@ export interface ParsedAgentFlags {
 	namespace: string;
 	loadtestImage?: string;
 	loadtestMaxLocalRps: number;
+	loadtestServiceAccount?: string;
+	loadtestStartDelaySeconds: number;
 	noAuth: boolean;
 }
 
@@ -132,6 +138,8 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 			namespace: {type: 'string'},
 			'loadtest-image': {type: 'string'},
 			'loadtest-max-local-rps': {type: 'string'},
+			'loadtest-service-account': {type: 'string'},
+			'loadtest-start-delay-seconds': {type: 'string'},
 			'no-auth': {type: 'boolean'},
 			help: {type: 'boolean', short: 'h'},
 		},
@@ -174,6 +182,7 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 		modelPort: positive(values['model-port'], '--model-port', 80, true),
 		namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'modeldeck',
 		loadtestMaxLocalRps: positive(values['loadtest-max-local-rps'], '--loadtest-max-local-rps', 2000),
+		loadtestStartDelaySeconds: positive(values['loadtest-start-delay-seconds'], '--loadtest-start-delay-seconds', 30),
 		noAuth: values['no-auth'] === true,
 	};
 	const optional = {
@@ -187,6 +196,7 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 		alertWebhook: values['alert-webhook'],
 		alertFormat: alertFormat as AlertFormat | undefined,
 		loadtestImage: values['loadtest-image'] ?? env['MODELDECK_IMAGE'],
+		loadtestServiceAccount: values['loadtest-service-account'],
 	};
 	for (const [key, value] of Object.entries(optional)) {
 		if (value !== undefined && value !== '') (flags as unknown as Record<string, unknown>)[key] = value;
@@ -224,11 +234,15 @@ export async function runLoadtestWorker(argv: string[]): Promise<number> {
 				rps: {type: 'string'},
 				duration: {type: 'string'},
 				warmup: {type: 'string'},
+				'start-at': {type: 'string'},
 				label: {type: 'string'},
 			},
 		}));
 		if (!values.url || !URL.canParse(values.url)) throw new Error('--url must be the inference URL');
 		if (!values.body) throw new Error('--body must be the request JSON');
+		if (values['start-at'] !== undefined && Number.isNaN(Date.parse(values['start-at']))) {
+			throw new Error(`--start-at must be a time such as 2026-03-01T03:00:00.000Z, got "${values['start-at']}"`);
+		}
 	} catch (error) {
 		process.stderr.write(`${(error as Error).message}\n${agentUsage}`);
 		return 2;
@@ -239,7 +253,10 @@ export async function runLoadtestWorker(argv: string[]): Promise<number> {
 			rps: positive(values.rps, '--rps', 10),
 			durationSeconds: positive(values.duration, '--duration', 10),
 			warmupSeconds: values.warmup === undefined ? 0 : Number(values.warmup),
+			...(values['start-at'] === undefined ? {} : {startAt: Date.parse(values['start-at'])}),
 		});
+		const late = values['start-at'] === undefined ? 0 : run!.windowStart! - Number(values.warmup ?? 0) * 1000 - Date.parse(values['start-at']);
+		if (late > 1000) process.stderr.write(`started ${(late / 1000).toFixed(1)} s after --start-at: this worker's window is later than the others'\n`);
 		process.stdout.write(`${JSON.stringify(workerResult(run!))}\n`);
 		return 0;
 	} catch (error) {
@@ -331,7 +348,15 @@ export async function runAgent(argv: string[]): Promise<number> {
 				const {KubeAccessReviewer} = await import('./auth/kube-reviewer.ts');
 				options.reviewer = new KubeAccessReviewer(kube.config);
 			}
-			if (flags.loadtestImage) options.jobRunner = kube.jobRunner({namespace: flags.namespace, image: flags.loadtestImage});
+			if (flags.loadtestImage) {
+				const {KubeLoadJobRunner} = await import('./actions/load-job-runner.ts');
+				options.jobRunner = new KubeLoadJobRunner(kube.config, {
+					namespace: flags.namespace,
+					image: flags.loadtestImage,
+					...(flags.loadtestServiceAccount ? {serviceAccountName: flags.loadtestServiceAccount} : {}),
+				});
+				options.jobStartDelaySeconds = flags.loadtestStartDelaySeconds;
+			}
 			logLine(`Kubernetes API server ${kube.server}`);
 		}
 

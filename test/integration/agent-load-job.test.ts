@@ -20,10 +20,18 @@ import {startCluster} from '../../harness/cluster.mjs';
 import type {Cluster} from '../../harness/cluster.mjs';
 import {loadTestLabel, parseWorkerOutput, toLoadTestResult} from '../../source/agent/actions/load-job.ts';
 import type {WorkerResult} from '../../source/agent/actions/load-job.ts';
+import {KubeLoadJobRunner} from '../../source/agent/actions/load-job-runner.ts';
 import {prepareTargets} from '../../source/agent/actions/load-test.ts';
+import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient, loadKubeConfig} from '../../source/agent/kube.ts';
+import {startAgent} from '../../source/agent/main.ts';
+import type {RunningAgent} from '../../source/agent/main.ts';
+import type {ActionProgress} from '../../source/domain/types.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
 import type {RunningModelServer} from '../../source/model-server/main.ts';
+import {createKubeCluster} from '../../source/sources/kube/index.ts';
+import {TestApi} from '../fixtures/kube/api.ts';
+import {deployment, httpRoute, service} from '../fixtures/kube/manifests.ts';
 import {eventually, repoRoot} from './agent-support.ts';
 
 const namespace = 'team-a';
@@ -174,16 +182,15 @@ async function servedRequests(url: string, code: string): Promise<number> {
 describe('a load test run as a Kubernetes Job of workers', () => {
 	it('creates the Job through the API server, runs its pods, reads their logs through the API server and merges them', async () => {
 		const config = loadKubeConfig({kubeconfig: cluster!.kubeconfig, context: 'admin'});
-		const kube = new KubeAgentClient(config);
-		// What the agent builds with --loadtest-image; a shorter poll than the agent's 2 s keeps the test short.
-		const runner = kube.jobRunner({namespace, image: 'registry.example/modeldeck:test', pollMs: 250});
+		// What the agent builds with --loadtest-image; a shorter poll than the agent's 1 s keeps the test short.
+		const runner = new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', pollMs: 250});
 		const target = {namespace, name: 'fraud', version: 'v1'};
 		const prepared = await prepareTargets([target], {resolveEndpoint: () => server!.url});
 		if (typeof prepared === 'string') throw new Error(prepared);
 
 		runtime = new HostContainerRuntime(config, logDir!);
 		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
-		const plan = {rps: 20, workers: 2, durationSeconds: 2, warmupSeconds: 0.5};
+		const plan = {rps: 20, workers: 2, durationSeconds: 2, warmupSeconds: 0.5, startAt: Date.now() + 10_000};
 		const messages: string[] = [];
 		const run = await runner.run(prepared[0]!, plan, (message) => messages.push(message));
 		await runtime.stop();
@@ -208,7 +215,7 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		expect(runtime.ran.map((ran) => ran.pod).sort()).toEqual(pods.items.map((pod) => pod.metadata!.name!).sort());
 		expect(runtime.ran.map((ran) => ran.completionIndex).sort()).toEqual(['0', '1']);
 		const jobArgs = job.spec?.template.spec?.containers[0]?.args;
-		expect(jobArgs).toEqual(expect.arrayContaining(['agent', 'loadtest-worker', '--rps', '10', '--duration', '2', '--warmup', '0.5']));
+		expect(jobArgs).toEqual(expect.arrayContaining(['agent', 'loadtest-worker', '--rps', '10', '--duration', '2', '--warmup', '0.5', '--start-at', new Date(plan.startAt).toISOString()]));
 		for (const ran of runtime.ran) {
 			expect(ran.args).toEqual(jobArgs);
 			expect(ran.exitCode).toBe(0);
@@ -242,5 +249,88 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		const warmupRequests = plan.workers * Math.ceil(plan.warmupSeconds * (plan.rps / plan.workers));
 		expect(await servedRequests(server!.url, '200')).toBe(summary.requests + warmupRequests);
 		expect(await servedRequests(server!.url, '500')).toBe(0);
+	});
+
+	it('runs a load test above the local limit as a Job when asked through POST /v1/actions, with a shared start and progress every second', async () => {
+		const config = loadKubeConfig({kubeconfig: cluster!.kubeconfig, context: 'admin'});
+		const api = new TestApi(cluster!.kubeconfig);
+		await api.createAll([
+			deployment({namespace, model: 'fraud', version: 'v1'}),
+			service(namespace, 'fraud-v1', 'fraud', 'v1'),
+			httpRoute(namespace, 'fraud', 'fraud', [{service: 'fraud-v1', weight: 100}]),
+		]);
+		await config.makeApiClient(CoreV1Api).createNamespacedServiceAccount({namespace, body: {metadata: {name: 'modeldeck-loadtest', namespace}}});
+		await api.waitForRollouts(namespace);
+		const before = await servedRequests(server!.url, '200');
+
+		let agent: RunningAgent | undefined;
+		runtime = new HostContainerRuntime(config, logDir!);
+		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
+		try {
+			agent = await startAgent({
+				reviewer: new KubeAccessReviewer(config),
+				cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
+				events: new KubeAgentClient(config),
+				resolveEndpoint: () => server!.url,
+				// 20 rps is above this agent's local limit of 10: two workers of 10 rps each.
+				maxLocalRps: 10,
+				jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest'}),
+				jobStartDelaySeconds: 15,
+			});
+			await eventually('the agent to see the model', 20_000, () => agent!.core.findModel({namespace, name: 'fraud'}));
+			const response = await fetch(`${agent.url}/v1/actions`, {
+				method: 'POST',
+				headers: {authorization: `Bearer ${cluster!.tokens.operator}`, 'content-type': 'application/json'},
+				body: JSON.stringify({kind: 'load-test', targets: [{namespace, name: 'fraud', version: 'v1'}], rps: 20, durationSeconds: 2, warmupSeconds: 0.5}),
+			});
+			const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as ActionProgress);
+			expect(response.status, JSON.stringify(lines)).toBe(200);
+			await runtime.stop();
+			expect(runtime.failures).toEqual([]);
+			expect(lines.at(-1), JSON.stringify(lines)).toMatchObject({kind: 'done', message: expect.stringMatching(/^load test finished: v1: /)});
+
+			// The plan: two workers, one start time for both, announced before they run.
+			const messages = lines.flatMap((line) => (line.kind === 'progress' ? [line.message] : []));
+			const plan = messages.map((message) => /^running as a Kubernetes Job: 2 workers per version at 10\.0 rps each, all starting at (\S+)$/.exec(message)).find(Boolean);
+			expect(plan, messages.join('\n')).toBeTruthy();
+			const startAt = plan![1]!;
+
+			// The Job carries that start time and the workers' service account; both pods ran its args.
+			const jobs = await config.makeApiClient(BatchV1Api).listNamespacedJob({namespace, labelSelector: loadTestLabel});
+			const job = jobs.items.find((candidate) => candidate.spec?.template.spec?.serviceAccountName === 'modeldeck-loadtest');
+			expect(job, 'the Job with the service account').toBeDefined();
+			const args = job!.spec!.template.spec!.containers[0]!.args!;
+			expect(args.slice(args.indexOf('--start-at'), args.indexOf('--start-at') + 2)).toEqual(['--start-at', startAt]);
+			const ran = runtime.ran.filter((container) => container.args.includes(startAt));
+			expect(ran).toHaveLength(2);
+
+			// Their measured windows are the same interval: the shared start, after the warm-up, for the duration.
+			const results = ran.map((container) => parseWorkerOutput(container.stdout) as WorkerResult);
+			for (const result of results) {
+				expect(result.windowStart! - (Date.parse(startAt) + 500)).toBeLessThan(50);
+				expect(result.windowStart! - (Date.parse(startAt) + 500)).toBeGreaterThan(-50);
+				expect(result.windowEnd! - result.windowStart!).toBe(2000);
+			}
+
+			// Progress came from a ticker while the Job ran: the wait for the start, the run, and the Job's status.
+			expect(messages.some((message) => /^workers start in \d+ s · v1: /.test(message))).toBe(true);
+			expect(messages.some((message) => /^\d\/3 s( \(warm-up\))? at 20 rps · v1: Job modeldeck-loadtest-fraud-\S+: \d running, \d done, 0 failed of 2$/.test(message))).toBe(true);
+
+			// The merged result: both workers' requests, at the rate of both together over the shared window.
+			const result = lines.find((line) => line.kind === 'load-result');
+			expect(result).toBeDefined();
+			const [merged] = (result as Extract<ActionProgress, {kind: 'load-result'}>).results;
+			expect(merged).toMatchObject({target: {namespace, name: 'fraud', version: 'v1'}, requests: 40, errors: 0});
+			expect(merged!.achievedRps).toBeGreaterThan(18);
+			expect(merged!.achievedRps).toBeLessThan(22);
+			const warmupRequests = 2 * Math.ceil(0.5 * 10);
+			expect((await servedRequests(server!.url, '200')) - before).toBe(40 + warmupRequests);
+
+			const audit = await eventually('the load test in the audit trail', 10_000, () => agent!.core.store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 20 rps')));
+			expect(audit).toMatchObject({user: 'operator', result: 'ok'});
+		} finally {
+			await runtime.stop();
+			await agent?.close();
+		}
 	});
 });

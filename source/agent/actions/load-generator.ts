@@ -28,9 +28,19 @@ export interface LoadOptions {
 	warmupSeconds?: number;
 	/** Requests waiting for an answer, per target, before new ones are counted as errors instead of sent. Default 10,000. */
 	maxInFlight?: number;
-	/** Per-request timeout. Default 30 s. */
+	/** Per-request timeout, from the request's intended start. Default 30 s. */
 	timeoutMs?: number;
+	/**
+	 * Connections per target. Default: one per request in flight (up to `maxInFlight`), so a slow target never
+	 * delays sending. With fewer, requests wait for a free connection, and that wait is part of their latency.
+	 */
+	connections?: number;
 	signal?: AbortSignal;
+	/**
+	 * Epoch ms to start the schedule at (the warm-up first), so that workers in different pods share one window.
+	 * Default: now. A time already past starts now.
+	 */
+	startAt?: number;
 	/** Called about once a second with the figures so far. */
 	onProgress?: (progress: LoadProgress) => void;
 }
@@ -52,6 +62,9 @@ export interface LoadRun {
 	/** Requests actually started during the measured window. */
 	sentInWindow: number;
 	measuredSeconds: number;
+	/** Epoch ms of the measured window's start and end (after the warm-up). */
+	windowStart?: number;
+	windowEnd?: number;
 	/** First few error messages, for the report. */
 	errorSamples: string[];
 }
@@ -109,7 +122,9 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 	const durationMs = options.durationSeconds * 1000;
 	const maxInFlight = options.maxInFlight ?? 10_000;
 	const timeoutMs = options.timeoutMs ?? 30_000;
-	const start = performance.now() + 20;
+	// performance.now() is monotonic; the shared start time is wall-clock: converted once, here.
+	const wallOffset = Date.now() - performance.now();
+	const start = performance.now() + Math.max(20, options.startAt === undefined ? 0 : options.startAt - Date.now());
 	const windowStart = start + warmupMs;
 	const end = windowStart + durationMs;
 	const schedule = arrivalSchedule({start, rps: options.rps, warmupMs, durationMs, targets: targets.length});
@@ -122,7 +137,7 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 			position,
 			url,
 			bodyBytes: Buffer.from(target.body),
-			agent: new Agent({keepAlive: true, maxSockets: maxInFlight}),
+			agent: new Agent({keepAlive: true, maxSockets: options.connections ?? maxInFlight}),
 			next: schedule.at(0, position),
 			index: 0,
 			inFlight: 0,
@@ -135,6 +150,8 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 				errors: 0,
 				sentInWindow: 0,
 				measuredSeconds: options.durationSeconds,
+				windowStart: Math.round(windowStart + wallOffset),
+				windowEnd: Math.round(end + wallOffset),
 				errorSamples: [],
 			},
 		};
@@ -174,11 +191,13 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 			headers: {'content-type': 'application/json', 'content-length': state.bodyBytes.length, ...state.target.headers},
 		});
 		// One sweep a second enforces the timeout: a timer per request costs more CPU than the request itself.
-		const entry = {request, intended};
+		const entry = {request, intended, settle};
 		outstanding.add(entry);
 		request.on('response', (response) => {
 			response.on('error', (error) => settle(error.message));
 			response.on('end', () => settle(response.statusCode === 200 ? undefined : `HTTP ${response.statusCode}`));
+			// An answer cut short ends with 'close' and no 'end': an error, never a lost request.
+			response.on('close', () => settle(response.complete ? undefined : 'the connection closed before the answer was complete'));
 			response.resume();
 		});
 		request.on('error', (error) => settle(error.message));
@@ -186,7 +205,7 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 		request.end(state.bodyBytes);
 	};
 
-	const outstanding = new Set<{request: http.ClientRequest; intended: number}>();
+	const outstanding = new Set<{request: http.ClientRequest; intended: number; settle: (error: string) => void}>();
 	const sweeper = setInterval(() => {
 		const cutoff = performance.now() - timeoutMs;
 		for (const entry of outstanding) {
@@ -242,6 +261,15 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 		}
 	} finally {
 		clearInterval(sweeper);
+		// What is still unanswered (the test was cancelled, or the wait ran out) is an error, counted now: the results
+		// returned hold every request of the window, answered or not.
+		const why = options.signal?.aborted ? 'cancelled before the answer came' : 'no answer before the test ended';
+		for (const entry of outstanding) {
+			entry.settle(why);
+			entry.request.destroy();
+		}
+
+		outstanding.clear();
 		for (const state of states) state.agent.destroy();
 	}
 

@@ -18,6 +18,9 @@ export interface WorkerResult {
 	errors: number;
 	sentInWindow: number;
 	measuredSeconds: number;
+	/** Epoch ms of the start and end of the worker's measured window (after its warm-up). */
+	windowStart?: number;
+	windowEnd?: number;
 	/** The latency histogram (µs), HdrHistogram's compressed base64 encoding. */
 	histogram: string;
 	errorSamples: string[];
@@ -31,6 +34,8 @@ export function workerResult(run: LoadRun): WorkerResult {
 		errors: run.errors,
 		sentInWindow: run.sentInWindow,
 		measuredSeconds: run.measuredSeconds,
+		...(run.windowStart === undefined ? {} : {windowStart: run.windowStart}),
+		...(run.windowEnd === undefined ? {} : {windowEnd: run.windowEnd}),
 		histogram: hdr.encodeIntoCompressedBase64(run.histogram),
 		errorSamples: run.errorSamples,
 	};
@@ -51,13 +56,21 @@ export function parseWorkerOutput(output: string): WorkerResult | string {
 	return 'the worker printed no result line';
 }
 
-/** Adds the workers' runs of one target into one run. Their windows overlap, so rates add up. */
+/**
+ * Adds the workers' runs of one target into one run. The merged rate is every request sent in a window over the
+ * span from the earliest window's start to the latest window's end: with the shared start time the windows are the
+ * same interval and this is the sum of the workers' rates; a worker that started late widens the span instead of
+ * being counted as if it had run alongside the others.
+ */
 export function mergeWorkerResults(results: WorkerResult[]): LoadRun {
 	const histogram = createLatencyHistogram();
 	let requests = 0;
 	let errors = 0;
 	let sentInWindow = 0;
 	let measuredSeconds = 0;
+	let windowStart: number | undefined;
+	let windowEnd: number | undefined;
+	let allWindows = results.length > 0;
 	const errorSamples: string[] = [];
 	for (const result of results) {
 		const decoded = hdr.decodeFromCompressedBase64(result.histogram);
@@ -67,10 +80,23 @@ export function mergeWorkerResults(results: WorkerResult[]): LoadRun {
 		errors += result.errors;
 		sentInWindow += result.sentInWindow;
 		measuredSeconds = Math.max(measuredSeconds, result.measuredSeconds);
+		if (result.windowStart === undefined || result.windowEnd === undefined) allWindows = false;
+		else {
+			windowStart = Math.min(windowStart ?? result.windowStart, result.windowStart);
+			windowEnd = Math.max(windowEnd ?? result.windowEnd, result.windowEnd);
+		}
+
 		for (const sample of result.errorSamples) if (errorSamples.length < 5 && !errorSamples.includes(sample)) errorSamples.push(sample);
 	}
 
-	return {label: results[0]?.label ?? '', histogram, requests, errors, sentInWindow, measuredSeconds, errorSamples};
+	const run: LoadRun = {label: results[0]?.label ?? '', histogram, requests, errors, sentInWindow, measuredSeconds, errorSamples};
+	if (allWindows && windowStart !== undefined && windowEnd !== undefined && windowEnd > windowStart) {
+		run.windowStart = windowStart;
+		run.windowEnd = windowEnd;
+		run.measuredSeconds = (windowEnd - windowStart) / 1000;
+	}
+
+	return run;
 }
 
 export function toLoadTestResult(target: VersionRef, run: LoadRun): LoadTestResult {
@@ -103,6 +129,10 @@ export interface LoadJobSpec {
 	rps: number;
 	durationSeconds: number;
 	warmupSeconds: number;
+	/** Epoch ms every worker starts its schedule at (its warm-up first), so that their windows overlap. */
+	startAt?: number;
+	/** Seconds from the Job's creation to `startAt`: part of the Job's deadline. */
+	startDelaySeconds?: number;
 	serviceAccountName?: string;
 	/** Id of the load test, as a label to find the Job and its pods. */
 	loadTestId: string;
@@ -111,7 +141,7 @@ export interface LoadJobSpec {
 export const loadTestLabel = 'modeldeck.dev/load-test';
 
 /** Arguments after the image's entrypoint (`modeldeck`). */
-export function workerArgs(spec: Pick<LoadJobSpec, 'target' | 'url' | 'body' | 'durationSeconds' | 'warmupSeconds'>, rpsPerWorker: number): string[] {
+export function workerArgs(spec: Pick<LoadJobSpec, 'target' | 'url' | 'body' | 'durationSeconds' | 'warmupSeconds' | 'startAt'>, rpsPerWorker: number): string[] {
 	return [
 		'agent',
 		'loadtest-worker',
@@ -125,6 +155,7 @@ export function workerArgs(spec: Pick<LoadJobSpec, 'target' | 'url' | 'body' | '
 		String(spec.durationSeconds),
 		'--warmup',
 		String(spec.warmupSeconds),
+		...(spec.startAt === undefined ? [] : ['--start-at', new Date(spec.startAt).toISOString()]),
 		'--label',
 		`${spec.target.namespace}/${spec.target.name}/${spec.target.version}`,
 	];
@@ -147,8 +178,8 @@ export function buildLoadTestJob(spec: LoadJobSpec): V1Job {
 			completionMode: 'Indexed',
 			backoffLimit: 0,
 			ttlSecondsAfterFinished: 600,
-			// Warm-up plus duration plus time to start pods and drain answers; a stuck Job ends by itself.
-			activeDeadlineSeconds: Math.ceil(spec.warmupSeconds + spec.durationSeconds + 300),
+			// The wait for the shared start, warm-up, duration, plus time to start pods and drain answers; a stuck Job ends by itself.
+			activeDeadlineSeconds: Math.ceil((spec.startDelaySeconds ?? 0) + spec.warmupSeconds + spec.durationSeconds + 300),
 			template: {
 				metadata: {labels},
 				spec: {

@@ -20,14 +20,22 @@ export interface PreparedTarget {
 	body: string;
 }
 
+export interface LoadJobPlan {
+	/** Total arrival rate; each worker sends rps / workers. */
+	rps: number;
+	workers: number;
+	durationSeconds: number;
+	warmupSeconds: number;
+	/**
+	 * Epoch ms every worker starts at (warm-up first): one shared schedule, so the windows overlap. Default: 30 s
+	 * after the Job is created.
+	 */
+	startAt?: number;
+}
+
 /** Runs a large test as a Kubernetes Job; see load-job-runner.ts. */
 export interface LoadJobRunner {
-	run(
-		target: PreparedTarget,
-		plan: {rps: number; workers: number; durationSeconds: number; warmupSeconds: number},
-		onMessage: (message: string) => void,
-		signal?: AbortSignal,
-	): Promise<LoadRun>;
+	run(target: PreparedTarget, plan: LoadJobPlan, onMessage: (message: string) => void, signal?: AbortSignal): Promise<LoadRun>;
 }
 
 export interface LoadTestContext {
@@ -35,6 +43,8 @@ export interface LoadTestContext {
 	/** Above this rate per version the test runs as a Job (when a job runner is configured). Default 2,000. */
 	maxLocalRps?: number;
 	jobRunner?: LoadJobRunner;
+	/** Seconds from creating a Job to its workers' shared start time: room to schedule and start the pods. Default 30. */
+	jobStartDelaySeconds?: number;
 	fetch?: typeof fetch;
 	signal?: AbortSignal;
 }
@@ -105,16 +115,39 @@ export async function* loadTest(action: LoadTestAction, context: LoadTestContext
 	const channel = new AsyncChannel<ActionProgress>();
 	const totalSeconds = warmupSeconds + action.durationSeconds;
 	let runs: Promise<LoadRun[]>;
+	let ticker: NodeJS.Timeout | undefined;
 	if (context.jobRunner && action.rps > maxLocalRps) {
 		const workers = workersFor(action.rps, maxLocalRps);
-		const started = Date.now();
-		channel.push({kind: 'progress', fraction: 0, message: `running as a Kubernetes Job: ${workers} workers per version at ${(action.rps / workers).toFixed(1)} rps each`});
+		const startAt = Date.now() + (context.jobStartDelaySeconds ?? 30) * 1000;
+		const endAt = startAt + totalSeconds * 1000;
+		const latest = new Map<string, string>(prepared.map((target) => [target.target.version, 'creating the Job']));
+		channel.push({
+			kind: 'progress',
+			fraction: 0,
+			message: `running as a Kubernetes Job: ${workers} workers per version at ${(action.rps / workers).toFixed(1)} rps each, all starting at ${new Date(startAt).toISOString()}`,
+		});
+		// Every second, what is known: where the shared schedule is, and each Job's newest status.
+		const tick = () => {
+			const now = Date.now();
+			const when =
+				now < startAt
+					? `workers start in ${Math.ceil((startAt - now) / 1000)} s`
+					: now < endAt
+						? `${Math.floor((now - startAt) / 1000)}/${Math.round(totalSeconds)} s${now < startAt + warmupSeconds * 1000 ? ' (warm-up)' : ''} at ${action.rps} rps`
+						: 'collecting the workers’ results';
+			const fraction = Math.min(0.99, Math.max(0, (now - startAt) / 1000 / totalSeconds));
+			channel.push({kind: 'progress', fraction, message: `${when} · ${[...latest].map(([version, message]) => `${version}: ${message}`).join(' · ')}`});
+		};
+
+		ticker = setInterval(tick, 1000);
 		runs = Promise.all(
 			prepared.map((target) =>
-				context.jobRunner!.run(target, {rps: action.rps, workers, durationSeconds: action.durationSeconds, warmupSeconds}, (message) => {
-					const fraction = Math.min(0.99, (Date.now() - started) / 1000 / totalSeconds);
-					channel.push({kind: 'progress', fraction, message: `${target.target.version}: ${message}`});
-				}, context.signal),
+				context.jobRunner!.run(
+					target,
+					{rps: action.rps, workers, durationSeconds: action.durationSeconds, warmupSeconds, startAt},
+					(message) => latest.set(target.target.version, message),
+					context.signal,
+				),
 			),
 		);
 	} else {
@@ -132,8 +165,14 @@ export async function* loadTest(action: LoadTestAction, context: LoadTestContext
 	}
 
 	runs.then(
-		() => channel.close(),
-		(error: unknown) => channel.close(error),
+		() => {
+			clearInterval(ticker);
+			channel.close();
+		},
+		(error: unknown) => {
+			clearInterval(ticker);
+			channel.close(error);
+		},
 	);
 	try {
 		for await (const progress of channel) yield progress;

@@ -120,6 +120,35 @@ describe('load-test Jobs', () => {
 		expect(parseWorkerOutput('no json here')).toBe('the worker printed no result line');
 		expect(hdr.decodeFromCompressedBase64((parsed[0] as {histogram: string}).histogram).totalCount).toBe(3);
 	});
+
+	it('gives every worker the same start time and waits for it in the Job’s deadline', () => {
+		const startAt = Date.parse('2026-03-01T03:00:30.000Z');
+		const spec = {name: 'j', namespace: 'modeldeck', image: 'i', workers: 2, target, url: 'http://u', body: '{}', rps: 100, durationSeconds: 60, warmupSeconds: 10, startAt, startDelaySeconds: 30, loadTestId: 'x', serviceAccountName: 'modeldeck-loadtest'};
+		const job = buildLoadTestJob(spec);
+		const args = job.spec?.template.spec?.containers[0]?.args ?? [];
+		expect(args.slice(args.indexOf('--start-at'), args.indexOf('--start-at') + 2)).toEqual(['--start-at', '2026-03-01T03:00:30.000Z']);
+		expect(job.spec?.activeDeadlineSeconds).toBe(400);
+		expect(job.spec?.template.spec?.serviceAccountName).toBe('modeldeck-loadtest');
+	});
+
+	it('merges the achieved rate over the workers’ windows: the sum when they overlap, less when one started late', () => {
+		const worker = (sentInWindow: number, windowStart: number) => {
+			const histogram = createLatencyHistogram();
+			histogram.recordValue(1000);
+			const result = workerResult({label: 'l', histogram, requests: sentInWindow, errors: 0, sentInWindow, measuredSeconds: 10, windowStart, windowEnd: windowStart + 10_000, errorSamples: []});
+			histogram.destroy();
+			return result;
+		};
+
+		// Two workers at 500 rps each over the same 10 s: 1,000 rps together.
+		const together = mergeWorkerResults([worker(5000, 1_000_000), worker(5000, 1_000_000)]);
+		expect(together.measuredSeconds).toBe(10);
+		expect(toLoadTestResult(target, together).achievedRps).toBe(1000);
+		// One of them 5 s late: 10,000 requests over the 15 s the two windows span, not over 10 s.
+		const apart = mergeWorkerResults([worker(5000, 1_000_000), worker(5000, 1_005_000)]);
+		expect(apart).toMatchObject({windowStart: 1_000_000, windowEnd: 1_015_000, measuredSeconds: 15});
+		expect(toLoadTestResult(target, apart).achievedRps).toBeCloseTo(666.67, 1);
+	});
 });
 
 describe('parseAction', () => {

@@ -1,5 +1,5 @@
-import {describe, expect, it} from 'vitest';
-import {parseAgentFlags, parseListen} from '../../../source/agent/main.ts';
+import {describe, expect, it, vi} from 'vitest';
+import {parseAgentFlags, parseListen, runLoadtestWorker} from '../../../source/agent/main.ts';
 
 describe('parseAgentFlags', () => {
 	it('has safe defaults', () => {
@@ -19,6 +19,7 @@ describe('parseAgentFlags', () => {
 				modelPort: 80,
 				namespace: 'modeldeck',
 				loadtestMaxLocalRps: 2000,
+				loadtestStartDelaySeconds: 30,
 				noAuth: false,
 			},
 		});
@@ -30,6 +31,22 @@ describe('parseAgentFlags', () => {
 			{MODELDECK_INGEST_TOKEN: 'secret', POD_NAMESPACE: 'ops'},
 		) as unknown as {flags: Record<string, unknown>};
 		expect(flags).toMatchObject({host: '127.0.0.1', port: 9000, dbPath: '/data/a.db', retentionMaxRows: 1_000_000, allowIps: ['10.0.0.0/8', 'fd00::/8'], guard: true, guardDryRun: true, ingestToken: 'secret', namespace: 'ops', noAuth: true, retentionHours: 2});
+	});
+
+	it('reads the load-test Job flags', () => {
+		const parsed = parseAgentFlags(['--loadtest-image', 'img:1', '--loadtest-service-account', 'modeldeck-loadtest', '--loadtest-start-delay-seconds', '12'], {});
+		expect(parsed).toMatchObject({flags: {loadtestImage: 'img:1', loadtestServiceAccount: 'modeldeck-loadtest', loadtestStartDelaySeconds: 12}});
+		expect(() => parseAgentFlags(['--loadtest-start-delay-seconds', '0'], {})).toThrow('--loadtest-start-delay-seconds must be a positive number, got "0"');
+	});
+
+	it('refuses a worker start time that is not a time', async () => {
+		const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+		try {
+			expect(await runLoadtestWorker(['--url', 'http://127.0.0.1:1/v2/models/m/infer', '--body', '{}', '--start-at', 'soon'])).toBe(2);
+			expect(String(stderr.mock.calls[0]?.[0])).toMatch(/^--start-at must be a time such as 2026-03-01T03:00:00.000Z, got "soon"/);
+		} finally {
+			stderr.mockRestore();
+		}
 	});
 
 	it('says what is wrong', () => {
