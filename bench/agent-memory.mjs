@@ -20,8 +20,8 @@
 //
 // Every `--sample-seconds` it records, for the agent process: RSS (and its anonymous / file / shared parts, from
 // /proc), V8 heap used and total, the heap still used after the latest full GC (what a leak would grow), external and
-// arrayBuffers (process.memoryUsage() and v8.GCProfiler, answered by a probe preloaded with --import that writes them
-// to stderr on SIGUSR2: nothing is added to the product), CPU, the SQLite file, -wal and -shm
+// arrayBuffers (process.memoryUsage() and v8.GCProfiler, answered on SIGUSR2 by `bench/memory-probe.mjs`, preloaded
+// with --import and writing to stderr: nothing is added to the product), CPU, the SQLite file, -wal and -shm
 // sizes, and from /metrics the clients, unjoined halves and dropped events. It prints the table, the first minute
 // against the last minute, the slope over the second half (the store reaches its retention cap well before it) and a
 // verdict.
@@ -32,6 +32,7 @@ import path from 'node:path';
 import {parseArgs} from 'node:util';
 import WebSocket from 'ws';
 import {startAgentProcess} from './agent-bench-support.mjs';
+import {memoryProbeFlags} from './memory-probe.mjs';
 
 const {values: flags} = parseArgs({
 	options: {
@@ -66,33 +67,8 @@ const kservePairsPerTick = 1;
 const jsonPerTick = perTick - cloudEventsPerTick - kservePairsPerTick;
 const mib = 2 ** 20;
 
-// A probe loaded into the agent before its own code: on SIGUSR2 it writes process.memoryUsage() to stderr, with the
-// heap still in use after the latest full (mark-compact) GC, which is what a leak would make grow: heap used at a
-// random moment also counts garbage not yet collected.
-const probe = `
-import v8 from 'node:v8';
-let profiler = new v8.GCProfiler();
-profiler.start();
-let afterFullGc = null;
-let fullGcs = 0;
-let gcs = 0;
-let gcMs = 0;
-process.on('SIGUSR2', () => {
-	const {statistics} = profiler.stop();
-	profiler = new v8.GCProfiler();
-	profiler.start();
-	for (const gc of statistics) {
-		gcs++;
-		gcMs += gc.cost / 1000;
-		if (gc.gcType === 'MarkSweepCompact') {
-			fullGcs++;
-			afterFullGc = gc.afterGC.heapStatistics.usedHeapSize;
-		}
-	}
-	process.stderr.write('memory-probe ' + JSON.stringify({...process.memoryUsage(), afterFullGc, fullGcs, gcs, gcMs}) + '\\n');
-});
-`;
-const probeFlags = ['--import', `data:text/javascript,${encodeURIComponent(probe)}`];
+// The memory probe (`bench/memory-probe.mjs`), loaded into the agent before its own code; its lines go to stderr.
+const probeFlags = memoryProbeFlags('stderr');
 
 const keepAlive = new http.Agent({keepAlive: true, maxSockets: 16});
 let failedPosts = 0;
@@ -270,6 +246,7 @@ function procStatus(pid) {
 }
 
 let probeLinesSeen = 0;
+const gcTotals = {fullGcs: 0, gcs: 0, gcMs: 0, liveHeap: Number.NaN};
 async function memoryUsage(agent) {
 	const lines = () => agent.output().match(/^.*memory-probe .*$/gm) ?? [];
 	process.kill(agent.pid, 'SIGUSR2');
@@ -282,7 +259,12 @@ async function memoryUsage(agent) {
 	const all = lines();
 	probeLinesSeen = all.length;
 	const usage = JSON.parse(all.at(-1).slice(all.at(-1).indexOf('{')));
-	return {heapUsed: usage.heapUsed / mib, heapTotal: usage.heapTotal / mib, liveHeap: usage.afterFullGc === null ? Number.NaN : usage.afterFullGc / mib, external: usage.external / mib, arrayBuffers: usage.arrayBuffers / mib, fullGcs: usage.fullGcs, gcs: usage.gcs, gcMs: usage.gcMs};
+	// The probe reports GCs since its previous report; the table counts them from the start.
+	gcTotals.fullGcs += usage.afterFullGc.length;
+	gcTotals.gcs += usage.gcs;
+	gcTotals.gcMs += usage.gcMs;
+	gcTotals.liveHeap = usage.afterFullGc.at(-1) ?? gcTotals.liveHeap;
+	return {heapUsed: usage.heapUsed / mib, heapTotal: usage.heapTotal / mib, liveHeap: gcTotals.liveHeap / mib, external: usage.external / mib, arrayBuffers: usage.arrayBuffers / mib, fullGcs: gcTotals.fullGcs, gcs: gcTotals.gcs, gcMs: gcTotals.gcMs};
 }
 
 async function agentMetrics(url) {

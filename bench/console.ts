@@ -5,6 +5,7 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {PtyTerminal} from '../test/support/terminal.ts';
+import {memoryProbeFlags, type ProbeLine} from './memory-probe.mjs';
 
 const cli = path.resolve('dist/cli.js');
 const configDir = mkdtempSync(path.join(tmpdir(), 'modeldeck-bench-'));
@@ -50,47 +51,9 @@ async function pagesTouchedPerSecond(pid: number, windows: number): Promise<numb
 /** The V8 flags of the `modeldeck` bin's shebang line, so the benchmark runs what users run. */
 const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(cli, 'utf8').slice(0, 200))?.[1]?.split(' ') ?? [];
 
-/**
- * A memory probe preloaded (`--import`) into the steady-state console, as `bench/agent-memory.mjs` does for the agent.
- * On SIGUSR2 it appends a line to memory-probe.jsonl in the benchmark's settings directory: the time,
- * process.memoryUsage(), the anonymous and file-backed parts of RSS, V8's heap spaces (committed and used) and — what a leak would make grow — the heap still in use after each
- * full (mark-compact) GC since the previous signal, and the peak of the heap's resident size before any GC since then.
- * Heap used at a random moment also counts garbage not yet collected; RSS also counts memory V8 keeps for reuse after
- * a peak of its heap, which the peak helps tell apart from a leak.
- */
+/** The memory probe (`bench/memory-probe.mjs`), preloaded into the steady-state console; its lines go to a file. */
 const probeFile = path.join(configDir, 'memory-probe.jsonl');
-const probe = `
-import v8 from 'node:v8';
-import {appendFileSync, readFileSync} from 'node:fs';
-let profiler = new v8.GCProfiler();
-profiler.start();
-process.on('SIGUSR2', () => {
-	const {statistics} = profiler.stop();
-	profiler = new v8.GCProfiler();
-	profiler.start();
-	const afterFullGc = statistics.filter((gc) => gc.gcType === 'MarkSweepCompact').map((gc) => gc.afterGC.heapStatistics.usedHeapSize);
-	const heapPeak = Math.max(0, ...statistics.map((gc) => gc.beforeGC.heapStatistics.totalPhysicalSize));
-	const status = readFileSync('/proc/self/status', 'utf8');
-	const kb = (key) => Number(new RegExp(key + ':\\\\s+(\\\\d+)').exec(status)?.[1] ?? 0) * 1024;
-	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, {committed: space.physical_space_size, used: space.space_used_size}]));
-	appendFileSync(${JSON.stringify(probeFile)}, JSON.stringify({time: Date.now(), ...process.memoryUsage(), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), afterFullGc, heapPeak, gcs: statistics.length, spaces}) + '\\n');
-});
-`;
-const probeFlags = ['--import', `data:text/javascript,${encodeURIComponent(probe)}`];
-
-type ProbeLine = {
-	time: number;
-	rss: number;
-	heapTotal: number;
-	heapUsed: number;
-	external: number;
-	rssAnon: number;
-	rssFile: number;
-	afterFullGc: number[];
-	heapPeak: number;
-	gcs: number;
-	spaces: Record<string, {committed: number; used: number}>;
-};
+const probeFlags = memoryProbeFlags({file: probeFile});
 
 function probeLines(): ProbeLine[] {
 	try {
