@@ -642,6 +642,7 @@ export class AgentCore {
 					resolveEndpoint: (target) => this.#resolveEndpoint(target),
 					...(this.#options.maxLocalRps !== undefined ? {maxLocalRps: this.#options.maxLocalRps} : {}),
 					...(this.#options.jobRunner ? {jobRunner: this.#options.jobRunner} : {}),
+					...(this.#options.jobStartDelaySeconds !== undefined ? {jobStartDelaySeconds: this.#options.jobStartDelaySeconds} : {}),
 					...(this.#options.fetch ? {fetch: this.#options.fetch} : {}),
 					signal: this.#abort.signal,
 				});
@@ -649,7 +650,6 @@ export class AgentCore {
 	}
 
 	// ---- guard ----------------------------------------------------------------------------------------------------
-					...(this.#options.jobStartDelaySeconds !== undefined ? {jobStartDelaySeconds: this.#options.jobStartDelaySeconds} : {}),
 
 	async #guardRollback(model: Model, canary: string, reason: string): Promise<void> {
 		const started = performance.now();
