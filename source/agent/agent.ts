@@ -15,7 +15,7 @@ import {describeAction} from './actions/validate.ts';
 import {Auditor} from './audit.ts';
 import type {EventRecorder} from './audit.ts';
 import {actionModel, isActionPlanner, isTrafficAction, plannedPermissions, readPermission} from './auth/permissions.ts';
-import type {ActionPlanner} from './auth/permissions.ts';
+import type {ActionPlanner, PlannedChange} from './auth/permissions.ts';
 import {allowAllReviewer, CachedReviewer, describeAttributes} from './auth/reviewer.ts';
 import type {AccessReviewer, Identity, ResourceAttributes} from './auth/reviewer.ts';
 import {CanaryGuard, guardUser} from './guard/guard.ts';
@@ -503,14 +503,17 @@ export class AgentCore {
 	async startAction(action: Action, caller: Identity): Promise<Refusal | {progress: AsyncIterable<ActionProgress>}> {
 		const identity = await this.#recheck(caller);
 		if ('status' in identity) return this.#refuse(caller, action, identity);
+		// The writes authorised: a planned action is held to them.
+		let within: PlannedChange[] | undefined;
 		// Without auth there is nothing to check, and tests may point at versions no cluster knows.
 		if (!this.noAuth) {
 			const permissions = await plannedPermissions(action, (ref) => this.findModel(ref), this.#planner);
 			if ('notFound' in permissions) return this.#refuse(identity, action, {status: 404, message: permissions.notFound});
 			if ('invalid' in permissions) return this.#refuse(identity, action, {status: 400, message: permissions.invalid});
 			if ('unavailable' in permissions) return this.#refuse(identity, action, {status: 503, message: permissions.unavailable});
-			const refusal = await this.authorize(identity, permissions);
+			const refusal = await this.authorize(identity, permissions.permissions);
 			if (refusal) return this.#refuse(identity, action, refusal);
+			within = permissions.within;
 		}
 		if (action.kind !== 'smoke-test' && action.kind !== 'load-test' && !this.#options.cluster) {
 			return this.#refuse(identity, action, {status: 503, message: 'the agent has no cluster connection to change traffic with'});
@@ -526,10 +529,10 @@ export class AgentCore {
 			this.#loadTests.add(lockKey);
 		}
 
-		return {progress: this.#run(action, identity, lockKey)};
+		return {progress: this.#run(action, identity, lockKey, within)};
 	}
 
-	async *#run(action: Action, identity: Identity, lockKey: string | undefined): AsyncGenerator<ActionProgress> {
+	async *#run(action: Action, identity: Identity, lockKey: string | undefined, within: PlannedChange[] | undefined): AsyncGenerator<ActionProgress> {
 		const started = performance.now();
 		const {action: what, target} = describeAction(action);
 		const model = this.findModel(actionModel(action));
@@ -539,7 +542,7 @@ export class AgentCore {
 		let last: ActionProgress | undefined;
 		let result: AuditEntry['result'] = 'failed';
 		try {
-			for await (const progress of this.#execute(action)) {
+			for await (const progress of this.#execute(action, within)) {
 				last = progress;
 				yield progress;
 			}
@@ -574,8 +577,12 @@ export class AgentCore {
 		}
 	}
 
-	async *#execute(action: Action): AsyncGenerator<ActionProgress> {
+	async *#execute(action: Action, within: PlannedChange[] | undefined): AsyncGenerator<ActionProgress> {
 		const cluster = this.#options.cluster;
+		// An authorised plan is carried out within its writes: a model changed since fails instead of writing more.
+		const planner = this.#planner;
+		const change = (direct: () => Promise<void>): Promise<void> =>
+			planner && within && isTrafficAction(action) ? planner.actWithin(action, within) : direct();
 		const failure = (error: unknown): ActionProgress => {
 			const message = (error as Error).message ?? String(error);
 			if (error instanceof ConflictError) return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
@@ -587,7 +594,7 @@ export class AgentCore {
 			case 'set-weight':
 				yield {kind: 'progress', fraction: 0, message: `setting ${action.canary} of ${action.model.name} from ${action.from}% to ${action.to}%`};
 				try {
-					await cluster!.setCanaryWeight(action.model, action.canary, action.to, action.from);
+					await change(() => cluster!.setCanaryWeight(action.model, action.canary, action.to, action.from));
 					yield {kind: 'done', message: `${action.canary} now takes ${action.to}% of ${action.model.name}'s traffic`};
 				} catch (error) {
 					yield failure(error);
@@ -597,7 +604,7 @@ export class AgentCore {
 			case 'promote':
 				yield {kind: 'progress', fraction: 0, message: `promoting ${action.canary} of ${action.model.name} (stable was ${action.stable})`};
 				try {
-					await cluster!.promote(action.model, action.canary);
+					await change(() => cluster!.promote(action.model, action.canary));
 					yield {kind: 'done', message: `${action.canary} is now stable with all of ${action.model.name}'s traffic`};
 				} catch (error) {
 					yield failure(error);
@@ -607,7 +614,7 @@ export class AgentCore {
 			case 'rollback':
 				yield {kind: 'progress', fraction: 0, message: `rolling back ${action.canary} of ${action.model.name}`};
 				try {
-					await cluster!.rollback(action.model, action.canary);
+					await change(() => cluster!.rollback(action.model, action.canary));
 					yield {kind: 'done', message: `${action.canary} rolled back: it takes no traffic`};
 				} catch (error) {
 					yield failure(error);
@@ -617,7 +624,7 @@ export class AgentCore {
 			case 'switch':
 				yield {kind: 'progress', fraction: 0, message: `switching ${action.model.name} from ${action.from} to ${action.to}`};
 				try {
-					await cluster!.switchTraffic(action.model, action.to);
+					await change(() => cluster!.switchTraffic(action.model, action.to));
 					yield {kind: 'done', message: `all of ${action.model.name}'s traffic now goes to ${action.to}`};
 				} catch (error) {
 					yield failure(error);

@@ -398,6 +398,23 @@ describe('agent security with ServiceAccount callers', () => {
 		]);
 	});
 
+	it('holds an action to the writes authorised: a plan that writes more than them fails before writing anything', async () => {
+		const model = {namespace: saNamespace, name: 'risk'};
+		const [stableWeight, canaryWeight] = await routeWeights(saNamespace, 'risk');
+		// What was authorised: a weight change, the HTTPRoute only. The promote's plan also scales v1's Deployment.
+		const authorised = await kube!.plannedChanges({kind: 'set-weight', model, canary: 'v2', from: canaryWeight!, to: 50});
+		expect(authorised.map((change) => change.object)).toEqual(['HTTPRoute/risk']);
+		expect((await kube!.plannedChanges({kind: 'promote', model, canary: 'v2', stable: 'v1'})).map((change) => change.object)).toEqual(['HTTPRoute/risk', 'Deployment/risk-v1']);
+		await expect(kube!.actWithin({kind: 'promote', model, canary: 'v2', stable: 'v1'}, authorised)).rejects.toThrow(
+			/^Deployment\/risk-v1 \(v1 1 → 0 replicas\) was not among the changes authorised a moment ago, so nothing was written$/,
+		);
+		expect(await routeWeights(saNamespace, 'risk')).toEqual([stableWeight, canaryWeight]);
+		expect(await deploymentReplicas(saNamespace, 'risk-v1')).toBe(1);
+		// Within what was authorised, it acts.
+		await kube!.actWithin({kind: 'set-weight', model, canary: 'v2', from: canaryWeight!, to: 50}, authorised);
+		expect(await routeWeights(saNamespace, 'risk')).toEqual([50, 50]);
+	});
+
 	it('answers 403 to a caller who may not read the namespace, naming the permission, on HTTP and on the stream', async () => {
 		const outsider = await serviceAccount('outsider', []);
 		const {agent: running} = the();

@@ -80,18 +80,31 @@ export interface PlannedChange {
 	change: string;
 }
 
-/** A cluster that can say what an action will write, and read a model afresh (the Kubernetes source). */
+/**
+ * A cluster that can say what an action will write, carry it out within those writes only, and read a model
+ * afresh (the Kubernetes source).
+ */
 export interface ActionPlanner {
 	plannedChanges(action: TrafficAction): Promise<PlannedChange[]>;
+	/** The action, failing before it writes anything when its plan (from a fresh read) leaves `within`. */
+	actWithin(action: TrafficAction, within: PlannedChange[]): Promise<void>;
 	readModel(ref: ModelRef): Promise<Model>;
 }
 
 export function isActionPlanner(cluster: unknown): cluster is ActionPlanner {
 	const candidate = cluster as Partial<ActionPlanner> | undefined;
-	return typeof candidate?.plannedChanges === 'function' && typeof candidate.readModel === 'function';
+	return typeof candidate?.plannedChanges === 'function' && typeof candidate.actWithin === 'function' && typeof candidate.readModel === 'function';
 }
 
-export type PermissionsResult = ResourceAttributes[] | {notFound: string} | {invalid: string} | {unavailable: string};
+/**
+ * The permissions to check and, for a planned traffic action, the changes they cover, which the action must then
+ * stay within (the model may change between the check and the action).
+ */
+export type PermissionsResult =
+	| {permissions: ResourceAttributes[]; within?: PlannedChange[]}
+	| {notFound: string}
+	| {invalid: string}
+	| {unavailable: string};
 
 function deploymentPermission(namespace: string, name: string | undefined): ResourceAttributes {
 	return {verb: 'patch', group: 'apps', resource: 'deployments', namespace, ...(name ? {name} : {})};
@@ -152,8 +165,9 @@ export function actionPermissions(action: Action, findModel: (ref: ModelRef) => 
 
 /**
  * The permissions an action needs. With a planner (the Kubernetes source) traffic actions need exactly the writes
- * of the plan the action will apply; an action that would write nothing, or that cannot be planned (the action
- * will fail the same way, before writing), needs patch on the model's router. Without one: `actionPermissions`.
+ * of the plan the action will apply, and are then held to them (`within`); an action that would write nothing, or
+ * that cannot be planned (the action will fail the same way, before writing), needs patch on the model's router
+ * and may write nothing. Without a planner: `actionPermissions`.
  */
 export async function plannedPermissions(
 	action: Action,
@@ -161,17 +175,19 @@ export async function plannedPermissions(
 	planner: ActionPlanner | undefined,
 ): Promise<PermissionsResult> {
 	const fromModel = actionPermissions(action, findModel);
-	if (!Array.isArray(fromModel) || !planner || !isTrafficAction(action)) return fromModel;
+	if (!Array.isArray(fromModel)) return fromModel;
+	if (!planner || !isTrafficAction(action)) return {permissions: fromModel};
 	const model = findModel(actionModel(action))!;
 	const router = routerPermission(model) as ResourceAttributes;
 	let changes: PlannedChange[];
 	try {
 		changes = await planner.plannedChanges(action);
 	} catch (error) {
-		if ((error as Error).name === 'PlanError') return [router];
+		if ((error as Error).name === 'PlanError') return {permissions: [router], within: []};
 		return {unavailable: `could not read ${model.namespace}/${model.name} to work out what the action changes: ${(error as Error).message}`};
 	}
 
-	if (changes.length === 0) return [router];
-	return unique(changes.map((change) => ({verb: change.verb, group: change.group, resource: change.resource, namespace: change.namespace, name: change.name})));
+	if (changes.length === 0) return {permissions: [router], within: []};
+	const permissions = changes.map((change) => ({verb: change.verb, group: change.group, resource: change.resource, namespace: change.namespace, name: change.name}));
+	return {permissions: unique(permissions), within: changes};
 }

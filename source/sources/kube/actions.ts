@@ -38,6 +38,18 @@ export interface PlannedChange {
 	change: string;
 }
 
+/**
+ * Limits an action to writes authorised beforehand (the agent authorises `plannedChanges`, then acts within them):
+ * a plan that would write anything else, because the model changed in between, fails before writing anything.
+ */
+export interface Within {
+	within?: PlannedChange[];
+}
+
+function changeKey(change: {group: string; resource: string; namespace: string; name: string}): string {
+	return `${change.group}/${change.resource}/${change.namespace}/${change.name}`;
+}
+
 export interface ActionOptions {
 	conventions: Conventions;
 	/** Keep the old stable's replicas after a promotion (default: scale it to zero). */
@@ -127,18 +139,36 @@ export class KubeActions {
 			}
 		}
 
-		return writes.map((write) => ({
-			verb: 'patch',
-			group: write.type.group,
-			resource: write.type.plural,
-			namespace: write.namespace,
-			name: write.name,
-			object: write.object,
-			change: write.change,
-		}));
+		return writes.map(plannedChange);
 	}
 
-	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void> {
+	/** Carries out a traffic action; with `within`, only if its plan writes nothing outside those changes. */
+	async act(action: TrafficAction, options: Within = {}): Promise<void> {
+		switch (action.kind) {
+			case 'set-weight':
+				return this.setCanaryWeight(action.model, action.canary, action.to, action.from, options);
+			case 'promote':
+				return this.promote(action.model, action.canary, options);
+			case 'rollback':
+				return this.rollback(action.model, action.canary, options);
+			case 'switch':
+				return this.switchTraffic(action.model, action.to, options);
+		}
+	}
+
+	/** Throws a ConflictError naming the first planned write that was not authorised. */
+	private ensureWithin(writes: PlannedWrite[], options: Within): void {
+		if (!options.within) return;
+		const allowed = new Set(options.within.map(changeKey));
+		const outside = writes.find((write) => !allowed.has(changeKey(plannedChange(write))));
+		if (outside) {
+			throw new ConflictError(
+				`${outside.object} (${outside.change}) was not among the changes authorised a moment ago, so nothing was written`,
+			);
+		}
+	}
+
+	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number, options: Within = {}): Promise<void> {
 		const analysis = await this.read(ref);
 		const current = analysis.model.versions.find((version) => version.name === canary);
 		if (current && expectedWeight !== undefined && current.weight !== expectedWeight) {
@@ -146,29 +176,34 @@ export class KubeActions {
 		}
 
 		const writes = planSetWeight(analysis, canary, weight);
+		this.ensureWithin(writes, options);
 		await this.apply(ref, writes, {canary, shown: expectedWeight ?? current?.weight});
 	}
 
-	async promote(ref: ModelRef, canary: string): Promise<void> {
+	async promote(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
 		const analysis = await this.read(ref);
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
+		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
 		await this.apply(ref, plan.traffic, {canary, shown});
 		await this.apply(ref, plan.scaleDown, {canary, shown, done: plan.traffic});
 	}
 
-	async switchTraffic(ref: ModelRef, to: string): Promise<void> {
+	async switchTraffic(ref: ModelRef, to: string, options: Within = {}): Promise<void> {
 		const analysis = await this.read(ref);
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
-		await this.apply(ref, planSwitch(analysis, to), {canary: to, shown});
+		const writes = planSwitch(analysis, to);
+		this.ensureWithin(writes, options);
+		await this.apply(ref, writes, {canary: to, shown});
 	}
 
 	/**
 	 * Canary to 0%; then, when the canary's Deployment has an earlier revision, its previous template restored as
 	 * `kubectl rollout undo` does. A model with a single version only gets its template restored.
 	 */
-	async rollback(ref: ModelRef, canary: string): Promise<void> {
+	async rollback(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
 		const {analysis, version, traffic, undo, deploymentName} = await this.planRollback(ref, canary);
+		this.ensureWithin([...traffic, ...(undo ? [undo] : [])], options);
 		await this.apply(ref, traffic, {canary, shown: version.weight});
 		if (undo) await this.apply(ref, [undo], {canary, shown: version.weight, done: traffic});
 		if (analysis.model.versions.length === 1 && !undo) {
@@ -271,6 +306,18 @@ export class KubeActions {
 
 		return generic;
 	}
+}
+
+function plannedChange(write: PlannedWrite): PlannedChange {
+	return {
+		verb: 'patch',
+		group: write.type.group,
+		resource: write.type.plural,
+		namespace: write.namespace,
+		name: write.name,
+		object: write.object,
+		change: write.change,
+	};
 }
 
 export function weightConflict(canary: string, now: number, shown: number): string {

@@ -37,6 +37,8 @@ export interface KubeCluster extends ClusterPort {
 	readModel(model: ModelRef): Promise<Model>;
 	/** Every write the action would make now: what the agent authorises before acting (see actions.ts). */
 	plannedChanges(action: TrafficAction): Promise<PlannedChange[]>;
+	/** Carries out the action, refusing (ConflictError, before writing) a plan that writes outside `within`. */
+	actWithin(action: TrafficAction, within: PlannedChange[]): Promise<void>;
 }
 
 function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
@@ -160,6 +162,7 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 		switchTraffic: (model: ModelRef, to: string) => actions.switchTraffic(model, to),
 		readModel: async (model: ModelRef) => (await actions.read(model)).model,
 		plannedChanges: (action: TrafficAction) => actions.plannedChanges(action),
+		actWithin: (action: TrafficAction, within: PlannedChange[]) => actions.act(action, {within}),
 	};
 	return cluster;
 }

@@ -95,27 +95,34 @@ describe('plannedPermissions', () => {
 				asked.push(action.kind);
 				return plan();
 			},
+			async actWithin() {
+				throw new Error('not used here');
+			},
 			async readModel() {
 				return model('httproute');
 			},
 		};
 	}
 
-	it('asks for exactly the writes of the source’s plan, once each', async () => {
-		const plan = planner(() => [
+	it('asks for exactly the writes of the source’s plan, once each, and holds the action to them', async () => {
+		const changes = [
 			change('httproutes', 'gateway.networking.k8s.io', 'fraud-route'),
 			change('deployments', 'apps', 'fraud-v1'),
 			change('deployments', 'apps', 'fraud-v1'),
-		]);
-		expect(await plannedPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('httproute'), plan)).toEqual([
-			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
-			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v1'},
-		]);
+		];
+		const plan = planner(() => changes);
+		expect(await plannedPermissions({kind: 'promote', model: ref, canary: 'v2', stable: 'v1'}, () => model('httproute'), plan)).toEqual({
+			permissions: [
+				{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
+				{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'team-a', name: 'fraud-v1'},
+			],
+			within: changes,
+		});
 		expect(plan.asked).toEqual(['promote']);
 	});
 
-	it('asks for the router when the plan writes nothing or the action cannot be done', async () => {
-		const router = [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}];
+	it('asks for the router when the plan writes nothing or the action cannot be done, and then allows no write', async () => {
+		const router = {permissions: [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}], within: []};
 		const action = {kind: 'set-weight' as const, model: ref, canary: 'v2', from: 10, to: 10};
 		expect(await plannedPermissions(action, () => model('httproute'), planner(() => []))).toEqual(router);
 		const impossible = planner(() => {
@@ -135,9 +142,12 @@ describe('plannedPermissions', () => {
 
 	it('does not plan tests, unknown models or demo ones', async () => {
 		const plan = planner(() => []);
-		expect(await plannedPermissions({kind: 'smoke-test', target: {...ref, version: 'v2'}}, () => model('httproute'), plan)).toEqual([
-			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
-		]);
+		expect(await plannedPermissions({kind: 'smoke-test', target: {...ref, version: 'v2'}}, () => model('httproute'), plan)).toEqual({
+			permissions: [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}],
+		});
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('httproute'), undefined)).toEqual({
+			permissions: actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('httproute')),
+		});
 		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined, plan)).toEqual({notFound: expect.stringMatching(/not found/)});
 		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'), plan)).toEqual({invalid: expect.stringMatching(/demo model/)});
 		expect(plan.asked).toEqual([]);
