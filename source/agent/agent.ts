@@ -342,7 +342,7 @@ export class AgentCore {
 				completed.map((prediction, index) => ({seq: first + index, prediction})),
 				now,
 			);
-			this.metrics.storeWritable.set(1);
+			this.metrics.storeWritable.set(this.store.failure ? 0 : 1);
 			for (const prediction of completed) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
 			this.metrics.ingested.inc({format: batch.format}, batch.records.length);
 			const duplicates = this.joiner.duplicates - duplicatesBefore;

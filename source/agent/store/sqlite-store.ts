@@ -259,6 +259,8 @@ export class AgentStore {
 	addPredictions(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now()): void {
 		if (!this.#open) throw new StoreWriteError(`the prediction store at ${this.path} is closed (the agent is stopping)`, undefined, undefined);
 		for (const {seq} of rows) if (seq > this.#lastSeq) this.#lastSeq = seq;
+		// Nothing to write (a half waiting for its partner): no transaction.
+		if (rows.length === 0 && this.#backlog.length === 0 && this.#persistedSeq >= this.#lastSeq) return;
 		this.#write(rows.map(({seq, prediction}) => ({seq, prediction, receivedAt})));
 	}
 
