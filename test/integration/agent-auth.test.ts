@@ -276,7 +276,7 @@ async function deploymentReplicas(namespace: string, name: string): Promise<numb
 	return (await api.get('Deployment', namespace, name)).spec.replicas;
 }
 
-/** The first message of the stream that answers a subscribe or an act, and how the socket closed (if it did). */
+/** A WebSocket to the stream with the caller's token, keeping every message it receives and how it closed. */
 function openSocket(url: string, token: string) {
 	const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {headers: {authorization: `Bearer ${token}`}});
 	const messages: Record<string, any>[] = [];
