@@ -37,7 +37,8 @@ const help = `
     -A, --all-namespaces   Every namespace
     --kubeconfig PATH      Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
     --prometheus URL       Prometheus base URL, e.g. http://localhost:9090
-    --agent URL            The modeldeck agent's URL (default: found in the cluster)
+    --agent URL            The modeldeck agent's URL, e.g. a port-forward (default: found in the cluster); sends
+                           the kubeconfig user's token, or MODELDECK_TOKEN
     --read-only            No action can change anything; dangerous keys are removed
     --refresh SECONDS      Metric refresh interval (default 2)
     --no-color             No colours (also NO_COLOR=1)
@@ -267,7 +268,10 @@ async function realSources(
 			if (options.agent) {
 				// --agent names one cluster's agent: acting through it on another context's models would change the wrong cluster.
 				if (context !== contextName) return {absent: `--agent ${options.agent} is the agent of context ${contextName}, not of ${context}: start modeldeck again to use this context's agent`};
-				return createAgentClient({url: options.agent, ...(process.env['MODELDECK_TOKEN'] ? {token: process.env['MODELDECK_TOKEN']} : {})});
+				// MODELDECK_TOKEN, else the kubeconfig user's own token: the agent checks that identity either way.
+				const {kubeconfigToken} = await import('./sources/agent-client/find-agent.ts');
+				const token = process.env['MODELDECK_TOKEN'] || (await kubeconfigToken(kubeconfigPath, contextName).catch(() => undefined));
+				return createAgentClient({url: options.agent, ...(token ? {token} : {})});
 			}
 
 			const {findAgent} = await import('./sources/agent-client/find-agent.ts');

@@ -370,14 +370,20 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	terminal = undefined;
 }, 300_000);
 
-it('with --agent (a port-forward) and MODELDECK_TOKEN, the agent itself refuses a viewer’s traffic change', async () => {
-	const weights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
-	const before = await weights();
-	terminal = PtyTerminal.spawn(
+/** The console at --agent URL (what a `kubectl port-forward` gives), as the kubeconfig's `context` user. */
+function startDirect(context: string, token: string | undefined): PtyTerminal {
+	return PtyTerminal.spawn(
 		process.execPath,
-		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'viewer', '-n', 'team-a', '--agent', agent!.url],
-		{cols: 200, rows: 24, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: cluster.tokens.viewer}},
+		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', context, '-n', 'team-a', '--agent', agent!.url],
+		{cols: 200, rows: 24, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: token, KUBECONFIG: undefined}},
 	);
+}
+
+const weights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
+
+it('with --agent (a port-forward) the console sends the kubeconfig user’s own token, and the agent itself refuses a viewer’s traffic change', async () => {
+	const before = await weights();
+	terminal = startDirect('viewer', undefined);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
 	await terminal.waitFor('agent:ok', 20_000);
 	terminal.press('+');
@@ -386,6 +392,26 @@ it('with --agent (a port-forward) and MODELDECK_TOKEN, the agent itself refuses 
 	// The agent's SubjectAccessReview with the viewer's own identity: not the console, not the API server's proxy.
 	await terminal.waitFor(/the agent refused: 403: forbidden: viewer may not patch httproutes/, 15_000);
 	expect(await weights()).toEqual(before);
+	terminal.press('q');
+	expect(await terminal.exited).toBe(0);
+	terminal = undefined;
+});
+
+it('with --agent, MODELDECK_TOKEN names who acts instead of the kubeconfig’s user', async () => {
+	const before = await weights();
+	terminal = startDirect('viewer', cluster.tokens.operator);
+	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
+	await terminal.waitFor('agent:ok', 20_000);
+	terminal.press('+');
+	await terminal.waitFor(/canary v2: \d+% → \d+%/);
+	const [, from, to] = /canary v2: (\d+)% → (\d+)%/.exec(terminal.screen())!;
+	terminal.press('y');
+	await terminal.waitFor(new RegExp(`v2\\s+canary\\s+\\S*\\s*${to}%`), 15_000);
+	expect(await weights()).toEqual([100 - Number(to), Number(to)]);
+	expect(before).toEqual([100 - Number(from), Number(from)]);
+	terminal.press('a');
+	const screen = await terminal.waitFor(/operator\s+set-weight/, 15_000);
+	expect(screen.split('\n').find((line) => /operator\s+set-weight/.test(line))).toContain('team-a/fraud');
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
 	terminal = undefined;

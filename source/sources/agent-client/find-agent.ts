@@ -38,6 +38,37 @@ function proxyPort(service: V1Service): string {
 	return port.name ?? String(port.port);
 }
 
+/** The kubeconfig user's bearer token (exec plugins and token files resolved), other headers, and the API server's TLS. */
+async function credentials(config: KubeConfig): Promise<{token?: string; headers: Record<string, string>; tls: NonNullable<AgentClientOptions['tls']>}> {
+	const httpsOptions: https.RequestOptions = {};
+	await config.applyToHTTPSOptions(httpsOptions);
+	const headers: Record<string, string> = {};
+	for (const [key, value] of Object.entries(httpsOptions.headers ?? {})) {
+		if (typeof value === 'string') headers[key.toLowerCase()] = value;
+	}
+
+	const token = /^bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
+	delete headers['authorization'];
+	const tls: NonNullable<AgentClientOptions['tls']> = {};
+	if (httpsOptions.ca) tls.ca = httpsOptions.ca as string | Buffer;
+	if (httpsOptions.cert) tls.cert = httpsOptions.cert as string | Buffer;
+	if (httpsOptions.key) tls.key = httpsOptions.key as string | Buffer;
+	if (httpsOptions.rejectUnauthorized === false) tls.rejectUnauthorized = false;
+	return {...(token ? {token} : {}), headers, tls};
+}
+
+/**
+ * The bearer token of a kubeconfig context's user, for an agent reached directly (`--agent URL` through a
+ * port-forward): the agent checks the same identity it would see through the service proxy. Undefined for users
+ * without one (client certificates).
+ */
+export async function kubeconfigToken(kubeconfig: string, context: string | undefined): Promise<string | undefined> {
+	const config = new KubeConfig();
+	config.loadFromFile(kubeconfig);
+	if (context) config.setCurrentContext(context);
+	return (await credentials(config)).token;
+}
+
 /** Undefined when no agent is found; throws when the cluster could not be asked. */
 export async function findAgent(options: FindAgentOptions = {}): Promise<FoundAgent | undefined> {
 	let config: KubeConfig;
@@ -80,20 +111,7 @@ export async function findAgent(options: FindAgentOptions = {}): Promise<FoundAg
 	// Service's Endpoints object whose port has that name.
 	const url = `${cluster.server.replace(/\/+$/, '')}/api/v1/namespaces/${namespace}/services/http:${name}:${port}/proxy/`;
 
-	const httpsOptions: https.RequestOptions = {};
-	await config.applyToHTTPSOptions(httpsOptions);
-	const headers: Record<string, string> = {};
-	for (const [key, value] of Object.entries(httpsOptions.headers ?? {})) {
-		if (typeof value === 'string') headers[key.toLowerCase()] = value;
-	}
-
-	const token = /^bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
-	delete headers['authorization'];
-	const tls: NonNullable<AgentClientOptions['tls']> = {};
-	if (httpsOptions.ca) tls.ca = httpsOptions.ca as string | Buffer;
-	if (httpsOptions.cert) tls.cert = httpsOptions.cert as string | Buffer;
-	if (httpsOptions.key) tls.key = httpsOptions.key as string | Buffer;
-	if (httpsOptions.rejectUnauthorized === false) tls.rejectUnauthorized = false;
+	const {token, headers, tls} = await credentials(config);
 	const clientOptions: AgentClientOptions = {url, headers, tls, label: `agent ${namespace}/${name}`};
 	if (token) clientOptions.token = token;
 	const found: FoundAgent = {namespace, service: name, port, url, clientOptions};
