@@ -671,6 +671,8 @@ export class AgentCore {
 			throw error;
 		} finally {
 			this.metrics.actionDuration.observe({kind: 'rollback', result}, (performance.now() - started) / 1000);
+			// As for people's actions: the weights the cluster has afterwards, read back.
+			const modelAfter = await this.#modelNow({kind: 'rollback', model: {namespace: model.namespace, name: model.name}, canary});
 			await this.auditor.record(
 				{
 					time: this.#now(),
@@ -678,7 +680,7 @@ export class AgentCore {
 					action: `rollback ${canary}`,
 					target: modelKey(model),
 					before,
-					after: result === 'ok' ? `${canary} canary 0%` : before,
+					after: typeof modelAfter === 'string' ? modelAfter : describeWeights(modelAfter, model),
 					result,
 					message,
 				},

@@ -1,14 +1,10 @@
 /**
  * The agent's own connection to the Kubernetes API server: its credentials (in-cluster service account, or a
- * kubeconfig when run locally), and what it does there besides the ClusterPort's actions: Events on changed objects,
- * load-test Jobs, and a reachability probe for /readyz.
+ * kubeconfig when run locally), and what it does there besides the ClusterPort's actions: Events on changed objects
+ * and a reachability probe for /readyz. Load-test Jobs: actions/load-job-runner.ts.
  */
-import {BatchV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, VersionApi} from '@kubernetes/client-node';
+import {CoreV1Api, KubeConfig, KubernetesObjectApi, VersionApi} from '@kubernetes/client-node';
 import {hostname} from 'node:os';
-import {buildLoadTestJob, mergeWorkerResults, parseWorkerOutput} from './actions/load-job.ts';
-import type {WorkerResult} from './actions/load-job.ts';
-import type {LoadRun} from './actions/load-generator.ts';
-import type {LoadJobRunner, PreparedTarget} from './actions/load-test.ts';
 import type {InvolvedObject} from './kube-objects.ts';
 
 export interface KubeConnectionOptions {
@@ -29,7 +25,6 @@ export function loadKubeConfig(options: KubeConnectionOptions): KubeConfig {
 export class KubeAgentClient {
 	readonly config: KubeConfig;
 	readonly #core: CoreV1Api;
-	readonly #batch: BatchV1Api;
 	readonly #version: VersionApi;
 	readonly #objects: KubernetesObjectApi;
 	#reachable: {ok: boolean; checked: number; message: string} = {ok: false, checked: 0, message: 'not checked yet'};
@@ -37,7 +32,6 @@ export class KubeAgentClient {
 	constructor(config: KubeConfig) {
 		this.config = config;
 		this.#core = config.makeApiClient(CoreV1Api);
-		this.#batch = config.makeApiClient(BatchV1Api);
 		this.#version = config.makeApiClient(VersionApi);
 		this.#objects = KubernetesObjectApi.makeApiClient(config);
 	}
@@ -104,82 +98,5 @@ export class KubeAgentClient {
 				count: 1,
 			},
 		});
-	}
-
-	jobRunner(options: {namespace: string; image: string; serviceAccountName?: string; pollMs?: number}): LoadJobRunner {
-		return new KubeLoadJobRunner(this.#batch, this.#core, options);
-	}
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export class KubeLoadJobRunner implements LoadJobRunner {
-	readonly #batch: BatchV1Api;
-	readonly #core: CoreV1Api;
-	readonly #options: {namespace: string; image: string; serviceAccountName?: string; pollMs?: number};
-
-	constructor(batch: BatchV1Api, core: CoreV1Api, options: {namespace: string; image: string; serviceAccountName?: string; pollMs?: number}) {
-		this.#batch = batch;
-		this.#core = core;
-		this.#options = options;
-	}
-
-	async run(
-		target: PreparedTarget,
-		plan: {rps: number; workers: number; durationSeconds: number; warmupSeconds: number},
-		onMessage: (message: string) => void,
-		signal?: AbortSignal,
-	): Promise<LoadRun> {
-		const loadTestId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-		const name = `modeldeck-loadtest-${target.target.name}-${loadTestId}`.slice(0, 63).replace(/-+$/, '');
-		const namespace = this.#options.namespace;
-		const job = buildLoadTestJob({
-			name,
-			namespace,
-			image: this.#options.image,
-			workers: plan.workers,
-			target: target.target,
-			url: target.url,
-			body: target.body,
-			rps: plan.rps,
-			durationSeconds: plan.durationSeconds,
-			warmupSeconds: plan.warmupSeconds,
-			loadTestId,
-			...(this.#options.serviceAccountName ? {serviceAccountName: this.#options.serviceAccountName} : {}),
-		});
-		await this.#batch.createNamespacedJob({namespace, body: job});
-		onMessage(`created Job ${namespace}/${name} with ${plan.workers} workers`);
-		const deadline = Date.now() + (plan.warmupSeconds + plan.durationSeconds + 300) * 1000;
-		try {
-			while (true) {
-				if (signal?.aborted) throw new Error('cancelled');
-				if (Date.now() > deadline) throw new Error(`Job ${name} did not finish in time`);
-				await sleep(this.#options.pollMs ?? 2000);
-				const status = (await this.#batch.readNamespacedJob({name, namespace})).status;
-				const succeeded = status?.succeeded ?? 0;
-				const failed = status?.failed ?? 0;
-				onMessage(`Job ${name}: ${status?.active ?? 0} running, ${succeeded} done, ${failed} failed of ${plan.workers}`);
-				if (failed > 0) throw new Error(`${failed} worker(s) of Job ${name} failed; see kubectl logs -n ${namespace} -l job-name=${name}`);
-				if (succeeded >= plan.workers) break;
-			}
-
-			const pods = await this.#core.listNamespacedPod({namespace, labelSelector: `job-name=${name}`});
-			const results: WorkerResult[] = [];
-			for (const pod of pods.items) {
-				if (pod.status?.phase !== 'Succeeded' || !pod.metadata?.name) continue;
-				const log = await this.#core.readNamespacedPodLog({name: pod.metadata.name, namespace});
-				const result = parseWorkerOutput(log);
-				if (typeof result === 'string') throw new Error(`pod ${pod.metadata.name}: ${result}`);
-				results.push(result);
-			}
-
-			if (results.length < plan.workers) throw new Error(`only ${results.length} of ${plan.workers} workers left results`);
-			onMessage(`merged the results of ${results.length} workers`);
-			return mergeWorkerResults(results);
-		} finally {
-			if (signal?.aborted) {
-				await this.#batch.deleteNamespacedJob({name, namespace, propagationPolicy: 'Background'}).catch(() => undefined);
-			}
-		}
 	}
 }

@@ -12,6 +12,7 @@ import {startCluster} from '../../harness/cluster.mjs';
 import type {Cluster} from '../../harness/cluster.mjs';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient} from '../../source/agent/kube.ts';
+import {KubeLoadJobRunner} from '../../source/agent/actions/load-job-runner.ts';
 import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
@@ -211,7 +212,7 @@ describe('agent security against the real API server', () => {
 	});
 
 	it('creates a load-test Job of workers running the agent image, and deletes it when cancelled', async () => {
-		const runner = new KubeAgentClient(admin).jobRunner({namespace: 'team-a', image: 'registry.example/modeldeck:test', pollMs: 100});
+		const runner = new KubeLoadJobRunner(admin, {namespace: 'team-a', image: 'registry.example/modeldeck:test', pollMs: 100});
 		const batch = admin.makeApiClient(BatchV1Api);
 		const controller = new AbortController();
 		let jobName = '';

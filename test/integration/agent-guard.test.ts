@@ -6,7 +6,6 @@
 // itself, audited as modeldeck-guard with an Event, told to consoles, and alerted in Alertmanager's format.
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
-import {Worker} from 'node:worker_threads';
 import {CoreV1Api, KubeConfig} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {startCluster} from '../../harness/cluster.mjs';
@@ -25,35 +24,16 @@ import {createPrometheusMetrics} from '../../source/sources/prometheus/index.ts'
 import {TestApi} from '../fixtures/kube/api.ts';
 import {deployment, httpRoute, service} from '../fixtures/kube/manifests.ts';
 import {collect, eventually} from './agent-support.ts';
+import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 
 const RATE = 20;
 const LOAD_LIMIT_MS = 150_000;
 
-/** Paced load in a worker thread, so the client's work does not share the servers' event loop. */
-const LOAD_WORKER = `
-const {parentPort, workerData} = require('node:worker_threads');
-const {urls, rate, limitMs} = workerData;
-const body = JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]});
-const started = Date.now();
-let ticks = 0;
-let timer;
-const tick = () => {
-	if (Date.now() - started > limitMs) return;
-	for (const url of urls) fetch(url + '/v2/models/fraud/infer', {method: 'POST', body, headers: {'content-type': 'application/json'}}).then((r) => r.arrayBuffer()).catch(() => undefined);
-	ticks++;
-	timer = setTimeout(tick, Math.max(0, started + (ticks * 1000) / rate - Date.now()));
-};
-tick();
-parentPort.on('message', () => {
-	clearTimeout(timer);
-	parentPort.postMessage('stopped');
-});
-`;
 
 let cluster: Cluster | undefined;
 let prometheus: {url: string; stop(): Promise<void>} | undefined;
 let agent: RunningAgent | undefined;
-let load: Worker | undefined;
+let load: PacedLoad | undefined;
 const servers: RunningModelServer[] = [];
 let api: TestApi;
 let admin: KubeConfig;
@@ -123,7 +103,7 @@ beforeAll(async () => {
 		scrapeTargets: servers.map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
 	})) as {url: string; stop(): Promise<void>};
 	await waitForTargets(prometheus.url, {targets: 2});
-	load = new Worker(LOAD_WORKER, {eval: true, workerData: {urls: servers.map((server) => server.url), rate: RATE, limitMs: LOAD_LIMIT_MS}});
+	load = startPacedLoad({urls: servers.map((server) => server.url), model: 'fraud', rate: RATE, limitMs: LOAD_LIMIT_MS});
 
 	admin = new KubeConfig();
 	admin.loadFromFile(cluster.kubeconfig);
@@ -147,11 +127,7 @@ function annotated(object: Record<string, unknown>): Record<string, unknown> {
 }
 
 afterAll(async () => {
-	if (load) {
-		load.postMessage('stop');
-		await new Promise((resolve) => setTimeout(resolve, 500));
-		await load.terminate();
-	}
+	await load?.stop();
 
 	await agent?.close();
 	await new Promise((resolve) => (webhook ? webhook.close(resolve) : resolve(undefined)));
@@ -228,7 +204,7 @@ describe('the canary guard', () => {
 				return found.length > 0 && found;
 			});
 			expect(events).toHaveLength(1);
-			expect(events[0]!.message).toMatch(/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 stable 80%, v2 canary 20% → v2 canary 0%\): guard: 2 failing verdicts/);
+			expect(events[0]!.message).toMatch(/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 stable 80%, v2 canary 20% → v1 stable 100%, v2 canary 0%\): guard: 2 failing verdicts/);
 
 			const alert = await eventually('the Alertmanager-format alert', 20_000, () => alerts.find((candidate) => candidate.path === '/api/v2/alerts'));
 			expect(alert.body).toEqual([
