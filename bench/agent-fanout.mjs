@@ -5,7 +5,8 @@
 // 3. Memory of the agent over time with one live subscriber, then with a stalled one (socket paused) beside it.
 //    This is a short comparison (20–50 s); the 10-minute run is bench/agent-memory.mjs (npm run bench:agent:memory).
 //
-// The agent runs as its own process (node source/agent/run.ts --no-auth); ingest and subscribers run here.
+// The agent runs as its own process (node source/agent/run.ts --no-auth) with its store in a SQLite file, as deployed
+// (ingest is answered once its predictions are committed there); ingest and subscribers run here.
 import {mkdtempSync, rmSync} from 'node:fs';
 import http from 'node:http';
 import {tmpdir} from 'node:os';
@@ -61,8 +62,21 @@ function subscribe(url, onPrediction) {
 	});
 }
 
+/** The agent with its store in a fresh SQLite file, as in the pod; the file is removed on stop. */
+async function startAgentWithFile() {
+	const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-bench-agent-'));
+	const agent = await startAgentProcess(['--db', path.join(directory, 'agent.db')]);
+	return {
+		...agent,
+		async stop() {
+			await agent.stop();
+			rmSync(directory, {recursive: true, force: true});
+		},
+	};
+}
+
 async function throughput() {
-	const agent = await startAgentProcess();
+	const agent = await startAgentWithFile();
 	try {
 		const subscribers = await Promise.all(Array.from({length: 10}, () => subscribe(agent.url)));
 		const total = quick ? 100_000 : 400_000;
@@ -97,7 +111,7 @@ async function throughput() {
 }
 
 async function latency() {
-	const agent = await startAgentProcess();
+	const agent = await startAgentWithFile();
 	try {
 		const histogram = hdr.build({lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3});
 		let measuring = false;

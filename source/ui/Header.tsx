@@ -60,7 +60,10 @@ export function Header({state, width}: {state: AppState; width: number}) {
 	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source, health: state.health[source]}));
 	const problems = sources.filter(({health}) => health.status === 'stale' || health.status === 'down');
 	// What the console works without, said once: no agent means direct changes and no prediction log.
-	const absent = sources.filter(({source, health}) => health.status === 'absent' && source !== 'cluster');
+	const absent = sources
+		.filter(({source, health}) => health.status === 'absent' && source !== 'cluster')
+		// The agent first: it decides how a change is made.
+		.sort((a, b) => Number(b.source === 'agent') - Number(a.source === 'agent'));
 	return (
 		<Box flexDirection="column">
 			<Box>
@@ -106,7 +109,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 							.map(({source, health}) =>
 								source === 'agent'
 									? `no agent: direct changes, no prediction log — ${health.message ?? 'none found'}`
-									: `${sourceLabels[source]} off: ${health.message ?? ''}`,
+									: `${sourceLabels[source]}: ${health.message ?? 'off'}`,
 							)
 							.join(' · ')}
 					</Text>

@@ -48,11 +48,18 @@ it('shows the cluster models and shifts a weight end to end, as the operator', a
 	terminal.press('+');
 	screen = await terminal.waitFor('canary v2: 20% → 30%');
 	expect(screen).toContain('writes HTTPRoute');
+	// Said before anything is sent: no agent checks or audits this one.
+	expect(screen).toContain('no agent: straight to the cluster as operator, audited in this console only');
 	terminal.press('y');
 	await terminal.waitFor(/v2\s+canary\s+\S*\s*30%/, 20_000);
 
 	const route = await api.get('HTTPRoute', 'team-a', 'fraud');
 	expect(route.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight)).toEqual([70, 30]);
+
+	// The console's own audit view records it, under the name of the kubeconfig context whose user the API server checked.
+	terminal.press('a');
+	screen = await terminal.waitFor(/set-weight\s+team-a\/fraud/, 10_000);
+	expect(screen.split('\n').find((line) => line.includes('set-weight'))).toMatch(/\boperator\s+set-weight\s+team-a\/fraud\s+.*20% → .*30% ok/);
 
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
