@@ -1,20 +1,25 @@
 // deploy/base and deploy/example applied to the local control plane (server-side apply, as admin), then the agent's
 // RBAC proved there both sufficient and minimal: access reviews for everything the agent's code calls (allowed) and for
 // a list of things it must never do (denied), the complete set of rules the API server grants its service account
-// compared with that list, and the real agent run with the Deployment's args and the service account's token doing
-// real actions (weight, rollback) on the example model. Also: the objects are accepted (the HTTPRoute against its
+// compared with that list, and the real agent run with the Deployment's args and env and the service account's token
+// doing real actions on the example model: weight, rollback, a load test run as a Kubernetes Job of workers, promote
+// (with the old stable scaled to zero); and the agent's Job runner, with that token, deleting a cancelled test's Job. Also: the objects are accepted (the HTTPRoute against its
 // CRD), the pods pass the "restricted" Pod Security Standard the namespaces enforce, and the Deployments become ready.
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {appendFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {createInterface} from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {type KubeObject, applyObjects, kustomize} from './deploy-support.ts';
+import {type KubeObject, applyObjects, kustomize, startServiceNetwork} from './deploy-support.ts';
 import {eventually} from './agent-support.ts';
+import {prepareTargets} from '../../source/agent/actions/load-test.ts';
+import {KubeLoadJobRunner} from '../../source/agent/actions/load-job-runner.ts';
+import {type RunningModelServer, startModelServer} from '../../source/model-server/main.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const agentNamespace = 'modeldeck';
@@ -218,6 +223,16 @@ async function subjectAllowed(entry: Permission): Promise<boolean> {
 	return review.status?.allowed === true;
 }
 
+/** A service account with no bindings of its own: what every authenticated user may do (self reviews, ...). */
+async function nobodyConfig(): Promise<k8s.KubeConfig> {
+	const core = admin.makeApiClient(k8s.CoreV1Api);
+	await core.createNamespacedServiceAccount({namespace: agentNamespace, body: {metadata: {name: 'nobody'}}}).catch((error: unknown) => {
+		if ((error as {code?: number}).code !== 409) throw error;
+	});
+	const token = await core.createNamespacedServiceAccountToken({name: 'nobody', namespace: agentNamespace, body: {spec: {audiences: [], expirationSeconds: 600}}});
+	return kubeConfigWithToken(issued(token), agentNamespace);
+}
+
 /** Every (verb, resource) the API server would let a token do in a namespace, as `verb resource.group` strings. */
 async function grantedRules(config: k8s.KubeConfig, namespace: string): Promise<Set<string>> {
 	const review = await config.makeApiClient(k8s.AuthorizationV1Api).createSelfSubjectRulesReview({body: {spec: {namespace}}});
@@ -232,6 +247,103 @@ async function grantedRules(config: k8s.KubeConfig, namespace: string): Promise<
 	}
 
 	return granted;
+}
+
+/**
+ * Plays the container runtime of kwok's nodes for the agent's load-test Job pods (as test/integration/agent-load-job.test.ts
+ * does; nothing here runs containers): runs each bound pod's container args on the host — `modeldeck agent …` is
+ * `node source/agent/run.ts …` from this checkout, and the Service URL it is given leads, as the cluster's network
+ * would, to the version's model server — keeps its output where kwok serves it as the pod's log, waits until the API
+ * server returns that log, then ends the pod with the container's exit code.
+ */
+class JobPodRuntime {
+	readonly ran: Array<{pod: string; args: string[]; exitCode: number}> = [];
+	readonly failures: string[] = [];
+	readonly #started = new Set<string>();
+	readonly #running = new Set<Promise<void>>();
+	#watch: AbortController | undefined;
+
+	readonly namespace: string;
+	readonly logDir: string;
+	readonly services: Record<string, string>;
+
+	constructor(namespace: string, logDir: string, services: Record<string, string>) {
+		this.namespace = namespace;
+		this.logDir = logDir;
+		this.services = services;
+	}
+
+	async start(labelSelector: string): Promise<void> {
+		this.#watch = await new k8s.Watch(admin).watch(
+			`/api/v1/namespaces/${this.namespace}/pods`,
+			{labelSelector},
+			(type: string, pod: k8s.V1Pod) => {
+				const name = pod.metadata?.name;
+				if (type === 'DELETED' || !name || this.#started.has(name) || !pod.spec?.nodeName || pod.status?.phase !== 'Running') return;
+				this.#started.add(name);
+				const running = this.#run(pod).catch((error: unknown) => {
+					this.failures.push(`${name}: ${(error as Error).message}`);
+				});
+				this.#running.add(running);
+				void running.finally(() => this.#running.delete(running));
+			},
+			(error: unknown) => {
+				if (error && !this.#watch?.signal.aborted) this.failures.push(`watch ended: ${(error as Error).message}`);
+			},
+		);
+	}
+
+	async stop(): Promise<void> {
+		this.#watch?.abort();
+		await Promise.all(this.#running);
+	}
+
+	async #run(pod: k8s.V1Pod): Promise<void> {
+		const name = pod.metadata!.name!;
+		const container = pod.spec!.containers[0]!;
+		const args = container.args ?? [];
+		if (container.command?.length || args[0] !== 'agent') throw new Error(`expected the image's entrypoint with args "agent …", got ${JSON.stringify(container)}`);
+		const logsFile = path.join(this.logDir, `${this.namespace}_${name}_${container.name}.log`);
+		writeFileSync(logsFile, '');
+		await admin.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+			group: 'kwok.x-k8s.io',
+			version: 'v1alpha1',
+			namespace: this.namespace,
+			plural: 'logs',
+			body: {
+				apiVersion: 'kwok.x-k8s.io/v1alpha1',
+				kind: 'Logs',
+				metadata: {name, namespace: this.namespace, ownerReferences: [{apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata!.uid!}]},
+				spec: {logs: [{containers: [container.name], logsFile}]},
+			},
+		});
+		// The cluster's DNS and Service routing: the worker's --url names the Service; on the host it is the server.
+		const hostArgs = args.slice(1).map((arg) => {
+			const match = /^http:\/\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?::80)?(\/.*)$/.exec(arg);
+			const server = match ? this.services[`${match[1]}.${match[2]}`] : undefined;
+			return match && server ? `${server}${match[3]}` : arg;
+		});
+		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...hostArgs], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
+		let stdout = '';
+		const lines = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream) =>
+			new Promise<void>((resolve) => {
+				createInterface({input: readable})
+					.on('line', (line) => {
+						if (stream === 'stdout') stdout += `${line}\n`;
+						appendFileSync(logsFile, `${new Date().toISOString()} ${stream} F ${line}\n`);
+					})
+					.on('close', resolve);
+			});
+		const [exitCode] = await Promise.all([new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))), lines('stdout', child.stdout!), lines('stderr', child.stderr!)]);
+		await eventually(`the log of pod ${name} through the API server`, 20_000, async () =>
+			(await admin.makeApiClient(k8s.CoreV1Api).readNamespacedPodLog({name, namespace: this.namespace, container: container.name})).includes(stdout.trim()),
+		);
+		this.ran.push({pod: name, args, exitCode});
+		await admin.makeApiClient(k8s.CoreV1Api).patchNamespacedPod(
+			{name, namespace: this.namespace, body: {metadata: {annotations: {'harness.modeldeck.dev/exit-code': String(exitCode)}}}},
+			k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+		);
+	}
 }
 
 async function freePort(): Promise<number> {
@@ -335,12 +447,22 @@ describe('the agent’s RBAC', () => {
 		expect(await subjectAllowed(entry)).toBe(false);
 	});
 
-	it('grants exactly the needed permissions, beyond what every authenticated user has', async () => {
-		// A service account with no bindings of its own shows what every authenticated user may do (self reviews, ...).
+	it('grants nothing to the load-test workers’ service account, beyond what every authenticated user has', async () => {
 		const core = admin.makeApiClient(k8s.CoreV1Api);
-		await core.createNamespacedServiceAccount({namespace: agentNamespace, body: {metadata: {name: 'nobody'}}});
-		const nobodyToken = await core.createNamespacedServiceAccountToken({name: 'nobody', namespace: agentNamespace, body: {spec: {audiences: [], expirationSeconds: 600}}});
-		const nobody = kubeConfigWithToken(issued(nobodyToken), agentNamespace);
+		const workerToken = await core.createNamespacedServiceAccountToken({name: 'modeldeck-loadtest', namespace: agentNamespace, body: {spec: {audiences: [], expirationSeconds: 600}}});
+		const workers = kubeConfigWithToken(issued(workerToken), agentNamespace);
+		const nobody = await nobodyConfig();
+		for (const namespace of ['team-a', agentNamespace]) {
+			const everyone = await grantedRules(nobody, namespace);
+			expect([...(await grantedRules(workers, namespace))].filter((rule) => !everyone.has(rule)), `in namespace ${namespace}`).toEqual([]);
+		}
+
+		const account = await core.readNamespacedServiceAccount({name: 'modeldeck-loadtest', namespace: agentNamespace});
+		expect(account.automountServiceAccountToken).toBe(false);
+	});
+
+	it('grants exactly the needed permissions, beyond what every authenticated user has', async () => {
+		const nobody = await nobodyConfig();
 		const asText = (entry: Permission) => `${entry.verb} ${entry.resource}${entry.subresource ? `/${entry.subresource}` : ''}${entry.group ? `.${entry.group}` : ''}`;
 		for (const namespace of ['team-a', agentNamespace]) {
 			const everyone = await grantedRules(nobody, namespace);
@@ -357,6 +479,14 @@ describe('the agent’s RBAC', () => {
 describe('the agent with its service account and the Deployment’s args', () => {
 	let agentUrl: string;
 	const modelRef = {namespace: exampleNamespace, name: 'fraud'};
+	const maxLocalRps = 10;
+	const modelServers: Record<string, RunningModelServer> = {};
+	let network: Awaited<ReturnType<typeof startServiceNetwork>>;
+
+	afterAll(async () => {
+		await network?.close();
+		for (const server of Object.values(modelServers)) await server.close();
+	});
 
 	async function act(action: Record<string, unknown>): Promise<{status: number; progress: Array<{kind: string; message?: string}>}> {
 		const response = await fetch(`${agentUrl}/v1/actions`, {
@@ -379,23 +509,40 @@ describe('the agent with its service account and the Deployment’s args', () =>
 	}
 
 	beforeAll(async () => {
+		// The example's two versions as real model servers, behind their Services' names.
+		for (const version of ['v1', 'v2']) modelServers[version] = await startModelServer({model: 'fraud', modelVersion: version, host: '127.0.0.1', port: 0});
+		network = await startServiceNetwork({[`fraud-v1.${exampleNamespace}`]: modelServers['v1']!.url, [`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url});
 		const deployment = base.find((object) => object.kind === 'Deployment' && object.metadata.name === 'modeldeck-agent')!;
-		const container = (deployment['spec'] as any).template.spec.containers[0] as {args: string[]};
+		const container = (deployment['spec'] as any).template.spec.containers[0] as {args: string[]; env: Array<{name: string; value?: string; valueFrom?: {fieldRef?: {fieldPath: string}}}>};
+		// The Deployment's env, as the kubelet fills it in.
+		const env: Record<string, string> = {};
+		for (const entry of container.env) {
+			if (entry.value !== undefined) env[entry.name] = entry.value;
+			else if (entry.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[entry.name] = agentNamespace;
+			else throw new Error(`the agent's env ${entry.name} comes from something this test does not fill in`);
+		}
+
+		expect(env['MODELDECK_IMAGE'], 'load-test Jobs need the image').toBeTruthy();
 		const guardConfig = base.find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'modeldeck-agent-guard')!;
 		writeFileSync(path.join(scratch, 'guard.yaml'), (guardConfig['data'] as Record<string, string>)['guard.yaml']!);
 		const port = await freePort();
+		const ingestPort = await freePort();
 		agentUrl = `http://127.0.0.1:${port}`;
 		expect(container.args[0]).toBe('agent');
 		const args = container.args.slice(1).map((arg) => {
 			if (arg.startsWith('--listen=')) return `--listen=127.0.0.1:${port}`;
+			if (arg.startsWith('--ingest-listen=')) return `--ingest-listen=127.0.0.1:${ingestPort}`;
 			if (arg.startsWith('--db=')) return `--db=${path.join(scratch, 'modeldeck.db')}`;
 			if (arg.startsWith('--guard-config=')) return `--guard-config=${path.join(scratch, 'guard.yaml')}`;
 			return arg;
 		});
 		// In a pod the agent loads the mounted service-account token; here the same token comes in a kubeconfig.
-		agentProcess = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args, `--kubeconfig=${agentKubeconfigFile}`], {
+		// Two flags added: a load test above 10 requests/s per version (not 2,000) runs as a Job, so a small one does,
+		// and its workers start 3 s after the Job is created (not 30 s: kwok's pods start at once).
+		const testArgs = [`--loadtest-max-local-rps=${maxLocalRps}`, '--loadtest-start-delay-seconds=3'];
+		agentProcess = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args, ...testArgs, `--kubeconfig=${agentKubeconfigFile}`], {
 			cwd: scratch,
-			env: {...process.env, POD_NAMESPACE: agentNamespace, KUBECONFIG: ''},
+			env: {...process.env, ...env, ...network.env, KUBECONFIG: ''},
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		agentProcess.stdout!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
@@ -440,6 +587,75 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		expect(await routeWeights()).toEqual([100, 0]);
 		const canary = await apps.readNamespacedDeployment({name: 'fraud-v2', namespace: exampleNamespace});
 		expect(canary.spec?.template.metadata?.annotations?.['example/revision']).toBeUndefined();
+	});
+
+	it('runs a load test big enough to be a Kubernetes Job: creates the Job, polls it, lists its pods, reads their logs', async () => {
+		const runtime = new JobPodRuntime(agentNamespace, scratch, {[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url});
+		await runtime.start('app.kubernetes.io/managed-by=modeldeck-agent');
+		const served = async () => (await (await fetch(`${modelServers['v2']!.url}/metrics`)).text()).match(/^modeldeck_inference_requests_total\{[^}]*code="200"[^}]*\} (\d+)/m)?.[1];
+		const before = Number((await served()) ?? 0);
+		const rps = 2 * maxLocalRps;
+		const result = await act({kind: 'load-test', targets: [{...modelRef, version: 'v2'}], rps, durationSeconds: 2, warmupSeconds: 0.5});
+		await runtime.stop();
+		expect(runtime.failures).toEqual([]);
+		expect(result.status).toBe(200);
+		const messages = result.progress.map((progress) => progress.message ?? progress.kind);
+		expect(result.progress.at(-1), messages.join('\n')).toMatchObject({kind: 'done'});
+		expect(messages.filter((message) => message.startsWith(`running as a Kubernetes Job: 2 workers per version at ${(rps / 2).toFixed(1)} rps each`)), messages.join('\n')).toHaveLength(1);
+		const created = messages.map((message) => /\bv2: created Job modeldeck\/(\S+) with 2 workers$/.exec(message)).find(Boolean);
+		expect(created, messages.join('\n')).toBeTruthy();
+
+		// The Job the agent created with its token, in its own namespace, under the "restricted" Pod Security Standard.
+		const job = await admin.makeApiClient(k8s.BatchV1Api).readNamespacedJob({name: created![1]!, namespace: agentNamespace});
+		expect(job.status?.succeeded).toBe(2);
+		// Its workers run as the load-test account deploy/base ships (the API server admits no pod of an account that
+		// does not exist), which may do nothing (see 'grants nothing to the load-test workers').
+		expect(job.spec?.template.spec?.serviceAccountName).toBe('modeldeck-loadtest');
+		expect(job.spec?.template.spec?.containers[0]?.image).toBe((base.find((object) => object.kind === 'Deployment')!['spec'] as any).template.spec.containers[0].image);
+		expect(runtime.ran.map((ran) => ran.exitCode)).toEqual([0, 0]);
+		// The result merged from both workers' logs (pods listed, pods/log read); their requests reached the canary's
+		// server: 2 s at 20 rps, plus the warm-up's.
+		const loadResult = result.progress.find((progress) => progress.kind === 'load-result') as unknown as {results: Array<{requests: number; errors: number}>};
+		expect(loadResult.results[0]).toMatchObject({requests: 40, errors: 0});
+		expect(Number(await served()) - before).toBeGreaterThanOrEqual(40);
+		// The agent read the model's metadata through the Service's name, as in a pod.
+		expect(network.tunnelled).toContain(`fraud-v2.${exampleNamespace}.svc:80`);
+	});
+
+	it('deletes a cancelled load test’s Job with the same token (the agent’s Job runner)', async () => {
+		// The agent cancels a test's Job when it stops; here its runner is driven directly, with the agent's token.
+		const runner = new KubeLoadJobRunner(agentConfig, {namespace: agentNamespace, image: 'ghcr.io/modeldeck/modeldeck:0.1.0', pollMs: 200});
+		const prepared = await prepareTargets([{...modelRef, version: 'v2'}], {resolveEndpoint: () => modelServers['v2']!.url});
+		if (typeof prepared === 'string') throw new Error(prepared);
+		const cancel = new AbortController();
+		let jobName: string | undefined;
+		const run = runner.run(prepared[0]!, {rps: 20, workers: 2, durationSeconds: 60, warmupSeconds: 0}, (message: string) => {
+			jobName ??= /^created Job modeldeck\/(\S+) with/.exec(message)?.[1];
+			if (/running/.test(message)) cancel.abort();
+		}, cancel.signal);
+		await expect(run).rejects.toThrow('cancelled');
+		expect(jobName).toBeDefined();
+		const batch = admin.makeApiClient(k8s.BatchV1Api);
+		await eventually(`Job ${jobName} to be deleted`, 15_000, async () => {
+			try {
+				const job = await batch.readNamespacedJob({name: jobName!, namespace: agentNamespace});
+				// Deleted in the background: it may linger with a deletionTimestamp while its pods go.
+				return job.metadata?.deletionTimestamp !== undefined;
+			} catch (error) {
+				return (error as {code?: number}).code === 404;
+			}
+		});
+	});
+
+	it('promotes the canary: all traffic to v2 and the old stable scaled to zero', async () => {
+		const apps = admin.makeApiClient(k8s.AppsV1Api);
+		expect((await apps.readNamespacedDeployment({name: 'fraud-v1', namespace: exampleNamespace})).spec?.replicas).toBe(3);
+		const result = await act({kind: 'promote', model: modelRef, canary: 'v2', stable: 'v1'});
+		expect(result.status, JSON.stringify(result.progress)).toBe(200);
+		expect(result.progress.at(-1), JSON.stringify(result.progress)).toMatchObject({kind: 'done'});
+		expect(await routeWeights()).toEqual([0, 100]);
+		expect((await apps.readNamespacedDeployment({name: 'fraud-v1', namespace: exampleNamespace})).spec?.replicas).toBe(0);
+		expect((await apps.readNamespacedDeployment({name: 'fraud-v2', namespace: exampleNamespace})).spec?.replicas).toBe(1);
 	});
 
 	it('never met a Forbidden answer from the API server', () => {

@@ -3,7 +3,9 @@
 // the objects that are then applied exactly as rendered.
 import {spawnSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import path from 'node:path';
 import {parseAllDocuments} from 'yaml';
 import {kustomizePath} from '../../harness/build-binaries.mjs';
@@ -143,4 +145,53 @@ export async function readObject(target: ApiTarget, object: Pick<KubeObject, 'ap
 	const answer = await apiRequest(target, 'GET', await objectPath(target, object as KubeObject));
 	if (answer.status !== 200) throw new Error(`reading ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}: ${answer.status} ${answer.json?.message ?? answer.json}`);
 	return answer.json as KubeObject;
+}
+
+/**
+ * Stands in for the cluster's network where the tests run on the host: Services' DNS names (`NAME.NAMESPACE.svc`,
+ * port 80) lead to real servers on loopback. A process reaches it as its HTTP proxy (NODE_USE_ENV_PROXY=1 and
+ * HTTP_PROXY, which make Node's fetch tunnel every plain-HTTP connection through CONNECT): the process keeps its
+ * own URLs, `http://fraud-v2.modeldeck-example.svc:80/…`, as in a pod.
+ */
+export async function startServiceNetwork(routes: Record<string, string>): Promise<{env: Record<string, string>; tunnelled: string[]; close: () => Promise<void>}> {
+	const tunnelled: string[] = [];
+	const target = (authority: string | undefined): URL | undefined => {
+		const [host, port = '80'] = (authority ?? '').split(':');
+		const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?$/.exec(host ?? '');
+		const route = match && port === '80' ? routes[`${match[1]}.${match[2]}`] : undefined;
+		return route ? new URL(route) : undefined;
+	};
+
+	const server = http.createServer((_request, response) => {
+		response.writeHead(501, {'content-type': 'text/plain'}).end('this stand-in network only tunnels (CONNECT)');
+	});
+	server.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+		client.on('error', () => client.destroy());
+		const to = target(request.url);
+		if (!to) {
+			client.end(`HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain\r\n\r\nno Service ${request.url} in this stand-in network\n`);
+			return;
+		}
+
+		tunnelled.push(request.url!);
+		const upstream = net.connect(Number(to.port), to.hostname, () => {
+			client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+			if (head.length > 0) upstream.write(head);
+			upstream.pipe(client);
+			client.pipe(upstream);
+		});
+		upstream.on('error', () => client.destroy());
+		client.on('close', () => upstream.destroy());
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const {port} = server.address() as net.AddressInfo;
+	return {
+		env: {NODE_USE_ENV_PROXY: '1', HTTP_PROXY: `http://127.0.0.1:${port}`, http_proxy: `http://127.0.0.1:${port}`, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost'},
+		tunnelled,
+		close: () =>
+			new Promise<void>((resolve) => {
+				server.close(() => resolve());
+				server.closeAllConnections();
+			}),
+	};
 }
