@@ -2,7 +2,9 @@
 // each rendered by the real kustomize and accepted by the local control plane's API server:
 // - the base policy: the agent's API port (the API server's service proxy, Prometheus) open to every source, its
 //   ingest port to model pods only, nothing else open;
-// - the README's patch that narrows the API port to the control plane's addresses (and Prometheus).
+// - the README's patch that narrows the API port to the control plane's addresses (and Prometheus);
+// - deploy/overlays/guard: the guard on, with Prometheus and a per-model settings ConfigMap mounted as the file the
+//   agent reads, whose settings the agent's own parser reads.
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +12,10 @@ import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {type ApiTarget, type KubeObject, applyObjects, findObject, kustomize, kustomizeBuildText, parseObjects, readObject, repoRoot} from './deploy-support.ts';
+import {GuardSettingsSource} from '../../source/agent/guard/settings-file.ts';
+import {parseGuardSettingsFile, resolveGuardSettings} from '../../source/agent/guard/settings.ts';
+import {parseAgentFlags} from '../../source/agent/main.ts';
+import type {Model} from '../../source/domain/types.ts';
 
 const base = kustomize('deploy/base');
 let cluster: Cluster;
@@ -212,3 +218,78 @@ describe('deploy/README.md’s patch narrowing the API port to the control plane
 		expect(allows(policy, sources.apiServer, ports.ingest, ports.names)).toBe(false);
 	});
 });
+
+describe('deploy/overlays/guard', () => {
+	const overlay = kustomize('deploy/overlays/guard');
+	const example = kustomize('deploy/example');
+	const deployment = findObject(overlay, 'Deployment', 'modeldeck-agent');
+	const pod = (deployment['spec'] as any).template.spec as {
+		containers: Array<{args: string[]; volumeMounts: Array<{name: string; mountPath: string}>}>;
+		volumes: Array<{name: string; configMap?: {name: string}}>;
+	};
+	const args = pod.containers[0]!.args;
+
+	it('is deploy/base with the guard’s flags added, read as the agent reads them', () => {
+		// Everything else as in base.
+		const objects = overlay.map((object) => `${object.kind}/${object.metadata.name}`).sort();
+		expect(objects).toEqual(base.map((object) => `${object.kind}/${object.metadata.name}`).sort());
+		const baseArgs = (findObject(base, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0].args as string[];
+		expect(args.slice(0, baseArgs.length)).toEqual(baseArgs);
+		expect(args.slice(baseArgs.length)).toEqual(['--guard', expect.stringMatching(/^--prometheus=http:\/\//)]);
+
+		expect(args[0]).toBe('agent');
+		const parsed = parseAgentFlags(args.slice(1), {POD_NAMESPACE: 'modeldeck'});
+		if (parsed.help) throw new Error('--help in the args');
+		expect(parsed.flags).toMatchObject({guard: true, guardDryRun: false, prometheus: 'http://prometheus-operated.monitoring.svc:9090', guardConfig: '/etc/modeldeck/guard/guard.yaml'});
+	});
+
+	it('mounts its per-model guard ConfigMap as the file --guard-config names', () => {
+		const guardConfig = args.find((arg) => arg.startsWith('--guard-config='))!.slice('--guard-config='.length);
+		const mount = pod.containers[0]!.volumeMounts.find((candidate) => guardConfig.startsWith(`${candidate.mountPath}/`));
+		expect(mount, `a volume mounted above ${guardConfig}`).toBeDefined();
+		const volume = pod.volumes.find((candidate) => candidate.name === mount!.name)!;
+		const configMap = findObject(overlay, 'ConfigMap', volume.configMap!.name);
+		expect(Object.keys(configMap['data'] as Record<string, string>)).toEqual([path.relative(mount!.mountPath, guardConfig)]);
+		// The overlay's settings, not base's placeholder.
+		expect((configMap['data'] as Record<string, string>)['guard.yaml']).toBe(readFileSync(path.join(repoRoot, 'deploy/overlays/guard/guard.yaml'), 'utf8'));
+	});
+
+	it('has guard settings that the agent’s own parser reads, guarding the example model with its thresholds', () => {
+		const text = (findObject(overlay, 'ConfigMap', 'modeldeck-agent-guard')['data'] as Record<string, string>)['guard.yaml']!;
+		const file = parseGuardSettingsFile(text);
+		// deploy/example's model, as the agent's Kubernetes source would name it (by its HTTPRoute's annotation).
+		const route = findObject(example, 'HTTPRoute', 'fraud');
+		const model: Model = {namespace: route.metadata.namespace!, name: route.metadata.annotations!['modeldeck.dev/model']!, router: 'httproute', versions: [], annotations: route.metadata.annotations!};
+		const resolved = resolveGuardSettings(model, file);
+		expect(resolved.errors).toEqual([]);
+		expect(resolved.settings).toMatchObject({enabled: true, intervalSeconds: 15, windowSeconds: 300, consecutiveFailures: 2});
+		expect(resolved.settings.thresholds).toMatchObject({p99LatencyMs: 250, errorRatio: 0.01, canaryMargin: 0.2});
+		// Any other model: off unless its annotation turns it on, with the default thresholds of the file.
+		const other = resolveGuardSettings({namespace: 'team-a', name: 'churn', router: 'httproute', versions: []}, file).settings;
+		expect(other).toMatchObject({enabled: false, intervalSeconds: 30, consecutiveFailures: 3});
+		expect(other.thresholds).toMatchObject({p99LatencyMs: 500, errorRatio: 0.05});
+		// And the agent starts with it: the settings file is read before anything else (a bad one stops the start).
+		expect(() => new GuardSettingsSource(writeScratch('guard.yaml', text))).not.toThrow();
+	});
+
+	it('is accepted by the API server, and its Deployment’s pods by the "restricted" Pod Security Standard', async () => {
+		const stored = await applyObjects(target, overlay);
+		const storedDeployment = stored.find((object) => object.kind === 'Deployment')!;
+		expect((storedDeployment['spec'] as any).template.spec.containers[0].args).toEqual(args);
+		const storedConfigMap = await readObject(target, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'modeldeck-agent-guard', namespace: 'modeldeck'}});
+		expect(storedConfigMap['data']).toEqual(findObject(overlay, 'ConfigMap', 'modeldeck-agent-guard')['data']);
+		const template = (deployment['spec'] as any).template;
+		await admin.makeApiClient(k8s.CoreV1Api).createNamespacedPod({
+			namespace: 'modeldeck',
+			dryRun: 'All',
+			body: {metadata: {generateName: 'modeldeck-agent-', labels: template.metadata.labels}, spec: template.spec},
+		});
+	});
+});
+
+/** Writes a file into the test's scratch directory and returns its path. */
+function writeScratch(name: string, text: string): string {
+	const file = path.join(scratch, name);
+	writeFileSync(file, text);
+	return file;
+}
