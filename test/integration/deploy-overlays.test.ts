@@ -2,7 +2,8 @@
 // each rendered by the real kustomize and accepted by the local control plane's API server:
 // - the base policy: the agent's API port (the API server's service proxy, Prometheus) open to every source, its
 //   ingest port to model pods only, nothing else open;
-// - the README's patch that narrows the API port to the control plane's addresses (and Prometheus);
+// - the README's patch that narrows the API port to the control plane's addresses (and Prometheus), and its example
+//   overlay for another registry;
 // - deploy/overlays/guard: the guard on, with Prometheus and a per-model settings ConfigMap mounted as the file the
 //   agent reads, whose settings the agent's own parser reads.
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
@@ -216,6 +217,24 @@ describe('deploy/README.md’s patch narrowing the API port to the control plane
 		const ports = agentPorts(objects);
 		expect(allows(policy, sources.modelPod, ports.ingest, ports.names)).toBe(true);
 		expect(allows(policy, sources.apiServer, ports.ingest, ports.names)).toBe(false);
+	});
+});
+
+describe('deploy/README.md’s example overlay (another registry)', () => {
+	it('rewrites the agent’s image and the load-test workers’ image alike', () => {
+		const readme = readFileSync(path.join(repoRoot, 'deploy/README.md'), 'utf8');
+		const section = readme.slice(readme.indexOf('## Customising: an overlay'));
+		const block = /```yaml\n([\s\S]*?)```/.exec(section);
+		if (!block) throw new Error('deploy/README.md has no yaml block under "## Customising: an overlay"');
+		// As the README lays it out: my-cluster/ beside deploy/ (here a link to this repository's).
+		const root = path.join(scratch, 'registry');
+		mkdirSync(path.join(root, 'my-cluster'), {recursive: true});
+		symlinkSync(path.join(repoRoot, 'deploy'), path.join(root, 'deploy'));
+		writeFileSync(path.join(root, 'my-cluster', 'kustomization.yaml'), block[1]!);
+		const objects = parseObjects(kustomizeBuildText(path.join(root, 'my-cluster')), 'the README’s example overlay');
+		const container = (findObject(objects, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0] as {image: string; env: Array<{name: string; value?: string}>};
+		expect(container.image).toBe('registry.example.com/modeldeck:0.1.0');
+		expect(container.env.find((entry) => entry.name === 'MODELDECK_IMAGE')?.value).toBe(container.image);
 	});
 });
 
