@@ -144,6 +144,9 @@ function describeWeights(model: Model | undefined, previous?: Model): string {
 	return listed.join(', ');
 }
 
+/** How long closing waits for aborted actions to clean up. */
+const closeGraceMs = 20_000;
+
 export class AgentCore {
 	readonly instance = randomUUID();
 	readonly store: AgentStore;
@@ -165,6 +168,8 @@ export class AgentCore {
 	readonly #loadTests = new Set<string>();
 	readonly #timers: NodeJS.Timeout[] = [];
 	readonly #abort = new AbortController();
+	/** Actions under way; closing aborts them and waits (bounded) for their clean-up, e.g. a load test's Job deleted. */
+	readonly #running = new Set<Promise<void>>();
 	readonly #retention: RetentionPolicy;
 	readonly #log: (line: string) => void;
 	#unwatch: (() => void) | undefined;
@@ -534,6 +539,9 @@ export class AgentCore {
 
 	async *#run(action: Action, identity: Identity, lockKey: string | undefined, within: PlannedChange[] | undefined): AsyncGenerator<ActionProgress> {
 		const started = performance.now();
+		let finished!: () => void;
+		const running = new Promise<void>((resolve) => (finished = resolve));
+		this.#running.add(running);
 		const {action: what, target} = describeAction(action);
 		const model = this.findModel(actionModel(action));
 		const traffic = isTrafficAction(action);
@@ -557,23 +565,28 @@ export class AgentCore {
 			this.metrics.actionDuration.observe({kind: action.kind, result}, (performance.now() - started) / 1000);
 			// A traffic action's `after` is what the cluster has once it ended (even a failed one may have written
 			// part of its plan); a test's is the weights it ran against.
-			const modelAfter = traffic ? await this.#modelNow(action) : undefined;
-			const after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
-			await this.auditor.record(
-				{
-					time: this.#now(),
-					user: identity.user,
-					action: what,
-					target,
-					before,
-					after,
-					result,
-					message,
-				},
-				actionModel(action).namespace,
-				this.#objectFor(action),
-				reasons[action.kind],
-			);
+			try {
+				const modelAfter = traffic ? await this.#modelNow(action) : undefined;
+				const after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
+				await this.auditor.record(
+					{
+						time: this.#now(),
+						user: identity.user,
+						action: what,
+						target,
+						before,
+						after,
+						result,
+						message,
+					},
+					actionModel(action).namespace,
+					this.#objectFor(action),
+					reasons[action.kind],
+				);
+			} finally {
+				this.#running.delete(running);
+				finished();
+			}
 		}
 	}
 
@@ -775,6 +788,11 @@ export class AgentCore {
 		if (this.#closed) return;
 		this.#closed = true;
 		this.#abort.abort();
+		// Aborted actions clean up before the store closes under their audit (a pod gets 30 s after SIGTERM by default).
+		if (this.#running.size > 0) {
+			await Promise.race([Promise.allSettled([...this.#running]), new Promise((resolve) => setTimeout(resolve, closeGraceMs).unref())]);
+		}
+
 		for (const timer of this.#timers) clearInterval(timer);
 		this.#unwatch?.();
 		await this.guard?.stop();

@@ -333,4 +333,54 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			await agent?.close();
 		}
 	});
+
+	it('stopping the agent during a load test run as a Job deletes the Job and audits the test as cancelled', async () => {
+		const config = loadKubeConfig({kubeconfig: cluster!.kubeconfig, context: 'admin'});
+		const batch = config.makeApiClient(BatchV1Api);
+		const database = path.join(logDir!, 'stop-agent.db');
+		let agent: RunningAgent | undefined;
+		let closed = false;
+		try {
+			agent = await startAgent({
+				reviewer: new KubeAccessReviewer(config),
+				cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
+				events: new KubeAgentClient(config),
+				resolveEndpoint: () => server!.url,
+				dbPath: database,
+				maxLocalRps: 10,
+				jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest', pollMs: 200}),
+				// Nothing runs the pods here: the workers would wait a minute, and the agent is stopped before.
+				jobStartDelaySeconds: 60,
+			});
+			await eventually('the agent to see the model', 20_000, () => agent!.core.findModel({namespace, name: 'fraud'}));
+			const response = fetch(`${agent.url}/v1/actions`, {
+				method: 'POST',
+				headers: {authorization: `Bearer ${cluster!.tokens.operator}`, 'content-type': 'application/json'},
+				body: JSON.stringify({kind: 'load-test', targets: [{namespace, name: 'fraud', version: 'v1'}], rps: 30, durationSeconds: 30, warmupSeconds: 1}),
+			}).then((answer) => answer.text()).catch(() => 'cut');
+			const jobs = async () => (await batch.listNamespacedJob({namespace, labelSelector: loadTestLabel})).items.filter((job) => job.spec?.parallelism === 3);
+			const [job] = await eventually('the Job of 3 workers', 20_000, async () => {
+				const found = await jobs();
+				return found.length > 0 && found;
+			});
+
+			// What SIGTERM does in the pod: the agent closes, and the Job it started is deleted before it exits.
+			await agent.close();
+			closed = true;
+			await response;
+			const current = await batch.readNamespacedJob({name: job!.metadata!.name!, namespace}).catch((error: {code?: number}) => (error.code === 404 ? undefined : Promise.reject(error)));
+			expect(current === undefined || Boolean(current.metadata?.deletionTimestamp), `Job ${job!.metadata!.name} still there, not being deleted`).toBe(true);
+
+			// The audit, read from the agent's store after it stopped: the test, by the operator, failed as cancelled.
+			const {AgentStore} = await import('../../source/agent/store/sqlite-store.ts');
+			const store = new AgentStore({path: database});
+			try {
+				expect(store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 30 rps'))).toMatchObject({user: 'operator', result: 'failed', message: expect.stringMatching(/cancel/)});
+			} finally {
+				store.close();
+			}
+		} finally {
+			if (!closed) await agent?.close();
+		}
+	});
 });
