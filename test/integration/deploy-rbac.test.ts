@@ -1,13 +1,15 @@
 // deploy/base and deploy/example applied to the local control plane (server-side apply, as admin), then the agent's
 // RBAC proved there both sufficient and minimal: access reviews for everything the agent's code calls (allowed) and for
 // a list of things it must never do (denied), the complete set of rules the API server grants its service account
-// compared with that list, and the real agent run with the Deployment's args and env and the service account's token
-// doing real actions on the example model: weight, rollback, a load test run as a Kubernetes Job of workers, promote
-// (with the old stable scaled to zero); and the agent's Job runner, with that token, deleting a cancelled test's Job. Also: the objects are accepted (the HTTPRoute against its
-// CRD), the pods pass the "restricted" Pod Security Standard the namespaces enforce, and the Deployments become ready.
+// compared with that list, and the real agent run with the Deployment's args and env and its in-cluster credentials
+// (the service account's token and the CA at the pod's mount path, KUBERNETES_SERVICE_HOST/PORT, no kubeconfig) doing
+// real actions on the example model: weight, rollback, a load test run as a Kubernetes Job of workers, promote (with the
+// old stable scaled to zero); and the agent's Job runner, with that token, deleting a cancelled test's Job. Also: the
+// objects are accepted (the HTTPRoute against its CRD), the pods pass the "restricted" Pod Security Standard the
+// namespaces enforce, and the Deployments become ready.
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {appendFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -164,7 +166,8 @@ const forbidden: Permission[] = [
 let cluster: Cluster;
 let admin: k8s.KubeConfig;
 let agentConfig: k8s.KubeConfig;
-let agentKubeconfigFile: string;
+/** What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount: the token, the cluster's CA, the namespace. */
+let serviceAccountFiles: string;
 let scratch: string;
 let agentProcess: ChildProcess | undefined;
 let agentOutput = '';
@@ -371,8 +374,11 @@ beforeAll(async () => {
 	});
 	agentConfig = kubeConfigWithToken(issued(token), agentNamespace);
 	scratch = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-deploy-rbac-'));
-	agentKubeconfigFile = path.join(scratch, 'kubeconfig');
-	writeFileSync(agentKubeconfigFile, agentConfig.exportConfig());
+	serviceAccountFiles = path.join(scratch, 'serviceaccount');
+	mkdirSync(serviceAccountFiles);
+	writeFileSync(path.join(serviceAccountFiles, 'token'), issued(token));
+	writeFileSync(path.join(serviceAccountFiles, 'ca.crt'), readFileSync(cluster.caFile));
+	writeFileSync(path.join(serviceAccountFiles, 'namespace'), agentNamespace);
 });
 
 afterAll(async () => {
@@ -536,21 +542,30 @@ describe('the agent with its service account and the Deployment’s args', () =>
 			if (arg.startsWith('--guard-config=')) return `--guard-config=${path.join(scratch, 'guard.yaml')}`;
 			return arg;
 		});
-		// In a pod the agent loads the mounted service-account token; here the same token comes in a kubeconfig.
 		// Two flags added: a load test above 10 requests/s per version (not 2,000) runs as a Job, so a small one does,
 		// and its workers start 3 s after the Job is created (not 30 s: kwok's pods start at once).
 		const testArgs = [`--loadtest-max-local-rps=${maxLocalRps}`, '--loadtest-start-delay-seconds=3'];
-		agentProcess = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args, ...testArgs, `--kubeconfig=${agentKubeconfigFile}`], {
+		// Credentials as in a pod: no kubeconfig, the API server named by KUBERNETES_SERVICE_HOST/PORT, and the
+		// service account's files at /var/run/secrets/kubernetes.io/serviceaccount — put there in a mount namespace of
+		// the agent's own (a tmpfs over /run, which /var/run links to), so the machine's /run is untouched.
+		const apiServer = new URL(cluster.server);
+		const mountServiceAccount = 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$0"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@"';
+		agentProcess = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', mountServiceAccount, serviceAccountFiles, process.execPath, path.join(repoRoot, 'source/agent/run.ts'), ...args, ...testArgs], {
 			cwd: scratch,
-			env: {...process.env, ...env, ...network.env, KUBECONFIG: ''},
+			// No kubeconfig to fall back on: KUBECONFIG empty and a HOME without ~/.kube.
+			env: {...process.env, ...env, ...network.env, KUBECONFIG: '', HOME: scratch, KUBERNETES_SERVICE_HOST: apiServer.hostname, KUBERNETES_SERVICE_PORT: apiServer.port},
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		agentProcess.stdout!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
 		agentProcess.stderr!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
 		await eventually(`the agent to be ready (output: ${agentOutput.slice(-800)})`, 30_000, async () => {
-			if (agentProcess!.exitCode !== null) throw new Error(`the agent exited with ${agentProcess!.exitCode}: ${agentOutput}`);
-			return (await fetch(`${agentUrl}/readyz`)).status === 200;
+			if (agentProcess!.exitCode !== null) {
+				throw new Error(`the agent exited with ${agentProcess!.exitCode} (this test needs root for unshare and mount, as in CI): ${agentOutput}`);
+			}
+			return (await fetch(`${agentUrl}/readyz`).catch(() => undefined))?.status === 200;
 		});
+		// It found the API server through the in-cluster configuration, not a kubeconfig.
+		expect(agentOutput).toContain(`Kubernetes API server https://${apiServer.host}`);
 	});
 
 	it('sets the canary weight on the HTTPRoute and records an Event', async () => {
