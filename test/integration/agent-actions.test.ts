@@ -344,7 +344,7 @@ describe('agent actions', () => {
 		expect(rolledBack).toMatchObject({model: fraud, verdict: 'fail', message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/)});
 		expect(cluster.calls).toContain('team-a/fraud: rollback v2');
 		const audit = await createAgentClient({url: agent.url, token: 'viewer-token', namespace: 'team-a'}).audit(5);
-		expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', result: 'ok', target: 'team-a/fraud', after: 'v2 canary 0%'});
+		expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', result: 'ok', target: 'team-a/fraud', after: 'v1 stable 100%, v2 canary 0%'});
 		await eventually('the alert', 5000, () => alerts.length > 0);
 		expect(alerts[0]).toMatchObject({url: 'http://alerts.invalid/api/v2/alerts', body: [{labels: {alertname: 'ModeldeckCanaryRolledBack', namespace: 'team-a', model: 'fraud', canary: 'v2'}}]});
 		const metrics = await (await fetch(`${agent.url}/metrics`)).text();

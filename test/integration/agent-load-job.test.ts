@@ -8,13 +8,10 @@
 // `modeldeck agent …` is `node source/agent/run.ts …` from this checkout) on the host against a real model server,
 // writes the output in the CRI log format to a file, points kwok at it with a kwok.x-k8s.io Logs object, and only
 // then tells kwok how the container exited (the harness's exit-code annotation), which ends the pod.
-import {spawn} from 'node:child_process';
-import {appendFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {createInterface} from 'node:readline';
-import {BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, Watch, setHeaderOptions} from '@kubernetes/client-node';
-import type {KubeConfig, V1Pod} from '@kubernetes/client-node';
+import {BatchV1Api, CoreV1Api} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {startCluster} from '../../harness/cluster.mjs';
 import type {Cluster} from '../../harness/cluster.mjs';
@@ -32,130 +29,14 @@ import type {RunningModelServer} from '../../source/model-server/main.ts';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {deployment, httpRoute, service} from '../fixtures/kube/manifests.ts';
-import {eventually, repoRoot} from './agent-support.ts';
+import {eventually} from './agent-support.ts';
+import {JobPodRuntime} from './job-pod-runtime.ts';
 
 const namespace = 'team-a';
-const exitCodeAnnotation = 'harness.modeldeck.dev/exit-code';
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-interface RanContainer {
-	pod: string;
-	completionIndex: string | undefined;
-	args: string[];
-	exitCode: number;
-	stdout: string;
-}
-
-/**
- * Plays the container runtime of kwok's nodes for the pods of one label selector: runs each bound pod's container
- * on the host, keeps its output where kwok serves it as the pod's log, then ends the pod with the exit code.
- */
-class HostContainerRuntime {
-	readonly ran: RanContainer[] = [];
-	readonly failures: string[] = [];
-	readonly #config: KubeConfig;
-	readonly #core: CoreV1Api;
-	readonly #custom: CustomObjectsApi;
-	readonly #logDir: string;
-	readonly #started = new Set<string>();
-	readonly #running = new Set<Promise<void>>();
-	#watch: AbortController | undefined;
-
-	constructor(config: KubeConfig, logDir: string) {
-		this.#config = config;
-		this.#core = config.makeApiClient(CoreV1Api);
-		this.#custom = config.makeApiClient(CustomObjectsApi);
-		this.#logDir = logDir;
-	}
-
-	async start(labelSelector: string): Promise<void> {
-		this.#watch = await new Watch(this.#config).watch(
-			`/api/v1/namespaces/${namespace}/pods`,
-			{labelSelector},
-			(type: string, pod: V1Pod) => {
-				const name = pod.metadata?.name;
-				// A container starts once its pod is on a node and kwok has made it Running.
-				if (type === 'DELETED' || !name || this.#started.has(name) || !pod.spec?.nodeName || pod.status?.phase !== 'Running') return;
-				this.#started.add(name);
-				const running = this.#runPod(pod).catch((error: unknown) => {
-					this.failures.push(`${name}: ${(error as Error).message}`);
-				});
-				this.#running.add(running);
-				void running.finally(() => this.#running.delete(running));
-			},
-			(error: unknown) => {
-				if (error && !this.#watch?.signal.aborted) this.failures.push(`watch ended: ${(error as Error).message}`);
-			},
-		);
-	}
-
-	async stop(): Promise<void> {
-		this.#watch?.abort();
-		await Promise.all(this.#running);
-	}
-
-	async #runPod(pod: V1Pod): Promise<void> {
-		const name = pod.metadata!.name!;
-		const container = pod.spec!.containers[0]!;
-		// The image's ENTRYPOINT is the modeldeck CLI and the Job gives only args; `agent …` is the agent's subcommand.
-		if (container.command?.length) throw new Error(`the Job's container overrides the image's entrypoint: ${container.command.join(' ')}`);
-		const args = container.args ?? [];
-		if (args[0] !== 'agent') throw new Error(`expected the args to start with the agent subcommand, got ${args.join(' ')}`);
-
-		const logsFile = path.join(this.#logDir, `${namespace}_${name}_${container.name}.log`);
-		writeFileSync(logsFile, '');
-		await this.#custom.createNamespacedCustomObject({
-			group: 'kwok.x-k8s.io',
-			version: 'v1alpha1',
-			namespace,
-			plural: 'logs',
-			body: {
-				apiVersion: 'kwok.x-k8s.io/v1alpha1',
-				kind: 'Logs',
-				metadata: {
-					name,
-					namespace,
-					// Goes away with its pod.
-					ownerReferences: [{apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata!.uid!}],
-				},
-				spec: {logs: [{containers: [container.name], logsFile}]},
-			},
-		});
-
-		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args.slice(1)], {
-			cwd: repoRoot,
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-		let stdout = '';
-		// What a CRI runtime writes for each line: `<RFC 3339 time> <stream> F <line>`; kwok's server reads this format.
-		const logLines = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream) =>
-			new Promise<void>((resolve) => {
-				const lines = createInterface({input: readable});
-				lines.on('line', (line) => {
-					if (stream === 'stdout') stdout += `${line}\n`;
-					appendFileSync(logsFile, `${new Date().toISOString()} ${stream} F ${line}\n`);
-				});
-				lines.on('close', resolve);
-			});
-		const [exitCode] = await Promise.all([
-			new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))),
-			logLines('stdout', child.stdout),
-			logLines('stderr', child.stderr),
-		]);
-
-		// kwok learns of the Logs object through a watch: wait until the API server's pods/log returns what the
-		// container printed, so the pod never ends before its log is readable.
-		await eventually(`the log of pod ${name} through the API server`, 20_000, async () =>
-			(await this.#core.readNamespacedPodLog({name, namespace, container: container.name})).includes(stdout.trim()),
-		);
-		this.ran.push({pod: name, completionIndex: pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'], args, exitCode, stdout});
-		await this.#core.patchNamespacedPod({name, namespace, body: {metadata: {annotations: {[exitCodeAnnotation]: String(exitCode)}}}}, mergePatch);
-	}
-}
 
 let cluster: Cluster | undefined;
 let server: RunningModelServer | undefined;
-let runtime: HostContainerRuntime | undefined;
+let runtime: JobPodRuntime | undefined;
 let logDir: string | undefined;
 
 beforeAll(async () => {
@@ -188,7 +69,7 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		const prepared = await prepareTargets([target], {resolveEndpoint: () => server!.url});
 		if (typeof prepared === 'string') throw new Error(prepared);
 
-		runtime = new HostContainerRuntime(config, logDir!);
+		runtime = new JobPodRuntime(config, {namespace, logDir: logDir!});
 		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
 		const plan = {rps: 20, workers: 2, durationSeconds: 2, warmupSeconds: 0.5, startAt: Date.now() + 10_000};
 		const messages: string[] = [];
@@ -264,7 +145,7 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		const before = await servedRequests(server!.url, '200');
 
 		let agent: RunningAgent | undefined;
-		runtime = new HostContainerRuntime(config, logDir!);
+		runtime = new JobPodRuntime(config, {namespace, logDir: logDir!});
 		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
 		try {
 			agent = await startAgent({

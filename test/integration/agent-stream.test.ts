@@ -48,6 +48,20 @@ async function ingest(url: string, from: number, count: number, batch = 100): Pr
 	}
 }
 
+/** A raw WebSocket subscribed to everything, collecting every message (batches unpacked) as it comes. */
+async function subscribeAll(running: RunningAgent): Promise<{ws: WebSocket; received: Array<{type: string; seq?: number; dropped?: number}>}> {
+	const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
+	const received: Array<{type: string; seq?: number; dropped?: number}> = [];
+	ws.on('message', (data) => {
+		const parsed = JSON.parse(data.toString()) as unknown;
+		received.push(...((Array.isArray(parsed) ? parsed : [parsed]) as Array<{type: string}>));
+	});
+	await new Promise((resolve) => ws.once('open', resolve));
+	ws.send(JSON.stringify({type: 'subscribe', filter: {}}));
+	await eventually('the subscription', 5000, () => running.core.hub.stats()[0]);
+	return {ws, received};
+}
+
 describe('agent stream', () => {
 	it('delivers every prediction to many clients, in order, numbered', async () => {
 		const running = await agent();
@@ -101,15 +115,7 @@ describe('agent stream', () => {
 
 	it('keeps a stalled client’s cost bounded and, when it reads again, says exactly how much it lost', async () => {
 		const running = await agent({stream: {queueCapacity: 500, highWaterBytes: 64 * 1024}, heartbeatMs: 120_000});
-		const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
-		const received: {type: string; seq?: number; dropped?: number}[] = [];
-		ws.on('message', (data) => {
-			const parsed = JSON.parse(data.toString()) as unknown;
-			received.push(...((Array.isArray(parsed) ? parsed : [parsed]) as {type: string}[]));
-		});
-		await new Promise((resolve) => ws.once('open', resolve));
-		ws.send(JSON.stringify({type: 'subscribe', filter: {}}));
-		await eventually('the subscription', 5000, () => running.core.hub.stats()[0]);
+		const {ws, received} = await subscribeAll(running);
 		// Stop reading: the agent's writes pile up in the kernel, then in its socket buffer, then its queue drops.
 		const socket = (ws as unknown as {_socket: import('node:net').Socket})._socket;
 		socket.pause();
@@ -292,15 +298,7 @@ describe('agent stream', () => {
 		const metric = async (url: string) => Number(/^modeldeck_agent_stream_dropped_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
 		const running = await agent({stream: {queueCapacity: 200, highWaterBytes: 16 * 1024}, heartbeatMs: 120_000});
 		const droppedBefore = await metric(running.url);
-		const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
-		const received: {type: string; seq?: number; dropped?: number}[] = [];
-		ws.on('message', (data) => {
-			const parsed = JSON.parse(data.toString()) as unknown;
-			received.push(...((Array.isArray(parsed) ? parsed : [parsed]) as {type: string}[]));
-		});
-		await new Promise((resolve) => ws.once('open', resolve));
-		ws.send(JSON.stringify({type: 'subscribe', filter: {}}));
-		await eventually('the subscription', 5000, () => running.core.hub.stats()[0]);
+		const {ws, received} = await subscribeAll(running);
 		// Slow, not stalled: it reads for 5 ms out of every 30.
 		const socket = (ws as unknown as {_socket: import('node:net').Socket})._socket;
 		const reader = setInterval(() => {

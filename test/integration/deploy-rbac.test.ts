@@ -9,16 +9,16 @@
 // namespaces enforce, and the Deployments become ready.
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {createInterface} from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {type KubeObject, applyObjects, kustomize, startServiceNetwork} from './deploy-support.ts';
 import {eventually} from './agent-support.ts';
+import {JobPodRuntime} from './job-pod-runtime.ts';
 import {prepareTargets} from '../../source/agent/actions/load-test.ts';
 import {KubeLoadJobRunner} from '../../source/agent/actions/load-job-runner.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/main.ts';
@@ -250,103 +250,6 @@ async function grantedRules(config: k8s.KubeConfig, namespace: string): Promise<
 	}
 
 	return granted;
-}
-
-/**
- * Plays the container runtime of kwok's nodes for the agent's load-test Job pods (as test/integration/agent-load-job.test.ts
- * does; nothing here runs containers): runs each bound pod's container args on the host — `modeldeck agent …` is
- * `node source/agent/run.ts …` from this checkout, and the Service URL it is given leads, as the cluster's network
- * would, to the version's model server — keeps its output where kwok serves it as the pod's log, waits until the API
- * server returns that log, then ends the pod with the container's exit code.
- */
-class JobPodRuntime {
-	readonly ran: Array<{pod: string; args: string[]; exitCode: number}> = [];
-	readonly failures: string[] = [];
-	readonly #started = new Set<string>();
-	readonly #running = new Set<Promise<void>>();
-	#watch: AbortController | undefined;
-
-	readonly namespace: string;
-	readonly logDir: string;
-	readonly services: Record<string, string>;
-
-	constructor(namespace: string, logDir: string, services: Record<string, string>) {
-		this.namespace = namespace;
-		this.logDir = logDir;
-		this.services = services;
-	}
-
-	async start(labelSelector: string): Promise<void> {
-		this.#watch = await new k8s.Watch(admin).watch(
-			`/api/v1/namespaces/${this.namespace}/pods`,
-			{labelSelector},
-			(type: string, pod: k8s.V1Pod) => {
-				const name = pod.metadata?.name;
-				if (type === 'DELETED' || !name || this.#started.has(name) || !pod.spec?.nodeName || pod.status?.phase !== 'Running') return;
-				this.#started.add(name);
-				const running = this.#run(pod).catch((error: unknown) => {
-					this.failures.push(`${name}: ${(error as Error).message}`);
-				});
-				this.#running.add(running);
-				void running.finally(() => this.#running.delete(running));
-			},
-			(error: unknown) => {
-				if (error && !this.#watch?.signal.aborted) this.failures.push(`watch ended: ${(error as Error).message}`);
-			},
-		);
-	}
-
-	async stop(): Promise<void> {
-		this.#watch?.abort();
-		await Promise.all(this.#running);
-	}
-
-	async #run(pod: k8s.V1Pod): Promise<void> {
-		const name = pod.metadata!.name!;
-		const container = pod.spec!.containers[0]!;
-		const args = container.args ?? [];
-		if (container.command?.length || args[0] !== 'agent') throw new Error(`expected the image's entrypoint with args "agent …", got ${JSON.stringify(container)}`);
-		const logsFile = path.join(this.logDir, `${this.namespace}_${name}_${container.name}.log`);
-		writeFileSync(logsFile, '');
-		await admin.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
-			group: 'kwok.x-k8s.io',
-			version: 'v1alpha1',
-			namespace: this.namespace,
-			plural: 'logs',
-			body: {
-				apiVersion: 'kwok.x-k8s.io/v1alpha1',
-				kind: 'Logs',
-				metadata: {name, namespace: this.namespace, ownerReferences: [{apiVersion: 'v1', kind: 'Pod', name, uid: pod.metadata!.uid!}]},
-				spec: {logs: [{containers: [container.name], logsFile}]},
-			},
-		});
-		// The cluster's DNS and Service routing: the worker's --url names the Service; on the host it is the server.
-		const hostArgs = args.slice(1).map((arg) => {
-			const match = /^http:\/\/([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?::80)?(\/.*)$/.exec(arg);
-			const server = match ? this.services[`${match[1]}.${match[2]}`] : undefined;
-			return match && server ? `${server}${match[3]}` : arg;
-		});
-		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...hostArgs], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
-		let stdout = '';
-		const lines = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream) =>
-			new Promise<void>((resolve) => {
-				createInterface({input: readable})
-					.on('line', (line) => {
-						if (stream === 'stdout') stdout += `${line}\n`;
-						appendFileSync(logsFile, `${new Date().toISOString()} ${stream} F ${line}\n`);
-					})
-					.on('close', resolve);
-			});
-		const [exitCode] = await Promise.all([new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1))), lines('stdout', child.stdout!), lines('stderr', child.stderr!)]);
-		await eventually(`the log of pod ${name} through the API server`, 20_000, async () =>
-			(await admin.makeApiClient(k8s.CoreV1Api).readNamespacedPodLog({name, namespace: this.namespace, container: container.name})).includes(stdout.trim()),
-		);
-		this.ran.push({pod: name, args, exitCode});
-		await admin.makeApiClient(k8s.CoreV1Api).patchNamespacedPod(
-			{name, namespace: this.namespace, body: {metadata: {annotations: {'harness.modeldeck.dev/exit-code': String(exitCode)}}}},
-			k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-		);
-	}
 }
 
 async function freePort(): Promise<number> {
@@ -605,7 +508,7 @@ describe('the agent with its service account and the Deployment’s args', () =>
 	});
 
 	it('runs a load test big enough to be a Kubernetes Job: creates the Job, polls it, lists its pods, reads their logs', async () => {
-		const runtime = new JobPodRuntime(agentNamespace, scratch, {[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url});
+		const runtime = new JobPodRuntime(admin, {namespace: agentNamespace, logDir: scratch, services: {[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url}});
 		await runtime.start('app.kubernetes.io/managed-by=modeldeck-agent');
 		const served = async () => (await (await fetch(`${modelServers['v2']!.url}/metrics`)).text()).match(/^modeldeck_inference_requests_total\{[^}]*code="200"[^}]*\} (\d+)/m)?.[1];
 		const before = Number((await served()) ?? 0);

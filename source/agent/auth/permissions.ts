@@ -22,6 +22,7 @@
  */
 import type {Action, Model, ModelRef} from '../../domain/types.ts';
 import type {ResourceAttributes} from './reviewer.ts';
+import type {PlannedChange} from '../../sources/kube/actions.ts';
 
 export function readPermission(namespace: string | undefined): ResourceAttributes {
 	return {verb: 'list', group: '', resource: 'pods', namespace: namespace ?? ''};
@@ -69,16 +70,8 @@ export function isTrafficAction(action: Action): action is TrafficAction {
 	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
 }
 
-/** One write that an action will make, as the cluster source plans it (sources/kube PlannedChange). */
-export interface PlannedChange {
-	verb: string;
-	group: string;
-	resource: string;
-	namespace: string;
-	name: string;
-	object: string;
-	change: string;
-}
+/** One write that an action will make, as the cluster source plans it. */
+export type {PlannedChange};
 
 /**
  * A cluster that can say what an action will write, carry it out within those writes only, and read a model
