@@ -15,6 +15,8 @@ interface Shot {
 	args: string[];
 	cols?: number;
 	rows?: number;
+	/** Written to the shot's settings file (config.json). */
+	settings?: Record<string, unknown>;
 	steps: (term: PtyTerminal) => Promise<void>;
 }
 
@@ -50,6 +52,31 @@ const shots: Shot[] = [
 			term.press('enter');
 			await term.waitFor('CANARY');
 			await pause(2500);
+		},
+	},
+	{
+		file: 'model-tests.svg',
+		title: 'modeldeck --demo: smoke tests and a load test of stable and canary, side by side',
+		args: ['--demo', '--scenario', 'latency-regression'],
+		cols: 120,
+		rows: 40,
+		settings: {loadTest: {rps: 50, durationSeconds: 10, warmupSeconds: 2}},
+		async steps(term) {
+			await term.waitFor('MODEL');
+			await term.waitFor(/✖/, 60_000);
+			term.press('o');
+			await term.settle(200);
+			term.press('g');
+			await term.settle(200);
+			term.press('enter');
+			await term.waitFor('CANARY');
+			term.press('s');
+			await term.waitFor(/smoke \S+ \d+\/\d+ checks passed[^\n]*smoke \S+ \d+\/\d+ checks passed/, 30_000);
+			term.press('t');
+			await term.waitFor('requests/s to each of');
+			term.press('y');
+			await term.waitFor(/✔ Load test/, 60_000);
+			await pause(1500);
 		},
 	},
 	{
@@ -91,10 +118,12 @@ const shots: Shot[] = [
 ];
 
 for (const shot of shots) {
+	const configDir = mkdtempSync(path.join(tmpdir(), 'modeldeck-shot-'));
+	if (shot.settings) writeFileSync(path.join(configDir, 'config.json'), JSON.stringify(shot.settings));
 	const term = PtyTerminal.spawn(process.execPath, [path.resolve('dist/cli.js'), ...shot.args], {
 		cols: shot.cols ?? 100,
 		rows: shot.rows ?? 30,
-		env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-shot-'))},
+		env: {MODELDECK_CONFIG_DIR: configDir},
 	});
 	try {
 		await shot.steps(term);
