@@ -106,6 +106,18 @@ export function looksLikeProbability(name: string): boolean {
 
 const numericTypes = /^(U?INT(8|16|32|64)|FP(16|32|64)|BF16)$/;
 
+/** What an integer tensor's values may be (64-bit ones as far as JSON numbers are exact). */
+const integerRanges: Record<string, [number, number]> = {
+	INT8: [-128, 127],
+	INT16: [-32_768, 32_767],
+	INT32: [-2_147_483_648, 2_147_483_647],
+	INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+	UINT8: [0, 255],
+	UINT16: [0, 65_535],
+	UINT32: [0, 4_294_967_295],
+	UINT64: [0, Number.MAX_SAFE_INTEGER],
+};
+
 /** Checks an inference response against the model's declared outputs; one check per property per output. */
 export function checkInferenceResponse(metadata: ModelMetadata, body: unknown): SmokeCheck[] {
 	const checks: SmokeCheck[] = [];
@@ -159,6 +171,17 @@ function rangeCheck(declared: TensorMetadata, values: unknown[]): SmokeCheck {
 	const bad = values.find((value) => typeof value !== 'number' || !Number.isFinite(value));
 	if (bad !== undefined) return {name, ok: false, detail: `non-finite or non-numeric value ${JSON.stringify(bad)}`};
 	const numbers = values as number[];
+	const integer = integerRanges[declared.datatype];
+	if (integer) {
+		const [min, max] = integer;
+		const outside = numbers.find((value) => !Number.isInteger(value) || value < min || value > max);
+		return {
+			name,
+			ok: outside === undefined,
+			detail: outside === undefined ? `${numbers.length} integers in ${declared.datatype}'s range` : `${outside} is not a ${declared.datatype} (integers ${min}…${max})`,
+		};
+	}
+
 	if (looksLikeProbability(declared.name)) {
 		const outside = numbers.find((value) => value < 0 || value > 1);
 		return {

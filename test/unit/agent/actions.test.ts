@@ -43,6 +43,15 @@ describe('OIP v2 smoke-test logic', () => {
 		expect(buildInferenceRequest({name: 'm', inputs: [], outputs: []})).toMatch(/declares no inputs/);
 	});
 
+	it('checks that an integer output holds integers its datatype can hold', () => {
+		const classes = {name: 'm', inputs: metadata.inputs, outputs: [{name: 'label', datatype: 'UINT8', shape: [-1]}]};
+		const values = (data: number[]) => checkInferenceResponse(classes, {outputs: [{name: 'label', datatype: 'UINT8', shape: [data.length], data}]}).at(-1);
+		expect(values([0, 3, 255])).toEqual({name: 'output label values', ok: true, detail: "3 integers in UINT8's range"});
+		expect(values([1, 256])).toEqual({name: 'output label values', ok: false, detail: '256 is not a UINT8 (integers 0…255)'});
+		expect(values([1, -1])).toMatchObject({ok: false, detail: '-1 is not a UINT8 (integers 0…255)'});
+		expect(values([0.5])).toMatchObject({ok: false, detail: '0.5 is not a UINT8 (integers 0…255)'});
+	});
+
 	it('checks presence, datatype, shape and range of every declared output', () => {
 		const parsed = parseModelMetadata(metadata) as Exclude<ReturnType<typeof parseModelMetadata>, string>;
 		const good = checkInferenceResponse(parsed, {outputs: [{name: 'probability', datatype: 'FP32', shape: [1, 1], data: [0.42]}]});
