@@ -24,7 +24,7 @@ import {alertFormatFor, postAlert} from './guard/alerts.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import type {GuardSettingsFile} from './guard/settings.ts';
 import {Joiner} from './ingest/joiner.ts';
-import type {JoinerUndo} from './ingest/joiner.ts';
+import type {HalfChanges, JoinerUndo} from './ingest/joiner.ts';
 import {IngestError, parseIngest} from './ingest/parse.ts';
 import type {IncomingHeaders} from './ingest/parse.ts';
 import {modelObject, versionObject} from './kube-objects.ts';
@@ -196,6 +196,8 @@ export class AgentCore {
 			onDropped: (count) => this.metrics.dropped.inc(count),
 		});
 		this.joiner = new Joiner({timeoutMs: options.joinTimeoutMs ?? 30_000});
+		// Halves acknowledged before a stop or a kill wait for their partners again.
+		for (const {half, receivedAt} of this.store.pendingHalves()) this.joiner.restore(half, receivedAt);
 		this.auditor = new Auditor(this.store, this.hub, options.events, this.#log);
 		this.#retention = {maxAgeMs: 24 * 3600 * 1000, maxRows: 1_000_000, ...options.retention};
 
@@ -211,7 +213,21 @@ export class AgentCore {
 		}
 
 		const expiry = setInterval(() => {
-			for (const prediction of this.joiner.expire(this.#now())) this.#publishPrediction(prediction);
+			// Timed-out halves become incomplete predictions, stored with their halves' removal in one transaction.
+			const now = this.#now();
+			const changes: HalfChanges = {put: [], removed: []};
+			const expired = this.joiner.expire(now, changes);
+			if (expired.length > 0) {
+				const first = this.hub.seq + 1;
+				this.store.addPredictionsLater(
+					expired.map((prediction, index) => ({seq: first + index, prediction})),
+					now,
+					changes,
+				);
+				for (const prediction of expired) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
+				if (this.store.failure) this.metrics.storeWritable.set(0);
+			}
+
 			this.metrics.pendingHalves.set(this.joiner.pendingCount);
 		}, Math.min(1000, Math.max(10, (options.joinTimeoutMs ?? 30_000) / 4)));
 		const retention = setInterval(() => void this.#retain(), options.retentionIntervalMs ?? 10_000);
@@ -330,13 +346,15 @@ export class AgentCore {
 	ingest(headers: IncomingHeaders, body: Buffer): IngestResult {
 		const now = this.#now();
 		const undo: JoinerUndo = [];
+		// Halves that begin or stop waiting are committed with the predictions: an acknowledged half survives a kill.
+		const halves: HalfChanges = {put: [], removed: []};
 		const duplicatesBefore = this.joiner.duplicates;
 		try {
 			const batch = parseIngest(headers, body, now);
 			const completed: Prediction[] = [];
 			for (const record of batch.records) {
 				if (record.kind === 'prediction') completed.push(record.prediction);
-				else completed.push(...this.joiner.add(record, now, undo));
+				else completed.push(...this.joiner.add(record, now, undo, halves));
 			}
 
 			// A prediction cannot have happened after the agent received it: a logger's clock ahead of the agent's
@@ -346,6 +364,7 @@ export class AgentCore {
 			this.store.addPredictions(
 				completed.map((prediction, index) => ({seq: first + index, prediction})),
 				now,
+				halves,
 			);
 			this.metrics.storeWritable.set(this.store.failure ? 0 : 1);
 			for (const prediction of completed) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
@@ -796,7 +815,9 @@ export class AgentCore {
 		for (const timer of this.#timers) clearInterval(timer);
 		this.#unwatch?.();
 		await this.guard?.stop();
-		for (const prediction of this.joiner.drain()) this.#publishPrediction(prediction);
+		// A store on disk keeps the halves still waiting, to be joined after the restart (a rolling update sends their
+		// partners to the next agent); one in memory would lose them, so they are stored as incomplete instead.
+		if (this.store.path === ':memory:') for (const prediction of this.joiner.drain()) this.#publishPrediction(prediction);
 		this.hub.close();
 		this.store.close();
 	}

@@ -201,6 +201,52 @@ describe('agent stream', () => {
 		expect(after).toEqual(Array.from({length: 10}, (_, index) => after[0]! + index));
 	});
 
+	it('keeps a request half it acknowledged across a kill and a graceful restart: its response, sent to the next agent, still joins it', async () => {
+		const directory = mkdtempSync(path.join(tmpdir(), 'agent-halves-'));
+		directories.push(directory);
+		const port = await freePort();
+		const args = ['--listen', `127.0.0.1:${port}`, '--db', path.join(directory, 'agent.db'), '--no-auth'];
+		const url = `http://127.0.0.1:${port}`;
+		// KServe's logger, binary mode: the request and the response share ce-id.
+		const kserve = (type: 'request' | 'response', id: string, time: string) => ({
+			'content-type': 'application/json',
+			'ce-specversion': '1.0',
+			'ce-type': `org.kubeflow.serving.inference.${type}`,
+			'ce-id': id,
+			'ce-source': 'http://fraud-predictor.team-a.svc/',
+			'ce-time': time,
+			'ce-inferenceservicename': 'fraud',
+			'ce-namespace': 'team-a',
+			'ce-component': 'predictor',
+			'ce-endpoint': 'v2',
+		});
+		const start = Date.now();
+		const at = (ms: number) => new Date(start + ms).toISOString();
+		const request = {inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]};
+		const response = {outputs: [{name: 'probability', datatype: 'FP32', shape: [1, 1], data: [0.25]}]};
+
+		processes.push(await spawnAgent(args));
+		expect(await postLogs(url, request, kserve('request', 'killed-1', at(0)))).toMatchObject({status: 200, body: {accepted: 1, predictions: 0}});
+		await processes.at(-1)!.kill('SIGKILL');
+		processes.push(await spawnAgent(args));
+		expect(await postLogs(url, response, kserve('response', 'killed-1', at(40)))).toMatchObject({status: 200, body: {predictions: 1}});
+
+		expect(await postLogs(url, request, kserve('request', 'stopped-1', at(100)))).toMatchObject({status: 200, body: {predictions: 0}});
+		await processes.at(-1)!.kill('SIGTERM');
+		processes.push(await spawnAgent(args));
+		expect(await postLogs(url, response, kserve('response', 'stopped-1', at(130)))).toMatchObject({status: 200, body: {predictions: 1}});
+
+		const lookup = createAgentClient({url});
+		for (const [id, latencyMs] of [['killed-1', 40], ['stopped-1', 30]] as const) {
+			const found = await lookup.lookup(id);
+			// One prediction, joined: the request's input and the response's output, and the latency between them.
+			expect(found, id).toHaveLength(1);
+			expect(found[0]).toMatchObject({requestId: id, namespace: 'team-a', model: 'fraud', version: 'v2', status: 'ok', latencyMs});
+			expect(found[0]!.inputSummary).toContain('features');
+			expect(found[0]!.outputSummary).toContain('probability');
+		}
+	});
+
 	it('answers 503 naming the cause while its SQLite store is full, keeps serving the stream and the API, and recovers by itself', async () => {
 		const directory = mkdtempSync(path.join(tmpdir(), 'agent-full-'));
 		directories.push(directory);

@@ -27,6 +27,23 @@ interface Pending {
 /** Changes to undo, newest last: `add` records how to take back what it did when the caller cannot keep it. */
 export type JoinerUndo = (() => void)[];
 
+/**
+ * What changed among the waiting halves, for a store that keeps them across restarts: halves that began waiting,
+ * and join keys that stopped (joined, pushed out, timed out). A key both added and removed within one journal is in
+ * neither.
+ */
+export interface HalfChanges {
+	put: Array<{half: LogHalf; receivedAt: number}>;
+	removed: string[];
+}
+
+function journalRemove(changes: HalfChanges | undefined, key: string): void {
+	if (!changes) return;
+	const index = changes.put.findIndex((entry) => entry.half.joinKey === key);
+	if (index === -1) changes.removed.push(key);
+	else changes.put.splice(index, 1);
+}
+
 export class Joiner {
 	readonly timeoutMs: number;
 	readonly maxPending: number;
@@ -57,11 +74,12 @@ export class Joiner {
 	 * (run the functions newest first), for a caller whose predictions could not be stored: the logger will send
 	 * the half again and it must then find its partner as before.
 	 */
-	add(half: LogHalf, now: number, undo?: JoinerUndo): Prediction[] {
+	add(half: LogHalf, now: number, undo?: JoinerUndo, changes?: HalfChanges): Prediction[] {
 		this.#forget(now);
 		const waiting = this.#pending.get(half.joinKey);
 		if (waiting && waiting.half.direction !== half.direction) {
 			this.#pending.delete(half.joinKey);
+			journalRemove(changes, half.joinKey);
 			const joinedBefore = this.#joined.get(half.joinKey);
 			this.#joined.delete(half.joinKey);
 			this.#joined.set(half.joinKey, now);
@@ -86,11 +104,13 @@ export class Joiner {
 		}
 
 		this.#pending.set(half.joinKey, {half, receivedAt: now});
+		changes?.put.push({half, receivedAt: now});
 		undo?.push(() => this.#pending.delete(half.joinKey));
 		while (this.#pending.size > this.maxPending) {
 			const oldest = this.#pending.entries().next().value;
 			if (!oldest) break;
 			this.#pending.delete(oldest[0]);
+			journalRemove(changes, oldest[0]);
 			undo?.push(() => this.#pending.set(oldest[0], oldest[1]));
 			completed.push(incomplete(oldest[1].half, 'the agent had too many unanswered requests waiting'));
 		}
@@ -106,14 +126,23 @@ export class Joiner {
 		}
 	}
 
+	/**
+	 * A half that was waiting when the agent stopped, read back from the store: it waits again, with the time it was
+	 * received (so it still times out when it would have). Restore oldest first, before any `add`.
+	 */
+	restore(half: LogHalf, receivedAt: number): void {
+		this.#pending.set(half.joinKey, {half, receivedAt});
+	}
+
 	/** Halves that waited longer than the timeout, as incomplete predictions. */
-	expire(now: number): Prediction[] {
+	expire(now: number, changes?: HalfChanges): Prediction[] {
 		this.#forget(now);
 		const expired: Prediction[] = [];
 		for (const [key, pending] of this.#pending) {
 			// Insertion order is arrival order, so the first one still in time ends the scan.
 			if (now - pending.receivedAt < this.timeoutMs) break;
 			this.#pending.delete(key);
+			journalRemove(changes, key);
 			expired.push(incomplete(pending.half, `no ${pending.half.direction === 'request' ? 'response' : 'request'} logged within ${Math.round(this.timeoutMs / 1000)} s`));
 		}
 

@@ -18,6 +18,8 @@ import {DatabaseSync} from 'node:sqlite';
 import type {SQLInputValue} from 'node:sqlite';
 import type {AuditEntry} from '../../domain/ports.ts';
 import type {Prediction, PredictionStatus} from '../../domain/types.ts';
+import type {HalfChanges} from '../ingest/joiner.ts';
+import type {LogHalf} from '../ingest/parse.ts';
 
 export interface PredictionQuery {
 	requestId?: string;
@@ -100,6 +102,7 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_namespace ON audit (namespace, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_halves (join_key TEXT PRIMARY KEY, half TEXT NOT NULL, received_at INTEGER NOT NULL);
 `;
 
 /** A write SQLite refused; the message says which file, why, and what to do. */
@@ -156,6 +159,8 @@ export class AgentStore {
 	/** Roughly how many bytes the last failed write held: the probe writes twice that. */
 	#failedBytes = 0;
 	readonly #insertPrediction;
+	readonly #putHalf;
+	readonly #removeHalf;
 	readonly #insertAudit;
 	readonly #setMeta;
 	readonly #deleteOlderThan;
@@ -186,6 +191,8 @@ export class AgentStore {
 			`INSERT OR REPLACE INTO predictions (seq, request_id, namespace, model, version, time, latency_ms, status, code, input_summary, output_summary, output, received)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		);
+		this.#putHalf = this.#db.prepare('INSERT OR REPLACE INTO pending_halves (join_key, half, received_at) VALUES (?, ?, ?)');
+		this.#removeHalf = this.#db.prepare('DELETE FROM pending_halves WHERE join_key = ?');
 		this.#insertAudit = this.#db.prepare(
 			'INSERT INTO audit (seq, time, namespace, user, action, target, before, after, result, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
 		);
@@ -256,22 +263,37 @@ export class AgentStore {
 	 * Writes predictions in one transaction, with the last sequence number, and commits before returning: all or
 	 * none. Throws StoreWriteError when SQLite refuses (nothing of these rows is stored then).
 	 */
-	addPredictions(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now()): void {
+	addPredictions(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now(), halves?: HalfChanges): void {
 		if (!this.#open) throw new StoreWriteError(`the prediction store at ${this.path} is closed (the agent is stopping)`, undefined, undefined);
 		for (const {seq} of rows) if (seq > this.#lastSeq) this.#lastSeq = seq;
-		// Nothing to write (a half waiting for its partner): no transaction.
-		if (rows.length === 0 && this.#backlog.length === 0 && this.#persistedSeq >= this.#lastSeq) return;
-		this.#write(rows.map(({seq, prediction}) => ({seq, prediction, receivedAt})));
+		const halvesChanged = halves !== undefined && (halves.put.length > 0 || halves.removed.length > 0);
+		// Nothing to write (a repeated half): no transaction.
+		if (rows.length === 0 && !halvesChanged && this.#backlog.length === 0 && this.#persistedSeq >= this.#lastSeq) return;
+		this.#write(
+			rows.map(({seq, prediction}) => ({seq, prediction, receivedAt})),
+			halves,
+		);
+	}
+
+	/**
+	 * The halves waiting for their partners when the agent last stopped (or was killed), oldest first: a request
+	 * acknowledged before a restart still joins its response after it.
+	 */
+	pendingHalves(): Array<{half: LogHalf; receivedAt: number}> {
+		return this.#db
+			.prepare('SELECT half, received_at FROM pending_halves ORDER BY received_at, rowid')
+			.all()
+			.map((row) => ({half: JSON.parse(String(row['half'])) as LogHalf, receivedAt: Number(row['received_at'])}));
 	}
 
 	/**
 	 * Like addPredictions, for predictions that no request waits for (a join timed out, the agent stops): when the
 	 * store cannot write they wait in memory (up to 100,000, the oldest dropped first) for the next write that works.
 	 */
-	addPredictionsLater(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now()): void {
+	addPredictionsLater(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now(), halves?: HalfChanges): void {
 		if (!this.#open) return;
 		try {
-			this.addPredictions(rows, receivedAt);
+			this.addPredictions(rows, receivedAt, halves);
 		} catch {
 			for (const {seq, prediction} of rows) this.#backlog.push({seq, prediction, receivedAt});
 			const excess = this.#backlog.length - maxBacklogRows;
@@ -303,11 +325,13 @@ export class AgentStore {
 		return this.#failure;
 	}
 
-	#write(rows: Row[]): void {
+	#write(rows: Row[], halves?: HalfChanges): void {
 		const backlog = this.#backlog;
 		this.#backlog = [];
 		try {
 			this.#db.exec('BEGIN');
+			for (const key of halves?.removed ?? []) this.#removeHalf.run(key);
+			for (const {half, receivedAt} of halves?.put ?? []) this.#putHalf.run(half.joinKey, JSON.stringify(half), Math.round(receivedAt));
 			for (const {seq, prediction, receivedAt} of backlog.length > 0 ? [...backlog, ...rows] : rows) {
 				this.#insertPrediction.run(
 					seq,

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {Joiner} from '../../../source/agent/ingest/joiner.ts';
-import type {JoinerUndo} from '../../../source/agent/ingest/joiner.ts';
+import type {HalfChanges, JoinerUndo} from '../../../source/agent/ingest/joiner.ts';
 import type {LogHalf} from '../../../source/agent/ingest/parse.ts';
 
 function half(direction: 'request' | 'response', id: string, time: number, extra: Partial<LogHalf> = {}): LogHalf {
@@ -107,5 +107,46 @@ describe('Joiner', () => {
 		joiner.add(half('request', 'same', 0), 0);
 		expect(joiner.add(half('response', 'same', 5, {joinKey: 'ns/m/transformer/same'}), 5)).toEqual([]);
 		expect(joiner.pendingCount).toBe(2);
+	});
+
+	it('journals the halves that begin and stop waiting, for a store that keeps them', () => {
+		const joiner = new Joiner({timeoutMs: 1000, maxPending: 2});
+		const journal = (): HalfChanges => ({put: [], removed: []});
+		const keys = (changes: HalfChanges) => ({put: changes.put.map((entry) => entry.half.joinKey), removed: changes.removed});
+
+		const first = journal();
+		joiner.add(half('request', 'a', 0), 0, undefined, first);
+		expect(keys(first)).toEqual({put: ['ns/m/predictor/a'], removed: []});
+		expect(first.put[0]!.receivedAt).toBe(0);
+
+		// Joined: the waiting half stops waiting.
+		const joined = journal();
+		joiner.add(half('response', 'a', 5), 5, undefined, joined);
+		expect(keys(joined)).toEqual({put: [], removed: ['ns/m/predictor/a']});
+
+		// Both halves in one journal (one batch): neither is left to store.
+		const both = journal();
+		joiner.add(half('request', 'b', 10), 10, undefined, both);
+		joiner.add(half('response', 'b', 12), 12, undefined, both);
+		expect(keys(both)).toEqual({put: [], removed: []});
+
+		// Pushed out by maxPending, and timed out.
+		joiner.add(half('request', 'c', 20), 20, undefined, journal());
+		joiner.add(half('request', 'd', 21), 21, undefined, journal());
+		const pushed = journal();
+		joiner.add(half('request', 'e', 22), 22, undefined, pushed);
+		expect(keys(pushed)).toEqual({put: ['ns/m/predictor/e'], removed: ['ns/m/predictor/c']});
+		const expired = journal();
+		expect(joiner.expire(1021, expired)).toHaveLength(1);
+		expect(keys(expired)).toEqual({put: [], removed: ['ns/m/predictor/d']});
+	});
+
+	it('restores halves read back from the store: they join, and time out from when they were first received', () => {
+		const joiner = new Joiner({timeoutMs: 1000});
+		joiner.restore(half('request', 'a', 100), 100);
+		joiner.restore(half('request', 'b', 200), 200);
+		expect(joiner.add(half('response', 'a', 140), 900)).toMatchObject([{requestId: 'a', latencyMs: 40, inputSummary: 'request a', outputSummary: 'response a'}]);
+		expect(joiner.expire(1199)).toEqual([]);
+		expect(joiner.expire(1200)).toMatchObject([{requestId: 'b', status: 'error'}]);
 	});
 });

@@ -168,4 +168,25 @@ describe('AgentCore and its store', () => {
 			await core.close();
 		}
 	});
+
+	it('commits the halves waiting for a partner with the predictions, and reads them back oldest first after a restart', () => {
+		const directory = mkdtempSync(path.join(tmpdir(), 'store-halves-'));
+		const file = path.join(directory, 'agent.db');
+		try {
+			const half = (id: string, time: number) => ({kind: 'half' as const, direction: 'request' as const, joinKey: `ns/m/p/${id}`, requestId: id, namespace: 'ns', model: 'm', version: 'v1', time, summary: `request ${id}`});
+			const first = new AgentStore({path: file});
+			first.addPredictions([], 1000, {put: [{half: half('b', 20), receivedAt: 1020}, {half: half('a', 10), receivedAt: 1010}], removed: []});
+			first.addPredictions([], 1030, {put: [{half: half('c', 30), receivedAt: 1030}], removed: ['ns/m/p/b']});
+			first.close();
+
+			const second = new AgentStore({path: file});
+			expect(second.pendingHalves()).toEqual([
+				{half: half('a', 10), receivedAt: 1010},
+				{half: half('c', 30), receivedAt: 1030},
+			]);
+			second.close();
+		} finally {
+			rmSync(directory, {recursive: true, force: true});
+		}
+	});
 });
