@@ -1,7 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {arrivalSchedule, createLatencyHistogram} from '../../../source/agent/actions/load-generator.ts';
+import {arrivalSchedule, createLatencyHistogram, percentileMs} from '../../../source/agent/actions/load-generator.ts';
 import {buildLoadTestJob, mergeWorkerResults, parseWorkerOutput, toLoadTestResult, workerArgs, workerResult, workersFor} from '../../../source/agent/actions/load-job.ts';
 import {buildInferenceRequest, checkInferenceResponse, parseModelMetadata} from '../../../source/agent/actions/oip.ts';
 import {describeAction, parseAction} from '../../../source/agent/actions/validate.ts';
@@ -13,6 +13,23 @@ const metadata = {
 	inputs: [{name: 'features', datatype: 'FP32', shape: [-1, 4]}],
 	outputs: [{name: 'probability', datatype: 'FP32', shape: [-1, 1]}],
 };
+
+describe('load-test percentiles', () => {
+	it('are ordered and never above the largest latency recorded (HdrHistogram answers with the top of a bucket)', () => {
+		fc.assert(
+			fc.property(fc.array(fc.integer({min: 1, max: 60_000_000}), {minLength: 1, maxLength: 200}), (micros) => {
+				const histogram = createLatencyHistogram();
+				for (const value of micros) histogram.recordValue(value);
+				const [p50, p95, p99] = [50, 95, 99].map((percentile) => percentileMs(histogram, percentile));
+				const max = Math.max(...micros) / 1000;
+				expect(p50).toBeLessThanOrEqual(p95!);
+				expect(p95).toBeLessThanOrEqual(p99!);
+				expect(p99).toBeLessThanOrEqual(max);
+				histogram.destroy();
+			}),
+		);
+	});
+});
 
 describe('OIP v2 smoke-test logic', () => {
 	it('reads metadata and says what is missing', () => {
