@@ -22,6 +22,19 @@ interface Shot {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits for the demo's incident (and `settleMs` more), sorts the worst model to the top, and opens it. */
+async function openWorstModel(term: PtyTerminal, settleMs = 0): Promise<void> {
+	await term.waitFor('MODEL');
+	await term.waitFor(/✖/, 60_000);
+	await pause(settleMs);
+	term.press('o');
+	await term.settle(200);
+	term.press('g');
+	await term.settle(200);
+	term.press('enter');
+	await term.waitFor('CANARY');
+}
+
 const shots: Shot[] = [
 	{
 		file: 'fleet.svg',
@@ -41,16 +54,7 @@ const shots: Shot[] = [
 		cols: 120,
 		rows: 32,
 		async steps(term) {
-			await term.waitFor('MODEL');
-			// Wait for the incident, sort the worst model to the top, and open it.
-			await term.waitFor(/✖/, 60_000);
-			await pause(6000);
-			term.press('o');
-			await term.settle(200);
-			term.press('g');
-			await term.settle(200);
-			term.press('enter');
-			await term.waitFor('CANARY');
+			await openWorstModel(term, 6000);
 			await pause(2500);
 		},
 	},
@@ -62,14 +66,7 @@ const shots: Shot[] = [
 		rows: 40,
 		settings: {loadTest: {rps: 50, durationSeconds: 10, warmupSeconds: 2}},
 		async steps(term) {
-			await term.waitFor('MODEL');
-			await term.waitFor(/✖/, 60_000);
-			term.press('o');
-			await term.settle(200);
-			term.press('g');
-			await term.settle(200);
-			term.press('enter');
-			await term.waitFor('CANARY');
+			await openWorstModel(term);
 			term.press('s');
 			await term.waitFor(/smoke \S+ \d+\/\d+ checks passed[^\n]*smoke \S+ \d+\/\d+ checks passed/, 30_000);
 			term.press('t');

@@ -12,6 +12,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {BatchV1Api, CoreV1Api} from '@kubernetes/client-node';
+import type {KubeConfig} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {startCluster} from '../../harness/cluster.mjs';
 import type {Cluster} from '../../harness/cluster.mjs';
@@ -51,6 +52,20 @@ afterAll(async () => {
 	await cluster?.stop();
 	if (logDir) rmSync(logDir, {recursive: true, force: true});
 });
+
+/** An agent as admin whose load tests above 10 rps per version run as Jobs of workers in `namespace`. */
+async function startJobAgent(config: KubeConfig, options: {jobStartDelaySeconds: number; dbPath?: string; pollMs?: number}): Promise<RunningAgent> {
+	return startAgent({
+		reviewer: new KubeAccessReviewer(config),
+		cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
+		events: new KubeAgentClient(config),
+		resolveEndpoint: () => server!.url,
+		...(options.dbPath ? {dbPath: options.dbPath} : {}),
+		maxLocalRps: 10,
+		jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest', ...(options.pollMs ? {pollMs: options.pollMs} : {})}),
+		jobStartDelaySeconds: options.jobStartDelaySeconds,
+	});
+}
 
 /** The model server's count of answered inference requests with this HTTP code. */
 async function servedRequests(url: string, code: string): Promise<number> {
@@ -148,16 +163,8 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		runtime = new JobPodRuntime(config, {namespace, logDir: logDir!});
 		await runtime.start(`app.kubernetes.io/managed-by=modeldeck-agent,${loadTestLabel}`);
 		try {
-			agent = await startAgent({
-				reviewer: new KubeAccessReviewer(config),
-				cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
-				events: new KubeAgentClient(config),
-				resolveEndpoint: () => server!.url,
-				// 20 rps is above this agent's local limit of 10: two workers of 10 rps each.
-				maxLocalRps: 10,
-				jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest'}),
-				jobStartDelaySeconds: 15,
-			});
+			// 20 rps is above this agent's local limit of 10: two workers of 10 rps each.
+			agent = await startJobAgent(config, {jobStartDelaySeconds: 15});
 			await eventually('the agent to see the model', 20_000, () => agent!.core.findModel({namespace, name: 'fraud'}));
 			const response = await fetch(`${agent.url}/v1/actions`, {
 				method: 'POST',
@@ -222,17 +229,8 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		let agent: RunningAgent | undefined;
 		let closed = false;
 		try {
-			agent = await startAgent({
-				reviewer: new KubeAccessReviewer(config),
-				cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
-				events: new KubeAgentClient(config),
-				resolveEndpoint: () => server!.url,
-				dbPath: database,
-				maxLocalRps: 10,
-				jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest', pollMs: 200}),
-				// Nothing runs the pods here: the workers would wait a minute, and the agent is stopped before.
-				jobStartDelaySeconds: 60,
-			});
+			// Nothing runs the pods here: the workers would wait a minute, and the agent is stopped before.
+			agent = await startJobAgent(config, {jobStartDelaySeconds: 60, dbPath: database, pollMs: 200});
 			await eventually('the agent to see the model', 20_000, () => agent!.core.findModel({namespace, name: 'fraud'}));
 			const response = fetch(`${agent.url}/v1/actions`, {
 				method: 'POST',
