@@ -217,16 +217,7 @@ export class AgentCore {
 			const now = this.#now();
 			const changes: HalfChanges = {put: [], removed: []};
 			const expired = this.joiner.expire(now, changes);
-			if (expired.length > 0) {
-				const first = this.hub.seq + 1;
-				this.store.addPredictionsLater(
-					expired.map((prediction, index) => ({seq: first + index, prediction})),
-					now,
-					changes,
-				);
-				for (const prediction of expired) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
-				if (this.store.failure) this.metrics.storeWritable.set(0);
-			}
+			if (expired.length > 0) this.#storeThenStream(expired, now, changes, 'later');
 
 			this.metrics.pendingHalves.set(this.joiner.pendingCount);
 		}, Math.min(1000, Math.max(10, (options.joinTimeoutMs ?? 30_000) / 4)));
@@ -318,15 +309,20 @@ export class AgentCore {
 	// ---- ingest ---------------------------------------------------------------------------------------------------
 
 	/**
-	 * Stores and streams a prediction that no request waits for (a join timed out, the agent stops). If the store
-	 * cannot write it now, it waits in memory for the next write that works; consoles see it at once either way.
+	 * Numbers predictions as the stream will, commits them (with the changes among waiting halves), then streams
+	 * them. `now`: the store throws StoreWriteError when it cannot write (a request is waiting for the answer);
+	 * `later`: for predictions no request waits for (a join timed out, the agent stops), which wait in memory for the
+	 * next write that works, and consoles see at once either way. A prediction cannot have happened after the agent
+	 * received it: a logger's clock ahead of the agent's would otherwise keep it at the top of every listing.
 	 */
-	#publishPrediction(prediction: Prediction): void {
-		const now = this.#now();
-		if (prediction.time > now) prediction.time = now;
-		this.store.addPredictionsLater([{seq: this.hub.seq + 1, prediction}], now);
-		this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
-		if (this.store.failure) this.metrics.storeWritable.set(0);
+	#storeThenStream(predictions: Prediction[], now: number, halves: HalfChanges | undefined, mode: 'now' | 'later'): void {
+		for (const prediction of predictions) if (prediction.time > now) prediction.time = now;
+		const first = this.hub.seq + 1;
+		const rows = predictions.map((prediction, index) => ({seq: first + index, prediction}));
+		if (mode === 'now') this.store.addPredictions(rows, now, halves);
+		else this.store.addPredictionsLater(rows, now, halves);
+		this.metrics.storeWritable.set(this.store.failure ? 0 : 1);
+		for (const prediction of predictions) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
 	}
 
 	/** Asks a failed store to try a write again; logs the change. */
@@ -357,17 +353,7 @@ export class AgentCore {
 				else completed.push(...this.joiner.add(record, now, undo, halves));
 			}
 
-			// A prediction cannot have happened after the agent received it: a logger's clock ahead of the agent's
-			// would otherwise keep it at the top of every listing.
-			for (const prediction of completed) if (prediction.time > now) prediction.time = now;
-			const first = this.hub.seq + 1;
-			this.store.addPredictions(
-				completed.map((prediction, index) => ({seq: first + index, prediction})),
-				now,
-				halves,
-			);
-			this.metrics.storeWritable.set(this.store.failure ? 0 : 1);
-			for (const prediction of completed) this.hub.publish({type: 'prediction', prediction}, prediction.namespace);
+			this.#storeThenStream(completed, now, halves, 'now');
 			this.metrics.ingested.inc({format: batch.format}, batch.records.length);
 			const duplicates = this.joiner.duplicates - duplicatesBefore;
 			if (duplicates > 0) this.metrics.duplicateHalves.inc(duplicates);
@@ -817,7 +803,7 @@ export class AgentCore {
 		await this.guard?.stop();
 		// A store on disk keeps the halves still waiting, to be joined after the restart (a rolling update sends their
 		// partners to the next agent); one in memory would lose them, so they are stored as incomplete instead.
-		if (this.store.path === ':memory:') for (const prediction of this.joiner.drain()) this.#publishPrediction(prediction);
+		if (this.store.path === ':memory:') this.#storeThenStream(this.joiner.drain(), this.#now(), undefined, 'later');
 		this.hub.close();
 		this.store.close();
 	}

@@ -10,7 +10,7 @@ import {parseWeight, stepWeight} from '../domain/weights.ts';
 import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
 import {Poller} from './poller.ts';
-import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf} from './selectors.ts';
+import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf, versionsInOrder} from './selectors.ts';
 import {LOG_CAPACITY, type AppState, type LogFilter} from './state.ts';
 import type {Store} from './store.ts';
 
@@ -272,7 +272,7 @@ export class Controller {
 			case Command.SMOKE: {
 				// Every version at once, so that their checks show side by side.
 				const model = currentModel(this.state)!;
-				for (const version of smokeOrder(model)) void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
+				for (const version of versionsInOrder(model)) void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
 				return;
 			}
 
@@ -869,11 +869,6 @@ function actionAfter(action: Action): string {
 }
 
 /** Exactly what an action changes, line by line, for the confirmation dialog. */
-/** The versions `s` smoke-tests: stable first, then the canaries, as the model view shows them. */
-export function smokeOrder(model: Model): Model['versions'] {
-	return [...model.versions].sort((a, b) => (a.track === b.track ? a.name.localeCompare(b.name) : a.track === 'stable' ? -1 : 1));
-}
-
 /** How a change will be carried out, said before it is confirmed. */
 function routeLine(state: AppState): string {
 	const agent = state.health.agent;

@@ -122,6 +122,11 @@ export function canaryOf(model: Model): Version | undefined {
 	return model.versions.find((version) => version.track === 'canary');
 }
 
+/** A model's versions as the model view shows them (and `s` tests them): stable first, then canaries, by name. */
+export function versionsInOrder(model: Model): Version[] {
+	return [...model.versions].sort((a, b) => (a.track === b.track ? a.name.localeCompare(b.name) : a.track === 'stable' ? -1 : 1));
+}
+
 export function stableOf(model: Model): Version | undefined {
 	return model.versions.find((version) => version.track === 'stable');
 }

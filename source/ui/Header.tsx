@@ -46,24 +46,28 @@ function healthColor(theme: Theme, health: SourceHealth): string | undefined {
 
 const sourceLabels: Record<SourceName, string> = {cluster: 'cluster', metrics: 'prom', agent: 'agent'};
 
-/** The header's height: a second line when a source is stale, down or absent (the cluster is never absent). */
+/**
+ * What the header's second line tells: sources stale or down, then what the console works without (no agent means
+ * direct changes and no prediction log; the cluster is never absent), the agent first: it decides how a change is made.
+ */
+function notes(state: AppState) {
+	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source, health: state.health[source]}));
+	const problems = sources.filter(({health}) => health.status === 'stale' || health.status === 'down');
+	const absent = sources
+		.filter(({source, health}) => health.status === 'absent' && source !== 'cluster')
+		.sort((a, b) => Number(b.source === 'agent') - Number(a.source === 'agent'));
+	return {problems, absent};
+}
+
+/** The header's height: a second line when it has something to say. */
 export function headerLines(state: AppState): number {
-	return Object.entries(state.health).some(
-		([source, health]) => health.status === 'stale' || health.status === 'down' || (health.status === 'absent' && source !== 'cluster'),
-	)
-		? 2
-		: 1;
+	const {problems, absent} = notes(state);
+	return problems.length > 0 || absent.length > 0 ? 2 : 1;
 }
 
 export function Header({state, width}: {state: AppState; width: number}) {
 	const theme = useTheme();
-	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source, health: state.health[source]}));
-	const problems = sources.filter(({health}) => health.status === 'stale' || health.status === 'down');
-	// What the console works without, said once: no agent means direct changes and no prediction log.
-	const absent = sources
-		.filter(({source, health}) => health.status === 'absent' && source !== 'cluster')
-		// The agent first: it decides how a change is made.
-		.sort((a, b) => Number(b.source === 'agent') - Number(a.source === 'agent'));
+	const {problems, absent} = notes(state);
 	return (
 		<Box flexDirection="column">
 			<Box>

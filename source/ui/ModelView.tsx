@@ -1,7 +1,7 @@
 import React from 'react';
 import {Box, Text} from 'ink';
 import {versionKey, type MetricName, type Model, type Series, type Version} from '../domain/types.ts';
-import {findModel} from '../store/selectors.ts';
+import {findModel, versionsInOrder} from '../store/selectors.ts';
 import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
@@ -126,7 +126,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		);
 	}
 
-	const ordered = [...model.versions].sort((a, b) => (a.track === b.track ? a.name.localeCompare(b.name) : a.track === 'stable' ? -1 : 1));
+	const ordered = versionsInOrder(model);
 	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
 	const panelWidth = Math.floor((width - (shown.length - 1) * 2) / shown.length);
 	const scales = sharedScales(state, model);
