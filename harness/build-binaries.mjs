@@ -301,24 +301,18 @@ export async function ensureBinaries(options = {}) {
       renameSync(path.join(tmp, 'etcd'), path.join(dir, `etcd-${ETCD_VERSION}`));
       log(`built etcd in ${seconds(Date.now() - started)}`);
     }
-    if (toBuild.some((b) => b.name === 'kwok')) {
+    // kwok and kustomize build from their own modules with `go install` (no go.work of ours needed).
+    const goInstall = async (name, modulePath, version) => {
       const started = Date.now();
-      log(`building kwok ${KWOK_VERSION} with go install ...`);
-      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`], {
+      log(`building ${name} ${version} with go install ...`);
+      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${modulePath}@${version}`], {
         cwd: tmp, env: { ...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '') },
       });
-      renameSync(path.join(tmp, 'kwok'), path.join(dir, `kwok-${KWOK_VERSION}`));
-      log(`built kwok in ${seconds(Date.now() - started)}`);
-    }
-    if (toBuild.some((b) => b.name === 'kustomize')) {
-      const started = Date.now();
-      log(`building kustomize ${KUSTOMIZE_VERSION} with go install ...`);
-      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}`], {
-        cwd: tmp, env: { ...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '') },
-      });
-      renameSync(path.join(tmp, 'kustomize'), path.join(dir, `kustomize-${KUSTOMIZE_VERSION}`));
-      log(`built kustomize in ${seconds(Date.now() - started)}`);
-    }
+      renameSync(path.join(tmp, name), path.join(dir, `${name}-${version}`));
+      log(`built ${name} in ${seconds(Date.now() - started)}`);
+    };
+    if (toBuild.some((b) => b.name === 'kwok')) await goInstall('kwok', 'sigs.k8s.io/kwok/cmd/kwok', KWOK_VERSION);
+    if (toBuild.some((b) => b.name === 'kustomize')) await goInstall('kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', KUSTOMIZE_VERSION);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
