@@ -6,11 +6,13 @@ import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../domain/ports.ts';
 import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
 import {untilAligned} from '../domain/time.ts';
-import {parseWeight, stepWeight} from '../domain/weights.ts';
-import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {parseWeight} from '../domain/weights.ts';
+import {commandForKey, handlerOf, type CommandId, type Keymap} from '../keymap/registry.ts';
+import type {CommandHost} from '../keymap/spec.ts';
+import type {StoreAction} from './actions.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
 import {Poller} from './poller.ts';
-import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf, versionsInOrder} from './selectors.ts';
+import {canaryOf, currentModel, findModel, stableOf} from './selectors.ts';
 import {LOG_CAPACITY, type AppState, type LogFilter} from './state.ts';
 import type {Store} from './store.ts';
 
@@ -39,13 +41,12 @@ const FIRST_METRICS_DELAY_MS = 120;
 const JUDGE_EVERY_MS = 30_000;
 /** Outputs kept per version for the drift test: enough for a stable PSI, small enough to stay cheap. */
 const OUTPUTS_KEPT = 2000;
-const latencySteps = [undefined, 50, 100, 250, 500, 1000] as const;
 
 function describeError(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-export class Controller {
+export class Controller implements CommandHost {
 	readonly #store: Store;
 	readonly #options: ControllerOptions;
 	readonly #now: () => number;
@@ -170,184 +171,44 @@ export class Controller {
 			return;
 		}
 
-		const dispatch = this.#store.dispatch;
-		switch (id) {
-			case Command.HELP: {
-				dispatch({type: 'overlay/open', overlay: {kind: 'help'}});
-				return;
-			}
+		handlerOf(id)(this);
+	}
 
-			case Command.PALETTE: {
-				dispatch({type: 'overlay/open', overlay: {kind: 'palette', query: '', index: 0}});
-				return;
-			}
+	// ---- what command handlers may do (CommandHost) -------------------------------------------------------
 
-			case Command.QUIT: {
-				dispatch({type: 'quit'});
-				this.#options.onQuit?.();
-				return;
-			}
+	readonly dispatch = (action: StoreAction): void => this.#store.dispatch(action);
 
-			case Command.UP: {
-				dispatch({type: 'nav/move', delta: -1});
-				return;
-			}
+	askToConfirm(action: Action): void {
+		this.#confirm(action);
+	}
 
-			case Command.DOWN: {
-				dispatch({type: 'nav/move', delta: 1});
-				return;
-			}
+	quit(): void {
+		this.#store.dispatch({type: 'quit'});
+		this.#options.onQuit?.();
+	}
 
-			case Command.TOP: {
-				dispatch({type: 'nav/top'});
-				return;
-			}
+	explain(): void {
+		this.#explain();
+	}
 
-			case Command.BOTTOM: {
-				dispatch({type: 'nav/bottom'});
-				return;
-			}
+	flushLog(): void {
+		this.#flushLog(true);
+	}
 
-			case Command.OPEN: {
-				const row = currentRow(this.state);
-				if (row) dispatch({type: 'view/set', view: {screen: 'model', model: row.modelKey}});
-				return;
-			}
+	loadAudit(): void {
+		void this.#loadAudit();
+	}
 
-			case Command.BACK: {
-				if (this.state.view.screen !== 'fleet') dispatch({type: 'view/set', view: {screen: 'fleet'}});
-				else if (this.state.filter) dispatch({type: 'filter/set', text: ''});
-				return;
-			}
+	contextNames(): string[] {
+		return this.#sources.cluster.contexts().map((context) => context.name);
+	}
 
-			case Command.FILTER: {
-				dispatch({type: 'overlay/open', overlay: {kind: 'filter', text: this.state.filter}});
-				return;
-			}
+	setLogFilter(filter: LogFilter): void {
+		this.#setLogFilter(filter);
+	}
 
-			case Command.SORT: {
-				dispatch({type: 'sort/cycle'});
-				return;
-			}
-
-			case Command.WEIGHT_UP:
-			case Command.WEIGHT_DOWN: {
-				const model = currentModel(this.state)!;
-				const canary = canaryOf(model)!;
-				const to = stepWeight(canary.weight, this.state.weightStep, id === Command.WEIGHT_UP ? 1 : -1);
-				this.#confirm({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
-				return;
-			}
-
-			case Command.WEIGHT_SET: {
-				const model = currentModel(this.state)!;
-				const canary = canaryOf(model)!;
-				dispatch({
-					type: 'overlay/open',
-					overlay: {kind: 'weight-input', model: modelKey(model), canary: canary.name, current: canary.weight, text: ''},
-				});
-				return;
-			}
-
-			case Command.PROMOTE: {
-				const model = currentModel(this.state)!;
-				this.#confirm({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
-				return;
-			}
-
-			case Command.ROLLBACK: {
-				const model = currentModel(this.state)!;
-				this.#confirm({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
-				return;
-			}
-
-			case Command.SWITCH: {
-				const model = currentModel(this.state)!;
-				const current = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
-				const other = model.versions.find((version) => version !== current)!;
-				this.#confirm({kind: 'switch', model: ref(model), from: current.name, to: other.name});
-				return;
-			}
-
-			case Command.SMOKE: {
-				// Every version at once, so that their checks show side by side.
-				const model = currentModel(this.state)!;
-				for (const version of versionsInOrder(model)) void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
-				return;
-			}
-
-			case Command.LOAD: {
-				const model = currentModel(this.state)!;
-				const settings = this.#options.loadTest ?? {rps: 50, durationSeconds: 30, warmupSeconds: 5};
-				const targets = [stableOf(model), canaryOf(model)]
-					.filter((version) => version !== undefined)
-					.map((version) => ({...ref(model), version: version.name}));
-				this.#confirm({kind: 'load-test', targets, ...settings});
-				return;
-			}
-
-			case Command.EXPLAIN: {
-				this.#explain();
-				return;
-			}
-
-			case Command.LOG: {
-				dispatch({type: 'view/set', view: {screen: 'log'}});
-				this.#flushLog(true);
-				return;
-			}
-
-			case Command.AUDIT: {
-				dispatch({type: 'view/set', view: {screen: 'audit'}});
-				void this.#loadAudit();
-				return;
-			}
-
-			case Command.CONTEXT: {
-				const options = this.#sources.cluster.contexts().map((context) => context.name);
-				const index = Math.max(0, options.indexOf(this.state.context));
-				dispatch({type: 'overlay/open', overlay: {kind: 'pick', purpose: 'context', options, index}});
-				return;
-			}
-
-			case Command.NAMESPACE: {
-				const options = ['all namespaces', ...this.state.namespaces];
-				const index = Math.max(0, options.indexOf(this.state.namespace ?? 'all namespaces'));
-				dispatch({type: 'overlay/open', overlay: {kind: 'pick', purpose: 'namespace', options, index}});
-				return;
-			}
-
-			case Command.LOG_PAUSE: {
-				dispatch({type: 'log/toggle-pause'});
-				if (!this.state.log.paused) this.#flushLog(true);
-				return;
-			}
-
-			case Command.LOG_VERSION: {
-				const versions = [undefined, ...logVersions(this.state)];
-				const index = versions.indexOf(this.state.log.filter.version);
-				this.#setLogFilter({...this.state.log.filter, version: versions[(index + 1) % versions.length]});
-				return;
-			}
-
-			case Command.LOG_STATUS: {
-				const statuses = [undefined, 'error', 'ok'] as const;
-				const index = statuses.indexOf(this.state.log.filter.status);
-				this.#setLogFilter({...this.state.log.filter, status: statuses[(index + 1) % statuses.length]});
-				return;
-			}
-
-			case Command.LOG_LATENCY: {
-				const index = latencySteps.indexOf(this.state.log.filter.minLatencyMs as (typeof latencySteps)[number]);
-				this.#setLogFilter({...this.state.log.filter, minLatencyMs: latencySteps[(index + 1) % latencySteps.length]});
-				return;
-			}
-
-			case Command.LOG_LOOKUP: {
-				dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text: ''}});
-				return;
-			}
-		}
+	get loadTest(): {rps: number; durationSeconds: number; warmupSeconds: number} {
+		return this.#options.loadTest ?? {rps: 50, durationSeconds: 30, warmupSeconds: 5};
 	}
 
 	// ---- overlays -----------------------------------------------------------------------------------------

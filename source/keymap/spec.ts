@@ -1,0 +1,81 @@
+/**
+ * What a command is: its id, keys, words for people, where it applies, and what it needs from the console to run.
+ * The commands themselves are in commands.ts, one entry each with its handler.
+ */
+import type {Action} from '../domain/types.ts';
+import type {StoreAction} from '../store/actions.ts';
+import type {AppState, LogFilter} from '../store/state.ts';
+
+export const Command = {
+	HELP: 'app.help',
+	PALETTE: 'app.palette',
+	QUIT: 'app.quit',
+	FILTER: 'fleet.filter',
+	SORT: 'fleet.sort',
+	UP: 'nav.up',
+	DOWN: 'nav.down',
+	TOP: 'nav.top',
+	BOTTOM: 'nav.bottom',
+	OPEN: 'nav.open',
+	BACK: 'nav.back',
+	WEIGHT_UP: 'canary.weightUp',
+	WEIGHT_DOWN: 'canary.weightDown',
+	WEIGHT_SET: 'canary.weightSet',
+	PROMOTE: 'canary.promote',
+	ROLLBACK: 'canary.rollback',
+	SWITCH: 'canary.switch',
+	SMOKE: 'test.smoke',
+	LOAD: 'test.load',
+	EXPLAIN: 'model.explain',
+	LOG: 'view.log',
+	AUDIT: 'view.audit',
+	CONTEXT: 'cluster.context',
+	NAMESPACE: 'cluster.namespace',
+	LOG_PAUSE: 'log.pause',
+	LOG_VERSION: 'log.version',
+	LOG_STATUS: 'log.status',
+	LOG_LATENCY: 'log.latency',
+	LOG_LOOKUP: 'log.lookup',
+} as const;
+
+export type CommandId = (typeof Command)[keyof typeof Command];
+
+/** Where a command applies. `global` works on every screen; the others only on their screen. */
+export type Scope = 'global' | 'fleet' | 'model' | 'log' | 'target';
+
+export interface CommandSpec {
+	id: CommandId;
+	keys: string[];
+	description: string;
+	/** Short label for the footer. */
+	hint: string;
+	scope: Scope;
+	/** Changes the cluster or loads a model: needs confirmation, gone in read-only mode, audited. */
+	dangerous: boolean;
+	/** Shown in the footer and help; hidden from the footer when false. */
+	footer: boolean;
+	/** Why the command does nothing right now, or undefined when it can run. */
+	disabledReason?: (state: AppState) => string | undefined;
+}
+
+/** What a command's handler may do: the controller's side of the console, as narrow as the handlers need. */
+export interface CommandHost {
+	readonly state: AppState;
+	dispatch(action: StoreAction): void;
+	/** Open the confirmation of a change (nothing is done before the operator confirms). */
+	askToConfirm(action: Action): void;
+	execute(action: Action): Promise<void>;
+	quit(): void;
+	explain(): void;
+	/** Put the predictions received so far on screen now rather than on the next tick. */
+	flushLog(): void;
+	loadAudit(): void;
+	contextNames(): string[];
+	setLogFilter(filter: LogFilter): void;
+	readonly loadTest: {rps: number; durationSeconds: number; warmupSeconds: number};
+}
+
+/** A command with its handler: what registry entries are made of. */
+export interface CommandDefinition extends Omit<CommandSpec, 'id'> {
+	run(host: CommandHost): void;
+}
