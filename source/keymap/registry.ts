@@ -4,9 +4,9 @@
  */
 import type {AppState} from '../store/state.ts';
 import {definitions} from './commands.ts';
-import {Command, type CommandDefinition, type CommandId, type CommandSpec, type Scope} from './spec.ts';
+import {available, Command, type CommandDefinition, type CommandId, type CommandSpec, type Scope} from './spec.ts';
 
-export {Command, type CommandId, type CommandSpec, type Scope};
+export {available, Command, type CommandId, type CommandSpec, type Scope};
 
 /** Every command in registry order (the order of the help overlay and the README), with its handler. */
 export const commandDefinitions: ReadonlyArray<CommandDefinition & {id: CommandId}> = (
@@ -75,11 +75,6 @@ export function inScope(command: CommandSpec, state: AppState): boolean {
 			return command.scope === state.view.screen;
 		}
 	}
-}
-
-/** In read-only mode (from the flag or the context's settings) dangerous commands do not exist. */
-export function available(command: CommandSpec, state: AppState): boolean {
-	return !(state.readOnly && command.dangerous);
 }
 
 /** The command a key triggers on the current screen, if any. */

@@ -79,3 +79,8 @@ export interface CommandHost {
 export interface CommandDefinition extends Omit<CommandSpec, 'id'> {
 	run(host: CommandHost): void;
 }
+
+/** In read-only mode (from the flag or the context's settings) dangerous commands do not exist. */
+export function available(command: CommandSpec, state: AppState): boolean {
+	return !(state.readOnly && command.dangerous);
+}

@@ -5,7 +5,7 @@ import {displayKey} from '../keymap/key-name.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
-import {filterPalette} from './palette.ts';
+import {filterPalette} from '../keymap/palette.ts';
 
 function Frame(props: {title: string; children: React.ReactNode; width: number; color?: string | undefined; full?: boolean}) {
 	const {title, children, width, color} = props;

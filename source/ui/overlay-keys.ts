@@ -5,7 +5,7 @@
 import type {Keymap} from '../keymap/registry.ts';
 import type {Controller} from '../store/controller.ts';
 import type {Overlay} from '../store/state.ts';
-import {filterPalette} from './palette.ts';
+import {filterPalette} from '../keymap/palette.ts';
 
 function edit(text: string, key: string, input: string, allowed: RegExp = /^[\x20-\x7e]$/): string | undefined {
 	if (key === 'backspace') return text.slice(0, -1);

@@ -1,7 +1,7 @@
 /** Items of the command palette: commands, models, contexts and namespaces, fuzzy-filtered. Pure. */
-import {fuzzyFilter} from '../keymap/fuzzy.ts';
-import {displayKey} from '../keymap/key-name.ts';
-import {available, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {fuzzyFilter} from './fuzzy.ts';
+import {displayKey} from './key-name.ts';
+import {available, type CommandId, type CommandSpec} from './spec.ts';
 import {modelKey} from '../domain/types.ts';
 import type {AppState} from '../store/state.ts';
 
@@ -11,7 +11,7 @@ export type PaletteItem =
 	| {kind: 'context'; name: string; label: string; detail: string}
 	| {kind: 'namespace'; namespace: string | undefined; label: string; detail: string};
 
-export function paletteItems(state: AppState, keymap: Keymap): PaletteItem[] {
+export function paletteItems(state: AppState, keymap: {commands: readonly CommandSpec[]}): PaletteItem[] {
 	const items: PaletteItem[] = [];
 	for (const command of keymap.commands) {
 		if (command.id === 'app.palette' || !available(command, state)) continue;
@@ -41,6 +41,6 @@ export function paletteItems(state: AppState, keymap: Keymap): PaletteItem[] {
 	return items;
 }
 
-export function filterPalette(state: AppState, keymap: Keymap, query: string): PaletteItem[] {
+export function filterPalette(state: AppState, keymap: {commands: readonly CommandSpec[]}, query: string): PaletteItem[] {
 	return fuzzyFilter(query, paletteItems(state, keymap), (item) => item.label);
 }
