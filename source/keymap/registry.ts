@@ -71,6 +71,10 @@ export function inScope(command: CommandSpec, state: AppState): boolean {
 			return state.view.screen === 'fleet' || state.view.screen === 'model';
 		}
 
+		case 'dialog': {
+			return state.overlay !== undefined;
+		}
+
 		default: {
 			return command.scope === state.view.screen;
 		}

@@ -4,7 +4,7 @@
  */
 import type {Action} from '../domain/types.ts';
 import type {StoreAction} from '../store/actions.ts';
-import type {AppState, LogFilter} from '../store/state.ts';
+import type {AppState, LogFilter, Overlay} from '../store/state.ts';
 
 export const Command = {
 	HELP: 'app.help',
@@ -36,12 +36,21 @@ export const Command = {
 	LOG_STATUS: 'log.status',
 	LOG_LATENCY: 'log.latency',
 	LOG_LOOKUP: 'log.lookup',
+	DIALOG_ACCEPT: 'dialog.accept',
+	DIALOG_YES: 'dialog.yes',
+	DIALOG_CANCEL: 'dialog.cancel',
+	DIALOG_UP: 'dialog.up',
+	DIALOG_DOWN: 'dialog.down',
+	DIALOG_ERASE: 'dialog.erase',
 } as const;
 
 export type CommandId = (typeof Command)[keyof typeof Command];
 
-/** Where a command applies. `global` works on every screen; the others only on their screen. */
-export type Scope = 'global' | 'fleet' | 'model' | 'log' | 'target';
+/**
+ * Where a command applies. `global` works on every screen; the others only on their screen; `dialog` while a dialog
+ * is open (a dialog takes every key first: in a dialog with a text field, printable keys are text).
+ */
+export type Scope = 'global' | 'fleet' | 'model' | 'log' | 'target' | 'dialog';
 
 export interface CommandSpec {
 	id: CommandId;
@@ -73,6 +82,22 @@ export interface CommandHost {
 	contextNames(): string[];
 	setLogFilter(filter: LogFilter): void;
 	readonly loadTest: {rps: number; durationSeconds: number; warmupSeconds: number};
+	readonly keymap: {commands: readonly CommandSpec[]};
+	run(id: CommandId): void;
+	// Dialogs
+	closeOverlay(): void;
+	updateOverlay(overlay: Overlay): void;
+	/** Change the text of the open dialog's field (typing, erasing). */
+	editDialogText(edit: (text: string) => string): void;
+	/** The confirmation dialog's change: carry it out. */
+	confirm(): void;
+	submitWeight(text: string): void;
+	pick(option: string): Promise<void>;
+	lookup(text: string): Promise<void>;
+	setFilter(text: string): void;
+	openModel(key: string): void;
+	switchContext(name: string): Promise<void>;
+	setNamespace(namespace: string | undefined): void;
 }
 
 /** A command with its handler: what registry entries are made of. */

@@ -150,6 +150,10 @@ export class Controller implements CommandHost {
 		this.#setLogFilter(filter);
 	}
 
+	get keymap(): Keymap {
+		return this.#options.keymap;
+	}
+
 	get loadTest(): {rps: number; durationSeconds: number; warmupSeconds: number} {
 		return this.#options.loadTest ?? {rps: 50, durationSeconds: 30, warmupSeconds: 5};
 	}
@@ -189,6 +193,37 @@ export class Controller implements CommandHost {
 
 	setFilter(text: string): void {
 		this.#store.dispatch({type: 'filter/set', text});
+	}
+
+	/** Change the text field of the open dialog: the weight, the filter (applied as it is typed), the id, the query. */
+	editDialogText(edit: (text: string) => string): void {
+		const overlay = this.state.overlay;
+		switch (overlay?.kind) {
+			case 'weight-input': {
+				const {error: _error, ...rest} = overlay;
+				this.updateOverlay({...rest, text: edit(overlay.text)});
+				return;
+			}
+
+			case 'filter': {
+				const text = edit(overlay.text);
+				this.setFilter(text);
+				this.updateOverlay({...overlay, text});
+				return;
+			}
+
+			case 'lookup': {
+				this.updateOverlay({kind: 'lookup', text: edit(overlay.text)});
+				return;
+			}
+
+			case 'palette': {
+				this.updateOverlay({kind: 'palette', query: edit(overlay.query), index: 0});
+				return;
+			}
+
+			default:
+		}
 	}
 
 	/** Replace the open overlay (text typed into a dialog, a moved cursor). */

@@ -215,6 +215,23 @@ describe('overlays', () => {
 		expect(ui.frame()).toContain('MODEL');
 	});
 
+	it('dialog keys are commands of the registry: shown in ? and overridable in settings', async () => {
+		const ui = await open({width: 160, height: 50, keyOverrides: {'dialog.yes': ['o'], 'dialog.cancel': ['esc', 'x']}});
+		await ui.press('?');
+		expect(ui.frame()).toMatch(/o\s+In the confirmation: carry out the change/);
+		await ui.press('esc', '+');
+		expect(ui.frame()).toContain('canary v13: 10% → 20%');
+		await ui.press('y', 'n'); // no longer bound in a dialog
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual([]);
+		expect(ui.frame()).toContain('canary v13: 10% → 20%');
+		await ui.press('x');
+		expect(ui.frame()).not.toContain('canary v13: 10% → 20%');
+		await ui.press('+', 'o');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 20');
+	});
+
 	it('the palette finds a model by fuzzy search and opens it', async () => {
 		const ui = await open();
 		await ui.press(':');

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {fuzzyFilter, fuzzyScore} from '../../../source/keymap/fuzzy.ts';
 import {keyName} from '../../../source/keymap/key-name.ts';
-import {buildKeymap, Command, commandForKey, commands, KeymapError} from '../../../source/keymap/registry.ts';
+import {buildKeymap, Command, commandForKey, commands, inScope, KeymapError} from '../../../source/keymap/registry.ts';
 import {initialState} from '../../../source/store/state.ts';
 
 const state = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 0});
@@ -78,17 +78,20 @@ describe('registry', () => {
 		expect(commandForKey(keymap, 'x', {...state, view: {screen: 'model', model: 'a/b'}})?.id).toBe(Command.EXPLAIN);
 	});
 
-	it('no two commands share a key on the same screen', () => {
+	it('no two commands share a key on the same screen, nor in a dialog', () => {
 		const keymap = buildKeymap({readOnly: false});
-		for (const screen of ['fleet', 'model', 'log', 'audit'] as const) {
-			const view = screen === 'model' ? {screen, model: 'a/b'} : {screen};
-			const seen = new Map<string, string>();
-			for (const command of keymap.commands) {
-				if (commandForKey(keymap, command.keys[0]!, {...state, view}) === undefined) continue;
-				for (const key of command.keys) {
-					const owner = commandForKey(keymap, key, {...state, view})!.id;
-					if (seen.has(key)) expect(seen.get(key)).toBe(owner);
-					seen.set(key, owner);
+		const views = [{screen: 'fleet'}, {screen: 'model', model: 'a/b'}, {screen: 'log'}, {screen: 'audit'}] as const;
+		for (const view of views) {
+			// A dialog takes keys before the screen: its commands are a layer of their own.
+			for (const layer of ['screen', 'dialog'] as const) {
+				const here = {...state, view, ...(layer === 'dialog' ? {overlay: {kind: 'help' as const}} : {})};
+				const owners = new Map<string, string>();
+				for (const command of keymap.commands) {
+					if ((command.scope === 'dialog') !== (layer === 'dialog') || !inScope(command, here)) continue;
+					for (const key of command.keys) {
+						expect(owners.get(key) ?? command.id, `${key} on ${view.screen} (${layer})`).toBe(command.id);
+						owners.set(key, command.id);
+					}
 				}
 			}
 		}
