@@ -200,8 +200,11 @@ export class Controller implements CommandHost {
 		const overlay = this.state.overlay;
 		switch (overlay?.kind) {
 			case 'weight-input': {
+				// What is wrong is said as it is typed (the same words Enter would refuse it with).
 				const {error: _error, ...rest} = overlay;
-				this.updateOverlay({...rest, text: edit(overlay.text)});
+				const text = edit(overlay.text);
+				const parsed = parseWeight(text);
+				this.updateOverlay({...rest, text, ...(text.trim() !== '' && 'error' in parsed ? {error: parsed.error} : {})});
 				return;
 			}
 

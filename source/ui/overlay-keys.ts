@@ -10,10 +10,14 @@ import type {Overlay} from '../store/state.ts';
 
 const textDialogs = new Set<Overlay['kind']>(['weight-input', 'filter', 'lookup', 'palette']);
 
-/** The character a key types into a text field, or undefined for keys that are not text. */
+/**
+ * The character a key types into a text field, or undefined for keys that are not text. Every printable character is
+ * text, even one a field cannot accept: it is shown, and the field says what is wrong (a `.` dropped silently turned
+ * `4.5` into 45%).
+ */
 function typed(key: string, input: string): string | undefined {
 	if (key === 'space') return ' ';
-	if (input.length === 1 && key === input && /^[\x20-\x7e]$/.test(input)) return input;
+	if (key === input && [...input].length === 1 && !/\p{Cc}/u.test(input)) return input;
 	return undefined;
 }
 
@@ -24,7 +28,6 @@ function bound(keymap: Keymap, key: string, id: string): boolean {
 export function handleOverlayKey(overlay: Overlay, key: string, input: string, controller: Controller, keymap: Keymap): boolean {
 	const text = textDialogs.has(overlay.kind) ? typed(key, input) : undefined;
 	if (text !== undefined) {
-		if (overlay.kind === 'weight-input' && !/^[0-9%]$/.test(text)) return true;
 		controller.editDialogText((before) => before + text);
 		return true;
 	}
