@@ -14,8 +14,11 @@ export type PaletteItem =
 export function paletteItems(state: AppState, keymap: {commands: readonly CommandSpec[]}): PaletteItem[] {
 	const items: PaletteItem[] = [];
 	for (const command of keymap.commands) {
-		if (command.id === 'app.palette' || !available(command, state)) continue;
-		const disabled = command.disabledReason?.(state);
+		if (command.id === 'app.palette' || command.scope === 'dialog') continue;
+		// Read-only mode takes dangerous commands away: they are listed with why, not left out without a word.
+		const disabled = available(command, state)
+			? command.disabledReason?.(state)
+			: `not in read-only (${state.readOnlyReason ?? 'settings'})`;
 		items.push({
 			kind: 'command',
 			id: command.id,

@@ -1,6 +1,6 @@
 /**
  * The one keymap registry. The footer hints, the `?` help overlay, the command palette and the README key table
- * are all generated from it. Read-only mode removes every command marked dangerous.
+ * are all generated from it. Read-only mode takes away every command marked dangerous, and says so when one is asked for.
  */
 import type {AppState} from '../store/state.ts';
 import {definitions} from './commands.ts';
@@ -33,10 +33,10 @@ export class KeymapError extends Error {
 }
 
 /**
- * Build the effective keymap: defaults, overridden per command id from settings, with dangerous commands removed
- * in read-only mode.
+ * Build the effective keymap: defaults, overridden per command id from settings. Dangerous commands stay bound in
+ * read-only mode (which can change with the context): pressed, they say why they do nothing.
  */
-export function buildKeymap(options: {readOnly: boolean; overrides?: Record<string, string[]>}): Keymap {
+export function buildKeymap(options: {overrides?: Record<string, string[]>} = {}): Keymap {
 	const known = new Set<string>(commands.map((command) => command.id));
 	for (const id of Object.keys(options.overrides ?? {})) {
 		if (!known.has(id)) {
@@ -44,12 +44,10 @@ export function buildKeymap(options: {readOnly: boolean; overrides?: Record<stri
 		}
 	}
 
-	const effective = commands
-		.filter((command) => !(options.readOnly && command.dangerous))
-		.map((command) => {
-			const keys = options.overrides?.[command.id];
-			return keys ? {...command, keys} : command;
-		});
+	const effective = commands.map((command) => {
+		const keys = options.overrides?.[command.id];
+		return keys ? {...command, keys} : command;
+	});
 	const byKey = new Map<string, CommandSpec[]>();
 	for (const command of effective) {
 		for (const key of command.keys) {
@@ -81,7 +79,22 @@ export function inScope(command: CommandSpec, state: AppState): boolean {
 	}
 }
 
-/** The command a key triggers on the current screen, if any. */
+/**
+ * The command a key triggers on the current screen, if any — a dangerous one too in read-only mode, so that the key
+ * can say why it does nothing.
+ */
 export function commandForKey(keymap: Keymap, key: string, state: AppState): CommandSpec | undefined {
-	return keymap.byKey.get(key)?.find((command) => available(command, state) && inScope(command, state));
+	return keymap.byKey.get(key)?.find((command) => inScope(command, state));
+}
+
+/** A command's name in a sentence: `promote`, `roll back`, `canary weight up by a step`. */
+export function commandName(command: CommandSpec): string {
+	const name = command.description.split(':')[0]!;
+	return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+/** Why read-only mode takes the command away, or undefined when it does not. */
+export function readOnlyReason(command: CommandSpec, state: AppState): string | undefined {
+	if (available(command, state)) return undefined;
+	return `read-only (${state.readOnlyReason ?? 'settings'}): ${commandName(command)} is not available`;
 }

@@ -7,7 +7,7 @@ import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
 import {modelKey, versionKey, type Action, type ActionProgress, type Model} from '../domain/types.ts';
 import {parseWeight} from '../domain/weights.ts';
-import {commandForKey, handlerOf, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} from '../keymap/registry.ts';
 import type {CommandHost} from '../keymap/spec.ts';
 import type {StoreAction} from './actions.ts';
 import {Lifecycle} from './lifecycle.ts';
@@ -98,17 +98,12 @@ export class Controller implements CommandHost {
 	/** Run a command by id: from a key or from the palette. Says why when it is disabled. */
 	run(id: CommandId): void {
 		const spec = this.#options.keymap.commands.find((command) => command.id === id);
-		if (spec?.dangerous && this.state.readOnly) {
-			this.#toast('warning', `read-only (${this.state.readOnlyReason ?? 'settings'}): ${spec.description.toLowerCase()} is not available`);
-			return;
-		}
-
 		if (!spec) {
-			this.#toast('warning', this.state.readOnly ? 'read-only: that command is not available' : `unknown command ${id}`);
+			this.#toast('warning', `unknown command ${id}`);
 			return;
 		}
 
-		const reason = spec.disabledReason?.(this.state);
+		const reason = readOnlyReason(spec, this.state) ?? spec.disabledReason?.(this.state);
 		if (reason) {
 			this.#toast('warning', reason);
 			return;

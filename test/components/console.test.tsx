@@ -189,6 +189,27 @@ describe('read-only', () => {
 		expect(ui.frame()).not.toContain('Promote');
 		expect(ui.frame()).toContain('Show every key');
 	});
+
+	it('a dangerous key says why it does nothing (it used to do nothing and say nothing)', async () => {
+		const ui = await open({readOnly: true, readOnlyReason: '--read-only'});
+		await ui.press('p');
+		expect(ui.frame()).toContain('read-only (--read-only): promote is not available');
+		await ui.press('r');
+		expect(ui.frame()).toContain('read-only (--read-only): roll back is not available');
+		await ui.press('+');
+		expect(ui.frame()).toContain('read-only (--read-only): canary weight up by a step is not available');
+		expect(ui.sources.cluster.calls).toEqual([]);
+	});
+
+	it('the palette lists the dangerous commands with why they are not available', async () => {
+		const ui = await open({readOnly: true, readOnlyReason: '--read-only', width: 160});
+		await ui.press(':');
+		await ui.type('promote');
+		expect(ui.frame()).toMatch(/Promote: all traffic to the canary.*not in read-only \(--read-only\)/);
+		await ui.press('enter');
+		expect(ui.frame()).toContain('read-only (--read-only): promote is not available');
+		expect(ui.sources.cluster.calls).toEqual([]);
+	});
 });
 
 describe('read-only per context', () => {
@@ -200,9 +221,12 @@ describe('read-only per context', () => {
 		expect(ui.frame()).toContain('read-only (settings for context staging)');
 		await ui.press('+');
 		expect(ui.frame()).not.toContain('→');
+		expect(ui.frame()).toContain('read-only (settings for context staging): canary weight up by a step is not available');
 		await ui.press('c', 'up', 'enter');
 		await settle(50);
-		expect(ui.frame()).not.toContain('read-only');
+		expect(ui.frame()).not.toContain('READ-ONLY');
+		await ui.press('+');
+		expect(ui.frame()).toContain('→');
 	});
 });
 

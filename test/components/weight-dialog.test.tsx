@@ -38,7 +38,7 @@ describe('the weight dialog', () => {
 
 /** A console with its weight dialog open, without a terminal: keys go through the same dispatcher as in the app. */
 function weightDialog() {
-	const keymap = buildKeymap({readOnly: false});
+	const keymap = buildKeymap();
 	const handle = createConsole({
 		sources: fakeSources(),
 		theme: fullTheme,
