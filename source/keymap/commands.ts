@@ -4,7 +4,20 @@
  */
 import {modelKey, type Model} from '../domain/types.ts';
 import {stepWeight} from '../domain/weights.ts';
-import {canaryOf, currentModel, currentRow, logVersions, runningTask, stableOf, versionsInOrder} from '../store/selectors.ts';
+import {
+	canaryOf,
+	currentModel,
+	currentRow,
+	flaggedModels,
+	fleetRows,
+	logVersions,
+	requestIds,
+	runningTask,
+	selectedPrediction,
+	stableOf,
+	versionsInOrder,
+	visibleLog,
+} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {filterPalette} from './palette.ts';
 import {Command, type CommandDefinition, type CommandHost, type CommandId} from './spec.ts';
@@ -121,18 +134,18 @@ export const definitions = {
 		footer: true,
 		run(host) {
 			const row = currentRow(host.state);
-			if (row) host.dispatch({type: 'view/set', view: {screen: 'model', model: row.modelKey}});
+			if (row) host.dispatch({type: 'view/open', view: {screen: 'model', model: row.modelKey}});
 		},
 	},
 	[Command.BACK]: {
 		keys: ['esc'],
-		description: 'Back to the fleet',
+		description: 'Back one screen (fleet → model → log: back to the model); on the fleet, clears the filter',
 		hint: 'back',
 		scope: 'global',
 		dangerous: false,
 		footer: false,
 		run(host) {
-			if (host.state.view.screen !== 'fleet') host.dispatch({type: 'view/set', view: {screen: 'fleet'}});
+			if (host.state.view.screen !== 'fleet' || host.state.back.length > 0) host.dispatch({type: 'view/back'});
 			else if (host.state.filter) host.dispatch({type: 'filter/set', text: ''});
 		},
 	},
@@ -291,7 +304,7 @@ export const definitions = {
 	},
 	[Command.LOG]: {
 		keys: ['l'],
-		description: 'Prediction log (live tail)',
+		description: "Prediction log (live tail); from a model view, that model's predictions only",
 		hint: 'log',
 		scope: 'global',
 		dangerous: false,
@@ -302,7 +315,8 @@ export const definitions = {
 			return undefined;
 		},
 		run(host) {
-			host.dispatch({type: 'view/set', view: {screen: 'log'}});
+			const {view} = host.state;
+			host.dispatch({type: 'view/open', view: view.screen === 'model' ? {screen: 'log', model: view.model} : {screen: 'log'}});
 			host.flushLog();
 		},
 	},
@@ -314,7 +328,7 @@ export const definitions = {
 		dangerous: false,
 		footer: false,
 		run(host) {
-			host.dispatch({type: 'view/set', view: {screen: 'audit'}});
+			host.dispatch({type: 'view/open', view: {screen: 'audit'}});
 			host.loadAudit();
 		},
 	},
@@ -396,12 +410,72 @@ export const definitions = {
 	},
 	[Command.LOG_LOOKUP]: {
 		keys: ['f'],
-		description: 'Find a prediction by request id in stored history',
+		description: 'Find a prediction by the start of its request id (asks which when several match)',
 		hint: 'find id',
 		scope: 'log',
 		dangerous: false,
 		footer: true,
 		run: (host) => host.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text: ''}}),
+	},
+	[Command.NEXT_FLAGGED]: {
+		keys: ['!'],
+		description: 'Jump to the next flagged model (warning or critical)',
+		hint: 'next flagged',
+		scope: 'target',
+		dangerous: false,
+		footer: false,
+		disabledReason: (state) => (flaggedModels(state).length === 0 ? 'no model is flagged' : undefined),
+		run(host) {
+			const {state} = host;
+			const flagged = new Set(flaggedModels(state).map((model) => modelKey(model)));
+			const rows = fleetRows(state);
+			const here = currentModel(state);
+			const hereKey = here ? modelKey(here) : undefined;
+			const start = rows.findIndex((row) => row.modelKey === hereKey);
+			const firsts = rows.flatMap((row, index) => (row.firstOfModel && flagged.has(row.modelKey) ? [{row, index}] : []));
+			// The next flagged model after this one, wrapping round; this one again when it is the only one.
+			const next =
+				firsts.find(({row, index}) => index > start && row.modelKey !== hereKey) ?? firsts.find(({row}) => row.modelKey !== hereKey) ?? firsts[0];
+			if (next) {
+				if (state.view.screen === 'model') host.dispatch({type: 'view/open', view: {screen: 'model', model: next.row.modelKey}});
+				else host.dispatch({type: 'nav/select', index: next.index});
+				return;
+			}
+
+			// Flagged models hidden by the filter.
+			host.toast('warning', `the flagged models are hidden by the filter "${state.filter}" (esc clears it)`);
+		},
+	},
+	[Command.LOG_UP]: {
+		keys: ['k', 'up'],
+		description: 'Pick an older line of the log (pauses it)',
+		hint: 'older',
+		scope: 'log',
+		dangerous: false,
+		footer: false,
+		run: (host) => host.dispatch({type: 'log/cursor', delta: 1, visible: visibleLog(host.state).length}),
+	},
+	[Command.LOG_DOWN]: {
+		keys: ['j', 'down'],
+		description: 'Pick a newer line of the log',
+		hint: 'newer',
+		scope: 'log',
+		dangerous: false,
+		footer: false,
+		run: (host) => host.dispatch({type: 'log/cursor', delta: -1, visible: visibleLog(host.state).length}),
+	},
+	[Command.LOG_OPEN]: {
+		keys: ['enter'],
+		description: 'Open the picked log line (the newest without one): its request and response',
+		hint: 'open',
+		scope: 'log',
+		dangerous: false,
+		footer: true,
+		disabledReason: (state) => (selectedPrediction(state) ? undefined : 'no prediction to open'),
+		run(host) {
+			const prediction = selectedPrediction(host.state);
+			if (prediction) host.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: [prediction]}});
+		},
 	},
 	[Command.DIALOG_ACCEPT]: {
 		keys: ['enter'],
@@ -416,7 +490,8 @@ export const definitions = {
 			switch (overlay.kind) {
 				case 'help':
 				case 'explain':
-				case 'filter': {
+				case 'filter':
+				case 'prediction': {
 					host.closeOverlay();
 					return;
 				}
@@ -437,7 +512,12 @@ export const definitions = {
 				}
 
 				case 'lookup': {
-					void host.lookup(overlay.text);
+					const ids = requestIds(overlay.results ?? []);
+					// Several requests start with what was typed: enter opens the one picked.
+					if (ids.length > 1) {
+						const id = ids[overlay.index ?? 0]!;
+						host.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: overlay.results!.filter((prediction) => prediction.requestId === id)}});
+					} else void host.lookup(overlay.text);
 					return;
 				}
 
@@ -486,6 +566,7 @@ export const definitions = {
 		run(host) {
 			const overlay = host.state.overlay;
 			if (overlay?.kind === 'pick' || overlay?.kind === 'palette') host.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
+			else if (overlay?.kind === 'lookup' && overlay.results) host.updateOverlay({...overlay, index: Math.max(0, (overlay.index ?? 0) - 1)});
 		},
 	},
 	[Command.DIALOG_DOWN]: {
@@ -498,6 +579,10 @@ export const definitions = {
 		run(host) {
 			const overlay = host.state.overlay;
 			if (overlay?.kind === 'pick') host.updateOverlay({...overlay, index: Math.min(overlay.options.length - 1, overlay.index + 1)});
+			else if (overlay?.kind === 'lookup' && overlay.results) {
+				const count = requestIds(overlay.results).length;
+				host.updateOverlay({...overlay, index: Math.min(Math.max(0, count - 1), (overlay.index ?? 0) + 1)});
+			}
 			else if (overlay?.kind === 'palette') {
 				const count = filterPalette(host.state, host.keymap, overlay.query).length;
 				host.updateOverlay({...overlay, index: Math.min(Math.max(0, count - 1), overlay.index + 1)});

@@ -36,6 +36,10 @@ export const Command = {
 	LOG_STATUS: 'log.status',
 	LOG_LATENCY: 'log.latency',
 	LOG_LOOKUP: 'log.lookup',
+	LOG_UP: 'log.up',
+	LOG_DOWN: 'log.down',
+	LOG_OPEN: 'log.open',
+	NEXT_FLAGGED: 'fleet.nextFlagged',
 	DIALOG_ACCEPT: 'dialog.accept',
 	DIALOG_YES: 'dialog.yes',
 	DIALOG_CANCEL: 'dialog.cancel',
@@ -75,6 +79,7 @@ export interface CommandHost {
 	askToConfirm(action: Action): void;
 	execute(action: Action): Promise<void>;
 	quit(): void;
+	toast(severity: 'info' | 'success' | 'warning' | 'error', message: string): void;
 	explain(): void;
 	/** Put the predictions received so far on screen now rather than on the next tick. */
 	flushLog(): void;

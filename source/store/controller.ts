@@ -5,14 +5,14 @@
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
-import {modelKey, versionKey, type Action, type ActionProgress, type Model} from '../domain/types.ts';
+import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction} from '../domain/types.ts';
 import {parseWeight} from '../domain/weights.ts';
 import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} from '../keymap/registry.ts';
 import type {CommandHost} from '../keymap/spec.ts';
 import type {StoreAction} from './actions.ts';
 import {Lifecycle} from './lifecycle.ts';
 import type {Poller} from './poller.ts';
-import {canaryOf, currentModel, findModel, stableOf} from './selectors.ts';
+import {canaryOf, currentModel, findModel, requestIds, stableOf} from './selectors.ts';
 import type {AppState, LogFilter} from './state.ts';
 import type {Store} from './store.ts';
 
@@ -129,6 +129,10 @@ export class Controller implements CommandHost {
 		this.#explain();
 	}
 
+	toast(severity: 'info' | 'success' | 'warning' | 'error', message: string): void {
+		this.#toast(severity, message);
+	}
+
 	flushLog(): void {
 		this.#lifecycle.stream.flush(true);
 	}
@@ -230,7 +234,7 @@ export class Controller implements CommandHost {
 	}
 
 	openModel(key: string): void {
-		this.#store.dispatch({type: 'view/set', view: {screen: 'model', model: key}});
+		this.#store.dispatch({type: 'view/open', view: {screen: 'model', model: key}});
 	}
 
 	async pick(option: string): Promise<void> {
@@ -250,21 +254,45 @@ export class Controller implements CommandHost {
 		this.#lifecycle.setNamespace(namespace);
 	}
 
+	/**
+	 * Find predictions whose request id starts with the text (the log shows ids cut): the agent's stored history, which
+	 * answers by prefix, and the log on screen, filtered here too since an older agent answers exact ids only. One
+	 * request opens at once; several are listed to pick from.
+	 */
 	async lookup(requestId: string): Promise<void> {
 		const agent = this.#sources.agent;
 		const text = requestId.trim();
 		if (!agent) return;
 		if (!text) {
-			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: 'type a request id'}});
+			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: 'type a request id, or its first characters'}});
 			return;
 		}
 
 		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, searching: true}});
+		const stillAsked = () => {
+			const overlay = this.state.overlay;
+			return overlay?.kind === 'lookup' && overlay.text === text;
+		};
+
 		try {
-			const results = await agent.lookup(text);
-			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, results}});
+			const found = await agent.lookup(text);
+			if (!stillAsked()) return;
+			const prefix = text.toLowerCase();
+			const matches = (prediction: Prediction) => prediction.requestId.toLowerCase().startsWith(prefix);
+			const seen = new Set<string>();
+			const results = [...found, ...this.state.log.entries]
+				.filter((prediction) => {
+					const key = `${prediction.requestId}\u0000${prediction.version}\u0000${prediction.time}`;
+					if (!matches(prediction) || seen.has(key)) return false;
+					seen.add(key);
+					return true;
+				})
+				.sort((a, b) => b.time - a.time);
+			const ids = requestIds(results);
+			if (ids.length === 1) this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: results}});
+			else this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, results, index: 0}});
 		} catch (error) {
-			this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: describeError(error)}});
+			if (stillAsked()) this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text, error: describeError(error)}});
 		}
 	}
 

@@ -2,6 +2,7 @@ import React from 'react';
 import {Box, Text} from 'ink';
 import {available, inScope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
+import {requestIds} from '../store/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
@@ -157,23 +158,70 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 		}
 
 		case 'lookup': {
+			const ids = requestIds(overlay.results ?? []);
+			const index = overlay.index ?? 0;
 			return (
-				<Frame title="Find a prediction by request id" width={width} color={theme.text.accent}>
+				<Frame title="Find a prediction by the start of its request id" width={width} color={theme.text.accent}>
 					<Text>
 						request id: {overlay.text}
 						<Text inverse> </Text>
 					</Text>
 					{overlay.searching ? <Text color={theme.text.muted}>searching…</Text> : null}
 					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : null}
-					{overlay.results?.length === 0 ? <Text color={theme.text.muted}>no prediction with that id in stored history</Text> : null}
-					{overlay.results?.slice(0, 8).map((prediction) => (
-						<Text key={`${prediction.requestId}-${prediction.version}-${prediction.time}`} wrap="truncate-end">
-							{formatClock(prediction.time)} {prediction.model} {prediction.version} {formatMs(prediction.latencyMs)} ms {prediction.status}{' '}
-							{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, width - 50)}
+					{overlay.results?.length === 0 ? (
+						<Text color={theme.text.muted}>no prediction whose request id starts with "{overlay.text}" in stored history</Text>
+					) : null}
+					{ids.length > 1 ? (
+						<Text color={theme.text.muted}>
+							{ids.length} requests start with "{overlay.text}": which one? (↑↓ pick · enter opens · type more to narrow)
 						</Text>
+					) : null}
+					{ids.length > 1
+						? ids.slice(Math.max(0, index - Math.max(1, height - 6) + 1), Math.max(0, index - Math.max(1, height - 6) + 1) + Math.max(1, height - 6)).map((id) => {
+								const first = overlay.results!.find((prediction) => prediction.requestId === id)!;
+								return (
+									<Text key={id} inverse={id === ids[index]} wrap="truncate-end">
+										{id} <Text color={theme.text.muted}>{formatClock(first.time)} {first.model} {first.version} {first.status}</Text>
+									</Text>
+								);
+							})
+						: null}
+				</Frame>
+			);
+		}
+
+		case 'prediction': {
+			const [first] = overlay.predictions;
+			return (
+				<Frame title={`Prediction ${first?.requestId ?? ''}`} width={width} color={theme.text.accent}>
+					{overlay.predictions.slice(0, 3).map((prediction) => (
+						<Box key={`${prediction.version}-${prediction.time}`} flexDirection="column">
+							<Text wrap="truncate-end">
+								<Text bold>
+									{prediction.model} {prediction.version}
+								</Text>
+								<Text color={theme.text.muted}>
+									{' '}
+									{prediction.namespace} · {formatClock(prediction.time)} · {formatMs(prediction.latencyMs)} ms ·{' '}
+								</Text>
+								<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
+									{prediction.status}
+									{prediction.code === undefined ? '' : ` ${prediction.code}`}
+								</Text>
+							</Text>
+							{/* Whole, wrapped rather than cut: this is where the request and the response are read. */}
+							<Text wrap="wrap">request: {shown(prediction.inputSummary)}</Text>
+							<Text wrap="wrap">response: {shown(prediction.outputSummary)}</Text>
+						</Box>
 					))}
+					<Text color={theme.text.muted}>esc closes</Text>
 				</Frame>
 			);
 		}
 	}
+}
+
+/** Control characters from the stream are shown, never sent to the terminal. */
+function shown(text: string): string {
+	return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '�');
 }

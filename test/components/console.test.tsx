@@ -75,7 +75,7 @@ describe('fleet table', () => {
 		const ui = await open();
 		await ui.waitFor('✖');
 		await ui.press('o');
-		expect(ui.frame()).toContain('↓flags');
+		expect(ui.frame()).toContain('sorted by flags, worst first');
 		const frame = ui.frame();
 		expect(frame.indexOf('fraud-detector')).toBeLessThan(frame.indexOf('recommender'));
 	});
