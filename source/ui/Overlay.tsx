@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import {available, inScope} from '../keymap/registry.ts';
+import {available, Command, inScope, type CommandId, type Keymap} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
 import {requestIds} from '../store/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
@@ -37,10 +37,11 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
 	return (
 		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 3)} flexShrink={0}>
-			<Text bold>
+			<Text bold wrap="truncate-end">
 				Keys{' '}
 				<Text color={theme.text.muted}>
-					(esc closes · ! changes the cluster, asks first{state.readOnly ? ' · read-only: those are removed' : ''})
+					({keyOf(keymap, Command.DIALOG_CANCEL)} closes · ! changes the cluster, asks first
+					{state.readOnly ? ' · read-only: those are not available' : ''})
 				</Text>
 			</Text>
 			<Box>
@@ -63,9 +64,17 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 	);
 }
 
+/** The first key bound to a command, as people read it: dialog keys can be overridden in settings, hints follow. */
+function keyOf(keymap: Keymap, id: CommandId): string {
+	const key = keymap.commands.find((command) => command.id === id)?.keys[0];
+	return key === undefined ? '(unbound)' : displayKey(key);
+}
+
 export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
+	const accept = keyOf(keymap, Command.DIALOG_ACCEPT);
+	const cancel = keyOf(keymap, Command.DIALOG_CANCEL);
 	switch (overlay.kind) {
 		case 'help': {
 			return <Help state={state} width={width} height={height} />;
@@ -116,7 +125,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						new weight 0–100: {overlay.text}
 						<Text inverse> </Text>%
 					</Text>
-					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>enter to review · esc cancel</Text>}
+					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>{accept} to review · {cancel} cancel</Text>}
 				</Frame>
 			);
 		}
@@ -126,7 +135,10 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 				<Text>
 					/{overlay.text}
 					<Text inverse> </Text>
-					<Text color={theme.text.muted}> enter keeps · esc clears</Text>
+					<Text color={theme.text.muted}>
+						{' '}
+						{accept} keeps · {cancel} clears
+					</Text>
 				</Text>
 			);
 		}
@@ -140,7 +152,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							{line}
 						</Text>
 					))}
-					<Text color={theme.text.muted}>esc closes · the same queries are in `modeldeck status --json`</Text>
+					<Text color={theme.text.muted}>{cancel} closes · the same queries are in `modeldeck status --json`</Text>
 				</Frame>
 			);
 		}
@@ -173,7 +185,8 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 					) : null}
 					{ids.length > 1 ? (
 						<Text color={theme.text.muted}>
-							{ids.length} requests start with "{overlay.text}": which one? (↑↓ pick · enter opens · type more to narrow)
+							{ids.length} requests start with "{overlay.text}": which one? ({keyOf(keymap, Command.DIALOG_UP)}
+							{keyOf(keymap, Command.DIALOG_DOWN)} pick · {accept} opens · type more to narrow)
 						</Text>
 					) : null}
 					{ids.length > 1
@@ -214,7 +227,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							<Text wrap="wrap">response: {shown(prediction.outputSummary)}</Text>
 						</Box>
 					))}
-					<Text color={theme.text.muted}>esc closes</Text>
+					<Text color={theme.text.muted}>{cancel} closes</Text>
 				</Frame>
 			);
 		}

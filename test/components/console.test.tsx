@@ -256,6 +256,12 @@ describe('overlays', () => {
 		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 20');
 	});
 
+	it('dialogs name the keys in force, overrides included', async () => {
+		const ui = await open({keyOverrides: {'dialog.accept': ['ctrl+o', 'enter'], 'dialog.cancel': ['ctrl+g']}});
+		await ui.press('w');
+		expect(ui.frame()).toContain('ctrl+o to review · ctrl+g cancel');
+	});
+
 	it('the palette finds a model by fuzzy search and opens it', async () => {
 		const ui = await open();
 		await ui.press(':');
