@@ -36,8 +36,8 @@ describe('the weight dialog', () => {
 	});
 });
 
-/** A console with its weight dialog open, without a terminal: keys go through the same dispatcher as in the app. */
-function weightDialog() {
+/** A console without a terminal: keys go through the same dispatcher as in the app. */
+function headlessConsole() {
 	const keymap = buildKeymap();
 	const handle = createConsole({
 		sources: fakeSources(),
@@ -62,7 +62,7 @@ describe('the weight dialog, for any typed text', () => {
 	);
 
 	it('shows exactly what was typed, and Enter applies only what parseWeight accepts', () => {
-		const {store, controller, keymap} = weightDialog();
+		const {store, controller, keymap} = headlessConsole();
 		fc.assert(
 			fc.property(typedText, (text) => {
 				controller.closeOverlay();
@@ -100,4 +100,28 @@ describe('the weight dialog, for any typed text', () => {
 			{numRuns: 100},
 		);
 	}, 180_000);
+});
+
+describe('every dialog with a text field, for any typed text', () => {
+	it('keeps exactly what was typed: the filter (applied as typed), the request id, the palette query', () => {
+		const {store, controller, keymap} = headlessConsole();
+		const opens = {
+			filter: Command.FILTER,
+			palette: Command.PALETTE,
+		} as const;
+		fc.assert(
+			fc.property(fc.constantFrom('filter', 'palette', 'lookup'), fc.string({unit: 'grapheme', maxLength: 10}), (kind, text) => {
+				controller.closeOverlay();
+				store.dispatch({type: 'filter/set', text: ''});
+				if (kind === 'lookup') store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text: ''}});
+				else controller.run(opens[kind]);
+				for (const character of [...text]) handleOverlayKey(store.getState().overlay!, keyName(character, {}), character, controller, keymap);
+				const overlay = store.getState().overlay!;
+				expect(overlay.kind).toBe(kind);
+				expect(overlay.kind === 'palette' ? overlay.query : 'text' in overlay ? overlay.text : undefined).toBe(text);
+				if (kind === 'filter') expect(store.getState().filter).toBe(text);
+			}),
+			{numRuns: 200},
+		);
+	}, 120_000);
 });
