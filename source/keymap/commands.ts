@@ -91,21 +91,27 @@ export const definitions = {
 	[Command.QUIT]: {keys: ['q', 'ctrl+c'], description: 'Quit', hint: 'quit', scope: 'global', dangerous: false, footer: true, run: (host) => host.quit()},
 	[Command.UP]: {
 		keys: ['k', 'up'],
-		description: 'Move up',
+		description: 'Move up (in the log: pick an older line, which pauses the tail)',
 		hint: 'up',
-		scope: 'fleet',
+		scope: 'list',
 		dangerous: false,
 		footer: false,
-		run: (host) => host.dispatch({type: 'nav/move', delta: -1}),
+		run(host) {
+			if (host.state.view.screen === 'log') host.dispatch({type: 'log/cursor', delta: 1, visible: visibleLog(host.state).length});
+			else host.dispatch({type: 'nav/move', delta: -1});
+		},
 	},
 	[Command.DOWN]: {
 		keys: ['j', 'down'],
-		description: 'Move down',
+		description: 'Move down (in the log: pick a newer line)',
 		hint: 'down',
-		scope: 'fleet',
+		scope: 'list',
 		dangerous: false,
 		footer: false,
-		run: (host) => host.dispatch({type: 'nav/move', delta: 1}),
+		run(host) {
+			if (host.state.view.screen === 'log') host.dispatch({type: 'log/cursor', delta: -1, visible: visibleLog(host.state).length});
+			else host.dispatch({type: 'nav/move', delta: 1});
+		},
 	},
 	[Command.TOP]: {
 		keys: ['g', 'home'],
@@ -127,12 +133,19 @@ export const definitions = {
 	},
 	[Command.OPEN]: {
 		keys: ['enter'],
-		description: 'Open the selected model',
+		description: "Open the selected model; in the log, the picked line's request and response (the newest without one)",
 		hint: 'open',
-		scope: 'fleet',
+		scope: 'list',
 		dangerous: false,
 		footer: true,
+		disabledReason: (state) => (state.view.screen === 'log' && !selectedPrediction(state) ? 'no prediction to open' : undefined),
 		run(host) {
+			if (host.state.view.screen === 'log') {
+				const prediction = selectedPrediction(host.state);
+				if (prediction) host.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: [prediction]}});
+				return;
+			}
+
 			const row = currentRow(host.state);
 			if (row) host.dispatch({type: 'view/open', view: {screen: 'model', model: row.modelKey}});
 		},
@@ -444,37 +457,6 @@ export const definitions = {
 
 			// Flagged models hidden by the filter.
 			host.toast('warning', `the flagged models are hidden by the filter "${state.filter}" (esc clears it)`);
-		},
-	},
-	[Command.LOG_UP]: {
-		keys: ['k', 'up'],
-		description: 'Pick an older line of the log (pauses it)',
-		hint: 'older',
-		scope: 'log',
-		dangerous: false,
-		footer: false,
-		run: (host) => host.dispatch({type: 'log/cursor', delta: 1, visible: visibleLog(host.state).length}),
-	},
-	[Command.LOG_DOWN]: {
-		keys: ['j', 'down'],
-		description: 'Pick a newer line of the log',
-		hint: 'newer',
-		scope: 'log',
-		dangerous: false,
-		footer: false,
-		run: (host) => host.dispatch({type: 'log/cursor', delta: -1, visible: visibleLog(host.state).length}),
-	},
-	[Command.LOG_OPEN]: {
-		keys: ['enter'],
-		description: 'Open the picked log line (the newest without one): its request and response',
-		hint: 'open',
-		scope: 'log',
-		dangerous: false,
-		footer: true,
-		disabledReason: (state) => (selectedPrediction(state) ? undefined : 'no prediction to open'),
-		run(host) {
-			const prediction = selectedPrediction(host.state);
-			if (prediction) host.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: [prediction]}});
 		},
 	},
 	[Command.DIALOG_ACCEPT]: {

@@ -69,6 +69,10 @@ export function inScope(command: CommandSpec, state: AppState): boolean {
 			return state.view.screen === 'fleet' || state.view.screen === 'model';
 		}
 
+		case 'list': {
+			return state.view.screen === 'fleet' || state.view.screen === 'log';
+		}
+
 		case 'dialog': {
 			return state.overlay !== undefined;
 		}

@@ -36,9 +36,6 @@ export const Command = {
 	LOG_STATUS: 'log.status',
 	LOG_LATENCY: 'log.latency',
 	LOG_LOOKUP: 'log.lookup',
-	LOG_UP: 'log.up',
-	LOG_DOWN: 'log.down',
-	LOG_OPEN: 'log.open',
 	NEXT_FLAGGED: 'fleet.nextFlagged',
 	DIALOG_ACCEPT: 'dialog.accept',
 	DIALOG_YES: 'dialog.yes',
@@ -51,10 +48,11 @@ export const Command = {
 export type CommandId = (typeof Command)[keyof typeof Command];
 
 /**
- * Where a command applies. `global` works on every screen; the others only on their screen; `dialog` while a dialog
+ * Where a command applies. `global` works on every screen; `target` where a model is at hand (fleet, model); `list`
+ * on the screens with rows to move through (fleet, log); the others only on their screen; `dialog` while a dialog
  * is open (a dialog takes every key first: in a dialog with a text field, printable keys are text).
  */
-export type Scope = 'global' | 'fleet' | 'model' | 'log' | 'target' | 'dialog';
+export type Scope = 'global' | 'fleet' | 'model' | 'log' | 'target' | 'list' | 'dialog';
 
 export interface CommandSpec {
 	id: CommandId;

@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import {available, Command, inScope, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {available, Command, inScope, type CommandId, type Keymap, type Scope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
 import {requestIds} from '../store/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
@@ -23,7 +23,13 @@ function Frame(props: {title: string; children: React.ReactNode; width: number; 
 function Help({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
-	const rows = keymap.commands.filter((command) => available(command, state)).map((command) => ({
+	const shown = keymap.commands.filter((command) => available(command, state));
+	// Dialog keys on one line of their own: they are few, short, and the same in every dialog.
+	const dialogKeys = shown
+		.filter((command) => command.scope === 'dialog')
+		.map((command) => `${command.keys.map(displayKey).join(' ')} ${command.hint}`)
+		.join(' · ');
+	const rows = shown.filter((command) => command.scope !== 'dialog').map((command) => ({
 		keys: command.keys.map(displayKey).join(' '),
 		description: command.description,
 		scope: command.scope,
@@ -31,12 +37,12 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 		dangerous: command.dangerous,
 	}));
 	// Every key must be visible without scrolling: as many columns as the height needs (rows never shrink away).
-	const rowsPerColumn = Math.max(1, height - 3);
+	const rowsPerColumn = Math.max(1, height - 4);
 	const columnsCount = Math.max(width >= 140 ? 2 : 1, Math.ceil(rows.length / rowsPerColumn));
 	const perColumn = Math.ceil(rows.length / columnsCount);
 	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
 	return (
-		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 3)} flexShrink={0}>
+		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 4)} flexShrink={0}>
 			<Text bold wrap="truncate-end">
 				Keys{' '}
 				<Text color={theme.text.muted}>
@@ -54,14 +60,23 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 								</Text>
 								<Text color={row.dangerous ? theme.status.warning : undefined}>{row.dangerous ? '!' : ' '}</Text>
 								<Text>{row.description}</Text>
-								<Text color={theme.text.muted}>{row.scope === 'global' || row.scope === 'target' ? '' : ` [${row.scope}]`}</Text>
+								<Text color={theme.text.muted}>{scopeLabel(row.scope)}</Text>
 							</Text>
 						))}
 					</Box>
 				))}
 			</Box>
+			<Text wrap="truncate-end">
+				<Text color={theme.text.muted}>in a dialog: </Text>
+				{dialogKeys}
+			</Text>
 		</Box>
 	);
+}
+
+function scopeLabel(scope: Scope): string {
+	if (scope === 'global' || scope === 'target') return '';
+	return scope === 'list' ? ' [fleet, log]' : ` [${scope}]`;
 }
 
 /** The first key bound to a command, as people read it: dialog keys can be overridden in settings, hints follow. */

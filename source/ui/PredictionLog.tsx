@@ -49,9 +49,9 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 	const {filter} = state.log;
 	const entries = visibleLog(state);
 	const room = Math.max(1, height - 2);
-	// The picked line (counted from the newest) stays on screen: the window ends at it when it is further back.
+	// The newest lines, unless the picked line (counted from the newest) is further back: then the window starts at it.
 	const picked = state.log.cursor === undefined ? undefined : entries.length - 1 - state.log.cursor;
-	const end = picked === undefined ? entries.length : Math.max(Math.min(entries.length, room), picked + 1);
+	const end = picked !== undefined && picked < entries.length - room ? picked + room : entries.length;
 	const start = Math.max(0, end - room);
 	const rows = entries.slice(start, end);
 	const pickedRow = picked === undefined ? -1 : picked - start;

@@ -174,6 +174,23 @@ describe('enter on a log line', () => {
 		await ui.press('esc');
 		expect(ui.frame()).toContain('req-newer');
 	});
+
+	it('keeps the newest lines on screen while a recent line is picked, and follows the pick further back', async () => {
+		const ui = await open({agent: true, height: 14});
+		await ui.press('l');
+		ui.sources.agent!.emit(Array.from({length: 30}, (_, index) => prediction({requestId: `req-n${String(index).padStart(2, '0')}`})));
+		await tick();
+		await ui.press('k', 'k');
+		expect(ui.frame()).toContain('req-n29');
+		expect(ui.frame()).toContain('req-n28');
+		await ui.press('enter');
+		expect(ui.frame()).toContain('Prediction req-n28');
+		await ui.press('esc', ...Array.from({length: 20}, () => 'k'));
+		expect(ui.frame()).toContain('req-n08');
+		expect(ui.frame()).not.toContain('req-n29');
+		await ui.press('enter');
+		expect(ui.frame()).toContain('Prediction req-n08');
+	});
 });
 
 describe('flagged models', () => {
