@@ -125,3 +125,38 @@ describe('every dialog with a text field, for any typed text', () => {
 		);
 	}, 120_000);
 });
+
+describe('every command of the registry', () => {
+	it('runs on every screen and in every dialog without throwing, or says why it cannot', () => {
+		const {store, controller} = headlessConsole();
+		const views = [{screen: 'fleet'}, {screen: 'model', model: 'prod/fraud-detector'}, {screen: 'log'}, {screen: 'log', model: 'prod/fraud-detector'}, {screen: 'audit'}] as const;
+		const overlays = [
+			{kind: 'help'},
+			{kind: 'palette', query: 'pro', index: 0},
+			{kind: 'weight-input', model: 'prod/fraud-detector', canary: 'v13', current: 10, text: '4.5'},
+			{kind: 'filter', text: 'fr'},
+			{kind: 'explain', title: 't', lines: []},
+			{kind: 'pick', purpose: 'namespace', options: ['all namespaces', 'prod'], index: 0},
+			{kind: 'lookup', text: 'req'},
+			{kind: 'prediction', predictions: []},
+		] as const;
+		const ids = Object.values(Command);
+		for (const view of views) {
+			for (const id of ids) {
+				store.dispatch({type: 'overlay/close'});
+				store.dispatch({type: 'view/open', view});
+				expect(() => controller.run(id), `${id} on ${JSON.stringify(view)}`).not.toThrow();
+			}
+		}
+
+		for (const overlay of overlays) {
+			for (const id of ids.filter((candidate) => candidate.startsWith('dialog.'))) {
+				store.dispatch({type: 'view/open', view: {screen: 'fleet'}});
+				store.dispatch({type: 'overlay/open', overlay: structuredClone(overlay) as never});
+				expect(() => controller.run(id), `${id} in ${overlay.kind}`).not.toThrow();
+			}
+		}
+
+		expect(store.getState().toasts.some((toast) => toast.message.startsWith('unknown command'))).toBe(false);
+	});
+});
