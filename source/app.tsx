@@ -52,8 +52,8 @@ export interface ConsoleHandle {
 /** Build everything but the terminal, so tests can render the same tree with ink-testing-library. */
 export function createConsole(setup: ConsoleSetup, size?: {width: number; height: number}): ConsoleHandle {
 	// Dangerous commands stay in the keymap but are unavailable while state.readOnly holds (it can change with the
-	// context); with --read-only they are removed outright.
-	const keymap = buildKeymap({readOnly: setup.readOnlyReason === '--read-only', overrides: setup.keyOverrides});
+	// context): pressed, they say why.
+	const keymap = buildKeymap({overrides: setup.keyOverrides});
 	const store = new Store(
 		initialState({
 			demo: setup.sources.demo,

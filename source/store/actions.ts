@@ -30,7 +30,12 @@ export type StoreAction =
 	| {type: 'nav/move'; delta: number}
 	| {type: 'nav/top'}
 	| {type: 'nav/bottom'}
-	| {type: 'view/set'; view: View}
+	/** Open a screen; `esc` comes back to the one it replaces. */
+	| {type: 'view/open'; view: View}
+	| {type: 'view/back'}
+	| {type: 'nav/select'; index: number}
+	/** Move the log's cursor by lines (positive: older). */
+	| {type: 'log/cursor'; delta: number; visible: number}
 	| {type: 'overlay/open'; overlay: Overlay}
 	| {type: 'overlay/close'}
 	| {type: 'filter/set'; text: string}

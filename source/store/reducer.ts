@@ -1,11 +1,13 @@
 /** The one reducer. Pure: (state, action) → state. */
 import type {StoreAction} from './actions.ts';
 import {sortColumns} from './actions.ts';
-import {fleetRows} from './selectors.ts';
-import {LOG_CAPACITY, type AppState, type Task} from './state.ts';
+import {currentRow, fleetRows} from './selectors.ts';
+import {LOG_CAPACITY, type AppState, type Task, type View} from './state.ts';
 
 const TOAST_SECONDS = 6;
 const TASKS_KEPT = 20;
+/** Screens remembered for `esc`: more than anyone goes deep, few enough to stay small. */
+const BACK_KEPT = 20;
 
 let nextToastId = 1;
 
@@ -104,11 +106,14 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'log/toggle-pause': {
-			return {...state, log: {...state.log, paused: !state.log.paused}};
+			// Resuming the tail lets go of the picked line.
+			const {cursor: _cursor, ...log} = state.log;
+			return {...state, log: state.log.paused ? {...log, paused: false} : {...state.log, paused: true}};
 		}
 
 		case 'log/filter': {
-			return {...state, log: {...state.log, filter: action.filter}};
+			const {cursor: _cursor, ...log} = state.log;
+			return {...state, log: {...log, filter: action.filter}};
 		}
 
 		case 'audit/set': {
@@ -131,8 +136,24 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 			return clampSelection({...state, selection: Number.MAX_SAFE_INTEGER});
 		}
 
-		case 'view/set': {
-			return {...state, view: action.view, overlay: undefined};
+		case 'view/open': {
+			if (sameView(state.view, action.view)) return {...state, overlay: undefined};
+			return {...state, view: action.view, back: [...state.back, state.view].slice(-BACK_KEPT), overlay: undefined};
+		}
+
+		case 'view/back': {
+			const view = state.back.at(-1) ?? {screen: 'fleet'};
+			return {...state, view, back: state.back.slice(0, -1), overlay: undefined};
+		}
+
+		case 'nav/select': {
+			return clampSelection({...state, selection: action.index});
+		}
+
+		case 'log/cursor': {
+			const last = Math.max(0, action.visible - 1);
+			const cursor = Math.max(0, Math.min(last, (state.log.cursor ?? -1) + action.delta));
+			return {...state, log: {...state.log, cursor, paused: true}};
 		}
 
 		case 'overlay/open': {
@@ -144,13 +165,13 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'filter/set': {
-			return clampSelection({...state, filter: action.text, selection: 0});
+			return keepRow(state, {...state, filter: action.text});
 		}
 
 		case 'sort/cycle': {
 			const index = sortColumns.indexOf(state.sort.column);
 			const column = sortColumns[(index + 1) % sortColumns.length]!;
-			return {...state, sort: {column, descending: false}};
+			return keepRow(state, {...state, sort: {column, descending: false}});
 		}
 
 		case 'toast/add': {
@@ -193,13 +214,14 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				verdicts: {},
 				selection: 0,
 				view: {screen: 'fleet'},
+				back: [],
 				overlay: undefined,
 				health: {...state.health, cluster: {status: 'connecting', since: state.now}},
 			};
 		}
 
 		case 'namespace/set': {
-			return {...state, namespace: action.namespace, selection: 0, view: {screen: 'fleet'}, overlay: undefined};
+			return {...state, namespace: action.namespace, selection: 0, view: {screen: 'fleet'}, back: [], overlay: undefined};
 		}
 
 		case 'quit': {
@@ -236,4 +258,20 @@ function clampSelection(state: AppState): AppState {
 	const count = fleetRows(state).length;
 	const selection = Math.max(0, Math.min(state.selection, count - 1));
 	return selection === state.selection ? state : {...state, selection};
+}
+
+function sameView(a: View, b: View): boolean {
+	return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The cursor stays on its row when the rows are sorted or filtered again: the same version if it is still shown, else
+ * another row of the same model, else the first row.
+ */
+function keepRow(before: AppState, after: AppState): AppState {
+	const row = currentRow(before);
+	const rows = fleetRows(after);
+	let index = row ? rows.findIndex((candidate) => candidate.key === row.key) : -1;
+	if (index === -1 && row) index = rows.findIndex((candidate) => candidate.modelKey === row.modelKey);
+	return clampSelection({...after, selection: Math.max(0, index)});
 }

@@ -154,13 +154,64 @@ export function logMatches(prediction: Prediction, filter: LogFilter): boolean {
 	return true;
 }
 
+/** The model the log shows alone (opened from a model view), as its key. */
+export function logModel(state: AppState): string | undefined {
+	return state.view.screen === 'log' ? state.view.model : undefined;
+}
+
 export function visibleLog(state: AppState): Prediction[] {
-	return state.log.entries.filter((prediction) => logMatches(prediction, state.log.filter));
+	const model = logModel(state);
+	return state.log.entries.filter(
+		(prediction) => (model === undefined || modelKey({namespace: prediction.namespace, name: prediction.model}) === model) && logMatches(prediction, state.log.filter),
+	);
+}
+
+/** The prediction under the log's cursor (the newest shown when the cursor is not set), if any. */
+export function selectedPrediction(state: AppState): Prediction | undefined {
+	const entries = visibleLog(state);
+	return entries[entries.length - 1 - (state.log.cursor ?? 0)];
 }
 
 /** Versions seen in the log, for the version filter. */
 export function logVersions(state: AppState): string[] {
-	const model = currentModel(state);
+	const key = logModel(state);
+	const model = key === undefined ? (state.view.screen === 'log' ? undefined : currentModel(state)) : findModel(state, key);
 	if (model) return model.versions.map((version) => version.name);
 	return [...new Set(state.log.entries.map((entry) => entry.version))].sort();
+}
+
+/** Models with a warning or a critical flag on any version: the header counts them, `!` jumps to them. */
+export function flaggedModels(state: AppState): Model[] {
+	return state.models.filter((model) =>
+		model.versions.some((version) => {
+			const severity = worstSeverity(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []);
+			return severity === 'warning' || severity === 'critical';
+		}),
+	);
+}
+
+const sortWords: Record<SortColumn, string> = {
+	model: 'model name',
+	flags: 'flags, worst first',
+	p99Ms: 'p99 latency, slowest first',
+	errorRatio: 'error ratio, highest first',
+	rps: 'requests per second, busiest first',
+	cpuCores: 'CPU, highest first',
+	memoryBytes: 'memory, highest first',
+};
+
+/** The fleet table's title: its sort and its filter in words, or '' when it is sorted by name and not filtered. */
+export function fleetTitle(state: AppState): string {
+	const parts: string[] = [];
+	if (state.sort.column !== 'model' || state.sort.descending) {
+		parts.push(`sorted by ${sortWords[state.sort.column]}${state.sort.column === 'model' && state.sort.descending ? ', Z to A' : ''}`);
+	}
+
+	if (state.filter) parts.push(`only rows matching "${state.filter}" (esc clears)`);
+	return parts.join(' · ');
+}
+
+/** The request ids among lookup results, in the order first seen (a request served by two versions shows twice). */
+export function requestIds(predictions: Prediction[]): string[] {
+	return [...new Set(predictions.map((prediction) => prediction.requestId))];
 }

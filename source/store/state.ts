@@ -19,7 +19,8 @@ export interface SourceHealth {
 export type View =
 	| {screen: 'fleet'}
 	| {screen: 'model'; model: string}
-	| {screen: 'log'}
+	/** The prediction log; opened from a model view, only that model's predictions (its key). */
+	| {screen: 'log'; model?: string}
 	| {screen: 'audit'};
 
 export type Overlay =
@@ -30,7 +31,10 @@ export type Overlay =
 	| {kind: 'filter'; text: string}
 	| {kind: 'explain'; title: string; lines: string[]}
 	| {kind: 'pick'; purpose: 'context' | 'namespace'; options: string[]; index: number}
-	| {kind: 'lookup'; text: string; results?: Prediction[]; error?: string; searching?: boolean};
+	/** Find by the start of a request id; `index` picks among several requests that match. */
+	| {kind: 'lookup'; text: string; results?: Prediction[]; error?: string; searching?: boolean; index?: number}
+	/** One request as every version that served it logged it: its request and its response. */
+	| {kind: 'prediction'; predictions: Prediction[]};
 
 export type SortColumn = 'model' | 'rps' | 'errorRatio' | 'p99Ms' | 'cpuCores' | 'memoryBytes' | 'flags';
 
@@ -69,6 +73,8 @@ export interface LogState {
 	/** Predictions received since the console started (for the rate shown). */
 	received: number;
 	ratePerSecond: number;
+	/** The line picked with the arrows, counted from the newest shown (0); moving it pauses the log. */
+	cursor?: number;
 }
 
 export interface AppState {
@@ -87,6 +93,8 @@ export interface AppState {
 	verdicts: Record<string, Verdict>;
 	health: Record<SourceName, SourceHealth>;
 	view: View;
+	/** The screens `esc` goes back to, the last one first to return to. */
+	back: View[];
 	overlay: Overlay | undefined;
 	/** Index into the visible fleet rows. */
 	selection: number;
@@ -143,6 +151,7 @@ export function initialState(options: {
 					: {status: 'connecting', since: options.now},
 		},
 		view: {screen: 'fleet'},
+		back: [],
 		overlay: undefined,
 		selection: 0,
 		filter: '',

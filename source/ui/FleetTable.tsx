@@ -1,7 +1,7 @@
 import React, {memo, useMemo} from 'react';
 import {Box, Text} from 'ink';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
-import {fleetRows, type FleetRow} from '../store/selectors.ts';
+import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
@@ -101,10 +101,11 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 	const rows = fleetRows(state);
 	// The same column objects for the same width, so rows whose data did not change are not drawn again.
 	const chosen = useMemo(() => layoutColumns(width), [width]);
-	const bodyHeight = Math.max(1, height - 1);
+	// The sort and the filter in words, on a line of their own while either is on.
+	const title = fleetTitle(state);
+	const bodyHeight = Math.max(1, height - 1 - (title ? 1 : 0));
 	const top = Math.max(0, Math.min(state.selection - Math.floor(bodyHeight / 2), rows.length - bodyHeight));
 	const visible = rows.slice(top, top + bodyHeight);
-	const sortLabel = state.sort.column === 'model' ? '' : ` ↓${state.sort.column}`;
 	if (rows.length === 0) {
 		const message =
 			state.models.length === 0
@@ -121,10 +122,15 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 
 	return (
 		<Box flexDirection="column" height={height}>
+			{title ? (
+				<Text color={theme.text.accent} wrap="truncate-end">
+					{' '}
+					{title}
+				</Text>
+			) : null}
 			<Text bold color={theme.text.muted}>
 				{' '}
 				{chosen.map((column) => pad(column.header, column.width, column.align)).join(' ')}
-				{sortLabel}
 			</Text>
 			{visible.map((row, index) => (
 				<FleetRowLine

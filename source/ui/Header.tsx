@@ -1,6 +1,7 @@
 import React from 'react';
 import {Box, Text} from 'ink';
 import type {SourceName} from '../domain/ports.ts';
+import {flaggedModels} from '../store/selectors.ts';
 import type {AppState, SourceHealth} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, truncate} from './format.ts';
@@ -68,6 +69,9 @@ export function headerLines(state: AppState): number {
 export function Header({state, width}: {state: AppState; width: number}) {
 	const theme = useTheme();
 	const {problems, absent} = notes(state);
+	const flagged = flaggedModels(state).length;
+	// Flagged models counted where the eye starts, not only as pink text in the table's right-most column.
+	const flaggedLabel = flagged > 0 ? ` · ${flagged} flagged` : '';
 	return (
 		<Box flexDirection="column">
 			<Box>
@@ -85,7 +89,8 @@ export function Header({state, width}: {state: AppState; width: number}) {
 					</Text>
 				) : null}
 				<Text> </Text>
-				<Text>{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, Math.max(10, width - 58))}</Text>
+				<Text>{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, Math.max(10, width - 58 - flaggedLabel.length))}</Text>
+				{flaggedLabel ? <Text color={theme.status.critical}>{flaggedLabel}</Text> : null}
 				<Box flexGrow={1} />
 				{(Object.keys(state.health) as SourceName[]).map((source) => (
 					<Text key={source}>

@@ -1,11 +1,12 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import {available, inScope} from '../keymap/registry.ts';
+import {available, Command, inScope, type CommandId, type Keymap, type Scope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
+import {requestIds} from '../store/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
-import {filterPalette} from './palette.ts';
+import {filterPalette} from '../keymap/palette.ts';
 
 function Frame(props: {title: string; children: React.ReactNode; width: number; color?: string | undefined; full?: boolean}) {
 	const {title, children, width, color} = props;
@@ -22,7 +23,13 @@ function Frame(props: {title: string; children: React.ReactNode; width: number; 
 function Help({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
-	const rows = keymap.commands.filter((command) => available(command, state)).map((command) => ({
+	const shown = keymap.commands.filter((command) => available(command, state));
+	// Dialog keys on one line of their own: they are few, short, and the same in every dialog.
+	const dialogKeys = shown
+		.filter((command) => command.scope === 'dialog')
+		.map((command) => `${command.keys.map(displayKey).join(' ')} ${command.hint}`)
+		.join(' · ');
+	const rows = shown.filter((command) => command.scope !== 'dialog').map((command) => ({
 		keys: command.keys.map(displayKey).join(' '),
 		description: command.description,
 		scope: command.scope,
@@ -30,16 +37,17 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 		dangerous: command.dangerous,
 	}));
 	// Every key must be visible without scrolling: as many columns as the height needs (rows never shrink away).
-	const rowsPerColumn = Math.max(1, height - 3);
+	const rowsPerColumn = Math.max(1, height - 4);
 	const columnsCount = Math.max(width >= 140 ? 2 : 1, Math.ceil(rows.length / rowsPerColumn));
 	const perColumn = Math.ceil(rows.length / columnsCount);
 	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
 	return (
-		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 3)} flexShrink={0}>
-			<Text bold>
+		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 4)} flexShrink={0}>
+			<Text bold wrap="truncate-end">
 				Keys{' '}
 				<Text color={theme.text.muted}>
-					(esc closes · ! changes the cluster, asks first{state.readOnly ? ' · read-only: those are removed' : ''})
+					({keyOf(keymap, Command.DIALOG_CANCEL)} closes · ! changes the cluster, asks first
+					{state.readOnly ? ' · read-only: those are not available' : ''})
 				</Text>
 			</Text>
 			<Box>
@@ -52,19 +60,36 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 								</Text>
 								<Text color={row.dangerous ? theme.status.warning : undefined}>{row.dangerous ? '!' : ' '}</Text>
 								<Text>{row.description}</Text>
-								<Text color={theme.text.muted}>{row.scope === 'global' || row.scope === 'target' ? '' : ` [${row.scope}]`}</Text>
+								<Text color={theme.text.muted}>{scopeLabel(row.scope)}</Text>
 							</Text>
 						))}
 					</Box>
 				))}
 			</Box>
+			<Text wrap="truncate-end">
+				<Text color={theme.text.muted}>in a dialog: </Text>
+				{dialogKeys}
+			</Text>
 		</Box>
 	);
+}
+
+function scopeLabel(scope: Scope): string {
+	if (scope === 'global' || scope === 'target') return '';
+	return scope === 'list' ? ' [fleet, log]' : ` [${scope}]`;
+}
+
+/** The first key bound to a command, as people read it: dialog keys can be overridden in settings, hints follow. */
+function keyOf(keymap: Keymap, id: CommandId): string {
+	const key = keymap.commands.find((command) => command.id === id)?.keys[0];
+	return key === undefined ? '(unbound)' : displayKey(key);
 }
 
 export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
+	const accept = keyOf(keymap, Command.DIALOG_ACCEPT);
+	const cancel = keyOf(keymap, Command.DIALOG_CANCEL);
 	switch (overlay.kind) {
 		case 'help': {
 			return <Help state={state} width={width} height={height} />;
@@ -115,7 +140,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						new weight 0–100: {overlay.text}
 						<Text inverse> </Text>%
 					</Text>
-					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>enter to review · esc cancel</Text>}
+					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>{accept} to review · {cancel} cancel</Text>}
 				</Frame>
 			);
 		}
@@ -125,7 +150,10 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 				<Text>
 					/{overlay.text}
 					<Text inverse> </Text>
-					<Text color={theme.text.muted}> enter keeps · esc clears</Text>
+					<Text color={theme.text.muted}>
+						{' '}
+						{accept} keeps · {cancel} clears
+					</Text>
 				</Text>
 			);
 		}
@@ -139,7 +167,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							{line}
 						</Text>
 					))}
-					<Text color={theme.text.muted}>esc closes · the same queries are in `modeldeck status --json`</Text>
+					<Text color={theme.text.muted}>{cancel} closes · the same queries are in `modeldeck status --json`</Text>
 				</Frame>
 			);
 		}
@@ -157,23 +185,71 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 		}
 
 		case 'lookup': {
+			const ids = requestIds(overlay.results ?? []);
+			const index = overlay.index ?? 0;
 			return (
-				<Frame title="Find a prediction by request id" width={width} color={theme.text.accent}>
+				<Frame title="Find a prediction by the start of its request id" width={width} color={theme.text.accent}>
 					<Text>
 						request id: {overlay.text}
 						<Text inverse> </Text>
 					</Text>
 					{overlay.searching ? <Text color={theme.text.muted}>searching…</Text> : null}
 					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : null}
-					{overlay.results?.length === 0 ? <Text color={theme.text.muted}>no prediction with that id in stored history</Text> : null}
-					{overlay.results?.slice(0, 8).map((prediction) => (
-						<Text key={`${prediction.requestId}-${prediction.version}-${prediction.time}`} wrap="truncate-end">
-							{formatClock(prediction.time)} {prediction.model} {prediction.version} {formatMs(prediction.latencyMs)} ms {prediction.status}{' '}
-							{truncate(`${prediction.inputSummary} → ${prediction.outputSummary}`, width - 50)}
+					{overlay.results?.length === 0 ? (
+						<Text color={theme.text.muted}>no prediction whose request id starts with "{overlay.text}" in stored history</Text>
+					) : null}
+					{ids.length > 1 ? (
+						<Text color={theme.text.muted}>
+							{ids.length} requests start with "{overlay.text}": which one? ({keyOf(keymap, Command.DIALOG_UP)}
+							{keyOf(keymap, Command.DIALOG_DOWN)} pick · {accept} opens · type more to narrow)
 						</Text>
+					) : null}
+					{ids.length > 1
+						? ids.slice(Math.max(0, index - Math.max(1, height - 6) + 1), Math.max(0, index - Math.max(1, height - 6) + 1) + Math.max(1, height - 6)).map((id) => {
+								const first = overlay.results!.find((prediction) => prediction.requestId === id)!;
+								return (
+									<Text key={id} inverse={id === ids[index]} wrap="truncate-end">
+										{id} <Text color={theme.text.muted}>{formatClock(first.time)} {first.model} {first.version} {first.status}</Text>
+									</Text>
+								);
+							})
+						: null}
+				</Frame>
+			);
+		}
+
+		case 'prediction': {
+			const [first] = overlay.predictions;
+			return (
+				<Frame title={`Prediction ${first?.requestId ?? ''}`} width={width} color={theme.text.accent}>
+					{overlay.predictions.slice(0, 3).map((prediction) => (
+						<Box key={`${prediction.version}-${prediction.time}`} flexDirection="column">
+							<Text wrap="truncate-end">
+								<Text bold>
+									{prediction.model} {prediction.version}
+								</Text>
+								<Text color={theme.text.muted}>
+									{' '}
+									{prediction.namespace} · {formatClock(prediction.time)} · {formatMs(prediction.latencyMs)} ms ·{' '}
+								</Text>
+								<Text color={prediction.status === 'error' ? theme.status.critical : theme.status.ok}>
+									{prediction.status}
+									{prediction.code === undefined ? '' : ` ${prediction.code}`}
+								</Text>
+							</Text>
+							{/* Whole, wrapped rather than cut: this is where the request and the response are read. */}
+							<Text wrap="wrap">request: {shown(prediction.inputSummary)}</Text>
+							<Text wrap="wrap">response: {shown(prediction.outputSummary)}</Text>
+						</Box>
 					))}
+					<Text color={theme.text.muted}>{cancel} closes</Text>
 				</Frame>
 			);
 		}
 	}
+}
+
+/** Control characters from the stream are shown, never sent to the terminal. */
+function shown(text: string): string {
+	return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '�');
 }

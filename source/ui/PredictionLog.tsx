@@ -1,7 +1,7 @@
 import React, {useMemo} from 'react';
 import {Box, Text} from 'ink';
 import type {Prediction} from '../domain/types.ts';
-import {visibleLog} from '../store/selectors.ts';
+import {logModel, visibleLog} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
@@ -48,7 +48,14 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 	const theme = useTheme();
 	const {filter} = state.log;
 	const entries = visibleLog(state);
-	const rows = entries.slice(-Math.max(1, height - 2));
+	const room = Math.max(1, height - 2);
+	// The newest lines, unless the picked line (counted from the newest) is further back: then the window starts at it.
+	const picked = state.log.cursor === undefined ? undefined : entries.length - 1 - state.log.cursor;
+	const end = picked !== undefined && picked < entries.length - room ? picked + room : entries.length;
+	const start = Math.max(0, end - room);
+	const rows = entries.slice(start, end);
+	const pickedRow = picked === undefined ? -1 : picked - start;
+	const model = logModel(state);
 	const filters = [
 		filter.version ? `version=${filter.version}` : 'all versions',
 		filter.status ? `status=${filter.status}` : 'all statuses',
@@ -68,7 +75,7 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 	return (
 		<Box flexDirection="column" height={height}>
 			<Text wrap="truncate-end">
-				<Text bold>Predictions </Text>
+				<Text bold>Predictions{model ? ` of ${model}` : ''} </Text>
 				{state.log.paused ? (
 					<Text inverse color={theme.status.warning}>
 						{' PAUSED '}
@@ -90,8 +97,18 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				<Text color={theme.text.muted}>
 					{state.health.agent.status === 'ok' ? 'Waiting for predictions…' : `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
 				</Text>
-			) : (
+			) : pickedRow === -1 ? (
 				<Text wrap="truncate-end">{rows.map((prediction) => logLine(prediction, layout)).join('\n')}</Text>
+			) : (
+				<>
+					{pickedRow > 0 ? <Text wrap="truncate-end">{rows.slice(0, pickedRow).map((prediction) => logLine(prediction, layout)).join('\n')}</Text> : null}
+					<Text inverse wrap="truncate-end">
+						{logLine(rows[pickedRow]!, layout)}
+					</Text>
+					{pickedRow < rows.length - 1 ? (
+						<Text wrap="truncate-end">{rows.slice(pickedRow + 1).map((prediction) => logLine(prediction, layout)).join('\n')}</Text>
+					) : null}
+				</>
 			)}
 		</Box>
 	);

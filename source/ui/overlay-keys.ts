@@ -1,106 +1,43 @@
 /**
- * Keys while a dialog is open. Dialogs come first in the dispatcher (dialog > view > global); a handler returns
- * true when it used the key.
+ * Keys while a dialog is open. A dialog takes every key first (dialog > view > global): in a dialog with a text field a
+ * printable key is text, and is shown as typed; any other key is a `dialog` command of the registry (enter, esc, the
+ * arrows, …), overridable in settings like every other key.
  */
+import {Command} from '../keymap/spec.ts';
 import type {Keymap} from '../keymap/registry.ts';
 import type {Controller} from '../store/controller.ts';
 import type {Overlay} from '../store/state.ts';
-import {filterPalette} from './palette.ts';
 
-function edit(text: string, key: string, input: string, allowed: RegExp = /^[\x20-\x7e]$/): string | undefined {
-	if (key === 'backspace') return text.slice(0, -1);
-	if (key === 'space') return `${text} `;
-	if (input.length === 1 && allowed.test(input) && key === input) return text + input;
+const textDialogs = new Set<Overlay['kind']>(['weight-input', 'filter', 'lookup', 'palette']);
+
+/**
+ * The character a key types into a text field, or undefined for keys that are not text. Every printable character is
+ * text, even one a field cannot accept: it is shown, and the field says what is wrong (a `.` dropped silently turned
+ * `4.5` into 45%).
+ */
+function typed(key: string, input: string): string | undefined {
+	if (key === 'space') return ' ';
+	if (key === input && [...input].length === 1 && !/\p{Cc}/u.test(input)) return input;
 	return undefined;
 }
 
+function bound(keymap: Keymap, key: string, id: string): boolean {
+	return keymap.byKey.get(key)?.some((command) => command.id === id) ?? false;
+}
+
 export function handleOverlayKey(overlay: Overlay, key: string, input: string, controller: Controller, keymap: Keymap): boolean {
-	switch (overlay.kind) {
-		case 'help':
-		case 'explain': {
-			if (key === 'esc' || key === 'q' || key === '?' || key === 'enter' || key === 'x') controller.closeOverlay();
-			return true;
-		}
-
-		case 'confirm': {
-			if (key === 'y' || key === 'Y' || key === 'enter') controller.confirm();
-			else if (key === 'n' || key === 'N' || key === 'esc' || key === 'q') controller.closeOverlay();
-			return true;
-		}
-
-		case 'weight-input': {
-			if (key === 'esc') controller.closeOverlay();
-			else if (key === 'enter') controller.submitWeight(overlay.text);
-			else {
-				const text = edit(overlay.text, key, input, /^[0-9%]$/);
-				if (text !== undefined) {
-					const {error: _error, ...rest} = overlay;
-					controller.updateOverlay({...rest, text});
-				}
-			}
-
-			return true;
-		}
-
-		case 'filter': {
-			if (key === 'esc') {
-				controller.setFilter('');
-				controller.closeOverlay();
-			} else if (key === 'enter') {
-				controller.closeOverlay();
-			} else {
-				const text = edit(overlay.text, key, input);
-				if (text !== undefined) {
-					controller.setFilter(text);
-					controller.updateOverlay({...overlay, text});
-				}
-			}
-
-			return true;
-		}
-
-		case 'pick': {
-			if (key === 'esc') controller.closeOverlay();
-			else if (key === 'enter') void controller.pick(overlay.options[overlay.index] ?? '');
-			else if (key === 'up' || key === 'k') controller.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
-			else if (key === 'down' || key === 'j') {
-				controller.updateOverlay({...overlay, index: Math.min(overlay.options.length - 1, overlay.index + 1)});
-			}
-
-			return true;
-		}
-
-		case 'lookup': {
-			if (key === 'esc') controller.closeOverlay();
-			else if (key === 'enter') void controller.lookup(overlay.text);
-			else {
-				const text = edit(overlay.text, key, input);
-				if (text !== undefined) controller.updateOverlay({kind: 'lookup', text});
-			}
-
-			return true;
-		}
-
-		case 'palette': {
-			const items = filterPalette(controller.state, keymap, overlay.query);
-			if (key === 'esc') controller.closeOverlay();
-			else if (key === 'up') controller.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
-			else if (key === 'down' || key === 'tab') {
-				controller.updateOverlay({...overlay, index: Math.min(Math.max(0, items.length - 1), overlay.index + 1)});
-			} else if (key === 'enter') {
-				const item = items[overlay.index];
-				controller.closeOverlay();
-				if (!item) return true;
-				if (item.kind === 'command') controller.run(item.id);
-				else if (item.kind === 'model') controller.openModel(item.key);
-				else if (item.kind === 'context') void controller.switchContext(item.name);
-				else controller.setNamespace(item.namespace);
-			} else {
-				const query = edit(overlay.query, key, input);
-				if (query !== undefined) controller.updateOverlay({kind: 'palette', query, index: 0});
-			}
-
-			return true;
-		}
+	const text = textDialogs.has(overlay.kind) ? typed(key, input) : undefined;
+	if (text !== undefined) {
+		controller.editDialogText((before) => before + text);
+		return true;
 	}
+
+	const command = keymap.byKey.get(key)?.find((candidate) => candidate.scope === 'dialog');
+	if (command) controller.run(command.id);
+	// The key that opened help or the queries closes them again.
+	else if ((overlay.kind === 'help' && bound(keymap, key, Command.HELP)) || (overlay.kind === 'explain' && bound(keymap, key, Command.EXPLAIN))) {
+		controller.closeOverlay();
+	}
+
+	return true;
 }

@@ -1,4 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest';
+import {displayKey} from '../../source/keymap/key-name.ts';
 import {commands} from '../../source/keymap/registry.ts';
 import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
@@ -75,7 +76,7 @@ describe('fleet table', () => {
 		const ui = await open();
 		await ui.waitFor('✖');
 		await ui.press('o');
-		expect(ui.frame()).toContain('↓flags');
+		expect(ui.frame()).toContain('sorted by flags, worst first');
 		const frame = ui.frame();
 		expect(frame.indexOf('fraud-detector')).toBeLessThan(frame.indexOf('recommender'));
 	});
@@ -189,6 +190,27 @@ describe('read-only', () => {
 		expect(ui.frame()).not.toContain('Promote');
 		expect(ui.frame()).toContain('Show every key');
 	});
+
+	it('a dangerous key says why it does nothing (it used to do nothing and say nothing)', async () => {
+		const ui = await open({readOnly: true, readOnlyReason: '--read-only'});
+		await ui.press('p');
+		expect(ui.frame()).toContain('read-only (--read-only): promote is not available');
+		await ui.press('r');
+		expect(ui.frame()).toContain('read-only (--read-only): roll back is not available');
+		await ui.press('+');
+		expect(ui.frame()).toContain('read-only (--read-only): canary weight up by a step is not available');
+		expect(ui.sources.cluster.calls).toEqual([]);
+	});
+
+	it('the palette lists the dangerous commands with why they are not available', async () => {
+		const ui = await open({readOnly: true, readOnlyReason: '--read-only', width: 160});
+		await ui.press(':');
+		await ui.type('promote');
+		expect(ui.frame()).toMatch(/Promote: all traffic to the canary.*not in read-only \(--read-only\)/);
+		await ui.press('enter');
+		expect(ui.frame()).toContain('read-only (--read-only): promote is not available');
+		expect(ui.sources.cluster.calls).toEqual([]);
+	});
 });
 
 describe('read-only per context', () => {
@@ -200,9 +222,12 @@ describe('read-only per context', () => {
 		expect(ui.frame()).toContain('read-only (settings for context staging)');
 		await ui.press('+');
 		expect(ui.frame()).not.toContain('→');
+		expect(ui.frame()).toContain('read-only (settings for context staging): canary weight up by a step is not available');
 		await ui.press('c', 'up', 'enter');
 		await settle(50);
-		expect(ui.frame()).not.toContain('read-only');
+		expect(ui.frame()).not.toContain('READ-ONLY');
+		await ui.press('+');
+		expect(ui.frame()).toContain('→');
 	});
 });
 
@@ -210,9 +235,37 @@ describe('overlays', () => {
 	it('? shows every key from the registry', async () => {
 		const ui = await open({width: 160, height: 50});
 		await ui.press('?');
-		for (const command of commands) expect(ui.frame()).toContain(command.description.slice(0, 30));
+		for (const command of commands) {
+			// Dialog keys share one line: keys and a word each.
+			if (command.scope === 'dialog') expect(ui.frame()).toContain(`${command.keys.map(displayKey).join(' ')} ${command.hint}`);
+			else expect(ui.frame()).toContain(command.description.slice(0, 30));
+		}
 		await ui.press('esc');
 		expect(ui.frame()).toContain('MODEL');
+	});
+
+	it('dialog keys are commands of the registry: shown in ? and overridable in settings', async () => {
+		const ui = await open({width: 160, height: 50, keyOverrides: {'dialog.yes': ['o'], 'dialog.cancel': ['esc', 'x']}});
+		await ui.press('?');
+		expect(ui.frame()).toContain('o yes');
+		expect(ui.frame()).toContain('esc x cancel');
+		await ui.press('esc', '+');
+		expect(ui.frame()).toContain('canary v13: 10% → 20%');
+		await ui.press('y', 'n'); // no longer bound in a dialog
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual([]);
+		expect(ui.frame()).toContain('canary v13: 10% → 20%');
+		await ui.press('x');
+		expect(ui.frame()).not.toContain('canary v13: 10% → 20%');
+		await ui.press('+', 'o');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 20');
+	});
+
+	it('dialogs name the keys in force, overrides included', async () => {
+		const ui = await open({keyOverrides: {'dialog.accept': ['ctrl+o', 'enter'], 'dialog.cancel': ['ctrl+g']}});
+		await ui.press('w');
+		expect(ui.frame()).toContain('ctrl+o to review · ctrl+g cancel');
 	});
 
 	it('the palette finds a model by fuzzy search and opens it', async () => {

@@ -266,13 +266,15 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	});
 	expect(answer.status).toBe(200);
 	terminal.press('f');
-	await terminal.waitFor('Find a prediction by request id');
+	await terminal.waitFor('Find a prediction by the start of its request id');
 	terminal.write('e2e-lookup-7');
 	terminal.press('enter');
-	let screen = await terminal.waitFor(/\d\d:\d\d:\d\d fraud v2 [\d.]+ ms ok /, 15_000);
-	expect(screen).not.toContain('no prediction with that id');
+	// The one request that matches opens with its request and response.
+	let screen = await terminal.waitFor(/Prediction e2e-lookup-7[\s\S]*fraud v2 [\s\S]*\d\d:\d\d:\d\d · [\d.]+ ms · ok/, 15_000);
+	expect(screen).toContain('request: ');
+	expect(screen).toContain('response: ');
 	terminal.press('esc');
-	await terminal.waitFor((text) => !text.includes('Find a prediction by request id'));
+	await terminal.waitFor((text) => !text.includes('Prediction e2e-lookup-7'));
 
 	// A traffic change: POST through the proxy, authorised by the agent as the operator.
 	terminal.press('esc');

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {fuzzyFilter, fuzzyScore} from '../../../source/keymap/fuzzy.ts';
 import {keyName} from '../../../source/keymap/key-name.ts';
-import {buildKeymap, Command, commandForKey, commands, KeymapError} from '../../../source/keymap/registry.ts';
+import {buildKeymap, Command, commandForKey, commands, inScope, KeymapError, readOnlyReason} from '../../../source/keymap/registry.ts';
 import {initialState} from '../../../source/store/state.ts';
 
 const state = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 0});
@@ -29,7 +29,7 @@ describe('keyName', () => {
 
 describe('registry', () => {
 	it('has the default keys the issue asks for', () => {
-		const keymap = buildKeymap({readOnly: false});
+		const keymap = buildKeymap();
 		const keyOf = (id: string) => keymap.commands.find((command) => command.id === id)!.keys;
 		expect(keyOf(Command.HELP)).toEqual(['?']);
 		expect(keyOf(Command.PALETTE)).toEqual([':']);
@@ -56,39 +56,45 @@ describe('registry', () => {
 		);
 	});
 
-	it('read-only removes every dangerous command', () => {
-		const keymap = buildKeymap({readOnly: true});
-		expect(keymap.commands.some((command) => command.dangerous)).toBe(false);
-		expect(commandForKey(keymap, 'p', state)).toBeUndefined();
-		expect(commandForKey(keymap, '?', state)?.id).toBe(Command.HELP);
+	it('read-only keeps dangerous keys bound, and says why they do nothing', () => {
+		const keymap = buildKeymap();
+		const readOnly = {...state, readOnly: true, readOnlyReason: '--read-only'};
+		const promote = commandForKey(keymap, 'p', readOnly)!;
+		expect(promote.id).toBe(Command.PROMOTE);
+		expect(readOnlyReason(promote, readOnly)).toBe('read-only (--read-only): promote is not available');
+		expect(readOnlyReason(promote, state)).toBeUndefined();
+		expect(readOnlyReason(commandForKey(keymap, '?', readOnly)!, readOnly)).toBeUndefined();
 	});
 
 	it('takes overrides from settings and rejects unknown command ids', () => {
-		const keymap = buildKeymap({readOnly: false, overrides: {[Command.PROMOTE]: ['P']}});
+		const keymap = buildKeymap({overrides: {[Command.PROMOTE]: ['P']}});
 		expect(commandForKey(keymap, 'P', state)?.id).toBe(Command.PROMOTE);
 		expect(commandForKey(keymap, 'p', state)).toBeUndefined();
-		expect(() => buildKeymap({readOnly: false, overrides: {'canary.promot': ['P']}})).toThrow(KeymapError);
-		expect(() => buildKeymap({readOnly: false, overrides: {'canary.promot': ['P']}})).toThrow(/Known commands: .*canary.promote/);
+		expect(() => buildKeymap({overrides: {'canary.promot': ['P']}})).toThrow(KeymapError);
+		expect(() => buildKeymap({overrides: {'canary.promot': ['P']}})).toThrow(/Known commands: .*canary.promote/);
 	});
 
 	it('scopes keys to their screen', () => {
-		const keymap = buildKeymap({readOnly: false});
+		const keymap = buildKeymap();
 		expect(commandForKey(keymap, 'space', state)).toBeUndefined();
 		expect(commandForKey(keymap, 'space', {...state, view: {screen: 'log'}})?.id).toBe(Command.LOG_PAUSE);
 		expect(commandForKey(keymap, 'x', {...state, view: {screen: 'model', model: 'a/b'}})?.id).toBe(Command.EXPLAIN);
 	});
 
-	it('no two commands share a key on the same screen', () => {
-		const keymap = buildKeymap({readOnly: false});
-		for (const screen of ['fleet', 'model', 'log', 'audit'] as const) {
-			const view = screen === 'model' ? {screen, model: 'a/b'} : {screen};
-			const seen = new Map<string, string>();
-			for (const command of keymap.commands) {
-				if (commandForKey(keymap, command.keys[0]!, {...state, view}) === undefined) continue;
-				for (const key of command.keys) {
-					const owner = commandForKey(keymap, key, {...state, view})!.id;
-					if (seen.has(key)) expect(seen.get(key)).toBe(owner);
-					seen.set(key, owner);
+	it('no two commands share a key on the same screen, nor in a dialog', () => {
+		const keymap = buildKeymap();
+		const views = [{screen: 'fleet'}, {screen: 'model', model: 'a/b'}, {screen: 'log'}, {screen: 'audit'}] as const;
+		for (const view of views) {
+			// A dialog takes keys before the screen: its commands are a layer of their own.
+			for (const layer of ['screen', 'dialog'] as const) {
+				const here = {...state, view, ...(layer === 'dialog' ? {overlay: {kind: 'help' as const}} : {})};
+				const owners = new Map<string, string>();
+				for (const command of keymap.commands) {
+					if ((command.scope === 'dialog') !== (layer === 'dialog') || !inScope(command, here)) continue;
+					for (const key of command.keys) {
+						expect(owners.get(key) ?? command.id, `${key} on ${view.screen} (${layer})`).toBe(command.id);
+						owners.set(key, command.id);
+					}
 				}
 			}
 		}

@@ -124,6 +124,37 @@ describe('reducer', () => {
 		expect(state.tasks[0]!.checks).toHaveLength(1);
 	});
 
+	it('goes back one screen at a time, to the fleet when nothing is left, and forgets the way on a context switch', () => {
+		let state = reducer(base, {type: 'view/open', view: {screen: 'model', model: 'prod/fraud-detector'}});
+		state = reducer(state, {type: 'view/open', view: {screen: 'log', model: 'prod/fraud-detector'}});
+		state = reducer(state, {type: 'view/open', view: {screen: 'audit'}});
+		state = reducer(state, {type: 'view/back'});
+		expect(state.view).toEqual({screen: 'log', model: 'prod/fraud-detector'});
+		state = reducer(state, {type: 'view/back'});
+		expect(state.view).toEqual({screen: 'model', model: 'prod/fraud-detector'});
+		state = reducer(state, {type: 'view/back'});
+		state = reducer(state, {type: 'view/back'});
+		expect(state.view).toEqual({screen: 'fleet'});
+		expect(state.back).toEqual([]);
+		state = reducer(state, {type: 'view/open', view: {screen: 'log'}});
+		state = reducer(state, {type: 'context/set', context: 'other'});
+		expect(state.back).toEqual([]);
+		// Opening the screen already shown does not stack it twice.
+		state = reducer(state, {type: 'view/open', view: {screen: 'fleet'}});
+		expect(state.back).toEqual([]);
+	});
+
+	it('keeps the cursor on its row through a filter that hides rows above it, and on its model when its row goes', () => {
+		let state = reducer(base, {type: 'cluster/models', models: fixtureModels(), now: 0});
+		state = reducer(state, {type: 'nav/move', delta: 1}); // fraud-detector v13
+		state = reducer(state, {type: 'filter/set', text: 'v13'});
+		expect(fleetRows(state)[state.selection]!.key).toBe('prod/fraud-detector/v13');
+		state = reducer(state, {type: 'filter/set', text: ''});
+		expect(fleetRows(state)[state.selection]!.key).toBe('prod/fraud-detector/v13');
+		state = reducer(state, {type: 'filter/set', text: 'v12'});
+		expect(fleetRows(state)[state.selection]!.key).toBe('prod/fraud-detector/v12');
+	});
+
 	it('groups rows by model, stable before canary, and filters', () => {
 		let state = reducer(base, {type: 'cluster/models', models: fixtureModels(), now: 0});
 		expect(fleetRows(state).map((row) => `${row.model.name}/${row.version.name}`)).toEqual([

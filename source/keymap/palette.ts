@@ -1,7 +1,7 @@
 /** Items of the command palette: commands, models, contexts and namespaces, fuzzy-filtered. Pure. */
-import {fuzzyFilter} from '../keymap/fuzzy.ts';
-import {displayKey} from '../keymap/key-name.ts';
-import {available, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {fuzzyFilter} from './fuzzy.ts';
+import {displayKey} from './key-name.ts';
+import {available, type CommandId, type CommandSpec} from './spec.ts';
 import {modelKey} from '../domain/types.ts';
 import type {AppState} from '../store/state.ts';
 
@@ -11,11 +11,14 @@ export type PaletteItem =
 	| {kind: 'context'; name: string; label: string; detail: string}
 	| {kind: 'namespace'; namespace: string | undefined; label: string; detail: string};
 
-export function paletteItems(state: AppState, keymap: Keymap): PaletteItem[] {
+export function paletteItems(state: AppState, keymap: {commands: readonly CommandSpec[]}): PaletteItem[] {
 	const items: PaletteItem[] = [];
 	for (const command of keymap.commands) {
-		if (command.id === 'app.palette' || !available(command, state)) continue;
-		const disabled = command.disabledReason?.(state);
+		if (command.id === 'app.palette' || command.scope === 'dialog') continue;
+		// Read-only mode takes dangerous commands away: they are listed with why, not left out without a word.
+		const disabled = available(command, state)
+			? command.disabledReason?.(state)
+			: `not in read-only (${state.readOnlyReason ?? 'settings'})`;
 		items.push({
 			kind: 'command',
 			id: command.id,
@@ -41,6 +44,6 @@ export function paletteItems(state: AppState, keymap: Keymap): PaletteItem[] {
 	return items;
 }
 
-export function filterPalette(state: AppState, keymap: Keymap, query: string): PaletteItem[] {
+export function filterPalette(state: AppState, keymap: {commands: readonly CommandSpec[]}, query: string): PaletteItem[] {
 	return fuzzyFilter(query, paletteItems(state, keymap), (item) => item.label);
 }
