@@ -297,7 +297,7 @@ export function judgeCanary(
 	let anyStep: number | undefined;
 	for (const metric of METRIC_NAMES) anyStep ??= typicalStep(canary?.[metric]) ?? typicalStep(stable?.[metric]);
 	const metrics: MetricJudgement[] = [];
-	/** Oldest canary point in the window among the judged metrics: whether the canary has been watched all along. */
+	/** Since when the canary has points on every judged metric (the newest of their first points in the window). */
 	let canaryFrom: number | undefined;
 	for (const metric of METRIC_NAMES) {
 		const policy = options.policies[metric];
@@ -311,7 +311,7 @@ export function judgeCanary(
 		}
 
 		const first = canaryPoints[0]!.time;
-		if (policy.critical && (canaryFrom === undefined || first > canaryFrom)) canaryFrom = first;
+		if (canaryFrom === undefined || first > canaryFrom) canaryFrom = first;
 		const values = (points: Point[]) => points.map((point) => point.value);
 		let judgement = judgeMetric(metric, values(canaryPoints), values(stablePoints), policy, options, windowSeconds, windowText);
 		if (judgement.result === 'pass' && recentSeconds > 0 && recentSeconds < windowSeconds) {
