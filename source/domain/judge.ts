@@ -225,7 +225,7 @@ function judgeMetric(
 	};
 }
 
-/** "needs 50s of canary history (error ratio, p99 latency); 20s so far, enough at 09:01:10", one clause per wait. */
+/** "needs 50s of canary error ratio, p99 latency history; 20s so far, enough at 09:01:10": one clause per wait. */
 function describeMissing(missing: MetricJudgement[], windowText: string): string {
 	const groups = new Map<string, {first: MetricJudgement; labels: string[]}>();
 	for (const metric of missing) {
