@@ -470,6 +470,14 @@ export function memoryTrend(
 		stretch.map((point) => point.value),
 	);
 	if (!(line.slope > 0)) return undefined;
+	// Still growing at about that rate at the end: a new pod's memory warming up to its working set climbs and then
+	// levels off, and the stretch that ends on the plateau would otherwise still look like a climb.
+	const tail = stretch.slice(-Math.max(options.minimumPoints, third));
+	const tailLine = theilSen(
+		tail.map((point) => (point.time - origin) / 1000),
+		tail.map((point) => point.value),
+	);
+	if (!(tailLine.slope >= line.slope / 2)) return undefined;
 	const current = line.intercept + line.slope * ((newest.time - origin) / 1000);
 	if (current >= limit) return undefined;
 	const etaMs = ((limit - current) / line.slope) * 1000;

@@ -103,6 +103,19 @@ describe('memoryTrend over generated series', () => {
 		);
 	});
 
+	it('does not flag memory that climbed and levelled off (a new pod warming up)', () => {
+		fc.assert(
+			fc.property(stepArb, fc.integer({min: 5, max: 15}), fc.integer({min: 5, max: 15}), (step, climbing, level) => {
+				const values = [
+					...Array.from({length: climbing}, (_, index) => 0.1 * GiB + (index * 1.5 * GiB) / climbing),
+					...Array.from({length: level}, (_, index) => 1.6 * GiB + (index % 2) * 1024 ** 2),
+				];
+				fc.pre((values.length - 1) * step <= 290);
+				expect(memoryTrend(pointsAt(step, values), 4 * GiB)).toBeUndefined();
+			}),
+		);
+	});
+
 	it('says nothing about growth that would take more than the horizon, or memory already at the limit', () => {
 		const slow = pointsAt(15, Array.from({length: 20}, (_, index) => 1 * GiB + index * 60 * 1024 ** 2));
 		expect(memoryTrend(slow, 64 * GiB)).toBeUndefined();
