@@ -6,7 +6,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import type {Verdict} from '../../../source/domain/analysis.ts';
 import {defaultDetectors} from '../../../source/domain/detectors.ts';
 import {MannWhitneyJudge} from '../../../source/domain/judge.ts';
-import {type Flag, type Model, modelKey, type Series, versionKey} from '../../../source/domain/types.ts';
+import type {Flag, Model, Series} from '../../../source/domain/types.ts';
 import type {ScenarioName} from '../../../source/demo/scenarios.ts';
 import {INCIDENT_START_MS} from '../../../source/demo/scenarios.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from '../../../source/store/analysis.ts';
@@ -149,7 +149,3 @@ describe('demo verdicts through the console pipeline', () => {
 		expect(warned).toEqual([]);
 	}, 180_000);
 });
-
-// Keep the imports honest: the keys used above are the domain's keys.
-void modelKey;
-void versionKey;
