@@ -225,9 +225,8 @@ async function main(): Promise<number> {
 }
 
 async function loadAnalysis() {
-	const [{RobustZDetector}, {MannWhitneyJudge}] = await Promise.all([import('./domain/detectors.ts'), import('./domain/judge.ts')]);
-	// A change must also be large (8% of the baseline median) to flag: small wiggles are not worth a page.
-	return {detectors: [new RobustZDetector({relativeMinimumScale: 0.08})], judge: new MannWhitneyJudge()};
+	const [{defaultDetectors}, {MannWhitneyJudge}] = await Promise.all([import('./domain/detectors.ts'), import('./domain/judge.ts')]);
+	return {detectors: defaultDetectors(), judge: new MannWhitneyJudge()};
 }
 
 async function realSources(

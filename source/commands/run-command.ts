@@ -6,9 +6,10 @@ import {createInterface} from 'node:readline';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
-import {modelKey, versionKey, type Series} from '../domain/types.ts';
+import {modelKey, type Series} from '../domain/types.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
+import {analyse} from '../store/analysis.ts';
 
 /** The canary judge compares the last ten minutes, as the console does. */
 const judgeWindowSeconds = 600;
@@ -211,16 +212,19 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 					])
 				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
-			// The same canary judge as the console, over the same history window.
-			const judge = new MannWhitneyJudge();
-			verdicts = new Map();
-			for (const model of models) {
-				const stable = model.versions.find((version) => version.track === 'stable');
-				const canary = model.versions.find((version) => version.track === 'canary');
-				if (!stable || !canary) continue;
-				const key = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
-				verdicts.set(modelKey(model), judge.judge(history.get(key(canary.name)), history.get(key(stable.name)), judgeWindowSeconds));
-			}
+			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
+			const analysis = analyse({
+				models,
+				samples: Object.fromEntries(sampled),
+				history: Object.fromEntries(history),
+				thresholds: options.thresholds ?? {},
+				detectors: [],
+				judge: new MannWhitneyJudge(),
+				judgeWindowSeconds,
+				previous: {},
+				now,
+			});
+			verdicts = new Map(Object.entries(analysis.verdicts));
 		} catch (error) {
 			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
 		}

@@ -29,6 +29,20 @@ export interface MetricJudgement {
 	explanation: string;
 	/** The numbers behind the explanation (absent when the metric had no data). */
 	detail?: MetricJudgementDetail;
+	/** What is missing, when the metric had too few points to be judged. */
+	missing?: MissingData;
+}
+
+/** Too few points on one side of a metric: how many there are, how many are needed and when they will be there. */
+export interface MissingData {
+	/** The side with fewer points. */
+	side: 'canary' | 'stable';
+	points: number;
+	neededPoints: number;
+	/** The series' usual spacing of points, when it has two or more. */
+	stepMs?: number;
+	/** Epoch ms at which `neededPoints` will have arrived at this spacing (absent when there is no spacing to go by). */
+	enoughAt?: number;
 }
 
 export interface Verdict {
@@ -40,6 +54,10 @@ export interface Verdict {
 	summary: string;
 	/** Epoch ms of the end of the judged window (the newest point of either side), when there was any data. */
 	windowEnd?: number;
+	/** On a pass: whether the canary passed over its whole window (ready to promote) or only over the part seen so far. */
+	readyToPromote?: boolean;
+	/** The critical canary flags that turned what the judge found into a fail (see `verdictAgreeingWith`). */
+	flaggedBy?: Flag[];
 }
 
 export interface CanaryJudge {
@@ -58,6 +76,8 @@ export interface MetricJudgementDetail {
 	stablePoints: number;
 	/** The shift a failure needs to exceed, in the metric's unit. */
 	allowedShift: number;
+	/** The window these numbers are over: the whole window, or its newest part when that is where the metric failed. */
+	windowSeconds?: number;
 }
 
 // Wording shared by the detectors, the judge and drift, so every explanation reads the same way.

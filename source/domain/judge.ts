@@ -13,6 +13,7 @@ import {
 	metricLabels,
 	type CanaryJudge,
 	type MetricJudgement,
+	type MissingData,
 	type Verdict,
 	type VerdictResult,
 } from './analysis.ts';
@@ -51,6 +52,14 @@ export interface JudgeOptions {
 	 * will not vouch for what it could not see. Default true.
 	 */
 	requireCriticalMetrics: boolean;
+	/**
+	 * The newest part of the window, as a fraction of it, judged on its own as well (0.25: the last 2m30s of 10m). A
+	 * metric passes only when it passes over the whole window and over this newest part: a regression that began a few
+	 * minutes ago is otherwise outvoted by the calm minutes before it (the Hodges-Lehmann shift is the median of the
+	 * pairwise differences, so it barely moves until half the canary's points are bad). The newest part is judged only
+	 * when it holds `minimumPoints` on both sides. 0 turns it off. Default 0.25.
+	 */
+	recentFraction: number;
 	policies: Record<MetricName, MetricPolicy>;
 }
 
@@ -62,6 +71,7 @@ export const defaultJudgeOptions: JudgeOptions = {
 	passScore: 95,
 	marginalScore: 75,
 	requireCriticalMetrics: true,
+	recentFraction: 0.25,
 	policies: {
 		rps: {direction: 'neither', critical: false, allowedRelativeChange: 0.1, allowedAbsoluteChange: 0},
 		errorRatio: {direction: 'higher-is-worse', critical: true, allowedRelativeChange: 0.1, allowedAbsoluteChange: 0.005},
@@ -101,10 +111,62 @@ function newestTime(series: Series | undefined): number | undefined {
 	return newest;
 }
 
-function valuesInWindow(points: readonly Point[] | undefined, start: number, end: number): number[] {
-	return (points ?? []).flatMap((point) =>
-		Number.isFinite(point.value) && point.time > start && point.time <= end ? [point.value] : [],
-	);
+function pointsInWindow(points: readonly Point[] | undefined, start: number, end: number): Point[] {
+	return (points ?? []).filter((point) => Number.isFinite(point.value) && point.time > start && point.time <= end);
+}
+
+/** The usual spacing of a series' points (the median gap), to say when enough of them will have arrived. */
+function typicalStep(points: readonly Point[] | undefined): number | undefined {
+	const gaps: number[] = [];
+	for (let index = 1; index < (points?.length ?? 0); index++) {
+		const gap = points![index]!.time - points![index - 1]!.time;
+		if (Number.isFinite(gap) && gap > 0) gaps.push(gap);
+	}
+
+	return gaps.length === 0 ? undefined : median(gaps);
+}
+
+/** A time of day as the console's clock shows it (UTC, `09:04:10`). */
+function clockTime(epochMs: number): string {
+	return new Date(epochMs).toISOString().slice(11, 19);
+}
+
+function missingJudgement(
+	metric: MetricName,
+	canaryPoints: number,
+	stablePoints: number,
+	stepMs: number | undefined,
+	windowEnd: number | undefined,
+	policy: MetricPolicy,
+	options: JudgeOptions,
+	windowText: string,
+): MetricJudgement {
+	const label = metricLabels[metric];
+	const side: MissingData['side'] = canaryPoints <= stablePoints ? 'canary' : 'stable';
+	const points = Math.min(canaryPoints, stablePoints);
+	const missing: MissingData = {side, points, neededPoints: options.minimumPoints};
+	// With no point at all there is no telling when there will be: the series may never come (not scraped, no traffic).
+	if (points > 0 && stepMs !== undefined && windowEnd !== undefined) {
+		missing.stepMs = stepMs;
+		missing.enoughAt = windowEnd + (options.minimumPoints - points) * stepMs;
+	}
+
+	const when =
+		missing.enoughAt === undefined
+			? `no ${side} ${label} points yet: is the ${side} serving traffic, and are its metrics scraped?`
+			: `needs ${formatDuration((options.minimumPoints * stepMs!) / 1000)} of ${side} ${label} history; ` +
+				`${formatDuration((points * stepMs!) / 1000)} so far, enough at ${clockTime(missing.enoughAt)}`;
+	return {
+		metric,
+		effect: Number.NaN,
+		pValue: null,
+		result: 'nodata',
+		critical: policy.critical,
+		explanation:
+			`${label}: not enough data — canary ${canaryPoints}, stable ${stablePoints} points over ${windowText} ` +
+			`(need ${options.minimumPoints} each): ${when}${policy.critical ? ' (critical)' : ''}`,
+		missing,
+	};
 }
 
 function judgeMetric(
@@ -113,24 +175,12 @@ function judgeMetric(
 	stableValues: number[],
 	policy: MetricPolicy,
 	options: JudgeOptions,
+	windowSeconds: number,
 	windowText: string,
 ): MetricJudgement {
 	const label = metricLabels[metric];
 	const critical = policy.critical;
 	const criticalNote = critical ? ' (critical)' : '';
-	if (canaryValues.length < options.minimumPoints || stableValues.length < options.minimumPoints) {
-		return {
-			metric,
-			effect: Number.NaN,
-			pValue: null,
-			result: 'nodata',
-			critical,
-			explanation:
-				`${label}: not enough data — canary ${canaryValues.length}, stable ${stableValues.length} points over ` +
-				`${windowText} (need ${options.minimumPoints} each)${criticalNote}`,
-		};
-	}
-
 	const test = mannWhitneyU(canaryValues, stableValues, {alternative: alternativeFor(policy.direction)});
 	const shift = hodgesLehmannShift(canaryValues, stableValues);
 	const canaryMedian = median(canaryValues);
@@ -170,8 +220,35 @@ function judgeMetric(
 			canaryPoints: canaryValues.length,
 			stablePoints: stableValues.length,
 			allowedShift,
+			windowSeconds,
 		},
 	};
+}
+
+/** "needs 50s of canary error ratio, p99 latency history; 20s so far, enough at 09:01:10": one clause per wait. */
+function describeMissing(missing: MetricJudgement[], windowText: string): string {
+	const groups = new Map<string, {first: MetricJudgement; labels: string[]}>();
+	for (const metric of missing) {
+		const need = metric.missing;
+		const key = need?.enoughAt === undefined ? `none ${need?.side}` : `${need.side} ${need.points} ${need.enoughAt}`;
+		const label = metricLabels[metric.metric as MetricName] ?? metric.metric;
+		const group = groups.get(key);
+		if (group) group.labels.push(label);
+		else groups.set(key, {first: metric, labels: [label]});
+	}
+
+	return [...groups.values()]
+		.map(({first, labels}) => {
+			const need = first.missing;
+			if (!need) return `no data for ${labels.join(', ')} over ${windowText}`;
+			const what = labels.length === 1 ? `${need.side} ${labels[0]}` : `${need.side} ${labels.join(', ')}`;
+			if (need.enoughAt === undefined || need.stepMs === undefined) return `no ${what} points over ${windowText} yet`;
+			return (
+				`needs ${formatDuration((need.neededPoints * need.stepMs) / 1000)} of ${what} history; ` +
+				`${formatDuration((need.points * need.stepMs) / 1000)} so far, enough at ${clockTime(need.enoughAt)}`
+			);
+		})
+		.join('; ');
 }
 
 function summarize(
@@ -180,6 +257,7 @@ function summarize(
 	metrics: MetricJudgement[],
 	windowText: string,
 	missingCritical: MetricJudgement[],
+	readiness: string,
 ): string {
 	const judged = metrics.filter((metric) => metric.result !== 'nodata');
 	const failed = judged.filter((metric) => metric.result === 'high' || metric.result === 'low');
@@ -187,18 +265,20 @@ function summarize(
 	const names = (list: MetricJudgement[]): string =>
 		list.map((metric) => `${label(metric)}${metric.critical ? ' (critical)' : ''}`).join(', ');
 	if (result === 'insufficient-data') {
-		if (judged.length === 0) return `insufficient data: no metric had enough points on both sides over ${windowText}`;
-		return `insufficient data: no data for critical ${missingCritical.map(label).join(', ')} over ${windowText}`;
+		const missing = judged.length === 0 ? metrics.filter((metric) => metric.result === 'nodata') : missingCritical;
+		if (missing.length === 0) return `insufficient data: no metric had enough points on both sides over ${windowText}`;
+		return `insufficient data: ${describeMissing(missing, windowText)}`;
 	}
 
 	const scoreText = `score ${Math.round(score ?? 0)} (${judged.length - failed.length} of ${judged.length} metrics passed) over ${windowText}`;
-	if (failed.length === 0) return `${result}: ${scoreText}`;
+	if (failed.length === 0) return `${result}: ${scoreText}${result === 'pass' ? readiness : ''}`;
 	return `${result}: worse ${names(failed)} — ${scoreText}`;
 }
 
 /**
  * Judge the canary against stable over the newest `windowSeconds` of both histories (ending at the newest point of
- * either side, so the two are compared over the same window). Pure.
+ * either side, so the two are compared over the same window), and over the newest part of that window on its own
+ * (see `recentFraction`). Pure.
  */
 export function judgeCanary(
 	canary: Series | undefined,
@@ -211,13 +291,39 @@ export function judgeCanary(
 	const stableEnd = newestTime(stable);
 	const windowEnd = canaryEnd === undefined ? stableEnd : stableEnd === undefined ? canaryEnd : Math.max(canaryEnd, stableEnd);
 	const windowStart = (windowEnd ?? 0) - windowSeconds * 1000;
+	const recentSeconds = Number.isFinite(options.recentFraction) && options.recentFraction > 0 ? windowSeconds * options.recentFraction : 0;
+	const recentText = `the last ${formatDuration(recentSeconds)}`;
+	const recentStart = (windowEnd ?? 0) - recentSeconds * 1000;
+	let anyStep: number | undefined;
+	for (const metric of METRIC_NAMES) anyStep ??= typicalStep(canary?.[metric]) ?? typicalStep(stable?.[metric]);
 	const metrics: MetricJudgement[] = [];
+	/** Since when the canary has points on every judged metric (the newest of their first points in the window). */
+	let canaryFrom: number | undefined;
 	for (const metric of METRIC_NAMES) {
 		const policy = options.policies[metric];
 		if (policy.direction === 'neither') continue;
-		const canaryValues = windowEnd === undefined ? [] : valuesInWindow(canary?.[metric], windowStart, windowEnd);
-		const stableValues = windowEnd === undefined ? [] : valuesInWindow(stable?.[metric], windowStart, windowEnd);
-		metrics.push(judgeMetric(metric, canaryValues, stableValues, policy, options, windowText));
+		const canaryPoints = windowEnd === undefined ? [] : pointsInWindow(canary?.[metric], windowStart, windowEnd);
+		const stablePoints = windowEnd === undefined ? [] : pointsInWindow(stable?.[metric], windowStart, windowEnd);
+		if (canaryPoints.length < options.minimumPoints || stablePoints.length < options.minimumPoints) {
+			const step = typicalStep(canary?.[metric]) ?? typicalStep(stable?.[metric]) ?? anyStep;
+			metrics.push(missingJudgement(metric, canaryPoints.length, stablePoints.length, step, windowEnd, policy, options, windowText));
+			continue;
+		}
+
+		const first = canaryPoints[0]!.time;
+		if (canaryFrom === undefined || first > canaryFrom) canaryFrom = first;
+		const values = (points: Point[]) => points.map((point) => point.value);
+		let judgement = judgeMetric(metric, values(canaryPoints), values(stablePoints), policy, options, windowSeconds, windowText);
+		if (judgement.result === 'pass' && recentSeconds > 0 && recentSeconds < windowSeconds) {
+			const canaryRecent = canaryPoints.filter((point) => point.time > recentStart);
+			const stableRecent = stablePoints.filter((point) => point.time > recentStart);
+			if (canaryRecent.length >= options.minimumPoints && stableRecent.length >= options.minimumPoints) {
+				const recent = judgeMetric(metric, values(canaryRecent), values(stableRecent), policy, options, recentSeconds, recentText);
+				if (recent.result !== 'pass') judgement = recent;
+			}
+		}
+
+		metrics.push(judgement);
 	}
 
 	const judged = metrics.filter((metric) => metric.result !== 'nodata');
@@ -233,16 +339,67 @@ export function judgeCanary(
 	else if (score >= options.marginalScore) result = 'marginal';
 	else result = 'fail';
 
+	// Ready to promote once the canary passed over its whole window, not over the first minutes of it: its oldest point
+	// is within a step (and a half, for jitter) of the window's start.
+	const step = anyStep ?? 0;
+	const watchedAll = canaryFrom !== undefined && canaryFrom - windowStart <= step * 1.5;
+	const readiness =
+		result !== 'pass' || windowEnd === undefined
+			? ''
+			: watchedAll
+				? ' — ready to promote'
+				: ` — so far: ${formatDuration((windowEnd - (canaryFrom ?? windowEnd)) / 1000 + step / 1000)} of the ${windowText} window watched, ` +
+					`complete at ${clockTime((canaryFrom ?? windowEnd) + windowSeconds * 1000 - step)}`;
 	const verdictScore = result === 'insufficient-data' ? null : score;
 	const verdict: Verdict = {
 		result,
 		score: verdictScore,
 		windowSeconds,
 		metrics,
-		summary: summarize(result, verdictScore, metrics, windowText, missingCritical),
+		summary: summarize(result, verdictScore, metrics, windowText, missingCritical, readiness),
 	};
+	if (result === 'pass') verdict.readyToPromote = watchedAll;
 	if (windowEnd !== undefined) verdict.windowEnd = windowEnd;
 	return verdict;
+}
+
+/**
+ * Whether a flag on the canary contradicts a passing verdict: a critical canary-against-stable flag on a metric the
+ * verdict judged, or the canary's pods failing (OOMKilled, CrashLoopBackOff, …) while stable's are not.
+ */
+function contradicts(verdict: Verdict, flag: Flag, stableFlags: readonly Flag[]): boolean {
+	if (flag.severity !== 'critical') return false;
+	if (flag.kind === 'canary') return flag.metric !== undefined && verdict.metrics.some((metric) => metric.metric === flag.metric);
+	if (flag.kind === 'restarts') return !stableFlags.some((other) => other.kind === 'restarts' && other.severity === 'critical');
+	return false;
+}
+
+/**
+ * A verdict that agrees with the canary's flags: never pass (nor marginal) while a critical canary flag stands on a
+ * metric the judge covers, or while the canary's pods fail and stable's do not. The flags come from the newest samples
+ * and the judge from the history, so the judge can lag a regression that has just begun; then the verdict is fail,
+ * says which flag made it so and what the judge alone found. Other verdicts are returned as they are. Pure and
+ * idempotent.
+ */
+export function verdictAgreeingWith(
+	verdict: Verdict,
+	canaryFlags: readonly Flag[] | undefined,
+	stableFlags: readonly Flag[] = [],
+): Verdict {
+	if (verdict.result !== 'pass' && verdict.result !== 'marginal') return verdict;
+	// Canary-against-stable flags first: they name the metric and by how much.
+	const against = (canaryFlags ?? [])
+		.filter((flag) => contradicts(verdict, flag, stableFlags))
+		.sort((a, b) => Number(b.kind === 'canary') - Number(a.kind === 'canary'));
+	if (against.length === 0) return verdict;
+	const others = against.length > 1 ? ` (and ${against.length - 1} more critical flag${against.length > 2 ? 's' : ''})` : '';
+	const {readyToPromote: _notReady, ...rest} = verdict;
+	return {
+		...rest,
+		result: 'fail',
+		summary: `fail: ${against[0]!.kind === 'canary' ? '' : 'canary '}${against[0]!.message}${others} — the judge alone said ${verdict.summary.replace(/ — ready to promote$/, '')}`,
+		flaggedBy: against,
+	};
 }
 
 /** `CanaryJudge` with the Mann-Whitney classifier. Construct once with settings; `judge` is pure. */

@@ -6,7 +6,7 @@
  */
 import type {CanaryJudge, FlagDetector, Verdict} from '../domain/analysis.ts';
 import {driftFlag, predictionDrift} from '../domain/drift.ts';
-import {judgeSummaryFlag} from '../domain/judge.ts';
+import {judgeSummaryFlag, verdictAgreeingWith} from '../domain/judge.ts';
 import {canaryMarginFlags, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from '../domain/types.ts';
 
@@ -101,6 +101,7 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; verdicts: Record<string, Verdict>} {
 	const slow = input.slow ?? slowAnalysis(input);
 	const flags: Record<string, Flag[]> = {};
+	const verdicts: Record<string, Verdict> = {...slow.verdicts};
 	for (const model of input.models) {
 		const limits = thresholdsFor(model, input.thresholds);
 		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
@@ -117,7 +118,14 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 			found.push(...(slow.flags[key] ?? []));
 			flags[key] = keepSince(found, input.previous[key]);
 		}
+
+		// The verdict is weighed every half minute over the history, the flags on every sample: the verdict shown with
+		// the flags must not say pass over a critical canary flag they show.
+		const verdict = verdicts[modelKey(model)];
+		if (verdict && canary) {
+			verdicts[modelKey(model)] = verdictAgreeingWith(verdict, flags[keyOf(canary.name)], stable ? flags[keyOf(stable.name)] : []);
+		}
 	}
 
-	return {flags, verdicts: slow.verdicts};
+	return {flags, verdicts};
 }

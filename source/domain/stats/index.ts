@@ -14,3 +14,4 @@ export {DEFAULT_PSI_EPSILON, populationStabilityIndex} from './population-stabil
 export {rankWithTies, type Ranking} from './rank-with-ties.ts';
 export {regularizedGammaP, regularizedGammaQ} from './regularized-gamma.ts';
 export {selectKth} from './select-kth.ts';
+export {theilSen, type TheilSenLine} from './theil-sen.ts';

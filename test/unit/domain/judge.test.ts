@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {judgeCanary, judgeSummaryFlag, MannWhitneyJudge} from '../../../source/domain/judge.ts';
+import {defaultJudgeOptions, judgeCanary, judgeSummaryFlag, MannWhitneyJudge} from '../../../source/domain/judge.ts';
 import type {MetricName, Point, Series} from '../../../source/domain/types.ts';
 
 const start = 1_700_000_000_000;
@@ -72,7 +72,8 @@ describe('judgeCanary', () => {
 		expect(verdict.score).toBeNull();
 		expect(verdict.metrics.every((metric) => metric.result === 'nodata')).toBe(true);
 		expect(judgement(verdict, 'p99Ms').explanation).toBe(
-			'p99 latency: not enough data — canary 5, stable 20 points over 5m (need 10 each) (critical)',
+			'p99 latency: not enough data — canary 5, stable 20 points over 5m (need 10 each): needs 2m30s of canary p99 ' +
+				`latency history; 1m15s so far, enough at ${new Date(start + 24 * step).toISOString().slice(11, 19)} (critical)`,
 		);
 		expect(judgeSummaryFlag(verdict)).toBeUndefined();
 	});
@@ -81,7 +82,7 @@ describe('judgeCanary', () => {
 		expect(judgeCanary(undefined, stable, windowSeconds)).toMatchObject({result: 'insufficient-data', score: null});
 		expect(judgeCanary(stable, undefined, windowSeconds)).toMatchObject({result: 'insufficient-data', score: null});
 		expect(judgeCanary({}, {}, windowSeconds).summary).toBe(
-			'insufficient data: no metric had enough points on both sides over 5m',
+			'insufficient data: no canary error ratio, p50 latency, p95 latency, p99 latency, CPU, memory points over 5m yet',
 		);
 	});
 
@@ -166,7 +167,7 @@ describe('judgeCanary', () => {
 		const {errorRatio: _dropped, ...withoutErrors} = healthy(3);
 		const verdict = judgeCanary(withoutErrors, stable, windowSeconds);
 		expect(verdict).toMatchObject({result: 'insufficient-data', score: null});
-		expect(verdict.summary).toBe('insufficient data: no data for critical error ratio over 5m');
+		expect(verdict.summary).toBe('insufficient data: no canary error ratio points over 5m yet');
 		const lenient = new MannWhitneyJudge({requireCriticalMetrics: false}).judge(withoutErrors, stable, windowSeconds);
 		expect(lenient).toMatchObject({result: 'pass', score: 100});
 	});
@@ -184,6 +185,76 @@ describe('judgeCanary', () => {
 		expect(judge.options.passScore).toBe(95);
 		const canary = {...healthy(3), p95Ms: series(130, 8, 3)};
 		expect(judge.judge(canary, stable, windowSeconds).result).toBe('fail');
+	});
+});
+
+describe('judgeCanary over a window where the regression began late', () => {
+	// Ten minutes at a 5 s step, as the console fetches: the canary was like stable for 7 minutes, then slow.
+	const consoleStep = 5000;
+	const points = 120;
+	const window = 600;
+	function at(level: number, spread: number, phase: number, from = 0, count = points): Point[] {
+		return Array.from({length: count}, (_, index) => ({
+			time: start + (from + index) * consoleStep,
+			value: level + spread * noise(from + index, phase),
+		}));
+	}
+
+	function fleet(phase: number): Series {
+		return {
+			errorRatio: at(0.002, 0.001, phase),
+			p50Ms: at(40, 4, phase),
+			p95Ms: at(90, 8, phase),
+			p99Ms: at(137, 12, phase),
+			cpuCores: at(0.5, 0.05, phase),
+			memoryBytes: at(500e6, 5e6, phase),
+		};
+	}
+
+	const calmStable = fleet(0);
+	const lateRegression = {...fleet(3), p99Ms: [...at(137, 12, 3, 0, 84), ...at(1100, 60, 3, 84, 36)]};
+
+	it('fails the canary on its newest part, where a whole-window comparison is outvoted by the calm minutes', () => {
+		// The defect: the judge weighed the whole 10 minutes only; with 30 % of the canary's points slow the
+		// Hodges-Lehmann shift stays near zero, so the verdict said pass beside a canary 25× slower than stable.
+		const whole = judgeCanary(lateRegression, calmStable, window, {...defaultJudgeOptions, recentFraction: 0});
+		expect(whole.result).toBe('pass');
+		const verdict = judgeCanary(lateRegression, calmStable, window);
+		expect(verdict.result).toBe('fail');
+		const p99 = judgement(verdict, 'p99Ms');
+		expect(p99).toMatchObject({result: 'high', detail: {windowSeconds: 150, canaryPoints: 30, stablePoints: 30}});
+		expect(p99.explanation).toMatch(/ over the last 2m30s — fail \(critical\)$/);
+	});
+
+	it('says a healthy canary that passed its whole window is ready to promote', () => {
+		const verdict = judgeCanary(fleet(3), calmStable, window);
+		expect(verdict).toMatchObject({result: 'pass', readyToPromote: true});
+		expect(verdict.summary).toBe('pass: score 100 (6 of 6 metrics passed) over 10m — ready to promote');
+	});
+
+	it('says a canary that passed only the part of the window it has been watched is not ready yet, and when it will be', () => {
+		const young = Object.fromEntries(Object.entries(fleet(3)).map(([metric, series]) => [metric, series!.slice(-48)])) as Series;
+		const verdict = judgeCanary(young, calmStable, window);
+		expect(verdict).toMatchObject({result: 'pass', readyToPromote: false});
+		const complete = new Date(start + 72 * consoleStep + window * 1000 - consoleStep).toISOString().slice(11, 19);
+		expect(verdict.summary).toBe(`pass: score 100 (6 of 6 metrics passed) over 10m — so far: 4m of the 10m window watched, complete at ${complete}`);
+	});
+
+	it('says what is missing and when it will be enough', () => {
+		const young = Object.fromEntries(Object.entries(fleet(3)).map(([metric, series]) => [metric, series!.slice(-4)])) as Series;
+		const verdict = judgeCanary(young, calmStable, window);
+		expect(verdict).toMatchObject({result: 'insufficient-data', score: null});
+		const enough = new Date(start + 119 * consoleStep + 6 * consoleStep).toISOString().slice(11, 19);
+		expect(verdict.summary).toBe(
+			`insufficient data: needs 50s of canary error ratio, p50 latency, p95 latency, p99 latency, CPU, memory history; 20s so far, enough at ${enough}`,
+		);
+		expect(judgement(verdict, 'p99Ms').missing).toEqual({
+			side: 'canary',
+			points: 4,
+			neededPoints: 10,
+			stepMs: consoleStep,
+			enoughAt: start + 125 * consoleStep,
+		});
 	});
 });
 
