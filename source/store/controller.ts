@@ -3,11 +3,12 @@
  * execution of commands. The UI calls its methods; it never calls a source itself.
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
-import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../domain/ports.ts';
-import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
+import type {AgentEvent, AuditEntry, Sources} from '../domain/ports.ts';
+import {modelKey, versionKey, type Action, type Model, type Prediction, type Series} from '../domain/types.ts';
 import {untilAligned} from '../domain/time.ts';
 import {parseWeight, stepWeight} from '../domain/weights.ts';
 import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
+import {ActionRunner} from './action-runner.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
 import {Poller} from './poller.ts';
 import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf, versionsInOrder} from './selectors.ts';
@@ -58,9 +59,7 @@ export class Controller {
 	#recent: Prediction[] = [];
 	#received = 0;
 	#rateWindow: Array<{time: number; count: number}> = [];
-	#taskCounter = 0;
-	/** Actions this console carried out straight against the cluster (no agent, or the agent unreachable): audited here. */
-	#localAudit: AuditEntry[] = [];
+	readonly #actions: ActionRunner;
 	#lastSeq: number | undefined;
 	#firstPokeScheduled = false;
 	#slow: SlowAnalysis | undefined;
@@ -79,6 +78,14 @@ export class Controller {
 		this.#options = options;
 		this.#sources = options.sources;
 		this.#now = options.now ?? Date.now;
+		this.#actions = new ActionRunner({
+			store: this.#store,
+			sources: this.#sources,
+			now: this.#now,
+			toast: (severity, message) => this.#toast(severity, message),
+			recordAudit: options.recordAudit,
+			afterChange: () => this.#metricsPoller?.poke(),
+		});
 	}
 
 	get state(): AppState {
@@ -235,7 +242,7 @@ export class Controller {
 				const model = currentModel(this.state)!;
 				const canary = canaryOf(model)!;
 				const to = stepWeight(canary.weight, this.state.weightStep, id === Command.WEIGHT_UP ? 1 : -1);
-				this.#confirm({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
+				this.#actions.ask({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
 				return;
 			}
 
@@ -251,13 +258,13 @@ export class Controller {
 
 			case Command.PROMOTE: {
 				const model = currentModel(this.state)!;
-				this.#confirm({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
+				this.#actions.ask({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
 				return;
 			}
 
 			case Command.ROLLBACK: {
 				const model = currentModel(this.state)!;
-				this.#confirm({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
+				this.#actions.ask({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
 				return;
 			}
 
@@ -265,14 +272,14 @@ export class Controller {
 				const model = currentModel(this.state)!;
 				const current = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
 				const other = model.versions.find((version) => version !== current)!;
-				this.#confirm({kind: 'switch', model: ref(model), from: current.name, to: other.name});
+				this.#actions.ask({kind: 'switch', model: ref(model), from: current.name, to: other.name});
 				return;
 			}
 
 			case Command.SMOKE: {
 				// Every version at once, so that their checks show side by side.
 				const model = currentModel(this.state)!;
-				for (const version of versionsInOrder(model)) void this.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
+				for (const version of versionsInOrder(model)) void this.#actions.execute({kind: 'smoke-test', target: {...ref(model), version: version.name}});
 				return;
 			}
 
@@ -282,7 +289,7 @@ export class Controller {
 				const targets = [stableOf(model), canaryOf(model)]
 					.filter((version) => version !== undefined)
 					.map((version) => ({...ref(model), version: version.name}));
-				this.#confirm({kind: 'load-test', targets, ...settings});
+				this.#actions.ask({kind: 'load-test', targets, ...settings});
 				return;
 			}
 
@@ -358,10 +365,7 @@ export class Controller {
 
 	/** The operator confirmed the dialog: carry out its action. */
 	confirm(): void {
-		const overlay = this.state.overlay;
-		if (overlay?.kind !== 'confirm') return;
-		this.closeOverlay();
-		void this.execute(overlay.action);
+		this.#actions.confirm();
 	}
 
 	submitWeight(text: string): void {
@@ -380,7 +384,7 @@ export class Controller {
 			return;
 		}
 
-		this.#confirm({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
+		this.#actions.ask({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
 	}
 
 	setFilter(text: string): void {
@@ -439,7 +443,7 @@ export class Controller {
 		this.#store.batch(() => {
 			this.#store.dispatch({type: 'source/connecting', source: 'agent', now: this.#now()});
 			this.#store.dispatch({type: 'log/set', entries: [], received: this.#received, ratePerSecond: 0});
-			this.#store.dispatch({type: 'audit/set', entries: [...this.#localAudit]});
+			this.#store.dispatch({type: 'audit/set', entries: [...this.#actions.localAudit]});
 		});
 		this.#stream();
 	}
@@ -468,93 +472,9 @@ export class Controller {
 		}
 	}
 
-	// ---- actions ------------------------------------------------------------------------------------------
-
 	/** Carry out an action through the agent when connected, else straight against the cluster. */
-	async execute(action: Action): Promise<void> {
-		const id = `task-${++this.#taskCounter}`;
-		const title = actionTitle(action);
-		const dispatch = this.#store.dispatch;
-		dispatch({type: 'task/start', id, action, title, now: this.#now()});
-		const progress = (update: ActionProgress) => dispatch({type: 'task/progress', id, progress: update, now: this.#now()});
-		let final: Extract<ActionProgress, {kind: 'done' | 'failed'}> | undefined;
-		const agent = this.#sources.agent;
-		// Through the agent when it is connected; else straight to the cluster with the operator's own credentials,
-		// audited in this console (the confirmation said which).
-		const viaAgent = agent !== undefined && this.state.health.agent.status === 'ok';
-		try {
-			if (viaAgent) {
-				for await (const update of agent.act(action)) {
-					progress(update);
-					if (update.kind === 'done' || update.kind === 'failed') final = update;
-				}
-			} else {
-				const result = await this.#direct(action);
-				final = result;
-				progress(result);
-			}
-		} catch (error) {
-			const message = error instanceof ConflictError ? `conflict: ${error.message}` : describeError(error);
-			final = {kind: 'failed', message};
-			progress(final);
-		}
-
-		final ??= {kind: 'done', message: `${title}: done`};
-		if (final.kind === 'failed') this.#toast('error', `${title} failed: ${final.message}`);
-		else this.#toast('success', final.message);
-		if (!viaAgent && isClusterAction(action)) {
-			const entry: AuditEntry = {
-				time: this.#now(),
-				// Without the agent nobody checks who the caller is: the kubeconfig user the context uses is the best
-				// name the console has for the person acting (the API server checked that user's permission).
-				user: localUser(this.state),
-				action: action.kind,
-				target: `${action.model.namespace}/${action.model.name}`,
-				before: actionBefore(action),
-				after: actionAfter(action),
-				result: final.kind === 'failed' ? 'failed' : 'ok',
-				message: final.message,
-			};
-			this.#localAudit = [entry, ...this.#localAudit].slice(0, 200);
-			this.#options.recordAudit?.(entry);
-			dispatch({type: 'audit/append', entry});
-		}
-
-		this.#metricsPoller?.poke();
-	}
-
-	async #direct(action: Action): Promise<Extract<ActionProgress, {kind: 'done' | 'failed'}>> {
-		const {cluster} = this.#sources;
-		switch (action.kind) {
-			case 'set-weight': {
-				await cluster.setCanaryWeight(action.model, action.canary, action.to, action.from);
-				return {kind: 'done', message: `${action.model.name} canary ${action.canary}: ${action.from}% → ${action.to}%`};
-			}
-
-			case 'promote': {
-				await cluster.promote(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: ${action.canary} promoted to stable`};
-			}
-
-			case 'rollback': {
-				await cluster.rollback(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: canary ${action.canary} rolled back to 0%`};
-			}
-
-			case 'switch': {
-				await cluster.switchTraffic(action.model, action.to);
-				return {kind: 'done', message: `${action.model.name}: all traffic switched to ${action.to}`};
-			}
-
-			default: {
-				return {kind: 'failed', message: 'smoke and load tests need the modeldeck agent'};
-			}
-		}
-	}
-
-	#confirm(action: Action): void {
-		const summary = confirmationLines(action, this.state);
-		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'confirm', action, summary, title: actionTitle(action)}});
+	execute(action: Action): Promise<void> {
+		return this.#actions.execute(action);
 	}
 
 	#explain(): void {
@@ -779,7 +699,7 @@ export class Controller {
 		try {
 			const entries = await agent.audit(100);
 			// The agent's entries and this console's direct actions (made while the agent was absent or down), newest first.
-			const merged = [...entries, ...this.#localAudit].sort((a, b) => b.time - a.time).slice(0, 200);
+			const merged = [...entries, ...this.#actions.localAudit].sort((a, b) => b.time - a.time).slice(0, 200);
 			this.#store.dispatch({type: 'audit/set', entries: merged});
 		} catch (error) {
 			this.#toast('warning', `audit log unavailable: ${describeError(error)}`);
@@ -799,136 +719,9 @@ export class Controller {
 	}
 }
 
-function localUser(state: AppState): string {
-	const user = state.contexts.find((context) => context.name === state.context)?.user;
-	return user ? `${user}@${state.context}` : state.context;
-}
-
 function ref(model: Model): {namespace: string; name: string} {
 	return {namespace: model.namespace, name: model.name};
 }
 
-function isClusterAction(action: Action): action is Extract<Action, {model: unknown}> {
-	return 'model' in action;
-}
-
-export function actionTitle(action: Action): string {
-	switch (action.kind) {
-		case 'set-weight': {
-			return `Shift ${action.model.name} canary weight`;
-		}
-
-		case 'promote': {
-			return `Promote ${action.model.name} canary ${action.canary}`;
-		}
-
-		case 'rollback': {
-			return `Roll back ${action.model.name} canary ${action.canary}`;
-		}
-
-		case 'switch': {
-			return `Switch ${action.model.name} traffic to ${action.to}`;
-		}
-
-		case 'smoke-test': {
-			return `Smoke test ${action.target.name} ${action.target.version}`;
-		}
-
-		case 'load-test': {
-			return `Load test ${action.targets[0]?.name ?? ''} ${action.targets.map((target) => target.version).join(' vs ')}`;
-		}
-	}
-}
-
-function actionBefore(action: Action): string {
-	return action.kind === 'set-weight' ? `${action.canary} ${action.from}%` : '';
-}
-
-function actionAfter(action: Action): string {
-	switch (action.kind) {
-		case 'set-weight': {
-			return `${action.canary} ${action.to}%`;
-		}
-
-		case 'promote': {
-			return `${action.canary} stable 100%`;
-		}
-
-		case 'rollback': {
-			return `${action.canary} 0%`;
-		}
-
-		case 'switch': {
-			return `${action.to} 100%`;
-		}
-
-		default: {
-			return '';
-		}
-	}
-}
-
-/** Exactly what an action changes, line by line, for the confirmation dialog. */
-/** How a change will be carried out, said before it is confirmed. */
-function routeLine(state: AppState): string {
-	const agent = state.health.agent;
-	if (agent.status === 'ok') return 'through the agent, which checks your permission and audits it';
-	const why = agent.status === 'absent' ? 'no agent' : `agent ${agent.status === 'connecting' ? 'not connected yet' : agent.status}`;
-	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
-}
-
-export function confirmationLines(action: Action, state: AppState): string[] {
-	const lines = actionLines(action, state);
-	return action.kind === 'smoke-test' || action.kind === 'load-test' ? lines : [...lines, routeLine(state)];
-}
-
-function actionLines(action: Action, state: AppState): string[] {
-	const model = 'model' in action ? findModel(state, modelKey(action.model)) : undefined;
-	const stable = model ? stableOf(model) : undefined;
-	const context = `context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`;
-	switch (action.kind) {
-		case 'set-weight': {
-			const lines = [`canary ${action.canary}: ${action.from}% → ${action.to}%`];
-			if (stable) lines.push(`stable ${stable.name}: ${stable.weight}% → ${Math.max(0, stable.weight + action.from - action.to)}%`);
-			if (model?.routerObject) lines.push(`writes ${model.routerObject}`);
-			lines.push(context);
-			return lines;
-		}
-
-		case 'promote': {
-			return [
-				`canary ${action.canary} becomes stable with 100% of traffic`,
-				`stable ${action.stable}: ${stable?.weight ?? 0}% → 0% (leaves traffic)`,
-				context,
-			];
-		}
-
-		case 'rollback': {
-			const canary = model ? canaryOf(model) : undefined;
-			return [
-				`canary ${action.canary}: ${canary?.weight ?? '?'}% → 0%`,
-				...(stable ? [`stable ${stable.name}: ${stable.weight}% → 100%`] : []),
-				'a Deployment canary whose template changed gets its previous template back',
-				context,
-			];
-		}
-
-		case 'switch': {
-			return [`all traffic: ${action.from} → ${action.to} in one write`, context];
-		}
-
-		case 'smoke-test': {
-			return [`one request to ${action.target.name} ${action.target.version}`];
-		}
-
-		case 'load-test': {
-			return [
-				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
-				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
-				context,
-			];
-		}
-	}
-}
-
 export {versionKey};
+export {actionTitle, confirmationLines} from './confirmation.ts';
