@@ -3,6 +3,7 @@
  * Exit codes scripts can rely on: 0 done, 1 refused or failed (with a message on stderr), 2 usage error.
  */
 import {createInterface} from 'node:readline';
+import {isNoop, noopMessage, plannedAction, PlanRefusal, planLines, planResult, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
@@ -287,37 +288,23 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
 	const ref: ModelRef = {namespace: model.namespace, name: model.name};
 	const canary = pickCanary(model, args.canary, command === 'rollback');
-	const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
-	let change: string;
-	let run: () => Promise<void>;
+	let action: TrafficAction;
 	switch (command) {
 		case 'weight': {
-			const weight = args.weight!;
 			if (canary.track === 'stable') throw new Refusal(`${canary.name} is the stable version of ${model.name}: set a canary's weight`);
-			if (canary.weight === weight) {
-				io.stdout.write(`${model.name} canary ${canary.name} is already at ${weight}%: nothing to change\n`);
-				return 0;
-			}
-
-			change = `${model.name} canary ${canary.name}: ${canary.weight}% → ${weight}%`;
-			run = () => cluster.setCanaryWeight(ref, canary.name, weight, canary.weight);
+			action = {kind: 'set-weight', model: ref, canary: canary.name, from: canary.weight, to: args.weight!};
 			break;
 		}
 
 		case 'promote': {
+			const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
 			if (!stable) throw new Refusal(`${canary.name} is already the stable version of ${model.name}`);
-			const scaled = model.router === 'replicas' ? `; ${stable.name} scaled to 0 replicas` : '';
-			change = `${model.name}: promote ${canary.name} to stable — ${canary.name} ${canary.weight}% → 100%, ${stable.name} ${stable.weight}% → 0%${scaled}`;
-			run = () => cluster.promote(ref, canary.name);
+			action = {kind: 'promote', model: ref, canary: canary.name, stable: stable.name};
 			break;
 		}
 
 		case 'rollback': {
-			const template = model.router === 'kserve' || model.router === 'demo' ? '' : `; ${canary.object ?? canary.name} gets its previous template back if it has one`;
-			change = stable
-				? `${model.name}: roll back canary ${canary.name} — ${canary.name} ${canary.weight}% → 0%, ${stable.name} ${stable.weight}% → ${stable.weight + canary.weight}%${template}`
-				: `${model.name}: roll back ${canary.name} to its previous template (${canary.object ?? canary.name})`;
-			run = () => cluster.rollback(ref, canary.name);
+			action = {kind: 'rollback', model: ref, canary: canary.name};
 			break;
 		}
 
@@ -326,9 +313,24 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		}
 	}
 
+	// Planned from a fresh read: what is asked, applied and printed is this plan, every version it moves included.
+	let plan: ChangePlan;
+	try {
+		plan = await cluster.plan(action);
+	} catch (error) {
+		if (error instanceof PlanRefusal) throw new Refusal(error.message);
+		throw error;
+	}
+
+	if (isNoop(plan)) {
+		io.stdout.write(`${noopMessage(plan)}\n`);
+		return 0;
+	}
+
+	const change = [`${model.name}: ${command} ${canary.name}`, ...planLines(plan).map((line) => `  ${line}`)].join('\n');
 	const answer = await confirm(io, change, args.yes);
 	if (answer === 'no-terminal') {
-		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${change}); pass --yes to apply without confirmation\n`);
+		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${planResult(plan)}); pass --yes to apply without confirmation\n`);
 		return 1;
 	}
 
@@ -337,7 +339,8 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		return 1;
 	}
 
-	await run();
-	io.stdout.write(`${change} — done\n`);
+	// The plan's weights go with the action: a model that changed meanwhile is a conflict, not a different change.
+	await cluster.act(plannedAction(plan));
+	io.stdout.write(`${planResult(plan)} — done\n`);
 	return 0;
 }

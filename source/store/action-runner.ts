@@ -1,11 +1,16 @@
 /**
- * The action path: a change is confirmed in a dialog, then carried out through the agent (which authorises and
- * audits it) or, without one, straight against the cluster with the operator's credentials and audited here.
+ * The action path. A change is planned first, from a fresh read of the cluster (`ClusterPort.plan`): the dialog lists
+ * the plan, a plan that changes nothing is refused, and a plan giving more traffic to a flagged or failing version
+ * needs the model's name typed. The confirmed action carries the plan's weights, so that execution refuses when the
+ * model no longer matches. It is carried out through the agent (which authorises and audits it) or, without one,
+ * straight against the cluster with the operator's credentials and audited here; the audit record and the result
+ * message are rendered from the same plan.
  */
+import {isNoop, noopMessage, planAfter, planBefore, plannedAction, planResult, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
 import type {Action, ActionProgress} from '../domain/types.ts';
-import {actionAfter, actionBefore, actionTitle, confirmationLines, localUser} from './confirmation.ts';
-import type {AppState} from './state.ts';
+import {actionTitle, confirmationLines, dangerLines, dangersOf, localUser, planConfirmationLines} from './confirmation.ts';
+import type {AppState, Overlay} from './state.ts';
 import type {Store} from './store.ts';
 
 export interface ActionRunnerOptions {
@@ -23,15 +28,19 @@ function describeError(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-function isClusterAction(action: Action): action is Extract<Action, {model: unknown}> {
-	return 'model' in action;
+export function isTrafficAction(action: Action): action is TrafficAction {
+	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
 }
+
+type ConfirmOverlay = Extract<Overlay, {kind: 'confirm'}>;
 
 export class ActionRunner {
 	readonly #options: ActionRunnerOptions;
 	#taskCounter = 0;
 	/** Actions this console carried out straight against the cluster (no agent, or the agent unreachable): audited here. */
 	#localAudit: AuditEntry[] = [];
+	/** The newest request for a plan: an older one that answers later must not open its dialog. */
+	#planning = 0;
 
 	constructor(options: ActionRunnerOptions) {
 		this.#options = options;
@@ -46,16 +55,78 @@ export class ActionRunner {
 		return this.#localAudit;
 	}
 
-	/** The operator confirmed the dialog: carry out its action. */
+	/**
+	 * Open the confirmation dialog for an action. A change is planned first (the returned promise settles once the
+	 * dialog is open or the change refused); a test changes nothing and is confirmed as it is.
+	 */
+	async ask(action: Action): Promise<void> {
+		if (!isTrafficAction(action)) {
+			this.#open({kind: 'confirm', action, summary: confirmationLines(action, this.state), title: actionTitle(action)});
+			return;
+		}
+
+		const request = ++this.#planning;
+		const title = actionTitle(action);
+		let plan: ChangePlan;
+		try {
+			plan = await this.#options.sources.cluster.plan(action);
+		} catch (error) {
+			if (request === this.#planning) this.#options.toast('warning', `${title}: refused: ${describeError(error)}`);
+			return;
+		}
+
+		if (request !== this.#planning) return;
+		if (isNoop(plan)) {
+			this.#options.toast('warning', `${title}: refused: ${noopMessage(plan)}`);
+			return;
+		}
+
+		const dangers = dangersOf(plan, this.state);
+		this.#open({
+			kind: 'confirm',
+			action: plannedAction(plan),
+			plan,
+			summary: planConfirmationLines(plan, this.state),
+			title,
+			...(dangers.length > 0 ? {danger: {lines: dangerLines(dangers), confirmWith: plan.model.name, typed: ''}} : {}),
+		});
+	}
+
+	#open(overlay: ConfirmOverlay): void {
+		this.#options.store.dispatch({type: 'overlay/open', overlay});
+	}
+
+	/**
+	 * The operator confirmed the dialog: carry out its action. Behind the danger gate, only once the model's name was
+	 * typed; otherwise the dialog says what is needed and stays open.
+	 */
 	confirm(): void {
 		const overlay = this.state.overlay;
 		if (overlay?.kind !== 'confirm') return;
+		if (overlay.danger && overlay.danger.typed.trim() !== overlay.danger.confirmWith) {
+			const error = overlay.danger.typed
+				? `"${overlay.danger.typed}" is not ${overlay.danger.confirmWith}: type the model's name exactly to go ahead, or esc to cancel`
+				: `type ${overlay.danger.confirmWith} to go ahead despite the above, or esc to cancel`;
+			this.#open({...overlay, danger: {...overlay.danger, error}});
+			return;
+		}
+
 		this.#options.store.dispatch({type: 'overlay/close'});
-		void this.execute(overlay.action);
+		void this.execute(overlay.action, overlay.plan);
 	}
 
-	/** Carry out an action through the agent when connected, else straight against the cluster. */
-	async execute(action: Action): Promise<void> {
+	/** Text typed into the danger gate. */
+	typeConfirmation(typed: string): void {
+		const overlay = this.state.overlay;
+		if (overlay?.kind !== 'confirm' || !overlay.danger) return;
+		this.#open({...overlay, danger: {lines: overlay.danger.lines, confirmWith: overlay.danger.confirmWith, typed}});
+	}
+
+	/**
+	 * Carry out an action through the agent when connected, else straight against the cluster. With its plan, the
+	 * local audit record and the result message are the plan's.
+	 */
+	async execute(action: Action, plan?: ChangePlan): Promise<void> {
 		const id = `task-${++this.#taskCounter}`;
 		const title = actionTitle(action);
 		const dispatch = this.#options.store.dispatch;
@@ -73,7 +144,7 @@ export class ActionRunner {
 					if (update.kind === 'done' || update.kind === 'failed') final = update;
 				}
 			} else {
-				const result = await this.#direct(action);
+				const result = await this.#direct(action, plan);
 				final = result;
 				progress(result);
 			}
@@ -86,7 +157,7 @@ export class ActionRunner {
 		final ??= {kind: 'done', message: `${title}: done`};
 		if (final.kind === 'failed') this.#options.toast('error', `${title} failed: ${final.message}`);
 		else this.#options.toast('success', final.message);
-		if (!viaAgent && isClusterAction(action)) {
+		if (!viaAgent && isTrafficAction(action)) {
 			const entry: AuditEntry = {
 				time: this.#options.now(),
 				// Without the agent nobody checks who the caller is: the kubeconfig user the context uses is the best
@@ -94,8 +165,9 @@ export class ActionRunner {
 				user: localUser(this.state),
 				action: action.kind,
 				target: `${action.model.namespace}/${action.model.name}`,
-				before: actionBefore(action),
-				after: actionAfter(action),
+				before: plan ? planBefore(plan) : '',
+				// A failed change wrote nothing it was refused for; what it may have written partly is in its message.
+				after: plan ? (final.kind === 'failed' ? planBefore(plan) : planAfter(plan)) : '',
 				result: final.kind === 'failed' ? 'failed' : 'ok',
 				message: final.message,
 			};
@@ -107,38 +179,11 @@ export class ActionRunner {
 		this.#options.afterChange();
 	}
 
-	async #direct(action: Action): Promise<Extract<ActionProgress, {kind: 'done' | 'failed'}>> {
-		const {cluster} = this.#options.sources;
-		switch (action.kind) {
-			case 'set-weight': {
-				await cluster.setCanaryWeight(action.model, action.canary, action.to, action.from);
-				return {kind: 'done', message: `${action.model.name} canary ${action.canary}: ${action.from}% → ${action.to}%`};
-			}
-
-			case 'promote': {
-				await cluster.promote(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: ${action.canary} promoted to stable`};
-			}
-
-			case 'rollback': {
-				await cluster.rollback(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: canary ${action.canary} rolled back to 0%`};
-			}
-
-			case 'switch': {
-				await cluster.switchTraffic(action.model, action.to);
-				return {kind: 'done', message: `${action.model.name}: all traffic switched to ${action.to}`};
-			}
-
-			default: {
-				return {kind: 'failed', message: 'smoke and load tests need the modeldeck agent'};
-			}
-		}
-	}
-
-	/** Open the confirmation dialog for an action. */
-	ask(action: Action): void {
-		const summary = confirmationLines(action, this.state);
-		this.#options.store.dispatch({type: 'overlay/open', overlay: {kind: 'confirm', action, summary, title: actionTitle(action)}});
+	async #direct(action: Action, plan: ChangePlan | undefined): Promise<Extract<ActionProgress, {kind: 'done' | 'failed'}>> {
+		if (!isTrafficAction(action)) return {kind: 'failed', message: 'smoke and load tests need the modeldeck agent'};
+		// Unplanned (a caller that skipped the dialog): planned now, so that the result still says what changed.
+		const used = plan ?? (await this.#options.sources.cluster.plan(action));
+		await this.#options.sources.cluster.act(plan ? action : plannedAction(used));
+		return {kind: 'done', message: planResult(used)};
 	}
 }

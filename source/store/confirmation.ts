@@ -1,6 +1,10 @@
-/** The texts of a change: the confirmation dialog's title and lines, and the audit record's before and after. */
-import {modelKey, type Action} from '../domain/types.ts';
-import {canaryOf, findModel, stableOf} from './selectors.ts';
+/**
+ * The texts of an action: the confirmation dialog's title and lines and the danger gate's evidence. A change's texts
+ * are all rendered from its plan (domain/plan.ts), so the dialog, the audit record and the result agree.
+ */
+import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
+import {versionKey, type Action} from '../domain/types.ts';
+import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
 
 export function localUser(state: AppState): string {
@@ -11,7 +15,7 @@ export function localUser(state: AppState): string {
 export function actionTitle(action: Action): string {
 	switch (action.kind) {
 		case 'set-weight': {
-			return `Shift ${action.model.name} canary weight`;
+			return `Set ${action.model.name} ${action.canary} weight to ${action.to}%`;
 		}
 
 		case 'promote': {
@@ -36,34 +40,6 @@ export function actionTitle(action: Action): string {
 	}
 }
 
-export function actionBefore(action: Action): string {
-	return action.kind === 'set-weight' ? `${action.canary} ${action.from}%` : '';
-}
-
-export function actionAfter(action: Action): string {
-	switch (action.kind) {
-		case 'set-weight': {
-			return `${action.canary} ${action.to}%`;
-		}
-
-		case 'promote': {
-			return `${action.canary} stable 100%`;
-		}
-
-		case 'rollback': {
-			return `${action.canary} 0%`;
-		}
-
-		case 'switch': {
-			return `${action.to} 100%`;
-		}
-
-		default: {
-			return '';
-		}
-	}
-}
-
 /** How a change will be carried out, said before it is confirmed. */
 function routeLine(state: AppState): string {
 	const agent = state.health.agent;
@@ -72,57 +48,39 @@ function routeLine(state: AppState): string {
 	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
 }
 
-/** Exactly what an action changes, line by line, for the confirmation dialog. */
-export function confirmationLines(action: Action, state: AppState): string[] {
-	const lines = actionLines(action, state);
-	return action.kind === 'smoke-test' || action.kind === 'load-test' ? lines : [...lines, routeLine(state)];
+/** Every version before → after and every object written (the plan), then where and how it is carried out. */
+export function planConfirmationLines(plan: ChangePlan, state: AppState): string[] {
+	return [...planLines(plan), `context ${state.context}, namespace ${plan.model.namespace}`, routeLine(state)];
 }
 
-function actionLines(action: Action, state: AppState): string[] {
-	const model = 'model' in action ? findModel(state, modelKey(action.model)) : undefined;
-	const stable = model ? stableOf(model) : undefined;
-	const context = `context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`;
+/** The lines of an action that changes no traffic (smoke and load tests). */
+export function confirmationLines(action: Exclude<Action, ChangePlan['action']>, state: AppState): string[] {
 	switch (action.kind) {
-		case 'set-weight': {
-			const lines = [`canary ${action.canary}: ${action.from}% → ${action.to}%`];
-			if (stable) lines.push(`stable ${stable.name}: ${stable.weight}% → ${Math.max(0, stable.weight + action.from - action.to)}%`);
-			if (model?.routerObject) lines.push(`writes ${model.routerObject}`);
-			lines.push(context);
-			return lines;
-		}
-
-		case 'promote': {
-			return [
-				`canary ${action.canary} becomes stable with 100% of traffic`,
-				`stable ${action.stable}: ${stable?.weight ?? 0}% → 0% (leaves traffic)`,
-				context,
-			];
-		}
-
-		case 'rollback': {
-			const canary = model ? canaryOf(model) : undefined;
-			return [
-				`canary ${action.canary}: ${canary?.weight ?? '?'}% → 0%`,
-				...(stable ? [`stable ${stable.name}: ${stable.weight}% → 100%`] : []),
-				'a Deployment canary whose template changed gets its previous template back',
-				context,
-			];
-		}
-
-		case 'switch': {
-			return [`all traffic: ${action.from} → ${action.to} in one write`, context];
-		}
-
 		case 'smoke-test': {
 			return [`one request to ${action.target.name} ${action.target.version}`];
 		}
 
 		case 'load-test': {
+			const model = action.targets[0] ? findModel(state, `${action.targets[0].namespace}/${action.targets[0].name}`) : undefined;
 			return [
 				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
 				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
-				context,
+				`context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`,
 			];
 		}
 	}
+}
+
+/** The plan's versions that would get more traffic though flagged critical or judged fail, from what the screen shows. */
+export function dangersOf(plan: ChangePlan, state: AppState): PlanDanger[] {
+	const flagsOf = (version: string) => state.flags[versionKey({...plan.model, version})] ?? [];
+	return planDangers(plan, flagsOf, state.verdicts[`${plan.model.namespace}/${plan.model.name}`]);
+}
+
+/** The danger gate's lines, said before anything else in the dialog. */
+export function dangerLines(dangers: PlanDanger[]): string[] {
+	return dangers.flatMap((danger) => [
+		`DANGER: ${danger.version} would get more traffic (${danger.before}% → ${danger.after}%) though:`,
+		...danger.evidence.map((evidence) => `  ${evidence}`),
+	]);
 }

@@ -242,7 +242,7 @@ export class Controller {
 				const model = currentModel(this.state)!;
 				const canary = canaryOf(model)!;
 				const to = stepWeight(canary.weight, this.state.weightStep, id === Command.WEIGHT_UP ? 1 : -1);
-				this.#actions.ask({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
+				void this.#actions.ask({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
 				return;
 			}
 
@@ -258,13 +258,13 @@ export class Controller {
 
 			case Command.PROMOTE: {
 				const model = currentModel(this.state)!;
-				this.#actions.ask({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
+				void this.#actions.ask({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
 				return;
 			}
 
 			case Command.ROLLBACK: {
 				const model = currentModel(this.state)!;
-				this.#actions.ask({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
+				void this.#actions.ask({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
 				return;
 			}
 
@@ -272,7 +272,7 @@ export class Controller {
 				const model = currentModel(this.state)!;
 				const current = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
 				const other = model.versions.find((version) => version !== current)!;
-				this.#actions.ask({kind: 'switch', model: ref(model), from: current.name, to: other.name});
+				void this.#actions.ask({kind: 'switch', model: ref(model), from: current.name, to: other.name});
 				return;
 			}
 
@@ -289,7 +289,7 @@ export class Controller {
 				const targets = [stableOf(model), canaryOf(model)]
 					.filter((version) => version !== undefined)
 					.map((version) => ({...ref(model), version: version.name}));
-				this.#actions.ask({kind: 'load-test', targets, ...settings});
+				void this.#actions.ask({kind: 'load-test', targets, ...settings});
 				return;
 			}
 
@@ -368,6 +368,11 @@ export class Controller {
 		this.#actions.confirm();
 	}
 
+	/** Text typed into a confirmation's danger gate. */
+	typeConfirmation(text: string): void {
+		this.#actions.typeConfirmation(text);
+	}
+
 	submitWeight(text: string): void {
 		const overlay = this.state.overlay;
 		if (overlay?.kind !== 'weight-input') return;
@@ -384,7 +389,7 @@ export class Controller {
 			return;
 		}
 
-		this.#actions.ask({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
+		void this.#actions.ask({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
 	}
 
 	setFilter(text: string): void {
@@ -724,4 +729,4 @@ function ref(model: Model): {namespace: string; name: string} {
 }
 
 export {versionKey};
-export {actionTitle, confirmationLines} from './confirmation.ts';
+export {actionTitle} from './confirmation.ts';

@@ -23,6 +23,18 @@ export function handleOverlayKey(overlay: Overlay, key: string, input: string, c
 		}
 
 		case 'confirm': {
+			// Behind the danger gate, letters are the model's name being typed: only enter confirms, and only once it is.
+			if (overlay.danger) {
+				if (key === 'esc') controller.closeOverlay();
+				else if (key === 'enter') controller.confirm();
+				else {
+					const typed = edit(overlay.danger.typed, key, input);
+					if (typed !== undefined) controller.typeConfirmation(typed);
+				}
+
+				return true;
+			}
+
 			if (key === 'y' || key === 'Y' || key === 'enter') controller.confirm();
 			else if (key === 'n' || key === 'N' || key === 'esc' || key === 'q') controller.closeOverlay();
 			return true;

@@ -83,7 +83,7 @@ describe('fleet table', () => {
 
 describe('actions', () => {
 	it('shifts canary weight through a confirmation that shows exactly what changes', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('+');
 		expect(ui.frame()).toContain('canary v13: 10% → 20%');
 		expect(ui.frame()).toContain('stable v12: 90% → 80%');
@@ -101,7 +101,8 @@ describe('actions', () => {
 	});
 
 	it('sets the weight to a typed value with w, and refuses a bad value with a message', async () => {
-		const ui = await open();
+		// Without metrics the canary is not flagged: the danger gate has tests of its own.
+		const ui = await open({metrics: false});
 		await ui.press('w');
 		await ui.type('150');
 		await ui.press('enter');
@@ -115,17 +116,21 @@ describe('actions', () => {
 		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 35');
 	});
 
-	it('promotes and rolls back after confirmation', async () => {
-		const ui = await open();
-		await ui.press('p');
-		expect(ui.frame()).toContain('canary v13 becomes stable');
-		await ui.press('y');
-		await settle(50);
+	it('rolls back and promotes after confirmation', async () => {
+		const ui = await open({metrics: false});
 		await ui.press('r');
 		expect(ui.frame()).toContain('canary v13: 10% → 0%');
+		expect(ui.frame()).toContain('stable v12: 90% → 100%');
 		await ui.press('y');
 		await settle(50);
-		expect(ui.sources.cluster.calls).toEqual(['promote fraud-detector v13', 'rollback fraud-detector v13', 'weight fraud-detector v13 0']);
+		await ui.press('p');
+		expect(ui.frame()).toContain('canary v13: 0% → 100%');
+		expect(ui.frame()).toContain('stable v12: 100% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['rollback fraud-detector v13', 'promote fraud-detector v13']);
+		// The result is the plan's words, the same as the dialog's.
+		expect(ui.frame()).toContain('fraud-detector: v12 100% → 0%, v13 0% → 100%');
 	});
 
 	it('reports a conflict instead of overwriting a concurrent change', async () => {
@@ -315,16 +320,17 @@ it('q quits', async () => {
 
 describe('more keys', () => {
 	it('b switches all traffic to the other version after confirmation', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('b');
-		expect(ui.frame()).toContain('all traffic: v12 → v13 in one write');
+		expect(ui.frame()).toContain('stable v12: 90% → 0%');
+		expect(ui.frame()).toContain('canary v13: 10% → 100%');
 		await ui.press('y');
 		await settle(50);
 		expect(ui.sources.cluster.calls).toContain('switch fraud-detector v13');
 	});
 
 	it('n picks a namespace and a (all namespaces) the audit view records direct actions', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('n');
 		expect(ui.frame()).toContain('all namespaces');
 		expect(ui.frame()).toContain('staging');
@@ -333,7 +339,7 @@ describe('more keys', () => {
 		await settle(50);
 		await ui.press('a');
 		expect(ui.frame()).toContain('Audit log');
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		// No agent checked who acted: the entry names the context's kubeconfig user.
 		expect(ui.frame()).toContain('alice@prod-cluster');
 	});
@@ -399,7 +405,7 @@ class DownAgent extends FakeAgent {
 
 describe('the agent: absent, down, and one per context', () => {
 	it('without an agent in the cluster the header says so, and a change goes straight to the cluster and is audited here', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const ui = await open({sources: {...sources, agent: new LazyAgentPort(async () => undefined, 'agent', 'prod-cluster')}});
 		await ui.waitFor('no agent: direct changes, no prediction log');
 		expect(ui.frame()).toContain('no modeldeck agent found in context prod-cluster');
@@ -411,12 +417,12 @@ describe('the agent: absent, down, and one per context', () => {
 		await ui.press('a');
 		await settle(50);
 		// Loading the (absent) agent's audit must not wipe the console's own entries.
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		expect(ui.frame()).toContain('alice@prod-cluster');
 	});
 
 	it('with the agent down, a change says before it is confirmed that it bypasses the agent, and the console audits it', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const agent = new DownAgent();
 		agent.audits = [{time: Date.now() - 60_000, user: 'bob', action: 'rollback', target: 'prod/ranker', before: 'v3 20%', after: 'v3 0%', result: 'ok', message: 'earlier'}];
 		const ui = await open({sources: {...sources, agent}});
@@ -429,7 +435,7 @@ describe('the agent: absent, down, and one per context', () => {
 		expect(sources.cluster.calls).toContain('weight fraud-detector v13 20');
 		await ui.press('a');
 		await settle(50);
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		expect(ui.frame()).toMatch(/rollback\s+prod\/ranker/);
 	});
 

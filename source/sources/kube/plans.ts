@@ -10,6 +10,7 @@
  * replicas is kept, the canary gets its share rounded (at least one pod for a non-zero share), other canaries keep
  * theirs and the stable gets the rest (at least one pod unless the canary gets 100%).
  */
+import {PlanRefusal} from '../../domain/plan.ts';
 import type {Version} from '../../domain/types.ts';
 import {resourceTypes, type ResourceType} from './http.ts';
 import type {ModelAnalysis, TrafficControl} from './build-models.ts';
@@ -33,7 +34,7 @@ export interface PlannedWrite {
 }
 
 /** A refusal planned before anything is written: the message says what to do instead. */
-export class PlanError extends Error {
+export class PlanError extends PlanRefusal {
 	override name = 'PlanError';
 }
 
