@@ -8,7 +8,8 @@
  */
 import {isNoop, noopMessage, planAfter, planBefore, plannedAction, planResult, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
-import type {Action, ActionProgress} from '../domain/types.ts';
+import type {Action, ActionProgress, Model, Version} from '../domain/types.ts';
+import {canaryOf, currentRow} from './selectors.ts';
 import {actionTitle, confirmationLines, dangerLines, dangersOf, localUser, planConfirmationLines} from './confirmation.ts';
 import type {AppState, Overlay} from './state.ts';
 import type {Store} from './store.ts';
@@ -30,6 +31,16 @@ function describeError(error: unknown): string {
 
 export function isTrafficAction(action: Action): action is TrafficAction {
 	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
+}
+
+/**
+ * The canary a weight, promote or rollback key changes: the one whose row is selected, else the model's first
+ * canary. A key names the version it changes rather than whichever a model's weights make look like a canary.
+ */
+export function selectedCanary(state: AppState, model: Model): Version | undefined {
+	const row = state.view.screen === 'fleet' ? currentRow(state) : undefined;
+	if (row && row.model === model && row.version.track === 'canary') return row.version;
+	return canaryOf(model);
 }
 
 type ConfirmOverlay = Extract<Overlay, {kind: 'confirm'}>;
@@ -71,12 +82,16 @@ export class ActionRunner {
 		try {
 			plan = await this.#options.sources.cluster.plan(action);
 		} catch (error) {
-			if (request === this.#planning) this.#options.toast('warning', `${title}: refused: ${describeError(error)}`);
+			if (request !== this.#planning) return;
+			if (this.state.overlay?.kind === 'weight-input') this.#options.store.dispatch({type: 'overlay/close'});
+			this.#options.toast('warning', `${title}: refused: ${describeError(error)}`);
 			return;
 		}
 
 		if (request !== this.#planning) return;
 		if (isNoop(plan)) {
+			// The typed weight is refused with the dialog it was typed in: nothing remains open that looks pending.
+			if (this.state.overlay?.kind === 'weight-input') this.#options.store.dispatch({type: 'overlay/close'});
 			this.#options.toast('warning', `${title}: refused: ${noopMessage(plan)}`);
 			return;
 		}

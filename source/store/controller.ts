@@ -8,7 +8,7 @@ import {modelKey, versionKey, type Action, type Model, type Prediction, type Ser
 import {untilAligned} from '../domain/time.ts';
 import {parseWeight, stepWeight} from '../domain/weights.ts';
 import {Command, commandForKey, type CommandId, type Keymap} from '../keymap/registry.ts';
-import {ActionRunner} from './action-runner.ts';
+import {ActionRunner, selectedCanary} from './action-runner.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
 import {Poller} from './poller.ts';
 import {canaryOf, currentModel, currentRow, findModel, logVersions, stableOf, versionsInOrder} from './selectors.ts';
@@ -240,7 +240,7 @@ export class Controller {
 			case Command.WEIGHT_UP:
 			case Command.WEIGHT_DOWN: {
 				const model = currentModel(this.state)!;
-				const canary = canaryOf(model)!;
+				const canary = selectedCanary(this.state, model)!;
 				const to = stepWeight(canary.weight, this.state.weightStep, id === Command.WEIGHT_UP ? 1 : -1);
 				void this.#actions.ask({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
 				return;
@@ -248,7 +248,7 @@ export class Controller {
 
 			case Command.WEIGHT_SET: {
 				const model = currentModel(this.state)!;
-				const canary = canaryOf(model)!;
+				const canary = selectedCanary(this.state, model)!;
 				dispatch({
 					type: 'overlay/open',
 					overlay: {kind: 'weight-input', model: modelKey(model), canary: canary.name, current: canary.weight, text: ''},
@@ -258,13 +258,13 @@ export class Controller {
 
 			case Command.PROMOTE: {
 				const model = currentModel(this.state)!;
-				void this.#actions.ask({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
+				void this.#actions.ask({kind: 'promote', model: ref(model), canary: selectedCanary(this.state, model)!.name, stable: stableOf(model)?.name ?? '-'});
 				return;
 			}
 
 			case Command.ROLLBACK: {
 				const model = currentModel(this.state)!;
-				void this.#actions.ask({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
+				void this.#actions.ask({kind: 'rollback', model: ref(model), canary: selectedCanary(this.state, model)!.name});
 				return;
 			}
 

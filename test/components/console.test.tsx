@@ -2,6 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {commands} from '../../source/keymap/registry.ts';
 import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
+import type {Model} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
 import {renderConsole, settle} from '../support/render-console.tsx';
 
@@ -316,6 +317,126 @@ it('q quits', async () => {
 	const ui = await open();
 	await ui.press('q');
 	expect(ui.store.getState().quitting).toBe(true);
+});
+
+/** search-ranker as the demo has it: a stable and two canaries. */
+function searchRanker(): Model {
+	const version = (name: string, track: 'stable' | 'canary', weight: number, created: string) => ({
+		name,
+		track,
+		weight,
+		replicasReady: 2,
+		replicasDesired: 2,
+		restarts: 0,
+		image: `registry.local/ranker:${name}`,
+		created,
+	});
+	return {
+		namespace: 'ml-serving',
+		name: 'search-ranker',
+		router: 'httproute',
+		routerObject: 'HTTPRoute/search-ranker',
+		versions: [version('v7', 'stable', 80, '2026-11-01T10:00:00Z'), version('v8', 'canary', 15, '2026-11-20T10:00:00Z'), version('v8-distilled', 'canary', 5, '2026-11-21T10:00:00Z')],
+	};
+}
+
+describe('plans: the dialog lists every version a change moves', () => {
+	it('promote on a model with three versions lists all three, and the audit and result say the same', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40});
+		await ui.press('G', 'k'); // search-ranker v8
+		expect(ui.frame()).toMatch(/›\s+v8\b/);
+		await ui.press('p');
+		await ui.waitFor('Promote search-ranker canary v8?');
+		const dialog = ui.frame();
+		expect(dialog).toContain('stable v7: 80% → 0%');
+		expect(dialog).toContain('canary v8: 15% → 100%');
+		// v8-distilled used to go 5% → 0% without being shown.
+		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual(['promote search-ranker v8']);
+		expect(ui.frame()).toContain('search-ranker: v7 80% → 0%, v8 15% → 100%, v8-distilled 5% → 0%');
+		await ui.press('a');
+		await settle(50);
+		expect(ui.frame()).toContain('v7 80%, v8 15%, v8-distilled 5% → v7 0%, v8 100%, v8-distilled 0%');
+	});
+
+	it('a change that changes nothing is refused with a message: no dialog, no write, no audit', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models[0]!.versions[0]!.weight = 100;
+		sources.cluster.models[0]!.versions[1]!.weight = 0;
+		const ui = await open({sources});
+		await ui.press('j'); // fraud-detector v13, at 0%
+		await ui.press('r');
+		await ui.waitFor('nothing to change');
+		expect(ui.frame()).not.toContain('0% → 0%');
+		expect(ui.frame()).not.toContain('Roll back fraud-detector canary v13?');
+		await ui.press('-');
+		await ui.waitFor(/nothing to change: fraud-detector is already there/);
+		await ui.press('w');
+		await ui.type('0');
+		await ui.press('enter');
+		await ui.waitFor('nothing to change');
+		expect(ui.frame()).not.toContain('0% → 0%');
+		expect(sources.cluster.calls).toEqual([]);
+		await ui.press('a');
+		expect(ui.frame()).not.toContain('set-weight');
+		expect(ui.frame()).not.toContain('rollback');
+	});
+
+	it('a weight key changes the canary whose row is selected', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources});
+		await ui.press('G'); // search-ranker v8-distilled
+		await ui.press('+');
+		await ui.waitFor('Set search-ranker v8-distilled weight to 10%?');
+		expect(ui.frame()).toContain('canary v8-distilled: 5% → 10%');
+		expect(ui.frame()).toContain('canary v8: 15% (unchanged)');
+		expect(ui.frame()).toContain('stable v7: 80% → 75%');
+	});
+});
+
+describe('danger gate', () => {
+	it('more traffic to a critical canary shows the evidence first and needs the model name typed; enter alone does nothing', async () => {
+		const ui = await open();
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('+');
+		const dialog = await ui.waitFor('DANGER');
+		// The danger and its evidence come before what the change does.
+		expect(dialog.indexOf('DANGER: v13 would get more traffic (10% → 20%)')).toBeGreaterThan(-1);
+		expect(dialog).toMatch(/critical: canary p99 900 ms is \d+% worse than stable 80 ms/);
+		expect(dialog.indexOf('DANGER')).toBeLessThan(dialog.indexOf('canary v13: 10% → 20%'));
+		await ui.press('enter');
+		expect(ui.frame()).toContain('type fraud-detector to go ahead despite the above');
+		await ui.press('y'); // not a confirmation behind the gate: it is typed
+		await ui.press('enter');
+		expect(ui.frame()).toContain('"y" is not fraud-detector');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual([]);
+		await ui.press('backspace');
+		await ui.type('fraud-detector');
+		await ui.press('enter');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['weight fraud-detector v13 20']);
+	});
+
+	it('esc cancels behind the gate; less traffic to the flagged canary needs no gate', async () => {
+		const ui = await open();
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('p');
+		await ui.waitFor('DANGER');
+		await ui.press('esc');
+		expect(ui.frame()).not.toContain('DANGER');
+		await ui.press('r');
+		await ui.waitFor('Roll back fraud-detector canary v13?');
+		expect(ui.frame()).not.toContain('DANGER');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['rollback fraud-detector v13']);
+	});
 });
 
 describe('more keys', () => {
