@@ -3,7 +3,7 @@
  * Exit codes scripts can rely on: 0 done, 1 refused or failed (with a message on stderr), 2 usage error.
  */
 import {createInterface} from 'node:readline';
-import {isNoop, noopMessage, plannedAction, PlanRefusal, planLines, planResult, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
+import {isNoop, noopMessage, plannedAction, planDangers, PlanRefusal, planLines, planResult, type ChangePlan, type PlanDanger, type TrafficAction} from '../domain/plan.ts';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
@@ -15,7 +15,7 @@ import {MannWhitneyJudge} from '../domain/judge.ts';
 const judgeWindowSeconds = 600;
 import type {Conventions} from '../sources/kube/conventions.ts';
 import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
-import {buildStatusDocument, renderStatusTable} from './status-document.ts';
+import {buildStatusDocument, computeFlags, renderStatusTable} from './status-document.ts';
 
 export interface CommandIo {
 	stdout: {write(chunk: string): unknown};
@@ -83,7 +83,7 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 			return 1;
 		}
 
-		return await act(args, connection, io);
+		return await act(args, connection, io, options);
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		io.stderr.write(`modeldeck ${name}: ${error instanceof ConflictError ? `conflict: ${message}` : message}\n`);
@@ -212,16 +212,7 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 					])
 				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
-			// The same canary judge as the console, over the same history window.
-			const judge = new MannWhitneyJudge();
-			verdicts = new Map();
-			for (const model of models) {
-				const stable = model.versions.find((version) => version.track === 'stable');
-				const canary = model.versions.find((version) => version.track === 'canary');
-				if (!stable || !canary) continue;
-				const key = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
-				verdicts.set(modelKey(model), judge.judge(history.get(key(canary.name)), history.get(key(stable.name)), judgeWindowSeconds));
-			}
+			verdicts = judgeModels(models, history);
 		} catch (error) {
 			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
 		}
@@ -244,6 +235,43 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 	}
 
 	return 0;
+}
+
+/** The same canary judge as the console, over the same history window: a verdict per model with a stable and a canary. */
+function judgeModels(models: Model[], history: Map<VersionKey, Series>): Map<string, Verdict> {
+	const judge = new MannWhitneyJudge();
+	const verdicts = new Map<string, Verdict>();
+	for (const model of models) {
+		const stable = model.versions.find((version) => version.track === 'stable');
+		const canary = model.versions.find((version) => version.track === 'canary');
+		if (!stable || !canary) continue;
+		const key = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
+		verdicts.set(modelKey(model), judge.judge(history.get(key(canary.name)), history.get(key(stable.name)), judgeWindowSeconds));
+	}
+
+	return verdicts;
+}
+
+/**
+ * The danger gate, as in the console: the versions the plan gives more traffic to that status flags critical or the
+ * judge fails, from the metrics source. Undefined when there is no metrics source to tell.
+ */
+async function planDangersFromMetrics(plan: ChangePlan, model: Model, metrics: MetricsPort | undefined, options: CommandOptions): Promise<PlanDanger[] | undefined> {
+	if (!metrics) return undefined;
+	const targets: MetricTarget[] = model.versions.map((version) => ({
+		namespace: model.namespace,
+		name: model.name,
+		version: version.name,
+		...(model.runtime ? {runtime: model.runtime} : {}),
+	}));
+	const now = (options.now ?? Date.now)();
+	const [samples, history] = await Promise.all([
+		metrics.sample(targets, options.metricsWindowSeconds ?? 60),
+		metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+	]);
+	const flags = computeFlags(model, samples, options.thresholds, now);
+	const verdict = judgeModels([model], history).get(modelKey(model));
+	return planDangers(plan, (version) => flags.get(versionKey({namespace: model.namespace, name: model.name, version})) ?? [], verdict);
 }
 
 function pickCanary(model: Model, requested: string | undefined, allowSole: boolean): Version {
@@ -282,7 +310,7 @@ async function confirm(io: CommandIo, change: string, yes: boolean): Promise<Ans
 	}
 }
 
-async function act(args: CommandArgs, connection: Connection, io: CommandIo): Promise<number> {
+async function act(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
 	const {cluster, namespace} = connection;
 	const command = args.command;
 	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
@@ -327,6 +355,22 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		return 0;
 	}
 
+	// More traffic to a version flagged critical or judged fail needs --force, and says why first.
+	let dangers: PlanDanger[] | undefined;
+	try {
+		dangers = await planDangersFromMetrics(plan, model, connection.metrics, options);
+	} catch (error) {
+		throw new Refusal(
+			`cannot check ${model.name}'s flags and verdict before the change (metrics from ${connection.metrics?.label ?? 'none'}: ${error instanceof Error ? error.message : String(error)}); fix the metrics source or retry`,
+		);
+	}
+
+	const danger = dangers && dangers.length > 0 ? dangers.flatMap((entry) => [`DANGER: ${entry.version} would get more traffic (${entry.before}% → ${entry.after}%) though:`, ...entry.evidence.map((line) => `  ${line}`)]) : [];
+	if (danger.length > 0 && !args.force) {
+		throw new Refusal(`refused: ${danger.join('\n')}\npass --force to go ahead anyway`);
+	}
+
+	if (danger.length > 0) io.stderr.write(`${danger.join('\n')}\n--force: going ahead anyway\n`);
 	const change = [`${model.name}: ${command} ${canary.name}`, ...planLines(plan).map((line) => `  ${line}`)].join('\n');
 	const answer = await confirm(io, change, args.yes);
 	if (answer === 'no-terminal') {

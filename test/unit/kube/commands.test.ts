@@ -320,3 +320,50 @@ describe('read-only contexts from settings', () => {
 		expect(out.stderr).toContain('context fake-context is read-only in settings');
 	});
 });
+
+describe('runCommand: the danger gate', () => {
+	/** Prometheus as the CLI sees it: v13's p99 far above the 500 ms default threshold and the stable's. */
+	function slowCanary(): MetricsPort {
+		return {
+			label: 'fake-prometheus',
+			async sample(targets) {
+				return new Map(
+					targets.map((target) => [
+						`${target.namespace}/${target.name}/${target.version}`,
+						{rps: 10, errorRatio: 0, p50Ms: 10, p95Ms: 20, p99Ms: target.version === 'v13' ? 1200 : 40, cpuCores: null, memoryBytes: null, time: 0},
+					]),
+				);
+			},
+			async history() {
+				return new Map();
+			},
+			explain: (target, metric) => `query ${metric} ${target.version}`,
+		};
+	}
+
+	it('more traffic to a critical canary is refused with the evidence unless --force', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const refused = io();
+		expect(await runCommand('weight', ['fraud', '20', '-y'], refused.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(1);
+		expect(refused.out.stderr).toContain('DANGER: v13 would get more traffic (10% → 20%) though:');
+		expect(refused.out.stderr).toMatch(/critical: .*p99/);
+		expect(refused.out.stderr).toContain('pass --force to go ahead anyway');
+		const promote = io();
+		expect(await runCommand('promote', ['fraud', '-y'], promote.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(1);
+		expect(promote.out.stderr).toContain('DANGER: v13 would get more traffic (10% → 100%)');
+		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual([]);
+
+		const forced = io();
+		expect(await runCommand('weight', ['fraud', '20', '-y', '--force'], forced.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(0);
+		expect(forced.out.stderr).toContain('--force: going ahead anyway');
+		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual(['weight team-a/fraud v13 20 expected 10']);
+	});
+
+	it('less traffic to a critical canary needs no --force', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const rollback = io();
+		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(0);
+		expect(rollback.out.stderr).not.toContain('DANGER');
+	});
+});
+
