@@ -165,7 +165,10 @@ export function expectedWeights(plan: ChangePlan): ExpectedWeights {
 
 /** The action to send for execution: the planned action carrying the weights it was planned from. */
 export function plannedAction(plan: ChangePlan): TrafficAction {
-	return {...plan.action, expected: expectedWeights(plan)};
+	const action = {...plan.action, expected: expectedWeights(plan)};
+	// A weight's `from` is the canary's weight in the plan, whatever the caller thought it was.
+	if (action.kind === 'set-weight') action.from = plan.versions.find((version) => version.name === action.canary)?.before ?? action.from;
+	return action;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import {type ChangePlan, ensureActionHolds, planTraffic, type TrafficAction} from '../../domain/plan.ts';
 import {ConflictError} from '../../domain/ports.ts';
+import {weightsFromReplicas} from '../../domain/weights.ts';
 import type {ModelRef} from '../../domain/types.ts';
 import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
@@ -149,7 +150,8 @@ export class KubeActions {
 		const analysis = await this.read(action.model);
 		const plan = planTraffic(analysis.model, action);
 		const writes = await this.writesFor(action, analysis);
-		return {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
+		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
+		return analysis.traffic.kind === 'replicas' ? withReplicaWeights(planned, analysis, writes) : planned;
 	}
 
 	/**
@@ -323,6 +325,26 @@ export class KubeActions {
 
 		return generic;
 	}
+}
+
+/**
+ * Without a router a weight is a share of pods, and a share is rounded to whole pods: the plan says the weights the
+ * planned replica counts give once they are ready (e.g. 30% of 4 pods is 1 pod, 25%), not the percentage asked for.
+ */
+function withReplicaWeights(plan: ChangePlan, analysis: ModelAnalysis, writes: PlannedWrite[]): ChangePlan {
+	const versions = analysis.model.versions;
+	const desired = new Map(versions.map((version) => [version.name, version.replicasDesired]));
+	for (const write of writes) {
+		const version = Object.entries(analysis.deployments).find(([, deployment]) => deployment === write.name)?.[0];
+		const replicas = write.patch.find((operation) => operation.op === 'replace' && operation.path === '/spec/replicas')?.value;
+		if (version && typeof replicas === 'number') desired.set(version, replicas);
+	}
+
+	// No pod to move (the share asked for rounds to today's pods): nothing changes, and the plan says so.
+	if (writes.length === 0) return {...plan, versions: plan.versions.map((version) => ({...version, after: version.before}))};
+	const shares = weightsFromReplicas(versions.map((version) => desired.get(version.name) ?? 0));
+	const after = new Map(versions.map((version, index) => [version.name, shares[index] ?? 0]));
+	return {...plan, versions: plan.versions.map((version) => ({...version, after: after.get(version.name) ?? version.after}))};
 }
 
 function plannedChange(write: PlannedWrite): PlannedChange {
