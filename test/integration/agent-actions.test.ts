@@ -12,7 +12,7 @@ import {startAgent} from '../../source/agent/main.ts';
 import type {AgentOptions, RunningAgent} from '../../source/agent/main.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
 import type {RunningModelServer} from '../../source/model-server/main.ts';
-import {ensurePlanHolds, planTraffic, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
+import {changedVersions, ensurePlanHolds, planTraffic, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
 import {ConflictError} from '../../source/domain/ports.ts';
 import type {ClusterPort, SourceError} from '../../source/domain/ports.ts';
 import type {ActionProgress, LoadTestResult, Model, ModelRef} from '../../source/domain/types.ts';
@@ -94,7 +94,8 @@ class MemoryCluster implements ClusterPort {
 	}
 
 	async plan(action: TrafficAction): Promise<ChangePlan> {
-		return {...planTraffic(this.#model(action.model), action), writes: [{object: 'HTTPRoute/fraud', change: 'weights'}]};
+		const plan = planTraffic(this.#model(action.model), action);
+		return {...plan, writes: changedVersions(plan).length > 0 ? [{object: 'HTTPRoute/fraud', change: 'weights'}] : []};
 	}
 
 	async act(action: TrafficAction) {
@@ -315,6 +316,23 @@ describe('agent actions', () => {
 			anonymous.on('error', () => undefined);
 		});
 		expect(unauthenticated).toBe(401);
+	});
+
+	it('plans every traffic change: a no-op is refused, a model changed since the plan is a conflict, nothing written', async () => {
+		const cluster = new MemoryCluster();
+		const agent = await agentWith(cluster, {});
+		const operator = createAgentClient({url: agent.url, token: 'operator-token'});
+		const noop = await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 10}));
+		expect(noop.at(-1)).toEqual({kind: 'failed', message: 'refused: nothing to change: fraud is already there (v1 90%, v2 10%)'});
+		// Sent with the weights of a plan the operator confirmed earlier (v2 at 20%), which no longer hold.
+		const stale = await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 20, to: 30, expected: {v1: 80, v2: 20}}));
+		expect(stale.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/^conflict: fraud changed since the plan was confirmed: v1 is at 90% now, not 80%, v2 is at 10% now, not 20%/)});
+		expect(cluster.calls).toEqual([]);
+		const audit = await operator.audit(5);
+		expect(audit.map((entry) => [entry.action, entry.result])).toEqual([
+			['set-weight v2 20→30%', 'failed'],
+			['set-weight v2 10→10%', 'refused'],
+		]);
 	});
 
 	it('runs actions over the socket with their progress tagged', async () => {
