@@ -98,12 +98,12 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 				<Frame title={`${overlay.title}?`} width={width} color={danger ? theme.status.critical : theme.status.warning}>
 					{/* The danger first, with its evidence, before what the change does. */}
 					{danger?.lines.map((line, index) => (
-						<Text key={`danger-${index}`} color={theme.status.critical} wrap="truncate-end">
+						<Text key={`danger-${index}`} color={theme.status.critical}>
 							{line}
 						</Text>
 					))}
 					{overlay.summary.map((line, index) => (
-						<Text key={`line-${index}`} wrap="truncate-end">
+						<Text key={`line-${index}`}>
 							{'  '}
 							{line}
 						</Text>

@@ -135,7 +135,7 @@ describe('actions', () => {
 	});
 
 	it('reports a conflict instead of overwriting a concurrent change', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('+');
 		ui.sources.cluster.models[0]!.versions[1]!.weight = 30; // someone else changed it meanwhile
 		await ui.press('y');
@@ -561,7 +561,7 @@ describe('the agent: absent, down, and one per context', () => {
 	});
 
 	it('switching context ends the old agent’s stream and acts through the new context’s agent', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const agents: Record<string, FakeAgent> = {'prod-cluster': new FakeAgent(), staging: new FakeAgent()};
 		const looked: Array<string | undefined> = [];
 		const agent = new LazyAgentPort(
@@ -589,7 +589,7 @@ describe('the agent: absent, down, and one per context', () => {
 	});
 
 	it('a context without an agent after one with: the header says so and changes go straight to its cluster', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const prod = new FakeAgent();
 		const agent = new LazyAgentPort(async (context) => (context === 'prod-cluster' ? prod : {absent: '--agent http://10.0.0.7 is the agent of context prod-cluster, not of staging'}), 'agent', 'prod-cluster');
 		const ui = await open({sources: {...sources, agent}, width: 160});
