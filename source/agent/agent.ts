@@ -4,6 +4,7 @@
  */
 import {randomUUID} from 'node:crypto';
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
+import {planBefore, type ChangePlan} from '../domain/plan.ts';
 import type {AuditEntry, ClusterPort, MetricsPort} from '../domain/ports.ts';
 import {ConflictError, ForbiddenError} from '../domain/ports.ts';
 import type {Action, ActionProgress, Model, ModelRef, Prediction, VersionRef} from '../domain/types.ts';
@@ -11,6 +12,7 @@ import {modelKey} from '../domain/types.ts';
 import type {LoadJobRunner} from './actions/load-test.ts';
 import {loadTest} from './actions/load-test.ts';
 import {smokeTest} from './actions/smoke-test.ts';
+import {planTrafficAction, runTrafficAction, trafficAuditTexts, weightsText} from './actions/traffic.ts';
 import {describeAction} from './actions/validate.ts';
 import {Auditor} from './audit.ts';
 import type {EventRecorder} from './audit.ts';
@@ -550,17 +552,26 @@ export class AgentCore {
 		const {action: what, target} = describeAction(action);
 		const model = this.findModel(actionModel(action));
 		const traffic = isTrafficAction(action);
-		const modelBefore = traffic ? await this.#modelNow(action) : model;
-		const before = typeof modelBefore === 'string' ? modelBefore : describeWeights(modelBefore);
+		// A change is planned first: refused when it cannot be done or changes nothing; else recorded in its plan's words.
+		const planning = traffic ? await planTrafficAction(this.#options.cluster!, action) : undefined;
+		const plan = planning && 'plan' in planning ? planning.plan : undefined;
+		const modelBefore = traffic && !plan ? await this.#modelNow(action) : model;
+		const before = plan ? planBefore(plan) : typeof modelBefore === 'string' ? modelBefore : describeWeights(modelBefore);
 		let last: ActionProgress | undefined;
 		let result: AuditEntry['result'] = 'failed';
 		try {
-			for await (const progress of this.#execute(action, within)) {
-				last = progress;
-				yield progress;
-			}
+			if (planning && 'refused' in planning) {
+				result = 'refused';
+				last = {kind: 'failed', message: `refused: ${planning.refused}`};
+				yield last;
+			} else {
+				for await (const progress of this.#execute(action, within, plan)) {
+					last = progress;
+					yield progress;
+				}
 
-			result = last?.kind === 'done' ? 'ok' : 'failed';
+				result = last?.kind === 'done' ? 'ok' : 'failed';
+			}
 		} catch (error) {
 			last = {kind: 'failed', message: (error as Error).message};
 			yield last;
@@ -568,11 +579,20 @@ export class AgentCore {
 			if (lockKey) this.#loadTests.delete(lockKey);
 			const message = last?.kind === 'done' || last?.kind === 'failed' ? last.message : 'the caller went away before the action finished';
 			this.metrics.actionDuration.observe({kind: action.kind, result}, (performance.now() - started) / 1000);
-			// A traffic action's `after` is what the cluster has once it ended (even a failed one may have written
-			// part of its plan); a test's is the weights it ran against.
+			// A planned change's `after` is its plan's once done; a failed one's is what the cluster has once it ended
+			// (it may have written part of its plan); a test's is the weights it ran against.
 			try {
-				const modelAfter = traffic ? await this.#modelNow(action) : undefined;
-				const after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
+				let after: string;
+				if (plan) {
+					const modelAfter = result === 'ok' ? undefined : await this.#modelNow(action);
+					after = trafficAuditTexts(plan, result === 'ok', () => (typeof modelAfter === 'string' ? modelAfter : weightsText(modelAfter))).after;
+				} else if (result === 'refused') {
+					after = before;
+				} else {
+					const modelAfter = traffic ? await this.#modelNow(action) : undefined;
+					after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
+				}
+
 				await this.auditor.record(
 					{
 						time: this.#now(),
@@ -586,7 +606,7 @@ export class AgentCore {
 					},
 					actionModel(action).namespace,
 					this.#objectFor(action),
-					reasons[action.kind],
+					result === 'refused' ? 'ModeldeckActionRefused' : reasons[action.kind],
 				);
 			} finally {
 				this.#running.delete(running);
@@ -595,12 +615,10 @@ export class AgentCore {
 		}
 	}
 
-	async *#execute(action: Action, within: PlannedChange[] | undefined): AsyncGenerator<ActionProgress> {
+	async *#execute(action: Action, within: PlannedChange[] | undefined, plan: ChangePlan | undefined): AsyncGenerator<ActionProgress> {
 		const cluster = this.#options.cluster;
 		// An authorised plan is carried out within its writes: a model changed since fails instead of writing more.
 		const planner = this.#planner;
-		const change = (direct: () => Promise<void>): Promise<void> =>
-			planner && within && isTrafficAction(action) ? planner.actWithin(action, within) : direct();
 		const failure = (error: unknown): ActionProgress => {
 			const message = (error as Error).message ?? String(error);
 			if (error instanceof ConflictError) return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
@@ -610,44 +628,10 @@ export class AgentCore {
 
 		switch (action.kind) {
 			case 'set-weight':
-				yield {kind: 'progress', fraction: 0, message: `setting ${action.canary} of ${action.model.name} from ${action.from}% to ${action.to}%`};
-				try {
-					await change(() => cluster!.setCanaryWeight(action.model, action.canary, action.to, action.from));
-					yield {kind: 'done', message: `${action.canary} now takes ${action.to}% of ${action.model.name}'s traffic`};
-				} catch (error) {
-					yield failure(error);
-				}
-
-				return;
 			case 'promote':
-				yield {kind: 'progress', fraction: 0, message: `promoting ${action.canary} of ${action.model.name} (stable was ${action.stable})`};
-				try {
-					await change(() => cluster!.promote(action.model, action.canary));
-					yield {kind: 'done', message: `${action.canary} is now stable with all of ${action.model.name}'s traffic`};
-				} catch (error) {
-					yield failure(error);
-				}
-
-				return;
 			case 'rollback':
-				yield {kind: 'progress', fraction: 0, message: `rolling back ${action.canary} of ${action.model.name}`};
-				try {
-					await change(() => cluster!.rollback(action.model, action.canary));
-					yield {kind: 'done', message: `${action.canary} rolled back: it takes no traffic`};
-				} catch (error) {
-					yield failure(error);
-				}
-
-				return;
 			case 'switch':
-				yield {kind: 'progress', fraction: 0, message: `switching ${action.model.name} from ${action.from} to ${action.to}`};
-				try {
-					await change(() => cluster!.switchTraffic(action.model, action.to));
-					yield {kind: 'done', message: `all of ${action.model.name}'s traffic now goes to ${action.to}`};
-				} catch (error) {
-					yield failure(error);
-				}
-
+				yield* runTrafficAction(plan!, () => (planner && within ? planner.actWithin(action, within) : cluster!.act(action)));
 				return;
 			case 'smoke-test': {
 				let base: string;

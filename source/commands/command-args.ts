@@ -15,6 +15,8 @@ export interface CommandArgs {
 	kubeconfig?: string;
 	/** Apply without asking. */
 	yes: boolean;
+	/** Go ahead though the change gives more traffic to a version flagged critical or judged fail. */
+	force: boolean;
 	/** Refuse every change. */
 	readOnly: boolean;
 	/** status only: print the modeldeck.status/v1 document. */
@@ -52,6 +54,7 @@ export function usage(command: CommandName): string {
 	const changes = command === 'status' ? '' : `  -y, --yes                 apply without asking (required without a terminal)
       --read-only           refuse to change anything
       --canary VERSION      the canary to act on, when a model has several
+      --force               go ahead though a version gaining traffic is flagged critical or judged fail
 `;
 	return `Usage: ${synopsis[command]} [options]
 
@@ -84,6 +87,7 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 				'all-namespaces': {type: 'boolean', short: 'A'},
 				kubeconfig: {type: 'string'},
 				yes: {type: 'boolean', short: 'y'},
+				force: {type: 'boolean'},
 				'read-only': {type: 'boolean'},
 				json: {type: 'boolean'},
 				demo: {type: 'boolean'},
@@ -101,6 +105,7 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 	const args: CommandArgs = {
 		command,
 		yes: values.yes ?? false,
+		force: values.force ?? false,
 		readOnly: values['read-only'] ?? false,
 		json: values.json ?? false,
 		demo: values.demo ?? false,

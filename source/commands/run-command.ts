@@ -3,10 +3,11 @@
  * Exit codes scripts can rely on: 0 done, 1 refused or failed (with a message on stderr), 2 usage error.
  */
 import {createInterface} from 'node:readline';
+import {isNoop, noopMessage, plannedAction, planDangers, PlanRefusal, planLines, planResult, type ChangePlan, type PlanDanger, type TrafficAction} from '../domain/plan.ts';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
-import type {Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
-import {modelKey, type Series} from '../domain/types.ts';
+import type {Flag, Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
+import {modelKey, versionKey, type Series} from '../domain/types.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
 import {analyse} from '../store/analysis.ts';
@@ -83,7 +84,7 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 			return 1;
 		}
 
-		return await act(args, connection, io);
+		return await act(args, connection, io, options);
 	} catch (error) {
 		const message = error instanceof Error ? error.message : String(error);
 		io.stderr.write(`modeldeck ${name}: ${error instanceof ConflictError ? `conflict: ${message}` : message}\n`);
@@ -213,18 +214,7 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
 			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
-			const analysis = analyse({
-				models,
-				samples: Object.fromEntries(sampled),
-				history: Object.fromEntries(history),
-				thresholds: options.thresholds ?? {},
-				detectors: [],
-				judge: new MannWhitneyJudge(),
-				judgeWindowSeconds,
-				previous: {},
-				now,
-			});
-			verdicts = new Map(Object.entries(analysis.verdicts));
+			verdicts = analyseForCommand(models, sampled, history, options.thresholds, now).verdicts;
 		} catch (error) {
 			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
 		}
@@ -247,6 +237,51 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 	}
 
 	return 0;
+}
+
+/** The same canary judge as the console, over the same history window: a verdict per model with a stable and a canary. */
+/** The console's analysis (thresholds, flags, the judge, and the rule that a verdict agrees with the flags). */
+function analyseForCommand(
+	models: Model[],
+	samples: Map<VersionKey, Sample>,
+	history: Map<VersionKey, Series>,
+	thresholds: ThresholdSettings | undefined,
+	now: number,
+): {verdicts: Map<string, Verdict>; flags: Map<string, Flag[]>} {
+	const analysis = analyse({
+		models,
+		samples: Object.fromEntries(samples),
+		history: Object.fromEntries(history),
+		thresholds: thresholds ?? {},
+		detectors: [],
+		judge: new MannWhitneyJudge(),
+		judgeWindowSeconds,
+		previous: {},
+		now,
+	});
+	return {verdicts: new Map(Object.entries(analysis.verdicts)), flags: new Map(Object.entries(analysis.flags))};
+}
+
+/**
+ * The danger gate, as in the console: the versions the plan gives more traffic to that status flags critical or the
+ * judge fails, from the metrics source. Undefined when there is no metrics source to tell.
+ */
+async function planDangersFromMetrics(plan: ChangePlan, model: Model, metrics: MetricsPort | undefined, options: CommandOptions): Promise<PlanDanger[] | undefined> {
+	if (!metrics) return undefined;
+	const targets: MetricTarget[] = model.versions.map((version) => ({
+		namespace: model.namespace,
+		name: model.name,
+		version: version.name,
+		...(model.runtime ? {runtime: model.runtime} : {}),
+	}));
+	const now = (options.now ?? Date.now)();
+	const [samples, history] = await Promise.all([
+		metrics.sample(targets, options.metricsWindowSeconds ?? 60),
+		metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+	]);
+	const {flags, verdicts} = analyseForCommand([model], samples, history, options.thresholds, now);
+	const verdict = verdicts.get(modelKey(model));
+	return planDangers(plan, (version) => flags.get(versionKey({namespace: model.namespace, name: model.name, version})) ?? [], verdict);
 }
 
 function pickCanary(model: Model, requested: string | undefined, allowSole: boolean): Version {
@@ -285,43 +320,29 @@ async function confirm(io: CommandIo, change: string, yes: boolean): Promise<Ans
 	}
 }
 
-async function act(args: CommandArgs, connection: Connection, io: CommandIo): Promise<number> {
+async function act(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
 	const {cluster, namespace} = connection;
 	const command = args.command;
 	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
 	const ref: ModelRef = {namespace: model.namespace, name: model.name};
 	const canary = pickCanary(model, args.canary, command === 'rollback');
-	const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
-	let change: string;
-	let run: () => Promise<void>;
+	let action: TrafficAction;
 	switch (command) {
 		case 'weight': {
-			const weight = args.weight!;
 			if (canary.track === 'stable') throw new Refusal(`${canary.name} is the stable version of ${model.name}: set a canary's weight`);
-			if (canary.weight === weight) {
-				io.stdout.write(`${model.name} canary ${canary.name} is already at ${weight}%: nothing to change\n`);
-				return 0;
-			}
-
-			change = `${model.name} canary ${canary.name}: ${canary.weight}% → ${weight}%`;
-			run = () => cluster.setCanaryWeight(ref, canary.name, weight, canary.weight);
+			action = {kind: 'set-weight', model: ref, canary: canary.name, from: canary.weight, to: args.weight!};
 			break;
 		}
 
 		case 'promote': {
+			const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
 			if (!stable) throw new Refusal(`${canary.name} is already the stable version of ${model.name}`);
-			const scaled = model.router === 'replicas' ? `; ${stable.name} scaled to 0 replicas` : '';
-			change = `${model.name}: promote ${canary.name} to stable — ${canary.name} ${canary.weight}% → 100%, ${stable.name} ${stable.weight}% → 0%${scaled}`;
-			run = () => cluster.promote(ref, canary.name);
+			action = {kind: 'promote', model: ref, canary: canary.name, stable: stable.name};
 			break;
 		}
 
 		case 'rollback': {
-			const template = model.router === 'kserve' || model.router === 'demo' ? '' : `; ${canary.object ?? canary.name} gets its previous template back if it has one`;
-			change = stable
-				? `${model.name}: roll back canary ${canary.name} — ${canary.name} ${canary.weight}% → 0%, ${stable.name} ${stable.weight}% → ${stable.weight + canary.weight}%${template}`
-				: `${model.name}: roll back ${canary.name} to its previous template (${canary.object ?? canary.name})`;
-			run = () => cluster.rollback(ref, canary.name);
+			action = {kind: 'rollback', model: ref, canary: canary.name};
 			break;
 		}
 
@@ -330,9 +351,40 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		}
 	}
 
+	// Planned from a fresh read: what is asked, applied and printed is this plan, every version it moves included.
+	let plan: ChangePlan;
+	try {
+		plan = await cluster.plan(action);
+	} catch (error) {
+		if (error instanceof PlanRefusal) throw new Refusal(error.message);
+		throw error;
+	}
+
+	if (isNoop(plan)) {
+		io.stdout.write(`${noopMessage(plan)}\n`);
+		return 0;
+	}
+
+	// More traffic to a version flagged critical or judged fail needs --force, and says why first.
+	let dangers: PlanDanger[] | undefined;
+	try {
+		dangers = await planDangersFromMetrics(plan, model, connection.metrics, options);
+	} catch (error) {
+		throw new Refusal(
+			`cannot check ${model.name}'s flags and verdict before the change (metrics from ${connection.metrics?.label ?? 'none'}: ${error instanceof Error ? error.message : String(error)}); fix the metrics source or retry`,
+		);
+	}
+
+	const danger = dangers && dangers.length > 0 ? dangers.flatMap((entry) => [`DANGER: ${entry.version} would get more traffic (${entry.before}% → ${entry.after}%) though:`, ...entry.evidence.map((line) => `  ${line}`)]) : [];
+	if (danger.length > 0 && !args.force) {
+		throw new Refusal(`refused: ${danger.join('\n')}\npass --force to go ahead anyway`);
+	}
+
+	if (danger.length > 0) io.stderr.write(`${danger.join('\n')}\n--force: going ahead anyway\n`);
+	const change = [`${model.name}: ${command} ${canary.name}`, ...planLines(plan).map((line) => `  ${line}`)].join('\n');
 	const answer = await confirm(io, change, args.yes);
 	if (answer === 'no-terminal') {
-		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${change}); pass --yes to apply without confirmation\n`);
+		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${planResult(plan)}); pass --yes to apply without confirmation\n`);
 		return 1;
 	}
 
@@ -341,7 +393,8 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		return 1;
 	}
 
-	await run();
-	io.stdout.write(`${change} — done\n`);
+	// The plan's weights go with the action: a model that changed meanwhile is a conflict, not a different change.
+	await cluster.act(plannedAction(plan));
+	io.stdout.write(`${planResult(plan)} — done\n`);
 	return 0;
 }

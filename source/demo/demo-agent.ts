@@ -80,7 +80,7 @@ export class DemoAgent implements AgentPort {
 					fraction: 0,
 					message: `setting canary ${action.canary} of ${action.model.namespace}/${action.model.name}: ${action.from}% → ${action.to}%`,
 				};
-				yield* this.delegate(() => cluster.changeCanaryWeight(action.model, action.canary, action.to, action.from));
+				yield* this.delegate(() => cluster.actPlanned(action));
 				return;
 			}
 
@@ -90,7 +90,7 @@ export class DemoAgent implements AgentPort {
 					fraction: 0,
 					message: `promoting ${action.canary} of ${action.model.namespace}/${action.model.name} over ${action.stable}`,
 				};
-				yield* this.delegate(() => cluster.promoteCanary(action.model, action.canary, action.stable));
+				yield* this.delegate(() => cluster.actPlanned(action));
 				return;
 			}
 
@@ -100,7 +100,7 @@ export class DemoAgent implements AgentPort {
 					fraction: 0,
 					message: `rolling back canary ${action.canary} of ${action.model.namespace}/${action.model.name}`,
 				};
-				yield* this.delegate(() => cluster.rollbackCanary(action.model, action.canary));
+				yield* this.delegate(() => cluster.actPlanned(action));
 				return;
 			}
 
@@ -110,7 +110,7 @@ export class DemoAgent implements AgentPort {
 					fraction: 0,
 					message: `switching ${action.model.namespace}/${action.model.name} from ${action.from} to ${action.to}`,
 				};
-				yield* this.delegate(() => cluster.switchTo(action.model, action.to, action.from));
+				yield* this.delegate(() => cluster.actPlanned(action));
 				return;
 			}
 

@@ -3,6 +3,20 @@
  * router's reconciliation would), are checked at once so that an impossible one is refused without waiting, and are
  * checked again when written, so a change made meanwhile is a ConflictError rather than silently overwritten.
  */
+import {
+	type ChangePlan,
+	changedVersions,
+	ensureActionHolds,
+	ensurePlanHolds,
+	expectedWeights,
+	planAfter,
+	planBefore,
+	PlanRefusal,
+	planResult,
+	planTraffic,
+	type PlannedObjectWrite,
+	type TrafficAction,
+} from '../domain/plan.ts';
 import {ConflictError, type ClusterPort, type SourceError} from '../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
 import type {AuditLog} from './audit-log.ts';
@@ -120,6 +134,68 @@ export class DemoCluster implements ClusterPort {
 		await this.switchTo(model, to);
 	}
 
+	/** Planned from the simulation's model as it is now, with the objects the simulated write touches. */
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		const model = this.currentModel(action.model);
+		const plan = planTraffic(model, action);
+		return {...plan, writes: demoWrites(model, plan)};
+	}
+
+	async act(action: TrafficAction): Promise<void> {
+		await this.actPlanned(action);
+	}
+
+	/**
+	 * Carries out a traffic action from its plan: refused (ConflictError) when the model no longer has the weights the
+	 * plan was confirmed on — checked at once and again when written — and audited and reported in the plan's words.
+	 */
+	async actPlanned(action: TrafficAction): Promise<ActionOutcome> {
+		const target = action.kind === 'switch' ? action.to : action.canary;
+		let plan: ChangePlan | undefined;
+		return this.perform(action.kind, action.model, target, (apply) => {
+			const model = this.currentModel(action.model);
+			ensureActionHolds(model, action);
+			// Planned at the first check; the write checks the model still has the weights planned from.
+			plan ??= {...planTraffic(model, action), writes: []};
+			ensurePlanHolds(model, expectedWeights(plan));
+			plan = {...plan, writes: demoWrites(model, plan)};
+			switch (action.kind) {
+				case 'set-weight': {
+					this.simulation.setCanaryWeight(this.context, action.model, action.canary, action.to, undefined, apply);
+					break;
+				}
+
+				case 'promote': {
+					this.simulation.promote(this.context, action.model, action.canary, apply);
+					break;
+				}
+
+				case 'rollback': {
+					this.simulation.rollback(this.context, action.model, action.canary, apply);
+					break;
+				}
+
+				case 'switch': {
+					this.simulation.switchTraffic(this.context, action.model, action.to, apply);
+					break;
+				}
+			}
+
+			return {before: planBefore(plan), after: planAfter(plan), message: planResult(plan)};
+		});
+	}
+
+	private currentModel(ref: ModelRef): Model {
+		this.simulation.advanceTo(this.clock());
+		const state = this.simulation.findModel(this.context, ref);
+		if (!state) {
+			const known = this.simulation.modelsIn(this.context).map((candidate) => candidate.label);
+			throw new PlanRefusal(`There is no model ${ref.namespace}/${ref.name} in context ${this.context}. Models here: ${known.join(', ')}.`);
+		}
+
+		return state.toModel();
+	}
+
 	async changeCanaryWeight(model: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<ActionOutcome> {
 		return this.perform('set-weight', model, canary, (apply) => {
 			const {before, after} = this.simulation.setCanaryWeight(this.context, model, canary, weight, expectedWeight, apply);
@@ -209,4 +285,19 @@ export class DemoCluster implements ClusterPort {
 		this.notifyIfChanged();
 		return {message};
 	}
+}
+
+/** What the simulated change writes: the router (or the replicas), and on a promotion the old stable, which leaves. */
+function demoWrites(model: Model, plan: ChangePlan): PlannedObjectWrite[] {
+	const changes = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
+	if (changes.length === 0) return [];
+	const writes: PlannedObjectWrite[] = [
+		{object: model.routerObject ?? `the replicas of ${model.name}`, change: changes.join(', ')},
+	];
+	if (plan.action.kind === 'promote') {
+		const stable = model.versions.find((version) => version.track === 'stable');
+		if (stable) writes.push({object: stable.object ?? stable.name, change: `${stable.name} removed once the traffic has moved (the old stable leaves)`});
+	}
+
+	return writes;
 }

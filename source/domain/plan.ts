@@ -7,7 +7,9 @@
  * `planTraffic` is pure: it works on the model as the caller last saw it. An adapter (`ClusterPort.plan`) plans from
  * a fresh read of the cluster and adds the objects it will write.
  */
-import type {Action, Model, ModelRef, Track} from './types.ts';
+import {ConflictError} from './ports.ts';
+import type {Action, Flag, Model, ModelRef, Track} from './types.ts';
+import type {Verdict} from './analysis.ts';
 
 /** The actions that change a model's traffic (smoke and load tests change nothing). */
 export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
@@ -63,7 +65,14 @@ export function targetWeights(model: Model, action: TrafficAction): Map<string, 
 		case 'set-weight':
 		case 'rollback': {
 			const canary = find(model, action.canary);
+			// A single version has no traffic to take away: its rollback only restores an earlier template (a write
+			// the adapter adds), which is refused as a no-op when there is none.
+			if (action.kind === 'rollback' && model.versions.length === 1) return targets;
 			const stable = stableOf(model);
+			if (action.kind === 'set-weight' && (!Number.isInteger(action.to) || action.to < 0 || action.to > 100)) {
+				throw new PlanRefusal(`${action.to} is not a weight: use a whole number from 0 to 100`);
+			}
+
 			if (canary === stable) throw new PlanRefusal(`${action.canary} is the stable version of ${model.name}: name a canary`);
 			const weight = action.kind === 'rollback' ? 0 : action.to;
 			const others = model.versions.filter((version) => version !== canary && version !== stable);
@@ -145,4 +154,113 @@ export function planResult(plan: ChangePlan): string {
 	const changed = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
 	const what = changed.length > 0 ? changed.join(', ') : plan.writes.map((write) => `${write.object} ${write.change}`).join(', ');
 	return `${plan.model.name}: ${what}`;
+}
+
+/** The weight of every version the plan was made from, by name: what execution checks the model still has. */
+export type ExpectedWeights = Record<string, number>;
+
+export function expectedWeights(plan: ChangePlan): ExpectedWeights {
+	return Object.fromEntries(plan.versions.map((version) => [version.name, version.before]));
+}
+
+/** The action to send for execution: the planned action carrying the weights it was planned from. */
+export function plannedAction(plan: ChangePlan): TrafficAction {
+	const action = {...plan.action, expected: expectedWeights(plan)};
+	// A weight's `from` is the canary's weight in the plan, whatever the caller thought it was.
+	if (action.kind === 'set-weight') action.from = plan.versions.find((version) => version.name === action.canary)?.before ?? action.from;
+	return action;
+}
+
+/**
+ * Why the model no longer matches the plan an action was confirmed on (a version's weight moved, a version came or
+ * went), or undefined when it still does or the action carries no expectation.
+ */
+export function planConflict(model: Model, expected: ExpectedWeights | undefined): string | undefined {
+	if (!expected) return undefined;
+	const differences: string[] = [];
+	for (const [name, weight] of Object.entries(expected)) {
+		const now = model.versions.find((version) => version.name === name);
+		if (!now) differences.push(`${name} is gone (was ${weight}%)`);
+		else if (now.weight !== weight) differences.push(`${name} is at ${now.weight}% now, not ${weight}%`);
+	}
+
+	for (const version of model.versions) {
+		if (!(version.name in expected)) differences.push(`${version.name} (${version.weight}%) appeared`);
+	}
+
+	if (differences.length === 0) return undefined;
+	return `${model.name} changed since the plan was confirmed: ${differences.join(', ')}; nothing was written — look again and retry`;
+}
+
+/** Throws a ConflictError when the model no longer matches the confirmed plan. */
+export function ensurePlanHolds(model: Model, expected: ExpectedWeights | undefined): void {
+	const conflict = planConflict(model, expected);
+	if (conflict) throw new ConflictError(conflict);
+}
+
+/**
+ * Why the action no longer fits the model: its plan's weights (`expected`) moved, or, for a caller that sent no plan,
+ * what the action itself says it saw (a weight's `from`, the `stable` it promotes over, the version a switch is `from`).
+ */
+export function actionConflict(model: Model, action: TrafficAction): string | undefined {
+	if (action.expected) return planConflict(model, action.expected);
+	switch (action.kind) {
+		case 'set-weight': {
+			const now = model.versions.find((version) => version.name === action.canary)?.weight;
+			return now === undefined || now === action.from
+				? undefined
+				: `canary ${action.canary} is at ${now}% now, not ${action.from}% as shown — someone else changed it; look again and retry`;
+		}
+
+		case 'promote': {
+			const stable = model.versions.find((version) => version.track === 'stable')?.name;
+			return stable === undefined || action.stable === '-' || stable === action.stable
+				? undefined
+				: `the stable version of ${model.name} is ${stable} now, not ${action.stable} as shown; look again and retry`;
+		}
+
+		case 'switch': {
+			const serving = [...model.versions].sort((a, b) => b.weight - a.weight)[0]?.name;
+			return serving === undefined || serving === action.from || serving === action.to
+				? undefined
+				: `${model.name} serves ${serving} now, not ${action.from} as shown; look again and retry`;
+		}
+
+		case 'rollback': {
+			return undefined;
+		}
+	}
+}
+
+/** Throws a ConflictError when the action no longer fits the model (see actionConflict). */
+export function ensureActionHolds(model: Model, action: TrafficAction): void {
+	const conflict = actionConflict(model, action);
+	if (conflict) throw new ConflictError(conflict);
+}
+
+/** A reason not to give a version more traffic: a critical flag or a failing verdict, said with its evidence. */
+export interface PlanDanger {
+	version: string;
+	before: number;
+	after: number;
+	/** `critical: canary p99 1178 ms is 2607% worse than stable 44 ms`, `verdict fail: score 12 (…)`. */
+	evidence: string[];
+}
+
+/**
+ * The versions the plan gives more traffic to that are flagged critical or (for a canary) judged fail. `flagsOf`
+ * gives a version's flags; `verdict` is the model's canary verdict.
+ */
+export function planDangers(plan: ChangePlan, flagsOf: (version: string) => readonly Flag[], verdict: Verdict | undefined): PlanDanger[] {
+	const dangers: PlanDanger[] = [];
+	for (const version of plan.versions) {
+		if (version.after <= version.before) continue;
+		const evidence = flagsOf(version.name)
+			.filter((flag) => flag.severity === 'critical')
+			.map((flag) => `critical: ${flag.message}`);
+		if (version.track === 'canary' && verdict?.result === 'fail') evidence.push(`verdict fail: ${verdict.summary}`);
+		if (evidence.length > 0) dangers.push({version: version.name, before: version.before, after: version.after, evidence});
+	}
+
+	return dangers;
 }

@@ -16,6 +16,7 @@ import type {
 	VersionKey,
 	VersionRef,
 } from './types.ts';
+import type {ChangePlan, TrafficAction} from './plan.ts';
 
 export type SourceName = 'cluster' | 'metrics' | 'agent';
 
@@ -61,6 +62,16 @@ export interface ClusterPort {
 	rollback(model: ModelRef, canary: string): Promise<void>;
 	/** Blue-green: all traffic from one version to the other in one write. */
 	switchTraffic(model: ModelRef, to: string): Promise<void>;
+	/**
+	 * What the action would change now, from a fresh read: every version before → after and every object written.
+	 * Throws a PlanRefusal when it cannot be done. Nothing is written.
+	 */
+	plan(action: TrafficAction): Promise<ChangePlan>;
+	/**
+	 * Carries out a traffic action. When it carries `expected` (the plan's weights), a model that no longer has exactly
+	 * those is a ConflictError and nothing is written.
+	 */
+	act(action: TrafficAction): Promise<void>;
 }
 
 /** A version to query, with the serving runtime that chooses its PromQL profile. */

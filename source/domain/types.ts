@@ -163,11 +163,15 @@ export interface Prediction {
 	output?: number | string;
 }
 
+/**
+ * `expected`, on a change: the weight of every version in the plan the operator confirmed, by name. Execution refuses
+ * (ConflictError) when the model no longer has exactly these, instead of carrying out a different change.
+ */
 export type Action =
-	| { kind: 'set-weight'; model: ModelRef; canary: string; from: number; to: number; resourceVersion?: string }
-	| { kind: 'promote'; model: ModelRef; canary: string; stable: string }
-	| { kind: 'rollback'; model: ModelRef; canary: string }
-	| { kind: 'switch'; model: ModelRef; from: string; to: string }
+	| { kind: 'set-weight'; model: ModelRef; canary: string; from: number; to: number; resourceVersion?: string; expected?: Record<string, number> }
+	| { kind: 'promote'; model: ModelRef; canary: string; stable: string; expected?: Record<string, number> }
+	| { kind: 'rollback'; model: ModelRef; canary: string; expected?: Record<string, number> }
+	| { kind: 'switch'; model: ModelRef; from: string; to: string; expected?: Record<string, number> }
 	| { kind: 'smoke-test'; target: VersionRef }
 	| { kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number };
 

@@ -6,6 +6,7 @@ import {modelKey, type Model} from '../domain/types.ts';
 import {stepWeight} from '../domain/weights.ts';
 import {
 	canaryOf,
+	selectedCanary,
 	currentModel,
 	currentRow,
 	flaggedModels,
@@ -62,7 +63,7 @@ function ref(model: Model): {namespace: string; name: string} {
 
 function stepCanary(host: CommandHost, direction: 1 | -1): void {
 	const model = currentModel(host.state)!;
-	const canary = canaryOf(model)!;
+	const canary = selectedCanary(host.state, model)!;
 	const to = stepWeight(canary.weight, host.state.weightStep, direction);
 	host.askToConfirm({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
 }
@@ -190,7 +191,7 @@ export const definitions = {
 		disabledReason(state) {
 			const reason = needsCanary(state);
 			if (reason) return reason;
-			if (canaryOf(currentModel(state)!)!.weight >= 100) return 'canary already at 100%: promote it instead';
+			if (selectedCanary(state, currentModel(state)!)!.weight >= 100) return 'canary already at 100%: promote it instead';
 			return undefined;
 		},
 		run: (host) => stepCanary(host, 1),
@@ -205,7 +206,7 @@ export const definitions = {
 		disabledReason(state) {
 			const reason = needsCanary(state);
 			if (reason) return reason;
-			if (canaryOf(currentModel(state)!)!.weight <= 0) return 'canary already at 0%';
+			if (selectedCanary(state, currentModel(state)!)!.weight <= 0) return 'canary already at 0%';
 			return undefined;
 		},
 		run: (host) => stepCanary(host, -1),
@@ -220,7 +221,7 @@ export const definitions = {
 		disabledReason: needsCanary,
 		run(host) {
 			const model = currentModel(host.state)!;
-			const canary = canaryOf(model)!;
+			const canary = selectedCanary(host.state, model)!;
 			host.dispatch({
 				type: 'overlay/open',
 				overlay: {kind: 'weight-input', model: modelKey(model), canary: canary.name, current: canary.weight, text: ''},
@@ -237,7 +238,7 @@ export const definitions = {
 		disabledReason: needsCanary,
 		run(host) {
 			const model = currentModel(host.state)!;
-			host.askToConfirm({kind: 'promote', model: ref(model), canary: canaryOf(model)!.name, stable: stableOf(model)?.name ?? '-'});
+			host.askToConfirm({kind: 'promote', model: ref(model), canary: selectedCanary(host.state, model)!.name, stable: stableOf(model)?.name ?? '-'});
 		},
 	},
 	[Command.ROLLBACK]: {
@@ -250,7 +251,7 @@ export const definitions = {
 		disabledReason: needsCanary,
 		run(host) {
 			const model = currentModel(host.state)!;
-			host.askToConfirm({kind: 'rollback', model: ref(model), canary: canaryOf(model)!.name});
+			host.askToConfirm({kind: 'rollback', model: ref(model), canary: selectedCanary(host.state, model)!.name});
 		},
 	},
 	[Command.SWITCH]: {

@@ -2,6 +2,7 @@
  * A ClusterPort that stands in until the real one has loaded. The Kubernetes client is big; importing it after
  * the first frame keeps start-up fast. Watches and actions made before it is ready wait for it.
  */
+import type {ChangePlan, TrafficAction} from '../domain/plan.ts';
 import type {ClusterPort, SourceError} from '../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
 
@@ -76,5 +77,13 @@ export class LazyClusterPort implements ClusterPort {
 
 	async switchTraffic(model: ModelRef, to: string): Promise<void> {
 		return (await this.#ready).switchTraffic(model, to);
+	}
+
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		return (await this.#ready).plan(action);
+	}
+
+	async act(action: TrafficAction): Promise<void> {
+		return (await this.#ready).act(action);
 	}
 }

@@ -4,12 +4,13 @@
  * prediction-stream.ts. The UI never calls a source itself.
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
-import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
-import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction} from '../domain/types.ts';
+import type {AuditEntry, Sources} from '../domain/ports.ts';
+import {modelKey, versionKey, type Action, type Model, type Prediction} from '../domain/types.ts';
 import {parseWeight} from '../domain/weights.ts';
 import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} from '../keymap/registry.ts';
 import type {CommandHost} from '../keymap/spec.ts';
 import type {StoreAction} from './actions.ts';
+import {ActionRunner} from './action-runner.ts';
 import {Lifecycle} from './lifecycle.ts';
 import type {Poller} from './poller.ts';
 import {canaryOf, currentModel, findModel, requestIds, stableOf} from './selectors.ts';
@@ -45,9 +46,8 @@ export class Controller implements CommandHost {
 	readonly #now: () => number;
 	#sources: Sources;
 	readonly #lifecycle: Lifecycle;
-	#taskCounter = 0;
-	/** Actions this console carried out straight against the cluster (no agent, or the agent unreachable): audited here. */
-	#localAudit: AuditEntry[] = [];
+	/** Confirmations, plans and their execution; audits what this console did straight against the cluster. */
+	readonly #actions: ActionRunner;
 
 	constructor(options: ControllerOptions) {
 		this.#store = options.store;
@@ -64,7 +64,15 @@ export class Controller implements CommandHost {
 			readOnlyForContext: options.readOnlyForContext,
 			toast: (severity, message) => this.#toast(severity, message),
 			onAgentConnected: () => void this.#loadAudit(),
-			localAudit: () => this.#localAudit,
+			localAudit: () => [...this.#actions.localAudit],
+		});
+		this.#actions = new ActionRunner({
+			store: this.#store,
+			sources: this.#sources,
+			now: this.#now,
+			toast: (severity, message) => this.#toast(severity, message),
+			recordAudit: options.recordAudit,
+			afterChange: () => this.#metricsPoller?.poke(),
 		});
 	}
 
@@ -117,7 +125,7 @@ export class Controller implements CommandHost {
 	readonly dispatch = (action: StoreAction): void => this.#store.dispatch(action);
 
 	askToConfirm(action: Action): void {
-		this.#confirm(action);
+		void this.#actions.ask(action);
 	}
 
 	quit(): void {
@@ -165,10 +173,12 @@ export class Controller implements CommandHost {
 
 	/** The operator confirmed the dialog: carry out its action. */
 	confirm(): void {
-		const overlay = this.state.overlay;
-		if (overlay?.kind !== 'confirm') return;
-		this.closeOverlay();
-		void this.execute(overlay.action);
+		this.#actions.confirm();
+	}
+
+	/** Text typed into a confirmation's danger gate. */
+	typeConfirmation(text: string): void {
+		this.#actions.typeConfirmation(text);
 	}
 
 	submitWeight(text: string): void {
@@ -187,7 +197,7 @@ export class Controller implements CommandHost {
 			return;
 		}
 
-		this.#confirm({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
+		void this.#actions.ask({kind: 'set-weight', model: ref(model), canary: overlay.canary, from: overlay.current, to: parsed.weight});
 	}
 
 	setFilter(text: string): void {
@@ -221,6 +231,12 @@ export class Controller implements CommandHost {
 
 			case 'palette': {
 				this.updateOverlay({kind: 'palette', query: edit(overlay.query), index: 0});
+				return;
+			}
+
+			case 'confirm': {
+				// The danger gate's field: the model's name, typed as the deliberate second step.
+				if (overlay.danger) this.typeConfirmation(edit(overlay.danger.typed));
 				return;
 			}
 
@@ -296,93 +312,9 @@ export class Controller implements CommandHost {
 		}
 	}
 
-	// ---- actions ------------------------------------------------------------------------------------------
-
 	/** Carry out an action through the agent when connected, else straight against the cluster. */
-	async execute(action: Action): Promise<void> {
-		const id = `task-${++this.#taskCounter}`;
-		const title = actionTitle(action);
-		const dispatch = this.#store.dispatch;
-		dispatch({type: 'task/start', id, action, title, now: this.#now()});
-		const progress = (update: ActionProgress) => dispatch({type: 'task/progress', id, progress: update, now: this.#now()});
-		let final: Extract<ActionProgress, {kind: 'done' | 'failed'}> | undefined;
-		const agent = this.#sources.agent;
-		// Through the agent when it is connected; else straight to the cluster with the operator's own credentials,
-		// audited in this console (the confirmation said which).
-		const viaAgent = agent !== undefined && this.state.health.agent.status === 'ok';
-		try {
-			if (viaAgent) {
-				for await (const update of agent.act(action)) {
-					progress(update);
-					if (update.kind === 'done' || update.kind === 'failed') final = update;
-				}
-			} else {
-				const result = await this.#direct(action);
-				final = result;
-				progress(result);
-			}
-		} catch (error) {
-			const message = error instanceof ConflictError ? `conflict: ${error.message}` : describeError(error);
-			final = {kind: 'failed', message};
-			progress(final);
-		}
-
-		final ??= {kind: 'done', message: `${title}: done`};
-		if (final.kind === 'failed') this.#toast('error', `${title} failed: ${final.message}`);
-		else this.#toast('success', final.message);
-		if (!viaAgent && isClusterAction(action)) {
-			const entry: AuditEntry = {
-				time: this.#now(),
-				// Without the agent nobody checks who the caller is: the kubeconfig user the context uses is the best
-				// name the console has for the person acting (the API server checked that user's permission).
-				user: localUser(this.state),
-				action: action.kind,
-				target: `${action.model.namespace}/${action.model.name}`,
-				before: actionBefore(action),
-				after: actionAfter(action),
-				result: final.kind === 'failed' ? 'failed' : 'ok',
-				message: final.message,
-			};
-			this.#localAudit = [entry, ...this.#localAudit].slice(0, 200);
-			this.#options.recordAudit?.(entry);
-			dispatch({type: 'audit/append', entry});
-		}
-
-		this.#metricsPoller?.poke();
-	}
-
-	async #direct(action: Action): Promise<Extract<ActionProgress, {kind: 'done' | 'failed'}>> {
-		const {cluster} = this.#sources;
-		switch (action.kind) {
-			case 'set-weight': {
-				await cluster.setCanaryWeight(action.model, action.canary, action.to, action.from);
-				return {kind: 'done', message: `${action.model.name} canary ${action.canary}: ${action.from}% → ${action.to}%`};
-			}
-
-			case 'promote': {
-				await cluster.promote(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: ${action.canary} promoted to stable`};
-			}
-
-			case 'rollback': {
-				await cluster.rollback(action.model, action.canary);
-				return {kind: 'done', message: `${action.model.name}: canary ${action.canary} rolled back to 0%`};
-			}
-
-			case 'switch': {
-				await cluster.switchTraffic(action.model, action.to);
-				return {kind: 'done', message: `${action.model.name}: all traffic switched to ${action.to}`};
-			}
-
-			default: {
-				return {kind: 'failed', message: 'smoke and load tests need the modeldeck agent'};
-			}
-		}
-	}
-
-	#confirm(action: Action): void {
-		const summary = confirmationLines(action, this.state);
-		this.#store.dispatch({type: 'overlay/open', overlay: {kind: 'confirm', action, summary, title: actionTitle(action)}});
+	execute(action: Action): Promise<void> {
+		return this.#actions.execute(action);
 	}
 
 	#explain(): void {
@@ -425,7 +357,7 @@ export class Controller implements CommandHost {
 		try {
 			const entries = await agent.audit(100);
 			// The agent's entries and this console's direct actions (made while the agent was absent or down), newest first.
-			const merged = [...entries, ...this.#localAudit].sort((a, b) => b.time - a.time).slice(0, 200);
+			const merged = [...entries, ...this.#actions.localAudit].sort((a, b) => b.time - a.time).slice(0, 200);
 			this.#store.dispatch({type: 'audit/set', entries: merged});
 		} catch (error) {
 			this.#toast('warning', `audit log unavailable: ${describeError(error)}`);
@@ -435,136 +367,9 @@ export class Controller implements CommandHost {
 
 }
 
-function localUser(state: AppState): string {
-	const user = state.contexts.find((context) => context.name === state.context)?.user;
-	return user ? `${user}@${state.context}` : state.context;
-}
-
 function ref(model: Model): {namespace: string; name: string} {
 	return {namespace: model.namespace, name: model.name};
 }
 
-function isClusterAction(action: Action): action is Extract<Action, {model: unknown}> {
-	return 'model' in action;
-}
-
-export function actionTitle(action: Action): string {
-	switch (action.kind) {
-		case 'set-weight': {
-			return `Shift ${action.model.name} canary weight`;
-		}
-
-		case 'promote': {
-			return `Promote ${action.model.name} canary ${action.canary}`;
-		}
-
-		case 'rollback': {
-			return `Roll back ${action.model.name} canary ${action.canary}`;
-		}
-
-		case 'switch': {
-			return `Switch ${action.model.name} traffic to ${action.to}`;
-		}
-
-		case 'smoke-test': {
-			return `Smoke test ${action.target.name} ${action.target.version}`;
-		}
-
-		case 'load-test': {
-			return `Load test ${action.targets[0]?.name ?? ''} ${action.targets.map((target) => target.version).join(' vs ')}`;
-		}
-	}
-}
-
-function actionBefore(action: Action): string {
-	return action.kind === 'set-weight' ? `${action.canary} ${action.from}%` : '';
-}
-
-function actionAfter(action: Action): string {
-	switch (action.kind) {
-		case 'set-weight': {
-			return `${action.canary} ${action.to}%`;
-		}
-
-		case 'promote': {
-			return `${action.canary} stable 100%`;
-		}
-
-		case 'rollback': {
-			return `${action.canary} 0%`;
-		}
-
-		case 'switch': {
-			return `${action.to} 100%`;
-		}
-
-		default: {
-			return '';
-		}
-	}
-}
-
-/** Exactly what an action changes, line by line, for the confirmation dialog. */
-/** How a change will be carried out, said before it is confirmed. */
-function routeLine(state: AppState): string {
-	const agent = state.health.agent;
-	if (agent.status === 'ok') return 'through the agent, which checks your permission and audits it';
-	const why = agent.status === 'absent' ? 'no agent' : `agent ${agent.status === 'connecting' ? 'not connected yet' : agent.status}`;
-	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
-}
-
-export function confirmationLines(action: Action, state: AppState): string[] {
-	const lines = actionLines(action, state);
-	return action.kind === 'smoke-test' || action.kind === 'load-test' ? lines : [...lines, routeLine(state)];
-}
-
-function actionLines(action: Action, state: AppState): string[] {
-	const model = 'model' in action ? findModel(state, modelKey(action.model)) : undefined;
-	const stable = model ? stableOf(model) : undefined;
-	const context = `context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`;
-	switch (action.kind) {
-		case 'set-weight': {
-			const lines = [`canary ${action.canary}: ${action.from}% → ${action.to}%`];
-			if (stable) lines.push(`stable ${stable.name}: ${stable.weight}% → ${Math.max(0, stable.weight + action.from - action.to)}%`);
-			if (model?.routerObject) lines.push(`writes ${model.routerObject}`);
-			lines.push(context);
-			return lines;
-		}
-
-		case 'promote': {
-			return [
-				`canary ${action.canary} becomes stable with 100% of traffic`,
-				`stable ${action.stable}: ${stable?.weight ?? 0}% → 0% (leaves traffic)`,
-				context,
-			];
-		}
-
-		case 'rollback': {
-			const canary = model ? canaryOf(model) : undefined;
-			return [
-				`canary ${action.canary}: ${canary?.weight ?? '?'}% → 0%`,
-				...(stable ? [`stable ${stable.name}: ${stable.weight}% → 100%`] : []),
-				'a Deployment canary whose template changed gets its previous template back',
-				context,
-			];
-		}
-
-		case 'switch': {
-			return [`all traffic: ${action.from} → ${action.to} in one write`, context];
-		}
-
-		case 'smoke-test': {
-			return [`one request to ${action.target.name} ${action.target.version}`];
-		}
-
-		case 'load-test': {
-			return [
-				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
-				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
-				context,
-			];
-		}
-	}
-}
-
 export {versionKey};
+export {actionTitle} from './confirmation.ts';

@@ -215,3 +215,13 @@ export function fleetTitle(state: AppState): string {
 export function requestIds(predictions: Prediction[]): string[] {
 	return [...new Set(predictions.map((prediction) => prediction.requestId))];
 }
+
+/**
+ * The canary a weight, promote or rollback key changes: the one whose row is selected, else the model's first
+ * canary. A key names the version it changes rather than whichever a model's weights make look like a canary.
+ */
+export function selectedCanary(state: AppState, model: Model): Version | undefined {
+	const row = state.view.screen === 'fleet' ? currentRow(state) : undefined;
+	if (row && modelKey(row.model) === modelKey(model) && row.version.track === 'canary') return row.version;
+	return canaryOf(model);
+}

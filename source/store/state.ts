@@ -1,5 +1,6 @@
 /** Application state: one immutable object, changed only by the reducer. */
 import type {Verdict} from '../domain/analysis.ts';
+import type {ChangePlan} from '../domain/plan.ts';
 import type {AuditEntry, SourceName} from '../domain/ports.ts';
 import type {Action, Context, Flag, LoadTestResult, Model, Prediction, Sample, Series, SmokeCheck, VersionKey} from '../domain/types.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
@@ -26,7 +27,19 @@ export type View =
 export type Overlay =
 	| {kind: 'help'}
 	| {kind: 'palette'; query: string; index: number}
-	| {kind: 'confirm'; action: Action; summary: string[]; title: string}
+	| {
+			kind: 'confirm';
+			action: Action;
+			summary: string[];
+			title: string;
+			/** The change's plan: what the dialog lists and what the audit and result are rendered from. */
+			plan?: ChangePlan;
+			/**
+			 * The danger gate: the plan gives more traffic to a version flagged critical or judged fail. The evidence is
+			 * shown first, and the change is carried out only once `confirmWith` (the model's name) has been typed.
+			 */
+			danger?: {lines: string[]; confirmWith: string; typed: string; error?: string};
+	  }
 	| {kind: 'weight-input'; model: string; canary: string; current: number; text: string; error?: string}
 	| {kind: 'filter'; text: string}
 	| {kind: 'explain'; title: string; lines: string[]}

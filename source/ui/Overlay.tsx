@@ -118,17 +118,40 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 		}
 
 		case 'confirm': {
+			const {danger} = overlay;
 			return (
-				<Frame title={`${overlay.title}?`} width={width} color={theme.status.warning}>
-					{overlay.summary.map((line) => (
-						<Text key={line}>  {line}</Text>
-					))}
-					<Text>
-						<Text bold color={theme.status.warning}>
-							y
+				<Frame title={`${overlay.title}?`} width={width} color={danger ? theme.status.critical : theme.status.warning}>
+					{/* The danger first, with its evidence, before what the change does. */}
+					{danger?.lines.map((line, index) => (
+						<Text key={`danger-${index}`} color={theme.status.critical}>
+							{line}
 						</Text>
-						/enter confirm · <Text bold>n</Text>/esc cancel
-					</Text>
+					))}
+					{overlay.summary.map((line, index) => (
+						<Text key={`line-${index}`}>
+							{'  '}
+							{line}
+						</Text>
+					))}
+					{danger ? (
+						<>
+							<Text>
+								type <Text bold>{danger.confirmWith}</Text> to go ahead: {danger.typed}
+								<Text inverse> </Text>
+							</Text>
+							{danger.error ? <Text color={theme.status.critical}>{danger.error}</Text> : null}
+							<Text>
+								<Text bold>enter</Text> confirm once typed · <Text bold>esc</Text> cancel
+							</Text>
+						</>
+					) : (
+						<Text>
+							<Text bold color={theme.status.warning}>
+								y
+							</Text>
+							/enter confirm · <Text bold>n</Text>/esc cancel
+						</Text>
+					)}
 				</Frame>
 			);
 		}

@@ -26,7 +26,9 @@ function bound(keymap: Keymap, key: string, id: string): boolean {
 }
 
 export function handleOverlayKey(overlay: Overlay, key: string, input: string, controller: Controller, keymap: Keymap): boolean {
-	const text = textDialogs.has(overlay.kind) ? typed(key, input) : undefined;
+	// Behind the danger gate, letters are the model's name being typed: only the accept key confirms, once it is typed.
+	const gated = overlay.kind === 'confirm' && overlay.danger !== undefined;
+	const text = textDialogs.has(overlay.kind) || gated ? typed(key, input) : undefined;
 	if (text !== undefined) {
 		controller.editDialogText((before) => before + text);
 		return true;

@@ -3,6 +3,7 @@ import {displayKey} from '../../source/keymap/key-name.ts';
 import {commands} from '../../source/keymap/registry.ts';
 import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
+import type {Model} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
 import {renderConsole, settle} from '../support/render-console.tsx';
 
@@ -84,7 +85,7 @@ describe('fleet table', () => {
 
 describe('actions', () => {
 	it('shifts canary weight through a confirmation that shows exactly what changes', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('+');
 		expect(ui.frame()).toContain('canary v13: 10% → 20%');
 		expect(ui.frame()).toContain('stable v12: 90% → 80%');
@@ -102,7 +103,8 @@ describe('actions', () => {
 	});
 
 	it('sets the weight to a typed value with w, and refuses a bad value with a message', async () => {
-		const ui = await open();
+		// Without metrics the canary is not flagged: the danger gate has tests of its own.
+		const ui = await open({metrics: false});
 		await ui.press('w');
 		await ui.type('150');
 		await ui.press('enter');
@@ -116,21 +118,25 @@ describe('actions', () => {
 		expect(ui.sources.cluster.calls).toContain('weight fraud-detector v13 35');
 	});
 
-	it('promotes and rolls back after confirmation', async () => {
-		const ui = await open();
-		await ui.press('p');
-		expect(ui.frame()).toContain('canary v13 becomes stable');
-		await ui.press('y');
-		await settle(50);
+	it('rolls back and promotes after confirmation', async () => {
+		const ui = await open({metrics: false});
 		await ui.press('r');
 		expect(ui.frame()).toContain('canary v13: 10% → 0%');
+		expect(ui.frame()).toContain('stable v12: 90% → 100%');
 		await ui.press('y');
 		await settle(50);
-		expect(ui.sources.cluster.calls).toEqual(['promote fraud-detector v13', 'rollback fraud-detector v13', 'weight fraud-detector v13 0']);
+		await ui.press('p');
+		expect(ui.frame()).toContain('canary v13: 0% → 100%');
+		expect(ui.frame()).toContain('stable v12: 100% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['rollback fraud-detector v13', 'promote fraud-detector v13']);
+		// The result is the plan's words, the same as the dialog's.
+		expect(ui.frame()).toContain('fraud-detector: v12 100% → 0%, v13 0% → 100%');
 	});
 
 	it('reports a conflict instead of overwriting a concurrent change', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('+');
 		ui.sources.cluster.models[0]!.versions[1]!.weight = 30; // someone else changed it meanwhile
 		await ui.press('y');
@@ -245,7 +251,7 @@ describe('overlays', () => {
 	});
 
 	it('dialog keys are commands of the registry: shown in ? and overridable in settings', async () => {
-		const ui = await open({width: 160, height: 50, keyOverrides: {'dialog.yes': ['o'], 'dialog.cancel': ['esc', 'x']}});
+		const ui = await open({metrics: false, width: 160, height: 50, keyOverrides: {'dialog.yes': ['o'], 'dialog.cancel': ['esc', 'x']}});
 		await ui.press('?');
 		expect(ui.frame()).toContain('o yes');
 		expect(ui.frame()).toContain('esc x cancel');
@@ -366,18 +372,139 @@ it('q quits', async () => {
 	expect(ui.store.getState().quitting).toBe(true);
 });
 
+/** search-ranker as the demo has it: a stable and two canaries. */
+function searchRanker(): Model {
+	const version = (name: string, track: 'stable' | 'canary', weight: number, created: string) => ({
+		name,
+		track,
+		weight,
+		replicasReady: 2,
+		replicasDesired: 2,
+		restarts: 0,
+		image: `registry.local/ranker:${name}`,
+		created,
+	});
+	return {
+		namespace: 'ml-serving',
+		name: 'search-ranker',
+		router: 'httproute',
+		routerObject: 'HTTPRoute/search-ranker',
+		versions: [version('v7', 'stable', 80, '2026-11-01T10:00:00Z'), version('v8', 'canary', 15, '2026-11-20T10:00:00Z'), version('v8-distilled', 'canary', 5, '2026-11-21T10:00:00Z')],
+	};
+}
+
+describe('plans: the dialog lists every version a change moves', () => {
+	it('promote on a model with three versions lists all three, and the audit and result say the same', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40});
+		await ui.press('G', 'k'); // search-ranker v8
+		expect(ui.frame()).toMatch(/›\s+v8\b/);
+		await ui.press('p');
+		await ui.waitFor('Promote search-ranker canary v8?');
+		const dialog = ui.frame();
+		expect(dialog).toContain('stable v7: 80% → 0%');
+		expect(dialog).toContain('canary v8: 15% → 100%');
+		// v8-distilled used to go 5% → 0% without being shown.
+		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual(['promote search-ranker v8']);
+		expect(ui.frame()).toContain('search-ranker: v7 80% → 0%, v8 15% → 100%, v8-distilled 5% → 0%');
+		await ui.press('a');
+		await settle(50);
+		expect(ui.frame()).toContain('v7 80%, v8 15%, v8-distilled 5% → v7 0%, v8 100%, v8-distilled 0%');
+	});
+
+	it('a change that changes nothing is refused with a message: no dialog, no write, no audit', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models[0]!.versions[0]!.weight = 100;
+		sources.cluster.models[0]!.versions[1]!.weight = 0;
+		const ui = await open({sources});
+		await ui.press('j'); // fraud-detector v13, at 0%
+		await ui.press('r');
+		await ui.waitFor('nothing to change');
+		expect(ui.frame()).not.toContain('0% → 0%');
+		expect(ui.frame()).not.toContain('Roll back fraud-detector canary v13?');
+		await ui.press('-');
+		await ui.waitFor(/nothing to change: fraud-detector is already there/);
+		await ui.press('w');
+		await ui.type('0');
+		await ui.press('enter');
+		await ui.waitFor('nothing to change');
+		expect(ui.frame()).not.toContain('0% → 0%');
+		expect(sources.cluster.calls).toEqual([]);
+		await ui.press('a');
+		expect(ui.frame()).not.toContain('set-weight');
+		expect(ui.frame()).not.toContain('rollback');
+	});
+
+	it('a weight key changes the canary whose row is selected', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources});
+		await ui.press('G'); // search-ranker v8-distilled
+		await ui.press('+');
+		await ui.waitFor('Set search-ranker v8-distilled weight to 10%?');
+		expect(ui.frame()).toContain('canary v8-distilled: 5% → 10%');
+		expect(ui.frame()).toContain('canary v8: 15% (unchanged)');
+		expect(ui.frame()).toContain('stable v7: 80% → 75%');
+	});
+});
+
+describe('danger gate', () => {
+	it('more traffic to a critical canary shows the evidence first and needs the model name typed; enter alone does nothing', async () => {
+		const ui = await open();
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('+');
+		const dialog = await ui.waitFor('DANGER');
+		// The danger and its evidence come before what the change does.
+		expect(dialog.indexOf('DANGER: v13 would get more traffic (10% → 20%)')).toBeGreaterThan(-1);
+		expect(dialog).toMatch(/critical: canary p99 900 ms is \d+% worse than stable 80 ms/);
+		expect(dialog.indexOf('DANGER')).toBeLessThan(dialog.indexOf('canary v13: 10% → 20%'));
+		await ui.press('enter');
+		expect(ui.frame()).toContain('type fraud-detector to go ahead despite the above');
+		await ui.press('y'); // not a confirmation behind the gate: it is typed
+		await ui.press('enter');
+		expect(ui.frame()).toContain('"y" is not fraud-detector');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual([]);
+		await ui.press('backspace');
+		await ui.type('fraud-detector');
+		await ui.press('enter');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['weight fraud-detector v13 20']);
+	});
+
+	it('esc cancels behind the gate; less traffic to the flagged canary needs no gate', async () => {
+		const ui = await open();
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('p');
+		await ui.waitFor('DANGER');
+		await ui.press('esc');
+		expect(ui.frame()).not.toContain('DANGER');
+		await ui.press('r');
+		await ui.waitFor('Roll back fraud-detector canary v13?');
+		expect(ui.frame()).not.toContain('DANGER');
+		await ui.press('y');
+		await settle(50);
+		expect(ui.sources.cluster.calls).toEqual(['rollback fraud-detector v13']);
+	});
+});
+
 describe('more keys', () => {
 	it('b switches all traffic to the other version after confirmation', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('b');
-		expect(ui.frame()).toContain('all traffic: v12 → v13 in one write');
+		expect(ui.frame()).toContain('stable v12: 90% → 0%');
+		expect(ui.frame()).toContain('canary v13: 10% → 100%');
 		await ui.press('y');
 		await settle(50);
 		expect(ui.sources.cluster.calls).toContain('switch fraud-detector v13');
 	});
 
 	it('n picks a namespace and a (all namespaces) the audit view records direct actions', async () => {
-		const ui = await open();
+		const ui = await open({metrics: false});
 		await ui.press('n');
 		expect(ui.frame()).toContain('all namespaces');
 		expect(ui.frame()).toContain('staging');
@@ -386,7 +513,7 @@ describe('more keys', () => {
 		await settle(50);
 		await ui.press('a');
 		expect(ui.frame()).toContain('Audit log');
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		// No agent checked who acted: the entry names the context's kubeconfig user.
 		expect(ui.frame()).toContain('alice@prod-cluster');
 	});
@@ -452,7 +579,7 @@ class DownAgent extends FakeAgent {
 
 describe('the agent: absent, down, and one per context', () => {
 	it('without an agent in the cluster the header says so, and a change goes straight to the cluster and is audited here', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const ui = await open({sources: {...sources, agent: new LazyAgentPort(async () => undefined, 'agent', 'prod-cluster')}});
 		await ui.waitFor('no agent: direct changes, no prediction log');
 		expect(ui.frame()).toContain('no modeldeck agent found in context prod-cluster');
@@ -464,12 +591,12 @@ describe('the agent: absent, down, and one per context', () => {
 		await ui.press('a');
 		await settle(50);
 		// Loading the (absent) agent's audit must not wipe the console's own entries.
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		expect(ui.frame()).toContain('alice@prod-cluster');
 	});
 
 	it('with the agent down, a change says before it is confirmed that it bypasses the agent, and the console audits it', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const agent = new DownAgent();
 		agent.audits = [{time: Date.now() - 60_000, user: 'bob', action: 'rollback', target: 'prod/ranker', before: 'v3 20%', after: 'v3 0%', result: 'ok', message: 'earlier'}];
 		const ui = await open({sources: {...sources, agent}});
@@ -482,12 +609,12 @@ describe('the agent: absent, down, and one per context', () => {
 		expect(sources.cluster.calls).toContain('weight fraud-detector v13 20');
 		await ui.press('a');
 		await settle(50);
-		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v13 10% → v13 20% ok/);
+		expect(ui.frame()).toMatch(/set-weight\s+prod\/fraud-detector\s+v12 90%, v13 10% → v12 80%, v13 20%/);
 		expect(ui.frame()).toMatch(/rollback\s+prod\/ranker/);
 	});
 
 	it('switching context ends the old agent’s stream and acts through the new context’s agent', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const agents: Record<string, FakeAgent> = {'prod-cluster': new FakeAgent(), staging: new FakeAgent()};
 		const looked: Array<string | undefined> = [];
 		const agent = new LazyAgentPort(
@@ -515,7 +642,7 @@ describe('the agent: absent, down, and one per context', () => {
 	});
 
 	it('a context without an agent after one with: the header says so and changes go straight to its cluster', async () => {
-		const sources = fakeSources();
+		const sources = fakeSources({metrics: false});
 		const prod = new FakeAgent();
 		const agent = new LazyAgentPort(async (context) => (context === 'prod-cluster' ? prod : {absent: '--agent http://10.0.0.7 is the agent of context prod-cluster, not of staging'}), 'agent', 'prod-cluster');
 		const ui = await open({sources: {...sources, agent}, width: 160});

@@ -54,8 +54,16 @@ describe('modeldeck --demo in a pty', () => {
 		expect(change).not.toBeNull();
 		const [, canary, from, to] = change!;
 		expect(Number(to)).toBeGreaterThan(Number(from));
-		term.press('y');
-		screen = await term.waitFor((text) => !text.includes('y/enter confirm'));
+		// A canary the demo already flags critical is behind the danger gate: its model's name is typed to go ahead.
+		const gate = /type (\S+) to go ahead/.exec(screen);
+		if (gate) {
+			term.write(gate[1]!);
+			term.press('enter');
+		} else {
+			term.press('y');
+		}
+
+		screen = await term.waitFor((text) => !text.includes('y/enter confirm') && !text.includes('to go ahead'));
 		// The table shows the new weight once the (simulated) write lands.
 		screen = await term.waitFor(new RegExp(`${canary}\\s+canary\\s+\\S*\\s*${to}%`));
 

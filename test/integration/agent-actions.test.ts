@@ -12,6 +12,7 @@ import {startAgent} from '../../source/agent/main.ts';
 import type {AgentOptions, RunningAgent} from '../../source/agent/main.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
 import type {RunningModelServer} from '../../source/model-server/main.ts';
+import {changedVersions, ensurePlanHolds, planTraffic, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
 import {ConflictError} from '../../source/domain/ports.ts';
 import type {ClusterPort, SourceError} from '../../source/domain/ports.ts';
 import type {ActionProgress, LoadTestResult, Model, ModelRef} from '../../source/domain/types.ts';
@@ -86,6 +87,29 @@ class MemoryCluster implements ClusterPort {
 
 	async switchTraffic(model: ModelRef, to: string) {
 		this.#change(model, `switch ${to}`, {[to]: 100});
+	}
+
+	#model(ref: ModelRef): Model {
+		return this.models.find((candidate) => candidate.namespace === ref.namespace && candidate.name === ref.name)!;
+	}
+
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		const plan = planTraffic(this.#model(action.model), action);
+		return {...plan, writes: changedVersions(plan).length > 0 ? [{object: 'HTTPRoute/fraud', change: 'weights'}] : []};
+	}
+
+	async act(action: TrafficAction) {
+		ensurePlanHolds(this.#model(action.model), action.expected);
+		switch (action.kind) {
+			case 'set-weight':
+				return this.setCanaryWeight(action.model, action.canary, action.to);
+			case 'promote':
+				return this.promote(action.model, action.canary);
+			case 'rollback':
+				return this.rollback(action.model, action.canary);
+			case 'switch':
+				return this.switchTraffic(action.model, action.to);
+		}
 	}
 }
 
@@ -229,7 +253,7 @@ describe('agent actions', () => {
 		unsubscribes.push(watcher.unsubscribe);
 		await watcher.connected();
 
-		expect((await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 25}))).at(-1)).toEqual({kind: 'done', message: "v2 now takes 25% of fraud's traffic"});
+		expect((await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 25}))).at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 75%, v2 10% → 25%'});
 		expect((await all(operator.act({kind: 'promote', model: fraud, canary: 'v2', stable: 'v1'}))).at(-1)?.kind).toBe('done');
 		cluster.conflictNext = true;
 		const conflict = await all(operator.act({kind: 'rollback', model: fraud, canary: 'v2'}));
@@ -242,10 +266,10 @@ describe('agent actions', () => {
 			['operator', 'promote v2', 'ok'],
 			['operator', 'set-weight v2 10→25%', 'ok'],
 		]);
-		// `after` is the model as the cluster has it once the action ended, every version; a failed action changed nothing.
-		expect(audit[2]).toMatchObject({target: 'team-a/fraud', before: 'v1 stable 90%, v2 canary 10%', after: 'v1 stable 75%, v2 canary 25%'});
-		expect(audit[1]).toMatchObject({before: 'v1 stable 75%, v2 canary 25%', after: 'v1 stable 0%, v2 canary 100%'});
-		expect(audit[0]).toMatchObject({before: 'v1 stable 0%, v2 canary 100%', after: 'v1 stable 0%, v2 canary 100%'});
+		// Before and after are the plan's, every version; a failed action's after is what the cluster has once it ended.
+		expect(audit[2]).toMatchObject({target: 'team-a/fraud', before: 'v1 90%, v2 10%', after: 'v1 75%, v2 25%'});
+		expect(audit[1]).toMatchObject({before: 'v1 75%, v2 25%', after: 'v1 0%, v2 100%'});
+		expect(audit[0]).toMatchObject({before: 'v1 0%, v2 100%', after: 'v1 0%, v2 100%'});
 		const streamed = await eventually('three audit events', 5000, () => {
 			const entries = watcher.events.flatMap((event) => (event.type === 'audit' ? [event.entry] : []));
 			return entries.length >= 3 && entries;
@@ -294,6 +318,23 @@ describe('agent actions', () => {
 		expect(unauthenticated).toBe(401);
 	});
 
+	it('plans every traffic change: a no-op is refused, a model changed since the plan is a conflict, nothing written', async () => {
+		const cluster = new MemoryCluster();
+		const agent = await agentWith(cluster, {});
+		const operator = createAgentClient({url: agent.url, token: 'operator-token'});
+		const noop = await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 10}));
+		expect(noop.at(-1)).toEqual({kind: 'failed', message: 'refused: nothing to change: fraud is already there (v1 90%, v2 10%)'});
+		// Sent with the weights of a plan the operator confirmed earlier (v2 at 20%), which no longer hold.
+		const stale = await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 20, to: 30, expected: {v1: 80, v2: 20}}));
+		expect(stale.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/^conflict: fraud changed since the plan was confirmed: v1 is at 90% now, not 80%, v2 is at 10% now, not 20%/)});
+		expect(cluster.calls).toEqual([]);
+		const audit = await operator.audit(5);
+		expect(audit.map((entry) => [entry.action, entry.result])).toEqual([
+			['set-weight v2 20→30%', 'failed'],
+			['set-weight v2 10→10%', 'refused'],
+		]);
+	});
+
 	it('runs actions over the socket with their progress tagged', async () => {
 		const agent = await agentWith(new MemoryCluster(), {});
 		const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {headers: {'x-modeldeck-token': 'operator-token'}});
@@ -305,7 +346,7 @@ describe('agent actions', () => {
 		await new Promise((resolve) => ws.once('open', resolve));
 		ws.send(JSON.stringify({type: 'act', id: 'w1', action: {kind: 'switch', model: fraud, from: 'v1', to: 'v2'}}));
 		const done = await eventually('the action to finish', 5000, () => messages.find((message) => message.type === 'action-progress' && message.progress?.kind === 'done'));
-		expect(done).toMatchObject({id: 'w1', progress: {message: "all of fraud's traffic now goes to v2"}});
+		expect(done).toMatchObject({id: 'w1', progress: {message: 'fraud: v1 90% → 0%, v2 10% → 100%'}});
 		ws.send('not json');
 		ws.send(JSON.stringify({type: 'act', id: 'w2', action: {kind: 'set-weight'}}));
 		await eventually('two errors', 5000, () => messages.filter((message) => message.type === 'error').length >= 2);

@@ -152,7 +152,7 @@ describe('agent security against the real API server', () => {
 	it('lets the operator act in team-a only, with an audit entry and a Kubernetes Event on the HTTPRoute', async () => {
 		const operator = client('operator', 'team-a');
 		const changed = await all(operator.act({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 30}));
-		expect(changed.at(-1)).toEqual({kind: 'done', message: "v2 now takes 30% of fraud's traffic"});
+		expect(changed.at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 70%, v2 10% → 30%'});
 		expect(await routeWeights('team-a')).toEqual([70, 30]);
 
 		const elsewhere = await all(operator.act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 30}));
@@ -180,7 +180,7 @@ describe('agent security against the real API server', () => {
 		});
 		expect(events[0]).toMatchObject({involvedObject: {kind: 'HTTPRoute'}, type: 'Normal'});
 		// `after` is what the API server has after the change, read back: both versions.
-		expect(events[0]!.message).toMatch(/^operator: set-weight v2 10→30% on team-a\/fraud: ok \(v1 stable 90%, v2 canary 10% → v1 stable 70%, v2 canary 30%\)/);
+		expect(events[0]!.message).toMatch(/^operator: set-weight v2 10→30% on team-a\/fraud: ok \(v1 90%, v2 10% → v1 70%, v2 30%\)/);
 		// kubectl describe lists an object's Events by its uid: the Event carries the HTTPRoute's.
 		const route = await api.get('HTTPRoute', 'team-a', 'fraud');
 		expect(route.metadata.uid).toEqual(expect.any(String));
@@ -324,16 +324,16 @@ describe('agent security with ServiceAccount callers', () => {
 		expect(audited[0]).toMatchObject({user: routeOnly.user, action: 'promote v2', result: 'refused', message: expect.stringMatching(/may not patch deployments.apps "fraud-v1"/)});
 
 		const allowed = await all(createAgentClient({url: the().agent.url, token: both.token, namespace: saNamespace}).act(promote));
-		expect(allowed.at(-1)).toEqual({kind: 'done', message: "v2 is now stable with all of fraud's traffic"});
+		expect(allowed.at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 0%, v2 10% → 100%'});
 		expect(await routeWeights(saNamespace)).toEqual([0, 100]);
 		expect(await deploymentReplicas(saNamespace, 'fraud-v1')).toBe(0);
 
-		// The audit's before and after are both versions as the API server had them, read before and after.
+		// The audit's before and after are the plan's, every version: what the caller was authorised for and carried out.
 		const trail = await createAgentClient({url: the().agent.url, token: both.token, namespace: saNamespace}).audit(5);
 		expect(trail[0]).toMatchObject({user: both.user, action: 'promote v2', result: 'ok'});
-		expect(trail[0]!.before).toBe('v1 stable 90%, v2 canary 10%');
-		// v1, scaled to zero, is retired: the source lists it no more, and the audit says what became of it.
-		expect(trail[0]!.after).toBe('v2 stable 100%, v1 retired 0%');
+		expect(trail[0]!.before).toBe('v1 90%, v2 10%');
+		expect(trail[0]!.after).toBe('v1 0%, v2 100%');
+		// v1, scaled to zero, is retired: the source lists it no more.
 		expect((await kube!.readModel({namespace: saNamespace, name: 'fraud'})).versions.map((version) => version.name)).toEqual(['v2']);
 	});
 

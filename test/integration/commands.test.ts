@@ -103,7 +103,7 @@ describe('modeldeck weight, promote, rollback', () => {
 		const noTerminal = await run('weight', ['fraud', '40', '-n', 'team-a']);
 		expect(noTerminal.code).toBe(1);
 		expect(noTerminal.stderr).toBe(
-			'modeldeck weight: refused: no terminal to confirm on (fraud canary v2: 20% → 40%); pass --yes to apply without confirmation\n',
+			'modeldeck weight: refused: no terminal to confirm on (fraud: v1 80% → 60%, v2 20% → 40%); pass --yes to apply without confirmation\n',
 		);
 		const readOnly = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--read-only']);
 		expect(readOnly).toMatchObject({code: 1, stderr: 'modeldeck weight: refused: read-only (weight changes the cluster)\n'});
@@ -112,7 +112,7 @@ describe('modeldeck weight, promote, rollback', () => {
 
 	it('the operator shifts a weight in team-a; the viewer and the operator in team-b are refused', async () => {
 		const operator = await run('weight', ['fraud', '30', '--context', 'operator', '--yes']);
-		expect(operator).toMatchObject({code: 0, stderr: '', stdout: 'fraud canary v2: 20% → 30% — done\n'});
+		expect(operator).toMatchObject({code: 0, stderr: '', stdout: 'fraud: v1 80% → 70%, v2 20% → 30% — done\n'});
 		expect(await weights('team-a')).toEqual([70, 30]);
 
 		const viewer = await run('weight', ['fraud', '50', '--context', 'viewer', '--yes']);
@@ -129,15 +129,13 @@ describe('modeldeck weight, promote, rollback', () => {
 
 	it('promote and rollback with --yes, read back', async () => {
 		const promote = await run('promote', ['fraud', '-n', 'team-b', '-y']);
-		expect(promote).toMatchObject({code: 0, stdout: 'fraud: promote v2 to stable — v2 20% → 100%, v1 80% → 0% — done\n'});
+		expect(promote).toMatchObject({code: 0, stdout: 'fraud: v1 80% → 0%, v2 20% → 100% — done\n'});
 		expect(await weights('team-b')).toEqual([0, 100]);
 		expect((await api.get('Deployment', 'team-b', 'fraud-v1')).spec.replicas).toBe(0);
 
 		const rollback = await run('rollback', ['team-a/fraud', '--context', 'operator', '--yes']);
 		expect(rollback.code).toBe(0);
-		expect(rollback.stdout).toBe(
-			'fraud: roll back canary v2 — v2 30% → 0%, v1 70% → 100%; Deployment/fraud-v2 gets its previous template back if it has one — done\n',
-		);
+		expect(rollback.stdout).toBe('fraud: v1 70% → 100%, v2 30% → 0% — done\n');
 		expect(await weights('team-a')).toEqual([100, 0]);
 	});
 

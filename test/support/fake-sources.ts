@@ -3,6 +3,7 @@
  * the real services elsewhere; this only lets component tests drive the screens deterministically.
  */
 import {ConflictError, type AgentEvent, type AgentPort, type AuditEntry, type ClusterPort, type MetricTarget, type MetricsPort, type SourceError, type Sources, type TimeRange} from '../../source/domain/ports.ts';
+import {changedVersions, ensureActionHolds, planTraffic, targetWeights, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
 import {versionKey, type Action, type ActionProgress, type Model, type ModelRef, type Prediction, type Sample, type Series} from '../../source/domain/types.ts';
 
 export const NOW = Date.parse('2026-11-26T10:00:00Z');
@@ -117,6 +118,31 @@ export class FakeCluster implements ClusterPort {
 
 	async switchTraffic(model: ModelRef, to: string) {
 		this.calls.push(`switch ${model.name} ${to}`);
+	}
+
+	/** Planned from the model as it is now, as a real source plans from a fresh read; the router is the one write. */
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		const found = this.#find(action.model);
+		const plan = planTraffic(found, action);
+		const changes = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
+		const writes = changes.length > 0 ? [{object: found.routerObject ?? `Deployment/${found.name}`, change: changes.join(', ')}] : [];
+		return {...plan, writes};
+	}
+
+	/** Refuses a plan that no longer holds; otherwise gives every version its planned weight. */
+	async act(action: TrafficAction) {
+		const found = this.#find(action.model);
+		ensureActionHolds(found, action);
+		const target = action.kind === 'switch' ? action.to : action.canary;
+		this.calls.push(`${action.kind === 'set-weight' ? 'weight' : action.kind} ${action.model.name} ${target}${action.kind === 'set-weight' ? ` ${action.to}` : ''}`);
+		const targets = targetWeights(found, action);
+		for (const version of found.versions) version.weight = targets.get(version.name) ?? version.weight;
+		if (action.kind === 'promote' || action.kind === 'switch') {
+			for (const version of found.versions) version.track = version.name === target ? 'stable' : 'canary';
+		}
+
+		this.models = structuredClone(this.models);
+		this.#emit();
 	}
 }
 

@@ -41,7 +41,37 @@ function number(value: unknown, field: string, min: number, max: number): number
 	return value;
 }
 
+/** The weights of the plan the operator confirmed, by version: at most 64 versions, whole numbers 0–100. */
+function expected(value: unknown): Record<string, number> {
+	if (!isRecord(value)) throw new Invalid('expected must be an object {version: weight}');
+	const entries = Object.entries(value);
+	if (entries.length > 64) throw new Invalid('expected lists more than 64 versions');
+	const weights: Record<string, number> = {};
+	for (const [version, weight] of entries) {
+		label(version, 'a version in expected');
+		if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 100) {
+			throw new Invalid(`expected.${version.slice(0, 64)} must be a whole number from 0 to 100`);
+		}
+
+		weights[version] = weight;
+	}
+
+	return weights;
+}
+
 export function parseAction(value: unknown): Action | string {
+	try {
+		const parsed = parseBare(value);
+		if (typeof parsed === 'string' || !isRecord(value) || value['expected'] === undefined) return parsed;
+		if (parsed.kind === 'smoke-test' || parsed.kind === 'load-test') return `expected is only for traffic changes, not ${parsed.kind}`;
+		return {...parsed, expected: expected(value['expected'])};
+	} catch (error) {
+		if (error instanceof Invalid) return error.message;
+		throw error;
+	}
+}
+
+function parseBare(value: unknown): Action | string {
 	try {
 		if (!isRecord(value)) return 'the action must be a JSON object with a "kind"';
 		const kind = value['kind'];

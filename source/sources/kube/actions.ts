@@ -4,8 +4,10 @@
  * instead of being overwritten. Failures are said for people: a ConflictError names what changed, a ForbiddenError
  * names the verb, resource and namespace the user lacks.
  */
+import {type ChangePlan, ensureActionHolds, planTraffic, type TrafficAction} from '../../domain/plan.ts';
 import {ConflictError} from '../../domain/ports.ts';
-import type {Action, ModelRef} from '../../domain/types.ts';
+import {weightsFromReplicas} from '../../domain/weights.ts';
+import type {ModelRef} from '../../domain/types.ts';
 import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import {actionError, isConflict, statusOf} from './errors.ts';
@@ -22,8 +24,7 @@ import {
 	planTemplateUndo,
 } from './plans.ts';
 
-/** The actions that change a model's traffic (smoke and load tests change nothing). */
-export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
+export type {TrafficAction} from '../../domain/plan.ts';
 
 /** One write an action makes, in SubjectAccessReview terms, for whoever must authorise it first (the agent). */
 export interface PlannedChange {
@@ -44,6 +45,8 @@ export interface PlannedChange {
  */
 export interface Within {
 	within?: PlannedChange[];
+	/** The model as read a moment ago (the read the action's plan was checked against), instead of reading again. */
+	analysis?: ModelAnalysis;
 }
 
 function changeKey(change: {group: string; resource: string; namespace: string; name: string}): string {
@@ -118,41 +121,57 @@ export class KubeActions {
 	 * Throws a PlanError when the action cannot be done.
 	 */
 	async plannedChanges(action: TrafficAction): Promise<PlannedChange[]> {
-		let writes: PlannedWrite[];
-		switch (action.kind) {
-			case 'set-weight':
-				writes = planSetWeight(await this.read(action.model), action.canary, action.to);
-				break;
-			case 'promote': {
-				const plan = planPromote(await this.read(action.model), action.canary, this.options.promoteKeepsOldStable);
-				writes = [...plan.traffic, ...plan.scaleDown];
-				break;
-			}
-
-			case 'switch':
-				writes = planSwitch(await this.read(action.model), action.to);
-				break;
-			case 'rollback': {
-				const plan = await this.planRollback(action.model, action.canary);
-				writes = [...plan.traffic, ...(plan.undo ? [plan.undo] : [])];
-				break;
-			}
-		}
-
-		return writes.map(plannedChange);
+		return (await this.writesFor(action, await this.read(action.model))).map(plannedChange);
 	}
 
-	/** Carries out a traffic action; with `within`, only if its plan writes nothing outside those changes. */
-	async act(action: TrafficAction, options: Within = {}): Promise<void> {
+	private async writesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
 		switch (action.kind) {
 			case 'set-weight':
-				return this.setCanaryWeight(action.model, action.canary, action.to, action.from, options);
-			case 'promote':
-				return this.promote(action.model, action.canary, options);
-			case 'rollback':
-				return this.rollback(action.model, action.canary, options);
+				return planSetWeight(analysis, action.canary, action.to);
+			case 'promote': {
+				const plan = planPromote(analysis, action.canary, this.options.promoteKeepsOldStable);
+				return [...plan.traffic, ...plan.scaleDown];
+			}
+
 			case 'switch':
-				return this.switchTraffic(action.model, action.to, options);
+				return planSwitch(analysis, action.to);
+			case 'rollback': {
+				const plan = await this.planRollback(action.model, action.canary, analysis);
+				return [...plan.traffic, ...(plan.undo ? [plan.undo] : [])];
+			}
+		}
+	}
+
+	/**
+	 * The change plan from one fresh read: every version's weight before → after (the domain's plan) and every object
+	 * the action writes (this source's). Throws a PlanRefusal (or PlanError) when the action cannot be done.
+	 */
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		const analysis = await this.read(action.model);
+		const plan = planTraffic(analysis.model, action);
+		const writes = await this.writesFor(action, analysis);
+		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
+		return analysis.traffic.kind === 'replicas' ? withReplicaWeights(planned, analysis, writes) : planned;
+	}
+
+	/**
+	 * Carries out a traffic action; with `within`, only if its plan writes nothing outside those changes. An action
+	 * carrying `expected` (the weights of the plan the operator confirmed) is refused with a ConflictError, before
+	 * anything is written, when the model no longer has exactly those weights.
+	 */
+	async act(action: TrafficAction, options: Within = {}): Promise<void> {
+		const analysis = options.analysis ?? (await this.read(action.model));
+		ensureActionHolds(analysis.model, action);
+		const held = {...options, analysis};
+		switch (action.kind) {
+			case 'set-weight':
+				return this.setCanaryWeight(action.model, action.canary, action.to, action.from, held);
+			case 'promote':
+				return this.promote(action.model, action.canary, held);
+			case 'rollback':
+				return this.rollback(action.model, action.canary, held);
+			case 'switch':
+				return this.switchTraffic(action.model, action.to, held);
 		}
 	}
 
@@ -169,7 +188,7 @@ export class KubeActions {
 	}
 
 	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number, options: Within = {}): Promise<void> {
-		const analysis = await this.read(ref);
+		const analysis = options.analysis ?? (await this.read(ref));
 		const current = analysis.model.versions.find((version) => version.name === canary);
 		if (current && expectedWeight !== undefined && current.weight !== expectedWeight) {
 			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
@@ -181,7 +200,7 @@ export class KubeActions {
 	}
 
 	async promote(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
-		const analysis = await this.read(ref);
+		const analysis = options.analysis ?? (await this.read(ref));
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
 		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
@@ -190,7 +209,7 @@ export class KubeActions {
 	}
 
 	async switchTraffic(ref: ModelRef, to: string, options: Within = {}): Promise<void> {
-		const analysis = await this.read(ref);
+		const analysis = options.analysis ?? (await this.read(ref));
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
 		const writes = planSwitch(analysis, to);
 		this.ensureWithin(writes, options);
@@ -202,7 +221,7 @@ export class KubeActions {
 	 * `kubectl rollout undo` does. A model with a single version only gets its template restored.
 	 */
 	async rollback(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
-		const {analysis, version, traffic, undo, deploymentName} = await this.planRollback(ref, canary);
+		const {analysis, version, traffic, undo, deploymentName} = await this.planRollback(ref, canary, options.analysis);
 		this.ensureWithin([...traffic, ...(undo ? [undo] : [])], options);
 		await this.apply(ref, traffic, {canary, shown: version.weight});
 		if (undo) await this.apply(ref, [undo], {canary, shown: version.weight, done: traffic});
@@ -217,8 +236,8 @@ export class KubeActions {
 	 * Both halves of a rollback, planned from one read. The undo's `test` guards the template, which the traffic
 	 * half never changes (it patches a router, or the Deployment's replicas), so planning it first is safe.
 	 */
-	private async planRollback(ref: ModelRef, canary: string) {
-		const analysis = await this.read(ref);
+	private async planRollback(ref: ModelRef, canary: string, read?: ModelAnalysis) {
+		const analysis = read ?? (await this.read(ref));
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
 			throw new PlanError(
@@ -306,6 +325,26 @@ export class KubeActions {
 
 		return generic;
 	}
+}
+
+/**
+ * Without a router a weight is a share of pods, and a share is rounded to whole pods: the plan says the weights the
+ * planned replica counts give once they are ready (e.g. 30% of 4 pods is 1 pod, 25%), not the percentage asked for.
+ */
+function withReplicaWeights(plan: ChangePlan, analysis: ModelAnalysis, writes: PlannedWrite[]): ChangePlan {
+	const versions = analysis.model.versions;
+	const desired = new Map(versions.map((version) => [version.name, version.replicasDesired]));
+	for (const write of writes) {
+		const version = Object.entries(analysis.deployments).find(([, deployment]) => deployment === write.name)?.[0];
+		const replicas = write.patch.find((operation) => operation.op === 'replace' && operation.path === '/spec/replicas')?.value;
+		if (version && typeof replicas === 'number') desired.set(version, replicas);
+	}
+
+	// No pod to move (the share asked for rounds to today's pods): nothing changes, and the plan says so.
+	if (writes.length === 0) return {...plan, versions: plan.versions.map((version) => ({...version, after: version.before}))};
+	const shares = weightsFromReplicas(versions.map((version) => desired.get(version.name) ?? 0));
+	const after = new Map(versions.map((version, index) => [version.name, shares[index] ?? 0]));
+	return {...plan, versions: plan.versions.map((version) => ({...version, after: after.get(version.name) ?? version.after}))};
 }
 
 function plannedChange(write: PlannedWrite): PlannedChange {

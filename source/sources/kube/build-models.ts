@@ -11,9 +11,11 @@
  *   its Service selects (and, for an Istio subset, the subset's DestinationRule labels). A version's weight is its
  *   backends' share of the route's total weight, as a whole percentage. Versions the route does not name get 0.
  * - Without a router, weights are the ratio of ready replicas (as Argo Rollouts does without traffic routing).
- * - Track, for routers and replicas alike: the version with the largest weight is stable (on a tie, the older one);
- *   every other version is a canary. With two versions this is "the smaller weight, or the newer on a tie, is the
- *   canary"; after a promotion the old stable, now at 0%, is listed as a canary at 0% until it is removed.
+ * - Track, for routers and replicas alike, is a fact about the model, never a consequence of today's weights (a canary
+ *   given 68% is still the canary, and `weight` still changes it): the version named by the `modeldeck.dev/stable`
+ *   annotation on the router (written by a promotion), else the one a Deployment declares of itself with that
+ *   annotation, else the oldest version that still has traffic or replicas (what was stable before the canary
+ *   started), else the oldest. Every other version is a canary.
  * - A KServe InferenceService is a model whose versions are its predictor revisions: the canary is the latest
  *   revision (the `latestRevision: true` traffic target, else latestReadyRevision/latestCreatedRevision); the stable is
  *   the revision that last had all traffic (the `prev` traffic target, else latestRolledoutRevision, else
@@ -330,7 +332,8 @@ function analyseDeploymentModel(
 		});
 	}
 
-	const versions = withoutRetired(assignTracks(drafts.map((draft) => draft.version)), warnings);
+	const declared = routers[0]?.metadata?.annotations?.[stableAnnotation] ?? selfDeclaredStable(drafts.map((draft) => ({version: draft.version, deployment: draft.deployment})));
+	const versions = withoutRetired(assignTracks(drafts.map((draft) => draft.version), declared), warnings);
 	const runtime = drafts.map((draft) => draft.deployment.metadata?.labels?.[conventions.runtimeLabel]).find(Boolean);
 	const model: Model = {namespace: group.namespace, name: group.name, router, versions};
 	if (routerObject) model.routerObject = routerObject;
@@ -520,14 +523,30 @@ function applySplit(backends: TrafficBackend[], drafts: VersionDraft[], label: s
 	});
 }
 
-/** Stable = the largest weight (older wins a tie); every other version is a canary. Stable first, then by age. */
-function assignTracks(versions: Version[]): Version[] {
+/** The annotation naming a model's stable version: on its router, or on a Deployment naming its own version. */
+export const stableAnnotation = 'modeldeck.dev/stable';
+
+/** The version a Deployment declares stable of itself (the newest such, when several do). */
+function selfDeclaredStable(entries: Array<{version: Version; deployment: Deployment}>): string | undefined {
+	return entries
+		.filter((entry) => entry.deployment.metadata?.annotations?.[stableAnnotation] === entry.version.name)
+		.map((entry) => entry.version)
+		.sort((a, b) => b.created.localeCompare(a.created))[0]?.name;
+}
+
+/**
+ * Stable = the declared version when there is one; else the oldest version with traffic or replicas (the one that was
+ * stable before the canary started); else the oldest. Every other version is a canary. Stable first, then by age.
+ */
+function assignTracks(versions: Version[], declared: string | undefined): Version[] {
 	if (versions.length === 0) return versions;
-	const byWeight = [...versions].sort((a, b) => b.weight - a.weight || a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
-	const stable = byWeight[0]!;
+	const byAge = [...versions].sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
+	const stable =
+		versions.find((version) => version.name === declared) ??
+		byAge.find((version) => version.weight > 0 || version.replicasDesired > 0) ??
+		byAge[0]!;
 	for (const version of versions) version.track = version === stable ? 'stable' : 'canary';
-	const rest = versions.filter((version) => version !== stable).sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
-	return [stable, ...rest];
+	return [stable, ...byAge.filter((version) => version !== stable)];
 }
 
 /**

@@ -10,9 +10,10 @@
  * replicas is kept, the canary gets its share rounded (at least one pod for a non-zero share), other canaries keep
  * theirs and the stable gets the rest (at least one pod unless the canary gets 100%).
  */
+import {PlanRefusal} from '../../domain/plan.ts';
 import type {Version} from '../../domain/types.ts';
 import {resourceTypes, type ResourceType} from './http.ts';
-import type {ModelAnalysis, TrafficControl} from './build-models.ts';
+import {stableAnnotation, type ModelAnalysis, type TrafficControl} from './build-models.ts';
 import type {Deployment, ReplicaSet} from './objects.ts';
 
 export interface JsonPatchOperation {
@@ -33,7 +34,7 @@ export interface PlannedWrite {
 }
 
 /** A refusal planned before anything is written: the message says what to do instead. */
-export class PlanError extends Error {
+export class PlanError extends PlanRefusal {
 	override name = 'PlanError';
 }
 
@@ -291,7 +292,7 @@ export function planPromote(analysis: ModelAnalysis, canary: string, keepOldStab
 		return {traffic: planReplicaPromotion(analysis, canary), scaleDown: []};
 	}
 
-	const traffic = planWeights(analysis, targets);
+	const traffic = markStable(analysis, planWeights(analysis, targets), canary);
 	const scaleDown: PlannedWrite[] = [];
 	if (!keepOldStable && analysis.traffic.kind !== 'kserve' && stable.replicasDesired > 0) {
 		const deployment = analysis.deployments[stable.name];
@@ -345,7 +346,27 @@ export function planRollbackTraffic(analysis: ModelAnalysis, canary: string): Pl
 
 export function planSwitch(analysis: ModelAnalysis, to: string): PlannedWrite[] {
 	if (analysis.traffic.kind === 'replicas') return planReplicaPromotion(analysis, to);
-	return planWeights(analysis, allTo(analysis, to));
+	return markStable(analysis, planWeights(analysis, allTo(analysis, to)), to);
+}
+
+/**
+ * The router's `modeldeck.dev/stable` annotation names the version that now has all traffic, in the same patch as
+ * the weights: track is a fact written down, not read from weights afterwards. (Without a router the old versions are
+ * scaled to zero, which says it; KServe's own status says it.)
+ */
+function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: string): PlannedWrite[] {
+	const {traffic, model} = analysis;
+	if (traffic.kind !== 'httproute' && traffic.kind !== 'virtualservice') return writes;
+	if (model.annotations?.[stableAnnotation] === stable) return writes;
+	const type = traffic.kind === 'httproute' ? resourceTypes.httpRoutes : resourceTypes.virtualServices;
+	const operation: JsonPatchOperation = {op: 'add', path: `/metadata/annotations/${stableAnnotation.replace('/', '~1')}`, value: stable};
+	const router = writes.find((write) => write.type === type && write.name === traffic.name);
+	const marked = `${stable} marked stable (${stableAnnotation})`;
+	if (router) {
+		return writes.map((write) => (write === router ? {...write, patch: [...write.patch, operation], change: `${write.change}; ${marked}`} : write));
+	}
+
+	return [...writes, {type, namespace: model.namespace, name: traffic.name, object: traffic.object, patch: [operation], change: marked}];
 }
 
 function revisionOf(object: {metadata?: {annotations?: Record<string, string>}}): number {

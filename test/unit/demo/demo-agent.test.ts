@@ -116,13 +116,13 @@ describe('demo agent: actions', () => {
 		harness = startDemo({scenario: 'calm', predictionsPerSecond: 0});
 		const stream = await harness.collect({model: 'nothing-matches'});
 		const progress = await harness.act({kind: 'set-weight', model: fraudModel, canary: 'v13', from: 10, to: 20});
-		expect(progress.at(-1)).toEqual({kind: 'done', message: 'canary v13: 10% → 20%'});
+		expect(progress.at(-1)).toEqual({kind: 'done', message: 'fraud-detector: v12 90% → 80%, v13 10% → 20%'});
 		const stale = await harness.act({kind: 'set-weight', model: fraudModel, canary: 'v13', from: 10, to: 30});
 		expect(stale.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/^conflict: .*at 20% now, not 10%/)});
 		const audit = await harness.demo.agent.audit(10);
 		expect(audit.map((entry) => [entry.action, entry.result, entry.before, entry.after])).toEqual([
 			['set-weight', 'refused', '', ''],
-			['set-weight', 'ok', '10%', '20%'],
+			['set-weight', 'ok', 'v12 90%, v13 10%', 'v12 80%, v13 20%'],
 		]);
 		expect(audit.every((entry) => entry.user === 'demo-operator' && entry.target === 'payments/fraud-detector v13')).toBe(true);
 		stream.stop();
@@ -134,7 +134,8 @@ describe('demo agent: actions', () => {
 		const ranker = {namespace: 'ml-serving', name: 'search-ranker'};
 		expect((await harness.act({kind: 'promote', model: ranker, canary: 'v8', stable: 'v7'})).at(-1)).toMatchObject({
 			kind: 'done',
-			message: expect.stringContaining('v8 promoted'),
+			// Every version the promotion moves, v8-distilled included (it used to go 5% → 0% unsaid).
+			message: 'search-ranker: v7 80% → 0%, v8 15% → 100%, v8-distilled 5% → 0%',
 		});
 		expect((await harness.act({kind: 'rollback', model: fraudModel, canary: 'v13'})).at(-1)).toMatchObject({kind: 'done'});
 		expect((await harness.act({kind: 'rollback', model: fraudModel, canary: 'v12'})).at(-1)).toMatchObject({kind: 'failed'});

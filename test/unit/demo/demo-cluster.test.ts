@@ -1,4 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest';
+import {plannedAction, planLines} from '../../../source/domain/plan.ts';
 import {ConflictError} from '../../../source/domain/ports.ts';
 import type {Model} from '../../../source/domain/types.ts';
 import {fraudCanary, fraudModel, fraudStable, type Harness, startDemo, stopDemo} from './demo-harness.ts';
@@ -200,5 +201,28 @@ describe('demo fleet', () => {
 		model = find(await harness.models('vision'), 'image-classifier');
 		expect(model.versions.map((version) => version.weight)).toEqual([50, 50]);
 		expect(model.versions.every((version) => version.replicasReady === version.replicasDesired)).toBe(true);
+	});
+});
+
+describe('demo plans', () => {
+	const ranker = {namespace: 'ml-serving', name: 'search-ranker'};
+
+	it('a promote on search-ranker plans every version, and the change carried out is the one planned', async () => {
+		harness = startDemo({scenario: 'tour'});
+		const cluster = harness.demo.cluster;
+		const plan = await cluster.plan({kind: 'promote', model: ranker, canary: 'v8', stable: 'v7'});
+		expect(planLines(plan).slice(0, 3)).toEqual(['stable v7: 80% → 0%', 'canary v8: 15% → 100%', 'canary v8-distilled: 5% → 0%']);
+		await cluster.act(plannedAction(plan));
+		const after = find(await harness.models(), 'search-ranker');
+		expect(after.versions.map((version) => `${version.name} ${version.weight}`)).toEqual(['v8 100', 'v8-distilled 0']);
+	});
+
+	it('a change whose plan no longer holds is a ConflictError and changes nothing', async () => {
+		harness = startDemo({scenario: 'calm'});
+		const cluster = harness.demo.cluster;
+		const plan = await cluster.plan({kind: 'set-weight', model: fraudModel, canary: 'v13', from: 10, to: 30});
+		await cluster.setCanaryWeight(fraudModel, 'v13', 20);
+		await expect(cluster.act(plannedAction(plan))).rejects.toThrow(ConflictError);
+		expect(find(await harness.models(), 'fraud-detector').versions.find((version) => version.name === 'v13')?.weight).toBe(20);
 	});
 });

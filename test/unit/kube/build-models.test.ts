@@ -137,7 +137,8 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		const rule = snapshot.httpRoutes[0]!.spec!.rules![0]!;
 		rule.backendRefs = [{name: 'fraud-detector-v13', port: 80}];
 		const single = buildModels(snapshot)[0]!;
-		expect(weights(single)).toEqual({v12: 'canary 0', v13: 'stable 100'});
+		// Track is not decided by weight: v12, the older version with replicas, stays stable until a promotion says otherwise.
+		expect(weights(single)).toEqual({v12: 'stable 0', v13: 'canary 100'});
 		expect(single.warnings).toBeUndefined();
 		rule.backendRefs = [
 			{name: 'fraud-detector-v12', port: 80, weight: 0},
@@ -194,12 +195,25 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		);
 	});
 
-	it('after a promotion the version with all traffic is stable', () => {
+	it('after a promotion (the route annotated modeldeck.dev/stable) the promoted version is stable', () => {
 		const snapshot = loadFixture('shapes-httproute');
 		const backends = snapshot.httpRoutes[0]!.spec!.rules![0]!.backendRefs!;
 		backends[0]!.weight = 0;
 		backends[1]!.weight = 100;
+		snapshot.httpRoutes[0]!.metadata!.annotations = {...snapshot.httpRoutes[0]!.metadata!.annotations, 'modeldeck.dev/stable': 'v13'};
 		expect(weights(buildModels(snapshot)[0]!)).toEqual({v13: 'stable 100', v12: 'canary 0'});
+	});
+
+	it('track does not follow weight: a canary given more than half stays the canary (issue 14, defect 3)', () => {
+		const snapshot = loadFixture('shapes-httproute');
+		const backends = snapshot.httpRoutes[0]!.spec!.rules![0]!.backendRefs!;
+		backends[0]!.weight = 32;
+		backends[1]!.weight = 68;
+		// It used to read v13 as stable here, so that `weight MODEL 38` then changed v12.
+		expect(weights(buildModels(snapshot)[0]!)).toEqual({v12: 'stable 32', v13: 'canary 68'});
+		// A Deployment that declares itself stable is believed.
+		snapshot.deployments.find((item) => item.metadata?.labels?.['app.kubernetes.io/version'] === 'v13')!.metadata!.annotations = {'modeldeck.dev/stable': 'v13'};
+		expect(weights(buildModels(snapshot)[0]!)).toEqual({v13: 'stable 68', v12: 'canary 32'});
 	});
 
 	it('with no ready pods and no router, the oldest is stable at 0%', () => {

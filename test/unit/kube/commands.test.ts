@@ -2,6 +2,7 @@ import {PassThrough} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {runCommand} from '../../../source/commands/index.ts';
 import {type ClusterPort, ConflictError, ForbiddenError, type MetricsPort, type SourceError} from '../../../source/domain/ports.ts';
+import {changedVersions, planTraffic, type ChangePlan, type TrafficAction} from '../../../source/domain/plan.ts';
 import type {Model, ModelRef} from '../../../source/domain/types.ts';
 
 function version(name: string, track: 'stable' | 'canary', weight: number) {
@@ -72,6 +73,30 @@ class FakeCluster implements ClusterPort {
 	switchTraffic(model: ModelRef, to: string) {
 		return this.record(`switch ${model.namespace}/${model.name} ${to}`);
 	}
+
+	async plan(action: TrafficAction): Promise<ChangePlan> {
+		const model = this.models.find((candidate) => candidate.namespace === action.model.namespace && candidate.name === action.model.name)!;
+		const plan = planTraffic(model, action);
+		const moved = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
+		const writes = moved.length > 0 ? [{object: `HTTPRoute/${model.name}`, change: moved.join(', ')}] : [];
+		// As the Kubernetes source plans it: a rollback also restores the Deployment's previous template.
+		const canary = action.kind === 'rollback' ? model.versions.find((version) => version.name === action.canary) : undefined;
+		if (canary?.object) writes.push({object: canary.object, change: 'previous template restored'});
+		return {...plan, writes};
+	}
+
+	act(action: TrafficAction) {
+		switch (action.kind) {
+			case 'set-weight':
+				return this.setCanaryWeight(action.model, action.canary, action.to, action.from);
+			case 'promote':
+				return this.promote(action.model, action.canary);
+			case 'rollback':
+				return this.rollback(action.model, action.canary);
+			case 'switch':
+				return this.switchTraffic(action.model, action.to);
+		}
+	}
 }
 
 function io(answer?: string) {
@@ -130,7 +155,7 @@ describe('runCommand: changes', () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('weight', ['fraud', '20', '-n', 'team-a'], streams, {cluster})).toBe(1);
 		expect(out.stderr).toBe(
-			'modeldeck weight: refused: no terminal to confirm on (fraud canary v13: 10% → 20%); pass --yes to apply without confirmation\n',
+			'modeldeck weight: refused: no terminal to confirm on (fraud: v12 90% → 80%, v13 10% → 20%); pass --yes to apply without confirmation\n',
 		);
 		expect(cluster.calls).toEqual(['unsubscribe']);
 	});
@@ -139,8 +164,10 @@ describe('runCommand: changes', () => {
 		const cluster = new FakeCluster([fraud]);
 		const {io: streams, out} = io('y');
 		expect(await runCommand('weight', ['team-a/fraud', '20%'], streams, {cluster})).toBe(0);
-		expect(out.stderr).toBe('fraud canary v13: 10% → 20%\nApply? [y/N] ');
-		expect(out.stdout).toBe('fraud canary v13: 10% → 20% — done\n');
+		expect(out.stderr).toBe(
+			'fraud: weight v13\n  stable v12: 90% → 80%\n  canary v13: 10% → 20%\n  writes HTTPRoute/fraud: v12 90% → 80%, v13 10% → 20%\nApply? [y/N] ',
+		);
+		expect(out.stdout).toBe('fraud: v12 90% → 80%, v13 10% → 20% — done\n');
 		expect(cluster.namespaceWatched).toBe('team-a');
 		expect(cluster.calls).toEqual(['unsubscribe', 'weight team-a/fraud v13 20 expected 10']);
 	});
@@ -157,12 +184,10 @@ describe('runCommand: changes', () => {
 		const cluster = new FakeCluster([fraud]);
 		const promote = io();
 		expect(await runCommand('promote', ['fraud', '--yes'], promote.io, {cluster})).toBe(0);
-		expect(promote.out.stdout).toBe('fraud: promote v13 to stable — v13 10% → 100%, v12 90% → 0% — done\n');
+		expect(promote.out.stdout).toBe('fraud: v12 90% → 0%, v13 10% → 100% — done\n');
 		const rollback = io();
 		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster})).toBe(0);
-		expect(rollback.out.stdout).toBe(
-			'fraud: roll back canary v13 — v13 10% → 0%, v12 90% → 100%; Deployment/x-v13 gets its previous template back if it has one — done\n',
-		);
+		expect(rollback.out.stdout).toBe('fraud: v12 90% → 100%, v13 10% → 0% — done\n');
 		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual(['promote team-a/fraud v13', 'rollback team-a/fraud v13']);
 	});
 
@@ -170,7 +195,7 @@ describe('runCommand: changes', () => {
 		const cluster = new FakeCluster([fraudB]);
 		const rollback = io();
 		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster})).toBe(0);
-		expect(rollback.out.stdout).toBe('fraud: roll back v1 to its previous template (Deployment/x-v1) — done\n');
+		expect(rollback.out.stdout).toBe('fraud: Deployment/x-v1 previous template restored — done\n');
 		const weight = io();
 		expect(await runCommand('weight', ['fraud', '10', '-y'], weight.io, {cluster})).toBe(1);
 		expect(weight.out.stderr).toBe('modeldeck weight: fraud has no canary (versions: v1 stable 100%)\n');
@@ -179,7 +204,7 @@ describe('runCommand: changes', () => {
 	it('nothing to change is success', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('weight', ['fraud', '10'], streams, {cluster: new FakeCluster([fraud])})).toBe(0);
-		expect(out.stdout).toBe('fraud canary v13 is already at 10%: nothing to change\n');
+		expect(out.stdout).toBe('nothing to change: fraud is already there (v12 90%, v13 10%)\n');
 	});
 
 	it('conflicts and refusals from the cluster exit 1 with their message', async () => {
@@ -283,7 +308,7 @@ describe('runCommand: --demo', () => {
 		expect(recommender.versions.every((version: {metrics: unknown}) => version.metrics !== null)).toBe(true);
 		const weight = io();
 		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io)).toBe(0);
-		expect(weight.out.stdout).toMatch(/^recommender canary \S+: \d+% → 20% — done\n$/);
+		expect(weight.out.stdout).toMatch(/^recommender: \S+ \d+% → \d+%, \S+ \d+% → 20% — done\n$/);
 	});
 });
 
@@ -295,3 +320,50 @@ describe('read-only contexts from settings', () => {
 		expect(out.stderr).toContain('context fake-context is read-only in settings');
 	});
 });
+
+describe('runCommand: the danger gate', () => {
+	/** Prometheus as the CLI sees it: v13's p99 far above the 500 ms default threshold and the stable's. */
+	function slowCanary(): MetricsPort {
+		return {
+			label: 'fake-prometheus',
+			async sample(targets) {
+				return new Map(
+					targets.map((target) => [
+						`${target.namespace}/${target.name}/${target.version}`,
+						{rps: 10, errorRatio: 0, p50Ms: 10, p95Ms: 20, p99Ms: target.version === 'v13' ? 1200 : 40, cpuCores: null, memoryBytes: null, time: 0},
+					]),
+				);
+			},
+			async history() {
+				return new Map();
+			},
+			explain: (target, metric) => `query ${metric} ${target.version}`,
+		};
+	}
+
+	it('more traffic to a critical canary is refused with the evidence unless --force', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const refused = io();
+		expect(await runCommand('weight', ['fraud', '20', '-y'], refused.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(1);
+		expect(refused.out.stderr).toContain('DANGER: v13 would get more traffic (10% → 20%) though:');
+		expect(refused.out.stderr).toMatch(/critical: .*p99/);
+		expect(refused.out.stderr).toContain('pass --force to go ahead anyway');
+		const promote = io();
+		expect(await runCommand('promote', ['fraud', '-y'], promote.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(1);
+		expect(promote.out.stderr).toContain('DANGER: v13 would get more traffic (10% → 100%)');
+		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual([]);
+
+		const forced = io();
+		expect(await runCommand('weight', ['fraud', '20', '-y', '--force'], forced.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(0);
+		expect(forced.out.stderr).toContain('--force: going ahead anyway');
+		expect(cluster.calls.filter((call) => call !== 'unsubscribe')).toEqual(['weight team-a/fraud v13 20 expected 10']);
+	});
+
+	it('less traffic to a critical canary needs no --force', async () => {
+		const cluster = new FakeCluster([fraud]);
+		const rollback = io();
+		expect(await runCommand('rollback', ['fraud', '-y'], rollback.io, {cluster, metrics: slowCanary(), now: () => 0})).toBe(0);
+		expect(rollback.out.stderr).not.toContain('DANGER');
+	});
+});
+

@@ -137,7 +137,9 @@ describe('planSetWeight', () => {
 describe('planPromote, planRollbackTraffic, planSwitch', () => {
 	it('promote on a router: all traffic to the canary in one patch, then the old stable scaled to zero unless kept', () => {
 		const plan = planPromote(analysis('shapes-httproute', 'fraud-detector'), 'v13', false);
-		expect(plan.traffic.map((write) => write.change)).toEqual(['v12 90% → 0%, v13 10% → 100%']);
+		// The weights and the modeldeck.dev/stable annotation in one patch: the promoted version is stable from then on.
+		expect(plan.traffic.map((write) => write.change)).toEqual(['v12 90% → 0%, v13 10% → 100%; v13 marked stable (modeldeck.dev/stable)']);
+		expect(plan.traffic[0]!.patch.at(-1)).toEqual({op: 'add', path: '/metadata/annotations/modeldeck.dev~1stable', value: 'v13'});
 		expect(plan.scaleDown).toMatchObject([
 			{
 				object: 'Deployment/fraud-detector-v12',
@@ -175,7 +177,7 @@ describe('planPromote, planRollbackTraffic, planSwitch', () => {
 		expect(planRollbackTraffic(analysis('odd-b', 'scorer'), 'v1')).toEqual([]);
 		const switched = planSwitch(analysis('shapes-istio', 'ranker'), 'v4');
 		expect(switched).toHaveLength(1);
-		expect(switched[0]!.change).toBe('v3 50% → 0%, v4 50% → 100%');
+		expect(switched[0]!.change).toBe('v3 50% → 0%, v4 50% → 100%; v4 marked stable (modeldeck.dev/stable)');
 	});
 });
 

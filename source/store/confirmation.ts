@@ -1,0 +1,86 @@
+/**
+ * The texts of an action: the confirmation dialog's title and lines and the danger gate's evidence. A change's texts
+ * are all rendered from its plan (domain/plan.ts), so the dialog, the audit record and the result agree.
+ */
+import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
+import {versionKey, type Action} from '../domain/types.ts';
+import {findModel} from './selectors.ts';
+import type {AppState} from './state.ts';
+
+export function localUser(state: AppState): string {
+	const user = state.contexts.find((context) => context.name === state.context)?.user;
+	return user ? `${user}@${state.context}` : state.context;
+}
+
+export function actionTitle(action: Action): string {
+	switch (action.kind) {
+		case 'set-weight': {
+			return `Set ${action.model.name} ${action.canary} weight to ${action.to}%`;
+		}
+
+		case 'promote': {
+			return `Promote ${action.model.name} canary ${action.canary}`;
+		}
+
+		case 'rollback': {
+			return `Roll back ${action.model.name} canary ${action.canary}`;
+		}
+
+		case 'switch': {
+			return `Switch ${action.model.name} traffic to ${action.to}`;
+		}
+
+		case 'smoke-test': {
+			return `Smoke test ${action.target.name} ${action.target.version}`;
+		}
+
+		case 'load-test': {
+			return `Load test ${action.targets[0]?.name ?? ''} ${action.targets.map((target) => target.version).join(' vs ')}`;
+		}
+	}
+}
+
+/** How a change will be carried out, said before it is confirmed. */
+function routeLine(state: AppState): string {
+	const agent = state.health.agent;
+	if (agent.status === 'ok') return 'through the agent, which checks your permission and audits it';
+	const why = agent.status === 'absent' ? 'no agent' : `agent ${agent.status === 'connecting' ? 'not connected yet' : agent.status}`;
+	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
+}
+
+/** Every version before → after and every object written (the plan), then where and how it is carried out. */
+export function planConfirmationLines(plan: ChangePlan, state: AppState): string[] {
+	return [...planLines(plan), `context ${state.context}, namespace ${plan.model.namespace}`, routeLine(state)];
+}
+
+/** The lines of an action that changes no traffic (smoke and load tests). */
+export function confirmationLines(action: Exclude<Action, ChangePlan['action']>, state: AppState): string[] {
+	switch (action.kind) {
+		case 'smoke-test': {
+			return [`one request to ${action.target.name} ${action.target.version}`];
+		}
+
+		case 'load-test': {
+			const model = action.targets[0] ? findModel(state, `${action.targets[0].namespace}/${action.targets[0].name}`) : undefined;
+			return [
+				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
+				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
+				`context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`,
+			];
+		}
+	}
+}
+
+/** The plan's versions that would get more traffic though flagged critical or judged fail, from what the screen shows. */
+export function dangersOf(plan: ChangePlan, state: AppState): PlanDanger[] {
+	const flagsOf = (version: string) => state.flags[versionKey({...plan.model, version})] ?? [];
+	return planDangers(plan, flagsOf, state.verdicts[`${plan.model.namespace}/${plan.model.name}`]);
+}
+
+/** The danger gate's lines, said before anything else in the dialog. */
+export function dangerLines(dangers: PlanDanger[]): string[] {
+	return dangers.flatMap((danger) => [
+		`DANGER: ${danger.version} would get more traffic (${danger.before}% → ${danger.after}%) though:`,
+		...danger.evidence.map((evidence) => `  ${evidence}`),
+	]);
+}
