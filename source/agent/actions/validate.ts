@@ -1,5 +1,6 @@
 /** Reads an Action from untrusted JSON, saying exactly what is wrong when it is not one. */
 import type {Action, ModelRef, VersionRef} from '../../domain/types.ts';
+import {parseWeight} from '../../domain/weights.ts';
 
 export const maxLoadTestRps = 100_000;
 export const maxLoadTestSeconds = 3600;
@@ -41,6 +42,14 @@ function number(value: unknown, field: string, min: number, max: number): number
 	return value;
 }
 
+/** A weight by the console's own rule (domain/weights.ts): a whole number from 0 to 100, as a JSON number. */
+function weight(value: unknown, field: string): number {
+	if (typeof value !== 'number') throw new Invalid(`${field} must be a whole number from 0 to 100 (a JSON number), got ${JSON.stringify(value)?.slice(0, 40) ?? 'nothing'}`);
+	const parsed = parseWeight(String(value));
+	if ('error' in parsed) throw new Invalid(`${field}: ${parsed.error}`);
+	return parsed.weight;
+}
+
 export function parseAction(value: unknown): Action | string {
 	try {
 		if (!isRecord(value)) return 'the action must be a JSON object with a "kind"';
@@ -51,8 +60,8 @@ export function parseAction(value: unknown): Action | string {
 					kind,
 					model: modelRef(value['model'], 'model'),
 					canary: label(value['canary'], 'canary'),
-					from: number(value['from'], 'from', 0, 100),
-					to: number(value['to'], 'to', 0, 100),
+					from: weight(value['from'], 'from'),
+					to: weight(value['to'], 'to'),
 				};
 				if (value['resourceVersion'] !== undefined) action.resourceVersion = label(value['resourceVersion'], 'resourceVersion');
 				return action;
