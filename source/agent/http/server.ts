@@ -24,6 +24,7 @@ import {AgentCore, agentVersion, HttpProblem} from '../agent.ts';
 import type {AgentCoreOptions} from '../agent.ts';
 import {parseAction} from '../actions/validate.ts';
 import {IpAllowList, tokenMatches} from '../auth/ingest-access.ts';
+import {jsonDepthOver, tooDeepMessage} from '../ingest/json-depth.ts';
 import type {Identity} from '../auth/reviewer.ts';
 import {forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
 import type {ClientMessage, ServerMessage} from '../protocol.ts';
@@ -180,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	async function handleActions(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
 		const identity = await identify(request);
 		const body = await readBody(request, maxActionBodyBytes);
+		if (jsonDepthOver(body) !== undefined) throw new HttpProblem(400, tooDeepMessage('the action'));
 		let json: unknown;
 		try {
 			json = JSON.parse(body.toString('utf8'));
@@ -398,6 +400,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			let message: Partial<ClientMessage> & Record<string, unknown>;
 			try {
 				if (text === undefined) throw new Error('binary frames are not understood');
+				if (jsonDepthOver(text) !== undefined) throw new Error(tooDeepMessage('the message'));
 				const parsed: unknown = JSON.parse(text);
 				if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('a message must be a JSON object with a type');
 				message = parsed as typeof message;
