@@ -290,6 +290,12 @@ export class AgentClient implements AgentPort {
 					emit(message);
 					return;
 				case 'gap':
+					// A final gap counts what the agent owed as it cut us: resuming from our own position gets it back.
+					if (message.final) {
+						failureReason = message.reason;
+						return;
+					}
+
 					lastSeq = Math.max(lastSeq ?? 0, message.seq);
 					emit(message);
 					return;

@@ -26,7 +26,7 @@ import {parseAction} from '../actions/validate.ts';
 import {IpAllowList, tokenMatches} from '../auth/ingest-access.ts';
 import {jsonDepthOver, tooDeepMessage} from '../ingest/json-depth.ts';
 import type {Identity} from '../auth/reviewer.ts';
-import {forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
+import {closeTooSlow, forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
 import type {ClientMessage, ServerMessage} from '../protocol.ts';
 import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
@@ -335,6 +335,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		handleProtocols: (protocols) => (protocols.has(streamSubprotocol) ? streamSubprotocol : false),
 	});
 	const alive = new WeakMap<WebSocket, boolean>();
+	/** Each connection's subscriber, for cutting it with what it was owed. */
+	const subscribers = new WeakMap<WebSocket, Subscriber>();
+	const heartbeatMs = options.heartbeatMs ?? 30_000;
 
 	function rejectUpgrade(socket: Socket, status: number, message: string): void {
 		const body = JSON.stringify({error: message});
@@ -382,6 +385,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 				return ws.bufferedAmount;
 			},
 		});
+		subscribers.set(ws, subscriber);
 		core.subscriberCountChanged();
 		const send = (message: ServerMessage): void => core.hub.sendDirect(subscriber, message);
 		send({
@@ -479,17 +483,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		ws.on('error', () => ws.terminate());
 	}
 
+	/**
+	 * A client that left a whole ping interval unanswered has stopped reading (or is gone): it is told what it was
+	 * owed in a final gap, then closed with 4008 and a reason, both written after whatever its socket still holds
+	 * (a client that reads again gets them; one that is gone is cut by ws's close timeout). No more is queued for it.
+	 */
+	function cutTooSlow(ws: WebSocket): void {
+		const subscriber = subscribers.get(ws);
+		const seconds = Math.round(heartbeatMs / 1000);
+		const gap = subscriber && core.hub.cut(subscriber, `the agent closed this connection: the client did not answer a ping within ${seconds} s (it stopped reading); resume with fromSeq = the last seq you received to get these back while they are in the resume buffer`);
+		if (gap) ws.send(JSON.stringify(gap));
+		ws.close(closeTooSlow, `too slow: no answer to a ping within ${seconds} s; resume with fromSeq`);
+	}
+
 	const heartbeat = setInterval(() => {
 		for (const ws of sockets.clients) {
+			if (ws.readyState !== ws.OPEN) continue;
 			if (alive.get(ws) === false) {
-				ws.terminate();
+				cutTooSlow(ws);
 				continue;
 			}
 
 			alive.set(ws, false);
 			ws.ping();
 		}
-	}, options.heartbeatMs ?? 30_000);
+	}, heartbeatMs);
 	heartbeat.unref();
 
 	const listen = (target: http.Server, port: number, host: string) =>

@@ -29,7 +29,7 @@ export interface StreamConnection {
 }
 
 export interface HubOptions {
-	/** Events kept for resuming clients. Default 50,000. */
+	/** Events kept for resuming clients. Default 100,000 (defaultRingCapacity). */
 	ringCapacity?: number;
 	/** Events queued per subscriber before the oldest are dropped. Default 10,000. */
 	queueCapacity?: number;
@@ -56,6 +56,14 @@ export class Subscriber {
 	subscribed = false;
 	readonly queue: BoundedQueue<StreamEvent>;
 	gap: PendingGap | undefined;
+	/**
+	 * While resuming: the seq of the next event to replay from the ring. The replay is read from the ring as the
+	 * socket drains, never copied into the queue, and live events are not queued until it has caught up (they are
+	 * in the ring too): so a resume delivers all the ring holds whatever its size, paced by the client.
+	 */
+	replayNext: number | undefined;
+	/** The last seq handed to the socket. */
+	lastSentSeq = 0;
 	/** Events this subscriber lost over its life (queue overflow and missed resumes). */
 	droppedTotal = 0;
 
@@ -84,6 +92,9 @@ export class Subscriber {
 	}
 }
 
+/** 50 s at 2,000 events/s: a console that is away that long (a laptop's Wi-Fi, a restarted port-forward) misses nothing. */
+export const defaultRingCapacity = 100_000;
+
 const slowConsumerReason = 'the client read too slowly: its queue was full and the oldest events were dropped';
 
 export class StreamHub {
@@ -105,7 +116,7 @@ export class StreamHub {
 
 	constructor(options: HubOptions = {}) {
 		this.#options = options;
-		this.ringCapacity = options.ringCapacity ?? 50_000;
+		this.ringCapacity = options.ringCapacity ?? defaultRingCapacity;
 		this.queueCapacity = options.queueCapacity ?? 10_000;
 		this.batchMax = options.batchMax ?? 500;
 		this.flushIntervalMs = options.flushIntervalMs ?? 5;
@@ -132,7 +143,8 @@ export class StreamHub {
 		this.#ring.push(event);
 		this.#options.onSeq?.(seq);
 		for (const subscriber of this.#subscribers) {
-			if (subscriber.subscribed && subscriber.matches(event)) this.#enqueue(subscriber, event);
+			if (subscriber.replayNext !== undefined) this.#arm();
+			else if (subscriber.subscribed && subscriber.matches(event)) this.#enqueue(subscriber, event);
 		}
 
 		return event;
@@ -163,7 +175,7 @@ export class StreamHub {
 			let pending = false;
 			for (const subscriber of this.#subscribers) {
 				this.flush(subscriber);
-				if (subscriber.queue.length > 0 || subscriber.gap) pending = true;
+				if (subscriber.queue.length > 0 || subscriber.gap || subscriber.replayNext !== undefined) pending = true;
 			}
 
 			if (pending) this.#arm();
@@ -184,17 +196,19 @@ export class StreamHub {
 		this.#subscribers.delete(subscriber);
 		subscriber.queue.clear();
 		subscriber.gap = undefined;
+		subscriber.replayNext = undefined;
 	}
 
 	/**
 	 * Starts (or changes) a subscription. With `fromSeq`, the events after it that are still in the ring are
-	 * replayed first; older ones are reported as a gap.
+	 * replayed first, as the socket takes them; older ones are reported as a gap.
 	 */
 	subscribe(subscriber: Subscriber, filter: PredictionFilter, fromSeq: number | undefined): void {
 		subscriber.filter = filter;
 		subscriber.subscribed = true;
 		subscriber.queue.clear();
 		subscriber.gap = undefined;
+		subscriber.replayNext = undefined;
 		if (fromSeq !== undefined && fromSeq < this.#seq) {
 			const oldest = this.#ring.at(0)?.seq ?? this.#seq + 1;
 			const missed = oldest - 1 - fromSeq;
@@ -206,14 +220,67 @@ export class StreamHub {
 				subscriber.addGap(oldest - 1, missed, `up to ${missed} events not replayed: ${reason}`);
 			}
 
-			const start = Math.max(0, fromSeq + 1 - oldest);
-			for (let index = start; index < this.#ring.length; index++) {
-				const event = this.#ring.at(index)!;
-				if (subscriber.matches(event)) this.#enqueue(subscriber, event);
-			}
+			subscriber.replayNext = Math.max(fromSeq + 1, oldest);
 		}
 
 		this.flush(subscriber);
+	}
+
+	/**
+	 * The next frame's worth of replayed events from the ring, from the subscriber's cursor on. Events that left the
+	 * ring before the client took them are a gap; once the cursor reaches the newest event the replay is over and
+	 * live events are queued again.
+	 */
+	#replayBatch(subscriber: Subscriber, parts: string[]): void {
+		const oldest = this.#ring.at(0)?.seq ?? this.#seq + 1;
+		let next = subscriber.replayNext!;
+		if (next < oldest) {
+			const lost = oldest - next;
+			subscriber.addGap(oldest - 1, lost, `up to ${lost} events not replayed: the client took the replay more slowly than events arrived, and they left the resume buffer (${this.ringCapacity} events) before they were sent`);
+			this.#options.onDropped?.(lost);
+			next = oldest;
+			parts.push(JSON.stringify({type: 'gap', ...subscriber.gap}));
+			subscriber.gap = undefined;
+		}
+
+		// Bounded work per frame however selective the filter is.
+		const scanLimit = next + this.batchMax * 20;
+		while (parts.length < this.batchMax && next <= this.#seq && next < scanLimit) {
+			const event = this.#ring.at(next - oldest)!;
+			next++;
+			if (subscriber.matches(event)) {
+				parts.push(event.json);
+				subscriber.lastSentSeq = event.seq;
+			}
+		}
+
+		subscriber.replayNext = next > this.#seq ? undefined : next;
+	}
+
+	/**
+	 * Ends a subscriber that is cut (it stopped reading): what it was owed and never sent, as a last `gap`
+	 * (`final`: the connection closes after it, and a client that resumes from the last seq it received gets back
+	 * whatever is still in the ring). Undefined when it was owed nothing.
+	 */
+	cut(subscriber: Subscriber, reason: string): Extract<ServerMessage, {type: 'gap'}> | undefined {
+		let dropped = (subscriber.gap?.dropped ?? 0) + subscriber.queue.length;
+		let last = Math.max(subscriber.gap?.seq ?? 0, subscriber.queue.at(subscriber.queue.length - 1)?.seq ?? 0);
+		if (subscriber.replayNext !== undefined) {
+			const oldest = this.#ring.at(0)?.seq ?? this.#seq + 1;
+			for (let seq = Math.max(subscriber.replayNext, oldest); seq <= this.#seq; seq++) {
+				if (subscriber.matches(this.#ring.at(seq - oldest)!)) {
+					dropped++;
+					last = seq;
+				}
+			}
+
+			dropped += Math.max(0, oldest - subscriber.replayNext);
+		}
+
+		this.detach(subscriber);
+		if (dropped === 0) return undefined;
+		this.#options.onDropped?.(dropped);
+		return {type: 'gap', seq: last, dropped, reason, final: true};
 	}
 
 	/** Sends a message outside the numbered stream (hello, progress, errors), ahead of queued events. */
@@ -224,7 +291,7 @@ export class StreamHub {
 	/** Sends what the subscriber's queue holds, in frames of up to batchMax events, while its socket keeps up. */
 	flush(subscriber: Subscriber): void {
 		const {connection, queue} = subscriber;
-		while (queue.length > 0 || subscriber.gap) {
+		while (queue.length > 0 || subscriber.gap || subscriber.replayNext !== undefined) {
 			if (connection.bufferedAmount > this.highWaterBytes) {
 				this.#arm();
 				return;
@@ -237,8 +304,16 @@ export class StreamHub {
 				subscriber.gap = undefined;
 			}
 
-			while (parts.length < this.batchMax && queue.length > 0) parts.push(queue.shift()!.json);
-			connection.send(parts.length === 1 ? parts[0]! : `[${parts.join(',')}]`);
+			if (subscriber.replayNext !== undefined) this.#replayBatch(subscriber, parts);
+			else {
+				while (parts.length < this.batchMax && queue.length > 0) {
+					const event = queue.shift()!;
+					parts.push(event.json);
+					subscriber.lastSentSeq = event.seq;
+				}
+			}
+
+			if (parts.length > 0) connection.send(parts.length === 1 ? parts[0]! : `[${parts.join(',')}]`);
 		}
 	}
 

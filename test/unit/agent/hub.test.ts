@@ -157,3 +157,72 @@ describe('StreamHub', () => {
 		hub.close();
 	});
 });
+
+describe('StreamHub resume', () => {
+	it('replays a resume larger than the client queue as the socket drains, without a gap, then goes live', () => {
+		const hub = new StreamHub({ringCapacity: 1000, queueCapacity: 10, batchMax: 50, highWaterBytes: 1000, flushIntervalMs: 60_000});
+		for (let index = 1; index <= 600; index++) publish(hub, index);
+		const connection = new FakeConnection();
+		const subscriber = hub.attach(connection);
+		// The socket is "full" after every frame until the test drains it: the replay waits, nothing is dropped.
+		const send = connection.send.bind(connection);
+		connection.send = (frame) => {
+			send(frame);
+			connection.bufferedAmount = 10_000;
+		};
+
+		hub.subscribe(subscriber, {}, 100);
+		for (let round = 0; round < 100 && subscriber.replayNext !== undefined; round++) {
+			publish(hub, 600 + round + 1);
+			connection.bufferedAmount = 0;
+			hub.flush(subscriber);
+		}
+
+		connection.bufferedAmount = 0;
+		hub.flush(subscriber);
+		const seqs = connection.messages().map((message) => message.seq);
+		expect(connection.messages().some((message) => message.type === 'gap')).toBe(false);
+		expect(seqs).toEqual(Array.from({length: hub.seq - 100}, (_, index) => 101 + index));
+		hub.close();
+	});
+
+	it('counts events that left the ring before a slow replay reached them as a gap saying so', () => {
+		const hub = new StreamHub({ringCapacity: 100, batchMax: 10, highWaterBytes: 1000, flushIntervalMs: 60_000});
+		for (let index = 1; index <= 100; index++) publish(hub, index);
+		const connection = new FakeConnection();
+		const subscriber = hub.attach(connection);
+		const send = connection.send.bind(connection);
+		connection.send = (frame) => {
+			send(frame);
+			connection.bufferedAmount = 10_000;
+		};
+
+		hub.subscribe(subscriber, {}, 0);
+		// One frame went; meanwhile 150 more events push the rest of the replay out of the ring.
+		for (let index = 101; index <= 250; index++) publish(hub, index);
+		for (let round = 0; round < 100 && subscriber.replayNext !== undefined; round++) {
+			connection.bufferedAmount = 0;
+			hub.flush(subscriber);
+		}
+
+		const messages = connection.messages();
+		const gap = messages.find((message) => message.type === 'gap')!;
+		expect(gap).toMatchObject({seq: 150, dropped: 140});
+		expect(gap.reason).toMatch(/left the resume buffer \(100 events\) before they were sent/);
+		const seqs = messages.filter((message) => message.type === 'prediction').map((message) => message.seq);
+		expect(seqs).toEqual([...Array.from({length: 10}, (_, index) => index + 1), ...Array.from({length: 100}, (_, index) => 151 + index)]);
+		hub.close();
+	});
+
+	it('when a subscriber is cut, counts what it was owed in a final gap', () => {
+		const hub = new StreamHub({queueCapacity: 5, batchMax: 10, highWaterBytes: 0, flushIntervalMs: 60_000});
+		const connection = new FakeConnection();
+		connection.bufferedAmount = 1;
+		const subscriber = hub.attach(connection);
+		hub.subscribe(subscriber, {}, undefined);
+		for (let index = 1; index <= 8; index++) publish(hub, index);
+		expect(hub.cut(subscriber, 'stopped reading')).toEqual({type: 'gap', seq: 8, dropped: 8, reason: 'stopped reading', final: true});
+		expect(hub.subscriberCount).toBe(0);
+		hub.close();
+	});
+});
