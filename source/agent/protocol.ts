@@ -13,6 +13,9 @@ export const streamSubprotocol = 'modeldeck.v1';
 /** Header that carries the caller's token when `Authorization` cannot reach the agent (the API server's proxy strips it). */
 export const forwardedTokenHeader = 'x-modeldeck-token';
 
+/** GET /v1/predictions?requestIdPrefix= needs at least this many characters: a shorter one matches too much. */
+export const minRequestIdPrefix = 4;
+
 /** Close code of a connection cut because the client stopped reading (did not answer a ping in time). */
 export const closeTooSlow = 4008;
 

@@ -2,7 +2,7 @@
  * The agent's HTTP and WebSocket front end.
  *
  * - `POST /v1/logs`: ingest (no Kubernetes token: optional shared ingest token and IP allow-list).
- * - `GET /v1/predictions?requestId=&namespace=&model=&version=&status=&since=&until=&limit=`: JSON array.
+ * - `GET /v1/predictions?requestId=|requestIdPrefix=&namespace=&model=&version=&status=&since=&until=&limit=`: JSON array.
  * - `GET /v1/audit?limit=&namespace=`: JSON array, newest first.
  * - `POST /v1/actions`: body an Action; answers NDJSON, one ActionProgress per line, as the action goes.
  * - `GET /v1/stream`: WebSocket, subprotocol `modeldeck.v1` (see protocol.ts).
@@ -26,7 +26,7 @@ import {parseAction} from '../actions/validate.ts';
 import {IpAllowList, tokenMatches} from '../auth/ingest-access.ts';
 import {jsonDepthOver, tooDeepMessage} from '../ingest/json-depth.ts';
 import type {Identity} from '../auth/reviewer.ts';
-import {closeTooSlow, forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
+import {closeTooSlow, forwardedTokenHeader, minRequestIdPrefix, streamSubprotocol} from '../protocol.ts';
 import type {ClientMessage, ServerMessage} from '../protocol.ts';
 import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
@@ -64,7 +64,10 @@ export interface RunningAgent {
 const maxActionBodyBytes = 64 * 1024;
 
 /** The query parameters of GET /v1/predictions: any other is refused, so that a misspelt filter is not ignored. */
-const predictionParameters = ['requestId', 'namespace', 'model', 'version', 'status', 'since', 'until', 'limit'];
+const predictionParameters = ['requestId', 'requestIdPrefix', 'namespace', 'model', 'version', 'status', 'since', 'until', 'limit'];
+
+/** Default number of answers to a lookup by prefix (exact matches first). */
+const prefixLookupLimit = 20;
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
 	if (response.headersSent) {
@@ -246,7 +249,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
 				const status = parameter('status');
 				if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpProblem(400, `status must be ok or error, got "${status.slice(0, 20)}"`);
-				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), 100)};
+				const prefix = url.searchParams.get('requestIdPrefix');
+				if (prefix !== null) {
+					if ([...prefix].length < minRequestIdPrefix) throw new HttpProblem(400, `requestIdPrefix needs at least ${minRequestIdPrefix} characters, got "${prefix.slice(0, 20)}"; for a shorter id ask for it whole with requestId=`);
+					if (url.searchParams.has('requestId')) throw new HttpProblem(400, 'give requestId (one id) or requestIdPrefix (ids that start with it), not both');
+				}
+
+				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), prefix === null ? 100 : prefixLookupLimit)};
+				if (prefix !== null) query.requestIdPrefix = prefix;
 				for (const key of ['requestId', 'model', 'version'] as const) {
 					const value = parameter(key);
 					if (value !== undefined) query[key] = value;
