@@ -424,7 +424,7 @@ describe('agent stream', () => {
 		expect(await refused('limit=5000')).toEqual({status: 400, body: {error: 'limit must be an integer from 1 to 1000, got "5000"'}});
 		expect(await refused('modle=fraud')).toEqual({
 			status: 400,
-			body: {error: 'unknown parameter "modle"; filter with requestId, namespace, model, version, status, since, until, limit'},
+			body: {error: 'unknown parameter "modle"; filter with requestId, requestIdPrefix, namespace, model, version, status, since, until, limit'},
 		});
 	});
 
