@@ -4,10 +4,12 @@
 import http from 'node:http';
 import type {Socket} from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, {WebSocketServer} from 'ws';
 import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
 import {closeTooSlow} from '../../source/agent/protocol.ts';
+import {createAgentClient} from '../../source/sources/agent-client.ts';
+import type {AgentEvent} from '../../source/domain/ports.ts';
 import {eventually, freePort, plainPrediction, spawnAgent} from './agent-support.ts';
 import type {AgentProcess} from './agent-support.ts';
 
@@ -202,4 +204,39 @@ describe('agent stream resume and slow clients', () => {
 		expect(predictions.length + counted).toBe(finalGap.seq);
 		expect(predictions.map((message) => message.seq!)).toEqual(predictions.map((message) => message.seq!).sort((a, b) => a - b));
 	}, 60_000);
+	it('the console’s client, cut with a final gap, resumes from the last event it received and reports no loss', async () => {
+		// A stand-in agent on a real socket: the first connection gets events 1–3, a final gap for 4–9 and 4008; the
+		// second says where the client asked to resume from.
+		const server = new WebSocketServer({port: 0, host: '127.0.0.1', handleProtocols: () => 'modeldeck.v1'});
+		const subscribes: Array<{fromSeq?: number}> = [];
+		const prediction = (seq: number) => ({type: 'prediction', seq, prediction: {...plainPrediction(`c${seq}`), time: seq, latencyMs: 1, status: 'ok', inputSummary: '', outputSummary: ''}});
+		server.on('connection', (ws) => {
+			const first = subscribes.length === 0;
+			ws.send(JSON.stringify({type: 'hello', seq: first ? 0 : 9, server: {name: 'modeldeck-agent', version: 'test', instance: 'one'}}));
+			ws.on('message', (data) => {
+				subscribes.push(JSON.parse(data.toString()) as {fromSeq?: number});
+				if (first) {
+					ws.send(JSON.stringify([1, 2, 3].map(prediction)));
+					ws.send(JSON.stringify({type: 'gap', seq: 9, dropped: 6, reason: 'the agent closed this connection: the client did not answer a ping within 30 s (it stopped reading)', final: true}));
+					ws.close(4008, 'too slow: no answer to a ping within 30 s; resume with fromSeq');
+				} else {
+					ws.send(JSON.stringify([4, 5, 6, 7, 8, 9].map(prediction)));
+				}
+			});
+		});
+		await new Promise((resolve) => server.once('listening', resolve));
+		const {port} = server.address() as import('node:net').AddressInfo;
+		const events: AgentEvent[] = [];
+		const unsubscribe = createAgentClient({url: `http://127.0.0.1:${port}`, backoff: {initialMs: 10, maxMs: 50}}).predictions({}, undefined, (event) => events.push(event));
+		try {
+			await eventually('events 1–9', 10_000, () => events.filter((event) => event.type === 'prediction').length === 9);
+			expect(subscribes.map((message) => message.fromSeq)).toEqual([0, 3]);
+			expect(events.some((event) => event.type === 'gap')).toBe(false);
+			// The disconnection is reported with the agent's reason.
+			expect(events).toContainEqual(expect.objectContaining({type: 'connection', connected: false, reason: expect.stringMatching(/did not answer a ping|too slow/)}));
+		} finally {
+			unsubscribe();
+			await new Promise((resolve) => server.close(resolve));
+		}
+	});
 });
