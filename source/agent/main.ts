@@ -42,7 +42,7 @@ Options:
   --allow-ip CIDR             Accept logs only from these addresses (repeatable)
   --max-body-bytes N          Largest log POST (default 1048576)
   --resume-buffer-events N    Stream events kept for clients that resume (default 100000: 50 s at 2,000/s;
-                              about 0.5 KB of memory each)
+                              about 0.6 KB of memory each)
   --prometheus URL            Prometheus for the guard's metric history
   --guard                     Judge guarded canaries and roll back failing ones
   --guard-dry-run             Judge and report, but change nothing

@@ -389,7 +389,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		ws.on('pong', () => alive.set(ws, true));
 		const subscriber: Subscriber = core.hub.attach({
 			send: (frame) => {
-				if (ws.readyState === ws.OPEN) ws.send(frame);
+				// Text frames, also when the hub hands over UTF-8 bytes.
+				if (ws.readyState === ws.OPEN) ws.send(frame, {binary: false});
 			},
 			get bufferedAmount() {
 				return ws.bufferedAmount;

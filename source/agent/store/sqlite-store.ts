@@ -69,8 +69,11 @@ export const retentionChunkRows = 2000;
  */
 const walSizeLimitBytes = 16 * 1024 * 1024;
 
-/** Predictions made outside a request (join timeouts, shutdown) kept in memory while the store cannot write. */
-const maxBacklogRows = 100_000;
+/**
+ * Predictions made outside a request (join timeouts, shutdown) kept in memory while the store cannot write. About
+ * 1 KB each on V8's heap, which the deployment caps (deploy/base: --max-old-space-size=128): 20,000 is ~20 MiB.
+ */
+const maxBacklogRows = 20_000;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS predictions (

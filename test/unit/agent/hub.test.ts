@@ -7,8 +7,8 @@ import type {Prediction} from '../../../source/domain/types.ts';
 class FakeConnection implements StreamConnection {
 	frames: string[] = [];
 	bufferedAmount = 0;
-	send(frame: string): void {
-		this.frames.push(frame);
+	send(frame: string | Buffer): void {
+		this.frames.push(frame.toString());
 	}
 
 	/** Every message received, batches unpacked. */
@@ -166,7 +166,7 @@ describe('StreamHub resume', () => {
 		const subscriber = hub.attach(connection);
 		// The socket is "full" after every frame until the test drains it: the replay waits, nothing is dropped.
 		const send = connection.send.bind(connection);
-		connection.send = (frame) => {
+		connection.send = (frame: string | Buffer) => {
 			send(frame);
 			connection.bufferedAmount = 10_000;
 		};
@@ -192,7 +192,7 @@ describe('StreamHub resume', () => {
 		const connection = new FakeConnection();
 		const subscriber = hub.attach(connection);
 		const send = connection.send.bind(connection);
-		connection.send = (frame) => {
+		connection.send = (frame: string | Buffer) => {
 			send(frame);
 			connection.bufferedAmount = 10_000;
 		};
@@ -223,6 +223,23 @@ describe('StreamHub resume', () => {
 		for (let index = 1; index <= 8; index++) publish(hub, index);
 		expect(hub.cut(subscriber, 'stopped reading')).toEqual({type: 'gap', seq: 8, dropped: 8, reason: 'stopped reading', final: true});
 		expect(hub.subscriberCount).toBe(0);
+		hub.close();
+	});
+	it('drops a queued event once it leaves the ring, so a slow client with a narrow filter pins no old texts', () => {
+		const hub = new StreamHub({ringCapacity: 100, queueCapacity: 1000, batchMax: 10, highWaterBytes: 0, flushIntervalMs: 60_000});
+		const connection = new FakeConnection();
+		connection.bufferedAmount = 1;
+		const subscriber = hub.attach(connection);
+		hub.subscribe(subscriber, {model: 'rare'}, undefined);
+		// One matching event in ten: 30 queued, spanning 300 events, three times the ring.
+		for (let index = 1; index <= 300; index++) publish(hub, index, 'team-a', index % 10 === 0 ? 'rare' : 'fraud');
+		expect(subscriber.queue.length).toBe(10);
+		expect(subscriber.queue.at(0)!.seq).toBe(210);
+		connection.bufferedAmount = 0;
+		hub.flush(subscriber);
+		const messages = connection.messages();
+		expect(messages[0]).toMatchObject({type: 'gap', seq: 200, dropped: 20});
+		expect(messages.slice(1).map((message) => message.seq)).toEqual([210, 220, 230, 240, 250, 260, 270, 280, 290, 300]);
 		hub.close();
 	});
 });
