@@ -8,8 +8,8 @@
 // --max-old-space-size=192 the agent spends 1.6 cores, mostly in full GCs.
 //
 // The agent runs in its own process (node source/agent/run.ts --no-auth), with the store settings of
-// deploy/base/deployment.yaml (--db FILE, --retention-hours 24, --retention-max-rows 500000) and no node flags, as in
-// the pod. This process logs predictions to it at a steady rate, in the mix loggers send:
+// deploy/base/deployment.yaml (--db FILE, --retention-hours 24, --retention-max-rows 500000) and, unless
+// --node-flags says otherwise, the node flags its NODE_OPTIONS gives the pod (read from that file). This process logs predictions to it at a steady rate, in the mix loggers send:
 // - 80% as plain JSON arrays (a batching log shipper), with OIP v2 payloads the agent summarises;
 // - 20% as request and response halves in CloudEvents batches, joined by the agent; 1% of those requests never get a
 //   response (they wait in the join map until the join timeout) and 0.5% of responses come without a request;
@@ -34,6 +34,12 @@ import WebSocket from 'ws';
 import {startAgentProcess} from './agent-bench-support.mjs';
 import {memoryProbeFlags} from './memory-probe.mjs';
 
+/** The agent's NODE_OPTIONS in deploy/base/deployment.yaml, so that the benchmark runs it as the pod does. */
+function deployedNodeOptions() {
+	const manifest = readFileSync(new URL('../deploy/base/deployment.yaml', import.meta.url), 'utf8');
+	return /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(manifest)?.[1]?.trim() ?? '';
+}
+
 const {values: flags} = parseArgs({
 	options: {
 		minutes: {type: 'string', default: '10'},
@@ -41,7 +47,7 @@ const {values: flags} = parseArgs({
 		subscribers: {type: 'string', default: '4'},
 		'sample-seconds': {type: 'string', default: '10'},
 		'max-rows': {type: 'string', default: '500000'},
-		'node-flags': {type: 'string', default: ''},
+		'node-flags': {type: 'string', default: deployedNodeOptions()},
 		'flat-mib-per-minute': {type: 'string', default: '1'},
 	},
 });

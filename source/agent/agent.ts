@@ -363,7 +363,7 @@ export class AgentCore {
 		} catch (error) {
 			for (const step of undo.reverse()) step();
 			if (error instanceof IngestError) {
-				this.metrics.ingestRejected.inc({reason: error.status === 413 ? 'too-large' : 'invalid'});
+				this.metrics.ingestRejected.inc({reason: error.status === 413 ? 'too-large' : error.status === 415 ? 'media-type' : 'invalid'});
 				return {status: error.status, body: {error: error.message}};
 			}
 

@@ -30,7 +30,7 @@ export function createAgentMetrics(options: {defaultMetrics?: boolean} = {}): Ag
 		}),
 		ingestRejected: new Counter({
 			name: 'modeldeck_agent_ingest_rejected_total',
-			help: 'Ingest requests refused, by reason (invalid, too-large, unreadable, store: the store could not write, internal).',
+			help: 'Ingest requests refused, by reason (invalid, too-large, media-type: a content-type it cannot read, unreadable, store: the store could not write, internal).',
 			labelNames: ['reason'],
 			registers,
 		}),

@@ -13,6 +13,12 @@ export const streamSubprotocol = 'modeldeck.v1';
 /** Header that carries the caller's token when `Authorization` cannot reach the agent (the API server's proxy strips it). */
 export const forwardedTokenHeader = 'x-modeldeck-token';
 
+/** GET /v1/predictions?requestIdPrefix= needs at least this many characters: a shorter one matches too much. */
+export const minRequestIdPrefix = 4;
+
+/** Close code of a connection cut because the client stopped reading (did not answer a ping in time). */
+export const closeTooSlow = 4008;
+
 export type ClientMessage =
 	| {type: 'subscribe'; filter?: PredictionFilter; fromSeq?: number}
 	| {type: 'act'; id: string; action: Action};
@@ -29,7 +35,12 @@ export interface ServerInfo {
 export type ServerMessage =
 	| {type: 'hello'; seq: number; server: ServerInfo}
 	| {type: 'prediction'; seq: number; prediction: Prediction}
-	| {type: 'gap'; seq: number; dropped: number; reason: string}
+	/**
+	 * `dropped` events, the last of them `seq`, were not delivered; `reason` says why. `final`: the agent is closing
+	 * this connection (code 4008, the client stopped reading) and these are the events it still owed; a client that
+	 * resumes with fromSeq = the last seq it received gets back those still in the resume buffer.
+	 */
+	| {type: 'gap'; seq: number; dropped: number; reason: string; final?: true}
 	| {type: 'audit'; seq: number; entry: AuditEntry}
 	| {type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean}
 	| {type: 'action-progress'; id: string; progress: ActionProgress}

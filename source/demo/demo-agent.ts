@@ -59,6 +59,7 @@ export class DemoAgent implements AgentPort {
 		return this.options.feed.subscribe(filter ?? {}, fromSeq, onEvent);
 	}
 
+	/** Predictions whose request id is the text or, from 4 characters on, starts with it (exact matches first). */
 	async lookup(requestId: string): Promise<Prediction[]> {
 		return this.options.feed.lookup(String(requestId ?? ''));
 	}

@@ -216,15 +216,20 @@ export class PredictionFeed {
 	}
 
 	/** Predictions with this request id among the stored events (a request logged by two versions shows twice). */
+	/** As the agent answers it: the id itself or, from 4 characters on, ids starting with it; exact first, at most 20. */
 	lookup(requestId: string): Prediction[] {
 		const wanted = requestId.trim().toLowerCase();
 		if (wanted === '') return [];
+		const prefix = [...wanted].length >= 4;
 		const found: Prediction[] = [];
 		for (let index = 0; index < this.ringSize; index++) {
 			const event = this.ring[index];
-			if (event?.type === 'prediction' && event.prediction.requestId === wanted) found.push(event.prediction);
+			if (event?.type !== 'prediction') continue;
+			const id = event.prediction.requestId;
+			if (id === wanted || (prefix && id.startsWith(wanted))) found.push(event.prediction);
 		}
 
-		return found.sort((a, b) => a.time - b.time);
+		const exact = (prediction: Prediction) => (prediction.requestId === wanted ? 0 : 1);
+		return found.sort((a, b) => exact(a) - exact(b) || b.time - a.time).slice(0, 20);
 	}
 }

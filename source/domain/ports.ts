@@ -130,7 +130,8 @@ export interface AgentPort {
 		onEvent: (event: AgentEvent) => void,
 	): Unsubscribe;
 	act(action: Action): AsyncIterable<ActionProgress>;
-	lookup(requestId: string): Promise<Prediction[]>;
+	/** Predictions whose request id equals the text or, from 4 characters on, starts with it: exact matches first, at most 20 by prefix. */
+	lookup(text: string): Promise<Prediction[]>;
 	audit(limit: number): Promise<AuditEntry[]>;
 	/**
 	 * The cluster context changed: from now on talk to that cluster's agent (if it has one). Subscriptions made

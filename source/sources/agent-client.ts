@@ -21,7 +21,7 @@ import WebSocket from 'ws';
 import type {AgentEvent, AgentPort, AuditEntry, PredictionFilter} from '../domain/ports.ts';
 import type {Action, ActionProgress, Prediction, Unsubscribe} from '../domain/types.ts';
 import type {ServerMessage} from '../agent/protocol.ts';
-import {forwardedTokenHeader, streamSubprotocol} from '../agent/protocol.ts';
+import {forwardedTokenHeader, minRequestIdPrefix, streamSubprotocol} from '../agent/protocol.ts';
 
 export interface AgentTlsOptions {
 	ca?: string | Buffer;
@@ -195,8 +195,11 @@ export class AgentClient implements AgentPort {
 		return JSON.parse(text) as T;
 	}
 
-	lookup(requestId: string): Promise<Prediction[]> {
-		return this.#getJson('v1/predictions', {requestId, namespace: this.#options.namespace, limit: 100});
+	/** Predictions whose request id is the text or, from 4 characters on, starts with it (exact matches first). */
+	lookup(text: string): Promise<Prediction[]> {
+		const wanted = text.trim();
+		if ([...wanted].length < minRequestIdPrefix) return this.#getJson('v1/predictions', {requestId: wanted, namespace: this.#options.namespace, limit: 100});
+		return this.#getJson('v1/predictions', {requestIdPrefix: wanted, namespace: this.#options.namespace, limit: 20});
 	}
 
 	audit(limit: number): Promise<AuditEntry[]> {
@@ -290,6 +293,12 @@ export class AgentClient implements AgentPort {
 					emit(message);
 					return;
 				case 'gap':
+					// A final gap counts what the agent owed as it cut us: resuming from our own position gets it back.
+					if (message.final) {
+						failureReason = message.reason;
+						return;
+					}
+
 					lastSeq = Math.max(lastSeq ?? 0, message.seq);
 					emit(message);
 					return;

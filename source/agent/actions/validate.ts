@@ -1,5 +1,6 @@
 /** Reads an Action from untrusted JSON, saying exactly what is wrong when it is not one. */
 import type {Action, ModelRef, VersionRef} from '../../domain/types.ts';
+import {parseWeight} from '../../domain/weights.ts';
 
 export const maxLoadTestRps = 100_000;
 export const maxLoadTestSeconds = 3600;
@@ -49,14 +50,18 @@ function expected(value: unknown): Record<string, number> {
 	const weights: Record<string, number> = {};
 	for (const [version, weight] of entries) {
 		label(version, 'a version in expected');
-		if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 100) {
-			throw new Invalid(`expected.${version.slice(0, 64)} must be a whole number from 0 to 100`);
-		}
-
-		weights[version] = weight;
+		weights[version] = weightOf(weight, `expected.${version.slice(0, 64)}`);
 	}
 
 	return weights;
+}
+
+/** A weight by the console's own rule (domain/weights.ts): a whole number from 0 to 100, as a JSON number. */
+function weightOf(value: unknown, field: string): number {
+	if (typeof value !== 'number') throw new Invalid(`${field} must be a whole number from 0 to 100 (a JSON number), got ${JSON.stringify(value)?.slice(0, 40) ?? 'nothing'}`);
+	const parsed = parseWeight(String(value));
+	if ('error' in parsed) throw new Invalid(`${field}: ${parsed.error}`);
+	return parsed.weight;
 }
 
 export function parseAction(value: unknown): Action | string {
@@ -81,8 +86,8 @@ function parseBare(value: unknown): Action | string {
 					kind,
 					model: modelRef(value['model'], 'model'),
 					canary: label(value['canary'], 'canary'),
-					from: number(value['from'], 'from', 0, 100),
-					to: number(value['to'], 'to', 0, 100),
+					from: weightOf(value['from'], 'from'),
+					to: weightOf(value['to'], 'to'),
 				};
 				if (value['resourceVersion'] !== undefined) action.resourceVersion = label(value['resourceVersion'], 'resourceVersion');
 				return action;

@@ -2,7 +2,7 @@
  * The agent's HTTP and WebSocket front end.
  *
  * - `POST /v1/logs`: ingest (no Kubernetes token: optional shared ingest token and IP allow-list).
- * - `GET /v1/predictions?requestId=&namespace=&model=&version=&status=&since=&until=&limit=`: JSON array.
+ * - `GET /v1/predictions?requestId=|requestIdPrefix=&namespace=&model=&version=&status=&since=&until=&limit=`: JSON array.
  * - `GET /v1/audit?limit=&namespace=`: JSON array, newest first.
  * - `POST /v1/actions`: body an Action; answers NDJSON, one ActionProgress per line, as the action goes.
  * - `GET /v1/stream`: WebSocket, subprotocol `modeldeck.v1` (see protocol.ts).
@@ -24,8 +24,9 @@ import {AgentCore, agentVersion, HttpProblem} from '../agent.ts';
 import type {AgentCoreOptions} from '../agent.ts';
 import {parseAction} from '../actions/validate.ts';
 import {IpAllowList, tokenMatches} from '../auth/ingest-access.ts';
+import {jsonDepthOver, tooDeepMessage} from '../ingest/json-depth.ts';
 import type {Identity} from '../auth/reviewer.ts';
-import {forwardedTokenHeader, streamSubprotocol} from '../protocol.ts';
+import {closeTooSlow, forwardedTokenHeader, minRequestIdPrefix, streamSubprotocol} from '../protocol.ts';
 import type {ClientMessage, ServerMessage} from '../protocol.ts';
 import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
@@ -63,7 +64,10 @@ export interface RunningAgent {
 const maxActionBodyBytes = 64 * 1024;
 
 /** The query parameters of GET /v1/predictions: any other is refused, so that a misspelt filter is not ignored. */
-const predictionParameters = ['requestId', 'namespace', 'model', 'version', 'status', 'since', 'until', 'limit'];
+const predictionParameters = ['requestId', 'requestIdPrefix', 'namespace', 'model', 'version', 'status', 'since', 'until', 'limit'];
+
+/** Default number of answers to a lookup by prefix (exact matches first). */
+const prefixLookupLimit = 20;
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
 	if (response.headersSent) {
@@ -180,6 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	async function handleActions(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
 		const identity = await identify(request);
 		const body = await readBody(request, maxActionBodyBytes);
+		if (jsonDepthOver(body) !== undefined) throw new HttpProblem(400, tooDeepMessage('the action'));
 		let json: unknown;
 		try {
 			json = JSON.parse(body.toString('utf8'));
@@ -244,7 +249,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
 				const status = parameter('status');
 				if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpProblem(400, `status must be ok or error, got "${status.slice(0, 20)}"`);
-				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), 100)};
+				const prefix = url.searchParams.get('requestIdPrefix');
+				if (prefix !== null) {
+					if ([...prefix].length < minRequestIdPrefix) throw new HttpProblem(400, `requestIdPrefix needs at least ${minRequestIdPrefix} characters, got "${prefix.slice(0, 20)}"; for a shorter id ask for it whole with requestId=`);
+					if (url.searchParams.has('requestId')) throw new HttpProblem(400, 'give requestId (one id) or requestIdPrefix (ids that start with it), not both');
+				}
+
+				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), prefix === null ? 100 : prefixLookupLimit)};
+				if (prefix !== null) query.requestIdPrefix = prefix;
 				for (const key of ['requestId', 'model', 'version'] as const) {
 					const value = parameter(key);
 					if (value !== undefined) query[key] = value;
@@ -333,6 +345,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		handleProtocols: (protocols) => (protocols.has(streamSubprotocol) ? streamSubprotocol : false),
 	});
 	const alive = new WeakMap<WebSocket, boolean>();
+	/** Each connection's subscriber, for cutting it with what it was owed. */
+	const subscribers = new WeakMap<WebSocket, Subscriber>();
+	const heartbeatMs = options.heartbeatMs ?? 30_000;
 
 	function rejectUpgrade(socket: Socket, status: number, message: string): void {
 		const body = JSON.stringify({error: message});
@@ -374,12 +389,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		ws.on('pong', () => alive.set(ws, true));
 		const subscriber: Subscriber = core.hub.attach({
 			send: (frame) => {
-				if (ws.readyState === ws.OPEN) ws.send(frame);
+				// Text frames, also when the hub hands over UTF-8 bytes.
+				if (ws.readyState === ws.OPEN) ws.send(frame, {binary: false});
 			},
 			get bufferedAmount() {
 				return ws.bufferedAmount;
 			},
 		});
+		subscribers.set(ws, subscriber);
 		core.subscriberCountChanged();
 		const send = (message: ServerMessage): void => core.hub.sendDirect(subscriber, message);
 		send({
@@ -398,6 +415,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			let message: Partial<ClientMessage> & Record<string, unknown>;
 			try {
 				if (text === undefined) throw new Error('binary frames are not understood');
+				if (jsonDepthOver(text) !== undefined) throw new Error(tooDeepMessage('the message'));
 				const parsed: unknown = JSON.parse(text);
 				if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('a message must be a JSON object with a type');
 				message = parsed as typeof message;
@@ -476,17 +494,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		ws.on('error', () => ws.terminate());
 	}
 
+	/**
+	 * A client that left a whole ping interval unanswered has stopped reading (or is gone): it is told what it was
+	 * owed in a final gap, then closed with 4008 and a reason, both written after whatever its socket still holds
+	 * (a client that reads again gets them; one that is gone is cut by ws's close timeout). No more is queued for it.
+	 */
+	function cutTooSlow(ws: WebSocket): void {
+		const subscriber = subscribers.get(ws);
+		const seconds = Math.round(heartbeatMs / 1000);
+		const gap = subscriber && core.hub.cut(subscriber, `the agent closed this connection: the client did not answer a ping within ${seconds} s (it stopped reading); resume with fromSeq = the last seq you received to get these back while they are in the resume buffer`);
+		if (gap) ws.send(JSON.stringify(gap));
+		ws.close(closeTooSlow, `too slow: no answer to a ping within ${seconds} s; resume with fromSeq`);
+	}
+
 	const heartbeat = setInterval(() => {
 		for (const ws of sockets.clients) {
+			if (ws.readyState !== ws.OPEN) continue;
 			if (alive.get(ws) === false) {
-				ws.terminate();
+				cutTooSlow(ws);
 				continue;
 			}
 
 			alive.set(ws, false);
 			ws.ping();
 		}
-	}, options.heartbeatMs ?? 30_000);
+	}, heartbeatMs);
 	heartbeat.unref();
 
 	const listen = (target: http.Server, port: number, host: string) =>

@@ -19,6 +19,7 @@
 import {HTTP} from 'cloudevents';
 import type {CloudEventV1} from 'cloudevents';
 import type {Prediction, PredictionStatus} from '../../domain/types.ts';
+import {jsonDepthOver, maxJsonDepth, tooDeepMessage} from './json-depth.ts';
 import {extractOutput, isErrorPayload, summarizePayload, truncate} from './summaries.ts';
 
 export class IngestError extends Error {
@@ -89,14 +90,20 @@ function isJsonMediaType(type: string): boolean {
 /** Parses the body of a request to `/v1/logs`. `now` is the receipt time, used when an event carries none. */
 export function parseIngest(headers: IncomingHeaders, body: Buffer, now: number): IngestBatch {
 	const type = mediaType(headers);
-	if (type === 'application/cloudevents+json' || type === 'application/cloudevents-batch+json') {
-		return parseCloudEvents(headers, body, now, 'cloudevents-structured');
+	const binaryMode = header(headers, 'ce-type') !== undefined || header(headers, 'ce-specversion') !== undefined;
+	const structured = type === 'application/cloudevents+json' || type === 'application/cloudevents-batch+json';
+	// A binary-mode CloudEvent's data may be anything (it is summarised as bytes); any other body is JSON, and a
+	// body declared as something else is not guessed at.
+	if (!structured && !binaryMode && type !== '' && !isJsonMediaType(type)) {
+		throw new IngestError(415, `content-type ${truncate(type, 60)} is not accepted: send application/json (a prediction or an array of them), application/cloudevents+json, application/cloudevents-batch+json, or a CloudEvent in binary mode (ce-* headers)`);
 	}
 
-	if (header(headers, 'ce-type') !== undefined || header(headers, 'ce-specversion') !== undefined) {
-		return parseCloudEvents(headers, body, now, undefined);
+	if ((structured || !binaryMode || isJsonMediaType(type)) && jsonDepthOver(body) !== undefined) {
+		throw new IngestError(400, tooDeepMessage('the body'));
 	}
 
+	if (structured) return parseCloudEvents(headers, body, now, 'cloudevents-structured');
+	if (binaryMode) return parseCloudEvents(headers, body, now, undefined);
 	return parsePlainJson(body, now);
 }
 
@@ -107,8 +114,9 @@ function parseCloudEvents(
 	structured: IngestFormat | undefined,
 ): IngestBatch {
 	const type = mediaType(headers);
-	// Each event with whether it carried its own time (the binding fills in "now" when it has none).
-	let events: {event: CloudEventV1<unknown>; timed: boolean}[];
+	// Each event with whether it carried its own time and id (the binding makes up both when they are missing: a
+	// made-up id would be acknowledged and then never found by anyone who knew the request).
+	let events: {event: CloudEventV1<unknown>; timed: boolean; identified: boolean}[];
 	try {
 		if (structured) {
 			let parsed: unknown;
@@ -130,13 +138,15 @@ function parseCloudEvents(
 				}
 
 				const event = HTTP.toEvent<unknown>({headers: {'content-type': 'application/cloudevents+json'}, body: item});
-				return {event: event as CloudEventV1<unknown>, timed: typeof (item as {time?: unknown}).time === 'string'};
+				const {time, id} = item as {time?: unknown; id?: unknown};
+				return {event: event as CloudEventV1<unknown>, timed: typeof time === 'string', identified: (typeof id === 'string' && id !== '') || typeof id === 'number'};
 			});
 		} else {
 			// JSON payloads are handed over as text so that the CloudEvents binding parses them; others stay bytes.
 			const payload = isJsonMediaType(type) || type.startsWith('text/') ? body.toString('utf8') : body;
 			const event = HTTP.toEvent<unknown>({headers: sanitizeHeaders(headers), body: payload});
-			events = (Array.isArray(event) ? event : [event]).map((item) => ({event: item, timed: header(headers, 'ce-time') !== undefined}));
+			const identified = (header(headers, 'ce-id') ?? '') !== '';
+			events = (Array.isArray(event) ? event : [event]).map((item) => ({event: item, timed: header(headers, 'ce-time') !== undefined, identified}));
 		}
 	} catch (error) {
 		if (error instanceof IngestError) throw error;
@@ -152,7 +162,7 @@ function parseCloudEvents(
 	const records: LogRecord[] = [];
 	let ignored = 0;
 	let format: IngestFormat = structured ?? 'kserve';
-	for (const [index, {event, timed}] of events.entries()) {
+	for (const [index, {event, timed, identified}] of events.entries()) {
 		const where = events.length > 1 ? `event ${index}: ` : '';
 		const eventType = stringAttribute(event, 'type');
 		if (eventType === undefined || eventType === '') {
@@ -174,7 +184,7 @@ function parseCloudEvents(
 
 		const seldon = eventType.startsWith('io.seldon.');
 		if (!structured) format = seldon ? 'seldon' : 'kserve';
-		records.push(halfFromEvent(event, isRequest ? 'request' : 'response', seldon, timed ? undefined : now, now, where));
+		records.push(halfFromEvent(event, isRequest ? 'request' : 'response', seldon, identified, timed ? undefined : now, now, where));
 	}
 
 	return {format, records, ignored};
@@ -198,10 +208,21 @@ function stringAttribute(event: CloudEventV1<unknown>, name: string): string | u
 	return undefined;
 }
 
+/**
+ * SQLite keeps text as UTF-8, where a lone surrogate (\ud800–\udfff unpaired, which JSON can spell) becomes U+FFFD:
+ * such an id would be acknowledged and then never found by the id it was sent with.
+ */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function requireUnicode(value: string, what: string, where: string): string {
+	if (loneSurrogate.test(value)) throw new IngestError(400, `${where}${what} is not valid Unicode (it holds a lone surrogate, \\ud800–\\udfff unpaired); send it as UTF-8 text`);
+	return value;
+}
+
 function requireName(value: string | undefined, what: string, where: string): string {
 	if (value === undefined || value.trim() === '') throw new IngestError(400, `${where}missing ${what}`);
 	if (value.length > maxNameLength) throw new IngestError(400, `${where}${what} is longer than ${maxNameLength} characters`);
-	return value;
+	return requireUnicode(value, what, where);
 }
 
 function versionFromAnnotations(text: string | undefined): string | undefined {
@@ -231,6 +252,8 @@ function decodeData(event: CloudEventV1<unknown>): {body: unknown; text?: string
 	if (data === undefined || data === null) return {body: undefined};
 	if (Buffer.isBuffer(data) || data instanceof Uint8Array) {
 		const bytes = Buffer.from(data);
+		// Opaque data that would parse as deeply nested JSON is shown by its size, never walked.
+		if (jsonDepthOver(bytes) !== undefined) return {body: undefined, text: `(${bytes.length} bytes, nested over ${maxJsonDepth} levels)`};
 		const text = bytes.toString('utf8');
 		try {
 			return {body: JSON.parse(text) as unknown};
@@ -240,6 +263,7 @@ function decodeData(event: CloudEventV1<unknown>): {body: unknown; text?: string
 	}
 
 	if (typeof data === 'string') {
+		if (jsonDepthOver(data) !== undefined) return {body: undefined, text: `(${data.length} characters, nested over ${maxJsonDepth} levels)`};
 		try {
 			return {body: JSON.parse(data) as unknown};
 		} catch {
@@ -254,15 +278,19 @@ function halfFromEvent(
 	event: CloudEventV1<unknown>,
 	direction: 'request' | 'response',
 	seldon: boolean,
+	identified: boolean,
 	receivedAt: number | undefined,
 	now: number,
 	where: string,
 ): LogHalf {
-	const id = seldon ? (stringAttribute(event, 'requestid') ?? stringAttribute(event, 'id')) : stringAttribute(event, 'id');
+	const declaredId = identified ? stringAttribute(event, 'id') : undefined;
+	const id = seldon ? (stringAttribute(event, 'requestid') || declaredId) : declaredId;
 	if (id === undefined || id === '') throw new IngestError(400, `${where}missing the request id (${seldon ? 'ce-requestid or ' : ''}ce-id)`);
 	if (id.length > maxRequestIdLength) {
 		throw new IngestError(400, `${where}request id is longer than ${maxRequestIdLength} characters`);
 	}
+
+	requireUnicode(id, 'the request id', where);
 
 	const model = requireName(
 		stringAttribute(event, 'inferenceservicename') ?? (seldon ? stringAttribute(event, 'modelid') : undefined),
@@ -331,7 +359,7 @@ function requiredString(record: Record<string, unknown>, field: string, where: s
 	}
 
 	if (value.length > max) throw new IngestError(400, `${where}field "${field}" is longer than ${max} characters`);
-	return value;
+	return requireUnicode(value, `field "${field}"`, where);
 }
 
 function describe(value: unknown): string {

@@ -23,6 +23,8 @@ import type {LogHalf} from '../ingest/parse.ts';
 
 export interface PredictionQuery {
 	requestId?: string;
+	/** Request ids that start with this (exact matches first). */
+	requestIdPrefix?: string;
 	namespace?: string;
 	model?: string;
 	version?: string;
@@ -67,8 +69,11 @@ export const retentionChunkRows = 2000;
  */
 const walSizeLimitBytes = 16 * 1024 * 1024;
 
-/** Predictions made outside a request (join timeouts, shutdown) kept in memory while the store cannot write. */
-const maxBacklogRows = 100_000;
+/**
+ * Predictions made outside a request (join timeouts, shutdown) kept in memory while the store cannot write. About
+ * 1 KB each on V8's heap, which the deployment caps (deploy/base: --max-old-space-size=128): 20,000 is ~20 MiB.
+ */
+const maxBacklogRows = 20_000;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS predictions (
@@ -390,6 +395,8 @@ export class AgentStore {
 		};
 
 		add('request_id = ?', query.requestId);
+		// GLOB, not LIKE: case-sensitive as ids are, and its literal prefix is looked up in the request_id index.
+		add('request_id GLOB ?', query.requestIdPrefix === undefined ? undefined : `${query.requestIdPrefix.replaceAll(/[*?[]/g, '[$&]')}*`);
 		add('namespace = ?', query.namespace);
 		add('model = ?', query.model);
 		add('version = ?', query.version);
@@ -397,7 +404,9 @@ export class AgentStore {
 		add('time >= ?', query.since);
 		add('time < ?', query.until);
 		const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 100)), maxQueryLimit);
-		const sql = `SELECT * FROM predictions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, seq DESC LIMIT ${limit}`;
+		const exactFirst = query.requestIdPrefix === undefined ? '' : 'request_id = ? DESC, ';
+		if (query.requestIdPrefix !== undefined) parameters.push(query.requestIdPrefix);
+		const sql = `SELECT * FROM predictions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${exactFirst}time DESC, seq DESC LIMIT ${limit}`;
 		return this.#db
 			.prepare(sql)
 			.all(...parameters)

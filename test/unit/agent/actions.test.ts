@@ -194,7 +194,11 @@ describe('parseAction', () => {
 
 	it('says what is wrong', () => {
 		expect(parseAction({kind: 'explode'})).toMatch(/unknown action kind "explode"/);
-		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 250})).toBe('to must be a number from 0 to 100');
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 250})).toBe('to: 250 is above 100: type a whole number from 0 to 100');
+		// The console's rule (domain/weights.ts parseWeight): whole percentages only, sent as numbers.
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 4.5})).toBe('to: "4.5" is not a weight: type a whole number from 0 to 100');
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: -5, to: 45})).toBe('from: "-5" is not a weight: type a whole number from 0 to 100');
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: '45'})).toBe('to must be a whole number from 0 to 100 (a JSON number), got "45"');
 		expect(parseAction({kind: 'rollback', model: {namespace: 'Team A', name: 'fraud'}, canary: 'v2'})).toMatch(/model.namespace "Team A" is not a valid Kubernetes name/);
 		expect(parseAction({kind: 'load-test', targets: [], rps: 1, durationSeconds: 1})).toMatch(/one version, or two/);
 		expect(parseAction({kind: 'load-test', targets: [{namespace: 'a', name: 'x', version: '1'}, {namespace: 'a', name: 'y', version: '2'}], rps: 1, durationSeconds: 1})).toMatch(/same model/);

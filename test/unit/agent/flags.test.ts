@@ -14,6 +14,7 @@ describe('parseAgentFlags', () => {
 				joinTimeoutSeconds: 30,
 				allowIps: [],
 				maxBodyBytes: 1_048_576,
+				resumeBufferEvents: 100_000,
 				guard: false,
 				guardDryRun: false,
 				modelPort: 80,

@@ -7,8 +7,8 @@ import type {Prediction} from '../../../source/domain/types.ts';
 class FakeConnection implements StreamConnection {
 	frames: string[] = [];
 	bufferedAmount = 0;
-	send(frame: string): void {
-		this.frames.push(frame);
+	send(frame: string | Buffer): void {
+		this.frames.push(frame.toString());
 	}
 
 	/** Every message received, batches unpacked. */
@@ -154,6 +154,92 @@ describe('StreamHub', () => {
 		for (let index = 1; index <= 50_000; index++) publish(hub, index);
 		expect(subscriber.queue.length).toBe(100);
 		expect(subscriber.gap?.dropped).toBe(49_900);
+		hub.close();
+	});
+});
+
+describe('StreamHub resume', () => {
+	it('replays a resume larger than the client queue as the socket drains, without a gap, then goes live', () => {
+		const hub = new StreamHub({ringCapacity: 1000, queueCapacity: 10, batchMax: 50, highWaterBytes: 1000, flushIntervalMs: 60_000});
+		for (let index = 1; index <= 600; index++) publish(hub, index);
+		const connection = new FakeConnection();
+		const subscriber = hub.attach(connection);
+		// The socket is "full" after every frame until the test drains it: the replay waits, nothing is dropped.
+		const send = connection.send.bind(connection);
+		connection.send = (frame: string | Buffer) => {
+			send(frame);
+			connection.bufferedAmount = 10_000;
+		};
+
+		hub.subscribe(subscriber, {}, 100);
+		for (let round = 0; round < 100 && subscriber.replayNext !== undefined; round++) {
+			publish(hub, 600 + round + 1);
+			connection.bufferedAmount = 0;
+			hub.flush(subscriber);
+		}
+
+		connection.bufferedAmount = 0;
+		hub.flush(subscriber);
+		const seqs = connection.messages().map((message) => message.seq);
+		expect(connection.messages().some((message) => message.type === 'gap')).toBe(false);
+		expect(seqs).toEqual(Array.from({length: hub.seq - 100}, (_, index) => 101 + index));
+		hub.close();
+	});
+
+	it('counts events that left the ring before a slow replay reached them as a gap saying so', () => {
+		const hub = new StreamHub({ringCapacity: 100, batchMax: 10, highWaterBytes: 1000, flushIntervalMs: 60_000});
+		for (let index = 1; index <= 100; index++) publish(hub, index);
+		const connection = new FakeConnection();
+		const subscriber = hub.attach(connection);
+		const send = connection.send.bind(connection);
+		connection.send = (frame: string | Buffer) => {
+			send(frame);
+			connection.bufferedAmount = 10_000;
+		};
+
+		hub.subscribe(subscriber, {}, 0);
+		// One frame went; meanwhile 150 more events push the rest of the replay out of the ring.
+		for (let index = 101; index <= 250; index++) publish(hub, index);
+		for (let round = 0; round < 100 && subscriber.replayNext !== undefined; round++) {
+			connection.bufferedAmount = 0;
+			hub.flush(subscriber);
+		}
+
+		const messages = connection.messages();
+		const gap = messages.find((message) => message.type === 'gap')!;
+		expect(gap).toMatchObject({seq: 150, dropped: 140});
+		expect(gap.reason).toMatch(/left the resume buffer \(100 events\) before they were sent/);
+		const seqs = messages.filter((message) => message.type === 'prediction').map((message) => message.seq);
+		expect(seqs).toEqual([...Array.from({length: 10}, (_, index) => index + 1), ...Array.from({length: 100}, (_, index) => 151 + index)]);
+		hub.close();
+	});
+
+	it('when a subscriber is cut, counts what it was owed in a final gap', () => {
+		const hub = new StreamHub({queueCapacity: 5, batchMax: 10, highWaterBytes: 0, flushIntervalMs: 60_000});
+		const connection = new FakeConnection();
+		connection.bufferedAmount = 1;
+		const subscriber = hub.attach(connection);
+		hub.subscribe(subscriber, {}, undefined);
+		for (let index = 1; index <= 8; index++) publish(hub, index);
+		expect(hub.cut(subscriber, 'stopped reading')).toEqual({type: 'gap', seq: 8, dropped: 8, reason: 'stopped reading', final: true});
+		expect(hub.subscriberCount).toBe(0);
+		hub.close();
+	});
+	it('drops a queued event once it leaves the ring, so a slow client with a narrow filter pins no old texts', () => {
+		const hub = new StreamHub({ringCapacity: 100, queueCapacity: 1000, batchMax: 10, highWaterBytes: 0, flushIntervalMs: 60_000});
+		const connection = new FakeConnection();
+		connection.bufferedAmount = 1;
+		const subscriber = hub.attach(connection);
+		hub.subscribe(subscriber, {model: 'rare'}, undefined);
+		// One matching event in ten: 30 queued, spanning 300 events, three times the ring.
+		for (let index = 1; index <= 300; index++) publish(hub, index, 'team-a', index % 10 === 0 ? 'rare' : 'fraud');
+		expect(subscriber.queue.length).toBe(10);
+		expect(subscriber.queue.at(0)!.seq).toBe(210);
+		connection.bufferedAmount = 0;
+		hub.flush(subscriber);
+		const messages = connection.messages();
+		expect(messages[0]).toMatchObject({type: 'gap', seq: 200, dropped: 20});
+		expect(messages.slice(1).map((message) => message.seq)).toEqual([210, 220, 230, 240, 250, 260, 270, 280, 290, 300]);
 		hub.close();
 	});
 });

@@ -203,7 +203,7 @@ describe('parseIngest never fails other than with an IngestError', () => {
 					}
 				} catch (error) {
 					if (!(error instanceof IngestError)) throw error;
-					expect([400, 413]).toContain(error.status);
+					expect([400, 413, 415]).toContain(error.status);
 					expect(error.message.length).toBeGreaterThan(0);
 				}
 			}),

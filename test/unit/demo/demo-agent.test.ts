@@ -84,6 +84,23 @@ describe('demo agent: prediction stream', () => {
 		expect(await harness.demo.agent.lookup('')).toEqual([]);
 	});
 
+	it('finds request ids by their first characters (4 or more), the exact one first, at most 20', async () => {
+		harness = startDemo({scenario: 'calm'});
+		const stream = await harness.collect();
+		harness.run(3000);
+		stream.stop();
+		const wanted = stream.predictions[7]!;
+		const found = await harness.demo.agent.lookup(wanted.requestId.slice(0, 6));
+		expect(found).toContainEqual(wanted);
+		expect(found.every((prediction) => prediction.requestId.startsWith(wanted.requestId.slice(0, 6)))).toBe(true);
+		// Four hex characters match many ids out of thousands; the answer stays short.
+		const many = await harness.demo.agent.lookup(wanted.requestId.slice(0, 4));
+		expect(many.length).toBeLessThanOrEqual(20);
+		expect(many.every((prediction) => prediction.requestId.startsWith(wanted.requestId.slice(0, 4)))).toBe(true);
+		// Three characters are too few for a prefix: only an id that is exactly them.
+		expect(await harness.demo.agent.lookup(wanted.requestId.slice(0, 3))).toEqual([]);
+	});
+
 	it('resumes from a sequence number, and says how many events are gone when they left the history', async () => {
 		harness = startDemo({scenario: 'calm', historyLimit: 1000});
 		const first = await harness.collect();

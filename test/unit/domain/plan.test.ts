@@ -145,7 +145,7 @@ describe('the agent reads `expected` from untrusted JSON', () => {
 
 	it('accepts a map of whole weights and refuses anything else with a message', () => {
 		expect(parseAction({...base, expected: {v1: 90, v2: 10}})).toEqual({...base, expected: {v1: 90, v2: 10}});
-		expect(parseAction({...base, expected: {v1: 90.5}})).toBe('expected.v1 must be a whole number from 0 to 100');
+		expect(parseAction({...base, expected: {v1: 90.5}})).toBe('expected.v1: "90.5" is not a weight: type a whole number from 0 to 100');
 		expect(parseAction({...base, expected: [90, 10]})).toBe('expected must be an object {version: weight}');
 		expect(parseAction({kind: 'smoke-test', target: {namespace: 'a', name: 'b', version: 'v1'}, expected: {}})).toBe('expected is only for traffic changes, not smoke-test');
 	});
