@@ -63,8 +63,8 @@ export function App({width: fixedWidth, height: fixedHeight}: {width?: number; h
 	else body = <FleetTable state={state} width={width} height={bodyHeight} />;
 
 	// Every part has the height computed above and never shrinks: a part Yoga shrank would be drawn over by the next.
-	return (
-		<Box flexDirection="column" width={width} height={height} overflow="hidden">
+	const frame = (
+		<Box flexDirection="column" width={width} height={height} overflow="hidden" flexShrink={0}>
 			<Box flexDirection="column" flexShrink={0} height={headerHeight} overflow="hidden">
 				<Header state={state} width={width} />
 			</Box>
@@ -90,5 +90,14 @@ export function App({width: fixedWidth, height: fixedHeight}: {width?: number; h
 				<Footer state={state} width={width} />
 			</Box>
 		</Box>
+	);
+	// Right after a resize Ink draws once more before the new size reaches this component: cut to the terminal's
+	// width, that frame cannot wrap into extra rows, which Ink's next diff would not know about (a second footer).
+	return fixedWidth === undefined ? (
+		<Box width="100%" overflow="hidden">
+			{frame}
+		</Box>
+	) : (
+		frame
 	);
 }
