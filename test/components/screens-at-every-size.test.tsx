@@ -8,6 +8,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {createDemoSources, type DemoSources} from '../../source/demo/index.ts';
 import {findModel, fleetRows} from '../../source/store/selectors.ts';
 import type {AppState} from '../../source/store/state.ts';
+import {fakeSources} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 
 const sizes: Array<[number, number]> = [
@@ -169,8 +170,52 @@ describe.each(sizes)('every screen at %ix%i', (columns, rows) => {
 			await ui.press('esc');
 			await ui.press('esc', 'a');
 			await check('audit', includes('Audit log'));
+			// A model with three versions: three panels side by side from 120 columns.
+			await ui.press('esc', '/');
+			await ui.type('search-ranker');
+			await ui.press('enter', 'g', 'enter');
+			await settle(200);
+			await check('model with three versions', (frame, state) => [
+				...modelProblems(frame, state, rows),
+				...(columns >= 120 ? includes('v8-distilled')(frame) : []),
+			]);
 			expect(report).toEqual({});
 		},
 		180_000,
+	);
+});
+
+describe.each(sizes)('a flagged canary and a long audit log at %ix%i', (columns, rows) => {
+	it(
+		'keeps the headings above the flags and says how many audit entries are hidden',
+		async () => {
+			const ui = await renderAtSize({sources: fakeSources()}, columns, rows);
+			cleanup = ui.cleanup;
+			const report: Record<string, string[]> = {};
+			const check = async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
+				await settle(60);
+				const frame = ui.frame();
+				const problems = [...frameProblems(frame, ui.violations(), columns, rows), ...specific(frame, ui.controller.state)];
+				if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
+			};
+
+			await ui.waitFor('✖');
+			await check('fleet with a flag', fleetProblems);
+			await ui.press('enter');
+			await check('model with a critical flag', (frame, state) => [...modelProblems(frame, state, rows), ...includes('✖ v13')(frame)]);
+			// Twelve changes, each audited by the console.
+			for (let step = 0; step < 6; step++) await ui.press('+', 'y', '-', 'y');
+			await waitUntil(() => ui.controller.state.audit.length >= 12);
+			await ui.press('a');
+			await check('audit with more entries than rows', (frame, state) => {
+				const shown = frame.split('\n').filter((line) => /^\d\d:\d\d:\d\d /.test(line)).length;
+				return [
+					...includes('Audit log')(frame),
+					...(shown < state.audit.length && !/↓ \d+ older/.test(frame) ? [`${shown} of ${state.audit.length} entries shown and no "↓ N older"`] : []),
+				];
+			});
+			expect(report).toEqual({});
+		},
+		120_000,
 	);
 });
