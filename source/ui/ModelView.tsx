@@ -200,8 +200,9 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 			) : (
 				flagLines.slice(0, room.flags).map(({version, flag}, index) => (
 					<Text key={`${version}-${index}`} wrap="truncate-end" color={flag.severity === 'critical' ? theme.status.critical : theme.status.warning}>
+						{/* The count of flags without a line goes first, where cutting the line cannot hide it. */}
+						{index === room.flags - 1 && hiddenFlags > 0 ? `+${hiddenFlags} more flags · ` : ''}
 						{flag.severity === 'critical' ? '✖' : '▲'} {version}: {flag.message}
-						{index === room.flags - 1 && hiddenFlags > 0 ? ` (+${hiddenFlags} more)` : ''}
 					</Text>
 				))
 			)}
