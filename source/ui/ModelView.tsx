@@ -144,12 +144,15 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 	const panelWidth = Math.max(1, Math.floor((width - (shown.length - 1) * 2) / shown.length));
 	const scales = sharedScales(state, model);
 	const verdict = state.verdicts[`${model.namespace}/${model.name}`];
-	const flagLines = model.versions.flatMap((version) =>
-		(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
-			version: version.name,
-			flag,
-		})),
-	);
+	// Critical flags first: on a short terminal the flag that has a line is the worst one.
+	const flagLines = model.versions
+		.flatMap((version) =>
+			(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
+				version: version.name,
+				flag,
+			})),
+		)
+		.sort((a, b) => Number(b.flag.severity === 'critical') - Number(a.flag.severity === 'critical'));
 	const all = modelTasks(state, model);
 	// The latest smoke test of each version, side by side, and the latest other action (a load test, a change).
 	const smokes = shown.flatMap((version) => {
