@@ -189,7 +189,7 @@ describe.each(sizes)('a flagged canary and a long audit log at %ix%i', (columns,
 	it(
 		'keeps the headings above the flags and says how many audit entries are hidden',
 		async () => {
-			const ui = await renderAtSize({sources: fakeSources()}, columns, rows);
+			const ui = await renderAtSize({sources: fakeSources({agent: true})}, columns, rows);
 			cleanup = ui.cleanup;
 			const report: Record<string, string[]> = {};
 			const check = async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
@@ -203,17 +203,35 @@ describe.each(sizes)('a flagged canary and a long audit log at %ix%i', (columns,
 			await check('fleet with a flag', fleetProblems);
 			await ui.press('enter');
 			await check('model with a critical flag', (frame, state) => [...modelProblems(frame, state, rows), ...includes('✖ v13')(frame)]);
-			// Twelve changes, each audited by the console.
-			for (let step = 0; step < 6; step++) await ui.press('+', 'y', '-', 'y');
-			await waitUntil(() => ui.controller.state.audit.length >= 12);
-			await ui.press('a');
-			await check('audit with more entries than rows', (frame, state) => {
+			const finished = (kind: string) => () =>
+				ui.controller.state.tasks.some((task) => task.action.kind === kind && task.state !== 'running');
+			await ui.press('s');
+			await waitUntil(finished('smoke-test'));
+			await ui.press('t', 'y');
+			await waitUntil(finished('load-test'));
+			await check('model with a critical flag, smoke and load results', (frame, state) => [
+				...modelProblems(frame, state, rows),
+				...includes('✖ v13', 'smoke')(frame),
+			]);
+			ui.cleanup();
+			// Without an agent the console audits each change itself: twelve changes.
+			const direct = await renderAtSize({sources: fakeSources()}, columns, rows);
+			cleanup = direct.cleanup;
+			await direct.waitFor('MODEL');
+			for (let step = 0; step < 6; step++) await direct.press('+', 'y', '-', 'y');
+			await waitUntil(() => direct.controller.state.audit.length >= 12);
+			await direct.press('a');
+			await settle(60);
+			const frame = direct.frame();
+			const state = direct.controller.state;
+			const problems = [...frameProblems(frame, direct.violations(), columns, rows), ...(() => {
 				const shown = frame.split('\n').filter((line) => /^\d\d:\d\d:\d\d /.test(line)).length;
 				return [
 					...includes('Audit log')(frame),
 					...(shown < state.audit.length && !/↓ \d+ older/.test(frame) ? [`${shown} of ${state.audit.length} entries shown and no "↓ N older"`] : []),
 				];
-			});
+			})()];
+			if (problems.length > 0) report['audit with more entries than rows'] = [...problems, 'frame:', ...frame.split('\n')];
 			expect(report).toEqual({});
 		},
 		120_000,
