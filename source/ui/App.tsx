@@ -13,6 +13,9 @@ import {PredictionLog} from './PredictionLog.tsx';
 import {TaskPanel} from './TaskPanel.tsx';
 import {Toasts} from './Toasts.tsx';
 
+/** A running task below the screen: its title line and its checks so far. */
+const TASK_PANEL_LINES = 2;
+
 /** The root: layout and the one key dispatcher. Screens are their own components. */
 export function App({width: fixedWidth, height: fixedHeight}: {width?: number; height?: number}) {
 	const state = useAppState();
@@ -46,9 +49,10 @@ export function App({width: fixedWidth, height: fixedHeight}: {width?: number; h
 
 	const running = state.view.screen === 'model' ? [] : state.tasks.filter((task) => task.state === 'running').slice(-1);
 	const headerHeight = headerLines(state);
-	const toastHeight = Math.min(2, state.toasts.length);
+	// A short terminal keeps its rows for the screen: one toast line instead of two.
+	const toastHeight = Math.min(height >= 20 ? 2 : 1, state.toasts.length);
 	const filterHeight = state.overlay?.kind === 'filter' ? 1 : 0;
-	const bodyHeight = Math.max(3, height - headerHeight - 1 - toastHeight - running.length * 2 - filterHeight);
+	const bodyHeight = Math.max(3, height - headerHeight - 1 - toastHeight - running.length * TASK_PANEL_LINES - filterHeight);
 	const fullOverlay = state.overlay && state.overlay.kind !== 'filter' ? state.overlay : undefined;
 
 	let body: React.ReactNode;
@@ -58,18 +62,42 @@ export function App({width: fixedWidth, height: fixedHeight}: {width?: number; h
 	else if (state.view.screen === 'audit') body = <AuditView state={state} height={bodyHeight} />;
 	else body = <FleetTable state={state} width={width} height={bodyHeight} />;
 
-	return (
-		<Box flexDirection="column" width={width} height={height}>
-			<Header state={state} width={width} />
-			<Box flexDirection="column" height={bodyHeight} overflow="hidden">
+	// Every part has the height computed above and never shrinks: a part Yoga shrank would be drawn over by the next.
+	const frame = (
+		<Box flexDirection="column" width={width} height={height} overflow="hidden" flexShrink={0}>
+			<Box flexDirection="column" flexShrink={0} height={headerHeight} overflow="hidden">
+				<Header state={state} width={width} />
+			</Box>
+			<Box flexDirection="column" flexShrink={0} height={bodyHeight} overflow="hidden">
 				{body}
 			</Box>
-			{state.overlay?.kind === 'filter' ? <Overlay state={state} overlay={state.overlay} width={width} height={1} /> : null}
+			{state.overlay?.kind === 'filter' ? (
+				<Box flexShrink={0} height={1} overflow="hidden">
+					<Overlay state={state} overlay={state.overlay} width={width} height={1} />
+				</Box>
+			) : null}
 			{running.map((task) => (
-				<TaskPanel key={task.id} task={task} width={width} />
+				<Box key={task.id} flexDirection="column" flexShrink={0} height={TASK_PANEL_LINES} overflow="hidden">
+					<TaskPanel task={task} width={width} />
+				</Box>
 			))}
-			<Toasts state={state} />
-			<Footer state={state} width={width} />
+			{toastHeight > 0 ? (
+				<Box flexDirection="column" flexShrink={0} height={toastHeight} overflow="hidden">
+					<Toasts state={state} lines={toastHeight} />
+				</Box>
+			) : null}
+			<Box flexShrink={0} height={1} overflow="hidden">
+				<Footer state={state} width={width} />
+			</Box>
 		</Box>
+	);
+	// Right after a resize Ink draws once more before the new size reaches this component: cut to the terminal's
+	// width, that frame cannot wrap into extra rows, which Ink's next diff would not know about (a second footer).
+	return fixedWidth === undefined ? (
+		<Box width="100%" overflow="hidden">
+			{frame}
+		</Box>
+	) : (
+		frame
 	);
 }

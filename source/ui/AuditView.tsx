@@ -6,14 +6,17 @@ import {formatClock, pad} from './format.ts';
 
 export function AuditView({state, height}: {state: AppState; height: number}) {
 	const theme = useTheme();
-	const entries = state.audit.slice(0, Math.max(1, height - 2));
+	// Newest first; when older entries do not fit, the last line counts them.
+	const room = state.audit.length > height - 1 ? Math.max(1, height - 2) : Math.max(1, height - 1);
+	const entries = state.audit.slice(0, room);
+	const older = state.audit.length - entries.length;
 	// Names as long as the longest shown (service accounts and user@context are long), within reason.
 	const userWidth = Math.min(40, Math.max(8, ...entries.map((entry) => entry.user.length)));
 	// Actions too: `rollback v2`, `smoke-test`; a column always ends with a space.
 	const actionWidth = Math.min(24, Math.max(10, ...entries.map((entry) => entry.action.length)));
 	return (
 		<Box flexDirection="column" height={height}>
-			<Text bold>
+			<Text bold wrap="truncate-end">
 				Audit log{' '}
 				<Text color={theme.text.muted}>
 					(newest first: who, what, before → after, result
@@ -37,6 +40,7 @@ export function AuditView({state, height}: {state: AppState; height: number}) {
 					</Text>
 				))
 			)}
+			{older > 0 ? <Text color={theme.text.muted}>↓ {older} older</Text> : null}
 		</Box>
 	);
 }

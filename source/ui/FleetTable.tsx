@@ -5,7 +5,7 @@ import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
-import {pad, weightBar} from './format.ts';
+import {pad, truncate, weightBar} from './format.ts';
 import type {Theme} from './theme.ts';
 
 export function toneColor(theme: Theme, tone: Tone): string | undefined {
@@ -104,8 +104,11 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 	// The sort and the filter in words, on a line of their own while either is on.
 	const title = fleetTitle(state);
 	const bodyHeight = Math.max(1, height - 1 - (title ? 1 : 0));
-	const top = Math.max(0, Math.min(state.selection - Math.floor(bodyHeight / 2), rows.length - bodyHeight));
-	const visible = rows.slice(top, top + bodyHeight);
+	// When rows are hidden, the last line says how many: "↑ 3 more · ↓ 12 more".
+	const room = rows.length > bodyHeight ? Math.max(1, bodyHeight - 1) : bodyHeight;
+	const top = Math.max(0, Math.min(state.selection - Math.floor(room / 2), rows.length - room));
+	const visible = rows.slice(top, top + room);
+	const below = rows.length - top - visible.length;
 	if (rows.length === 0) {
 		const message =
 			state.models.length === 0
@@ -124,24 +127,29 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 		<Box flexDirection="column" height={height}>
 			{title ? (
 				<Text color={theme.text.accent} wrap="truncate-end">
-					{' '}
-					{title}
+					{truncate(` ${title}`, width)}
 				</Text>
 			) : null}
-			<Text bold color={theme.text.muted}>
-				{' '}
-				{chosen.map((column) => pad(column.header, column.width, column.align)).join(' ')}
+			<Text bold color={theme.text.muted} wrap="truncate-end">
+				{truncate(` ${chosen.map((column) => pad(column.header, column.width, column.align)).join(' ')}`.trimEnd(), width)}
 			</Text>
 			{visible.map((row, index) => (
 				<FleetRowLine
 					key={row.key}
-					row={row}
+					// The first row on screen names its model even when the model's first version scrolled away.
+					row={index === 0 && !row.firstOfModel ? {...row, firstOfModel: true} : row}
 					selected={top + index === state.selection}
 					columns={chosen}
 					thresholds={state.thresholds}
 					theme={theme}
 				/>
 			))}
+			{top > 0 || below > 0 ? (
+				<Text color={theme.text.muted}>
+					{' '}
+					{[top > 0 ? `↑ ${top} more` : '', below > 0 ? `↓ ${below} more` : ''].filter(Boolean).join(' · ')}
+				</Text>
+			) : null}
 		</Box>
 	);
 }

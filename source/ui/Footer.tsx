@@ -4,6 +4,7 @@ import {available, inScope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
 import type {AppState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
+import {truncate} from './format.ts';
 
 /** Footer hints generated from the keymap: the keys of the current screen, disabled ones dimmed. */
 export function footerHints(keymap: ReturnType<typeof useKeymap>, state: AppState): Array<{key: string; hint: string; disabled: boolean}> {
@@ -24,7 +25,7 @@ export function Footer({state, width}: {state: AppState; width: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
 	const hints = footerHints(keymap, state);
-	const prefix = state.readOnly ? `read-only${state.readOnlyReason ? ` (${state.readOnlyReason})` : ''} · ` : '';
+	const prefix = truncate(state.readOnly ? `read-only${state.readOnlyReason ? ` (${state.readOnlyReason})` : ''} · ` : '', width - 1);
 	let used = prefix.length;
 	const shown: typeof hints = [];
 	for (const hint of hints) {
@@ -35,7 +36,7 @@ export function Footer({state, width}: {state: AppState; width: number}) {
 	}
 
 	return (
-		<Box>
+		<Box height={1} overflow="hidden">
 			{prefix ? <Text color={theme.badge.readOnly}>{prefix}</Text> : null}
 			{shown.map(({key, hint, disabled}) => (
 				<Text key={hint} dimColor={disabled}>

@@ -72,9 +72,17 @@ export function Header({state, width}: {state: AppState; width: number}) {
 	const flagged = flaggedModels(state).length;
 	// Flagged models counted where the eye starts, not only as pink text in the table's right-most column.
 	const flaggedLabel = flagged > 0 ? ` · ${flagged} flagged` : '';
+	// The first line is one line at any width: the clock goes first when it is short, then the context is cut.
+	const sources = (Object.keys(state.health) as SourceName[]).map(
+		(source) => ` ${sourceLabels[source]}:${healthLabel(state.health[source], state.now)}`,
+	);
+	const badges = 'modeldeck'.length + (state.demo ? ' DEMO '.length : 0) + (state.readOnly ? ' READ-ONLY'.length : 0) + 1;
+	const right = sources.join('').length;
+	const clock = width - badges - right - 9 >= 16;
+	const contextWidth = Math.max(4, width - badges - right - (clock ? 9 : 0) - flaggedLabel.length);
 	return (
 		<Box flexDirection="column">
-			<Box>
+			<Box height={1} overflow="hidden">
 				<Text bold color={theme.text.accent}>
 					modeldeck
 				</Text>
@@ -89,7 +97,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 					</Text>
 				) : null}
 				<Text> </Text>
-				<Text>{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, Math.max(10, width - 58 - flaggedLabel.length))}</Text>
+				<Text wrap="truncate-end">{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, contextWidth)}</Text>
 				{flaggedLabel ? <Text color={theme.status.critical}>{flaggedLabel}</Text> : null}
 				<Box flexGrow={1} />
 				{(Object.keys(state.health) as SourceName[]).map((source) => (
@@ -99,7 +107,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 						<Text color={healthColor(theme, state.health[source])}>{healthLabel(state.health[source], state.now)}</Text>
 					</Text>
 				))}
-				<Text color={theme.text.muted}> {formatClock(state.now)}</Text>
+				{clock ? <Text color={theme.text.muted}> {formatClock(state.now)}</Text> : null}
 			</Box>
 			{problems.length > 0 || absent.length > 0 ? (
 				<Text wrap="truncate-end">

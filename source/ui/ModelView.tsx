@@ -5,7 +5,7 @@ import {findModel, versionsInOrder} from '../store/selectors.ts';
 import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
-import {SmokePanels, smokeLines, TaskPanel} from './TaskPanel.tsx';
+import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
 import type {Theme} from './theme.ts';
 
 interface ChartSpec {
@@ -29,42 +29,55 @@ function values(series: Series | undefined, metric: MetricName): number[] {
 	return (series?.[metric] ?? []).map((point) => point.value);
 }
 
+/** What a version's column shows: decided by ModelView from the room it has. */
+interface PanelLayout {
+	details: boolean;
+	image: boolean;
+	capacity: boolean;
+	charts: readonly ChartSpec[];
+	chartRows: number;
+}
+
 function VersionPanel(props: {
 	state: AppState;
 	model: Model;
 	version: Version;
 	width: number;
-	chartRows: number;
+	layout: PanelLayout;
 	scales: Map<MetricName, {min: number; max: number}>;
 }) {
-	const {state, model, version, width, chartRows, scales} = props;
+	const {state, model, version, width, layout, scales} = props;
 	const theme = useTheme();
 	const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
 	const sample = state.samples[key];
 	const series = state.history[key];
-	const sparkWidth = Math.max(4, width - 17);
+	const sparkWidth = Math.max(1, width - 16);
 	const bar = weightBar(version.weight, Math.max(4, Math.min(20, width - 26)));
+	// Every line is cut to the column: a wrapped line would push the charts under the panel's next neighbour.
 	return (
-		<Box flexDirection="column" width={width}>
-			<Text bold color={version.track === 'canary' ? theme.track.canary : theme.track.stable}>
-				{truncate(`${version.track.toUpperCase()} ${version.name}`, width)}
+		<Box flexDirection="column" width={width} flexShrink={0}>
+			<Text bold color={version.track === 'canary' ? theme.track.canary : theme.track.stable} wrap="truncate-end">
+				{`${version.track.toUpperCase()} ${version.name}`}
+				{layout.details ? '' : ` ${version.weight}%`}
 			</Text>
-			<Text>
-				<Text color={theme.bar.filled}>{bar.filled}</Text>
-				<Text color={theme.bar.empty}>{bar.empty}</Text>
-				<Text> {version.weight}% </Text>
-				<Text color={version.replicasReady < version.replicasDesired ? theme.status.warning : theme.text.muted}>
-					ready {version.replicasReady}/{version.replicasDesired} rst {version.restarts} age {formatAge(version.created, state.now)}
+			{layout.details ? (
+				<Text wrap="truncate-end">
+					<Text color={theme.bar.filled}>{bar.filled}</Text>
+					<Text color={theme.bar.empty}>{bar.empty}</Text>
+					<Text> {version.weight}% </Text>
+					<Text color={version.replicasReady < version.replicasDesired ? theme.status.warning : theme.text.muted}>
+						ready {version.replicasReady}/{version.replicasDesired} rst {version.restarts} age {formatAge(version.created, state.now)}
+					</Text>
 				</Text>
-			</Text>
-			<Text color={theme.text.muted}>{truncate(version.image, width)}</Text>
-			<Text color={theme.text.muted}>{truncate(capacityLine(version), width)}</Text>
-			{charts.map((chart) => {
-				const lines = columnChart(values(series, chart.metric), sparkWidth, chartRows, scales.get(chart.metric));
+			) : null}
+			{layout.image ? <Text color={theme.text.muted}>{truncate(version.image, width)}</Text> : null}
+			{layout.capacity ? <Text color={theme.text.muted}>{truncate(capacityLine(version), width)}</Text> : null}
+			{layout.charts.map((chart) => {
+				const lines = columnChart(values(series, chart.metric), sparkWidth, layout.chartRows, scales.get(chart.metric));
 				return (
-					<Box key={chart.metric} flexDirection="column">
+					<Box key={chart.metric} flexDirection="column" flexShrink={0}>
 						{lines.map((line, index) => (
-							<Text key={index}>
+							<Text key={index} wrap="truncate-end">
 								<Text color={theme.text.muted}>{pad(index === lines.length - 1 ? chart.label : '', 7)}</Text>
 								<Text>{pad(index === lines.length - 1 ? chart.format(sample?.[chart.metric]) : '', 7, 'right')} </Text>
 								<Text color={chart.color(theme)}>{line}</Text>
@@ -128,15 +141,18 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 
 	const ordered = versionsInOrder(model);
 	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
-	const panelWidth = Math.floor((width - (shown.length - 1) * 2) / shown.length);
+	const panelWidth = Math.max(1, Math.floor((width - (shown.length - 1) * 2) / shown.length));
 	const scales = sharedScales(state, model);
 	const verdict = state.verdicts[`${model.namespace}/${model.name}`];
-	const flagLines = model.versions.flatMap((version) =>
-		(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
-			version: version.name,
-			flag,
-		})),
-	);
+	// Critical flags first: on a short terminal the flag that has a line is the worst one.
+	const flagLines = model.versions
+		.flatMap((version) =>
+			(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
+				version: version.name,
+				flag,
+			})),
+		)
+		.sort((a, b) => Number(b.flag.severity === 'critical') - Number(a.flag.severity === 'critical'));
 	const all = modelTasks(state, model);
 	// The latest smoke test of each version, side by side, and the latest other action (a load test, a change).
 	const smokes = shown.flatMap((version) => {
@@ -144,16 +160,19 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		return latest ? [latest] : [];
 	});
 	const tasks = all.filter((task) => task.action.kind !== 'smoke-test').slice(-1);
-	const maxChecks = height >= 30 ? 8 : 4;
-	const taskLines = tasks.length * 3 + smokeLines(smokes, maxChecks);
-	const fixed = 5 + (verdict ? 1 : 0) + taskLines + Math.min(4, Math.max(1, flagLines.length)) + (model.warnings?.length ?? 0);
-	// Charts grow with the terminal: 1 to 3 lines each for the seven metrics.
-	const chartRows = Math.max(1, Math.min(3, Math.floor((height - fixed) / charts.length)));
-	const used = 5 + charts.length * chartRows + (verdict ? 1 : 0) + taskLines;
-	const flagRoom = Math.max(1, height - used);
+	const room = modelViewLayout({
+		height,
+		verdict: verdict !== undefined,
+		flags: flagLines.length,
+		warnings: model.warnings?.length ?? 0,
+		smokeChecks: smokes.length === 0 ? undefined : Math.max(0, ...smokes.map((task) => task.checks.length)),
+		failedChecks: Math.max(0, ...smokes.map((task) => task.checks.filter((check) => !check.ok).length)),
+		taskLines: tasks.reduce((sum, task) => sum + taskPanelLines(task), 0),
+	});
+	const hiddenFlags = flagLines.length - room.flags;
 	return (
-		<Box flexDirection="column" height={height}>
-			<Text>
+		<Box flexDirection="column" height={height} overflow="hidden">
+			<Text wrap="truncate-end">
 				<Text bold>{model.name}</Text>
 				<Text color={theme.text.muted}>
 					{' '}
@@ -162,10 +181,10 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					{model.runtime ? ` · runtime ${model.runtime}` : ''}
 				</Text>
 			</Text>
-			<Box>
+			<Box flexShrink={0}>
 				{shown.map((version, index) => (
-					<Box key={version.name} marginLeft={index === 0 ? 0 : 2}>
-						<VersionPanel state={state} model={model} version={version} width={panelWidth} chartRows={chartRows} scales={scales} />
+					<Box key={version.name} marginLeft={index === 0 ? 0 : 2} flexShrink={0}>
+						<VersionPanel state={state} model={model} version={version} width={panelWidth} layout={room.panel} scales={scales} />
 					</Box>
 				))}
 			</Box>
@@ -182,21 +201,78 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 			{flagLines.length === 0 ? (
 				<Text color={theme.status.ok}>no flags</Text>
 			) : (
-				flagLines.slice(0, flagRoom).map(({version, flag}, index) => (
+				flagLines.slice(0, room.flags).map(({version, flag}, index) => (
 					<Text key={`${version}-${index}`} wrap="truncate-end" color={flag.severity === 'critical' ? theme.status.critical : theme.status.warning}>
+						{/* The count of flags without a line goes first, where cutting the line cannot hide it. */}
+						{index === room.flags - 1 && hiddenFlags > 0 ? `+${hiddenFlags} more flags · ` : ''}
 						{flag.severity === 'critical' ? '✖' : '▲'} {version}: {flag.message}
 					</Text>
 				))
 			)}
-			{model.warnings?.map((warning) => (
+			{model.warnings?.slice(0, room.warnings).map((warning) => (
 				<Text key={warning} color={theme.status.warning} wrap="truncate-end">
 					! {warning}
 				</Text>
 			))}
-			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={maxChecks} /> : null}
+			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={room.smokeChecks} /> : null}
 			{tasks.map((task) => (
 				<TaskPanel key={task.id} task={task} width={width} />
 			))}
 		</Box>
 	);
+}
+
+/** Charts in the order they give way when a short terminal has no line for each: the least telling first. */
+const chartsByPriority: readonly MetricName[] = ['p99Ms', 'errorRatio', 'rps', 'p95Ms', 'memoryBytes', 'p50Ms', 'cpuCores'];
+
+export interface ModelViewRoom {
+	panel: PanelLayout;
+	flags: number;
+	warnings: number;
+	smokeChecks: number;
+}
+
+/**
+ * How the model view spends its lines. Everything it draws is counted here, so the sum never exceeds the height and
+ * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the STABLE and
+ * CANARY headings, the verdict, a flag line, the smoke summaries and the latest task; then one line per chart (the
+ * least telling give way first on a very short terminal); then, while lines are left, the weight bar, failed
+ * checks, more flags, warnings, image, capacity, passed checks, and taller charts.
+ */
+export function modelViewLayout(needs: {
+	height: number;
+	verdict: boolean;
+	flags: number;
+	warnings: number;
+	/** The most checks of one version's smoke test, or undefined without smoke tests. */
+	smokeChecks: number | undefined;
+	failedChecks: number;
+	taskLines: number;
+}): ModelViewRoom {
+	const smoke = needs.smokeChecks !== undefined;
+	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+	const chartCount = Math.max(1, Math.min(charts.length, left));
+	left -= chartCount;
+	const take = (wanted: number) => {
+		const granted = Math.max(0, Math.min(wanted, left));
+		left -= granted;
+		return granted;
+	};
+
+	const details = take(1) === 1;
+	const smokeChecks = smoke ? take(Math.min(needs.smokeChecks ?? 0, Math.max(1, needs.failedChecks))) : 0;
+	const flags = 1 + take(Math.min(3, Math.max(0, needs.flags - 1)));
+	const warnings = take(needs.warnings);
+	const image = take(1) === 1;
+	const capacity = take(1) === 1;
+	const moreChecks = smoke ? take(Math.min(8, needs.smokeChecks ?? 0) - smokeChecks) : 0;
+	// Charts grow with the terminal: 1 to 3 lines each.
+	const chartRows = chartCount < charts.length ? 1 : 1 + Math.min(2, Math.floor(Math.max(0, left) / charts.length));
+	const kept = new Set(chartsByPriority.slice(0, chartCount));
+	return {
+		panel: {details, image, capacity, charts: charts.filter((chart) => kept.has(chart.metric)), chartRows},
+		flags,
+		warnings,
+		smokeChecks: smokeChecks + moreChecks,
+	};
 }

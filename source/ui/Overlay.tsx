@@ -5,14 +5,34 @@ import {displayKey} from '../keymap/key-name.ts';
 import {requestIds} from '../store/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
-import {formatClock, formatMs, pad, truncate} from './format.ts';
+import {formatClock, formatMs, pad, truncate, wrapText} from './format.ts';
 import {filterPalette} from '../keymap/palette.ts';
+
+/** The widest a dialog gets, and the lines its border and title take. */
+const FRAME_WIDTH = 100;
+const FRAME_LINES = 3;
+
+/** The columns inside a dialog's border and padding. */
+function innerWidth(width: number, full = false): number {
+	return Math.max(1, (full ? width : Math.min(width, FRAME_WIDTH)) - 4);
+}
+
+/** A window of `room` rows of `count` that keeps `index` in view: the first row shown. */
+function windowStart(count: number, room: number, index: number): number {
+	return Math.max(0, Math.min(index - room + 1, count - room, index));
+}
+
+/** "↑ 2 more · ↓ 12 more" for rows above and below a window, or an empty string. */
+function moreLabel(above: number, below: number): string {
+	return [above > 0 ? `↑ ${above} more` : '', below > 0 ? `↓ ${below} more` : ''].filter(Boolean).join(' · ');
+}
 
 function Frame(props: {title: string; children: React.ReactNode; width: number; color?: string | undefined; full?: boolean}) {
 	const {title, children, width, color} = props;
+	// Never shrunk: a shrunk frame lets its lines run over its border.
 	return (
-		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={props.full ? width : Math.min(width, 100)}>
-			<Text bold color={color}>
+		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={props.full ? width : Math.min(width, FRAME_WIDTH)} flexShrink={0}>
+			<Text bold color={color} wrap="truncate-end">
 				{title}
 			</Text>
 			{children}
@@ -36,13 +56,18 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 		disabled: inScope(command, state) ? command.disabledReason?.(state) : undefined,
 		dangerous: command.dangerous,
 	}));
-	// Every key must be visible without scrolling: as many columns as the height needs (rows never shrink away).
-	const rowsPerColumn = Math.max(1, height - 4);
-	const columnsCount = Math.max(width >= 140 ? 2 : 1, Math.ceil(rows.length / rowsPerColumn));
-	const perColumn = Math.ceil(rows.length / columnsCount);
+	// Every key visible without scrolling where the terminal allows: as many columns as the height needs, each wide
+	// enough to read; what still does not fit is counted on the last line.
+	// One line more for the dialog keys.
+	const rowsPerColumn = Math.max(1, height - FRAME_LINES - 1);
+	const maxColumns = Math.max(1, Math.floor((Math.min(width, 160) - 4) / 24));
+	const columnsCount = Math.min(maxColumns, Math.max(width >= 140 ? 2 : 1, Math.ceil(rows.length / rowsPerColumn)));
+	const fits = Math.ceil(rows.length / columnsCount) <= rowsPerColumn;
+	const perColumn = fits ? Math.ceil(rows.length / columnsCount) : Math.max(1, rowsPerColumn - 1);
+	const hidden = Math.max(0, rows.length - perColumn * columnsCount);
 	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
 	return (
-		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + 4)} flexShrink={0}>
+		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + FRAME_LINES + 1 + (hidden > 0 ? 1 : 0))} flexShrink={0} overflow="hidden">
 			<Text bold wrap="truncate-end">
 				Keys{' '}
 				<Text color={theme.text.muted}>
@@ -52,7 +77,7 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 			</Text>
 			<Box>
 				{Array.from({length: columnsCount}, (_, column) => (
-					<Box key={column} flexDirection="column" width={columnWidth} paddingRight={1}>
+					<Box key={column} flexDirection="column" width={columnWidth} paddingRight={1} flexShrink={0}>
 						{rows.slice(column * perColumn, (column + 1) * perColumn).map((row) => (
 							<Text key={row.description} wrap="truncate-end" dimColor={row.disabled !== undefined}>
 								<Text bold color={theme.text.accent}>
@@ -70,6 +95,11 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 				<Text color={theme.text.muted}>in a dialog: </Text>
 				{dialogKeys}
 			</Text>
+			{hidden > 0 ? (
+				<Text color={theme.text.muted} wrap="truncate-end">
+					↓ {hidden} more: a taller terminal shows them, the palette (:) finds any
+				</Text>
+			) : null}
 		</Box>
 	);
 }
@@ -96,16 +126,21 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 		}
 
 		case 'palette': {
-			const items = filterPalette(state, keymap, overlay.query).slice(0, Math.max(3, height - 4));
+			const all = filterPalette(state, keymap, overlay.query);
+			const fits = all.length <= height - FRAME_LINES - 1;
+			const room = Math.max(1, height - FRAME_LINES - (fits ? 1 : 2));
+			const start = windowStart(all.length, room, overlay.index);
+			const items = all.slice(start, start + room);
+			const more = moreLabel(start, all.length - start - items.length);
 			return (
 				<Frame title="Command palette" width={width} color={theme.text.accent}>
-					<Text>
+					<Text wrap="truncate-end">
 						: {overlay.query}
 						<Text inverse> </Text>
 					</Text>
 					{items.length === 0 ? <Text color={theme.text.muted}>nothing matches</Text> : null}
 					{items.map((item, index) => (
-						<Text key={`${item.kind}-${item.label}`} inverse={index === overlay.index} wrap="truncate-end">
+						<Text key={`${item.kind}-${item.label}`} inverse={start + index === overlay.index} wrap="truncate-end">
 							<Text dimColor={item.kind === 'command' && item.disabled !== undefined}>{item.label}</Text>
 							<Text color={theme.text.muted}>
 								{'  '}
@@ -113,6 +148,7 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							</Text>
 						</Text>
 					))}
+					{more ? <Text color={theme.text.muted}>{more}</Text> : null}
 				</Frame>
 			);
 		}
@@ -182,27 +218,38 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 		}
 
 		case 'explain': {
+			const explained = overlay.lines.flatMap((line) => wrapText(line, innerWidth(width, true)));
+			const explainRoom = Math.max(1, height - FRAME_LINES - 1);
 			return (
 				<Frame title={overlay.title} width={width} color={theme.text.accent} full>
-					{/* Whole queries, wrapped rather than cut, so they can be copied from the terminal. */}
-					{overlay.lines.slice(0, Math.max(1, height - 4)).map((line, index) => (
-						<Text key={index} wrap="wrap">
-							{line}
+					{/* Whole queries, wrapped rather than cut, so they can be copied from the terminal: wrapped here, so the
+					    lines are counted before they are drawn. */}
+					{explained.slice(0, explainRoom).map((line, index) => (
+						<Text key={index} wrap="truncate-end">
+							{line || ' '}
 						</Text>
 					))}
-					<Text color={theme.text.muted}>{cancel} closes · the same queries are in `modeldeck status --json`</Text>
+					<Text color={theme.text.muted} wrap="truncate-end">
+						{explained.length > explainRoom ? `↓ ${explained.length - explainRoom} more lines · ` : ''}{cancel} closes · the same queries are in
+						`modeldeck status --json`
+					</Text>
 				</Frame>
 			);
 		}
 
 		case 'pick': {
+			const pickFits = overlay.options.length <= height - FRAME_LINES;
+			const pickRoom = Math.max(1, height - FRAME_LINES - (pickFits ? 0 : 1));
+			const pickStart = windowStart(overlay.options.length, pickRoom, overlay.index);
+			const pickMore = moreLabel(pickStart, overlay.options.length - pickStart - Math.min(pickRoom, overlay.options.length - pickStart));
 			return (
 				<Frame title={overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace'} width={width} color={theme.text.accent}>
-					{overlay.options.slice(0, Math.max(3, height - 4)).map((option, index) => (
-						<Text key={option} inverse={index === overlay.index}>
+					{overlay.options.slice(pickStart, pickStart + pickRoom).map((option, index) => (
+						<Text key={option} inverse={pickStart + index === overlay.index} wrap="truncate-end">
 							{option}
 						</Text>
 					))}
+					{pickMore ? <Text color={theme.text.muted}>{pickMore}</Text> : null}
 				</Frame>
 			);
 		}

@@ -89,7 +89,7 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 					{state.log.dropped > 0 ? ` · ${state.log.dropped} missed (agent said so)` : ''}
 				</Text>
 			</Text>
-			<Text bold color={theme.text.muted}>
+			<Text bold color={theme.text.muted} wrap="truncate-end">
 				{pad('TIME', 9)}{pad('REQUEST ID', idWidth)} {pad('MODEL', modelWidth)} {pad('VER', versionWidth)}{pad('MS', 6, 'right')} {pad('ST', 4)}
 				{'INPUT → OUTPUT'}
 			</Text>

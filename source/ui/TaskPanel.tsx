@@ -10,7 +10,7 @@ export function TaskPanel({task, width}: {task: Task; width: number}) {
 	const bar = weightBar(task.fraction * 100, 20);
 	const color = task.state === 'failed' ? theme.status.critical : task.state === 'done' ? theme.status.ok : theme.status.info;
 	return (
-		<Box flexDirection="column">
+		<Box flexDirection="column" flexShrink={0}>
 			<Text wrap="truncate-end">
 				<Text color={color}>{task.state === 'running' ? '⟳' : task.state === 'done' ? '✔' : '✖'} </Text>
 				<Text bold>{task.title} </Text>
@@ -48,9 +48,9 @@ export function TaskPanel({task, width}: {task: Task; width: number}) {
 	);
 }
 
-/** Lines a smoke test's column takes: its title and one line per check. */
-export function smokeLines(tasks: readonly Task[], maxChecks: number): number {
-	return tasks.length === 0 ? 0 : 1 + Math.min(maxChecks, Math.max(0, ...tasks.map((task) => task.checks.length)));
+/** Lines a TaskPanel takes: its title, its checks (one line), a line per result. */
+export function taskPanelLines(task: Task): number {
+	return 1 + (task.checks.length > 0 ? 1 : 0) + (task.results?.length ?? 0);
 }
 
 /**
@@ -61,13 +61,14 @@ export function SmokePanels({tasks, width, maxChecks}: {tasks: readonly Task[]; 
 	const theme = useTheme();
 	const columnWidth = Math.max(16, Math.floor((width - (tasks.length - 1) * 2) / Math.max(1, tasks.length)));
 	return (
-		<Box>
+		<Box flexShrink={0}>
 			{tasks.map((task, index) => {
 				const version = task.action.kind === 'smoke-test' ? task.action.target.version : task.title;
 				const failed = task.checks.filter((check) => !check.ok);
 				const ordered = [...failed, ...task.checks.filter((check) => check.ok)];
 				const room = ordered.length > maxChecks ? Math.max(0, maxChecks - 1) : maxChecks;
-				const hidden = ordered.length - Math.min(room, ordered.length);
+				// Without a line for checks, the summary above counts them.
+				const hidden = maxChecks === 0 ? 0 : ordered.length - Math.min(room, ordered.length);
 				const color = task.state === 'failed' ? theme.status.critical : task.state === 'done' ? theme.status.ok : theme.status.info;
 				const summary =
 					task.state === 'running'
@@ -76,7 +77,7 @@ export function SmokePanels({tasks, width, maxChecks}: {tasks: readonly Task[]; 
 							? `${task.checks.length - failed.length}/${task.checks.length} checks passed`
 							: task.message;
 				return (
-					<Box key={task.id} flexDirection="column" width={columnWidth} marginLeft={index === 0 ? 0 : 2}>
+					<Box key={task.id} flexDirection="column" width={columnWidth} marginLeft={index === 0 ? 0 : 2} flexShrink={0}>
 						<Text wrap="truncate-end">
 							<Text color={color}>{task.state === 'running' ? '⟳' : task.state === 'done' && failed.length === 0 ? '✔' : '✖'} </Text>
 							<Text bold>smoke {version}</Text>
@@ -88,7 +89,11 @@ export function SmokePanels({tasks, width, maxChecks}: {tasks: readonly Task[]; 
 								{check.ok ? '' : `: ${check.detail}`}
 							</Text>
 						))}
-						{hidden > 0 ? <Text color={theme.text.muted}>+{hidden} more passed</Text> : null}
+						{hidden > 0 ? (
+							<Text color={theme.text.muted} wrap="truncate-end">
+								+{hidden} more {failed.length > room ? 'checks' : 'passed'}
+							</Text>
+						) : null}
 					</Box>
 				);
 			})}

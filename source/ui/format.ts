@@ -149,3 +149,25 @@ export function columnChart(
 
 	return lines;
 }
+
+/**
+ * Text broken into lines of at most `width` columns, at spaces where it can, mid-word where a word is longer: the
+ * screen then knows how many lines a text takes before drawing it. Newlines in the text are kept.
+ */
+export function wrapText(text: string, width: number): string[] {
+	const size = Math.max(1, width);
+	const lines: string[] = [];
+	for (const paragraph of text.split('\n')) {
+		let rest = paragraph.trimEnd();
+		while (rest.length > size) {
+			const space = rest.lastIndexOf(' ', size);
+			const cut = space > 0 ? space : size;
+			lines.push(rest.slice(0, cut).trimEnd());
+			rest = rest.slice(space > 0 ? cut + 1 : cut);
+		}
+
+		lines.push(rest);
+	}
+
+	return lines;
+}

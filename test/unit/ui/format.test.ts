@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {layoutColumns} from '../../../source/ui/columns.ts';
-import {columnChart, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, sparkline, truncate, weightBar} from '../../../source/ui/format.ts';
+import {columnChart, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, sparkline, truncate, weightBar, wrapText} from '../../../source/ui/format.ts';
 
 describe('formatters', () => {
 	it.each([
@@ -88,5 +89,22 @@ describe('columnChart', () => {
 			expect(chart).toHaveLength(rows);
 			for (const line of chart) expect([...line]).toHaveLength(8);
 		}
+	});
+});
+
+describe('wrapText', () => {
+	it('breaks at spaces, and mid-word only when a word is longer than the line', () => {
+		expect(wrapText('sum by (version) (rate(x[60s]))', 12)).toEqual(['sum by', '(version)', '(rate(x[60s]', '))']);
+		expect(wrapText('a\nb c', 10)).toEqual(['a', 'b c']);
+	});
+
+	it('never gives a line wider than asked, and loses no character but the spaces it breaks at', () => {
+		fc.assert(
+			fc.property(fc.string({unit: fc.constantFrom('a', 'b', ' ', '\n', '(', '"')}), fc.integer({min: 1, max: 30}), (text, width) => {
+				const lines = wrapText(text, width);
+				for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
+				expect(lines.join('').replaceAll(' ', '')).toBe(text.replaceAll(/[ \n]/g, ''));
+			}),
+		);
 	});
 });
