@@ -23,7 +23,7 @@ export const consoleFlagNames = [
 
 const shortFlags = new Set(['n', 'A', 'h', 'v']);
 
-function closest(name: string, candidates: readonly string[]): string | undefined {
+export function closest(name: string, candidates: readonly string[]): string | undefined {
 	let best: string | undefined;
 	let bestDistance = Number.POSITIVE_INFINITY;
 	for (const candidate of candidates) {
