@@ -160,7 +160,9 @@ async function main(): Promise<number> {
 	trace('app loaded');
 	let sources;
 	let onExit: (() => void) | undefined;
-	let readOnlyReason = options.readOnly ? '--read-only' : undefined;
+	// The settings' top-level readOnly holds in every context, as --read-only does (which stays the reason shown).
+	const settingsReadOnly = settings.readOnly ? `readOnly in ${loaded.path}` : undefined;
+	let readOnlyReason = options.readOnly ? '--read-only' : settingsReadOnly;
 	let contextNamespace: string | undefined;
 	if (options.demo) {
 		const {createDemoSources} = await demoModule;
@@ -201,7 +203,9 @@ async function main(): Promise<number> {
 			namespace: options.allNamespaces ? undefined : (options.namespace ?? contextNamespace),
 			// Switching to a context that settings mark read-only makes the console read-only there.
 			readOnlyForContext: (context: string) =>
-				options.readOnly ? '--read-only' : contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined,
+				options.readOnly
+					? '--read-only'
+					: (settingsReadOnly ?? (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined)),
 			refreshSeconds: options.refreshSeconds ?? settings.refreshSeconds,
 			weightStep: settings.weightStep,
 			thresholds: settings.thresholds,
@@ -335,8 +339,9 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				import('./settings/settings.ts'),
 			]);
 			let settings;
+			let settingsFile;
 			try {
-				({settings} = await loadSettings());
+				({settings, path: settingsFile} = await loadSettings());
 			} catch (error) {
 				if (error instanceof SettingsError) {
 					process.stderr.write(`${error.message}\n`);
@@ -353,6 +358,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
+				...(settings.readOnly ? {readOnly: true, readOnlyReason: `readOnly in ${settingsFile}`} : {}),
 				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
 				readOnlyContexts: Object.entries(settings.contexts)
 					.filter(([, context]) => context.readOnly)

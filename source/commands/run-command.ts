@@ -31,6 +31,8 @@ export interface CommandOptions {
 	metricsWindowSeconds?: number;
 	/** Refuse every change, as `--read-only` does (the lead passes the setting). */
 	readOnly?: boolean;
+	/** Why readOnly holds (e.g. the settings file's readOnly), for the refusal message. */
+	readOnlyReason?: string;
 	/** Use this cluster instead of one made from the kubeconfig. */
 	cluster?: ClusterPort;
 	/** Discovery conventions and promotion behaviour for clusters made from the kubeconfig. */
@@ -67,7 +69,8 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 	}
 
 	if (name !== 'status' && (args.readOnly || options.readOnly)) {
-		io.stderr.write(`modeldeck ${name}: refused: read-only (${name} changes the cluster)\n`);
+		const why = args.readOnly ? '--read-only' : (options.readOnlyReason ?? 'read-only');
+		io.stderr.write(`modeldeck ${name}: refused: read-only (${why}); ${name} changes the cluster\n`);
 		return 1;
 	}
 

@@ -106,7 +106,7 @@ describe('modeldeck weight, promote, rollback', () => {
 			'modeldeck weight: refused: no terminal to confirm on (fraud canary v2: 20% → 40%); pass --yes to apply without confirmation\n',
 		);
 		const readOnly = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--read-only']);
-		expect(readOnly).toMatchObject({code: 1, stderr: 'modeldeck weight: refused: read-only (weight changes the cluster)\n'});
+		expect(readOnly).toMatchObject({code: 1, stderr: 'modeldeck weight: refused: read-only (--read-only); weight changes the cluster\n'});
 		expect(await weights('team-a')).toEqual([80, 20]);
 	});
 

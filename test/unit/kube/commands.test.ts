@@ -120,9 +120,12 @@ describe('runCommand: changes', () => {
 	it('read-only refuses before connecting', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('promote', ['fraud', '--read-only', '--yes'], streams, {cluster: new FakeCluster([fraud])})).toBe(1);
-		expect(out.stderr).toBe('modeldeck promote: refused: read-only (promote changes the cluster)\n');
+		expect(out.stderr).toBe('modeldeck promote: refused: read-only (--read-only); promote changes the cluster\n');
 		const setting = io();
 		expect(await runCommand('weight', ['fraud', '20'], setting.io, {cluster: new FakeCluster([fraud]), readOnly: true})).toBe(1);
+		const file = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes'], file.io, {cluster: new FakeCluster([fraud]), readOnly: true, readOnlyReason: 'readOnly in /x/config.json'})).toBe(1);
+		expect(file.out.stderr).toBe('modeldeck weight: refused: read-only (readOnly in /x/config.json); weight changes the cluster\n');
 	});
 
 	it('without a terminal and without --yes, refuses and says to pass --yes', async () => {
