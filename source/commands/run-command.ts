@@ -53,6 +53,11 @@ class Refusal extends Error {
 	override name = 'Refusal';
 }
 
+/** A flag that names something that is not there (a context, a scenario): a usage error, exit 2. */
+class UsageRefusal extends Error {
+	override name = 'UsageRefusal';
+}
+
 const processIo: CommandIo = {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin};
 
 export async function runCommand(name: CommandName, argv: string[], io: CommandIo = processIo, options: CommandOptions = {}): Promise<number> {
@@ -87,6 +92,11 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 
 		return await act(args, connection, io);
 	} catch (error) {
+		if (error instanceof UsageRefusal) {
+			io.stderr.write(`modeldeck ${name}: ${error.message}\n`);
+			return 2;
+		}
+
 		const message = error instanceof Error ? error.message : String(error);
 		io.stderr.write(`modeldeck ${name}: ${error instanceof ConflictError ? `conflict: ${message}` : message}\n`);
 		return 1;
@@ -112,18 +122,34 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 	}
 
 	if (args.demo) {
-		const {createDemoSources} = await import('../demo/index.ts');
-		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0});
+		const {createDemoSources, isScenarioName, scenarioNames} = await import('../demo/index.ts');
+		if (args.scenario !== undefined && !isScenarioName(args.scenario)) {
+			throw new UsageRefusal(`--scenario must be one of: ${scenarioNames.join(', ')} (got "${args.scenario}")`);
+		}
+
+		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0, ...(args.scenario ? {scenario: args.scenario as never} : {})});
+		if (args.context !== undefined) {
+			const known = sources.cluster.contexts().map((context) => context.name);
+			if (!known.includes(args.context)) {
+				sources.stop();
+				throw new UsageRefusal(`context ${args.context} is not in the demo (contexts: ${known.join(', ')})`);
+			}
+
+			await sources.cluster.switchContext(args.context);
+		}
+
 		return {cluster: sources.cluster, metrics: options.metrics ?? sources.metrics, namespace: chosen, cleanup: () => sources.stop()};
 	}
 
-	const {createKubeCluster} = await import('../sources/kube/index.ts');
+	const {createKubeCluster, UnknownContextError} = await import('../sources/kube/index.ts');
 	const cluster = await createKubeCluster({
 		kubeconfigPath: args.kubeconfig,
 		context: args.context,
 		namespace: args.namespace,
 		conventions: options.conventions,
 		promoteKeepsOldStable: options.promoteKeepsOldStable,
+	}).catch((error: unknown) => {
+		throw error instanceof UnknownContextError ? new UsageRefusal(error.message) : error;
 	});
 	return {
 		cluster,

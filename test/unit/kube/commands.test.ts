@@ -94,7 +94,7 @@ describe('runCommand: usage', () => {
 		[['weight', ['fraud', '150']], '150 is above 100'],
 		[['weight', ['fraud', 'ten']], '"ten" is not a weight'],
 		[['promote', []], 'name the model'],
-		[['status', ['--bogus']], "Unknown option '--bogus'"],
+		[['status', ['--bogus']], 'Unknown flag --bogus.'],
 		[['weight', ['fraud', '10', '--json']], '--json is for status only'],
 		[['rollback', ['Fraud!']], 'is not a model name'],
 		[['status', ['-n', 'team-a', '-A']], 'either --namespace or --all-namespaces'],
@@ -287,6 +287,46 @@ describe('runCommand: --demo', () => {
 		const weight = io();
 		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io)).toBe(0);
 		expect(weight.out.stdout).toMatch(/^recommender canary \S+: \d+% → 20% — done\n$/);
+	});
+});
+
+describe('runCommand: --demo honours --context and --scenario', () => {
+	it('status and weight with --context demo-staging act on demo-staging (they acted on demo-prod)', async () => {
+		const status = io();
+		expect(await runCommand('status', ['--demo', '--json', '--context', 'demo-staging'], status.io)).toBe(0);
+		const document = JSON.parse(status.out.stdout);
+		expect(document.context).toBe('demo-staging');
+		expect(document.models.map((model: {namespace: string}) => model.namespace)).not.toContain('payments');
+		const weight = io();
+		expect(await runCommand('weight', ['staging/recommender', '45', '--demo', '--yes', '--context', 'demo-staging'], weight.io)).toBe(0);
+		expect(weight.out.stdout).toMatch(/^recommender canary \S+: 30% → 45% — done\n$/);
+		const production = io();
+		expect(await runCommand('weight', ['staging/recommender', '30', '--demo', '--yes'], production.io)).toBe(1);
+		expect(production.out.stderr).toContain('no model staging/recommender in namespace staging');
+	});
+
+	it('a context or scenario the demo does not have exits 2 listing what it has', async () => {
+		const context = io();
+		expect(await runCommand('status', ['--demo', '--context', 'nope'], context.io)).toBe(2);
+		expect(context.out.stderr).toBe('modeldeck status: context nope is not in the demo (contexts: demo-prod, demo-staging)\n');
+		const scenario = io();
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'nope'], scenario.io)).toBe(2);
+		expect(scenario.out.stderr).toContain('--scenario must be one of: tour, calm, latency-regression');
+		const withoutDemo = io();
+		expect(await runCommand('status', ['--json', '--scenario', 'calm'], withoutDemo.io)).toBe(2);
+		expect(withoutDemo.out.stderr).toContain('--scenario only applies to the demo: add --demo');
+	});
+
+	it('status --json --demo --scenario plays that scenario', async () => {
+		const status = io();
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'calm'], status.io)).toBe(0);
+		expect(JSON.parse(status.out.stdout).schema).toBe('modeldeck.status/v1');
+	});
+
+	it('--context with no value exits 2 and says what it needs', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--demo', '--context'], streams)).toBe(2);
+		expect(out.stderr).toContain('modeldeck status: --context needs a value: --context NAME');
 	});
 });
 
