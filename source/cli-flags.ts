@@ -47,7 +47,7 @@ export const flagTable: readonly FlagSpec[] = [
 	{name: 'yes', short: 'y', help: ['Apply without asking (required without a terminal)'], commands: changes},
 	{name: 'canary', value: 'VERSION', help: ['The canary to act on, when a model has several'], commands: changes},
 	{name: 'read-only', help: ['No action can change anything; dangerous keys are removed'], console: true, commands: everyCommand},
-	{name: 'timeout', value: 'SECONDS', help: ["Give up when the cluster has not answered within this (default 15)"], commands: everyCommand},
+	{name: 'timeout', value: 'SECONDS', help: ['Give up after this many seconds in all (default 15); time spent', 'answering a confirmation does not count'], commands: everyCommand},
 	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
 	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
 	{name: 'color', help: ['Colours (the default)'], console: true},

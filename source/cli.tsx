@@ -321,7 +321,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			// Settings apply to scripts as to the console: thresholds, Prometheus, and read-only contexts.
 			const contextFlag = argv.find((argument, index) => argv[index - 1] === '--context') ?? argv.find((argument) => argument.startsWith('--context='))?.slice(10);
 			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
-			return runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv, undefined, {
+			const code = await runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv, undefined, {
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
@@ -331,6 +331,11 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 					.filter(([, context]) => context.readOnly)
 					.map(([name]) => name),
 			});
+			// The command has its answer (or gave up at its deadline): leave now. A request it no longer waits for
+			// (a list still in flight to a server that never answers) would otherwise hold the process open until that
+			// request's own timeout, long past --timeout.
+			await new Promise<void>((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
+			process.exit(code);
 		}
 	}
 }

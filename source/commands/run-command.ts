@@ -53,6 +53,34 @@ class Refusal extends Error {
 	override name = 'Refusal';
 }
 
+/** --timeout covers the whole command (connecting, listing, metrics, the change), not each request on its own. */
+class Deadline {
+	readonly seconds: number;
+	#end: number;
+	constructor(seconds: number) {
+		this.seconds = seconds;
+		this.#end = Date.now() + seconds * 1000;
+	}
+
+	/** Time spent waiting for a person does not count: what follows an answer gets the whole timeout again. */
+	restart(): void {
+		this.#end = Date.now() + this.seconds * 1000;
+	}
+
+	get remainingMs(): number {
+		return Math.max(0, this.#end - Date.now());
+	}
+
+	/** PROMISE, or a Refusal saying MESSAGE once the deadline has passed. */
+	race<T>(promise: Promise<T>, message: string): Promise<T> {
+		let timer: NodeJS.Timeout | undefined;
+		const expired = new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new Refusal(message)), this.remainingMs);
+		});
+		return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+	}
+}
+
 /** A flag that names something that is not there (a context, a scenario): a usage error, exit 2. */
 class UsageRefusal extends Error {
 	override name = 'UsageRefusal';
@@ -80,8 +108,17 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 	}
 
 	let cleanup: (() => void) | undefined;
+	const deadline = new Deadline(args.timeoutSeconds);
 	try {
-		const connection = await connect(args, options);
+		const connecting = connect(args, options);
+		const connection = {
+			...(await deadline.race(connecting, `could not connect within ${args.timeoutSeconds} s (--timeout SECONDS waits longer)`).catch((error: unknown) => {
+				// A connection that arrives after the deadline is closed when it does.
+				void connecting.then((late) => late.cleanup?.(), () => undefined);
+				throw error;
+			})),
+			deadline,
+		};
 		cleanup = connection.cleanup;
 		if (name === 'status') return await status(args, connection, io, options);
 		const context = connection.cluster.currentContext();
@@ -111,6 +148,7 @@ interface Connection {
 	/** Namespace to watch; undefined means all. */
 	namespace: string | undefined;
 	cleanup?: () => void;
+	deadline?: Deadline;
 }
 
 async function connect(args: CommandArgs, options: CommandOptions): Promise<Connection> {
@@ -166,8 +204,11 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 	return createPrometheusMetrics({url, ...(options.profiles ? {profiles: options.profiles} : {})});
 }
 
-/** The first list of models the cluster reports; its first error, or silence past the timeout, is a failure. */
-export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number): Promise<Model[]> {
+/**
+ * The first list of models the cluster reports; its first error, or silence past the timeout, is a failure.
+ * SAID_SECONDS is the timeout named in the message (the command's whole --timeout, of which TIMEOUT_MS is what is left).
+ */
+export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number, saidSeconds = timeoutMs / 1000): Promise<Model[]> {
 	return new Promise((resolve, reject) => {
 		let settled = false;
 		let unsubscribe: (() => void) | undefined;
@@ -182,14 +223,15 @@ export function firstModels(cluster: ClusterPort, namespace: string | undefined,
 		const timer = setTimeout(
 			() =>
 				finish(() =>
-					reject(new Refusal(`no answer from ${cluster.label} within ${timeoutMs / 1000} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
+					reject(new Refusal(`no answer from ${cluster.label} within ${saidSeconds} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
 				),
 			timeoutMs,
 		);
 		unsubscribe = cluster.watchModels(
 			namespace,
 			(models) => finish(() => resolve(models)),
-			(error) => finish(() => reject(new Refusal(error.message))),
+			// The watch says it retries; the command does not: it gives up at the first error and must not say otherwise.
+			(error) => finish(() => reject(new Refusal(error.message.replace(/ — retrying$/, '')))),
 		);
 		if (settled) unsubscribe();
 	});
@@ -218,7 +260,8 @@ function findModel(models: Model[], spec: string, namespace: string | undefined)
 
 async function status(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
 	const {cluster, metrics, namespace} = connection;
-	let models = await firstModels(cluster, namespace, args.timeoutSeconds * 1000);
+	const deadline = connection.deadline ?? new Deadline(args.timeoutSeconds);
+	let models = await firstModels(cluster, namespace, deadline.remainingMs, args.timeoutSeconds);
 	if (args.model) models = [findModel(models, args.model, namespace)];
 	let samples: Map<VersionKey, Sample> | undefined;
 	let verdicts: Map<string, Verdict> | undefined;
@@ -234,10 +277,13 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 			const now = (options.now ?? Date.now)();
 			const windowSeconds = options.metricsWindowSeconds ?? 60;
 			const [sampled, history] = targets.length > 0
-				? await Promise.all([
-						metrics.sample(targets, windowSeconds),
-						metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
-					])
+				? await deadline.race(
+						Promise.all([
+							metrics.sample(targets, windowSeconds),
+							metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+						]),
+						`no answer within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); the models are shown without metrics`,
+					)
 				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
 			// The same canary judge as the console, over the same history window.
@@ -313,7 +359,8 @@ async function confirm(io: CommandIo, change: string, yes: boolean): Promise<Ans
 async function act(args: CommandArgs, connection: Connection, io: CommandIo): Promise<number> {
 	const {cluster, namespace} = connection;
 	const command = args.command;
-	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
+	const deadline = connection.deadline ?? new Deadline(args.timeoutSeconds);
+	const model = findModel(await firstModels(cluster, namespace, deadline.remainingMs, args.timeoutSeconds), args.model!, namespace);
 	const ref: ModelRef = {namespace: model.namespace, name: model.name};
 	const canary = pickCanary(model, args.canary, command === 'rollback');
 	const stable = model.versions.find((version) => version.track === 'stable' && version !== canary);
@@ -366,7 +413,11 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo): Pr
 		return 1;
 	}
 
-	await run();
+	if (!args.yes) deadline.restart();
+	await deadline.race(
+		run(),
+		`no answer from ${cluster.label} to the change within ${args.timeoutSeconds} s; it may or may not have been applied: check with modeldeck status ${model.namespace}/${model.name}`,
+	);
 	io.stdout.write(`${change} — done\n`);
 	return 0;
 }

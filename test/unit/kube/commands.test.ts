@@ -18,6 +18,8 @@ class FakeCluster implements ClusterPort {
 	failure: Error | undefined;
 	watchError: SourceError | undefined;
 	silent = false;
+	/** Changes never answer (a server that accepts the write and says nothing). */
+	hang = false;
 	namespaceWatched: string | undefined | null = null;
 
 	private readonly models: Model[];
@@ -54,6 +56,7 @@ class FakeCluster implements ClusterPort {
 
 	private async record(call: string) {
 		this.calls.push(call);
+		if (this.hang) await new Promise(() => undefined);
 		if (this.failure) throw this.failure;
 	}
 
@@ -267,6 +270,24 @@ describe('runCommand: status', () => {
 		const timeout = io();
 		expect(await runCommand('status', ['--timeout', '0.05'], timeout.io, {cluster: silent})).toBe(1);
 		expect(timeout.out.stderr).toBe('modeldeck status: no answer from fake-context within 0.05 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
+	});
+
+	it('a change the cluster never answers gives up at --timeout and says it may have been applied', async () => {
+		const hanging = new FakeCluster([fraud]);
+		hanging.hang = true;
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes', '--timeout', '0.2'], streams, {cluster: hanging})).toBe(1);
+		expect(out.stderr).toBe(
+			'modeldeck weight: no answer from fake-context to the change within 0.2 s; it may or may not have been applied: check with modeldeck status team-a/fraud\n',
+		);
+	});
+
+	it('an error the watch would retry is said without "retrying": the command gives up', async () => {
+		const refused = new FakeCluster([fraud]);
+		refused.watchError = {source: 'cluster', message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED) — retrying'};
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes'], streams, {cluster: refused})).toBe(1);
+		expect(out.stderr).toBe('modeldeck weight: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n');
 	});
 
 	it('a kubeconfig that does not exist is said', async () => {
