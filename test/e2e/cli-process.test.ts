@@ -199,6 +199,18 @@ describe('the header in a pty', () => {
 		terminal.kill();
 	});
 
+	it('settings with a top-level readOnly make the console read-only (it was ignored)', async () => {
+		const configDirectory = mkdtempSync(path.join(directory, 'pty-'));
+		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo'], {env: {MODELDECK_CONFIG_DIR: configDirectory}});
+		await terminal.waitFor(/sentiment/, 30_000);
+		await terminal.waitFor('read-only', 30_000);
+		terminal.press('p');
+		await terminal.settle(300);
+		expect(terminal.screen()).not.toContain('becomes stable');
+		terminal.kill();
+	});
+
 	it('--demo --context demo-staging starts on demo-staging', async () => {
 		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo', '--context', 'demo-staging'], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
 		const first = await terminal.waitForFirst((screen) => / · /.test(screen.split('\n')[0] ?? ''), 30_000);
