@@ -14,6 +14,7 @@ import {MannWhitneyJudge} from '../domain/judge.ts';
 const judgeWindowSeconds = 600;
 import type {Conventions} from '../sources/kube/conventions.ts';
 import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
+import {Deadline} from './deadline.ts';
 import {buildStatusDocument, renderStatusTable} from './status-document.ts';
 
 export interface CommandIo {
@@ -51,34 +52,6 @@ export interface CommandOptions {
 /** A failure said for people; the command exits 1. */
 class Refusal extends Error {
 	override name = 'Refusal';
-}
-
-/** --timeout covers the whole command (connecting, listing, metrics, the change), not each request on its own. */
-class Deadline {
-	readonly seconds: number;
-	#end: number;
-	constructor(seconds: number) {
-		this.seconds = seconds;
-		this.#end = Date.now() + seconds * 1000;
-	}
-
-	/** Time spent waiting for a person does not count: what follows an answer gets the whole timeout again. */
-	restart(): void {
-		this.#end = Date.now() + this.seconds * 1000;
-	}
-
-	get remainingMs(): number {
-		return Math.max(0, this.#end - Date.now());
-	}
-
-	/** PROMISE, or a Refusal saying MESSAGE once the deadline has passed. */
-	race<T>(promise: Promise<T>, message: string): Promise<T> {
-		let timer: NodeJS.Timeout | undefined;
-		const expired = new Promise<never>((_, reject) => {
-			timer = setTimeout(() => reject(new Refusal(message)), this.remainingMs);
-		});
-		return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-	}
 }
 
 /** A flag that names something that is not there (a context, a scenario): a usage error, exit 2. */
