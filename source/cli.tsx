@@ -301,7 +301,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 		}
 
 		default: {
-			const [{runCommand}, {loadSettings, SettingsError}] = await Promise.all([
+			const [{runCommand, parseCommandArgs}, {loadSettings, SettingsError}] = await Promise.all([
 				import('./commands/index.ts'),
 				import('./settings/settings.ts'),
 			]);
@@ -319,9 +319,11 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			}
 
 			// Settings apply to scripts as to the console: thresholds, Prometheus, and read-only contexts.
-			const contextFlag = argv.find((argument, index) => argv[index - 1] === '--context') ?? argv.find((argument) => argument.startsWith('--context='))?.slice(10);
+			const command = name as 'status' | 'weight' | 'promote' | 'rollback';
+			const parsedArgs = parseCommandArgs(command, argv);
+			const contextFlag = 'args' in parsedArgs ? parsedArgs.args.context : undefined;
 			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
-			const code = await runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv, undefined, {
+			const code = await runCommand(command, argv, undefined, {
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
