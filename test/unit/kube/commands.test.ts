@@ -251,6 +251,17 @@ describe('runCommand: status', () => {
 		expect(document.models[0].verdict).toMatchObject({result: 'insufficient-data', score: null});
 	});
 
+	it('metrics that never answer do not hold status past --timeout: the models are shown without them', async () => {
+		const silent = () => new Promise<never>(() => undefined);
+		const metrics: MetricsPort = {label: 'silent-prometheus', sample: silent, history: silent, explain: () => ''};
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--json', '--timeout', '0.3'], streams, {cluster: new FakeCluster([fraud]), metrics, now: () => 0})).toBe(0);
+		expect(out.stderr).toBe(
+			'modeldeck status: metrics from silent-prometheus unavailable: no answer within 0.3 s (--timeout SECONDS waits longer); the models are shown without metrics\n',
+		);
+		expect(JSON.parse(out.stdout).models[0].versions[0].metrics).toBeNull();
+	});
+
 	it('a model filter, and the table form', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('status', ['team-b/fraud'], streams, {cluster: new FakeCluster([fraud, fraudB]), now: () => 0})).toBe(0);
