@@ -1,8 +1,8 @@
 /** The one flag table: parsing, values that are required, and the help made from it. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {consoleFlags, consoleHelp, flagTable, parseFlags} from '../../../source/cli-flags.ts';
-import {parseCommandArgs, usage} from '../../../source/commands/command-args.ts';
+import {consoleFlags, consoleFlagValues, consoleHelp, flagTable, parseFlags, validateConsoleFlags} from '../../../source/cli-flags.ts';
+import {commandNames, parseCommandArgs, usage} from '../../../source/commands/command-args.ts';
 import {parseWeight} from '../../../source/domain/weights.ts';
 
 describe('parseFlags', () => {
@@ -37,6 +37,29 @@ describe('parseFlags', () => {
 				const parsed = parseFlags(argv, flagTable);
 				if ('errors' in parsed) expect(parsed.errors.length).toBeGreaterThan(0);
 				else for (const value of parsed.values.values()) expect(value === true || value.trim() !== '').toBe(true);
+			}),
+			{numRuns: 1000},
+		);
+	});
+});
+
+describe('whole command lines', () => {
+	const names = flagTable.flatMap((flag) => [`--${flag.name}`, ...(flag.short ? [`-${flag.short}`] : [])]);
+	const argument = fc.oneof(fc.constantFrom(...names, '--', '-5', 'fraud', 'team-a/fraud', '20', 'demo-staging', 'calm', '2'), fc.string({maxLength: 8}));
+
+	it('the console and every command answer any arguments with options or a message, never an exception', () => {
+		fc.assert(
+			fc.property(fc.array(argument, {maxLength: 8}), (argv) => {
+				const parsed = parseFlags(argv, consoleFlags);
+				if (!('errors' in parsed)) {
+					const validated = validateConsoleFlags(consoleFlagValues(parsed.values), ['tour', 'calm']);
+					if ('errors' in validated) expect(validated.errors.every((error) => error.length > 0)).toBe(true);
+				}
+
+				for (const command of commandNames) {
+					const result = parseCommandArgs(command, argv);
+					if ('usageError' in result) expect(result.usageError.length).toBeGreaterThan(0);
+				}
 			}),
 			{numRuns: 1000},
 		);
