@@ -1,6 +1,6 @@
 /**
- * Validation of the console's command line, separate from meow so it is tested as plain TypeScript.
- * Every error says how to fix it.
+ * The command line of the console and of status/weight/promote/rollback: one table of flags, the parser, the help
+ * made from the table, and the console's validation; plain TypeScript, tested as such. Every error says how to fix it.
  */
 
 /** Where a flag applies: the console, and which of the commands status, weight, promote, rollback. */
