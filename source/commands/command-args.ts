@@ -24,7 +24,7 @@ export interface CommandArgs {
 	/** The demo's scenario (with --demo). */
 	scenario?: string;
 	help: boolean;
-	/** How long to wait for the cluster's first answer. Default 15 s. */
+	/** The whole command's time limit (--timeout), not counting a confirmation's answer. Default 15 s. */
 	timeoutSeconds: number;
 	/** MODEL or NAMESPACE/MODEL (status: an optional filter). */
 	model?: string;
