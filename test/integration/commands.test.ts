@@ -1,5 +1,8 @@
 /** `modeldeck status|weight|promote|rollback` against the local control plane: output, changes read back, exit codes. */
-import {writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
@@ -93,7 +96,7 @@ describe('modeldeck status', () => {
 		});
 		expect(code).toBe(1);
 		expect(out.stderr).toBe(
-			'modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context? — retrying\n',
+			'modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context?\n',
 		);
 	});
 });
@@ -145,5 +148,31 @@ describe('modeldeck weight, promote, rollback', () => {
 		const result = await run('weight', ['fraud', '-n', 'team-a']);
 		expect(result.code).toBe(2);
 		expect(result.stderr).toMatch(/^modeldeck weight: give the canary weight: a whole number from 0 to 100\n\nUsage: modeldeck weight MODEL PERCENT/);
+		const negative = await run('weight', ['fraud', '-5', '-n', 'team-a', '--yes']);
+		expect(negative.code).toBe(2);
+		expect(negative.stderr).toMatch(/^modeldeck weight: "-5" is not a weight: type a whole number from 0 to 100\n/);
+		expect(await weights('team-a')).toEqual([100, 0]);
+	});
+
+	it('a --context the kubeconfig does not have exits 2 listing its contexts (it exited 1)', async () => {
+		const result = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--context', 'nope']);
+		expect(result).toMatchObject({
+			code: 2,
+			stderr: 'modeldeck weight: context nope is not in the kubeconfig (contexts: admin, viewer, operator); pick one of them with --context NAME\n',
+		});
+	});
+
+	it('settings with a top-level readOnly: the built CLI refuses weight --yes and the route is unchanged (it changed)', async () => {
+		const configDirectory = mkdtempSync(path.join(tmpdir(), 'modeldeck-readonly-'));
+		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');
+		const before = await weights('team-a');
+		const result = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'weight', 'fraud', '40', '-n', 'team-a', '--yes', '--kubeconfig', cluster.kubeconfig], {
+			env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory},
+			encoding: 'utf8',
+			timeout: 60_000,
+		});
+		expect(result.status).toBe(1);
+		expect(result.stderr).toBe(`modeldeck weight: refused: read-only (readOnly in ${path.join(configDirectory, 'config.json')}); weight changes the cluster\n`);
+		expect(await weights('team-a')).toEqual(before);
 	});
 });
