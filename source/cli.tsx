@@ -54,9 +54,14 @@ async function main(): Promise<number> {
 
 	if (parsed.values.has('version')) {
 		// package.json sits one level above both source/cli.tsx and the bundle's dist/cli.js.
-		const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {version: string};
-		process.stdout.write(`${manifest.version}\n`);
-		return 0;
+		const manifest = new URL('../package.json', import.meta.url);
+		try {
+			process.stdout.write(`${(JSON.parse(readFileSync(manifest, 'utf8')) as {version: string}).version}\n`);
+			return 0;
+		} catch {
+			process.stderr.write(`The version is in ${manifest.pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`);
+			return 1;
+		}
 	}
 
 	if (parsed.positionals.length > 0) {
