@@ -22,7 +22,11 @@ interface Run {
 	seconds: number;
 }
 
-/** Run the built CLI; a process still alive after LIVENESS_MS is killed and the test fails (it did not exit). */
+/**
+ * Run the built CLI; a process still alive after LIVENESS_MS is killed and the test fails (it did not exit). The bound
+ * is a liveness check with room for a loaded machine (timeout + 10 s), not a speed target: before the fix these
+ * commands lived to 30 s.
+ */
 function run(args: string[], options: {configText?: string; livenessMs?: number} = {}): Promise<Run> {
 	if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does).');
 	const configDirectory = mkdtempSync(path.join(directory, 'config-'));
@@ -91,19 +95,19 @@ afterAll(() => {
 
 describe.concurrent('timeouts hold end to end (the process exits, not only the message)', () => {
 	it('weight --timeout 5 against a server that never answers: exit 1, says so, and exits (it lingered to 30 s)', async () => {
-		const result = await run(['weight', 'fraud', '20', '--yes', '--timeout', '5', '--kubeconfig', silentKubeconfig], {livenessMs: 10_000});
+		const result = await run(['weight', 'fraud', '20', '--yes', '--timeout', '5', '--kubeconfig', silentKubeconfig], {livenessMs: 15_000});
 		expect(result.code).toBe(1);
 		expect(result.stderr).toBe('modeldeck weight: no answer from silent-ctx within 5 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
 	});
 
 	it('status with its default 15 s against a server that never answers exits (it lingered to 30 s)', async () => {
-		const result = await run(['status', '--kubeconfig', silentKubeconfig], {livenessMs: 20_000});
+		const result = await run(['status', '--kubeconfig', silentKubeconfig], {livenessMs: 25_000});
 		expect(result.code).toBe(1);
 		expect(result.stderr).toContain('no answer from silent-ctx within 15 s');
 	});
 
 	it('status --json --timeout 2 against a server that never answers exits', async () => {
-		const result = await run(['status', '--json', '--timeout', '2', '--kubeconfig', silentKubeconfig], {livenessMs: 7000});
+		const result = await run(['status', '--json', '--timeout', '2', '--kubeconfig', silentKubeconfig], {livenessMs: 12_000});
 		expect(result.code).toBe(1);
 		expect(result.stdout).toBe('');
 	});
@@ -152,6 +156,12 @@ describe.concurrent('arguments, help and settings', () => {
 		const result = await run(['weight', 'fraud', '-5', '--demo']);
 		expect(result.code).toBe(2);
 		expect(result.stderr).toMatch(/^modeldeck weight: "-5" is not a weight: type a whole number from 0 to 100\n/);
+	});
+
+	it('--version prints the version from package.json (meow did this before)', async () => {
+		const result = await run(['--version']);
+		expect(result).toMatchObject({code: 0, stderr: ''});
+		expect(result.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
 	});
 
 	it('--help lists --yes and --json', async () => {
