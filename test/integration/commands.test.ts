@@ -1,6 +1,7 @@
 /** `modeldeck status|weight|promote|rollback` against the local control plane: output, changes read back, exit codes. */
 import {spawnSync} from 'node:child_process';
-import {mkdtempSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
@@ -9,6 +10,7 @@ import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {runCommand} from '../../source/commands/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
+import {PtyTerminal} from '../support/terminal.ts';
 
 let cluster: Cluster;
 let api: TestApi;
@@ -142,6 +144,49 @@ describe('modeldeck weight, promote, rollback', () => {
 			'fraud: roll back canary v2 — v2 30% → 0%, v1 70% → 100%; Deployment/fraud-v2 gets its previous template back if it has one — done\n',
 		);
 		expect(await weights('team-a')).toEqual([100, 0]);
+	});
+
+	it('a change the API server never answers gives up at --timeout, says it may have been applied, and exits', async () => {
+		// A TCP proxy in front of the API server that forwards until it is frozen; frozen, it accepts connections and
+		// forwards nothing: the server of issue 14's probe, which accepts and never answers.
+		let frozen = false;
+		const sockets: net.Socket[] = [];
+		const proxy = net.createServer((client) => {
+			sockets.push(client);
+			client.on('error', () => undefined);
+			if (frozen) return;
+			const upstream = net.connect(Number(new URL(cluster.server).port), '127.0.0.1');
+			sockets.push(upstream);
+			upstream.on('error', () => client.destroy());
+			client.on('data', (chunk) => frozen || upstream.write(chunk));
+			upstream.on('data', (chunk) => frozen || client.write(chunk));
+			client.on('close', () => upstream.destroy());
+			upstream.on('close', () => client.destroy());
+		});
+		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		const kubeconfig = `${cluster.kubeconfig}.proxied`;
+		writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`));
+		const before = await weights('team-a');
+		const terminal = PtyTerminal.spawn(
+			process.execPath,
+			[path.resolve('dist/cli.js'), 'weight', 'fraud', String(before[1] === 35 ? 36 : 35), '-n', 'team-a', '--timeout', '3', '--kubeconfig', kubeconfig],
+			{env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-freeze-'))}},
+		);
+		try {
+			await terminal.waitFor('Apply? [y/N]', 30_000);
+			frozen = true;
+			terminal.write('y\r');
+			// The confirmation's time does not count: the change gets the whole 3 s, then the process ends.
+			const exited = await Promise.race([terminal.exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 15_000))]);
+			expect(exited).toBe(1);
+			expect(terminal.screen().replaceAll('\n', '')).toContain(
+				'no answer from admin to the change within 3 s; it may or may not have been applied: check with modeldeck status team-a/fraud',
+			);
+		} finally {
+			terminal.kill();
+			for (const socket of sockets) socket.destroy();
+			proxy.close();
+		}
 	});
 
 	it('usage errors exit 2', async () => {
