@@ -234,16 +234,17 @@ async function realSources(
 	const contextName = inForce?.current ?? options.context ?? '(no context)';
 	const contextNamespace = inForce?.contexts.find((context) => context.name === contextName)?.namespace;
 	// The Kubernetes client loads after the first frame is drawn.
-	const cluster = new LazyClusterPort(async () => {
+	const cluster = new LazyClusterPort(async (picked) => {
 		await new Promise((resolve) => setTimeout(resolve, 0));
 		const {createKubeCluster} = await import('./sources/kube/index.ts');
+		const context = picked ?? options.context;
 		return createKubeCluster({
 			kubeconfigPath,
-			...(options.context ? {context: options.context} : {}),
+			...(context ? {context} : {}),
 			...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
 			promoteKeepsOldStable: settings.promoteKeepsOldStable,
 		});
-	}, contextName);
+	}, contextName, inForce?.contexts ?? []);
 	const prometheusUrl = options.prometheus ?? contextSettings(settings, contextName).prometheusUrl ?? settings.prometheusUrl;
 	const metrics = prometheusUrl
 		? new LazyMetricsPort(async () => {

@@ -209,6 +209,31 @@ describe('the header in a pty', () => {
 		terminal.kill();
 	});
 
+	it('a kubeconfig with several contexts and none current: the header says so and c lists them and switches', async () => {
+		const file = path.join(directory, 'two.yaml');
+		writeFileSync(
+			file,
+			[
+				'apiVersion: v1',
+				'kind: Config',
+				'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+				'users: [{name: u, user: {token: t}}]',
+				'contexts: [{name: dead-a, context: {cluster: c, user: u}}, {name: dead-b, context: {cluster: c, user: u}}]',
+			].join('\n'),
+		);
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		const first = await terminal.waitFor(/sets no current-context/, 30_000);
+		expect(first.split('\n')[0]).toMatch(/^modeldeck \(no context\) · /);
+		terminal.press('c');
+		const picker = await terminal.waitFor(/dead-b/, 10_000);
+		expect(picker).toContain('dead-a');
+		terminal.press('j');
+		terminal.press('enter');
+		const switched = await terminal.waitFor((screen) => /^modeldeck dead-b · /.test(screen.split('\n')[0] ?? ''), 10_000);
+		expect(switched).toContain('connection refused');
+		terminal.kill();
+	});
+
 	it('settings with a top-level readOnly make the console read-only (it was ignored)', async () => {
 		const configDirectory = mkdtempSync(path.join(directory, 'pty-'));
 		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');

@@ -5,10 +5,11 @@
  */
 import {readFile} from 'node:fs/promises';
 import {parse} from 'yaml';
+import type {Context} from '../../domain/types.ts';
 
 export interface KubeconfigContexts {
-	/** Every context's name, in file order, with its namespace when it sets one. */
-	contexts: Array<{name: string; namespace?: string}>;
+	/** Every context, in file order. */
+	contexts: Context[];
 	/** The context in force: --context, else current-context, else the only context; undefined when none is. */
 	current: string | undefined;
 }
@@ -26,10 +27,11 @@ export async function readKubeconfigContexts(file: string, requested: string | u
 	const {contexts: entries, 'current-context': currentContext} = config as {contexts?: unknown; 'current-context'?: unknown};
 	const contexts: KubeconfigContexts['contexts'] = [];
 	for (const entry of Array.isArray(entries) ? (entries as unknown[]) : []) {
-		const {name, context} = (entry ?? {}) as {name?: unknown; context?: {namespace?: unknown}};
+		const {name, context} = (entry ?? {}) as {name?: unknown; context?: {cluster?: unknown; user?: unknown; namespace?: unknown}};
 		if (typeof name !== 'string' || !name) continue;
-		const namespace = context?.namespace;
-		contexts.push({name, ...(typeof namespace === 'string' && namespace ? {namespace} : {})});
+		const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+		const [cluster, user, namespace] = [text(context?.cluster), text(context?.user), text(context?.namespace)];
+		contexts.push({name, cluster: cluster ?? '', ...(user ? {user} : {}), ...(namespace ? {namespace} : {})});
 	}
 
 	const current =
