@@ -1,29 +1,161 @@
 /**
- * Validation of the console's command line, separate from meow so it is tested as plain TypeScript.
- * Every error says how to fix it.
+ * The command line of the console and of status/weight/promote/rollback: one table of flags, the parser, the help
+ * made from the table, and the console's validation; plain TypeScript, tested as such. Every error says how to fix it.
  */
 
-export const consoleFlagNames = [
-	'demo',
-	'scenario',
-	'context',
-	'namespace',
-	'all-namespaces',
-	'kubeconfig',
-	'prometheus',
-	'agent',
-	'read-only',
-	'refresh',
-	'no-color',
-	'color',
-	'colors',
-	'version',
-	'help',
-] as const;
+/** Where a flag applies: the console, and which of the commands status, weight, promote, rollback. */
+export type FlagCommand = 'status' | 'weight' | 'promote' | 'rollback';
 
-const shortFlags = new Set(['n', 'A', 'h', 'v']);
+export interface FlagSpec {
+	name: string;
+	short?: string;
+	/** The value's placeholder (`NAME`); a flag without one is a switch. */
+	value?: string;
+	/** Help text, one string per line. */
+	help: readonly string[];
+	/** The console takes it. */
+	console?: boolean;
+	/** The commands that take it. */
+	commands?: readonly FlagCommand[];
+}
 
-function closest(name: string, candidates: readonly string[]): string | undefined {
+const everyCommand: readonly FlagCommand[] = ['status', 'weight', 'promote', 'rollback'];
+const changes: readonly FlagCommand[] = ['weight', 'promote', 'rollback'];
+
+/** Every flag of modeldeck: the one table the parser, `--help` and the commands' usage are made from. */
+export const flagTable: readonly FlagSpec[] = [
+	{name: 'demo', help: ['Simulated fleet (always labelled DEMO on screen)'], console: true, commands: everyCommand},
+	{
+		name: 'scenario',
+		value: 'NAME',
+		help: ['Demo script (with --demo): tour (default), latency-regression,', 'error-burst, memory-leak, prediction-drift, healthy-canary, calm'],
+		console: true,
+		commands: everyCommand,
+	},
+	{name: 'context', value: 'NAME', help: ['Kubeconfig context (default: the current one); with --demo,', 'demo-prod (default) or demo-staging'], console: true, commands: everyCommand},
+	{name: 'namespace', short: 'n', value: 'NAME', help: ["Namespace (default: the context's, or all with -A)"], console: true, commands: everyCommand},
+	{name: 'all-namespaces', short: 'A', help: ['Every namespace'], console: true, commands: everyCommand},
+	{name: 'kubeconfig', value: 'PATH', help: ['Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'], console: true, commands: everyCommand},
+	{name: 'prometheus', value: 'URL', help: ['Prometheus base URL, e.g. http://localhost:9090'], console: true, commands: ['status']},
+	{
+		name: 'agent',
+		value: 'URL',
+		help: ["The modeldeck agent's URL, e.g. a port-forward (default: found in the", "cluster); sends the kubeconfig user's token, or MODELDECK_TOKEN"],
+		console: true,
+	},
+	{name: 'json', help: ['status: print the modeldeck.status/v1 JSON document (docs/status-json.md)'], commands: ['status']},
+	{name: 'yes', short: 'y', help: ['Apply without asking (required without a terminal)'], commands: changes},
+	{name: 'canary', value: 'VERSION', help: ['The canary to act on, when a model has several'], commands: changes},
+	{name: 'force', help: ['Go ahead though a version gaining traffic is flagged critical or', 'judged fail (the danger gate)'], commands: ['weight', 'promote']},
+	{name: 'read-only', help: ['No action can change anything; dangerous keys are removed'], console: true, commands: everyCommand},
+	{name: 'timeout', value: 'SECONDS', help: ['Give up after this many seconds in all (default 15); time spent', 'answering a confirmation does not count'], commands: everyCommand},
+	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
+	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
+	{name: 'color', help: ['Colours (the default)'], console: true},
+	{name: 'colors', value: 'MODE', help: ['auto, full, 16 or none'], console: true},
+	{name: 'version', short: 'v', help: ['Print the version'], console: true},
+	{name: 'help', short: 'h', help: ['This help'], console: true, commands: everyCommand},
+];
+
+export const consoleFlags: readonly FlagSpec[] = flagTable.filter((flag) => flag.console);
+export const consoleFlagNames: readonly string[] = consoleFlags.map((flag) => flag.name);
+
+export function commandFlags(command: FlagCommand): FlagSpec[] {
+	return flagTable.filter((flag) => flag.commands?.includes(command));
+}
+
+/** The flags' part of a help text: one entry per flag, its help aligned in a column. */
+export function flagHelp(flags: readonly FlagSpec[], indent = '    '): string {
+	// Long names line up whether or not a flag has a short one.
+	const shortWidth = flags.some((flag) => flag.short) ? 4 : 0;
+	const heads = flags.map((flag) => `${flag.short ? `-${flag.short}, ` : ' '.repeat(shortWidth)}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`);
+	const width = Math.max(...heads.map((head) => head.length)) + 2;
+	return flags
+		.map((flag, index) => flag.help.map((line, row) => `${indent}${(row === 0 ? heads[index]! : '').padEnd(width)}${line}`).join('\n'))
+		.join('\n');
+}
+
+export interface ParsedFlags {
+	/** Flag name → its value (`true` for a switch); the last one given wins. */
+	values: Map<string, string | true>;
+	positionals: string[];
+}
+
+/**
+ * Parse ARGV against FLAGS. A flag that takes a value takes the next argument (or `--flag=value`), and refuses to run
+ * without one; the next argument does not count as a value when it is itself a flag. `-5` is an argument, not a
+ * flag (a negative number, which the command then explains). `--` ends the flags.
+ */
+export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], helpHint = 'Run modeldeck --help for the list.'): ParsedFlags | {errors: string[]} {
+	const values = new Map<string, string | true>();
+	const positionals: string[] = [];
+	const errors: string[] = [];
+	const byName = new Map(flags.map((flag) => [flag.name, flag]));
+	const byShort = new Map(flags.filter((flag) => flag.short).map((flag) => [flag.short!, flag]));
+	const isFlag = (argument: string | undefined) => argument !== undefined && argument.startsWith('-') && argument !== '-' && !/^-\d/.test(argument);
+	const needsValue = (flag: FlagSpec, shown: string) =>
+		`${shown} needs a value: ${shown} ${flag.value}${shown.startsWith('--') ? ` (a value that starts with "-" is written ${shown}=-…)` : ''}.`;
+	for (let index = 0; index < argv.length; index++) {
+		const argument = argv[index]!;
+		if (argument === '--') {
+			positionals.push(...argv.slice(index + 1));
+			break;
+		}
+
+		if (!isFlag(argument)) {
+			positionals.push(argument);
+			continue;
+		}
+
+		if (argument.startsWith('--')) {
+			const equals = argument.indexOf('=');
+			const name = argument.slice(2, equals === -1 ? undefined : equals);
+			const flag = byName.get(name);
+			if (!flag) {
+				const suggestion = closest(name, [...byName.keys()]);
+				errors.push(`Unknown flag --${name}.${suggestion ? ` Did you mean --${suggestion}?` : ''} ${helpHint}`);
+				continue;
+			}
+
+			if (!flag.value) {
+				if (equals !== -1) errors.push(`--${name} takes no value (got "${argument}").`);
+				else values.set(name, true);
+				continue;
+			}
+
+			const value = equals === -1 ? (isFlag(argv[index + 1]) ? undefined : argv[++index]) : argument.slice(equals + 1);
+			if (value === undefined || value.trim() === '') errors.push(needsValue(flag, `--${name}`));
+			else values.set(name, value);
+			continue;
+		}
+
+		// Short flags: switches may be grouped (-yA); one that takes a value ends the group (-nteam-a or -n team-a).
+		const letters = argument.slice(1);
+		for (let position = 0; position < letters.length; position++) {
+			const letter = letters[position]!;
+			const flag = byShort.get(letter);
+			if (!flag) {
+				errors.push(`Unknown flag -${letter}. ${helpHint}`);
+				break;
+			}
+
+			if (!flag.value) {
+				values.set(flag.name, true);
+				continue;
+			}
+
+			const attached = letters.slice(position + 1).replace(/^=/, '');
+			const value = attached || (isFlag(argv[index + 1]) ? undefined : argv[++index]);
+			if (value === undefined || value.trim() === '') errors.push(needsValue(flag, `-${letter}`));
+			else values.set(flag.name, value);
+			break;
+		}
+	}
+
+	return errors.length > 0 ? {errors} : {values, positionals};
+}
+
+export function closest(name: string, candidates: readonly string[]): string | undefined {
 	let best: string | undefined;
 	let bestDistance = Number.POSITIVE_INFINITY;
 	for (const candidate of candidates) {
@@ -50,26 +182,6 @@ function editDistance(a: string, b: string): number {
 	}
 
 	return previous[b.length]!;
-}
-
-/** Unknown flags, each with a suggestion. */
-export function unknownFlags(argv: readonly string[], known: readonly string[] = consoleFlagNames): string[] {
-	const errors: string[] = [];
-	for (const argument of argv) {
-		if (argument === '--') break;
-		if (argument.startsWith('--')) {
-			const name = argument.slice(2).split('=')[0]!;
-			if (known.includes(name)) continue;
-			const suggestion = closest(name, known);
-			errors.push(`Unknown flag --${name}.${suggestion ? ` Did you mean --${suggestion}?` : ''} Run modeldeck --help for the list.`);
-		} else if (/^-[a-zA-Z]/.test(argument)) {
-			for (const letter of argument.slice(1)) {
-				if (!shortFlags.has(letter)) errors.push(`Unknown flag -${letter}. Run modeldeck --help for the list.`);
-			}
-		}
-	}
-
-	return errors;
 }
 
 export interface ConsoleOptions {
@@ -159,4 +271,62 @@ export function validateConsoleFlags(
 			colors: flags.color === false ? 'none' : ((flags.colors as ConsoleOptions['colors'] | undefined) ?? 'auto'),
 		},
 	};
+}
+
+/** `modeldeck --help`: the usage lines, then every flag from the table. */
+export function consoleHelp(): string {
+	const commandOnly = flagTable.filter((flag) => !flag.console);
+	return `
+  The terminal console for model deployments.
+
+  Usage
+    $ modeldeck [flags]                      console on the current kubeconfig context
+    $ modeldeck --demo [--scenario NAME]     console on a simulated fleet
+    $ modeldeck status [--json]              every model and version, for scripts
+    $ modeldeck weight MODEL PERCENT         set the canary weight (a whole number from 0 to 100)
+    $ modeldeck promote MODEL                all traffic to the canary, which becomes stable
+    $ modeldeck rollback MODEL               canary to 0% (and its previous template back)
+    $ modeldeck agent [flags]                the in-cluster agent
+    $ modeldeck model-server [flags]         a small OIP v2 model server for tests and demos
+    $ modeldeck config path                  where the settings file lives
+
+  Flags
+${flagHelp(consoleFlags)}
+
+  Flags of status, weight, promote and rollback (each also takes the flags above that it needs;
+  modeldeck COMMAND --help lists them)
+${flagHelp(commandOnly)}
+
+  Keys: press ? in the console.
+`;
+}
+
+/** The parsed values in the shape validateConsoleFlags takes. */
+export function consoleFlagValues(values: ReadonlyMap<string, string | true>): Parameters<typeof validateConsoleFlags>[0] {
+	const text = (name: string) => {
+		const value = values.get(name);
+		return typeof value === 'string' ? value : undefined;
+	};
+
+	const result: Parameters<typeof validateConsoleFlags>[0] = {
+		demo: values.has('demo'),
+		allNamespaces: values.has('all-namespaces'),
+		readOnly: values.has('read-only'),
+		color: !values.has('no-color'),
+	};
+	for (const [key, name] of [
+		['scenario', 'scenario'],
+		['context', 'context'],
+		['namespace', 'namespace'],
+		['kubeconfig', 'kubeconfig'],
+		['prometheus', 'prometheus'],
+		['agent', 'agent'],
+		['refresh', 'refresh'],
+		['colors', 'colors'],
+	] as const) {
+		const value = text(name);
+		if (value !== undefined) result[key] = value;
+	}
+
+	return result;
 }

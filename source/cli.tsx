@@ -5,49 +5,13 @@
 // RSS; 2 MB doubled the time spent in the garbage collector, 4 MB did not. `npm start` passes the same flags; the
 // agent's image runs node with its own.
 /**
- * modeldeck: the command line. Parses flags with meow, then starts the console on the demo fleet or a real
+ * modeldeck: the command line. Parses flags (one table, cli-flags.ts), then starts the console on the demo fleet or a real
  * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
  */
-import {appendFileSync, existsSync} from 'node:fs';
+import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import meow from 'meow';
-import {consoleFlagNames, unknownFlags, validateConsoleFlags} from './cli-flags.ts';
-
-const help = `
-  The terminal console for model deployments.
-
-  Usage
-    $ modeldeck [flags]                      console on the current kubeconfig context
-    $ modeldeck --demo [--scenario NAME]     console on a simulated fleet
-    $ modeldeck status [--json]              every model and version, for scripts
-    $ modeldeck weight MODEL PERCENT         set the canary weight
-    $ modeldeck promote MODEL                all traffic to the canary, which becomes stable
-    $ modeldeck rollback MODEL               canary to 0% (and its previous template back)
-    $ modeldeck agent [flags]                the in-cluster agent
-    $ modeldeck model-server [flags]         a small OIP v2 model server for tests and demos
-    $ modeldeck config path                  where the settings file lives
-
-  Flags
-    --demo                 Simulated fleet (always labelled DEMO on screen)
-    --scenario NAME        Demo script: tour (default), latency-regression, error-burst,
-                           memory-leak, prediction-drift, healthy-canary, calm
-    --context NAME         Kubeconfig context (default: the current one)
-    -n, --namespace NAME   Namespace (default: the context's, or all with -A)
-    -A, --all-namespaces   Every namespace
-    --kubeconfig PATH      Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
-    --prometheus URL       Prometheus base URL, e.g. http://localhost:9090
-    --agent URL            The modeldeck agent's URL, e.g. a port-forward (default: found in the cluster); sends
-                           the kubeconfig user's token, or MODELDECK_TOKEN
-    --read-only            No action can change anything; dangerous keys are removed
-    --refresh SECONDS      Metric refresh interval (default 2)
-    --no-color             No colours (also NO_COLOR=1)
-    --colors MODE          auto, full, 16 or none
-    --version              Print the version
-    --help                 This help
-
-  Keys: press ? in the console.
-`;
+import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, validateConsoleFlags} from './cli-flags.ts';
 
 /** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
@@ -77,31 +41,33 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
-	const unknown = unknownFlags(argv, consoleFlagNames);
-	if (unknown.length > 0) {
-		process.stderr.write(`${unknown.join('\n')}\n`);
+	const parsed = parseFlags(argv, consoleFlags);
+	if ('errors' in parsed) {
+		process.stderr.write(`${parsed.errors.join('\n')}\n`);
 		return 2;
 	}
 
-	const cli = meow(help, {
-		importMeta: import.meta,
-		argv,
-		allowUnknownFlags: true,
-		flags: {
-			demo: {type: 'boolean', default: false},
-			scenario: {type: 'string'},
-			context: {type: 'string'},
-			namespace: {type: 'string', shortFlag: 'n'},
-			allNamespaces: {type: 'boolean', shortFlag: 'A', default: false},
-			kubeconfig: {type: 'string'},
-			prometheus: {type: 'string'},
-			agent: {type: 'string'},
-			readOnly: {type: 'boolean', default: false},
-			refresh: {type: 'string'},
-			color: {type: 'boolean', default: true},
-			colors: {type: 'string'},
-		},
-	});
+	if (parsed.values.has('help')) {
+		process.stdout.write(consoleHelp());
+		return 0;
+	}
+
+	if (parsed.values.has('version')) {
+		// package.json sits one level above both source/cli.tsx and the bundle's dist/cli.js.
+		const manifest = new URL('../package.json', import.meta.url);
+		try {
+			process.stdout.write(`${(JSON.parse(readFileSync(manifest, 'utf8')) as {version: string}).version}\n`);
+			return 0;
+		} catch {
+			process.stderr.write(`The version is in ${manifest.pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`);
+			return 1;
+		}
+	}
+
+	if (parsed.positionals.length > 0) {
+		process.stderr.write(`Unexpected argument ${parsed.positionals.join(' ')}: the console takes only flags. Run modeldeck --help.\n`);
+		return 2;
+	}
 
 	trace('flags parsed');
 	// Yoga (Ink's layout engine) loads its WebAssembly through fetch() when fetch exists, which costs Node's whole
@@ -115,7 +81,7 @@ async function main(): Promise<number> {
 	const themeModule = import('./ui/theme.ts');
 	const analysisModule = loadAnalysis();
 	const {scenarioNames} = await demoModule;
-	const validated = validateConsoleFlags(cli.flags, scenarioNames);
+	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
 	if ('errors' in validated) {
 		process.stderr.write(`${validated.errors.join('\n')}\n`);
 		return 2;
@@ -148,11 +114,6 @@ async function main(): Promise<number> {
 					? fullTheme
 					: chooseTheme({noColor: false, env: process.env});
 	if (theme === noColorTheme) process.env['FORCE_COLOR'] = '0';
-	if (!process.stdout.isTTY || !process.stdin.isTTY) {
-		process.stderr.write('modeldeck needs a terminal. For scripts use `modeldeck status --json`.\n');
-		return 2;
-	}
-
 	const {runConsole, KeymapError} = await appModule.finally(() => {
 		if (fetchDescriptor) Object.defineProperty(globalThis, 'fetch', fetchDescriptor);
 	});
@@ -160,7 +121,9 @@ async function main(): Promise<number> {
 	trace('app loaded');
 	let sources;
 	let onExit: (() => void) | undefined;
-	let readOnlyReason = options.readOnly ? '--read-only' : undefined;
+	// The settings' top-level readOnly holds in every context, as --read-only does (which stays the reason shown).
+	const settingsReadOnly = settings.readOnly ? `readOnly in ${loaded.path}` : undefined;
+	let readOnlyReason = options.readOnly ? '--read-only' : settingsReadOnly;
 	let contextNamespace: string | undefined;
 	if (options.demo) {
 		const {createDemoSources} = await demoModule;
@@ -172,6 +135,17 @@ async function main(): Promise<number> {
 			...(Number.isFinite(rate) ? {predictionsPerSecond: rate} : {}),
 			...(Number.isFinite(extraModels) ? {extraModels} : {}),
 		});
+		if (options.context !== undefined) {
+			const known = demo.cluster.contexts().map((context) => context.name);
+			if (!known.includes(options.context)) {
+				demo.stop();
+				process.stderr.write(`Context ${options.context} is not in the demo (contexts: ${known.join(', ')}). Pick one with --context NAME.\n`);
+				return 2;
+			}
+
+			await demo.cluster.switchContext(options.context);
+		}
+
 		sources = demo;
 		onExit = () => demo.stop();
 		trace('demo created');
@@ -184,12 +158,27 @@ async function main(): Promise<number> {
 			return 1;
 		}
 
-		const real = await realSources(options, kubeconfig, settings, contextSettings);
+		const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
+		const inForce = await readKubeconfigContexts(kubeconfig, options.context);
+		if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
+			const known = inForce.contexts.map((context) => context.name).join(', ') || 'none';
+			process.stderr.write(`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`);
+			return 2;
+		}
+
+		const real = await realSources(options, kubeconfig, settings, contextSettings, inForce);
 		sources = real.sources;
 		onExit = real.stop;
 		contextNamespace = real.namespace;
 		const perContext = contextSettings(settings, sources.cluster.currentContext());
 		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
+	}
+
+	// After the flags' names are checked against the kubeconfig or the demo: a wrong --context is said first.
+	if (!process.stdout.isTTY || !process.stdin.isTTY) {
+		onExit?.();
+		process.stderr.write('modeldeck needs a terminal. For scripts use `modeldeck status --json`.\n');
+		return 2;
 	}
 
 	try {
@@ -201,7 +190,9 @@ async function main(): Promise<number> {
 			namespace: options.allNamespaces ? undefined : (options.namespace ?? contextNamespace),
 			// Switching to a context that settings mark read-only makes the console read-only there.
 			readOnlyForContext: (context: string) =>
-				options.readOnly ? '--read-only' : contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined,
+				options.readOnly
+					? '--read-only'
+					: (settingsReadOnly ?? (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined)),
 			refreshSeconds: options.refreshSeconds ?? settings.refreshSeconds,
 			weightStep: settings.weightStep,
 			thresholds: settings.thresholds,
@@ -234,22 +225,25 @@ async function realSources(
 	kubeconfigPath: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
+	inForce: import('./sources/kube/kubeconfig-contexts.ts').KubeconfigContexts | undefined,
 ): Promise<{sources: import('./domain/ports.ts').Sources; stop: () => void; namespace: string | undefined}> {
 	const {LazyClusterPort} = await import('./sources/lazy-cluster.ts');
 	const {LazyMetricsPort} = await import('./sources/lazy-metrics.ts');
-	const defaults = await kubeconfigDefaults(kubeconfigPath, options.context);
-	const contextName = defaults.context ?? 'default';
+	// The header names the context in force from the first frame, reachable or not; without one it says so.
+	const contextName = inForce?.current ?? options.context ?? '(no context)';
+	const contextNamespace = inForce?.contexts.find((context) => context.name === contextName)?.namespace;
 	// The Kubernetes client loads after the first frame is drawn.
-	const cluster = new LazyClusterPort(async () => {
+	const cluster = new LazyClusterPort(async (picked) => {
 		await new Promise((resolve) => setTimeout(resolve, 0));
 		const {createKubeCluster} = await import('./sources/kube/index.ts');
+		const context = picked ?? options.context;
 		return createKubeCluster({
 			kubeconfigPath,
-			...(options.context ? {context: options.context} : {}),
+			...(context ? {context} : {}),
 			...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
 			promoteKeepsOldStable: settings.promoteKeepsOldStable,
 		});
-	}, contextName);
+	}, contextName, inForce?.contexts ?? []);
 	const prometheusUrl = options.prometheus ?? contextSettings(settings, contextName).prometheusUrl ?? settings.prometheusUrl;
 	const metrics = prometheusUrl
 		? new LazyMetricsPort(async () => {
@@ -284,25 +278,8 @@ async function realSources(
 	return {
 		sources: {cluster, ...(metrics ? {metrics} : {}), agent, demo: false},
 		stop: () => undefined,
-		namespace: defaults.namespace,
+		namespace: contextNamespace,
 	};
-}
-
-/** Read the current context and its namespace from the kubeconfig without loading the Kubernetes client. */
-async function kubeconfigDefaults(kubeconfigPath: string, context: string | undefined): Promise<{context?: string; namespace?: string}> {
-	const [{readFile}, {parse}] = await Promise.all([import('node:fs/promises'), import('yaml')]);
-	try {
-		const config = parse(await readFile(kubeconfigPath, 'utf8')) as {
-			'current-context'?: string;
-			contexts?: Array<{name?: string; context?: {namespace?: string}}>;
-		};
-		const name = context ?? config['current-context'];
-		const namespace = config.contexts?.find((entry) => entry.name === name)?.context?.namespace;
-		return {...(name ? {context: name} : {}), ...(namespace ? {namespace} : {})};
-	} catch {
-		// The Kubernetes source reports an unreadable kubeconfig properly once it loads.
-		return context ? {context} : {};
-	}
 }
 
 async function runSubcommand(name: string, argv: string[]): Promise<number> {
@@ -329,13 +306,14 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 		}
 
 		default: {
-			const [{runCommand}, {loadSettings, SettingsError}] = await Promise.all([
+			const [{runCommand, parseCommandArgs}, {loadSettings, SettingsError}] = await Promise.all([
 				import('./commands/index.ts'),
 				import('./settings/settings.ts'),
 			]);
 			let settings;
+			let settingsFile;
 			try {
-				({settings} = await loadSettings());
+				({settings, path: settingsFile} = await loadSettings());
 			} catch (error) {
 				if (error instanceof SettingsError) {
 					process.stderr.write(`${error.message}\n`);
@@ -346,17 +324,25 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			}
 
 			// Settings apply to scripts as to the console: thresholds, Prometheus, and read-only contexts.
-			const contextFlag = argv.find((argument, index) => argv[index - 1] === '--context') ?? argv.find((argument) => argument.startsWith('--context='))?.slice(10);
+			const command = name as 'status' | 'weight' | 'promote' | 'rollback';
+			const parsedArgs = parseCommandArgs(command, argv);
+			const contextFlag = 'args' in parsedArgs ? parsedArgs.args.context : undefined;
 			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
-			return runCommand(name as 'status' | 'weight' | 'promote' | 'rollback', argv, undefined, {
+			const code = await runCommand(command, argv, undefined, {
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
+				...(settings.readOnly ? {readOnly: true, readOnlyReason: `readOnly in ${settingsFile}`} : {}),
 				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
 				readOnlyContexts: Object.entries(settings.contexts)
 					.filter(([, context]) => context.readOnly)
 					.map(([name]) => name),
 			});
+			// The command has its answer (or gave up at its deadline): leave now. A request it no longer waits for
+			// (a list still in flight to a server that never answers) would otherwise hold the process open until that
+			// request's own timeout, long past --timeout.
+			await new Promise<void>((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
+			process.exit(code);
 		}
 	}
 }

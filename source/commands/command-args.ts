@@ -1,5 +1,5 @@
 /** Flags and arguments of `modeldeck status|weight|promote|rollback`. Pure: bad input becomes a usage message. */
-import {parseArgs} from 'node:util';
+import {commandFlags, flagHelp, flagTable, parseFlags} from '../cli-flags.ts';
 import {parseWeight} from '../domain/weights.ts';
 
 export type CommandName = 'status' | 'weight' | 'promote' | 'rollback';
@@ -23,8 +23,10 @@ export interface CommandArgs {
 	json: boolean;
 	/** Use the simulated fleet instead of a cluster. */
 	demo: boolean;
+	/** The demo's scenario (with --demo). */
+	scenario?: string;
 	help: boolean;
-	/** How long to wait for the cluster's first answer. Default 15 s. */
+	/** The whole command's time limit (--timeout), not counting a confirmation's answer. Default 15 s. */
 	timeoutSeconds: number;
 	/** MODEL or NAMESPACE/MODEL (status: an optional filter). */
 	model?: string;
@@ -51,112 +53,92 @@ const purpose: Record<CommandName, string> = {
 };
 
 export function usage(command: CommandName): string {
-	const changes = command === 'status' ? '' : `  -y, --yes                 apply without asking (required without a terminal)
-      --read-only           refuse to change anything
-      --canary VERSION      the canary to act on, when a model has several
-      --force               go ahead though a version gaining traffic is flagged critical or judged fail
-`;
 	return `Usage: ${synopsis[command]} [options]
 
 ${purpose[command]}
-MODEL is a model name, or NAMESPACE/MODEL.
+MODEL is a model name, or NAMESPACE/MODEL.${command === 'weight' ? ' PERCENT is a whole number from 0 to 100.' : ''}
 
 Options:
-      --context NAME        kubeconfig context (default: the current context)
-  -n, --namespace NAME      namespace, or "all" (default: the context's namespace)
-  -A, --all-namespaces      every namespace
-      --kubeconfig FILE     kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
-${command === 'status' ? '      --json                print the modeldeck.status/v1 JSON document (docs/status-json.md)\n' : ''}${changes}      --demo                use the simulated fleet instead of a cluster
-      --timeout SECONDS     wait this long for the cluster's first answer (default 15)
-  -h, --help                show this help
+${flagHelp(commandFlags(command), '  ')}
 
 Exit codes: 0 done, 1 refused or failed (with a message), 2 usage error.
 `;
 }
 
 export function parseCommandArgs(command: CommandName, argv: string[]): {args: CommandArgs} | {usageError: string} {
-	let parsed;
-	try {
-		parsed = parseArgs({
-			args: argv,
-			allowPositionals: true,
-			strict: true,
-			options: {
-				context: {type: 'string'},
-				namespace: {type: 'string', short: 'n'},
-				'all-namespaces': {type: 'boolean', short: 'A'},
-				kubeconfig: {type: 'string'},
-				yes: {type: 'boolean', short: 'y'},
-				force: {type: 'boolean'},
-				'read-only': {type: 'boolean'},
-				json: {type: 'boolean'},
-				demo: {type: 'boolean'},
-				timeout: {type: 'string'},
-				canary: {type: 'string'},
-				prometheus: {type: 'string'},
-				help: {type: 'boolean', short: 'h'},
-			},
-		});
-	} catch (error) {
-		return {usageError: error instanceof Error ? error.message : String(error)};
+	// Parsed against every command's flags, so that one given to the wrong command is named as such.
+	const parsed = parseFlags(argv, flagTable.filter((flag) => flag.commands), `Run modeldeck ${command} --help for the list.`);
+	if ('errors' in parsed) return {usageError: parsed.errors.join('\n')};
+	const {positionals} = parsed;
+	const text = (name: string) => {
+		const value = parsed.values.get(name);
+		return typeof value === 'string' ? value : undefined;
+	};
+
+	const own = new Set(commandFlags(command).map((flag) => flag.name));
+	for (const name of parsed.values.keys()) {
+		if (own.has(name)) continue;
+		const takers = flagTable.find((flag) => flag.name === name)?.commands ?? [];
+		return {usageError: `--${name} is for ${takers.join(', ').replace(/, ([^,]*)$/, ' and $1')} only`};
 	}
 
-	const {values, positionals} = parsed;
 	const args: CommandArgs = {
 		command,
-		yes: values.yes ?? false,
-		force: values.force ?? false,
-		readOnly: values['read-only'] ?? false,
-		json: values.json ?? false,
-		demo: values.demo ?? false,
-		help: values.help ?? false,
+		yes: parsed.values.has('yes'),
+		force: parsed.values.has('force'),
+		readOnly: parsed.values.has('read-only'),
+		json: parsed.values.has('json'),
+		demo: parsed.values.has('demo'),
+		help: parsed.values.has('help'),
 		timeoutSeconds: 15,
 	};
 	if (args.help) return {args};
-	if (values.context !== undefined) {
-		if (!values.context) return {usageError: '--context needs a context name'};
-		args.context = values.context;
+	const context = text('context');
+	if (context !== undefined) args.context = context;
+	const kubeconfig = text('kubeconfig');
+	if (kubeconfig !== undefined) args.kubeconfig = kubeconfig;
+	const scenario = text('scenario');
+	if (scenario !== undefined) {
+		if (!args.demo) return {usageError: '--scenario only applies to the demo: add --demo'};
+		args.scenario = scenario;
 	}
 
-	if (values.kubeconfig !== undefined) {
-		if (!values.kubeconfig) return {usageError: '--kubeconfig needs a file'};
-		args.kubeconfig = values.kubeconfig;
-	}
-
-	if (values.namespace !== undefined && values['all-namespaces']) {
+	const namespace = text('namespace');
+	if (namespace !== undefined && parsed.values.has('all-namespaces')) {
 		return {usageError: 'pass either --namespace or --all-namespaces, not both'};
 	}
 
-	if (values.namespace !== undefined) {
-		if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(values.namespace)) {
-			return {usageError: `"${values.namespace}" is not a namespace name (lower-case letters, digits and "-"), nor "all"`};
+	if (namespace !== undefined) {
+		if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) {
+			return {usageError: `"${namespace}" is not a namespace name (lower-case letters, digits and "-"), nor "all"`};
 		}
 
-		args.namespace = values.namespace;
+		args.namespace = namespace;
 	}
 
-	if (values['all-namespaces']) args.namespace = 'all';
-	if (values.prometheus !== undefined) {
-		if (!/^https?:\/\/\S+$/.test(values.prometheus)) {
-			return {usageError: `--prometheus takes an http(s) URL like http://localhost:9090 (got "${values.prometheus}")`};
+	if (parsed.values.has('all-namespaces')) args.namespace = 'all';
+	const prometheus = text('prometheus');
+	if (prometheus !== undefined) {
+		if (!/^https?:\/\/\S+$/.test(prometheus)) {
+			return {usageError: `--prometheus takes an http(s) URL like http://localhost:9090 (got "${prometheus}")`};
 		}
 
-		args.prometheus = values.prometheus;
+		args.prometheus = prometheus;
 	}
-	if (values.timeout !== undefined) {
-		const seconds = Number(values.timeout);
-		if (!Number.isFinite(seconds) || seconds <= 0) return {usageError: `--timeout ${values.timeout}: use a number of seconds above 0`};
+
+	const timeout = text('timeout');
+	if (timeout !== undefined) {
+		const seconds = Number(timeout);
+		if (!/^\s*\d*\.?\d+\s*$/.test(timeout) || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+			return {usageError: `--timeout ${timeout}: use a number of seconds above 0, like --timeout 30`};
+		}
+
 		args.timeoutSeconds = seconds;
 	}
 
-	if (values.canary !== undefined) {
-		if (command === 'status') return {usageError: '--canary is for weight, promote and rollback'};
-		if (!values.canary) return {usageError: '--canary needs a version name'};
-		args.canary = values.canary;
-	}
-
-	if (args.json && command !== 'status') return {usageError: '--json is for status only'};
-	const expected = command === 'weight' ? 2 : command === 'status' ? 1 : 1;
+	const canary = text('canary');
+	if (canary !== undefined) args.canary = canary;
+	const expected = command === 'weight' ? 2 : 1;
 	if (positionals.length > expected) return {usageError: `too many arguments: ${positionals.slice(expected).join(' ')}`};
 	const [model, percent] = positionals;
 	if (command !== 'status' && !model) return {usageError: 'name the model: MODEL or NAMESPACE/MODEL'};
@@ -170,6 +152,7 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 
 	if (command === 'weight') {
 		if (percent === undefined) return {usageError: 'give the canary weight: a whole number from 0 to 100'};
+		// The one weight parser of the dialog and the settings: the CLI accepts exactly what it accepts.
 		const weight = parseWeight(percent);
 		if ('error' in weight) return {usageError: weight.error};
 		args.weight = weight.weight;

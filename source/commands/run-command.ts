@@ -16,6 +16,7 @@ import {analyse} from '../store/analysis.ts';
 const judgeWindowSeconds = 600;
 import type {Conventions} from '../sources/kube/conventions.ts';
 import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
+import {Deadline} from './deadline.ts';
 import {buildStatusDocument, renderStatusTable} from './status-document.ts';
 
 export interface CommandIo {
@@ -33,6 +34,8 @@ export interface CommandOptions {
 	metricsWindowSeconds?: number;
 	/** Refuse every change, as `--read-only` does (the lead passes the setting). */
 	readOnly?: boolean;
+	/** Why readOnly holds (e.g. the settings file's readOnly), for the refusal message. */
+	readOnlyReason?: string;
 	/** Use this cluster instead of one made from the kubeconfig. */
 	cluster?: ClusterPort;
 	/** Discovery conventions and promotion behaviour for clusters made from the kubeconfig. */
@@ -53,6 +56,11 @@ class Refusal extends Error {
 	override name = 'Refusal';
 }
 
+/** A flag that names something that is not there (a context, a scenario): a usage error, exit 2. */
+class UsageRefusal extends Error {
+	override name = 'UsageRefusal';
+}
+
 const processIo: CommandIo = {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin};
 
 export async function runCommand(name: CommandName, argv: string[], io: CommandIo = processIo, options: CommandOptions = {}): Promise<number> {
@@ -69,13 +77,23 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 	}
 
 	if (name !== 'status' && (args.readOnly || options.readOnly)) {
-		io.stderr.write(`modeldeck ${name}: refused: read-only (${name} changes the cluster)\n`);
+		const why = args.readOnly ? '--read-only' : (options.readOnlyReason ?? 'read-only');
+		io.stderr.write(`modeldeck ${name}: refused: read-only (${why}); ${name} changes the cluster\n`);
 		return 1;
 	}
 
 	let cleanup: (() => void) | undefined;
+	const deadline = new Deadline(args.timeoutSeconds);
 	try {
-		const connection = await connect(args, options);
+		const connecting = connect(args, options);
+		const connection = {
+			...(await deadline.race(connecting, `could not connect within ${args.timeoutSeconds} s (--timeout SECONDS waits longer)`).catch((error: unknown) => {
+				// A connection that arrives after the deadline is closed when it does.
+				void connecting.then((late) => late.cleanup?.(), () => undefined);
+				throw error;
+			})),
+			deadline,
+		};
 		cleanup = connection.cleanup;
 		if (name === 'status') return await status(args, connection, io, options);
 		const context = connection.cluster.currentContext();
@@ -86,6 +104,11 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 
 		return await act(args, connection, io, options);
 	} catch (error) {
+		if (error instanceof UsageRefusal) {
+			io.stderr.write(`modeldeck ${name}: ${error.message}\n`);
+			return 2;
+		}
+
 		const message = error instanceof Error ? error.message : String(error);
 		io.stderr.write(`modeldeck ${name}: ${error instanceof ConflictError ? `conflict: ${message}` : message}\n`);
 		return 1;
@@ -100,6 +123,7 @@ interface Connection {
 	/** Namespace to watch; undefined means all. */
 	namespace: string | undefined;
 	cleanup?: () => void;
+	deadline?: Deadline;
 }
 
 async function connect(args: CommandArgs, options: CommandOptions): Promise<Connection> {
@@ -111,18 +135,34 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 	}
 
 	if (args.demo) {
-		const {createDemoSources} = await import('../demo/index.ts');
-		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0});
+		const {createDemoSources, isScenarioName, scenarioNames} = await import('../demo/index.ts');
+		if (args.scenario !== undefined && !isScenarioName(args.scenario)) {
+			throw new UsageRefusal(`--scenario must be one of: ${scenarioNames.join(', ')} (got "${args.scenario}")`);
+		}
+
+		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0, ...(args.scenario ? {scenario: args.scenario as never} : {})});
+		if (args.context !== undefined) {
+			const known = sources.cluster.contexts().map((context) => context.name);
+			if (!known.includes(args.context)) {
+				sources.stop();
+				throw new UsageRefusal(`context ${args.context} is not in the demo (contexts: ${known.join(', ')})`);
+			}
+
+			await sources.cluster.switchContext(args.context);
+		}
+
 		return {cluster: sources.cluster, metrics: options.metrics ?? sources.metrics, namespace: chosen, cleanup: () => sources.stop()};
 	}
 
-	const {createKubeCluster} = await import('../sources/kube/index.ts');
+	const {createKubeCluster, UnknownContextError} = await import('../sources/kube/index.ts');
 	const cluster = await createKubeCluster({
 		kubeconfigPath: args.kubeconfig,
 		context: args.context,
 		namespace: args.namespace,
 		conventions: options.conventions,
 		promoteKeepsOldStable: options.promoteKeepsOldStable,
+	}).catch((error: unknown) => {
+		throw error instanceof UnknownContextError ? new UsageRefusal(error.message) : error;
 	});
 	return {
 		cluster,
@@ -139,8 +179,11 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 	return createPrometheusMetrics({url, ...(options.profiles ? {profiles: options.profiles} : {})});
 }
 
-/** The first list of models the cluster reports; its first error, or silence past the timeout, is a failure. */
-export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number): Promise<Model[]> {
+/**
+ * The first list of models the cluster reports; its first error, or silence past the timeout, is a failure.
+ * SAID_SECONDS is the timeout named in the message (the command's whole --timeout, of which TIMEOUT_MS is what is left).
+ */
+export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number, saidSeconds = timeoutMs / 1000): Promise<Model[]> {
 	return new Promise((resolve, reject) => {
 		let settled = false;
 		let unsubscribe: (() => void) | undefined;
@@ -155,14 +198,15 @@ export function firstModels(cluster: ClusterPort, namespace: string | undefined,
 		const timer = setTimeout(
 			() =>
 				finish(() =>
-					reject(new Refusal(`no answer from ${cluster.label} within ${timeoutMs / 1000} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
+					reject(new Refusal(`no answer from ${cluster.label} within ${saidSeconds} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
 				),
 			timeoutMs,
 		);
 		unsubscribe = cluster.watchModels(
 			namespace,
 			(models) => finish(() => resolve(models)),
-			(error) => finish(() => reject(new Refusal(error.message))),
+			// The watch says it retries; the command does not: it gives up at the first error and must not say otherwise.
+			(error) => finish(() => reject(new Refusal(error.message.replace(/ — retrying$/, '')))),
 		);
 		if (settled) unsubscribe();
 	});
@@ -191,7 +235,8 @@ function findModel(models: Model[], spec: string, namespace: string | undefined)
 
 async function status(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
 	const {cluster, metrics, namespace} = connection;
-	let models = await firstModels(cluster, namespace, args.timeoutSeconds * 1000);
+	const deadline = connection.deadline ?? new Deadline(args.timeoutSeconds);
+	let models = await firstModels(cluster, namespace, deadline.remainingMs, args.timeoutSeconds);
 	if (args.model) models = [findModel(models, args.model, namespace)];
 	let samples: Map<VersionKey, Sample> | undefined;
 	let verdicts: Map<string, Verdict> | undefined;
@@ -207,10 +252,13 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 			const now = (options.now ?? Date.now)();
 			const windowSeconds = options.metricsWindowSeconds ?? 60;
 			const [sampled, history] = targets.length > 0
-				? await Promise.all([
-						metrics.sample(targets, windowSeconds),
-						metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
-					])
+				? await deadline.race(
+						Promise.all([
+							metrics.sample(targets, windowSeconds),
+							metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+						]),
+						`no answer within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); the models are shown without metrics`,
+					)
 				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
 			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
@@ -323,7 +371,8 @@ async function confirm(io: CommandIo, change: string, yes: boolean): Promise<Ans
 async function act(args: CommandArgs, connection: Connection, io: CommandIo, options: CommandOptions): Promise<number> {
 	const {cluster, namespace} = connection;
 	const command = args.command;
-	const model = findModel(await firstModels(cluster, namespace, args.timeoutSeconds * 1000), args.model!, namespace);
+	const deadline = connection.deadline ?? new Deadline(args.timeoutSeconds);
+	const model = findModel(await firstModels(cluster, namespace, deadline.remainingMs, args.timeoutSeconds), args.model!, namespace);
 	const ref: ModelRef = {namespace: model.namespace, name: model.name};
 	const canary = pickCanary(model, args.canary, command === 'rollback');
 	let action: TrafficAction;
@@ -354,7 +403,7 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 	// Planned from a fresh read: what is asked, applied and printed is this plan, every version it moves included.
 	let plan: ChangePlan;
 	try {
-		plan = await cluster.plan(action);
+		plan = await deadline.race(cluster.plan(action), `no answer from ${cluster.label} within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); nothing was changed`);
 	} catch (error) {
 		if (error instanceof PlanRefusal) throw new Refusal(error.message);
 		throw error;
@@ -368,7 +417,10 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 	// More traffic to a version flagged critical or judged fail needs --force, and says why first.
 	let dangers: PlanDanger[] | undefined;
 	try {
-		dangers = await planDangersFromMetrics(plan, model, connection.metrics, options);
+		dangers = await deadline.race(
+			planDangersFromMetrics(plan, model, connection.metrics, options),
+			`no answer from the metrics source within ${args.timeoutSeconds} s, so the flags and verdict could not be checked; nothing was changed`,
+		);
 	} catch (error) {
 		throw new Refusal(
 			`cannot check ${model.name}'s flags and verdict before the change (metrics from ${connection.metrics?.label ?? 'none'}: ${error instanceof Error ? error.message : String(error)}); fix the metrics source or retry`,
@@ -393,8 +445,12 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 		return 1;
 	}
 
+	if (!args.yes) deadline.restart();
 	// The plan's weights go with the action: a model that changed meanwhile is a conflict, not a different change.
-	await cluster.act(plannedAction(plan));
+	await deadline.race(
+		cluster.act(plannedAction(plan)),
+		`no answer from ${cluster.label} to the change within ${args.timeoutSeconds} s; it may or may not have been applied: check with modeldeck status ${model.namespace}/${model.name}`,
+	);
 	io.stdout.write(`${planResult(plan)} — done\n`);
 	return 0;
 }

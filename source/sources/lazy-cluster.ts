@@ -9,12 +9,25 @@ import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
 export class LazyClusterPort implements ClusterPort {
 	#real: ClusterPort | undefined;
 	#failure: string | undefined;
-	readonly #ready: Promise<ClusterPort>;
-	readonly #fallbackContext: string;
+	#ready!: Promise<ClusterPort>;
+	#fallbackContext: string;
+	readonly #fallbackContexts: Context[];
+	readonly #load: (context?: string) => Promise<ClusterPort>;
 
-	constructor(load: () => Promise<ClusterPort>, fallbackContext: string) {
+	/**
+	 * LOAD makes the real port, on CONTEXT when given (after a failed load, when the operator picks a context).
+	 * FALLBACK_CONTEXT is the context in force and FALLBACK_CONTEXTS the kubeconfig's, as read before the client loads.
+	 */
+	constructor(load: (context?: string) => Promise<ClusterPort>, fallbackContext: string, fallbackContexts: Context[] = []) {
+		this.#load = load;
 		this.#fallbackContext = fallbackContext;
-		this.#ready = load().then(
+		this.#fallbackContexts = fallbackContexts;
+		this.#start(undefined);
+	}
+
+	#start(context: string | undefined): void {
+		this.#failure = undefined;
+		this.#ready = this.#load(context).then(
 			(real) => {
 				this.#real = real;
 				return real;
@@ -33,7 +46,7 @@ export class LazyClusterPort implements ClusterPort {
 	}
 
 	contexts(): Context[] {
-		return this.#real?.contexts() ?? [];
+		return this.#real?.contexts() ?? this.#fallbackContexts;
 	}
 
 	currentContext(): string {
@@ -41,6 +54,15 @@ export class LazyClusterPort implements ClusterPort {
 	}
 
 	async switchContext(name: string): Promise<void> {
+		if (!this.#real && this.#failure !== undefined) {
+			// The source could not start on the context in force (a kubeconfig with no current-context, say): start
+			// it again on the one the operator picked.
+			this.#fallbackContext = name;
+			this.#start(name);
+			await this.#ready;
+			return;
+		}
+
 		return (await this.#ready).switchContext(name);
 	}
 

@@ -49,7 +49,8 @@ it('shows the cluster models and shifts a weight end to end, as the operator', a
 	screen = await terminal.waitFor('canary v2: 20% → 30%');
 	expect(screen).toContain('writes HTTPRoute');
 	// Said before anything is sent: no agent checks or audits this one.
-	expect(screen).toContain('no agent: straight to the cluster as operator, audited in this console only');
+	// user@context: the kubeconfig's user is known from the first frame (it was only after the client had loaded).
+	expect(screen).toContain('no agent: straight to the cluster as operator@operator, audited in this console only');
 	terminal.press('y');
 	await terminal.waitFor(/v2\s+canary\s+\S*\s*30%/, 20_000);
 

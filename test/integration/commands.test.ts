@@ -1,11 +1,16 @@
 /** `modeldeck status|weight|promote|rollback` against the local control plane: output, changes read back, exit codes. */
-import {writeFileSync} from 'node:fs';
+import {spawnSync} from 'node:child_process';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {runCommand} from '../../source/commands/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
+import {PtyTerminal} from '../support/terminal.ts';
 
 let cluster: Cluster;
 let api: TestApi;
@@ -93,7 +98,7 @@ describe('modeldeck status', () => {
 		});
 		expect(code).toBe(1);
 		expect(out.stderr).toBe(
-			'modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context? — retrying\n',
+			'modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context?\n',
 		);
 	});
 });
@@ -106,7 +111,7 @@ describe('modeldeck weight, promote, rollback', () => {
 			'modeldeck weight: refused: no terminal to confirm on (fraud: v1 80% → 60%, v2 20% → 40%); pass --yes to apply without confirmation\n',
 		);
 		const readOnly = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--read-only']);
-		expect(readOnly).toMatchObject({code: 1, stderr: 'modeldeck weight: refused: read-only (weight changes the cluster)\n'});
+		expect(readOnly).toMatchObject({code: 1, stderr: 'modeldeck weight: refused: read-only (--read-only); weight changes the cluster\n'});
 		expect(await weights('team-a')).toEqual([80, 20]);
 	});
 
@@ -139,9 +144,78 @@ describe('modeldeck weight, promote, rollback', () => {
 		expect(await weights('team-a')).toEqual([100, 0]);
 	});
 
+	it('a change the API server never answers gives up at --timeout, says it may have been applied, and exits', async () => {
+		// A TCP proxy in front of the API server that forwards until it is frozen; frozen, it accepts connections and
+		// forwards nothing: the server of issue 14's probe, which accepts and never answers.
+		let frozen = false;
+		const sockets: net.Socket[] = [];
+		const proxy = net.createServer((client) => {
+			sockets.push(client);
+			client.on('error', () => undefined);
+			if (frozen) return;
+			const upstream = net.connect(Number(new URL(cluster.server).port), '127.0.0.1');
+			sockets.push(upstream);
+			upstream.on('error', () => client.destroy());
+			client.on('data', (chunk) => frozen || upstream.write(chunk));
+			upstream.on('data', (chunk) => frozen || client.write(chunk));
+			client.on('close', () => upstream.destroy());
+			upstream.on('close', () => client.destroy());
+		});
+		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		const kubeconfig = `${cluster.kubeconfig}.proxied`;
+		writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`));
+		const before = await weights('team-a');
+		const terminal = PtyTerminal.spawn(
+			process.execPath,
+			[path.resolve('dist/cli.js'), 'weight', 'fraud', String(before[1] === 35 ? 36 : 35), '-n', 'team-a', '--timeout', '3', '--kubeconfig', kubeconfig],
+			{env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-freeze-'))}},
+		);
+		try {
+			await terminal.waitFor('Apply? [y/N]', 30_000);
+			frozen = true;
+			terminal.write('y\r');
+			// The confirmation's time does not count: the change gets the whole 3 s, then the process ends.
+			const exited = await Promise.race([terminal.exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 15_000))]);
+			expect(exited).toBe(1);
+			expect(terminal.screen().replaceAll('\n', '')).toContain(
+				'no answer from admin to the change within 3 s; it may or may not have been applied: check with modeldeck status team-a/fraud',
+			);
+		} finally {
+			terminal.kill();
+			for (const socket of sockets) socket.destroy();
+			proxy.close();
+		}
+	});
+
 	it('usage errors exit 2', async () => {
 		const result = await run('weight', ['fraud', '-n', 'team-a']);
 		expect(result.code).toBe(2);
 		expect(result.stderr).toMatch(/^modeldeck weight: give the canary weight: a whole number from 0 to 100\n\nUsage: modeldeck weight MODEL PERCENT/);
+		const negative = await run('weight', ['fraud', '-5', '-n', 'team-a', '--yes']);
+		expect(negative.code).toBe(2);
+		expect(negative.stderr).toMatch(/^modeldeck weight: "-5" is not a weight: type a whole number from 0 to 100\n/);
+		expect(await weights('team-a')).toEqual([100, 0]);
+	});
+
+	it('a --context the kubeconfig does not have exits 2 listing its contexts (it exited 1)', async () => {
+		const result = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--context', 'nope']);
+		expect(result).toMatchObject({
+			code: 2,
+			stderr: 'modeldeck weight: context nope is not in the kubeconfig (contexts: admin, viewer, operator); pick one of them with --context NAME\n',
+		});
+	});
+
+	it('settings with a top-level readOnly: the built CLI refuses weight --yes and the route is unchanged (it changed)', async () => {
+		const configDirectory = mkdtempSync(path.join(tmpdir(), 'modeldeck-readonly-'));
+		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');
+		const before = await weights('team-a');
+		const result = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'weight', 'fraud', '40', '-n', 'team-a', '--yes', '--kubeconfig', cluster.kubeconfig], {
+			env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory},
+			encoding: 'utf8',
+			timeout: 60_000,
+		});
+		expect(result.status).toBe(1);
+		expect(result.stderr).toBe(`modeldeck weight: refused: read-only (readOnly in ${path.join(configDirectory, 'config.json')}); weight changes the cluster\n`);
+		expect(await weights('team-a')).toEqual(before);
 	});
 });

@@ -71,10 +71,15 @@ function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
 	return kubeConfig;
 }
 
+/** A context asked for by name that the kubeconfig does not have: a usage error for the command line. */
+export class UnknownContextError extends Error {
+	override name = 'UnknownContextError';
+}
+
 function selectContext(kubeConfig: KubeConfig, name: string): void {
 	if (!kubeConfig.getContextObject(name)) {
 		const known = kubeConfig.getContexts().map((context) => context.name).join(', ');
-		throw new Error(`context ${name} is not in the kubeconfig (contexts: ${known})`);
+		throw new UnknownContextError(`context ${name} is not in the kubeconfig (contexts: ${known}); pick one of them with --context NAME`);
 	}
 
 	kubeConfig.setCurrentContext(name);
@@ -95,6 +100,14 @@ function pinnedCopy(kubeConfig: KubeConfig): KubeConfig {
 export async function createKubeCluster(options: KubeClusterOptions = {}): Promise<KubeCluster> {
 	const kubeConfig = loadKubeConfig(options);
 	if (options.context) selectContext(kubeConfig, options.context);
+	// A kubeconfig without current-context but with one context has one context in force: that one (kubectl would
+	// refuse, and the console would show a context that does not exist).
+	else if (!kubeConfig.getCurrentContext() && kubeConfig.getContexts().length === 1) selectContext(kubeConfig, kubeConfig.getContexts()[0]!.name);
+	if (!kubeConfig.getCurrentContext()) {
+		const known = kubeConfig.getContexts().map((context) => context.name).join(', ');
+		throw new Error(`the kubeconfig sets no current-context: pick one with --context NAME (contexts: ${known})`);
+	}
+
 	if (!kubeConfig.getCurrentCluster()) {
 		throw new Error(`context ${kubeConfig.getCurrentContext()} names no cluster in the kubeconfig; fix the kubeconfig or pick another --context`);
 	}

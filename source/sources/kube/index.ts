@@ -3,7 +3,7 @@
  * (build-models.ts, pure); actions (actions.ts, planned by plans.ts) write straight to the API server with the
  * kubeconfig's credentials.
  */
-export {createKubeCluster, type KubeCluster, type KubeClusterOptions} from './create-kube-cluster.ts';
+export {createKubeCluster, type KubeCluster, type KubeClusterOptions, UnknownContextError} from './create-kube-cluster.ts';
 export {type PlannedChange, type TrafficAction} from './actions.ts';
 export {analyseModels, buildModels, type ClusterSnapshot, type ModelAnalysis} from './build-models.ts';
 export {type Conventions, defaultConventions} from './conventions.ts';

@@ -19,6 +19,8 @@ class FakeCluster implements ClusterPort {
 	failure: Error | undefined;
 	watchError: SourceError | undefined;
 	silent = false;
+	/** Changes never answer (a server that accepts the write and says nothing). */
+	hang = false;
 	namespaceWatched: string | undefined | null = null;
 
 	private readonly models: Model[];
@@ -55,6 +57,7 @@ class FakeCluster implements ClusterPort {
 
 	private async record(call: string) {
 		this.calls.push(call);
+		if (this.hang) await new Promise(() => undefined);
 		if (this.failure) throw this.failure;
 	}
 
@@ -119,7 +122,7 @@ describe('runCommand: usage', () => {
 		[['weight', ['fraud', '150']], '150 is above 100'],
 		[['weight', ['fraud', 'ten']], '"ten" is not a weight'],
 		[['promote', []], 'name the model'],
-		[['status', ['--bogus']], "Unknown option '--bogus'"],
+		[['status', ['--bogus']], 'Unknown flag --bogus.'],
 		[['weight', ['fraud', '10', '--json']], '--json is for status only'],
 		[['rollback', ['Fraud!']], 'is not a model name'],
 		[['status', ['-n', 'team-a', '-A']], 'either --namespace or --all-namespaces'],
@@ -145,9 +148,12 @@ describe('runCommand: changes', () => {
 	it('read-only refuses before connecting', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('promote', ['fraud', '--read-only', '--yes'], streams, {cluster: new FakeCluster([fraud])})).toBe(1);
-		expect(out.stderr).toBe('modeldeck promote: refused: read-only (promote changes the cluster)\n');
+		expect(out.stderr).toBe('modeldeck promote: refused: read-only (--read-only); promote changes the cluster\n');
 		const setting = io();
 		expect(await runCommand('weight', ['fraud', '20'], setting.io, {cluster: new FakeCluster([fraud]), readOnly: true})).toBe(1);
+		const file = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes'], file.io, {cluster: new FakeCluster([fraud]), readOnly: true, readOnlyReason: 'readOnly in /x/config.json'})).toBe(1);
+		expect(file.out.stderr).toBe('modeldeck weight: refused: read-only (readOnly in /x/config.json); weight changes the cluster\n');
 	});
 
 	it('without a terminal and without --yes, refuses and says to pass --yes', async () => {
@@ -270,6 +276,17 @@ describe('runCommand: status', () => {
 		expect(document.models[0].verdict).toMatchObject({result: 'insufficient-data', score: null});
 	});
 
+	it('metrics that never answer do not hold status past --timeout: the models are shown without them', async () => {
+		const silent = () => new Promise<never>(() => undefined);
+		const metrics: MetricsPort = {label: 'silent-prometheus', sample: silent, history: silent, explain: () => ''};
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--json', '--timeout', '0.3'], streams, {cluster: new FakeCluster([fraud]), metrics, now: () => 0})).toBe(0);
+		expect(out.stderr).toBe(
+			'modeldeck status: metrics from silent-prometheus unavailable: no answer within 0.3 s (--timeout SECONDS waits longer); the models are shown without metrics\n',
+		);
+		expect(JSON.parse(out.stdout).models[0].versions[0].metrics).toBeNull();
+	});
+
 	it('a model filter, and the table form', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('status', ['team-b/fraud'], streams, {cluster: new FakeCluster([fraud, fraudB]), now: () => 0})).toBe(0);
@@ -291,6 +308,24 @@ describe('runCommand: status', () => {
 		expect(timeout.out.stderr).toBe('modeldeck status: no answer from fake-context within 0.05 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
 	});
 
+	it('a change the cluster never answers gives up at --timeout and says it may have been applied', async () => {
+		const hanging = new FakeCluster([fraud]);
+		hanging.hang = true;
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes', '--timeout', '0.2'], streams, {cluster: hanging})).toBe(1);
+		expect(out.stderr).toBe(
+			'modeldeck weight: no answer from fake-context to the change within 0.2 s; it may or may not have been applied: check with modeldeck status team-a/fraud\n',
+		);
+	});
+
+	it('an error the watch would retry is said without "retrying": the command gives up', async () => {
+		const refused = new FakeCluster([fraud]);
+		refused.watchError = {source: 'cluster', message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED) — retrying'};
+		const {io: streams, out} = io();
+		expect(await runCommand('weight', ['fraud', '20', '--yes'], streams, {cluster: refused})).toBe(1);
+		expect(out.stderr).toBe('modeldeck weight: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n');
+	});
+
 	it('a kubeconfig that does not exist is said', async () => {
 		const {io: streams, out} = io();
 		expect(await runCommand('status', ['--kubeconfig', '/nonexistent/kubeconfig'], streams)).toBe(1);
@@ -309,6 +344,48 @@ describe('runCommand: --demo', () => {
 		const weight = io();
 		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io)).toBe(0);
 		expect(weight.out.stdout).toMatch(/^recommender: \S+ \d+% → \d+%, \S+ \d+% → 20% — done\n$/);
+	});
+});
+
+describe('runCommand: --demo honours --context and --scenario', () => {
+	it('status and weight with --context demo-staging act on demo-staging (they acted on demo-prod)', async () => {
+		const status = io();
+		expect(await runCommand('status', ['--demo', '--json', '--context', 'demo-staging'], status.io)).toBe(0);
+		const document = JSON.parse(status.out.stdout);
+		expect(document.context).toBe('demo-staging');
+		expect(document.models.map((model: {namespace: string}) => model.namespace)).not.toContain('payments');
+		const weight = io();
+		// --force: demo-staging's release candidate is 8% slower by design, which the judge fails (the danger gate).
+		const code = await runCommand('weight', ['staging/recommender', '45', '--demo', '--yes', '--force', '--context', 'demo-staging'], weight.io);
+		expect(code).toBe(0);
+		expect(weight.out.stdout).toMatch(/^recommender: \S+ 70% → 55%, \S+ 30% → 45% — done\n$/);
+		const production = io();
+		expect(await runCommand('weight', ['staging/recommender', '30', '--demo', '--yes'], production.io)).toBe(1);
+		expect(production.out.stderr).toContain('no model staging/recommender in namespace staging');
+	});
+
+	it('a context or scenario the demo does not have exits 2 listing what it has', async () => {
+		const context = io();
+		expect(await runCommand('status', ['--demo', '--context', 'nope'], context.io)).toBe(2);
+		expect(context.out.stderr).toBe('modeldeck status: context nope is not in the demo (contexts: demo-prod, demo-staging)\n');
+		const scenario = io();
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'nope'], scenario.io)).toBe(2);
+		expect(scenario.out.stderr).toContain('--scenario must be one of: tour, calm, latency-regression');
+		const withoutDemo = io();
+		expect(await runCommand('status', ['--json', '--scenario', 'calm'], withoutDemo.io)).toBe(2);
+		expect(withoutDemo.out.stderr).toContain('--scenario only applies to the demo: add --demo');
+	});
+
+	it('status --json --demo --scenario plays that scenario', async () => {
+		const status = io();
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'calm'], status.io)).toBe(0);
+		expect(JSON.parse(status.out.stdout).schema).toBe('modeldeck.status/v1');
+	});
+
+	it('--context with no value exits 2 and says what it needs', async () => {
+		const {io: streams, out} = io();
+		expect(await runCommand('status', ['--demo', '--context'], streams)).toBe(2);
+		expect(out.stderr).toContain('modeldeck status: --context needs a value: --context NAME');
 	});
 });
 

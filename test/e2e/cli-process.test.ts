@@ -1,0 +1,255 @@
+/**
+ * The built `modeldeck` as a process, as a script or an operator runs it: exit codes, messages, and that it exits.
+ * API servers that misbehave are real sockets: one that accepts connections and never answers, and a closed port.
+ * `npm test` builds dist/ before the tests run.
+ */
+import {spawn} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {PtyTerminal} from '../support/terminal.ts';
+
+const cli = path.resolve('dist/cli.js');
+const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-cli-'));
+
+interface Run {
+	code: number | null;
+	stdout: string;
+	stderr: string;
+	/** Wall-clock seconds from spawn to exit (printed for the record, never asserted). */
+	seconds: number;
+}
+
+/**
+ * Run the built CLI; a process still alive after LIVENESS_MS is killed and the test fails (it did not exit). The bound
+ * is a liveness check with room for a loaded machine (timeout + 10 s), not a speed target: before the fix these
+ * commands lived to 30 s.
+ */
+function run(args: string[], options: {configText?: string; livenessMs?: number} = {}): Promise<Run> {
+	if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does).');
+	const configDirectory = mkdtempSync(path.join(directory, 'config-'));
+	if (options.configText !== undefined) writeFileSync(path.join(configDirectory, 'config.json'), options.configText);
+	const started = performance.now();
+	const child = spawn(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory, KUBECONFIG: ''}, stdio: ['ignore', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+	return new Promise((resolve, reject) => {
+		const liveness = setTimeout(() => {
+			child.kill('SIGKILL');
+			reject(new Error(`modeldeck ${args.join(' ')} was still running after ${options.livenessMs ?? 20_000} ms. stderr: ${stderr}`));
+		}, options.livenessMs ?? 20_000);
+		child.on('exit', (code) => {
+			clearTimeout(liveness);
+			const seconds = (performance.now() - started) / 1000;
+			console.log(`modeldeck ${args.join(' ')}: exit ${code} after ${seconds.toFixed(2)} s`);
+			resolve({code, stdout, stderr, seconds});
+		});
+	});
+}
+
+function kubeconfig(name: string, server: string, options: {current?: boolean} = {}): string {
+	const file = path.join(directory, `${name}.yaml`);
+	writeFileSync(
+		file,
+		[
+			'apiVersion: v1',
+			'kind: Config',
+			`clusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]`,
+			'users: [{name: u, user: {token: t}}]',
+			`contexts: [{name: ${name}, context: {cluster: c, user: u}}]`,
+			...(options.current === false ? [] : [`current-context: ${name}`]),
+		].join('\n'),
+	);
+	return file;
+}
+
+/** A server that accepts every connection and never says a word. */
+let silent: net.Server;
+const held: net.Socket[] = [];
+let silentKubeconfig: string;
+let refusedKubeconfig: string;
+
+beforeAll(async () => {
+	silent = net.createServer((socket) => {
+		held.push(socket);
+		socket.on('error', () => undefined);
+	});
+	await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+	silentKubeconfig = kubeconfig('silent-ctx', `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`);
+	// A port that was just free and is closed again: connections to it are refused.
+	const closed = net.createServer();
+	await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+	const port = (closed.address() as net.AddressInfo).port;
+	await new Promise((resolve) => closed.close(resolve));
+	refusedKubeconfig = kubeconfig('refused-ctx', `https://127.0.0.1:${port}`);
+});
+
+afterAll(() => {
+	for (const socket of held) socket.destroy();
+	silent?.close();
+});
+
+describe.concurrent('timeouts hold end to end (the process exits, not only the message)', () => {
+	it('weight --timeout 5 against a server that never answers: exit 1, says so, and exits (it lingered to 30 s)', async () => {
+		const result = await run(['weight', 'fraud', '20', '--yes', '--timeout', '5', '--kubeconfig', silentKubeconfig], {livenessMs: 15_000});
+		expect(result.code).toBe(1);
+		expect(result.stderr).toBe('modeldeck weight: no answer from silent-ctx within 5 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
+	});
+
+	it('status with its default 15 s against a server that never answers exits (it lingered to 30 s)', async () => {
+		const result = await run(['status', '--kubeconfig', silentKubeconfig], {livenessMs: 25_000});
+		expect(result.code).toBe(1);
+		expect(result.stderr).toContain('no answer from silent-ctx within 15 s');
+	});
+
+	it('status --json --timeout 2 against a server that never answers exits', async () => {
+		const result = await run(['status', '--json', '--timeout', '2', '--kubeconfig', silentKubeconfig], {livenessMs: 12_000});
+		expect(result.code).toBe(1);
+		expect(result.stdout).toBe('');
+	});
+
+	it('against a refused connection the message says what happens: no "retrying" from a command that gives up', async () => {
+		const result = await run(['weight', 'fraud', '20', '--yes', '--kubeconfig', refusedKubeconfig], {livenessMs: 20_000});
+		expect(result.code).toBe(1);
+		expect(result.stderr).toMatch(/^modeldeck weight: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: connection refused/);
+		expect(result.stderr).not.toContain('retrying');
+	});
+});
+
+describe.concurrent('the context is always the truth', () => {
+	it('--context that the kubeconfig does not have exits 2 listing its contexts, console and commands alike', async () => {
+		const consoleRun = await run(['--kubeconfig', refusedKubeconfig, '--context', 'nope']);
+		expect(consoleRun.code).toBe(2);
+		expect(consoleRun.stderr).toBe(`Context nope is not in the kubeconfig ${refusedKubeconfig} (contexts: refused-ctx). Pick one with --context NAME.\n`);
+		const status = await run(['status', '--kubeconfig', refusedKubeconfig, '--context', 'nope']);
+		expect(status.code).toBe(2);
+		expect(status.stderr).toBe('modeldeck status: context nope is not in the kubeconfig (contexts: refused-ctx); pick one of them with --context NAME\n');
+		const demo = await run(['--demo', '--context', 'nope']);
+		expect(demo.code).toBe(2);
+		expect(demo.stderr).toContain('Context nope is not in the demo (contexts: demo-prod, demo-staging)');
+	});
+
+	it('--context without a value refuses to run (it was accepted)', async () => {
+		for (const args of [['--demo', '--context'], ['status', '--demo', '--context'], ['weight', 'fraud', '20', '--context', '--yes']]) {
+			const result = await run(args);
+			expect(result.code).toBe(2);
+			expect(result.stderr).toContain('--context needs a value: --context NAME');
+		}
+	});
+
+	it('status and weight with --demo --context demo-staging act on demo-staging (they acted on demo-prod)', async () => {
+		const status = await run(['status', '--demo', '--json', '--context', 'demo-staging', '--scenario', 'calm']);
+		expect(status.code).toBe(0);
+		expect(JSON.parse(status.stdout).context).toBe('demo-staging');
+		const weight = await run(['weight', 'staging/recommender', '45', '--demo', '--yes', '--context', 'demo-staging']);
+		expect(weight).toMatchObject({code: 0, stderr: ''});
+		expect(weight.stdout).toMatch(/^recommender canary \S+: 30% → 45% — done\n$/);
+	});
+});
+
+describe.concurrent('arguments, help and settings', () => {
+	it('weight MODEL -5 says what a weight is, not an argument-parser error', async () => {
+		const result = await run(['weight', 'fraud', '-5', '--demo']);
+		expect(result.code).toBe(2);
+		expect(result.stderr).toMatch(/^modeldeck weight: "-5" is not a weight: type a whole number from 0 to 100\n/);
+	});
+
+	it('--version prints the version from package.json (meow did this before)', async () => {
+		const result = await run(['--version']);
+		expect(result).toMatchObject({code: 0, stderr: ''});
+		expect(result.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+	});
+
+	it('--help lists --yes and --json', async () => {
+		const result = await run(['--help']);
+		expect(result.code).toBe(0);
+		expect(result.stdout).toMatch(/-y, --yes +Apply without asking/);
+		expect(result.stdout).toMatch(/--json +status: print the modeldeck.status\/v1 JSON document/);
+	});
+
+	it('a settings file with a top-level readOnly refuses weight --yes (it changed the route)', async () => {
+		const result = await run(['weight', 'recommender', '20', '--demo', '--yes'], {configText: '{"readOnly": true}'});
+		expect(result.code).toBe(1);
+		expect(result.stderr).toMatch(/^modeldeck weight: refused: read-only \(readOnly in .*config\.json\); weight changes the cluster\n$/);
+	});
+
+	it('a settings file that is not an object is refused and left as it is (it was rewritten with defaults)', async () => {
+		for (const args of [['status', '--demo'], ['--demo']]) {
+			const configDirectory = mkdtempSync(path.join(directory, 'array-'));
+			const file = path.join(configDirectory, 'config.json');
+			writeFileSync(file, '[]');
+			const child = spawn(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory}, stdio: ['ignore', 'pipe', 'pipe']});
+			let stderr = '';
+			child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+			const code = await new Promise((resolve) => child.on('exit', resolve));
+			expect(code).toBe(1);
+			expect(stderr).toContain(`Settings file ${file} is invalid:\n  line 1, column 1: the settings file must be a JSON object`);
+			expect(readFileSync(file, 'utf8')).toBe('[]');
+		}
+	});
+});
+
+describe('the header in a pty', () => {
+	let terminal: PtyTerminal | undefined;
+	afterAll(() => terminal?.kill());
+
+	it("names the context in force from the first frame, with its API server unreachable (it said 'default')", async () => {
+		// The only context, and no current-context: the one in force is that one.
+		const file = kubeconfig('dead-ctx', 'https://127.0.0.1:1', {current: false});
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		const first = await terminal.waitForFirst((screen) => / · /.test(screen.split('\n')[0] ?? ''), 30_000);
+		expect(first.split('\n')[0]).toMatch(/^modeldeck dead-ctx · all namespaces/);
+		const later = await terminal.waitFor(/cluster:down/, 30_000);
+		expect(later.split('\n')[0]).toMatch(/^modeldeck dead-ctx · /);
+		expect(later).toContain('connection refused');
+		terminal.kill();
+	});
+
+	it('a kubeconfig with several contexts and none current: the header says so and c lists them and switches', async () => {
+		const file = path.join(directory, 'two.yaml');
+		writeFileSync(
+			file,
+			[
+				'apiVersion: v1',
+				'kind: Config',
+				'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]',
+				'users: [{name: u, user: {token: t}}]',
+				'contexts: [{name: dead-a, context: {cluster: c, user: u}}, {name: dead-b, context: {cluster: c, user: u}}]',
+			].join('\n'),
+		);
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		const first = await terminal.waitFor(/sets no current-context/, 30_000);
+		expect(first.split('\n')[0]).toMatch(/^modeldeck \(no context\) · /);
+		terminal.press('c');
+		const picker = await terminal.waitFor(/dead-b/, 10_000);
+		expect(picker).toContain('dead-a');
+		terminal.press('j');
+		terminal.press('enter');
+		const switched = await terminal.waitFor((screen) => /^modeldeck dead-b · /.test(screen.split('\n')[0] ?? ''), 10_000);
+		expect(switched).toContain('connection refused');
+		terminal.kill();
+	});
+
+	it('settings with a top-level readOnly make the console read-only (it was ignored)', async () => {
+		const configDirectory = mkdtempSync(path.join(directory, 'pty-'));
+		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo'], {env: {MODELDECK_CONFIG_DIR: configDirectory}});
+		await terminal.waitFor(/sentiment/, 30_000);
+		await terminal.waitFor('read-only', 30_000);
+		terminal.press('p');
+		await terminal.settle(300);
+		expect(terminal.screen()).not.toContain('becomes stable');
+		terminal.kill();
+	});
+
+	it('--demo --context demo-staging starts on demo-staging', async () => {
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo', '--context', 'demo-staging'], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		const first = await terminal.waitForFirst((screen) => / · /.test(screen.split('\n')[0] ?? ''), 30_000);
+		expect(first.split('\n')[0]).toMatch(/demo-staging · /);
+		terminal.kill();
+	});
+});
