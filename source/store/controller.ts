@@ -3,7 +3,7 @@
  * execution of commands. The UI calls its methods; it never calls a source itself.
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
-import {ConflictError, type AgentEvent, type AuditEntry, type Sources} from '../domain/ports.ts';
+import {ConflictError, type AgentEvent, type AuditEntry, type SourceName, type Sources} from '../domain/ports.ts';
 import {modelKey, versionKey, type Action, type ActionProgress, type Model, type Prediction, type Series} from '../domain/types.ts';
 import {untilAligned} from '../domain/time.ts';
 import {parseWeight, stepWeight} from '../domain/weights.ts';
@@ -608,7 +608,15 @@ export class Controller {
 				}
 			},
 			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now()}),
+			() => this.#alive('cluster'),
 		);
+	}
+
+	/** A healthy moment: drawn at once when it ends a problem, otherwise with the clock's next tick. */
+	#alive(source: SourceName): void {
+		const action = {type: 'source/ok', source, now: this.#now()} as const;
+		if (this.state.health[source].status === 'ok') this.#store.defer(action);
+		else this.#store.dispatch(action);
 	}
 
 	async #loadNamespaces(): Promise<void> {
@@ -726,6 +734,11 @@ export class Controller {
 
 				case 'guard': {
 					this.#toast(event.rolledBack ? 'error' : 'warning', `guard: ${event.model.name}: ${event.message}`);
+					return;
+				}
+
+				case 'alive': {
+					this.#alive('agent');
 					return;
 				}
 
