@@ -249,6 +249,8 @@ describe('the header against a fault schedule', () => {
 		const after = timeline.since(down.at);
 		expect(after.filter((entry) => entry.health.metrics.status !== 'down').map((entry) => entry.labels.metrics)).toEqual([]);
 		expect(after.at(-1)!.health.metrics.hasData).toBeUndefined();
+		// Nor was it ever ok: a refresh before the models arrived asked Prometheus nothing.
+		expect(timeline.since(started).filter((entry) => entry.health.metrics.status === 'ok').map((entry) => entry.at - started)).toEqual([]);
 		expect(after.at(-1)!.weights).toBeDefined();
 	});
 });
