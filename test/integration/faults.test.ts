@@ -152,6 +152,54 @@ async function startConsole(sources: Omit<Sources, 'demo'>) {
 	return {handle, timeline: watchHealth(handle.store.getState)};
 }
 
+describe('the fault proxy', () => {
+	it('does what each mode says: pass, refuse, freeze (held, then delivered), slow, reset', async () => {
+		const {createServer} = await import('node:http');
+		const server = createServer((_request, response) => response.end('hello')).listen(0, '127.0.0.1');
+		await new Promise((resolve) => server.once('listening', resolve));
+		stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+		const proxy = await startFaultProxy({port: (server.address() as {port: number}).port});
+		stops.push(() => proxy.close());
+		// A new connection each time (no keep-alive pool), so that each request meets the current mode.
+		const get = (timeoutMs: number) =>
+			fetch(proxy.url, {signal: AbortSignal.timeout(timeoutMs), headers: {connection: 'close'}}).then(
+				async (response) => `answered ${await response.text()}`,
+				(error: Error & {cause?: {code?: string}}) => `failed ${error.name} ${error.cause?.code ?? ''}`.trim(),
+			);
+
+		expect(await get(5000)).toBe('answered hello');
+		await proxy.set('refuse');
+		expect(await get(5000)).toBe('failed TypeError ECONNREFUSED');
+		await proxy.set('refuse', {refuse: 'reset'});
+		expect(await get(5000)).toBe('failed TypeError ECONNRESET');
+		await proxy.set('freeze');
+		expect(await get(500)).toBe('failed TimeoutError');
+		const held = get(10_000);
+		await sleep(300);
+		expect(proxy.connections()).toBeGreaterThan(0);
+		await proxy.set('pass');
+		expect(await held).toBe('answered hello');
+		// Slow: each chunk held back 1.5 s — not answered in 0.5 s, answered in the end.
+		await proxy.set('slow', {delayMs: 1500});
+		expect(await get(500)).toBe('failed TimeoutError');
+		expect(await get(20_000)).toBe('answered hello');
+		await proxy.set('pass');
+		const slowBody = createServer((_request, response) => {
+			response.write('first ');
+			setTimeout(() => response.end('never'), 5000);
+		}).listen(0, '127.0.0.1');
+		await new Promise((resolve) => slowBody.once('listening', resolve));
+		stops.push(() => new Promise<void>((resolve) => slowBody.close(() => resolve())));
+		const resetProxy = await startFaultProxy({port: (slowBody.address() as {port: number}).port});
+		stops.push(() => resetProxy.close());
+		const response = await fetch(resetProxy.url);
+		const reader = response.body!.getReader();
+		await reader.read();
+		await resetProxy.set('reset');
+		await expect(reader.read()).rejects.toThrow();
+	});
+});
+
 describe('the header against a fault schedule', () => {
 	it('is ok while the proxies pass, stale within refresh + timeout after a cut or a freeze, and ok again within two refreshes', async () => {
 		const {timeline} = await startConsole({

@@ -41,6 +41,8 @@ interface Direction {
 	queue: Buffer[];
 	/** A chunk is being held for `slow`. */
 	delaying: boolean;
+	/** The sender has finished: end the other side once everything queued is delivered. */
+	ended: boolean;
 }
 
 interface Link {
@@ -84,8 +86,10 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 		if (direction === link.toUpstream && !link.upstream) connectUpstream(link);
 		const destination = destinationOf(link, direction);
 		if (!destination) return;
+		// A chunk held back by `slow` goes first, whatever the mode now: its timer pumps again.
+		if (direction.delaying) return;
 		if (mode === 'slow') {
-			if (direction.delaying || direction.queue.length === 0) return;
+			if (direction.queue.length === 0) return finish(destination, direction);
 			direction.delaying = true;
 			const timer = setTimeout(() => {
 				direction.delaying = false;
@@ -95,13 +99,14 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 				const chunk = direction.queue.shift();
 				if (chunk) destination.write(chunk);
 				if (direction.queue.length < 16) direction.from.resume();
+				finish(destination, direction);
 				pump(link, direction);
 			}, options.delayMs ?? 500);
 			timer.unref();
 			return;
 		}
 
-		while (direction.queue.length > 0 && !direction.delaying) {
+		while (direction.queue.length > 0) {
 			const chunk = direction.queue.shift()!;
 			if (!destination.write(chunk)) {
 				direction.from.pause();
@@ -114,6 +119,12 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 		}
 
 		direction.from.resume();
+		finish(destination, direction);
+	};
+
+	/** A sender that ended is ended on the other side too, after what it sent (a close must not lose an answer). */
+	const finish = (destination: net.Socket, direction: Direction) => {
+		if (direction.ended && direction.queue.length === 0 && !direction.delaying && !destination.writableEnded) destination.end();
 	};
 
 	const connectUpstream = (link: Link) => {
@@ -127,7 +138,16 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 		});
 		upstream.on('connect', () => pump(link, link.toUpstream));
 		upstream.on('error', () => destroy(link, false));
-		upstream.on('close', () => destroy(link, false));
+		// The server closed: the client gets what was sent first (held while frozen), then the close.
+		upstream.on('end', () => {
+			link.toClient.ended = true;
+			pump(link, link.toClient);
+		});
+		upstream.on('close', (hadError) => {
+			if (hadError) return destroy(link, false);
+			link.toClient.ended = true;
+			pump(link, link.toClient);
+		});
 	};
 
 	const onConnection = (client: net.Socket) => {
@@ -139,9 +159,9 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 		const link: Link = {
 			client,
 			upstream: undefined,
-			toUpstream: {from: client, queue: [], delaying: false},
+			toUpstream: {from: client, queue: [], delaying: false, ended: false},
 			// `from` becomes the upstream socket when it is connected.
-			toClient: {from: client, queue: [], delaying: false},
+			toClient: {from: client, queue: [], delaying: false, ended: false},
 			closed: false,
 		};
 		links.add(link);
@@ -151,6 +171,11 @@ export async function startFaultProxy(target: {port: number; host?: string}): Pr
 			pump(link, link.toUpstream);
 		});
 		client.on('error', () => destroy(link, false));
+		client.on('end', () => {
+			link.toUpstream.ended = true;
+			pump(link, link.toUpstream);
+		});
+		// The client is gone: nothing can reach it any more.
 		client.on('close', () => destroy(link, false));
 		// A frozen proxy accepts and holds: the upstream is reached only once bytes may flow.
 		if (flowing()) connectUpstream(link);
