@@ -19,7 +19,7 @@ interface Subscriber {
 	onEvent: (event: AgentEvent) => void;
 }
 
-type StoredEvent = Exclude<AgentEvent, {type: 'connection'}>;
+type StoredEvent = Exclude<AgentEvent, {type: 'connection'} | {type: 'alive'}>;
 
 export function matchesFilter(prediction: Prediction, filter: PredictionFilter): boolean {
 	if (filter.namespace !== undefined && prediction.namespace !== filter.namespace) return false;

@@ -47,12 +47,14 @@ export interface ClusterPort {
 	namespaces(): Promise<string[]>;
 	/**
 	 * Watch the models of one namespace (or all when undefined). `onChange` gets the full list each time it changes.
-	 * `onError` reports problems; the watch keeps retrying by itself.
+	 * `onError` reports problems; the watch keeps retrying by itself. `onAlive`, for sources that can tell, marks each
+	 * healthy moment (a heartbeat answered, every watch running), so that staleness counts from the last of them.
 	 */
 	watchModels(
 		namespace: string | undefined,
 		onChange: (models: Model[]) => void,
 		onError: (error: SourceError) => void,
+		onAlive?: () => void,
 	): Unsubscribe;
 	/** Set the canary's weight. `expectedWeight` is what the caller saw: a different current value is a ConflictError. */
 	setCanaryWeight(model: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void>;
@@ -120,7 +122,9 @@ export type AgentEvent =
 	| { type: 'audit'; seq: number; entry: AuditEntry }
 	| { type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean }
 	/** `absent`: there is no agent to connect to (not installed), as opposed to a connection that dropped. */
-	| {type: 'connection'; connected: boolean; reason?: string; absent?: boolean};
+	| {type: 'connection'; connected: boolean; reason?: string; absent?: boolean}
+	/** The connection answered a heartbeat: a healthy moment, from which staleness counts. */
+	| {type: 'alive'};
 
 export interface AgentPort {
 	readonly label: string;

@@ -45,9 +45,20 @@ export interface AgentClientOptions {
 	webSocketFactory?: WebSocketFactory;
 	/** Namespace for audit reads (readers bound in one namespace cannot read all). */
 	namespace?: string;
-	/** Reconnect backoff. Default 250 ms doubling to 15 s, with jitter. */
+	/**
+	 * Reconnect backoff. Default 250 ms doubling to 4 s, with jitter: an agent that is back shows so within two
+	 * heartbeats or so, and a refused connection costs nothing to retry.
+	 */
 	backoff?: {initialMs?: number; maxMs?: number};
-	/** With no frame or ping from the agent for this long the connection is deemed dead and replaced. Default 75 s. */
+	/**
+	 * The client pings the agent this often (the agent's own pings come every 30 s); each pong is a healthy moment,
+	 * told as an `alive` event. Default 2000 ms.
+	 */
+	heartbeatMs?: number;
+	/**
+	 * With nothing from the agent (frame, ping or pong) for this long the connection is dead — a network that froze it
+	 * raises no error — and is replaced. Default 10 s.
+	 */
 	deadAfterMs?: number;
 	/** Shown in the header. Default: the URL's host. */
 	label?: string;
@@ -247,8 +258,9 @@ export class AgentClient implements AgentPort {
 	predictions(filter: PredictionFilter, fromSeq: number | undefined, onEvent: (event: AgentEvent) => void): Unsubscribe {
 		const factory = this.#options.webSocketFactory ?? defaultFactory;
 		const initialMs = this.#options.backoff?.initialMs ?? 250;
-		const maxMs = this.#options.backoff?.maxMs ?? 15_000;
-		const deadAfterMs = this.#options.deadAfterMs ?? 75_000;
+		const maxMs = this.#options.backoff?.maxMs ?? 4000;
+		const heartbeatMs = this.#options.heartbeatMs ?? 2000;
+		const deadAfterMs = this.#options.deadAfterMs ?? 10_000;
 		const streamUrl = this.#url('v1/stream');
 		streamUrl.protocol = streamUrl.protocol === 'https:' ? 'wss:' : 'ws:';
 		let lastSeq = fromSeq;
@@ -324,8 +336,14 @@ export class AgentClient implements AgentPort {
 		};
 
 		const watchdog = setInterval(() => {
-			if (socket && Date.now() - lastActivity > deadAfterMs) socket.terminate();
-		}, Math.max(50, Math.min(15_000, deadAfterMs / 3)));
+			if (!socket) return;
+			if (Date.now() - lastActivity > deadAfterMs) {
+				failureReason = `no answer from the agent for ${deadAfterMs / 1000} s (connection frozen or agent stuck)`;
+				socket.terminate();
+			} else if (socket.readyState === WebSocket.OPEN) {
+				socket.ping();
+			}
+		}, Math.max(50, Math.min(heartbeatMs, deadAfterMs / 3)));
 		watchdog.unref?.();
 
 		const connect = (): void => {
@@ -358,6 +376,10 @@ export class AgentClient implements AgentPort {
 			});
 			ws.on('ping', () => {
 				lastActivity = Date.now();
+			});
+			ws.on('pong', () => {
+				lastActivity = Date.now();
+				if (connected && socket === ws) emit({type: 'alive'});
 			});
 			ws.on('unexpected-response', (_request, response) => {
 				readAll(response).then(

@@ -70,12 +70,17 @@ export class LazyClusterPort implements ClusterPort {
 		return (await this.#ready).namespaces();
 	}
 
-	watchModels(namespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void): Unsubscribe {
+	watchModels(
+		namespace: string | undefined,
+		onChange: (models: Model[]) => void,
+		onError: (error: SourceError) => void,
+		onAlive?: () => void,
+	): Unsubscribe {
 		let unsubscribe: Unsubscribe | undefined;
 		let cancelled = false;
 		this.#ready.then(
 			(real) => {
-				if (!cancelled) unsubscribe = real.watchModels(namespace, onChange, onError);
+				if (!cancelled) unsubscribe = real.watchModels(namespace, onChange, onError, onAlive);
 			},
 			() => onError({source: 'cluster', message: this.#failure ?? 'the Kubernetes source failed to start'}),
 		);

@@ -7,6 +7,7 @@ import {untilAligned} from '../domain/time.ts';
 import {MetricsRefresh} from './metrics-refresh.ts';
 import {PredictionStream} from './prediction-stream.ts';
 import type {AppState} from './state.ts';
+import {markAlive} from './health.ts';
 import type {Store} from './store.ts';
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 
@@ -173,6 +174,7 @@ export class Lifecycle {
 				}
 			},
 			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now()}),
+			() => markAlive(this.#store, 'cluster', this.#now()),
 		);
 	}
 

@@ -55,10 +55,8 @@ export class MetricsRefresh {
 			// On the second, like the clock's tick and the demo's predictions: one wake-up a second in all.
 			alignTo: this.#now,
 			run: () => this.#refresh(),
-			// A refresh marks the source ok itself; this only covers refreshes with nothing to ask for.
-			onOk: () => {
-				if (this.state.health.metrics.status !== 'ok') this.#store.dispatch({type: 'source/ok', source: 'metrics', now: this.#now()});
-			},
+			// A refresh marks the source ok itself (metrics/refreshed); one with nothing to ask (no models yet) proves
+			// nothing about Prometheus and leaves its health as it was.
 			onError: (error) =>
 				this.#store.dispatch({type: 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
 		});

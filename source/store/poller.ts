@@ -1,12 +1,23 @@
 import {untilAligned} from '../domain/time.ts';
 
 /**
- * One poller per source: runs a task every interval; on failure waits with exponential backoff (capped), reports
- * the error and keeps trying. Never overlaps runs.
+ * One poller per source: runs a task every interval; on failure reports the error and tries again, backing off
+ * (capped). Never overlaps runs — except that a run past its timeout is given up on: it counts as a failure and the
+ * next one is scheduled, so a source that stops answering (a frozen connection) is reported within the interval plus
+ * the timeout instead of never.
  */
 export interface PollerOptions {
 	intervalMs: number;
+	/**
+	 * Longest wait before a retry. Default two intervals: the console asks once an interval anyway, so backing off
+	 * further saves nothing worth having, and a source that answers again shows so within two intervals.
+	 */
 	maxBackoffMs?: number;
+	/**
+	 * A run that has not settled after this long has failed ("no answer within …"); what it settles with later is
+	 * ignored. Default 30 s. Sources have their own, shorter request timeouts: this one catches what they miss.
+	 */
+	timeoutMs?: number;
 	run: () => Promise<void>;
 	onError: (error: unknown) => void;
 	onOk?: () => void;
@@ -24,6 +35,10 @@ export function backoffDelay(failures: number, intervalMs: number, maxBackoffMs:
 	return Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures, 16));
 }
 
+export class PollTimeoutError extends Error {
+	override name = 'PollTimeoutError';
+}
+
 export class Poller {
 	#failures = 0;
 	#timer: unknown;
@@ -33,7 +48,8 @@ export class Poller {
 
 	constructor(options: PollerOptions) {
 		this.#options = {
-			maxBackoffMs: 30_000,
+			maxBackoffMs: options.intervalMs * 2,
+			timeoutMs: 30_000,
 			setTimer: (callback, ms) => setTimeout(callback, ms),
 			clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
 			...options,
@@ -65,7 +81,7 @@ export class Poller {
 		if (this.#stopped) return;
 		this.#running = true;
 		try {
-			await this.#options.run();
+			await this.#runWithin(this.#options.timeoutMs);
 			this.#failures = 0;
 			this.#options.onOk?.();
 		} catch (error) {
@@ -83,4 +99,30 @@ export class Poller {
 		(timer as {unref?: () => void} | undefined)?.unref?.();
 		this.#timer = timer;
 	}
+
+	#runWithin(timeoutMs: number): Promise<void> {
+		return new Promise<void>((resolve, reject) => {
+			let settled = false;
+			const settle = (error?: unknown) => {
+				if (settled) return;
+				settled = true;
+				clearTimeout(deadline);
+				if (error === undefined) resolve();
+				else reject(error);
+			};
+
+			const deadline = setTimeout(() => settle(new PollTimeoutError(`no answer within ${formatSeconds(timeoutMs)}`)), timeoutMs);
+			deadline.unref?.();
+			Promise.resolve()
+				.then(() => this.#options.run())
+				.then(
+					() => settle(),
+					(error: unknown) => settle(error ?? new Error('the refresh failed')),
+				);
+		});
+	}
+}
+
+function formatSeconds(ms: number): string {
+	return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }

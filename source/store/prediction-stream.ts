@@ -5,6 +5,7 @@
 import type {AgentEvent, AgentPort} from '../domain/ports.ts';
 import {versionKey, type Prediction} from '../domain/types.ts';
 import {LOG_CAPACITY} from './state.ts';
+import {markAlive} from './health.ts';
 import type {Store} from './store.ts';
 
 /** Outputs kept per version for the drift test: enough for a stable PSI, small enough to stay cheap. */
@@ -87,6 +88,11 @@ export class PredictionStream {
 
 				case 'guard': {
 					this.#options.toast(event.rolledBack ? 'error' : 'warning', `guard: ${event.model.name}: ${event.message}`);
+					return;
+				}
+
+				case 'alive': {
+					markAlive(this.#store, 'agent', this.#now());
 					return;
 				}
 

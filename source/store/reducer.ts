@@ -2,7 +2,8 @@
 import type {StoreAction} from './actions.ts';
 import {sortColumns} from './actions.ts';
 import {currentRow, fleetRows} from './selectors.ts';
-import {LOG_CAPACITY, type AppState, type Task, type View} from './state.ts';
+import type {SourceName} from '../domain/ports.ts';
+import {LOG_CAPACITY, type AppState, type SourceHealth, type Task, type View} from './state.ts';
 
 const TOAST_SECONDS = 6;
 const TASKS_KEPT = 20;
@@ -20,7 +21,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'cluster/models': {
-			const next = {...state, models: action.models};
+			const next = {...state, models: action.models, health: withData(state.health, 'cluster')};
 			return clampSelection(next);
 		}
 
@@ -33,6 +34,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'source/ok': {
+			// Also a heartbeat: an ok source only moves its last healthy moment on.
 			const previous = state.health[action.source];
 			return {
 				...state,
@@ -42,6 +44,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 						status: 'ok',
 						lastOk: action.now,
 						since: previous.status === 'ok' ? previous.since : action.now,
+						...(previous.hasData ? {hasData: true} : {}),
 					},
 				},
 			};
@@ -49,8 +52,9 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 
 		case 'source/error': {
 			const previous = state.health[action.source];
-			// With data already on screen the source is stale (last data kept); without any it is down.
-			const status = previous.lastOk === undefined ? 'down' : 'stale';
+			// With data on screen the source is stale (last data kept); without any it is down, whether or not it
+			// once answered (a Prometheus asked nothing yet has answered nothing).
+			const status = previous.hasData ? 'stale' : 'down';
 			return {
 				...state,
 				health: {
@@ -60,6 +64,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 						...(previous.lastOk === undefined ? {} : {lastOk: previous.lastOk}),
 						since: previous.status === status ? previous.since : action.now,
 						message: action.message,
+						...(previous.hasData ? {hasData: true} : {}),
 					},
 				},
 			};
@@ -89,6 +94,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 						status: 'ok',
 						lastOk: action.now,
 						since: state.health.metrics.status === 'ok' ? state.health.metrics.since : action.now,
+						hasData: true,
 					},
 				},
 			};
@@ -98,7 +104,8 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 			// A paused log keeps what it shows; the counters go on.
 			if (state.log.paused) return {...state, log: {...state.log, received: action.received, ratePerSecond: action.ratePerSecond}};
 			const entries = action.entries.length > LOG_CAPACITY ? action.entries.slice(-LOG_CAPACITY) : action.entries;
-			return {...state, log: {...state.log, entries, received: action.received, ratePerSecond: action.ratePerSecond}};
+			const health = entries.length > 0 ? withData(state.health, 'agent') : state.health;
+			return {...state, health, log: {...state.log, entries, received: action.received, ratePerSecond: action.ratePerSecond}};
 		}
 
 		case 'log/gap': {
@@ -117,11 +124,11 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'audit/set': {
-			return {...state, audit: action.entries};
+			return {...state, audit: action.entries, health: withData(state.health, 'agent')};
 		}
 
 		case 'audit/append': {
-			return {...state, audit: [action.entry, ...state.audit].slice(0, 200)};
+			return {...state, audit: [action.entry, ...state.audit].slice(0, 200), health: withData(state.health, 'agent')};
 		}
 
 		case 'nav/move': {
@@ -216,7 +223,8 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				view: {screen: 'fleet'},
 				back: [],
 				overlay: undefined,
-				health: {...state.health, cluster: {status: 'connecting', since: state.now}},
+				// The figures went with the models: a failing Prometheus is down now, not stale with data kept.
+				health: {...state.health, cluster: {status: 'connecting', since: state.now}, metrics: withoutData(state.health.metrics)},
 			};
 		}
 
@@ -252,6 +260,16 @@ function applyProgress(task: Task, progress: import('../domain/types.ts').Action
 			return {...task, state: 'failed', message: progress.message, finished: now};
 		}
 	}
+}
+
+function withData(health: AppState['health'], source: SourceName): AppState['health'] {
+	return health[source].hasData ? health : {...health, [source]: {...health[source], hasData: true}};
+}
+
+function withoutData(health: SourceHealth): SourceHealth {
+	if (!health.hasData) return health;
+	const {hasData: _dropped, ...rest} = health;
+	return rest.status === 'stale' ? {...rest, status: 'down'} : rest;
 }
 
 function clampSelection(state: AppState): AppState {

@@ -9,8 +9,13 @@ export type HealthStatus = 'connecting' | 'ok' | 'stale' | 'down' | 'absent';
 
 export interface SourceHealth {
 	status: HealthStatus;
-	/** Epoch ms of the last successful update. */
+	/**
+	 * Epoch ms of the last healthy moment: an answer, a heartbeat, a watch event — not the last change of data, so the
+	 * age a stale source shows is how long it has been silent.
+	 */
 	lastOk?: number;
+	/** The source has delivered data (models, figures, the agent's log) that is still on screen: stale keeps it. */
+	hasData?: boolean;
 	/** Epoch ms since the current status holds. */
 	since?: number;
 	/** Why it is stale, down or absent — said for people. */

@@ -115,7 +115,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 						{problems
 							.map(({source, health}) =>
 								health.status === 'stale'
-									? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)} (last data kept): ${health.message ?? ''}`
+									? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)}${health.hasData ? ' (last data kept)' : ''}: ${health.message ?? ''}`
 									: `${sourceLabels[source]} down: ${health.message ?? ''}`,
 							)
 							.join(' · ')}

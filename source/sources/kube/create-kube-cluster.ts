@@ -10,7 +10,7 @@ import {type Conventions, withDefaults} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
-import {type BackoffPolicy, watchModels} from './watch.ts';
+import {type BackoffPolicy, type HealthTiming, watchModels} from './watch.ts';
 
 export interface KubeClusterOptions {
 	/** A kubeconfig file. Default: `$KUBECONFIG` (several files merged), else `~/.kube/config`, else in-cluster. */
@@ -25,6 +25,8 @@ export interface KubeClusterOptions {
 	promoteKeepsOldStable?: boolean;
 	/** Retry timing of the watches (tests shorten it). */
 	backoff?: BackoffPolicy;
+	/** Heartbeat, request and watch timeouts that tell a live API server from a silent one (see watch.ts). */
+	health?: Partial<HealthTiming>;
 }
 
 /** The ClusterPort plus what the command line needs from a Kubernetes cluster. */
@@ -158,7 +160,12 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 				throw new Error(describeKubeError(error, {verb: 'list', resource: 'namespaces', server: http.server, user: http.user}), {cause: error});
 			}
 		},
-		watchModels(watchNamespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void): Unsubscribe {
+		watchModels(
+			watchNamespace: string | undefined,
+			onChange: (models: Model[]) => void,
+			onError: (error: SourceError) => void,
+			onAlive?: () => void,
+		): Unsubscribe {
 			return watchModels({
 				kubeConfig: pinnedCopy(kubeConfig),
 				namespace: watchNamespace,
@@ -166,6 +173,8 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 				onChange,
 				onError,
 				backoff: options.backoff,
+				...(onAlive ? {onAlive} : {}),
+				...(options.health ? {timing: options.health} : {}),
 			});
 		},
 		setCanaryWeight: (model: ModelRef, canary: string, weight: number, expectedWeight?: number) =>

@@ -9,6 +9,12 @@
  *
  * Custom resources whose CRD is not installed answer 404: the informer is marked absent (its objects left out),
  * nothing is reported, and it checks again every minute in case the CRD is installed later.
+ *
+ * Health is more than "no error yet": a connection the network has frozen (accepted, never answered) raises no error
+ * for as long as it stays open. So the source asks the API server a small question (GET /version) every heartbeat
+ * with a short timeout, lists time out, and each watch asks for bookmarks and a server-side timeout and is given up
+ * on when nothing (no event, no bookmark) arrives for longer than that. The console hears `onAlive` only while the
+ * heartbeat is answered and every watch runs, and an error as soon as either stops.
  */
 import {type KubeConfig, type KubernetesListObject, type KubernetesObject, ListWatch, Watch} from '@kubernetes/client-node';
 import type {SourceError} from '../../domain/ports.ts';
@@ -53,6 +59,32 @@ export interface BackoffPolicy {
 
 export const defaultBackoff: BackoffPolicy = {initialMs: 1000, maxMs: 30_000, absentRecheckMs: 60_000};
 
+export interface HealthTiming {
+	/** How often the API server is asked whether it answers. Default 2000 ms (the console's default refresh). */
+	heartbeatMs: number;
+	/** How long a heartbeat may take. Default 5000 ms. */
+	requestTimeoutMs: number;
+	/** How long a list may take. Default 30 s: a big namespace's pods are more than a heartbeat. */
+	listTimeoutMs: number;
+	/**
+	 * The server ends each watch after this long (`timeoutSeconds`), sending a bookmark just before: a watch that
+	 * stays silent for longer (plus the request timeout) is dead and is replaced. Default 50 s.
+	 */
+	watchTimeoutSeconds: number;
+}
+
+export const defaultHealthTiming: HealthTiming = {heartbeatMs: 2000, requestTimeoutMs: 5000, listTimeoutMs: 30_000, watchTimeoutSeconds: 50};
+
+function isTimeoutError(error: unknown): boolean {
+	return (error as {name?: unknown} | null)?.name === 'TimeoutError';
+}
+
+/** Our own request's deadline passed (AbortSignal.timeout aborts the request with an AbortError). */
+function isAbort(error: unknown): boolean {
+	const {name} = (error as {name?: unknown} | null) ?? {};
+	return name === 'AbortError' || name === 'TimeoutError';
+}
+
 export function backoffDelay(attempt: number, policy: BackoffPolicy = defaultBackoff): number {
 	return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
 }
@@ -64,12 +96,19 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = defaultBac
  */
 class ObservedWatch extends Watch {
 	private readonly onAccepted: () => void;
+	private readonly onSilent: (error: unknown) => void;
 	private readonly isStopped: () => boolean;
+	private readonly timeoutSeconds: number;
 
-	constructor(config: KubeConfig, onAccepted: () => void, isStopped: () => boolean) {
+	constructor(config: KubeConfig, timing: HealthTiming, onAccepted: () => void, onSilent: (error: unknown) => void, isStopped: () => boolean) {
 		super(config);
 		this.onAccepted = onAccepted;
+		this.onSilent = onSilent;
 		this.isStopped = isStopped;
+		this.timeoutSeconds = timing.watchTimeoutSeconds;
+		// client-node's Watch aborts a request silent for this long (connecting, or between lines) with a TimeoutError;
+		// the field is private in its types but read on every watch (dist/watch.js), and there is no option for it.
+		(this as unknown as {requestTimeoutMs: number}).requestTimeoutMs = timing.watchTimeoutSeconds * 1000 + timing.requestTimeoutMs;
 	}
 
 	override async watch(
@@ -85,9 +124,14 @@ class ObservedWatch extends Watch {
 		}
 
 		let failedEarly = false;
-		const controller = await super.watch(path, {...queryParams, allowWatchBookmarks: true}, callback, (error) => {
+		const query = {...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds};
+		const controller = await super.watch(path, query, callback, (error) => {
 			if (error) failedEarly = true;
-			if (!this.isStopped()) done(error);
+			if (this.isStopped()) return;
+			// ListWatch takes a timeout for a quiet resource and reconnects without a word; here it is a watch that went
+			// silent past its own deadline and bookmark, which the screen must not go on calling live.
+			if (isTimeoutError(error)) this.onSilent(error);
+			done(error);
 		});
 		if (this.isStopped()) controller.abort();
 		else if (!failedEarly) this.onAccepted();
@@ -108,6 +152,8 @@ export class ResilientInformer {
 	/** Listed at least once — or, for an optional kind, found absent or failing: it no longer holds back the first list. */
 	settled = false;
 	private attempts = 0;
+	/** The last failure was the network's (no answer, refused, reset), not a refusal by the API server. */
+	unreachable = false;
 	private stopped = false;
 	private retryTimer: NodeJS.Timeout | undefined;
 	private readonly informer: ListWatch<KubernetesObject>;
@@ -122,20 +168,23 @@ export class ResilientInformer {
 		namespace: string | undefined,
 		events: InformerEvents,
 		policy: BackoffPolicy = defaultBackoff,
+		timing: HealthTiming = defaultHealthTiming,
 	) {
 		this.kind = kind;
 		this.events = events;
 		this.policy = policy;
 		const path = resourcePath(kind.type, namespace);
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}});
+			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}, timeoutMs: timing.listTimeoutMs});
 			this.healthyAgain();
 			return {...result, items: (result?.items ?? []) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
 
 		const watch = new ObservedWatch(
 			kubeConfig,
+			timing,
 			() => this.healthyAgain(),
+			(error) => this.silent(error),
 			() => this.stopped,
 		);
 		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector);
@@ -162,10 +211,28 @@ export class ResilientInformer {
 		return this.state === 'absent' ? [] : this.informer.list();
 	}
 
+	/** The API server answers again: a watch that could not reach it tries now instead of at the end of its backoff. */
+	retryNow(): void {
+		if (this.stopped || !this.retryTimer || !this.unreachable) return;
+		clearTimeout(this.retryTimer);
+		this.retryTimer = undefined;
+		this.start();
+	}
+
+	/** The watch went silent past its deadline; ListWatch is already replacing it (without a relist). */
+	private silent(error: unknown): void {
+		if (this.stopped) return;
+		this.state = 'failing';
+		this.unreachable = true;
+		this.events.failed(this.kind, error);
+		this.events.changed();
+	}
+
 	private healthyAgain(): void {
 		if (this.stopped) return;
 		const previous = this.state;
 		this.state = 'synced';
+		this.unreachable = false;
 		this.settled = true;
 		this.attempts = 0;
 		if (previous === 'failing' || previous === 'absent') this.events.healthy(this.kind);
@@ -182,6 +249,7 @@ export class ResilientInformer {
 			delay = this.policy.absentRecheckMs;
 		} else {
 			this.state = 'failing';
+			this.unreachable = statusOf(error) === undefined;
 			this.attempts++;
 			delay = backoffDelay(this.attempts, this.policy);
 			this.events.failed(this.kind, error);
@@ -205,12 +273,19 @@ export interface ModelWatchOptions {
 	backoff?: BackoffPolicy;
 	/** Coalesces bursts of events (the first list of every kind) into one recomputation. Default 50 ms. */
 	debounceMs?: number;
+	/** A healthy moment: the heartbeat was answered and every watch runs. Called once a heartbeat while it lasts. */
+	onAlive?: () => void;
+	timing?: Partial<HealthTiming>;
 }
 
 /** Watches every kind discovery needs and calls `onChange` with the models whenever they change. */
 export function watchModels(options: ModelWatchOptions): Unsubscribe {
 	const http = new KubeHttp(options.kubeConfig);
 	const debounceMs = options.debounceMs ?? 50;
+	const timing: HealthTiming = {...defaultHealthTiming, ...options.timing};
+	let heartbeatTimer: NodeJS.Timeout | undefined;
+	/** The last heartbeat was answered in time. */
+	let answering = false;
 	let lastJson: string | undefined;
 	let forceNext = false;
 	let timer: NodeJS.Timeout | undefined;
@@ -250,13 +325,15 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 		},
 		failed(kind, error) {
 			if (stopped) return;
-			const message = describeKubeError(error, {
-				verb: 'watch',
-				resource: kind.type.plural,
-				namespace: options.namespace,
-				server: http.server,
-				user: http.user,
-			});
+			const message = isTimeoutError(error)
+				? `the watch of ${kind.type.plural} got no event or bookmark from ${http.server} for ${timing.watchTimeoutSeconds + timing.requestTimeoutMs / 1000} s: the API server or the network to it is stuck`
+				: describeKubeError(error, {
+						verb: 'watch',
+						resource: kind.type.plural,
+						namespace: options.namespace,
+						server: http.server,
+						user: http.user,
+					});
 			if (reported.has(message)) return;
 			reported.add(message);
 			const sourceError: SourceError = {source: 'cluster', message: `${message} — retrying`};
@@ -272,13 +349,54 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 		},
 	};
 
+	/**
+	 * Everything the screen shows is current: the API server answers, every kind has been listed and no watch is down
+	 * (an optional kind the API server refuses stays refused, said once, without holding the rest back).
+	 */
+	const healthy = () =>
+		answering &&
+		emitted &&
+		informers.every((informer) => informer.settled) &&
+		!informers.some((informer) => informer.state === 'failing' && (!informer.kind.optional || informer.unreachable));
+
+	const heartbeat = async () => {
+		heartbeatTimer = undefined;
+		try {
+			await http.get('/version', {timeoutMs: timing.requestTimeoutMs});
+			if (stopped) return;
+			answering = true;
+			for (const informer of informers) informer.retryNow();
+			if (healthy()) {
+				reported.clear();
+				options.onAlive?.();
+			}
+		} catch (error) {
+			if (stopped) return;
+			answering = false;
+			const message = isAbort(error)
+				? `the API server at ${http.server} did not answer within ${timing.requestTimeoutMs / 1000} s; is it overloaded, or the network to it down?`
+				: describeKubeError(error, {verb: 'get', resource: 'version', server: http.server, user: http.user});
+			if (!reported.has(message)) {
+				reported.add(message);
+				options.onError({source: 'cluster', message: `${message} — retrying`});
+			}
+		} finally {
+			if (!stopped) {
+				heartbeatTimer = setTimeout(() => void heartbeat(), timing.heartbeatMs);
+				heartbeatTimer.unref();
+			}
+		}
+	};
+
 	const informers = watchedKinds(options.conventions).map(
-		(kind) => new ResilientInformer(kind, options.kubeConfig, http, options.namespace, events, options.backoff),
+		(kind) => new ResilientInformer(kind, options.kubeConfig, http, options.namespace, events, options.backoff, timing),
 	);
 	for (const informer of informers) informer.start();
+	void heartbeat();
 	return () => {
 		stopped = true;
 		if (timer) clearTimeout(timer);
+		if (heartbeatTimer) clearTimeout(heartbeatTimer);
 		for (const informer of informers) informer.stop();
 	};
 }

@@ -145,19 +145,19 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
 				return response;
 			},
 		},
-		...(kube
-			? {
-					requestInterceptor: {
-						onFulfilled: async (config) => {
-							const extra = typeof kube.headers === 'function' ? await kube.headers() : (kube.headers ?? {});
-							for (const [name, value] of Object.entries(extra)) config.headers.set(name, value);
-							if (kube.token) config.headers.set('Authorization', `Bearer ${kube.token}`);
-							if (httpsAgent) config.httpsAgent = httpsAgent;
-							return config;
-						},
-					},
-				}
-			: {}),
+		requestInterceptor: {
+			onFulfilled: async (config) => {
+				// axios's timeout restarts with every byte (the socket's idle timeout): an answer trickling in, or a
+				// connection the network froze mid-answer, could hold a refresh for ever. This one ends the request.
+				config.signal = AbortSignal.timeout(timeoutMs);
+				if (!kube) return config;
+				const extra = typeof kube.headers === 'function' ? await kube.headers() : (kube.headers ?? {});
+				for (const [name, value] of Object.entries(extra)) config.headers.set(name, value);
+				if (kube.token) config.headers.set('Authorization', `Bearer ${kube.token}`);
+				if (httpsAgent) config.httpsAgent = httpsAgent;
+				return config;
+			},
+		},
 	});
 
 	function describeFailure(failure: unknown, query: PlannedQuery): Error {
@@ -167,6 +167,9 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
 			case 'timeout_error':
 				return new Error(`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the address right?`);
 			case 'network_error':
+				if (detail.code === 'ERR_CANCELED') {
+					return new Error(`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the network to it down?`);
+				}
 				if (detail.code === NOT_PROMETHEUS) {
 					return new Error(`${where} did not answer like Prometheus: ${cause} from ${endpoint}/api/v1/query. Is this the Prometheus address?`);
 				}

@@ -200,6 +200,7 @@ describe('poller', () => {
 		let calls = 0;
 		const poller = new Poller({
 			intervalMs: 100,
+			maxBackoffMs: 30_000,
 			run: async () => {
 				calls++;
 				if (calls <= 2) throw new Error(`fail ${calls}`);
@@ -216,6 +217,51 @@ describe('poller', () => {
 		await poller.tick();
 		expect(delays).toEqual([200, 400, 100]);
 		expect(errors.map(String)).toEqual(['Error: fail 1', 'Error: fail 2']);
+	});
+
+	it('retries a failing source within two intervals by default, so a source back up shows so within two', async () => {
+		const delays: number[] = [];
+		let calls = 0;
+		const poller = new Poller({
+			intervalMs: 100,
+			run: async () => {
+				calls++;
+				if (calls <= 5) throw new Error(`fail ${calls}`);
+			},
+			onError: () => undefined,
+			setTimer: (_callback, ms) => {
+				delays.push(ms);
+				return 0;
+			},
+			clearTimer: () => undefined,
+		});
+		for (let run = 0; run < 6; run++) await poller.tick();
+		expect(delays).toEqual([200, 200, 200, 200, 200, 100]);
+	});
+
+	it('gives up on a run that never settles: a failure, said as such, and the next run is scheduled', async () => {
+		const errors: unknown[] = [];
+		const delays: number[] = [];
+		let oks = 0;
+		let calls = 0;
+		const poller = new Poller({
+			intervalMs: 100,
+			timeoutMs: 200,
+			// The first run hangs like a request to a frozen server; the second answers.
+			run: () => (++calls === 1 ? new Promise<void>(() => undefined) : Promise.resolve()),
+			onError: (error) => errors.push(error),
+			onOk: () => oks++,
+			setTimer: (_callback, ms) => {
+				delays.push(ms);
+				return 0;
+			},
+			clearTimer: () => undefined,
+		});
+		await poller.tick();
+		expect(errors.map(String)).toEqual(['PollTimeoutError: no answer within 0.2 s']);
+		await poller.tick();
+		expect(oks).toBe(1);
+		expect(delays).toEqual([200, 100]);
 	});
 
 	it.each([
