@@ -6,10 +6,10 @@
  * `npm test` builds dist/ before the tests run.
  */
 import {spawn, spawnSync} from 'node:child_process';
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {describe, expect, it} from 'vitest';
+import {afterAll, describe, expect, it} from 'vitest';
 
 const root = path.resolve('.');
 const cli = path.resolve('dist/cli.js');
@@ -55,6 +55,8 @@ const oldNode = findOldNode();
 /** PATH with the old Node first, as on a machine whose own Node is old (npm then runs with it too). */
 const oldPath = [path.dirname(oldNode.binary), process.env['PATH']].join(path.delimiter);
 const currentPath = [path.dirname(process.execPath), process.env['PATH']].join(path.delimiter);
+
+afterAll(() => rmSync(directory, {recursive: true, force: true}));
 
 interface Run {
 	code: number | null;
