@@ -180,7 +180,8 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 }
 
 /**
- * The first list of models the cluster reports; its first error, or silence past the timeout, is a failure.
+ * The first list of models the cluster reports; its first error, or silence past the timeout, is a failure. A source
+ * that only says it got no answer in time (its own heartbeat's shorter timeout) is waited for until the command's.
  * SAID_SECONDS is the timeout named in the message (the command's whole --timeout, of which TIMEOUT_MS is what is left).
  */
 export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number, saidSeconds = timeoutMs / 1000): Promise<Model[]> {
@@ -195,10 +196,15 @@ export function firstModels(cluster: ClusterPort, namespace: string | undefined,
 			action();
 		};
 
+		let silence: string | undefined;
 		const timer = setTimeout(
 			() =>
 				finish(() =>
-					reject(new Refusal(`no answer from ${cluster.label} within ${saidSeconds} s; is the cluster reachable? (--timeout SECONDS waits longer)`)),
+					reject(
+						new Refusal(
+							`no answer from ${cluster.label} within ${saidSeconds} s${silence ? ` (${silence})` : ''}; is the cluster reachable? (--timeout SECONDS waits longer)`,
+						),
+					),
 				),
 			timeoutMs,
 		);
@@ -206,7 +212,11 @@ export function firstModels(cluster: ClusterPort, namespace: string | undefined,
 			namespace,
 			(models) => finish(() => resolve(models)),
 			// The watch says it retries; the command does not: it gives up at the first error and must not say otherwise.
-			(error) => finish(() => reject(new Refusal(error.message.replace(/ — retrying$/, '')))),
+			(error) => {
+				const message = error.message.replace(/ — retrying$/, '');
+				if (error.timedOut) silence = message;
+				else finish(() => reject(new Refusal(message)));
+			},
 		);
 		if (settled) unsubscribe();
 	});

@@ -25,6 +25,11 @@ export interface SourceError {
 	source: SourceName;
 	/** Said for people: what failed and, where known, how to fix it. */
 	message: string;
+	/**
+	 * The source got no answer in time (rather than a refusal or an error): worth waiting for by a caller whose own
+	 * deadline is later, such as a command with a longer --timeout.
+	 */
+	timedOut?: boolean;
 }
 
 /** Thrown by an action when the object changed between the console's read and its write. */

@@ -373,12 +373,13 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 		} catch (error) {
 			if (stopped) return;
 			answering = false;
-			const message = isAbort(error)
+			const timedOut = isAbort(error);
+			const message = timedOut
 				? `the API server at ${http.server} did not answer within ${timing.requestTimeoutMs / 1000} s; is it overloaded, or the network to it down?`
 				: describeKubeError(error, {verb: 'get', resource: 'version', server: http.server, user: http.user});
 			if (!reported.has(message)) {
 				reported.add(message);
-				options.onError({source: 'cluster', message: `${message} — retrying`});
+				options.onError({source: 'cluster', message: `${message} — retrying`, ...(timedOut ? {timedOut} : {})});
 			}
 		} finally {
 			if (!stopped) {
