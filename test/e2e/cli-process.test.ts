@@ -171,6 +171,21 @@ describe.concurrent('arguments, help and settings', () => {
 		expect(result.stdout).toMatch(/--json +status: print the modeldeck.status\/v1 JSON document/);
 	});
 
+	it('status --json --demo --scenario latency-regression --at 5m reads fraud-detector fail', async () => {
+		const result = await run(['status', '--json', '--demo', '--scenario', 'latency-regression', '--at', '5m']);
+		expect(result.code, result.stderr).toBe(0);
+		const fraud = JSON.parse(result.stdout).models.find((model: {name: string}) => model.name === 'fraud-detector');
+		expect(fraud.verdict.result, fraud.verdict.summary).toBe('fail');
+	});
+
+	it('--at without --demo exits 2 and says to add --demo, console and commands alike', async () => {
+		for (const args of [['--at', '5m'], ['status', '--at', '5m']]) {
+			const result = await run(args);
+			expect(result.code).toBe(2);
+			expect(result.stderr).toContain('--at only applies to the demo: add --demo');
+		}
+	});
+
 	it('a settings file with a top-level readOnly refuses weight --yes (it changed the route)', async () => {
 		const result = await run(['weight', 'recommender', '20', '--demo', '--yes'], {configText: '{"readOnly": true}'});
 		expect(result.code).toBe(1);
