@@ -178,6 +178,19 @@ describe.concurrent('arguments, help and settings', () => {
 		expect(fraud.verdict.result, fraud.verdict.summary).toBe('fail');
 	});
 
+	it('promote on the demo\'s critical canary (latency-regression --at 5m) is refused with the evidence unless --force', async () => {
+		const args = ['promote', 'fraud-detector', '--demo', '--scenario', 'latency-regression', '--at', '5m', '--yes'];
+		const refused = await run(args);
+		expect(refused.code, refused.stdout).toBe(1);
+		expect(refused.stdout).toBe('');
+		expect(refused.stderr).toMatch(/refused: DANGER: v13 would get more traffic \(10% → 100%\)/);
+		expect(refused.stderr).toMatch(/critical: canary p99 \d+ ms is \d+% worse than stable/);
+		expect(refused.stderr).toContain('pass --force to go ahead anyway');
+		const forced = await run([...args, '--force']);
+		expect(forced.code, forced.stderr).toBe(0);
+		expect(forced.stdout).toMatch(/v13 10% → 100% — done/);
+	});
+
 	it('--at without --demo exits 2 and says to add --demo, console and commands alike', async () => {
 		for (const args of [['--at', '5m'], ['status', '--at', '5m']]) {
 			const result = await run(args);
