@@ -35,6 +35,17 @@ async function openWorstModel(term: PtyTerminal, settleMs = 0): Promise<void> {
 	await term.waitFor('CANARY');
 }
 
+/** The fleet filtered down to MODEL, the cursor on its first row. */
+async function filterTo(term: PtyTerminal, model: string): Promise<void> {
+	await term.waitFor('MODEL');
+	term.press('/');
+	term.write(model);
+	term.press('enter');
+	await term.waitFor(`only rows matching "${model}"`);
+	term.press('g');
+	await term.settle(200);
+}
+
 const shots: Shot[] = [
 	{
 		file: 'fleet.svg',
@@ -99,6 +110,50 @@ const shots: Shot[] = [
 			term.press('l');
 			await term.waitFor('Predictions');
 			await pause(2000);
+		},
+	},
+	{
+		file: 'plan-dialog.svg',
+		title: 'modeldeck: promote on a model with two canaries lists every version that changes',
+		args: ['--demo', '--scenario', 'healthy-canary'],
+		cols: 100,
+		rows: 24,
+		async steps(term) {
+			await filterTo(term, 'search-ranker');
+			await pause(3000);
+			term.press('p');
+			await term.waitFor('canary v8-distilled: 5% → 0%');
+		},
+	},
+	{
+		file: 'danger-gate.svg',
+		title: 'modeldeck --demo --scenario latency-regression --at 5m: promote on a critical canary stops at the danger gate',
+		args: ['--demo', '--scenario', 'latency-regression', '--at', '5m'],
+		cols: 100,
+		rows: 30,
+		async steps(term) {
+			await term.waitFor(/v13\s+canary.*✖/, 30_000);
+			await filterTo(term, 'fraud-detector');
+			term.press('p');
+			await term.waitFor('type fraud-detector to go ahead');
+			term.press('enter');
+			await term.waitFor('to go ahead despite the above');
+		},
+	},
+	{
+		file: 'weight-refused.svg',
+		title: 'modeldeck: the weight dialog shows what was typed and why it is not a weight',
+		args: ['--demo', '--scenario', 'healthy-canary'],
+		cols: 100,
+		rows: 24,
+		async steps(term) {
+			await filterTo(term, 'search-ranker');
+			await pause(3000);
+			term.press('w');
+			await term.waitFor('Set canary v8 weight');
+			term.write('4.5');
+			term.press('enter');
+			await term.waitFor('"4.5" is not a weight');
 		},
 	},
 	{

@@ -32,6 +32,13 @@ export const flagTable: readonly FlagSpec[] = [
 		console: true,
 		commands: everyCommand,
 	},
+	{
+		name: 'at',
+		value: 'DURATION',
+		help: ['Demo (with --demo): the fleet as it is DURATION into the scenario,', 'fast-forwarded on its own clock, e.g. --at 5m (0 to 60m)'],
+		console: true,
+		commands: everyCommand,
+	},
 	{name: 'context', value: 'NAME', help: ['Kubeconfig context (default: the current one); with --demo,', 'demo-prod (default) or demo-staging'], console: true, commands: everyCommand},
 	{name: 'namespace', short: 'n', value: 'NAME', help: ["Namespace (default: the context's, or all with -A)"], console: true, commands: everyCommand},
 	{name: 'all-namespaces', short: 'A', help: ['Every namespace'], console: true, commands: everyCommand},
@@ -184,6 +191,30 @@ function editDistance(a: string, b: string): number {
 	return previous[b.length]!;
 }
 
+/**
+ * A duration flag's value in seconds: a number with an optional unit (`500ms`, `2`, `2s`, `5m`); undefined when it is
+ * not one. One parser for every duration flag, so they all accept the same spellings.
+ */
+export function parseDurationSeconds(text: string): number | undefined {
+	const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+	const value = match ? Number(match[1]) * (match[2] === 'ms' ? 0.001 : match[2] === 'm' ? 60 : 1) : Number.NaN;
+	return Number.isFinite(value) ? value : undefined;
+}
+
+/** The longest `--at`: fast-forwarding the demo simulates every 2 s tick up to it, at start-up. */
+export const MAX_DEMO_AT_SECONDS = 3600;
+
+/** `--at`'s value in seconds, or the message that says what is wrong with it. */
+export function parseDemoAt(text: string, demo: boolean): {seconds: number} | {error: string} {
+	const seconds = parseDurationSeconds(text);
+	if (seconds === undefined || seconds > MAX_DEMO_AT_SECONDS) {
+		return {error: `--at takes a duration from 0 to 60m into the demo's scenario, like --at 5m or --at 90s (got "${text}").`};
+	}
+
+	if (!demo) return {error: '--at only applies to the demo: add --demo (a real cluster is always shown as it is now).'};
+	return {seconds};
+}
+
 export interface ConsoleOptions {
 	demo: boolean;
 	scenario: string | undefined;
@@ -195,6 +226,8 @@ export interface ConsoleOptions {
 	agent: string | undefined;
 	readOnly: boolean;
 	refreshSeconds: number | undefined;
+	/** --at: seconds into the demo's scenario. */
+	atSeconds: number | undefined;
 	colors: 'auto' | 'none' | '16' | 'full';
 }
 
@@ -210,6 +243,7 @@ export function validateConsoleFlags(
 		agent?: string;
 		readOnly?: boolean;
 		refresh?: string;
+		at?: string;
 		color?: boolean;
 		colors?: string;
 	},
@@ -223,13 +257,19 @@ export function validateConsoleFlags(
 	if (flags.scenario !== undefined && !flags.demo) errors.push('--scenario only applies to the demo: add --demo.');
 	let refreshSeconds: number | undefined;
 	if (flags.refresh !== undefined) {
-		const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(flags.refresh.trim());
-		const value = match ? Number(match[1]) * (match[2] === 'ms' ? 0.001 : match[2] === 'm' ? 60 : 1) : Number.NaN;
+		const value = parseDurationSeconds(flags.refresh) ?? Number.NaN;
 		if (!Number.isFinite(value) || value < 0.5 || value > 3600) {
 			errors.push(`--refresh takes seconds between 0.5 and 3600, like --refresh 2 or --refresh 500ms (got "${flags.refresh}").`);
 		} else {
 			refreshSeconds = value;
 		}
+	}
+
+	let atSeconds: number | undefined;
+	if (flags.at !== undefined) {
+		const at = parseDemoAt(flags.at, flags.demo ?? false);
+		if ('error' in at) errors.push(at.error);
+		else atSeconds = at.seconds;
 	}
 
 	if (flags.prometheus !== undefined) {
@@ -268,6 +308,7 @@ export function validateConsoleFlags(
 			agent: flags.agent,
 			readOnly: flags.readOnly ?? false,
 			refreshSeconds,
+			atSeconds,
 			colors: flags.color === false ? 'none' : ((flags.colors as ConsoleOptions['colors'] | undefined) ?? 'auto'),
 		},
 	};
@@ -322,6 +363,7 @@ export function consoleFlagValues(values: ReadonlyMap<string, string | true>): P
 		['prometheus', 'prometheus'],
 		['agent', 'agent'],
 		['refresh', 'refresh'],
+		['at', 'at'],
 		['colors', 'colors'],
 	] as const) {
 		const value = text(name);

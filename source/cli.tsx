@@ -132,6 +132,7 @@ async function main(): Promise<number> {
 		const extraModels = Number(process.env['MODELDECK_DEMO_EXTRA_MODELS'] ?? Number.NaN);
 		const demo = createDemoSources({
 			...(options.scenario ? {scenario: options.scenario as never} : {}),
+			...(options.atSeconds !== undefined ? {atMs: options.atSeconds * 1000} : {}),
 			...(Number.isFinite(rate) ? {predictionsPerSecond: rate} : {}),
 			...(Number.isFinite(extraModels) ? {extraModels} : {}),
 		});

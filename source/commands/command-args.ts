@@ -1,5 +1,5 @@
 /** Flags and arguments of `modeldeck status|weight|promote|rollback`. Pure: bad input becomes a usage message. */
-import {commandFlags, flagHelp, flagTable, parseFlags} from '../cli-flags.ts';
+import {commandFlags, flagHelp, flagTable, parseDemoAt, parseFlags} from '../cli-flags.ts';
 import {parseWeight} from '../domain/weights.ts';
 
 export type CommandName = 'status' | 'weight' | 'promote' | 'rollback';
@@ -25,6 +25,8 @@ export interface CommandArgs {
 	demo: boolean;
 	/** The demo's scenario (with --demo). */
 	scenario?: string;
+	/** --at: seconds into the demo's scenario (with --demo). */
+	atSeconds?: number;
 	help: boolean;
 	/** The whole command's time limit (--timeout), not counting a confirmation's answer. Default 15 s. */
 	timeoutSeconds: number;
@@ -101,6 +103,13 @@ export function parseCommandArgs(command: CommandName, argv: string[]): {args: C
 	if (scenario !== undefined) {
 		if (!args.demo) return {usageError: '--scenario only applies to the demo: add --demo'};
 		args.scenario = scenario;
+	}
+
+	const at = text('at');
+	if (at !== undefined) {
+		const parsedAt = parseDemoAt(at, args.demo);
+		if ('error' in parsedAt) return {usageError: parsedAt.error.replace(/\.$/, '')};
+		args.atSeconds = parsedAt.seconds;
 	}
 
 	const namespace = text('namespace');

@@ -140,7 +140,12 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 			throw new UsageRefusal(`--scenario must be one of: ${scenarioNames.join(', ')} (got "${args.scenario}")`);
 		}
 
-		const sources = createDemoSources({actionDelayMs: 0, predictionsPerSecond: 0, ...(args.scenario ? {scenario: args.scenario as never} : {})});
+		const sources = createDemoSources({
+			actionDelayMs: 0,
+			predictionsPerSecond: 0,
+			...(args.scenario ? {scenario: args.scenario as never} : {}),
+			...(args.atSeconds !== undefined ? {atMs: args.atSeconds * 1000} : {}),
+		});
 		if (args.context !== undefined) {
 			const known = sources.cluster.contexts().map((context) => context.name);
 			if (!known.includes(args.context)) {

@@ -30,6 +30,12 @@ export interface DemoOptions {
 	 * load tests without pausing.
 	 */
 	actionDelayMs?: number;
+	/**
+	 * How far into the scenario the fleet starts, in ms (`--at`): the simulation is launched this long before now and
+	 * run on its own clock up to now at start-up, tick by tick, so the fleet is exactly what it would be after waiting
+	 * that long (same seed, same figures). Default 0. At most an hour.
+	 */
+	atMs?: number;
 	/** Events the demo agent keeps for resuming and `lookup`. Default 20,000 (a minute and more at the default rate). */
 	historyLimit?: number;
 }
@@ -83,8 +89,10 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 	const historyLimit = Math.floor(checkedNumber('historyLimit', options.historyLimit, 20_000, 1, 1_000_000));
 	const fixedDelay =
 		options.actionDelayMs === undefined ? undefined : checkedNumber('actionDelayMs', options.actionDelayMs, 0, 0, 60_000);
+	const atMs = checkedNumber('atMs', options.atMs, 0, 0, 3_600_000);
 	const clock = options.clock ?? Date.now;
-	const launchTime = clock();
+	const now = clock();
+	const launchTime = now - atMs;
 	let stopped = false;
 
 	const simulation = new FleetSimulation({
@@ -93,7 +101,13 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		seed,
 		launchTime,
 	});
-	simulation.advanceTo(launchTime);
+	// Fast-forward in steps shorter than the history the simulation keeps: a longer one reads as a clock that jumped
+	// (a laptop that slept), which starts the rings over.
+	for (let time = launchTime; time < now; time += 60_000) simulation.advanceTo(time);
+	simulation.advanceTo(now);
+	// The history before launch at once, not in chunks after start-up: the judge of a fast-forwarded fleet weighs it
+	// from the first look (`status --at` looks once).
+	if (atMs > 0) simulation.backfillHistory();
 
 	// Pending pauses, so that stop() can end them: an action in flight finishes instead of waiting forever.
 	const pauses = new Map<ReturnType<typeof setTimeout>, () => void>();
@@ -119,7 +133,8 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		random: new Random(deriveSeed(seed, 'predictions')),
 		ratePerSecond: predictionsPerSecond,
 		historyLimit,
-		startTime: launchTime,
+		// Predictions from now on: the fast-forwarded minutes are not streamed.
+		startTime: now,
 	});
 	const stopAudit = audit.onEntry((entry) => {
 		feed.publishAudit(entry);

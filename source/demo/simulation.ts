@@ -44,6 +44,8 @@ const BACKFILL_DRAWS_PER_TICK = 40;
 const STARTUP_TICKS = 60_000 / TICK_MS;
 /** The autoscaler looks every 16 s (Kubernetes: 15 s). */
 const AUTOSCALER_PERIOD_TICKS = 16_000 / TICK_MS;
+/** How long an OOM kill stays shown: longer than the leak takes to kill again. */
+const OOM_SHOWN_MS = 300_000;
 /** A crash-looping pod restarts every 5 minutes once its back-off is at the maximum. */
 const CRASH_LOOP_PERIOD_TICKS = 300_000 / TICK_MS;
 
@@ -245,7 +247,9 @@ export class VersionState {
 		this.restarts += Math.max(1, this.replicasReady);
 		this.leakedBytes = 0;
 		this.memoryBytes = this.spec.memoryBaseBytes;
-		this.problems.set('OOMKilled', time + 30_000);
+		// As a real pod's lastState: it reads OOMKilled until the container ends otherwise, so a leak that kills its
+		// pods every ~80 s is never shown healthy between the kills (it was for 50 s of every 80 with 30 s here).
+		this.problems.set('OOMKilled', time + OOM_SHOWN_MS);
 		if (this.replicasReady > 0) {
 			this.replicasReady--;
 			this.pendingReadyAt.push(time + random.between(6000, 10_000));
@@ -440,6 +444,8 @@ export class VersionState {
 
 	heal(): void {
 		for (const incident of this.incidents) incident.healed = true;
+		// Healed pods are new pods, with no last state.
+		this.problems.delete('OOMKilled');
 		this.leakedBytes = 0;
 		this.memoryBytes = this.spec.memoryBaseBytes;
 	}

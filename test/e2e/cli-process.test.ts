@@ -172,6 +172,34 @@ describe.concurrent('arguments, help and settings', () => {
 		expect(result.stdout).toMatch(/--json +status: print the modeldeck.status\/v1 JSON document/);
 	});
 
+	it('status --json --demo --scenario latency-regression --at 5m reads fraud-detector fail', async () => {
+		const result = await run(['status', '--json', '--demo', '--scenario', 'latency-regression', '--at', '5m']);
+		expect(result.code, result.stderr).toBe(0);
+		const fraud = JSON.parse(result.stdout).models.find((model: {name: string}) => model.name === 'fraud-detector');
+		expect(fraud.verdict.result, fraud.verdict.summary).toBe('fail');
+	});
+
+	it('promote on the demo\'s critical canary (latency-regression --at 5m) is refused with the evidence unless --force', async () => {
+		const args = ['promote', 'fraud-detector', '--demo', '--scenario', 'latency-regression', '--at', '5m', '--yes'];
+		const refused = await run(args);
+		expect(refused.code, refused.stdout).toBe(1);
+		expect(refused.stdout).toBe('');
+		expect(refused.stderr).toMatch(/refused: DANGER: v13 would get more traffic \(10% → 100%\)/);
+		expect(refused.stderr).toMatch(/critical: canary p99 \d+ ms is \d+% worse than stable/);
+		expect(refused.stderr).toContain('pass --force to go ahead anyway');
+		const forced = await run([...args, '--force']);
+		expect(forced.code, forced.stderr).toBe(0);
+		expect(forced.stdout).toMatch(/v13 10% → 100% — done/);
+	});
+
+	it('--at without --demo exits 2 and says to add --demo, console and commands alike', async () => {
+		for (const args of [['--at', '5m'], ['status', '--at', '5m']]) {
+			const result = await run(args);
+			expect(result.code).toBe(2);
+			expect(result.stderr).toContain('--at only applies to the demo: add --demo');
+		}
+	});
+
 	it('a settings file with a top-level readOnly refuses weight --yes (it changed the route)', async () => {
 		const result = await run(['weight', 'recommender', '20', '--demo', '--yes'], {configText: '{"readOnly": true}'});
 		expect(result.code).toBe(1);
