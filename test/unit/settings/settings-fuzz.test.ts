@@ -4,8 +4,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {afterAll, afterEach, expect, it} from 'vitest';
-import {parseJsonText, plainValue} from '../../../source/settings/json-text.ts';
-import {defaultSettings, loadSettings, SettingsError} from '../../../source/settings/settings.ts';
+import {defaultSettings, loadSettings, readSettingsJson, SettingsError} from '../../../source/settings/settings.ts';
 
 const previous = process.env['MODELDECK_CONFIG_DIR'];
 const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-fuzz-'));
@@ -60,7 +59,7 @@ it('random text is accepted or refused with a located reason, and never rewritte
 	);
 });
 
-it('the parser accepts only JSON, and reads it as JSON.parse does', () => {
+it('the settings reader (jsonc-parser, strict) accepts only JSON, and reads it as JSON.parse does', () => {
 	const jsonish = fc.oneof(
 		fc.json({maxDepth: 3}),
 		fc.string({unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', '\n', 'true', 'null', 'a'), maxLength: 20}),
@@ -75,13 +74,9 @@ it('the parser accepts only JSON, and reads it as JSON.parse does', () => {
 				valid = false;
 			}
 
-			let actual: unknown;
-			let accepted = true;
-			try {
-				actual = plainValue(parseJsonText(text));
-			} catch {
-				accepted = false;
-			}
+			const read = readSettingsJson(text);
+			const accepted = 'value' in read;
+			const actual = accepted ? read.value : undefined;
 
 			// Ours may refuse more (a duplicate key), never less.
 			if (accepted) {
