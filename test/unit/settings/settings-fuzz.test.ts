@@ -63,6 +63,14 @@ it('the settings reader (jsonc-parser, strict) accepts only JSON, and reads it a
 	const jsonish = fc.oneof(
 		fc.json({maxDepth: 3}),
 		fc.string({unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', '\n', 'true', 'null', 'a'), maxLength: 20}),
+		// What jsonc-parser takes unless told to be strict: a comma after the last entry, comments, other spaces.
+		fc
+			.tuple(fc.json({maxDepth: 2}), fc.constantFrom(',', '//x\n', '/*x*/', '\u00a0', '\u000b', '\ufeff'), fc.nat())
+			.map(([json, extra, at]) => {
+				const closers = [...json.matchAll(/[}\]]/g)].map((match) => match.index);
+				const index = closers.length > 0 ? closers[at % closers.length]! : at % (json.length + 1);
+				return json.slice(0, index) + extra + json.slice(index);
+			}),
 	);
 	fc.assert(
 		fc.property(jsonish, (text) => {
