@@ -347,20 +347,29 @@ export async function loadSettings(): Promise<LoadedSettings> {
 
 	const {root, value} = read;
 	const {Conf: Store, Ajv} = await libraries();
-	const validate = locatingValidator(Ajv);
-	if (!validate(value)) {
-		const found = problems(validate.errors ?? [], root);
-		const listed = found.slice(0, 10).map((problem) => `  ${at(problem.offset)}: ${problem.message}`);
-		if (found.length > 10) listed.push(`  … and ${found.length - 10} more`);
-		throw new SettingsError(`Settings file ${file} is invalid:\n${listed.join('\n')}\nFix or remove those keys (the file was left as it is).`, file);
+	let stored: Partial<Settings> | undefined;
+	let refusal = '';
+	// conf reads a file that is not an object as an empty store, so that one goes straight to the located check.
+	if (root.type === 'object') {
+		try {
+			stored = settingsStore(Store, file).store;
+		} catch (error) {
+			refusal = error instanceof Error ? error.message : String(error);
+		}
 	}
 
-	let stored: Partial<Settings>;
-	try {
-		stored = settingsStore(Store, file).store;
-	} catch (error) {
-		// Only a file changed between the two reads gets here.
-		throw new SettingsError(`Settings file ${file} is invalid: ${error instanceof Error ? error.message : String(error)}. Fix it or remove the file (it was left as it is).`, file);
+	if (stored === undefined) {
+		// conf's refusal is one line naming keys; the same schema, compiled verbose, says where each problem is.
+		const validate = locatingValidator(Ajv);
+		if (!validate(value)) {
+			const found = problems(validate.errors ?? [], root);
+			const listed = found.slice(0, 10).map((problem) => `  ${at(problem.offset)}: ${problem.message}`);
+			if (found.length > 10) listed.push(`  … and ${found.length - 10} more`);
+			throw new SettingsError(`Settings file ${file} is invalid:\n${listed.join('\n')}\nFix or remove those keys (the file was left as it is).`, file);
+		}
+
+		// Not the schema, then: the file changed between the two reads, or cannot be read any more.
+		throw new SettingsError(`Settings file ${file} could not be read by conf: ${refusal}. Fix it or remove the file (it was left as it is).`, file);
 	}
 
 	// A partial loadTest (e.g. only rps) keeps the defaults for the rest.
