@@ -24,6 +24,8 @@ const result = await build({
 	define: {'process.env.NODE_ENV': '"production"'},
 	// Optional peer of Ink, only loaded when DEV=true.
 	external: ['react-devtools-core'],
+	// jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; its ES modules bundle.
+	alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
 	banner: {
 		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",

@@ -1,7 +1,9 @@
 /**
  * The command line of the console and of status/weight/promote/rollback: one table of flags, the parser, the help
- * made from the table, and the console's validation; plain TypeScript, tested as such. Every error says how to fix it.
+ * made from the table, and the console's validation. meow reads the arguments; the table generates its flags. Every error
+ * says how to fix it.
  */
+import meow, {type AnyFlags} from 'meow';
 
 /** Where a flag applies: the console, and which of the commands status, weight, promote, rollback. */
 export type FlagCommand = 'status' | 'weight' | 'promote' | 'rollback';
@@ -17,6 +19,8 @@ export interface FlagSpec {
 	console?: boolean;
 	/** The commands that take it. */
 	commands?: readonly FlagCommand[];
+	/** The values it takes, when it is an enumeration. */
+	choices?: readonly string[];
 }
 
 const everyCommand: readonly FlagCommand[] = ['status', 'weight', 'promote', 'rollback'];
@@ -59,7 +63,7 @@ export const flagTable: readonly FlagSpec[] = [
 	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
 	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
 	{name: 'color', help: ['Colours (the default)'], console: true},
-	{name: 'colors', value: 'MODE', help: ['auto, full, 16 or none'], console: true},
+	{name: 'colors', value: 'MODE', help: ['auto, full, 16 or none'], console: true, choices: ['auto', 'full', '16', 'none']},
 	{name: 'version', short: 'v', help: ['Print the version'], console: true},
 	{name: 'help', short: 'h', help: ['This help'], console: true, commands: everyCommand},
 ];
@@ -86,22 +90,56 @@ export interface ParsedFlags {
 	/** Flag name → its value (`true` for a switch); the last one given wins. */
 	values: Map<string, string | true>;
 	positionals: string[];
+	/** modeldeck's version, from the package.json meow found. */
+	version?: string;
 }
 
+/** The meow flags of FLAGS, keyed the way meow names them (camelCase). */
+function meowFlags(flags: readonly FlagSpec[]): AnyFlags {
+	const result: AnyFlags = {};
+	for (const flag of flags) {
+		// yargs-parser (under meow) reads --no-color as color=false itself; a flag of its own would never be set.
+		if (flag.name.startsWith('no-') && flags.some((other) => other.name === flag.name.slice(3))) continue;
+		result[camelCase(flag.name)] = flag.value
+			? // Repeated value flags are collected so the last one wins, as every modeldeck flag always did.
+				{type: 'string', isMultiple: true, ...(flag.short ? {shortFlag: flag.short} : {}), ...(flag.choices ? {choices: [...flag.choices]} : {})}
+			: {type: 'boolean', ...(flag.short ? {shortFlag: flag.short} : {})};
+	}
+
+	return result;
+}
+
+let manifest: Record<string, unknown> | undefined;
+
+const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
 /**
- * Parse ARGV against FLAGS. A flag that takes a value takes the next argument (or `--flag=value`), and refuses to run
- * without one; the next argument does not count as a value when it is itself a flag. `-5` is an argument, not a
+ * Parse ARGV against FLAGS with meow. A flag that takes a value takes the next argument (or `--flag=value`), and refuses
+ * to run without one; the next argument does not count as a value when it is itself a flag. `-5` is an argument, not a
  * flag (a negative number, which the command then explains). `--` ends the flags.
+ *
+ * meow exits the process on an unknown flag and yargs-parser reads `-5a` as the flags 5 and a, `--context --demo` as an
+ * empty context and `--demo=yes` as false; so a check before meow names unknown flags (with a suggestion), values that
+ * are missing and switches given a value, and hands meow the flags with each value attached (`--name=value`) and the
+ * arguments after `--`, where yargs-parser takes every one as it is.
  */
 export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], helpHint = 'Run modeldeck --help for the list.'): ParsedFlags | {errors: string[]} {
-	const values = new Map<string, string | true>();
-	const positionals: string[] = [];
 	const errors: string[] = [];
+	const forMeow: string[] = [];
+	const positionals: string[] = [];
 	const byName = new Map(flags.map((flag) => [flag.name, flag]));
 	const byShort = new Map(flags.filter((flag) => flag.short).map((flag) => [flag.short!, flag]));
 	const isFlag = (argument: string | undefined) => argument !== undefined && argument.startsWith('-') && argument !== '-' && !/^-\d/.test(argument);
 	const needsValue = (flag: FlagSpec, shown: string) =>
 		`${shown} needs a value: ${shown} ${flag.value}${shown.startsWith('--') ? ` (a value that starts with "-" is written ${shown}=-…)` : ''}.`;
+	/** The value of FLAG written as SHOWN: attached, or the next argument unless that is a flag. */
+	const takeValue = (flag: FlagSpec, shown: string, index: number, attached: string | undefined): number => {
+		const value = attached ?? (isFlag(argv[index + 1]) ? undefined : argv[index + 1]);
+		if (value === undefined || value.trim() === '') errors.push(needsValue(flag, shown));
+		else forMeow.push(`--${flag.name}=${value}`);
+		return attached === undefined && value !== undefined ? index + 1 : index;
+	};
+
 	for (let index = 0; index < argv.length; index++) {
 		const argument = argv[index]!;
 		if (argument === '--') {
@@ -121,18 +159,13 @@ export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], 
 			if (!flag) {
 				const suggestion = closest(name, [...byName.keys()]);
 				errors.push(`Unknown flag --${name}.${suggestion ? ` Did you mean --${suggestion}?` : ''} ${helpHint}`);
-				continue;
+			} else if (!flag.value) {
+				if (equals === -1) forMeow.push(argument);
+				else errors.push(`--${name} takes no value (got "${argument}").`);
+			} else {
+				index = takeValue(flag, `--${name}`, index, equals === -1 ? undefined : argument.slice(equals + 1));
 			}
 
-			if (!flag.value) {
-				if (equals !== -1) errors.push(`--${name} takes no value (got "${argument}").`);
-				else values.set(name, true);
-				continue;
-			}
-
-			const value = equals === -1 ? (isFlag(argv[index + 1]) ? undefined : argv[++index]) : argument.slice(equals + 1);
-			if (value === undefined || value.trim() === '') errors.push(needsValue(flag, `--${name}`));
-			else values.set(name, value);
 			continue;
 		}
 
@@ -147,19 +180,49 @@ export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], 
 			}
 
 			if (!flag.value) {
-				values.set(flag.name, true);
+				forMeow.push(`-${letter}`);
 				continue;
 			}
 
 			const attached = letters.slice(position + 1).replace(/^=/, '');
-			const value = attached || (isFlag(argv[index + 1]) ? undefined : argv[++index]);
-			if (value === undefined || value.trim() === '') errors.push(needsValue(flag, `-${letter}`));
-			else values.set(flag.name, value);
+			index = takeValue(flag, `-${letter}`, index, attached === '' ? undefined : attached);
 			break;
 		}
 	}
 
-	return errors.length > 0 ? {errors} : {values, positionals};
+	if (errors.length > 0) return {errors};
+	let parsed;
+	try {
+		parsed = meow({
+			importMeta: import.meta,
+			// package.json is looked up once, not on every parse.
+			...(manifest ? {pkg: manifest} : {}),
+			argv: [...forMeow, '--', ...positionals],
+			flags: meowFlags(flags),
+			allowUnknownFlags: false,
+			// Help and version are modeldeck's: the help is made from the table, and both are printed by the caller.
+			autoHelp: false,
+			autoVersion: false,
+			// A switch not given is absent, not false: "given" is what the callers ask.
+			booleanDefault: undefined,
+		});
+	} catch (error) {
+		// meow's own refusals (a value outside a flag's choices) already say what is allowed.
+		return {errors: [error instanceof Error ? error.message.replaceAll('`', '') : String(error)]};
+	}
+
+	// meow normalises the package (URLs and all) on every call it is given one; only what it uses is kept.
+	manifest ??= {name: parsed.pkg.name, version: parsed.pkg.version, bin: parsed.pkg.bin};
+	const values = new Map<string, string | true>();
+	for (const flag of flags) {
+		const value: unknown = parsed.flags[camelCase(flag.name)];
+		if (Array.isArray(value) && value.length > 0) values.set(flag.name, String(value.at(-1)));
+		else if (value === true) values.set(flag.name, true);
+	}
+
+	// --no-color is the negated --color to meow; the table keeps it as a flag of its own.
+	if (byName.has('no-color') && parsed.flags['color'] === false) values.set('no-color', true);
+	return {values, positionals: parsed.input, ...(typeof manifest['version'] === 'string' ? {version: manifest['version']} : {})};
 }
 
 export function closest(name: string, candidates: readonly string[]): string | undefined {

@@ -8,7 +8,7 @@
  * modeldeck: the command line. Parses flags (one table, cli-flags.ts), then starts the console on the demo fleet or a real
  * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
  */
-import {appendFileSync, existsSync, readFileSync} from 'node:fs';
+import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, validateConsoleFlags} from './cli-flags.ts';
@@ -53,15 +53,14 @@ async function main(): Promise<number> {
 	}
 
 	if (parsed.values.has('version')) {
-		// package.json sits one level above both source/cli.tsx and the bundle's dist/cli.js.
-		const manifest = new URL('../package.json', import.meta.url);
-		try {
-			process.stdout.write(`${(JSON.parse(readFileSync(manifest, 'utf8')) as {version: string}).version}\n`);
+		// meow found package.json above source/cli.tsx or the bundle's dist/cli.js.
+		if (parsed.version !== undefined) {
+			process.stdout.write(`${parsed.version}\n`);
 			return 0;
-		} catch {
-			process.stderr.write(`The version is in ${manifest.pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`);
-			return 1;
 		}
+
+		process.stderr.write(`The version is in ${new URL('../package.json', import.meta.url).pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`);
+		return 1;
 	}
 
 	if (parsed.positionals.length > 0) {

@@ -4,8 +4,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {afterAll, afterEach, expect, it} from 'vitest';
-import {parseJsonText, plainValue} from '../../../source/settings/json-text.ts';
-import {defaultSettings, loadSettings, SettingsError} from '../../../source/settings/settings.ts';
+import {defaultSettings, loadSettings, readSettingsJson, SettingsError} from '../../../source/settings/settings.ts';
 
 const previous = process.env['MODELDECK_CONFIG_DIR'];
 const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-fuzz-'));
@@ -60,10 +59,18 @@ it('random text is accepted or refused with a located reason, and never rewritte
 	);
 });
 
-it('the parser accepts only JSON, and reads it as JSON.parse does', () => {
+it('the settings reader (jsonc-parser, strict) accepts only JSON, and reads it as JSON.parse does', () => {
 	const jsonish = fc.oneof(
 		fc.json({maxDepth: 3}),
 		fc.string({unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', '\n', 'true', 'null', 'a'), maxLength: 20}),
+		// What jsonc-parser takes unless told to be strict: a comma after the last entry, comments, other spaces.
+		fc
+			.tuple(fc.json({maxDepth: 2}), fc.constantFrom(',', '//x\n', '/*x*/', '\u00a0', '\u000b', '\ufeff'), fc.nat())
+			.map(([json, extra, at]) => {
+				const closers = [...json.matchAll(/[}\]]/g)].map((match) => match.index);
+				const index = closers.length > 0 ? closers[at % closers.length]! : at % (json.length + 1);
+				return json.slice(0, index) + extra + json.slice(index);
+			}),
 	);
 	fc.assert(
 		fc.property(jsonish, (text) => {
@@ -75,13 +82,9 @@ it('the parser accepts only JSON, and reads it as JSON.parse does', () => {
 				valid = false;
 			}
 
-			let actual: unknown;
-			let accepted = true;
-			try {
-				actual = plainValue(parseJsonText(text));
-			} catch {
-				accepted = false;
-			}
+			const read = readSettingsJson(text);
+			const accepted = 'value' in read;
+			const actual = accepted ? read.value : undefined;
 
 			// Ours may refuse more (a duplicate key), never less.
 			if (accepted) {

@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, expect, it} from 'vitest';
@@ -86,4 +86,11 @@ it('an accepted file is read as written and never rewritten', async () => {
 	const {settings} = await loadSettings();
 	expect(settings).toMatchObject({weightStep: 5, refreshSeconds: 2, contexts: {'kind-dev': {readOnly: true}}, keys: {'canary.promote': ['P']}});
 	expect(readFileSync(file, 'utf8')).toBe(text);
+});
+
+it('without a file nothing is created: not the file, not its directory (conf makes the directory when it reads none)', async () => {
+	const directory = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-')), 'not-there');
+	process.env['MODELDECK_CONFIG_DIR'] = directory;
+	expect((await loadSettings()).settings.weightStep).toBe(10);
+	expect(existsSync(directory)).toBe(false);
 });
