@@ -143,6 +143,7 @@ export class MetricsRefresh {
 			detectors: [],
 			judgeWindowSeconds: historyMinutes * 60,
 			previous: this.state.flags,
+			sampleWindowSeconds: windowSeconds,
 			...(this.#slow ? {slow: this.#slow} : {}),
 			now,
 		});
