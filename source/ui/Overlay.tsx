@@ -115,6 +115,38 @@ function keyOf(keymap: Keymap, id: CommandId): string {
 	return key === undefined ? '(unbound)' : displayKey(key);
 }
 
+/** A key that types a character into a text field (behind the danger gate it is part of the name, not a command). */
+function typesText(key: string): boolean {
+	return key === 'space' || [...key].length === 1;
+}
+
+/**
+ * Every key bound to the commands, as people read them, once each (`y` and `Y` are one key to a reader): `y/enter`.
+ * `textTyped`: the dialog takes printable keys as text, so only the others are in force.
+ */
+function keysOf(keymap: Keymap, ids: CommandId[], textTyped = false): string | undefined {
+	const seen = new Set<string>();
+	const shown: string[] = [];
+	for (const id of ids) {
+		for (const key of keymap.commands.find((command) => command.id === id)?.keys ?? []) {
+			if (textTyped && typesText(key)) continue;
+			const label = displayKey(key);
+			if (seen.has(label.toLowerCase())) continue;
+			seen.add(label.toLowerCase());
+			shown.push(label);
+		}
+	}
+
+	return shown.length === 0 ? undefined : shown.join('/');
+}
+
+/** What to do when a command has no key that works here: say so and how to bind one. */
+function unbound(id: CommandId, textTyped: boolean): string {
+	return textTyped
+		? `(${id} has only keys that type here: bind one such as enter or esc in settings "keys")`
+		: `(${id} has no key: bind one in settings "keys")`;
+}
+
 export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
@@ -177,15 +209,16 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							</Text>
 							{danger.error ? <Text color={theme.status.critical}>{danger.error}</Text> : null}
 							<Text>
-								<Text bold>enter</Text> confirm once typed · <Text bold>esc</Text> cancel
+								<Text bold>{keysOf(keymap, [Command.DIALOG_ACCEPT], true) ?? unbound(Command.DIALOG_ACCEPT, true)}</Text> confirm once typed ·{' '}
+								<Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL], true) ?? unbound(Command.DIALOG_CANCEL, true)}</Text> cancel
 							</Text>
 						</>
 					) : (
 						<Text>
 							<Text bold color={theme.status.warning}>
-								y
-							</Text>
-							/enter confirm · <Text bold>n</Text>/esc cancel
+								{keysOf(keymap, [Command.DIALOG_YES, Command.DIALOG_ACCEPT]) ?? unbound(Command.DIALOG_ACCEPT, false)}
+							</Text>{' '}
+							confirm · <Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL]) ?? unbound(Command.DIALOG_CANCEL, false)}</Text> cancel
 						</Text>
 					)}
 				</Frame>

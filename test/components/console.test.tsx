@@ -274,6 +274,29 @@ describe('overlays', () => {
 		expect(ui.frame()).toContain('ctrl+o to review · ctrl+g cancel');
 	});
 
+	it('the confirmation names the keys in force, overrides included (it said y/enter and n/esc whatever was bound)', async () => {
+		const ui = await open({metrics: false, keyOverrides: {'dialog.yes': ['o', 'O'], 'dialog.accept': ['ctrl+o'], 'dialog.cancel': ['ctrl+g', 'x']}});
+		await ui.press('+');
+		const dialog = await ui.waitFor('canary v13: 10% → 20%');
+		expect(dialog).toContain('o/ctrl+o confirm · ctrl+g/x cancel');
+		expect(dialog).not.toMatch(/\by\/enter|n\/esc/);
+		await ui.press('x');
+		expect(ui.frame()).not.toContain('canary v13: 10% → 20%');
+	});
+
+	it('behind the danger gate the hint names only the keys that do not type: overrides included', async () => {
+		const ui = await open({keyOverrides: {'dialog.accept': ['ctrl+o', 'a'], 'dialog.cancel': ['x', 'ctrl+g']}});
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('+');
+		const dialog = await ui.waitFor('DANGER');
+		expect(dialog).toContain('ctrl+o confirm once typed · ctrl+g cancel');
+		expect(dialog).not.toContain('enter confirm once typed');
+		await ui.press('x'); // typed behind the gate, not a cancel
+		expect(ui.frame()).toContain('DANGER');
+		await ui.press('\u0007'); // ctrl+g as the terminal sends it
+		expect(ui.frame()).not.toContain('DANGER');
+	});
+
 	it('the palette finds a model by fuzzy search and opens it', async () => {
 		const ui = await open();
 		await ui.press(':');
