@@ -147,6 +147,11 @@ function unbound(id: CommandId, textTyped: boolean): string {
 		: `(${id} has no key: bind one in settings "keys")`;
 }
 
+function pickTitle(overlay: Extract<OverlayState, {kind: 'pick'}>): string {
+	if (overlay.purpose === 'switch') return `Blue-green switch ${overlay.model.split('/').at(-1)}: all traffic to which version?`;
+	return overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace';
+}
+
 export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
@@ -276,10 +281,10 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 			const pickStart = windowStart(overlay.options.length, pickRoom, overlay.index);
 			const pickMore = moreLabel(pickStart, overlay.options.length - pickStart - Math.min(pickRoom, overlay.options.length - pickStart));
 			return (
-				<Frame title={overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace'} width={width} color={theme.text.accent}>
+				<Frame title={pickTitle(overlay)} width={width} color={theme.text.accent}>
 					{overlay.options.slice(pickStart, pickStart + pickRoom).map((option, index) => (
 						<Text key={option} inverse={pickStart + index === overlay.index} wrap="truncate-end">
-							{option}
+							{overlay.purpose === 'switch' ? (overlay.labels[pickStart + index] ?? option) : option}
 						</Text>
 					))}
 					{pickMore ? <Text color={theme.text.muted}>{pickMore}</Text> : null}

@@ -439,6 +439,45 @@ describe('plans: the dialog lists every version a change moves', () => {
 		expect(ui.frame()).toContain('v7 80%, v8 15%, v8-distilled 5% → v7 0%, v8 100%, v8-distilled 0%');
 	});
 
+	it('b on a model with three versions asks which version gets all traffic (it picked "the other" one itself)', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40, keyOverrides: {'dialog.up': ['ctrl+p']}});
+		await ui.press('G'); // search-ranker v8-distilled
+		await ui.press('b');
+		const pick = await ui.waitFor('all traffic to which version?');
+		expect(pick).toContain('Blue-green switch search-ranker: all traffic to which version?');
+		expect(pick).toMatch(/v7\s+stable\s+80%/);
+		expect(pick).toMatch(/v8\s+canary\s+15%/);
+		expect(pick).toMatch(/v8-distilled\s+canary\s+5%/);
+		expect(sources.cluster.calls).toEqual([]);
+		// The cursor starts on the version the fleet's cursor was on; the registry's dialog keys move it.
+		await ui.press('\u0010'); // ctrl+p, dialog.up here
+		await ui.press('enter');
+		await ui.waitFor('Switch search-ranker traffic to v8?');
+		const dialog = ui.frame();
+		expect(dialog).toContain('stable v7: 80% → 0%');
+		expect(dialog).toContain('canary v8: 15% → 100%');
+		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual(['switch search-ranker v8']);
+	});
+
+	it('b on a model with two versions still switches to the other at once, and esc leaves the pick without a change', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40});
+		await ui.press('b'); // fraud-detector: v12 90%, v13 10%
+		await ui.waitFor('Switch fraud-detector traffic to v13?');
+		await ui.press('esc', 'G', 'b');
+		await ui.waitFor('all traffic to which version?');
+		await ui.press('esc');
+		expect(ui.frame()).not.toContain('all traffic to which version?');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual([]);
+	});
+
 	it('a change that changes nothing is refused with a message: no dialog, no write, no audit', async () => {
 		const sources = fakeSources({metrics: false});
 		sources.cluster.models[0]!.versions[0]!.weight = 100;
