@@ -144,6 +144,22 @@ export function marginEvidence(windowSeconds = 30): MarginEvidence {
 	return {windowSeconds, sustainSeconds: Math.max(60, 2 * windowSeconds), minimumRequests: 200, clearFraction: 0.5, overwhelmingFactor: 5};
 }
 
+const SMALL_SAMPLE = ' — small sample: ';
+const WAITING = ' — for ';
+
+/** A margin flag's finding without what it is waiting for (`canary p99 150 ms is 50% worse than stable 100 ms (margin 20%)`). */
+export function marginFinding(flag: Flag): string {
+	return isMarginAwaitingTime(flag) ? flag.message.split(WAITING)[0]! : flag.message;
+}
+
+/**
+ * A margin flag that only waits for the condition to hold (not one on too small a sample): callers with a persistence
+ * rule of their own (the agent's guard fails only after N failing passes in a row) count it as evidence.
+ */
+export function isMarginAwaitingTime(flag: Flag): boolean {
+	return flag.rule === 'canary-margin' && flag.severity === 'warning' && !flag.message.includes(SMALL_SAMPLE);
+}
+
 function formatSeconds(seconds: number): string {
 	const whole = Math.max(0, Math.round(seconds));
 	if (whole < 60) return `${whole}s`;
@@ -227,16 +243,16 @@ export function canaryMarginFlags(
 			raise(
 				'warning',
 				now,
-				` — small sample: ${Math.round(requests)} canary requests in ${formatSeconds(evidence.windowSeconds)} (${evidence.minimumRequests} needed to count)`,
+				`${SMALL_SAMPLE}${Math.round(requests)} canary requests in ${formatSeconds(evidence.windowSeconds)} (${evidence.minimumRequests} needed to count)`,
 			);
 			continue;
 		}
 
-		const since = before && before.severity === 'warning' && !before.message.includes('— small sample') ? before.since : now;
+		const since = before && isMarginAwaitingTime(before) ? before.since : now;
 		const held = (now - since) / 1000;
 		if (check.overwhelming) raise('critical', since, held > 0 ? ` for ${formatSeconds(held)}` : '');
 		else if (held >= evidence.sustainSeconds) raise('critical', since, ` for ${formatSeconds(held)}`);
-		else raise('warning', since, ` — for ${formatSeconds(held)}; critical if it holds for ${formatSeconds(evidence.sustainSeconds)}`);
+		else raise('warning', since, `${WAITING}${formatSeconds(held)}; critical if it holds for ${formatSeconds(evidence.sustainSeconds)}`);
 	}
 
 	return flags;
