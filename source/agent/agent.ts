@@ -22,6 +22,7 @@ import {allowAllReviewer, CachedReviewer, describeAttributes} from './auth/revie
 import type {AccessReviewer, Identity, ResourceAttributes} from './auth/reviewer.ts';
 import {CanaryGuard, guardUser} from './guard/guard.ts';
 import type {GuardReport} from './guard/guard.ts';
+import type {GuardAuditRecord} from './guard/rollback.ts';
 import {alertFormatFor, postAlert} from './guard/alerts.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import type {GuardSettingsFile} from './guard/settings.ts';
@@ -239,7 +240,12 @@ export class AgentCore {
 				...(options.guard.settingsFile ? {settingsFile: options.guard.settingsFile} : {}),
 				...(options.guard.detectors ? {detectors: options.guard.detectors} : {}),
 				dryRun: options.guard.dryRun === true,
-				rollback: (model, canary, reason) => this.#guardRollback(model, canary, reason),
+				cluster: options.cluster,
+				audit: (record) => this.#guardAudit(record),
+				readBack: async (model) => {
+					const now = await this.#modelNow({kind: 'rollback', model, canary: ''});
+					return typeof now === 'string' ? now : weightsText(now);
+				},
 				onReport: (report) => this.#guardReport(report),
 				onError: (message) => this.#log(message),
 				now: () => this.#now(),
@@ -660,37 +666,9 @@ export class AgentCore {
 
 	// ---- guard ----------------------------------------------------------------------------------------------------
 
-	async #guardRollback(model: Model, canary: string, reason: string): Promise<void> {
-		const started = performance.now();
-		const before = describeWeights(model);
-		let result: AuditEntry['result'] = 'ok';
-		let message = `guard: ${reason}`;
-		try {
-			await this.#options.cluster!.rollback(model, canary);
-		} catch (error) {
-			result = 'failed';
-			message = `guard could not roll back: ${(error as Error).message}; reason: ${reason}`;
-			throw error;
-		} finally {
-			this.metrics.actionDuration.observe({kind: 'rollback', result}, (performance.now() - started) / 1000);
-			// As for people's actions: the weights the cluster has afterwards, read back.
-			const modelAfter = await this.#modelNow({kind: 'rollback', model: {namespace: model.namespace, name: model.name}, canary});
-			await this.auditor.record(
-				{
-					time: this.#now(),
-					user: guardUser,
-					action: `rollback ${canary}`,
-					target: modelKey(model),
-					before,
-					after: typeof modelAfter === 'string' ? modelAfter : describeWeights(modelAfter, model),
-					result,
-					message,
-				},
-				model.namespace,
-				modelObject(model),
-				'ModeldeckGuardRollback',
-			);
-		}
+	async #guardAudit(record: GuardAuditRecord): Promise<void> {
+		if (record.seconds !== undefined) this.metrics.actionDuration.observe({kind: 'rollback', result: record.entry.result}, record.seconds);
+		await this.auditor.record({time: this.#now(), user: guardUser, ...record.entry}, record.model.namespace, modelObject(record.model), record.reason);
 	}
 
 	#guardReport(report: GuardReport): void {
@@ -715,29 +693,6 @@ export class AgentCore {
 					: `${report.canary} vs ${report.stable}: ${verdict.summary}${verdict.result === 'fail' ? ` (${count} failures)` : ''}`;
 		this.hub.publish({type: 'guard', model: report.model, verdict: verdict.result, message, rolledBack}, report.model.namespace);
 		this.#log(`guard: ${report.model.namespace}/${report.model.name}: ${message}`);
-		if (action.kind === 'would-rollback') {
-			// The finding is audited (and recorded as an Event on the model's object) as a dry run: nothing changed.
-			const model = this.findModel(report.model);
-			const weights = describeWeights(model);
-			void this.auditor
-				.record(
-					{
-						time: this.#now(),
-						user: guardUser,
-						action: `dry-run rollback ${report.canary}`,
-						target: modelKey(report.model),
-						before: weights,
-						after: weights,
-						result: 'ok',
-						message: `DRY RUN (nothing changed): guard would roll back ${report.canary}: ${action.reason}`,
-					},
-					report.model.namespace,
-					model ? modelObject(model) : undefined,
-					'ModeldeckGuardDryRun',
-				)
-				.catch((error: unknown) => this.#log(`guard: could not audit the dry run: ${(error as Error).message}`));
-		}
-
 		if (acted && this.#options.alertWebhook) {
 			const url = this.#options.alertWebhook;
 			void postAlert(

@@ -142,6 +142,13 @@ export interface Flag {
 	/** Epoch ms when the condition started. */
 	since: number;
 	metric?: MetricName;
+	/**
+	 * The rule that raised it, when it keeps its own state across refreshes (the canary margin counts how long it has
+	 * held, so `since` is its own and another `canary` flag on the same metric must not lend it theirs).
+	 */
+	rule?: 'canary-margin';
+	/** Epoch ms the condition was last observed: a pod problem counts as evidence for a while after it passed. */
+	lastSeen?: number;
 }
 
 export type PredictionStatus = 'ok' | 'error';

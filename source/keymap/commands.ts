@@ -57,6 +57,11 @@ function needsAgent(state: AppState): string | undefined {
 	return undefined;
 }
 
+/** The version serving the most traffic: what a blue-green switch switches away from. */
+function servingVersion(model: Model): Model['versions'][number] {
+	return [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
+}
+
 function ref(model: Model): {namespace: string; name: string} {
 	return {namespace: model.namespace, name: model.name};
 }
@@ -272,9 +277,28 @@ export const definitions = {
 		},
 		run(host) {
 			const model = currentModel(host.state)!;
-			const current = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
-			const other = model.versions.find((version) => version !== current)!;
-			host.askToConfirm({kind: 'switch', model: ref(model), from: current.name, to: other.name});
+			const current = servingVersion(model);
+			if (model.versions.length === 2) {
+				host.askToConfirm({kind: 'switch', model: ref(model), from: current.name, to: model.versions.find((version) => version !== current)!.name});
+				return;
+			}
+
+			// "The other version" is a guess with three or more: ask which one gets all traffic, as the context picker does.
+			const versions = versionsInOrder(model);
+			const row = host.state.view.screen === 'fleet' ? currentRow(host.state) : undefined;
+			const cursor = row && modelKey(row.model) === modelKey(model) && row.version !== current ? versions.indexOf(row.version) : -1;
+			const width = Math.max(...versions.map((version) => version.name.length));
+			host.dispatch({
+				type: 'overlay/open',
+				overlay: {
+					kind: 'pick',
+					purpose: 'switch',
+					model: modelKey(model),
+					options: versions.map((version) => version.name),
+					labels: versions.map((version) => `${version.name.padEnd(width)}  ${version.track.padEnd(6)} ${String(version.weight).padStart(3)}%`),
+					index: cursor >= 0 ? cursor : versions.findIndex((version) => version !== current),
+				},
+			});
 		},
 	},
 	[Command.SMOKE]: {

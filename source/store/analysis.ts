@@ -4,10 +4,10 @@
  * Two speeds: threshold flags come from every sample (cheap); detectors, the canary judge and prediction drift run
  * over whole series (`slowAnalysis`) and only need to run when a new history point exists.
  */
-import type {CanaryJudge, FlagDetector, Verdict} from '../domain/analysis.ts';
+import {formatDuration, type CanaryJudge, type FlagDetector, type Verdict} from '../domain/analysis.ts';
 import {driftFlag, predictionDrift} from '../domain/drift.ts';
 import {judgeSummaryFlag, verdictAgreeingWith} from '../domain/judge.ts';
-import {canaryMarginFlags, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
+import {canaryMarginFlags, marginEvidence, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from '../domain/types.ts';
 
 export interface SlowAnalysisInput {
@@ -37,6 +37,8 @@ export interface AnalysisInput extends SlowAnalysisInput {
 	samples: Record<string, Sample>;
 	thresholds: ThresholdSettings;
 	previous: Record<string, Flag[]>;
+	/** Seconds each sample covers (the refresh's rate window): how much evidence one sample is. Default 30. */
+	sampleWindowSeconds?: number;
 	/** The slow part computed earlier (when no new history point arrived since); computed now when absent. */
 	slow?: SlowAnalysis;
 }
@@ -45,9 +47,35 @@ export interface AnalysisInput extends SlowAnalysisInput {
 function keepSince(flags: Flag[], previous: Flag[] | undefined): Flag[] {
 	if (!previous) return flags;
 	return flags.map((flag) => {
-		const before = previous.find((old) => old.kind === flag.kind && old.metric === flag.metric);
+		if (flag.rule !== undefined) return flag;
+		const before = previous.find((old) => old.kind === flag.kind && old.metric === flag.metric && old.rule === undefined);
 		return before ? {...flag, since: before.since} : flag;
 	});
+}
+
+const HELD_NOTE = ' — last seen ';
+
+function clockTime(epochMs: number): string {
+	return new Date(epochMs).toISOString().slice(11, 19);
+}
+
+/**
+ * A pod problem (OOMKilled, CrashLoopBackOff, …) is evidence for the whole judged window, not only for the seconds a
+ * pod shows it: a leaking canary is OOMKilled, restarts, looks fine for a while and is killed again. Its flag stands
+ * until the judged window holds no sighting of it, so the verdict it fails does not flip back between kills.
+ */
+function withPodProblemsHeld(flags: Flag[], previous: Flag[] | undefined, now: number, windowSeconds: number): Flag[] {
+	const live = flags.map((flag) => (flag.kind === 'restarts' ? {...flag, lastSeen: now} : flag));
+	for (const old of previous ?? []) {
+		if (old.kind !== 'restarts') continue;
+		const base = old.message.split(HELD_NOTE)[0]!;
+		if (live.some((flag) => flag.kind === 'restarts' && flag.message === base)) continue;
+		const lastSeen = old.lastSeen ?? old.since;
+		if (now - lastSeen > windowSeconds * 1000) continue;
+		live.push({...old, message: `${base}${HELD_NOTE}${clockTime(lastSeen)}, within the judged ${formatDuration(windowSeconds)} window`, lastSeen});
+	}
+
+	return live;
 }
 
 export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
@@ -102,6 +130,7 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 	const slow = input.slow ?? slowAnalysis(input);
 	const flags: Record<string, Flag[]> = {};
 	const verdicts: Record<string, Verdict> = {...slow.verdicts};
+	const evidence = marginEvidence(input.sampleWindowSeconds);
 	for (const model of input.models) {
 		const limits = thresholdsFor(model, input.thresholds);
 		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
@@ -110,9 +139,9 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 		for (const version of model.versions) {
 			const key = keyOf(version.name);
 			const sample = input.samples[key];
-			const found = thresholdFlags(version, sample, limits, input.now);
+			const found = withPodProblemsHeld(thresholdFlags(version, sample, limits, input.now), input.previous[key], input.now, input.judgeWindowSeconds);
 			if (version === canary && stable) {
-				found.push(...canaryMarginFlags(sample, input.samples[keyOf(stable.name)], limits, input.now));
+				found.push(...canaryMarginFlags(sample, input.samples[keyOf(stable.name)], limits, input.now, input.previous[key], evidence));
 			}
 
 			found.push(...(slow.flags[key] ?? []));

@@ -257,7 +257,16 @@ export class Controller implements CommandHost {
 		const overlay = this.state.overlay;
 		if (overlay?.kind !== 'pick') return;
 		this.closeOverlay();
-		if (overlay.purpose === 'context') await this.switchContext(option);
+		if (overlay.purpose === 'switch') {
+			const model = this.state.models.find((candidate) => modelKey(candidate) === overlay.model);
+			if (!model) {
+				this.#toast('warning', `${overlay.model} is gone from the cluster; nothing switched (look again)`);
+				return;
+			}
+
+			const from = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!.name;
+			this.askToConfirm({kind: 'switch', model: {namespace: model.namespace, name: model.name}, from, to: option});
+		} else if (overlay.purpose === 'context') await this.switchContext(option);
 		else this.setNamespace(option === 'all namespaces' ? undefined : option);
 	}
 

@@ -141,6 +141,7 @@ export class MetricsRefresh {
 			detectors: [],
 			judgeWindowSeconds: historyMinutes * 60,
 			previous: this.state.flags,
+			sampleWindowSeconds: windowSeconds,
 			...(this.#slow ? {slow: this.#slow} : {}),
 			now,
 		});

@@ -49,6 +49,8 @@ export type Overlay =
 	| {kind: 'filter'; text: string}
 	| {kind: 'explain'; title: string; lines: string[]}
 	| {kind: 'pick'; purpose: 'context' | 'namespace'; options: string[]; index: number}
+	/** Blue-green on a model with three or more versions: which version gets all traffic (`options` are version names). */
+	| {kind: 'pick'; purpose: 'switch'; model: string; options: string[]; labels: string[]; index: number}
 	/** Find by the start of a request id; `index` picks among several requests that match. */
 	| {kind: 'lookup'; text: string; results?: Prediction[]; error?: string; searching?: boolean; index?: number}
 	/** One request as every version that served it logged it: its request and its response. */

@@ -115,6 +115,43 @@ function keyOf(keymap: Keymap, id: CommandId): string {
 	return key === undefined ? '(unbound)' : displayKey(key);
 }
 
+/** A key that types a character into a text field (behind the danger gate it is part of the name, not a command). */
+function typesText(key: string): boolean {
+	return key === 'space' || [...key].length === 1;
+}
+
+/**
+ * Every key bound to the commands, as people read them, once each (`y` and `Y` are one key to a reader): `y/enter`.
+ * `textTyped`: the dialog takes printable keys as text, so only the others are in force.
+ */
+function keysOf(keymap: Keymap, ids: CommandId[], textTyped = false): string | undefined {
+	const seen = new Set<string>();
+	const shown: string[] = [];
+	for (const id of ids) {
+		for (const key of keymap.commands.find((command) => command.id === id)?.keys ?? []) {
+			if (textTyped && typesText(key)) continue;
+			const label = displayKey(key);
+			if (seen.has(label.toLowerCase())) continue;
+			seen.add(label.toLowerCase());
+			shown.push(label);
+		}
+	}
+
+	return shown.length === 0 ? undefined : shown.join('/');
+}
+
+/** What to do when a command has no key that works here: say so and how to bind one. */
+function unbound(id: CommandId, textTyped: boolean): string {
+	return textTyped
+		? `(${id} has only keys that type here: bind one such as enter or esc in settings "keys")`
+		: `(${id} has no key: bind one in settings "keys")`;
+}
+
+function pickTitle(overlay: Extract<OverlayState, {kind: 'pick'}>): string {
+	if (overlay.purpose === 'switch') return `Blue-green switch ${overlay.model.split('/').at(-1)}: all traffic to which version?`;
+	return overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace';
+}
+
 export function Overlay({state, overlay, width, height}: {state: AppState; overlay: OverlayState; width: number; height: number}) {
 	const theme = useTheme();
 	const keymap = useKeymap();
@@ -177,15 +214,16 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							</Text>
 							{danger.error ? <Text color={theme.status.critical}>{danger.error}</Text> : null}
 							<Text>
-								<Text bold>enter</Text> confirm once typed · <Text bold>esc</Text> cancel
+								<Text bold>{keysOf(keymap, [Command.DIALOG_ACCEPT], true) ?? unbound(Command.DIALOG_ACCEPT, true)}</Text> confirm once typed ·{' '}
+								<Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL], true) ?? unbound(Command.DIALOG_CANCEL, true)}</Text> cancel
 							</Text>
 						</>
 					) : (
 						<Text>
 							<Text bold color={theme.status.warning}>
-								y
-							</Text>
-							/enter confirm · <Text bold>n</Text>/esc cancel
+								{keysOf(keymap, [Command.DIALOG_YES, Command.DIALOG_ACCEPT]) ?? unbound(Command.DIALOG_ACCEPT, false)}
+							</Text>{' '}
+							confirm · <Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL]) ?? unbound(Command.DIALOG_CANCEL, false)}</Text> cancel
 						</Text>
 					)}
 				</Frame>
@@ -243,10 +281,10 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 			const pickStart = windowStart(overlay.options.length, pickRoom, overlay.index);
 			const pickMore = moreLabel(pickStart, overlay.options.length - pickStart - Math.min(pickRoom, overlay.options.length - pickStart));
 			return (
-				<Frame title={overlay.purpose === 'context' ? 'Switch context' : 'Switch namespace'} width={width} color={theme.text.accent}>
+				<Frame title={pickTitle(overlay)} width={width} color={theme.text.accent}>
 					{overlay.options.slice(pickStart, pickStart + pickRoom).map((option, index) => (
 						<Text key={option} inverse={pickStart + index === overlay.index} wrap="truncate-end">
-							{option}
+							{overlay.purpose === 'switch' ? (overlay.labels[pickStart + index] ?? option) : option}
 						</Text>
 					))}
 					{pickMore ? <Text color={theme.text.muted}>{pickMore}</Text> : null}

@@ -274,6 +274,29 @@ describe('overlays', () => {
 		expect(ui.frame()).toContain('ctrl+o to review · ctrl+g cancel');
 	});
 
+	it('the confirmation names the keys in force, overrides included (it said y/enter and n/esc whatever was bound)', async () => {
+		const ui = await open({metrics: false, keyOverrides: {'dialog.yes': ['o', 'O'], 'dialog.accept': ['ctrl+o'], 'dialog.cancel': ['ctrl+g', 'x']}});
+		await ui.press('+');
+		const dialog = await ui.waitFor('canary v13: 10% → 20%');
+		expect(dialog).toContain('o/ctrl+o confirm · ctrl+g/x cancel');
+		expect(dialog).not.toMatch(/\by\/enter|n\/esc/);
+		await ui.press('x');
+		expect(ui.frame()).not.toContain('canary v13: 10% → 20%');
+	});
+
+	it('behind the danger gate the hint names only the keys that do not type: overrides included', async () => {
+		const ui = await open({keyOverrides: {'dialog.accept': ['ctrl+o', 'a'], 'dialog.cancel': ['x', 'ctrl+g']}});
+		await ui.waitFor(/v13.*✖/);
+		await ui.press('+');
+		const dialog = await ui.waitFor('DANGER');
+		expect(dialog).toContain('ctrl+o confirm once typed · ctrl+g cancel');
+		expect(dialog).not.toContain('enter confirm once typed');
+		await ui.press('x'); // typed behind the gate, not a cancel
+		expect(ui.frame()).toContain('DANGER');
+		await ui.press('\u0007'); // ctrl+g as the terminal sends it
+		expect(ui.frame()).not.toContain('DANGER');
+	});
+
 	it('the palette finds a model by fuzzy search and opens it', async () => {
 		const ui = await open();
 		await ui.press(':');
@@ -414,6 +437,45 @@ describe('plans: the dialog lists every version a change moves', () => {
 		await ui.press('a');
 		await settle(50);
 		expect(ui.frame()).toContain('v7 80%, v8 15%, v8-distilled 5% → v7 0%, v8 100%, v8-distilled 0%');
+	});
+
+	it('b on a model with three versions asks which version gets all traffic (it picked "the other" one itself)', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40, keyOverrides: {'dialog.up': ['ctrl+p']}});
+		await ui.press('G'); // search-ranker v8-distilled
+		await ui.press('b');
+		const pick = await ui.waitFor('all traffic to which version?');
+		expect(pick).toContain('Blue-green switch search-ranker: all traffic to which version?');
+		expect(pick).toMatch(/v7\s+stable\s+80%/);
+		expect(pick).toMatch(/v8\s+canary\s+15%/);
+		expect(pick).toMatch(/v8-distilled\s+canary\s+5%/);
+		expect(sources.cluster.calls).toEqual([]);
+		// The cursor starts on the version the fleet's cursor was on; the registry's dialog keys move it.
+		await ui.press('\u0010'); // ctrl+p, dialog.up here
+		await ui.press('enter');
+		await ui.waitFor('Switch search-ranker traffic to v8?');
+		const dialog = ui.frame();
+		expect(dialog).toContain('stable v7: 80% → 0%');
+		expect(dialog).toContain('canary v8: 15% → 100%');
+		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		await ui.press('y');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual(['switch search-ranker v8']);
+	});
+
+	it('b on a model with two versions still switches to the other at once, and esc leaves the pick without a change', async () => {
+		const sources = fakeSources({metrics: false});
+		sources.cluster.models.push(searchRanker());
+		const ui = await open({sources, width: 200, height: 40});
+		await ui.press('b'); // fraud-detector: v12 90%, v13 10%
+		await ui.waitFor('Switch fraud-detector traffic to v13?');
+		await ui.press('esc', 'G', 'b');
+		await ui.waitFor('all traffic to which version?');
+		await ui.press('esc');
+		expect(ui.frame()).not.toContain('all traffic to which version?');
+		await settle(50);
+		expect(sources.cluster.calls).toEqual([]);
 	});
 
 	it('a change that changes nothing is refused with a message: no dialog, no write, no audit', async () => {

@@ -181,6 +181,13 @@ describe.each(sizes)('every screen at %ix%i', (columns, rows) => {
 					...modelProblems(frame, state, rows),
 					...(columns >= 120 && name === 'search-ranker' ? includes('v8-distilled')(frame) : []),
 				]);
+				if (name === 'search-ranker') {
+					// Blue-green on three versions asks which one gets all traffic.
+					await ui.press('b');
+					await check('pick the version a switch sends all traffic to', includes('all traffic to', 'v7', 'v8-distilled', '80%'));
+					await ui.press('esc');
+				}
+
 				await ui.press('esc');
 			}
 

@@ -365,7 +365,8 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	terminal.press('a');
 	screen = await terminal.waitFor(/modeldeck-guard/, 15_000);
 	const guardLine = screen.split('\n').find((line) => line.includes('modeldeck-guard'))!;
-	expect(guardLine).toMatch(/modeldeck-guard\s+rollback v2\s+team-a\/fraud\s+.*v2 canary 10% → .*v2 canary 0% ok/);
+	// Audited from the rollback's plan: its weights before and after.
+	expect(guardLine).toMatch(/modeldeck-guard\s+rollback v2\s+team-a\/fraud\s+.*v2 10% → .*v2 0% ok/);
 
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);

@@ -385,7 +385,9 @@ describe('agent actions', () => {
 		expect(rolledBack).toMatchObject({model: fraud, verdict: 'fail', message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/)});
 		expect(cluster.calls).toContain('team-a/fraud: rollback v2');
 		const audit = await createAgentClient({url: agent.url, token: 'viewer-token', namespace: 'team-a'}).audit(5);
-		expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', result: 'ok', target: 'team-a/fraud', after: 'v1 stable 100%, v2 canary 0%'});
+		// Planned and audited from the plan, as people's changes are.
+		expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', result: 'ok', target: 'team-a/fraud', after: 'v1 100%, v2 0%'});
+		expect(audit[0]!.message).toMatch(/^guard: fraud: v1 \d+% → 100%, v2 \d+% → 0%; reason: 2 failing verdicts in a row/);
 		await eventually('the alert', 5000, () => alerts.length > 0);
 		expect(alerts[0]).toMatchObject({url: 'http://alerts.invalid/api/v2/alerts', body: [{labels: {alertname: 'ModeldeckCanaryRolledBack', namespace: 'team-a', model: 'fraud', canary: 'v2'}}]});
 		const metrics = await (await fetch(`${agent.url}/metrics`)).text();

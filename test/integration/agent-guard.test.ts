@@ -162,8 +162,9 @@ describe('the canary guard', () => {
 				const entries = await createAgentClient({url, token: cluster!.tokens.viewer, namespace: 'team-a'}).audit(5);
 				return entries.find((entry) => entry.action === 'dry-run rollback v2');
 			});
-			expect(audit).toMatchObject({user: 'modeldeck-guard', target: 'team-a/fraud', result: 'ok', before: 'v1 stable 80%, v2 canary 20%', after: 'v1 stable 80%, v2 canary 20%'});
-			expect(audit.message).toMatch(/^DRY RUN \(nothing changed\): guard would roll back v2: .*p99 \d+ ms > 150 ms/);
+			// Planned as a real rollback would be, from a fresh read: the audit says what it would change.
+			expect(audit).toMatchObject({user: 'modeldeck-guard', target: 'team-a/fraud', result: 'ok', before: 'v1 80%, v2 20%', after: 'v1 80%, v2 20%'});
+			expect(audit.message).toMatch(/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): .*p99 \d+ ms > 150 ms/);
 			const events = await eventually('the dry run’s Event on the HTTPRoute', 20_000, async () => {
 				const found = await routeEvents('ModeldeckGuardDryRun');
 				return found.length > 0 && found;
@@ -196,15 +197,16 @@ describe('the canary guard', () => {
 			expect(viewer.events.some((event) => event.type === 'guard' && !event.rolledBack && event.verdict === 'fail')).toBe(true);
 			expect(await routeWeights()).toEqual([100, 0]);
 			const audit = await createAgentClient({url, token: cluster.tokens.viewer, namespace: 'team-a'}).audit(5);
-			expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', target: 'team-a/fraud', result: 'ok'});
-			expect(audit[0]!.message).toMatch(/p99 \d+ ms > 150 ms/);
+			// Planned first and audited from the plan (it used to write unplanned and read the weights back).
+			expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', target: 'team-a/fraud', result: 'ok', before: 'v1 80%, v2 20%', after: 'v1 100%, v2 0%'});
+			expect(audit[0]!.message).toMatch(/^guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts in a row .*p99 \d+ ms > 150 ms/);
 
 			const events = await eventually('the rollback’s Event on the HTTPRoute', 20_000, async () => {
 				const found = await routeEvents('ModeldeckGuardRollback');
 				return found.length > 0 && found;
 			});
 			expect(events).toHaveLength(1);
-			expect(events[0]!.message).toMatch(/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 stable 80%, v2 canary 20% → v1 stable 100%, v2 canary 0%\): guard: 2 failing verdicts/);
+			expect(events[0]!.message).toMatch(/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 80%, v2 20% → v1 100%, v2 0%\): guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts/);
 
 			const alert = await eventually('the Alertmanager-format alert', 20_000, () => alerts.find((candidate) => candidate.path === '/api/v2/alerts'));
 			expect(alert.body).toEqual([

@@ -12,7 +12,7 @@ import type {ActionProgress, Model} from '../../domain/types.ts';
 export type TrafficPlanning = {plan: ChangePlan} | {refused: string};
 
 /** The plan of a traffic action, or why it is refused (cannot be done, or would change nothing). */
-export async function planTrafficAction(cluster: ClusterPort, action: TrafficAction): Promise<TrafficPlanning> {
+export async function planTrafficAction(cluster: Pick<ClusterPort, 'plan'>, action: TrafficAction): Promise<TrafficPlanning> {
 	let plan: ChangePlan;
 	try {
 		plan = await cluster.plan(action);

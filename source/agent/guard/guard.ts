@@ -2,10 +2,11 @@
  * The canary guard: automated canary analysis inside the agent. Every interval, for each guarded model with a
  * canary taking traffic, it runs the console's analysis (thresholds, detectors and the canary judge; see verdict.ts)
  * over the recent metric history and, after N failing verdicts in a row, rolls the canary back (or, in dry-run,
- * says it would).
+ * says it would): planned, carried out and audited as people's changes are (see rollback.ts).
  */
 import type {CanaryJudge, FlagDetector, Verdict} from '../../domain/analysis.ts';
 import {RobustZDetector} from '../../domain/detectors.ts';
+import type {ChangePlan} from '../../domain/plan.ts';
 import type {MetricsPort} from '../../domain/ports.ts';
 import type {Flag, Model, ModelRef, Version} from '../../domain/types.ts';
 import {modelKey} from '../../domain/types.ts';
@@ -14,6 +15,7 @@ import type {GuardAction, GuardState} from './decision.ts';
 import {resolveGuardSettings} from './settings.ts';
 import type {GuardModelSettings, GuardSettingsFile} from './settings.ts';
 import {guardVerdict} from './verdict.ts';
+import {guardRollback, type GuardChangeDependencies} from './rollback.ts';
 
 export const guardUser = 'modeldeck-guard';
 
@@ -29,13 +31,15 @@ export interface GuardReport {
 	state: GuardState;
 	settings: GuardModelSettings;
 	action: GuardAction;
-	/** Set when acting failed. */
+	/** Set when acting failed or was refused. */
 	error?: string;
+	/** The rollback's plan: what it changed (or, in a dry run, would change). */
+	plan?: ChangePlan;
 	/** The result before this judgement. */
 	previousResult?: Verdict['result'];
 }
 
-export interface GuardDependencies {
+export interface GuardDependencies extends GuardChangeDependencies {
 	models: () => Model[];
 	metrics: MetricsPort;
 	judge: CanaryJudge;
@@ -44,8 +48,6 @@ export interface GuardDependencies {
 	/** Called at every pass: a reloading source returns the newest good settings. */
 	settingsFile?: () => GuardSettingsFile;
 	dryRun: boolean;
-	/** Rolls the canary back (and audits it). Throws when it could not. */
-	rollback: (model: Model, canary: string, reason: string) => Promise<void>;
 	onReport: (report: GuardReport) => void;
 	onError?: (message: string) => void;
 	now?: () => number;
@@ -157,9 +159,16 @@ export class CanaryGuard {
 			action: decision.action,
 		};
 		if (state.lastResult) report.previousResult = state.lastResult;
-		if (decision.action.kind === 'rollback') {
+		if (decision.action.kind === 'rollback' || decision.action.kind === 'would-rollback') {
+			// An audit that cannot be written is told, but does not make a rollback that was made a failed one.
+			const audit: GuardChangeDependencies['audit'] = async (record) =>
+				this.#dependencies.audit(record).catch((error: unknown) => {
+					this.#dependencies.onError?.(`guard: could not audit ${record.entry.action} on ${record.entry.target}: ${(error as Error).message}`);
+				});
 			try {
-				await this.#dependencies.rollback(model, pair.canary.name, decision.action.reason);
+				const outcome = await guardRollback({...this.#dependencies, audit}, model, pair.canary.name, decision.action.reason, decision.action.kind === 'would-rollback');
+				if (outcome.plan) report.plan = outcome.plan;
+				if (outcome.error !== undefined) report.error = outcome.error;
 			} catch (error) {
 				report.error = (error as Error).message;
 			}

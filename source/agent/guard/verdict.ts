@@ -13,7 +13,7 @@
  * Without any of these, the judge's result stands (pass, marginal or insufficient data).
  */
 import type {CanaryJudge, FlagDetector, Verdict, VerdictResult} from '../../domain/analysis.ts';
-import type {Thresholds} from '../../domain/thresholds.ts';
+import {isMarginAwaitingTime, marginFinding, type Thresholds} from '../../domain/thresholds.ts';
 import {METRIC_NAMES, modelKey, versionKey} from '../../domain/types.ts';
 import type {Flag, MetricName, Model, Sample, Series, Version} from '../../domain/types.ts';
 import {analyse} from '../../store/analysis.ts';
@@ -74,8 +74,10 @@ function isBreach(flag: Flag, stableFlags: readonly Flag[]): boolean {
 		case 'latency':
 			return true;
 		case 'canary':
-			// The judge's marginal verdict is a warning: it neither fails nor clears.
-			return flag.severity === 'critical';
+			// The judge's marginal verdict is a warning: it neither fails nor clears. A margin crossed on enough requests
+			// is a breach at once: the guard is one look per interval and rolls back only after N failing looks in a row,
+			// which is the margin's "held for a while" here (too small a sample is no evidence either way).
+			return flag.severity === 'critical' || isMarginAwaitingTime(flag);
 		case 'anomaly':
 			return (
 				flag.metric !== undefined &&
@@ -122,6 +124,6 @@ export function guardVerdict(input: GuardVerdictInput): GuardVerdict {
 	const stableFlags = analysis.flags[stableKey] ?? [];
 	const breaches = flags.filter((flag) => isBreach(flag, stableFlags));
 	const result: VerdictResult = breaches.length > 0 ? 'fail' : judged.result;
-	const summary = breaches.length > 0 ? `fail: ${breaches.map((flag) => flag.message).join('; ')}` : judged.summary;
+	const summary = breaches.length > 0 ? `fail: ${breaches.map(marginFinding).join('; ')}` : judged.summary;
 	return {result, summary, judged, flags, breaches, samples: {canary: canarySample, stable: stableSample}};
 }

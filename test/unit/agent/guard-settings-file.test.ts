@@ -103,7 +103,13 @@ describe('GuardSettingsSource', () => {
 			judge: {judge: () => ({result: 'insufficient-data', score: null, windowSeconds: 60, metrics: [], summary: 'insufficient data'})},
 			settingsFile: () => source.current(),
 			dryRun: true,
-			rollback: async () => undefined,
+			cluster: {
+				plan: async () => {
+					throw new Error('not asked: the verdict is insufficient data');
+				},
+				act: async () => undefined,
+			},
+			audit: async () => undefined,
 			onReport: (report) => reports.push(report),
 			now: () => 0,
 		});

@@ -1,13 +1,45 @@
 import {describe, expect, it} from 'vitest';
 import type {CanaryJudge, Verdict, VerdictResult} from '../../../source/domain/analysis.ts';
-import type {MetricsPort} from '../../../source/domain/ports.ts';
+import {planTraffic, type TrafficAction} from '../../../source/domain/plan.ts';
+import {ConflictError, type MetricsPort} from '../../../source/domain/ports.ts';
 import type {Model, Series} from '../../../source/domain/types.ts';
 import {alertFormatFor, alertmanagerPayload, slackPayload} from '../../../source/agent/guard/alerts.ts';
 import {guardDecision, initialGuardState} from '../../../source/agent/guard/decision.ts';
 import {CanaryGuard} from '../../../source/agent/guard/guard.ts';
 import type {GuardReport} from '../../../source/agent/guard/guard.ts';
+import type {GuardAuditRecord, GuardChangeDependencies} from '../../../source/agent/guard/rollback.ts';
 import {guardSettingsFor, parseDurationSeconds, parseGuardSettingsFile, resolveGuardSettings} from '../../../source/agent/guard/settings.ts';
 import {defaultThresholds} from '../../../source/domain/thresholds.ts';
+
+/**
+ * A cluster that plans from the model it holds (the domain's planner) and records what it is asked to do; `act`
+ * refuses an action whose expected weights the model no longer has, as the real adapters do.
+ */
+function fakeCluster(model: () => Model, options: {act?: (action: TrafficAction) => Promise<void>} = {}) {
+	const planned: TrafficAction[] = [];
+	const acted: TrafficAction[] = [];
+	const audits: GuardAuditRecord[] = [];
+	const dependencies: GuardChangeDependencies = {
+		cluster: {
+			plan: async (action) => {
+				planned.push(action);
+				return planTraffic(model(), action);
+			},
+			act: async (action) => {
+				acted.push(action);
+				await options.act?.(action);
+			},
+		},
+		audit: async (record) => {
+			audits.push(record);
+		},
+		readBack: async () => model().versions.map((version) => `${version.name} ${version.weight}%`).join(', '),
+	};
+	/** `canary: reason` of each rollback carried out, from its audit. */
+	const rollbacks = () =>
+		audits.filter((record) => record.reason === 'ModeldeckGuardRollback' && record.entry.result === 'ok').map((record) => `${record.entry.action.replace(/^rollback /, '')}: ${record.entry.message.split('; reason: ')[1]}`);
+	return {dependencies, planned, acted, audits, rollbacks};
+}
 
 function verdict(result: VerdictResult): Verdict {
 	return {result, score: result === 'insufficient-data' ? null : 50, windowSeconds: 300, metrics: [], summary: `${result}: p99 worse`};
@@ -167,24 +199,23 @@ describe('CanaryGuard', () => {
 				return verdict(results.shift() ?? 'pass');
 			},
 		};
-		const rollbacks: string[] = [];
 		const reports: GuardReport[] = [];
+		const cluster = fakeCluster(() => guarded);
 		const guard = new CanaryGuard({
 			models: () => [guarded, {...guarded, name: 'unguarded', annotations: {}}],
 			metrics,
 			judge,
 			dryRun,
-			rollback: async (model, canary, reason) => {
-				rollbacks.push(`${model.name}/${canary}: ${reason}`);
-			},
+			...cluster.dependencies,
 			onReport: (report) => reports.push(report),
 			now: () => now,
 		});
-		return {guard, queried, judged, rollbacks, reports, advance: (ms: number) => (now += ms)};
+		return {guard, queried, judged, rollbacks: cluster.rollbacks, cluster, reports, advance: (ms: number) => (now += ms)};
 	}
 
 	it('judges guarded canaries against stable each interval and rolls back after N failures', async () => {
-		const {guard, queried, judged, rollbacks, reports, advance} = setup(['fail', 'fail']);
+		const {guard, queried, judged, rollbacks: rolledBack, reports, advance} = setup(['fail', 'fail']);
+		const rollbacks = () => rolledBack().map((line) => `fraud/${line}`);
 		await guard.evaluate();
 		expect(queried).toEqual([['v2', 'v1']]);
 		expect(judged[0]?.[0]?.p99Ms?.[0]?.value).toBe(900);
@@ -192,37 +223,100 @@ describe('CanaryGuard', () => {
 		expect(await guard.evaluate()).toEqual([]);
 		advance(10_000);
 		await guard.evaluate();
-		expect(rollbacks).toHaveLength(1);
+		expect(rollbacks()).toHaveLength(1);
 		// The judge's failure and the thresholds the fake history crosses (900 ms > 500 ms, 800% worse than stable).
-		expect(rollbacks[0]).toMatch(/^fraud\/v2: 2 failing verdicts in a row \(limit 2\): fail: p99 900 ms > 500 ms; canary p99 900 ms is 800% worse than stable 100 ms \(margin 20%\); canary fail: p99 worse$/);
+		expect(rollbacks()[0]).toMatch(/^fraud\/v2: 2 failing verdicts in a row \(limit 2\): fail: p99 900 ms > 500 ms; canary p99 900 ms is 800% worse than stable 100 ms \(margin 20%\); canary fail: p99 worse$/);
 		expect(reports.map((report) => report.action.kind)).toEqual(['none', 'rollback']);
 	});
 
-	it('changes nothing in dry-run', async () => {
-		const {guard, rollbacks, reports, advance} = setup(['fail', 'fail'], true);
+	it('plans the rollback first, acts with the plan’s weights and audits from the plan (it wrote and read back unplanned)', async () => {
+		const {guard, cluster, reports, advance} = setup(['fail', 'fail']);
 		await guard.evaluate();
 		advance(10_000);
 		await guard.evaluate();
-		expect(rollbacks).toEqual([]);
-		expect(reports.at(-1)?.action.kind).toBe('would-rollback');
+		const rollback = {kind: 'rollback', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2'};
+		expect(cluster.planned).toEqual([rollback]);
+		expect(cluster.acted).toEqual([{...rollback, expected: {v1: 80, v2: 20}}]);
+		expect(cluster.audits).toHaveLength(1);
+		expect(cluster.audits[0]).toMatchObject({
+			reason: 'ModeldeckGuardRollback',
+			entry: {action: 'rollback v2', target: 'team-a/fraud', before: 'v1 80%, v2 20%', after: 'v1 100%, v2 0%', result: 'ok'},
+		});
+		expect(cluster.audits[0]!.entry.message).toMatch(/^guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts in a row/);
+		expect(reports.at(-1)?.plan?.versions.map((version) => `${version.name} ${version.before}→${version.after}`)).toEqual(['v1 80→100', 'v2 20→0']);
 	});
 
-	it('reports a rollback that failed', async () => {
+	it('changes nothing in dry-run, and audits what the plan would change', async () => {
+		const {guard, cluster, reports, advance} = setup(['fail', 'fail'], true);
+		await guard.evaluate();
+		advance(10_000);
+		await guard.evaluate();
+		expect(cluster.acted).toEqual([]);
+		expect(reports.at(-1)?.action.kind).toBe('would-rollback');
+		expect(cluster.audits).toHaveLength(1);
+		expect(cluster.audits[0]).toMatchObject({
+			reason: 'ModeldeckGuardDryRun',
+			entry: {action: 'dry-run rollback v2', before: 'v1 80%, v2 20%', after: 'v1 80%, v2 20%', result: 'ok'},
+		});
+		expect(cluster.audits[0]!.entry.message).toMatch(/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): 2 failing verdicts/);
+	});
+
+	const failingOnce: Model = {...guarded, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '1'}};
+	function once(cluster: ReturnType<typeof fakeCluster>) {
 		const reports: GuardReport[] = [];
+		const errors: string[] = [];
 		const guard = new CanaryGuard({
-			models: () => [{...guarded, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '1'}}],
+			models: () => [failingOnce],
 			metrics: {label: '', sample: async () => new Map(), history: async () => new Map(), explain: () => ''},
 			judge: {judge: () => verdict('fail')},
 			dryRun: false,
-			rollback: async () => {
-				throw new Error('conflict');
-			},
+			...cluster.dependencies,
 			onReport: (report) => reports.push(report),
+			onError: (message) => errors.push(message),
 			now: () => 0,
 		});
+		return {guard, reports, errors};
+	}
+
+	it('reports a rollback that failed, audited with the plan’s before and the weights read back', async () => {
+		let model = failingOnce;
+		const cluster = fakeCluster(() => model, {
+			act: async () => {
+				// Someone moved the canary between the plan and the write: the plan's weights no longer hold.
+				model = {...model, versions: model.versions.map((version) => ({...version, weight: version.name === 'v2' ? 30 : 70}))};
+				throw new ConflictError('v2 is at 30% now, not 20% as planned');
+			},
+		});
+		const {guard, reports} = once(cluster);
 		await guard.evaluate();
 		expect(reports).toHaveLength(1);
-		expect(reports[0]).toMatchObject({action: {kind: 'rollback'}, error: 'conflict'});
+		expect(reports[0]).toMatchObject({action: {kind: 'rollback'}});
+		expect(reports[0]!.error).toMatch(/^conflict: v2 is at 30% now, not 20% as planned/);
+		expect(cluster.audits.map((record) => record.entry)).toEqual([
+			expect.objectContaining({action: 'rollback v2', before: 'v1 80%, v2 20%', after: 'v1 70%, v2 30%', result: 'failed'}),
+		]);
+	});
+
+	it('a rollback whose plan changes nothing is refused: not written, audited as refused', async () => {
+		const cluster = fakeCluster(() => ({...failingOnce, versions: failingOnce.versions.map((version) => ({...version, weight: version.name === 'v2' ? 0 : 100}))}));
+		const {guard, reports} = once(cluster);
+		await guard.evaluate();
+		expect(cluster.planned).toHaveLength(1);
+		expect(cluster.acted).toEqual([]);
+		expect(reports[0]!.error).toMatch(/^refused: nothing to change: fraud is already there/);
+		expect(cluster.audits).toMatchObject([{reason: 'ModeldeckActionRefused', entry: {action: 'rollback v2', result: 'refused'}}]);
+	});
+
+	it('an audit that cannot be written is told, and does not make a rollback that was made a failed one', async () => {
+		const cluster = fakeCluster(() => failingOnce);
+		cluster.dependencies.audit = async () => {
+			throw new Error('store closed');
+		};
+		const {guard, reports, errors} = once(cluster);
+		await guard.evaluate();
+		expect(cluster.acted).toHaveLength(1);
+		expect(reports[0]!.error).toBeUndefined();
+		expect(errors).toEqual(['guard: could not audit rollback v2 on team-a/fraud: store closed']);
 	});
 });
 
@@ -248,22 +342,20 @@ describe('CanaryGuard with the console’s thresholds', () => {
 	async function run(annotations: Record<string, string>, file = {}) {
 		const reports: GuardReport[] = [];
 		const errors: string[] = [];
-		const rollbacks: string[] = [];
+		const cluster = fakeCluster(() => model(annotations));
 		const guard = new CanaryGuard({
 			models: () => [model(annotations)],
 			metrics,
 			judge: {judge: () => verdict('pass')},
 			settingsFile: () => file,
 			dryRun: false,
-			rollback: async (_model, canary, reason) => {
-				rollbacks.push(`${canary}: ${reason}`);
-			},
+			...cluster.dependencies,
 			onReport: (report) => reports.push(report),
 			onError: (message) => errors.push(message),
 			now: () => 1000,
 		});
 		await guard.evaluate();
-		return {reports, errors, rollbacks, guard};
+		return {reports, errors, rollbacks: cluster.rollbacks(), guard};
 	}
 
 	it('rolls back on the model’s own p99 threshold from its annotation, and not under the default', async () => {

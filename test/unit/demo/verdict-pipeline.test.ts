@@ -99,6 +99,44 @@ describe('demo verdicts through the console pipeline', () => {
 		}, 120_000);
 	}
 
+	it('memory-leak: once failed, the verdict on image-classifier stays fail while the canary keeps being OOMKilled', async () => {
+		harness = startDemo({scenario: 'memory-leak'});
+		const model = 'vision/image-classifier';
+		const after: string[] = [];
+		let failedAt: number | undefined;
+		await watch(harness, 12 * MINUTE, (frame) => {
+			const verdict = frame.verdicts[model];
+			if (failedAt === undefined) {
+				if (verdict?.result === 'fail') failedAt = frame.at;
+				return;
+			}
+
+			if (verdict?.result !== 'fail') after.push(`${frame.at} ms: ${verdict?.summary ?? 'no verdict'}`);
+		});
+		expect(failedAt, `${model} never failed in 12 minutes`).toBeDefined();
+		expect(after).toEqual([]);
+	}, 240_000);
+
+	it('calm: over 15 minutes no verdict fails and no flag is critical', async () => {
+		harness = startDemo({scenario: 'calm'});
+		const failed: string[] = [];
+		const critical: string[] = [];
+		let frames = 0;
+		await watch(harness, 15 * MINUTE, (frame) => {
+			frames++;
+			for (const [model, verdict] of Object.entries(frame.verdicts)) {
+				if (verdict.result === 'fail') failed.push(`${frame.at} ms ${model}: ${verdict.summary}`);
+			}
+
+			for (const [key, flags] of Object.entries(frame.flags)) {
+				for (const flag of flags) if (flag.severity === 'critical') critical.push(`${frame.at} ms ${key}: ${flag.message}`);
+			}
+		});
+		expect(frames).toBeGreaterThanOrEqual(400);
+		expect(failed).toEqual([]);
+		expect(critical).toEqual([]);
+	}, 300_000);
+
 	it('latency-regression: the judge itself fails the canary 3.5 minutes in (not only the flag)', async () => {
 		harness = startDemo({scenario: 'latency-regression'});
 		const frame = await watch(harness, 3.5 * MINUTE, () => false);
