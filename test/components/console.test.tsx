@@ -1,23 +1,13 @@
-import {afterEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {displayKey} from '../../source/keymap/key-name.ts';
 import {commands} from '../../source/keymap/registry.ts';
 import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
-import {renderConsole, settle} from '../support/render-console.tsx';
+import {openConsolePerTest, settle} from '../support/render-console.tsx';
 
-type Rendered = Awaited<ReturnType<typeof renderConsole>>;
-let current: Rendered | undefined;
-async function open(options: Parameters<typeof renderConsole>[0] = {}) {
-	current = await renderConsole(options);
-	return current;
-}
-
-afterEach(() => {
-	current?.cleanup();
-	current = undefined;
-});
+const open = openConsolePerTest();
 
 describe('fleet table', () => {
 	it('shows every version with its figures and flags', async () => {

@@ -1,5 +1,6 @@
 /** Render the real console tree with ink-testing-library over fake ports. */
 import {render} from 'ink-testing-library';
+import {afterEach} from 'vitest';
 import {createConsole, type ConsoleSetup} from '../../source/app.tsx';
 import {fullTheme} from '../../source/ui/theme.ts';
 import {fakeSources} from './fake-sources.ts';
@@ -70,5 +71,18 @@ export async function renderConsole(
 			handle.controller.stop();
 			rendered.unmount();
 		},
+	};
+}
+
+/** Registers an afterEach that cleans up the console the test opened; returns `open`, which renders one. */
+export function openConsolePerTest(): (options?: Parameters<typeof renderConsole>[0]) => ReturnType<typeof renderConsole> {
+	let current: Awaited<ReturnType<typeof renderConsole>> | undefined;
+	afterEach(() => {
+		current?.cleanup();
+		current = undefined;
+	});
+	return async (options = {}) => {
+		current = await renderConsole(options);
+		return current;
 	};
 }
