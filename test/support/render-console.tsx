@@ -2,7 +2,7 @@
 import {render} from 'ink-testing-library';
 import {afterEach} from 'vitest';
 import {createConsole, type ConsoleSetup} from '../../source/app.tsx';
-import {fullTheme} from '../../source/ui/theme.ts';
+import {consoleDefaults} from './console-defaults.ts';
 import {fakeSources} from './fake-sources.ts';
 import {key} from './keys.ts';
 
@@ -20,13 +20,7 @@ export async function renderConsole(
 	const handle = createConsole(
 		{
 			sources,
-			theme: fullTheme,
-			readOnly: false,
-			namespace: undefined,
-			refreshSeconds: 2,
-			weightStep: 10,
-			thresholds: {},
-			keyOverrides: {},
+			...consoleDefaults,
 			...options,
 		},
 		{width: options.width ?? 100, height: options.height ?? 30},
