@@ -73,6 +73,26 @@ function stepCanary(host: CommandHost, direction: 1 | -1): void {
 	host.askToConfirm({kind: 'set-weight', model: ref(model), canary: canary.name, from: canary.weight, to});
 }
 
+/** Down (+1) moves to a newer line in the log (whose cursor counts back from the newest) and to the next row elsewhere. */
+function moveRow(host: CommandHost, delta: 1 | -1): void {
+	if (host.state.view.screen === 'log') host.dispatch({type: 'log/cursor', delta: -delta, visible: visibleLog(host.state).length});
+	else host.dispatch({type: 'nav/move', delta});
+}
+
+function needsCanaryStep(state: AppState, direction: 1 | -1): string | undefined {
+	const reason = needsCanary(state);
+	if (reason) return reason;
+	const {weight} = selectedCanary(state, currentModel(state)!)!;
+	if (direction > 0 && weight >= 100) return 'canary already at 100%: promote it instead';
+	if (direction < 0 && weight <= 0) return 'canary already at 0%';
+	return undefined;
+}
+
+/** The value after `current` in `values`, round to the first (also when `current` is not among them). */
+function cycle<T>(values: readonly T[], current: unknown): T {
+	return values[(values.indexOf(current as T) + 1) % values.length]!;
+}
+
 const latencySteps = [undefined, 50, 100, 250, 500, 1000] as const;
 
 export const definitions = {
@@ -102,10 +122,7 @@ export const definitions = {
 		scope: 'list',
 		dangerous: false,
 		footer: false,
-		run(host) {
-			if (host.state.view.screen === 'log') host.dispatch({type: 'log/cursor', delta: 1, visible: visibleLog(host.state).length});
-			else host.dispatch({type: 'nav/move', delta: -1});
-		},
+		run: (host) => moveRow(host, -1),
 	},
 	[Command.DOWN]: {
 		keys: ['j', 'down'],
@@ -114,10 +131,7 @@ export const definitions = {
 		scope: 'list',
 		dangerous: false,
 		footer: false,
-		run(host) {
-			if (host.state.view.screen === 'log') host.dispatch({type: 'log/cursor', delta: -1, visible: visibleLog(host.state).length});
-			else host.dispatch({type: 'nav/move', delta: 1});
-		},
+		run: (host) => moveRow(host, 1),
 	},
 	[Command.TOP]: {
 		keys: ['g', 'home'],
@@ -193,12 +207,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: true,
-		disabledReason(state) {
-			const reason = needsCanary(state);
-			if (reason) return reason;
-			if (selectedCanary(state, currentModel(state)!)!.weight >= 100) return 'canary already at 100%: promote it instead';
-			return undefined;
-		},
+		disabledReason: (state) => needsCanaryStep(state, 1),
 		run: (host) => stepCanary(host, 1),
 	},
 	[Command.WEIGHT_DOWN]: {
@@ -208,12 +217,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: false,
-		disabledReason(state) {
-			const reason = needsCanary(state);
-			if (reason) return reason;
-			if (selectedCanary(state, currentModel(state)!)!.weight <= 0) return 'canary already at 0%';
-			return undefined;
-		},
+		disabledReason: (state) => needsCanaryStep(state, -1),
 		run: (host) => stepCanary(host, -1),
 	},
 	[Command.WEIGHT_SET]: {
@@ -416,9 +420,7 @@ export const definitions = {
 		dangerous: false,
 		footer: true,
 		run(host) {
-			const versions = [undefined, ...logVersions(host.state)];
-			const index = versions.indexOf(host.state.log.filter.version);
-			host.setLogFilter({...host.state.log.filter, version: versions[(index + 1) % versions.length]});
+			host.setLogFilter({...host.state.log.filter, version: cycle([undefined, ...logVersions(host.state)], host.state.log.filter.version)});
 		},
 	},
 	[Command.LOG_STATUS]: {
@@ -429,9 +431,7 @@ export const definitions = {
 		dangerous: false,
 		footer: true,
 		run(host) {
-			const statuses = [undefined, 'error', 'ok'] as const;
-			const index = statuses.indexOf(host.state.log.filter.status);
-			host.setLogFilter({...host.state.log.filter, status: statuses[(index + 1) % statuses.length]});
+			host.setLogFilter({...host.state.log.filter, status: cycle([undefined, 'error', 'ok'] as const, host.state.log.filter.status)});
 		},
 	},
 	[Command.LOG_LATENCY]: {
@@ -442,8 +442,7 @@ export const definitions = {
 		dangerous: false,
 		footer: true,
 		run(host) {
-			const index = latencySteps.indexOf(host.state.log.filter.minLatencyMs as (typeof latencySteps)[number]);
-			host.setLogFilter({...host.state.log.filter, minLatencyMs: latencySteps[(index + 1) % latencySteps.length]});
+			host.setLogFilter({...host.state.log.filter, minLatencyMs: cycle(latencySteps, host.state.log.filter.minLatencyMs)});
 		},
 	},
 	[Command.LOG_LOOKUP]: {

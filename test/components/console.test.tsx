@@ -1,23 +1,13 @@
-import {afterEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {displayKey} from '../../source/keymap/key-name.ts';
 import {commands} from '../../source/keymap/registry.ts';
 import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
-import {renderConsole, settle} from '../support/render-console.tsx';
+import {openConsolePerTest, settle} from '../support/render-console.tsx';
 
-type Rendered = Awaited<ReturnType<typeof renderConsole>>;
-let current: Rendered | undefined;
-async function open(options: Parameters<typeof renderConsole>[0] = {}) {
-	current = await renderConsole(options);
-	return current;
-}
-
-afterEach(() => {
-	current?.cleanup();
-	current = undefined;
-});
+const open = openConsolePerTest();
 
 describe('fleet table', () => {
 	it('shows every version with its figures and flags', async () => {
@@ -416,20 +406,30 @@ function searchRanker(): Model {
 	};
 }
 
+/** The fleet with search-ranker (three versions) added, without metrics. */
+async function openWithSearchRanker(options: Parameters<typeof open>[0] = {}) {
+	const sources = fakeSources({metrics: false});
+	sources.cluster.models.push(searchRanker());
+	const ui = await open({sources, ...options});
+	return {sources, ui};
+}
+
+/** The dialog's plan for all of search-ranker's traffic to v8: every version that moves. */
+function expectAllTrafficToV8(dialog: string): void {
+	expect(dialog).toContain('stable v7: 80% → 0%');
+	expect(dialog).toContain('canary v8: 15% → 100%');
+	// v8-distilled used to go 5% → 0% without being shown.
+	expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+}
+
 describe('plans: the dialog lists every version a change moves', () => {
 	it('promote on a model with three versions lists all three, and the audit and result say the same', async () => {
-		const sources = fakeSources({metrics: false});
-		sources.cluster.models.push(searchRanker());
-		const ui = await open({sources, width: 200, height: 40});
+		const {sources, ui} = await openWithSearchRanker({width: 200, height: 40});
 		await ui.press('G', 'k'); // search-ranker v8
 		expect(ui.frame()).toMatch(/›\s+v8\b/);
 		await ui.press('p');
 		await ui.waitFor('Promote search-ranker canary v8?');
-		const dialog = ui.frame();
-		expect(dialog).toContain('stable v7: 80% → 0%');
-		expect(dialog).toContain('canary v8: 15% → 100%');
-		// v8-distilled used to go 5% → 0% without being shown.
-		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		expectAllTrafficToV8(ui.frame());
 		await ui.press('y');
 		await settle(50);
 		expect(sources.cluster.calls).toEqual(['promote search-ranker v8']);
@@ -440,9 +440,7 @@ describe('plans: the dialog lists every version a change moves', () => {
 	});
 
 	it('b on a model with three versions asks which version gets all traffic (it picked "the other" one itself)', async () => {
-		const sources = fakeSources({metrics: false});
-		sources.cluster.models.push(searchRanker());
-		const ui = await open({sources, width: 200, height: 40, keyOverrides: {'dialog.up': ['ctrl+p']}});
+		const {sources, ui} = await openWithSearchRanker({width: 200, height: 40, keyOverrides: {'dialog.up': ['ctrl+p']}});
 		await ui.press('G'); // search-ranker v8-distilled
 		await ui.press('b');
 		const pick = await ui.waitFor('all traffic to which version?');
@@ -455,19 +453,14 @@ describe('plans: the dialog lists every version a change moves', () => {
 		await ui.press('\u0010'); // ctrl+p, dialog.up here
 		await ui.press('enter');
 		await ui.waitFor('Switch search-ranker traffic to v8?');
-		const dialog = ui.frame();
-		expect(dialog).toContain('stable v7: 80% → 0%');
-		expect(dialog).toContain('canary v8: 15% → 100%');
-		expect(dialog).toContain('canary v8-distilled: 5% → 0%');
+		expectAllTrafficToV8(ui.frame());
 		await ui.press('y');
 		await settle(50);
 		expect(sources.cluster.calls).toEqual(['switch search-ranker v8']);
 	});
 
 	it('b on a model with two versions still switches to the other at once, and esc leaves the pick without a change', async () => {
-		const sources = fakeSources({metrics: false});
-		sources.cluster.models.push(searchRanker());
-		const ui = await open({sources, width: 200, height: 40});
+		const {sources, ui} = await openWithSearchRanker({width: 200, height: 40});
 		await ui.press('b'); // fraud-detector: v12 90%, v13 10%
 		await ui.waitFor('Switch fraud-detector traffic to v13?');
 		await ui.press('esc', 'G', 'b');
@@ -502,9 +495,7 @@ describe('plans: the dialog lists every version a change moves', () => {
 	});
 
 	it('a weight key changes the canary whose row is selected', async () => {
-		const sources = fakeSources({metrics: false});
-		sources.cluster.models.push(searchRanker());
-		const ui = await open({sources});
+		const {sources, ui} = await openWithSearchRanker();
 		await ui.press('G'); // search-ranker v8-distilled
 		await ui.press('+');
 		await ui.waitFor('Set search-ranker v8-distilled weight to 10%?');

@@ -11,6 +11,7 @@ import {Overlay} from '../../source/ui/Overlay.tsx';
 import {handleOverlayKey} from '../../source/ui/overlay-keys.ts';
 import {fullTheme} from '../../source/ui/theme.ts';
 import {fakeSources, fixtureModels} from '../support/fake-sources.ts';
+import {consoleDefaults} from '../support/console-defaults.ts';
 import {renderConsole, settle} from '../support/render-console.tsx';
 
 type Rendered = Awaited<ReturnType<typeof renderConsole>>;
@@ -39,16 +40,7 @@ describe('the weight dialog', () => {
 /** A console without a terminal: keys go through the same dispatcher as in the app. */
 function headlessConsole() {
 	const keymap = buildKeymap();
-	const handle = createConsole({
-		sources: fakeSources(),
-		theme: fullTheme,
-		readOnly: false,
-		namespace: undefined,
-		refreshSeconds: 2,
-		weightStep: 10,
-		thresholds: {},
-		keyOverrides: {},
-	});
+	const handle = createConsole({sources: fakeSources(), ...consoleDefaults});
 	const {store, controller} = handle;
 	store.dispatch({type: 'cluster/models', models: fixtureModels(), now: Date.now()});
 	return {store, controller, keymap};

@@ -1,19 +1,9 @@
-import {afterEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import type {Prediction} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';
-import {renderConsole, settle} from '../support/render-console.tsx';
+import {openConsolePerTest, settle} from '../support/render-console.tsx';
 
-type Rendered = Awaited<ReturnType<typeof renderConsole>>;
-let current: Rendered | undefined;
-async function open(options: Parameters<typeof renderConsole>[0] = {}) {
-	current = await renderConsole(options);
-	return current;
-}
-
-afterEach(() => {
-	current?.cleanup();
-	current = undefined;
-});
+const open = openConsolePerTest();
 
 /** The log flushes on the clock's tick: wait for it. */
 async function tick() {

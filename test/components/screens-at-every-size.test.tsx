@@ -92,6 +92,20 @@ async function waitUntil(test: () => boolean, timeoutMs = 20_000): Promise<void>
 	}
 }
 
+/**
+ * Checks the screen shown now: its problems, and the frame, go into `report` under the screen's name. With `dump`, the
+ * frame is also appended to the file SCREENS_DUMP names (to look at every size at once).
+ */
+function screenCheck(ui: Awaited<ReturnType<typeof renderAtSize>>, columns: number, rows: number, report: Record<string, string[]>, options: {dump?: boolean} = {}) {
+	return async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
+		await settle(60);
+		const frame = ui.frame();
+		const problems = [...frameProblems(frame, ui.violations(), columns, rows), ...specific(frame, ui.controller.state)];
+		if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
+		if (options.dump && process.env['SCREENS_DUMP']) appendFileSync(process.env['SCREENS_DUMP'], `=== ${columns}x${rows} ${screen}\n${frame}\n`);
+	};
+}
+
 let sources: DemoSources | undefined;
 let cleanup: (() => void) | undefined;
 afterEach(() => {
@@ -109,13 +123,7 @@ describe.each(sizes)('every screen at %ix%i', (columns, rows) => {
 			const ui = await renderAtSize({sources, loadTest: {rps: 20, durationSeconds: 1, warmupSeconds: 0}}, columns, rows);
 			cleanup = ui.cleanup;
 			const report: Record<string, string[]> = {};
-			const check = async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
-				await settle(60);
-				const frame = ui.frame();
-				const problems = [...frameProblems(frame, ui.violations(), columns, rows), ...specific(frame, ui.controller.state)];
-				if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
-				if (process.env['SCREENS_DUMP']) appendFileSync(process.env['SCREENS_DUMP'], `=== ${columns}x${rows} ${screen}\n${frame}\n`);
-			};
+			const check = screenCheck(ui, columns, rows, report, {dump: true});
 
 			await ui.waitFor('MODEL');
 			await ui.waitFor(/\d+\.\d/);
@@ -204,12 +212,7 @@ describe.each(sizes)('a flagged canary and a long audit log at %ix%i', (columns,
 			const ui = await renderAtSize({sources: fakeSources({agent: true})}, columns, rows);
 			cleanup = ui.cleanup;
 			const report: Record<string, string[]> = {};
-			const check = async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
-				await settle(60);
-				const frame = ui.frame();
-				const problems = [...frameProblems(frame, ui.violations(), columns, rows), ...specific(frame, ui.controller.state)];
-				if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
-			};
+			const check = screenCheck(ui, columns, rows, report);
 
 			await ui.waitFor('✖');
 			await check('fleet with a flag', fleetProblems);

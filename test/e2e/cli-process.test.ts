@@ -3,52 +3,35 @@
  * API servers that misbehave are real sockets: one that accepts connections and never answers, and a closed port.
  * `npm test` builds dist/ before the tests run.
  */
-import {spawn} from 'node:child_process';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {runProcess, type ProcessRun} from '../support/child-process.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 
 const cli = path.resolve('dist/cli.js');
 const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-cli-'));
-
-interface Run {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-	/** Wall-clock seconds from spawn to exit (printed for the record, never asserted). */
-	seconds: number;
-}
 
 /**
  * Run the built CLI; a process still alive after LIVENESS_MS is killed and the test fails (it did not exit). The bound
  * is a liveness check with room for a loaded machine (timeout + 10 s), not a speed target: before the fix these
  * commands lived to 30 s.
  */
-function run(args: string[], options: {configText?: string; livenessMs?: number} = {}): Promise<Run> {
+async function run(args: string[], options: {configText?: string; livenessMs?: number} = {}): Promise<ProcessRun> {
 	if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first (npm test does).');
 	const configDirectory = mkdtempSync(path.join(directory, 'config-'));
 	if (options.configText !== undefined) writeFileSync(path.join(configDirectory, 'config.json'), options.configText);
 	const started = performance.now();
-	const child = spawn(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory, KUBECONFIG: ''}, stdio: ['ignore', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-	return new Promise((resolve, reject) => {
-		const liveness = setTimeout(() => {
-			child.kill('SIGKILL');
-			reject(new Error(`modeldeck ${args.join(' ')} was still running after ${options.livenessMs ?? 20_000} ms. stderr: ${stderr}`));
-		}, options.livenessMs ?? 20_000);
-		child.on('exit', (code) => {
-			clearTimeout(liveness);
-			const seconds = (performance.now() - started) / 1000;
-			console.log(`modeldeck ${args.join(' ')}: exit ${code} after ${seconds.toFixed(2)} s`);
-			resolve({code, stdout, stderr, seconds});
-		});
+	const result = await runProcess(process.execPath, [cli, ...args], {
+		env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory, KUBECONFIG: ''},
+		livenessMs: options.livenessMs ?? 20_000,
+		label: `modeldeck ${args.join(' ')}`,
 	});
+	// Wall-clock time, printed for the record and never asserted.
+	console.log(`modeldeck ${args.join(' ')}: exit ${result.code} after ${((performance.now() - started) / 1000).toFixed(2)} s`);
+	return result;
 }
 
 function kubeconfig(name: string, server: string, options: {current?: boolean} = {}): string {
@@ -211,10 +194,7 @@ describe.concurrent('arguments, help and settings', () => {
 			const configDirectory = mkdtempSync(path.join(directory, 'array-'));
 			const file = path.join(configDirectory, 'config.json');
 			writeFileSync(file, '[]');
-			const child = spawn(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory}, stdio: ['ignore', 'pipe', 'pipe']});
-			let stderr = '';
-			child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-			const code = await new Promise((resolve) => child.on('exit', resolve));
+			const {code, stderr} = await runProcess(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory}, livenessMs: 20_000});
 			expect(code).toBe(1);
 			expect(stderr).toContain(`Settings file ${file} is invalid:\n  line 1, column 1: the settings file must be a JSON object`);
 			expect(readFileSync(file, 'utf8')).toBe('[]');

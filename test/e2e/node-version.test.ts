@@ -5,11 +5,12 @@
  * check, `npm start` died with ERR_UNKNOWN_FILE_EXTENSION ".ts" and the bin with errors from inside the bundle.
  * `npm test` builds dist/ before the tests run.
  */
-import {spawn, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
+import {runProcess, type ProcessRun} from '../support/child-process.ts';
 
 const root = path.resolve('.');
 const cli = path.resolve('dist/cli.js');
@@ -58,32 +59,17 @@ const currentPath = [path.dirname(process.execPath), process.env['PATH']].join(p
 
 afterAll(() => rmSync(directory, {recursive: true, force: true}));
 
-interface Run {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-}
-
 /**
  * Runs a command in its own process group; if the check failed to stop it (`npm test` would go on to run the whole
  * suite) the group is killed after `livenessMs` and the run is reported as such, never left behind.
  */
-function run(command: string, args: string[], options: {env?: Record<string, string | undefined>; cwd?: string; livenessMs?: number} = {}): Promise<Run> {
-	const child = spawn(command, args, {cwd: options.cwd ?? root, env: {...process.env, ...options.env}, stdio: ['ignore', 'pipe', 'pipe'], detached: true});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-	return new Promise((resolve, reject) => {
-		const liveness = setTimeout(() => {
-			process.kill(-child.pid!, 'SIGKILL');
-			reject(new Error(`${command} ${args.join(' ')} was still running after ${options.livenessMs ?? 30_000} ms: the Node check did not stop it. stderr: ${stderr}`));
-		}, options.livenessMs ?? 30_000);
-		child.on('error', reject);
-		child.on('exit', (code) => {
-			clearTimeout(liveness);
-			resolve({code, stdout, stderr});
-		});
+function run(command: string, args: string[], options: {env?: Record<string, string | undefined>; cwd?: string; livenessMs?: number} = {}): Promise<ProcessRun> {
+	return runProcess(command, args, {
+		cwd: options.cwd ?? root,
+		env: {...process.env, ...options.env},
+		livenessMs: options.livenessMs ?? 30_000,
+		ownGroup: true,
+		stillRunningMeans: 'the Node check did not stop it',
 	});
 }
 
@@ -93,7 +79,7 @@ function parseMessage(line: string | undefined): {needed: string; found: string;
 	return match ? {needed: match[1]!, found: match[2]!, binary: match[3]!, fix: match[4]!} : undefined;
 }
 
-function expectMessageFirst(result: Run, fix?: string): void {
+function expectMessageFirst(result: ProcessRun, fix?: string): void {
 	const first = result.stderr.split('\n')[0];
 	const message = parseMessage(first);
 	expect(message, `first line of stderr: ${first}\nstdout: ${result.stdout}`).toBeDefined();

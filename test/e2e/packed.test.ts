@@ -4,13 +4,13 @@
  * `npx modeldeck` runs it — the demo to its first frame in a pty, `--version`, `agent --help`. Nothing the repository has and the tarball lacks (its
  * devDependencies, source/, files outside `files`) can be reached from there.
  */
-import {spawn} from 'node:child_process';
 import {build} from 'esbuild';
 import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync} from 'node:fs';
 import {builtinModules} from 'node:module';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {runProcess, type ProcessRun} from '../support/child-process.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 
 const root = path.resolve('.');
@@ -32,29 +32,8 @@ const bundleBanner = "import {createRequire as __modeldeckCreateRequire} from 'n
 let tarballFiles: string[] = [];
 let terminal: PtyTerminal | undefined;
 
-interface Run {
-	code: number | null;
-	stdout: string;
-	stderr: string;
-}
-
-function run(command: string, args: string[], cwd: string, livenessMs = 180_000): Promise<Run> {
-	const child = spawn(command, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']});
-	let stdout = '';
-	let stderr = '';
-	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-	return new Promise((resolve, reject) => {
-		const liveness = setTimeout(() => {
-			child.kill('SIGKILL');
-			reject(new Error(`${command} ${args.join(' ')} was still running after ${livenessMs} ms. stderr: ${stderr}`));
-		}, livenessMs);
-		child.on('error', reject);
-		child.on('exit', (code) => {
-			clearTimeout(liveness);
-			resolve({code, stdout, stderr});
-		});
-	});
+function run(command: string, args: string[], cwd: string, livenessMs = 180_000): Promise<ProcessRun> {
+	return runProcess(command, args, {cwd, env, livenessMs});
 }
 
 /**

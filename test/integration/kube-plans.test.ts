@@ -26,6 +26,7 @@ import {
 	service,
 	virtualService,
 } from '../fixtures/kube/manifests.ts';
+import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {applyScenario} from '../fixtures/kube/setup.ts';
 
 type Json = Record<string, any>;
@@ -195,19 +196,7 @@ describe('concurrent weight changes (issue 14, defect 3)', () => {
 	const ref = {namespace, name: 'fraud'};
 
 	beforeAll(async () => {
-		await applyScenario(api, {
-			namespace,
-			objects: [
-				deployment({namespace, model: 'fraud', version: 'v1', replicas: 2}),
-				deployment({namespace, model: 'fraud', version: 'v2', replicas: 1}),
-				service(namespace, 'fraud-v1', 'fraud', 'v1'),
-				service(namespace, 'fraud-v2', 'fraud', 'v2'),
-				httpRoute(namespace, 'fraud', 'fraud', [
-					{service: 'fraud-v1', weight: 90},
-					{service: 'fraud-v2', weight: 10},
-				]),
-			],
-		});
+		await applyScenario(api, fraudScenario(namespace, [90, 10]));
 	}, 300_000);
 
 	async function split(): Promise<string> {

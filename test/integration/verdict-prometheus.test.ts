@@ -5,7 +5,6 @@
  * and ranker, whose canary is the same as its stable. The slowed canary fails on the judge's own figures; the equal one
  * passes its whole window and is ready to promote.
  */
-import {Worker} from 'node:worker_threads';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
 import type {Verdict} from '../../source/domain/analysis.ts';
@@ -16,6 +15,7 @@ import type {Flag, Model, Version} from '../../source/domain/types.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/server.ts';
 import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
 import {analyse} from '../../source/store/analysis.ts';
+import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 
 const RATE = 20;
 const WINDOW_SECONDS = 90;
@@ -33,49 +33,9 @@ const pairs = [
 	['ranker', 'v8'],
 ] as const;
 let prometheus: RunningPrometheus;
-let load: {stop(): Promise<void>};
+let load: PacedLoad;
 let verdicts: Record<string, Verdict>;
 let flags: Record<string, Flag[]>;
-
-const LOAD_WORKER = `
-const {parentPort, workerData} = require('node:worker_threads');
-const {urls, rate, limitMs} = workerData;
-const body = JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]});
-const started = Date.now();
-let ticks = 0;
-let timer;
-const tick = () => {
-	if (Date.now() - started > limitMs) return;
-	for (const [url, model] of urls) {
-		fetch(url + '/v2/models/' + model + '/infer', {method: 'POST', body, headers: {'content-type': 'application/json'}})
-			.then((response) => response.arrayBuffer())
-			.catch(() => undefined);
-	}
-	ticks++;
-	timer = setTimeout(tick, Math.max(0, started + (ticks * 1000) / rate - Date.now()));
-};
-tick();
-parentPort.on('message', () => {
-	clearTimeout(timer);
-	parentPort.postMessage('stopped');
-});
-`;
-
-function startLoad(urls: Array<[string, string]>) {
-	const worker = new Worker(LOAD_WORKER, {eval: true, workerData: {urls, rate: RATE, limitMs: LOAD_LIMIT_MS}});
-	let stopped = false;
-	return {
-		async stop() {
-			if (stopped) return;
-			stopped = true;
-			const answer = new Promise((resolve) => worker.once('message', resolve));
-			worker.postMessage('stop');
-			await answer;
-			await new Promise((resolve) => setTimeout(resolve, 500));
-			await worker.terminate();
-		},
-	};
-}
 
 function version(name: string, track: Version['track']): Version {
 	return {name, track, weight: track === 'stable' ? 90 : 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: `img:${name}`, created: '2025-01-01T00:00:00Z'};
@@ -103,7 +63,7 @@ beforeAll(async () => {
 	});
 	await waitForTargets(prometheus.url, {targets: pairs.length});
 	const source = createPrometheusMetrics({url: prometheus.url, scrapeIntervalSeconds: 1});
-	load = startLoad(pairs.map(([model, modelVersion]) => [servers.get(`${model}/${modelVersion}`)!.url, model]));
+	load = startPacedLoad({targets: pairs.map(([model, modelVersion]) => [servers.get(`${model}/${modelVersion}`)!.url, model]), rate: RATE, limitMs: LOAD_LIMIT_MS});
 	await sleep(WARM_UP_MS + WINDOW_SECONDS * 1000 - SLOW_FOR_MS);
 	servers.get('fraud/v2')!.setKnobs({latencyMs: 200});
 	await sleep(SLOW_FOR_MS);

@@ -1,7 +1,8 @@
 /** Render the real console tree with ink-testing-library over fake ports. */
 import {render} from 'ink-testing-library';
+import {afterEach} from 'vitest';
 import {createConsole, type ConsoleSetup} from '../../source/app.tsx';
-import {fullTheme} from '../../source/ui/theme.ts';
+import {consoleDefaults} from './console-defaults.ts';
 import {fakeSources} from './fake-sources.ts';
 import {key} from './keys.ts';
 
@@ -19,13 +20,7 @@ export async function renderConsole(
 	const handle = createConsole(
 		{
 			sources,
-			theme: fullTheme,
-			readOnly: false,
-			namespace: undefined,
-			refreshSeconds: 2,
-			weightStep: 10,
-			thresholds: {},
-			keyOverrides: {},
+			...consoleDefaults,
 			...options,
 		},
 		{width: options.width ?? 100, height: options.height ?? 30},
@@ -70,5 +65,18 @@ export async function renderConsole(
 			handle.controller.stop();
 			rendered.unmount();
 		},
+	};
+}
+
+/** Registers an afterEach that cleans up the console the test opened; returns `open`, which renders one. */
+export function openConsolePerTest(): (options?: Parameters<typeof renderConsole>[0]) => ReturnType<typeof renderConsole> {
+	let current: Awaited<ReturnType<typeof renderConsole>> | undefined;
+	afterEach(() => {
+		current?.cleanup();
+		current = undefined;
+	});
+	return async (options = {}) => {
+		current = await renderConsole(options);
+		return current;
 	};
 }

@@ -13,7 +13,7 @@ import {pathToFileURL} from 'node:url';
 import {render} from 'ink';
 import stringWidth from 'string-width';
 import {createConsole, type ConsoleSetup} from '../../source/app.tsx';
-import {fullTheme} from '../../source/ui/theme.ts';
+import {consoleDefaults} from './console-defaults.ts';
 import {key} from './keys.ts';
 
 interface Clip {
@@ -168,7 +168,7 @@ export async function settle(ms = 30): Promise<void> {
  */
 export async function renderAtSize(setup: Partial<ConsoleSetup> & Pick<ConsoleSetup, 'sources'>, columns: number, rows: number) {
 	const handle = createConsole(
-		{theme: fullTheme, readOnly: false, namespace: undefined, refreshSeconds: 2, weightStep: 10, thresholds: {}, keyOverrides: {}, ...setup},
+		{...consoleDefaults, ...setup},
 		{width: columns, height: rows},
 	);
 	const stdout = new FakeStdout(columns + 40, rows + 20);

@@ -7,8 +7,11 @@ import type {Prediction} from '../../../source/domain/types.ts';
 class FakeConnection implements StreamConnection {
 	frames: string[] = [];
 	bufferedAmount = 0;
+	/** A socket that is "full" after every frame until the test drains it (sets bufferedAmount back to 0). */
+	fullAfterEveryFrame = false;
 	send(frame: string | Buffer): void {
 		this.frames.push(frame.toString());
+		if (this.fullAfterEveryFrame) this.bufferedAmount = 10_000;
 	}
 
 	/** Every message received, batches unpacked. */
@@ -165,11 +168,7 @@ describe('StreamHub resume', () => {
 		const connection = new FakeConnection();
 		const subscriber = hub.attach(connection);
 		// The socket is "full" after every frame until the test drains it: the replay waits, nothing is dropped.
-		const send = connection.send.bind(connection);
-		connection.send = (frame: string | Buffer) => {
-			send(frame);
-			connection.bufferedAmount = 10_000;
-		};
+		connection.fullAfterEveryFrame = true;
 
 		hub.subscribe(subscriber, {}, 100);
 		for (let round = 0; round < 100 && subscriber.replayNext !== undefined; round++) {
@@ -191,11 +190,7 @@ describe('StreamHub resume', () => {
 		for (let index = 1; index <= 100; index++) publish(hub, index);
 		const connection = new FakeConnection();
 		const subscriber = hub.attach(connection);
-		const send = connection.send.bind(connection);
-		connection.send = (frame: string | Buffer) => {
-			send(frame);
-			connection.bufferedAmount = 10_000;
-		};
+		connection.fullAfterEveryFrame = true;
 
 		hub.subscribe(subscriber, {}, 0);
 		// One frame went; meanwhile 150 more events push the rest of the replay out of the ring.

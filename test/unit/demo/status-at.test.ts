@@ -4,27 +4,18 @@
  * --at, status looks at the fleet at launch, before any incident.
  */
 import fc from 'fast-check';
-import {PassThrough} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {MAX_DEMO_AT_SECONDS, parseDemoAt, validateConsoleFlags} from '../../../source/cli-flags.ts';
-import {runCommand} from '../../../source/commands/run-command.ts';
 import {createDemoSources} from '../../../source/demo/index.ts';
 import {scenarioNames} from '../../../source/demo/scenarios.ts';
+import {runCommandCaptured} from '../../support/run-command-captured.ts';
 
 interface StatusDocument {
 	models: Array<{name: string; verdict: {result: string; summary: string} | null}>;
 }
 
 async function run(argv: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-	let stdout = '';
-	let stderr = '';
-	const io = {
-		stdout: {write: (chunk: string) => (stdout += chunk)},
-		stderr: {write: (chunk: string) => (stderr += chunk)},
-		stdin: new PassThrough(),
-	};
-	const code = await runCommand('status', argv, io);
-	return {code, stdout, stderr};
+	return runCommandCaptured('status', argv);
 }
 
 async function verdictOf(scenario: string, model: string, at: string): Promise<{result: string; summary: string} | null> {

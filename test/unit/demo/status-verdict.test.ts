@@ -2,10 +2,9 @@
  * `modeldeck status --json` over the demo's sources: its verdicts come from the console's analysis, so a script that
  * trusts them does not promote a canary the console shows flagged critical.
  */
-import {PassThrough} from 'node:stream';
 import {afterEach, describe, expect, it} from 'vitest';
-import {runCommand} from '../../../source/commands/run-command.ts';
 import {INCIDENT_START_MS} from '../../../source/demo/scenarios.ts';
+import {runCommandCaptured} from '../../support/run-command-captured.ts';
 import {startDemo, stopDemo, type Harness} from './demo-harness.ts';
 
 let harness: Harness | undefined;
@@ -20,14 +19,7 @@ interface StatusVersion {
 }
 
 async function status(demo: Harness): Promise<{models: Array<{name: string; verdict: {result: string; summary: string} | null; versions: StatusVersion[]}>}> {
-	let stdout = '';
-	let stderr = '';
-	const io = {
-		stdout: {write: (chunk: string) => (stdout += chunk)},
-		stderr: {write: (chunk: string) => (stderr += chunk)},
-		stdin: new PassThrough(),
-	};
-	const code = await runCommand('status', ['--json', '-A'], io, {cluster: demo.demo.cluster, metrics: demo.demo.metrics, now: () => Date.now()});
+	const {code, stdout, stderr} = await runCommandCaptured('status', ['--json', '-A'], {cluster: demo.demo.cluster, metrics: demo.demo.metrics, now: () => Date.now()});
 	expect(code, stderr).toBe(0);
 	return JSON.parse(stdout);
 }

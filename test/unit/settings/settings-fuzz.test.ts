@@ -3,16 +3,13 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import {afterAll, afterEach, expect, it} from 'vitest';
+import {afterAll, expect, it} from 'vitest';
 import {defaultSettings, loadSettings, readSettingsJson, SettingsError} from '../../../source/settings/settings.ts';
+import {restoreConfigDirectoryAfterEach} from '../../support/settings-file.ts';
 
-const previous = process.env['MODELDECK_CONFIG_DIR'];
 const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-fuzz-'));
 const file = path.join(directory, 'config.json');
-afterEach(() => {
-	if (previous === undefined) delete process.env['MODELDECK_CONFIG_DIR'];
-	else process.env['MODELDECK_CONFIG_DIR'] = previous;
-});
+restoreConfigDirectoryAfterEach();
 afterAll(() => rmSync(directory, {recursive: true, force: true}));
 
 /** Load TEXT as the settings file: the settings, or the refusal's message. The file must be unchanged either way. */

@@ -1,21 +1,11 @@
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {afterEach, expect, it} from 'vitest';
+import {expect, it} from 'vitest';
 import {loadSettings, SettingsError} from '../../../source/settings/settings.ts';
+import {restoreConfigDirectoryAfterEach, withSettings} from '../../support/settings-file.ts';
 
-const previous = process.env['MODELDECK_CONFIG_DIR'];
-afterEach(() => {
-	if (previous === undefined) delete process.env['MODELDECK_CONFIG_DIR'];
-	else process.env['MODELDECK_CONFIG_DIR'] = previous;
-});
-
-function withSettings(text: string): string {
-	const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-'));
-	writeFileSync(path.join(directory, 'config.json'), text);
-	process.env['MODELDECK_CONFIG_DIR'] = directory;
-	return path.join(directory, 'config.json');
-}
+restoreConfigDirectoryAfterEach();
 
 async function refusal(text: string): Promise<{message: string; file: string}> {
 	const file = withSettings(text);
