@@ -146,6 +146,8 @@ export function marginEvidence(windowSeconds = 30): MarginEvidence {
 
 const SMALL_SAMPLE = ' — small sample: ';
 const WAITING = ' — for ';
+/** On a small sample, an overwhelming difference waits for the hold time (and says so). */
+const OVERWHELMING_SMALL = '; overwhelmingly worse for ';
 
 /** A margin flag's finding without what it is waiting for (`canary p99 150 ms is 50% worse than stable 100 ms (margin 20%)`). */
 export function marginFinding(flag: Flag): string {
@@ -239,12 +241,19 @@ export function canaryMarginFlags(
 
 		if (!check.over) continue;
 		if (small) {
-			// Too few requests to tell a regression from noise: it does not count towards the time held either.
-			raise(
-				'warning',
-				now,
-				`${SMALL_SAMPLE}${Math.round(requests)} canary requests in ${formatSeconds(evidence.windowSeconds)} (${evidence.minimumRequests} needed to count)`,
-			);
+			// Too few requests to tell a regression from noise: a sample this small counts only when the canary is
+			// overwhelmingly worse, and then only once that has held for the hold time (evidence gathered over refreshes:
+			// a low-traffic canary whose p99 is ten times stable's for a minute is no noise).
+			const sampleNote = `${SMALL_SAMPLE}${Math.round(requests)} canary requests in ${formatSeconds(evidence.windowSeconds)} (${evidence.minimumRequests} needed to count)`;
+			if (!check.overwhelming) {
+				raise('warning', now, sampleNote);
+				continue;
+			}
+
+			const since = before?.severity === 'warning' && before.message.includes(OVERWHELMING_SMALL) ? before.since : now;
+			const held = (now - since) / 1000;
+			if (held >= evidence.sustainSeconds) raise('critical', since, ` for ${formatSeconds(held)}, on small samples`);
+			else raise('warning', since, `${sampleNote}${OVERWHELMING_SMALL}${formatSeconds(held)}; critical if it holds for ${formatSeconds(evidence.sustainSeconds)}`);
 			continue;
 		}
 

@@ -68,8 +68,9 @@ it('shows the figures from Prometheus, flags the slow canary and its judge fails
 		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'admin', '-n', 'team-a', '--prometheus', prometheus.url, '--refresh', '1'],
 		{cols: 140, rows: 40, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-'))}},
 	);
-	// The canary's p99 (about 250 ms) and a canary flag; stable's p99 stays small.
-	let screen = await terminal.waitFor((text) => /v2\s+canary.*\s(2\d\d|3\d\d)\s.*canary/.test(text), 60_000);
+	// The canary's p99 (about 250 ms) and a critical canary flag; stable's p99 stays small. The canary takes a couple of
+	// requests a second, a small sample: its p99 many times stable's is critical once that has held for a minute.
+	let screen = await terminal.waitFor((text) => /v2\s+canary.*\s(2\d\d|3\d\d)\s.*✖ canary/.test(text), 150_000);
 	const stableRow = screen.split('\n').find((line) => /v1\s+stable/.test(line))!;
 	const canaryRow = screen.split('\n').find((line) => /v2\s+canary/.test(line))!;
 	expect(screen).toContain('prom:ok');
@@ -88,4 +89,4 @@ it('shows the figures from Prometheus, flags the slow canary and its judge fails
 
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
-}, 240_000);
+}, 360_000);

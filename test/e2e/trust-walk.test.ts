@@ -123,7 +123,7 @@ describe('an operator walks modeldeck --demo --scenario latency-regression --at 
 		expect(screen).toMatch(/stable v7: 80% → 0%/);
 		expect(screen).toMatch(/canary v8: 15% → 100%/);
 		expect(screen).toMatch(/canary v8-distilled: 5% → 0%/);
-		expect(screen).toMatch(/y\/enter confirm · n\/esc cancel/);
+		expect(screen).toMatch(/y\/enter confirm · esc\/n\/q cancel/);
 		term.press('esc');
 		const after = await visit('fleet after the cancelled promote', noDialog);
 		expect(after).toMatch(/v8\s+canary\s+\S+\s+15%/);

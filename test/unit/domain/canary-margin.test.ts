@@ -106,11 +106,12 @@ describe('canary margin needs evidence', () => {
 		);
 	});
 
-	it('a small sample is never critical, however long the canary looks worse', () => {
+	it('a small sample is never critical, however long the canary looks worse, unless it is overwhelmingly worse', () => {
 		fc.assert(
 			fc.property(
 				fc.integer({min: 1, max: 200}),
-				fc.double({min: 1.21, max: 10, noNaN: true}),
+				// Worse than the 20 % margin, short of overwhelming (5 × the margin: twice stable's p99).
+				fc.double({min: 1.21, max: 1.99, noNaN: true}),
 				fc.double({min: 0.01, max: 6.6, noNaN: true}),
 				stableFigures,
 				(refreshes, ratio, canaryRps, stable) => {
@@ -123,6 +124,26 @@ describe('canary margin needs evidence', () => {
 				},
 			),
 			{numRuns: 100},
+		);
+	});
+
+	it('on a small sample, an overwhelming difference is critical once it has held for the hold time, not before', () => {
+		fc.assert(
+			fc.property(
+				fc.integer({min: 31, max: 120}),
+				fc.double({min: 2.05, max: 20, noNaN: true}),
+				fc.double({min: 0.01, max: 6.6, noNaN: true}),
+				stableFigures,
+				(refreshes, ratio, canaryRps, stable) => {
+					const seen = run([{refreshes, ratio, errorsAbove: 0}], stable, canaryRps);
+					seen.forEach(({flags}, index) => {
+						const critical = flags.some((flag) => flag.severity === 'critical' && flag.metric === 'p99Ms');
+						// Held from the first refresh: critical from the refresh at which 60 s have passed, and not before.
+						expect(critical).toBe(index * REFRESH_MS >= 60_000);
+					});
+				},
+			),
+			{numRuns: 50},
 		);
 	});
 
