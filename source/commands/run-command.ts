@@ -10,7 +10,7 @@ import type {Flag, Model, ModelRef, Sample, Version, VersionKey} from '../domain
 import {modelKey, versionKey, type Series} from '../domain/types.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
-import {analyse} from '../store/analysis.ts';
+import {analyse} from '../domain/pipeline.ts';
 
 /** The canary judge compares the last ten minutes, as the console does. */
 const judgeWindowSeconds = 600;

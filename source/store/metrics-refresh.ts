@@ -5,7 +5,7 @@
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import type {MetricsPort} from '../domain/ports.ts';
 import type {Series} from '../domain/types.ts';
-import {analyse, slowAnalysis, type SlowAnalysis} from './analysis.ts';
+import {analyse, slowAnalysis, type SlowAnalysis} from '../domain/pipeline.ts';
 import {Poller} from './poller.ts';
 import type {AppState} from './state.ts';
 import type {Store} from './store.ts';

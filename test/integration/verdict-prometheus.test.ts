@@ -1,5 +1,5 @@
 /**
- * The canary verdict through the console's analysis (store/analysis.ts, the console's detectors and judge) over a real
+ * The canary verdict through the console's analysis (domain/pipeline.ts, the console's detectors and judge) over a real
  * Prometheus (1 s scrapes) scraping real model servers under paced load. Two models: fraud, whose canary is slowed
  * through its knob for the last 25 s of a 90 s window (most of the window calm, as when a regression has just begun),
  * and ranker, whose canary is the same as its stable. The slowed canary fails on the judge's own figures; the equal one
@@ -14,7 +14,7 @@ import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Flag, Model, Version} from '../../source/domain/types.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/server.ts';
 import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
-import {analyse} from '../../source/store/analysis.ts';
+import {analyse} from '../../source/domain/pipeline.ts';
 import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 
 const RATE = 20;

@@ -1,5 +1,5 @@
 /**
- * The guard's verdict on a canary, pure: the console's own analysis (store/analysis.ts: the thresholds of
+ * The guard's verdict on a canary, pure: the console's own analysis (domain/pipeline.ts: the thresholds of
  * domain/thresholds.ts, the detectors and the canary judge) over the same metric history, reduced to pass, marginal,
  * fail or insufficient data.
  *
@@ -16,7 +16,7 @@ import type {CanaryJudge, FlagDetector, Verdict, VerdictResult} from '../../doma
 import {isMarginAwaitingTime, marginFinding, type Thresholds} from '../../domain/thresholds.ts';
 import {METRIC_NAMES, modelKey, versionKey} from '../../domain/types.ts';
 import type {Flag, MetricName, Model, Sample, Series, Version} from '../../domain/types.ts';
-import {analyse} from '../../store/analysis.ts';
+import {analyse} from '../../domain/pipeline.ts';
 
 export interface GuardVerdictInput {
 	model: Model;

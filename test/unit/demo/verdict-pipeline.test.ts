@@ -1,5 +1,5 @@
 /**
- * The demo fleet through the console's analysis pipeline (store/analysis.ts with the console's detectors and judge),
+ * The demo fleet through the console's analysis pipeline (domain/pipeline.ts with the console's detectors and judge),
  * at the console's cadence, on a fake clock: what an operator would read on screen after so many minutes.
  */
 import {afterEach, describe, expect, it} from 'vitest';
@@ -9,7 +9,7 @@ import {MannWhitneyJudge} from '../../../source/domain/judge.ts';
 import type {Flag, Model, Series} from '../../../source/domain/types.ts';
 import type {ScenarioName} from '../../../source/demo/scenarios.ts';
 import {INCIDENT_START_MS} from '../../../source/demo/scenarios.ts';
-import {analyse, slowAnalysis, type SlowAnalysis} from '../../../source/store/analysis.ts';
+import {analyse, slowAnalysis, type SlowAnalysis} from '../../../source/domain/pipeline.ts';
 import {LAUNCH, startDemo, stopDemo, type Harness} from './demo-harness.ts';
 
 /** The console's defaults: a refresh every 2 s over a 30 s sample window, 10 minutes of history at a 5 s step. */

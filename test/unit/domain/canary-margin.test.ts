@@ -7,7 +7,7 @@ import {describe, expect, it} from 'vitest';
 import type {Verdict} from '../../../source/domain/analysis.ts';
 import {canaryMarginFlags, defaultThresholds} from '../../../source/domain/thresholds.ts';
 import type {Flag, Model, Sample} from '../../../source/domain/types.ts';
-import {analyse} from '../../../source/store/analysis.ts';
+import {analyse} from '../../../source/domain/pipeline.ts';
 
 const REFRESH_MS = 2000;
 

@@ -16,7 +16,7 @@ import {
 	type Severity,
 	versionKey,
 } from '../../../source/domain/types.ts';
-import {analyse} from '../../../source/store/analysis.ts';
+import {analyse} from '../../../source/domain/pipeline.ts';
 
 const judged: MetricName[] = METRIC_NAMES.filter((metric) => metric !== 'rps');
 const kinds: FlagKind[] = ['latency', 'errors', 'cpu', 'memory', 'canary', 'anomaly', 'drift', 'readiness', 'restarts'];

@@ -6,7 +6,7 @@ import {backoffDelay, Poller} from '../../../source/store/poller.ts';
 import {reducer} from '../../../source/store/reducer.ts';
 import {fleetRows} from '../../../source/store/selectors.ts';
 import {initialState, LOG_CAPACITY} from '../../../source/store/state.ts';
-import {analyse} from '../../../source/store/analysis.ts';
+import {analyse} from '../../../source/domain/pipeline.ts';
 import {fixtureModels, fixtureSamples, prediction} from '../../support/fake-sources.ts';
 
 const base = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 1000});

@@ -4,11 +4,11 @@
  * Two speeds: threshold flags come from every sample (cheap); detectors, the canary judge and prediction drift run
  * over whole series (`slowAnalysis`) and only need to run when a new history point exists.
  */
-import {formatDuration, type CanaryJudge, type FlagDetector, type Verdict} from '../domain/analysis.ts';
-import {driftFlag, predictionDrift} from '../domain/drift.ts';
-import {judgeSummaryFlag, verdictAgreeingWith} from '../domain/judge.ts';
-import {canaryMarginFlags, marginEvidence, thresholdFlags, thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
-import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from '../domain/types.ts';
+import {formatDuration, type CanaryJudge, type FlagDetector, type Verdict} from './analysis.ts';
+import {driftFlag, predictionDrift} from './drift.ts';
+import {judgeSummaryFlag, verdictAgreeingWith} from './judge.ts';
+import {canaryMarginFlags, marginEvidence, thresholdFlags, thresholdsFor, type ThresholdSettings} from './thresholds.ts';
+import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from './types.ts';
 
 export interface SlowAnalysisInput {
 	models: Model[];
