@@ -6,12 +6,23 @@
 export type Track = 'stable' | 'canary';
 
 /** How traffic is split between the versions of a model. */
-export type RouterKind = 'httproute' | 'virtualservice' | 'kserve' | 'replicas' | 'demo';
+export type RouterKind =
+	| 'httproute'
+	| 'virtualservice'
+	| 'trafficsplit'
+	| 'kserve'
+	| 'seldon'
+	| 'argo-rollouts'
+	| 'flagger'
+	| 'replicas'
+	| 'demo';
 
-/** Identifies a model across contexts: a model name is only unique within a namespace. */
+/** Identifies a model: a model name is only unique within a namespace (and, with several clusters shown, a cluster). */
 export interface ModelRef {
 	namespace: string;
 	name: string;
+	/** The kubeconfig context the model lives in, set only when several clusters are shown at once. */
+	cluster?: string;
 }
 
 export interface VersionRef extends ModelRef {
@@ -23,11 +34,16 @@ export interface VersionRef extends ModelRef {
 export type VersionKey = string;
 
 export function versionKey(ref: VersionRef): VersionKey {
-	return `${ref.namespace}/${ref.name}/${ref.version}`;
+	return `${clusterPrefix(ref)}${ref.namespace}/${ref.name}/${ref.version}`;
 }
 
 export function modelKey(ref: ModelRef): string {
-	return `${ref.namespace}/${ref.name}`;
+	return `${clusterPrefix(ref)}${ref.namespace}/${ref.name}`;
+}
+
+/** `context:` when several clusters are shown, else nothing (so single-cluster keys stay `namespace/name`). */
+function clusterPrefix(ref: ModelRef): string {
+	return ref.cluster ? `${ref.cluster}:` : '';
 }
 
 export interface Resources {
@@ -84,6 +100,45 @@ export interface Model {
 	 * the cluster, e.g. `modeldeck.dev/guard: "true"` for the agent's canary guard.
 	 */
 	annotations?: Record<string, string>;
+	/** Set only when several clusters are shown at once: the kubeconfig context the model lives in. */
+	cluster?: string;
+	/** How the model was found, for the detail view, e.g. `labels modeldeck.dev/model`, `HTTPRoute/fraud backends`. */
+	discoveredBy?: string;
+	/**
+	 * The controller that owns the objects splitting this model's traffic (Argo Rollouts, Flagger, KServe, Knative).
+	 * modeldeck never patches an owned object: it acts through the owner's API or refuses with the owner's command.
+	 */
+	owner?: ModelOwner;
+	/** A canary run by a controller: its phase, step and analysis, as the controller reports them. */
+	rollout?: ControllerRollout;
+}
+
+export interface ModelOwner {
+	/** For people: `Argo Rollouts`, `Flagger`, `KServe`, `Knative`. */
+	controller: string;
+	/** The owning object, `Rollout/fraud`, `Canary/fraud`, `InferenceService/fraud`. */
+	object: string;
+	/** How the ownership was found: `ownerReferences`, `managedFields manager rollouts-controller`, an annotation. */
+	evidence: string;
+	/** The owner's own command for a change modeldeck does not make itself, e.g. `kubectl argo rollouts promote fraud -n ml`. */
+	command?: string;
+}
+
+export interface ControllerRollout {
+	controller: 'argo-rollouts' | 'flagger';
+	/** As the controller says it: Progressing, Paused, Degraded, Healthy; Flagger's Initializing … Succeeded, Failed. */
+	phase: string;
+	/** 1-based current step and the number of steps (Argo Rollouts canary steps). */
+	step?: number;
+	totalSteps?: number;
+	paused?: boolean;
+	/** The controller's message, e.g. why it is paused or degraded. */
+	message?: string;
+	/** The analysis behind the controller's decision: Argo's AnalysisRun, Flagger's metric checks. */
+	analysis?: {name: string; phase: string; failingMetric?: string; detail?: string};
+	/** Flagger: checks failed so far out of the threshold that rolls back. */
+	failedChecks?: number;
+	failedChecksLimit?: number;
 }
 
 export interface Sample {

@@ -45,6 +45,14 @@ function routerPermission(model: Model): ResourceAttributes | string {
 			return {verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace, name: model.name};
 		case 'replicas':
 			return {verb: 'patch', group: 'apps', resource: 'deployments', namespace};
+		case 'trafficsplit':
+			return {verb: 'patch', group: 'split.smi-spec.io', resource: 'trafficsplits', namespace, name: objectName(model.routerObject, model.name)};
+		case 'seldon':
+			return {verb: 'patch', group: 'mlops.seldon.io', resource: 'experiments', namespace, name: objectName(model.routerObject, model.name)};
+		case 'argo-rollouts':
+			return {verb: 'patch', group: 'argoproj.io', resource: 'rollouts', namespace, name: objectName(model.owner?.object, model.name)};
+		case 'flagger':
+			return {verb: 'patch', group: 'flagger.app', resource: 'canaries', namespace, name: objectName(model.owner?.object, model.name)};
 		case 'demo':
 			return `${model.namespace}/${model.name} is a demo model; the agent cannot change it`;
 	}
