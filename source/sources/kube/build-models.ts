@@ -26,6 +26,7 @@
 import type {Model} from '../../domain/types.ts';
 import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
+import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
 import {analyseInferenceService} from './discovery/kserve.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
@@ -72,26 +73,23 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	for (const route of sortByName(snapshot.httpRoutes ?? [])) addRouter({...route, kind: 'HTTPRoute'});
 	for (const service of sortByName(snapshot.virtualServices ?? [])) addRouter({...service, kind: 'VirtualService'});
 
+	// 1. Explicit: Deployments labelled with the model label, and routers annotated with it.
+	const claims = new Claims();
 	const analyses: ModelAnalysis[] = [];
 	for (const [key, group] of groups) {
+		for (const deployment of group.deployments) claims.claimObject('Deployment', deployment);
+		for (const router of routersByModel.get(key) ?? []) claims.claimObject(router.kind ?? '', router);
 		analyses.push(
 			guarded(group.namespace, group.name, () => analyseDeploymentModel(group, routersByModel.get(key) ?? [], index, conventions)),
 		);
 	}
 
+	// 2. Controllers that own their models' traffic: KServe.
 	for (const inferenceService of snapshot.inferenceServices ?? []) {
 		const name = inferenceService.metadata?.name;
 		if (!name) continue;
-		const clash = analyses.find((analysis) => analysis.model.namespace === namespaceOf(inferenceService) && analysis.model.name === name);
-		if (clash) {
-			clash.model.warnings = [
-				...(clash.model.warnings ?? []),
-				`InferenceService/${name} has the same name as this model and is not shown; rename one of them`,
-			];
-			continue;
-		}
-
-		analyses.push(guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index)));
+		claims.claimObject('InferenceService', inferenceService);
+		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index)), `InferenceService/${name}`);
 	}
 
 	return analyses.sort(

@@ -114,4 +114,10 @@ export const resourceTypes = {
 	virtualServices: {group: 'networking.istio.io', version: 'v1', plural: 'virtualservices'},
 	destinationRules: {group: 'networking.istio.io', version: 'v1', plural: 'destinationrules'},
 	inferenceServices: {group: 'serving.kserve.io', version: 'v1beta1', plural: 'inferenceservices'},
+	trafficSplits: {group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits'},
+	seldonModels: {group: 'mlops.seldon.io', version: 'v1alpha1', plural: 'models'},
+	seldonExperiments: {group: 'mlops.seldon.io', version: 'v1alpha1', plural: 'experiments'},
+	rollouts: {group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts'},
+	analysisRuns: {group: 'argoproj.io', version: 'v1alpha1', plural: 'analysisruns'},
+	canaries: {group: 'flagger.app', version: 'v1beta1', plural: 'canaries'},
 } as const satisfies Record<string, ResourceType>;

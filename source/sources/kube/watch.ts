@@ -45,6 +45,12 @@ export function watchedKinds(conventions: Conventions): WatchedKind[] {
 		{key: 'virtualServices', type: resourceTypes.virtualServices, optional: true},
 		{key: 'destinationRules', type: resourceTypes.destinationRules, optional: true},
 		{key: 'inferenceServices', type: resourceTypes.inferenceServices, optional: true},
+		{key: 'trafficSplits', type: resourceTypes.trafficSplits, optional: true},
+		{key: 'seldonModels', type: resourceTypes.seldonModels, optional: true},
+		{key: 'seldonExperiments', type: resourceTypes.seldonExperiments, optional: true},
+		{key: 'rollouts', type: resourceTypes.rollouts, optional: true},
+		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true},
+		{key: 'canaries', type: resourceTypes.canaries, optional: true},
 		// KServe's pods carry KServe's labels, not modeldeck's.
 		{key: 'pods', type: resourceTypes.pods, labelSelector: 'serving.kserve.io/inferenceservice', optional: true},
 	];

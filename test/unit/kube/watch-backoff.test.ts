@@ -20,6 +20,12 @@ describe('watch restarts', () => {
 			'virtualservices (optional)',
 			'destinationrules (optional)',
 			'inferenceservices (optional)',
+			'trafficsplits (optional)',
+			'models (optional)',
+			'experiments (optional)',
+			'rollouts (optional)',
+			'analysisruns (optional)',
+			'canaries (optional)',
 			'pods?serving.kserve.io/inferenceservice (optional)',
 		]);
 	});

@@ -16,6 +16,10 @@ import type {
 	Service,
 	VirtualService,
 } from '../objects.ts';
+import type {AnalysisRun, Rollout} from '../objects/argo-rollouts.ts';
+import type {FlaggerCanary} from '../objects/flagger.ts';
+import type {SeldonExperiment, SeldonModel} from '../objects/seldon.ts';
+import type {TrafficSplit} from '../objects/smi.ts';
 
 /** Everything discovery watches. Missing lists are empty (a CRD that is not installed has no objects). */
 export interface ClusterSnapshot {
@@ -28,6 +32,12 @@ export interface ClusterSnapshot {
 	virtualServices?: VirtualService[];
 	destinationRules?: DestinationRule[];
 	inferenceServices?: InferenceService[];
+	trafficSplits?: TrafficSplit[];
+	seldonModels?: SeldonModel[];
+	seldonExperiments?: SeldonExperiment[];
+	rollouts?: Rollout[];
+	analysisRuns?: AnalysisRun[];
+	canaries?: FlaggerCanary[];
 }
 
 export const kserveRevisionLabel = 'serving.knative.dev/revision';
@@ -67,6 +77,12 @@ export function sanitize(snapshot: ClusterSnapshot): ClusterSnapshot {
 		virtualServices: clean(snapshot.virtualServices),
 		destinationRules: clean(snapshot.destinationRules),
 		inferenceServices: clean(snapshot.inferenceServices),
+		trafficSplits: clean(snapshot.trafficSplits),
+		seldonModels: clean(snapshot.seldonModels),
+		seldonExperiments: clean(snapshot.seldonExperiments),
+		rollouts: clean(snapshot.rollouts),
+		analysisRuns: clean(snapshot.analysisRuns),
+		canaries: clean(snapshot.canaries),
 	};
 }
 
