@@ -1,0 +1,143 @@
+/**
+ * The layers of docs/ARCHITECTURE.md, kept by a test: every relative import under source/ is read and each edge between
+ * top-level parts must be in the table below. A new edge fails with the file, the import and what to do instead.
+ *
+ * Known leaks are listed one file at a time with the reason; an exception that no longer occurs fails too, so the list
+ * only shrinks.
+ */
+import {readdirSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {describe, expect, it} from 'vitest';
+
+const sourceRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../source');
+
+/** Part -> the parts it may import. A part is a top-level folder or file of source/. */
+const allowed: Record<string, readonly string[]> = {
+	// Pure: types, rules, statistics. No I/O, no React, nothing above it.
+	domain: [],
+	// The simulated fleet implements the ports; only the composition root picks it.
+	demo: ['domain'],
+	// The outside world: Kubernetes, Prometheus, the agent's HTTP/WebSocket API.
+	sources: ['domain', 'protocol'],
+	// The wire protocol shared by the agent and its client.
+	protocol: ['domain'],
+	// Keys and commands: read the state, describe what to do.
+	keymap: ['domain', 'store'],
+	// State, reducer, selectors and the console's controller.
+	store: ['domain', 'keymap'],
+	// Screens: render state, never call a source.
+	ui: ['domain', 'keymap', 'store'],
+	'app.tsx': ['domain', 'keymap', 'store', 'ui'],
+	settings: ['domain', 'cli-flags.ts'],
+	'cli-flags.ts': ['domain'],
+	// One-shot commands (status, weight, promote …) over the same ports.
+	commands: ['domain', 'sources', 'settings', 'cli-flags.ts'],
+	// The in-cluster agent: a program of its own over the same adapters.
+	agent: ['domain', 'sources', 'protocol', 'settings'],
+	'model-server': ['domain'],
+	// The composition root: wires everything.
+	'cli.tsx': ['*'],
+};
+
+/** Known leaks, to be moved away; each names the file, the part it reaches and why it is still there. */
+const exceptions: ReadonlyArray<{from: string; to: string; reason: string}> = [
+	{from: 'sources/agent-client.ts', to: 'agent/protocol.ts', reason: 'the wire protocol still lives inside the agent'},
+	{from: 'commands/run-command.ts', to: 'demo/index.ts', reason: 'commands pick the demo themselves instead of being given sources'},
+];
+
+interface Edge {
+	from: string;
+	to: string;
+	specifier: string;
+}
+
+function filesUnder(directory: string): string[] {
+	return readdirSync(directory, {withFileTypes: true}).flatMap((entry) => {
+		const full = path.join(directory, entry.name);
+		if (entry.isDirectory()) return filesUnder(full);
+		return /\.(ts|tsx)$/.test(entry.name) ? [full] : [];
+	});
+}
+
+/** Relative imports and re-exports, static and dynamic, of one file. */
+export function relativeImports(text: string): string[] {
+	const found: string[] = [];
+	const pattern = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
+	for (const match of text.matchAll(pattern)) found.push((match[1] ?? match[2] ?? match[3])!);
+	return found;
+}
+
+function partOf(relative: string): string {
+	return relative.split('/')[0]!;
+}
+
+function edges(): Edge[] {
+	return filesUnder(sourceRoot).flatMap((file) => {
+		const from = path.relative(sourceRoot, file).split(path.sep).join('/');
+		return relativeImports(readFileSync(file, 'utf8')).map((specifier) => ({
+			from,
+			to: path.relative(sourceRoot, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/'),
+			specifier,
+		}));
+	});
+}
+
+function violations(all: Edge[]): string[] {
+	return all
+		.filter((edge) => partOf(edge.from) !== partOf(edge.to))
+		.filter((edge) => {
+			const rule = allowed[partOf(edge.from)];
+			if (rule === undefined) return true;
+			return !rule.includes('*') && !rule.includes(partOf(edge.to));
+		})
+		.filter((edge) => !exceptions.some((exception) => exception.from === edge.from && exception.to === edge.to))
+		.map((edge) => {
+			const rule = allowed[partOf(edge.from)];
+			const may = rule === undefined ? 'is not in the table of layers' : `may import only ${rule.join(', ') || 'itself'}`;
+			return `source/${edge.from} imports '${edge.specifier}' (${partOf(edge.to)}), but ${partOf(edge.from)} ${may}: move the shared code down to a part both may import (see docs/ARCHITECTURE.md), or add the edge to the table in test/unit/architecture/import-rules.test.ts if the layering itself changes`;
+		});
+}
+
+describe('layers', () => {
+	it('reads imports of every form', () => {
+		const text = [
+			"import {a} from '../domain/types.ts';",
+			"import type {B} from './b.ts';",
+			"export {c} from '../store/c.ts';",
+			"export * from './d.ts';",
+			"const e = await import('../demo/index.ts');",
+			"import './side-effect.ts';",
+			"import chalk from 'chalk';",
+			"const text = 'import x from \"./not-code.ts\"';",
+		].join('\n');
+		expect(relativeImports(text)).toEqual(['../domain/types.ts', './b.ts', '../store/c.ts', './d.ts', '../demo/index.ts', './side-effect.ts']);
+	});
+
+	it('every part of source/ is in the table of layers', () => {
+		const parts = new Set(filesUnder(sourceRoot).map((file) => partOf(path.relative(sourceRoot, file).split(path.sep).join('/'))));
+		expect([...parts].filter((part) => allowed[part] === undefined)).toEqual([]);
+	});
+
+	it('no import crosses the layers except those listed', () => {
+		expect(violations(edges())).toEqual([]);
+	});
+
+	it('a forbidden import is reported with the file and what to do', () => {
+		const messages = violations([{from: 'domain/judge.ts', to: 'sources/kube/index.ts', specifier: '../sources/kube/index.ts'}]);
+		expect(messages).toHaveLength(1);
+		expect(messages[0]).toContain("source/domain/judge.ts imports '../sources/kube/index.ts' (sources), but domain may import only itself");
+	});
+
+	it('every listed exception still occurs (fixed leaks are taken off the list)', () => {
+		const all = edges();
+		expect(exceptions.filter((exception) => !all.some((edge) => edge.from === exception.from && edge.to === exception.to))).toEqual([]);
+	});
+
+	it('the domain does no I/O and draws nothing', () => {
+		const impure = filesUnder(path.join(sourceRoot, 'domain')).filter((file) =>
+			/from\s*['"](?:node:|ink|react|@kubernetes|ws|prometheus-query)/.test(readFileSync(file, 'utf8')),
+		);
+		expect(impure.map((file) => path.relative(sourceRoot, file))).toEqual([]);
+	});
+});
