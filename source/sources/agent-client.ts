@@ -20,8 +20,8 @@ import https from 'node:https';
 import WebSocket from 'ws';
 import type {AgentEvent, AgentPort, AuditEntry, PredictionFilter} from '../domain/ports.ts';
 import type {Action, ActionProgress, Prediction, Unsubscribe} from '../domain/types.ts';
-import type {ServerMessage} from '../agent/protocol.ts';
-import {forwardedTokenHeader, minRequestIdPrefix, streamSubprotocol} from '../agent/protocol.ts';
+import type {ServerMessage} from '../protocol/agent.ts';
+import {forwardedTokenHeader, minRequestIdPrefix, streamSubprotocol} from '../protocol/agent.ts';
 
 export interface AgentTlsOptions {
 	ca?: string | Buffer;

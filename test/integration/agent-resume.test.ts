@@ -7,7 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import WebSocket, {WebSocketServer} from 'ws';
 import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
-import {closeTooSlow} from '../../source/agent/protocol.ts';
+import {closeTooSlow} from '../../source/protocol/agent.ts';
 import {createAgentClient} from '../../source/sources/agent-client.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import {eventually, freePort, plainPrediction, spawnAgent} from './agent-support.ts';

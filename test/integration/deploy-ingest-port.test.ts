@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
 import {parseAgentFlags, startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
-import {streamSubprotocol} from '../../source/agent/protocol.ts';
+import {streamSubprotocol} from '../../source/protocol/agent.ts';
 import {plainPrediction, postLogs} from './agent-support.ts';
 
 let agent: RunningAgent;

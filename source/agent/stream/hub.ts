@@ -10,7 +10,7 @@
  */
 import type {PredictionFilter} from '../../domain/ports.ts';
 import type {Prediction} from '../../domain/types.ts';
-import type {SequencedMessage, ServerMessage} from '../protocol.ts';
+import type {SequencedMessage, ServerMessage} from '../../protocol/agent.ts';
 import {BoundedQueue} from './bounded-queue.ts';
 import {matchesPrediction} from './filter.ts';
 
