@@ -245,12 +245,18 @@ async function realSources(
 		});
 	}, contextName, inForce?.contexts ?? []);
 	const prometheusUrl = options.prometheus ?? contextSettings(settings, contextName).prometheusUrl ?? settings.prometheusUrl;
+	const prometheusService = contextSettings(settings, contextName).prometheusService;
+	// Without a URL: the Service named in settings, else the Prometheus found in the cluster, through the API server.
 	const metrics = prometheusUrl
 		? new LazyMetricsPort(async () => {
 				const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
 				return createPrometheusMetrics({url: prometheusUrl, profiles: settings.profiles});
 			}, prometheusUrl)
-		: undefined;
+		: new LazyMetricsPort(async () => {
+				await new Promise((resolve) => setTimeout(resolve, 0));
+				const {prometheusInCluster} = await import('./sources/prometheus/discover.ts');
+				return prometheusInCluster({kubeconfig: kubeconfigPath, context: inForce?.current ?? options.context, service: prometheusService, metrics: {profiles: settings.profiles}});
+			}, 'prometheus in the cluster');
 	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
 	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy. Each
 	// context has its own: switching context looks again.
@@ -276,7 +282,7 @@ async function realSources(
 	);
 
 	return {
-		sources: {cluster, ...(metrics ? {metrics} : {}), agent, demo: false},
+		sources: {cluster, metrics, agent, demo: false},
 		stop: () => undefined,
 		namespace: contextNamespace,
 	};
@@ -334,6 +340,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				profiles: settings.profiles,
 				...(settings.readOnly ? {readOnly: true, readOnlyReason: `readOnly in ${settingsFile}`} : {}),
 				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
+				...(perContext?.prometheusService ? {prometheusService: perContext.prometheusService} : {}),
 				readOnlyContexts: Object.entries(settings.contexts)
 					.filter(([, context]) => context.readOnly)
 					.map(([name]) => name),

@@ -88,6 +88,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				...(action.history ? {history: action.history} : {}),
 				flags: action.flags,
 				verdicts: action.verdicts,
+				...(action.found ? {metricsFound: action.found} : {}),
 				health: {
 					...state.health,
 					metrics: {
