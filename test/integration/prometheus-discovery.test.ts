@@ -7,6 +7,9 @@
  * figures and says in its header which Prometheus it found and how. A cluster without one says what was looked for
  * and how to point at one; a user without services/proxy is told which permission it takes.
  */
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {render} from 'ink-testing-library';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
@@ -123,6 +126,47 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 		const source = await prometheusInCluster({kubeconfig: cluster.kubeconfig, context: 'viewer'});
 		expect(source.found).toMatch(/^monitoring\/prometheus-operated/);
 		await expect(source.sample(targets, 10)).rejects.toThrow(/refused the proxy .*HTTP 403.*needs "get" on "services\/proxy" in namespace monitoring/);
+	});
+
+	it('a user who may list Services only in monitoring finds it there, and reaches it with services/proxy granted there', async () => {
+		const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
+		await post('/api/v1/namespaces/monitoring/serviceaccounts', {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'oncall'}});
+		await post('/apis/rbac.authorization.k8s.io/v1/namespaces/monitoring/roles', {
+			apiVersion: 'rbac.authorization.k8s.io/v1',
+			kind: 'Role',
+			metadata: {name: 'prometheus-reader'},
+			rules: [
+				{apiGroups: [''], resources: ['services'], verbs: ['list']},
+				{apiGroups: [''], resources: ['services/proxy'], resourceNames: ['prometheus-operated', 'http:prometheus-operated:web'], verbs: ['get', 'create']},
+			],
+		});
+		await post('/apis/rbac.authorization.k8s.io/v1/namespaces/monitoring/rolebindings', {
+			apiVersion: 'rbac.authorization.k8s.io/v1',
+			kind: 'RoleBinding',
+			metadata: {name: 'prometheus-reader-oncall'},
+			roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'prometheus-reader'},
+			subjects: [{kind: 'ServiceAccount', name: 'oncall', namespace: 'monitoring'}],
+		});
+		const issued = (await post('/api/v1/namespaces/monitoring/serviceaccounts/oncall/token', {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}})) as {
+			status: {token: string};
+		};
+		const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-oncall-')), 'kubeconfig');
+		writeFileSync(
+			kubeconfig,
+			JSON.stringify({
+				apiVersion: 'v1',
+				kind: 'Config',
+				clusters: [{name: 'local', cluster: {server: cluster.server, 'certificate-authority': cluster.caFile}}],
+				users: [{name: 'oncall', user: {token: issued.status.token}}],
+				contexts: [{name: 'oncall', context: {cluster: 'local', user: 'oncall'}}],
+				'current-context': 'oncall',
+			}),
+		);
+		// Not in all namespaces, not in prometheus (the chart's Service is there): monitoring only.
+		const source = await prometheusInCluster({kubeconfig});
+		expect(source.found).toBe('monitoring/prometheus-operated (found: Prometheus Operator)');
+		const samples = await source.sample(targets, 30);
+		expect(samples.get(versionKey(targets[0]!))?.rps).toBeGreaterThan(0);
 	});
 
 	it('the console with no --prometheus shows its figures and says which Prometheus it found and how', async () => {
