@@ -107,6 +107,8 @@ export interface MetricsPort {
 	explain(target: MetricTarget, metric: MetricName): string;
 	/** Which Prometheus and how it was found, when it was looked for in the cluster (not given by flag or settings). */
 	readonly found?: string | undefined;
+	/** The cluster context changed: from now on query that context's Prometheus (configured for it, or found in it). */
+	switchContext?(context: string): void;
 }
 
 export interface PredictionFilter {

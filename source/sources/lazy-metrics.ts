@@ -1,7 +1,8 @@
 /**
  * A MetricsPort that loads its adapter on first use, like LazyClusterPort. A load that failed is tried again for the
  * next call (a cluster that did not answer while Prometheus was looked for may answer later), except when the
- * source is absent (none configured, none found): that is said once and stays so.
+ * source is absent (none configured, none found): that is said once and stays so. Each cluster context may have its
+ * own Prometheus: switching context loads again, for that context.
  */
 import {type MetricTarget, type MetricsPort, SourceAbsentError, type TimeRange} from '../domain/ports.ts';
 import type {MetricName, Sample, Series, VersionKey} from '../domain/types.ts';
@@ -10,12 +11,21 @@ export class LazyMetricsPort implements MetricsPort {
 	#real: MetricsPort | undefined;
 	#failure: Error | undefined;
 	#ready: Promise<MetricsPort>;
-	readonly #load: () => Promise<MetricsPort>;
+	readonly #load: (context: string | undefined) => Promise<MetricsPort>;
 	readonly #label: string;
+	#context: string | undefined;
 
-	constructor(load: () => Promise<MetricsPort>, label: string) {
+	constructor(load: (context: string | undefined) => Promise<MetricsPort>, label: string, context?: string) {
 		this.#label = label;
 		this.#load = load;
+		this.#context = context;
+		this.#ready = this.#start();
+	}
+
+	switchContext(context: string): void {
+		this.#context = context;
+		this.#real = undefined;
+		this.#failure = undefined;
 		this.#ready = this.#start();
 	}
 
@@ -29,15 +39,18 @@ export class LazyMetricsPort implements MetricsPort {
 	}
 
 	#start(): Promise<MetricsPort> {
-		const ready = this.#load().then(
+		const ready: Promise<MetricsPort> = this.#load(this.#context).then(
 			(real) => {
+				// A load for the context before the last switch is not this context's.
+				if (this.#ready !== ready) return real;
 				this.#real = real;
 				this.#failure = undefined;
 				return real;
 			},
 			(error: unknown) => {
-				this.#failure = error instanceof Error ? error : new Error(String(error));
-				throw this.#failure;
+				const failure = error instanceof Error ? error : new Error(String(error));
+				if (this.#ready === ready) this.#failure = failure;
+				throw failure;
 			},
 		);
 		ready.catch(() => undefined);

@@ -209,7 +209,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'context/set': {
-			const {readOnlyReason: _previous, ...rest} = state;
+			const {readOnlyReason: _previous, metricsFound: _found, ...rest} = state;
 			return {
 				...rest,
 				...(action.readOnlyReason ? {readOnlyReason: action.readOnlyReason} : {}),

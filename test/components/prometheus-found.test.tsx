@@ -52,3 +52,26 @@ describe.each([
 		expect(frameProblems(frame, ui.violations(), columns, rows)).toEqual([]);
 	});
 });
+
+it('switching context looks for that context’s Prometheus: the last one is no longer named', async () => {
+	const sources = fakeSources({agent: true});
+	const contexts: string[] = [];
+	class PerContextMetrics extends FakeMetrics {
+		found: string | undefined = found;
+		switchContext(context: string) {
+			contexts.push(context);
+			this.found = undefined;
+		}
+	}
+
+	const metrics = new PerContextMetrics();
+	const ui = await renderAtSize({sources: {...sources, metrics}}, 120, 30);
+	cleanup = ui.cleanup;
+	await ui.waitFor('prometheus: monitoring/prometheus-operated');
+	await ui.controller.switchContext('staging');
+	expect(contexts).toEqual(['staging']);
+	const frame = await ui.waitFor((text) => text.includes('prom:ok') && text.includes('staging'));
+	expect(frame).not.toContain('prometheus: monitoring/prometheus-operated');
+	expect(ui.controller.state.metricsFound).toBeUndefined();
+});
+

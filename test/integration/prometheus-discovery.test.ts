@@ -169,9 +169,9 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 		expect(samples.get(versionKey(targets[0]!))?.rps).toBeGreaterThan(0);
 	});
 
-	it('the console with no --prometheus shows its figures and says which Prometheus it found and how', async () => {
+	it('the console with no --prometheus shows its figures and says which Prometheus it found and how; another context looks again', async () => {
 		const kube = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'team-a'});
-		const metrics = new LazyMetricsPort(() => prometheusInCluster({kubeconfig: cluster.kubeconfig, context: 'admin'}), 'prometheus in the cluster');
+		const metrics = new LazyMetricsPort((context) => prometheusInCluster({kubeconfig: cluster.kubeconfig, context}), 'prometheus in the cluster', 'admin');
 		const handle = createConsole({...consoleDefaults, refreshSeconds: 1, namespace: 'team-a', sources: {cluster: kube, metrics, demo: false}}, {width: 200, height: 20});
 		handle.controller.start();
 		const rendered = render(handle.element);
@@ -185,6 +185,15 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 			expect(Number(rps('v2')), frame).toBeGreaterThan(0);
 			expect(frame).toContain('prom:ok');
 			expect(frame).toContain('prometheus: monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)');
+
+			// Another context looks again, with that context's user: the viewer may not use the service proxy.
+			await handle.controller.switchContext('viewer');
+			const until = Date.now() + 30_000;
+			while (!(rendered.lastFrame() ?? '').includes('prom:down') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+			const switched = rendered.lastFrame() ?? '';
+			expect(switched).toContain('prom:down');
+			expect(switched).toMatch(/prom down: The API server refused the proxy to Prometheus service monitoring\/prometheus-operated:web .*HTTP 403/);
+			expect(switched).not.toContain('prometheus: monitoring/prometheus-operated (found');
 		} finally {
 			handle.controller.stop();
 			rendered.unmount();

@@ -46,4 +46,23 @@ describe('LazyMetricsPort', () => {
 		expect(attempts).toBe(1);
 		expect(lazy.explain(target, 'rps')).toBe('# no Prometheus found');
 	});
+
+	it('loads again for the context switched to, and forgets the last one’s Prometheus', async () => {
+		const asked: Array<string | undefined> = [];
+		const lazy = new LazyMetricsPort(async (context) => {
+			asked.push(context);
+			if (context === 'prod-eu') throw new SourceAbsentError('no Prometheus found in context prod-eu');
+			return port(`prometheus of ${context}`, `${context}/prometheus-operated (found: Prometheus Operator)`);
+		}, 'prometheus in the cluster', 'prod-us');
+		await lazy.sample([target], 60);
+		expect(lazy.found).toBe('prod-us/prometheus-operated (found: Prometheus Operator)');
+		lazy.switchContext('prod-eu');
+		expect(lazy.found).toBeUndefined();
+		expect(lazy.label).toBe('prometheus in the cluster');
+		await expect(lazy.sample([target], 60)).rejects.toThrow('no Prometheus found in context prod-eu');
+		lazy.switchContext('prod-us');
+		await lazy.sample([target], 60);
+		expect(lazy.label).toBe('prometheus of prod-us');
+		expect(asked).toEqual(['prod-us', 'prod-eu', 'prod-us']);
+	});
 });
