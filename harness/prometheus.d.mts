@@ -22,6 +22,8 @@ export interface StartPrometheusOptions {
 	storageBlocksFrom?: string;
 	/** How long to wait for /-/ready. Default 30000. */
 	readyTimeoutMs?: number;
+	/** The address to listen on. Default `127.0.0.1`; a non-loopback one (or `0.0.0.0`) to be reached through a Service. */
+	listenHost?: string;
 	/** More prometheus flags. */
 	extraArgs?: string[];
 }

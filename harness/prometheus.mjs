@@ -33,6 +33,7 @@ const execFileAsync = promisify(execFile);
  * @property {string} [storageBlocksFrom] An OpenMetrics file turned into TSDB blocks (promtool tsdb
  *   create-blocks-from openmetrics) in the data directory before Prometheus starts.
  * @property {number} [readyTimeoutMs] How long to wait for /-/ready. Default 30000.
+ * @property {string} [listenHost] The address to listen on. Default `127.0.0.1`; a non-loopback one (or `0.0.0.0`) to be reached through a Service.
  * @property {string[]} [extraArgs] More prometheus flags.
  */
 
@@ -185,13 +186,16 @@ export async function startPrometheus(options = {}) {
 	if (options.storageBlocksFrom) await createBlocks(options.storageBlocksFrom, dataDir);
 
 	const port = await freePort();
-	const url = `http://127.0.0.1:${port}`;
+	// Behind a Service of the local control plane (the API server's service proxy dials no loopback address), it
+	// listens on the host's own address instead.
+	const listenHost = options.listenHost ?? '127.0.0.1';
+	const url = `http://${listenHost === '0.0.0.0' ? '127.0.0.1' : listenHost}:${port}`;
 	const child = spawn(
 		binary,
 		[
 			`--config.file=${configFile}`,
 			`--storage.tsdb.path=${dataDir}`,
-			`--web.listen-address=127.0.0.1:${port}`,
+			`--web.listen-address=${listenHost}:${port}`,
 			// Imported blocks may be old; keep them whatever their age.
 			'--storage.tsdb.retention.time=100y',
 			'--web.enable-lifecycle',

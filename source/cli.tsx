@@ -244,13 +244,26 @@ async function realSources(
 			promoteKeepsOldStable: settings.promoteKeepsOldStable,
 		});
 	}, contextName, inForce?.contexts ?? []);
-	const prometheusUrl = options.prometheus ?? contextSettings(settings, contextName).prometheusUrl ?? settings.prometheusUrl;
-	const metrics = prometheusUrl
-		? new LazyMetricsPort(async () => {
+	// Each context's Prometheus: --prometheus, else the context's URL in settings, else the global one; without a URL,
+	// the context's Service named in settings, else the Prometheus found in the cluster, through the API server.
+	const prometheusUrlFor = (context: string) => options.prometheus ?? contextSettings(settings, context).prometheusUrl ?? settings.prometheusUrl;
+	const startUrl = prometheusUrlFor(contextName);
+	const metrics = new LazyMetricsPort(
+		async (picked) => {
+			const url = prometheusUrlFor(picked ?? contextName);
+			if (url) {
 				const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
-				return createPrometheusMetrics({url: prometheusUrl, profiles: settings.profiles});
-			}, prometheusUrl)
-		: undefined;
+				return createPrometheusMetrics({url, profiles: settings.profiles});
+			}
+
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			const {prometheusInCluster} = await import('./sources/prometheus/discover.ts');
+			const context = picked ?? inForce?.current ?? options.context;
+			const service = context ? contextSettings(settings, context).prometheusService : undefined;
+			return prometheusInCluster({kubeconfig: kubeconfigPath, context, service, metrics: {profiles: settings.profiles}});
+		},
+		startUrl ?? 'prometheus in the cluster',
+	);
 	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
 	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy. Each
 	// context has its own: switching context looks again.
@@ -276,7 +289,7 @@ async function realSources(
 	);
 
 	return {
-		sources: {cluster, ...(metrics ? {metrics} : {}), agent, demo: false},
+		sources: {cluster, metrics, agent, demo: false},
 		stop: () => undefined,
 		namespace: contextNamespace,
 	};
@@ -334,6 +347,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				profiles: settings.profiles,
 				...(settings.readOnly ? {readOnly: true, readOnlyReason: `readOnly in ${settingsFile}`} : {}),
 				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
+				...(perContext?.prometheusService ? {prometheusService: perContext.prometheusService} : {}),
 				readOnlyContexts: Object.entries(settings.contexts)
 					.filter(([, context]) => context.readOnly)
 					.map(([name]) => name),

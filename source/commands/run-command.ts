@@ -4,7 +4,7 @@
  */
 import {createInterface} from 'node:readline';
 import {isNoop, noopMessage, plannedAction, planDangers, PlanRefusal, planLines, planResult, type ChangePlan, type PlanDanger, type TrafficAction} from '../domain/plan.ts';
-import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget} from '../domain/ports.ts';
+import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget, SourceAbsentError} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Flag, Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
 import {modelKey, versionKey, type Series} from '../domain/types.ts';
@@ -47,6 +47,8 @@ export interface CommandOptions {
 	readOnlyContexts?: string[];
 	/** Prometheus URL from settings, used by status when --prometheus is not given. */
 	prometheusUrl?: string;
+	/** Settings' `prometheusService` (`namespace/service:port`) for the context: status reaches it through the API server. */
+	prometheusService?: string;
 	/** Custom PromQL profiles from settings. */
 	profiles?: Record<string, Record<string, string>>;
 }
@@ -176,12 +178,30 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 	};
 }
 
-/** Prometheus from --prometheus, else from settings (per context, then global), else none. */
+/**
+ * Prometheus from --prometheus, else from settings (per context, then global); else, for status, the settings'
+ * Service or the Prometheus found in the cluster (looked for when first asked); else none.
+ */
 async function prometheusFor(args: CommandArgs, options: CommandOptions): Promise<MetricsPort | undefined> {
 	const url = args.prometheus ?? options.prometheusUrl;
-	if (!url) return undefined;
+	const profiles = options.profiles ? {profiles: options.profiles} : {};
+	if (!url) {
+		if (args.command !== 'status') return undefined;
+		const [{LazyMetricsPort}, {prometheusInCluster}] = await Promise.all([import('../sources/lazy-metrics.ts'), import('../sources/prometheus/discover.ts')]);
+		return new LazyMetricsPort(
+			() =>
+				prometheusInCluster({
+					kubeconfig: args.kubeconfig,
+					context: args.context,
+					service: options.prometheusService,
+					metrics: profiles,
+				}),
+			'prometheus in the cluster',
+		);
+	}
+
 	const {createPrometheusMetrics} = await import('../sources/prometheus/index.ts');
-	return createPrometheusMetrics({url, ...(options.profiles ? {profiles: options.profiles} : {})});
+	return createPrometheusMetrics({url, ...profiles});
 }
 
 /**
@@ -278,8 +298,12 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 			samples = sampled;
 			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
 			verdicts = analyseForCommand(models, sampled, history, options.thresholds, now).verdicts;
+			if (metrics.found) io.stderr.write(`modeldeck status: metrics from prometheus ${metrics.found}\n`);
 		} catch (error) {
-			io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
+			// None configured and none found in the cluster: the versions' metrics are null, as without Prometheus.
+			if (!(error instanceof SourceAbsentError)) {
+				io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
+			}
 		}
 	}
 

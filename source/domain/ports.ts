@@ -42,6 +42,11 @@ export class ForbiddenError extends Error {
 	override name = 'ForbiddenError';
 }
 
+/** Thrown by a source that is not there (none configured, none found): shown as off, with why, not as a failure. */
+export class SourceAbsentError extends Error {
+	override name = 'SourceAbsentError';
+}
+
 export interface ClusterPort {
 	/** Name shown in the header, e.g. the kubeconfig context or `demo`. */
 	readonly label: string;
@@ -100,6 +105,10 @@ export interface MetricsPort {
 	history(targets: MetricTarget[], range: TimeRange): Promise<Map<VersionKey, Series>>;
 	/** The query behind a figure, copyable. */
 	explain(target: MetricTarget, metric: MetricName): string;
+	/** Which Prometheus and how it was found, when it was looked for in the cluster (not given by flag or settings). */
+	readonly found?: string | undefined;
+	/** The cluster context changed: from now on query that context's Prometheus (configured for it, or found in it). */
+	switchContext?(context: string): void;
 }
 
 export interface PredictionFilter {

@@ -19,6 +19,8 @@ export type StoreAction =
 			history?: Record<string, Series>;
 			flags: Record<string, Flag[]>;
 			verdicts: Record<string, Verdict>;
+			/** Which Prometheus answered and how it was found, when it was looked for in the cluster. */
+			found?: string;
 			now: number;
 	  }
 	| {type: 'log/set'; entries: Prediction[]; received: number; ratePerSecond: number}

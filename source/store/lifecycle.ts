@@ -128,6 +128,7 @@ export class Lifecycle {
 					: undefined;
 			this.#store.dispatch({type: 'context/set', context: name, readOnlyReason});
 			this.#switchAgent(name);
+			this.#switchMetrics(name);
 			this.#watch();
 			void this.#loadNamespaces();
 			this.#options.toast('info', `context ${name}`);
@@ -135,6 +136,14 @@ export class Lifecycle {
 			this.#options.toast('error', `cannot switch to ${name}: ${describeError(error)}`);
 			this.#watch();
 		}
+	}
+
+	/** Each context has its own Prometheus (configured for it, or found in it): the metrics source looks again. */
+	#switchMetrics(context: string): void {
+		const metrics = this.#sources.metrics;
+		if (!metrics?.switchContext) return;
+		metrics.switchContext(context);
+		this.#store.dispatch({type: 'source/connecting', source: 'metrics', now: this.#now()});
 	}
 
 	/** Each context has its own agent: end the old one's stream and audit, and find the new context's. */

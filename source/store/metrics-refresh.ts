@@ -3,7 +3,7 @@
  * analysis over them (flags, the canary judge, drift), the expensive part of which runs only every JUDGE_EVERY_MS.
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
-import type {MetricsPort} from '../domain/ports.ts';
+import {type MetricsPort, SourceAbsentError} from '../domain/ports.ts';
 import type {Series} from '../domain/types.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from '../domain/pipeline.ts';
 import {Poller} from './poller.ts';
@@ -57,8 +57,9 @@ export class MetricsRefresh {
 			run: () => this.#refresh(),
 			// A refresh marks the source ok itself (metrics/refreshed); one with nothing to ask (no models yet) proves
 			// nothing about Prometheus and leaves its health as it was.
+			// None configured and none found in the cluster is not a failure: the header says it is off, and why.
 			onError: (error) =>
-				this.#store.dispatch({type: 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
+				this.#store.dispatch({type: error instanceof SourceAbsentError ? 'source/absent' : 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
 		});
 	}
 
@@ -147,7 +148,8 @@ export class MetricsRefresh {
 		});
 		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
 		// second in all, instead of one more per refresh).
-		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now} as const;
+		const found = metrics.found;
+		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, ...(found ? {found} : {}), now} as const;
 		if (Object.keys(this.state.samples).length > 0) this.#store.defer(refreshed);
 		else this.#store.dispatch(refreshed);
 	}

@@ -88,6 +88,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				...(action.history ? {history: action.history} : {}),
 				flags: action.flags,
 				verdicts: action.verdicts,
+				...(action.found ? {metricsFound: action.found} : {}),
 				health: {
 					...state.health,
 					metrics: {
@@ -208,7 +209,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'context/set': {
-			const {readOnlyReason: _previous, ...rest} = state;
+			const {readOnlyReason: _previous, metricsFound: _found, ...rest} = state;
 			return {
 				...rest,
 				...(action.readOnlyReason ? {readOnlyReason: action.readOnlyReason} : {}),

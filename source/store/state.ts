@@ -112,6 +112,8 @@ export interface AppState {
 	flags: Record<VersionKey, Flag[]>;
 	verdicts: Record<string, Verdict>;
 	health: Record<SourceName, SourceHealth>;
+	/** The Prometheus found in the cluster and how, e.g. `monitoring/prometheus-operated (found: Prometheus Operator)`. */
+	metricsFound?: string;
 	view: View;
 	/** The screens `esc` goes back to, the last one first to return to. */
 	back: View[];

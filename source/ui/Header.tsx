@@ -57,18 +57,20 @@ function notes(state: AppState) {
 	const absent = sources
 		.filter(({source, health}) => health.status === 'absent' && source !== 'cluster')
 		.sort((a, b) => Number(b.source === 'agent') - Number(a.source === 'agent'));
-	return {problems, absent};
+	// A Prometheus the console found by itself is named (which one, and how it was found) while it answers.
+	const found = state.metricsFound && state.health.metrics.status === 'ok' ? `prometheus: ${state.metricsFound}` : undefined;
+	return {problems, absent, found};
 }
 
 /** The header's height: a second line when it has something to say. */
 export function headerLines(state: AppState): number {
-	const {problems, absent} = notes(state);
-	return problems.length > 0 || absent.length > 0 ? 2 : 1;
+	const {problems, absent, found} = notes(state);
+	return problems.length > 0 || absent.length > 0 || found ? 2 : 1;
 }
 
 export function Header({state, width}: {state: AppState; width: number}) {
 	const theme = useTheme();
-	const {problems, absent} = notes(state);
+	const {problems, absent, found} = notes(state);
 	const flagged = flaggedModels(state).length;
 	// Flagged models counted where the eye starts, not only as pink text in the table's right-most column.
 	const flaggedLabel = flagged > 0 ? ` · ${flagged} flagged` : '';
@@ -109,7 +111,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 				))}
 				{clock ? <Text color={theme.text.muted}> {formatClock(state.now)}</Text> : null}
 			</Box>
-			{problems.length > 0 || absent.length > 0 ? (
+			{problems.length > 0 || absent.length > 0 || found ? (
 				<Text wrap="truncate-end">
 					<Text color={theme.status.warning}>
 						{problems
@@ -129,6 +131,7 @@ export function Header({state, width}: {state: AppState; width: number}) {
 									: `${sourceLabels[source]}: ${health.message ?? 'off'}`,
 							)
 							.join(' · ')}
+						{found ? `${problems.length > 0 || absent.length > 0 ? ' · ' : ''}${found}` : ''}
 					</Text>
 				</Text>
 			) : null}

@@ -8,18 +8,12 @@
  * canary is made slow with the model server's knob and the agent's guard rolls it back by itself, which the console
  * shows and the audit view records. The agent acts with deploy/base's ServiceAccount and RBAC, nothing more.
  *
- * The agent is a process on this host. What kube-apiserver's service proxy needs to reach it (its service
- * ResourceLocation, pkg/registry/core/service/storage):
- * - an Endpoints object named like the Service: the proxy reads Endpoints, not EndpointSlices. Without one it answers
- *   404 `services "NAME" not found` (the Endpoints lookup's NotFound, reported under the Service's name);
- * - addresses that name a Pod (targetRef) of the Service's namespace whose status.podIPs include the address,
- *   otherwise 503 `no endpoints available`. Here that pod is a stand-in: never scheduled (kwok leaves it alone), its
- *   status written by the test with the host's address;
- * - a non-loopback address (Endpoints refuse loopback ones): the host's own IPv4;
- * - and the user needs `services/proxy` on the Service: deploy/base/console-access.yaml, bound to the operator.
+ * The agent is a process on this host, behind its Service as test/support/service-behind-proxy.ts puts it (which says
+ * what kube-apiserver's service proxy needs to reach it); and the user needs `services/proxy` on the Service:
+ * deploy/base/console-access.yaml, bound to the operator.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
-import {networkInterfaces, tmpdir} from 'node:os';
+import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {KubeConfig} from '@kubernetes/client-node';
 import {parse as parseYaml, parseAllDocuments} from 'yaml';
@@ -36,12 +30,12 @@ import {type RunningModelServer, startModelServer} from '../../source/model-serv
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
+import {hostAddress, serviceBehindProxy} from '../support/service-behind-proxy.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 import {freePort, plainPrediction, postLogs} from '../integration/agent-support.ts';
 
 const agentNamespace = 'modeldeck';
 const agentService = 'modeldeck-agent';
-const agentPod = 'modeldeck-agent-on-host';
 
 let cluster: Cluster;
 let agent: RunningAgent | undefined;
@@ -53,40 +47,20 @@ let load: PacedLoad | undefined;
 /** The guard watches the model only once the test turns it on (as an operator would annotate a model). */
 let guarded = false;
 
-function hostAddress(): string {
-	for (const addresses of Object.values(networkInterfaces())) {
-		for (const address of addresses ?? []) {
-			if (address.family === 'IPv4' && !address.internal && !address.address.startsWith('169.254.')) return address.address;
-		}
-	}
-
-	throw new Error('This test needs a non-loopback IPv4 address on the machine (Endpoints may not name loopback addresses).');
-}
-
 /** Puts the agent at host:port behind its Service the way the API server's service proxy finds it. */
 async function registerAgent(host: string, port: number): Promise<void> {
 	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
 	// As deploy/base/service.yaml, minus the selector: the endpoints controller would otherwise empty our Endpoints.
-	await post(`/api/v1/namespaces/${agentNamespace}/services`, {
-		apiVersion: 'v1',
-		kind: 'Service',
-		metadata: {name: agentService, labels: {'app.kubernetes.io/name': 'modeldeck-agent'}},
-		spec: {ports: [{name: 'http', port: 8090, targetPort: port, protocol: 'TCP'}]},
-	});
-	// The pod the proxy checks the address against. A scheduler of that name does not exist: the pod is never bound,
-	// so kwok never manages (and never rewrites) its status.
-	await post(`/api/v1/namespaces/${agentNamespace}/pods`, {
-		apiVersion: 'v1',
-		kind: 'Pod',
-		metadata: {name: agentPod, labels: {'app.kubernetes.io/name': 'modeldeck-agent'}},
-		spec: {schedulerName: 'runs-on-the-test-host', containers: [{name: 'agent', image: 'modeldeck/agent:host', ports: [{name: 'http', containerPort: port}]}]},
-	});
-	await api.http.patch(`/api/v1/namespaces/${agentNamespace}/pods/${agentPod}/status`, {status: {podIP: host, podIPs: [{ip: host}]}}, 'merge');
-	await post(`/api/v1/namespaces/${agentNamespace}/endpoints`, {
-		apiVersion: 'v1',
-		kind: 'Endpoints',
-		metadata: {name: agentService},
-		subsets: [{addresses: [{ip: host, targetRef: {kind: 'Pod', namespace: agentNamespace, name: agentPod}}], ports: [{name: 'http', port, protocol: 'TCP'}]}],
+	await serviceBehindProxy(api, {
+		namespace: agentNamespace,
+		service: agentService,
+		labels: {'app.kubernetes.io/name': 'modeldeck-agent'},
+		portName: 'http',
+		servicePort: 8090,
+		host,
+		port,
+		pod: 'modeldeck-agent-on-host',
+		createNamespace: false,
 	});
 	// What an operator needs to reach the agent, as shipped.
 	const role = parseYaml(readFileSync(path.resolve('deploy/base/console-access.yaml'), 'utf8')) as {metadata: Record<string, unknown>};
