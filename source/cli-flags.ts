@@ -109,7 +109,9 @@ function meowFlags(flags: readonly FlagSpec[]): AnyFlags {
 	return result;
 }
 
-let manifest: Record<string, unknown> | undefined;
+/** Set by the single executable's build (scripts/sea.mjs), which has no package.json beside it for meow to read. */
+declare const MODELDECK_PACKAGE: Record<string, unknown> | undefined;
+let manifest: Record<string, unknown> | undefined = typeof MODELDECK_PACKAGE === 'undefined' ? undefined : MODELDECK_PACKAGE;
 
 const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
