@@ -18,7 +18,7 @@
 //    only macOS has: darwin targets are built on macOS (the release workflow's macOS job), never cross-built here.
 //
 // Output: OUT/modeldeck-<os>-<arch> (and with --archive, OUT/modeldeck-v<version>-<os>-<arch>.tar.gz holding
-// `modeldeck` and LICENSE, what the release attaches and krew installs).
+// `modeldeck` and LICENSE, what the release attaches and krew installs; scripts/release-manifests.mjs reads them).
 import {execFileSync} from 'node:child_process';
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
@@ -151,6 +151,27 @@ function nodeBinary(target) {
 	return binary;
 }
 
+/** The release archive's name for TARGET: what the release attaches, SHA256SUMS lists and the krew manifest points at. */
+export function archiveName(version, target) {
+	return `modeldeck-v${version}-${target}.tar.gz`;
+}
+
+/** OUT/modeldeck-vVERSION-TARGET.tar.gz holding EXECUTABLE as `modeldeck`, and LICENSE. */
+export function archiveExecutable(executable, target, version, out) {
+	const staging = path.join(out, `stage-${target}`);
+	rmSync(staging, {recursive: true, force: true});
+	mkdirSync(staging, {recursive: true});
+	copyFileSync(executable, path.join(staging, 'modeldeck'));
+	chmodSync(path.join(staging, 'modeldeck'), 0o755);
+	copyFileSync('LICENSE', path.join(staging, 'LICENSE'));
+	const archived = path.join(out, archiveName(version, target));
+	// With GNU tar (Linux) the same files give the same bytes: order, owner and times fixed. macOS's tar lacks those flags.
+	const fixed = process.platform === 'linux' ? ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0'] : [];
+	execFileSync('tar', [...fixed, '-czf', path.resolve(archived), 'modeldeck', 'LICENSE'], {cwd: staging});
+	rmSync(staging, {recursive: true, force: true});
+	return archived;
+}
+
 function buildTarget(target, script, out, version, archive) {
 	const started = performance.now();
 	const blob = path.join(out, `${target}.blob`);
@@ -184,20 +205,7 @@ function buildTarget(target, script, out, version, archive) {
 	renameSync(temporary, executable);
 	rmSync(blob);
 	rmSync(config);
-	let archived;
-	if (archive) {
-		const staging = path.join(out, `stage-${target}`);
-		rmSync(staging, {recursive: true, force: true});
-		mkdirSync(staging);
-		copyFileSync(executable, path.join(staging, 'modeldeck'));
-		chmodSync(path.join(staging, 'modeldeck'), 0o755);
-		copyFileSync('LICENSE', path.join(staging, 'LICENSE'));
-		archived = path.join(out, `modeldeck-v${version}-${target}.tar.gz`);
-		// Same bytes for the same files: owner, group and times fixed.
-		execFileSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-czf', path.resolve(archived), 'modeldeck', 'LICENSE'], {cwd: staging});
-		rmSync(staging, {recursive: true, force: true});
-	}
-
+	const archived = archive ? archiveExecutable(executable, target, version, out) : undefined;
 	const mib = (file) => (statSync(file).size / 1048576).toFixed(1);
 	console.log(`built ${executable} (${mib(executable)} MiB${archived ? `; ${path.basename(archived)} ${mib(archived)} MiB` : ''}) in ${Math.round(performance.now() - started)} ms`);
 }
