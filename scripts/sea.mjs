@@ -172,6 +172,22 @@ export function archiveExecutable(executable, target, version, out) {
 	return archived;
 }
 
+/**
+ * Node's Linux binaries carry their debug information (about 18 MB of 127): binutils' strip drops it before the blob
+ * goes in, when a strip that reads the target's architecture is installed (`strip` for this machine's,
+ * `aarch64-linux-gnu-strip` from binutils-aarch64-linux-gnu for arm64 on x64). Without one the executable is built as
+ * it is, only bigger.
+ */
+function stripDebugInfo(target, file) {
+	if (!target.startsWith('linux')) return;
+	const strip = target === hostTarget ? 'strip' : target === 'linux-arm64' ? 'aarch64-linux-gnu-strip' : 'x86_64-linux-gnu-strip';
+	try {
+		execFileSync(strip, [file], {stdio: ['ignore', 'ignore', 'pipe']});
+	} catch (error) {
+		console.log(`${target}: not stripped (${strip}: ${error.code === 'ENOENT' ? 'not installed' : String(error.stderr ?? error.message).trim()}); the executable keeps Node's debug information`);
+	}
+}
+
 function buildTarget(target, script, out, version, archive) {
 	const started = performance.now();
 	const blob = path.join(out, `${target}.blob`);
@@ -191,6 +207,7 @@ function buildTarget(target, script, out, version, archive) {
 	const temporary = `${executable}.tmp`;
 	copyFileSync(nodeBinary(target), temporary);
 	chmodSync(temporary, 0o755);
+	stripDebugInfo(target, temporary);
 	if (target.startsWith('darwin')) execFileSync('codesign', ['--remove-signature', temporary]);
 	// postject's warnings about the ELF's note sections are harmless (and many): only its failure is shown.
 	try {
