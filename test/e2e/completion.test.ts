@@ -9,7 +9,8 @@
  * tests fail, saying so: a syntax check alone would not show that the script completes anything.
  */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
@@ -29,16 +30,21 @@ const env = {...process.env, PATH: [bin, path.dirname(process.execPath), process
 
 afterAll(() => rmSync(directory, {recursive: true, force: true}));
 
-function shell(command: string, args: string[]): {code: number | null; stdout: string; stderr: string} {
-	const result = spawnSync(command, args, {env, encoding: 'utf8', timeout: 30_000});
+function shell(command: string, args: string[], livenessMs = 30_000): {code: number | null; stdout: string; stderr: string} {
+	const result = spawnSync(command, args, {env, encoding: 'utf8', timeout: livenessMs});
+	if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new Error(`${command} ${args.join(' ')} was still running after ${livenessMs} ms`);
 	if (result.error) throw new Error(`${command} could not run (${result.error.message}); install it with apt-get install ${command}`);
 	return {code: result.status, stdout: result.stdout, stderr: result.stderr};
 }
 
 /** bash's completion of WORDS (the last one is the word at the cursor). */
 function bashComplete(...words: string[]): string[] {
+	return bashCompleteWithin(30_000, ...words);
+}
+
+function bashCompleteWithin(livenessMs: number, ...words: string[]): string[] {
 	const script = 'source <(modeldeck completion bash) || exit 9; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _modeldeck; printf "%s\\n" "${COMPREPLY[@]}"';
-	const result = shell('bash', ['-c', script, 'bash', ...words]);
+	const result = shell('bash', ['-c', script, 'bash', ...words], livenessMs);
 	expect(result.stderr).toBe('');
 	expect(result.code).toBe(0);
 	return result.stdout.split('\n').filter(Boolean);
@@ -101,9 +107,22 @@ describe('bash', () => {
 		expect(bashComplete('modeldeck', 'completion', 'z')).toEqual(['zsh']);
 	});
 
-	it('completes nothing for a model when the cluster cannot be reached, and does not hang', () => {
+	it('completes nothing for a model when the cluster cannot be reached, and does not hang', async () => {
 		// The kubeconfig's server refuses connections: status fails, the completion is empty.
 		expect(bashComplete('modeldeck', 'rollback', '')).toEqual([]);
+		// A server that takes the connection and never answers: `status --timeout 2` gives up, and so does the TAB.
+		// The liveness bound, 12 s, is below status's own default timeout (15 s), so a completion that did not pass its
+		// short timeout would fail here. The kernel completes the handshakes on its own.
+		const silent = net.createServer(() => undefined);
+		await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+		const {port} = silent.address() as net.AddressInfo;
+		const silentConfig = path.join(directory, 'silent-kubeconfig');
+		writeFileSync(silentConfig, readFileSync(kubeconfig, 'utf8').replace('https://127.0.0.1:1', `https://127.0.0.1:${port}`));
+		try {
+			expect(bashCompleteWithin(12_000, 'modeldeck', 'rollback', '--kubeconfig', silentConfig, '--context', 'staging', '')).toEqual([]);
+		} finally {
+			silent.close();
+		}
 	});
 });
 
