@@ -20,10 +20,14 @@ const bin = path.join(directory, 'bin');
 mkdirSync(bin);
 symlinkSync(path.resolve('dist/cli.js'), path.join(bin, 'modeldeck'));
 const kubeconfig = path.join(directory, 'kubeconfig');
+/** EKS names contexts by ARN: bash splits such a word at every ":". */
+const eksContext = 'arn:aws:eks:eu-west-1:123456789012:cluster/ml';
+const contexts = ['prod-eu', 'prod-us', 'staging', eksContext];
 writeFileSync(
 	kubeconfig,
 	'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\n' +
-		'contexts: [{name: prod-eu, context: {cluster: c, user: u}}, {name: prod-us, context: {cluster: c, user: u}}, {name: staging, context: {cluster: c, user: u}}]\n',
+		'contexts: [{name: prod-eu, context: {cluster: c, user: u}}, {name: prod-us, context: {cluster: c, user: u}}, {name: staging, context: {cluster: c, user: u}},\n' +
+		`  {name: "${eksContext}", context: {cluster: c, user: u}}]\n`,
 );
 /** `modeldeck` (the built bin) and this Node first on PATH; the kubeconfig of the tests is the default one. */
 const env = {...process.env, PATH: [bin, path.dirname(process.execPath), process.env['PATH']].join(path.delimiter), KUBECONFIG: kubeconfig, HOME: directory};
@@ -93,8 +97,19 @@ describe('bash', () => {
 
 	it("completes contexts from the kubeconfig (the one on the line, else $KUBECONFIG's), and the demo's with --demo", () => {
 		expect(bashComplete('modeldeck', '--context', 'prod')).toEqual(['prod-eu', 'prod-us']);
-		expect(bashComplete('modeldeck', 'status', '--context', '')).toEqual(['prod-eu', 'prod-us', 'staging']);
+		expect(bashComplete('modeldeck', 'status', '--context', '')).toEqual(contexts);
 		expect(bashComplete('modeldeck', '--demo', '--context', '')).toEqual(['demo-prod', 'demo-staging']);
+	});
+
+	it('completes a context name with ":" in it (an EKS ARN), which bash splits into several words', () => {
+		// As bash hands it over with ":" in COMP_WORDBREAKS: the reply replaces the last fragment only.
+		expect(bashComplete('modeldeck', '--context', 'arn', ':', 'aws', ':', 'eks', ':', 'eu')).toEqual(['eu-west-1:123456789012:cluster/ml']);
+		expect(bashComplete('modeldeck', '--context', 'arn', ':')).toEqual(['aws:eks:eu-west-1:123456789012:cluster/ml']);
+		// Without ":" and "=" in COMP_WORDBREAKS the word is whole, and so is the reply.
+		expect(bashComplete('modeldeck', '--context', 'arn:aws')).toEqual([eksContext]);
+		expect(bashComplete('modeldeck', '--colors=a')).toEqual(['--colors=auto']);
+		// A flag's value with ":" in it is still one value: what follows is the first argument, a model.
+		expect(bashComplete('modeldeck', 'status', '--demo', '--prometheus', 'http', ':', '//localhost', ':', '9090', 'fr')).toEqual(['fraud-detector']);
 	});
 
 	it('completes a model name from `status --json` as the first argument only, and the fixed words of config and completion', () => {
@@ -136,7 +151,7 @@ describe('zsh', () => {
 		expect(zshComplete('modeldeck', 'we')).toEqual(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config', 'completion']);
 		expect(zshComplete('modeldeck', '--colors=')).toEqual(['auto', 'full', '16', 'none']);
 		expect(zshComplete('modeldeck', '--colors', '')).toEqual(['auto', 'full', '16', 'none']);
-		expect(zshComplete('modeldeck', '--context', '')).toEqual(['prod-eu', 'prod-us', 'staging']);
+		expect(zshComplete('modeldeck', '--context', '')).toEqual(contexts);
 		expect(zshComplete('modeldeck', 'weight', '--demo', '')).toEqual(expect.arrayContaining(['fraud-detector', 'sentiment']));
 		expect(zshComplete('modeldeck', '--kubeconfig', '')).toEqual(['FILES']);
 	});
@@ -153,7 +168,8 @@ describe('fish', () => {
 		expect(check.status).toBe(0);
 		expect(fishComplete('modeldeck we')).toEqual(['weight']);
 		expect(fishComplete('modeldeck --colors ')).toEqual(expect.arrayContaining(['auto', 'full', '16', 'none']));
-		expect(fishComplete('modeldeck status --context ')).toEqual(['prod-eu', 'prod-us', 'staging']);
+		// fish sorts what it offers.
+		expect(fishComplete('modeldeck status --context ').sort()).toEqual([...contexts].sort());
 		expect(fishComplete('modeldeck weight --demo fr')).toEqual(['fraud-detector']);
 	});
 });
