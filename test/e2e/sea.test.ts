@@ -105,7 +105,7 @@ describe.skipIf(skipReason !== undefined)(`the single executable for ${target}, 
 		expect(existsSync(path.join(out, 'modeldeck.cjs'))).toBe(true);
 	});
 
-	it('prints its version and answers `status --demo --json`', async () => {
+	it('prints its version, answers `status --demo --json` and prints its completion script', async () => {
 		expect(await run(['--version'])).toEqual({code: 0, stdout: `${manifest.version}\n`, stderr: ''});
 		const status = await run(['status', '--demo', '--json']);
 		expect(status.stderr).toBe('');
@@ -113,6 +113,10 @@ describe.skipIf(skipReason !== undefined)(`the single executable for ${target}, 
 		const document = JSON.parse(status.stdout) as {schema: string; models: Array<{name: string}>};
 		expect(document.schema).toBe('modeldeck.status/v1');
 		expect(document.models.map((model) => model.name)).toContain('fraud-detector');
+		const completion = await run(['completion', 'bash']);
+		expect(completion.code).toBe(0);
+		expect(completion.stdout).toContain('complete -F _modeldeck modeldeck');
+		expect((await run(['__complete', 'models', '--', 'weight', '--demo'])).stdout.split('\n')).toContain('fraud-detector');
 	});
 
 	it('draws the demo to its first frame in a pty and quits on q', async () => {
