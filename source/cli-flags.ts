@@ -68,6 +68,29 @@ export const flagTable: readonly FlagSpec[] = [
 	{name: 'help', short: 'h', help: ['This help'], console: true, commands: everyCommand},
 ];
 
+/** A subcommand: `modeldeck --help`, the dispatch in cli.tsx and the shell completion scripts are made from this table. */
+export interface SubcommandSpec {
+	name: string;
+	/** Its line in `modeldeck --help`: the synopsis and what it does. */
+	usage: string;
+	summary: string;
+	/** Its first argument is a model (completed from `status --json`). */
+	takesModel?: boolean;
+	/** The words its first argument can be, when they are fixed. */
+	words?: readonly string[];
+}
+
+export const subcommandTable: readonly SubcommandSpec[] = [
+	{name: 'status', usage: 'modeldeck status [--json]', summary: 'every model and version, for scripts', takesModel: true},
+	{name: 'weight', usage: 'modeldeck weight MODEL PERCENT', summary: 'set the canary weight (a whole number from 0 to 100)', takesModel: true},
+	{name: 'promote', usage: 'modeldeck promote MODEL', summary: 'all traffic to the canary, which becomes stable', takesModel: true},
+	{name: 'rollback', usage: 'modeldeck rollback MODEL', summary: 'canary to 0% (and its previous template back)', takesModel: true},
+	{name: 'agent', usage: 'modeldeck agent [flags]', summary: 'the in-cluster agent'},
+	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
+	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
+	{name: 'completion', usage: 'modeldeck completion bash|zsh|fish', summary: 'the shell completion script, e.g. source <(modeldeck completion bash)', words: ['bash', 'zsh', 'fish']},
+];
+
 export const consoleFlags: readonly FlagSpec[] = flagTable.filter((flag) => flag.console);
 export const consoleFlagNames: readonly string[] = consoleFlags.map((flag) => flag.name);
 
@@ -109,7 +132,9 @@ function meowFlags(flags: readonly FlagSpec[]): AnyFlags {
 	return result;
 }
 
-let manifest: Record<string, unknown> | undefined;
+/** Set by the single executable's build (scripts/sea.mjs), which has no package.json beside it for meow to read. */
+declare const MODELDECK_PACKAGE: Record<string, unknown> | undefined;
+let manifest: Record<string, unknown> | undefined = typeof MODELDECK_PACKAGE === 'undefined' ? undefined : MODELDECK_PACKAGE;
 
 const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 
@@ -386,13 +411,7 @@ export function consoleHelp(): string {
   Usage
     $ modeldeck [flags]                      console on the current kubeconfig context
     $ modeldeck --demo [--scenario NAME]     console on a simulated fleet
-    $ modeldeck status [--json]              every model and version, for scripts
-    $ modeldeck weight MODEL PERCENT         set the canary weight (a whole number from 0 to 100)
-    $ modeldeck promote MODEL                all traffic to the canary, which becomes stable
-    $ modeldeck rollback MODEL               canary to 0% (and its previous template back)
-    $ modeldeck agent [flags]                the in-cluster agent
-    $ modeldeck model-server [flags]         a small OIP v2 model server for tests and demos
-    $ modeldeck config path                  where the settings file lives
+${subcommandTable.map((subcommand) => `    $ ${subcommand.usage.padEnd(37)}${subcommand.summary}`).join('\n')}
 
   Flags
 ${flagHelp(consoleFlags)}

@@ -11,7 +11,7 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, validateConsoleFlags} from './cli-flags.ts';
+import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
 
 /** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
@@ -30,12 +30,13 @@ function traceFrame(renderMs: number): void {
 	appendFileSync(frameTraceFile, `${Date.now()} ${renderMs.toFixed(2)} ${memory.rss} ${memory.heapUsed} ${memory.heapTotal} ${memory.external}\n`);
 }
 
-const subcommands = new Set(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config']);
+/** `__complete` is the completion scripts' own, not listed. */
+const subcommands = new Set(subcommandTable.map((subcommand) => subcommand.name));
 
 async function main(): Promise<number> {
 	const argv = process.argv.slice(2);
 	const subcommand = argv[0];
-	if (subcommand && subcommands.has(subcommand)) return runSubcommand(subcommand, argv.slice(1));
+	if (subcommand && (subcommands.has(subcommand) || subcommand === '__complete')) return runSubcommand(subcommand, argv.slice(1));
 	if (subcommand && !subcommand.startsWith('-')) {
 		process.stderr.write(`Unknown command "${subcommand}". Commands: ${[...subcommands].join(', ')}. Run modeldeck --help.\n`);
 		return 2;
@@ -305,6 +306,24 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 		case 'model-server': {
 			const {runModelServer} = await import('./model-server/main.ts');
 			return runModelServer(argv);
+		}
+
+		case 'completion':
+		case '__complete': {
+			const [{runCompletion, runComplete}, {scenarioNames}, {PRODUCTION_CONTEXT, STAGING_CONTEXT}] = await Promise.all([
+				import('./commands/complete.ts'),
+				import('./demo/scenarios.ts'),
+				import('./demo/fleet.ts'),
+			]);
+			if (name === 'completion') {
+				const [{agentUsage}, {MODEL_SERVER_USAGE}] = await Promise.all([import('./agent/main.ts'), import('./model-server/main.ts')]);
+				return runCompletion(argv, {scenarios: scenarioNames, usages: {agent: agentUsage, 'model-server': MODEL_SERVER_USAGE}}, process);
+			}
+
+			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
+			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
+			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+			process.exit(code);
 		}
 
 		case 'config': {
