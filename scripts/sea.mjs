@@ -19,6 +19,7 @@
 //
 // Output: OUT/modeldeck-<os>-<arch> (and with --archive, OUT/modeldeck-v<version>-<os>-<arch>.tar.gz holding
 // `modeldeck` and LICENSE, what the release attaches and krew installs; scripts/release-manifests.mjs reads them).
+import {createRequire} from 'node:module';
 import {execFileSync} from 'node:child_process';
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
@@ -28,6 +29,14 @@ import {renderPatches} from './render-patches.mjs';
 
 /** postject's version: injection is the one step done by a tool from outside Node itself. */
 export const postjectVersion = '1.0.0-alpha.6';
+/** postject's command line, from devDependencies (pinned to postjectVersion in package.json and the lockfile). */
+function postjectCli() {
+	const require = createRequire(import.meta.url);
+	const manifest = require('postject/package.json');
+	if (manifest.version !== postjectVersion) throw new Error(`postject ${manifest.version} is installed, ${postjectVersion} is expected: run npm ci`);
+	return require.resolve('postject/dist/cli.js');
+}
+
 /** The fuse postject flips so that Node looks for the blob (from the SEA documentation). */
 const fuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const hostTarget = `${process.platform}-${process.arch}`;
@@ -223,7 +232,7 @@ function buildTarget(target, script, out, version, archive) {
 		if (target.startsWith('darwin')) execFileSync('codesign', ['--remove-signature', temporary]);
 		// postject's warnings about the ELF's note sections are harmless (and many): only its failure is shown.
 		try {
-			execFileSync('npx', ['--yes', `postject@${postjectVersion}`, temporary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse, ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : [])], {
+			execFileSync(process.execPath, [postjectCli(), temporary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse, ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : [])], {
 				stdio: ['ignore', 'pipe', 'pipe'],
 			});
 		} catch (error) {
