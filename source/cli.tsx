@@ -118,7 +118,7 @@ async function main(): Promise<number> {
 	});
 	const analysis = await analysisModule;
 	trace('app loaded');
-	let sources;
+	let sources: import('./domain/ports.ts').Sources | undefined;
 	let onExit: (() => void) | undefined;
 	// The settings' top-level readOnly holds in every context, as --read-only does (which stays the reason shown).
 	const settingsReadOnly = settings.readOnly ? `readOnly in ${loaded.path}` : undefined;
@@ -159,21 +159,48 @@ async function main(): Promise<number> {
 		}
 
 		const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
-		const inForce = await readKubeconfigContexts(kubeconfig, options.context);
-		if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
+		const multi = await multiContexts(options, kubeconfig, settings, loaded.path);
+		if ('error' in multi) {
+			process.stderr.write(`${multi.error}\n`);
+			return 2;
+		}
+
+		if (multi.contexts) {
+			// Several contexts at once: one merged fleet with a CLUSTER column (sources/multi).
+			const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
+			const contextReadOnly = (context: string) => (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined);
+			sources = createMultiSources({
+				kubeconfigPath: kubeconfig,
+				contexts: multi.contexts,
+				known: multi.known,
+				namespace: options.allNamespaces ? 'all' : options.namespace,
+				promoteKeepsOldStable: settings.promoteKeepsOldStable,
+				prometheusUrl: (context) => contextSettings(settings, context).prometheusUrl ?? options.prometheus ?? settings.prometheusUrl,
+				profiles: settings.profiles,
+				readOnly: contextReadOnly,
+			});
+		}
+
+		const inForce = multi.contexts ? undefined : await readKubeconfigContexts(kubeconfig, multi.context ?? options.context);
+		if (multi.contexts) {
+			// Nothing more to read: the merged sources are made.
+		} else if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
 			const known = inForce.contexts.map((context) => context.name).join(', ') || 'none';
 			process.stderr.write(`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`);
 			return 2;
 		}
 
-		const real = await realSources(options, kubeconfig, settings, contextSettings, inForce);
-		sources = real.sources;
-		onExit = real.stop;
-		contextNamespace = real.namespace;
-		const perContext = contextSettings(settings, sources.cluster.currentContext());
-		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
+		if (!multi.contexts) {
+			const real = await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
+			sources = real.sources;
+			onExit = real.stop;
+			contextNamespace = real.namespace;
+			const perContext = contextSettings(settings, sources.cluster.currentContext());
+			if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
+		}
 	}
 
+	if (!sources) throw new Error('no sources were made');
 	// After the flags' names are checked against the kubeconfig or the demo: a wrong --context is said first.
 	if (!process.stdout.isTTY || !process.stdin.isTTY) {
 		onExit?.();
@@ -198,6 +225,7 @@ async function main(): Promise<number> {
 			thresholds: settings.thresholds,
 			keyOverrides: settings.keys,
 			loadTest: settings.loadTest,
+			clusterStyles: settings.contexts,
 			...analysis,
 			onExit,
 			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
@@ -213,6 +241,23 @@ async function main(): Promise<number> {
 	}
 
 	return 0;
+}
+
+/** The contexts shown at once (--context a,b, else the settings' showContexts), checked against the kubeconfig. */
+async function multiContexts(
+	options: import('./cli-flags.ts').ConsoleOptions,
+	kubeconfig: string,
+	settings: import('./settings/settings.ts').Settings,
+	settingsFile: string,
+): Promise<{contexts: string[] | undefined; context?: string; known: import('./domain/types.ts').Context[]} | {error: string}> {
+	const listed = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
+	if (!listed) return {contexts: undefined, known: []};
+	const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
+	const {chooseContexts} = await import('./sources/multi/context-list.ts');
+	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
+	const chosen = chooseContexts({flag: options.context, settings: settings.showContexts, known: known.map((context) => context.name), settingsPath: settingsFile});
+	if ('error' in chosen) return {error: `${chosen.error} (kubeconfig ${kubeconfig})`};
+	return {...chosen, known};
 }
 
 async function loadAnalysis() {

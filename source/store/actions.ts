@@ -9,8 +9,9 @@ export type StoreAction =
 	| {type: 'cluster/models'; models: Model[]; now: number}
 	| {type: 'cluster/contexts'; contexts: Context[]; current: string}
 	| {type: 'cluster/namespaces'; namespaces: string[]}
-	| {type: 'source/ok'; source: SourceName; now: number}
-	| {type: 'source/error'; source: SourceName; message: string; now: number}
+	/** `cluster`: with several clusters shown, the context that answered or failed. */
+	| {type: 'source/ok'; source: SourceName; now: number; cluster?: string | undefined}
+	| {type: 'source/error'; source: SourceName; message: string; now: number; cluster?: string | undefined}
 	| {type: 'source/absent'; source: SourceName; message: string; now: number}
 	| {type: 'source/connecting'; source: SourceName; now: number}
 	| {

@@ -4,7 +4,7 @@
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import type {MetricsPort} from '../domain/ports.ts';
-import type {Series} from '../domain/types.ts';
+import {refOf, type ModelRef, type Series} from '../domain/types.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from '../domain/pipeline.ts';
 import {Poller} from './poller.ts';
 import type {AppState} from './state.ts';
@@ -29,8 +29,8 @@ function describeError(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-function ref(model: {namespace: string; name: string}): {namespace: string; name: string} {
-	return {namespace: model.namespace, name: model.name};
+function ref(model: ModelRef): ModelRef {
+	return refOf(model);
 }
 
 export class MetricsRefresh {

@@ -22,6 +22,13 @@ export interface SourceHealth {
 	message?: string;
 }
 
+export interface ClusterStyle {
+	/** Shown instead of the context's name, e.g. `PROD`. */
+	label?: string;
+	/** A colour name (red, yellow, green, blue, magenta, cyan, white, gray): the badge's background. */
+	color?: string;
+}
+
 export type View =
 	| {screen: 'fleet'}
 	| {screen: 'model'; model: string}
@@ -112,6 +119,10 @@ export interface AppState {
 	flags: Record<VersionKey, Flag[]>;
 	verdicts: Record<string, Verdict>;
 	health: Record<SourceName, SourceHealth>;
+	/** With several clusters shown at once: each context's health (empty with one). */
+	clusters: Record<string, SourceHealth>;
+	/** Labels and colours of contexts from the settings: a `PROD` badge on their rows and in the header. */
+	clusterStyles: Record<string, ClusterStyle>;
 	view: View;
 	/** The screens `esc` goes back to, the last one first to return to. */
 	back: View[];
@@ -145,6 +156,9 @@ export function initialState(options: {
 	now: number;
 	agentExpected?: boolean;
 	metricsExpected?: boolean;
+	/** The contexts shown at once, when several are. */
+	clusters?: readonly string[];
+	clusterStyles?: Record<string, ClusterStyle>;
 }): AppState {
 	return {
 		demo: options.demo,
@@ -170,6 +184,8 @@ export function initialState(options: {
 					? {status: 'absent', since: options.now, message: 'none configured'}
 					: {status: 'connecting', since: options.now},
 		},
+		clusters: Object.fromEntries((options.clusters ?? []).map((cluster) => [cluster, {status: 'connecting' as const, since: options.now}])),
+		clusterStyles: options.clusterStyles ?? {},
 		view: {screen: 'fleet'},
 		back: [],
 		overlay: undefined,
