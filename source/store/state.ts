@@ -181,7 +181,12 @@ export function initialState(options: {
 					: {status: 'connecting', since: options.now},
 			agent:
 				options.agentExpected === false
-					? {status: 'absent', since: options.now, message: 'none configured'}
+					? {
+							status: 'absent',
+							since: options.now,
+							// Several clusters shown: an agent acts in its own cluster only, so none is used.
+							message: (options.clusters?.length ?? 0) > 1 ? 'several contexts shown; start with one --context to use its agent' : 'none configured',
+						}
 					: {status: 'connecting', since: options.now},
 		},
 		clusters: Object.fromEntries((options.clusters ?? []).map((cluster) => [cluster, {status: 'connecting' as const, since: options.now}])),

@@ -122,9 +122,9 @@ function sharedScales(state: AppState, model: Model): Map<MetricName, {min: numb
 function modelTasks(state: AppState, model: Model): Task[] {
 	return state.tasks.filter((task) => {
 		const action = task.action;
-		if ('model' in action) return action.model.name === model.name && action.model.namespace === model.namespace;
-		if (action.kind === 'smoke-test') return action.target.name === model.name && action.target.namespace === model.namespace;
-		return action.targets.some((target) => target.name === model.name && target.namespace === model.namespace);
+		if ('model' in action) return modelKey(action.model) === modelKey(model);
+		if (action.kind === 'smoke-test') return modelKey(action.target) === modelKey(model);
+		return action.targets.some((target) => modelKey(target) === modelKey(model));
 	});
 }
 
@@ -176,6 +176,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 				<Text bold>{model.name}</Text>
 				<Text color={theme.text.muted}>
 					{' '}
+					{model.cluster ? `${state.clusterStyles[model.cluster]?.label ?? model.cluster} · ` : ''}
 					{model.namespace} · router {model.router}
 					{model.routerObject ? ` ${model.routerObject}` : ''}
 					{model.runtime ? ` · runtime ${model.runtime}` : ''}
