@@ -381,6 +381,9 @@ export const definitions = {
 		scope: 'global',
 		dangerous: false,
 		footer: false,
+		// Several clusters shown at once: the contexts are fixed for this console.
+		disabledReason: (state) =>
+			Object.keys(state.clusters).length > 1 ? `several contexts are shown (${state.context}): start modeldeck with one --context to switch` : undefined,
 		run(host) {
 			const options = host.contextNames();
 			const index = Math.max(0, options.indexOf(host.state.context));

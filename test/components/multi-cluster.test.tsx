@@ -108,3 +108,12 @@ it('sends a change to the selected row\'s context only, and the confirmation, re
 	expect(audit.target).toBe('prod-us:prod/fraud-detector');
 	expect(audit.message).toContain('in prod-us');
 });
+
+it('refuses to switch context while several are shown, saying how to work in one', async () => {
+	const {sources} = twoClusters();
+	open = await renderAtSize({sources}, 240, 60);
+	await open.waitFor('prod-eu');
+	await open.press('c');
+	expect(open.store.getState().overlay).toBeUndefined();
+	expect(open.store.getState().toasts.at(-1)?.message).toBe('several contexts are shown (prod-us,prod-eu): start modeldeck with one --context to switch');
+});
