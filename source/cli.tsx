@@ -118,7 +118,7 @@ async function main(): Promise<number> {
 	});
 	const analysis = await analysisModule;
 	trace('app loaded');
-	let sources: import('./domain/ports.ts').Sources | undefined;
+	let sources;
 	let onExit: (() => void) | undefined;
 	// The settings' top-level readOnly holds in every context, as --read-only does (which stays the reason shown).
 	const settingsReadOnly = settings.readOnly ? `readOnly in ${loaded.path}` : undefined;
@@ -159,48 +159,31 @@ async function main(): Promise<number> {
 		}
 
 		const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
-		const multi = await multiContexts(options, kubeconfig, settings, loaded.path);
+		// Several contexts at once (--context a,b or the settings' showContexts): one merged fleet (sources/multi).
+		const multi = await multiSources(options, kubeconfig, settings, contextSettings, loaded.path);
 		if ('error' in multi) {
 			process.stderr.write(`${multi.error}\n`);
 			return 2;
 		}
 
-		if (multi.contexts) {
-			// Several contexts at once: one merged fleet with a CLUSTER column (sources/multi).
-			const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
-			const contextReadOnly = (context: string) => (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined);
-			sources = createMultiSources({
-				kubeconfigPath: kubeconfig,
-				contexts: multi.contexts,
-				known: multi.known,
-				namespace: options.allNamespaces ? 'all' : options.namespace,
-				promoteKeepsOldStable: settings.promoteKeepsOldStable,
-				prometheusUrl: (context) => contextSettings(settings, context).prometheusUrl ?? options.prometheus ?? settings.prometheusUrl,
-				profiles: settings.profiles,
-				readOnly: contextReadOnly,
-			});
-		}
-
-		const inForce = multi.contexts ? undefined : await readKubeconfigContexts(kubeconfig, multi.context ?? options.context);
-		if (multi.contexts) {
-			// Nothing more to read: the merged sources are made.
-		} else if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
+		const inForce = 'sources' in multi ? undefined : await readKubeconfigContexts(kubeconfig, multi.context ?? options.context);
+		if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
 			const known = inForce.contexts.map((context) => context.name).join(', ') || 'none';
 			process.stderr.write(`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`);
 			return 2;
 		}
 
-		if (!multi.contexts) {
-			const real = await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
-			sources = real.sources;
-			onExit = real.stop;
-			contextNamespace = real.namespace;
-			const perContext = contextSettings(settings, sources.cluster.currentContext());
-			if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
-		}
+		const real =
+			'sources' in multi
+				? {sources: multi.sources, stop: () => undefined, namespace: undefined}
+				: await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
+		sources = real.sources;
+		onExit = real.stop;
+		contextNamespace = real.namespace;
+		const perContext = contextSettings(settings, sources.cluster.currentContext());
+		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
 	}
 
-	if (!sources) throw new Error('no sources were made');
 	// After the flags' names are checked against the kubeconfig or the demo: a wrong --context is said first.
 	if (!process.stdout.isTTY || !process.stdin.isTTY) {
 		onExit?.();
@@ -243,21 +226,38 @@ async function main(): Promise<number> {
 	return 0;
 }
 
-/** The contexts shown at once (--context a,b, else the settings' showContexts), checked against the kubeconfig. */
-async function multiContexts(
+/**
+ * The merged sources when several contexts are shown at once (--context a,b, else the settings' showContexts), checked
+ * against the kubeconfig; else the one context the settings' list names, if any.
+ */
+async function multiSources(
 	options: import('./cli-flags.ts').ConsoleOptions,
 	kubeconfig: string,
 	settings: import('./settings/settings.ts').Settings,
+	contextSettings: typeof import('./settings/settings.ts').contextSettings,
 	settingsFile: string,
-): Promise<{contexts: string[] | undefined; context?: string; known: import('./domain/types.ts').Context[]} | {error: string}> {
+): Promise<{sources: import('./domain/ports.ts').Sources} | {context?: string} | {error: string}> {
 	const listed = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
-	if (!listed) return {contexts: undefined, known: []};
+	if (!listed) return {};
 	const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
 	const {chooseContexts} = await import('./sources/multi/context-list.ts');
 	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
 	const chosen = chooseContexts({flag: options.context, settings: settings.showContexts, known: known.map((context) => context.name), settingsPath: settingsFile});
 	if ('error' in chosen) return {error: `${chosen.error} (kubeconfig ${kubeconfig})`};
-	return {...chosen, known};
+	if (!chosen.contexts) return chosen.context ? {context: chosen.context} : {};
+	const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
+	const sources = createMultiSources({
+		kubeconfigPath: kubeconfig,
+		contexts: chosen.contexts,
+		known,
+		namespace: options.allNamespaces ? 'all' : options.namespace,
+		promoteKeepsOldStable: settings.promoteKeepsOldStable,
+		prometheusUrl: (context) => contextSettings(settings, context).prometheusUrl ?? options.prometheus ?? settings.prometheusUrl,
+		profiles: settings.profiles,
+		// A context the settings mark read-only refuses changes (the console as a whole stays writable for the others).
+		readOnly: (context) => (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined),
+	});
+	return {sources};
 }
 
 async function loadAnalysis() {

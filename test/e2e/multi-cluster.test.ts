@@ -11,6 +11,7 @@ import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {mergeKubeconfigs} from '../support/merged-kubeconfig.ts';
+import {runProcess} from '../support/child-process.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 
 let us: Cluster;
@@ -70,4 +71,23 @@ it('shows both clusters merged with a CLUSTER column and a red PROD badge', asyn
 	expect(cell.getFgColor()).toBe(1);
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);
+}, 120_000);
+
+it('refuses a list naming a context the kubeconfig does not have, or a context twice, listing the ones it has', async () => {
+	const config = path.join(directory, 'empty-config');
+	mkdirSync(config, {recursive: true});
+	const run = (context: string) =>
+		runProcess(process.execPath, [path.resolve('dist/cli.js'), '--kubeconfig', path.join(directory, 'kubeconfig'), '--context', context], {
+			env: {...process.env, MODELDECK_CONFIG_DIR: config},
+			livenessMs: 60_000,
+		});
+	const missing = await run('prod-us,prod-ap');
+	expect(missing.code).toBe(2);
+	expect(missing.stderr).toContain('--context names a context the kubeconfig does not have: prod-ap (contexts: prod-us, prod-eu). Fix the list.');
+	const twice = await run('prod-us, prod-us');
+	expect(twice.code).toBe(2);
+	expect(twice.stderr).toContain('--context names the context prod-us twice: list each context once.');
+	const empty = await run('prod-us,');
+	expect(empty.code).toBe(2);
+	expect(empty.stderr).toContain('with no empty name (got "prod-us,")');
 }, 120_000);
