@@ -105,6 +105,11 @@ export interface MetricsPort {
 	history(targets: MetricTarget[], range: TimeRange): Promise<Map<VersionKey, Series>>;
 	/** The query behind a figure, copyable. */
 	explain(target: MetricTarget, metric: MetricName): string;
+	/**
+	 * With several clusters shown: the contexts whose Prometheus failed in the last answers while others answered (each
+	 * error names its `cluster`); their versions have no figures.
+	 */
+	problems?(): SourceError[];
 }
 
 export interface PredictionFilter {

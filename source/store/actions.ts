@@ -21,6 +21,8 @@ export type StoreAction =
 			flags: Record<string, Flag[]>;
 			verdicts: Record<string, Verdict>;
 			now: number;
+			/** Several clusters shown: the contexts whose Prometheus failed while others answered, and why. */
+			clusterProblems?: Record<string, string>;
 	  }
 	| {type: 'log/set'; entries: Prediction[]; received: number; ratePerSecond: number}
 	| {type: 'log/gap'; dropped: number}

@@ -147,7 +147,8 @@ export class MetricsRefresh {
 		});
 		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
 		// second in all, instead of one more per refresh).
-		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, now} as const;
+		const clusterProblems = metrics.problems ? Object.fromEntries(metrics.problems().map((problem) => [problem.cluster ?? '', problem.message])) : undefined;
+		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, ...(clusterProblems ? {clusterProblems} : {}), now} as const;
 		if (Object.keys(this.state.samples).length > 0) this.#store.defer(refreshed);
 		else this.#store.dispatch(refreshed);
 	}

@@ -91,6 +91,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				...(action.history ? {history: action.history} : {}),
 				flags: action.flags,
 				verdicts: action.verdicts,
+				...(action.clusterProblems ? {clusterMetrics: action.clusterProblems} : {}),
 				health: {
 					...state.health,
 					metrics: {

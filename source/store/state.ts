@@ -123,6 +123,8 @@ export interface AppState {
 	clusters: Record<string, SourceHealth>;
 	/** Labels and colours of contexts from the settings: a `PROD` badge on their rows and in the header. */
 	clusterStyles: Record<string, ClusterStyle>;
+	/** Several clusters shown: the contexts whose Prometheus failed in the last refresh while others answered, and why. */
+	clusterMetrics: Record<string, string>;
 	view: View;
 	/** The screens `esc` goes back to, the last one first to return to. */
 	back: View[];
@@ -191,6 +193,7 @@ export function initialState(options: {
 		},
 		clusters: Object.fromEntries((options.clusters ?? []).map((cluster) => [cluster, {status: 'connecting' as const, since: options.now}])),
 		clusterStyles: options.clusterStyles ?? {},
+		clusterMetrics: {},
 		view: {screen: 'fleet'},
 		back: [],
 		overlay: undefined,

@@ -5,8 +5,9 @@
  */
 import {afterEach, describe, expect, it} from 'vitest';
 import {MergedClusterPort} from '../../source/sources/multi/merged-cluster.ts';
+import {MergedMetricsPort} from '../../source/sources/multi/merged-metrics.ts';
 import {fleetRows} from '../../source/store/selectors.ts';
-import {FakeCluster} from '../support/fake-sources.ts';
+import {FakeCluster, FakeMetrics} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 
 let open: Awaited<ReturnType<typeof renderAtSize>> | undefined;
@@ -116,4 +117,23 @@ it('refuses to switch context while several are shown, saying how to work in one
 	await open.press('c');
 	expect(open.store.getState().overlay).toBeUndefined();
 	expect(open.store.getState().toasts.at(-1)?.message).toBe('several contexts are shown (prod-us,prod-eu): start modeldeck with one --context to switch');
+});
+
+it('keeps one cluster\'s figures when the other\'s Prometheus fails, and says which failed', async () => {
+	const {sources} = twoClusters();
+	const usMetrics = new FakeMetrics();
+	const euMetrics = new FakeMetrics();
+	const metrics = new MergedMetricsPort([
+		{context: 'prod-us', port: usMetrics},
+		{context: 'prod-eu', port: euMetrics},
+	]);
+	open = await renderAtSize({sources: {...sources, metrics}, refreshSeconds: 0.5}, 240, 60);
+	// Figures for both: p99 900 ms on the canary of each fraud-detector.
+	await open.waitFor((frame) => (frame.match(/canary .* 900/g) ?? []).length === 2);
+	euMetrics.failWith = 'Prometheus at http://prom.eu:9090 answered 503';
+	const frame = await open.waitFor('prom prod-eu down: Prometheus at http://prom.eu:9090 answered 503', 15_000);
+	expect(frameProblems(frame, open.violations(), 240, 60)).toEqual([]);
+	expect(open.store.getState().health.metrics.status).toBe('ok');
+	expect(open.store.getState().samples['prod-us:prod/fraud-detector/v13']?.p99Ms).toBe(900);
+	expect(open.store.getState().samples['prod-eu:prod/fraud-detector/v13']).toBeUndefined();
 });

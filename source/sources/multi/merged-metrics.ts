@@ -2,9 +2,10 @@
  * Figures for several clusters shown at once: one MetricsPort per context that has a Prometheus (from the flag or the
  * settings), each asked only about its own context's versions, without the cluster tag, and its answers keyed back
  * under the tagged versions. A context without a Prometheus has no figures. One Prometheus failing does not take the
- * others' figures away: the merged answer fails only when every Prometheus asked failed.
+ * others' figures away: the merged answer fails only when every Prometheus asked failed, and `problems()` names the
+ * contexts whose Prometheus failed.
  */
-import type {MetricsPort, MetricTarget, TimeRange} from '../../domain/ports.ts';
+import type {MetricsPort, MetricTarget, SourceError, TimeRange} from '../../domain/ports.ts';
 import {versionKey, type MetricName, type VersionKey} from '../../domain/types.ts';
 import {untagged} from './merged-cluster.ts';
 
@@ -33,6 +34,8 @@ export function routeTargets(members: readonly MetricsMember[], targets: readonl
 
 export class MergedMetricsPort implements MetricsPort {
 	readonly #members: MetricsMember[];
+	/** Each context's Prometheus that failed in its last answer, and why. */
+	readonly #problems = new Map<string, string>();
 
 	constructor(members: MetricsMember[]) {
 		this.#members = members;
@@ -48,6 +51,10 @@ export class MergedMetricsPort implements MetricsPort {
 
 	history(targets: MetricTarget[], range: TimeRange) {
 		return this.#ask(targets, (port, own) => port.history(own, range));
+	}
+
+	problems(): SourceError[] {
+		return [...this.#problems].map(([cluster, message]) => ({source: 'metrics', cluster, message}));
 	}
 
 	explain(target: MetricTarget, metric: MetricName): string {
@@ -73,8 +80,15 @@ export class MergedMetricsPort implements MetricsPort {
 		const merged = new Map<VersionKey, T>();
 		const failures: string[] = [];
 		answers.forEach((answer, index) => {
-			if (answer.status === 'fulfilled') for (const [key, value] of answer.value) merged.set(key, value);
-			else failures.push(`${groups[index]!.member.context}: ${answer.reason instanceof Error ? answer.reason.message : String(answer.reason)}`);
+			const {context} = groups[index]!.member;
+			if (answer.status === 'fulfilled') {
+				for (const [key, value] of answer.value) merged.set(key, value);
+				this.#problems.delete(context);
+			} else {
+				const message = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
+				this.#problems.set(context, message);
+				failures.push(`${context}: ${message}`);
+			}
 		});
 		if (groups.length > 0 && failures.length === groups.length) throw new Error(failures.join('; '));
 		return merged;

@@ -258,11 +258,18 @@ describe('the merged figures', () => {
 			{namespace: 'ml', name: 'fraud', version: 'v1', cluster: 'prod-us'},
 			{namespace: 'ml', name: 'fraud', version: 'v1', cluster: 'prod-eu'},
 		];
+		expect(port.problems()).toEqual([]);
 		eu.failWith = 'connect ECONNREFUSED';
 		const partial = await port.sample(targets, 60);
 		expect([...partial.keys()]).toEqual(['prod-us:ml/fraud/v1']);
+		expect(port.problems()).toEqual([{source: 'metrics', cluster: 'prod-eu', message: 'connect ECONNREFUSED'}]);
 		us.failWith = 'timeout';
 		await expect(port.sample(targets, 60)).rejects.toThrow('prod-us: timeout; prod-eu: connect ECONNREFUSED');
+		// A Prometheus that answers again is no longer a problem.
+		us.failWith = undefined;
+		eu.failWith = undefined;
+		await port.sample(targets, 60);
+		expect(port.problems()).toEqual([]);
 		expect(port.explain(targets[1]!, 'rps')).toContain('# eu');
 		expect(port.explain({...targets[1]!, cluster: 'staging'}, 'rps')).toContain('no Prometheus for context staging');
 	});
