@@ -33,6 +33,8 @@ export interface ConsoleSetup {
 	recordAudit?: (entry: AuditEntry) => void;
 	/** Why a context is read-only (flag or settings), or undefined: applied again on every context switch. */
 	readOnlyForContext?: (context: string) => string | undefined;
+	/** Labels and colours of contexts (settings `contexts.NAME.label`, `.color`): badges in the header and CLUSTER column. */
+	clusterStyles?: Record<string, {label?: string; color?: string}>;
 	/** Start-up tracing. */
 	onTrace?: (stage: string) => void;
 	/** Called once the first frame with models has been written (start-up tracing). */
@@ -67,6 +69,9 @@ export function createConsole(setup: ConsoleSetup, size?: {width: number; height
 			now: Date.now(),
 			agentExpected: setup.sources.agent !== undefined,
 			metricsExpected: setup.sources.metrics !== undefined,
+			// Several clusters shown at once: each context's health and the CLUSTER column.
+			...(setup.sources.cluster.shownContexts ? {clusters: setup.sources.cluster.shownContexts()} : {}),
+			...(setup.clusterStyles ? {clusterStyles: setup.clusterStyles} : {}),
 		}),
 	);
 	const controller = new Controller({

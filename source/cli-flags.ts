@@ -43,7 +43,7 @@ export const flagTable: readonly FlagSpec[] = [
 		console: true,
 		commands: everyCommand,
 	},
-	{name: 'context', value: 'NAME', help: ['Kubeconfig context (default: the current one); with --demo,', 'demo-prod (default) or demo-staging'], console: true, commands: everyCommand},
+	{name: 'context', value: 'NAME', help: ['Kubeconfig context (default: the current one); several, like', 'prod-us,prod-eu, shown merged; with --demo, demo-prod', '(default) or demo-staging'], console: true, commands: everyCommand},
 	{name: 'namespace', short: 'n', value: 'NAME', help: ["Namespace (default: the context's, or all with -A)"], console: true, commands: everyCommand},
 	{name: 'all-namespaces', short: 'A', help: ['Every namespace'], console: true, commands: everyCommand},
 	{name: 'kubeconfig', value: 'PATH', help: ['Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'], console: true, commands: everyCommand},

@@ -160,14 +160,24 @@ async function main(): Promise<number> {
 		}
 
 		const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
-		const inForce = await readKubeconfigContexts(kubeconfig, options.context);
+		// Several contexts at once (--context a,b or the settings' showContexts): one merged fleet (sources/multi).
+		const multi = await multiSources(options, kubeconfig, settings, contextSettings, loaded.path);
+		if ('error' in multi) {
+			process.stderr.write(`${multi.error}\n`);
+			return 2;
+		}
+
+		const inForce = 'sources' in multi ? undefined : await readKubeconfigContexts(kubeconfig, multi.context ?? options.context);
 		if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
 			const known = inForce.contexts.map((context) => context.name).join(', ') || 'none';
 			process.stderr.write(`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`);
 			return 2;
 		}
 
-		const real = await realSources(options, kubeconfig, settings, contextSettings, inForce);
+		const real =
+			'sources' in multi
+				? {sources: multi.sources, stop: () => undefined, namespace: undefined}
+				: await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
 		sources = real.sources;
 		onExit = real.stop;
 		contextNamespace = real.namespace;
@@ -199,6 +209,7 @@ async function main(): Promise<number> {
 			thresholds: settings.thresholds,
 			keyOverrides: settings.keys,
 			loadTest: settings.loadTest,
+			clusterStyles: settings.contexts,
 			...analysis,
 			onExit,
 			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
@@ -214,6 +225,40 @@ async function main(): Promise<number> {
 	}
 
 	return 0;
+}
+
+/**
+ * The merged sources when several contexts are shown at once (--context a,b, else the settings' showContexts), checked
+ * against the kubeconfig; else the one context the settings' list names, if any.
+ */
+async function multiSources(
+	options: import('./cli-flags.ts').ConsoleOptions,
+	kubeconfig: string,
+	settings: import('./settings/settings.ts').Settings,
+	contextSettings: typeof import('./settings/settings.ts').contextSettings,
+	settingsFile: string,
+): Promise<{sources: import('./domain/ports.ts').Sources} | {context?: string} | {error: string}> {
+	const listed = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
+	if (!listed) return {};
+	const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
+	const {chooseContexts} = await import('./sources/multi/context-list.ts');
+	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
+	const chosen = chooseContexts({flag: options.context, settings: settings.showContexts, known: known.map((context) => context.name), settingsPath: settingsFile});
+	if ('error' in chosen) return {error: `${chosen.error} (kubeconfig ${kubeconfig})`};
+	if (!chosen.contexts) return chosen.context ? {context: chosen.context} : {};
+	const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
+	const sources = createMultiSources({
+		kubeconfigPath: kubeconfig,
+		contexts: chosen.contexts,
+		known,
+		namespace: options.allNamespaces ? 'all' : options.namespace,
+		promoteKeepsOldStable: settings.promoteKeepsOldStable,
+		prometheusUrl: (context) => contextSettings(settings, context).prometheusUrl ?? options.prometheus ?? settings.prometheusUrl,
+		profiles: settings.profiles,
+		// A context the settings mark read-only refuses changes (the console as a whole stays writable for the others).
+		readOnly: (context) => (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined),
+	});
+	return {sources};
 }
 
 async function loadAnalysis() {

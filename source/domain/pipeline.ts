@@ -8,7 +8,7 @@ import {formatDuration, type CanaryJudge, type FlagDetector, type Verdict} from 
 import {driftFlag, predictionDrift} from './drift.ts';
 import {judgeSummaryFlag, verdictAgreeingWith} from './judge.ts';
 import {canaryMarginFlags, marginEvidence, thresholdFlags, thresholdsFor, type ThresholdSettings} from './thresholds.ts';
-import {modelKey, versionKey, type Flag, type Model, type Sample, type Series} from './types.ts';
+import {modelKey, refOf, versionKey, type Flag, type Model, type Sample, type Series} from './types.ts';
 
 export interface SlowAnalysisInput {
 	models: Model[];
@@ -88,7 +88,7 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 	};
 
 	for (const model of input.models) {
-		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
+		const keyOf = (version: string) => versionKey({...refOf(model), version});
 		const stable = model.versions.find((version) => version.track === 'stable');
 		const canary = model.versions.find((version) => version.track === 'canary');
 		for (const version of model.versions) {
@@ -133,7 +133,7 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 	const evidence = marginEvidence(input.sampleWindowSeconds);
 	for (const model of input.models) {
 		const limits = thresholdsFor(model, input.thresholds);
-		const keyOf = (version: string) => versionKey({namespace: model.namespace, name: model.name, version});
+		const keyOf = (version: string) => versionKey({...refOf(model), version});
 		const stable = model.versions.find((version) => version.track === 'stable');
 		const canary = model.versions.find((version) => version.track === 'canary');
 		for (const version of model.versions) {

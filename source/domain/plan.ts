@@ -8,7 +8,7 @@
  * a fresh read of the cluster and adds the objects it will write.
  */
 import {ConflictError} from './ports.ts';
-import type {Action, Flag, Model, ModelRef, Track} from './types.ts';
+import {refOf, type Action, type Flag, type Model, type ModelRef, type Track} from './types.ts';
 import type {Verdict} from './analysis.ts';
 
 /** The actions that change a model's traffic (smoke and load tests change nothing). */
@@ -102,7 +102,7 @@ export function planTraffic(model: Model, action: TrafficAction): ChangePlan {
 	const targets = targetWeights(model, action);
 	return {
 		action,
-		model: {namespace: model.namespace, name: model.name},
+		model: refOf(model),
 		versions: model.versions.map((version) => ({
 			name: version.name,
 			track: version.track,
@@ -153,7 +153,7 @@ export function planAfter(plan: ChangePlan): string {
 export function planResult(plan: ChangePlan): string {
 	const changed = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
 	const what = changed.length > 0 ? changed.join(', ') : plan.writes.map((write) => `${write.object} ${write.change}`).join(', ');
-	return `${plan.model.name}: ${what}`;
+	return `${plan.model.name}${plan.model.cluster ? ` in ${plan.model.cluster}` : ''}: ${what}`;
 }
 
 /** The weight of every version the plan was made from, by name: what execution checks the model still has. */

@@ -30,6 +30,8 @@ export interface SourceError {
 	 * deadline is later, such as a command with a longer --timeout.
 	 */
 	timedOut?: boolean;
+	/** With several clusters shown: the context that failed (the others may be fine). */
+	cluster?: string;
 }
 
 /** Thrown by an action when the object changed between the console's read and its write. */
@@ -58,14 +60,17 @@ export interface ClusterPort {
 	/**
 	 * Watch the models of one namespace (or all when undefined). `onChange` gets the full list each time it changes.
 	 * `onError` reports problems; the watch keeps retrying by itself. `onAlive`, for sources that can tell, marks each
-	 * healthy moment (a heartbeat answered, every watch running), so that staleness counts from the last of them.
+	 * healthy moment (a heartbeat answered, every watch running), so that staleness counts from the last of them; with
+	 * several clusters shown it names the context that is alive.
 	 */
 	watchModels(
 		namespace: string | undefined,
 		onChange: (models: Model[]) => void,
 		onError: (error: SourceError) => void,
-		onAlive?: () => void,
+		onAlive?: (cluster?: string) => void,
 	): Unsubscribe;
+	/** With several clusters shown at once: their contexts, in order (each model's `cluster` is one of them). */
+	shownContexts?(): string[];
 	/** Set the canary's weight. `expectedWeight` is what the caller saw: a different current value is a ConflictError. */
 	setCanaryWeight(model: ModelRef, canary: string, weight: number, expectedWeight?: number): Promise<void>;
 	/** All traffic to the canary, which becomes stable. */
@@ -109,6 +114,11 @@ export interface MetricsPort {
 	readonly found?: string | undefined;
 	/** The cluster context changed: from now on query that context's Prometheus (configured for it, or found in it). */
 	switchContext?(context: string): void;
+	/**
+	 * With several clusters shown: the contexts whose Prometheus failed in the last answers while others answered (each
+	 * error names its `cluster`); their versions have no figures.
+	 */
+	problems?(): SourceError[];
 }
 
 export interface PredictionFilter {

@@ -41,6 +41,11 @@ export function modelKey(ref: ModelRef): string {
 	return `${clusterPrefix(ref)}${ref.namespace}/${ref.name}`;
 }
 
+/** The model's reference, its cluster kept (set only when several clusters are shown). */
+export function refOf(model: ModelRef): ModelRef {
+	return model.cluster ? {namespace: model.namespace, name: model.name, cluster: model.cluster} : {namespace: model.namespace, name: model.name};
+}
+
 /** `context:` when several clusters are shown, else nothing (so single-cluster keys stay `namespace/name`). */
 function clusterPrefix(ref: ModelRef): string {
 	return ref.cluster ? `${ref.cluster}:` : '';

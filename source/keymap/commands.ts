@@ -2,7 +2,7 @@
  * Every command of the console, each in one place: its keys, its words, when it cannot run and what it does. The
  * compiler checks that every command id has exactly one entry here, so a key cannot be bound to nothing.
  */
-import {modelKey, type Model} from '../domain/types.ts';
+import {modelKey, refOf, type Model, type ModelRef} from '../domain/types.ts';
 import {stepWeight} from '../domain/weights.ts';
 import {
 	canaryOf,
@@ -62,8 +62,8 @@ function servingVersion(model: Model): Model['versions'][number] {
 	return [...model.versions].sort((a, b) => b.weight - a.weight)[0]!;
 }
 
-function ref(model: Model): {namespace: string; name: string} {
-	return {namespace: model.namespace, name: model.name};
+function ref(model: Model): ModelRef {
+	return refOf(model);
 }
 
 function stepCanary(host: CommandHost, direction: 1 | -1): void {
@@ -381,6 +381,9 @@ export const definitions = {
 		scope: 'global',
 		dangerous: false,
 		footer: false,
+		// Several clusters shown at once: the contexts are fixed for this console.
+		disabledReason: (state) =>
+			Object.keys(state.clusters).length > 1 ? `several contexts are shown (${state.context}): start modeldeck with one --context to switch` : undefined,
 		run(host) {
 			const options = host.contextNames();
 			const index = Math.max(0, options.indexOf(host.state.context));

@@ -21,6 +21,10 @@ export interface ContextSettings {
 	prometheusService?: string;
 	/** Remove every dangerous command for this context. */
 	readOnly?: boolean;
+	/** A badge for this context in the header and the CLUSTER column, e.g. `PROD`. */
+	label?: string;
+	/** The badge's colour: red, yellow, green, blue, magenta, cyan, white or gray. */
+	color?: string;
 }
 
 export interface Settings {
@@ -38,6 +42,8 @@ export interface Settings {
 	keys: Record<string, string[]>;
 	/** Per-context overrides keyed by kubeconfig context name. */
 	contexts: Record<string, ContextSettings>;
+	/** Contexts shown at once, merged, when no --context is given, e.g. `["prod-us", "prod-eu"]`. */
+	showContexts?: string[];
 	/** Keep the old stable running (scaled as it was) after a promote. Default false (scaled to zero). */
 	promoteKeepsOldStable: boolean;
 	/** Custom PromQL profiles: runtime → metric → template with `{selector}` and `{window}`. */
@@ -86,6 +92,9 @@ function number(minimum: number, maximum: number, unit?: string): JsonSchema {
 	return {type: 'number', description: `a number ${range}${unit ? ` (${unit})` : ''}`, minimum, maximum: Number.isFinite(maximum) ? maximum : Number.MAX_VALUE};
 }
 
+/** The colours a context's badge may take: names every theme with colours can show. */
+export const badgeColors = ['red', 'yellow', 'green', 'blue', 'magenta', 'cyan', 'white', 'gray'] as const;
+
 const threshold = closed({
 	p99LatencyMs: number(0, Number.POSITIVE_INFINITY),
 	errorRatio: number(0, 1),
@@ -110,8 +119,11 @@ export const settingsSchema: JsonSchema = closed(
 				prometheusUrl: url,
 				prometheusService: {type: 'string', description: 'a string like "monitoring/prometheus:9090"', pattern: '^[a-z0-9-]+/[a-z0-9-]+:[0-9a-z-]+$'},
 				readOnly: bool,
+				label: {type: 'string', description: 'a short string like "PROD" (1 to 12 characters)', minLength: 1, pattern: '^[^\\u0000-\\u001f]{1,12}$'},
+				color: {type: 'string', description: 'one of red, yellow, green, blue, magenta, cyan, white, gray', pattern: `^(${badgeColors.join('|')})$`},
 			}),
 		),
+		showContexts: {type: 'array', description: 'a list of kubeconfig context names like ["prod-us", "prod-eu"]', items: {type: 'string', description: 'a context name like "prod-us" (no commas)', minLength: 1, pattern: '^[^,]+$'}},
 		promoteKeepsOldStable: bool,
 		profiles: map(map({type: 'string', description: 'a string'})),
 		loadTest: closed({

@@ -166,9 +166,9 @@ export class ActionRunner {
 				time: this.#options.now(),
 				// Without the agent nobody checks who the caller is: the kubeconfig user the context uses is the best
 				// name the console has for the person acting (the API server checked that user's permission).
-				user: localUser(this.state),
+				user: localUser(this.state, action.model.cluster),
 				action: action.kind,
-				target: `${action.model.namespace}/${action.model.name}`,
+				target: `${action.model.cluster ? `${action.model.cluster}:` : ''}${action.model.namespace}/${action.model.name}`,
 				before: plan ? planBefore(plan) : '',
 				// A failed change wrote nothing it was refused for; what it may have written partly is in its message.
 				after: plan ? (final.kind === 'failed' ? planBefore(plan) : planAfter(plan)) : '',

@@ -9,8 +9,9 @@ export type StoreAction =
 	| {type: 'cluster/models'; models: Model[]; now: number}
 	| {type: 'cluster/contexts'; contexts: Context[]; current: string}
 	| {type: 'cluster/namespaces'; namespaces: string[]}
-	| {type: 'source/ok'; source: SourceName; now: number}
-	| {type: 'source/error'; source: SourceName; message: string; now: number}
+	/** `cluster`: with several clusters shown, the context that answered or failed. */
+	| {type: 'source/ok'; source: SourceName; now: number; cluster?: string | undefined}
+	| {type: 'source/error'; source: SourceName; message: string; now: number; cluster?: string | undefined}
 	| {type: 'source/absent'; source: SourceName; message: string; now: number}
 	| {type: 'source/connecting'; source: SourceName; now: number}
 	| {
@@ -22,6 +23,8 @@ export type StoreAction =
 			/** Which Prometheus answered and how it was found, when it was looked for in the cluster. */
 			found?: string;
 			now: number;
+			/** Several clusters shown: the contexts whose Prometheus failed while others answered, and why. */
+			clusterProblems?: Record<string, string>;
 	  }
 	| {type: 'log/set'; entries: Prediction[]; received: number; ratePerSecond: number}
 	| {type: 'log/gap'; dropped: number}

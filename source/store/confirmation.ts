@@ -3,16 +3,26 @@
  * are all rendered from its plan (domain/plan.ts), so the dialog, the audit record and the result agree.
  */
 import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
-import {versionKey, type Action} from '../domain/types.ts';
+import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.ts';
 import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
 
-export function localUser(state: AppState): string {
-	const user = state.contexts.find((context) => context.name === state.context)?.user;
-	return user ? `${user}@${state.context}` : state.context;
+/** The kubeconfig user of CONTEXT (default: the one in force) as `user@context`. */
+export function localUser(state: AppState, context: string = state.context): string {
+	const user = state.contexts.find((candidate) => candidate.name === context)?.user;
+	return user ? `${user}@${context}` : context;
+}
+
+/** ` in prod-eu` when several clusters are shown (the ref carries its context), else nothing. */
+function inCluster(ref: ModelRef | undefined): string {
+	return ref?.cluster ? ` in ${ref.cluster}` : '';
 }
 
 export function actionTitle(action: Action): string {
+	return `${actionTitleInContext(action)}${inCluster('model' in action ? action.model : action.kind === 'smoke-test' ? action.target : action.targets[0])}`;
+}
+
+function actionTitleInContext(action: Action): string {
 	switch (action.kind) {
 		case 'set-weight': {
 			return `Set ${action.model.name} ${action.canary} weight to ${action.to}%`;
@@ -41,16 +51,16 @@ export function actionTitle(action: Action): string {
 }
 
 /** How a change will be carried out, said before it is confirmed. */
-function routeLine(state: AppState): string {
+function routeLine(state: AppState, cluster?: string): string {
 	const agent = state.health.agent;
 	if (agent.status === 'ok') return 'through the agent, which checks your permission and audits it';
 	const why = agent.status === 'absent' ? 'no agent' : `agent ${agent.status === 'connecting' ? 'not connected yet' : agent.status}`;
-	return `${why}: straight to the cluster as ${localUser(state)}, audited in this console only`;
+	return `${why}: straight to the cluster as ${localUser(state, cluster)}, audited in this console only`;
 }
 
 /** Every version before → after and every object written (the plan), then where and how it is carried out. */
 export function planConfirmationLines(plan: ChangePlan, state: AppState): string[] {
-	return [...planLines(plan), `context ${state.context}, namespace ${plan.model.namespace}`, routeLine(state)];
+	return [...planLines(plan), `context ${plan.model.cluster ?? state.context}, namespace ${plan.model.namespace}`, routeLine(state, plan.model.cluster)];
 }
 
 /** The lines of an action that changes no traffic (smoke and load tests). */
@@ -61,11 +71,11 @@ export function confirmationLines(action: Exclude<Action, ChangePlan['action']>,
 		}
 
 		case 'load-test': {
-			const model = action.targets[0] ? findModel(state, `${action.targets[0].namespace}/${action.targets[0].name}`) : undefined;
+			const model = action.targets[0] ? findModel(state, modelKey(action.targets[0])) : undefined;
 			return [
 				`${action.rps} requests/s to each of ${action.targets.map((target) => target.version).join(' and ')}`,
 				`for ${action.durationSeconds} s after ${action.warmupSeconds ?? 0} s warm-up: real traffic to the model`,
-				`context ${state.context}${model ? `, namespace ${model.namespace}` : ''}`,
+				`context ${action.targets[0]?.cluster ?? state.context}${model ? `, namespace ${model.namespace}` : ''}`,
 			];
 		}
 	}
@@ -74,7 +84,7 @@ export function confirmationLines(action: Exclude<Action, ChangePlan['action']>,
 /** The plan's versions that would get more traffic though flagged critical or judged fail, from what the screen shows. */
 export function dangersOf(plan: ChangePlan, state: AppState): PlanDanger[] {
 	const flagsOf = (version: string) => state.flags[versionKey({...plan.model, version})] ?? [];
-	return planDangers(plan, flagsOf, state.verdicts[`${plan.model.namespace}/${plan.model.name}`]);
+	return planDangers(plan, flagsOf, state.verdicts[modelKey(plan.model)]);
 }
 
 /** The danger gate's lines, said before anything else in the dialog. */

@@ -5,7 +5,7 @@
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import type {AuditEntry, Sources} from '../domain/ports.ts';
-import {modelKey, versionKey, type Action, type Model, type Prediction} from '../domain/types.ts';
+import {modelKey, refOf, versionKey, type Action, type Model, type ModelRef, type Prediction} from '../domain/types.ts';
 import {parseWeight} from '../domain/weights.ts';
 import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} from '../keymap/registry.ts';
 import type {CommandHost} from '../keymap/spec.ts';
@@ -265,7 +265,7 @@ export class Controller implements CommandHost {
 			}
 
 			const from = [...model.versions].sort((a, b) => b.weight - a.weight)[0]!.name;
-			this.askToConfirm({kind: 'switch', model: {namespace: model.namespace, name: model.name}, from, to: option});
+			this.askToConfirm({kind: 'switch', model: refOf(model), from, to: option});
 		} else if (overlay.purpose === 'context') await this.switchContext(option);
 		else this.setNamespace(option === 'all namespaces' ? undefined : option);
 	}
@@ -376,8 +376,8 @@ export class Controller implements CommandHost {
 
 }
 
-function ref(model: Model): {namespace: string; name: string} {
-	return {namespace: model.namespace, name: model.name};
+function ref(model: Model): ModelRef {
+	return refOf(model);
 }
 
 export {versionKey};

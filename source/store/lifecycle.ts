@@ -182,8 +182,8 @@ export class Lifecycle {
 					this.#timers.push(timer);
 				}
 			},
-			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now()}),
-			() => markAlive(this.#store, 'cluster', this.#now()),
+			(error) => dispatch({type: 'source/error', source: 'cluster', message: error.message, now: this.#now(), cluster: error.cluster}),
+			(cluster) => markAlive(this.#store, 'cluster', this.#now(), cluster),
 		);
 	}
 

@@ -4,7 +4,7 @@
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
 import {type MetricsPort, SourceAbsentError} from '../domain/ports.ts';
-import type {Series} from '../domain/types.ts';
+import {refOf, type ModelRef, type Series} from '../domain/types.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from '../domain/pipeline.ts';
 import {Poller} from './poller.ts';
 import type {AppState} from './state.ts';
@@ -29,8 +29,8 @@ function describeError(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-function ref(model: {namespace: string; name: string}): {namespace: string; name: string} {
-	return {namespace: model.namespace, name: model.name};
+function ref(model: ModelRef): ModelRef {
+	return refOf(model);
 }
 
 export class MetricsRefresh {
@@ -149,7 +149,16 @@ export class MetricsRefresh {
 		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
 		// second in all, instead of one more per refresh).
 		const found = metrics.found;
-		const refreshed = {type: 'metrics/refreshed', samples: sampleRecord, ...(history ? {history: historyRecord} : {}), ...result, ...(found ? {found} : {}), now} as const;
+		const clusterProblems = metrics.problems ? Object.fromEntries(metrics.problems().map((problem) => [problem.cluster ?? '', problem.message])) : undefined;
+		const refreshed = {
+			type: 'metrics/refreshed',
+			samples: sampleRecord,
+			...(history ? {history: historyRecord} : {}),
+			...result,
+			...(found ? {found} : {}),
+			...(clusterProblems ? {clusterProblems} : {}),
+			now,
+		} as const;
 		if (Object.keys(this.state.samples).length > 0) this.#store.defer(refreshed);
 		else this.#store.dispatch(refreshed);
 	}

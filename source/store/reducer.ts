@@ -1,6 +1,7 @@
 /** The one reducer. Pure: (state, action) → state. */
 import type {StoreAction} from './actions.ts';
 import {sortColumns} from './actions.ts';
+import {clusterError, clusterOk, clustersWithData} from './cluster-health.ts';
 import {currentRow, fleetRows} from './selectors.ts';
 import type {SourceName} from '../domain/ports.ts';
 import {LOG_CAPACITY, type AppState, type SourceHealth, type Task, type View} from './state.ts';
@@ -21,7 +22,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'cluster/models': {
-			const next = {...state, models: action.models, health: withData(state.health, 'cluster')};
+			const next = {...state, models: action.models, health: withData(state.health, 'cluster'), clusters: clustersWithData(state.clusters, action.models)};
 			return clampSelection(next);
 		}
 
@@ -34,6 +35,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'source/ok': {
+			if (action.cluster !== undefined && action.source === 'cluster') return clusterOk(state, action.cluster, action.now);
 			// Also a heartbeat: an ok source only moves its last healthy moment on.
 			const previous = state.health[action.source];
 			return {
@@ -51,6 +53,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'source/error': {
+			if (action.cluster !== undefined && action.source === 'cluster') return clusterError(state, action.cluster, action.message, action.now);
 			const previous = state.health[action.source];
 			// With data on screen the source is stale (last data kept); without any it is down, whether or not it
 			// once answered (a Prometheus asked nothing yet has answered nothing).
@@ -89,6 +92,7 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 				flags: action.flags,
 				verdicts: action.verdicts,
 				...(action.found ? {metricsFound: action.found} : {}),
+				...(action.clusterProblems ? {clusterMetrics: action.clusterProblems} : {}),
 				health: {
 					...state.health,
 					metrics: {

@@ -1,5 +1,5 @@
 /** Derived views of the state. Pure; the UI reads state only through these and the state itself. */
-import {modelKey, versionKey, type Flag, type Model, type Sample, type Severity, type Version} from '../domain/types.ts';
+import {modelKey, refOf, versionKey, type Flag, type Model, type Sample, type Severity, type Version} from '../domain/types.ts';
 import type {AppState, LogFilter, SortColumn} from './state.ts';
 import type {Prediction} from '../domain/types.ts';
 
@@ -29,7 +29,7 @@ function sortValue(state: AppState, model: Model, column: SortColumn): number | 
 	if (column === 'model') return `${model.name} ${model.namespace}`;
 	let best = Number.NEGATIVE_INFINITY;
 	for (const version of model.versions) {
-		const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+		const key = versionKey({...refOf(model), version: version.name});
 		if (column === 'flags') {
 			const severity = worstSeverity(state.flags[key] ?? []);
 			best = Math.max(best, severity ? severityRank[severity] : 0);
@@ -46,7 +46,7 @@ function sortValue(state: AppState, model: Model, column: SortColumn): number | 
 function matchesFilter(model: Model, version: Version, filter: string): boolean {
 	if (!filter) return true;
 	const needle = filter.toLowerCase();
-	return [model.name, model.namespace, version.name, version.image, version.track].some((text) =>
+	return [model.name, model.namespace, version.name, version.image, version.track, model.cluster ?? ''].some((text) =>
 		text.toLowerCase().includes(needle),
 	);
 }
@@ -78,7 +78,7 @@ function computeFleetRows(state: AppState): FleetRow[] {
 		else order = (left as number) - (right as number);
 		if (column !== 'model' && !descending) order = -order; // metrics: worst first by default
 		if (column === 'model' && descending) order = -order;
-		return order || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace);
+		return order || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace) || (a.cluster ?? '').localeCompare(b.cluster ?? '');
 	});
 	const rows: FleetRow[] = [];
 	for (const model of models) {
@@ -86,7 +86,7 @@ function computeFleetRows(state: AppState): FleetRow[] {
 			.filter((version) => matchesFilter(model, version, state.filter))
 			.sort((a, b) => trackOrder[a.track] - trackOrder[b.track] || a.name.localeCompare(b.name));
 		versions.forEach((version, index) => {
-			const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+			const key = versionKey({...refOf(model), version: version.name});
 			rows.push({
 				model,
 				version,
@@ -132,7 +132,7 @@ export function stableOf(model: Model): Version | undefined {
 }
 
 export function versionSample(state: AppState, model: Model, version: Version): Sample | undefined {
-	return state.samples[versionKey({namespace: model.namespace, name: model.name, version: version.name})];
+	return state.samples[versionKey({...refOf(model), version: version.name})];
 }
 
 export function runningTask(state: AppState, model: Model): boolean {
@@ -184,7 +184,7 @@ export function logVersions(state: AppState): string[] {
 export function flaggedModels(state: AppState): Model[] {
 	return state.models.filter((model) =>
 		model.versions.some((version) => {
-			const severity = worstSeverity(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []);
+			const severity = worstSeverity(state.flags[versionKey({...refOf(model), version: version.name})] ?? []);
 			return severity === 'warning' || severity === 'critical';
 		}),
 	);

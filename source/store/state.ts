@@ -22,6 +22,13 @@ export interface SourceHealth {
 	message?: string;
 }
 
+export interface ClusterStyle {
+	/** Shown instead of the context's name, e.g. `PROD`. */
+	label?: string;
+	/** A colour name (red, yellow, green, blue, magenta, cyan, white, gray): the badge's background. */
+	color?: string;
+}
+
 export type View =
 	| {screen: 'fleet'}
 	| {screen: 'model'; model: string}
@@ -114,6 +121,12 @@ export interface AppState {
 	health: Record<SourceName, SourceHealth>;
 	/** The Prometheus found in the cluster and how, e.g. `monitoring/prometheus-operated (found: Prometheus Operator)`. */
 	metricsFound?: string;
+	/** With several clusters shown at once: each context's health (empty with one). */
+	clusters: Record<string, SourceHealth>;
+	/** Labels and colours of contexts from the settings: a `PROD` badge on their rows and in the header. */
+	clusterStyles: Record<string, ClusterStyle>;
+	/** Several clusters shown: the contexts whose Prometheus failed in the last refresh while others answered, and why. */
+	clusterMetrics: Record<string, string>;
 	view: View;
 	/** The screens `esc` goes back to, the last one first to return to. */
 	back: View[];
@@ -147,6 +160,9 @@ export function initialState(options: {
 	now: number;
 	agentExpected?: boolean;
 	metricsExpected?: boolean;
+	/** The contexts shown at once, when several are. */
+	clusters?: readonly string[];
+	clusterStyles?: Record<string, ClusterStyle>;
 }): AppState {
 	return {
 		demo: options.demo,
@@ -169,9 +185,17 @@ export function initialState(options: {
 					: {status: 'connecting', since: options.now},
 			agent:
 				options.agentExpected === false
-					? {status: 'absent', since: options.now, message: 'none configured'}
+					? {
+							status: 'absent',
+							since: options.now,
+							// Several clusters shown: an agent acts in its own cluster only, so none is used.
+							message: (options.clusters?.length ?? 0) > 1 ? 'several contexts shown; start with one --context to use its agent' : 'none configured',
+						}
 					: {status: 'connecting', since: options.now},
 		},
+		clusters: Object.fromEntries((options.clusters ?? []).map((cluster) => [cluster, {status: 'connecting' as const, since: options.now}])),
+		clusterStyles: options.clusterStyles ?? {},
+		clusterMetrics: {},
 		view: {screen: 'fleet'},
 		back: [],
 		overlay: undefined,

@@ -3,7 +3,8 @@ import {Box, Text} from 'ink';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
-import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
+import {clusterProblem} from '../store/cluster-health.ts';
+import {clusterColumn, columns as allColumns, layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
 import {pad, truncate, weightBar} from './format.ts';
 import type {Theme} from './theme.ts';
@@ -41,6 +42,20 @@ export function toneColor(theme: Theme, tone: Tone): string | undefined {
 }
 
 function CellText({column, cell, theme, background}: {column: Column; cell: Cell; theme: Theme; background: string | undefined}) {
+	if (cell.tone === 'badge') {
+		// A context's badge: its label in its colour (inverse), the rest of the cell plain; bold alone without colours.
+		const label = truncate(cell.text, column.width);
+		const colored = theme.name !== 'none' && cell.color !== undefined;
+		return (
+			<Text backgroundColor={background}>
+				<Text bold inverse={colored} color={colored ? cell.color : undefined}>
+					{label}
+				</Text>
+				{' '.repeat(Math.max(0, column.width - label.length))}
+			</Text>
+		);
+	}
+
 	if (cell.tone === 'bar') {
 		const weight = Number(cell.text);
 		const label = `${weight}%`.padStart(4);
@@ -71,12 +86,15 @@ const FleetRowLine = memo(function FleetRowLine({
 	columns: chosen,
 	thresholds,
 	theme,
+	stale,
 }: {
 	row: FleetRow;
 	selected: boolean;
 	columns: Column[];
 	thresholds: ThresholdSettings;
 	theme: Theme;
+	/** Why this row's cluster is stale or down (several clusters shown), said in the FLAGS column. */
+	stale?: string | undefined;
 }) {
 	const limits = thresholdsFor(row.model, thresholds);
 	// A selection background where colours exist; inverse video without colours.
@@ -87,7 +105,12 @@ const FleetRowLine = memo(function FleetRowLine({
 				{selected ? '›' : ' '}
 				{chosen.map((column, columnIndex) => (
 					<Text key={column.id} backgroundColor={background}>
-						<CellText column={column} cell={column.render(row, limits)} theme={theme} background={background} />
+						<CellText
+							column={column}
+							cell={stale !== undefined && column.id === 'flags' ? {text: `stale: ${stale}`, tone: 'warning'} : column.render(row, limits)}
+							theme={theme}
+							background={background}
+						/>
 						{columnIndex < chosen.length - 1 ? ' ' : ''}
 					</Text>
 				))}
@@ -100,7 +123,12 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 	const theme = useTheme();
 	const rows = fleetRows(state);
 	// The same column objects for the same width, so rows whose data did not change are not drawn again.
-	const chosen = useMemo(() => layoutColumns(width), [width]);
+	// Several clusters shown: a CLUSTER column first, with the contexts' badges.
+	const shown = Object.keys(state.clusters);
+	const chosen = useMemo(
+		() => layoutColumns(width, shown.length > 0 ? [clusterColumn(shown, state.clusterStyles), ...allColumns] : allColumns),
+		[width, shown.join(','), state.clusterStyles],
+	);
 	// The sort and the filter in words, on a line of their own while either is on.
 	const title = fleetTitle(state);
 	const bodyHeight = Math.max(1, height - 1 - (title ? 1 : 0));
@@ -142,6 +170,7 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 					columns={chosen}
 					thresholds={state.thresholds}
 					theme={theme}
+					stale={clusterProblem(state, row.model.cluster)}
 				/>
 			))}
 			{top > 0 || below > 0 ? (

@@ -52,14 +52,28 @@ const sourceLabels: Record<SourceName, string> = {cluster: 'cluster', metrics: '
  * direct changes and no prediction log; the cluster is never absent), the agent first: it decides how a change is made.
  */
 function notes(state: AppState) {
-	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source, health: state.health[source]}));
-	const problems = sources.filter(({health}) => health.status === 'stale' || health.status === 'down');
+	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source: sourceLabels[source], health: state.health[source]}));
+	// With several clusters shown, each context's own problem (the cluster source stays ok while any context is).
+	const contexts = Object.entries(state.clusters).map(([context, health]) => ({source: context, health}));
+	// And each context whose Prometheus failed while the others answered: its rows have no figures.
+	for (const [context, message] of Object.entries(state.clusterMetrics)) contexts.push({source: `prom ${context}`, health: {status: 'down', message}});
+	const problems = [...sources, ...contexts].filter(({health}) => health.status === 'stale' || health.status === 'down');
 	const absent = sources
-		.filter(({source, health}) => health.status === 'absent' && source !== 'cluster')
-		.sort((a, b) => Number(b.source === 'agent') - Number(a.source === 'agent'));
+		.filter(({source, health}) => health.status === 'absent' && source !== sourceLabels.cluster)
+		.sort((a, b) => Number(b.source === sourceLabels.agent) - Number(a.source === sourceLabels.agent));
 	// A Prometheus the console found by itself is named (which one, and how it was found) while it answers.
 	const found = state.metricsFound && state.health.metrics.status === 'ok' ? `prometheus: ${state.metricsFound}` : undefined;
 	return {problems, absent, found};
+}
+
+/** The contexts on screen that the settings give a label or a colour, as badges (`PROD` in red). */
+function styledContexts(state: AppState): Array<{context: string; label: string; color?: string}> {
+	const shown = Object.keys(state.clusters);
+	return (shown.length > 0 ? shown : [state.context]).flatMap((context) => {
+		const style = state.clusterStyles[context];
+		if (!style || (style.label === undefined && style.color === undefined)) return [];
+		return [{context, label: style.label ?? context, ...(style.color ? {color: style.color} : {})}];
+	});
 }
 
 /** The header's height: a second line when it has something to say. */
@@ -78,7 +92,13 @@ export function Header({state, width}: {state: AppState; width: number}) {
 	const sources = (Object.keys(state.health) as SourceName[]).map(
 		(source) => ` ${sourceLabels[source]}:${healthLabel(state.health[source], state.now)}`,
 	);
-	const badges = 'modeldeck'.length + (state.demo ? ' DEMO '.length : 0) + (state.readOnly ? ' READ-ONLY'.length : 0) + 1;
+	const contextBadges = styledContexts(state);
+	const badges =
+		'modeldeck'.length +
+		(state.demo ? ' DEMO '.length : 0) +
+		(state.readOnly ? ' READ-ONLY'.length : 0) +
+		contextBadges.reduce((sum, badge) => sum + badge.label.length + 1, 0) +
+		1;
 	const right = sources.join('').length;
 	const clock = width - badges - right - 9 >= 16;
 	const contextWidth = Math.max(4, width - badges - right - (clock ? 9 : 0) - flaggedLabel.length);
@@ -98,6 +118,14 @@ export function Header({state, width}: {state: AppState; width: number}) {
 						{' READ-ONLY'}
 					</Text>
 				) : null}
+				{contextBadges.map((badge) => (
+					<Text key={badge.context}>
+						{' '}
+						<Text bold inverse={theme.name !== 'none' && badge.color !== undefined} color={theme.name === 'none' ? undefined : badge.color}>
+							{badge.label}
+						</Text>
+					</Text>
+				))}
 				<Text> </Text>
 				<Text wrap="truncate-end">{truncate(`${state.context} · ${state.namespace ?? 'all namespaces'}`, contextWidth)}</Text>
 				{flaggedLabel ? <Text color={theme.status.critical}>{flaggedLabel}</Text> : null}
@@ -117,8 +145,8 @@ export function Header({state, width}: {state: AppState; width: number}) {
 						{problems
 							.map(({source, health}) =>
 								health.status === 'stale'
-									? `${sourceLabels[source]} stale since ${formatClock(health.lastOk ?? state.now)}${health.hasData ? ' (last data kept)' : ''}: ${health.message ?? ''}`
-									: `${sourceLabels[source]} down: ${health.message ?? ''}`,
+									? `${source} stale since ${formatClock(health.lastOk ?? state.now)}${health.hasData ? ' (last data kept)' : ''}: ${health.message ?? ''}`
+									: `${source} down: ${health.message ?? ''}`,
 							)
 							.join(' · ')}
 					</Text>
@@ -126,9 +154,9 @@ export function Header({state, width}: {state: AppState; width: number}) {
 						{problems.length > 0 && absent.length > 0 ? ' · ' : ''}
 						{absent
 							.map(({source, health}) =>
-								source === 'agent'
+								source === sourceLabels.agent
 									? `no agent: direct changes, no prediction log — ${health.message ?? 'none found'}`
-									: `${sourceLabels[source]}: ${health.message ?? 'off'}`,
+									: `${source}: ${health.message ?? 'off'}`,
 							)
 							.join(' · ')}
 						{found ? `${problems.length > 0 || absent.length > 0 ? ' · ' : ''}${found}` : ''}

@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import {versionKey, type MetricName, type Model, type Series, type Version} from '../domain/types.ts';
+import {modelKey, refOf, versionKey, type MetricName, type Model, type Series, type Version} from '../domain/types.ts';
 import {findModel, versionsInOrder} from '../store/selectors.ts';
 import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
@@ -48,7 +48,7 @@ function VersionPanel(props: {
 }) {
 	const {state, model, version, width, layout, scales} = props;
 	const theme = useTheme();
-	const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
+	const key = versionKey({...refOf(model), version: version.name});
 	const sample = state.samples[key];
 	const series = state.history[key];
 	const sparkWidth = Math.max(1, width - 16);
@@ -111,7 +111,7 @@ function sharedScales(state: AppState, model: Model): Map<MetricName, {min: numb
 	const scales = new Map<MetricName, {min: number; max: number}>();
 	for (const chart of charts) {
 		const all = model.versions.flatMap((version) =>
-			values(state.history[versionKey({namespace: model.namespace, name: model.name, version: version.name})], chart.metric),
+			values(state.history[versionKey({...refOf(model), version: version.name})], chart.metric),
 		);
 		if (all.length > 0) scales.set(chart.metric, {min: Math.min(...all), max: Math.max(...all)});
 	}
@@ -122,9 +122,9 @@ function sharedScales(state: AppState, model: Model): Map<MetricName, {min: numb
 function modelTasks(state: AppState, model: Model): Task[] {
 	return state.tasks.filter((task) => {
 		const action = task.action;
-		if ('model' in action) return action.model.name === model.name && action.model.namespace === model.namespace;
-		if (action.kind === 'smoke-test') return action.target.name === model.name && action.target.namespace === model.namespace;
-		return action.targets.some((target) => target.name === model.name && target.namespace === model.namespace);
+		if ('model' in action) return modelKey(action.model) === modelKey(model);
+		if (action.kind === 'smoke-test') return modelKey(action.target) === modelKey(model);
+		return action.targets.some((target) => modelKey(target) === modelKey(model));
 	});
 }
 
@@ -143,11 +143,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
 	const panelWidth = Math.max(1, Math.floor((width - (shown.length - 1) * 2) / shown.length));
 	const scales = sharedScales(state, model);
-	const verdict = state.verdicts[`${model.namespace}/${model.name}`];
+	const verdict = state.verdicts[modelKey(model)];
 	// Critical flags first: on a short terminal the flag that has a line is the worst one.
 	const flagLines = model.versions
 		.flatMap((version) =>
-			(state.flags[versionKey({namespace: model.namespace, name: model.name, version: version.name})] ?? []).map((flag) => ({
+			(state.flags[versionKey({...refOf(model), version: version.name})] ?? []).map((flag) => ({
 				version: version.name,
 				flag,
 			})),
@@ -176,6 +176,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 				<Text bold>{model.name}</Text>
 				<Text color={theme.text.muted}>
 					{' '}
+					{model.cluster ? `${state.clusterStyles[model.cluster]?.label ?? model.cluster} · ` : ''}
 					{model.namespace} · router {model.router}
 					{model.routerObject ? ` ${model.routerObject}` : ''}
 					{model.runtime ? ` · runtime ${model.runtime}` : ''}

@@ -7,11 +7,13 @@ import {worstSeverity} from '../store/selectors.ts';
 import type {Thresholds} from '../domain/thresholds.ts';
 import {formatBytes, formatCores, formatMs, formatPercent, formatRps, NO_DATA} from './format.ts';
 
-export type Tone = 'normal' | 'muted' | 'ok' | 'warning' | 'critical' | 'stable' | 'canary' | 'bar';
+export type Tone = 'normal' | 'muted' | 'ok' | 'warning' | 'critical' | 'stable' | 'canary' | 'bar' | 'badge';
 
 export interface Cell {
 	text: string;
 	tone: Tone;
+	/** A badge's colour (tone `badge`): a colour name from the settings. */
+	color?: string;
 }
 
 export interface Column {
@@ -181,6 +183,33 @@ export const columns: readonly Column[] = [
 		},
 	},
 ];
+
+/** A context's label and colour from the settings (`contexts.NAME.label`, `.color`). */
+export interface ClusterBadge {
+	label?: string;
+	color?: string;
+}
+
+/**
+ * The CLUSTER column, first, shown only when several clusters are: the context's label from the settings (a `PROD`
+ * badge in its colour) or its name. As wide as the longest, from 7 to 14 characters.
+ */
+export function clusterColumn(contexts: readonly string[], styles: Readonly<Record<string, ClusterBadge>>): Column {
+	const text = (cluster: string | undefined) => (cluster === undefined ? '' : (styles[cluster]?.label ?? cluster));
+	const width = Math.min(14, Math.max(7, ...contexts.map((context) => text(context).length)));
+	return {
+		id: 'cluster',
+		header: 'CLUSTER',
+		width,
+		priority: 0,
+		align: 'left',
+		render: (row) => {
+			const cluster = row.model.cluster;
+			const color = cluster === undefined ? undefined : styles[cluster]?.color;
+			return {text: row.firstOfModel ? text(cluster) : '', tone: styles[cluster ?? '']?.label || color ? 'badge' : 'muted', ...(color ? {color} : {})};
+		},
+	};
+}
 
 /** Columns that fit the width, each with its final width. One space separates columns. */
 export function layoutColumns(width: number, available: readonly Column[] = columns): Column[] {

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {afterAll, expect, it} from 'vitest';
-import {defaultSettings, loadSettings, readSettingsJson, SettingsError} from '../../../source/settings/settings.ts';
+import {badgeColors, defaultSettings, loadSettings, readSettingsJson, SettingsError} from '../../../source/settings/settings.ts';
 import {restoreConfigDirectoryAfterEach} from '../../support/settings-file.ts';
 
 const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-settings-fuzz-'));
@@ -31,7 +31,7 @@ async function load(text: string): Promise<{settings: typeof defaultSettings} | 
 	}
 }
 
-const settingsKeys = Object.keys(defaultSettings).concat(['prometheusUrl', 'readOnly']);
+const settingsKeys = Object.keys(defaultSettings).concat(['prometheusUrl', 'readOnly', 'showContexts']);
 
 it('random JSON values are accepted or refused with a located reason, and never rewritten', async () => {
 	// Values shaped like settings (known keys, random values) reach the deeper rules; plain random values test the top.
@@ -110,8 +110,19 @@ const validSettings = fc.record(
 		keys: fc.dictionary(fc.string(), fc.array(fc.string({minLength: 1}), {maxLength: 3})),
 		contexts: fc.dictionary(
 			fc.string(),
-			fc.record({prometheusUrl: url, prometheusService: fc.constant('monitoring/prometheus:9090'), readOnly: fc.boolean()}, {requiredKeys: []}),
+			fc.record(
+				{
+					prometheusUrl: url,
+					prometheusService: fc.constant('monitoring/prometheus:9090'),
+					readOnly: fc.boolean(),
+					// A badge: 1 to 12 characters, none a control character; one of the colour names.
+					label: fc.string({minLength: 1, maxLength: 12, unit: fc.string({minLength: 1, maxLength: 1}).filter((character) => character >= ' ')}),
+					color: fc.constantFrom(...badgeColors),
+				},
+				{requiredKeys: []},
+			),
 		),
+		showContexts: fc.array(fc.string({minLength: 1}).filter((name) => !name.includes(',')), {maxLength: 4}),
 		promoteKeepsOldStable: fc.boolean(),
 		profiles: fc.dictionary(fc.string(), fc.dictionary(fc.string(), fc.string())),
 		loadTest: fc.record(
@@ -132,4 +143,22 @@ it('every valid settings file is accepted and read back as written (defaults onl
 		}),
 		{numRuns: 200},
 	);
+});
+
+it('a context badge or a list of contexts out of shape is refused, saying what it must be', async () => {
+	const refusal = async (value: unknown) => {
+		const result = await load(JSON.stringify(value));
+		return 'refused' in result ? result.refused : '';
+	};
+
+	await fc.assert(
+		fc.asyncProperty(fc.string().filter((color) => !(badgeColors as readonly string[]).includes(color)), async (color) => {
+			expect(await refusal({contexts: {prod: {color}}})).toContain('contexts/prod/color must be one of red, yellow, green, blue, magenta, cyan, white, gray');
+		}),
+		{numRuns: 50},
+	);
+	expect(await refusal({contexts: {prod: {label: 'PRODUCTION-EU-1'}}})).toContain('contexts/prod/label must be a short string like "PROD" (1 to 12 characters)');
+	expect(await refusal({contexts: {prod: {label: 'PR\nOD'}}})).toContain('contexts/prod/label must be');
+	expect(await refusal({showContexts: 'prod-us,prod-eu'})).toContain('showContexts must be a list of kubeconfig context names like ["prod-us", "prod-eu"]');
+	expect(await refusal({showContexts: ['prod-us', 'a,b']})).toContain('showContexts/1 must be a context name like "prod-us" (no commas)');
 });

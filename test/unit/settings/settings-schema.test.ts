@@ -64,10 +64,10 @@ it.each(['4.5', '0', '-5', '101', '"10"', '1e400'])('weightStep %s is refused: w
 });
 
 it('every problem is listed, not only the first', async () => {
-	const {message} = await refusal('{"weightStep": 4.5, "contexts": {"prod": {"readOnly": "yes", "color": 1}}}');
+	const {message} = await refusal('{"weightStep": 4.5, "contexts": {"prod": {"readOnly": "yes", "colour": 1}}}');
 	expect(message).toContain('weightStep must be');
 	expect(message).toContain('contexts/prod/readOnly must be true or false (got the string "yes")');
-	expect(message).toContain('unknown key contexts/prod/color.');
+	expect(message).toContain('unknown key contexts/prod/colour.');
 });
 
 it('an accepted file is read as written and never rewritten', async () => {
