@@ -28,6 +28,7 @@ import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
 import {analyseInferenceService} from './discovery/kserve.ts';
+import {guarded} from './discovery/guarded.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
 import type {HttpRoute, VirtualService} from './objects.ts';
@@ -95,18 +96,4 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	return analyses.sort(
 		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),
 	);
-}
-
-/** Objects from a cluster are outside input: a model whose objects make no sense is shown with the reason. */
-function guarded(namespace: string, name: string, analyse: () => ModelAnalysis): ModelAnalysis {
-	try {
-		return analyse();
-	} catch (error) {
-		const reason = error instanceof Error ? error.message : String(error);
-		return {
-			model: {namespace, name, router: 'replicas', versions: [], warnings: [`its objects could not be read (${reason}); check them with kubectl`]},
-			traffic: {kind: 'replicas'},
-			deployments: {},
-		};
-	}
 }
