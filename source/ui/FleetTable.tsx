@@ -5,6 +5,7 @@ import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
+import {emptyFleetLines} from './empty-fleet.ts';
 import {pad, truncate, weightBar} from './format.ts';
 import type {Theme} from './theme.ts';
 
@@ -110,15 +111,19 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 	const visible = rows.slice(top, top + room);
 	const below = rows.length - top - visible.length;
 	if (rows.length === 0) {
-		const message =
+		const lines =
 			state.models.length === 0
 				? state.health.cluster.status === 'connecting'
-					? 'Looking for models…'
-					: `No models in ${state.namespace ?? 'any namespace'}. Models are Deployments labelled modeldeck.dev/model, or KServe InferenceServices.`
-				: `No rows match the filter "${state.filter}" (esc clears it).`;
+					? ['Looking for models…']
+					: emptyFleetLines(state.namespace)
+				: [`No rows match the filter "${state.filter}" (esc clears it).`];
 		return (
-			<Box flexDirection="column" height={height}>
-				<Text color={theme.text.muted}>{message}</Text>
+			<Box flexDirection="column" height={height} overflow="hidden">
+				{lines.map((line) => (
+					<Text key={line} color={theme.text.muted}>
+						{line}
+					</Text>
+				))}
 			</Box>
 		);
 	}
