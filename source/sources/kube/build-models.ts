@@ -27,7 +27,10 @@ import type {Model} from '../../domain/types.ts';
 import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
-import {analyseInferenceService} from './discovery/kserve.ts';
+import {analyseInferenceService, isRawDeployment, kserveDeployments} from './discovery/kserve.ts';
+import {discoverRouterModels} from './discovery/routers.ts';
+import {discoverSeldon} from './discovery/seldon.ts';
+import {discoverWorkloadGroups} from './discovery/workload-groups.ts';
 import {guarded} from './discovery/guarded.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
@@ -79,7 +82,12 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	const analyses: ModelAnalysis[] = [];
 	for (const [key, group] of groups) {
 		for (const deployment of group.deployments) claims.claimObject('Deployment', deployment);
-		for (const router of routersByModel.get(key) ?? []) claims.claimObject(router.kind ?? '', router);
+		const routers = routersByModel.get(key) ?? [];
+		for (const router of routers) claims.claimObject(router.kind ?? '', router);
+		group.discoveredBy =
+			group.deployments.length > 0
+				? `labels ${conventions.modelLabel}`
+				: `annotation ${conventions.routerAnnotation} on ${routers.map((router) => `${router.kind}/${router.metadata?.name}`).join(', ')}`;
 		analyses.push(
 			guarded(group.namespace, group.name, () => analyseDeploymentModel(group, routersByModel.get(key) ?? [], index, conventions)),
 		);
@@ -90,8 +98,21 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		const name = inferenceService.metadata?.name;
 		if (!name) continue;
 		claims.claimObject('InferenceService', inferenceService);
-		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index)), `InferenceService/${name}`);
+		// RawDeployment mode: KServe's Deployments are this model's, not models of their own (unless labelled as one).
+		const raw = isRawDeployment(inferenceService);
+		const unclaimed = raw ? (snapshot.deployments ?? []).filter((deployment) => !claims.hasObject('Deployment', deployment)) : [];
+		if (raw) {
+			for (const deployment of kserveDeployments(inferenceService, unclaimed)) claims.claimObject('Deployment', deployment);
+		}
+
+		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
 	}
+
+	// 3. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
+	// whose backends reach two or more Deployments, and Deployments sharing a name label with different versions.
+	discoverSeldon(snapshot, claims, analyses);
+	discoverRouterModels(snapshot, index, claims, analyses, conventions);
+	discoverWorkloadGroups(snapshot, index, claims, analyses, conventions);
 
 	return analyses.sort(
 		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),
