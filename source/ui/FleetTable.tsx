@@ -1,11 +1,11 @@
 import React, {memo, useMemo} from 'react';
 import {Box, Text} from 'ink';
+import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
 import {layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
-import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import {pad, truncate, weightBar} from './format.ts';
 import type {Theme} from './theme.ts';
 
