@@ -8,6 +8,7 @@ import {describe, expect, it} from 'vitest';
 import type {Model} from '../../../source/domain/types.ts';
 import {analyseModels, buildModels} from '../../../source/sources/kube/build-models.ts';
 import {trimDeployment, trimPod, trimReplicaSet} from '../../../source/sources/kube/trim.ts';
+import {loadFixture} from '../../fixtures/kube/load.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 
 function summary(model: Model): string[] {
@@ -179,6 +180,20 @@ describe('discovery order', () => {
 			change(snapshot.inferenceServices[0] as never);
 			expect(find(buildModels(snapshot), 'tabular').discoveredBy).toBe('InferenceService/tabular (RawDeployment)');
 		}
+	});
+
+	it('an Istio VirtualService without the annotation, through DestinationRule subsets (captured shapes-istio, labels taken off)', () => {
+		const snapshot = loadFixture('shapes-istio');
+		// The Deployments lose the label (their pods keep what the Services select); the routers lose the annotation.
+		for (const deployment of snapshot.deployments) delete deployment.metadata?.labels?.['modeldeck.dev/model'];
+
+		for (const service of snapshot.virtualServices) delete service.metadata?.annotations?.['modeldeck.dev/model'];
+		const models = buildModels(snapshot);
+		expect(models.map((model) => `${model.name} ${model.discoveredBy}`)).toEqual([
+			'ranker VirtualService/ranker backends',
+			'recommender VirtualService/recommender backends',
+		]);
+		expect(summary(find(models, 'recommender'))).toEqual(['v1 stable 80% 2/2', 'v2 canary 20% 1/1']);
 	});
 
 	it('a TrafficSplit written at v1alpha1 (weights as quantities) is read', () => {
