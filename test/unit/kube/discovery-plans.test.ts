@@ -75,6 +75,8 @@ describe('weights of models found without our labels', () => {
 
 	it('KServe RawDeployment has no canary: a weight is refused with what to do instead', () => {
 		const tabular = analysis('tabular');
+		// KServe owns the Deployment: no action scales it or undoes its template behind KServe's back.
+		expect(tabular.deployments).toEqual({});
 		expect(() => planSetWeight(tabular, 'tabular-predictor', 20)).toThrow(PlanError);
 		// The only version is the stable: the refusal names it; a second version would hit the raw-mode refusal.
 		const withCanary: ModelAnalysis = {

@@ -68,7 +68,8 @@ function analyseRawInferenceService(inferenceService: InferenceService, deployme
 	if (warnings.length > 0) model.warnings = warnings;
 	const control: TrafficControl = {kind: 'kserve', name, resourceVersion: inferenceService.metadata?.resourceVersion, raw: true};
 	if (versions[0]) control.stable = versions[0].name;
-	return {model, traffic: control, deployments: deployment && versions[0] ? {[versions[0].name]: deployment.metadata?.name ?? ''} : {}};
+	// No Deployment for actions: KServe owns it and would revert a scale or a template undo made behind its back.
+	return {model, traffic: control, deployments: {}};
 }
 
 const kserveStorageUriAnnotations = [
