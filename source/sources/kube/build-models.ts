@@ -28,8 +28,9 @@ import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
 import {analyseInferenceService, isRawDeployment, kserveDeployments} from './discovery/kserve.ts';
-import {discoverRouterModels} from './discovery/routers.ts';
+import {deploymentsReached, discoverRouterModels} from './discovery/routers.ts';
 import {discoverSeldon} from './discovery/seldon.ts';
+import {versionNames} from './discovery/unlabelled.ts';
 import {discoverWorkloadGroups} from './discovery/workload-groups.ts';
 import {guarded} from './discovery/guarded.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
@@ -82,12 +83,22 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	const analyses: ModelAnalysis[] = [];
 	for (const [key, group] of groups) {
 		for (const deployment of group.deployments) claims.claimObject('Deployment', deployment);
+		for (const router of routersByModel.get(key) ?? []) claims.claimObject(router.kind ?? '', router);
+	}
+
+	for (const [key, group] of groups) {
 		const routers = routersByModel.get(key) ?? [];
-		for (const router of routers) claims.claimObject(router.kind ?? '', router);
-		group.discoveredBy =
-			group.deployments.length > 0
-				? `labels ${conventions.modelLabel}`
-				: `annotation ${conventions.routerAnnotation} on ${routers.map((router) => `${router.kind}/${router.metadata?.name}`).join(', ')}`;
+		group.discoveredBy = `labels ${conventions.modelLabel}`;
+		if (group.deployments.length === 0 && routers[0]) {
+			// An annotated router whose Deployments carry no model label: its versions are the Deployments it reaches.
+			const reached = deploymentsReached(routers[0], snapshot, index, claims);
+			for (const deployment of reached) claims.claimObject('Deployment', deployment);
+			group.deployments = reached;
+			group.versionOf = versionNames(reached);
+			const named = routers.map((router) => `${router.kind}/${router.metadata?.name}`).join(', ');
+			group.discoveredBy = `annotation ${conventions.routerAnnotation} on ${named}${reached.length > 0 ? ' backends' : ''}`;
+		}
+
 		analyses.push(
 			guarded(group.namespace, group.name, () => analyseDeploymentModel(group, routersByModel.get(key) ?? [], index, conventions)),
 		);

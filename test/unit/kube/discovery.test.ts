@@ -122,16 +122,32 @@ describe('discovery without our labels (captured from the API server)', () => {
 });
 
 describe('discovery order', () => {
-	it('an annotation on an HTTPRoute names the model; the explicit step takes it before the unlabelled one', () => {
+	it('an annotation on an HTTPRoute names the model; without labelled Deployments its versions are what its backends reach', () => {
 		const snapshot = loadUnlabelledFixture();
 		const route = snapshot.httpRoutes.find((candidate) => candidate.metadata?.name === 'fraud')!;
 		route.metadata!.annotations = {'modeldeck.dev/model': 'fraud-model'};
 		const models = buildModels(snapshot);
-		// The explicit step finds no Deployment labelled fraud-model (it says so), and the Deployments stay unclaimed
-		// by the router; nothing is shown twice.
 		const fraud = find(models, 'fraud-model');
-		expect(fraud.discoveredBy).toBe('annotation modeldeck.dev/model on HTTPRoute/fraud');
+		expect(fraud.discoveredBy).toBe('annotation modeldeck.dev/model on HTTPRoute/fraud backends');
+		expect(summary(fraud)).toEqual(['v7 stable 80% 2/2', 'v8 canary 20% 1/1']);
+		expect(fraud.warnings).toBeUndefined();
+		// Nothing is shown twice: the router and its Deployments belong to fraud-model only.
 		expect(models.filter((model) => model.routerObject === 'HTTPRoute/fraud')).toHaveLength(1);
+		expect(models.some((model) => model.name === 'fraud')).toBe(false);
+	});
+
+	it('an annotated router reaching only Deployments labelled for another model says it has none of its own', () => {
+		const snapshot = loadUnlabelledFixture();
+		const route = snapshot.httpRoutes.find((candidate) => candidate.metadata?.name === 'fraud')!;
+		route.metadata!.annotations = {'modeldeck.dev/model': 'fraud-model'};
+		for (const deployment of snapshot.deployments) {
+			if (deployment.metadata?.name?.startsWith('fraud-')) deployment.metadata.labels = {...deployment.metadata.labels, 'modeldeck.dev/model': 'other'};
+		}
+
+		const fraud = find(buildModels(snapshot), 'fraud-model');
+		expect(fraud.discoveredBy).toBe('annotation modeldeck.dev/model on HTTPRoute/fraud');
+		expect(fraud.versions).toEqual([]);
+		expect(fraud.warnings?.[0]).toBe('no Deployment is labelled modeldeck.dev/model=fraud-model in unlabelled: the router names no versions modeldeck can show');
 	});
 
 	it('two Deployments with the same version label behind a router are told apart by their names', () => {

@@ -50,6 +50,17 @@ export function routerSelectors(router: DeploymentRouter, index: SnapshotIndex):
 	return selectors;
 }
 
+/** The Deployments of the router's namespace that no earlier step claimed and whose pods its backends select. */
+export function deploymentsReached(router: DeploymentRouter, snapshot: ClusterSnapshot, index: SnapshotIndex, claims: Claims, inNamespace?: Deployment[]): Deployment[] {
+	const namespace = namespaceOf(router);
+	const selectors = routerSelectors(router, index);
+	const candidates = inNamespace ?? sortByName((snapshot.deployments ?? []).filter((deployment) => namespaceOf(deployment) === namespace));
+	return candidates.filter(
+		(deployment) =>
+			!claims.hasObject('Deployment', deployment) && selectors.some((selector) => mapSelects(selector, deployment.spec?.template?.metadata?.labels)),
+	);
+}
+
 export function discoverRouterModels(
 	snapshot: ClusterSnapshot,
 	index: SnapshotIndex,
@@ -72,12 +83,7 @@ export function discoverRouterModels(
 		const kind = router.kind ?? '';
 		if (claims.hasObject(kind, router)) continue;
 		const namespace = namespaceOf(router);
-		const selectors = routerSelectors(router, index);
-		const reached = (byNamespace.get(namespace) ?? []).filter(
-			(deployment) =>
-				!claims.hasObject('Deployment', deployment) &&
-				selectors.some((selector) => mapSelects(selector, deployment.spec?.template?.metadata?.labels)),
-		);
+		const reached = deploymentsReached(router, snapshot, index, claims, byNamespace.get(namespace) ?? []);
 		if (reached.length < 2) continue;
 		const routerName = router.metadata?.name ?? '';
 		const name = router.metadata?.annotations?.[conventions.routerAnnotation] || routerName;
