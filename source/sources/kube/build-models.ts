@@ -27,7 +27,7 @@ import type {Model} from '../../domain/types.ts';
 import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
-import {analyseInferenceService, isRawDeployment, kserveDeployments} from './discovery/kserve.ts';
+import {analyseInferenceService, kserveDeployments} from './discovery/kserve.ts';
 import {deploymentsReached, discoverRouterModels} from './discovery/routers.ts';
 import {discoverSeldon} from './discovery/seldon.ts';
 import {versionNames} from './discovery/unlabelled.ts';
@@ -110,11 +110,10 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		if (!name) continue;
 		claims.claimObject('InferenceService', inferenceService);
 		// RawDeployment mode: KServe's Deployments are this model's, not models of their own (unless labelled as one).
-		const raw = isRawDeployment(inferenceService);
-		const unclaimed = raw ? (snapshot.deployments ?? []).filter((deployment) => !claims.hasObject('Deployment', deployment)) : [];
-		if (raw) {
-			for (const deployment of kserveDeployments(inferenceService, unclaimed)) claims.claimObject('Deployment', deployment);
-		}
+		// KServe's Deployments (RawDeployment's predictor, or Knative revisions') are this model's, not models of their
+		// own — unless labelled as one.
+		const unclaimed = (snapshot.deployments ?? []).filter((deployment) => !claims.hasObject('Deployment', deployment));
+		for (const deployment of kserveDeployments(inferenceService, unclaimed)) claims.claimObject('Deployment', deployment);
 
 		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
 	}

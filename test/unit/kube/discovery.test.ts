@@ -212,6 +212,30 @@ describe('discovery order', () => {
 		expect(summary(find(models, 'recommender'))).toEqual(['v1 stable 80% 2/2', 'v2 canary 20% 1/1']);
 	});
 
+	it('Deployments a controller owns (a Knative Revision, a Flagger primary) are never grouped from their labels or a router', () => {
+		const snapshot = loadUnlabelledFixture();
+		for (const deployment of snapshot.deployments) {
+			if (['churn-v1', 'fraud-canary'].includes(deployment.metadata?.name ?? '')) {
+				deployment.metadata!.ownerReferences = [{apiVersion: 'serving.knative.dev/v1', kind: 'Revision', name: 'r', uid: 'u', controller: true}];
+			}
+		}
+
+		const models = buildModels(snapshot);
+		expect(models.some((model) => model.name === 'churn' || model.name === 'fraud')).toBe(false);
+	});
+
+	it("a serverless InferenceService's Deployments (labelled with its name) are its own, not a name + version group", () => {
+		const snapshot = loadUnlabelledFixture();
+		snapshot.inferenceServices[0]!.metadata!.annotations = {};
+		for (const deployment of snapshot.deployments) {
+			if (deployment.metadata?.name?.startsWith('churn-v1')) deployment.metadata.labels = {...deployment.metadata.labels, 'serving.kserve.io/inferenceservice': 'tabular'};
+		}
+
+		const models = buildModels(snapshot);
+		expect(models.some((model) => model.name === 'churn')).toBe(false);
+		expect(find(models, 'tabular').discoveredBy).toBe('InferenceService/tabular');
+	});
+
 	it('a TrafficSplit written at v1alpha1 (weights as quantities) is read', () => {
 		const snapshot = loadUnlabelledFixture();
 		snapshot.trafficSplits[0]!.spec!.backends = [

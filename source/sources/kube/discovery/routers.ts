@@ -12,7 +12,7 @@ import {analyseDeploymentModel, type DeploymentRouter} from './deployments.ts';
 import {guarded} from './guarded.ts';
 import {type ClusterSnapshot, listOf, namespaceOf, resolveHost, type SnapshotIndex, sortByName} from './snapshot.ts';
 import type {ModelAnalysis} from './traffic.ts';
-import {versionNames} from './unlabelled.ts';
+import {controllerOwned, versionNames} from './unlabelled.ts';
 
 /** The pod selectors a router's backends send traffic to (Service selector, plus an Istio subset's labels). */
 export function routerSelectors(router: DeploymentRouter, index: SnapshotIndex): Array<Record<string, string>> {
@@ -57,7 +57,9 @@ export function deploymentsReached(router: DeploymentRouter, snapshot: ClusterSn
 	const candidates = inNamespace ?? sortByName((snapshot.deployments ?? []).filter((deployment) => namespaceOf(deployment) === namespace));
 	return candidates.filter(
 		(deployment) =>
-			!claims.hasObject('Deployment', deployment) && selectors.some((selector) => mapSelects(selector, deployment.spec?.template?.metadata?.labels)),
+			!claims.hasObject('Deployment', deployment) &&
+			!controllerOwned(deployment) &&
+			selectors.some((selector) => mapSelects(selector, deployment.spec?.template?.metadata?.labels)),
 	);
 }
 

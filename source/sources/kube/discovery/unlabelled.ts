@@ -7,6 +7,15 @@ import type {Deployment} from '../objects.ts';
 export const nameLabels = ['app.kubernetes.io/name', 'app'] as const;
 export const versionLabels = ['app.kubernetes.io/version', 'version'] as const;
 
+/**
+ * A Deployment a controller made and manages (a Knative Revision's, a Flagger primary, an operator's) is that
+ * controller's business: never grouped into a model from its labels or a router's backends.
+ */
+export function controllerOwned(deployment: Deployment): boolean {
+	const references = deployment.metadata?.ownerReferences;
+	return Array.isArray(references) && references.some((reference) => reference?.controller === true);
+}
+
 /** The first of `keys` the object carries, with its value. */
 export function firstLabel(labels: Record<string, string> | undefined, keys: readonly string[]): {key: string; value: string} | undefined {
 	for (const key of keys) {

@@ -1,7 +1,8 @@
 /**
  * Step: Deployments that no earlier step claimed, grouped by their name label (`app.kubernetes.io/name`, else `app`)
  * in a namespace: two or more of them with different version labels (`app.kubernetes.io/version`, else `version`)
- * are one model, its weights the ratio of ready replicas. A lone Deployment is an application, not a canary: left out.
+ * are one model, its weights the ratio of ready replicas. A lone Deployment is an application, not a canary: left out,
+ * as is one a controller owns (controllerOwned).
  */
 import type {Conventions} from '../conventions.ts';
 import type {Deployment} from '../objects.ts';
@@ -10,7 +11,7 @@ import {analyseDeploymentModel} from './deployments.ts';
 import {guarded} from './guarded.ts';
 import {type ClusterSnapshot, namespaceOf, type SnapshotIndex, sortByName} from './snapshot.ts';
 import type {ModelAnalysis} from './traffic.ts';
-import {nameLabels, versionLabels, versionNames, workloadLabel} from './unlabelled.ts';
+import {controllerOwned, nameLabels, versionLabels, versionNames, workloadLabel} from './unlabelled.ts';
 
 export function discoverWorkloadGroups(
 	snapshot: ClusterSnapshot,
@@ -21,7 +22,7 @@ export function discoverWorkloadGroups(
 ): void {
 	const groups = new Map<string, {namespace: string; name: string; keys: Set<string>; deployments: Deployment[]}>();
 	for (const deployment of sortByName(snapshot.deployments ?? [])) {
-		if (claims.hasObject('Deployment', deployment)) continue;
+		if (claims.hasObject('Deployment', deployment) || controllerOwned(deployment)) continue;
 		const name = workloadLabel(deployment, nameLabels);
 		const version = workloadLabel(deployment, versionLabels);
 		if (!name || !version) continue;
