@@ -611,6 +611,8 @@ const OPERATED = [
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'] },
   { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules'] },
   { apiGroups: ['serving.kserve.io'], resources: ['inferenceservices'] },
+  { apiGroups: ['split.smi-spec.io'], resources: ['trafficsplits'] },
+  { apiGroups: ['mlops.seldon.io'], resources: ['models', 'experiments'] },
 ];
 const READ = ['get', 'list', 'watch'];
 

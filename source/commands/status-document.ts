@@ -2,6 +2,7 @@
  * `modeldeck status`: the versioned JSON document scripts rely on (documented in docs/status-json.md) and the table
  * people read. Both are pure functions of the models, samples and flags, so their exact output is unit-tested.
  */
+import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {canaryMarginFlags, type ThresholdSettings, thresholdFlags, thresholdsFor} from '../domain/thresholds.ts';
 import {type Flag, METRIC_NAMES, type MetricName, type Model, modelKey, type RouterKind, type Sample, type Track, type VersionKey, versionKey} from '../domain/types.ts';
@@ -200,7 +201,8 @@ export function renderStatusTable(document: StatusDocument, warnings: Map<string
 
 	const lines = [`context ${document.context} · ${document.generatedAt}`];
 	if (rows.length === 0) {
-		lines.push('no models found (a model is a Deployment labelled modeldeck.dev/model, or a KServe InferenceService)');
+		// What was looked for and how to label things, as the console's empty fleet says it.
+		lines.push('no models found; looked for:', ...emptyFleetLines(undefined).slice(1));
 	} else {
 		const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
 		const format = (cells: string[]) =>

@@ -1,5 +1,6 @@
 import React, {memo, useMemo} from 'react';
 import {Box, Text} from 'ink';
+import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {fleetRows, fleetTitle, type FleetRow} from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
@@ -138,15 +139,19 @@ export function FleetTable({state, width, height}: {state: AppState; width: numb
 	const visible = rows.slice(top, top + room);
 	const below = rows.length - top - visible.length;
 	if (rows.length === 0) {
-		const message =
+		const lines =
 			state.models.length === 0
 				? state.health.cluster.status === 'connecting'
-					? 'Looking for models…'
-					: `No models in ${state.namespace ?? 'any namespace'}. Models are Deployments labelled modeldeck.dev/model, or KServe InferenceServices.`
-				: `No rows match the filter "${state.filter}" (esc clears it).`;
+					? ['Looking for models…']
+					: emptyFleetLines(state.namespace)
+				: [`No rows match the filter "${state.filter}" (esc clears it).`];
 		return (
-			<Box flexDirection="column" height={height}>
-				<Text color={theme.text.muted}>{message}</Text>
+			<Box flexDirection="column" height={height} overflow="hidden">
+				{lines.map((line) => (
+					<Text key={line} color={theme.text.muted}>
+						{line}
+					</Text>
+				))}
 			</Box>
 		);
 	}

@@ -168,6 +168,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		smokeChecks: smokes.length === 0 ? undefined : Math.max(0, ...smokes.map((task) => task.checks.length)),
 		failedChecks: Math.max(0, ...smokes.map((task) => task.checks.filter((check) => !check.ok).length)),
 		taskLines: tasks.reduce((sum, task) => sum + taskPanelLines(task), 0),
+		discoveredBy: model.discoveredBy !== undefined,
 	});
 	const hiddenFlags = flagLines.length - room.flags;
 	return (
@@ -215,6 +216,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					! {warning}
 				</Text>
 			))}
+			{room.discoveredBy && model.discoveredBy ? (
+				<Text color={theme.text.muted} wrap="truncate-end">
+					found by {model.discoveredBy}
+				</Text>
+			) : null}
 			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={room.smokeChecks} /> : null}
 			{tasks.map((task) => (
 				<TaskPanel key={task.id} task={task} width={width} />
@@ -231,6 +237,8 @@ export interface ModelViewRoom {
 	flags: number;
 	warnings: number;
 	smokeChecks: number;
+	/** A line saying how the model was found (Model.discoveredBy). */
+	discoveredBy: boolean;
 }
 
 /**
@@ -249,6 +257,8 @@ export function modelViewLayout(needs: {
 	smokeChecks: number | undefined;
 	failedChecks: number;
 	taskLines: number;
+	/** The model says how it was found. */
+	discoveredBy?: boolean;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
 	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
@@ -266,6 +276,7 @@ export function modelViewLayout(needs: {
 	const warnings = take(needs.warnings);
 	const image = take(1) === 1;
 	const capacity = take(1) === 1;
+	const discoveredBy = needs.discoveredBy === true && take(1) === 1;
 	const moreChecks = smoke ? take(Math.min(8, needs.smokeChecks ?? 0) - smokeChecks) : 0;
 	// Charts grow with the terminal: 1 to 3 lines each.
 	const chartRows = chartCount < charts.length ? 1 : 1 + Math.min(2, Math.floor(Math.max(0, left) / charts.length));
@@ -275,5 +286,6 @@ export function modelViewLayout(needs: {
 		flags,
 		warnings,
 		smokeChecks: smokeChecks + moreChecks,
+		discoveredBy,
 	};
 }

@@ -93,22 +93,39 @@ export class KubeActions {
 			}
 		};
 
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices] = await Promise.all([
-			list(resourceTypes.deployments, false, `${this.options.conventions.modelLabel}=${name}`),
-			list(resourceTypes.services, false),
-			list(resourceTypes.autoscalers, true),
-			list(resourceTypes.httpRoutes, true),
-			list(resourceTypes.virtualServices, true),
-			list(resourceTypes.destinationRules, true),
-			getInferenceService(),
-		]);
-		const snapshot = {deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices} as ClusterSnapshot;
+		// Every Deployment of the namespace, not only the labelled ones: models are also found without modeldeck's labels
+		// (routers' backends, name and version labels, KServe's RawDeployment), and discovery must see what the watch saw.
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments] =
+			await Promise.all([
+				list(resourceTypes.deployments, false),
+				list(resourceTypes.services, false),
+				list(resourceTypes.autoscalers, true),
+				list(resourceTypes.httpRoutes, true),
+				list(resourceTypes.virtualServices, true),
+				list(resourceTypes.destinationRules, true),
+				getInferenceService(),
+				list(resourceTypes.trafficSplits, true),
+				list(resourceTypes.seldonModels, true),
+				list(resourceTypes.seldonExperiments, true),
+			]);
+		const snapshot = {
+			deployments,
+			services,
+			autoscalers,
+			httpRoutes,
+			virtualServices,
+			destinationRules,
+			inferenceServices,
+			trafficSplits,
+			seldonModels,
+			seldonExperiments,
+		} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
 		);
 		if (!analysis) {
 			throw new PlanError(
-				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService named so`,
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it or reaching two Deployments, no InferenceService, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=${name} with two versions`,
 			);
 		}
 

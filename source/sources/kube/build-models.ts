@@ -27,7 +27,12 @@ import type {Model} from '../../domain/types.ts';
 import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
-import {analyseInferenceService} from './discovery/kserve.ts';
+import {analyseInferenceService, kserveDeployments} from './discovery/kserve.ts';
+import {deploymentsReached, discoverRouterModels} from './discovery/routers.ts';
+import {discoverSeldon} from './discovery/seldon.ts';
+import {versionNames} from './discovery/unlabelled.ts';
+import {discoverWorkloadGroups} from './discovery/workload-groups.ts';
+import {guarded} from './discovery/guarded.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
 import type {HttpRoute, VirtualService} from './objects.ts';
@@ -79,6 +84,21 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	for (const [key, group] of groups) {
 		for (const deployment of group.deployments) claims.claimObject('Deployment', deployment);
 		for (const router of routersByModel.get(key) ?? []) claims.claimObject(router.kind ?? '', router);
+	}
+
+	for (const [key, group] of groups) {
+		const routers = routersByModel.get(key) ?? [];
+		group.discoveredBy = `labels ${conventions.modelLabel}`;
+		if (group.deployments.length === 0 && routers[0]) {
+			// An annotated router whose Deployments carry no model label: its versions are the Deployments it reaches.
+			const reached = deploymentsReached(routers[0], snapshot, index, claims);
+			for (const deployment of reached) claims.claimObject('Deployment', deployment);
+			group.deployments = reached;
+			group.versionOf = versionNames(reached);
+			const named = routers.map((router) => `${router.kind}/${router.metadata?.name}`).join(', ');
+			group.discoveredBy = `annotation ${conventions.routerAnnotation} on ${named}${reached.length > 0 ? ' backends' : ''}`;
+		}
+
 		analyses.push(
 			guarded(group.namespace, group.name, () => analyseDeploymentModel(group, routersByModel.get(key) ?? [], index, conventions)),
 		);
@@ -89,24 +109,22 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		const name = inferenceService.metadata?.name;
 		if (!name) continue;
 		claims.claimObject('InferenceService', inferenceService);
-		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index)), `InferenceService/${name}`);
+		// RawDeployment mode: KServe's Deployments are this model's, not models of their own (unless labelled as one).
+		// KServe's Deployments (RawDeployment's predictor, or Knative revisions') are this model's, not models of their
+		// own — unless labelled as one.
+		const unclaimed = (snapshot.deployments ?? []).filter((deployment) => !claims.hasObject('Deployment', deployment));
+		for (const deployment of kserveDeployments(inferenceService, unclaimed)) claims.claimObject('Deployment', deployment);
+
+		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
 	}
+
+	// 3. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
+	// whose backends reach two or more Deployments, and Deployments sharing a name label with different versions.
+	discoverSeldon(snapshot, claims, analyses);
+	discoverRouterModels(snapshot, index, claims, analyses, conventions);
+	discoverWorkloadGroups(snapshot, index, claims, analyses, conventions);
 
 	return analyses.sort(
 		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),
 	);
-}
-
-/** Objects from a cluster are outside input: a model whose objects make no sense is shown with the reason. */
-function guarded(namespace: string, name: string, analyse: () => ModelAnalysis): ModelAnalysis {
-	try {
-		return analyse();
-	} catch (error) {
-		const reason = error instanceof Error ? error.message : String(error);
-		return {
-			model: {namespace, name, router: 'replicas', versions: [], warnings: [`its objects could not be read (${reason}); check them with kubectl`]},
-			traffic: {kind: 'replicas'},
-			deployments: {},
-		};
-	}
 }

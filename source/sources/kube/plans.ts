@@ -107,7 +107,9 @@ export function planWeights(analysis: ModelAnalysis, targets: Map<string, number
 	const {traffic, model} = analysis;
 	switch (traffic.kind) {
 		case 'httproute':
-		case 'virtualservice': {
+		case 'virtualservice':
+		case 'trafficsplit':
+		case 'seldon': {
 			return planRouterWeights(analysis, traffic, targets);
 		}
 
@@ -127,7 +129,7 @@ export function planWeights(analysis: ModelAnalysis, targets: Map<string, number
 
 function planRouterWeights(
 	analysis: ModelAnalysis,
-	traffic: Extract<TrafficControl, {kind: 'httproute' | 'virtualservice'}>,
+	traffic: RouterControl,
 	targets: Map<string, number>,
 ): PlannedWrite[] {
 	const {model} = analysis;
@@ -170,7 +172,7 @@ function planRouterWeights(
 	if (patch.length === 0) return [];
 	return [
 		{
-			type: traffic.kind === 'httproute' ? resourceTypes.httpRoutes : resourceTypes.virtualServices,
+			type: routerTypes[traffic.kind],
 			namespace: model.namespace,
 			name: traffic.name,
 			object: traffic.object,
@@ -179,6 +181,16 @@ function planRouterWeights(
 		},
 	];
 }
+
+type RouterControl = Extract<TrafficControl, {kind: 'httproute' | 'virtualservice' | 'trafficsplit' | 'seldon'}>;
+
+/** The API resource of each router kind whose entries carry weights. */
+const routerTypes: Record<RouterControl['kind'], ResourceType> = {
+	httproute: resourceTypes.httpRoutes,
+	virtualservice: resourceTypes.virtualServices,
+	trafficsplit: resourceTypes.trafficSplits,
+	seldon: resourceTypes.seldonExperiments,
+};
 
 function planReplicaWeights(analysis: ModelAnalysis, targets: Map<string, number>): PlannedWrite[] {
 	const {model} = analysis;
@@ -240,6 +252,12 @@ function planKserveWeights(
 	targets: Map<string, number>,
 ): PlannedWrite[] {
 	const {model} = analysis;
+	if (traffic.raw) {
+		throw new PlanError(
+			`InferenceService/${traffic.name} runs in RawDeployment mode, where KServe has no canary (canaryTrafficPercent is ignored): roll out a new predictor with kubectl apply, or run the new version as a second InferenceService behind an HTTPRoute`,
+		);
+	}
+
 	if (!traffic.canary || !traffic.stable) {
 		throw new PlanError(`InferenceService/${traffic.name} has no canary: set a new predictor spec with canaryTrafficPercent first`);
 	}
@@ -356,17 +374,25 @@ export function planSwitch(analysis: ModelAnalysis, to: string): PlannedWrite[] 
  */
 function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: string): PlannedWrite[] {
 	const {traffic, model} = analysis;
-	if (traffic.kind !== 'httproute' && traffic.kind !== 'virtualservice') return writes;
+	if (traffic.kind === 'kserve' || traffic.kind === 'replicas') return writes;
 	if (model.annotations?.[stableAnnotation] === stable) return writes;
-	const type = traffic.kind === 'httproute' ? resourceTypes.httpRoutes : resourceTypes.virtualServices;
-	const operation: JsonPatchOperation = {op: 'add', path: `/metadata/annotations/${stableAnnotation.replace('/', '~1')}`, value: stable};
+	const type = routerTypes[traffic.kind];
+	// A router found without modeldeck's annotation may have no annotations at all: then the whole map is written,
+	// guarded by the resourceVersion it was read at (JSON Patch cannot test that a member is absent).
+	const operations: JsonPatchOperation[] =
+		traffic.annotated === false
+			? [
+					...(traffic.resourceVersion ? [{op: 'test' as const, path: '/metadata/resourceVersion', value: traffic.resourceVersion}] : []),
+					{op: 'add', path: '/metadata/annotations', value: {[stableAnnotation]: stable}},
+				]
+			: [{op: 'add', path: `/metadata/annotations/${stableAnnotation.replace('/', '~1')}`, value: stable}];
 	const router = writes.find((write) => write.type === type && write.name === traffic.name);
 	const marked = `${stable} marked stable (${stableAnnotation})`;
 	if (router) {
-		return writes.map((write) => (write === router ? {...write, patch: [...write.patch, operation], change: `${write.change}; ${marked}`} : write));
+		return writes.map((write) => (write === router ? {...write, patch: [...write.patch, ...operations], change: `${write.change}; ${marked}`} : write));
 	}
 
-	return [...writes, {type, namespace: model.namespace, name: traffic.name, object: traffic.object, patch: [operation], change: marked}];
+	return [...writes, {type, namespace: model.namespace, name: traffic.name, object: traffic.object, patch: operations, change: marked}];
 }
 
 function revisionOf(object: {metadata?: {annotations?: Record<string, string>}}): number {

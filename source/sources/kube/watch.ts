@@ -24,6 +24,7 @@ import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath, resourceTypes, type ResourceType} from './http.ts';
 import type {KubeList} from './objects.ts';
+import {trimDeployment, trimPod, trimReplicaSet} from './trim.ts';
 
 export interface WatchedKind {
 	/** The snapshot list this kind fills. */
@@ -32,13 +33,20 @@ export interface WatchedKind {
 	labelSelector?: string;
 	/** Optional kinds (custom resources, autoscalers) do not hold back the first list of models when they fail. */
 	optional: boolean;
+	/** Cuts each object to what discovery reads, on arrival (list and watch), to keep the cache small. */
+	trim?: (object: unknown) => unknown;
 }
 
-export function watchedKinds(conventions: Conventions): WatchedKind[] {
+/**
+ * Deployments, ReplicaSets and Pods are watched whole (no label selector): models are also found without modeldeck's
+ * labels, from routers' backends, name and version labels and KServe's Deployments. Each is trimmed on arrival to what
+ * discovery reads (trim.ts); `conventions` no longer narrows the watch, only how objects are read.
+ */
+export function watchedKinds(_conventions: Conventions): WatchedKind[] {
 	return [
-		{key: 'deployments', type: resourceTypes.deployments, labelSelector: conventions.modelLabel, optional: false},
-		{key: 'replicaSets', type: resourceTypes.replicaSets, labelSelector: conventions.modelLabel, optional: false},
-		{key: 'pods', type: resourceTypes.pods, labelSelector: conventions.modelLabel, optional: false},
+		{key: 'deployments', type: resourceTypes.deployments, optional: false, trim: trimDeployment},
+		{key: 'replicaSets', type: resourceTypes.replicaSets, optional: false, trim: trimReplicaSet},
+		{key: 'pods', type: resourceTypes.pods, optional: false, trim: trimPod},
 		{key: 'services', type: resourceTypes.services, optional: false},
 		{key: 'autoscalers', type: resourceTypes.autoscalers, optional: true},
 		{key: 'httpRoutes', type: resourceTypes.httpRoutes, optional: true},
@@ -51,8 +59,6 @@ export function watchedKinds(conventions: Conventions): WatchedKind[] {
 		{key: 'rollouts', type: resourceTypes.rollouts, optional: true},
 		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true},
 		{key: 'canaries', type: resourceTypes.canaries, optional: true},
-		// KServe's pods carry KServe's labels, not modeldeck's.
-		{key: 'pods', type: resourceTypes.pods, labelSelector: 'serving.kserve.io/inferenceservice', optional: true},
 	];
 }
 
@@ -105,9 +111,18 @@ class ObservedWatch extends Watch {
 	private readonly onSilent: (error: unknown) => void;
 	private readonly isStopped: () => boolean;
 	private readonly timeoutSeconds: number;
+	private readonly trim: ((object: unknown) => unknown) | undefined;
 
-	constructor(config: KubeConfig, timing: HealthTiming, onAccepted: () => void, onSilent: (error: unknown) => void, isStopped: () => boolean) {
+	constructor(
+		config: KubeConfig,
+		timing: HealthTiming,
+		onAccepted: () => void,
+		onSilent: (error: unknown) => void,
+		isStopped: () => boolean,
+		trim?: (object: unknown) => unknown,
+	) {
 		super(config);
+		this.trim = trim;
 		this.onAccepted = onAccepted;
 		this.onSilent = onSilent;
 		this.isStopped = isStopped;
@@ -131,7 +146,12 @@ class ObservedWatch extends Watch {
 
 		let failedEarly = false;
 		const query = {...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.timeoutSeconds};
-		const controller = await super.watch(path, query, callback, (error) => {
+		const {trim} = this;
+		const events = trim
+			? (phase: string, apiObject: any, watchObject?: any) =>
+					callback(phase, phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED' ? trim(apiObject) : apiObject, watchObject)
+			: callback;
+		const controller = await super.watch(path, query, events, (error) => {
 			if (error) failedEarly = true;
 			if (this.isStopped()) return;
 			// ListWatch takes a timeout for a quiet resource and reconnects without a word; here it is a watch that went
@@ -183,7 +203,8 @@ export class ResilientInformer {
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
 			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}, timeoutMs: timing.listTimeoutMs});
 			this.healthyAgain();
-			return {...result, items: (result?.items ?? []) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
+			const items = result?.items ?? [];
+			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
 
 		const watch = new ObservedWatch(
@@ -192,6 +213,7 @@ export class ResilientInformer {
 			() => this.healthyAgain(),
 			(error) => this.silent(error),
 			() => this.stopped,
+			kind.trim,
 		);
 		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector);
 		const changed = () => this.events.changed();

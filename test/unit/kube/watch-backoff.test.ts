@@ -8,12 +8,12 @@ describe('watch restarts', () => {
 		expect(defaultBackoff.absentRecheckMs).toBe(60_000);
 	});
 
-	it('watch every kind discovery needs; custom resources and autoscalers are optional', () => {
+	it('watch every kind discovery needs, workloads without a label selector (models are found without our labels); custom resources and autoscalers are optional', () => {
 		const kinds = watchedKinds({...defaultConventions, modelLabel: 'team'});
 		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
-			'deployments?team',
-			'replicasets?team',
-			'pods?team',
+			'deployments',
+			'replicasets',
+			'pods',
 			'services',
 			'horizontalpodautoscalers (optional)',
 			'httproutes (optional)',
@@ -26,7 +26,8 @@ describe('watch restarts', () => {
 			'rollouts (optional)',
 			'analysisruns (optional)',
 			'canaries (optional)',
-			'pods?serving.kserve.io/inferenceservice (optional)',
 		]);
+		// Workloads are trimmed on arrival; routers keep their managedFields (ownership is read from them).
+		expect(kinds.filter((kind) => kind.trim).map((kind) => kind.key)).toEqual(['deployments', 'replicaSets', 'pods']);
 	});
 });

@@ -6,6 +6,8 @@ import {weightsFromReplicas} from '../../../domain/weights.ts';
 import type {Conventions} from '../conventions.ts';
 import {mapSelects} from '../labels.ts';
 import type {Deployment, HttpRoute, VirtualService} from '../objects.ts';
+import type {TrafficSplit} from '../objects/smi.ts';
+import {trafficSplitSplit} from './smi.ts';
 import {type SnapshotIndex, sortByName} from './snapshot.ts';
 import {assignTracks, modeldeckAnnotations, selfDeclaredStable, stableAnnotation, withoutRetired} from './tracks.ts';
 import {applySplit, httpRouteSplit, type ModelAnalysis, type TrafficControl, virtualServiceSplit} from './traffic.ts';
@@ -16,11 +18,23 @@ export interface DeploymentGroup {
 	name: string;
 	deployments: Deployment[];
 	warnings: string[];
+	/**
+	 * A Deployment's version name, when it is not the `versionLabel` of the conventions (groups found without
+	 * modeldeck's labels: `app.kubernetes.io/version`, `version`, else the Deployment's name).
+	 */
+	versionOf?: (deployment: Deployment) => string | undefined;
+	/** How the model was found (Model.discoveredBy). */
+	discoveredBy?: string;
 }
+
+/** A router a Deployment model's traffic goes through; `kind` as the API names it. */
+export type DeploymentRouter = HttpRoute | VirtualService | TrafficSplit;
+
+const routerKinds: Record<string, RouterKind> = {HTTPRoute: 'httproute', VirtualService: 'virtualservice', TrafficSplit: 'trafficsplit'};
 
 export function analyseDeploymentModel(
 	group: DeploymentGroup,
-	routers: Array<HttpRoute | VirtualService>,
+	routers: DeploymentRouter[],
 	index: SnapshotIndex,
 	conventions: Conventions,
 ): ModelAnalysis {
@@ -28,7 +42,7 @@ export function analyseDeploymentModel(
 	const drafts: VersionDraft[] = [];
 	for (const deployment of sortByName(group.deployments)) {
 		const deploymentName = deployment.metadata?.name ?? '?';
-		const versionName = deployment.metadata?.labels?.[conventions.versionLabel];
+		const versionName = group.versionOf ? group.versionOf(deployment) : deployment.metadata?.labels?.[conventions.versionLabel];
 		if (!versionName) {
 			warnings.push(
 				`Deployment ${deploymentName} has ${conventions.modelLabel}=${group.name} but no ${conventions.versionLabel} label: not shown; add the label to show it as a version`,
@@ -83,17 +97,20 @@ export function analyseDeploymentModel(
 		const split =
 			chosen.kind === 'HTTPRoute'
 				? httpRouteSplit(chosen as HttpRoute, drafts, index, warnings)
-				: virtualServiceSplit(chosen as VirtualService, drafts, index, warnings);
+				: chosen.kind === 'TrafficSplit'
+					? trafficSplitSplit(chosen as TrafficSplit, drafts, index, warnings)
+					: virtualServiceSplit(chosen as VirtualService, drafts, index, warnings);
 		applySplit(split.backends, drafts, chosenLabel, warnings);
-		router = chosen.kind === 'HTTPRoute' ? 'httproute' : 'virtualservice';
+		router = routerKinds[chosen.kind ?? ''] ?? 'virtualservice';
 		routerObject = chosenLabel;
 		resourceVersion = chosen.metadata?.resourceVersion;
 		traffic = {
-			kind: router,
+			kind: router as 'httproute' | 'virtualservice' | 'trafficsplit',
 			object: chosenLabel,
 			name: chosen.metadata?.name ?? '',
 			resourceVersion,
 			backends: split.backends,
+			annotated: chosen.metadata?.annotations !== undefined,
 		};
 	} else {
 		const weights = weightsFromReplicas(drafts.map((draft) => draft.version.replicasReady));
@@ -107,6 +124,7 @@ export function analyseDeploymentModel(
 	const runtime = drafts.map((draft) => draft.deployment.metadata?.labels?.[conventions.runtimeLabel]).find(Boolean);
 	const model: Model = {namespace: group.namespace, name: group.name, router, versions};
 	if (routerObject) model.routerObject = routerObject;
+	if (group.discoveredBy) model.discoveredBy = group.discoveredBy;
 	if (runtime) model.runtime = runtime;
 	if (resourceVersion) model.resourceVersion = resourceVersion;
 	if (warnings.length > 0) model.warnings = warnings;

@@ -2,18 +2,83 @@
  * A KServe InferenceService: its versions are predictor revisions, its split `canaryTrafficPercent`.
  */
 import type {Model, Version} from '../../../domain/types.ts';
-import type {InferenceService, InferenceServicePredictor} from '../objects.ts';
-import {listOf, namespaceOf, type SnapshotIndex} from './snapshot.ts';
+import type {Deployment, InferenceService, InferenceServicePredictor} from '../objects.ts';
+import {kserveInferenceServiceLabel, listOf, namespaceOf, type SnapshotIndex, sortByName} from './snapshot.ts';
 import {modeldeckAnnotations} from './tracks.ts';
 import type {ModelAnalysis, TrafficControl} from './traffic.ts';
-import {countRestarts, mainContainer, podProblems, podReady, resourcesOf} from './workloads.ts';
+import {countRestarts, mainContainer, podProblems, podReady, resourcesOf, versionFromDeployment} from './workloads.ts';
+
+export const deploymentModeAnnotation = 'serving.kserve.io/deploymentMode';
+
+/**
+ * KServe's RawDeployment mode (called Standard since KServe 0.15) runs each component as a plain Deployment, without
+ * Knative revisions: `canaryTrafficPercent` is ignored there (KServe's docs: canary rollout is supported in Serverless
+ * mode only), and a new predictor spec is a rolling update of the same Deployment. Read from the annotation, the
+ * predictor's `deploymentMode`, or the status KServe writes.
+ */
+export function isRawDeployment(inferenceService: InferenceService): boolean {
+	const predictor = inferenceService.spec?.predictor as {deploymentMode?: unknown} | undefined;
+	const status = inferenceService.status as {deploymentMode?: unknown} | undefined;
+	const mode = [inferenceService.metadata?.annotations?.[deploymentModeAnnotation], predictor?.deploymentMode, status?.deploymentMode].find(
+		(value) => typeof value === 'string' && value !== '',
+	);
+	return mode === 'RawDeployment' || mode === 'Standard';
+}
+
+/** The Deployments KServe made for an InferenceService (labelled with its name), the predictor's first. */
+export function kserveDeployments(inferenceService: InferenceService, deployments: Deployment[]): Deployment[] {
+	const name = inferenceService.metadata?.name;
+	const namespace = namespaceOf(inferenceService);
+	const own = sortByName(deployments.filter((deployment) => namespaceOf(deployment) === namespace && deployment.metadata?.labels?.[kserveInferenceServiceLabel] === name));
+	const isPredictor = (deployment: Deployment) =>
+		deployment.metadata?.labels?.component === 'predictor' || /-predictor(-default)?$/.test(deployment.metadata?.name ?? '');
+	return [...own.filter(isPredictor), ...own.filter((deployment) => !isPredictor(deployment))];
+}
+
+/** RawDeployment mode: one version, the predictor's Deployment; never a canary KServe would not run. */
+function analyseRawInferenceService(inferenceService: InferenceService, deployments: Deployment[], index: SnapshotIndex): ModelAnalysis {
+	const name = inferenceService.metadata?.name ?? '';
+	const namespace = namespaceOf(inferenceService);
+	const label = `InferenceService/${name}`;
+	const warnings: string[] = [];
+	const predictor = inferenceService.spec?.predictor;
+	const deployment = kserveDeployments(inferenceService, deployments)[0];
+	const versions: Version[] = [];
+	if (deployment) {
+		const version = versionFromDeployment(deployment, deployment.metadata?.name ?? name, index);
+		version.weight = 100;
+		version.track = 'stable';
+		const image = predictorImage(predictor);
+		if (image) version.image = image;
+		versions.push(version);
+	} else {
+		warnings.push(`${label} runs in RawDeployment mode but no Deployment labelled ${kserveInferenceServiceLabel}=${name} is in ${namespace}: KServe has not reconciled it`);
+	}
+
+	if (typeof predictor?.canaryTrafficPercent === 'number') {
+		warnings.push(
+			`${label} runs in RawDeployment mode, where KServe ignores canaryTrafficPercent ${predictor.canaryTrafficPercent}: there is one version and no canary; for a canary, run the new version as a second InferenceService behind an HTTPRoute`,
+		);
+	}
+
+	const model: Model = {namespace, name, router: 'kserve', routerObject: label, runtime: 'kserve', versions, discoveredBy: `InferenceService/${name} (RawDeployment)`};
+	if (inferenceService.metadata?.resourceVersion) model.resourceVersion = inferenceService.metadata.resourceVersion;
+	const annotations = modeldeckAnnotations([inferenceService.metadata?.annotations]);
+	if (annotations) model.annotations = annotations;
+	if (warnings.length > 0) model.warnings = warnings;
+	const control: TrafficControl = {kind: 'kserve', name, resourceVersion: inferenceService.metadata?.resourceVersion, raw: true};
+	if (versions[0]) control.stable = versions[0].name;
+	// No Deployment for actions: KServe owns it and would revert a scale or a template undo made behind its back.
+	return {model, traffic: control, deployments: {}};
+}
 
 const kserveStorageUriAnnotations = [
 	'internal.serving.kserve.io/storage-initializer-sourceuri',
 	'serving.kserve.io/storage-initializer-sourceuri',
 ];
 
-export function analyseInferenceService(inferenceService: InferenceService, index: SnapshotIndex): ModelAnalysis {
+export function analyseInferenceService(inferenceService: InferenceService, index: SnapshotIndex, deployments: Deployment[] = []): ModelAnalysis {
+	if (isRawDeployment(inferenceService)) return analyseRawInferenceService(inferenceService, deployments, index);
 	const name = inferenceService.metadata?.name ?? '';
 	const namespace = namespaceOf(inferenceService);
 	const label = `InferenceService/${name}`;
@@ -29,7 +94,7 @@ export function analyseInferenceService(inferenceService: InferenceService, inde
 	const canaryTrafficPercent = typeof predictor?.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : undefined;
 
 	const versions: Version[] = [];
-	const model: Model = {namespace, name, router: 'kserve', routerObject: label, runtime: 'kserve', versions};
+	const model: Model = {namespace, name, router: 'kserve', routerObject: label, runtime: 'kserve', versions, discoveredBy: label};
 	if (inferenceService.metadata?.resourceVersion) model.resourceVersion = inferenceService.metadata.resourceVersion;
 	const annotations = modeldeckAnnotations([inferenceService.metadata?.annotations]);
 	if (annotations) model.annotations = annotations;

@@ -31,12 +31,15 @@ export interface TrafficBackend {
 
 export type TrafficControl =
 	| {
-			kind: 'httproute' | 'virtualservice';
-			/** `HTTPRoute/name` or `VirtualService/name`. */
+			/** A router object whose entries carry weights: also an SMI TrafficSplit and a Seldon Experiment's candidates. */
+			kind: 'httproute' | 'virtualservice' | 'trafficsplit' | 'seldon';
+			/** `HTTPRoute/name`, `VirtualService/name`, `TrafficSplit/name` or `Experiment/name`. */
 			object: string;
 			name: string;
 			resourceVersion?: string;
 			backends: TrafficBackend[];
+			/** False when the object has no annotations at all (a stable mark then writes the whole map). */
+			annotated?: boolean;
 	  }
 	| {
 			kind: 'kserve';
@@ -45,6 +48,8 @@ export type TrafficControl =
 			canary?: string;
 			stable?: string;
 			canaryTrafficPercent?: number;
+			/** RawDeployment (Standard) mode: one Deployment, no revisions, no canary. */
+			raw?: boolean;
 	  }
 	| {kind: 'replicas'};
 

@@ -1,0 +1,69 @@
+/**
+ * What the watch keeps of each object. Deployments, ReplicaSets and Pods are watched in every namespace without a
+ * label selector (models are found without modeldeck's labels), so at 600 Deployments and 1,100 pods their cached
+ * copies are most of the process's memory: each is cut on arrival to the fields discovery reads. Routers
+ * (HTTPRoute, VirtualService, TrafficSplit) and custom resources are kept whole: ownership is read from their
+ * `metadata.managedFields`.
+ */
+
+type Json = Record<string, unknown>;
+
+const lastApplied = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function isRecord(value: unknown): value is Json {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function pick(object: unknown, keys: readonly string[]): Json | undefined {
+	if (!isRecord(object)) return undefined;
+	const picked: Json = {};
+	for (const key of keys) if (object[key] !== undefined) picked[key] = object[key];
+	return picked;
+}
+
+/** Metadata without managedFields and the last-applied annotation (a full copy of the object as applied). */
+export function lightMetadata(metadata: unknown): Json | undefined {
+	if (!isRecord(metadata)) return undefined;
+	const {managedFields: _managedFields, ...rest} = metadata;
+	if (isRecord(rest.annotations) && lastApplied in rest.annotations) {
+		const {[lastApplied]: _lastApplied, ...annotations} = rest.annotations;
+		rest.annotations = annotations;
+	}
+
+	return rest;
+}
+
+export function trimDeployment(object: unknown): unknown {
+	if (!isRecord(object)) return object;
+	return {...object, metadata: lightMetadata(object.metadata)};
+}
+
+/** A ReplicaSet only links pods to their Deployment (ownerReferences): its template is not kept. */
+export function trimReplicaSet(object: unknown): unknown {
+	if (!isRecord(object)) return object;
+	const metadata = pick(lightMetadata(object.metadata), ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'labels', 'ownerReferences']);
+	return {apiVersion: object.apiVersion, kind: object.kind, metadata, status: pick(object.status, ['replicas', 'readyReplicas'])};
+}
+
+const containerStatusKeys = ['name', 'ready', 'restartCount', 'image', 'state', 'lastState'] as const;
+
+/** A pod: its containers' images and resources, its readiness, restarts and the reasons it is unwell. */
+export function trimPod(object: unknown): unknown {
+	if (!isRecord(object)) return object;
+	const spec = isRecord(object.spec) && Array.isArray(object.spec.containers)
+		? {containers: object.spec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container)}
+		: undefined;
+	const status = isRecord(object.status)
+		? {
+				...pick(object.status, ['phase', 'reason']),
+				...(Array.isArray(object.status.conditions) ? {conditions: object.status.conditions.map((condition) => pick(condition, ['type', 'status']) ?? condition)} : {}),
+				...(Array.isArray(object.status.containerStatuses)
+					? {containerStatuses: object.status.containerStatuses.map((entry) => pick(entry, containerStatusKeys) ?? entry)}
+					: {}),
+				...(Array.isArray(object.status.initContainerStatuses)
+					? {initContainerStatuses: object.status.initContainerStatuses.map((entry) => pick(entry, containerStatusKeys) ?? entry)}
+					: {}),
+			}
+		: undefined;
+	return {apiVersion: object.apiVersion, kind: object.kind, metadata: lightMetadata(object.metadata), spec, status};
+}
