@@ -273,8 +273,11 @@ export class ResilientInformer {
 		const status = statusOf(error);
 		let delay: number;
 		if (this.kind.optional && status === 404) {
+			const previous = this.state;
 			this.state = 'absent';
 			delay = this.policy.absentRecheckMs;
+			// The API server answers again (its CRD is simply not installed): that is a recovery like any other.
+			if (previous === 'failing') this.events.healthy(this.kind);
 		} else {
 			this.state = 'failing';
 			this.unreachable = statusOf(error) === undefined;
