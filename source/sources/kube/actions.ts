@@ -12,6 +12,7 @@ import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-m
 import type {Conventions} from './conventions.ts';
 import {actionError, isConflict, statusOf} from './errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from './http.ts';
+import {readFlaggerCanary, refuseControllerOwned} from './flagger-actions.ts';
 import {selectorToQuery} from './labels.ts';
 import type {Deployment, KubeList, ReplicaSet} from './objects.ts';
 import {
@@ -93,7 +94,7 @@ export class KubeActions {
 			}
 		};
 
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices] = await Promise.all([
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, flagger] = await Promise.all([
 			list(resourceTypes.deployments, false, `${this.options.conventions.modelLabel}=${name}`),
 			list(resourceTypes.services, false),
 			list(resourceTypes.autoscalers, true),
@@ -101,14 +102,25 @@ export class KubeActions {
 			list(resourceTypes.virtualServices, true),
 			list(resourceTypes.destinationRules, true),
 			getInferenceService(),
+			readFlaggerCanary(http, namespace, name),
 		]);
-		const snapshot = {deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices} as ClusterSnapshot;
+		const snapshot = {
+			deployments: [...deployments, ...flagger.deployments.filter((extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name))],
+			services,
+			autoscalers,
+			httpRoutes,
+			virtualServices,
+			destinationRules,
+			inferenceServices,
+			canaries: flagger.canaries,
+			canaryEvents: flagger.events,
+		} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
 		);
 		if (!analysis) {
 			throw new PlanError(
-				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService named so`,
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService or Flagger Canary named so`,
 			);
 		}
 
@@ -125,6 +137,7 @@ export class KubeActions {
 	}
 
 	private async writesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
+		refuseControllerOwned(analysis, action.kind);
 		switch (action.kind) {
 			case 'set-weight':
 				return planSetWeight(analysis, action.canary, action.to);
@@ -148,6 +161,7 @@ export class KubeActions {
 	 */
 	async plan(action: TrafficAction): Promise<ChangePlan> {
 		const analysis = await this.read(action.model);
+		refuseControllerOwned(analysis, action.kind);
 		const plan = planTraffic(analysis.model, action);
 		const writes = await this.writesFor(action, analysis);
 		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
@@ -161,6 +175,7 @@ export class KubeActions {
 	 */
 	async act(action: TrafficAction, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(action.model));
+		refuseControllerOwned(analysis, action.kind);
 		ensureActionHolds(analysis.model, action);
 		const held = {...options, analysis};
 		switch (action.kind) {
@@ -189,6 +204,7 @@ export class KubeActions {
 
 	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'set-weight');
 		const current = analysis.model.versions.find((version) => version.name === canary);
 		if (current && expectedWeight !== undefined && current.weight !== expectedWeight) {
 			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
@@ -201,6 +217,7 @@ export class KubeActions {
 
 	async promote(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'promote');
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
 		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
@@ -210,6 +227,7 @@ export class KubeActions {
 
 	async switchTraffic(ref: ModelRef, to: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'switch');
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
 		const writes = planSwitch(analysis, to);
 		this.ensureWithin(writes, options);
@@ -238,6 +256,7 @@ export class KubeActions {
 	 */
 	private async planRollback(ref: ModelRef, canary: string, read?: ModelAnalysis) {
 		const analysis = read ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'rollback');
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
 			throw new PlanError(

@@ -30,6 +30,7 @@ export interface WatchedKind {
 	key: keyof ClusterSnapshot;
 	type: ResourceType;
 	labelSelector?: string;
+	fieldSelector?: string;
 	/** Optional kinds (custom resources, autoscalers) do not hold back the first list of models when they fail. */
 	optional: boolean;
 }
@@ -51,6 +52,8 @@ export function watchedKinds(conventions: Conventions): WatchedKind[] {
 		{key: 'rollouts', type: resourceTypes.rollouts, optional: true},
 		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true},
 		{key: 'canaries', type: resourceTypes.canaries, optional: true},
+		// Flagger writes the metric values it judged only in Events on the Canary.
+		{key: 'canaryEvents', type: resourceTypes.events, fieldSelector: 'involvedObject.kind=Canary', optional: true},
 		// KServe's pods carry KServe's labels, not modeldeck's.
 		{key: 'pods', type: resourceTypes.pods, labelSelector: 'serving.kserve.io/inferenceservice', optional: true},
 	];
@@ -181,7 +184,7 @@ export class ResilientInformer {
 		this.policy = policy;
 		const path = resourcePath(kind.type, namespace);
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}, timeoutMs: timing.listTimeoutMs});
+			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector}, timeoutMs: timing.listTimeoutMs});
 			this.healthyAgain();
 			return {...result, items: (result?.items ?? []) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
@@ -193,7 +196,7 @@ export class ResilientInformer {
 			(error) => this.silent(error),
 			() => this.stopped,
 		);
-		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector);
+		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector, kind.fieldSelector);
 		const changed = () => this.events.changed();
 		this.informer.on('add', changed);
 		this.informer.on('update', changed);

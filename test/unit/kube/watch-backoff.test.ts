@@ -10,7 +10,7 @@ describe('watch restarts', () => {
 
 	it('watch every kind discovery needs; custom resources and autoscalers are optional', () => {
 		const kinds = watchedKinds({...defaultConventions, modelLabel: 'team'});
-		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
+		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.fieldSelector ? `#${kind.fieldSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
 			'deployments?team',
 			'replicasets?team',
 			'pods?team',
@@ -26,6 +26,7 @@ describe('watch restarts', () => {
 			'rollouts (optional)',
 			'analysisruns (optional)',
 			'canaries (optional)',
+			'events#involvedObject.kind=Canary (optional)',
 			'pods?serving.kserve.io/inferenceservice (optional)',
 		]);
 	});
