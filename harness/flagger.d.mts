@@ -5,9 +5,11 @@ export declare const FLAGGER_VERSION: string;
 
 /** $MODELDECK_FLAGGER, else ~/.cache/modeldeck/bin/flagger-<version>. */
 export declare function flaggerPath(): string;
+/** $MODELDECK_FLAGGER_LOADTESTER, else ~/.cache/modeldeck/bin/flagger-loadtester-<version>. */
+export declare function loadtesterPath(): string;
 /** Flagger's CRDs, cached beside the binary. */
 export declare function flaggerCrdPath(): string;
-/** Builds and caches Flagger (and its CRD file) if missing; returns the binary's path. */
+/** Builds and caches Flagger, its loadtester and its CRD file if missing; returns the binary's path. */
 export declare function ensureFlagger(options?: {log?: (line: string) => void; force?: boolean}): Promise<string>;
 
 export interface FlaggerCluster {
@@ -43,3 +45,14 @@ export interface StartFlaggerOptions {
 
 /** Starts Flagger against the cluster's kubeconfig (its current context) and waits until its workers run. */
 export declare function startFlagger(cluster: {kubeconfig: string}, options?: StartFlaggerOptions): Promise<RunningFlagger>;
+
+export interface RunningLoadtester {
+	/** e.g. `http://127.0.0.1:40123`: its gates are `${url}/gate/check`, `/gate/open`, `/rollback/check`, … */
+	url: string;
+	pid: number;
+	logs(): string;
+	stop(): Promise<void>;
+}
+
+/** Starts Flagger's loadtester on 127.0.0.1 and waits for /healthz. */
+export declare function startLoadtester(): Promise<RunningLoadtester>;

@@ -29,6 +29,11 @@ export function flaggerPath() {
 	return process.env.MODELDECK_FLAGGER || path.join(binDir(), `flagger-${FLAGGER_VERSION}`);
 }
 
+/** Flagger's loadtester (cmd/loadtester), which serves the manual gates (`/gate/check`, `/gate/open`, `/rollback/…`). */
+export function loadtesterPath() {
+	return process.env.MODELDECK_FLAGGER_LOADTESTER || path.join(binDir(), `flagger-loadtester-${FLAGGER_VERSION}`);
+}
+
 /** Flagger's own CRDs (Canary, MetricTemplate, AlertProvider), from the module's artifacts/flagger/crd.yaml. */
 export function flaggerCrdPath() {
 	return path.join(binDir(), `flagger-${FLAGGER_VERSION}-crd.yaml`);
@@ -58,7 +63,7 @@ function run(cmd, args, options = {}) {
 export async function ensureFlagger(options = {}) {
 	const log = options.log ?? ((line) => console.error(`[harness:flagger] ${line}`));
 	const binary = flaggerPath();
-	if (!options.force && existsSync(binary) && existsSync(flaggerCrdPath())) return binary;
+	if (!options.force && existsSync(binary) && existsSync(loadtesterPath()) && existsSync(flaggerCrdPath())) return binary;
 	const go = spawnSync('go', ['version'], {encoding: 'utf8'});
 	if (go.status !== 0) throw new Error('Go is needed to build Flagger: install Go 1.22 or newer, or set MODELDECK_FLAGGER to a flagger binary');
 	const dir = binDir();
@@ -73,13 +78,14 @@ export async function ensureFlagger(options = {}) {
 		cpSync(moduleDir, source, {recursive: true});
 		spawnSync('chmod', ['-R', 'u+w', source]);
 		const started = Date.now();
-		log(`building flagger ${FLAGGER_VERSION} with go build (first time: several minutes on 2 cores) ...`);
-		await run('nice', ['go', 'build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'flagger'), './cmd/flagger'], {
+		log(`building flagger and its loadtester ${FLAGGER_VERSION} with go build (first time: several minutes on 2 cores) ...`);
+		await run('nice', ['go', 'build', '-trimpath', '-ldflags=-s -w', '-o', `${tmp}${path.sep}`, './cmd/flagger', './cmd/loadtester'], {
 			cwd: source,
 			env: {...process.env, GOFLAGS: (process.env.GOFLAGS || '').replace(/-mod=\S+/g, ''), GOWORK: 'off'},
 		});
 		copyFileSync(path.join(source, 'artifacts', 'flagger', 'crd.yaml'), path.join(tmp, 'crd.yaml'));
 		renameSync(path.join(tmp, 'crd.yaml'), flaggerCrdPath());
+		renameSync(path.join(tmp, 'loadtester'), path.join(dir, `flagger-loadtester-${FLAGGER_VERSION}`));
 		renameSync(path.join(tmp, 'flagger'), path.join(dir, `flagger-${FLAGGER_VERSION}`));
 		log(`built flagger in ${Math.round((Date.now() - started) / 1000)} s`);
 	} finally {
@@ -221,10 +227,60 @@ export async function startFlagger(cluster, options = {}) {
 	return {pid: child.pid ?? 0, port, logs: () => output, stop};
 }
 
+/**
+ * @typedef {object} RunningLoadtester
+ * @property {string} url e.g. `http://127.0.0.1:40123`
+ * @property {number} pid
+ * @property {() => string} logs
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * Starts Flagger's loadtester on 127.0.0.1 (its gates keep their state in memory) and waits for /healthz.
+ * @returns {Promise<RunningLoadtester>}
+ */
+export async function startLoadtester() {
+	const port = await freePort();
+	const child = spawn(loadtesterPath(), [`-port=${port}`, '-log-level=info'], {stdio: ['ignore', 'pipe', 'pipe']});
+	let output = '';
+	child.stdout?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	child.stderr?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	let gone = false;
+	const exited = new Promise((resolve) => child.on('exit', () => resolve((gone = true))));
+	const stop = async () => {
+		if (gone) return;
+		child.kill('SIGTERM');
+		const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+		await exited;
+		clearTimeout(timer);
+	};
+
+	const url = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		if (gone) throw new Error(`the loadtester exited: ${output.slice(-2000)}`);
+		try {
+			if ((await fetch(`${url}/healthz`)).ok) break;
+		} catch {
+			// not listening yet
+		}
+
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`the loadtester did not answer /healthz within 30 s: ${output.slice(-2000)}`);
+		}
+
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	return {url, pid: child.pid ?? 0, logs: () => output, stop};
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
 	try {
 		if (process.argv.includes('--print')) {
 			console.log(`flagger\t${FLAGGER_VERSION}\t${existsSync(flaggerPath()) ? flaggerPath() : 'missing'}`);
+			console.log(`flagger-loadtester\t${FLAGGER_VERSION}\t${existsSync(loadtesterPath()) ? loadtesterPath() : 'missing'}`);
 		} else {
 			await ensureFlagger({force: process.argv.includes('--force')});
 		}

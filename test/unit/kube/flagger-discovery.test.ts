@@ -176,6 +176,10 @@ describe('Flagger Canaries as models', () => {
 		expect(() => refuseControllerOwned(gated!, 'rollback')).toThrow(/rollback gate "rollback".*http:\/\/flagger-loadtester\.test\/rollback\/open$/);
 		expect(() => refuseControllerOwned(gated!, 'set-weight')).toThrow(/^Flagger sets the weights of Canary\/fraud itself \(10% steps up to 50%;.*gate\/open$/);
 
+		// A gate at an address outside the cluster is opened from where you are.
+		const [local] = analyseModels(snapshot(progressing, [], {webhooks: [{name: 'gate', type: 'confirm-promotion', url: 'http://127.0.0.1:9090/gate/check'}]}));
+		expect(() => refuseControllerOwned(local!, 'promote')).toThrow(/open it: curl -sd '\{"name":"fraud","namespace":"ml"\}' http:\/\/127\.0\.0\.1:9090\/gate\/open$/);
+
 		const [plain] = analyseModels(snapshot(progressing));
 		expect(() => refuseControllerOwned(plain!, 'promote')).toThrow(/no confirm-promotion gate — to promote without analysis: kubectl -n ml patch canary fraud --type merge -p '\{"spec":\{"skipAnalysis":true\}\}'$/);
 		expect(() => refuseControllerOwned(plain!, 'rollback')).toThrow(/after 5 failed checks .* kubectl -n ml rollout undo deployment\/fraud$/);

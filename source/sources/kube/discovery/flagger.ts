@@ -231,8 +231,10 @@ function gateCommand(webhook: FlaggerWebhook, from: string, to: string, canary: 
 		host = '';
 	}
 
-	const [service = 'flagger-loadtester', serviceNamespace = namespace] = host.split('.');
 	const body = JSON.stringify({name: canary, namespace});
+	// A gate outside the cluster (an address, not a Service name) is opened from here.
+	if (host === 'localhost' || /^[\d.]+$/.test(host) || host.includes(':')) return `curl -sd '${body}' ${url}`;
+	const [service = 'flagger-loadtester', serviceNamespace = namespace] = host.split('.');
 	return `kubectl -n ${serviceNamespace} exec deploy/${service} -- curl -sd '${body}' ${url}`;
 }
 
