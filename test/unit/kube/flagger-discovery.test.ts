@@ -141,6 +141,11 @@ describe('Flagger Canaries as models', () => {
 		expect(model.rollout?.analysis).toMatchObject({phase: 'Failed', failingMetric: 'request-success-rate', detail: halt.message});
 	});
 
+	it('a halt from an earlier run is not shown once no check is failing', () => {
+		const {model} = first(analyseModels(snapshot({...progressing, failedChecks: 0}, [halt])));
+		expect(model.rollout?.analysis).toEqual({name: 'request-success-rate ≥ 99, request-duration ≤ 500', phase: 'Running'});
+	});
+
 	it('before Flagger created the primary, the target serves all', () => {
 		const analyses = analyseModels({deployments: [deployment('fraud', 'registry/fraud:v1', 1, 1)], canaries: [canary(undefined)]});
 		expect(analyses[0]?.model.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud 100']);

@@ -133,7 +133,8 @@ function rolloutOf(canary: FlaggerCanary, phase: string, analysis: FlaggerAnalys
 	if (analysisPhases.has(phase)) Object.assign(rollout, stepOf(analysis, clampWeight(status.canaryWeight), status.iterations));
 
 	const checks = listOf(analysis.metrics).filter((metric): metric is FlaggerMetric => typeof metric?.name === 'string');
-	const halt = phase === 'Succeeded' || phase === 'Initialized' ? undefined : lastHalt(canary, events);
+	// Events outlive a run: a halt is this run's only while checks are failing (or the run failed on it).
+	const halt = failedChecks > 0 || phase === 'Failed' ? lastHalt(canary, events) : undefined;
 	const analysisPhase = phase === 'Failed' ? 'Failed' : phase === 'Succeeded' ? 'Successful' : failedChecks > 0 ? 'Failing' : analysisPhases.has(phase) ? 'Running' : 'Idle';
 	rollout.analysis = {name: checks.length > 0 ? checks.map(describeMetric).join(', ') : 'no metric checks', phase: analysisPhase};
 	if (halt) {
