@@ -101,7 +101,7 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		const name = canary.metadata?.name;
 		if (!name || claims.hasObject('Canary', canary)) continue;
 		claimFlaggerObjects(canary, claims);
-		addUnlessNameTaken(analyses, guarded(namespaceOf(canary), name, () => analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index)), `Canary/${name}`);
+		addUnlessNameTaken(analyses, guarded(namespaceOf(canary), name, () => analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index, snapshot)), `Canary/${name}`);
 	}
 
 	return analyses.sort(

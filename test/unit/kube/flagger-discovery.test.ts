@@ -83,7 +83,7 @@ const generated = {
 function snapshot(status: FlaggerCanary['status'], events: CanaryEvent[] = [], analysis: Record<string, unknown> = {}) {
 	return {
 		deployments: [deployment('fraud', 'registry/fraud:v2', 1, 1), deployment('fraud-primary', 'registry/fraud:v1', 2, 2, {app: 'fraud-primary'})],
-		...generated,
+		...structuredClone(generated),
 		canaries: [canary(status, analysis)],
 		canaryEvents: events,
 	};
@@ -139,6 +139,19 @@ describe('Flagger Canaries as models', () => {
 		expect(model.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud-primary 100']);
 		expect(model.rollout).toMatchObject({phase: 'Failed', failedChecks: 5, failedChecksLimit: 5, message: 'Canary analysis failed, Deployment scaled to zero.'});
 		expect(model.rollout?.analysis).toMatchObject({phase: 'Failed', failingMetric: 'request-success-rate', detail: halt.message});
+	});
+
+	it('waiting for promotion, Flagger zeroes status.canaryWeight but its router still gives the canary its share: the router’s weights are shown', () => {
+		const waiting = {phase: 'WaitingPromotion', canaryWeight: 0, failedChecks: 0};
+		const input = snapshot(waiting);
+		input.virtualServices[0]!.spec!.http![0]!.route = [{destination: {host: 'fraud-primary.ml.svc.cluster.local'}, weight: 50}, {destination: {host: 'fraud-canary'}, weight: 50}];
+		const {model} = first(analyseModels(input));
+		expect(model.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud-primary 50', 'fraud 50']);
+		expect(model.rollout).toMatchObject({phase: 'WaitingPromotion', paused: true, step: 5, totalSteps: 5});
+		expect(model.discoveredBy).toBe('Canary/fraud (flagger.app), weights from VirtualService/fraud');
+		// Without its router (not installed, not readable), the status's weight is all there is.
+		const {model: alone} = first(analyseModels({...snapshot(waiting), virtualServices: []}));
+		expect(alone.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud-primary 100', 'fraud 0']);
 	});
 
 	it('a halt from an earlier run is not shown once no check is failing', () => {

@@ -13,10 +13,10 @@
  */
 import type {TrafficAction} from '../../../domain/plan.ts';
 import type {ControllerRollout, Model, Version} from '../../../domain/types.ts';
-import type {Deployment} from '../objects.ts';
+import type {Deployment, HttpRoute, VirtualService} from '../objects.ts';
 import type {CanaryEvent, FlaggerAnalysis, FlaggerCanary, FlaggerMetric, FlaggerWebhook} from '../objects/flagger.ts';
 import type {Claims} from './claims.ts';
-import {listOf, namespaceOf, type SnapshotIndex} from './snapshot.ts';
+import {listOf, namespaceOf, resolveHost, type SnapshotIndex} from './snapshot.ts';
 import type {ModelAnalysis} from './traffic.ts';
 import {versionFromDeployment} from './workloads.ts';
 
@@ -43,11 +43,18 @@ export function claimFlaggerObjects(canary: FlaggerCanary, claims: Claims): void
 	for (const name of [`${service}-primary`, `${service}-canary`]) claims.claim('DestinationRule', namespace, name);
 }
 
+/** The routers Flagger may generate for a Canary (named like its Service), whose weights are the ones in force. */
+export interface FlaggerRouters {
+	virtualServices?: readonly VirtualService[];
+	httpRoutes?: readonly HttpRoute[];
+}
+
 export function analyseFlaggerCanary(
 	canary: FlaggerCanary,
 	deployments: ReadonlyMap<string, Deployment>,
 	events: readonly CanaryEvent[],
 	index: SnapshotIndex,
+	routers: FlaggerRouters = {},
 ): ModelAnalysis {
 	const name = canary.metadata?.name ?? '';
 	const namespace = namespaceOf(canary);
@@ -56,11 +63,15 @@ export function analyseFlaggerCanary(
 	const analysis = analysisOf(canary);
 	const status = canary.status ?? {};
 	const phase = typeof status.phase === 'string' && status.phase ? status.phase : 'Initializing';
-	const canaryWeight = clampWeight(status.canaryWeight);
+	// Flagger zeroes status.canaryWeight from WaitingPromotion on while its router still sends the canary its share:
+	// the router's weights are the ones in force, the status's only when there is no router to read.
+	const routed = routerWeight(canary, routers);
+	const canaryWeight = routed?.canary ?? clampWeight(status.canaryWeight);
 	const warnings: string[] = [];
 	const versions: Version[] = [];
 	const model: Model = {namespace, name, router: 'flagger', routerObject: label, versions, discoveredBy: `${label} (flagger.app)`};
 	if (canary.metadata?.resourceVersion) model.resourceVersion = canary.metadata.resourceVersion;
+	if (routed) model.discoveredBy = `${label} (flagger.app), weights from ${routed.object}`;
 
 	if (!target) {
 		warnings.push(`${label} has no spec.targetRef.name: Flagger has nothing to run a canary on`);
@@ -85,12 +96,42 @@ export function analyseFlaggerCanary(
 		evidence: `${label} targets Deployment/${target}; Flagger generates its primary, Services and router`,
 		command: `kubectl -n ${namespace} describe canary ${name}`,
 	};
-	model.rollout = rolloutOf(canary, phase, analysis, events);
+	model.rollout = rolloutOf(canary, phase, analysis, events, canaryWeight);
 	if (warnings.length > 0) model.warnings = warnings;
 	const refusals = flaggerRefusals(canary, phase, canaryWeight);
 	model.owner.command = refusals.promote.command ?? model.owner.command;
 	const deploymentsByVersion = Object.fromEntries(versions.map((version) => [version.name, version.name]));
 	return {model, traffic: {kind: 'flagger', name, refusals: messages(refusals)}, deployments: deploymentsByVersion};
+}
+
+/** The canary's share in the router Flagger generated: its `<svc>-primary` and `<svc>-canary` entries. */
+function routerWeight(canary: FlaggerCanary, routers: FlaggerRouters): {canary: number; object: string} | undefined {
+	const namespace = namespaceOf(canary);
+	const {service} = flaggerNames(canary);
+	if (!service) return undefined;
+	const share = (entries: Array<{name: string | undefined; weight: unknown}>, object: string) => {
+		const weightOf = (suffix: string) => {
+			const entry = entries.find((candidate) => candidate.name === `${service}-${suffix}`);
+			return typeof entry?.weight === 'number' && Number.isFinite(entry.weight) && entry.weight >= 0 ? entry.weight : undefined;
+		};
+		const primary = weightOf('primary');
+		const canaryShare = weightOf('canary');
+		if (primary === undefined || canaryShare === undefined || primary + canaryShare <= 0) return undefined;
+		return {canary: Math.round((canaryShare * 100) / (primary + canaryShare)), object};
+	};
+
+	const virtualService = listOf(routers.virtualServices as VirtualService[]).find((candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace);
+	const route = listOf(virtualService?.spec?.http)[0];
+	if (virtualService && route) {
+		const entries = listOf(route.route).map((entry) => ({name: resolveHost(entry?.destination?.host ?? '', namespace)?.name, weight: entry?.weight}));
+		const found = share(entries, `VirtualService/${service}`);
+		if (found) return found;
+	}
+
+	const httpRoute = listOf(routers.httpRoutes as HttpRoute[]).find((candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace);
+	const rule = listOf(httpRoute?.spec?.rules)[0];
+	if (httpRoute && rule) return share(listOf(rule.backendRefs).map((entry) => ({name: entry?.name, weight: entry?.weight})), `HTTPRoute/${service}`);
+	return undefined;
 }
 
 function analysisOf(canary: FlaggerCanary): FlaggerAnalysis {
@@ -121,7 +162,7 @@ function flaggerVersion(
 	return version;
 }
 
-function rolloutOf(canary: FlaggerCanary, phase: string, analysis: FlaggerAnalysis, events: readonly CanaryEvent[]): ControllerRollout {
+function rolloutOf(canary: FlaggerCanary, phase: string, analysis: FlaggerAnalysis, events: readonly CanaryEvent[], canaryWeight: number): ControllerRollout {
 	const status = canary.status ?? {};
 	const rollout: ControllerRollout = {controller: 'flagger', phase};
 	const promoted = listOf(status.conditions).find((condition) => condition?.type === 'Promoted');
@@ -130,7 +171,7 @@ function rolloutOf(canary: FlaggerCanary, phase: string, analysis: FlaggerAnalys
 	rollout.failedChecks = failedChecks;
 	if (typeof analysis.threshold === 'number' && Number.isFinite(analysis.threshold)) rollout.failedChecksLimit = Math.round(analysis.threshold);
 	if (phase === 'Waiting' || phase === 'WaitingPromotion') rollout.paused = true;
-	if (analysisPhases.has(phase)) Object.assign(rollout, stepOf(analysis, clampWeight(status.canaryWeight), status.iterations));
+	if (analysisPhases.has(phase)) Object.assign(rollout, stepOf(analysis, canaryWeight, status.iterations));
 
 	const checks = listOf(analysis.metrics).filter((metric): metric is FlaggerMetric => typeof metric?.name === 'string');
 	// Events outlive a run: a halt is this run's only while checks are failing (or the run failed on it).
