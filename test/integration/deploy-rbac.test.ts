@@ -84,7 +84,12 @@ const clusterWide = [
 	'list inferenceservices.serving.kserve.io',
 	'watch inferenceservices.serving.kserve.io',
 	'patch inferenceservices.serving.kserve.io',
+	'get canaries.flagger.app',
+	'list canaries.flagger.app',
+	'watch canaries.flagger.app',
 	'create events',
+	'list events',
+	'watch events',
 	'create tokenreviews.authentication.k8s.io',
 	'create subjectaccessreviews.authorization.k8s.io',
 ];
