@@ -9,7 +9,9 @@
  * canary is refused with the reason and Flagger's own way, and that way, carried out as given, makes Flagger promote.
  */
 import {execFile} from 'node:child_process';
+import {writeFileSync} from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
@@ -17,7 +19,7 @@ import {ensureFlagger, installFlaggerCrds, type RunningFlagger, type RunningLoad
 import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.mjs';
 import {PlanRefusal} from '../../source/domain/plan.ts';
 import type {Model} from '../../source/domain/types.ts';
-import {analyseModels, type ModelAnalysis} from '../../source/sources/kube/build-models.ts';
+import {analyseModels, type ClusterSnapshot, type ModelAnalysis} from '../../source/sources/kube/build-models.ts';
 import {resourcePath, resourceTypes} from '../../source/sources/kube/http.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
 import type {CanaryEvent, FlaggerCanary} from '../../source/sources/kube/objects/flagger.ts';
@@ -68,7 +70,7 @@ async function canaryObject(): Promise<FlaggerCanary> {
 }
 
 /** What modeldeck makes of the namespace as the API server has it now, with the Canary it was made from. */
-async function modeldeckNow(): Promise<{analysis: ModelAnalysis; canary: FlaggerCanary; all: ModelAnalysis[]}> {
+async function modeldeckNow(): Promise<{analysis: ModelAnalysis; canary: FlaggerCanary; all: ModelAnalysis[]; snapshot: ClusterSnapshot}> {
 	const [canary, deployments, services, virtualServices, destinationRules, events] = await Promise.all([
 		canaryObject(),
 		api.list('Deployment', namespace),
@@ -77,10 +79,21 @@ async function modeldeckNow(): Promise<{analysis: ModelAnalysis; canary: Flagger
 		api.list('DestinationRule', namespace),
 		api.http.get<{items: CanaryEvent[]}>(resourcePath(resourceTypes.events, namespace), {query: {fieldSelector: 'involvedObject.kind=Canary'}}),
 	]);
-	const all = analyseModels({deployments, services, virtualServices, destinationRules, canaries: [canary], canaryEvents: events.items} as never);
+	const snapshot = {deployments, services, virtualServices, destinationRules, canaries: [canary], canaryEvents: events.items} as ClusterSnapshot;
+	const all = analyseModels(snapshot);
 	const analysis = all.find((candidate) => candidate.model.name === 'fraud');
 	if (!analysis) throw new Error(`no model fraud among ${all.map((candidate) => candidate.model.name).join(', ')}`);
-	return {analysis, canary, all};
+	return {analysis, canary, all, snapshot};
+}
+
+/**
+ * With MODELDECK_CAPTURE=1, what the API server holds at this moment is written as a fixture for the unit tests
+ * (test/unit/kube/flagger-fixtures.test.ts), without managedFields.
+ */
+function capture(name: string, snapshot: ClusterSnapshot): void {
+	if (process.env['MODELDECK_CAPTURE'] !== '1') return;
+	const strip = (key: string, value: unknown) => (key === 'managedFields' ? undefined : value);
+	writeFileSync(path.join(import.meta.dirname, '../fixtures/kube', `${name}.json`), `${JSON.stringify(snapshot, strip, '\t')}\n`);
 }
 
 function weights(model: Model): string[] {
@@ -144,8 +157,9 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 					progressDeadlineSeconds: 120,
 					service: {port: 8080},
 					analysis: {
-						interval: '2s',
-						threshold: 5,
+						// Flagger's floor: a shorter interval is run every 10 s.
+						interval: '10s',
+						threshold: 2,
 						maxWeight: 40,
 						stepWeight: 20,
 						metrics: [{name: 'error-percent', templateRef: {name: 'error-percent', namespace}, thresholdRange: {max: 1}, interval: '1m'}],
@@ -162,7 +176,7 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		expect(first.all.map((analysis) => analysis.model.name)).toEqual(['fraud']);
 		expect(weights(first.analysis.model)).toEqual(['stable fraud-primary 100%']);
 		expect(image(first.analysis.model, 'fraud-primary')).toBe('registry.example/fraud:v1');
-		expect(first.analysis.model.rollout).toMatchObject({controller: 'flagger', phase: 'Initialized', failedChecks: 0, failedChecksLimit: 5});
+		expect(first.analysis.model.rollout).toMatchObject({controller: 'flagger', phase: 'Initialized', failedChecks: 0, failedChecksLimit: 2});
 		expect(first.analysis.model.owner).toMatchObject({controller: 'Flagger', object: 'Canary/fraud'});
 		expect(await routeWeights()).toEqual({'fraud-primary': 100, 'fraud-canary': 0});
 
@@ -177,12 +191,13 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 			},
 			120_000,
 		);
+		capture('flagger-failing', failing.snapshot);
 		const written = failing.canary.status!;
 		expect(written.canaryWeight).toBeGreaterThan(0);
 		expect(weights(failing.analysis.model)).toEqual([`stable fraud-primary ${100 - written.canaryWeight!}%`, `canary fraud ${written.canaryWeight}%`]);
 		expect(await routeWeights()).toEqual({'fraud-primary': 100 - written.canaryWeight!, 'fraud-canary': written.canaryWeight});
 		expect(image(failing.analysis.model, 'fraud')).toBe('registry.example/fraud:v2');
-		expect(failing.analysis.model.rollout).toMatchObject({phase: 'Progressing', failedChecks: written.failedChecks, failedChecksLimit: 5});
+		expect(failing.analysis.model.rollout).toMatchObject({phase: 'Progressing', failedChecks: written.failedChecks, failedChecksLimit: 2});
 		expect(failing.analysis.model.rollout?.analysis).toMatchObject({
 			phase: 'Failing',
 			failingMetric: 'error-percent',
@@ -192,19 +207,19 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		// Every change modeldeck would make itself is refused, with Flagger's own way; nothing is written.
 		const routeBefore = (await api.get('VirtualService', namespace, 'fraud')).metadata.resourceVersion;
 		const weight = await refusal(kube.plan({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'fraud', from: written.canaryWeight!, to: 50}));
-		expect(weight).toMatch(/^Flagger sets the weights of Canary\/fraud itself \(20% steps up to 40%; Canary\/fraud is Progressing, canary at \d+%, \d\/5 failed checks\)/);
+		expect(weight).toMatch(/^Flagger sets the weights of Canary\/fraud itself \(20% steps up to 40%; Canary\/fraud is Progressing, canary at \d+%, \d\/2 failed checks\)/);
 		await expect(kube.setCanaryWeight({namespace, name: 'fraud'}, 'fraud', 50)).rejects.toThrow(/^Flagger sets the weights of Canary\/fraud itself/);
-		await expect(kube.rollback({namespace, name: 'fraud'}, 'fraud')).rejects.toThrow(/^Flagger rolls Canary\/fraud back itself after 5 failed checks/);
+		await expect(kube.rollback({namespace, name: 'fraud'}, 'fraud')).rejects.toThrow(/^Flagger rolls Canary\/fraud back itself after 2 failed checks/);
 		const routeAfter = (await api.get('VirtualService', namespace, 'fraud')).metadata.resourceVersion;
 		// Flagger itself may have written since; modeldeck's refusals wrote nothing (no write carries modeldeck's weight 50).
 		if (routeAfter !== routeBefore) expect(Object.values(await routeWeights())).not.toContain(50);
 
-		// Five failed checks: Flagger rolls back. The watch shows it as Flagger wrote it.
+		// Two failed checks: Flagger rolls back. The watch shows it as Flagger wrote it.
 		const failed = await watchUntil((model) => model.rollout?.phase === 'Failed');
 		const failedCanary = await canaryObject();
 		expect(failedCanary.status?.phase).toBe('Failed');
 		expect(weights(failed)).toEqual(['stable fraud-primary 100%']);
-		expect(failed.rollout).toMatchObject({phase: 'Failed', failedChecks: failedCanary.status?.failedChecks, failedChecksLimit: 5});
+		expect(failed.rollout).toMatchObject({phase: 'Failed', failedChecks: failedCanary.status?.failedChecks, failedChecksLimit: 2});
 		expect(failed.rollout?.analysis).toMatchObject({phase: 'Failed', failingMetric: 'error-percent', detail: 'Halt fraud.team-a advancement error-percent 45.20 > 1'});
 		expect(failed.rollout?.message).toBe(failedCanary.status?.conditions?.find((condition) => condition.type === 'Promoted')?.message);
 		expect(await routeWeights()).toEqual({'fraud-primary': 100, 'fraud-canary': 0});
@@ -220,6 +235,7 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 			},
 			180_000,
 		);
+		capture('flagger-waiting-promotion', waiting.snapshot);
 		// Flagger zeroes status.canaryWeight as it waits, while its VirtualService still sends the canary 40%.
 		expect(waiting.canary.status?.canaryWeight).toBe(0);
 		expect(await routeWeights()).toEqual({'fraud-primary': 60, 'fraud-canary': 40});
@@ -230,7 +246,7 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		const promote = await refusal(kube.plan({kind: 'promote', model: {namespace, name: 'fraud'}, canary: 'fraud', stable: 'fraud-primary'}));
 		const command = `curl -sd '{"name":"fraud","namespace":"team-a"}' ${loadtester!.url}/gate/open`;
 		expect(promote).toBe(
-			`Flagger promotes Canary/fraud itself (Canary/fraud is WaitingPromotion, canary at 40%, ${waiting.canary.status?.failedChecks}/5 failed checks); its confirm-promotion gate "promotion gate" is served by the loadtester, not by modeldeck — open it: ${command}`,
+			`Flagger promotes Canary/fraud itself (Canary/fraud is WaitingPromotion, canary at 40%, ${waiting.canary.status?.failedChecks}/2 failed checks); its confirm-promotion gate "promotion gate" is served by the loadtester, not by modeldeck — open it: ${command}`,
 		);
 		await promisify(execFile)('sh', ['-c', promote.slice(promote.lastIndexOf(': ') + 2)]);
 		const succeeded = await watchUntil((model) => model.rollout?.phase === 'Succeeded', 180_000);
