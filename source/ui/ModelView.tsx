@@ -165,6 +165,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		height,
 		verdict: verdict !== undefined,
 		rollout: model.rollout !== undefined,
+		rolloutCommand: model.rollout !== undefined && model.owner?.command !== undefined,
 		flags: flagLines.length,
 		warnings: model.warnings?.length ?? 0,
 		smokeChecks: smokes.length === 0 ? undefined : Math.max(0, ...smokes.map((task) => task.checks.length)),
@@ -217,6 +218,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					! {warning}
 				</Text>
 			))}
+			{room.rolloutCommand && model.owner?.command ? (
+				<Text color={theme.text.muted} wrap="truncate-end">
+					{model.owner.controller} acts, not modeldeck: {model.owner.command}
+				</Text>
+			) : null}
 			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={room.smokeChecks} /> : null}
 			{tasks.map((task) => (
 				<TaskPanel key={task.id} task={task} width={width} />
@@ -235,20 +241,25 @@ export interface ModelViewRoom {
 	smokeChecks: number;
 	/** A second line for a controller's rollout: its failing metric and value, or its checks. */
 	rolloutDetail: boolean;
+	/** A third: the controller's own command for the change modeldeck leaves to it. */
+	rolloutCommand: boolean;
 }
 
 /**
  * How the model view spends its lines. Everything it draws is counted here, so the sum never exceeds the height and
  * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the STABLE and
- * CANARY headings, a controller's rollout, the verdict, a flag line, the smoke summaries and the latest task; then one line per chart (the
- * least telling give way first on a very short terminal); then, while lines are left, the weight bar, failed
- * checks, the rollout's analysis, more flags, warnings, image, capacity, passed checks, and taller charts.
+ * CANARY headings, a controller's rollout, the verdict, a flag line, the smoke summaries and the latest task; then
+ * one line per chart (the least telling give way first on a very short terminal); then, while lines are left, the
+ * weight bar, failed checks, the rollout's analysis, more flags, warnings, the controller's command, image, capacity,
+ * passed checks, and taller charts.
  */
 export function modelViewLayout(needs: {
 	height: number;
 	verdict: boolean;
 	/** A controller runs the canary (Argo Rollouts, Flagger): its line always shows. */
 	rollout?: boolean;
+	/** The owning controller has a command to show (after the warnings, when there is room). */
+	rolloutCommand?: boolean;
 	flags: number;
 	warnings: number;
 	/** The most checks of one version's smoke test, or undefined without smoke tests. */
@@ -271,6 +282,7 @@ export function modelViewLayout(needs: {
 	const rolloutDetail = needs.rollout ? take(1) === 1 : false;
 	const flags = 1 + take(Math.min(3, Math.max(0, needs.flags - 1)));
 	const warnings = take(needs.warnings);
+	const rolloutCommand = needs.rolloutCommand ? take(1) === 1 : false;
 	const image = take(1) === 1;
 	const capacity = take(1) === 1;
 	const moreChecks = smoke ? take(Math.min(8, needs.smokeChecks ?? 0) - smokeChecks) : 0;
@@ -283,5 +295,6 @@ export function modelViewLayout(needs: {
 		warnings,
 		smokeChecks: smokeChecks + moreChecks,
 		rolloutDetail,
+		rolloutCommand,
 	};
 }

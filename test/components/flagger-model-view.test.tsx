@@ -84,6 +84,7 @@ describe.each([
 		expect(frame).toContain('Flagger: Progressing · step 2/5 · failed checks 3/5');
 		if (columns >= 120) {
 			expect(frame).toContain('request-success-rate: Halt fraud-scorer.prod advancement success rate 45.20% < 99%');
+			expect(frame).toContain(`Flagger acts, not modeldeck: kubectl -n prod patch canary fraud-scorer --type merge -p '{"spec":{"skipAnalysis":true}}'`);
 			expect(frame).toMatch(/ 80% /);
 			expect(frame).toMatch(/ 20% /);
 		}
