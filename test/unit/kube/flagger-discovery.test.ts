@@ -154,6 +154,23 @@ describe('Flagger Canaries as models', () => {
 		expect(alone.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud-primary 100', 'fraud 0']);
 	});
 
+	it('with the Gateway API provider, the weights of the HTTPRoute Flagger generated', () => {
+		const input = {
+			...snapshot({phase: 'WaitingPromotion', canaryWeight: 0, failedChecks: 0}),
+			virtualServices: [],
+			httpRoutes: [
+				{
+					metadata: {name: 'fraud', namespace},
+					spec: {rules: [{backendRefs: [{name: 'fraud-primary', port: 8080, weight: 70}, {name: 'fraud-canary', port: 8080, weight: 30}]}]},
+				},
+			],
+		};
+		const analyses = analyseModels(input);
+		expect(analyses.map((analysis) => analysis.model.name)).toEqual(['fraud']);
+		expect(first(analyses).model.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud-primary 70', 'fraud 30']);
+		expect(first(analyses).model.discoveredBy).toBe('Canary/fraud (flagger.app), weights from HTTPRoute/fraud');
+	});
+
 	it('a halt from an earlier run is not shown once no check is failing', () => {
 		const {model} = first(analyseModels(snapshot({...progressing, failedChecks: 0}, [halt])));
 		expect(model.rollout?.analysis).toEqual({name: 'request-success-rate ≥ 99, request-duration ≤ 500', phase: 'Running'});
