@@ -258,9 +258,31 @@ describe('Flagger Canaries as models', () => {
 			),
 		});
 		const eventLike = fc.oneof(anything, fc.record({involvedObject: fc.oneof(anything, fc.record({kind: fc.constant('Canary'), name: fc.constant('fraud')})), type: fc.constant('Warning'), message: fc.oneof(fc.string().map((text) => `Halt ${text}`), anything), lastTimestamp: fc.oneof(fc.string(), anything)}));
+		const entryWeight = fc.oneof(fc.integer({min: -5, max: 300}), fc.double(), fc.constantFrom(Number.MAX_VALUE, Number.POSITIVE_INFINITY, Number.NaN, 0), anything);
+		const host = fc.constantFrom('fraud-primary', 'fraud-canary', 'fraud-primary.ml.svc.cluster.local', 'other', '');
+		const routerLike = fc.oneof(
+			anything,
+			fc.record({
+				metadata: fc.record({name: fc.constantFrom('fraud', 'x'), namespace: fc.constantFrom('ml', 'other')}),
+				spec: fc.oneof(anything, fc.record({http: fc.oneof(anything, fc.array(fc.record({route: fc.oneof(anything, fc.array(fc.record({destination: fc.oneof(anything, fc.record({host})), weight: entryWeight})))})))})),
+			}),
+		);
+		const routeLike = fc.oneof(
+			anything,
+			fc.record({
+				metadata: fc.record({name: fc.constantFrom('fraud', 'x'), namespace: fc.constantFrom('ml', 'other')}),
+				spec: fc.oneof(anything, fc.record({rules: fc.oneof(anything, fc.array(fc.record({backendRefs: fc.oneof(anything, fc.array(fc.record({name: host, weight: entryWeight})))})))})),
+			}),
+		);
 		fc.assert(
-			fc.property(fc.array(fc.oneof(anything, canaryLike), {maxLength: 3}), fc.array(eventLike, {maxLength: 3}), (canaries, events) => {
-				const analyses = analyseModels({deployments: [deployment('fraud', 'a', 1, 1), deployment('fraud-primary', 'b', 1, 1)], canaries: canaries as FlaggerCanary[], canaryEvents: events as CanaryEvent[]});
+			fc.property(fc.array(fc.oneof(anything, canaryLike), {maxLength: 3}), fc.array(eventLike, {maxLength: 3}), fc.array(routerLike, {maxLength: 2}), fc.array(routeLike, {maxLength: 2}), (canaries, events, virtualServices, httpRoutes) => {
+				const analyses = analyseModels({
+					deployments: [deployment('fraud', 'a', 1, 1), deployment('fraud-primary', 'b', 1, 1)],
+					canaries: canaries as FlaggerCanary[],
+					canaryEvents: events as CanaryEvent[],
+					virtualServices: virtualServices as VirtualService[],
+					httpRoutes: httpRoutes as never[],
+				});
 				for (const {model, traffic} of analyses) {
 					if (model.router !== 'flagger') continue;
 					for (const version of model.versions) expect(Number.isInteger(version.weight) && version.weight >= 0 && version.weight <= 100).toBe(true);

@@ -117,7 +117,8 @@ function routerWeight(canary: FlaggerCanary, routers: FlaggerRouters): {canary: 
 		const primary = weightOf('primary');
 		const canaryShare = weightOf('canary');
 		if (primary === undefined || canaryShare === undefined || primary + canaryShare <= 0) return undefined;
-		return {canary: Math.round((canaryShare * 100) / (primary + canaryShare)), object};
+		const ratio = canaryShare / (primary + canaryShare);
+		return Number.isFinite(ratio) ? {canary: clampWeight(ratio * 100), object} : undefined;
 	};
 
 	const virtualService = listOf(routers.virtualServices as VirtualService[]).find((candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace);
