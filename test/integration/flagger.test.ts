@@ -7,6 +7,7 @@
  * modeldeck shows what Flagger wrote — its phase, canary weight, failed checks against the threshold, and the metric
  * value Flagger judged (from the Halt Events it records) — from a fresh read and through the watch. An action on the
  * canary is refused with the reason and Flagger's own way, and that way, carried out as given, makes Flagger promote.
+ * A second Canary uses the Gateway API provider: its weights are read from the HTTPRoute Flagger writes.
  */
 import {execFile} from 'node:child_process';
 import {writeFileSync} from 'node:fs';
@@ -256,6 +257,75 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		expect(image(promoted.analysis.model, 'fraud-primary')).toBe('registry.example/fraud:v3');
 		expect(await routeWeights()).toEqual({'fraud-primary': 100, 'fraud-canary': 0});
 	}, 900_000);
+});
+
+describe('a Flagger Canary with the Gateway API provider', () => {
+	it('weights are read from the HTTPRoute Flagger writes, through to a promotion Flagger makes on its own', async () => {
+		const ns = 'team-b';
+		const labels = {app: 'ranker'};
+		await api.create({
+			apiVersion: 'apps/v1',
+			kind: 'Deployment',
+			metadata: {name: 'ranker', namespace: ns, labels},
+			spec: {
+				replicas: 1,
+				selector: {matchLabels: labels},
+				template: {metadata: {labels}, spec: {containers: [{name: 'server', image: 'registry.example/ranker:v1'}]}},
+			},
+		});
+		await api.http.request('POST', resourcePath(resourceTypes.canaries, ns), {
+			body: {
+				apiVersion: 'flagger.app/v1beta1',
+				kind: 'Canary',
+				metadata: {name: 'ranker', namespace: ns},
+				spec: {
+					provider: 'gatewayapi:v1',
+					targetRef: {apiVersion: 'apps/v1', kind: 'Deployment', name: 'ranker'},
+					service: {port: 8080, gatewayRefs: [{name: 'public', namespace: ns}]},
+					// No metric checks: Flagger advances every interval (10 s, its floor) and promotes by itself.
+					analysis: {interval: '10s', threshold: 1, maxWeight: 50, stepWeight: 50},
+				},
+			},
+		});
+		const read = async () => {
+			const [canary, deployments, httpRoutes] = await Promise.all([
+				api.http.get<FlaggerCanary>(resourcePath(resourceTypes.canaries, ns, 'ranker')),
+				api.list('Deployment', ns),
+				api.list('HTTPRoute', ns),
+			]);
+			const analyses = analyseModels({deployments, httpRoutes, canaries: [canary]} as ClusterSnapshot);
+			expect(analyses.map((analysis) => analysis.model.name)).toEqual(['ranker']);
+			const backends = (httpRoutes[0]?.spec?.rules?.[0]?.backendRefs ?? []) as Json[];
+			return {canary, model: analyses[0]!.model, route: Object.fromEntries(backends.map((backend) => [backend.name, backend.weight]))};
+		};
+
+		await api.waitFor('the Canary to be Initialized', async () => (await read()).canary.status?.phase === 'Initialized', 180_000);
+		await api.patch('Deployment', ns, 'ranker', {spec: {template: {spec: {containers: [{name: 'server', image: 'registry.example/ranker:v2'}]}}}});
+		const halfway = await api.waitFor(
+			'Flagger to give the canary 50%',
+			async () => {
+				const now = await read();
+				return now.canary.status?.phase === 'Progressing' && now.route['ranker-canary'] === 50 ? now : undefined;
+			},
+			180_000,
+		);
+		expect(halfway.route).toEqual({'ranker-primary': 50, 'ranker-canary': 50});
+		expect(halfway.model.versions.map((version) => `${version.track} ${version.name} ${version.weight}% ${version.image}`)).toEqual([
+			'stable ranker-primary 50% registry.example/ranker:v1',
+			'canary ranker 50% registry.example/ranker:v2',
+		]);
+		expect(halfway.model.discoveredBy).toBe('Canary/ranker (flagger.app), weights from HTTPRoute/ranker');
+		expect(halfway.model.rollout).toMatchObject({phase: 'Progressing', step: 1, totalSteps: 1, failedChecks: 0, failedChecksLimit: 1});
+
+		const done = await api.waitFor('Flagger to promote', async () => {
+			const now = await read();
+			return now.canary.status?.phase === 'Succeeded' ? now : undefined;
+		}, 180_000);
+		expect(done.route).toEqual({'ranker-primary': 100, 'ranker-canary': 0});
+		expect(done.model.versions.map((version) => `${version.track} ${version.name} ${version.weight}% ${version.image}`)).toEqual([
+			'stable ranker-primary 100% registry.example/ranker:v2',
+		]);
+	}, 600_000);
 });
 
 /** The model `fraud` as modeldeck's watch shows it, once `until` holds. */
