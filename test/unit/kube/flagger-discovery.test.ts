@@ -176,6 +176,12 @@ describe('Flagger Canaries as models', () => {
 		expect(model.rollout?.analysis).toEqual({name: 'request-success-rate ≥ 99, request-duration ≤ 500', phase: 'Running'});
 	});
 
+	it('a primary modeldeck cannot see is said, weights still Flagger’s', () => {
+		const {model} = first(analyseModels({...snapshot(progressing), deployments: []}));
+		expect(model.versions.map(({name, weight, image}) => `${name} ${weight} ${image || '?'}`)).toEqual(['fraud-primary 70 ?', 'fraud 30 ?']);
+		expect(model.warnings).toEqual(["Deployment/fraud-primary (Flagger's primary) is not among the Deployments read: its image and replicas are unknown"]);
+	});
+
 	it('before Flagger created the primary, the target serves all', () => {
 		const analyses = analyseModels({deployments: [deployment('fraud', 'registry/fraud:v1', 1, 1)], canaries: [canary(undefined)]});
 		expect(analyses[0]?.model.versions.map(({name, weight}) => `${name} ${weight}`)).toEqual(['fraud 100']);

@@ -84,7 +84,7 @@ export function analyseFlaggerCanary(
 		const inAnalysis = analysisPhases.has(phase) && stableName === primary;
 		versions.push(flaggerVersion(stableDeployment, stableName, 'stable', inAnalysis ? 100 - canaryWeight : 100, index));
 		if (inAnalysis) versions.push(flaggerVersion(targetDeployment, target, 'canary', canaryWeight, index));
-		if (!primaryDeployment && phase !== 'Initializing') warnings.push(`Deployment/${primary} (Flagger's primary) is not found`);
+		if (!primaryDeployment && phase !== 'Initializing') warnings.push(`Deployment/${primary} (Flagger's primary) is not among the Deployments read: its image and replicas are unknown`);
 		if (canary.spec?.targetRef?.kind && canary.spec.targetRef.kind !== 'Deployment') {
 			warnings.push(`${label} targets a ${canary.spec.targetRef.kind}: modeldeck reads replicas and images of Deployments only`);
 		}
