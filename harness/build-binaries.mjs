@@ -343,6 +343,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       process.exit(Object.values(r).some((b) => b.source === 'missing') ? 1 : 0);
     }
     await ensureBinaries({ force: args.includes('--force') });
+    await (await import('./flagger.mjs')).ensureFlagger({ force: args.includes('--force') });
   } catch (err) {
     console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

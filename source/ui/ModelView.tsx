@@ -6,6 +6,7 @@ import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
+import {ControllerRolloutLines} from './ControllerRolloutLines.tsx';
 import type {Theme} from './theme.ts';
 
 interface ChartSpec {
@@ -163,6 +164,8 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 	const room = modelViewLayout({
 		height,
 		verdict: verdict !== undefined,
+		rollout: model.rollout !== undefined,
+		rolloutCommand: model.rollout !== undefined && model.owner?.command !== undefined,
 		flags: flagLines.length,
 		warnings: model.warnings?.length ?? 0,
 		smokeChecks: smokes.length === 0 ? undefined : Math.max(0, ...smokes.map((task) => task.checks.length)),
@@ -190,6 +193,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					</Box>
 				))}
 			</Box>
+			{model.rollout ? <ControllerRolloutLines model={model} detail={room.rolloutDetail} /> : null}
 			{verdict ? (
 				<Text
 					color={
@@ -221,6 +225,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					found by {model.discoveredBy}
 				</Text>
 			) : null}
+			{room.rolloutCommand && model.owner?.command ? (
+				<Text color={theme.text.muted} wrap="truncate-end">
+					{model.owner.controller} acts, not modeldeck: {model.owner.command}
+				</Text>
+			) : null}
 			{smokes.length > 0 ? <SmokePanels tasks={smokes} width={width} maxChecks={room.smokeChecks} /> : null}
 			{tasks.map((task) => (
 				<TaskPanel key={task.id} task={task} width={width} />
@@ -239,18 +248,27 @@ export interface ModelViewRoom {
 	smokeChecks: number;
 	/** A line saying how the model was found (Model.discoveredBy). */
 	discoveredBy: boolean;
+	/** A second line for a controller's rollout: its failing metric and value, or its checks. */
+	rolloutDetail: boolean;
+	/** A third: the controller's own command for the change modeldeck leaves to it. */
+	rolloutCommand: boolean;
 }
 
 /**
  * How the model view spends its lines. Everything it draws is counted here, so the sum never exceeds the height and
  * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the STABLE and
- * CANARY headings, the verdict, a flag line, the smoke summaries and the latest task; then one line per chart (the
- * least telling give way first on a very short terminal); then, while lines are left, the weight bar, failed
- * checks, more flags, warnings, image, capacity, passed checks, and taller charts.
+ * CANARY headings, a controller's rollout, the verdict, a flag line, the smoke summaries and the latest task; then
+ * one line per chart (the least telling give way first on a very short terminal); then, while lines are left, the
+ * weight bar, failed checks, the rollout's analysis, more flags, warnings, the controller's command, image, capacity,
+ * passed checks, and taller charts.
  */
 export function modelViewLayout(needs: {
 	height: number;
 	verdict: boolean;
+	/** A controller runs the canary (Argo Rollouts, Flagger): its line always shows. */
+	rollout?: boolean;
+	/** The owning controller has a command to show (after the warnings, when there is room). */
+	rolloutCommand?: boolean;
 	flags: number;
 	warnings: number;
 	/** The most checks of one version's smoke test, or undefined without smoke tests. */
@@ -261,7 +279,7 @@ export function modelViewLayout(needs: {
 	discoveredBy?: boolean;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
-	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
 	const chartCount = Math.max(1, Math.min(charts.length, left));
 	left -= chartCount;
 	const take = (wanted: number) => {
@@ -272,8 +290,10 @@ export function modelViewLayout(needs: {
 
 	const details = take(1) === 1;
 	const smokeChecks = smoke ? take(Math.min(needs.smokeChecks ?? 0, Math.max(1, needs.failedChecks))) : 0;
+	const rolloutDetail = needs.rollout ? take(1) === 1 : false;
 	const flags = 1 + take(Math.min(3, Math.max(0, needs.flags - 1)));
 	const warnings = take(needs.warnings);
+	const rolloutCommand = needs.rolloutCommand ? take(1) === 1 : false;
 	const image = take(1) === 1;
 	const capacity = take(1) === 1;
 	const discoveredBy = needs.discoveredBy === true && take(1) === 1;
@@ -287,5 +307,7 @@ export function modelViewLayout(needs: {
 		warnings,
 		smokeChecks: smokeChecks + moreChecks,
 		discoveredBy,
+		rolloutDetail,
+		rolloutCommand,
 	};
 }

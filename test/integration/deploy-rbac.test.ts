@@ -92,7 +92,12 @@ const clusterWide = [
 	'patch experiments.mlops.seldon.io',
 	'list models.mlops.seldon.io',
 	'watch models.mlops.seldon.io',
+	'get canaries.flagger.app',
+	'list canaries.flagger.app',
+	'watch canaries.flagger.app',
 	'create events',
+	'list events',
+	'watch events',
 	'create tokenreviews.authentication.k8s.io',
 	'create subjectaccessreviews.authorization.k8s.io',
 ];

@@ -12,6 +12,7 @@ import {type ClusterSnapshot, type ModelAnalysis, analyseModels} from './build-m
 import type {Conventions} from './conventions.ts';
 import {actionError, isConflict, statusOf} from './errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from './http.ts';
+import {readFlaggerCanary, refuseControllerOwned} from './flagger-actions.ts';
 import {selectorToQuery} from './labels.ts';
 import type {Deployment, KubeList, ReplicaSet} from './objects.ts';
 import {
@@ -95,7 +96,7 @@ export class KubeActions {
 
 		// Every Deployment of the namespace, not only the labelled ones: models are also found without modeldeck's labels
 		// (routers' backends, name and version labels, KServe's RawDeployment), and discovery must see what the watch saw.
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments] =
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments, flagger] =
 			await Promise.all([
 				list(resourceTypes.deployments, false),
 				list(resourceTypes.services, false),
@@ -107,9 +108,10 @@ export class KubeActions {
 				list(resourceTypes.trafficSplits, true),
 				list(resourceTypes.seldonModels, true),
 				list(resourceTypes.seldonExperiments, true),
+				readFlaggerCanary(http, namespace, name),
 			]);
 		const snapshot = {
-			deployments,
+			deployments: [...deployments, ...flagger.deployments.filter((extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name))],
 			services,
 			autoscalers,
 			httpRoutes,
@@ -119,13 +121,15 @@ export class KubeActions {
 			trafficSplits,
 			seldonModels,
 			seldonExperiments,
+			canaries: flagger.canaries,
+			canaryEvents: flagger.events,
 		} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
 		);
 		if (!analysis) {
 			throw new PlanError(
-				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it or reaching two Deployments, no InferenceService, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=${name} with two versions`,
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it or reaching two Deployments, no InferenceService, Flagger Canary, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=${name} with two versions`,
 			);
 		}
 
@@ -142,6 +146,7 @@ export class KubeActions {
 	}
 
 	private async writesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
+		refuseControllerOwned(analysis, action.kind);
 		switch (action.kind) {
 			case 'set-weight':
 				return planSetWeight(analysis, action.canary, action.to);
@@ -165,6 +170,7 @@ export class KubeActions {
 	 */
 	async plan(action: TrafficAction): Promise<ChangePlan> {
 		const analysis = await this.read(action.model);
+		refuseControllerOwned(analysis, action.kind);
 		const plan = planTraffic(analysis.model, action);
 		const writes = await this.writesFor(action, analysis);
 		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
@@ -178,6 +184,7 @@ export class KubeActions {
 	 */
 	async act(action: TrafficAction, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(action.model));
+		refuseControllerOwned(analysis, action.kind);
 		ensureActionHolds(analysis.model, action);
 		const held = {...options, analysis};
 		switch (action.kind) {
@@ -206,6 +213,7 @@ export class KubeActions {
 
 	async setCanaryWeight(ref: ModelRef, canary: string, weight: number, expectedWeight?: number, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'set-weight');
 		const current = analysis.model.versions.find((version) => version.name === canary);
 		if (current && expectedWeight !== undefined && current.weight !== expectedWeight) {
 			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
@@ -218,6 +226,7 @@ export class KubeActions {
 
 	async promote(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'promote');
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
 		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
@@ -227,6 +236,7 @@ export class KubeActions {
 
 	async switchTraffic(ref: ModelRef, to: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'switch');
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
 		const writes = planSwitch(analysis, to);
 		this.ensureWithin(writes, options);
@@ -255,6 +265,7 @@ export class KubeActions {
 	 */
 	private async planRollback(ref: ModelRef, canary: string, read?: ModelAnalysis) {
 		const analysis = read ?? (await this.read(ref));
+		refuseControllerOwned(analysis, 'rollback');
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
 			throw new PlanError(

@@ -21,12 +21,15 @@
  *   the revision that last had all traffic (the `prev` traffic target, else latestRolledoutRevision, else
  *   previousRolledoutRevision — KServe keeps latestRolledoutRevision on the old revision until the canary has 100%).
  *   The canary's weight is `spec.predictor.canaryTrafficPercent`; without it the latest revision has all traffic.
+ * - A Flagger Canary is a model whose versions are its primary (`<target>-primary`, stable) and, during an analysis,
+ *   its target Deployment (canary), weighted by Flagger's `status.canaryWeight` (discovery/flagger.ts).
  * Odd shapes never throw: they become `warnings` on the model.
  */
 import type {Model} from '../../domain/types.ts';
 import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
+import {analyseFlaggerCanary, claimFlaggerObjects} from './discovery/flagger.ts';
 import {analyseInferenceService, kserveDeployments} from './discovery/kserve.ts';
 import {deploymentsReached, discoverRouterModels} from './discovery/routers.ts';
 import {discoverSeldon} from './discovery/seldon.ts';
@@ -118,7 +121,16 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
 	}
 
-	// 3. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
+	// 3. Flagger Canaries: the target, its primary and the Services and router Flagger generates are Flagger's.
+	const deploymentsByName = new Map((snapshot.deployments ?? []).map((deployment) => [`${namespaceOf(deployment)}/${deployment.metadata?.name}`, deployment]));
+	for (const canary of sortByName(snapshot.canaries ?? [])) {
+		const name = canary.metadata?.name;
+		if (!name || claims.hasObject('Canary', canary)) continue;
+		claimFlaggerObjects(canary, claims);
+		addUnlessNameTaken(analyses, guarded(namespaceOf(canary), name, () => analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index, snapshot)), `Canary/${name}`);
+	}
+
+	// 4. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
 	// whose backends reach two or more Deployments, and Deployments sharing a name label with different versions.
 	discoverSeldon(snapshot, claims, analyses);
 	discoverRouterModels(snapshot, index, claims, analyses, conventions);

@@ -120,4 +120,5 @@ export const resourceTypes = {
 	rollouts: {group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts'},
 	analysisRuns: {group: 'argoproj.io', version: 'v1alpha1', plural: 'analysisruns'},
 	canaries: {group: 'flagger.app', version: 'v1beta1', plural: 'canaries'},
+	events: {group: '', version: 'v1', plural: 'events'},
 } as const satisfies Record<string, ResourceType>;

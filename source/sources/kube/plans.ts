@@ -374,7 +374,8 @@ export function planSwitch(analysis: ModelAnalysis, to: string): PlannedWrite[] 
  */
 function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: string): PlannedWrite[] {
 	const {traffic, model} = analysis;
-	if (traffic.kind === 'kserve' || traffic.kind === 'replicas') return writes;
+	// Controllers keep their own record of which version is stable (and their models are refused before this).
+	if (traffic.kind === 'kserve' || traffic.kind === 'replicas' || traffic.kind === 'flagger') return writes;
 	if (model.annotations?.[stableAnnotation] === stable) return writes;
 	const type = routerTypes[traffic.kind];
 	// A router found without modeldeck's annotation may have no annotations at all: then the whole map is written,

@@ -31,6 +31,7 @@ export interface WatchedKind {
 	key: keyof ClusterSnapshot;
 	type: ResourceType;
 	labelSelector?: string;
+	fieldSelector?: string;
 	/** Optional kinds (custom resources, autoscalers) do not hold back the first list of models when they fail. */
 	optional: boolean;
 	/** Cuts each object to what discovery reads, on arrival (list and watch), to keep the cache small. */
@@ -59,6 +60,8 @@ export function watchedKinds(_conventions: Conventions): WatchedKind[] {
 		{key: 'rollouts', type: resourceTypes.rollouts, optional: true},
 		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true},
 		{key: 'canaries', type: resourceTypes.canaries, optional: true},
+		// Flagger writes the metric values it judged only in Events on the Canary.
+		{key: 'canaryEvents', type: resourceTypes.events, fieldSelector: 'involvedObject.kind=Canary', optional: true},
 	];
 }
 
@@ -201,7 +204,7 @@ export class ResilientInformer {
 		this.policy = policy;
 		const path = resourcePath(kind.type, namespace);
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector}, timeoutMs: timing.listTimeoutMs});
+			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector}, timeoutMs: timing.listTimeoutMs});
 			this.healthyAgain();
 			const items = result?.items ?? [];
 			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
@@ -215,7 +218,7 @@ export class ResilientInformer {
 			() => this.stopped,
 			kind.trim,
 		);
-		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector);
+		this.informer = new ListWatch(path, watch, list, false, kind.labelSelector, kind.fieldSelector);
 		const changed = () => this.events.changed();
 		this.informer.on('add', changed);
 		this.informer.on('update', changed);

@@ -10,7 +10,7 @@ describe('watch restarts', () => {
 
 	it('watch every kind discovery needs, workloads without a label selector (models are found without our labels); custom resources and autoscalers are optional', () => {
 		const kinds = watchedKinds({...defaultConventions, modelLabel: 'team'});
-		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
+		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.fieldSelector ? `#${kind.fieldSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
 			'deployments',
 			'replicasets',
 			'pods',
@@ -26,6 +26,7 @@ describe('watch restarts', () => {
 			'rollouts (optional)',
 			'analysisruns (optional)',
 			'canaries (optional)',
+			'events#involvedObject.kind=Canary (optional)',
 		]);
 		// Workloads are trimmed on arrival; routers keep their managedFields (ownership is read from them).
 		expect(kinds.filter((kind) => kind.trim).map((kind) => kind.key)).toEqual(['deployments', 'replicaSets', 'pods']);

@@ -17,7 +17,7 @@ import type {
 	VirtualService,
 } from '../objects.ts';
 import type {AnalysisRun, Rollout} from '../objects/argo-rollouts.ts';
-import type {FlaggerCanary} from '../objects/flagger.ts';
+import type {CanaryEvent, FlaggerCanary} from '../objects/flagger.ts';
 import type {SeldonExperiment, SeldonModel} from '../objects/seldon.ts';
 import type {TrafficSplit} from '../objects/smi.ts';
 
@@ -38,6 +38,8 @@ export interface ClusterSnapshot {
 	rollouts?: Rollout[];
 	analysisRuns?: AnalysisRun[];
 	canaries?: FlaggerCanary[];
+	/** Events about Canaries (`involvedObject.kind=Canary`): Flagger's judged metric values. */
+	canaryEvents?: CanaryEvent[];
 }
 
 export const kserveRevisionLabel = 'serving.knative.dev/revision';
@@ -83,6 +85,7 @@ export function sanitize(snapshot: ClusterSnapshot): ClusterSnapshot {
 		rollouts: clean(snapshot.rollouts),
 		analysisRuns: clean(snapshot.analysisRuns),
 		canaries: clean(snapshot.canaries),
+		canaryEvents: clean(snapshot.canaryEvents),
 	};
 }
 

@@ -3,6 +3,7 @@
  * versions each reaches (through its Service's selector and, for Istio, a DestinationRule subset), and each version's
  * share of the total.
  */
+import type {TrafficAction} from '../../../domain/plan.ts';
 import type {Model} from '../../../domain/types.ts';
 import {weightsFromReplicas} from '../../../domain/weights.ts';
 import {mapSelects} from '../labels.ts';
@@ -50,6 +51,12 @@ export type TrafficControl =
 			canaryTrafficPercent?: number;
 			/** RawDeployment (Standard) mode: one Deployment, no revisions, no canary. */
 			raw?: boolean;
+	  }
+	| {
+			/** Flagger sets the weights itself: every action is refused with Flagger's own way (discovery/flagger.ts). */
+			kind: 'flagger';
+			name: string;
+			refusals: Record<TrafficAction['kind'], string>;
 	  }
 	| {kind: 'replicas'};
 

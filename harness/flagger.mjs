@@ -1,0 +1,291 @@
+// @ts-check
+/**
+ * The real Flagger controller (github.com/fluxcd/flagger) for tests: built once from the Go module proxy and cached as
+ * ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/flagger-<version> (its CRD beside it, flagger-<version>-crd.yaml), its
+ * CRDs installed in a harness cluster, and the controller started against it out of cluster (`-kubeconfig`).
+ *
+ * Flagger's module is built as itself (its own go.mod and go.sum; no replace directives needed): the module is
+ * downloaded with `go mod download -json`, copied to a temporary directory (the module cache is read-only) and built
+ * there with `go build -trimpath -ldflags='-s -w' ./cmd/flagger`, under `nice`. The binary is written to a temporary
+ * name, then renamed.
+ *
+ * Usage: node harness/flagger.mjs [--print]   (builds if missing; --print says where it is, builds nothing)
+ */
+import {spawn, spawnSync} from 'node:child_process';
+import {copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync} from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {parseAllDocuments} from 'yaml';
+import {binDir} from './build-binaries.mjs';
+
+export const FLAGGER_MODULE = 'github.com/fluxcd/flagger';
+export const FLAGGER_VERSION = 'v1.36.1';
+
+/** @returns {string} */
+export function flaggerPath() {
+	return process.env.MODELDECK_FLAGGER || path.join(binDir(), `flagger-${FLAGGER_VERSION}`);
+}
+
+/** Flagger's loadtester (cmd/loadtester), which serves the manual gates (`/gate/check`, `/gate/open`, `/rollback/…`). */
+export function loadtesterPath() {
+	return process.env.MODELDECK_FLAGGER_LOADTESTER || path.join(binDir(), `flagger-loadtester-${FLAGGER_VERSION}`);
+}
+
+/** Flagger's own CRDs (Canary, MetricTemplate, AlertProvider), from the module's artifacts/flagger/crd.yaml. */
+export function flaggerCrdPath() {
+	return path.join(binDir(), `flagger-${FLAGGER_VERSION}-crd.yaml`);
+}
+
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{cwd?: string, env?: NodeJS.ProcessEnv}} [options]
+ * @returns {Promise<void>}
+ */
+function run(cmd, args, options = {}) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(cmd, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'inherit', 'inherit']});
+		child.on('error', reject);
+		child.on('exit', (code, signal) =>
+			code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+		);
+	});
+}
+
+/**
+ * Builds and caches Flagger if it is not cached yet. Returns the binary's path.
+ * @param {{log?: (line: string) => void, force?: boolean}} [options]
+ * @returns {Promise<string>}
+ */
+export async function ensureFlagger(options = {}) {
+	const log = options.log ?? ((line) => console.error(`[harness:flagger] ${line}`));
+	const binary = flaggerPath();
+	if (!options.force && existsSync(binary) && existsSync(loadtesterPath()) && existsSync(flaggerCrdPath())) return binary;
+	const go = spawnSync('go', ['version'], {encoding: 'utf8'});
+	if (go.status !== 0) throw new Error('Go is needed to build Flagger: install Go 1.22 or newer, or set MODELDECK_FLAGGER to a flagger binary');
+	const dir = binDir();
+	mkdirSync(dir, {recursive: true});
+	const download = spawnSync('go', ['mod', 'download', '-json', `${FLAGGER_MODULE}@${FLAGGER_VERSION}`], {encoding: 'utf8', cwd: os.tmpdir()});
+	if (download.status !== 0) throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} failed: ${download.stdout}${download.stderr}`);
+	const moduleDir = /** @type {{Dir?: string}} */ (JSON.parse(download.stdout)).Dir;
+	if (!moduleDir) throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} gave no directory`);
+	const tmp = mkdtempSync(path.join(dir, '.flagger-build-'));
+	try {
+		const source = path.join(tmp, 'src');
+		cpSync(moduleDir, source, {recursive: true});
+		spawnSync('chmod', ['-R', 'u+w', source]);
+		const started = Date.now();
+		log(`building flagger and its loadtester ${FLAGGER_VERSION} with go build (first time: several minutes on 2 cores) ...`);
+		await run('nice', ['go', 'build', '-trimpath', '-ldflags=-s -w', '-o', `${tmp}${path.sep}`, './cmd/flagger', './cmd/loadtester'], {
+			cwd: source,
+			env: {...process.env, GOFLAGS: (process.env.GOFLAGS || '').replace(/-mod=\S+/g, ''), GOWORK: 'off'},
+		});
+		copyFileSync(path.join(source, 'artifacts', 'flagger', 'crd.yaml'), path.join(tmp, 'crd.yaml'));
+		renameSync(path.join(tmp, 'crd.yaml'), flaggerCrdPath());
+		renameSync(path.join(tmp, 'loadtester'), path.join(dir, `flagger-loadtester-${FLAGGER_VERSION}`));
+		renameSync(path.join(tmp, 'flagger'), path.join(dir, `flagger-${FLAGGER_VERSION}`));
+		log(`built flagger in ${Math.round((Date.now() - started) / 1000)} s`);
+	} finally {
+		rmSync(tmp, {recursive: true, force: true});
+	}
+
+	return binary;
+}
+
+/**
+ * @param {{server: string, caFile: string, tokens: {admin: string}}} cluster
+ * @param {string} method
+ * @param {string} apiPath
+ * @param {unknown} [body]
+ * @returns {Promise<{status: number, body: string}>}
+ */
+function apiRequest(cluster, method, apiPath, body) {
+	return new Promise((resolve, reject) => {
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const request = https.request(
+			new URL(apiPath, cluster.server),
+			{
+				method,
+				ca: readFileSync(cluster.caFile),
+				agent: false,
+				timeout: 10_000,
+				headers: {
+					accept: 'application/json',
+					authorization: `Bearer ${cluster.tokens.admin}`,
+					...(payload === undefined ? {} : {'content-type': 'application/json'}),
+				},
+			},
+			(response) => {
+				let text = '';
+				response.setEncoding('utf8');
+				response.on('data', (chunk) => (text += chunk));
+				response.on('end', () => resolve({status: response.statusCode ?? 0, body: text}));
+				response.on('error', reject);
+			},
+		);
+		request.on('timeout', () => request.destroy(new Error(`timed out: ${method} ${apiPath}`)));
+		request.on('error', reject);
+		if (payload !== undefined) request.write(payload);
+		request.end();
+	});
+}
+
+/**
+ * Applies Flagger's CRDs and waits until they are Established.
+ * @param {{server: string, caFile: string, tokens: {admin: string}}} cluster
+ * @returns {Promise<void>}
+ */
+export async function installFlaggerCrds(cluster) {
+	const names = [];
+	for (const document of parseAllDocuments(readFileSync(flaggerCrdPath(), 'utf8'))) {
+		const crd = document.toJS();
+		if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
+		const created = await apiRequest(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+		if (created.status !== 201 && created.status !== 409) throw new Error(`creating CRD ${crd.metadata?.name}: HTTP ${created.status} ${created.body.slice(0, 400)}`);
+		names.push(crd.metadata.name);
+	}
+
+	const deadline = Date.now() + 60_000;
+	for (const name of names) {
+		for (;;) {
+			const got = await apiRequest(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+			const conditions = got.status === 200 ? (JSON.parse(got.body).status?.conditions ?? []) : [];
+			if (conditions.some((/** @type {{type: string, status: string}} */ condition) => condition.type === 'Established' && condition.status === 'True')) break;
+			if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+		}
+	}
+}
+
+/** @returns {Promise<number>} */
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+		});
+	});
+}
+
+/**
+ * @typedef {object} RunningFlagger
+ * @property {number} pid
+ * @property {number} port Flagger's own HTTP port (/healthz, /metrics).
+ * @property {() => string} logs Flagger's log so far (JSON lines).
+ * @property {() => Promise<void>} stop SIGTERM by PID, SIGKILL after 5 s.
+ */
+
+/**
+ * Starts Flagger against a harness cluster (its admin kubeconfig context) and waits until its caches are synced.
+ * @param {{kubeconfig: string}} cluster
+ * @param {{meshProvider?: string, metricsServer?: string, namespace?: string, controlLoopInterval?: string, timeoutMs?: number}} [options]
+ * @returns {Promise<RunningFlagger>}
+ */
+export async function startFlagger(cluster, options = {}) {
+	const port = await freePort();
+	const args = [
+		`-kubeconfig=${cluster.kubeconfig}`,
+		`-mesh-provider=${options.meshProvider ?? 'istio'}`,
+		`-metrics-server=${options.metricsServer ?? 'http://127.0.0.1:9'}`,
+		`-control-loop-interval=${options.controlLoopInterval ?? '1s'}`,
+		`-port=${port}`,
+		'-log-level=debug',
+		'-enable-config-tracking=false',
+	];
+	if (options.namespace) args.push(`-namespace=${options.namespace}`);
+	const child = spawn(flaggerPath(), args, {stdio: ['ignore', 'pipe', 'pipe']});
+	let output = '';
+	child.stdout?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	child.stderr?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+	let gone = false;
+	void exited.then(() => (gone = true));
+	const stop = async () => {
+		if (gone || child.pid === undefined) return;
+		child.kill('SIGTERM');
+		const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+		await exited;
+		clearTimeout(timer);
+	};
+
+	const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+	while (!output.includes('Started operator workers')) {
+		if (gone) throw new Error(`flagger exited before it started: ${output.slice(-2000)}`);
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`flagger did not start within ${options.timeoutMs ?? 60_000} ms: ${output.slice(-2000)}`);
+		}
+
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	return {pid: child.pid ?? 0, port, logs: () => output, stop};
+}
+
+/**
+ * @typedef {object} RunningLoadtester
+ * @property {string} url e.g. `http://127.0.0.1:40123`
+ * @property {number} pid
+ * @property {() => string} logs
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * Starts Flagger's loadtester on 127.0.0.1 (its gates keep their state in memory) and waits for /healthz.
+ * @returns {Promise<RunningLoadtester>}
+ */
+export async function startLoadtester() {
+	const port = await freePort();
+	const child = spawn(loadtesterPath(), [`-port=${port}`, '-log-level=info'], {stdio: ['ignore', 'pipe', 'pipe']});
+	let output = '';
+	child.stdout?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	child.stderr?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+	let gone = false;
+	const exited = new Promise((resolve) => child.on('exit', () => resolve((gone = true))));
+	const stop = async () => {
+		if (gone) return;
+		child.kill('SIGTERM');
+		const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+		await exited;
+		clearTimeout(timer);
+	};
+
+	const url = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 30_000;
+	for (;;) {
+		if (gone) throw new Error(`the loadtester exited: ${output.slice(-2000)}`);
+		try {
+			if ((await fetch(`${url}/healthz`)).ok) break;
+		} catch {
+			// not listening yet
+		}
+
+		if (Date.now() > deadline) {
+			await stop();
+			throw new Error(`the loadtester did not answer /healthz within 30 s: ${output.slice(-2000)}`);
+		}
+
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+
+	return {url, pid: child.pid ?? 0, logs: () => output, stop};
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+	try {
+		if (process.argv.includes('--print')) {
+			console.log(`flagger\t${FLAGGER_VERSION}\t${existsSync(flaggerPath()) ? flaggerPath() : 'missing'}`);
+			console.log(`flagger-loadtester\t${FLAGGER_VERSION}\t${existsSync(loadtesterPath()) ? loadtesterPath() : 'missing'}`);
+		} else {
+			await ensureFlagger({force: process.argv.includes('--force')});
+		}
+	} catch (error) {
+		console.error(`[harness:flagger] ${error instanceof Error ? error.message : String(error)}`);
+		process.exit(1);
+	}
+}
