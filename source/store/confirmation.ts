@@ -7,6 +7,8 @@ import {versionKey, type Action} from '../domain/types.ts';
 import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
 
+const rolloutCommandTitles = {promote: 'Promote one step:', 'promote-full': 'Promote fully:', abort: 'Abort', retry: 'Retry'} as const;
+
 export function localUser(state: AppState): string {
 	const user = state.contexts.find((context) => context.name === state.context)?.user;
 	return user ? `${user}@${state.context}` : state.context;
@@ -28,6 +30,10 @@ export function actionTitle(action: Action): string {
 
 		case 'switch': {
 			return `Switch ${action.model.name} traffic to ${action.to}`;
+		}
+
+		case 'rollout': {
+			return `${rolloutCommandTitles[action.command]} ${action.model.name} through Argo Rollouts`;
 		}
 
 		case 'smoke-test': {

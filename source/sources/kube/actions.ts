@@ -23,6 +23,9 @@ import {
 	planSwitch,
 	planTemplateUndo,
 } from './plans.ts';
+import {rolloutHashLabel} from './discovery/argo-rollouts.ts';
+import {refuseDirectChange, refuseOwnedWrites} from './owned-writes.ts';
+import {planRolloutCommand} from './rollout-plans.ts';
 
 export type {TrafficAction} from '../../domain/plan.ts';
 
@@ -31,6 +34,8 @@ export interface PlannedChange {
 	verb: 'patch';
 	group: string;
 	resource: string;
+	/** `status` for a write through the status subresource (Argo Rollouts' commands). */
+	subresource?: string;
 	namespace: string;
 	name: string;
 	/** `HTTPRoute/fraud`, `Deployment/fraud-v1`. */
@@ -49,8 +54,8 @@ export interface Within {
 	analysis?: ModelAnalysis;
 }
 
-function changeKey(change: {group: string; resource: string; namespace: string; name: string}): string {
-	return `${change.group}/${change.resource}/${change.namespace}/${change.name}`;
+function changeKey(change: {group: string; resource: string; subresource?: string; namespace: string; name: string}): string {
+	return `${change.group}/${change.resource}${change.subresource ? `/${change.subresource}` : ''}/${change.namespace}/${change.name}`;
 }
 
 export interface ActionOptions {
@@ -93,7 +98,7 @@ export class KubeActions {
 			}
 		};
 
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices] = await Promise.all([
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, rollouts, analysisRuns, replicaSets] = await Promise.all([
 			list(resourceTypes.deployments, false, `${this.options.conventions.modelLabel}=${name}`),
 			list(resourceTypes.services, false),
 			list(resourceTypes.autoscalers, true),
@@ -101,14 +106,18 @@ export class KubeActions {
 			list(resourceTypes.virtualServices, true),
 			list(resourceTypes.destinationRules, true),
 			getInferenceService(),
+			// Argo Rollouts: the Rollouts (which own routers by naming them), their AnalysisRuns and ReplicaSets.
+			list(resourceTypes.rollouts, true),
+			list(resourceTypes.analysisRuns, true),
+			list(resourceTypes.replicaSets, true, rolloutHashLabel),
 		]);
-		const snapshot = {deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices} as ClusterSnapshot;
+		const snapshot = {deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, rollouts, analysisRuns, replicaSets} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
 		);
 		if (!analysis) {
 			throw new PlanError(
-				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService named so`,
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it, no InferenceService or Argo Rollouts Rollout named so`,
 			);
 		}
 
@@ -125,7 +134,16 @@ export class KubeActions {
 	}
 
 	private async writesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
+		refuseDirectChange(analysis, action);
+		const writes = await this.unguardedWritesFor(action, analysis);
+		refuseOwnedWrites(analysis, writes);
+		return writes;
+	}
+
+	private async unguardedWritesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
 		switch (action.kind) {
+			case 'rollout':
+				return planRolloutCommand(analysis, action.command).writes;
 			case 'set-weight':
 				return planSetWeight(analysis, action.canary, action.to);
 			case 'promote': {
@@ -148,9 +166,16 @@ export class KubeActions {
 	 */
 	async plan(action: TrafficAction): Promise<ChangePlan> {
 		const analysis = await this.read(action.model);
+		refuseDirectChange(analysis, action);
 		const plan = planTraffic(analysis.model, action);
 		const writes = await this.writesFor(action, analysis);
 		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
+		if (action.kind === 'rollout') {
+			// The controller moves the weights; the plan says where its steps take them.
+			const {after} = planRolloutCommand(analysis, action.command);
+			return {...planned, versions: planned.versions.map((version) => ({...version, after: after.get(version.name) ?? version.after}))};
+		}
+
 		return analysis.traffic.kind === 'replicas' ? withReplicaWeights(planned, analysis, writes) : planned;
 	}
 
@@ -172,7 +197,17 @@ export class KubeActions {
 				return this.rollback(action.model, action.canary, held);
 			case 'switch':
 				return this.switchTraffic(action.model, action.to, held);
+			case 'rollout':
+				return this.rolloutCommand(action, held);
 		}
+	}
+
+	/** An Argo Rollouts command, through the Rollout (and its status subresource) as the plugin does it. */
+	async rolloutCommand(action: Extract<TrafficAction, {kind: 'rollout'}>, options: Within = {}): Promise<void> {
+		const analysis = options.analysis ?? (await this.read(action.model));
+		const writes = await this.writesFor(action, analysis);
+		this.ensureWithin(writes, options);
+		await this.apply(action.model, writes, {canary: analysis.model.versions.find((version) => version.track === 'canary')?.name ?? '', shown: undefined});
 	}
 
 	/** Throws a ConflictError naming the first planned write that was not authorised. */
@@ -194,7 +229,9 @@ export class KubeActions {
 			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
 		}
 
+		refuseDirectChange(analysis, {kind: 'set-weight', model: ref, canary, from: current?.weight ?? 0, to: weight});
 		const writes = planSetWeight(analysis, canary, weight);
+		refuseOwnedWrites(analysis, writes);
 		this.ensureWithin(writes, options);
 		await this.apply(ref, writes, {canary, shown: expectedWeight ?? current?.weight});
 	}
@@ -202,7 +239,9 @@ export class KubeActions {
 	async promote(ref: ModelRef, canary: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
+		refuseDirectChange(analysis, {kind: 'promote', model: ref, canary, stable: '-'});
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
+		refuseOwnedWrites(analysis, [...plan.traffic, ...plan.scaleDown]);
 		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
 		await this.apply(ref, plan.traffic, {canary, shown});
 		await this.apply(ref, plan.scaleDown, {canary, shown, done: plan.traffic});
@@ -211,7 +250,9 @@ export class KubeActions {
 	async switchTraffic(ref: ModelRef, to: string, options: Within = {}): Promise<void> {
 		const analysis = options.analysis ?? (await this.read(ref));
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
+		refuseDirectChange(analysis, {kind: 'switch', model: ref, from: '-', to});
 		const writes = planSwitch(analysis, to);
+		refuseOwnedWrites(analysis, writes);
 		this.ensureWithin(writes, options);
 		await this.apply(ref, writes, {canary: to, shown});
 	}
@@ -238,6 +279,7 @@ export class KubeActions {
 	 */
 	private async planRollback(ref: ModelRef, canary: string, read?: ModelAnalysis) {
 		const analysis = read ?? (await this.read(ref));
+		refuseDirectChange(analysis, {kind: 'rollback', model: ref, canary});
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
 			throw new PlanError(
@@ -252,6 +294,7 @@ export class KubeActions {
 		const traffic = planRollbackTraffic(analysis, canary);
 		const deploymentName = analysis.deployments[canary];
 		const undo = deploymentName ? await this.planUndo(ref.namespace, deploymentName) : undefined;
+		refuseOwnedWrites(analysis, [...traffic, ...(undo ? [undo] : [])]);
 		return {analysis, version, traffic, undo, deploymentName};
 	}
 
@@ -287,7 +330,7 @@ export class KubeActions {
 		const done = [...(details.done ?? [])];
 		for (const write of writes) {
 			try {
-				await http.patch(resourcePath(write.type, write.namespace, write.name), write.patch, 'json');
+				await http.patch(`${resourcePath(write.type, write.namespace, write.name)}${write.subresource ? `/${write.subresource}` : ''}`, write.patch, 'json');
 				done.push(write);
 			} catch (error) {
 				let failure = actionError(error, {
@@ -352,6 +395,7 @@ function plannedChange(write: PlannedWrite): PlannedChange {
 		verb: 'patch',
 		group: write.type.group,
 		resource: write.type.plural,
+		...(write.subresource ? {subresource: write.subresource} : {}),
 		namespace: write.namespace,
 		name: write.name,
 		object: write.object,

@@ -21,6 +21,8 @@
  *   the revision that last had all traffic (the `prev` traffic target, else latestRolledoutRevision, else
  *   previousRolledoutRevision — KServe keeps latestRolledoutRevision on the old revision until the canary has 100%).
  *   The canary's weight is `spec.predictor.canaryTrafficPercent`; without it the latest revision has all traffic.
+ * - An Argo Rollouts Rollout is a model whose versions are its stable and canary ReplicaSets (discovery/argo-rollouts.ts).
+ * - Last, every model's router and Deployments are checked for a controller owning them (discovery/ownership.ts).
  * Odd shapes never throw: they become `warnings` on the model.
  */
 import type {Model} from '../../domain/types.ts';
@@ -28,6 +30,8 @@ import {type Conventions, defaultConventions} from './conventions.ts';
 import {analyseDeploymentModel, type DeploymentGroup} from './discovery/deployments.ts';
 import {addUnlessNameTaken, Claims} from './discovery/claims.ts';
 import {analyseInferenceService} from './discovery/kserve.ts';
+import {analyseRollout, RolloutObjects, rolloutReferences} from './discovery/argo-rollouts.ts';
+import {markOwners} from './discovery/ownership.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
 import type {HttpRoute, VirtualService} from './objects.ts';
@@ -91,6 +95,20 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		claims.claimObject('InferenceService', inferenceService);
 		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index)), `InferenceService/${name}`);
 	}
+
+	// 3. Argo Rollouts: a Rollout is a model; its ReplicaSets, router and Services are its own.
+	const rolloutObjects = new RolloutObjects(snapshot);
+	for (const rollout of sortByName(snapshot.rollouts ?? [])) {
+		const name = rollout.metadata?.name;
+		if (!name) continue;
+		claims.claimObject('Rollout', rollout);
+		for (const reference of rolloutReferences(rollout)) claims.claim(reference.kind, namespaceOf(rollout), reference.name);
+		for (const replicaSet of rolloutObjects.replicaSets(rollout)) claims.claimObject('ReplicaSet', replicaSet);
+		addUnlessNameTaken(analyses, guarded(namespaceOf(rollout), name, () => analyseRollout(rollout, rolloutObjects)), `Rollout/${name}`);
+	}
+
+	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
+	markOwners(analyses, snapshot);
 
 	return analyses.sort(
 		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),

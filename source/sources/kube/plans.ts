@@ -24,6 +24,8 @@ export interface JsonPatchOperation {
 
 export interface PlannedWrite {
 	type: ResourceType;
+	/** Written through a subresource: `status` (Argo Rollouts' commands patch the Rollout's status, as its plugin does). */
+	subresource?: 'status';
 	namespace: string;
 	name: string;
 	/** `HTTPRoute/fraud`, `Deployment/fraud-v12` — for messages. */
