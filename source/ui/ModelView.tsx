@@ -6,6 +6,7 @@ import type {AppState, Task} from '../store/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
+import {controllerLine} from './controller-line.ts';
 import type {Theme} from './theme.ts';
 
 interface ChartSpec {
@@ -160,8 +161,10 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		return latest ? [latest] : [];
 	});
 	const tasks = all.filter((task) => task.action.kind !== 'smoke-test').slice(-1);
+	const controller = controllerLine(model);
 	const room = modelViewLayout({
 		height,
+		controller: controller !== undefined,
 		verdict: verdict !== undefined,
 		flags: flagLines.length,
 		warnings: model.warnings?.length ?? 0,
@@ -181,6 +184,22 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					{model.runtime ? ` · runtime ${model.runtime}` : ''}
 				</Text>
 			</Text>
+			{controller ? (
+				<Text
+					wrap="truncate-end"
+					color={
+						controller.tone === 'critical'
+							? theme.status.critical
+							: controller.tone === 'warning'
+								? theme.status.warning
+								: controller.tone === 'ok'
+									? theme.status.ok
+									: theme.text.muted
+					}
+				>
+					{controller.text}
+				</Text>
+			) : null}
 			<Box flexShrink={0}>
 				{shown.map((version, index) => (
 					<Box key={version.name} marginLeft={index === 0 ? 0 : 2} flexShrink={0}>
@@ -234,13 +253,16 @@ export interface ModelViewRoom {
 
 /**
  * How the model view spends its lines. Everything it draws is counted here, so the sum never exceeds the height and
- * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the STABLE and
+ * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the controller's
+ * line (a Rollout's phase and step), the STABLE and
  * CANARY headings, the verdict, a flag line, the smoke summaries and the latest task; then one line per chart (the
  * least telling give way first on a very short terminal); then, while lines are left, the weight bar, failed
  * checks, more flags, warnings, image, capacity, passed checks, and taller charts.
  */
 export function modelViewLayout(needs: {
 	height: number;
+	/** A line for the controller that runs or owns the model's traffic (its phase, step, analysis). */
+	controller?: boolean;
 	verdict: boolean;
 	flags: number;
 	warnings: number;
@@ -250,7 +272,7 @@ export function modelViewLayout(needs: {
 	taskLines: number;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
-	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+	let left = needs.height - (2 + (needs.controller ? 1 : 0) + (needs.verdict ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
 	const chartCount = Math.max(1, Math.min(charts.length, left));
 	left -= chartCount;
 	const take = (wanted: number) => {

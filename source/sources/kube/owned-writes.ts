@@ -22,17 +22,17 @@ export function refuseDirectChange(analysis: ModelAnalysis, action: TrafficActio
 
 	const control = traffic.control;
 	const router = control.router ?? `Rollout/${control.name}`;
-	const why = `${router} is owned by Argo Rollouts (${model.owner?.evidence ?? `Rollout/${control.name}`}), which sets its weights from the Rollout's steps and would revert a direct write`;
+	// The owner's command first: a refusal is read on one line, and the rest may be cut off.
+	const owns = `Argo Rollouts owns ${router}: use`;
+	const why = `a direct write would be reverted (the controller sets the weights from the Rollout's steps; ${model.owner?.evidence ?? `Rollout/${control.name}`})`;
 	switch (action.kind) {
 		case 'set-weight':
-			throw new PlanError(
-				`${why}. Move the canary through its steps instead: ${rolloutPluginCommand('promote', control)} (P), or back to stable: ${rolloutPluginCommand('abort', control)} (A)`,
-			);
+			throw new PlanError(`${owns} ${rolloutPluginCommand('promote', control)} (key >) or ${rolloutPluginCommand('abort', control)} (key A); ${why}`);
 		case 'promote':
 		case 'switch':
-			throw new PlanError(`${why}. Promote through the controller: ${rolloutPluginCommand('promote', control)} (P, one step) or ${rolloutPluginCommand('promote-full', control)} (F)`);
+			throw new PlanError(`${owns} ${rolloutPluginCommand('promote', control)} (key >, one step) or ${rolloutPluginCommand('promote-full', control)} (key F); ${why}`);
 		case 'rollback':
-			throw new PlanError(`${why}. Roll back through the controller: ${rolloutPluginCommand('abort', control)} (A)`);
+			throw new PlanError(`${owns} ${rolloutPluginCommand('abort', control)} (key A); ${why}`);
 	}
 }
 
@@ -42,7 +42,7 @@ export function refuseOwnedWrites(analysis: ModelAnalysis, writes: ReadonlyArray
 		const owner = analysis.owned?.[write.object];
 		if (!owner) continue;
 		throw new PlanError(
-			`${write.object} is owned by ${owner.controller} (${owner.object}, ${owner.evidence}): modeldeck does not write it behind its controller, which would revert it${owner.command ? `. Use the owner's command: ${owner.command}` : ''}`,
+			`${owner.controller} owns ${write.object}: ${owner.command ? `use ${owner.command}; ` : ''}modeldeck does not write behind a controller, which would revert it (${owner.object}, ${owner.evidence})`,
 		);
 	}
 }

@@ -53,6 +53,9 @@ export function watchedKinds(conventions: Conventions): WatchedKind[] {
 		{key: 'canaries', type: resourceTypes.canaries, optional: true},
 		// KServe's pods carry KServe's labels, not modeldeck's.
 		{key: 'pods', type: resourceTypes.pods, labelSelector: 'serving.kserve.io/inferenceservice', optional: true},
+		// Argo Rollouts' ReplicaSets and pods carry its pod-template hash, not modeldeck's labels.
+		{key: 'replicaSets', type: resourceTypes.replicaSets, labelSelector: 'rollouts-pod-template-hash', optional: true},
+		{key: 'pods', type: resourceTypes.pods, labelSelector: 'rollouts-pod-template-hash', optional: true},
 	];
 }
 

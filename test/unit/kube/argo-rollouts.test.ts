@@ -231,7 +231,7 @@ describe('never fight the controller: direct changes of a Rollout’s traffic ar
 		[{kind: 'switch', model: {namespace: 'ml', name: 'fraud'}, from: 'v1', to: 'v2'} as const, /kubectl argo rollouts promote fraud -n ml/],
 	])('%s', (action, command) => {
 		expect(() => refuseDirectChange(fraud(), action)).toThrow(PlanError);
-		expect(() => refuseDirectChange(fraud(), action)).toThrow(/VirtualService\/fraud-vs is owned by Argo Rollouts/);
+		expect(() => refuseDirectChange(fraud(), action)).toThrow(/^Argo Rollouts owns VirtualService\/fraud-vs: use kubectl argo rollouts /);
 		expect(() => refuseDirectChange(fraud(), action)).toThrow(command);
 	});
 });

@@ -99,7 +99,7 @@ describe('the ownership pass and the refusal of owned writes', () => {
 		const action = {kind: 'set-weight', model: {namespace: analysis.model.namespace, name: 'fraud-detector'}, canary: 'v13', from: 10, to: 20} as const;
 		expect(() => refuseDirectChange(analysis, action)).toThrow(PlanError);
 		expect(() => refuseDirectChange(analysis, action)).toThrow(
-			`HTTPRoute/fraud-detector is owned by Argo Rollouts (Rollout/fraud-detector, managedFields manager rollouts-controller): modeldeck does not write it behind its controller, which would revert it. Use the owner's command: kubectl argo rollouts promote fraud-detector -n shapes-httproute`,
+			`Argo Rollouts owns HTTPRoute/fraud-detector: use kubectl argo rollouts promote fraud-detector -n shapes-httproute; modeldeck does not write behind a controller, which would revert it (Rollout/fraud-detector, managedFields manager rollouts-controller)`,
 		);
 	});
 
@@ -119,6 +119,6 @@ describe('the ownership pass and the refusal of owned writes', () => {
 		deployment.metadata!.ownerReferences = [{apiVersion: 'flagger.app/v1beta1', kind: 'Canary', name: 'fraud', controller: true}];
 		const analysis = analyseModels(snapshot).find((candidate) => candidate.model.name === target.model.name)!;
 		expect(analysis.owned?.[`Deployment/${deploymentName}`]).toMatchObject({controller: 'Flagger', object: 'Canary/fraud'});
-		expect(() => refuseOwnedWrites(analysis, [{object: `Deployment/${deploymentName}`}])).toThrow(/owned by Flagger \(Canary\/fraud, ownerReferences Canary\/fraud\).*kubectl edit canary\/fraud/);
+		expect(() => refuseOwnedWrites(analysis, [{object: `Deployment/${deploymentName}`}])).toThrow(/^Flagger owns Deployment\/\S+: use kubectl edit canary\/fraud -n \S+ .*\(Canary\/fraud, ownerReferences Canary\/fraud\)$/);
 	});
 });

@@ -27,6 +27,8 @@ describe('watch restarts', () => {
 			'analysisruns (optional)',
 			'canaries (optional)',
 			'pods?serving.kserve.io/inferenceservice (optional)',
+			'replicasets?rollouts-pod-template-hash (optional)',
+			'pods?rollouts-pod-template-hash (optional)',
 		]);
 	});
 });
