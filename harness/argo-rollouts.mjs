@@ -10,7 +10,7 @@
 // v1.10.1, not v1.10.2: v1.10.2's go.mod asks for a newer Go 1.26 patch than this machine has.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -240,7 +240,13 @@ export async function startRolloutsController(cluster, options = {}) {
   const logFile = path.join(cluster.dir, 'logs', 'rollouts-controller.log');
   mkdirSync(path.dirname(logFile), { recursive: true });
   const out = openSync(logFile, 'a');
-  const child = spawn(binary, [
+  // Run it as `rollouts-controller`, the name it has in Argo's image: its writes are then recorded in managedFields
+  // under the manager name a real cluster shows (client-go names the manager after the binary).
+  const named = path.join(cluster.dir, 'bin', 'rollouts-controller');
+  mkdirSync(path.dirname(named), { recursive: true });
+  rmSync(named, { force: true });
+  symlinkSync(binary, named);
+  const child = spawn(named, [
     `--kubeconfig=${cluster.kubeconfig}`, '--context=admin', '--leader-elect=false',
     `--metricsPort=${metricsPort}`, `--healthzPort=${healthzPort}`, '--loglevel=info', '--logformat=text',
     // Short resyncs: the tests read back what the controller does within seconds.

@@ -56,7 +56,8 @@ function controllerOfReference(apiVersion: string, kind: string): Controller | u
 
 /** Which controller wrote the object, from its managedFields managers (names as their controllers set them). */
 function controllerOfManager(manager: string, labels: Record<string, string>): Controller | undefined {
-	if (manager === 'rollouts-controller' || manager === 'argo-rollouts') return 'Argo Rollouts';
+	// The manager is the writer's binary name: `rollouts-controller` in Argo's image, with a suffix where renamed.
+	if (manager === 'rollouts-controller' || manager.startsWith('rollouts-controller-') || manager === 'argo-rollouts') return 'Argo Rollouts';
 	if (manager === 'flagger') return 'Flagger';
 	if ((manager === 'manager' || manager === 'kserve-controller-manager') && labels[kserveLabel] !== undefined) return 'KServe';
 	if (manager === 'controller' && (labels[knativeRouteLabel] !== undefined || labels[knativeServiceLabel] !== undefined)) return 'Knative';
