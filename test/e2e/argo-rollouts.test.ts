@@ -66,7 +66,7 @@ it('promotes, aborts and retries a Rollout through the controller, and refuses a
 
 	// Promote one step: the plan, confirmed; the controller moves to 50% and pauses at step 4/4.
 	terminal.press('>');
-	screen = await terminal.waitFor('writes Rollout/fraud status: pause conditions cleared (as kubectl argo rollouts promote fraud -n team-a)');
+	screen = await terminal.waitFor('writes Rollout/fraud status: pause conditions cleared (as kubectl argo rollouts promote fraud');
 	expect(screen).toContain('canary v2: 20% → 50%');
 	terminal.press('y');
 	screen = await terminal.waitFor('Argo Rollouts Paused · step 4/4', 60_000);
@@ -76,6 +76,7 @@ it('promotes, aborts and retries a Rollout through the controller, and refuses a
 	// Abort: the controller sends everything back to the stable and says the rollout is aborted.
 	terminal.press('A');
 	screen = await terminal.waitFor('writes Rollout/fraud status: abort true (as kubectl argo rollouts abort fraud -n team-a)');
+	expect(screen).toContain('Abort fraud through Argo Rollouts?');
 	expect(screen).toContain('canary v2: 50% → 0%');
 	terminal.press('y');
 	screen = await terminal.waitFor('Argo Rollouts Degraded', 60_000);
@@ -85,7 +86,8 @@ it('promotes, aborts and retries a Rollout through the controller, and refuses a
 
 	// Retry: the controller starts the steps over, 20% and paused at step 2/4.
 	terminal.press('R');
-	screen = await terminal.waitFor('writes Rollout/fraud status: abort false (as kubectl argo rollouts retry rollout fraud -n team-a)');
+	screen = await terminal.waitFor('writes Rollout/fraud status: abort false (as kubectl argo rollouts retry rollout fraud');
+	expect(screen).toContain('Retry fraud through Argo Rollouts?');
 	expect(screen).toContain('canary v2: 0% → 20%');
 	terminal.press('y');
 	await terminal.waitFor('Argo Rollouts Paused · step 2/4', 60_000);
