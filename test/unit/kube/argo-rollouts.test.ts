@@ -1,6 +1,8 @@
+import {readFileSync} from 'node:fs';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {analyseModels, buildModels, type ClusterSnapshot} from '../../../source/sources/kube/build-models.ts';
+import {findOwner} from '../../../source/sources/kube/discovery/ownership.ts';
 import {PlanError} from '../../../source/sources/kube/plans.ts';
 import {planRolloutCommand, weightAtNextPause} from '../../../source/sources/kube/rollout-plans.ts';
 import {refuseDirectChange} from '../../../source/sources/kube/owned-writes.ts';
@@ -233,5 +235,32 @@ describe('never fight the controller: direct changes of a Rollout’s traffic ar
 		expect(() => refuseDirectChange(fraud(), action)).toThrow(PlanError);
 		expect(() => refuseDirectChange(fraud(), action)).toThrow(/^Argo Rollouts owns VirtualService\/fraud-vs: use kubectl argo rollouts /);
 		expect(() => refuseDirectChange(fraud(), action)).toThrow(command);
+	});
+});
+
+describe('Rollouts as the real controller left them (argo-rollouts-captured.json, from capture-argo-rollouts.ts)', () => {
+	const captured = () => JSON.parse(readFileSync(new URL('../../fixtures/kube/argo-rollouts-captured.json', import.meta.url), 'utf8')) as ClusterSnapshot;
+
+	it('fraud, paused at step 2 of 4: v1 stable 80%, v2 canary 20%, its VirtualService owned through the controller’s managedFields too', () => {
+		const snapshot = captured();
+		const analyses = analyseModels(snapshot);
+		expect(analyses.map((analysis) => analysis.model.name)).toEqual(['fraud', 'scorer']);
+		const {model} = analyses[0]!;
+		expect(model.versions.map(({name, track, weight, replicasReady}) => ({name, track, weight, replicasReady}))).toEqual([
+			{name: 'v1', track: 'stable', weight: 80, replicasReady: 2},
+			{name: 'v2', track: 'canary', weight: 20, replicasReady: 1},
+		]);
+		expect(model.rollout).toEqual({controller: 'argo-rollouts', phase: 'Paused', step: 2, totalSteps: 4, paused: true, message: 'CanaryPauseStep'});
+		expect(findOwner('VirtualService', snapshot.virtualServices![0]!)).toMatchObject({controller: 'Argo Rollouts', evidence: 'managedFields manager rollouts-controller'});
+		expect(findOwner('Service', snapshot.services![0]!)).toMatchObject({controller: 'Argo Rollouts', object: 'Rollout/fraud'});
+	});
+
+	it('scorer, aborted by its failed AnalysisRun: all traffic on the stable, the failing metric and its measured value', () => {
+		const {model} = analyseModels(captured())[1]!;
+		expect(model.versions.map(({name, track, weight}) => `${name} ${track} ${weight}`)).toEqual(['v1 stable 100', 'v2 canary 0']);
+		// An abort sends the controller back to the first step.
+		expect(model.rollout).toMatchObject({phase: 'Degraded', step: 1, totalSteps: 3, analysis: {phase: 'Failed', failingMetric: 'error-rate', detail: '1 of 1 measurements failed; last 0.3 (Failed)'}});
+		expect(model.rollout?.message).toMatch(/^RolloutAborted: /);
+		expect(() => planRolloutCommand(analyseModels(captured())[1]!, 'retry')).not.toThrow();
 	});
 });
