@@ -7,7 +7,13 @@
  * modeldeck: a direct weight change is refused with the controller's own command.
  */
 import http from 'node:http';
+import {KubeConfig} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
+import {KubeAgentClient} from '../../source/agent/kube.ts';
+import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
+import {createAgentClient} from '../../source/sources/agent-client.ts';
+import type {ActionProgress} from '../../source/domain/types.ts';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {type RunningRolloutsController, startRolloutsController} from '../../harness/argo-rollouts.mjs';
 import {isNoop, plannedAction, planLines, PlanRefusal, type TrafficAction} from '../../source/domain/plan.ts';
@@ -24,6 +30,7 @@ let rollouts: RolloutApi;
 let operator: KubeCluster;
 let metricServer: http.Server;
 let errorRate = 0.3;
+let agent: RunningAgent | undefined;
 
 beforeAll(async () => {
 	cluster = await startCluster();
@@ -37,6 +44,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+	await agent?.close();
 	metricServer?.close();
 	await controller?.stop();
 	await cluster?.stop();
@@ -155,5 +163,50 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		const aborted = await until('scorer', 'aborted by the analysis', (candidate) => candidate.rollout?.phase === 'Degraded');
 		expect(aborted.versions.find((version) => version.track === 'canary')?.weight).toBe(0);
 		expect(await rollouts.weights(namespace, 'scorer')).toEqual([100, 0]);
+	});
+});
+
+describe('through the agent, which plans with the same code and checks the caller’s own permission', () => {
+	async function all(progress: AsyncIterable<ActionProgress>): Promise<ActionProgress[]> {
+		const items: ActionProgress[] = [];
+		for await (const item of progress) items.push(item);
+		return items;
+	}
+
+	it('refuses a direct weight with the controller’s command, and promotes a step through the Rollout’s status for the operator only', async () => {
+		for (const object of rolloutCanary(namespace, 'ranker')) await rollouts.create(object);
+		await until('ranker', 'healthy on v1', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1);
+		await newVersion('ranker', 'v2');
+		await until('ranker', 'paused at step 2', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2);
+
+		const admin = new KubeConfig();
+		admin.loadFromFile(cluster.kubeconfig);
+		admin.setCurrentContext('admin');
+		const agentKube = new KubeAgentClient(admin);
+		agent = await startAgent({
+			reviewer: new KubeAccessReviewer(admin),
+			cluster: await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'all'}),
+			events: agentKube,
+			apiServerReachable: () => agentKube.reachable(),
+		});
+		const running = agent;
+		await api.waitFor('the agent to see ranker', async () => running.core.findModel({namespace, name: 'ranker'}));
+		const as = (user: 'operator' | 'viewer') => createAgentClient({url: running.url, token: cluster.tokens[user]});
+		const model = {namespace, name: 'ranker'};
+
+		const weight = await all(as('operator').act({kind: 'set-weight', model, canary: 'v2', from: 20, to: 30}));
+		expect(weight.at(-1)).toMatchObject({kind: 'failed'});
+		expect((weight.at(-1) as {message: string}).message).toMatch(/^refused: Argo Rollouts owns VirtualService\/ranker-vs: use kubectl argo rollouts promote ranker -n team-a/);
+		expect(await rollouts.weights(namespace, 'ranker')).toEqual([80, 20]);
+
+		const viewer = await all(as('viewer').act({kind: 'rollout', model, command: 'promote'}));
+		expect(viewer.at(-1)).toMatchObject({kind: 'failed'});
+		// Authorised as the plan writes it: the Rollout's status subresource, which the viewer may not patch.
+		expect((viewer.at(-1) as {message: string}).message).toMatch(/forbidden: viewer may not patch rollouts\/status\.argoproj\.io "ranker" in namespace team-a/);
+
+		const promoted = await all(as('operator').act({kind: 'rollout', model, command: 'promote'}));
+		expect(promoted.at(-1)).toMatchObject({kind: 'done'});
+		await until('ranker', 'paused at step 4', (candidate) => candidate.rollout?.step === 4 && candidate.rollout.paused === true);
+		expect(await rollouts.weights(namespace, 'ranker')).toEqual([50, 50]);
 	});
 });
