@@ -67,6 +67,11 @@ function needsRollout(state: AppState): string | undefined {
 	return undefined;
 }
 
+/** The model at hand is an Argo Rollout: its commands lead the footer. */
+function isRollout(state: AppState): boolean {
+	return (state.view.screen === 'fleet' || state.view.screen === 'model') && currentModel(state)?.rollout?.controller === 'argo-rollouts';
+}
+
 function rolloutCommand(command: RolloutCommand) {
 	return (host: CommandHost) => host.askToConfirm({kind: 'rollout', model: ref(currentModel(host.state)!), command});
 }
@@ -326,6 +331,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: false,
+		footerWhen: isRollout,
 		disabledReason: needsRollout,
 		run: rolloutCommand('promote'),
 	},
@@ -336,6 +342,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: false,
+		footerWhen: isRollout,
 		disabledReason: needsRollout,
 		run: rolloutCommand('promote-full'),
 	},
@@ -346,6 +353,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: false,
+		footerWhen: isRollout,
 		disabledReason: needsRollout,
 		run: rolloutCommand('abort'),
 	},
@@ -356,6 +364,7 @@ export const definitions = {
 		scope: 'target',
 		dangerous: true,
 		footer: false,
+		footerWhen: isRollout,
 		disabledReason: needsRollout,
 		run: rolloutCommand('retry'),
 	},

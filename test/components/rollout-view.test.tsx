@@ -41,7 +41,7 @@ describe.each([
 	[60, 15],
 	[240, 60],
 ])('a Rollout in the model view at %ix%i', (columns, rows) => {
-	it('shows step x/y, phase and the analysis with both versions, and fits', async () => {
+	it('shows step x/y, phase and the analysis with both versions, the controller’s keys first in the footer, and fits', async () => {
 		const sources = fakeSources();
 		sources.cluster.models = [rolloutModel()];
 		const ui = await renderAtSize({sources, loadTest: {rps: 20, durationSeconds: 1, warmupSeconds: 0}}, columns, rows);
@@ -53,6 +53,8 @@ describe.each([
 		expect(frame).toMatch(/STABLE v1/);
 		expect(frame).toMatch(/CANARY v2/);
 		if (columns >= 240) expect(frame).toContain('error-rate (1 of 1 measurements failed; last 0.31 (Failed))');
+		// The controller's commands lead the footer on a Rollout.
+		expect(frame.split('\n').at(-1)).toMatch(/^> next step F promote fully A abort R retry/);
 		expect(frameProblems(frame, ui.violations(), columns, rows)).toEqual([]);
 	});
 });
