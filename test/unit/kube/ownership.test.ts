@@ -14,6 +14,7 @@ const owners = [
 	{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', controller: 'KServe', command: /^kubectl patch inferenceservice /},
 	{apiVersion: 'serving.knative.dev/v1', kind: 'Route', controller: 'Knative', command: /^kubectl edit route\//},
 	{apiVersion: 'serving.knative.dev/v1', kind: 'Service', controller: 'Knative', command: /^kn service update /},
+	{apiVersion: 'networking.internal.knative.dev/v1alpha1', kind: 'Ingress', controller: 'Knative', command: /^kubectl edit ingress\//},
 ] as const;
 
 const managers = [

@@ -7,7 +7,7 @@
  * 1. A Rollout naming the object in its strategy (its VirtualService, HTTPRoute, TrafficSplit, DestinationRule and
  *    canary/stable Services): Argo Rollouts writes their weights and selectors without owning them by reference.
  * 2. `ownerReferences` to a Rollout (argoproj.io), a Canary (flagger.app), an InferenceService (serving.kserve.io) or
- *    anything of Knative Serving (serving.knative.dev).
+ *    anything of Knative Serving (serving.knative.dev, networking.internal.knative.dev).
  * 3. The `managedFields` manager that wrote the object: `rollouts-controller`, `flagger`, KServe's `manager` on an
  *    object carrying KServe's labels, Knative's `controller` on one carrying Knative's.
  * 4. The controllers' own labels and annotations: `serving.kserve.io/inferenceservice`, `serving.knative.dev/route` or
@@ -50,7 +50,8 @@ function controllerOfReference(apiVersion: string, kind: string): Controller | u
 	if (kind === 'Rollout' && group === 'argoproj.io') return 'Argo Rollouts';
 	if (kind === 'Canary' && group === 'flagger.app') return 'Flagger';
 	if (kind === 'InferenceService' && group === 'serving.kserve.io') return 'KServe';
-	if (group === 'serving.knative.dev') return 'Knative';
+	// Knative Serving's own objects, and net-istio's Ingresses that own the VirtualServices it writes.
+	if (group === 'serving.knative.dev' || group === 'networking.internal.knative.dev') return 'Knative';
 	return undefined;
 }
 
