@@ -66,6 +66,10 @@ export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutComm
 
 	switch (command) {
 		case 'promote': {
+			if (!control.canary && !control.specPaused && control.pauseConditions === 0) {
+				throw new PlanError(`nothing to promote: ${label} runs one version, no canary is rolling out`);
+			}
+
 			if (control.canaryStrategy && control.inconclusive && control.pauseConditions > 0 && control.controllerPause && stepCount > 0) {
 				status.push(
 					...testIndex(),

@@ -209,6 +209,9 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 		expect(() => planRolloutCommand(fraud(withStatus((rollout) => {
 			rollout.status!.currentPodHash = '5f6a7';
 		})), 'abort')).toThrow(/nothing to abort/);
+		expect(() => planRolloutCommand(fraud(withStatus((rollout) => {
+			rollout.status = {phase: 'Healthy', currentPodHash: '5f6a7', stableRS: '5f6a7', currentStepIndex: 4};
+		})), 'promote')).toThrow('nothing to promote: Rollout/fraud runs one version, no canary is rolling out');
 	});
 
 	it('the next stop is the last setWeight before the next pause, or 100 at the end', () => {
