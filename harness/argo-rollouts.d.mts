@@ -30,7 +30,10 @@ export interface RunningRolloutsController {
 	stop(): Promise<void>;
 }
 
-/** Installs the CRDs and starts the controller against the cluster's admin context; resolves once it is healthy. */
+/**
+ * Installs the CRDs, lets the harness's operator user read Rollouts and patch them (and their status) in team-a, and
+ * starts the controller, as `rollouts-controller`, against the cluster's admin context; resolves once it is healthy.
+ */
 export declare function startRolloutsController(
 	cluster: ClusterForRollouts,
 	options?: {log?: (line: string) => void; timeoutMs?: number},
