@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, acc
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureRolloutsController, rolloutsControllerPath } from './argo-rollouts.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kubeModule = path.join(here, 'go', 'kube');
@@ -340,10 +341,14 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     if (args.includes('--print')) {
       const r = { ...resolveBinaries({ log: (l) => console.log(l) }), ...resolveTools({ log: (l) => console.log(l) }) };
       for (const [name, b] of Object.entries(r)) console.log(`${name}\t${b.version}\t${b.source}\t${b.path}`);
-      process.exit(Object.values(r).some((b) => b.source === 'missing') ? 1 : 0);
+      const rollouts = rolloutsControllerPath();
+      console.log(`rollouts-controller\tv1.10.1\t${rollouts ? 'cache' : 'missing'}\t${rollouts ?? ''}`);
+      process.exit(Object.values(r).some((b) => b.source === 'missing') || !rollouts ? 1 : 0);
     }
     await ensureBinaries({ force: args.includes('--force') });
     await (await import('./flagger.mjs')).ensureFlagger({ force: args.includes('--force') });
+    // The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.mjs).
+    await ensureRolloutsController({ force: args.includes('--force') });
   } catch (err) {
     console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

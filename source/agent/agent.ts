@@ -127,6 +127,7 @@ const reasons: Record<Action['kind'], string> = {
 	promote: 'ModeldeckPromote',
 	rollback: 'ModeldeckRollback',
 	switch: 'ModeldeckSwitch',
+	rollout: 'ModeldeckRolloutCommand',
 	'smoke-test': 'ModeldeckSmokeTest',
 	'load-test': 'ModeldeckLoadTest',
 };
@@ -637,6 +638,7 @@ export class AgentCore {
 			case 'promote':
 			case 'rollback':
 			case 'switch':
+			case 'rollout':
 				yield* runTrafficAction(plan!, () => (planner && within ? planner.actWithin(action, within) : cluster!.act(action)));
 				return;
 			case 'smoke-test': {

@@ -150,7 +150,7 @@ export class DemoCluster implements ClusterPort {
 	 * plan was confirmed on — checked at once and again when written — and audited and reported in the plan's words.
 	 */
 	async actPlanned(action: TrafficAction): Promise<ActionOutcome> {
-		const target = action.kind === 'switch' ? action.to : action.canary;
+		const target = action.kind === 'switch' ? action.to : action.kind === 'rollout' ? action.command : action.canary;
 		let plan: ChangePlan | undefined;
 		return this.perform(action.kind, action.model, target, (apply) => {
 			const model = this.currentModel(action.model);

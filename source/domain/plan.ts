@@ -12,7 +12,7 @@ import {refOf, type Action, type Flag, type Model, type ModelRef, type Track} fr
 import type {Verdict} from './analysis.ts';
 
 /** The actions that change a model's traffic (smoke and load tests change nothing). */
-export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
+export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch' | 'rollout'}>;
 
 export interface VersionChange {
 	name: string;
@@ -94,7 +94,25 @@ export function targetWeights(model: Model, action: TrafficAction): Map<string, 
 			for (const version of model.versions) targets.set(version.name, version === to ? 100 : 0);
 			return targets;
 		}
+
+		case 'rollout': {
+			return rolloutTargets(model, action.command, targets);
+		}
 	}
+}
+
+/**
+ * What the controller is expected to do with the weights, from the model alone: abort sends everything back to the
+ * stable, a full promotion everything to the canary; a step (or a retry) goes where the controller's steps say, which
+ * only the adapter knows (it plans from the Rollout's steps), so here the weights stay as they are.
+ */
+function rolloutTargets(model: Model, command: Extract<TrafficAction, {kind: 'rollout'}>['command'], targets: Map<string, number>): Map<string, number> {
+	if (!model.rollout) throw new PlanRefusal(`${model.name} is not run by a rollout controller: use the weight, promote and rollback keys`);
+	const stable = model.versions.find((version) => version.track === 'stable');
+	const canary = model.versions.find((version) => version.track === 'canary');
+	if (command === 'abort' && stable) for (const version of model.versions) targets.set(version.name, version === stable ? 100 : 0);
+	if (command === 'promote-full' && canary) for (const version of model.versions) targets.set(version.name, version === canary ? 100 : 0);
+	return targets;
 }
 
 /** Plans a traffic action on the model as given (no objects: an adapter adds those). Throws a PlanRefusal. */
@@ -226,7 +244,8 @@ export function actionConflict(model: Model, action: TrafficAction): string | un
 				: `${model.name} serves ${serving} now, not ${action.from} as shown; look again and retry`;
 		}
 
-		case 'rollback': {
+		case 'rollback':
+		case 'rollout': {
 			return undefined;
 		}
 	}

@@ -239,10 +239,19 @@ export type Action =
 	| { kind: 'promote'; model: ModelRef; canary: string; stable: string; expected?: Record<string, number> }
 	| { kind: 'rollback'; model: ModelRef; canary: string; expected?: Record<string, number> }
 	| { kind: 'switch'; model: ModelRef; from: string; to: string; expected?: Record<string, number> }
+	| { kind: 'rollout'; model: ModelRef; command: RolloutCommand; expected?: Record<string, number> }
 	| { kind: 'smoke-test'; target: VersionRef }
 	| { kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number };
 
 export type ActionKind = Action['kind'];
+
+/**
+ * A step of a canary run by a controller, carried out through the controller's own API (Argo Rollouts: the patches of
+ * `kubectl argo rollouts promote`, `promote --full`, `abort`, `retry rollout`).
+ */
+export type RolloutCommand = 'promote' | 'promote-full' | 'abort' | 'retry';
+
+export const rolloutCommands: readonly RolloutCommand[] = ['promote', 'promote-full', 'abort', 'retry'];
 
 export interface LoadTestResult {
 	target: VersionRef;

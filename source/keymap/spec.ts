@@ -24,6 +24,10 @@ export const Command = {
 	PROMOTE: 'canary.promote',
 	ROLLBACK: 'canary.rollback',
 	SWITCH: 'canary.switch',
+	ROLLOUT_STEP: 'rollout.promote',
+	ROLLOUT_FULL: 'rollout.promoteFull',
+	ROLLOUT_ABORT: 'rollout.abort',
+	ROLLOUT_RETRY: 'rollout.retry',
 	SMOKE: 'test.smoke',
 	LOAD: 'test.load',
 	EXPLAIN: 'model.explain',
@@ -65,6 +69,8 @@ export interface CommandSpec {
 	dangerous: boolean;
 	/** Shown in the footer and help; hidden from the footer when false. */
 	footer: boolean;
+	/** Shown in the footer, ahead of the others, while this holds (an Argo Rollout's commands on a Rollout). */
+	footerWhen?: (state: AppState) => boolean;
 	/** Why the command does nothing right now, or undefined when it can run. */
 	disabledReason?: (state: AppState) => string | undefined;
 }

@@ -29,7 +29,7 @@ function describeError(error: unknown): string {
 }
 
 export function isTrafficAction(action: Action): action is TrafficAction {
-	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
+	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch' || action.kind === 'rollout';
 }
 
 type ConfirmOverlay = Extract<Overlay, {kind: 'confirm'}>;

@@ -7,6 +7,8 @@ import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.
 import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
 
+const rolloutCommandTitles = {promote: 'Promote one step:', 'promote-full': 'Promote fully:', abort: 'Abort', retry: 'Retry'} as const;
+
 /** The kubeconfig user of CONTEXT (default: the one in force) as `user@context`. */
 export function localUser(state: AppState, context: string = state.context): string {
 	const user = state.contexts.find((candidate) => candidate.name === context)?.user;
@@ -38,6 +40,10 @@ function actionTitleInContext(action: Action): string {
 
 		case 'switch': {
 			return `Switch ${action.model.name} traffic to ${action.to}`;
+		}
+
+		case 'rollout': {
+			return `${rolloutCommandTitles[action.command]} ${action.model.name} through Argo Rollouts`;
 		}
 
 		case 'smoke-test': {

@@ -8,25 +8,31 @@ import {Text} from 'ink';
 import type {ControllerRollout, Model} from '../domain/types.ts';
 import {useTheme} from './contexts.tsx';
 
-/** `Flagger: Progressing · step 2/5 · failed checks 3/5` (the title line already names the object). */
+/** `Flagger: Progressing · step 2/5 · failed checks 3/5`, `Argo Rollouts: Paused · step 2/4 · analysis Failed`. */
 export function rolloutSummary(model: Model, rollout: ControllerRollout): string {
-	const parts = [`${model.owner?.controller ?? rollout.controller}: ${rollout.phase}`];
-	if (rollout.paused) parts.push('paused');
+	const parts = [`${model.owner?.controller ?? controllerNames[rollout.controller]}: ${rollout.phase}`];
+	if (rollout.paused && rollout.phase !== 'Paused') parts.push('paused');
 	if (rollout.step !== undefined && rollout.totalSteps !== undefined) parts.push(`step ${rollout.step}/${rollout.totalSteps}`);
 	if (rollout.failedChecks !== undefined) {
 		parts.push(rollout.failedChecksLimit === undefined ? `${rollout.failedChecks} failed checks` : `failed checks ${rollout.failedChecks}/${rollout.failedChecksLimit}`);
 	}
 
+	if (rollout.analysis && !rollout.analysis.failingMetric) parts.push(`analysis ${rollout.analysis.phase}`);
+	else if (rollout.analysis?.failingMetric && rollout.analysis.phase !== rollout.phase) parts.push(`analysis ${rollout.analysis.phase}`);
 	return parts.join(' · ');
 }
 
+/** The analysis behind the controller's decision — the failing metric and the value it judged — and its message. */
 export function rolloutDetail(rollout: ControllerRollout): string | undefined {
 	const analysis = rollout.analysis;
-	if (analysis?.failingMetric) return `${analysis.failingMetric}: ${analysis.detail ?? analysis.phase}`;
-	if (rollout.message && (rollout.phase === 'Failed' || rollout.phase === 'Degraded' || rollout.paused)) return rollout.message;
-	if (analysis) return `analysis ${analysis.phase}: ${analysis.name}`;
-	return rollout.message;
+	const parts: string[] = [];
+	if (analysis?.failingMetric) parts.push(`${analysis.failingMetric}: ${analysis.detail ?? analysis.phase}`);
+	else if (analysis && analysis.name) parts.push(`analysis ${analysis.phase}: ${analysis.name}`);
+	if (rollout.message) parts.push(rollout.message);
+	return parts.length > 0 ? parts.join(' · ') : undefined;
 }
+
+const controllerNames = {'argo-rollouts': 'Argo Rollouts', flagger: 'Flagger'} as const;
 
 export function ControllerRolloutLines({model, detail}: {model: Model; detail: boolean}) {
 	const theme = useTheme();

@@ -10,9 +10,11 @@ import {truncate} from './format.ts';
 export function footerHints(keymap: ReturnType<typeof useKeymap>, state: AppState): Array<{key: string; hint: string; disabled: boolean}> {
 	const seen = new Set<string>();
 	const hints: Array<{key: string; hint: string; disabled: boolean}> = [];
-	const ordered = [...keymap.commands].sort((a, b) => (a.scope === 'global' ? 1 : 0) - (b.scope === 'global' ? 1 : 0));
+	const wanted = new Set(keymap.commands.filter((command) => command.footerWhen?.(state)));
+	const rank = (command: (typeof keymap.commands)[number]) => (wanted.has(command) ? 0 : command.scope === 'global' ? 2 : 1);
+	const ordered = [...keymap.commands].sort((a, b) => rank(a) - rank(b));
 	for (const command of ordered) {
-		if (!command.footer || !available(command, state) || !inScope(command, state) || seen.has(command.hint)) continue;
+		if (!(command.footer || wanted.has(command)) || !available(command, state) || !inScope(command, state) || seen.has(command.hint)) continue;
 		seen.add(command.hint);
 		const keys = command.id === 'canary.weightUp' ? '+/-' : displayKey(command.keys[0] ?? '');
 		hints.push({key: keys, hint: command.hint, disabled: command.disabledReason?.(state) !== undefined});

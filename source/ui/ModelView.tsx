@@ -7,6 +7,7 @@ import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
 import {ControllerRolloutLines} from './ControllerRolloutLines.tsx';
+import {controllerLine} from './controller-line.ts';
 import type {Theme} from './theme.ts';
 
 interface ChartSpec {
@@ -161,8 +162,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		return latest ? [latest] : [];
 	});
 	const tasks = all.filter((task) => task.action.kind !== 'smoke-test').slice(-1);
+	// A canary the controller runs has its own lines (ControllerRolloutLines); otherwise, who owns the router.
+	const controller = model.rollout ? undefined : controllerLine(model);
 	const room = modelViewLayout({
 		height,
+		controller: controller !== undefined,
 		verdict: verdict !== undefined,
 		rollout: model.rollout !== undefined,
 		rolloutCommand: model.rollout !== undefined && model.owner?.command !== undefined,
@@ -186,6 +190,22 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 					{model.runtime ? ` · runtime ${model.runtime}` : ''}
 				</Text>
 			</Text>
+			{controller ? (
+				<Text
+					wrap="truncate-end"
+					color={
+						controller.tone === 'critical'
+							? theme.status.critical
+							: controller.tone === 'warning'
+								? theme.status.warning
+								: controller.tone === 'ok'
+									? theme.status.ok
+									: theme.text.muted
+					}
+				>
+					{controller.text}
+				</Text>
+			) : null}
 			<Box flexShrink={0}>
 				{shown.map((version, index) => (
 					<Box key={version.name} marginLeft={index === 0 ? 0 : 2} flexShrink={0}>
@@ -256,14 +276,17 @@ export interface ModelViewRoom {
 
 /**
  * How the model view spends its lines. Everything it draws is counted here, so the sum never exceeds the height and
- * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the STABLE and
- * CANARY headings, a controller's rollout, the verdict, a flag line, the smoke summaries and the latest task; then
- * one line per chart (the least telling give way first on a very short terminal); then, while lines are left, the
- * weight bar, failed checks, the rollout's analysis, more flags, warnings, the controller's command, image, capacity,
- * passed checks, and taller charts.
+ * nothing is squeezed (a squeezed box is drawn over by the next). First what must show: the title, the line of a
+ * controller that owns the model's router (when no canary of its own is shown), the STABLE and CANARY headings, a
+ * controller's rollout, the verdict, a flag line, the smoke summaries and the latest task; then one line per chart
+ * (the least telling give way first on a very short terminal); then, while lines are left, the weight bar, failed
+ * checks, the rollout's analysis, more flags, warnings, the controller's command, image, capacity, passed checks,
+ * and taller charts.
  */
 export function modelViewLayout(needs: {
 	height: number;
+	/** A line for the controller that owns the model's router, when it runs no canary shown here. */
+	controller?: boolean;
 	verdict: boolean;
 	/** A controller runs the canary (Argo Rollouts, Flagger): its line always shows. */
 	rollout?: boolean;
@@ -279,7 +302,7 @@ export function modelViewLayout(needs: {
 	discoveredBy?: boolean;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
-	let left = needs.height - (2 + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+	let left = needs.height - (2 + (needs.controller ? 1 : 0) + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
 	const chartCount = Math.max(1, Math.min(charts.length, left));
 	left -= chartCount;
 	const take = (wanted: number) => {

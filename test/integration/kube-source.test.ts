@@ -247,7 +247,7 @@ describe('actions on each router kind, read back from the API server', () => {
 
 	it('a model that is not there, a stable named as canary: refused with a message', async () => {
 		await expect(admin.setCanaryWeight({namespace: 'team-a', name: 'ghost'}, 'v1', 10)).rejects.toThrow(
-			'model ghost not found in namespace team-a: no Deployment labelled modeldeck.dev/model=ghost, no router annotated with it or reaching two Deployments, no InferenceService, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=ghost with two versions',
+			'model ghost not found in namespace team-a: no Deployment labelled modeldeck.dev/model=ghost, no router annotated with it or reaching two Deployments, no InferenceService, Argo Rollouts Rollout, Flagger Canary, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=ghost with two versions',
 		);
 		await expect(admin.rollback({namespace: 'team-a', name: 'fraud'}, 'v1')).rejects.toThrow('v1 is the stable version of fraud: roll back a canary instead');
 	});

@@ -133,7 +133,7 @@ export class FakeCluster implements ClusterPort {
 	async act(action: TrafficAction) {
 		const found = this.#find(action.model);
 		ensureActionHolds(found, action);
-		const target = action.kind === 'switch' ? action.to : action.canary;
+		const target = action.kind === 'switch' ? action.to : action.kind === 'rollout' ? action.command : action.canary;
 		this.calls.push(`${action.kind === 'set-weight' ? 'weight' : action.kind} ${action.model.name} ${target}${action.kind === 'set-weight' ? ` ${action.to}` : ''}`);
 		const targets = targetWeights(found, action);
 		for (const version of found.versions) version.weight = targets.get(version.name) ?? version.weight;

@@ -1,5 +1,5 @@
 /** Reads an Action from untrusted JSON, saying exactly what is wrong when it is not one. */
-import type {Action, ModelRef, VersionRef} from '../../domain/types.ts';
+import {rolloutCommands, type Action, type ModelRef, type RolloutCommand, type VersionRef} from '../../domain/types.ts';
 import {parseWeight} from '../../domain/weights.ts';
 
 export const maxLoadTestRps = 100_000;
@@ -99,6 +99,11 @@ function parseBare(value: unknown): Action | string {
 				return {kind, model: modelRef(value['model'], 'model'), canary: label(value['canary'], 'canary')};
 			case 'switch':
 				return {kind, model: modelRef(value['model'], 'model'), from: label(value['from'], 'from'), to: label(value['to'], 'to')};
+			case 'rollout': {
+				const command = value['command'];
+				if (!rolloutCommands.includes(command as RolloutCommand)) return `command must be one of ${rolloutCommands.join(', ')}`;
+				return {kind, model: modelRef(value['model'], 'model'), command: command as RolloutCommand};
+			}
 			case 'smoke-test':
 				return {kind, target: versionRef(value['target'], 'target')};
 			case 'load-test': {
@@ -123,7 +128,7 @@ function parseBare(value: unknown): Action | string {
 			}
 
 			default:
-				return `unknown action kind ${JSON.stringify(kind)}; expected set-weight, promote, rollback, switch, smoke-test or load-test`;
+				return `unknown action kind ${JSON.stringify(kind)}; expected set-weight, promote, rollback, switch, rollout, smoke-test or load-test`;
 		}
 	} catch (error) {
 		if (error instanceof Invalid) return error.message;
@@ -141,6 +146,8 @@ export function describeAction(action: Action): {action: string; target: string}
 			return {action: `rollback ${action.canary}`, target: `${action.model.namespace}/${action.model.name}`};
 		case 'switch':
 			return {action: `switch ${action.from}→${action.to}`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'rollout':
+			return {action: `rollout ${action.command}`, target: `${action.model.namespace}/${action.model.name}`};
 		case 'smoke-test':
 			return {action: 'smoke-test', target: `${action.target.namespace}/${action.target.name}/${action.target.version}`};
 		case 'load-test':

@@ -72,10 +72,10 @@ export function actionModel(action: Action): ModelRef {
 	}
 }
 
-export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch'}>;
+export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch' | 'rollout'}>;
 
 export function isTrafficAction(action: Action): action is TrafficAction {
-	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch';
+	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch' || action.kind === 'rollout';
 }
 
 /** One write that an action will make, as the cluster source plans it. */
@@ -189,6 +189,13 @@ export async function plannedPermissions(
 	}
 
 	if (changes.length === 0) return {permissions: [router], within: []};
-	const permissions = changes.map((change) => ({verb: change.verb, group: change.group, resource: change.resource, namespace: change.namespace, name: change.name}));
+	const permissions = changes.map((change) => ({
+		verb: change.verb,
+		group: change.group,
+		resource: change.resource,
+		...(change.subresource ? {subresource: change.subresource} : {}),
+		namespace: change.namespace,
+		name: change.name,
+	}));
 	return {permissions: unique(permissions), within: changes};
 }

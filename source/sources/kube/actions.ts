@@ -24,6 +24,9 @@ import {
 	planSwitch,
 	planTemplateUndo,
 } from './plans.ts';
+import {rolloutHashLabel} from './discovery/argo-rollouts.ts';
+import {refuseDirectChange, refuseOwnedWrites} from './owned-writes.ts';
+import {planRolloutCommand} from './rollout-plans.ts';
 
 export type {TrafficAction} from '../../domain/plan.ts';
 
@@ -32,6 +35,8 @@ export interface PlannedChange {
 	verb: 'patch';
 	group: string;
 	resource: string;
+	/** `status` for a write through the status subresource (Argo Rollouts' commands). */
+	subresource?: string;
 	namespace: string;
 	name: string;
 	/** `HTTPRoute/fraud`, `Deployment/fraud-v1`. */
@@ -50,8 +55,8 @@ export interface Within {
 	analysis?: ModelAnalysis;
 }
 
-function changeKey(change: {group: string; resource: string; namespace: string; name: string}): string {
-	return `${change.group}/${change.resource}/${change.namespace}/${change.name}`;
+function changeKey(change: {group: string; resource: string; subresource?: string; namespace: string; name: string}): string {
+	return `${change.group}/${change.resource}${change.subresource ? `/${change.subresource}` : ''}/${change.namespace}/${change.name}`;
 }
 
 export interface ActionOptions {
@@ -96,7 +101,7 @@ export class KubeActions {
 
 		// Every Deployment of the namespace, not only the labelled ones: models are also found without modeldeck's labels
 		// (routers' backends, name and version labels, KServe's RawDeployment), and discovery must see what the watch saw.
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments, flagger] =
+		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments, flagger, rollouts, analysisRuns, replicaSets] =
 			await Promise.all([
 				list(resourceTypes.deployments, false),
 				list(resourceTypes.services, false),
@@ -109,6 +114,10 @@ export class KubeActions {
 				list(resourceTypes.seldonModels, true),
 				list(resourceTypes.seldonExperiments, true),
 				readFlaggerCanary(http, namespace, name),
+				// Argo Rollouts: the Rollouts (which own routers by naming them), their AnalysisRuns and ReplicaSets.
+				list(resourceTypes.rollouts, true),
+				list(resourceTypes.analysisRuns, true),
+				list(resourceTypes.replicaSets, true, rolloutHashLabel),
 			]);
 		const snapshot = {
 			deployments: [...deployments, ...flagger.deployments.filter((extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name))],
@@ -123,13 +132,16 @@ export class KubeActions {
 			seldonExperiments,
 			canaries: flagger.canaries,
 			canaryEvents: flagger.events,
+			rollouts,
+			analysisRuns,
+			replicaSets,
 		} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,
 		);
 		if (!analysis) {
 			throw new PlanError(
-				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it or reaching two Deployments, no InferenceService, Flagger Canary, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=${name} with two versions`,
+				`model ${name} not found in namespace ${namespace}: no Deployment labelled ${this.options.conventions.modelLabel}=${name}, no router annotated with it or reaching two Deployments, no InferenceService, Argo Rollouts Rollout, Flagger Canary, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=${name} with two versions`,
 			);
 		}
 
@@ -147,7 +159,16 @@ export class KubeActions {
 
 	private async writesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
 		refuseControllerOwned(analysis, action.kind);
+		refuseDirectChange(analysis, action);
+		const writes = await this.unguardedWritesFor(action, analysis);
+		refuseOwnedWrites(analysis, writes);
+		return writes;
+	}
+
+	private async unguardedWritesFor(action: TrafficAction, analysis: ModelAnalysis): Promise<PlannedWrite[]> {
 		switch (action.kind) {
+			case 'rollout':
+				return planRolloutCommand(analysis, action.command).writes;
 			case 'set-weight':
 				return planSetWeight(analysis, action.canary, action.to);
 			case 'promote': {
@@ -171,9 +192,16 @@ export class KubeActions {
 	async plan(action: TrafficAction): Promise<ChangePlan> {
 		const analysis = await this.read(action.model);
 		refuseControllerOwned(analysis, action.kind);
+		refuseDirectChange(analysis, action);
 		const plan = planTraffic(analysis.model, action);
 		const writes = await this.writesFor(action, analysis);
 		const planned = {...plan, writes: writes.map((write) => ({object: write.object, change: write.change}))};
+		if (action.kind === 'rollout') {
+			// The controller moves the weights; the plan says where its steps take them.
+			const {after} = planRolloutCommand(analysis, action.command);
+			return {...planned, versions: planned.versions.map((version) => ({...version, after: after.get(version.name) ?? version.after}))};
+		}
+
 		return analysis.traffic.kind === 'replicas' ? withReplicaWeights(planned, analysis, writes) : planned;
 	}
 
@@ -196,7 +224,17 @@ export class KubeActions {
 				return this.rollback(action.model, action.canary, held);
 			case 'switch':
 				return this.switchTraffic(action.model, action.to, held);
+			case 'rollout':
+				return this.rolloutCommand(action, held);
 		}
+	}
+
+	/** An Argo Rollouts command, through the Rollout (and its status subresource) as the plugin does it. */
+	async rolloutCommand(action: Extract<TrafficAction, {kind: 'rollout'}>, options: Within = {}): Promise<void> {
+		const analysis = options.analysis ?? (await this.read(action.model));
+		const writes = await this.writesFor(action, analysis);
+		this.ensureWithin(writes, options);
+		await this.apply(action.model, writes, {canary: analysis.model.versions.find((version) => version.track === 'canary')?.name ?? '', shown: undefined});
 	}
 
 	/** Throws a ConflictError naming the first planned write that was not authorised. */
@@ -219,7 +257,9 @@ export class KubeActions {
 			throw new ConflictError(weightConflict(canary, current.weight, expectedWeight));
 		}
 
+		refuseDirectChange(analysis, {kind: 'set-weight', model: ref, canary, from: current?.weight ?? 0, to: weight});
 		const writes = planSetWeight(analysis, canary, weight);
+		refuseOwnedWrites(analysis, writes);
 		this.ensureWithin(writes, options);
 		await this.apply(ref, writes, {canary, shown: expectedWeight ?? current?.weight});
 	}
@@ -228,7 +268,9 @@ export class KubeActions {
 		const analysis = options.analysis ?? (await this.read(ref));
 		refuseControllerOwned(analysis, 'promote');
 		const shown = analysis.model.versions.find((version) => version.name === canary)?.weight;
+		refuseDirectChange(analysis, {kind: 'promote', model: ref, canary, stable: '-'});
 		const plan = planPromote(analysis, canary, this.options.promoteKeepsOldStable);
+		refuseOwnedWrites(analysis, [...plan.traffic, ...plan.scaleDown]);
 		this.ensureWithin([...plan.traffic, ...plan.scaleDown], options);
 		await this.apply(ref, plan.traffic, {canary, shown});
 		await this.apply(ref, plan.scaleDown, {canary, shown, done: plan.traffic});
@@ -238,7 +280,9 @@ export class KubeActions {
 		const analysis = options.analysis ?? (await this.read(ref));
 		refuseControllerOwned(analysis, 'switch');
 		const shown = analysis.model.versions.find((version) => version.name === to)?.weight;
+		refuseDirectChange(analysis, {kind: 'switch', model: ref, from: '-', to});
 		const writes = planSwitch(analysis, to);
+		refuseOwnedWrites(analysis, writes);
 		this.ensureWithin(writes, options);
 		await this.apply(ref, writes, {canary: to, shown});
 	}
@@ -266,6 +310,7 @@ export class KubeActions {
 	private async planRollback(ref: ModelRef, canary: string, read?: ModelAnalysis) {
 		const analysis = read ?? (await this.read(ref));
 		refuseControllerOwned(analysis, 'rollback');
+		refuseDirectChange(analysis, {kind: 'rollback', model: ref, canary});
 		const version = analysis.model.versions.find((candidate) => candidate.name === canary);
 		if (!version) {
 			throw new PlanError(
@@ -280,6 +325,7 @@ export class KubeActions {
 		const traffic = planRollbackTraffic(analysis, canary);
 		const deploymentName = analysis.deployments[canary];
 		const undo = deploymentName ? await this.planUndo(ref.namespace, deploymentName) : undefined;
+		refuseOwnedWrites(analysis, [...traffic, ...(undo ? [undo] : [])]);
 		return {analysis, version, traffic, undo, deploymentName};
 	}
 
@@ -315,7 +361,7 @@ export class KubeActions {
 		const done = [...(details.done ?? [])];
 		for (const write of writes) {
 			try {
-				await http.patch(resourcePath(write.type, write.namespace, write.name), write.patch, 'json');
+				await http.patch(`${resourcePath(write.type, write.namespace, write.name)}${write.subresource ? `/${write.subresource}` : ''}`, write.patch, 'json');
 				done.push(write);
 			} catch (error) {
 				let failure = actionError(error, {
@@ -380,6 +426,7 @@ function plannedChange(write: PlannedWrite): PlannedChange {
 		verb: 'patch',
 		group: write.type.group,
 		resource: write.type.plural,
+		...(write.subresource ? {subresource: write.subresource} : {}),
 		namespace: write.namespace,
 		name: write.name,
 		object: write.object,

@@ -23,6 +23,8 @@
  *   The canary's weight is `spec.predictor.canaryTrafficPercent`; without it the latest revision has all traffic.
  * - A Flagger Canary is a model whose versions are its primary (`<target>-primary`, stable) and, during an analysis,
  *   its target Deployment (canary), weighted by Flagger's `status.canaryWeight` (discovery/flagger.ts).
+ * - An Argo Rollouts Rollout is a model whose versions are its stable and canary ReplicaSets (discovery/argo-rollouts.ts).
+ * - Last, every model's router and Deployments are checked for a controller owning them (discovery/ownership.ts).
  * Odd shapes never throw: they become `warnings` on the model.
  */
 import type {Model} from '../../domain/types.ts';
@@ -36,6 +38,8 @@ import {discoverSeldon} from './discovery/seldon.ts';
 import {versionNames} from './discovery/unlabelled.ts';
 import {discoverWorkloadGroups} from './discovery/workload-groups.ts';
 import {guarded} from './discovery/guarded.ts';
+import {analyseRollout, RolloutObjects, rolloutReferences} from './discovery/argo-rollouts.ts';
+import {markOwners} from './discovery/ownership.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
 import type {HttpRoute, VirtualService} from './objects.ts';
@@ -121,7 +125,18 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
 	}
 
-	// 3. Flagger Canaries: the target, its primary and the Services and router Flagger generates are Flagger's.
+	// 3. Argo Rollouts: a Rollout is a model; its ReplicaSets, router and Services are its own.
+	const rolloutObjects = new RolloutObjects(snapshot);
+	for (const rollout of sortByName(snapshot.rollouts ?? [])) {
+		const name = rollout.metadata?.name;
+		if (!name) continue;
+		claims.claimObject('Rollout', rollout);
+		for (const reference of rolloutReferences(rollout)) claims.claim(reference.kind, namespaceOf(rollout), reference.name);
+		for (const replicaSet of rolloutObjects.replicaSets(rollout)) claims.claimObject('ReplicaSet', replicaSet);
+		addUnlessNameTaken(analyses, guarded(namespaceOf(rollout), name, () => analyseRollout(rollout, rolloutObjects)), `Rollout/${name}`);
+	}
+
+	// 4. Flagger Canaries: the target, its primary and the Services and router Flagger generates are Flagger's.
 	const deploymentsByName = new Map((snapshot.deployments ?? []).map((deployment) => [`${namespaceOf(deployment)}/${deployment.metadata?.name}`, deployment]));
 	for (const canary of sortByName(snapshot.canaries ?? [])) {
 		const name = canary.metadata?.name;
@@ -130,11 +145,14 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		addUnlessNameTaken(analyses, guarded(namespaceOf(canary), name, () => analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index, snapshot)), `Canary/${name}`);
 	}
 
-	// 4. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
+	// 5. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
 	// whose backends reach two or more Deployments, and Deployments sharing a name label with different versions.
 	discoverSeldon(snapshot, claims, analyses);
 	discoverRouterModels(snapshot, index, claims, analyses, conventions);
 	discoverWorkloadGroups(snapshot, index, claims, analyses, conventions);
+
+	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
+	markOwners(analyses, snapshot);
 
 	return analyses.sort(
 		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),

@@ -21,6 +21,15 @@ export interface ObjectMeta {
 	resourceVersion?: string;
 	generation?: number;
 	ownerReferences?: OwnerReference[];
+	/** Who wrote which fields (server-side apply bookkeeping): tells a controller's writes from a person's. */
+	managedFields?: ManagedFieldsEntry[];
+}
+
+export interface ManagedFieldsEntry {
+	/** `rollouts-controller`, `flagger`, `manager`, `kubectl-client-side-apply`, … (the writer's user agent). */
+	manager?: string;
+	operation?: string;
+	subresource?: string;
 }
 
 export interface KubeObject {

@@ -24,6 +24,8 @@ export interface JsonPatchOperation {
 
 export interface PlannedWrite {
 	type: ResourceType;
+	/** Written through a subresource: `status` (Argo Rollouts' commands patch the Rollout's status, as its plugin does). */
+	subresource?: 'status';
 	namespace: string;
 	name: string;
 	/** `HTTPRoute/fraud`, `Deployment/fraud-v12` — for messages. */
@@ -375,7 +377,7 @@ export function planSwitch(analysis: ModelAnalysis, to: string): PlannedWrite[] 
 function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: string): PlannedWrite[] {
 	const {traffic, model} = analysis;
 	// Controllers keep their own record of which version is stable (and their models are refused before this).
-	if (traffic.kind === 'kserve' || traffic.kind === 'replicas' || traffic.kind === 'flagger') return writes;
+	if (traffic.kind === 'kserve' || traffic.kind === 'replicas' || traffic.kind === 'flagger' || traffic.kind === 'argo-rollouts') return writes;
 	if (model.annotations?.[stableAnnotation] === stable) return writes;
 	const type = routerTypes[traffic.kind];
 	// A router found without modeldeck's annotation may have no annotations at all: then the whole map is written,

@@ -38,11 +38,28 @@ export function trimDeployment(object: unknown): unknown {
 	return {...object, metadata: lightMetadata(object.metadata)};
 }
 
-/** A ReplicaSet only links pods to their Deployment (ownerReferences): its template is not kept. */
+/**
+ * A ReplicaSet mostly links pods to their Deployment (ownerReferences): its template is not kept — except for an Argo
+ * Rollouts ReplicaSet, which is a version itself (its labels, images and resources, cut to those).
+ */
 export function trimReplicaSet(object: unknown): unknown {
 	if (!isRecord(object)) return object;
 	const metadata = pick(lightMetadata(object.metadata), ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'labels', 'ownerReferences']);
-	return {apiVersion: object.apiVersion, kind: object.kind, metadata, status: pick(object.status, ['replicas', 'readyReplicas'])};
+	const trimmed: Json = {apiVersion: object.apiVersion, kind: object.kind, metadata, status: pick(object.status, ['replicas', 'readyReplicas', 'availableReplicas'])};
+	const owners = isRecord(object.metadata) && Array.isArray(object.metadata.ownerReferences) ? object.metadata.ownerReferences : [];
+	if (owners.some((owner) => isRecord(owner) && owner.kind === 'Rollout') && isRecord(object.spec)) {
+		const template = isRecord(object.spec.template) ? object.spec.template : {};
+		const podSpec = isRecord(template.spec) ? template.spec : {};
+		trimmed.spec = {
+			...pick(object.spec, ['replicas']),
+			template: {
+				metadata: pick(template.metadata, ['labels', 'annotations']),
+				spec: {containers: Array.isArray(podSpec.containers) ? podSpec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container) : []},
+			},
+		};
+	}
+
+	return trimmed;
 }
 
 const containerStatusKeys = ['name', 'ready', 'restartCount', 'image', 'state', 'lastState'] as const;

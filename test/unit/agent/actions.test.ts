@@ -185,6 +185,10 @@ describe('parseAction', () => {
 			{kind: 'promote', model, canary: 'v2', stable: 'v1'},
 			{kind: 'rollback', model, canary: 'v2'},
 			{kind: 'switch', model, from: 'v1', to: 'v2'},
+			{kind: 'rollout', model, command: 'promote'},
+			{kind: 'rollout', model, command: 'promote-full', expected: {v1: 80, v2: 20}},
+			{kind: 'rollout', model, command: 'abort'},
+			{kind: 'rollout', model, command: 'retry'},
 			{kind: 'smoke-test', target: {...model, version: 'v2'}},
 			{kind: 'load-test', targets: [{...model, version: 'v1'}, {...model, version: 'v2'}], rps: 50, durationSeconds: 30, warmupSeconds: 5},
 		]) {
@@ -203,6 +207,7 @@ describe('parseAction', () => {
 		expect(parseAction({kind: 'load-test', targets: [], rps: 1, durationSeconds: 1})).toMatch(/one version, or two/);
 		expect(parseAction({kind: 'load-test', targets: [{namespace: 'a', name: 'x', version: '1'}, {namespace: 'a', name: 'y', version: '2'}], rps: 1, durationSeconds: 1})).toMatch(/same model/);
 		expect(parseAction(null)).toMatch(/JSON object/);
+		expect(parseAction({kind: 'rollout', model: {namespace: 'team-a', name: 'fraud'}, command: 'pause'})).toBe('command must be one of promote, promote-full, abort, retry');
 	});
 
 	it('describes actions for the audit trail', () => {

@@ -98,6 +98,8 @@ class FakeCluster implements ClusterPort {
 				return this.rollback(action.model, action.canary);
 			case 'switch':
 				return this.switchTraffic(action.model, action.to);
+			case 'rollout':
+				throw new Error('no rollouts here');
 		}
 	}
 }

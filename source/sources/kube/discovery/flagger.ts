@@ -329,10 +329,12 @@ export function flaggerRefusals(canary: FlaggerCanary, phase: string, canaryWeig
 		message: `Flagger sets the weights of ${label} itself (${steps}; ${now}); a weight written to its router would be reverted — promote or roll back through Flagger instead`,
 		command: promote.command ?? rollback.command,
 	};
-	return {promote, rollback, 'set-weight': weight, switch: weight};
+	// The Argo Rollouts commands (next step, abort, retry) are not Flagger's: Flagger's own way is the promotion above.
+	const rollout: Refusal = {message: `${label} is a Flagger Canary, not an Argo Rollout: ${promote.message}`, ...(promote.command ? {command: promote.command} : {})};
+	return {promote, rollback, 'set-weight': weight, switch: weight, rollout};
 }
 
 function messages(refusals: Record<TrafficAction['kind'], Refusal>): Record<TrafficAction['kind'], string> {
 	const say = (refusal: Refusal) => (refusal.command ? `${refusal.message}: ${refusal.command}` : refusal.message);
-	return {promote: say(refusals.promote), rollback: say(refusals.rollback), 'set-weight': say(refusals['set-weight']), switch: say(refusals.switch)};
+	return {promote: say(refusals.promote), rollback: say(refusals.rollback), 'set-weight': say(refusals['set-weight']), switch: say(refusals.switch), rollout: say(refusals.rollout)};
 }

@@ -4,12 +4,13 @@
  * share of the total.
  */
 import type {TrafficAction} from '../../../domain/plan.ts';
-import type {Model} from '../../../domain/types.ts';
+import type {Model, ModelOwner} from '../../../domain/types.ts';
 import {weightsFromReplicas} from '../../../domain/weights.ts';
 import {mapSelects} from '../labels.ts';
 import type {HttpRoute, VirtualService} from '../objects.ts';
 import {listOf, namespaceOf, resolveHost, type SnapshotIndex} from './snapshot.ts';
 import type {VersionDraft} from './workloads.ts';
+import type {RolloutControl} from './argo-rollouts.ts';
 
 /** One entry of the split a router applies: an HTTPRoute backendRef or a VirtualService destination. */
 export interface TrafficBackend {
@@ -58,7 +59,9 @@ export type TrafficControl =
 			name: string;
 			refusals: Record<TrafficAction['kind'], string>;
 	  }
-	| {kind: 'replicas'};
+	| {kind: 'replicas'}
+	/** Argo Rollouts: the controller owns the split; modeldeck acts only through the Rollout (see argo-rollouts.ts). */
+	| {kind: 'argo-rollouts'; name: string; control: RolloutControl};
 
 /** A model together with what actions need to change it. */
 export interface ModelAnalysis {
@@ -66,6 +69,11 @@ export interface ModelAnalysis {
 	traffic: TrafficControl;
 	/** Version name -> Deployment name (empty for KServe). */
 	deployments: Record<string, string>;
+	/**
+	 * Objects of this model that a controller owns, by `Kind/name` (`VirtualService/fraud`, `Deployment/fraud-primary`),
+	 * found by the ownership pass (ownership.ts): modeldeck never patches them, it acts through the owner or refuses.
+	 */
+	owned?: Record<string, ModelOwner>;
 }
 
 export function httpRouteSplit(route: HttpRoute, drafts: VersionDraft[], index: SnapshotIndex, warnings: string[]): {backends: TrafficBackend[]} {
