@@ -19,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureRolloutsController, rolloutsControllerPath } from './argo-rollouts.mjs';
+// A cycle (flagger.mjs takes binDir from here) that is safe: neither module calls the other while it loads.
+import { ensureFlagger } from './flagger.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kubeModule = path.join(here, 'go', 'kube');
@@ -346,7 +348,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       process.exit(Object.values(r).some((b) => b.source === 'missing') || !rollouts ? 1 : 0);
     }
     await ensureBinaries({ force: args.includes('--force') });
-    await (await import('./flagger.mjs')).ensureFlagger({ force: args.includes('--force') });
+    // Flagger and its loadtester, for the tests of modeldeck against them (harness/flagger.mjs).
+    await ensureFlagger({ force: args.includes('--force') });
     // The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.mjs).
     await ensureRolloutsController({ force: args.includes('--force') });
   } catch (err) {

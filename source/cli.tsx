@@ -254,6 +254,7 @@ async function multiSources(
 		namespace: options.allNamespaces ? 'all' : options.namespace,
 		promoteKeepsOldStable: settings.promoteKeepsOldStable,
 		prometheusUrl: (context) => contextSettings(settings, context).prometheusUrl ?? options.prometheus ?? settings.prometheusUrl,
+		prometheusService: (context) => contextSettings(settings, context).prometheusService,
 		profiles: settings.profiles,
 		// A context the settings mark read-only refuses changes (the console as a whole stays writable for the others).
 		readOnly: (context) => (contextSettings(settings, context).readOnly ? `settings for context ${context}` : undefined),

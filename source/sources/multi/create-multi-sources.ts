@@ -22,6 +22,8 @@ export interface MultiSourcesOptions {
 	promoteKeepsOldStable: boolean;
 	/** A context's Prometheus URL (its settings, else the flag or the global setting), or undefined for none. */
 	prometheusUrl: (context: string) => string | undefined;
+	/** A context's Prometheus Service from its settings (`namespace/service:port`), used when it has no URL. */
+	prometheusService?: (context: string) => string | undefined;
 	profiles: Record<string, Record<string, string>>;
 	/** Why changes in a context are refused, or undefined. */
 	readOnly: (context: string) => string | undefined;
@@ -46,14 +48,21 @@ export function createMultiSources(options: MultiSourcesOptions): Sources {
 		) as ClusterPort,
 	}));
 	const cluster = new MergedClusterPort({members, readOnly: options.readOnly});
-	const metricsMembers = options.contexts.flatMap((context) => {
+	// Each context's Prometheus: its URL, else the Service named in its settings, else the one found in that cluster
+	// (through its API server's service proxy, with that context's credentials).
+	const metricsMembers = options.contexts.map((context) => {
 		const url = options.prometheusUrl(context);
-		if (!url) return [];
 		const port: MetricsPort = new LazyMetricsPort(async () => {
-			const {createPrometheusMetrics} = await import('../prometheus/index.ts');
-			return createPrometheusMetrics({url, profiles: options.profiles});
-		}, url);
-		return [{context, port}];
+			if (url) {
+				const {createPrometheusMetrics} = await import('../prometheus/index.ts');
+				return createPrometheusMetrics({url, profiles: options.profiles});
+			}
+
+			const {prometheusInCluster} = await import('../prometheus/discover.ts');
+			const service = options.prometheusService?.(context);
+			return prometheusInCluster({kubeconfig: options.kubeconfigPath, context, ...(service ? {service} : {}), metrics: {profiles: options.profiles}});
+		}, url ?? `prometheus in ${context}`);
+		return {context, port};
 	});
-	return {cluster, ...(metricsMembers.length > 0 ? {metrics: new MergedMetricsPort(metricsMembers)} : {}), demo: false};
+	return {cluster, metrics: new MergedMetricsPort(metricsMembers), demo: false};
 }

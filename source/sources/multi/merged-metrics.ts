@@ -1,11 +1,11 @@
 /**
- * Figures for several clusters shown at once: one MetricsPort per context that has a Prometheus (from the flag or the
- * settings), each asked only about its own context's versions, without the cluster tag, and its answers keyed back
+ * Figures for several clusters shown at once: one MetricsPort per context (its Prometheus from the flag or the
+ * settings, else the one found in that cluster), each asked only about its own context's versions, without the cluster tag, and its answers keyed back
  * under the tagged versions. A context without a Prometheus has no figures. One Prometheus failing does not take the
  * others' figures away: the merged answer fails only when every Prometheus asked failed, and `problems()` names the
  * contexts whose Prometheus failed.
  */
-import type {MetricsPort, MetricTarget, SourceError, TimeRange} from '../../domain/ports.ts';
+import {type MetricsPort, type MetricTarget, SourceAbsentError, type SourceError, type TimeRange} from '../../domain/ports.ts';
 import {versionKey, type MetricName, type VersionKey} from '../../domain/types.ts';
 import {untagged} from './merged-cluster.ts';
 
@@ -79,18 +79,24 @@ export class MergedMetricsPort implements MetricsPort {
 		);
 		const merged = new Map<VersionKey, T>();
 		const failures: string[] = [];
+		const absent: string[] = [];
 		answers.forEach((answer, index) => {
 			const {context} = groups[index]!.member;
 			if (answer.status === 'fulfilled') {
 				for (const [key, value] of answer.value) merged.set(key, value);
 				this.#problems.delete(context);
+			} else if (answer.reason instanceof SourceAbsentError) {
+				// None configured and none found in that cluster: its rows have no figures, which is not a failure.
+				this.#problems.delete(context);
+				absent.push(`${context}: ${answer.reason.message}`);
 			} else {
 				const message = answer.reason instanceof Error ? answer.reason.message : String(answer.reason);
 				this.#problems.set(context, message);
 				failures.push(`${context}: ${message}`);
 			}
 		});
-		if (groups.length > 0 && failures.length === groups.length) throw new Error(failures.join('; '));
+		if (groups.length > 0 && absent.length === groups.length) throw new SourceAbsentError(absent.join('; '));
+		if (groups.length > 0 && failures.length + absent.length === groups.length && failures.length > 0) throw new Error(failures.join('; '));
 		return merged;
 	}
 }

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {planTraffic, PlanRefusal, type ChangePlan, type TrafficAction} from '../../../source/domain/plan.ts';
-import type {ClusterPort, MetricTarget, MetricsPort, SourceError} from '../../../source/domain/ports.ts';
+import {type ClusterPort, type MetricTarget, type MetricsPort, SourceAbsentError, type SourceError} from '../../../source/domain/ports.ts';
 import {modelKey, versionKey, type Model, type ModelRef, type Sample, type Series} from '../../../source/domain/types.ts';
 import {MergedClusterPort, mergeModels} from '../../../source/sources/multi/merged-cluster.ts';
 import {MergedMetricsPort} from '../../../source/sources/multi/merged-metrics.ts';
@@ -200,6 +200,8 @@ describe('the merged fleet', () => {
 class MemberMetrics implements MetricsPort {
 	asked: MetricTarget[][] = [];
 	failWith: string | undefined;
+	/** None configured and none found in that cluster. */
+	absent: string | undefined;
 	readonly label: string;
 	readonly rps: number;
 	constructor(label: string, rps: number) {
@@ -209,6 +211,7 @@ class MemberMetrics implements MetricsPort {
 
 	async sample(targets: MetricTarget[]) {
 		this.asked.push(targets);
+		if (this.absent) throw new SourceAbsentError(this.absent);
 		if (this.failWith) throw new Error(this.failWith);
 		return new Map<string, Sample>(targets.map((target) => [versionKey(target), {rps: this.rps, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0}]));
 	}
@@ -272,5 +275,28 @@ describe('the merged figures', () => {
 		expect(port.problems()).toEqual([]);
 		expect(port.explain(targets[1]!, 'rps')).toContain('# eu');
 		expect(port.explain({...targets[1]!, cluster: 'staging'}, 'rps')).toContain('no Prometheus for context staging');
+	});
+
+	it('a context with no Prometheus (none set, none found) has no figures and is no problem; all absent is absent, not failed', async () => {
+		const us = new MemberMetrics('us', 1);
+		const eu = new MemberMetrics('eu', 2);
+		eu.absent = 'no Prometheus found in context prod-eu';
+		const port = new MergedMetricsPort([
+			{context: 'prod-us', port: us},
+			{context: 'prod-eu', port: eu},
+		]);
+		const targets = [
+			{namespace: 'ml', name: 'fraud', version: 'v1', cluster: 'prod-us'},
+			{namespace: 'ml', name: 'fraud', version: 'v1', cluster: 'prod-eu'},
+		];
+		expect([...(await port.sample(targets, 60)).keys()]).toEqual(['prod-us:ml/fraud/v1']);
+		expect(port.problems()).toEqual([]);
+		us.failWith = 'timeout';
+		await expect(port.sample(targets, 60)).rejects.toThrow('prod-us: timeout');
+		expect(port.problems()).toEqual([{source: 'metrics', cluster: 'prod-us', message: 'timeout'}]);
+		us.failWith = undefined;
+		us.absent = 'no Prometheus found in context prod-us';
+		await expect(port.sample(targets, 60)).rejects.toBeInstanceOf(SourceAbsentError);
+		expect(port.problems()).toEqual([]);
 	});
 });
