@@ -139,7 +139,7 @@ const rowsOnScreen = (running: Running) => running.terminal.screen().split('\n')
  * the programs measured in `turns` turns of `turnSeconds` each, one running at a time; after each resume
  * `catchUpMs` pass unmeasured (timers that came due while stopped fire then).
  */
-export async function idleInterleaved(running: Running[], turns: number, turnSeconds: number, catchUpMs = 2000): Promise<Record<string, Idle>> {
+export async function idleInterleaved(running: Running[], turns: number, turnSeconds: number, catchUpMs = 1500): Promise<Record<string, Idle>> {
 	const figures = new Map(running.map((entry) => [entry, {ticks: 0, seconds: 0, bytes: 0, rss: [] as number[], turns: [] as number[]}]));
 	for (const entry of running) entry.program.probe && process.kill(entry.terminal.process.pid, 'SIGUSR2');
 	try {

@@ -6,11 +6,11 @@
 // module proxy by bench/k9s.mjs if it is not cached) side by side, each in a real pty at 120x40:
 //   - time from spawn to the first frame showing the fleet's rows (median of 3 runs each, the two taking turns);
 //   - CPU over 60 s idle (utime + stime of the process tree), RSS (VmRSS, every second) and bytes written to the
-//     pty per second, measured interleaved (bench/cluster-measure.ts): 5 turns of 12 s each.
+//     pty per second, measured interleaved (bench/cluster-measure.ts): 4 turns of 15 s each.
 // With --long, modeldeck then runs alone at 600 for 10 minutes (RSS every 5 s, memory probe every 30 s).
 // --sizes 600 measures one size only; --programs modeldeck leaves k9s out. Not part of `npm test`: nothing here is asserted; see bench/RESULTS.md.
 import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
-import {cpus, totalmem, tmpdir} from 'node:os';
+import {cpus, loadavg, totalmem, tmpdir} from 'node:os';
 import path from 'node:path';
 import {startCluster} from '../harness/cluster.mjs';
 import {TestApi} from '../test/fixtures/kube/api.ts';
@@ -35,8 +35,8 @@ if (programNames.some((name) => name !== 'modeldeck' && name !== 'k9s')) throw n
 const cols = 120;
 const rows = 40;
 const firstFrameRuns = 3;
-const turns = 5;
-const turnSeconds = 12;
+const turns = 4;
+const turnSeconds = 15;
 const log = (line: string) => console.log(`[bench:cluster ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const cli = path.resolve('dist/cli.js');
@@ -47,7 +47,9 @@ const probeFile = path.join(work, 'memory-probe.jsonl');
 
 const k9s = programNames.includes('k9s') ? await ensureK9s({log}) : 'k9s (not measured)';
 const started = Date.now();
-log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; modeldeck ${cli}; k9s ${K9S_VERSION} ${k9s}`);
+/** Other work on the machine changes every figure here (bench/RESULTS.md): the load is printed with them. */
+const load = () => loadavg().map((value) => value.toFixed(1)).join(' ');
+log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load()}; modeldeck ${cli}; k9s ${K9S_VERSION} ${k9s}`);
 const cluster = await startCluster({controllerApiQps: 200});
 log(`control plane ${cluster.version} up`);
 const api = new TestApi(cluster.kubeconfig);
@@ -101,6 +103,8 @@ const programs = [modeldeck, k9sProgram].filter((program) => programNames.includ
 interface SizeResult {
 	deployments: number;
 	pods: number;
+	/** The load average (1, 5, 15 minutes) when the idle window ended. */
+	load: string;
 	firstFrame: Awaited<ReturnType<typeof firstFrames>>;
 	idle: Record<string, Idle>;
 }
@@ -115,10 +119,11 @@ try {
 		const firstFrame = await firstFrames(programs, firstFrameRuns);
 		log(`  ${Object.entries(firstFrame).map(([name, figure]) => `${name} ${figure.runs.join(', ')} ms`).join('; ')}`);
 		log(`idle: ${turns} turns of ${turnSeconds} s each, interleaved`);
-		const running = await startAll(programs, 10_000);
+		const running = await startAll(programs, 5000);
 		const idle = await idleInterleaved(running, turns, turnSeconds);
 		for (const [name, figure] of Object.entries(idle)) log(`  ${name}: ${JSON.stringify(figure)}`);
-		results.push({deployments, pods, firstFrame, idle});
+		log(`  load average ${load()}`);
+		results.push({deployments, pods, load: load(), firstFrame, idle});
 		if (long && deployments === Math.max(...sizes)) {
 			await quitAll(running.filter((entry) => entry.program !== modeldeck));
 			log('modeldeck alone for 10 minutes (--long)');
@@ -146,7 +151,7 @@ const table = [
 	row('bytes written to the pty, idle', '≤ 4 KB/s', (result, name) => `${(result.idle[name]!.bytesPerSecond / 1000).toFixed(2)} KB/s`),
 	row('fleet rows on screen at the end', '—', (result, name) => String(result.idle[name]!.rowsOnScreen)),
 ];
-console.log(`\nFleet: ${results.map((result) => `${result.deployments} Deployments / ${result.pods} pods`).join(', ')}; ${cols}x${rows}; ${Math.round((Date.now() - started) / 1000)} s in all.\n`);
+console.log(`\nFleet: ${results.map((result) => `${result.deployments} Deployments / ${result.pods} pods (load average ${result.load})`).join(', ')}; ${cols}x${rows}; ${Math.round((Date.now() - started) / 1000)} s in all.\n`);
 console.log(table.join('\n'));
 if (watch) {
 	console.log(`\nmodeldeck alone at ${Math.max(...sizes)} Deployments for ${watch.minutes} minutes: CPU ${watch.cpuPercent}%, ${(watch.bytesPerSecond / 1000).toFixed(2)} KB/s, RSS slope over the second half ${watch.rssMbPerMinuteSecondHalf} MB/minute`);
