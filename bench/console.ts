@@ -6,25 +6,10 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {PtyTerminal} from '../test/support/terminal.ts';
 import {memoryProbeFlags, type ProbeLine} from './memory-probe.mjs';
+import {cpuTicks, percentile, rssBytes, ticksPerSecond} from './proc.ts';
 
 const cli = path.resolve('dist/cli.js');
 const configDir = mkdtempSync(path.join(tmpdir(), 'modeldeck-bench-'));
-const ticksPerSecond = 100; // Linux USER_HZ
-
-function percentile(values: number[], p: number): number {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function cpuTicks(pid: number): number {
-	const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-	return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-function rssBytes(pid: number): number {
-	const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-	return Number(match?.[1] ?? 0) * 1024;
-}
 
 /**
  * Distinct 4 KiB pages of memory the process touches in a second (median of `windows` one-second windows): the

@@ -50,6 +50,7 @@ const STATE_FILE = 'cluster.json';
  *   log?: (line: string) => void,
  *   detached?: boolean,
  *   timeoutMs?: number,
+ *   controllerApiQps?: number,
  * }} StartOptions
  */
 
@@ -274,6 +275,8 @@ async function startOnce(options) {
       `--cluster-signing-key-file=${path.join(pki, 'ca.key')}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--cluster-name=modeldeck',
+      // Its client's default (20 requests/s, bursts of 30) makes a fleet of a thousand pods take minutes to roll out.
+      ...(options.controllerApiQps ? [`--kube-api-qps=${options.controllerApiQps}`, `--kube-api-burst=${options.controllerApiQps * 2}`] : []),
     ]);
     const scheduler = launch('kube-scheduler', bins['kube-scheduler'].path, componentArgs(schedKubeconfig, schedPort));
     // kwok reads its Logs objects (pod -> log file on this host) from the API server, so their CRD comes first.
@@ -661,8 +664,12 @@ function rbacObjects() {
   ];
 }
 
-/** @param {string} name */
-function fakeNode(name) {
+/**
+ * A node kwok manages (32 cores, 256 GiB, 110 pods): the harness makes FAKE_NODES; a test or benchmark that needs
+ * room for more pods creates more.
+ * @param {string} name
+ */
+export function fakeNode(name) {
   return {
     apiVersion: 'v1', kind: 'Node',
     metadata: {
