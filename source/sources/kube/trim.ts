@@ -1,9 +1,9 @@
 /**
  * What the watch keeps of each object. Deployments, ReplicaSets and Pods are watched in every namespace without a
  * label selector (models are found without modeldeck's labels), so at 600 Deployments and 1,100 pods their cached
- * copies are most of the process's memory: each is cut on arrival to the fields discovery reads. Routers
- * (HTTPRoute, VirtualService, TrafficSplit) and custom resources are kept whole: ownership is read from their
- * `metadata.managedFields`.
+ * copies are most of the process's memory: each is cut on arrival to the fields discovery reads. Services, routers
+ * (HTTPRoute, VirtualService, TrafficSplit) and custom resources are kept whole but for their `managedFields`, of
+ * which only the managers are kept (ownership is read from them).
  */
 
 type Json = Record<string, unknown>;
@@ -31,6 +31,21 @@ export function lightMetadata(metadata: unknown): Json | undefined {
 	}
 
 	return rest;
+}
+
+/**
+ * Any other kind (Services, routers, custom resources): whole, except that `managedFields` keep only who wrote the
+ * object (ownership reads the managers, never the field sets, which are most of an object's size) and the
+ * last-applied copy is dropped.
+ */
+export function trimManagedFields(object: unknown): unknown {
+	if (!isRecord(object) || !isRecord(object.metadata)) return object;
+	const metadata = lightMetadata(object.metadata)!;
+	if (Array.isArray(object.metadata.managedFields)) {
+		metadata.managedFields = object.metadata.managedFields.map((entry) => pick(entry, ['manager', 'operation', 'subresource']) ?? entry);
+	}
+
+	return {...object, metadata};
 }
 
 export function trimDeployment(object: unknown): unknown {

@@ -24,7 +24,7 @@ import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath, resourceTypes, type ResourceType} from './http.ts';
 import type {KubeList} from './objects.ts';
-import {trimDeployment, trimPod, trimReplicaSet} from './trim.ts';
+import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from './trim.ts';
 
 export interface WatchedKind {
 	/** The snapshot list this kind fills. */
@@ -48,18 +48,18 @@ export function watchedKinds(_conventions: Conventions): WatchedKind[] {
 		{key: 'deployments', type: resourceTypes.deployments, optional: false, trim: trimDeployment},
 		{key: 'replicaSets', type: resourceTypes.replicaSets, optional: false, trim: trimReplicaSet},
 		{key: 'pods', type: resourceTypes.pods, optional: false, trim: trimPod},
-		{key: 'services', type: resourceTypes.services, optional: false},
-		{key: 'autoscalers', type: resourceTypes.autoscalers, optional: true},
-		{key: 'httpRoutes', type: resourceTypes.httpRoutes, optional: true},
-		{key: 'virtualServices', type: resourceTypes.virtualServices, optional: true},
-		{key: 'destinationRules', type: resourceTypes.destinationRules, optional: true},
-		{key: 'inferenceServices', type: resourceTypes.inferenceServices, optional: true},
-		{key: 'trafficSplits', type: resourceTypes.trafficSplits, optional: true},
-		{key: 'seldonModels', type: resourceTypes.seldonModels, optional: true},
-		{key: 'seldonExperiments', type: resourceTypes.seldonExperiments, optional: true},
-		{key: 'rollouts', type: resourceTypes.rollouts, optional: true},
-		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true},
-		{key: 'canaries', type: resourceTypes.canaries, optional: true},
+		{key: 'services', type: resourceTypes.services, optional: false, trim: trimManagedFields},
+		{key: 'autoscalers', type: resourceTypes.autoscalers, optional: true, trim: trimManagedFields},
+		{key: 'httpRoutes', type: resourceTypes.httpRoutes, optional: true, trim: trimManagedFields},
+		{key: 'virtualServices', type: resourceTypes.virtualServices, optional: true, trim: trimManagedFields},
+		{key: 'destinationRules', type: resourceTypes.destinationRules, optional: true, trim: trimManagedFields},
+		{key: 'inferenceServices', type: resourceTypes.inferenceServices, optional: true, trim: trimManagedFields},
+		{key: 'trafficSplits', type: resourceTypes.trafficSplits, optional: true, trim: trimManagedFields},
+		{key: 'seldonModels', type: resourceTypes.seldonModels, optional: true, trim: trimManagedFields},
+		{key: 'seldonExperiments', type: resourceTypes.seldonExperiments, optional: true, trim: trimManagedFields},
+		{key: 'rollouts', type: resourceTypes.rollouts, optional: true, trim: trimManagedFields},
+		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true, trim: trimManagedFields},
+		{key: 'canaries', type: resourceTypes.canaries, optional: true, trim: trimManagedFields},
 		// Flagger writes the metric values it judged only in Events on the Canary.
 		{key: 'canaryEvents', type: resourceTypes.events, fieldSelector: 'involvedObject.kind=Canary', optional: true},
 	];

@@ -1,7 +1,8 @@
 /** What the watch keeps of Deployments, ReplicaSets and Pods: the fields discovery reads, on any input. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {trimDeployment, trimPod, trimReplicaSet} from '../../../source/sources/kube/trim.ts';
+import {findOwner} from '../../../source/sources/kube/discovery/ownership.ts';
+import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from '../../../source/sources/kube/trim.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 
 const trimmers = {trimDeployment, trimReplicaSet, trimPod};
@@ -42,5 +43,43 @@ describe('trim', () => {
 		const replicaSet = trimReplicaSet(snapshot.replicaSets[0]) as typeof snapshot.replicaSets[0];
 		expect(replicaSet).not.toHaveProperty('spec');
 		expect(replicaSet.metadata?.ownerReferences).toEqual(snapshot.replicaSets[0]!.metadata?.ownerReferences);
+	});
+});
+
+describe('trimManagedFields', () => {
+	const manager = fc.constantFrom('rollouts-controller', 'flagger', 'manager', 'kubectl-client-side-apply', 'kube-controller-manager', 'modeldeck');
+	const entry = fc.record({manager, operation: fc.constantFrom('Apply', 'Update'), fieldsType: fc.constant('FieldsV1'), fieldsV1: fc.anything()}, {requiredKeys: ['manager']});
+	const routed = fc.record({
+		kind: fc.constantFrom('HTTPRoute', 'VirtualService', 'TrafficSplit', 'Service'),
+		metadata: fc.record(
+			{
+				name: fc.string({minLength: 1}),
+				namespace: fc.constantFrom('ml', 'team-a'),
+				resourceVersion: fc.string(),
+				managedFields: fc.array(entry, {maxLength: 4}),
+				labels: fc.dictionary(fc.constantFrom('app', 'app.kubernetes.io/managed-by', 'flagger'), fc.string()),
+				annotations: fc.dictionary(fc.constantFrom('kubectl.kubernetes.io/last-applied-configuration', 'modeldeck.dev/model'), fc.string()),
+			},
+			{requiredKeys: ['name', 'namespace', 'managedFields']},
+		),
+		spec: fc.anything(),
+	});
+
+	it('keeps who wrote an object and drops the field sets: ownership is found the same on the trimmed object', () => {
+		fc.assert(
+			fc.property(routed, (object) => {
+				const trimmed = trimManagedFields(object) as typeof object;
+				expect(trimManagedFields(trimmed)).toEqual(trimmed);
+				expect(findOwner(object.kind, trimmed)).toEqual(findOwner(object.kind, object));
+				expect(JSON.stringify(trimmed.metadata.managedFields)).not.toContain('fieldsV1');
+				expect(trimmed.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBeUndefined();
+				expect(trimmed.spec).toEqual(object.spec);
+			}),
+			{numRuns: 300},
+		);
+	});
+
+	it('never throws on anything', () => {
+		fc.assert(fc.property(fc.anything(), (input) => void trimManagedFields(input)));
 	});
 });

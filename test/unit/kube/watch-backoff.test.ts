@@ -1,3 +1,4 @@
+import {trimManagedFields} from '../../../source/sources/kube/trim.ts';
 import {describe, expect, it} from 'vitest';
 import {backoffDelay, defaultBackoff, watchedKinds} from '../../../source/sources/kube/watch.ts';
 import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
@@ -28,7 +29,9 @@ describe('watch restarts', () => {
 			'canaries (optional)',
 			'events#involvedObject.kind=Canary (optional)',
 		]);
-		// Workloads are trimmed on arrival; routers keep their managedFields (ownership is read from them).
-		expect(kinds.filter((kind) => kind.trim).map((kind) => kind.key)).toEqual(['deployments', 'replicaSets', 'pods']);
+		// Workloads are cut to what discovery reads; every other kind but Events keeps all but its managedFields' field
+		// sets (ownership reads the managers).
+		expect(kinds.filter((kind) => kind.trim && kind.trim !== trimManagedFields).map((kind) => kind.key)).toEqual(['deployments', 'replicaSets', 'pods']);
+		expect(kinds.filter((kind) => !kind.trim).map((kind) => kind.key)).toEqual(['canaryEvents']);
 	});
 });
