@@ -616,6 +616,8 @@ const OPERATED = [
   { apiGroups: ['serving.kserve.io'], resources: ['inferenceservices'] },
   { apiGroups: ['split.smi-spec.io'], resources: ['trafficsplits'] },
   { apiGroups: ['mlops.seldon.io'], resources: ['models', 'experiments'] },
+  { apiGroups: ['flagger.app'], resources: ['canaries'] },
+  { apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns'] },
 ];
 const READ = ['get', 'list', 'watch'];
 

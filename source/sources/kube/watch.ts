@@ -259,6 +259,9 @@ export class ResilientInformer {
 		this.events.changed();
 	}
 
+	/** A 403 on this optional kind has been said (it is said once, not at every recheck). */
+	private refusalSaid = false;
+
 	private healthyAgain(): void {
 		if (this.stopped) return;
 		const previous = this.state;
@@ -275,11 +278,18 @@ export class ResilientInformer {
 		if (this.stopped || this.retryTimer) return;
 		const status = statusOf(error);
 		let delay: number;
-		if (this.kind.optional && status === 404) {
+		if (this.kind.optional && (status === 404 || status === 403)) {
 			const previous = this.state;
 			this.state = 'absent';
 			delay = this.policy.absentRecheckMs;
-			// The API server answers again (its CRD is simply not installed): that is a recovery like any other.
+			// Not installed (404), or not for this user to see (403, common for custom resources): the models of that kind
+			// are left out, which a refusal says once — it is a standing limit, not a cluster going stale every retry.
+			if (status === 403 && !this.refusalSaid) {
+				this.refusalSaid = true;
+				this.events.failed(this.kind, error);
+			}
+
+			// The API server answers again: that is a recovery like any other.
 			if (previous === 'failing') this.events.healthy(this.kind);
 		} else {
 			this.state = 'failing';
