@@ -90,7 +90,7 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		const found = await until('fraud', 'paused at step 2', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2);
 		expect(weights(found)).toBe('v1:stable:80 v2:canary:20');
 		expect(found.rollout).toMatchObject({controller: 'argo-rollouts', phase: 'Paused', totalSteps: 4});
-		expect(await rollouts.weights(namespace, 'fraud')).toEqual([80, 20]);
+		await api.waitFor('the route of fraud at 80/20', async () => (await rollouts.weights(namespace, 'fraud')).join() === '80,20', 30_000);
 		// The controller's own write is on record: who owns the router is found from it too.
 		const virtualService = await rollouts.get('VirtualService', namespace, 'fraud-vs');
 		expect(virtualService.metadata.managedFields.map((entry: {manager: string}) => entry.manager)).toContain('rollouts-controller');
@@ -122,14 +122,14 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		expect(lines.find((line) => line.startsWith('writes Rollout/fraud status'))).toContain('pause conditions cleared (as kubectl argo rollouts promote fraud -n team-a)');
 		const found = await until('fraud', 'paused at step 4', (candidate) => candidate.rollout?.step === 4 && candidate.rollout.paused === true);
 		expect(weights(found)).toBe('v1:stable:50 v2:canary:50');
-		expect(await rollouts.weights(namespace, 'fraud')).toEqual([50, 50]);
+		await api.waitFor('the route of fraud at 50/50', async () => (await rollouts.weights(namespace, 'fraud')).join() === '50,50', 30_000);
 	});
 
 	it('abort: status.abort, and the controller sends all traffic back to the stable', async () => {
 		await run('fraud', 'abort');
 		const found = await until('fraud', 'aborted', (candidate) => candidate.rollout?.phase === 'Degraded' && candidate.versions.find((version) => version.track === 'canary')?.weight === 0);
 		expect(found.rollout?.message).toMatch(/RolloutAborted/);
-		expect(await rollouts.weights(namespace, 'fraud')).toEqual([100, 0]);
+		await api.waitFor('the route of fraud at 100/0', async () => (await rollouts.weights(namespace, 'fraud')).join() === '100,0', 30_000);
 		expect((await rollouts.get('Rollout', namespace, 'fraud')).status.abort).toBe(true);
 		await expect(operator.plan({kind: 'rollout', model: {namespace, name: 'fraud'}, command: 'abort'})).rejects.toThrow(/already aborted.*kubectl argo rollouts retry rollout fraud -n team-a/);
 	});
@@ -138,7 +138,7 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		await run('fraud', 'retry');
 		const found = await until('fraud', 'retried', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.find((version) => version.track === 'canary')?.weight === 20);
 		expect(weights(found)).toBe('v1:stable:80 v2:canary:20');
-		expect(await rollouts.weights(namespace, 'fraud')).toEqual([80, 20]);
+		await api.waitFor('the route of fraud at 80/20', async () => (await rollouts.weights(namespace, 'fraud')).join() === '80,20', 30_000);
 	});
 
 	it('promote fully: status.promoteFull, and the controller makes the canary the stable with all traffic', async () => {
@@ -146,7 +146,8 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		expect(lines).toContain('canary v2: 20% → 100%');
 		const found = await until('fraud', 'healthy on v2', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1 && candidate.versions[0]!.name === 'v2');
 		expect(weights(found)).toBe('v2:stable:100');
-		expect(await rollouts.weights(namespace, 'fraud')).toEqual([100, 0]);
+		// The controller writes the Rollout's status and its VirtualService one after the other: the route follows.
+		await api.waitFor('the VirtualService at 100/0', async () => (await rollouts.weights(namespace, 'fraud')).join() === '100,0', 30_000);
 		const rollout = await rollouts.get('Rollout', namespace, 'fraud');
 		expect(rollout.status.stableRS).toBe(rollout.status.currentPodHash);
 	});
@@ -162,7 +163,7 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		expect(found.rollout?.analysis?.detail).toContain('last 0.3');
 		const aborted = await until('scorer', 'aborted by the analysis', (candidate) => candidate.rollout?.phase === 'Degraded');
 		expect(aborted.versions.find((version) => version.track === 'canary')?.weight).toBe(0);
-		expect(await rollouts.weights(namespace, 'scorer')).toEqual([100, 0]);
+		await api.waitFor('the route of scorer at 100/0', async () => (await rollouts.weights(namespace, 'scorer')).join() === '100,0', 30_000);
 	});
 });
 
@@ -197,7 +198,7 @@ describe('through the agent, which plans with the same code and checks the calle
 		const weight = await all(as('operator').act({kind: 'set-weight', model, canary: 'v2', from: 20, to: 30}));
 		expect(weight.at(-1)).toMatchObject({kind: 'failed'});
 		expect((weight.at(-1) as {message: string}).message).toMatch(/^refused: Argo Rollouts owns VirtualService\/ranker-vs: use kubectl argo rollouts promote ranker -n team-a/);
-		expect(await rollouts.weights(namespace, 'ranker')).toEqual([80, 20]);
+		await api.waitFor('the route of ranker at 80/20', async () => (await rollouts.weights(namespace, 'ranker')).join() === '80,20', 30_000);
 
 		const viewer = await all(as('viewer').act({kind: 'rollout', model, command: 'promote'}));
 		expect(viewer.at(-1)).toMatchObject({kind: 'failed'});
@@ -207,6 +208,6 @@ describe('through the agent, which plans with the same code and checks the calle
 		const promoted = await all(as('operator').act({kind: 'rollout', model, command: 'promote'}));
 		expect(promoted.at(-1)).toMatchObject({kind: 'done'});
 		await until('ranker', 'paused at step 4', (candidate) => candidate.rollout?.step === 4 && candidate.rollout.paused === true);
-		expect(await rollouts.weights(namespace, 'ranker')).toEqual([50, 50]);
+		await api.waitFor('the route of ranker at 50/50', async () => (await rollouts.weights(namespace, 'ranker')).join() === '50,50', 30_000);
 	});
 });
