@@ -203,8 +203,14 @@ export class ResilientInformer {
 		this.events = events;
 		this.policy = policy;
 		const path = resourcePath(kind.type, namespace);
+		// `resourceVersion=0`, as client-go's reflectors list: served from the API server's watch cache instead of a
+		// quorum read of etcd, so a big namespace's first list costs the API server (and the first frame) far less. The
+		// watch then starts from the list's resourceVersion, so nothing after it is missed.
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-			const result = await http.get<KubeList>(path, {query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector}, timeoutMs: timing.listTimeoutMs});
+			const result = await http.get<KubeList>(path, {
+				query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector, resourceVersion: '0'},
+				timeoutMs: timing.listTimeoutMs,
+			});
 			this.healthyAgain();
 			const items = result?.items ?? [];
 			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
