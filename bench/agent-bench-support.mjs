@@ -46,7 +46,11 @@ export async function spawnReady(args, ready, env = {}) {
 
 export async function startAgentProcess(extraArgs = [], nodeFlags = []) {
 	const port = await freePort();
-	const agent = await spawnReady([...nodeFlags, path.join(repoRoot, 'source/agent/run.ts'), '--listen', `127.0.0.1:${port}`, '--no-auth', ...extraArgs], 'modeldeck agent listening', {KUBECONFIG: ''});
+	const agent = await spawnReady(
+		[...nodeFlags, path.join(repoRoot, 'source/agent/run.ts'), '--listen', `127.0.0.1:${port}`, '--no-auth', ...extraArgs],
+		'modeldeck agent listening',
+		{KUBECONFIG: ''},
+	);
 	return {...agent, url: `http://127.0.0.1:${port}`, port};
 }
 
@@ -61,7 +65,10 @@ export async function startModelServerProcess(args = []) {
 export async function agentMemory(url) {
 	const text = await (await fetch(`${url}/metrics`)).text();
 	const value = (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-	return {rssMb: value('modeldeck_agent_process_resident_memory_bytes') / 2 ** 20, heapMb: value('modeldeck_agent_nodejs_heap_size_used_bytes') / 2 ** 20};
+	return {
+		rssMb: value('modeldeck_agent_process_resident_memory_bytes') / 2 ** 20,
+		heapMb: value('modeldeck_agent_nodejs_heap_size_used_bytes') / 2 ** 20,
+	};
 }
 
 export function mb(value) {

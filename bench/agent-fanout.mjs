@@ -21,10 +21,14 @@ const agentKeepAlive = new http.Agent({keepAlive: true, maxSockets: 8});
 
 function post(url, body) {
 	return new Promise((resolve, reject) => {
-		const request = http.request(`${url}/v1/logs`, {method: 'POST', agent: agentKeepAlive, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}}, (response) => {
-			response.resume();
-			response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`))));
-		});
+		const request = http.request(
+			`${url}/v1/logs`,
+			{method: 'POST', agent: agentKeepAlive, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}},
+			(response) => {
+				response.resume();
+				response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${response.statusCode}`))));
+			},
+		);
 		request.on('error', reject);
 		request.end(body);
 	});
@@ -33,7 +37,17 @@ function post(url, body) {
 function batch(start, count, sentAt) {
 	const items = [];
 	for (let index = 0; index < count; index++) {
-		items.push({requestId: `r${start + index}`, model: 'fraud', namespace: 'team-a', version: index % 2 ? 'v2' : 'v1', latencyMs: 12.5, status: 'ok', inputSummary: 'features FP32[1,4] [0.1, 0.2, 0.3, 0.4]', outputSummary: `sent ${sentAt}`, output: 0.42});
+		items.push({
+			requestId: `r${start + index}`,
+			model: 'fraud',
+			namespace: 'team-a',
+			version: index % 2 ? 'v2' : 'v1',
+			latencyMs: 12.5,
+			status: 'ok',
+			inputSummary: 'features FP32[1,4] [0.1, 0.2, 0.3, 0.4]',
+			outputSummary: `sent ${sentAt}`,
+			output: 0.42,
+		});
 	}
 
 	return JSON.stringify(items);
@@ -102,8 +116,12 @@ async function throughput() {
 		const perClient = subscribers.map((subscriber) => subscriber.count);
 		console.log(`throughput: ${total.toLocaleString()} predictions in batches of ${batchSize}, 10 subscribers`);
 		console.log(`  ingest rate:     ${Math.round(total / ((ingested - started) / 1000)).toLocaleString()} predictions/s accepted`);
-		console.log(`  fan-out rate:    ${Math.round(total / ((delivered - started) / 1000)).toLocaleString()} predictions/s delivered to every subscriber (${Math.round((10 * total) / ((delivered - started) / 1000)).toLocaleString()} messages/s)`);
-		console.log(`  per subscriber:  min ${Math.min(...perClient).toLocaleString()}, dropped ${subscribers.reduce((sum, subscriber) => sum + subscriber.dropped, 0)}`);
+		console.log(
+			`  fan-out rate:    ${Math.round(total / ((delivered - started) / 1000)).toLocaleString()} predictions/s delivered to every subscriber (${Math.round((10 * total) / ((delivered - started) / 1000)).toLocaleString()} messages/s)`,
+		);
+		console.log(
+			`  per subscriber:  min ${Math.min(...perClient).toLocaleString()}, dropped ${subscribers.reduce((sum, subscriber) => sum + subscriber.dropped, 0)}`,
+		);
 		for (const subscriber of subscribers) subscriber.ws.close();
 	} finally {
 		await agent.stop();
@@ -144,8 +162,12 @@ async function latency() {
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		measuring = false;
 		const ms = (percentile) => (histogram.getValueAtPercentile(percentile) / 1000).toFixed(2);
-		console.log(`latency: ingest (POST sent) → client, ${rate.toLocaleString()} predictions/s in POSTs of ${perTick} every ${tickMs} ms, 10 subscribers, ${seconds} s measured`);
-		console.log(`  p50 ${ms(50)} ms · p99 ${ms(99)} ms · p99.9 ${ms(99.9)} ms · max ${(histogram.maxValue / 1000).toFixed(2)} ms · samples ${histogram.totalCount.toLocaleString()} · gaps ${subscribers.reduce((sum, subscriber) => sum + subscriber.gaps, 0)} · failed POSTs ${failedPosts}`);
+		console.log(
+			`latency: ingest (POST sent) → client, ${rate.toLocaleString()} predictions/s in POSTs of ${perTick} every ${tickMs} ms, 10 subscribers, ${seconds} s measured`,
+		);
+		console.log(
+			`  p50 ${ms(50)} ms · p99 ${ms(99)} ms · p99.9 ${ms(99.9)} ms · max ${(histogram.maxValue / 1000).toFixed(2)} ms · samples ${histogram.totalCount.toLocaleString()} · gaps ${subscribers.reduce((sum, subscriber) => sum + subscriber.gaps, 0)} · failed POSTs ${failedPosts}`,
+		);
 		for (const subscriber of subscribers) subscriber.ws.close();
 	} finally {
 		await agent.stop();
@@ -154,7 +176,10 @@ async function latency() {
 
 async function memory(withStalled) {
 	const directory = mkdtempSync(path.join(tmpdir(), 'agent-bench-'));
-	const agent = await startAgentProcess(['--db', path.join(directory, 'agent.db')], (process.env.AGENT_NODE_FLAGS ?? '--max-old-space-size=192').split(' ').filter(Boolean));
+	const agent = await startAgentProcess(
+		['--db', path.join(directory, 'agent.db')],
+		(process.env.AGENT_NODE_FLAGS ?? '--max-old-space-size=192').split(' ').filter(Boolean),
+	);
 	try {
 		const live = await subscribe(agent.url);
 		const stalled = withStalled ? await subscribe(agent.url) : undefined;
@@ -181,13 +206,19 @@ async function memory(withStalled) {
 		}
 
 		samples.push({second: seconds, ...(await agentMemory(agent.url))});
-		console.log(`memory: ${rate.toLocaleString()} predictions/s for ${seconds} s, SQLite file, agent node flags "${process.env.AGENT_NODE_FLAGS ?? '--max-old-space-size=192'}" (a heap cap makes V8 collect instead of growing lazily), ${withStalled ? 'one live and one STALLED subscriber (queue 10,000 events, high water 1 MiB)' : 'one live subscriber only (baseline)'}`);
-		console.log(`  ${samples.map((sample) => `${Math.round(sample.second)} s: rss ${mb(sample.rssMb)}, heap ${mb(sample.heapMb)}`).join('\n  ')}`);
+		console.log(
+			`memory: ${rate.toLocaleString()} predictions/s for ${seconds} s, SQLite file, agent node flags "${process.env.AGENT_NODE_FLAGS ?? '--max-old-space-size=192'}" (a heap cap makes V8 collect instead of growing lazily), ${withStalled ? 'one live and one STALLED subscriber (queue 10,000 events, high water 1 MiB)' : 'one live subscriber only (baseline)'}`,
+		);
+		console.log(
+			`  ${samples.map((sample) => `${Math.round(sample.second)} s: rss ${mb(sample.rssMb)}, heap ${mb(sample.heapMb)}`).join('\n  ')}`,
+		);
 		console.log(`  live subscriber received ${live.count.toLocaleString()} of ${sent.toLocaleString()}`);
 		if (stalled) {
 			stalled.ws._socket.resume();
 			await new Promise((resolve) => setTimeout(resolve, 2000));
-			console.log(`  stalled subscriber, once resumed: ${stalled.count.toLocaleString()} received, ${stalled.dropped.toLocaleString()} reported dropped in ${stalled.gaps} gap(s)${stalled.ws.readyState === WebSocket.OPEN ? '' : '; the agent had closed it (a stalled client cannot answer pings: cut after two 30 s heartbeats)'}`);
+			console.log(
+				`  stalled subscriber, once resumed: ${stalled.count.toLocaleString()} received, ${stalled.dropped.toLocaleString()} reported dropped in ${stalled.gaps} gap(s)${stalled.ws.readyState === WebSocket.OPEN ? '' : '; the agent had closed it (a stalled client cannot answer pings: cut after two 30 s heartbeats)'}`,
+			);
 			stalled.ws.terminate();
 		}
 

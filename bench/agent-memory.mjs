@@ -82,18 +82,22 @@ let postErrors = '';
 
 function post(url, body, headers) {
 	return new Promise((resolve) => {
-		const request = http.request(`${url}/v1/logs`, {method: 'POST', agent: keepAlive, headers: {'content-length': Buffer.byteLength(body), ...headers}}, (response) => {
-			let text = '';
-			response.on('data', (chunk) => (text += chunk));
-			response.on('end', () => {
-				if (response.statusCode !== 200) {
-					failedPosts++;
-					postErrors ||= `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
-				}
+		const request = http.request(
+			`${url}/v1/logs`,
+			{method: 'POST', agent: keepAlive, headers: {'content-length': Buffer.byteLength(body), ...headers}},
+			(response) => {
+				let text = '';
+				response.on('data', (chunk) => (text += chunk));
+				response.on('end', () => {
+					if (response.statusCode !== 200) {
+						failedPosts++;
+						postErrors ||= `HTTP ${response.statusCode}: ${text.slice(0, 200)}`;
+					}
 
-				resolve();
-			});
-		});
+					resolve();
+				});
+			},
+		);
 		request.on('error', (error) => {
 			failedPosts++;
 			postErrors ||= error.message;
@@ -119,11 +123,25 @@ function pick(index) {
 }
 
 function oipRequest(index) {
-	return {id: `${runTag}-${index}`, inputs: [{name: 'features', shape: [1, 8], datatype: 'FP32', data: Array.from({length: 8}, (_, feature) => Math.round(((index * 31 + feature * 7) % 100) * 10) / 1000)}]};
+	return {
+		id: `${runTag}-${index}`,
+		inputs: [
+			{
+				name: 'features',
+				shape: [1, 8],
+				datatype: 'FP32',
+				data: Array.from({length: 8}, (_, feature) => Math.round(((index * 31 + feature * 7) % 100) * 10) / 1000),
+			},
+		],
+	};
 }
 
 function oipResponse(index) {
-	return {model_name: 'model', id: `${runTag}-${index}`, outputs: [{name: 'score', shape: [1, 1], datatype: 'FP32', data: [((index * 13) % 100) / 100]}]};
+	return {
+		model_name: 'model',
+		id: `${runTag}-${index}`,
+		outputs: [{name: 'score', shape: [1, 1], datatype: 'FP32', data: [((index * 13) % 100) / 100]}],
+	};
 }
 
 function jsonBatch(count) {
@@ -131,7 +149,16 @@ function jsonBatch(count) {
 	for (let item = 0; item < count; item++) {
 		const index = nextId++;
 		const {namespace, model, version} = pick(index);
-		items.push({requestId: `${runTag}-${index}`, namespace, model, version, latencyMs: 5 + (index % 40), code: index % 97 === 0 ? 500 : 200, input: oipRequest(index), output: oipResponse(index)});
+		items.push({
+			requestId: `${runTag}-${index}`,
+			namespace,
+			model,
+			version,
+			latencyMs: 5 + (index % 40),
+			code: index % 97 === 0 ? 500 : 200,
+			input: oipRequest(index),
+			output: oipResponse(index),
+		});
 	}
 
 	return JSON.stringify(items);
@@ -270,14 +297,29 @@ async function memoryUsage(agent) {
 	gcTotals.gcs += usage.gcs;
 	gcTotals.gcMs += usage.gcMs;
 	gcTotals.liveHeap = usage.afterFullGc.at(-1) ?? gcTotals.liveHeap;
-	return {heapUsed: usage.heapUsed / mib, heapTotal: usage.heapTotal / mib, liveHeap: gcTotals.liveHeap / mib, external: usage.external / mib, arrayBuffers: usage.arrayBuffers / mib, fullGcs: gcTotals.fullGcs, gcs: gcTotals.gcs, gcMs: gcTotals.gcMs};
+	return {
+		heapUsed: usage.heapUsed / mib,
+		heapTotal: usage.heapTotal / mib,
+		liveHeap: gcTotals.liveHeap / mib,
+		external: usage.external / mib,
+		arrayBuffers: usage.arrayBuffers / mib,
+		fullGcs: gcTotals.fullGcs,
+		gcs: gcTotals.gcs,
+		gcMs: gcTotals.gcMs,
+	};
 }
 
 async function agentMetrics(url) {
 	const text = await (await fetch(`${url}/metrics`)).text();
 	const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-	const sum = (name) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((total, match) => total + Number(match[1]), 0);
-	return {clients: value('modeldeck_agent_stream_clients'), unjoined: value('modeldeck_agent_unjoined_halves'), dropped: value('modeldeck_agent_stream_dropped_total'), ingested: sum('modeldeck_agent_ingested_total')};
+	const sum = (name) =>
+		[...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((total, match) => total + Number(match[1]), 0);
+	return {
+		clients: value('modeldeck_agent_stream_clients'),
+		unjoined: value('modeldeck_agent_unjoined_halves'),
+		dropped: value('modeldeck_agent_stream_dropped_total'),
+		ingested: sum('modeldeck_agent_ingested_total'),
+	};
 }
 
 function fileMib(file) {
@@ -322,8 +364,12 @@ const dbPath = path.join(directory, 'modeldeck.db');
 const agentArgs = ['--db', dbPath, '--retention-hours', '24', '--retention-max-rows', String(maxRows)];
 const agent = await startAgentProcess(agentArgs, [...probeFlags, ...nodeFlags]);
 const cpuAtStart = process.cpuUsage();
-console.log(`agent memory: ${minutes} min at ${rate.toLocaleString()} predictions/s (every ${tickMs} ms: ${jsonPerTick} as plain JSON, ${cloudEventsPerTick} as CloudEvents halves, ${kservePairsPerTick} KServe binary pair), ${liveCount} live subscribers + 1 stalled`);
-console.log(`agent: node ${nodeFlags.join(' ') || '(no flags)'} source/agent/run.ts --no-auth ${agentArgs.join(' ').replace(directory, '$TMP')}, pid ${agent.pid}`);
+console.log(
+	`agent memory: ${minutes} min at ${rate.toLocaleString()} predictions/s (every ${tickMs} ms: ${jsonPerTick} as plain JSON, ${cloudEventsPerTick} as CloudEvents halves, ${kservePairsPerTick} KServe binary pair), ${liveCount} live subscribers + 1 stalled`,
+);
+console.log(
+	`agent: node ${nodeFlags.join(' ') || '(no flags)'} source/agent/run.ts --no-auth ${agentArgs.join(' ').replace(directory, '$TMP')}, pid ${agent.pid}`,
+);
 let interrupted = false;
 process.once('SIGINT', () => (interrupted = true));
 
@@ -333,7 +379,8 @@ let stalled;
 let stalledConnections = 0;
 let liveClosedEarly = 0;
 try {
-	for (let index = 0; index < liveCount; index++) live.push(await liveSubscriber(agent.url, index === liveCount - 1 && liveCount > 1 ? {namespace: 'team-a', model: 'fraud'} : {}));
+	for (let index = 0; index < liveCount; index++)
+		live.push(await liveSubscriber(agent.url, index === liveCount - 1 && liveCount > 1 ? {namespace: 'team-a', model: 'fraud'} : {}));
 	stalled = await stalledSubscriber(agent.url);
 	stalledConnections = 1;
 
@@ -362,7 +409,9 @@ try {
 		const sample = samples.at(-1);
 		const previous = samples.at(-2);
 		const cpu = previous ? (100 * (sample.cpuSeconds - previous.cpuSeconds)) / (sample.second - previous.second) : 0;
-		process.stderr.write(`  ${fixed(second / 60, 2)} min: rss ${fixed(sample.rss)} MiB, heap ${fixed(sample.heapUsed)} MiB (live ${fixed(sample.liveHeap)}), ext ${fixed(sample.external)} MiB, db ${fixed(sample.db)} + wal ${fixed(sample.wal)} MiB, clients ${sample.clients}, agent cpu ${fixed(cpu, 0)}%\n`);
+		process.stderr.write(
+			`  ${fixed(second / 60, 2)} min: rss ${fixed(sample.rss)} MiB, heap ${fixed(sample.heapUsed)} MiB (live ${fixed(sample.liveHeap)}), ext ${fixed(sample.external)} MiB, db ${fixed(sample.db)} + wal ${fixed(sample.wal)} MiB, clients ${sample.clients}, agent cpu ${fixed(cpu, 0)}%\n`,
+		);
 	};
 
 	for (let tick = 0; !interrupted; tick++) {
@@ -422,12 +471,19 @@ const benchCpu = process.cpuUsage(cpuAtStart);
 const last = samples.at(-1);
 const elapsedSeconds = last.second;
 console.log('');
-console.log('| min | RSS MiB (anon/file/shmem) | heap used / total MiB | live heap MiB (after last full GC) | external / arrayBuffers MiB | SQLite db + wal + shm MiB | clients | unjoined halves | dropped (total) | agent CPU |');
+console.log(
+	'| min | RSS MiB (anon/file/shmem) | heap used / total MiB | live heap MiB (after last full GC) | external / arrayBuffers MiB | SQLite db + wal + shm MiB | clients | unjoined halves | dropped (total) | agent CPU |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const [index, sample] of samples.entries()) {
 	const previous = samples[index - 1];
-	const cpu = previous && sample.second - previous.second >= 2 ? `${fixed((100 * (sample.cpuSeconds - previous.cpuSeconds)) / (sample.second - previous.second), 0)}%` : '';
-	console.log(`| ${fixed(sample.second / 60, 2)} | ${fixed(sample.rss)} (${fixed(sample.anon)}/${fixed(sample.file)}/${fixed(sample.shmem)}) | ${fixed(sample.heapUsed)} / ${fixed(sample.heapTotal)} | ${fixed(sample.liveHeap)} | ${fixed(sample.external)} / ${fixed(sample.arrayBuffers)} | ${fixed(sample.db)} + ${fixed(sample.wal)} + ${fixed(sample.shm, 2)} | ${sample.clients} | ${sample.unjoined} | ${sample.dropped.toLocaleString()} | ${cpu} |`);
+	const cpu =
+		previous && sample.second - previous.second >= 2
+			? `${fixed((100 * (sample.cpuSeconds - previous.cpuSeconds)) / (sample.second - previous.second), 0)}%`
+			: '';
+	console.log(
+		`| ${fixed(sample.second / 60, 2)} | ${fixed(sample.rss)} (${fixed(sample.anon)}/${fixed(sample.file)}/${fixed(sample.shmem)}) | ${fixed(sample.heapUsed)} / ${fixed(sample.heapTotal)} | ${fixed(sample.liveHeap)} | ${fixed(sample.external)} / ${fixed(sample.arrayBuffers)} | ${fixed(sample.db)} + ${fixed(sample.wal)} + ${fixed(sample.shm, 2)} | ${sample.clients} | ${sample.unjoined} | ${sample.dropped.toLocaleString()} | ${cpu} |`,
+	);
 }
 
 const firstMinute = samples.filter((sample) => sample.second <= 60);
@@ -448,16 +504,26 @@ console.log(`| MiB | start | max | end | first-minute mean | last-minute mean | 
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [label, key] of series) {
 	const values = samples.map((sample) => sample[key]).filter(Number.isFinite);
-	console.log(`| ${label} | ${fixed(values[0])} | ${fixed(Math.max(...values))} | ${fixed(values.at(-1))} | ${fixed(mean(firstMinute.map((sample) => sample[key])))} | ${fixed(mean(lastMinute.map((sample) => sample[key])))} | ${signed(slopePerMinute(samples, key))}/min | ${signed(slopePerMinute(secondHalf, key))}/min |`);
+	console.log(
+		`| ${label} | ${fixed(values[0])} | ${fixed(Math.max(...values))} | ${fixed(values.at(-1))} | ${fixed(mean(firstMinute.map((sample) => sample[key])))} | ${fixed(mean(lastMinute.map((sample) => sample[key])))} | ${signed(slopePerMinute(samples, key))}/min | ${signed(slopePerMinute(secondHalf, key))}/min |`,
+	);
 }
 
 const delivered = live.map((subscriber) => subscriber.count);
 const agentCpu = (100 * (last.cpuSeconds - samples[0].cpuSeconds)) / (last.second - samples[0].second);
 console.log('');
-console.log(`sent ${last.sent.toLocaleString()} predictions in ${fixed(elapsedSeconds / 60, 2)} min (${Math.round(last.sent / elapsedSeconds).toLocaleString()}/s), ${failedPosts} failed POSTs${postErrors ? ` (first: ${postErrors})` : ''}`);
-console.log(`live subscribers received ${delivered.map((count) => count.toLocaleString()).join(', ')} (the last one filtered to team-a/fraud), gaps ${live.reduce((total, subscriber) => total + subscriber.gaps, 0)}, out of order ${live.reduce((total, subscriber) => total + subscriber.outOfOrder, 0)}, cut by the agent ${liveClosedEarly}`);
-console.log(`stalled subscribers: ${stalledConnections} connected one after another (the agent cut each after a missed heartbeat); events dropped from their queues: ${last.dropped.toLocaleString()}`);
-console.log(`CPU: agent ${fixed(agentCpu, 0)}% of a core, this benchmark process ${fixed((100 * (benchCpu.user + benchCpu.system)) / 1e6 / elapsedSeconds, 0)}%`);
+console.log(
+	`sent ${last.sent.toLocaleString()} predictions in ${fixed(elapsedSeconds / 60, 2)} min (${Math.round(last.sent / elapsedSeconds).toLocaleString()}/s), ${failedPosts} failed POSTs${postErrors ? ` (first: ${postErrors})` : ''}`,
+);
+console.log(
+	`live subscribers received ${delivered.map((count) => count.toLocaleString()).join(', ')} (the last one filtered to team-a/fraud), gaps ${live.reduce((total, subscriber) => total + subscriber.gaps, 0)}, out of order ${live.reduce((total, subscriber) => total + subscriber.outOfOrder, 0)}, cut by the agent ${liveClosedEarly}`,
+);
+console.log(
+	`stalled subscribers: ${stalledConnections} connected one after another (the agent cut each after a missed heartbeat); events dropped from their queues: ${last.dropped.toLocaleString()}`,
+);
+console.log(
+	`CPU: agent ${fixed(agentCpu, 0)}% of a core, this benchmark process ${fixed((100 * (benchCpu.user + benchCpu.system)) / 1e6 / elapsedSeconds, 0)}%`,
+);
 
 // Flat: over the second half, RSS, the heap still live after a full GC and the SQLite files (db + WAL) each move by
 // less than the limit per minute. Heap used at a random moment is not judged: it is a sawtooth of garbage between
@@ -469,7 +535,8 @@ const judged = [
 	['SQLite files', 'sqlite'],
 ].map(([label, key]) => ({label, slope: slopePerMinute(secondHalf, key)}));
 const flat = judged.every(({slope}) => Math.abs(slope) <= flatLimit);
-const firstToLast = (key) => `${fixed(mean(firstMinute.map((sample) => sample[key])))} → ${fixed(mean(lastMinute.map((sample) => sample[key])))} MiB`;
+const firstToLast = (key) =>
+	`${fixed(mean(firstMinute.map((sample) => sample[key])))} → ${fixed(mean(lastMinute.map((sample) => sample[key])))} MiB`;
 console.log(
 	`verdict: ${flat ? 'FLAT' : 'GROWING'}: over the second half (${fixed(secondHalf[0].second / 60, 1)}–${fixed(elapsedSeconds / 60, 1)} min) ${judged.map(({label, slope}) => `${label} ${signed(slope)} MiB/min`).join(', ')} (flat = each within ±${flatLimit} MiB/min). First minute → last minute: RSS ${firstToLast('rss')}, live heap ${firstToLast('liveHeap')}, heap used ${firstToLast('heapUsed')}, SQLite files ${firstToLast('sqlite')} (the first minute is start-up and the store filling toward its retention cap)`,
 );

@@ -70,13 +70,17 @@ export async function growFleet(api: TestApi, deployments: number, log: (line: s
 
 	const pods = models.reduce((sum, model) => sum + model.pods, 0);
 	const nodes = Math.ceil((pods * 1.2) / PODS_PER_NODE);
-	const existingNodes = new Set((await api.http.get<{items: Array<Record<string, any>>}>('/api/v1/nodes')).items.map((item) => item.metadata.name as string));
+	const existingNodes = new Set(
+		(await api.http.get<{items: Array<Record<string, any>>}>('/api/v1/nodes')).items.map((item) => item.metadata.name as string),
+	);
 	for (let index = FAKE_NODES.length; index < nodes; index++) {
 		const name = `kwok-node-${index}`;
 		if (!existingNodes.has(name)) await api.http.request('POST', '/api/v1/nodes', {body: fakeNode(name)});
 	}
 
-	const present = new Set((await api.list('Deployment', undefined, 'modeldeck.dev/model')).map((item) => `${item.metadata.namespace}/${item.metadata.name}`));
+	const present = new Set(
+		(await api.list('Deployment', undefined, 'modeldeck.dev/model')).map((item) => `${item.metadata.namespace}/${item.metadata.name}`),
+	);
 	const missing = models.filter((model) => !present.has(`${model.namespace}/${model.name}-v1`));
 	const started = Date.now();
 	// The ServiceAccount `default` of a new namespace comes from the controller manager: pods wait for it.

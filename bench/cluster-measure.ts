@@ -3,7 +3,7 @@
 // running, all but one stopped with SIGSTOP, each measured alone in turns, as bench/RESULTS.md explains), so that
 // the hour's cost of waking up on this VM falls on each alike.
 import {readdirSync, readFileSync} from 'node:fs';
-import {PtyTerminal} from '../test/support/terminal.ts';
+import type {PtyTerminal} from '../test/support/terminal.ts';
 import type {ProbeLine} from './memory-probe.mjs';
 import {cpuTicks, percentile, rssBytes, ticksPerSecond} from './proc.ts';
 
@@ -96,7 +96,10 @@ export async function firstFrames(programs: Program[], runs: number): Promise<Re
 	}
 
 	return Object.fromEntries(
-		Object.entries(times).map(([name, list]) => [name, {runs: list, medianMs: percentile(list, 50), minMs: Math.min(...list), maxMs: Math.max(...list)}]),
+		Object.entries(times).map(([name, list]) => [
+			name,
+			{runs: list, medianMs: percentile(list, 50), minMs: Math.min(...list), maxMs: Math.max(...list)},
+		]),
 	);
 }
 
@@ -132,14 +135,23 @@ export async function startAll(programs: Program[], settleMs: number): Promise<R
 	return running;
 }
 
-const rowsOnScreen = (running: Running) => running.terminal.screen().split('\n').filter((line) => running.program.showsRows(line)).length;
+const rowsOnScreen = (running: Running) =>
+	running.terminal
+		.screen()
+		.split('\n')
+		.filter((line) => running.program.showsRows(line)).length;
 
 /**
  * CPU (utime + stime of the process tree), RSS (VmRSS of the tree, every second) and bytes written to the pty, with
  * the programs measured in `turns` turns of `turnSeconds` each, one running at a time; after each resume
  * `catchUpMs` pass unmeasured (timers that came due while stopped fire then).
  */
-export async function idleInterleaved(running: Running[], turns: number, turnSeconds: number, catchUpMs = 1500): Promise<Record<string, Idle>> {
+export async function idleInterleaved(
+	running: Running[],
+	turns: number,
+	turnSeconds: number,
+	catchUpMs = 1500,
+): Promise<Record<string, Idle>> {
 	const figures = new Map(running.map((entry) => [entry, {ticks: 0, seconds: 0, bytes: 0, rss: [] as number[], turns: [] as number[]}]));
 	for (const entry of running) entry.program.probe && process.kill(entry.terminal.process.pid, 'SIGUSR2');
 	try {
@@ -256,7 +268,13 @@ export async function watchAlone(entry: Running, minutes: number, log: (line: st
 		});
 	}
 
-	return {minutes, cpuPercent, bytesPerSecond, perMinute, rssMbPerMinuteSecondHalf: slope(perMinute.slice(Math.floor(perMinute.length / 2)))};
+	return {
+		minutes,
+		cpuPercent,
+		bytesPerSecond,
+		perMinute,
+		rssMbPerMinuteSecondHalf: slope(perMinute.slice(Math.floor(perMinute.length / 2))),
+	};
 }
 
 function slope(points: MinuteFigures[]): number {

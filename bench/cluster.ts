@@ -30,7 +30,8 @@ if (sizes.some((size) => !Number.isInteger(size) || size < 2 || size % 2 !== 0))
 
 const programsFlag = argv.indexOf('--programs');
 const programNames = (programsFlag >= 0 ? argv[programsFlag + 1]! : 'modeldeck,k9s').split(',');
-if (programNames.some((name) => name !== 'modeldeck' && name !== 'k9s')) throw new Error(`--programs takes modeldeck, k9s or both (modeldeck,k9s), not ${argv[programsFlag + 1]}`);
+if (programNames.some((name) => name !== 'modeldeck' && name !== 'k9s'))
+	throw new Error(`--programs takes modeldeck, k9s or both (modeldeck,k9s), not ${argv[programsFlag + 1]}`);
 
 const cols = 120;
 const rows = 40;
@@ -48,8 +49,13 @@ const probeFile = path.join(work, 'memory-probe.jsonl');
 const k9s = programNames.includes('k9s') ? await ensureK9s({log}) : 'k9s (not measured)';
 const started = Date.now();
 /** Other work on the machine changes every figure here (bench/RESULTS.md): the load is printed with them. */
-const load = () => loadavg().map((value) => value.toFixed(1)).join(' ');
-log(`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load()}; modeldeck ${cli}; k9s ${K9S_VERSION} ${k9s}`);
+const load = () =>
+	loadavg()
+		.map((value) => value.toFixed(1))
+		.join(' ');
+log(
+	`machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load()}; modeldeck ${cli}; k9s ${K9S_VERSION} ${k9s}`,
+);
 const cluster = await startCluster({controllerApiQps: 200});
 log(`control plane ${cluster.version} up`);
 const api = new TestApi(cluster.kubeconfig);
@@ -73,17 +79,25 @@ const k9sEnv = {
 const modeldeck: Program = {
 	name: 'modeldeck',
 	spawn: (measured) =>
-		PtyTerminal.spawn(process.execPath, [...(measured ? memoryProbeFlags({file: probeFile}) : []), ...nodeFlags, cli, '--kubeconfig', cluster.kubeconfig, '-A'], {
-			cols,
-			rows,
-			env: {MODELDECK_CONFIG_DIR: path.join(work, 'modeldeck-config'), KUBECONFIG: cluster.kubeconfig},
-		}),
+		PtyTerminal.spawn(
+			process.execPath,
+			[...(measured ? memoryProbeFlags({file: probeFile}) : []), ...nodeFlags, cli, '--kubeconfig', cluster.kubeconfig, '-A'],
+			{
+				cols,
+				rows,
+				env: {MODELDECK_CONFIG_DIR: path.join(work, 'modeldeck-config'), KUBECONFIG: cluster.kubeconfig},
+			},
+		),
 	showsRows: (screen) => FLEET_ROW.test(screen),
 	quit: (terminal) => terminal.press('q'),
 	probe: {
 		lines: () => {
 			try {
-				return readFileSync(probeFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ProbeLine);
+				return readFileSync(probeFile, 'utf8')
+					.trim()
+					.split('\n')
+					.filter(Boolean)
+					.map((line) => JSON.parse(line) as ProbeLine);
 			} catch {
 				return [];
 			}
@@ -94,7 +108,12 @@ const modeldeck: Program = {
 const k9sProgram: Program = {
 	name: 'k9s',
 	// --splashless: k9s's default splash screen holds the first frame back by a fixed second.
-	spawn: () => PtyTerminal.spawn(k9s, ['--kubeconfig', cluster.kubeconfig, '--command', 'deployments', '--all-namespaces', '--splashless'], {cols, rows, env: k9sEnv}),
+	spawn: () =>
+		PtyTerminal.spawn(k9s, ['--kubeconfig', cluster.kubeconfig, '--command', 'deployments', '--all-namespaces', '--splashless'], {
+			cols,
+			rows,
+			env: k9sEnv,
+		}),
 	showsRows: (screen) => FLEET_ROW.test(screen),
 	quit: (terminal) => terminal.press('ctrlC'),
 };
@@ -117,7 +136,11 @@ try {
 		const pods = await growFleet(api, deployments, log);
 		log(`first frame with rows, ${firstFrameRuns} runs each`);
 		const firstFrame = await firstFrames(programs, firstFrameRuns);
-		log(`  ${Object.entries(firstFrame).map(([name, figure]) => `${name} ${figure.runs.join(', ')} ms`).join('; ')}`);
+		log(
+			`  ${Object.entries(firstFrame)
+				.map(([name, figure]) => `${name} ${figure.runs.join(', ')} ms`)
+				.join('; ')}`,
+		);
 		log(`idle: ${turns} turns of ${turnSeconds} s each, interleaved`);
 		const running = await startAll(programs, 5000);
 		const idle = await idleInterleaved(running, turns, turnSeconds);
@@ -146,17 +169,28 @@ const table = [
 		const figure = result.firstFrame[name]!;
 		return `${figure.medianMs} ms (${figure.minMs}–${figure.maxMs})`;
 	}),
-	row(`CPU idle, ${turns}×${turnSeconds} s interleaved (% of a core)`, "≤ k9s's", (result, name) => `${result.idle[name]!.cpuPercent}% (turns ${result.idle[name]!.turns.join(', ')})`),
+	row(
+		`CPU idle, ${turns}×${turnSeconds} s interleaved (% of a core)`,
+		"≤ k9s's",
+		(result, name) => `${result.idle[name]!.cpuPercent}% (turns ${result.idle[name]!.turns.join(', ')})`,
+	),
 	row('RSS idle, median (max)', '≤ 150 MB', (result, name) => `${result.idle[name]!.rssMbMedian} MB (${result.idle[name]!.rssMbMax})`),
 	row('bytes written to the pty, idle', '≤ 4 KB/s', (result, name) => `${(result.idle[name]!.bytesPerSecond / 1000).toFixed(2)} KB/s`),
 	row('fleet rows on screen at the end', '—', (result, name) => String(result.idle[name]!.rowsOnScreen)),
 ];
-console.log(`\nFleet: ${results.map((result) => `${result.deployments} Deployments / ${result.pods} pods (load average ${result.load})`).join(', ')}; ${cols}x${rows}; ${Math.round((Date.now() - started) / 1000)} s in all.\n`);
+console.log(
+	`\nFleet: ${results.map((result) => `${result.deployments} Deployments / ${result.pods} pods (load average ${result.load})`).join(', ')}; ${cols}x${rows}; ${Math.round((Date.now() - started) / 1000)} s in all.\n`,
+);
 console.log(table.join('\n'));
 if (watch) {
-	console.log(`\nmodeldeck alone at ${Math.max(...sizes)} Deployments for ${watch.minutes} minutes: CPU ${watch.cpuPercent}%, ${(watch.bytesPerSecond / 1000).toFixed(2)} KB/s, RSS slope over the second half ${watch.rssMbPerMinuteSecondHalf} MB/minute`);
+	console.log(
+		`\nmodeldeck alone at ${Math.max(...sizes)} Deployments for ${watch.minutes} minutes: CPU ${watch.cpuPercent}%, ${(watch.bytesPerSecond / 1000).toFixed(2)} KB/s, RSS slope over the second half ${watch.rssMbPerMinuteSecondHalf} MB/minute`,
+	);
 	console.log('| minute | RSS (MB) | anonymous | V8 heap committed | live heap after full GCs |\n|---|---|---|---|---|');
-	for (const minute of watch.perMinute) console.log(`| ${minute.minute} | ${minute.rssMb} | ${minute.rssAnonMb ?? '—'} | ${minute.heapCommittedMb ?? '—'} | ${minute.liveAfterFullGcMb ?? '—'} |`);
+	for (const minute of watch.perMinute)
+		console.log(
+			`| ${minute.minute} | ${minute.rssMb} | ${minute.rssAnonMb ?? '—'} | ${minute.heapCommittedMb ?? '—'} | ${minute.liveAfterFullGcMb ?? '—'} |`,
+		);
 }
 
 console.log(`\n${JSON.stringify({date: new Date().toISOString(), results, watch})}`);

@@ -42,7 +42,11 @@ const probeFlags = memoryProbeFlags({file: probeFile});
 
 function probeLines(): ProbeLine[] {
 	try {
-		return readFileSync(probeFile, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as ProbeLine);
+		return readFileSync(probeFile, 'utf8')
+			.trim()
+			.split('\n')
+			.filter(Boolean)
+			.map((line) => JSON.parse(line) as ProbeLine);
 	} catch {
 		return [];
 	}
@@ -50,7 +54,11 @@ function probeLines(): ProbeLine[] {
 
 /** The node process inside the pty is the pty's own child process. */
 function spawnConsole(env: Record<string, string> = {}, cols = 120, rows = 40, extraFlags: string[] = []) {
-	return PtyTerminal.spawn(process.execPath, [...extraFlags, ...nodeFlags, cli, '--demo'], {cols, rows, env: {MODELDECK_CONFIG_DIR: configDir, ...env}});
+	return PtyTerminal.spawn(process.execPath, [...extraFlags, ...nodeFlags, cli, '--demo'], {
+		cols,
+		rows,
+		env: {MODELDECK_CONFIG_DIR: configDir, ...env},
+	});
 }
 
 /** Frames the console traced (MODELDECK_TRACE_FRAMES): time, render ms, RSS, heap used, heap total, external. */
@@ -59,7 +67,14 @@ function tracedFrames(file: string, from: number, to: number) {
 	return lines
 		.map((line) => line.split(' ').map(Number))
 		.filter(([time]) => time! >= from && time! <= to)
-		.map(([time, renderMs, rss, heapUsed, heapTotal, external]) => ({time: time!, renderMs: renderMs!, rss: rss!, heapUsed: heapUsed!, heapTotal: heapTotal!, external: external!}));
+		.map(([time, renderMs, rss, heapUsed, heapTotal, external]) => ({
+			time: time!,
+			renderMs: renderMs!,
+			rss: rss!,
+			heapUsed: heapUsed!,
+			heapTotal: heapTotal!,
+			external: external!,
+		}));
 }
 
 async function coldStart(runs: number) {
@@ -82,10 +97,18 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 async function steadyState(seconds: number) {
 	// 40 versions: the 6 built-in models have 13 versions; 13 extra models with 2 versions each add 26 → 39–40.
 	const traceFile = path.join(configDir, 'frames.txt');
-	const term = spawnConsole({MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14', MODELDECK_TRACE_FRAMES: traceFile}, 120, 40, probeFlags);
+	const term = spawnConsole(
+		{MODELDECK_DEMO_RATE: '1000', MODELDECK_DEMO_EXTRA_MODELS: '14', MODELDECK_TRACE_FRAMES: traceFile},
+		120,
+		40,
+		probeFlags,
+	);
 	await term.waitFor('MODEL');
 	await new Promise((resolve) => setTimeout(resolve, 5000));
-	const versions = term.screen().split('\n').filter((line) => /\b(stable|canary)\b/.test(line)).length;
+	const versions = term
+		.screen()
+		.split('\n')
+		.filter((line) => /\b(stable|canary)\b/.test(line)).length;
 	const pid = term.process.pid;
 
 	// Phase 1: log hidden — bytes written to the terminal per second.
@@ -134,7 +157,9 @@ async function steadyState(seconds: number) {
 		fullGcs: number;
 	}> = [];
 	for (let minute = 0; minute * 60 < elapsed; minute++) {
-		const inMinute = probes.filter((line) => line.time - startedAt > minute * 60_000 && line.time - startedAt <= (minute + 1) * 60_000 + 1000);
+		const inMinute = probes.filter(
+			(line) => line.time - startedAt > minute * 60_000 && line.time - startedAt <= (minute + 1) * 60_000 + 1000,
+		);
 		if (inMinute.length === 0) continue;
 		const last = inMinute.at(-1)!;
 		const live = inMinute.flatMap((line) => line.afterFullGc);
@@ -169,9 +194,7 @@ async function steadyState(seconds: number) {
 		// Wait for the selected row to change (the table scrolls to keep the selection in view, so the marker's
 		// screen row may stay put while its content changes).
 		const selectedLine = (text: string) => text.split('\n').find((line) => line.startsWith('›')) ?? '';
-		await term
-			.waitForFirst((screen) => selectedLine(screen) !== selectedLine(before), 2000)
-			.catch(() => undefined);
+		await term.waitForFirst((screen) => selectedLine(screen) !== selectedLine(before), 2000).catch(() => undefined);
 		latencies.push(performance.now() - pressed);
 		await new Promise((resolve) => setTimeout(resolve, 50));
 	}
@@ -188,7 +211,9 @@ async function steadyState(seconds: number) {
 		rssMbPerMinute: perMinute.map(mb),
 		memoryPerMinute,
 		rssFileMbLast: mb(lastProbe?.rssFile ?? 0),
-		heapSpacesMbLast: Object.fromEntries(Object.entries(lastProbe?.spaces ?? {}).map(([name, space]) => [name, `${mb(space.used)} used of ${mb(space.committed)}`])),
+		heapSpacesMbLast: Object.fromEntries(
+			Object.entries(lastProbe?.spaces ?? {}).map(([name, space]) => [name, `${mb(space.used)} used of ${mb(space.committed)}`]),
+		),
 		heapUsedMbLast: mb(frames.at(-1)?.heapUsed ?? 0),
 		heapTotalMbLast: mb(frames.at(-1)?.heapTotal ?? 0),
 		externalMbLast: mb(frames.at(-1)?.external ?? 0),

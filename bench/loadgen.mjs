@@ -36,16 +36,28 @@ async function served() {
 /** wrk's output and its CPU seconds (`times` prints the shell's and then its children's: wrk's user and system time). */
 async function wrk(args) {
 	const {stdout} = await run('sh', ['-c', `wrk ${args}; times`]);
-	const childTimes = stdout.trim().split('\n').at(-1).match(/(\d+)m([\d.]+)s/g).map((part) => {
-		const [, minutes, secondsPart] = /(\d+)m([\d.]+)s/.exec(part);
-		return Number(minutes) * 60 + Number(secondsPart);
-	});
-	return {stdout, cpu: childTimes[0] + childTimes[1], requests: Number(/(\d+) requests in/.exec(stdout)?.[1]), rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1])};
+	const childTimes = stdout
+		.trim()
+		.split('\n')
+		.at(-1)
+		.match(/(\d+)m([\d.]+)s/g)
+		.map((part) => {
+			const [, minutes, secondsPart] = /(\d+)m([\d.]+)s/.exec(part);
+			return Number(minutes) * 60 + Number(secondsPart);
+		});
+	return {
+		stdout,
+		cpu: childTimes[0] + childTimes[1],
+		requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
+		rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+	};
 }
 try {
 	const seconds = quick ? 5 : 10;
 	const warmup = 2;
-	console.log(`load generator: open model, ${seconds} s measured after ${warmup} s warm-up, target ${url} (model server in its own process)`);
+	console.log(
+		`load generator: open model, ${seconds} s measured after ${warmup} s warm-up, target ${url} (model server in its own process)`,
+	);
 	console.log('  requested    achieved   deviation   server counted   errors     p50       p99        CPU/request');
 	const rows = [];
 	const rates = quick ? [200, 1000, 2000] : [100, 500, 1000, 2000, 3000];
@@ -95,7 +107,9 @@ try {
 		for (const connections of [1, 10]) {
 			const result = await wrk(`-t1 -c${connections} -d${seconds}s -s ${script} ${url}`);
 			const latency = /Latency\s+(\S+)\s+(\S+)\s+(\S+)/.exec(result.stdout);
-			console.log(`wrk -t1 -c${connections} (closed loop, flat out): ${result.rate.toFixed(0)} requests/s, mean latency ${latency?.[1]}, ${result.requests} requests, CPU ${((result.cpu * 1e6) / result.requests).toFixed(0)} µs/request`);
+			console.log(
+				`wrk -t1 -c${connections} (closed loop, flat out): ${result.rate.toFixed(0)} requests/s, mean latency ${latency?.[1]}, ${result.requests} requests, CPU ${((result.cpu * 1e6) / result.requests).toFixed(0)} µs/request`,
+			);
 		}
 	} finally {
 		rmSync(directory, {recursive: true, force: true});

@@ -20,7 +20,13 @@ const WINDOW_SECONDS = 30;
 const versions = [];
 for (let model = 0; model < MODELS; model++) {
 	for (let version = 1; version <= VERSIONS_PER_MODEL; version++) {
-		versions.push({namespace: `team-${model % 4}`, name: `model-${model}`, version: `v${version}`, rps: 5 + model + version, scaleMs: 5 * version});
+		versions.push({
+			namespace: `team-${model % 4}`,
+			name: `model-${model}`,
+			version: `v${version}`,
+			rps: 5 + model + version,
+			scaleMs: 5 * version,
+		});
 	}
 }
 
@@ -29,15 +35,15 @@ const started = Date.now();
 /** Text exposition of the versions an exporter serves, counters growing with time since start. */
 function exposition(served) {
 	const elapsed = (Date.now() - started) / 1000;
-	const lines = [
-		'# TYPE modeldeck_inference_request_duration_seconds histogram',
-	];
+	const lines = ['# TYPE modeldeck_inference_request_duration_seconds histogram'];
 	for (const v of served) {
 		const labels = `namespace="${v.namespace}",model="${v.name}",version="${v.version}"`;
 		const total = v.rps * elapsed;
 		// Latency roughly exponential with mean scaleMs: share under each bound.
 		for (const bound of LATENCY_BUCKETS_SECONDS) {
-			lines.push(`modeldeck_inference_request_duration_seconds_bucket{${labels},le="${bound}"} ${total * (1 - Math.exp((-bound * 1000) / v.scaleMs))}`);
+			lines.push(
+				`modeldeck_inference_request_duration_seconds_bucket{${labels},le="${bound}"} ${total * (1 - Math.exp((-bound * 1000) / v.scaleMs))}`,
+			);
 		}
 		lines.push(`modeldeck_inference_request_duration_seconds_bucket{${labels},le="+Inf"} ${total}`);
 		lines.push(`modeldeck_inference_request_duration_seconds_count{${labels}} ${total}`);
@@ -50,9 +56,11 @@ function exposition(served) {
 		lines.push(`modeldeck_inference_requests_total{${labels},code="500",status="error"} ${v.rps * 0.01 * elapsed}`);
 	}
 	lines.push('# TYPE process_cpu_seconds_total counter');
-	for (const v of served) lines.push(`process_cpu_seconds_total{namespace="${v.namespace}",model="${v.name}",version="${v.version}"} ${0.1 * elapsed}`);
+	for (const v of served)
+		lines.push(`process_cpu_seconds_total{namespace="${v.namespace}",model="${v.name}",version="${v.version}"} ${0.1 * elapsed}`);
 	lines.push('# TYPE process_resident_memory_bytes gauge');
-	for (const v of served) lines.push(`process_resident_memory_bytes{namespace="${v.namespace}",model="${v.name}",version="${v.version}"} ${100e6 + v.rps * 1e6}`);
+	for (const v of served)
+		lines.push(`process_resident_memory_bytes{namespace="${v.namespace}",model="${v.name}",version="${v.version}"} ${100e6 + v.rps * 1e6}`);
 	return `${lines.join('\n')}\n`;
 }
 
@@ -116,10 +124,16 @@ try {
 
 	const bytes = source.plan(all, WINDOW_SECONDS).reduce((sum, query) => sum + query.query.length, 0);
 	console.log(`Prometheus refresh (${prometheus.binary}), ${ITERATIONS} refreshes each, window ${WINDOW_SECONDS}s, scrape 1s:`);
-	console.log(`  1 version:    ${one.perRefresh} queries/refresh, median ${percentile(one.times, 50).toFixed(1)} ms, p95 ${percentile(one.times, 95).toFixed(1)} ms`);
-	console.log(`  100 versions: ${hundred.perRefresh} queries/refresh, median ${percentile(hundred.times, 50).toFixed(1)} ms, p95 ${percentile(hundred.times, 95).toFixed(1)} ms (${(bytes / 1024).toFixed(1)} KiB of PromQL)`);
+	console.log(
+		`  1 version:    ${one.perRefresh} queries/refresh, median ${percentile(one.times, 50).toFixed(1)} ms, p95 ${percentile(one.times, 95).toFixed(1)} ms`,
+	);
+	console.log(
+		`  100 versions: ${hundred.perRefresh} queries/refresh, median ${percentile(hundred.times, 50).toFixed(1)} ms, p95 ${percentile(hundred.times, 95).toFixed(1)} ms (${(bytes / 1024).toFixed(1)} KiB of PromQL)`,
+	);
 	console.log(`  100 versions: ${hundred.result.size} versions returned, ${complete} with all 7 figures`);
-	console.log(`  history of 100 versions (5 s at 1 s steps): ${queries} range queries, ${historyMs.toFixed(1)} ms, ${history.size} versions`);
+	console.log(
+		`  history of 100 versions (5 s at 1 s steps): ${queries} range queries, ${historyMs.toFixed(1)} ms, ${history.size} versions`,
+	);
 } finally {
 	await prometheus.stop();
 	for (const server of exporters) server.close();

@@ -32,7 +32,11 @@ function percentile(values: number[], p: number): number {
 async function firstFrameMs(command: string): Promise<number> {
 	const started = performance.now();
 	// PATH holds this Node for the npm bin's `env node`; the executable needs none.
-	const terminal = PtyTerminal.spawn(command, ['--demo'], {cols: 120, rows: 40, env: {MODELDECK_CONFIG_DIR: directory, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`}});
+	const terminal = PtyTerminal.spawn(command, ['--demo'], {
+		cols: 120,
+		rows: 40,
+		env: {MODELDECK_CONFIG_DIR: directory, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`},
+	});
 	await terminal.waitForFirst((screen) => /sentiment[\s\S]*canary/.test(screen), 30_000);
 	const elapsed = performance.now() - started;
 	terminal.press('q');
@@ -49,7 +53,9 @@ try {
 
 const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', directory], {encoding: 'utf8'}).trim().split('\n').at(-1)!;
 const prefix = path.join(directory, 'prefix');
-execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(directory, packed)], {stdio: 'ignore'});
+execFileSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(directory, packed)], {
+	stdio: 'ignore',
+});
 const installedBin = path.join(prefix, 'bin', 'modeldeck');
 
 const times = {sea: [] as number[], npm: [] as number[]};
@@ -58,9 +64,12 @@ for (let run = 0; run < runs; run++) {
 	times.npm.push(await firstFrameMs(installedBin));
 }
 
-const report = (values: number[]) => `median ${percentile(values, 50)} ms, min ${Math.round(Math.min(...values))}, p90 ${percentile(values, 90)} (${values.length} runs)`;
+const report = (values: number[]) =>
+	`median ${percentile(values, 50)} ms, min ${Math.round(Math.min(...values))}, p90 ${percentile(values, 90)} (${values.length} runs)`;
 console.log(`single executable ${path.basename(executable)}: ${mib(statSync(executable).size)}, needs nothing else`);
-console.log(`npm install: tarball ${mib(statSync(path.join(directory, packed)).size)}, installed ${mib(bytesUnder(prefix))}, plus Node.js itself (${mib(statSync(process.execPath).size)} here)`);
+console.log(
+	`npm install: tarball ${mib(statSync(path.join(directory, packed)).size)}, installed ${mib(bytesUnder(prefix))}, plus Node.js itself (${mib(statSync(process.execPath).size)} here)`,
+);
 console.log(`cold start to first full frame, executable: ${report(times.sea)}`);
 console.log(`cold start to first full frame, npm install: ${report(times.npm)}`);
 rmSync(directory, {recursive: true, force: true});

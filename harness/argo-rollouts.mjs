@@ -9,13 +9,27 @@
 //
 // v1.10.1, not v1.10.2: v1.10.2's go.mod asks for a newer Go 1.26 patch than this machine has.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {spawn, spawnSync} from 'node:child_process';
+import {
+	accessSync,
+	chmodSync,
+	constants,
+	cpSync,
+	mkdirSync,
+	mkdtempSync,
+	openSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	rmSync,
+	statSync,
+	symlinkSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import {fileURLToPath} from 'node:url';
+import {parseAllDocuments} from 'yaml';
 
 export const ARGO_ROLLOUTS_MODULE = 'github.com/argoproj/argo-rollouts';
 export const ARGO_ROLLOUTS_VERSION = 'v1.10.1';
@@ -23,23 +37,23 @@ const ENV = 'MODELDECK_ROLLOUTS_CONTROLLER';
 
 /** The harness's binary cache (as build-binaries.mjs has it; not imported from there, which imports this). */
 function binDir() {
-  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'modeldeck', 'bin');
+	return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'modeldeck', 'bin');
 }
 
 /** @returns {string} */
 export function cachedControllerPath() {
-  return path.join(binDir(), `rollouts-controller-${ARGO_ROLLOUTS_VERSION}`);
+	return path.join(binDir(), `rollouts-controller-${ARGO_ROLLOUTS_VERSION}`);
 }
 
 /** @param {string} file */
 function isExecutable(file) {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+	try {
+		if (!statSync(file).isFile()) return false;
+		accessSync(file, constants.X_OK);
+		return true;
+	} catch {
+		return false;
+	}
 }
 
 /**
@@ -47,10 +61,10 @@ function isExecutable(file) {
  * @returns {string | undefined}
  */
 export function rolloutsControllerPath() {
-  const fromEnv = process.env[ENV];
-  if (fromEnv) return fromEnv;
-  const cached = cachedControllerPath();
-  return isExecutable(cached) ? cached : undefined;
+	const fromEnv = process.env[ENV];
+	if (fromEnv) return fromEnv;
+	const cached = cachedControllerPath();
+	return isExecutable(cached) ? cached : undefined;
 }
 
 /**
@@ -58,20 +72,24 @@ export function rolloutsControllerPath() {
  * @returns {string}
  */
 export function moduleDir() {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-argo-mod-'));
-  try {
-    const r = spawnSync('go', ['mod', 'download', '-json', `${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION}`], {
-      cwd: tmp, encoding: 'utf8', env: { ...process.env, GO111MODULE: 'on', GOFLAGS: '' },
-    });
-    if (r.error || r.status !== 0) {
-      throw new Error(`go mod download ${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION} failed (needs Go 1.26 on PATH and the Go module proxy): ${r.error?.message ?? r.stderr}`);
-    }
-    const info = JSON.parse(r.stdout);
-    if (!info.Dir) throw new Error(`go mod download gave no directory for ${ARGO_ROLLOUTS_MODULE}: ${r.stdout.slice(0, 300)}`);
-    return info.Dir;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+	const tmp = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-argo-mod-'));
+	try {
+		const r = spawnSync('go', ['mod', 'download', '-json', `${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION}`], {
+			cwd: tmp,
+			encoding: 'utf8',
+			env: {...process.env, GO111MODULE: 'on', GOFLAGS: ''},
+		});
+		if (r.error || r.status !== 0) {
+			throw new Error(
+				`go mod download ${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION} failed (needs Go 1.26 on PATH and the Go module proxy): ${r.error?.message ?? r.stderr}`,
+			);
+		}
+		const info = JSON.parse(r.stdout);
+		if (!info.Dir) throw new Error(`go mod download gave no directory for ${ARGO_ROLLOUTS_MODULE}: ${r.stdout.slice(0, 300)}`);
+		return info.Dir;
+	} finally {
+		rmSync(tmp, {recursive: true, force: true});
+	}
 }
 
 /**
@@ -79,11 +97,13 @@ export function moduleDir() {
  * @returns {Promise<void>}
  */
 function run(cmd, args, opts) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`))));
-  });
+	return new Promise((resolve, reject) => {
+		const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit']});
+		child.on('error', reject);
+		child.on('exit', (code, signal) =>
+			code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+		);
+	});
 }
 
 /**
@@ -92,42 +112,43 @@ function run(cmd, args, opts) {
  * @returns {Promise<string>} the binary
  */
 export async function ensureRolloutsController(options = {}) {
-  const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
-  const existing = rolloutsControllerPath();
-  if (existing && !(options.force && existing === cachedControllerPath())) {
-    log(`rollouts-controller ${ARGO_ROLLOUTS_VERSION}: ${existing} (${process.env[ENV] ? 'env' : 'cache'})`);
-    return existing;
-  }
-  const started = Date.now();
-  log(`building rollouts-controller ${ARGO_ROLLOUTS_VERSION} from ${ARGO_ROLLOUTS_MODULE} (first time: ~10-20 min on 2 cores) ...`);
-  const source = moduleDir();
-  const dir = binDir();
-  mkdirSync(dir, { recursive: true });
-  const tmp = mkdtempSync(path.join(dir, '.build-rollouts-'));
-  try {
-    // The module cache is read-only, and the build must run inside the module (its go.mod has the replaces).
-    const work = path.join(tmp, 'src');
-    cpSync(source, work, { recursive: true });
-    chmodRecursive(work);
-    await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'rollouts-controller'), './cmd/rollouts-controller'], {
-      cwd: work, env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
-    });
-    renameSync(path.join(tmp, 'rollouts-controller'), cachedControllerPath());
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  log(`built rollouts-controller in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return cachedControllerPath();
+	const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
+	const existing = rolloutsControllerPath();
+	if (existing && !(options.force && existing === cachedControllerPath())) {
+		log(`rollouts-controller ${ARGO_ROLLOUTS_VERSION}: ${existing} (${process.env[ENV] ? 'env' : 'cache'})`);
+		return existing;
+	}
+	const started = Date.now();
+	log(`building rollouts-controller ${ARGO_ROLLOUTS_VERSION} from ${ARGO_ROLLOUTS_MODULE} (first time: ~10-20 min on 2 cores) ...`);
+	const source = moduleDir();
+	const dir = binDir();
+	mkdirSync(dir, {recursive: true});
+	const tmp = mkdtempSync(path.join(dir, '.build-rollouts-'));
+	try {
+		// The module cache is read-only, and the build must run inside the module (its go.mod has the replaces).
+		const work = path.join(tmp, 'src');
+		cpSync(source, work, {recursive: true});
+		chmodRecursive(work);
+		await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'rollouts-controller'), './cmd/rollouts-controller'], {
+			cwd: work,
+			env: {...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local'},
+		});
+		renameSync(path.join(tmp, 'rollouts-controller'), cachedControllerPath());
+	} finally {
+		rmSync(tmp, {recursive: true, force: true});
+	}
+	log(`built rollouts-controller in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	return cachedControllerPath();
 }
 
 /** @param {string} dir */
 function chmodRecursive(dir) {
-  chmodSync(dir, 0o755);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) chmodRecursive(file);
-    else chmodSync(file, 0o644);
-  }
+	chmodSync(dir, 0o755);
+	for (const entry of readdirSync(dir, {withFileTypes: true})) {
+		const file = path.join(dir, entry.name);
+		if (entry.isDirectory()) chmodRecursive(file);
+		else chmodSync(file, 0o644);
+	}
 }
 
 /**
@@ -136,28 +157,33 @@ function chmodRecursive(dir) {
  * @param {{ kubeconfig: string, server: string, caFile: string, tokens: { admin: string } }} cluster
  */
 export async function installRolloutsCrds(cluster) {
-  const crdDir = path.join(moduleDir(), 'manifests', 'crds');
-  const names = [];
-  for (const file of readdirSync(crdDir).filter((name) => name.endsWith('-crd.yaml')).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
-      const crd = doc.toJS();
-      if (crd?.kind !== 'CustomResourceDefinition') continue;
-      const response = await api(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-      if (response.status !== 201 && response.status !== 409) throw new Error(`creating CRD ${crd.metadata.name}: HTTP ${response.status} ${response.body.slice(0, 300)}`);
-      names.push(crd.metadata.name);
-    }
-  }
-  const deadline = Date.now() + 60_000;
-  for (const name of names) {
-    for (;;) {
-      const response = await api(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-      const established = response.status === 200 && (JSON.parse(response.body).status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
-      if (established) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  return names;
+	const crdDir = path.join(moduleDir(), 'manifests', 'crds');
+	const names = [];
+	for (const file of readdirSync(crdDir)
+		.filter((name) => name.endsWith('-crd.yaml'))
+		.sort()) {
+		for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
+			const crd = doc.toJS();
+			if (crd?.kind !== 'CustomResourceDefinition') continue;
+			const response = await api(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+			if (response.status !== 201 && response.status !== 409)
+				throw new Error(`creating CRD ${crd.metadata.name}: HTTP ${response.status} ${response.body.slice(0, 300)}`);
+			names.push(crd.metadata.name);
+		}
+	}
+	const deadline = Date.now() + 60_000;
+	for (const name of names) {
+		for (;;) {
+			const response = await api(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+			const established =
+				response.status === 200 &&
+				(JSON.parse(response.body).status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+			if (established) break;
+			if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+		}
+	}
+	return names;
 }
 
 /**
@@ -166,24 +192,53 @@ export async function installRolloutsCrds(cluster) {
  * @param {{ server: string, caFile: string, tokens: { admin: string } }} cluster
  */
 async function grantOperator(cluster) {
-  const rbac = '/apis/rbac.authorization.k8s.io/v1';
-  const read = ['get', 'list', 'watch'];
-  const objects = [
-    [`${rbac}/clusterroles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'modeldeck:operator-argo-rollouts-read' },
-      rules: [{ apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns', 'analysistemplates'], verbs: read }] }],
-    [`${rbac}/clusterrolebindings`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'modeldeck:operator-argo-rollouts-read' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'modeldeck:operator-argo-rollouts-read' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator' }] }],
-    [`${rbac}/namespaces/team-a/roles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'modeldeck:operator-argo-rollouts', namespace: 'team-a' },
-      rules: [{ apiGroups: ['argoproj.io'], resources: ['rollouts', 'rollouts/status'], verbs: [...read, 'patch'] }] }],
-    [`${rbac}/namespaces/team-a/rolebindings`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'modeldeck:operator-argo-rollouts', namespace: 'team-a' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'modeldeck:operator-argo-rollouts' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator' }] }],
-  ];
-  for (const [collection, object] of objects) {
-    const response = await api(cluster, 'POST', collection, object);
-    if (response.status !== 201 && response.status !== 409) throw new Error(`creating ${object.kind} ${object.metadata.name}: HTTP ${response.status} ${response.body.slice(0, 300)}`);
-  }
+	const rbac = '/apis/rbac.authorization.k8s.io/v1';
+	const read = ['get', 'list', 'watch'];
+	const objects = [
+		[
+			`${rbac}/clusterroles`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRole',
+				metadata: {name: 'modeldeck:operator-argo-rollouts-read'},
+				rules: [{apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns', 'analysistemplates'], verbs: read}],
+			},
+		],
+		[
+			`${rbac}/clusterrolebindings`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRoleBinding',
+				metadata: {name: 'modeldeck:operator-argo-rollouts-read'},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'modeldeck:operator-argo-rollouts-read'},
+				subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
+			},
+		],
+		[
+			`${rbac}/namespaces/team-a/roles`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'Role',
+				metadata: {name: 'modeldeck:operator-argo-rollouts', namespace: 'team-a'},
+				rules: [{apiGroups: ['argoproj.io'], resources: ['rollouts', 'rollouts/status'], verbs: [...read, 'patch']}],
+			},
+		],
+		[
+			`${rbac}/namespaces/team-a/rolebindings`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'RoleBinding',
+				metadata: {name: 'modeldeck:operator-argo-rollouts', namespace: 'team-a'},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'modeldeck:operator-argo-rollouts'},
+				subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
+			},
+		],
+	];
+	for (const [collection, object] of objects) {
+		const response = await api(cluster, 'POST', collection, object);
+		if (response.status !== 201 && response.status !== 409)
+			throw new Error(`creating ${object.kind} ${object.metadata.name}: HTTP ${response.status} ${response.body.slice(0, 300)}`);
+	}
 }
 
 /**
@@ -192,37 +247,45 @@ async function grantOperator(cluster) {
  * @returns {Promise<{ status: number, body: string }>}
  */
 async function api(cluster, method, pathname, body) {
-  const https = await import('node:https');
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(new URL(pathname, cluster.server), {
-      method,
-      ca: readFileSync(cluster.caFile),
-      headers: { authorization: `Bearer ${cluster.tokens.admin}`, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
-      agent: false,
-      timeout: 30_000,
-    }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-    });
-    request.on('timeout', () => request.destroy(new Error(`timed out: ${method} ${pathname}`)));
-    request.on('error', reject);
-    if (payload) request.write(payload);
-    request.end();
-  });
+	const https = await import('node:https');
+	return new Promise((resolve, reject) => {
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const request = https.request(
+			new URL(pathname, cluster.server),
+			{
+				method,
+				ca: readFileSync(cluster.caFile),
+				headers: {
+					authorization: `Bearer ${cluster.tokens.admin}`,
+					accept: 'application/json',
+					...(payload ? {'content-type': 'application/json'} : {}),
+				},
+				agent: false,
+				timeout: 30_000,
+			},
+			(response) => {
+				let text = '';
+				response.setEncoding('utf8');
+				response.on('data', (chunk) => (text += chunk));
+				response.on('end', () => resolve({status: response.statusCode ?? 0, body: text}));
+			},
+		);
+		request.on('timeout', () => request.destroy(new Error(`timed out: ${method} ${pathname}`)));
+		request.on('error', reject);
+		if (payload) request.write(payload);
+		request.end();
+	});
 }
 
 /** @returns {Promise<number>} */
 function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+	return new Promise((resolve, reject) => {
+		const server = net.createServer();
+		server.listen(0, '127.0.0.1', () => {
+			const address = server.address();
+			server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+		});
+	});
 }
 
 /**
@@ -232,72 +295,87 @@ function freePort() {
  * @param {{ log?: (line: string) => void, timeoutMs?: number }} [options]
  */
 export async function startRolloutsController(cluster, options = {}) {
-  const binary = rolloutsControllerPath();
-  if (!binary) throw new Error(`no rollouts-controller: run \`node harness/argo-rollouts.mjs\` (or npm run harness:build) to build ${ARGO_ROLLOUTS_VERSION}, or set ${ENV}`);
-  await installRolloutsCrds(cluster);
-  await grantOperator(cluster);
-  const [metricsPort, healthzPort] = [await freePort(), await freePort()];
-  const logFile = path.join(cluster.dir, 'logs', 'rollouts-controller.log');
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = openSync(logFile, 'a');
-  // Run it as `rollouts-controller`, the name it has in Argo's image: its writes are then recorded in managedFields
-  // under the manager name a real cluster shows (client-go names the manager after the binary).
-  const named = path.join(cluster.dir, 'bin', 'rollouts-controller');
-  mkdirSync(path.dirname(named), { recursive: true });
-  rmSync(named, { force: true });
-  symlinkSync(binary, named);
-  const child = spawn(named, [
-    `--kubeconfig=${cluster.kubeconfig}`, '--context=admin', '--leader-elect=false',
-    `--metricsPort=${metricsPort}`, `--healthzPort=${healthzPort}`, '--loglevel=info', '--logformat=text',
-    // Short resyncs: the tests read back what the controller does within seconds.
-    '--rollout-resync=10',
-  ], { stdio: ['ignore', out, out], env: { ...process.env, HOME: cluster.dir } });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  for (;;) {
-    const gone = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 250))]);
-    if (gone) throw new Error(`rollouts-controller ended (${gone}) before it was healthy: ${tail(logFile)}`);
-    const healthy = await fetch(`http://127.0.0.1:${healthzPort}/healthz`).then((r) => r.ok, () => false);
-    if (healthy) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`rollouts-controller not healthy after ${options.timeoutMs ?? 60_000} ms: ${tail(logFile)}`);
-    }
-  }
-  options.log?.(`rollouts-controller ${ARGO_ROLLOUTS_VERSION} pid ${child.pid} up; log ${logFile}`);
-  return {
-    pid: child.pid,
-    log: logFile,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+	const binary = rolloutsControllerPath();
+	if (!binary)
+		throw new Error(
+			`no rollouts-controller: run \`node harness/argo-rollouts.mjs\` (or npm run harness:build) to build ${ARGO_ROLLOUTS_VERSION}, or set ${ENV}`,
+		);
+	await installRolloutsCrds(cluster);
+	await grantOperator(cluster);
+	const [metricsPort, healthzPort] = [await freePort(), await freePort()];
+	const logFile = path.join(cluster.dir, 'logs', 'rollouts-controller.log');
+	mkdirSync(path.dirname(logFile), {recursive: true});
+	const out = openSync(logFile, 'a');
+	// Run it as `rollouts-controller`, the name it has in Argo's image: its writes are then recorded in managedFields
+	// under the manager name a real cluster shows (client-go names the manager after the binary).
+	const named = path.join(cluster.dir, 'bin', 'rollouts-controller');
+	mkdirSync(path.dirname(named), {recursive: true});
+	rmSync(named, {force: true});
+	symlinkSync(binary, named);
+	const child = spawn(
+		named,
+		[
+			`--kubeconfig=${cluster.kubeconfig}`,
+			'--context=admin',
+			'--leader-elect=false',
+			`--metricsPort=${metricsPort}`,
+			`--healthzPort=${healthzPort}`,
+			'--loglevel=info',
+			'--logformat=text',
+			// Short resyncs: the tests read back what the controller does within seconds.
+			'--rollout-resync=10',
+		],
+		{stdio: ['ignore', out, out], env: {...process.env, HOME: cluster.dir}},
+	);
+	const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+	const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+	for (;;) {
+		const gone = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 250))]);
+		if (gone) throw new Error(`rollouts-controller ended (${gone}) before it was healthy: ${tail(logFile)}`);
+		const healthy = await fetch(`http://127.0.0.1:${healthzPort}/healthz`).then(
+			(r) => r.ok,
+			() => false,
+		);
+		if (healthy) break;
+		if (Date.now() > deadline) {
+			child.kill('SIGKILL');
+			throw new Error(`rollouts-controller not healthy after ${options.timeoutMs ?? 60_000} ms: ${tail(logFile)}`);
+		}
+	}
+	options.log?.(`rollouts-controller ${ARGO_ROLLOUTS_VERSION} pid ${child.pid} up; log ${logFile}`);
+	return {
+		pid: child.pid,
+		log: logFile,
+		async stop() {
+			if (child.exitCode !== null || child.signalCode !== null) return;
+			child.kill('SIGTERM');
+			const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+			await exited;
+			clearTimeout(timer);
+		},
+	};
 }
 
 /** @param {string} file */
 function tail(file) {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
-  } catch {
-    return '(no log)';
-  }
+	try {
+		return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+	} catch {
+		return '(no log)';
+	}
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  try {
-    if (args.includes('--print')) {
-      const found = rolloutsControllerPath();
-      console.log(`rollouts-controller\t${ARGO_ROLLOUTS_VERSION}\t${found ?? 'missing'}`);
-      process.exit(found ? 0 : 1);
-    }
-    await ensureRolloutsController({ force: args.includes('--force') });
-  } catch (error) {
-    console.error(`[harness:build] ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
-  }
+	const args = process.argv.slice(2);
+	try {
+		if (args.includes('--print')) {
+			const found = rolloutsControllerPath();
+			console.log(`rollouts-controller\t${ARGO_ROLLOUTS_VERSION}\t${found ?? 'missing'}`);
+			process.exit(found ? 0 : 1);
+		}
+		await ensureRolloutsController({force: args.includes('--force')});
+	} catch (error) {
+		console.error(`[harness:build] ${error instanceof Error ? error.message : String(error)}`);
+		process.exit(1);
+	}
 }

@@ -13,14 +13,14 @@
 // Also importable: `resolveBinaries()` (the control plane, no building), `resolveTools()` (kustomize, no
 // building), `kustomizePath()` (throws with what to run if it is missing) and `ensureBinaries()` (builds both).
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, accessSync, constants, readdirSync } from 'node:fs';
+import {spawn, spawnSync} from 'node:child_process';
+import {mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, accessSync, constants, readdirSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ensureRolloutsController, rolloutsControllerPath } from './argo-rollouts.mjs';
+import {fileURLToPath} from 'node:url';
+import {ensureRolloutsController, rolloutsControllerPath} from './argo-rollouts.mjs';
 // A cycle (flagger.mjs takes binDir from here) that is safe: neither module calls the other while it loads.
-import { ensureFlagger } from './flagger.mjs';
+import {ensureFlagger} from './flagger.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kubeModule = path.join(here, 'go', 'kube');
@@ -41,11 +41,11 @@ export const KUSTOMIZE_VERSION = 'v5.8.2';
  * @returns {string}
  */
 function requiredVersion(goModPath, modulePath) {
-  const text = readFileSync(goModPath, 'utf8');
-  const escaped = modulePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  const m = text.match(new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v[^\\s]+)`, 'm'));
-  if (!m) throw new Error(`${goModPath} does not require ${modulePath}`);
-  return m[1];
+	const text = readFileSync(goModPath, 'utf8');
+	const escaped = modulePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+	const m = text.match(new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v[^\\s]+)`, 'm'));
+	if (!m) throw new Error(`${goModPath} does not require ${modulePath}`);
+	return m[1];
 }
 
 /** Versions pinned by the Go modules in harness/go. */
@@ -63,11 +63,17 @@ export const ETCD_VERSION = requiredVersion(path.join(etcdModule, 'go.mod'), 'go
 
 /** @type {BinarySpec[]} */
 export const BINARIES = [
-  { name: 'etcd', env: 'MODELDECK_ETCD', version: ETCD_VERSION, minVersion: [3, 6], versionArgs: ['--version'] },
-  { name: 'kube-apiserver', env: 'MODELDECK_KUBE_APISERVER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
-  { name: 'kube-controller-manager', env: 'MODELDECK_KUBE_CONTROLLER_MANAGER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
-  { name: 'kube-scheduler', env: 'MODELDECK_KUBE_SCHEDULER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version'] },
-  { name: 'kwok', env: 'MODELDECK_KWOK', version: KWOK_VERSION, minVersion: [0, 6], versionArgs: ['--version'] },
+	{name: 'etcd', env: 'MODELDECK_ETCD', version: ETCD_VERSION, minVersion: [3, 6], versionArgs: ['--version']},
+	{name: 'kube-apiserver', env: 'MODELDECK_KUBE_APISERVER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version']},
+	{
+		name: 'kube-controller-manager',
+		env: 'MODELDECK_KUBE_CONTROLLER_MANAGER',
+		version: KUBE_VERSION,
+		minVersion: [1, 34],
+		versionArgs: ['--version'],
+	},
+	{name: 'kube-scheduler', env: 'MODELDECK_KUBE_SCHEDULER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version']},
+	{name: 'kwok', env: 'MODELDECK_KWOK', version: KWOK_VERSION, minVersion: [0, 6], versionArgs: ['--version']},
 ];
 
 /**
@@ -75,18 +81,18 @@ export const BINARIES = [
  * @type {BinarySpec[]}
  */
 export const TOOLS = [
-  { name: 'kustomize', env: 'MODELDECK_KUSTOMIZE', version: KUSTOMIZE_VERSION, minVersion: [5, 0], versionArgs: ['version'] },
+	{name: 'kustomize', env: 'MODELDECK_KUSTOMIZE', version: KUSTOMIZE_VERSION, minVersion: [5, 0], versionArgs: ['version']},
 ];
 
 /** @returns {string} */
 export function cacheRoot() {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'modeldeck');
+	const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+	return path.join(base, 'modeldeck');
 }
 
 /** @returns {string} */
 export function binDir() {
-  return path.join(cacheRoot(), 'bin');
+	return path.join(cacheRoot(), 'bin');
 }
 
 /**
@@ -94,13 +100,13 @@ export function binDir() {
  * @returns {boolean}
  */
 function isExecutable(file) {
-  try {
-    if (!statSync(file).isFile()) return false;
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+	try {
+		if (!statSync(file).isFile()) return false;
+		accessSync(file, constants.X_OK);
+		return true;
+	} catch {
+		return false;
+	}
 }
 
 /**
@@ -108,12 +114,12 @@ function isExecutable(file) {
  * @returns {string | undefined}
  */
 function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
+	for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+		if (!dir) continue;
+		const candidate = path.join(dir, name);
+		if (isExecutable(candidate)) return candidate;
+	}
+	return undefined;
 }
 
 /**
@@ -123,10 +129,10 @@ function onPath(name) {
  * @returns {string | undefined}
  */
 function reportedVersion(file, args) {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000 });
-  const out = `${r.stdout || ''}\n${r.stderr || ''}`;
-  const m = out.match(/(?:Kubernetes |etcd Version: |version )v?(\d+\.\d+\.\d+[^\s]*)/i) || out.match(/v?(\d+\.\d+\.\d+)/);
-  return m ? m[1] : undefined;
+	const r = spawnSync(file, args, {encoding: 'utf8', timeout: 10_000});
+	const out = `${r.stdout || ''}\n${r.stderr || ''}`;
+	const m = out.match(/(?:Kubernetes |etcd Version: |version )v?(\d+\.\d+\.\d+[^\s]*)/i) || out.match(/v?(\d+\.\d+\.\d+)/);
+	return m ? m[1] : undefined;
 }
 
 /**
@@ -134,9 +140,9 @@ function reportedVersion(file, args) {
  * @param {[number, number]} min
  */
 function atLeast(version, min) {
-  if (!version) return false;
-  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
-  return major > min[0] || (major === min[0] && minor >= min[1]);
+	if (!version) return false;
+	const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+	return major > min[0] || (major === min[0] && minor >= min[1]);
 }
 
 /**
@@ -146,7 +152,7 @@ function atLeast(version, min) {
  * @returns {ResolvedBinaries}
  */
 export function resolveBinaries(options = {}) {
-  return /** @type {ResolvedBinaries} */ (resolveSpecs(BINARIES, options));
+	return /** @type {ResolvedBinaries} */ (resolveSpecs(BINARIES, options));
 }
 
 /**
@@ -155,7 +161,7 @@ export function resolveBinaries(options = {}) {
  * @returns {ResolvedTools}
  */
 export function resolveTools(options = {}) {
-  return /** @type {ResolvedTools} */ (resolveSpecs(TOOLS, options));
+	return /** @type {ResolvedTools} */ (resolveSpecs(TOOLS, options));
 }
 
 /**
@@ -163,12 +169,14 @@ export function resolveTools(options = {}) {
  * @returns {string}
  */
 export function kustomizePath() {
-  const k = resolveTools().kustomize;
-  if (k.source === 'missing') {
-    throw new Error(`kustomize not found (not on PATH, MODELDECK_KUSTOMIZE unset, not in ${binDir()}): run ` +
-      '`npm run harness:build` (builds it with Go, about a minute) or set MODELDECK_KUSTOMIZE to a kustomize v5 binary');
-  }
-  return k.path;
+	const k = resolveTools().kustomize;
+	if (k.source === 'missing') {
+		throw new Error(
+			`kustomize not found (not on PATH, MODELDECK_KUSTOMIZE unset, not in ${binDir()}): run ` +
+				'`npm run harness:build` (builds it with Go, about a minute) or set MODELDECK_KUSTOMIZE to a kustomize v5 binary',
+		);
+	}
+	return k.path;
 }
 
 /**
@@ -177,29 +185,29 @@ export function kustomizePath() {
  * @returns {Record<string, ResolvedBinary>}
  */
 function resolveSpecs(specs, options) {
-  const log = options.log ?? (() => {});
-  /** @type {Record<string, ResolvedBinary>} */
-  const out = {};
-  for (const spec of specs) {
-    const fromEnv = process.env[spec.env];
-    if (fromEnv) {
-      if (!isExecutable(fromEnv)) throw new Error(`${spec.env}=${fromEnv} is not an executable file`);
-      out[spec.name] = { path: fromEnv, source: 'env', version: reportedVersion(fromEnv, spec.versionArgs) ?? 'unknown' };
-      continue;
-    }
-    const found = onPath(spec.name);
-    if (found) {
-      const v = reportedVersion(found, spec.versionArgs);
-      if (atLeast(v, spec.minVersion)) {
-        out[spec.name] = { path: found, source: 'path', version: v ?? 'unknown' };
-        continue;
-      }
-      log(`ignoring ${found} (version ${v ?? 'unknown'}; need ${spec.minVersion.join('.')} or newer)`);
-    }
-    const cached = path.join(binDir(), `${spec.name}-${spec.version}`);
-    out[spec.name] = { path: cached, source: isExecutable(cached) ? 'cache' : 'missing', version: spec.version };
-  }
-  return out;
+	const log = options.log ?? (() => {});
+	/** @type {Record<string, ResolvedBinary>} */
+	const out = {};
+	for (const spec of specs) {
+		const fromEnv = process.env[spec.env];
+		if (fromEnv) {
+			if (!isExecutable(fromEnv)) throw new Error(`${spec.env}=${fromEnv} is not an executable file`);
+			out[spec.name] = {path: fromEnv, source: 'env', version: reportedVersion(fromEnv, spec.versionArgs) ?? 'unknown'};
+			continue;
+		}
+		const found = onPath(spec.name);
+		if (found) {
+			const v = reportedVersion(found, spec.versionArgs);
+			if (atLeast(v, spec.minVersion)) {
+				out[spec.name] = {path: found, source: 'path', version: v ?? 'unknown'};
+				continue;
+			}
+			log(`ignoring ${found} (version ${v ?? 'unknown'}; need ${spec.minVersion.join('.')} or newer)`);
+		}
+		const cached = path.join(binDir(), `${spec.name}-${spec.version}`);
+		out[spec.name] = {path: cached, source: isExecutable(cached) ? 'cache' : 'missing', version: spec.version};
+	}
+	return out;
 }
 
 /**
@@ -209,29 +217,31 @@ function resolveSpecs(specs, options) {
  * @returns {Promise<void>}
  */
 function run(cmd, args, opts) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
-    });
-  });
+	return new Promise((resolve, reject) => {
+		const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit']});
+		child.on('error', reject);
+		child.on('exit', (code, signal) => {
+			if (code === 0) resolve();
+			else reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
+		});
+	});
 }
 
 /** @param {number} ms */
 function seconds(ms) {
-  return `${(ms / 1000).toFixed(1)} s`;
+	return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** @returns {string} */
 function goVersionOrThrow() {
-  const r = spawnSync('go', ['version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new Error('building the harness binaries needs Go (1.26 or newer) on PATH; or name prebuilt binaries with ' +
-      [...BINARIES, ...TOOLS].map((b) => b.env).join(', '));
-  }
-  return r.stdout.trim();
+	const r = spawnSync('go', ['version'], {encoding: 'utf8'});
+	if (r.error || r.status !== 0) {
+		throw new Error(
+			'building the harness binaries needs Go (1.26 or newer) on PATH; or name prebuilt binaries with ' +
+				[...BINARIES, ...TOOLS].map((b) => b.env).join(', '),
+		);
+	}
+	return r.stdout.trim();
 }
 
 /**
@@ -241,13 +251,13 @@ function goVersionOrThrow() {
  * @returns {string | undefined}
  */
 function moduleTime(module, modulePath, env) {
-  const r = spawnSync('go', ['list', '-m', '-json', modulePath], { cwd: module, env, encoding: 'utf8' });
-  if (r.status !== 0) return undefined;
-  try {
-    return JSON.parse(r.stdout).Time;
-  } catch {
-    return undefined;
-  }
+	const r = spawnSync('go', ['list', '-m', '-json', modulePath], {cwd: module, env, encoding: 'utf8'});
+	if (r.status !== 0) return undefined;
+	try {
+		return JSON.parse(r.stdout).Time;
+	} catch {
+		return undefined;
+	}
 }
 
 /**
@@ -256,105 +266,119 @@ function moduleTime(module, modulePath, env) {
  * @returns {Promise<ResolvedBinaries>}
  */
 export async function ensureBinaries(options = {}) {
-  const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
-  /** @type {Record<string, ResolvedBinary>} */
-  const resolved = { ...resolveBinaries({ log }), ...resolveTools({ log }) };
-  const all = [...BINARIES, ...TOOLS];
-  const toBuild = all.filter((b) => resolved[b.name]?.source === 'missing' || (options.force && resolved[b.name]?.source === 'cache'));
-  for (const b of all) {
-    const r = resolved[b.name];
-    if (r && !toBuild.includes(b)) log(`${b.name} ${r.version}: ${r.path} (${r.source})`);
-  }
-  if (toBuild.length === 0) return resolved;
+	const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
+	/** @type {Record<string, ResolvedBinary>} */
+	const resolved = {...resolveBinaries({log}), ...resolveTools({log})};
+	const all = [...BINARIES, ...TOOLS];
+	const toBuild = all.filter((b) => resolved[b.name]?.source === 'missing' || (options.force && resolved[b.name]?.source === 'cache'));
+	for (const b of all) {
+		const r = resolved[b.name];
+		if (r && !toBuild.includes(b)) log(`${b.name} ${r.version}: ${r.path} (${r.source})`);
+	}
+	if (toBuild.length === 0) return resolved;
 
-  log(`using ${goVersionOrThrow()}`);
-  const dir = binDir();
-  mkdirSync(dir, { recursive: true });
-  const tmp = mkdtempSync(path.join(dir, '.build-'));
-  const env = {
-    ...process.env,
-    CGO_ENABLED: '0',
-    // Keep go's own module and build caches (shared with any other Go work on the machine).
-  };
-  const totalStart = Date.now();
-  try {
-    const kube = toBuild.filter((b) => b.name.startsWith('kube-'));
-    if (kube.length > 0) {
-      const started = Date.now();
-      const names = kube.map((b) => b.name);
-      log(`building ${names.join(', ')} ${KUBE_VERSION} with go build (first time: ~10-20 min on 2 cores) ...`);
-      const [major, minor] = KUBE_VERSION.replace(/^v/, '').split('.');
-      const buildDate = moduleTime(kubeModule, 'k8s.io/kubernetes', env) ?? '1970-01-01T00:00:00Z';
-      const x = [];
-      for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
-        x.push(`-X ${pkg}.gitVersion=${KUBE_VERSION}`, `-X ${pkg}.gitMajor=${major}`, `-X ${pkg}.gitMinor=${minor}`,
-          `-X ${pkg}.gitTreeState=clean`, `-X ${pkg}.buildDate=${buildDate}`);
-      }
-      await run('go', [
-        'build', '-trimpath', '-tags=notest,grpcnotrace', `-ldflags=-s -w ${x.join(' ')}`,
-        '-o', `${tmp}${path.sep}`, ...names.map((n) => `./cmd/${n}`),
-      ], { cwd: kubeModule, env });
-      for (const n of names) renameSync(path.join(tmp, n), path.join(dir, `${n}-${KUBE_VERSION}`));
-      log(`built ${names.join(', ')} in ${seconds(Date.now() - started)}`);
-    }
-    if (toBuild.some((b) => b.name === 'etcd')) {
-      const started = Date.now();
-      log(`building etcd ${ETCD_VERSION} with go build ...`);
-      await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'etcd'), '.'], { cwd: etcdModule, env });
-      renameSync(path.join(tmp, 'etcd'), path.join(dir, `etcd-${ETCD_VERSION}`));
-      log(`built etcd in ${seconds(Date.now() - started)}`);
-    }
-    // kwok and kustomize build from their own modules with `go install` (no go.work of ours needed).
-    const goInstall = async (name, modulePath, version) => {
-      const started = Date.now();
-      log(`building ${name} ${version} with go install ...`);
-      await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${modulePath}@${version}`], {
-        cwd: tmp, env: { ...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '') },
-      });
-      renameSync(path.join(tmp, name), path.join(dir, `${name}-${version}`));
-      log(`built ${name} in ${seconds(Date.now() - started)}`);
-    };
-    if (toBuild.some((b) => b.name === 'kwok')) await goInstall('kwok', 'sigs.k8s.io/kwok/cmd/kwok', KWOK_VERSION);
-    if (toBuild.some((b) => b.name === 'kustomize')) await goInstall('kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', KUSTOMIZE_VERSION);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  log(`done in ${seconds(Date.now() - totalStart)}; cache ${dir}: ${cacheSize(dir)}`);
-  return resolveBinaries();
+	log(`using ${goVersionOrThrow()}`);
+	const dir = binDir();
+	mkdirSync(dir, {recursive: true});
+	const tmp = mkdtempSync(path.join(dir, '.build-'));
+	const env = {
+		...process.env,
+		CGO_ENABLED: '0',
+		// Keep go's own module and build caches (shared with any other Go work on the machine).
+	};
+	const totalStart = Date.now();
+	try {
+		const kube = toBuild.filter((b) => b.name.startsWith('kube-'));
+		if (kube.length > 0) {
+			const started = Date.now();
+			const names = kube.map((b) => b.name);
+			log(`building ${names.join(', ')} ${KUBE_VERSION} with go build (first time: ~10-20 min on 2 cores) ...`);
+			const [major, minor] = KUBE_VERSION.replace(/^v/, '').split('.');
+			const buildDate = moduleTime(kubeModule, 'k8s.io/kubernetes', env) ?? '1970-01-01T00:00:00Z';
+			const x = [];
+			for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+				x.push(
+					`-X ${pkg}.gitVersion=${KUBE_VERSION}`,
+					`-X ${pkg}.gitMajor=${major}`,
+					`-X ${pkg}.gitMinor=${minor}`,
+					`-X ${pkg}.gitTreeState=clean`,
+					`-X ${pkg}.buildDate=${buildDate}`,
+				);
+			}
+			await run(
+				'go',
+				[
+					'build',
+					'-trimpath',
+					'-tags=notest,grpcnotrace',
+					`-ldflags=-s -w ${x.join(' ')}`,
+					'-o',
+					`${tmp}${path.sep}`,
+					...names.map((n) => `./cmd/${n}`),
+				],
+				{cwd: kubeModule, env},
+			);
+			for (const n of names) renameSync(path.join(tmp, n), path.join(dir, `${n}-${KUBE_VERSION}`));
+			log(`built ${names.join(', ')} in ${seconds(Date.now() - started)}`);
+		}
+		if (toBuild.some((b) => b.name === 'etcd')) {
+			const started = Date.now();
+			log(`building etcd ${ETCD_VERSION} with go build ...`);
+			await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(tmp, 'etcd'), '.'], {cwd: etcdModule, env});
+			renameSync(path.join(tmp, 'etcd'), path.join(dir, `etcd-${ETCD_VERSION}`));
+			log(`built etcd in ${seconds(Date.now() - started)}`);
+		}
+		// kwok and kustomize build from their own modules with `go install` (no go.work of ours needed).
+		const goInstall = async (name, modulePath, version) => {
+			const started = Date.now();
+			log(`building ${name} ${version} with go install ...`);
+			await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${modulePath}@${version}`], {
+				cwd: tmp,
+				env: {...env, GOBIN: tmp, GOFLAGS: (env.GOFLAGS || '').replace(/-mod=\S+/g, '')},
+			});
+			renameSync(path.join(tmp, name), path.join(dir, `${name}-${version}`));
+			log(`built ${name} in ${seconds(Date.now() - started)}`);
+		};
+		if (toBuild.some((b) => b.name === 'kwok')) await goInstall('kwok', 'sigs.k8s.io/kwok/cmd/kwok', KWOK_VERSION);
+		if (toBuild.some((b) => b.name === 'kustomize')) await goInstall('kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', KUSTOMIZE_VERSION);
+	} finally {
+		rmSync(tmp, {recursive: true, force: true});
+	}
+	log(`done in ${seconds(Date.now() - totalStart)}; cache ${dir}: ${cacheSize(dir)}`);
+	return resolveBinaries();
 }
 
 /** @param {string} dir */
 function cacheSize(dir) {
-  let bytes = 0;
-  for (const f of readdirSync(dir)) {
-    try {
-      const s = statSync(path.join(dir, f));
-      if (s.isFile()) bytes += s.size;
-    } catch {
-      // raced with a removal
-    }
-  }
-  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+	let bytes = 0;
+	for (const f of readdirSync(dir)) {
+		try {
+			const s = statSync(path.join(dir, f));
+			if (s.isFile()) bytes += s.size;
+		} catch {
+			// raced with a removal
+		}
+	}
+	return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  try {
-    if (args.includes('--print')) {
-      const r = { ...resolveBinaries({ log: (l) => console.log(l) }), ...resolveTools({ log: (l) => console.log(l) }) };
-      for (const [name, b] of Object.entries(r)) console.log(`${name}\t${b.version}\t${b.source}\t${b.path}`);
-      const rollouts = rolloutsControllerPath();
-      console.log(`rollouts-controller\tv1.10.1\t${rollouts ? 'cache' : 'missing'}\t${rollouts ?? ''}`);
-      process.exit(Object.values(r).some((b) => b.source === 'missing') || !rollouts ? 1 : 0);
-    }
-    await ensureBinaries({ force: args.includes('--force') });
-    // Flagger and its loadtester, for the tests of modeldeck against them (harness/flagger.mjs).
-    await ensureFlagger({ force: args.includes('--force') });
-    // The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.mjs).
-    await ensureRolloutsController({ force: args.includes('--force') });
-  } catch (err) {
-    console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+	const args = process.argv.slice(2);
+	try {
+		if (args.includes('--print')) {
+			const r = {...resolveBinaries({log: (l) => console.log(l)}), ...resolveTools({log: (l) => console.log(l)})};
+			for (const [name, b] of Object.entries(r)) console.log(`${name}\t${b.version}\t${b.source}\t${b.path}`);
+			const rollouts = rolloutsControllerPath();
+			console.log(`rollouts-controller\tv1.10.1\t${rollouts ? 'cache' : 'missing'}\t${rollouts ?? ''}`);
+			process.exit(Object.values(r).some((b) => b.source === 'missing') || !rollouts ? 1 : 0);
+		}
+		await ensureBinaries({force: args.includes('--force')});
+		// Flagger and its loadtester, for the tests of modeldeck against them (harness/flagger.mjs).
+		await ensureFlagger({force: args.includes('--force')});
+		// The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.mjs).
+		await ensureRolloutsController({force: args.includes('--force')});
+	} catch (err) {
+		console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);
+		process.exit(1);
+	}
 }
-

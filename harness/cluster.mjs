@@ -10,19 +10,17 @@
 //   ... cluster.kubeconfig, cluster.tokens.viewer ...
 //   await cluster.stop();
 
-import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync,
-} from 'node:fs';
+import {execFileSync, spawn} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { cacheRoot, resolveBinaries } from './build-binaries.mjs';
+import {fileURLToPath} from 'node:url';
+import {parseAllDocuments} from 'yaml';
+import {cacheRoot, resolveBinaries} from './build-binaries.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.dirname(here);
@@ -56,7 +54,7 @@ const STATE_FILE = 'cluster.json';
 
 /** @returns {string} */
 export function defaultStateDir() {
-  return path.join(cacheRoot(), 'cluster');
+	return path.join(cacheRoot(), 'cluster');
 }
 
 /**
@@ -67,15 +65,15 @@ export function defaultStateDir() {
  * @returns {Promise<Cluster>}
  */
 export async function startCluster(options = {}) {
-  // Ports are picked free and then handed to the processes: another program can take one in between. Try again then.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(options);
-    } catch (err) {
-      if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
-      options.log?.(`a port was taken meanwhile; starting again (attempt ${attempt + 1})`);
-    }
-  }
+	// Ports are picked free and then handed to the processes: another program can take one in between. Try again then.
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startOnce(options);
+		} catch (err) {
+			if (attempt >= 3 || !/address already in use/i.test(String(err))) throw err;
+			options.log?.(`a port was taken meanwhile; starting again (attempt ${attempt + 1})`);
+		}
+	}
 }
 
 /**
@@ -83,283 +81,321 @@ export async function startCluster(options = {}) {
  * @returns {Promise<Cluster>}
  */
 async function startOnce(options) {
-  const log = options.log ?? (() => {});
-  const timeoutMs = options.timeoutMs ?? 120_000;
-  const ownsDir = !options.dir;
-  const dir = options.dir ? path.resolve(options.dir) : mkdtempSync(path.join(os.tmpdir(), 'modeldeck-cluster-'));
-  if (options.dir) {
-    if (alivePids(dir).length > 0) {
-      throw new Error(`a cluster is already running from ${dir}; stop it first (npm run cluster:down)`);
-    }
-    mkdirSync(dir, { recursive: true });
-    for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), { recursive: true, force: true });
-  }
+	const log = options.log ?? (() => {});
+	const timeoutMs = options.timeoutMs ?? 120_000;
+	const ownsDir = !options.dir;
+	const dir = options.dir ? path.resolve(options.dir) : mkdtempSync(path.join(os.tmpdir(), 'modeldeck-cluster-'));
+	if (options.dir) {
+		if (alivePids(dir).length > 0) {
+			throw new Error(`a cluster is already running from ${dir}; stop it first (npm run cluster:down)`);
+		}
+		mkdirSync(dir, {recursive: true});
+		for (const entry of readdirSync(dir)) rmSync(path.join(dir, entry), {recursive: true, force: true});
+	}
 
-  const bins = resolveBinaries({ log });
-  const missing = Object.entries(bins).filter(([, b]) => b.source === 'missing').map(([n]) => n);
-  if (missing.length > 0) {
-    if (ownsDir) rmSync(dir, { recursive: true, force: true });
-    throw new Error(`harness binaries missing (${missing.join(', ')}): run \`npm run harness:build\` first ` +
-      '(or name prebuilt ones with MODELDECK_ETCD, MODELDECK_KUBE_APISERVER, ...)');
-  }
+	const bins = resolveBinaries({log});
+	const missing = Object.entries(bins)
+		.filter(([, b]) => b.source === 'missing')
+		.map(([n]) => n);
+	if (missing.length > 0) {
+		if (ownsDir) rmSync(dir, {recursive: true, force: true});
+		throw new Error(
+			`harness binaries missing (${missing.join(', ')}): run \`npm run harness:build\` first ` +
+				'(or name prebuilt ones with MODELDECK_ETCD, MODELDECK_KUBE_APISERVER, ...)',
+		);
+	}
 
-  /** @type {ProcessRecord[]} */
-  const processes = [];
-  /** @type {Map<number, import('node:child_process').ChildProcess>} */
-  const children = new Map();
-  const killOnExit = () => {
-    for (const p of processes) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  if (!options.detached) process.on('exit', killOnExit);
+	/** @type {ProcessRecord[]} */
+	const processes = [];
+	/** @type {Map<number, import('node:child_process').ChildProcess>} */
+	const children = new Map();
+	const killOnExit = () => {
+		for (const p of processes) {
+			try {
+				process.kill(p.pid, 'SIGKILL');
+			} catch {
+				// already gone
+			}
+		}
+	};
+	if (!options.detached) process.on('exit', killOnExit);
 
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await stopProcesses(processes, children);
-    rmSync(path.join(dir, PID_FILE), { force: true });
-    if (!options.detached) process.off('exit', killOnExit);
-    if (ownsDir) rmSync(dir, { recursive: true, force: true });
-  };
+	let stopped = false;
+	const stop = async () => {
+		if (stopped) return;
+		stopped = true;
+		await stopProcesses(processes, children);
+		rmSync(path.join(dir, PID_FILE), {force: true});
+		if (!options.detached) process.off('exit', killOnExit);
+		if (ownsDir) rmSync(dir, {recursive: true, force: true});
+	};
 
-  /**
-   * @param {string} name
-   * @param {string} bin
-   * @param {string[]} args
-   * @param {NodeJS.ProcessEnv} [env]
-   */
-  const launch = (name, bin, args, env) => {
-    const logFile = path.join(dir, 'logs', `${name}.log`);
-    const fd = openSync(logFile, 'a');
-    writeFileSync(fd, `# ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
-    const child = spawn(bin, args, {
-      cwd: dir, env: env ?? process.env, stdio: ['ignore', fd, fd], detached: Boolean(options.detached),
-    });
-    closeSync(fd);
-    if (child.pid === undefined) throw new Error(`could not start ${name} (${bin})`);
-    if (options.detached) child.unref();
-    child.on('error', () => {});
-    const rec = { name, pid: child.pid, bin, log: logFile };
-    processes.push(rec);
-    children.set(child.pid, child);
-    writeFileSync(path.join(dir, PID_FILE), JSON.stringify(processes, null, 2));
-    log(`started ${name} (pid ${child.pid}), log ${logFile}`);
-    return rec;
-  };
+	/**
+	 * @param {string} name
+	 * @param {string} bin
+	 * @param {string[]} args
+	 * @param {NodeJS.ProcessEnv} [env]
+	 */
+	const launch = (name, bin, args, env) => {
+		const logFile = path.join(dir, 'logs', `${name}.log`);
+		const fd = openSync(logFile, 'a');
+		writeFileSync(fd, `# ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
+		const child = spawn(bin, args, {
+			cwd: dir,
+			env: env ?? process.env,
+			stdio: ['ignore', fd, fd],
+			detached: Boolean(options.detached),
+		});
+		closeSync(fd);
+		if (child.pid === undefined) throw new Error(`could not start ${name} (${bin})`);
+		if (options.detached) child.unref();
+		child.on('error', () => {});
+		const rec = {name, pid: child.pid, bin, log: logFile};
+		processes.push(rec);
+		children.set(child.pid, child);
+		writeFileSync(path.join(dir, PID_FILE), JSON.stringify(processes, null, 2));
+		log(`started ${name} (pid ${child.pid}), log ${logFile}`);
+		return rec;
+	};
 
-  try {
-    for (const sub of ['logs', 'pki', 'etcd', 'kubeconfigs', 'kwok-home']) mkdirSync(path.join(dir, sub), { recursive: true });
-    const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await freePorts(6);
-    const server = `https://127.0.0.1:${apiPort}`;
+	try {
+		for (const sub of ['logs', 'pki', 'etcd', 'kubeconfigs', 'kwok-home']) mkdirSync(path.join(dir, sub), {recursive: true});
+		const [etcdClient, etcdPeer, apiPort, kcmPort, schedPort, kwokPort] = await freePorts(6);
+		const server = `https://127.0.0.1:${apiPort}`;
 
-    // --- certificates and keys
-    const pki = path.join(dir, 'pki');
-    makePki(pki);
-    const caData = readFileSync(path.join(pki, 'ca.crt'));
+		// --- certificates and keys
+		const pki = path.join(dir, 'pki');
+		makePki(pki);
+		const caData = readFileSync(path.join(pki, 'ca.crt'));
 
-    // --- static tokens: people, and one system:masters user per component
-    /** @type {Tokens} */
-    const tokens = { admin: token(), viewer: token(), operator: token() };
-    const componentTokens = { kcm: token(), scheduler: token(), kwok: token() };
-    const tokenFile = path.join(pki, 'tokens.csv');
-    writeFileSync(tokenFile, [
-      `${tokens.admin},admin,admin,"system:masters"`,
-      `${tokens.viewer},viewer,viewer`,
-      `${tokens.operator},operator,operator`,
-      `${componentTokens.kcm},system:kube-controller-manager,kcm,"system:masters"`,
-      `${componentTokens.scheduler},system:kube-scheduler,scheduler,"system:masters"`,
-      `${componentTokens.kwok},kwok,kwok,"system:masters"`,
-      '',
-    ].join('\n'), { mode: 0o600 });
+		// --- static tokens: people, and one system:masters user per component
+		/** @type {Tokens} */
+		const tokens = {admin: token(), viewer: token(), operator: token()};
+		const componentTokens = {kcm: token(), scheduler: token(), kwok: token()};
+		const tokenFile = path.join(pki, 'tokens.csv');
+		writeFileSync(
+			tokenFile,
+			[
+				`${tokens.admin},admin,admin,"system:masters"`,
+				`${tokens.viewer},viewer,viewer`,
+				`${tokens.operator},operator,operator`,
+				`${componentTokens.kcm},system:kube-controller-manager,kcm,"system:masters"`,
+				`${componentTokens.scheduler},system:kube-scheduler,scheduler,"system:masters"`,
+				`${componentTokens.kwok},kwok,kwok,"system:masters"`,
+				'',
+			].join('\n'),
+			{mode: 0o600},
+		);
 
-    const kubeconfigs = path.join(dir, 'kubeconfigs');
-    /** @param {string} name @param {string} tok */
-    const componentKubeconfig = (name, tok) => {
-      const file = path.join(kubeconfigs, `${name}.kubeconfig`);
-      writeFileSync(file, kubeconfigYaml(server, caData, [{ name, token: tok, namespace: 'default' }], name), { mode: 0o600 });
-      return file;
-    };
-    const kcmKubeconfig = componentKubeconfig('kube-controller-manager', componentTokens.kcm);
-    const schedKubeconfig = componentKubeconfig('kube-scheduler', componentTokens.scheduler);
-    const kwokKubeconfig = componentKubeconfig('kwok', componentTokens.kwok);
+		const kubeconfigs = path.join(dir, 'kubeconfigs');
+		/** @param {string} name @param {string} tok */
+		const componentKubeconfig = (name, tok) => {
+			const file = path.join(kubeconfigs, `${name}.kubeconfig`);
+			writeFileSync(file, kubeconfigYaml(server, caData, [{name, token: tok, namespace: 'default'}], name), {mode: 0o600});
+			return file;
+		};
+		const kcmKubeconfig = componentKubeconfig('kube-controller-manager', componentTokens.kcm);
+		const schedKubeconfig = componentKubeconfig('kube-scheduler', componentTokens.scheduler);
+		const kwokKubeconfig = componentKubeconfig('kwok', componentTokens.kwok);
 
-    // --- etcd
-    const etcd = launch('etcd', bins.etcd.path, [
-      '--name=modeldeck',
-      `--data-dir=${path.join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=modeldeck=http://127.0.0.1:${etcdPeer}`,
-      '--initial-cluster-state=new',
-      '--unsafe-no-fsync', // throwaway data: don't pay for fsync on a shared test machine
-      '--log-level=warn',
-    ]);
-    await waitFor('etcd', etcd, children, timeoutMs, async () => {
-      const r = await request(`http://127.0.0.1:${etcdClient}/health`, {});
-      return r.status === 200 && /"health":\s*"true"/.test(r.body);
-    });
-    log('etcd is healthy');
+		// --- etcd
+		const etcd = launch('etcd', bins.etcd.path, [
+			'--name=modeldeck',
+			`--data-dir=${path.join(dir, 'etcd')}`,
+			`--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+			`--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+			`--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+			`--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+			`--initial-cluster=modeldeck=http://127.0.0.1:${etcdPeer}`,
+			'--initial-cluster-state=new',
+			'--unsafe-no-fsync', // throwaway data: don't pay for fsync on a shared test machine
+			'--log-level=warn',
+		]);
+		await waitFor('etcd', etcd, children, timeoutMs, async () => {
+			const r = await request(`http://127.0.0.1:${etcdClient}/health`, {});
+			return r.status === 200 && /"health":\s*"true"/.test(r.body);
+		});
+		log('etcd is healthy');
 
-    // --- kube-apiserver
-    const apiserver = launch('kube-apiserver', bins['kube-apiserver'].path, [
-      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${pki}`,
-      `--tls-cert-file=${path.join(pki, 'apiserver.crt')}`,
-      `--tls-private-key-file=${path.join(pki, 'apiserver.key')}`,
-      `--client-ca-file=${path.join(pki, 'ca.crt')}`,
-      `--token-auth-file=${tokenFile}`,
-      '--authorization-mode=Node,RBAC',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${path.join(pki, 'sa.pub')}`,
-      `--service-account-signing-key-file=${path.join(pki, 'sa.key')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--allow-privileged=true',
-      '--profiling=false',
-      // The kubernetes Service cannot have a loopback endpoint; nothing here runs in-cluster, so none is kept.
-      '--endpoint-reconciler-type=none',
-      `--requestheader-client-ca-file=${path.join(pki, 'front-proxy-ca.crt')}`,
-      '--requestheader-allowed-names=front-proxy-client',
-      '--requestheader-username-headers=X-Remote-User',
-      '--requestheader-group-headers=X-Remote-Group',
-      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-      `--proxy-client-cert-file=${path.join(pki, 'front-proxy-client.crt')}`,
-      `--proxy-client-key-file=${path.join(pki, 'front-proxy-client.key')}`,
-      // pods/log (and exec, port-forward) go to the "kubelet" of the pod's node: kwok's server, at the node's
-      // InternalIP (the node name resolves to nothing) and the port in its daemonEndpoints, over TLS checked
-      // against the harness CA, with a client certificate as a real kubelet would ask for.
-      '--kubelet-preferred-address-types=InternalIP',
-      `--kubelet-certificate-authority=${path.join(pki, 'ca.crt')}`,
-      `--kubelet-client-certificate=${path.join(pki, 'apiserver-kubelet-client.crt')}`,
-      `--kubelet-client-key=${path.join(pki, 'apiserver-kubelet-client.key')}`,
-    ]);
-    await waitFor('kube-apiserver', apiserver, children, timeoutMs, async () => {
-      const r = await request(`${server}/readyz`, { ca: caData, token: tokens.admin });
-      return r.status === 200;
-    });
-    log(`kube-apiserver is ready at ${server}`);
-    /** @type {Api} */
-    const api = (method, p, body, contentType) => request(`${server}${p}`, {
-      method, body, contentType, ca: caData, token: tokens.admin,
-    });
-    const versionBody = JSON.parse((await api('GET', '/version')).body);
-    const version = String(versionBody.gitVersion);
+		// --- kube-apiserver
+		const apiserver = launch('kube-apiserver', bins['kube-apiserver'].path, [
+			`--etcd-servers=http://127.0.0.1:${etcdClient}`,
+			'--bind-address=127.0.0.1',
+			'--advertise-address=127.0.0.1',
+			`--secure-port=${apiPort}`,
+			`--cert-dir=${pki}`,
+			`--tls-cert-file=${path.join(pki, 'apiserver.crt')}`,
+			`--tls-private-key-file=${path.join(pki, 'apiserver.key')}`,
+			`--client-ca-file=${path.join(pki, 'ca.crt')}`,
+			`--token-auth-file=${tokenFile}`,
+			'--authorization-mode=Node,RBAC',
+			'--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+			`--service-account-key-file=${path.join(pki, 'sa.pub')}`,
+			`--service-account-signing-key-file=${path.join(pki, 'sa.key')}`,
+			`--service-cluster-ip-range=${SERVICE_CIDR}`,
+			'--allow-privileged=true',
+			'--profiling=false',
+			// The kubernetes Service cannot have a loopback endpoint; nothing here runs in-cluster, so none is kept.
+			'--endpoint-reconciler-type=none',
+			`--requestheader-client-ca-file=${path.join(pki, 'front-proxy-ca.crt')}`,
+			'--requestheader-allowed-names=front-proxy-client',
+			'--requestheader-username-headers=X-Remote-User',
+			'--requestheader-group-headers=X-Remote-Group',
+			'--requestheader-extra-headers-prefix=X-Remote-Extra-',
+			`--proxy-client-cert-file=${path.join(pki, 'front-proxy-client.crt')}`,
+			`--proxy-client-key-file=${path.join(pki, 'front-proxy-client.key')}`,
+			// pods/log (and exec, port-forward) go to the "kubelet" of the pod's node: kwok's server, at the node's
+			// InternalIP (the node name resolves to nothing) and the port in its daemonEndpoints, over TLS checked
+			// against the harness CA, with a client certificate as a real kubelet would ask for.
+			'--kubelet-preferred-address-types=InternalIP',
+			`--kubelet-certificate-authority=${path.join(pki, 'ca.crt')}`,
+			`--kubelet-client-certificate=${path.join(pki, 'apiserver-kubelet-client.crt')}`,
+			`--kubelet-client-key=${path.join(pki, 'apiserver-kubelet-client.key')}`,
+		]);
+		await waitFor('kube-apiserver', apiserver, children, timeoutMs, async () => {
+			const r = await request(`${server}/readyz`, {ca: caData, token: tokens.admin});
+			return r.status === 200;
+		});
+		log(`kube-apiserver is ready at ${server}`);
+		/** @type {Api} */
+		const api = (method, p, body, contentType) =>
+			request(`${server}${p}`, {
+				method,
+				body,
+				contentType,
+				ca: caData,
+				token: tokens.admin,
+			});
+		const versionBody = JSON.parse((await api('GET', '/version')).body);
+		const version = String(versionBody.gitVersion);
 
-    // --- controllers, scheduler, kwok
-    const componentArgs = (/** @type {string} */ kc, /** @type {number} */ port) => [
-      `--kubeconfig=${kc}`,
-      `--authentication-kubeconfig=${kc}`,
-      `--authorization-kubeconfig=${kc}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${port}`,
-      '--leader-elect=false',
-    ];
-    const kcm = launch('kube-controller-manager', bins['kube-controller-manager'].path, [
-      ...componentArgs(kcmKubeconfig, kcmPort),
-      // Every default controller; the cloud ones would be skipped anyway without a cloud provider.
-      '--controllers=*,-service-lb-controller,-cloud-node-lifecycle-controller,-node-route-controller',
-      '--use-service-account-credentials=false',
-      `--service-account-private-key-file=${path.join(pki, 'sa.key')}`,
-      `--root-ca-file=${path.join(pki, 'ca.crt')}`,
-      `--cluster-signing-cert-file=${path.join(pki, 'ca.crt')}`,
-      `--cluster-signing-key-file=${path.join(pki, 'ca.key')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--cluster-name=modeldeck',
-      // Its client's default (20 requests/s, bursts of 30) makes a fleet of a thousand pods take minutes to roll out.
-      ...(options.controllerApiQps ? [`--kube-api-qps=${options.controllerApiQps}`, `--kube-api-burst=${options.controllerApiQps * 2}`] : []),
-    ]);
-    const scheduler = launch('kube-scheduler', bins['kube-scheduler'].path, componentArgs(schedKubeconfig, schedPort));
-    // kwok reads its Logs objects (pod -> log file on this host) from the API server, so their CRD comes first.
-    await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', KWOK_LOGS_CRD);
-    const kwok = launch('kwok', bins.kwok.path, [
-      `--kubeconfig=${kwokKubeconfig}`,
-      `--config=${kwokStages}`,
-      '--manage-all-nodes=false',
-      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      '--node-lease-duration-seconds=40',
-      // kwok's server plays the nodes' kubelet: the API server's pods/log requests land here (see the
-      // --kubelet-* flags above). --node-port puts the port into each node's daemonEndpoints.kubeletEndpoint.
-      `--server-address=127.0.0.1:${kwokPort}`,
-      `--node-port=${kwokPort}`,
-      `--tls-cert-file=${path.join(pki, 'kwok-kubelet.crt')}`,
-      `--tls-private-key-file=${path.join(pki, 'kwok-kubelet.key')}`,
-      // Which file is a pod's log: kwok.x-k8s.io/v1alpha1 Logs objects, one per pod, created by whoever plays the
-      // container runtime (a test), since pod names are known only once the pods exist.
-      '--enable-crds=Logs',
-      '--cidr=10.244.0.0/16',
-      '--node-ip=127.0.0.1',
-    ], { ...process.env, HOME: path.join(dir, 'kwok-home') }); // no ~/.kwok/kwok.yaml of the user's
+		// --- controllers, scheduler, kwok
+		const componentArgs = (/** @type {string} */ kc, /** @type {number} */ port) => [
+			`--kubeconfig=${kc}`,
+			`--authentication-kubeconfig=${kc}`,
+			`--authorization-kubeconfig=${kc}`,
+			'--bind-address=127.0.0.1',
+			`--secure-port=${port}`,
+			'--leader-elect=false',
+		];
+		const kcm = launch('kube-controller-manager', bins['kube-controller-manager'].path, [
+			...componentArgs(kcmKubeconfig, kcmPort),
+			// Every default controller; the cloud ones would be skipped anyway without a cloud provider.
+			'--controllers=*,-service-lb-controller,-cloud-node-lifecycle-controller,-node-route-controller',
+			'--use-service-account-credentials=false',
+			`--service-account-private-key-file=${path.join(pki, 'sa.key')}`,
+			`--root-ca-file=${path.join(pki, 'ca.crt')}`,
+			`--cluster-signing-cert-file=${path.join(pki, 'ca.crt')}`,
+			`--cluster-signing-key-file=${path.join(pki, 'ca.key')}`,
+			`--service-cluster-ip-range=${SERVICE_CIDR}`,
+			'--cluster-name=modeldeck',
+			// Its client's default (20 requests/s, bursts of 30) makes a fleet of a thousand pods take minutes to roll out.
+			...(options.controllerApiQps
+				? [`--kube-api-qps=${options.controllerApiQps}`, `--kube-api-burst=${options.controllerApiQps * 2}`]
+				: []),
+		]);
+		const scheduler = launch('kube-scheduler', bins['kube-scheduler'].path, componentArgs(schedKubeconfig, schedPort));
+		// kwok reads its Logs objects (pod -> log file on this host) from the API server, so their CRD comes first.
+		await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', KWOK_LOGS_CRD);
+		const kwok = launch(
+			'kwok',
+			bins.kwok.path,
+			[
+				`--kubeconfig=${kwokKubeconfig}`,
+				`--config=${kwokStages}`,
+				'--manage-all-nodes=false',
+				'--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+				'--node-lease-duration-seconds=40',
+				// kwok's server plays the nodes' kubelet: the API server's pods/log requests land here (see the
+				// --kubelet-* flags above). --node-port puts the port into each node's daemonEndpoints.kubeletEndpoint.
+				`--server-address=127.0.0.1:${kwokPort}`,
+				`--node-port=${kwokPort}`,
+				`--tls-cert-file=${path.join(pki, 'kwok-kubelet.crt')}`,
+				`--tls-private-key-file=${path.join(pki, 'kwok-kubelet.key')}`,
+				// Which file is a pod's log: kwok.x-k8s.io/v1alpha1 Logs objects, one per pod, created by whoever plays the
+				// container runtime (a test), since pod names are known only once the pods exist.
+				'--enable-crds=Logs',
+				'--cidr=10.244.0.0/16',
+				'--node-ip=127.0.0.1',
+			],
+			{...process.env, HOME: path.join(dir, 'kwok-home')},
+		); // no ~/.kwok/kwok.yaml of the user's
 
-    // --- objects: namespaces, RBAC, CRDs, nodes
-    for (const ns of NAMESPACES) await ensure(api, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    for (const [collection, obj] of rbacObjects()) await ensure(api, collection, obj);
-    const crdNames = [KWOK_LOGS_CRD.metadata.name];
-    for (const file of readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-      for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
-        const crd = doc.toJS();
-        if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
-        await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-        crdNames.push(crd.metadata.name);
-      }
-    }
-    for (const name of FAKE_NODES) await ensure(api, '/api/v1/nodes', fakeNode(name));
+		// --- objects: namespaces, RBAC, CRDs, nodes
+		for (const ns of NAMESPACES) await ensure(api, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}});
+		for (const [collection, obj] of rbacObjects()) await ensure(api, collection, obj);
+		const crdNames = [KWOK_LOGS_CRD.metadata.name];
+		for (const file of readdirSync(crdDir)
+			.filter((f) => /\.ya?ml$/.test(f))
+			.sort()) {
+			for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
+				const crd = doc.toJS();
+				if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
+				await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+				crdNames.push(crd.metadata.name);
+			}
+		}
+		for (const name of FAKE_NODES) await ensure(api, '/api/v1/nodes', fakeNode(name));
 
-    // --- wait until it is all usable
-    await waitFor('CRDs Established', apiserver, children, timeoutMs, async () => {
-      for (const name of crdNames) {
-        const r = await api('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-        if (r.status !== 200 || !hasCondition(JSON.parse(r.body), 'Established')) return false;
-      }
-      return true;
-    });
-    await waitFor('kube-controller-manager (default service accounts)', kcm, children, timeoutMs, async () => {
-      for (const ns of ['default', ...NAMESPACES]) {
-        if ((await api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status !== 200) return false;
-      }
-      return true;
-    });
-    await waitFor('kube-scheduler', scheduler, children, timeoutMs, async () => {
-      const r = await request(`https://127.0.0.1:${schedPort}/readyz`, { insecure: true });
-      return r.status === 200;
-    });
-    await waitFor('kwok (fake nodes Ready)', kwok, children, timeoutMs, async () => {
-      for (const name of FAKE_NODES) {
-        const r = await api('GET', `/api/v1/nodes/${name}`);
-        if (r.status !== 200 || !hasCondition(JSON.parse(r.body), 'Ready')) return false;
-      }
-      return true;
-    });
-    await waitFor('RBAC aggregation into the view role', kcm, children, timeoutMs, async () => {
-      const r = await api('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/view');
-      return r.status === 200 && r.body.includes('inferenceservices');
-    });
-    log('kube-controller-manager, kube-scheduler and kwok are up');
+		// --- wait until it is all usable
+		await waitFor('CRDs Established', apiserver, children, timeoutMs, async () => {
+			for (const name of crdNames) {
+				const r = await api('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+				if (r.status !== 200 || !hasCondition(JSON.parse(r.body), 'Established')) return false;
+			}
+			return true;
+		});
+		await waitFor('kube-controller-manager (default service accounts)', kcm, children, timeoutMs, async () => {
+			for (const ns of ['default', ...NAMESPACES]) {
+				if ((await api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status !== 200) return false;
+			}
+			return true;
+		});
+		await waitFor('kube-scheduler', scheduler, children, timeoutMs, async () => {
+			const r = await request(`https://127.0.0.1:${schedPort}/readyz`, {insecure: true});
+			return r.status === 200;
+		});
+		await waitFor('kwok (fake nodes Ready)', kwok, children, timeoutMs, async () => {
+			for (const name of FAKE_NODES) {
+				const r = await api('GET', `/api/v1/nodes/${name}`);
+				if (r.status !== 200 || !hasCondition(JSON.parse(r.body), 'Ready')) return false;
+			}
+			return true;
+		});
+		await waitFor('RBAC aggregation into the view role', kcm, children, timeoutMs, async () => {
+			const r = await api('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/view');
+			return r.status === 200 && r.body.includes('inferenceservices');
+		});
+		log('kube-controller-manager, kube-scheduler and kwok are up');
 
-    // --- the kubeconfig people and tests use
-    const kubeconfig = path.join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, kubeconfigYaml(server, caData, [
-      { name: 'admin', token: tokens.admin, namespace: 'default' },
-      { name: 'viewer', token: tokens.viewer, namespace: OPERATOR_NAMESPACE },
-      { name: 'operator', token: tokens.operator, namespace: OPERATOR_NAMESPACE },
-    ], 'admin'), { mode: 0o600 });
-    const caFile = path.join(pki, 'ca.crt');
-    writeFileSync(path.join(dir, STATE_FILE), JSON.stringify({ server, kubeconfig, caFile, version, tokens, startedAt: new Date().toISOString() }, null, 2), { mode: 0o600 });
-    log(`cluster ${version} ready; KUBECONFIG=${kubeconfig}`);
-    return { kubeconfig, server, caFile, tokens, dir, version, processes, stop };
-  } catch (err) {
-    await stop().catch(() => {});
-    throw err;
-  }
+		// --- the kubeconfig people and tests use
+		const kubeconfig = path.join(dir, 'kubeconfig');
+		writeFileSync(
+			kubeconfig,
+			kubeconfigYaml(
+				server,
+				caData,
+				[
+					{name: 'admin', token: tokens.admin, namespace: 'default'},
+					{name: 'viewer', token: tokens.viewer, namespace: OPERATOR_NAMESPACE},
+					{name: 'operator', token: tokens.operator, namespace: OPERATOR_NAMESPACE},
+				],
+				'admin',
+			),
+			{mode: 0o600},
+		);
+		const caFile = path.join(pki, 'ca.crt');
+		writeFileSync(
+			path.join(dir, STATE_FILE),
+			JSON.stringify({server, kubeconfig, caFile, version, tokens, startedAt: new Date().toISOString()}, null, 2),
+			{mode: 0o600},
+		);
+		log(`cluster ${version} ready; KUBECONFIG=${kubeconfig}`);
+		return {kubeconfig, server, caFile, tokens, dir, version, processes, stop};
+	} catch (err) {
+		await stop().catch(() => {});
+		throw err;
+	}
 }
 
 /**
@@ -369,10 +405,10 @@ async function startOnce(options) {
  * @returns {Promise<number>}
  */
 export async function stopCluster(dir = defaultStateDir()) {
-  const records = readPids(dir).filter((p) => isSameProcess(p));
-  await stopProcesses(records, new Map());
-  rmSync(path.join(dir, PID_FILE), { force: true });
-  return records.length;
+	const records = readPids(dir).filter((p) => isSameProcess(p));
+	await stopProcesses(records, new Map());
+	rmSync(path.join(dir, PID_FILE), {force: true});
+	return records.length;
 }
 
 /**
@@ -381,7 +417,7 @@ export async function stopCluster(dir = defaultStateDir()) {
  * @returns {ProcessRecord[]}
  */
 export function alivePids(dir = defaultStateDir()) {
-  return readPids(dir).filter((p) => isSameProcess(p));
+	return readPids(dir).filter((p) => isSameProcess(p));
 }
 
 /**
@@ -390,44 +426,44 @@ export function alivePids(dir = defaultStateDir()) {
  * @returns {{ server: string, kubeconfig: string, caFile: string, version: string, tokens: Tokens } | undefined}
  */
 export function readClusterState(dir = defaultStateDir()) {
-  try {
-    return JSON.parse(readFileSync(path.join(dir, STATE_FILE), 'utf8'));
-  } catch {
-    return undefined;
-  }
+	try {
+		return JSON.parse(readFileSync(path.join(dir, STATE_FILE), 'utf8'));
+	} catch {
+		return undefined;
+	}
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
 /** @param {string} dir @returns {ProcessRecord[]} */
 function readPids(dir) {
-  try {
-    const list = JSON.parse(readFileSync(path.join(dir, PID_FILE), 'utf8'));
-    return Array.isArray(list) ? list.filter((p) => Number.isInteger(p?.pid) && p.pid > 1) : [];
-  } catch {
-    return [];
-  }
+	try {
+		const list = JSON.parse(readFileSync(path.join(dir, PID_FILE), 'utf8'));
+		return Array.isArray(list) ? list.filter((p) => Number.isInteger(p?.pid) && p.pid > 1) : [];
+	} catch {
+		return [];
+	}
 }
 
 /** @param {ProcessRecord} p */
 function isSameProcess(p) {
-  try {
-    const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0];
-    return argv0 === p.bin;
-  } catch {
-    return false;
-  }
+	try {
+		const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0];
+		return argv0 === p.bin;
+	} catch {
+		return false;
+	}
 }
 
 /** @param {number} pid */
 function running(pid) {
-  try {
-    // A zombie (exited, not yet reaped by its parent) counts as gone.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+	try {
+		// A zombie (exited, not yet reaped by its parent) counts as gone.
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+	} catch {
+		return false;
+	}
 }
 
 /**
@@ -436,100 +472,213 @@ function running(pid) {
  * @param {Map<number, import('node:child_process').ChildProcess>} children
  */
 async function stopProcesses(records, children) {
-  const order = [...records].reverse();
-  const groups = [order.filter((p) => p.name !== 'kube-apiserver' && p.name !== 'etcd'),
-    order.filter((p) => p.name === 'kube-apiserver'), order.filter((p) => p.name === 'etcd')];
-  for (const group of groups) {
-    for (const p of group) signal(p.pid, 'SIGTERM');
-    const deadline = Date.now() + 10_000;
-    while (group.some((p) => running(p.pid)) && Date.now() < deadline) await sleep(100);
-    for (const p of group) if (running(p.pid)) signal(p.pid, 'SIGKILL');
-    const killDeadline = Date.now() + 5_000;
-    while (group.some((p) => running(p.pid)) && Date.now() < killDeadline) await sleep(50);
-  }
-  for (const p of records) children.get(p.pid)?.removeAllListeners();
+	const order = [...records].reverse();
+	const groups = [
+		order.filter((p) => p.name !== 'kube-apiserver' && p.name !== 'etcd'),
+		order.filter((p) => p.name === 'kube-apiserver'),
+		order.filter((p) => p.name === 'etcd'),
+	];
+	for (const group of groups) {
+		for (const p of group) signal(p.pid, 'SIGTERM');
+		const deadline = Date.now() + 10_000;
+		while (group.some((p) => running(p.pid)) && Date.now() < deadline) await sleep(100);
+		for (const p of group) if (running(p.pid)) signal(p.pid, 'SIGKILL');
+		const killDeadline = Date.now() + 5_000;
+		while (group.some((p) => running(p.pid)) && Date.now() < killDeadline) await sleep(50);
+	}
+	for (const p of records) children.get(p.pid)?.removeAllListeners();
 }
 
 /** @param {number} pid @param {NodeJS.Signals} sig */
 function signal(pid, sig) {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // gone
-  }
+	try {
+		process.kill(pid, sig);
+	} catch {
+		// gone
+	}
 }
 
 /** @param {number} ms */
 function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
+	return new Promise((r) => setTimeout(r, ms));
 }
 
 function token() {
-  return randomBytes(24).toString('hex');
+	return randomBytes(24).toString('hex');
 }
 
 /** @param {number} n @returns {Promise<number[]>} */
 async function freePorts(n) {
-  /** @type {net.Server[]} */
-  const servers = [];
-  const ports = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      servers.push(s);
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(undefined));
-      });
-      ports.push(/** @type {net.AddressInfo} */ (s.address()).port);
-    }
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
-  }
-  return ports;
+	/** @type {net.Server[]} */
+	const servers = [];
+	const ports = [];
+	try {
+		for (let i = 0; i < n; i++) {
+			const s = net.createServer();
+			servers.push(s);
+			await new Promise((resolve, reject) => {
+				s.once('error', reject);
+				s.listen(0, '127.0.0.1', () => resolve(undefined));
+			});
+			ports.push(/** @type {net.AddressInfo} */ (s.address()).port);
+		}
+	} finally {
+		await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+	}
+	return ports;
 }
 
 /** @param {string} pki */
 function makePki(pki) {
-  /** @param {string[]} args */
-  const openssl = (args) => {
-    try {
-      execFileSync('openssl', args, { cwd: pki, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      const e = /** @type {{ stderr?: Buffer, message: string }} */ (err);
-      throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString() || e.message}`);
-    }
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'];
-  openssl(['req', '-x509', '-new', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=modeldeck-local-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  const sans = ['DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc',
-    'DNS:kubernetes.default.svc.cluster.local', 'IP:127.0.0.1', `IP:${SERVICE_IP}`].join(',');
-  openssl(['req', '-x509', '-new', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'apiserver.key',
-    '-out', 'apiserver.crt', '-subj', '/CN=kube-apiserver', '-addext', `subjectAltName=${sans}`,
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext', 'extendedKeyUsage=serverAuth']);
-  // The aggregation layer's front proxy: its own CA (which kube-controller-manager and kube-scheduler read from
-  // kube-system/extension-apiserver-authentication) and the client certificate the API server proxies with.
-  openssl(['req', '-x509', '-new', ...ec, '-keyout', 'front-proxy-ca.key', '-out', 'front-proxy-ca.crt',
-    '-subj', '/CN=modeldeck-front-proxy-ca', '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  openssl(['req', '-x509', '-new', ...ec, '-CA', 'front-proxy-ca.crt', '-CAkey', 'front-proxy-ca.key',
-    '-keyout', 'front-proxy-client.key', '-out', 'front-proxy-client.crt', '-subj', '/CN=front-proxy-client',
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext', 'extendedKeyUsage=clientAuth']);
-  // kwok's server as the nodes' kubelet (serving, checked by the API server against this CA), and the API server's
-  // client certificate towards kubelets.
-  openssl(['req', '-x509', '-new', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'kwok-kubelet.key',
-    '-out', 'kwok-kubelet.crt', '-subj', '/CN=kwok-kubelet', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext', 'extendedKeyUsage=serverAuth']);
-  openssl(['req', '-x509', '-new', ...ec, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-keyout', 'apiserver-kubelet-client.key',
-    '-out', 'apiserver-kubelet-client.crt', '-subj', '/O=system:masters/CN=kube-apiserver-kubelet-client',
-    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext', 'extendedKeyUsage=clientAuth']);
-  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key']);
-  openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
+	/** @param {string[]} args */
+	const openssl = (args) => {
+		try {
+			execFileSync('openssl', args, {cwd: pki, stdio: ['ignore', 'pipe', 'pipe']});
+		} catch (err) {
+			const e = /** @type {{ stderr?: Buffer, message: string }} */ (err);
+			throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString() || e.message}`);
+		}
+	};
+	const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'];
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-keyout',
+		'ca.key',
+		'-out',
+		'ca.crt',
+		'-subj',
+		'/CN=modeldeck-local-ca',
+		'-addext',
+		'basicConstraints=critical,CA:TRUE',
+		'-addext',
+		'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+	]);
+	const sans = [
+		'DNS:localhost',
+		'DNS:kubernetes',
+		'DNS:kubernetes.default',
+		'DNS:kubernetes.default.svc',
+		'DNS:kubernetes.default.svc.cluster.local',
+		'IP:127.0.0.1',
+		`IP:${SERVICE_IP}`,
+	].join(',');
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-CA',
+		'ca.crt',
+		'-CAkey',
+		'ca.key',
+		'-keyout',
+		'apiserver.key',
+		'-out',
+		'apiserver.crt',
+		'-subj',
+		'/CN=kube-apiserver',
+		'-addext',
+		`subjectAltName=${sans}`,
+		'-addext',
+		'basicConstraints=critical,CA:FALSE',
+		'-addext',
+		'keyUsage=critical,digitalSignature,keyEncipherment',
+		'-addext',
+		'extendedKeyUsage=serverAuth',
+	]);
+	// The aggregation layer's front proxy: its own CA (which kube-controller-manager and kube-scheduler read from
+	// kube-system/extension-apiserver-authentication) and the client certificate the API server proxies with.
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-keyout',
+		'front-proxy-ca.key',
+		'-out',
+		'front-proxy-ca.crt',
+		'-subj',
+		'/CN=modeldeck-front-proxy-ca',
+		'-addext',
+		'basicConstraints=critical,CA:TRUE',
+		'-addext',
+		'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+	]);
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-CA',
+		'front-proxy-ca.crt',
+		'-CAkey',
+		'front-proxy-ca.key',
+		'-keyout',
+		'front-proxy-client.key',
+		'-out',
+		'front-proxy-client.crt',
+		'-subj',
+		'/CN=front-proxy-client',
+		'-addext',
+		'basicConstraints=critical,CA:FALSE',
+		'-addext',
+		'keyUsage=critical,digitalSignature,keyEncipherment',
+		'-addext',
+		'extendedKeyUsage=clientAuth',
+	]);
+	// kwok's server as the nodes' kubelet (serving, checked by the API server against this CA), and the API server's
+	// client certificate towards kubelets.
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-CA',
+		'ca.crt',
+		'-CAkey',
+		'ca.key',
+		'-keyout',
+		'kwok-kubelet.key',
+		'-out',
+		'kwok-kubelet.crt',
+		'-subj',
+		'/CN=kwok-kubelet',
+		'-addext',
+		'subjectAltName=IP:127.0.0.1,DNS:localhost',
+		'-addext',
+		'basicConstraints=critical,CA:FALSE',
+		'-addext',
+		'keyUsage=critical,digitalSignature,keyEncipherment',
+		'-addext',
+		'extendedKeyUsage=serverAuth',
+	]);
+	openssl([
+		'req',
+		'-x509',
+		'-new',
+		...ec,
+		'-CA',
+		'ca.crt',
+		'-CAkey',
+		'ca.key',
+		'-keyout',
+		'apiserver-kubelet-client.key',
+		'-out',
+		'apiserver-kubelet-client.crt',
+		'-subj',
+		'/O=system:masters/CN=kube-apiserver-kubelet-client',
+		'-addext',
+		'basicConstraints=critical,CA:FALSE',
+		'-addext',
+		'keyUsage=critical,digitalSignature,keyEncipherment',
+		'-addext',
+		'extendedKeyUsage=clientAuth',
+	]);
+	openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key']);
+	openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
 
 /**
@@ -539,25 +688,30 @@ function makePki(pki) {
  * @param {string} current
  */
 function kubeconfigYaml(server, caData, users, current) {
-  const ca = caData.toString('base64');
-  const lines = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: modeldeck-local',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${ca}`,
-    'users:',
-    ...users.flatMap((u) => [`- name: ${u.name}`, '  user:', `    token: ${u.token}`]),
-    'contexts:',
-    ...users.flatMap((u) => [`- name: ${u.name}`, '  context:', '    cluster: modeldeck-local', `    user: ${u.name}`,
-      `    namespace: ${u.namespace}`]),
-    `current-context: ${current}`,
-    'preferences: {}',
-    '',
-  ];
-  return lines.join('\n');
+	const ca = caData.toString('base64');
+	const lines = [
+		'apiVersion: v1',
+		'kind: Config',
+		'clusters:',
+		'- name: modeldeck-local',
+		'  cluster:',
+		`    server: ${server}`,
+		`    certificate-authority-data: ${ca}`,
+		'users:',
+		...users.flatMap((u) => [`- name: ${u.name}`, '  user:', `    token: ${u.token}`]),
+		'contexts:',
+		...users.flatMap((u) => [
+			`- name: ${u.name}`,
+			'  context:',
+			'    cluster: modeldeck-local',
+			`    user: ${u.name}`,
+			`    namespace: ${u.namespace}`,
+		]),
+		`current-context: ${current}`,
+		'preferences: {}',
+		'',
+	];
+	return lines.join('\n');
 }
 
 /**
@@ -566,104 +720,134 @@ function kubeconfigYaml(server, caData, users, current) {
  * (`<RFC 3339 time> stdout F <line>`), which kwok's server returns for the API server's pods/log.
  */
 const KWOK_LOGS_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
-  metadata: { name: 'logs.kwok.x-k8s.io' },
-  spec: {
-    group: 'kwok.x-k8s.io',
-    names: { kind: 'Logs', listKind: 'LogsList', plural: 'logs', singular: 'logs' },
-    scope: 'Namespaced',
-    versions: [{
-      name: 'v1alpha1', served: true, storage: true,
-      subresources: { status: {} },
-      schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            apiVersion: { type: 'string' },
-            kind: { type: 'string' },
-            metadata: { type: 'object' },
-            spec: {
-              type: 'object', required: ['logs'],
-              properties: {
-                logs: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      containers: { type: 'array', items: { type: 'string' } },
-                      follow: { type: 'boolean' },
-                      logsFile: { type: 'string' },
-                      previousLogsFile: { type: 'string' },
-                    },
-                  },
-                },
-              },
-            },
-            status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-          },
-        },
-      },
-    }],
-  },
+	apiVersion: 'apiextensions.k8s.io/v1',
+	kind: 'CustomResourceDefinition',
+	metadata: {name: 'logs.kwok.x-k8s.io'},
+	spec: {
+		group: 'kwok.x-k8s.io',
+		names: {kind: 'Logs', listKind: 'LogsList', plural: 'logs', singular: 'logs'},
+		scope: 'Namespaced',
+		versions: [
+			{
+				name: 'v1alpha1',
+				served: true,
+				storage: true,
+				subresources: {status: {}},
+				schema: {
+					openAPIV3Schema: {
+						type: 'object',
+						properties: {
+							apiVersion: {type: 'string'},
+							kind: {type: 'string'},
+							metadata: {type: 'object'},
+							spec: {
+								type: 'object',
+								required: ['logs'],
+								properties: {
+									logs: {
+										type: 'array',
+										items: {
+											type: 'object',
+											properties: {
+												containers: {type: 'array', items: {type: 'string'}},
+												follow: {type: 'boolean'},
+												logsFile: {type: 'string'},
+												previousLogsFile: {type: 'string'},
+											},
+										},
+									},
+								},
+							},
+							status: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true},
+						},
+					},
+				},
+			},
+		],
+	},
 };
 
 /** The resources the operator changes in its namespace and reads everywhere (with pods, HPAs and namespaces). */
 const OPERATED = [
-  { apiGroups: ['apps'], resources: ['deployments', 'replicasets'] },
-  { apiGroups: [''], resources: ['services'] },
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'] },
-  { apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules'] },
-  { apiGroups: ['serving.kserve.io'], resources: ['inferenceservices'] },
-  { apiGroups: ['split.smi-spec.io'], resources: ['trafficsplits'] },
-  { apiGroups: ['mlops.seldon.io'], resources: ['models', 'experiments'] },
-  { apiGroups: ['flagger.app'], resources: ['canaries'] },
-  { apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns'] },
+	{apiGroups: ['apps'], resources: ['deployments', 'replicasets']},
+	{apiGroups: [''], resources: ['services']},
+	{apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes']},
+	{apiGroups: ['networking.istio.io'], resources: ['virtualservices', 'destinationrules']},
+	{apiGroups: ['serving.kserve.io'], resources: ['inferenceservices']},
+	{apiGroups: ['split.smi-spec.io'], resources: ['trafficsplits']},
+	{apiGroups: ['mlops.seldon.io'], resources: ['models', 'experiments']},
+	{apiGroups: ['flagger.app'], resources: ['canaries']},
+	{apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns']},
 ];
 const READ = ['get', 'list', 'watch'];
 
 /** @returns {[string, object][]} */
 function rbacObjects() {
-  const rbac = '/apis/rbac.authorization.k8s.io/v1';
-  return [
-    // The CRDs' resources join the built-in view role (kube-controller-manager aggregates them), as upstream CRDs do.
-    [`${rbac}/clusterroles`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-      metadata: { name: 'modeldeck:crds-view', labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
-      rules: OPERATED.filter((r) => r.apiGroups[0] !== 'apps' && r.apiGroups[0] !== '').map((r) => ({ ...r, verbs: READ })),
-    }],
-    [`${rbac}/clusterrolebindings`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
-      metadata: { name: 'modeldeck:viewer' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }],
-    }],
-    [`${rbac}/clusterroles`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
-      metadata: { name: 'modeldeck:operator-read' },
-      rules: [
-        ...OPERATED.map((r) => ({ ...r, verbs: READ })),
-        { apiGroups: [''], resources: ['pods', 'namespaces', 'events'], verbs: READ },
-        { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: READ },
-      ],
-    }],
-    [`${rbac}/clusterrolebindings`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding',
-      metadata: { name: 'modeldeck:operator-read' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'modeldeck:operator-read' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator' }],
-    }],
-    [`${rbac}/namespaces/${OPERATOR_NAMESPACE}/roles`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role',
-      metadata: { name: 'modeldeck:operator', namespace: OPERATOR_NAMESPACE },
-      rules: OPERATED.map((r) => ({ ...r, verbs: [...READ, 'patch', 'update'] })),
-    }],
-    [`${rbac}/namespaces/${OPERATOR_NAMESPACE}/rolebindings`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding',
-      metadata: { name: 'modeldeck:operator', namespace: OPERATOR_NAMESPACE },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'modeldeck:operator' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator' }],
-    }],
-  ];
+	const rbac = '/apis/rbac.authorization.k8s.io/v1';
+	return [
+		// The CRDs' resources join the built-in view role (kube-controller-manager aggregates them), as upstream CRDs do.
+		[
+			`${rbac}/clusterroles`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRole',
+				metadata: {name: 'modeldeck:crds-view', labels: {'rbac.authorization.k8s.io/aggregate-to-view': 'true'}},
+				rules: OPERATED.filter((r) => r.apiGroups[0] !== 'apps' && r.apiGroups[0] !== '').map((r) => ({...r, verbs: READ})),
+			},
+		],
+		[
+			`${rbac}/clusterrolebindings`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRoleBinding',
+				metadata: {name: 'modeldeck:viewer'},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view'},
+				subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer'}],
+			},
+		],
+		[
+			`${rbac}/clusterroles`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRole',
+				metadata: {name: 'modeldeck:operator-read'},
+				rules: [
+					...OPERATED.map((r) => ({...r, verbs: READ})),
+					{apiGroups: [''], resources: ['pods', 'namespaces', 'events'], verbs: READ},
+					{apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: READ},
+				],
+			},
+		],
+		[
+			`${rbac}/clusterrolebindings`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'ClusterRoleBinding',
+				metadata: {name: 'modeldeck:operator-read'},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'modeldeck:operator-read'},
+				subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
+			},
+		],
+		[
+			`${rbac}/namespaces/${OPERATOR_NAMESPACE}/roles`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'Role',
+				metadata: {name: 'modeldeck:operator', namespace: OPERATOR_NAMESPACE},
+				rules: OPERATED.map((r) => ({...r, verbs: [...READ, 'patch', 'update']})),
+			},
+		],
+		[
+			`${rbac}/namespaces/${OPERATOR_NAMESPACE}/rolebindings`,
+			{
+				apiVersion: 'rbac.authorization.k8s.io/v1',
+				kind: 'RoleBinding',
+				metadata: {name: 'modeldeck:operator', namespace: OPERATOR_NAMESPACE},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'modeldeck:operator'},
+				subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
+			},
+		],
+	];
 }
 
 /**
@@ -672,26 +856,31 @@ function rbacObjects() {
  * @param {string} name
  */
 export function fakeNode(name) {
-  return {
-    apiVersion: 'v1', kind: 'Node',
-    metadata: {
-      name,
-      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: {
-        'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
-        'kubernetes.io/role': 'agent', 'node-role.kubernetes.io/agent': '', type: 'kwok',
-      },
-    },
-    status: {
-      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
-    },
-  };
+	return {
+		apiVersion: 'v1',
+		kind: 'Node',
+		metadata: {
+			name,
+			annotations: {'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0'},
+			labels: {
+				'kubernetes.io/hostname': name,
+				'kubernetes.io/os': 'linux',
+				'kubernetes.io/arch': 'amd64',
+				'kubernetes.io/role': 'agent',
+				'node-role.kubernetes.io/agent': '',
+				type: 'kwok',
+			},
+		},
+		status: {
+			allocatable: {cpu: '32', memory: '256Gi', pods: '110'},
+			capacity: {cpu: '32', memory: '256Gi', pods: '110'},
+		},
+	};
 }
 
 /** @param {any} obj @param {string} type */
 function hasCondition(obj, type) {
-  return (obj?.status?.conditions ?? []).some((/** @type {any} */ c) => c.type === type && c.status === 'True');
+	return (obj?.status?.conditions ?? []).some((/** @type {any} */ c) => c.type === type && c.status === 'True');
 }
 
 /**
@@ -705,10 +894,10 @@ function hasCondition(obj, type) {
  * @param {any} obj
  */
 async function ensure(api, collection, obj) {
-  const r = await api('POST', collection, obj);
-  if (r.status !== 201 && r.status !== 200 && r.status !== 409) {
-    throw new Error(`creating ${obj.kind} ${obj.metadata?.name}: HTTP ${r.status} ${r.body.slice(0, 500)}`);
-  }
+	const r = await api('POST', collection, obj);
+	if (r.status !== 201 && r.status !== 200 && r.status !== 409) {
+		throw new Error(`creating ${obj.kind} ${obj.metadata?.name}: HTTP ${r.status} ${r.body.slice(0, 500)}`);
+	}
 }
 
 /**
@@ -717,29 +906,35 @@ async function ensure(api, collection, obj) {
  * @returns {Promise<{ status: number, body: string }>}
  */
 function request(url, opts) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    /** @type {Record<string, string>} */
-    const headers = { accept: 'application/json' };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    const lib = u.protocol === 'https:' ? https : http;
-    const req = lib.request(u, {
-      method: opts.method ?? 'GET', headers, timeout: 10_000,
-      ...(u.protocol === 'https:' ? { ca: opts.ca, rejectUnauthorized: !opts.insecure, agent: false } : { agent: false }),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timed out: ${opts.method ?? 'GET'} ${url}`)));
-    req.on('error', reject);
-    if (payload !== undefined) req.write(payload);
-    req.end();
-  });
+	return new Promise((resolve, reject) => {
+		const u = new URL(url);
+		const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+		/** @type {Record<string, string>} */
+		const headers = {accept: 'application/json'};
+		if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+		if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+		const lib = u.protocol === 'https:' ? https : http;
+		const req = lib.request(
+			u,
+			{
+				method: opts.method ?? 'GET',
+				headers,
+				timeout: 10_000,
+				...(u.protocol === 'https:' ? {ca: opts.ca, rejectUnauthorized: !opts.insecure, agent: false} : {agent: false}),
+			},
+			(res) => {
+				let body = '';
+				res.setEncoding('utf8');
+				res.on('data', (c) => (body += c));
+				res.on('end', () => resolve({status: res.statusCode ?? 0, body}));
+				res.on('error', reject);
+			},
+		);
+		req.on('timeout', () => req.destroy(new Error(`timed out: ${opts.method ?? 'GET'} ${url}`)));
+		req.on('error', reject);
+		if (payload !== undefined) req.write(payload);
+		req.end();
+	});
 }
 
 /**
@@ -751,34 +946,38 @@ function request(url, opts) {
  * @param {() => Promise<boolean>} check
  */
 async function waitFor(what, proc, children, timeoutMs, check) {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    const child = children.get(proc.pid);
-    if (!running(proc.pid) || (child && child.exitCode !== null)) {
-      throw new Error(`${proc.name} exited ${what === proc.name ? 'before it was ready' : `while waiting for ${what}`} (exit ${child?.exitCode ?? '?'}${child?.signalCode ? `, ${child.signalCode}` : ''}); ` +
-        `last lines of ${proc.log}:\n${tail(proc.log)}`);
-    }
-    try {
-      if (await check()) return;
-      lastError = '';
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (${lastError})` : ''}; ` +
-        `last lines of ${proc.log}:\n${tail(proc.log)}`);
-    }
-    await sleep(250);
-  }
+	const deadline = Date.now() + timeoutMs;
+	let lastError = '';
+	for (;;) {
+		const child = children.get(proc.pid);
+		if (!running(proc.pid) || (child && child.exitCode !== null)) {
+			throw new Error(
+				`${proc.name} exited ${what === proc.name ? 'before it was ready' : `while waiting for ${what}`} (exit ${child?.exitCode ?? '?'}${child?.signalCode ? `, ${child.signalCode}` : ''}); ` +
+					`last lines of ${proc.log}:\n${tail(proc.log)}`,
+			);
+		}
+		try {
+			if (await check()) return;
+			lastError = '';
+		} catch (err) {
+			lastError = err instanceof Error ? err.message : String(err);
+		}
+		if (Date.now() > deadline) {
+			throw new Error(
+				`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (${lastError})` : ''}; ` +
+					`last lines of ${proc.log}:\n${tail(proc.log)}`,
+			);
+		}
+		await sleep(250);
+	}
 }
 
 /** @param {string} file @param {number} [n] */
 function tail(file, n = 30) {
-  try {
-    if (!existsSync(file)) return '(no log)';
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-  } catch {
-    return '(log unreadable)';
-  }
+	try {
+		if (!existsSync(file)) return '(no log)';
+		return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+	} catch {
+		return '(log unreadable)';
+	}
 }

@@ -65,11 +65,16 @@ export async function ensureFlagger(options = {}) {
 	const binary = flaggerPath();
 	if (!options.force && existsSync(binary) && existsSync(loadtesterPath()) && existsSync(flaggerCrdPath())) return binary;
 	const go = spawnSync('go', ['version'], {encoding: 'utf8'});
-	if (go.status !== 0) throw new Error('Go is needed to build Flagger: install Go 1.22 or newer, or set MODELDECK_FLAGGER to a flagger binary');
+	if (go.status !== 0)
+		throw new Error('Go is needed to build Flagger: install Go 1.22 or newer, or set MODELDECK_FLAGGER to a flagger binary');
 	const dir = binDir();
 	mkdirSync(dir, {recursive: true});
-	const download = spawnSync('go', ['mod', 'download', '-json', `${FLAGGER_MODULE}@${FLAGGER_VERSION}`], {encoding: 'utf8', cwd: os.tmpdir()});
-	if (download.status !== 0) throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} failed: ${download.stdout}${download.stderr}`);
+	const download = spawnSync('go', ['mod', 'download', '-json', `${FLAGGER_MODULE}@${FLAGGER_VERSION}`], {
+		encoding: 'utf8',
+		cwd: os.tmpdir(),
+	});
+	if (download.status !== 0)
+		throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} failed: ${download.stdout}${download.stderr}`);
 	const moduleDir = /** @type {{Dir?: string}} */ (JSON.parse(download.stdout)).Dir;
 	if (!moduleDir) throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} gave no directory`);
 	const tmp = mkdtempSync(path.join(dir, '.flagger-build-'));
@@ -144,7 +149,8 @@ export async function installFlaggerCrds(cluster) {
 		const crd = document.toJS();
 		if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
 		const created = await apiRequest(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-		if (created.status !== 201 && created.status !== 409) throw new Error(`creating CRD ${crd.metadata?.name}: HTTP ${created.status} ${created.body.slice(0, 400)}`);
+		if (created.status !== 201 && created.status !== 409)
+			throw new Error(`creating CRD ${crd.metadata?.name}: HTTP ${created.status} ${created.body.slice(0, 400)}`);
 		names.push(crd.metadata.name);
 	}
 
@@ -153,7 +159,12 @@ export async function installFlaggerCrds(cluster) {
 		for (;;) {
 			const got = await apiRequest(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
 			const conditions = got.status === 200 ? (JSON.parse(got.body).status?.conditions ?? []) : [];
-			if (conditions.some((/** @type {{type: string, status: string}} */ condition) => condition.type === 'Established' && condition.status === 'True')) break;
+			if (
+				conditions.some(
+					(/** @type {{type: string, status: string}} */ condition) => condition.type === 'Established' && condition.status === 'True',
+				)
+			)
+				break;
 			if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
 			await new Promise((resolve) => setTimeout(resolve, 200));
 		}

@@ -77,7 +77,7 @@ export function prometheusBinary() {
 	for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
 	throw new Error(
 		'Prometheus is not installed: set MODELDECK_PROMETHEUS to its binary, or run `bash harness/ensure-prometheus.sh` ' +
-			'(installs Debian\'s prometheus package, or builds it with Go).',
+			"(installs Debian's prometheus package, or builds it with Go).",
 	);
 }
 
@@ -97,9 +97,7 @@ export function promtoolBinary() {
 		path.join(cacheBinDir(), 'promtool'),
 	];
 	for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
-	throw new Error(
-		'promtool is not installed: set MODELDECK_PROMTOOL to its binary, or run `bash harness/ensure-prometheus.sh`.',
-	);
+	throw new Error('promtool is not installed: set MODELDECK_PROMTOOL to its binary, or run `bash harness/ensure-prometheus.sh`.');
 }
 
 /** @returns {Promise<number>} a port free on 127.0.0.1 right now. */
@@ -160,9 +158,7 @@ export async function createBlocks(openMetricsFile, dataDir) {
 		});
 	} catch (error) {
 		const detail = /** @type {{stderr?: string, message: string}} */ (error);
-		throw new Error(
-			`promtool could not turn ${openMetricsFile} into TSDB blocks: ${(detail.stderr || detail.message).trim()}`,
-		);
+		throw new Error(`promtool could not turn ${openMetricsFile} into TSDB blocks: ${(detail.stderr || detail.message).trim()}`);
 	}
 }
 

@@ -17,7 +17,21 @@
  * - ARG substitution, shell-form ENTRYPOINT/CMD, wildcards in COPY sources and ADD are refused with a message.
  */
 import {spawnSync} from 'node:child_process';
-import {chmodSync, cpSync, existsSync, linkSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync} from 'node:fs';
+import {
+	chmodSync,
+	cpSync,
+	existsSync,
+	linkSync,
+	copyFileSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	realpathSync,
+	rmSync,
+	statSync,
+	symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -127,7 +141,8 @@ export function parseCopy(instruction: DockerInstruction): CopyInstruction {
 	}
 
 	for (const source of copy.sources) {
-		if (/[*?[]/.test(source)) throw new ImageLayoutError(`${where}: wildcards in COPY sources (${source}) are not supported by image-layout`);
+		if (/[*?[]/.test(source))
+			throw new ImageLayoutError(`${where}: wildcards in COPY sources (${source}) are not supported by image-layout`);
 	}
 
 	return copy;
@@ -136,7 +151,10 @@ export function parseCopy(instruction: DockerInstruction): CopyInstruction {
 /** ENTRYPOINT and CMD in exec (JSON) form; distroless images have no shell for the shell form. */
 function execForm(instruction: DockerInstruction): string[] {
 	const value = instruction.value;
-	if (!value.startsWith('[')) throw new ImageLayoutError(`line ${instruction.line}: ${instruction.keyword} must use the exec form ["…"]: the runtime image has no shell`);
+	if (!value.startsWith('['))
+		throw new ImageLayoutError(
+			`line ${instruction.line}: ${instruction.keyword} must use the exec form ["…"]: the runtime image has no shell`,
+		);
 	try {
 		const parsed = JSON.parse(value) as unknown;
 		if (Array.isArray(parsed) && parsed.every((item) => typeof item === 'string')) return parsed;
@@ -175,7 +193,10 @@ export function dockerignoreFilter(text: string): (relativePath: string) => bool
 		.filter((line) => line !== '' && !line.startsWith('#'))
 		.map((line) => {
 			const negate = line.startsWith('!');
-			const pattern = path.posix.normalize((negate ? line.slice(1) : line).trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+			const pattern = path.posix
+				.normalize((negate ? line.slice(1) : line).trim())
+				.replace(/^\/+/, '')
+				.replace(/\/+$/, '');
 			let source = '';
 			for (let index = 0; index < pattern.length; index++) {
 				const character = pattern[index]!;
@@ -283,7 +304,8 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 	const included = dockerignoreFilter(ignoreFile ? readFileSync(ignoreFile, 'utf8') : '');
 
 	const root = options.out ? path.resolve(options.out) : mkdtempSync(path.join(os.tmpdir(), 'modeldeck-image-'));
-	if (existsSync(root) && readdirSync(root).length > 0) throw new ImageLayoutError(`${root} is not empty: give image-layout an empty or new directory`);
+	if (existsSync(root) && readdirSync(root).length > 0)
+		throw new ImageLayoutError(`${root} is not empty: give image-layout an empty or new directory`);
 	mkdirSync(root, {recursive: true});
 	// Readable by the image's non-root user, as an image's root is.
 	chmodSync(root, 0o755);
@@ -291,12 +313,17 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 	const simulated = new Map<number, StageState>();
 
 	const stageByReference = (reference: string, line: number): DockerStage => {
-		const stage = stages.find((candidate) => candidate.name === reference) ?? (/^\d+$/.test(reference) ? stages[Number(reference)] : undefined);
-		if (!stage) throw new ImageLayoutError(`line ${line}: COPY --from=${reference}: no such stage (external images are not supported by image-layout)`);
+		const stage =
+			stages.find((candidate) => candidate.name === reference) ?? (/^\d+$/.test(reference) ? stages[Number(reference)] : undefined);
+		if (!stage)
+			throw new ImageLayoutError(
+				`line ${line}: COPY --from=${reference}: no such stage (external images are not supported by image-layout)`,
+			);
 		return stage;
 	};
 
-	const imagePath = (state: StageState, target: string) => (path.posix.isAbsolute(target) ? target : path.posix.join(state.workdir, target));
+	const imagePath = (state: StageState, target: string) =>
+		path.posix.isAbsolute(target) ? target : path.posix.join(state.workdir, target);
 
 	const copy = (state: StageState, instruction: DockerInstruction): void => {
 		const spec = parseCopy(instruction);
@@ -313,7 +340,9 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 				if (relative.startsWith('..')) throw new ImageLayoutError(`line ${instruction.line}: COPY ${source} is outside the build context`);
 				hostSource = path.join(context, relative);
 				if (relative !== '.' && !included(relative)) {
-					throw new ImageLayoutError(`line ${instruction.line}: COPY ${source}: excluded from the build context by ${path.relative(context, ignoreFile ?? '.dockerignore')}`);
+					throw new ImageLayoutError(
+						`line ${instruction.line}: COPY ${source}: excluded from the build context by ${path.relative(context, ignoreFile ?? '.dockerignore')}`,
+					);
 				}
 
 				filter = (file) => {
@@ -322,9 +351,15 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 				};
 			}
 
-			if (!existsSync(hostSource)) throw new ImageLayoutError(`line ${instruction.line}: COPY ${source}: not found${fromStage ? ` in stage ${spec.from}` : ' in the build context'}`);
+			if (!existsSync(hostSource))
+				throw new ImageLayoutError(
+					`line ${instruction.line}: COPY ${source}: not found${fromStage ? ` in stage ${spec.from}` : ' in the build context'}`,
+				);
 			const isDirectory = statSync(hostSource).isDirectory();
-			const target = path.join(state.root, isDirectory || !intoDirectory ? destination : path.posix.join(destination, path.basename(source)));
+			const target = path.join(
+				state.root,
+				isDirectory || !intoDirectory ? destination : path.posix.join(destination, path.basename(source)),
+			);
 			mkdirSync(isDirectory ? target : path.dirname(target), {recursive: true});
 			// A directory's contents are copied, not the directory itself (Docker's COPY semantics).
 			cpSync(hostSource, target, {recursive: true, verbatimSymlinks: true, ...(filter ? {filter} : {})});
@@ -344,7 +379,8 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 		if (/^npm (ci|install)\b/.test(command)) {
 			// Stand-in for the registry install: this checkout's node_modules, installed from the same package-lock.json.
 			const installed = path.join(context, 'node_modules');
-			if (!existsSync(installed)) throw new ImageLayoutError(`${instruction.value}: no node_modules in ${context} to stand in for it; run npm ci first`);
+			if (!existsSync(installed))
+				throw new ImageLayoutError(`${instruction.value}: no node_modules in ${context} to stand in for it; run npm ci first`);
 			symlinkSync(installed, path.join(cwd, 'node_modules'), 'dir');
 			log(`RUN ${command}  (linked ${installed})`);
 			return;
@@ -362,7 +398,9 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 			encoding: 'utf8',
 		});
 		if (result.status !== 0) {
-			throw new ImageLayoutError(`line ${instruction.line}: RUN ${command} failed (exit ${result.status ?? result.signal}):\n${`${result.stdout}${result.stderr}`.trim().slice(-2000)}`);
+			throw new ImageLayoutError(
+				`line ${instruction.line}: RUN ${command} failed (exit ${result.status ?? result.signal}):\n${`${result.stdout}${result.stderr}`.trim().slice(-2000)}`,
+			);
 		}
 	};
 
@@ -400,7 +438,9 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 				case 'CMD':
 					break;
 				default:
-					throw new ImageLayoutError(`line ${instruction.line}: ${instruction.keyword} in stage ${stage.name ?? stage.index} is not supported by image-layout`);
+					throw new ImageLayoutError(
+						`line ${instruction.line}: ${instruction.keyword} in stage ${stage.name ?? stage.index} is not supported by image-layout`,
+					);
 			}
 		}
 
@@ -411,9 +451,15 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 	try {
 		const final = stages.at(-1)!;
 		const node = baseNode(final.base);
-		if (!node) throw new ImageLayoutError(`the runtime base ${final.base} is not a Node image image-layout can stand in for (distroless nodejs or node:)`);
+		if (!node)
+			throw new ImageLayoutError(
+				`the runtime base ${final.base} is not a Node image image-layout can stand in for (distroless nodejs or node:)`,
+			);
 		const hostMajor = Number(process.versions.node.split('.')[0]);
-		if (node.major !== hostMajor) throw new ImageLayoutError(`the runtime image ships Node ${node.major} but this is Node ${process.versions.node}: run image-layout with Node ${node.major}`);
+		if (node.major !== hostMajor)
+			throw new ImageLayoutError(
+				`the runtime image ships Node ${node.major} but this is Node ${process.versions.node}: run image-layout with Node ${node.major}`,
+			);
 
 		const state: StageState = {root, workdir: '/', env: {}};
 		let user: string | undefined;
@@ -446,7 +492,9 @@ export function assembleImageLayout(options: AssembleOptions = {}): ImageLayout 
 				case 'LABEL':
 					break;
 				default:
-					throw new ImageLayoutError(`line ${instruction.line}: ${instruction.keyword} in the runtime stage: keep it to WORKDIR, COPY, ENV, USER, EXPOSE, LABEL, ENTRYPOINT and CMD`);
+					throw new ImageLayoutError(
+						`line ${instruction.line}: ${instruction.keyword} in the runtime stage: keep it to WORKDIR, COPY, ENV, USER, EXPOSE, LABEL, ENTRYPOINT and CMD`,
+					);
 			}
 		}
 

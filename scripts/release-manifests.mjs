@@ -35,7 +35,8 @@ export function releaseFiles(directory, name, version) {
 	for (const file of files) {
 		const archive = /^modeldeck-v(.+)-(linux|darwin)-(x64|arm64)\.tar\.gz$/.exec(file);
 		if (archive) {
-			if (archive[1] !== version) throw new Error(`${file} is for version ${archive[1]}, but package.json says ${version}: build the release from the tag's commit.`);
+			if (archive[1] !== version)
+				throw new Error(`${file} is for version ${archive[1]}, but package.json says ${version}: build the release from the tag's commit.`);
 			archives.push({file, os: archive[2], arch: archive[3]});
 		} else if (/\.tgz$/.test(file) && file !== tarball) {
 			throw new Error(`${file} is not this release's npm tarball (${tarball}).`);
@@ -43,7 +44,8 @@ export function releaseFiles(directory, name, version) {
 	}
 
 	if (!files.includes(tarball)) throw new Error(`No ${tarball} in ${directory}: run npm pack --pack-destination ${directory} first.`);
-	if (archives.length === 0) throw new Error(`No executables' archives (modeldeck-v${version}-OS-ARCH.tar.gz) in ${directory}: run npm run sea -- --archive first.`);
+	if (archives.length === 0)
+		throw new Error(`No executables' archives (modeldeck-v${version}-OS-ARCH.tar.gz) in ${directory}: run npm run sea -- --archive first.`);
 	return {tarball, archives};
 }
 
@@ -107,13 +109,16 @@ export function krewManifest({version, homepage, repository, archives}) {
 }
 
 export function writeManifests(directory, repository) {
-	if (!/^[\w.-]+\/[\w.-]+$/.test(repository ?? '')) throw new Error(`--repository OWNER/NAME is needed (the GitHub repository the release is on), got ${repository ?? 'nothing'}.`);
+	if (!/^[\w.-]+\/[\w.-]+$/.test(repository ?? ''))
+		throw new Error(`--repository OWNER/NAME is needed (the GitHub repository the release is on), got ${repository ?? 'nothing'}.`);
 	const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
 	const {tarball, archives} = releaseFiles(directory, manifest.name, manifest.version);
 	for (const archive of archives) archive.sha256 = sha256(path.join(directory, archive.file));
 	const tarballSha256 = sha256(path.join(directory, tarball));
 	const homepage = `https://github.com/${repository}`;
-	const sums = [[tarballSha256, tarball], ...archives.map((archive) => [archive.sha256, archive.file])].map(([sum, file]) => `${sum}  ${file}\n`).join('');
+	const sums = [[tarballSha256, tarball], ...archives.map((archive) => [archive.sha256, archive.file])]
+		.map(([sum, file]) => `${sum}  ${file}\n`)
+		.join('');
 	writeFileSync(path.join(directory, 'SHA256SUMS'), sums);
 	writeFileSync(
 		path.join(directory, 'modeldeck.rb'),
@@ -132,7 +137,9 @@ if (import.meta.main) {
 
 	try {
 		const written = writeManifests(directory, repository);
-		console.log(`wrote SHA256SUMS, modeldeck.rb and modeldeck.yaml in ${directory} for ${written.tarball} and ${written.archives.join(', ')}`);
+		console.log(
+			`wrote SHA256SUMS, modeldeck.rb and modeldeck.yaml in ${directory} for ${written.tarball} and ${written.archives.join(', ')}`,
+		);
 	} catch (error) {
 		console.error(error instanceof Error ? error.message : String(error));
 		process.exit(1);

@@ -35,7 +35,10 @@ const replacementOutput = fileURLToPath(new URL('../source/ui/ink/output.ts', im
 export const cachedTextLimit = 256;
 
 function replaceOnce(text, search, replacement, file) {
-	if (!text.includes(search)) throw new Error(`render patch: "${search.slice(0, 60)}" not found in ${file}; the dependency changed, update scripts/render-patches.mjs`);
+	if (!text.includes(search))
+		throw new Error(
+			`render patch: "${search.slice(0, 60)}" not found in ${file}; the dependency changed, update scripts/render-patches.mjs`,
+		);
 	return text.replace(search, replacement);
 }
 
@@ -45,24 +48,48 @@ export const renderPatches = {
 	setup(build) {
 		build.onLoad({filter: /[/\\]node_modules[/\\]string-width[/\\]index\.js$/}, async ({path}) => {
 			const source = await readFile(path, 'utf8');
-			return {contents: replaceOnce(source, 'if (/^[\\u0020-\\u007E]*$/.test(string)) {', `if (/^[${narrowClass}]*$/.test(string)) {`, path), loader: 'js'};
+			return {
+				contents: replaceOnce(source, 'if (/^[\\u0020-\\u007E]*$/.test(string)) {', `if (/^[${narrowClass}]*$/.test(string)) {`, path),
+				loader: 'js',
+			};
 		});
 		build.onLoad({filter: /[/\\]node_modules[/\\]ink[/\\]build[/\\]output\.js$/}, async ({path}) => {
-			const digest = createHash('sha256').update(await readFile(path)).digest('hex');
+			const digest = createHash('sha256')
+				.update(await readFile(path))
+				.digest('hex');
 			if (digest !== inkOutputDigest) {
-				throw new Error(`render patch: ${path} changed (sha256 ${digest}); compare it with source/ui/ink/output.ts, port the change, then update inkOutputDigest in scripts/render-patches.mjs`);
+				throw new Error(
+					`render patch: ${path} changed (sha256 ${digest}); compare it with source/ui/ink/output.ts, port the change, then update inkOutputDigest in scripts/render-patches.mjs`,
+				);
 			}
 
-			return {contents: `export {default} from ${JSON.stringify(replacementOutput)};\n`, loader: 'js', resolveDir: dirname(replacementOutput)};
+			return {
+				contents: `export {default} from ${JSON.stringify(replacementOutput)};\n`,
+				loader: 'js',
+				resolveDir: dirname(replacementOutput),
+			};
 		});
 		build.onLoad({filter: /[/\\]node_modules[/\\]ink[/\\]build[/\\]measure-text\.js$/}, async ({path}) => {
 			let source = await readFile(path, 'utf8');
-			source = replaceOnce(source, '    cache.set(text, dimensions);', `    if (text.length <= ${cachedTextLimit}) cache.set(text, dimensions);`, path);
+			source = replaceOnce(
+				source,
+				'    cache.set(text, dimensions);',
+				`    if (text.length <= ${cachedTextLimit}) cache.set(text, dimensions);`,
+				path,
+			);
 			return {contents: `${source}\nexport {cache as measureTextCache};\n`, loader: 'js'};
 		});
 		build.onLoad({filter: /[/\\]node_modules[/\\]ink[/\\]build[/\\]wrap-text\.js$/}, async ({path}) => {
 			const source = await readFile(path, 'utf8');
-			return {contents: replaceOnce(source, '    wrapTextCache.set(cacheKey, wrappedText);', `    if (text.length <= ${cachedTextLimit}) wrapTextCache.set(cacheKey, wrappedText);`, path), loader: 'js'};
+			return {
+				contents: replaceOnce(
+					source,
+					'    wrapTextCache.set(cacheKey, wrappedText);',
+					`    if (text.length <= ${cachedTextLimit}) wrapTextCache.set(cacheKey, wrappedText);`,
+					path,
+				),
+				loader: 'js',
+			};
 		});
 	},
 };

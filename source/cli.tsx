@@ -27,7 +27,10 @@ const frameTraceFile = process.env['MODELDECK_TRACE_FRAMES'];
 function traceFrame(renderMs: number): void {
 	if (!frameTraceFile) return;
 	const memory = process.memoryUsage();
-	appendFileSync(frameTraceFile, `${Date.now()} ${renderMs.toFixed(2)} ${memory.rss} ${memory.heapUsed} ${memory.heapTotal} ${memory.external}\n`);
+	appendFileSync(
+		frameTraceFile,
+		`${Date.now()} ${renderMs.toFixed(2)} ${memory.rss} ${memory.heapUsed} ${memory.heapTotal} ${memory.external}\n`,
+	);
 }
 
 /** `__complete` is the completion scripts' own, not listed. */
@@ -60,7 +63,9 @@ async function main(): Promise<number> {
 			return 0;
 		}
 
-		process.stderr.write(`The version is in ${new URL('../package.json', import.meta.url).pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`);
+		process.stderr.write(
+			`The version is in ${new URL('../package.json', import.meta.url).pathname}, which is missing or unreadable: this copy of modeldeck was installed without it.\n`,
+		);
 		return 1;
 	}
 
@@ -140,7 +145,9 @@ async function main(): Promise<number> {
 			const known = demo.cluster.contexts().map((context) => context.name);
 			if (!known.includes(options.context)) {
 				demo.stop();
-				process.stderr.write(`Context ${options.context} is not in the demo (contexts: ${known.join(', ')}). Pick one with --context NAME.\n`);
+				process.stderr.write(
+					`Context ${options.context} is not in the demo (contexts: ${known.join(', ')}). Pick one with --context NAME.\n`,
+				);
 				return 2;
 			}
 
@@ -170,7 +177,9 @@ async function main(): Promise<number> {
 		const inForce = 'sources' in multi ? undefined : await readKubeconfigContexts(kubeconfig, multi.context ?? options.context);
 		if (inForce && options.context !== undefined && !inForce.contexts.some((context) => context.name === options.context)) {
 			const known = inForce.contexts.map((context) => context.name).join(', ') || 'none';
-			process.stderr.write(`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`);
+			process.stderr.write(
+				`Context ${options.context} is not in the kubeconfig ${kubeconfig} (contexts: ${known}). Pick one with --context NAME.\n`,
+			);
 			return 2;
 		}
 
@@ -243,7 +252,12 @@ async function multiSources(
 	const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
 	const {chooseContexts} = await import('./sources/multi/context-list.ts');
 	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
-	const chosen = chooseContexts({flag: options.context, settings: settings.showContexts, known: known.map((context) => context.name), settingsPath: settingsFile});
+	const chosen = chooseContexts({
+		flag: options.context,
+		settings: settings.showContexts,
+		known: known.map((context) => context.name),
+		settingsPath: settingsFile,
+	});
 	if ('error' in chosen) return {error: `${chosen.error} (kubeconfig ${kubeconfig})`};
 	if (!chosen.contexts) return chosen.context ? {context: chosen.context} : {};
 	const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
@@ -280,37 +294,39 @@ async function realSources(
 	const contextName = inForce?.current ?? options.context ?? '(no context)';
 	const contextNamespace = inForce?.contexts.find((context) => context.name === contextName)?.namespace;
 	// The Kubernetes client loads after the first frame is drawn.
-	const cluster = new LazyClusterPort(async (picked) => {
-		await new Promise((resolve) => setTimeout(resolve, 0));
-		const {createKubeCluster} = await import('./sources/kube/index.ts');
-		const context = picked ?? options.context;
-		return createKubeCluster({
-			kubeconfigPath,
-			...(context ? {context} : {}),
-			...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
-			promoteKeepsOldStable: settings.promoteKeepsOldStable,
-		});
-	}, contextName, inForce?.contexts ?? []);
+	const cluster = new LazyClusterPort(
+		async (picked) => {
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			const {createKubeCluster} = await import('./sources/kube/index.ts');
+			const context = picked ?? options.context;
+			return createKubeCluster({
+				kubeconfigPath,
+				...(context ? {context} : {}),
+				...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
+				promoteKeepsOldStable: settings.promoteKeepsOldStable,
+			});
+		},
+		contextName,
+		inForce?.contexts ?? [],
+	);
 	// Each context's Prometheus: --prometheus, else the context's URL in settings, else the global one; without a URL,
 	// the context's Service named in settings, else the Prometheus found in the cluster, through the API server.
-	const prometheusUrlFor = (context: string) => options.prometheus ?? contextSettings(settings, context).prometheusUrl ?? settings.prometheusUrl;
+	const prometheusUrlFor = (context: string) =>
+		options.prometheus ?? contextSettings(settings, context).prometheusUrl ?? settings.prometheusUrl;
 	const startUrl = prometheusUrlFor(contextName);
-	const metrics = new LazyMetricsPort(
-		async (picked) => {
-			const url = prometheusUrlFor(picked ?? contextName);
-			if (url) {
-				const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
-				return createPrometheusMetrics({url, profiles: settings.profiles});
-			}
+	const metrics = new LazyMetricsPort(async (picked) => {
+		const url = prometheusUrlFor(picked ?? contextName);
+		if (url) {
+			const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
+			return createPrometheusMetrics({url, profiles: settings.profiles});
+		}
 
-			await new Promise((resolve) => setTimeout(resolve, 0));
-			const {prometheusInCluster} = await import('./sources/prometheus/discover.ts');
-			const context = picked ?? inForce?.current ?? options.context;
-			const service = context ? contextSettings(settings, context).prometheusService : undefined;
-			return prometheusInCluster({kubeconfig: kubeconfigPath, context, service, metrics: {profiles: settings.profiles}});
-		},
-		startUrl ?? 'prometheus in the cluster',
-	);
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		const {prometheusInCluster} = await import('./sources/prometheus/discover.ts');
+		const context = picked ?? inForce?.current ?? options.context;
+		const service = context ? contextSettings(settings, context).prometheusService : undefined;
+		return prometheusInCluster({kubeconfig: kubeconfigPath, context, service, metrics: {profiles: settings.profiles}});
+	}, startUrl ?? 'prometheus in the cluster');
 	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
 	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy. Each
 	// context has its own: switching context looks again.
@@ -320,7 +336,10 @@ async function realSources(
 			const {createAgentClient} = await import('./sources/agent-client.ts');
 			if (options.agent) {
 				// --agent names one cluster's agent: acting through it on another context's models would change the wrong cluster.
-				if (context !== contextName) return {absent: `--agent ${options.agent} is the agent of context ${contextName}, not of ${context}: start modeldeck again to use this context's agent`};
+				if (context !== contextName)
+					return {
+						absent: `--agent ${options.agent} is the agent of context ${contextName}, not of ${context}: start modeldeck again to use this context's agent`,
+					};
 				// MODELDECK_TOKEN, else the kubeconfig user's own token: the agent checks that identity either way.
 				const {kubeconfigToken} = await import('./sources/agent-client/find-agent.ts');
 				const token = process.env['MODELDECK_TOKEN'] || (await kubeconfigToken(kubeconfigPath, contextName).catch(() => undefined));
@@ -369,7 +388,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
 			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
 			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-			process.exit(code);
+			return process.exit(code);
 		}
 
 		case 'config': {
@@ -411,7 +430,9 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,
 				...(settings.readOnly ? {readOnly: true, readOnlyReason: `readOnly in ${settingsFile}`} : {}),
-				...((perContext?.prometheusUrl ?? settings.prometheusUrl) ? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl} : {}),
+				...((perContext?.prometheusUrl ?? settings.prometheusUrl)
+					? {prometheusUrl: perContext?.prometheusUrl ?? settings.prometheusUrl}
+					: {}),
 				...(perContext?.prometheusService ? {prometheusService: perContext.prometheusService} : {}),
 				readOnlyContexts: Object.entries(settings.contexts)
 					.filter(([, context]) => context.readOnly)

@@ -184,7 +184,8 @@ export class AgentCore {
 		this.#options = options;
 		this.#log = options.log ?? (() => undefined);
 		this.noAuth = options.noAuth === true;
-		if (!this.noAuth && !options.reviewer) throw new Error('the agent needs an access reviewer (the Kubernetes API server) unless run with --no-auth');
+		if (!this.noAuth && !options.reviewer)
+			throw new Error('the agent needs an access reviewer (the Kubernetes API server) unless run with --no-auth');
 		this.reviewer = this.noAuth ? allowAllReviewer : new CachedReviewer(options.reviewer!, options.reviewCacheMs ?? 10_000);
 		this.metrics = createAgentMetrics();
 		this.store = new AgentStore({
@@ -216,15 +217,18 @@ export class AgentCore {
 			);
 		}
 
-		const expiry = setInterval(() => {
-			// Timed-out halves become incomplete predictions, stored with their halves' removal in one transaction.
-			const now = this.#now();
-			const changes: HalfChanges = {put: [], removed: []};
-			const expired = this.joiner.expire(now, changes);
-			if (expired.length > 0) this.#storeThenStream(expired, now, changes, 'later');
+		const expiry = setInterval(
+			() => {
+				// Timed-out halves become incomplete predictions, stored with their halves' removal in one transaction.
+				const now = this.#now();
+				const changes: HalfChanges = {put: [], removed: []};
+				const expired = this.joiner.expire(now, changes);
+				if (expired.length > 0) this.#storeThenStream(expired, now, changes, 'later');
 
-			this.metrics.pendingHalves.set(this.joiner.pendingCount);
-		}, Math.min(1000, Math.max(10, (options.joinTimeoutMs ?? 30_000) / 4)));
+				this.metrics.pendingHalves.set(this.joiner.pendingCount);
+			},
+			Math.min(1000, Math.max(10, (options.joinTimeoutMs ?? 30_000) / 4)),
+		);
 		const retention = setInterval(() => void this.#retain(), options.retentionIntervalMs ?? 10_000);
 		this.#timers.push(expiry, retention);
 		for (const timer of this.#timers) timer.unref();
@@ -394,7 +398,10 @@ export class AgentCore {
 		if (this.noAuth) return (await this.reviewer.authenticate(''))!;
 		if (!token) {
 			this.metrics.authFailures.inc({reason: 'unauthenticated'});
-			throw new HttpProblem(401, 'missing bearer token: send "Authorization: Bearer <your Kubernetes token>" (e.g. from kubectl create token, or your kubeconfig)');
+			throw new HttpProblem(
+				401,
+				'missing bearer token: send "Authorization: Bearer <your Kubernetes token>" (e.g. from kubectl create token, or your kubeconfig)',
+			);
 		}
 
 		let identity: Identity | undefined;
@@ -426,9 +433,10 @@ export class AgentCore {
 			return await this.authenticate(token);
 		} catch (error) {
 			const problem = error as HttpProblem;
-			const message = problem.status === 401
-				? `${identity.user}'s token is no longer accepted by the Kubernetes API server (TokenReview): it was revoked or expired since this connection was opened; reconnect with a valid token`
-				: problem.message;
+			const message =
+				problem.status === 401
+					? `${identity.user}'s token is no longer accepted by the Kubernetes API server (TokenReview): it was revoked or expired since this connection was opened; reconnect with a valid token`
+					: problem.message;
 			return {status: problem.status ?? 503, message};
 		}
 	}
@@ -441,7 +449,10 @@ export class AgentCore {
 				decision = await this.reviewer.authorize(identity, permission);
 			} catch (error) {
 				this.metrics.authFailures.inc({reason: 'review-failed'});
-				return {status: 503, message: `could not check permissions with the Kubernetes API server (SubjectAccessReview): ${(error as Error).message}`};
+				return {
+					status: 503,
+					message: `could not check permissions with the Kubernetes API server (SubjectAccessReview): ${(error as Error).message}`,
+				};
 			}
 
 			if (!decision.allowed) {
@@ -542,7 +553,10 @@ export class AgentCore {
 		if (action.kind === 'load-test') {
 			lockKey = modelKey(actionModel(action));
 			if (this.#loadTests.has(lockKey)) {
-				return this.#refuse(identity, action, {status: 409, message: `a load test of ${lockKey} is already running; wait for it to finish`});
+				return this.#refuse(identity, action, {
+					status: 409,
+					message: `a load test of ${lockKey} is already running; wait for it to finish`,
+				});
 			}
 
 			this.#loadTests.add(lockKey);
@@ -551,7 +565,12 @@ export class AgentCore {
 		return {progress: this.#run(action, identity, lockKey, within)};
 	}
 
-	async *#run(action: Action, identity: Identity, lockKey: string | undefined, within: PlannedChange[] | undefined): AsyncGenerator<ActionProgress> {
+	async *#run(
+		action: Action,
+		identity: Identity,
+		lockKey: string | undefined,
+		within: PlannedChange[] | undefined,
+	): AsyncGenerator<ActionProgress> {
 		const started = performance.now();
 		let finished!: () => void;
 		const running = new Promise<void>((resolve) => (finished = resolve));
@@ -592,12 +611,19 @@ export class AgentCore {
 				let after: string;
 				if (plan) {
 					const modelAfter = result === 'ok' ? undefined : await this.#modelNow(action);
-					after = trafficAuditTexts(plan, result === 'ok', () => (typeof modelAfter === 'string' ? modelAfter : weightsText(modelAfter))).after;
+					after = trafficAuditTexts(plan, result === 'ok', () =>
+						typeof modelAfter === 'string' ? modelAfter : weightsText(modelAfter),
+					).after;
 				} else if (result === 'refused') {
 					after = before;
 				} else {
 					const modelAfter = traffic ? await this.#modelNow(action) : undefined;
-					after = typeof modelAfter === 'string' ? modelAfter : traffic ? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore) : before;
+					after =
+						typeof modelAfter === 'string'
+							? modelAfter
+							: traffic
+								? describeWeights(modelAfter, typeof modelBefore === 'string' ? model : modelBefore)
+								: before;
 				}
 
 				await this.auditor.record(
@@ -628,7 +654,8 @@ export class AgentCore {
 		const planner = this.#planner;
 		const failure = (error: unknown): ActionProgress => {
 			const message = (error as Error).message ?? String(error);
-			if (error instanceof ConflictError) return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
+			if (error instanceof ConflictError)
+				return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
 			if (error instanceof ForbiddenError) return {kind: 'failed', message: `the agent's service account may not do this: ${message}`};
 			return {kind: 'failed', message};
 		};
@@ -670,7 +697,12 @@ export class AgentCore {
 
 	async #guardAudit(record: GuardAuditRecord): Promise<void> {
 		if (record.seconds !== undefined) this.metrics.actionDuration.observe({kind: 'rollback', result: record.entry.result}, record.seconds);
-		await this.auditor.record({time: this.#now(), user: guardUser, ...record.entry}, record.model.namespace, modelObject(record.model), record.reason);
+		await this.auditor.record(
+			{time: this.#now(), user: guardUser, ...record.entry},
+			record.model.namespace,
+			modelObject(record.model),
+			record.reason,
+		);
 	}
 
 	#guardReport(report: GuardReport): void {
@@ -679,7 +711,11 @@ export class AgentCore {
 		const acted = action.kind !== 'none';
 		const rolledBack = action.kind === 'rollback' && report.error === undefined;
 		if (acted) {
-			this.metrics.guardRollbacks.inc({namespace: report.model.namespace, model: report.model.name, dry_run: String(action.kind === 'would-rollback')});
+			this.metrics.guardRollbacks.inc({
+				namespace: report.model.namespace,
+				model: report.model.name,
+				dry_run: String(action.kind === 'would-rollback'),
+			});
 		}
 
 		// Consoles hear about every verdict that is not a plain pass, and about the return to pass.
@@ -699,7 +735,15 @@ export class AgentCore {
 			const url = this.#options.alertWebhook;
 			void postAlert(
 				url,
-				{model: report.model, canary: report.canary, stable: report.stable, rolledBack, dryRun: action.kind === 'would-rollback', reason: action.kind === 'rollback' && report.error ? `${action.reason}; the rollback failed: ${report.error}` : action.reason, time: this.#now()},
+				{
+					model: report.model,
+					canary: report.canary,
+					stable: report.stable,
+					rolledBack,
+					dryRun: action.kind === 'would-rollback',
+					reason: action.kind === 'rollback' && report.error ? `${action.reason}; the rollback failed: ${report.error}` : action.reason,
+					time: this.#now(),
+				},
 				alertFormatFor(url, this.#options.alertFormat),
 				this.#options.fetch,
 			).then((problem) => {
@@ -749,4 +793,3 @@ export class AgentCore {
 		this.store.close();
 	}
 }
-

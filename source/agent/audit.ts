@@ -35,7 +35,9 @@ export class Auditor {
 		try {
 			await this.#events.recordEvent(object, entry.result === 'ok' ? 'Normal' : 'Warning', reason, message);
 		} catch (error) {
-			this.#log(`audit: could not record a Kubernetes Event on ${object.kind}/${object.name} in ${object.namespace}: ${(error as Error).message}`);
+			this.#log(
+				`audit: could not record a Kubernetes Event on ${object.kind}/${object.name} in ${object.namespace}: ${(error as Error).message}`,
+			);
 		}
 	}
 }

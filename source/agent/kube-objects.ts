@@ -35,7 +35,8 @@ export function involvedObject(reference: string | undefined, namespace: string)
 
 /** The object to attach a model action's Event to: the router, else the InferenceService, else the model's first Deployment. */
 export function modelObject(model: Model): InvolvedObject | undefined {
-	if (model.router === 'kserve') return {apiVersion: apiVersions['InferenceService']!, kind: 'InferenceService', name: model.name, namespace: model.namespace};
+	if (model.router === 'kserve')
+		return {apiVersion: apiVersions['InferenceService']!, kind: 'InferenceService', name: model.name, namespace: model.namespace};
 	return involvedObject(model.routerObject, model.namespace) ?? involvedObject(model.versions[0]?.object, model.namespace);
 }
 

@@ -64,7 +64,15 @@ export class KubeAgentClient {
 		try {
 			// A list by name, not a get: the agent's ClusterRole lets it list and watch the objects it acts on, and
 			// does not grant get on all of them.
-			const list = await this.#objects.list(object.apiVersion, object.kind, object.namespace, undefined, undefined, undefined, `metadata.name=${object.name}`);
+			const list = await this.#objects.list(
+				object.apiVersion,
+				object.kind,
+				object.namespace,
+				undefined,
+				undefined,
+				undefined,
+				`metadata.name=${object.name}`,
+			);
 			const found = list.items[0];
 			if (!found) return object;
 			return {

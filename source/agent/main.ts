@@ -113,7 +113,10 @@ function positive(text: string | undefined, flag: string, fallback: number, inte
 	return value;
 }
 
-export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): {help: true} | {help: false; flags: ParsedAgentFlags} {
+export function parseAgentFlags(
+	argv: string[],
+	env: NodeJS.ProcessEnv = process.env,
+): {help: true} | {help: false; flags: ParsedAgentFlags} {
 	const {values} = parseArgs({
 		args: argv,
 		strict: true,
@@ -155,7 +158,8 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 	const ingestListen = values['ingest-listen'] === undefined ? undefined : parseListen(values['ingest-listen']);
 	if (values['ingest-listen'] !== undefined) {
 		if (!ingestListen) throw new Error(`--ingest-listen must be HOST:PORT, e.g. 0.0.0.0:8091; got "${values['ingest-listen']}"`);
-		if (ingestListen.port === listen.port && ingestListen.port !== 0) throw new Error(`--ingest-listen needs a port of its own, not --listen's ${listen.port}`);
+		if (ingestListen.port === listen.port && ingestListen.port !== 0)
+			throw new Error(`--ingest-listen needs a port of its own, not --listen's ${listen.port}`);
 	}
 	const allowIps = values['allow-ip'] ?? [];
 	for (const cidr of allowIps) {
@@ -178,7 +182,12 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 		dbPath: values.db ?? ':memory:',
 		retentionHours: positive(values['retention-hours'], '--retention-hours', 24),
 		// In memory every row costs RAM: keep fewer unless asked.
-		retentionMaxRows: positive(values['retention-max-rows'], '--retention-max-rows', values.db && values.db !== ':memory:' ? 1_000_000 : 100_000, true),
+		retentionMaxRows: positive(
+			values['retention-max-rows'],
+			'--retention-max-rows',
+			values.db && values.db !== ':memory:' ? 1_000_000 : 100_000,
+			true,
+		),
 		joinTimeoutSeconds: positive(values['join-timeout-seconds'], '--join-timeout-seconds', 30),
 		allowIps,
 		maxBodyBytes: positive(values['max-body-bytes'], '--max-body-bytes', 1024 * 1024, true),
@@ -211,7 +220,9 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 	if (values['retention-max-mb'] !== undefined) flags.retentionMaxMb = positive(values['retention-max-mb'], '--retention-max-mb', 0);
 	if (values['store-max-mb'] !== undefined) flags.storeMaxMb = positive(values['store-max-mb'], '--store-max-mb', 0);
 	if (flags.retentionMaxMb !== undefined && flags.storeMaxMb !== undefined && flags.retentionMaxMb >= flags.storeMaxMb) {
-		throw new Error(`--retention-max-mb (${flags.retentionMaxMb}) must be below --store-max-mb (${flags.storeMaxMb}), or retention never makes room`);
+		throw new Error(
+			`--retention-max-mb (${flags.retentionMaxMb}) must be below --store-max-mb (${flags.storeMaxMb}), or retention never makes room`,
+		);
 	}
 
 	if (flags.guard && !flags.prometheus) throw new Error('--guard needs --prometheus URL to read the canary’s metrics from');
@@ -220,7 +231,12 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
 
 /** In a pod, or with a kubeconfig given or in its usual places. */
 function kubernetesConfigured(flags: ParsedAgentFlags): boolean {
-	return Boolean(flags.kubeconfig || process.env['KUBECONFIG'] || process.env['KUBERNETES_SERVICE_HOST'] || existsSync(path.join(homedir(), '.kube', 'config')));
+	return Boolean(
+		flags.kubeconfig ||
+			process.env['KUBECONFIG'] ||
+			process.env['KUBERNETES_SERVICE_HOST'] ||
+			existsSync(path.join(homedir(), '.kube', 'config')),
+	);
 }
 
 function logLine(line: string): void {
@@ -261,8 +277,10 @@ export async function runLoadtestWorker(argv: string[]): Promise<number> {
 			warmupSeconds: values.warmup === undefined ? 0 : Number(values.warmup),
 			...(values['start-at'] === undefined ? {} : {startAt: Date.parse(values['start-at'])}),
 		});
-		const late = values['start-at'] === undefined ? 0 : run!.windowStart! - Number(values.warmup ?? 0) * 1000 - Date.parse(values['start-at']);
-		if (late > 1000) process.stderr.write(`started ${(late / 1000).toFixed(1)} s after --start-at: this worker's window is later than the others'\n`);
+		const late =
+			values['start-at'] === undefined ? 0 : run!.windowStart! - Number(values.warmup ?? 0) * 1000 - Date.parse(values['start-at']);
+		if (late > 1000)
+			process.stderr.write(`started ${(late / 1000).toFixed(1)} s after --start-at: this worker's window is later than the others'\n`);
 		process.stdout.write(`${JSON.stringify(workerResult(run!))}\n`);
 		return 0;
 	} catch (error) {
@@ -332,14 +350,18 @@ export async function runAgent(argv: string[]): Promise<number> {
 			// The Kubernetes client is large: loaded only when there is a cluster to talk to.
 			const {KubeAgentClient, loadKubeConfig} = await import('./kube.ts');
 			try {
-				kube = new KubeAgentClient(loadKubeConfig({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), ...(flags.context ? {context: flags.context} : {})}));
+				kube = new KubeAgentClient(
+					loadKubeConfig({...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}), ...(flags.context ? {context: flags.context} : {})}),
+				);
 			} catch (error) {
 				throw new Error(`cannot load Kubernetes credentials: ${(error as Error).message}`);
 			}
 		} else if (flags.noAuth) {
 			logLine('no Kubernetes credentials found: ingest and stream only, no actions on the cluster');
 		} else {
-			throw new Error('no Kubernetes credentials: run in a pod, or pass --kubeconfig FILE (or set KUBECONFIG); the agent needs them to check callers’ tokens');
+			throw new Error(
+				'no Kubernetes credentials: run in a pod, or pass --kubeconfig FILE (or set KUBECONFIG); the agent needs them to check callers’ tokens',
+			);
 		}
 
 		if (kube) {

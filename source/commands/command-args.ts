@@ -51,7 +51,7 @@ const purpose: Record<CommandName, string> = {
 	status: 'Every model and version with track, weight, readiness, metrics and flags.',
 	weight: "Set the canary's share of traffic (0–100); the stable gets the rest.",
 	promote: 'Send all traffic to the canary, which becomes stable (the old stable is scaled to zero unless kept).',
-	rollback: "Canary to 0%; a Deployment whose template changed gets its previous template back.",
+	rollback: 'Canary to 0%; a Deployment whose template changed gets its previous template back.',
 };
 
 export function usage(command: CommandName): string {
@@ -69,7 +69,11 @@ Exit codes: 0 done, 1 refused or failed (with a message), 2 usage error.
 
 export function parseCommandArgs(command: CommandName, argv: string[]): {args: CommandArgs} | {usageError: string} {
 	// Parsed against every command's flags, so that one given to the wrong command is named as such.
-	const parsed = parseFlags(argv, flagTable.filter((flag) => flag.commands), `Run modeldeck ${command} --help for the list.`);
+	const parsed = parseFlags(
+		argv,
+		flagTable.filter((flag) => flag.commands),
+		`Run modeldeck ${command} --help for the list.`,
+	);
 	if ('errors' in parsed) return {usageError: parsed.errors.join('\n')};
 	const {positionals} = parsed;
 	const text = (name: string) => {

@@ -9,7 +9,15 @@ import path from 'node:path';
 import {PassThrough} from 'node:stream';
 import {readKubeconfigContexts} from '../sources/kube/kubeconfig-contexts.ts';
 import {completionScript} from './completion-scripts.ts';
-import {completionShells, completionSpec, modelNames, statusArguments, typedContext, type CompletionInputs, type CompletionShell} from './completion.ts';
+import {
+	completionShells,
+	completionSpec,
+	modelNames,
+	statusArguments,
+	typedContext,
+	type CompletionInputs,
+	type CompletionShell,
+} from './completion.ts';
 import type {CommandIo} from './run-command.ts';
 import {runCommand} from './run-command.ts';
 
@@ -34,7 +42,9 @@ export function runCompletion(argv: readonly string[], inputs: CompletionInputs,
 
 	if (shell === undefined || !(completionShells as readonly string[]).includes(shell)) {
 		const got = shell === undefined ? 'no shell' : `"${shell.slice(0, 40)}"`;
-		io.stderr.write(`modeldeck completion needs a shell: ${completionShells.join(', ')} (got ${got}), e.g. source <(modeldeck completion bash)\n`);
+		io.stderr.write(
+			`modeldeck completion needs a shell: ${completionShells.join(', ')} (got ${got}), e.g. source <(modeldeck completion bash)\n`,
+		);
 		return 2;
 	}
 
@@ -71,13 +81,18 @@ export async function runComplete(argv: readonly string[], deps: CompleteDeps, i
 		if (what === 'contexts') {
 			if (typed.demo) return print(deps.demoContexts);
 			const env = deps.env ?? process.env;
-			const kubeconfig = typed.kubeconfig ?? env['KUBECONFIG']?.split(path.delimiter).find(Boolean) ?? path.join(homedir(), '.kube', 'config');
+			const kubeconfig =
+				typed.kubeconfig ?? env['KUBECONFIG']?.split(path.delimiter).find(Boolean) ?? path.join(homedir(), '.kube', 'config');
 			const contexts = await readKubeconfigContexts(kubeconfig, undefined);
 			return print((contexts?.contexts ?? []).map((context) => context.name).filter((name) => !/\s/.test(name)));
 		}
 
 		let stdout = '';
-		const captured: CommandIo = {stdout: {write: (chunk: string) => (stdout += chunk)}, stderr: {write: () => true}, stdin: new PassThrough()};
+		const captured: CommandIo = {
+			stdout: {write: (chunk: string) => (stdout += chunk)},
+			stderr: {write: () => true},
+			stdin: new PassThrough(),
+		};
 		const code = await runCommand('status', statusArguments(typed, modelTimeoutSeconds), captured);
 		return print(code === 0 ? modelNames(stdout) : []);
 	} catch {

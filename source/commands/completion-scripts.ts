@@ -14,7 +14,10 @@ import type {CompletionCommand, CompletionFlag, CompletionShell, CompletionSpec}
 const consoleName = '_';
 
 function plainWord(word: string): string {
-	if (!/^[\w.:@/+-]+$/.test(word)) throw new Error(`completion: "${word}" is not a plain word; the completion scripts embed only names made of letters, digits and . : @ / + - _`);
+	if (!/^[\w.:@/+-]+$/.test(word))
+		throw new Error(
+			`completion: "${word}" is not a plain word; the completion scripts embed only names made of letters, digits and . : @ / + - _`,
+		);
 	return word;
 }
 
@@ -24,7 +27,10 @@ function flagWords(flag: CompletionFlag): string[] {
 
 /** `_ flags…` and `status flags…`: every command with its flags. */
 function flagSets(spec: CompletionSpec): Array<{name: string; flags: readonly CompletionFlag[]}> {
-	return [{name: consoleName, flags: spec.consoleFlags}, ...spec.commands.map((command) => ({name: plainWord(command.name), flags: command.flags}))];
+	return [
+		{name: consoleName, flags: spec.consoleFlags},
+		...spec.commands.map((command) => ({name: plainWord(command.name), flags: command.flags})),
+	];
 }
 
 /** The two functions bash and zsh share (POSIX `case`): a command's flags, and what a flag's value is. */
@@ -36,7 +42,9 @@ function sharedFunctions(spec: CompletionSpec): string {
 	for (const {name, flags: set} of flagSets(spec)) {
 		for (const flag of set) {
 			if (!flag.value) continue;
-			const patterns = flagWords(flag).map((word) => `'${name} ${word}'`).join('|');
+			const patterns = flagWords(flag)
+				.map((word) => `'${name} ${word}'`)
+				.join('|');
 			const answer = flag.value.kind === 'choices' ? `choices ${flag.value.values.map(plainWord).join(' ')}` : flag.value.kind;
 			values.push(`\t\t${patterns}) echo '${answer}' ;;`);
 		}
@@ -57,7 +65,8 @@ ${values.join('\n')}
 `;
 }
 
-const modelCommands = (spec: CompletionSpec) => spec.commands.filter((command) => command.takesModel).map((command) => plainWord(command.name));
+const modelCommands = (spec: CompletionSpec) =>
+	spec.commands.filter((command) => command.takesModel).map((command) => plainWord(command.name));
 const wordCommands = (spec: CompletionSpec) => spec.commands.filter((command) => command.words.length > 0);
 const commandNames = (spec: CompletionSpec) => spec.commands.map((command) => plainWord(command.name)).join(' ');
 
@@ -245,14 +254,18 @@ function fish(spec: CompletionSpec): string {
 		'end',
 		'',
 		`complete -c ${program} -f`,
-		...spec.commands.map((command) => `complete -c ${program} -n __fish_use_subcommand -a ${plainWord(command.name)} -d ${fishQuote(command.summary)}`),
+		...spec.commands.map(
+			(command) => `complete -c ${program} -n __fish_use_subcommand -a ${plainWord(command.name)} -d ${fishQuote(command.summary)}`,
+		),
 		...spec.consoleFlags.map((flag) => fishFlag(program, '__fish_use_subcommand', flag)),
 	];
 	for (const command of spec.commands as CompletionCommand[]) {
 		const condition = `__fish_seen_subcommand_from ${plainWord(command.name)}`;
 		lines.push(...command.flags.map((flag) => fishFlag(program, condition, flag)));
-		if (command.takesModel) lines.push(`complete -c ${program} -n ${fishQuote(condition)} -a ${fishQuote(`(__${program}_complete models)`)}`);
-		if (command.words.length > 0) lines.push(`complete -c ${program} -n ${fishQuote(condition)} -a ${fishQuote(command.words.map(plainWord).join(' '))}`);
+		if (command.takesModel)
+			lines.push(`complete -c ${program} -n ${fishQuote(condition)} -a ${fishQuote(`(__${program}_complete models)`)}`);
+		if (command.words.length > 0)
+			lines.push(`complete -c ${program} -n ${fishQuote(condition)} -a ${fishQuote(command.words.map(plainWord).join(' '))}`);
 	}
 
 	return `${lines.join('\n')}\n`;

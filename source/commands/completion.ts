@@ -60,7 +60,12 @@ function valueKind(flag: {name: string; value?: string; choices?: readonly strin
 
 function fromTable(flag: FlagSpec, scenarios: readonly string[]): CompletionFlag {
 	const value = valueKind(flag, scenarios);
-	return {name: flag.name, ...(flag.short ? {short: flag.short} : {}), description: flag.help.join(' ').replace(/\s+/g, ' '), ...(value ? {value} : {})};
+	return {
+		name: flag.name,
+		...(flag.short ? {short: flag.short} : {}),
+		description: flag.help.join(' ').replace(/\s+/g, ' '),
+		...(value ? {value} : {}),
+	};
 }
 
 /**
@@ -84,8 +89,19 @@ export function completionSpec(inputs: CompletionInputs): CompletionSpec {
 	const commands = subcommandTable.map((subcommand): CompletionCommand => {
 		const tableFlags = flagTable.filter((flag) => flag.commands?.includes(subcommand.name as never));
 		const usage = inputs.usages[subcommand.name];
-		const flags = tableFlags.length > 0 ? tableFlags.map((flag) => fromTable(flag, inputs.scenarios)) : usage ? usageFlags(usage, inputs.scenarios) : [];
-		return {name: subcommand.name, summary: subcommand.summary, flags, takesModel: subcommand.takesModel ?? false, words: subcommand.words ?? []};
+		const flags =
+			tableFlags.length > 0
+				? tableFlags.map((flag) => fromTable(flag, inputs.scenarios))
+				: usage
+					? usageFlags(usage, inputs.scenarios)
+					: [];
+		return {
+			name: subcommand.name,
+			summary: subcommand.summary,
+			flags,
+			takesModel: subcommand.takesModel ?? false,
+			words: subcommand.words ?? [],
+		};
 	});
 	return {program: 'modeldeck', consoleFlags, commands};
 }
@@ -154,6 +170,8 @@ export function modelNames(statusJson: string): string[] {
 
 	const models = (document as {models?: unknown} | null)?.models;
 	if (!Array.isArray(models)) return [];
-	const names = models.map((model: unknown) => (model as {name?: unknown} | null)?.name).filter((name): name is string => typeof name === 'string' && /^[\w.-]+$/.test(name));
+	const names = models
+		.map((model: unknown) => (model as {name?: unknown} | null)?.name)
+		.filter((name): name is string => typeof name === 'string' && /^[\w.-]+$/.test(name));
 	return [...new Set(names)];
 }

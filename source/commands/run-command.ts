@@ -3,7 +3,18 @@
  * Exit codes scripts can rely on: 0 done, 1 refused or failed (with a message on stderr), 2 usage error.
  */
 import {createInterface} from 'node:readline';
-import {isNoop, noopMessage, plannedAction, planDangers, PlanRefusal, planLines, planResult, type ChangePlan, type PlanDanger, type TrafficAction} from '../domain/plan.ts';
+import {
+	isNoop,
+	noopMessage,
+	plannedAction,
+	planDangers,
+	PlanRefusal,
+	planLines,
+	planResult,
+	type ChangePlan,
+	type PlanDanger,
+	type TrafficAction,
+} from '../domain/plan.ts';
 import {type ClusterPort, ConflictError, type MetricsPort, type MetricTarget, SourceAbsentError} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 import type {Flag, Model, ModelRef, Sample, Version, VersionKey} from '../domain/types.ts';
@@ -65,7 +76,12 @@ class UsageRefusal extends Error {
 
 const processIo: CommandIo = {stdout: process.stdout, stderr: process.stderr, stdin: process.stdin};
 
-export async function runCommand(name: CommandName, argv: string[], io: CommandIo = processIo, options: CommandOptions = {}): Promise<number> {
+export async function runCommand(
+	name: CommandName,
+	argv: string[],
+	io: CommandIo = processIo,
+	options: CommandOptions = {},
+): Promise<number> {
 	const parsed = parseCommandArgs(name, argv);
 	if ('usageError' in parsed) {
 		io.stderr.write(`modeldeck ${name}: ${parsed.usageError}\n\n${usage(name)}`);
@@ -89,11 +105,16 @@ export async function runCommand(name: CommandName, argv: string[], io: CommandI
 	try {
 		const connecting = connect(args, options);
 		const connection = {
-			...(await deadline.race(connecting, `could not connect within ${args.timeoutSeconds} s (--timeout SECONDS waits longer)`).catch((error: unknown) => {
-				// A connection that arrives after the deadline is closed when it does.
-				void connecting.then((late) => late.cleanup?.(), () => undefined);
-				throw error;
-			})),
+			...(await deadline
+				.race(connecting, `could not connect within ${args.timeoutSeconds} s (--timeout SECONDS waits longer)`)
+				.catch((error: unknown) => {
+					// A connection that arrives after the deadline is closed when it does.
+					void connecting.then(
+						(late) => late.cleanup?.(),
+						() => undefined,
+					);
+					throw error;
+				})),
 			deadline,
 		};
 		cleanup = connection.cleanup;
@@ -187,7 +208,10 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 	const profiles = options.profiles ? {profiles: options.profiles} : {};
 	if (!url) {
 		if (args.command !== 'status') return undefined;
-		const [{LazyMetricsPort}, {prometheusInCluster}] = await Promise.all([import('../sources/lazy-metrics.ts'), import('../sources/prometheus/discover.ts')]);
+		const [{LazyMetricsPort}, {prometheusInCluster}] = await Promise.all([
+			import('../sources/lazy-metrics.ts'),
+			import('../sources/prometheus/discover.ts'),
+		]);
 		return new LazyMetricsPort(
 			() =>
 				prometheusInCluster({
@@ -209,7 +233,12 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
  * that only says it got no answer in time (its own heartbeat's shorter timeout) is waited for until the command's.
  * SAID_SECONDS is the timeout named in the message (the command's whole --timeout, of which TIMEOUT_MS is what is left).
  */
-export function firstModels(cluster: ClusterPort, namespace: string | undefined, timeoutMs: number, saidSeconds = timeoutMs / 1000): Promise<Model[]> {
+export function firstModels(
+	cluster: ClusterPort,
+	namespace: string | undefined,
+	timeoutMs: number,
+	saidSeconds = timeoutMs / 1000,
+): Promise<Model[]> {
 	return new Promise((resolve, reject) => {
 		let settled = false;
 		let unsubscribe: (() => void) | undefined;
@@ -286,15 +315,16 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 		try {
 			const now = (options.now ?? Date.now)();
 			const windowSeconds = options.metricsWindowSeconds ?? 60;
-			const [sampled, history] = targets.length > 0
-				? await deadline.race(
-						Promise.all([
-							metrics.sample(targets, windowSeconds),
-							metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
-						]),
-						`no answer within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); the models are shown without metrics`,
-					)
-				: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
+			const [sampled, history] =
+				targets.length > 0
+					? await deadline.race(
+							Promise.all([
+								metrics.sample(targets, windowSeconds),
+								metrics.history(targets, {start: now - judgeWindowSeconds * 1000, end: now, stepSeconds: 15}),
+							]),
+							`no answer within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); the models are shown without metrics`,
+						)
+					: [new Map<VersionKey, Sample>(), new Map<VersionKey, Series>()];
 			samples = sampled;
 			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
 			verdicts = analyseForCommand(models, sampled, history, options.thresholds, now).verdicts;
@@ -302,7 +332,9 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 		} catch (error) {
 			// None configured and none found in the cluster: the versions' metrics are null, as without Prometheus.
 			if (!(error instanceof SourceAbsentError)) {
-				io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`);
+				io.stderr.write(
+					`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`,
+				);
 			}
 		}
 	}
@@ -353,7 +385,12 @@ function analyseForCommand(
  * The danger gate, as in the console: the versions the plan gives more traffic to that status flags critical or the
  * judge fails, from the metrics source. Undefined when there is no metrics source to tell.
  */
-async function planDangersFromMetrics(plan: ChangePlan, model: Model, metrics: MetricsPort | undefined, options: CommandOptions): Promise<PlanDanger[] | undefined> {
+async function planDangersFromMetrics(
+	plan: ChangePlan,
+	model: Model,
+	metrics: MetricsPort | undefined,
+	options: CommandOptions,
+): Promise<PlanDanger[] | undefined> {
 	if (!metrics) return undefined;
 	const targets: MetricTarget[] = model.versions.map((version) => ({
 		namespace: model.namespace,
@@ -382,7 +419,9 @@ function pickCanary(model: Model, requested: string | undefined, allowSole: bool
 	const canaries = model.versions.filter((version) => version.track === 'canary');
 	if (canaries.length === 1) return canaries[0]!;
 	if (canaries.length > 1) {
-		throw new Refusal(`${model.name} has several canaries (${canaries.map((version) => `${version.name} ${version.weight}%`).join(', ')}): pass --canary VERSION`);
+		throw new Refusal(
+			`${model.name} has several canaries (${canaries.map((version) => `${version.name} ${version.weight}%`).join(', ')}): pass --canary VERSION`,
+		);
 	}
 
 	if (allowSole && model.versions.length === 1) return model.versions[0]!;
@@ -442,7 +481,10 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 	// Planned from a fresh read: what is asked, applied and printed is this plan, every version it moves included.
 	let plan: ChangePlan;
 	try {
-		plan = await deadline.race(cluster.plan(action), `no answer from ${cluster.label} within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); nothing was changed`);
+		plan = await deadline.race(
+			cluster.plan(action),
+			`no answer from ${cluster.label} within ${args.timeoutSeconds} s (--timeout SECONDS waits longer); nothing was changed`,
+		);
 	} catch (error) {
 		if (error instanceof PlanRefusal) throw new Refusal(error.message);
 		throw error;
@@ -466,7 +508,13 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 		);
 	}
 
-	const danger = dangers && dangers.length > 0 ? dangers.flatMap((entry) => [`DANGER: ${entry.version} would get more traffic (${entry.before}% → ${entry.after}%) though:`, ...entry.evidence.map((line) => `  ${line}`)]) : [];
+	const danger =
+		dangers && dangers.length > 0
+			? dangers.flatMap((entry) => [
+					`DANGER: ${entry.version} would get more traffic (${entry.before}% → ${entry.after}%) though:`,
+					...entry.evidence.map((line) => `  ${line}`),
+				])
+			: [];
 	if (danger.length > 0 && !args.force) {
 		throw new Refusal(`refused: ${danger.join('\n')}\npass --force to go ahead anyway`);
 	}
@@ -475,7 +523,9 @@ async function act(args: CommandArgs, connection: Connection, io: CommandIo, opt
 	const change = [`${model.name}: ${command} ${canary.name}`, ...planLines(plan).map((line) => `  ${line}`)].join('\n');
 	const answer = await confirm(io, change, args.yes);
 	if (answer === 'no-terminal') {
-		io.stderr.write(`modeldeck ${command}: refused: no terminal to confirm on (${planResult(plan)}); pass --yes to apply without confirmation\n`);
+		io.stderr.write(
+			`modeldeck ${command}: refused: no terminal to confirm on (${planResult(plan)}); pass --yes to apply without confirmation\n`,
+		);
 		return 1;
 	}
 

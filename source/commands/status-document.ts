@@ -5,7 +5,18 @@
 import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {canaryMarginFlags, type ThresholdSettings, thresholdFlags, thresholdsFor} from '../domain/thresholds.ts';
-import {type Flag, METRIC_NAMES, type MetricName, type Model, modelKey, type RouterKind, type Sample, type Track, type VersionKey, versionKey} from '../domain/types.ts';
+import {
+	type Flag,
+	METRIC_NAMES,
+	type MetricName,
+	type Model,
+	modelKey,
+	type RouterKind,
+	type Sample,
+	type Track,
+	type VersionKey,
+	versionKey,
+} from '../domain/types.ts';
 
 export const STATUS_SCHEMA = 'modeldeck.status/v1';
 
@@ -92,7 +103,12 @@ function metricsOf(sample: Sample | undefined): StatusMetrics | null {
 }
 
 /** Threshold flags for every version, plus the canary-versus-stable margin for canaries. */
-export function computeFlags(model: Model, samples: Map<VersionKey, Sample> | undefined, settings: ThresholdSettings | undefined, now: number): Map<VersionKey, Flag[]> {
+export function computeFlags(
+	model: Model,
+	samples: Map<VersionKey, Sample> | undefined,
+	settings: ThresholdSettings | undefined,
+	now: number,
+): Map<VersionKey, Flag[]> {
 	const limits = thresholdsFor(model, settings);
 	const stable = model.versions.find((version) => version.track === 'stable');
 	const stableSample = stable ? samples?.get(versionKey({namespace: model.namespace, name: model.name, version: stable.name})) : undefined;
@@ -137,7 +153,15 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
 									queries: Object.fromEntries(
 										METRIC_NAMES.map((metric) => [
 											metric,
-											input.explain!({namespace: model.namespace, name: model.name, version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})}, metric),
+											input.explain!(
+												{
+													namespace: model.namespace,
+													name: model.name,
+													version: version.name,
+													...(model.runtime ? {runtime: model.runtime} : {}),
+												},
+												metric,
+											),
 										]),
 									),
 								}
@@ -145,7 +169,9 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
 						flags: (flags.get(key) ?? []).map((flag) => ({kind: flag.kind, severity: flag.severity, message: flag.message})),
 					};
 				}),
-				verdict: verdict ? {result: verdict.result, score: verdict.score, windowSeconds: verdict.windowSeconds, summary: verdict.summary} : null,
+				verdict: verdict
+					? {result: verdict.result, score: verdict.score, windowSeconds: verdict.windowSeconds, summary: verdict.summary}
+					: null,
 			};
 		}),
 	};
@@ -171,7 +197,18 @@ export function renderStatusTable(document: StatusDocument, warnings: Map<string
 	const rows: string[][] = [];
 	for (const model of document.models) {
 		if (model.versions.length === 0) {
-			rows.push([model.namespace, model.name, model.router, '–', '–', '–', '–', '–', ...(withMetrics ? ['–', '–', '–'] : []), 'no versions']);
+			rows.push([
+				model.namespace,
+				model.name,
+				model.router,
+				'–',
+				'–',
+				'–',
+				'–',
+				'–',
+				...(withMetrics ? ['–', '–', '–'] : []),
+				'no versions',
+			]);
 		}
 
 		for (const version of model.versions) {
@@ -193,7 +230,9 @@ export function renderStatusTable(document: StatusDocument, warnings: Map<string
 				);
 			}
 
-			const worst = version.flags.map((flag) => `${flag.severity === 'critical' ? '!! ' : flag.severity === 'warning' ? '! ' : ''}${flag.message}`);
+			const worst = version.flags.map(
+				(flag) => `${flag.severity === 'critical' ? '!! ' : flag.severity === 'warning' ? '! ' : ''}${flag.message}`,
+			);
 			row.push(worst.join('; ') || 'ok');
 			rows.push(row);
 		}

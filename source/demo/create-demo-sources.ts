@@ -87,8 +87,7 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 	);
 	const extraModels = Math.floor(checkedNumber('extraModels', options.extraModels, 0, 0, 500));
 	const historyLimit = Math.floor(checkedNumber('historyLimit', options.historyLimit, 20_000, 1, 1_000_000));
-	const fixedDelay =
-		options.actionDelayMs === undefined ? undefined : checkedNumber('actionDelayMs', options.actionDelayMs, 0, 0, 60_000);
+	const fixedDelay = options.actionDelayMs === undefined ? undefined : checkedNumber('actionDelayMs', options.actionDelayMs, 0, 0, 60_000);
 	const atMs = checkedNumber('atMs', options.atMs, 0, 0, 3_600_000);
 	const clock = options.clock ?? Date.now;
 	const now = clock();

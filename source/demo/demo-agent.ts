@@ -282,7 +282,10 @@ export class DemoAgent implements AgentPort {
 		const drawsPerTarget = Math.min(totalRequests, LOAD_TEST_DRAWS);
 		const drawWeight = drawsPerTarget > 0 ? totalRequests / drawsPerTarget : 0;
 		const runs = resolved.map(() => ({latencies: new Float64Array(drawsPerTarget), drawn: 0, errors: 0}));
-		const compressed = speedUp > 1 ? ` (demo: ${action.durationSeconds} s compressed ${speedUp.toFixed(speedUp < 10 ? 1 : 0)}× into ${realMs / 1000} s)` : '';
+		const compressed =
+			speedUp > 1
+				? ` (demo: ${action.durationSeconds} s compressed ${speedUp.toFixed(speedUp < 10 ? 1 : 0)}× into ${realMs / 1000} s)`
+				: '';
 		yield {
 			kind: 'progress',
 			fraction: 0,
@@ -330,7 +333,10 @@ export class DemoAgent implements AgentPort {
 		});
 		yield {kind: 'load-result', results};
 		const summary = `load test of ${targetsLabel} done: ${results
-			.map((result) => `${result.target.version} p99 ${formatMs(result.p99Ms)}, ${result.errors} errors of ${result.requests.toLocaleString('en-US')}`)
+			.map(
+				(result) =>
+					`${result.target.version} p99 ${formatMs(result.p99Ms)}, ${result.errors} errors of ${result.requests.toLocaleString('en-US')}`,
+			)
 			.join('; ')}${speedUp > 1 ? ' (demo: time compressed)' : ''}`;
 		this.record('load-test', targetsLabel, 'ok', `${action.rps} rps × ${action.durationSeconds} s`, summary);
 		yield {kind: 'done', message: summary};

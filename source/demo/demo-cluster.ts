@@ -79,11 +79,7 @@ export class DemoCluster implements ClusterPort {
 		return this.simulation.namespacesIn(this.context);
 	}
 
-	watchModels(
-		namespace: string | undefined,
-		onChange: (models: Model[]) => void,
-		onError: (error: SourceError) => void,
-	): Unsubscribe {
+	watchModels(namespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void): Unsubscribe {
 		const watcher: Watcher = {namespace, onChange, onError, seenChange: -1, seenContext: '', active: true};
 		this.watchers.add(watcher);
 		// First list on the next microtask: the caller has finished subscribing by then.
@@ -291,12 +287,14 @@ export class DemoCluster implements ClusterPort {
 function demoWrites(model: Model, plan: ChangePlan): PlannedObjectWrite[] {
 	const changes = changedVersions(plan).map((version) => `${version.name} ${version.before}% → ${version.after}%`);
 	if (changes.length === 0) return [];
-	const writes: PlannedObjectWrite[] = [
-		{object: model.routerObject ?? `the replicas of ${model.name}`, change: changes.join(', ')},
-	];
+	const writes: PlannedObjectWrite[] = [{object: model.routerObject ?? `the replicas of ${model.name}`, change: changes.join(', ')}];
 	if (plan.action.kind === 'promote') {
 		const stable = model.versions.find((version) => version.track === 'stable');
-		if (stable) writes.push({object: stable.object ?? stable.name, change: `${stable.name} removed once the traffic has moved (the old stable leaves)`});
+		if (stable)
+			writes.push({
+				object: stable.object ?? stable.name,
+				change: `${stable.name} removed once the traffic has moved (the old stable leaves)`,
+			});
 	}
 
 	return writes;

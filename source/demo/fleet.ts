@@ -75,13 +75,7 @@ const DAY = 24 * HOUR;
 
 type ModelDefaults = Pick<
 	VersionSpec,
-	| 'resources'
-	| 'latency'
-	| 'errorRatio'
-	| 'capacityRpsPerPod'
-	| 'cpuIdleCores'
-	| 'cpuSecondsPerRequest'
-	| 'memoryBaseBytes'
+	'resources' | 'latency' | 'errorRatio' | 'capacityRpsPerPod' | 'cpuIdleCores' | 'cpuSecondsPerRequest' | 'memoryBaseBytes'
 >;
 
 interface VersionLine {

@@ -94,7 +94,15 @@ export function generatePayload(kind: OutputKind, random: Random, drift: number)
 		case 'churn-score': {
 			const score = round(random.beta(2 + 2 * drift, 6 - 2 * drift), 3);
 			return {
-				input: flat('{"tenure_months":', random.integer(1, 72), ',"plan":"', random.pick(plans), '","tickets_90d":', random.poisson(1.2), '}'),
+				input: flat(
+					'{"tenure_months":',
+					random.integer(1, 72),
+					',"plan":"',
+					random.pick(plans),
+					'","tickets_90d":',
+					random.poisson(1.2),
+					'}',
+				),
 				output: flat('churn=', score),
 				value: score,
 			};

@@ -183,7 +183,8 @@ export class PredictionFeed {
 		if (conditions.unavailable || random.chance(conditions.errorProbability)) {
 			// Mostly server errors and refused connections; timeouts are rare (and take the full 30 s).
 			const roll = random.next();
-			const answer = conditions.unavailable || (roll >= 0.5 && roll < 0.92) ? errorAnswers[1] : roll < 0.5 ? errorAnswers[0] : errorAnswers[2];
+			const answer =
+				conditions.unavailable || (roll >= 0.5 && roll < 0.92) ? errorAnswers[1] : roll < 0.5 ? errorAnswers[0] : errorAnswers[2];
 			const latencyMs =
 				answer.code === 504 ? 30_000 : answer.code === 503 ? random.logNormal(2, 0.4) : drawLatency(random, conditions.profile);
 			return {

@@ -6,14 +6,7 @@
  * healthy (search-ranker v8), so a first-time user walks an alarm to a rollback and can also try a promotion.
  */
 
-export type ScenarioName =
-	| 'tour'
-	| 'calm'
-	| 'latency-regression'
-	| 'error-burst'
-	| 'memory-leak'
-	| 'prediction-drift'
-	| 'healthy-canary';
+export type ScenarioName = 'tour' | 'calm' | 'latency-regression' | 'error-burst' | 'memory-leak' | 'prediction-drift' | 'healthy-canary';
 
 export const scenarioNames: readonly ScenarioName[] = [
 	'tour',

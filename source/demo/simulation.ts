@@ -211,10 +211,7 @@ export class FleetSimulation {
 			if (wanted > version.replicasDesired) {
 				version.scaleTo(wanted, time, this.random.between(6000, 10_000));
 				changed = true;
-			} else if (
-				wanted < version.replicasDesired &&
-				rps < (version.replicasDesired - 1) * autoscaler.targetRpsPerPod * 0.9
-			) {
+			} else if (wanted < version.replicasDesired && rps < (version.replicasDesired - 1) * autoscaler.targetRpsPerPod * 0.9) {
 				version.scaleTo(version.replicasDesired - 1, time, 0);
 				changed = true;
 			}
@@ -229,9 +226,7 @@ export class FleetSimulation {
 	}
 
 	modelsIn(context: string, namespace?: string): ModelState[] {
-		return this.models.filter(
-			(model) => model.context === context && (namespace === undefined || model.namespace === namespace),
-		);
+		return this.models.filter((model) => model.context === context && (namespace === undefined || model.namespace === namespace));
 	}
 
 	namespacesIn(context: string): string[] {
@@ -239,9 +234,7 @@ export class FleetSimulation {
 	}
 
 	findModel(context: string, ref: ModelRef): ModelState | undefined {
-		return this.models.find(
-			(model) => model.context === context && model.namespace === ref.namespace && model.name === ref.name,
-		);
+		return this.models.find((model) => model.context === context && model.namespace === ref.namespace && model.name === ref.name);
 	}
 
 	/** The model, or an error that says which models exist. */
@@ -249,9 +242,7 @@ export class FleetSimulation {
 		const model = this.findModel(context, ref);
 		if (model) return model;
 		const known = this.modelsIn(context).map((candidate) => candidate.label);
-		throw new Error(
-			`There is no model ${ref.namespace}/${ref.name} in context ${context}. Models here: ${known.join(', ')}.`,
-		);
+		throw new Error(`There is no model ${ref.namespace}/${ref.name} in context ${context}. Models here: ${known.join(', ')}.`);
 	}
 
 	private requireCanary(model: ModelState, canary: string): VersionState {
@@ -384,9 +375,7 @@ export class FleetSimulation {
 			model.deriveWeightsFromReplicas();
 		} else {
 			version.weight = 0;
-			const canaryWeight = model.versions
-				.filter((other) => other.track === 'canary')
-				.reduce((sum, other) => sum + other.weight, 0);
+			const canaryWeight = model.versions.filter((other) => other.track === 'canary').reduce((sum, other) => sum + other.weight, 0);
 			if (stable) stable.weight = 100 - canaryWeight;
 		}
 
@@ -405,9 +394,7 @@ export class FleetSimulation {
 		}
 
 		if (target.replicasReady === 0) {
-			throw new Error(
-				`${to} of ${model.label} has no ready pods (0/${target.replicasDesired}): switching would send all traffic nowhere.`,
-			);
+			throw new Error(`${to} of ${model.label} has no ready pods (0/${target.replicasDesired}): switching would send all traffic nowhere.`);
 		}
 
 		const stable = model.stable();

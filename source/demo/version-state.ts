@@ -4,15 +4,8 @@
  */
 import type {Sample, Version} from '../domain/types.ts';
 import type {AutoscalerSpec, VersionSpec} from './fleet.ts';
-import {
-	BUCKET_COUNT,
-	bucketIndexOfLog,
-	drawLogLatency,
-	type LatencyProfile,
-	LOG_TIMEOUT,
-	percentilesInto,
-} from './latency.ts';
-import {Random} from './random.ts';
+import {BUCKET_COUNT, bucketIndexOfLog, drawLogLatency, type LatencyProfile, LOG_TIMEOUT, percentilesInto} from './latency.ts';
+import type {Random} from './random.ts';
 import type {Incident} from './scenarios.ts';
 /** One tick of simulated time; a scrape interval in Prometheus terms. */
 export const TICK_MS = 2000;
@@ -169,9 +162,7 @@ export class VersionState {
 		profile.tailAlpha = spec.latency.tailAlpha;
 		const unavailable = ready === 0;
 		conditions.unavailable = unavailable;
-		conditions.errorProbability = unavailable
-			? 1
-			: Math.min(1, spec.errorRatio * effects.errorFactor + effects.errorAdd + overloadErrors);
+		conditions.errorProbability = unavailable ? 1 : Math.min(1, spec.errorRatio * effects.errorFactor + effects.errorAdd + overloadErrors);
 		conditions.driftIntensity = effects.driftIntensity;
 		conditions.rps = rps;
 

@@ -293,7 +293,11 @@ function walkRobustZ(
  * The robust z-score and the hysteresis state of every point of one metric's series, oldest first. Pure: the same
  * points and options always give the same track. Points with a non-finite value are skipped.
  */
-export function robustZTrack(points: readonly Point[], metric: MetricName, options: RobustZOptions = defaultRobustZOptions): RobustZPoint[] {
+export function robustZTrack(
+	points: readonly Point[],
+	metric: MetricName,
+	options: RobustZOptions = defaultRobustZOptions,
+): RobustZPoint[] {
 	const track: RobustZPoint[] = [];
 	walkRobustZ(cleanPoints(points), metric, options, (state) => track.push(state));
 	return track;
@@ -519,7 +523,9 @@ export class MemoryTrendDetector implements FlagDetector {
 		if (!limit || !points) return [];
 		const finding = memoryTrend(points, limit, this.options, memoryLimit !== undefined);
 		if (!finding) return [];
-		return [{kind: 'memory', severity: this.options.severity, message: describeMemoryTrend(finding), since: finding.since, metric: 'memoryBytes'}];
+		return [
+			{kind: 'memory', severity: this.options.severity, message: describeMemoryTrend(finding), since: finding.since, metric: 'memoryBytes'},
+		];
 	}
 }
 

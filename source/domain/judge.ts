@@ -429,9 +429,7 @@ export function judgeSummaryFlag(verdict: Verdict, now: number = verdict.windowE
 	const flag: Flag = {
 		kind: 'canary',
 		severity: verdict.result === 'fail' ? 'critical' : 'warning',
-		message: worst
-			? `canary ${verdict.result}${scoreText} — ${worst.explanation}${others}`
-			: `canary ${verdict.summary}`,
+		message: worst ? `canary ${verdict.result}${scoreText} — ${worst.explanation}${others}` : `canary ${verdict.summary}`,
 		since: now,
 	};
 	if (worst && (METRIC_NAMES as readonly string[]).includes(worst.metric)) flag.metric = worst.metric as MetricName;

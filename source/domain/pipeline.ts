@@ -72,7 +72,11 @@ function withPodProblemsHeld(flags: Flag[], previous: Flag[] | undefined, now: n
 		if (live.some((flag) => flag.kind === 'restarts' && flag.message === base)) continue;
 		const lastSeen = old.lastSeen ?? old.since;
 		if (now - lastSeen > windowSeconds * 1000) continue;
-		live.push({...old, message: `${base}${HELD_NOTE}${clockTime(lastSeen)}, within the judged ${formatDuration(windowSeconds)} window`, lastSeen});
+		live.push({
+			...old,
+			message: `${base}${HELD_NOTE}${clockTime(lastSeen)}, within the judged ${formatDuration(windowSeconds)} window`,
+			lastSeen,
+		});
 	}
 
 	return live;
@@ -139,7 +143,12 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 		for (const version of model.versions) {
 			const key = keyOf(version.name);
 			const sample = input.samples[key];
-			const found = withPodProblemsHeld(thresholdFlags(version, sample, limits, input.now), input.previous[key], input.now, input.judgeWindowSeconds);
+			const found = withPodProblemsHeld(
+				thresholdFlags(version, sample, limits, input.now),
+				input.previous[key],
+				input.now,
+				input.judgeWindowSeconds,
+			);
 			if (version === canary && stable) {
 				found.push(...canaryMarginFlags(sample, input.samples[keyOf(stable.name)], limits, input.now, input.previous[key], evidence));
 			}

@@ -106,7 +106,11 @@ export function targetWeights(model: Model, action: TrafficAction): Map<string, 
  * stable, a full promotion everything to the canary; a step (or a retry) goes where the controller's steps say, which
  * only the adapter knows (it plans from the Rollout's steps), so here the weights stay as they are.
  */
-function rolloutTargets(model: Model, command: Extract<TrafficAction, {kind: 'rollout'}>['command'], targets: Map<string, number>): Map<string, number> {
+function rolloutTargets(
+	model: Model,
+	command: Extract<TrafficAction, {kind: 'rollout'}>['command'],
+	targets: Map<string, number>,
+): Map<string, number> {
 	if (!model.rollout) throw new PlanRefusal(`${model.name} is not run by a rollout controller: use the weight, promote and rollback keys`);
 	const stable = model.versions.find((version) => version.track === 'stable');
 	const canary = model.versions.find((version) => version.track === 'canary');

@@ -141,10 +141,10 @@ export interface AuditEntry {
 }
 
 export type AgentEvent =
-	| { type: 'prediction'; seq: number; prediction: Prediction }
-	| { type: 'gap'; seq: number; dropped: number; reason: string }
-	| { type: 'audit'; seq: number; entry: AuditEntry }
-	| { type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean }
+	| {type: 'prediction'; seq: number; prediction: Prediction}
+	| {type: 'gap'; seq: number; dropped: number; reason: string}
+	| {type: 'audit'; seq: number; entry: AuditEntry}
+	| {type: 'guard'; seq: number; model: ModelRef; verdict: string; message: string; rolledBack: boolean}
 	/** `absent`: there is no agent to connect to (not installed), as opposed to a connection that dropped. */
 	| {type: 'connection'; connected: boolean; reason?: string; absent?: boolean}
 	/** The connection answered a heartbeat: a healthy moment, from which staleness counts. */
@@ -152,11 +152,7 @@ export type AgentEvent =
 
 export interface AgentPort {
 	readonly label: string;
-	predictions(
-		filter: PredictionFilter,
-		fromSeq: number | undefined,
-		onEvent: (event: AgentEvent) => void,
-	): Unsubscribe;
+	predictions(filter: PredictionFilter, fromSeq: number | undefined, onEvent: (event: AgentEvent) => void): Unsubscribe;
 	act(action: Action): AsyncIterable<ActionProgress>;
 	/** Predictions whose request id equals the text or, from 4 characters on, starts with it: exact matches first, at most 20 by prefix. */
 	lookup(text: string): Promise<Prediction[]>;

@@ -68,20 +68,12 @@ export function thresholdFlags(version: Version, sample: Sample | undefined, lim
 
 	if (!sample) return flags;
 	if (sample.p99Ms !== null && sample.p99Ms > limits.p99LatencyMs) {
-		flags.push(
-			flag('latency', 'warning', `p99 ${Math.round(sample.p99Ms)} ms > ${limits.p99LatencyMs} ms`, now, 'p99Ms'),
-		);
+		flags.push(flag('latency', 'warning', `p99 ${Math.round(sample.p99Ms)} ms > ${limits.p99LatencyMs} ms`, now, 'p99Ms'));
 	}
 
 	if (sample.errorRatio !== null && sample.errorRatio > limits.errorRatio) {
 		flags.push(
-			flag(
-				'errors',
-				'critical',
-				`errors ${formatPercent(sample.errorRatio)} > ${formatPercent(limits.errorRatio)}`,
-				now,
-				'errorRatio',
-			),
+			flag('errors', 'critical', `errors ${formatPercent(sample.errorRatio)} > ${formatPercent(limits.errorRatio)}`, now, 'errorRatio'),
 		);
 	}
 
@@ -253,7 +245,12 @@ export function canaryMarginFlags(
 			const since = before?.severity === 'warning' && before.message.includes(OVERWHELMING_SMALL) ? before.since : now;
 			const held = (now - since) / 1000;
 			if (held >= evidence.sustainSeconds) raise('critical', since, ` for ${formatSeconds(held)}, on small samples`);
-			else raise('warning', since, `${sampleNote}${OVERWHELMING_SMALL}${formatSeconds(held)}; critical if it holds for ${formatSeconds(evidence.sustainSeconds)}`);
+			else
+				raise(
+					'warning',
+					since,
+					`${sampleNote}${OVERWHELMING_SMALL}${formatSeconds(held)}; critical if it holds for ${formatSeconds(evidence.sustainSeconds)}`,
+				);
 			continue;
 		}
 

@@ -43,7 +43,9 @@ export function modelKey(ref: ModelRef): string {
 
 /** The model's reference, its cluster kept (set only when several clusters are shown). */
 export function refOf(model: ModelRef): ModelRef {
-	return model.cluster ? {namespace: model.namespace, name: model.name, cluster: model.cluster} : {namespace: model.namespace, name: model.name};
+	return model.cluster
+		? {namespace: model.namespace, name: model.name, cluster: model.cluster}
+		: {namespace: model.namespace, name: model.name};
 }
 
 /** `context:` when several clusters are shown, else nothing (so single-cluster keys stay `namespace/name`). */
@@ -162,15 +164,7 @@ export interface Sample {
 
 export type MetricName = 'rps' | 'errorRatio' | 'p50Ms' | 'p95Ms' | 'p99Ms' | 'cpuCores' | 'memoryBytes';
 
-export const METRIC_NAMES: readonly MetricName[] = [
-	'rps',
-	'errorRatio',
-	'p50Ms',
-	'p95Ms',
-	'p99Ms',
-	'cpuCores',
-	'memoryBytes',
-];
+export const METRIC_NAMES: readonly MetricName[] = ['rps', 'errorRatio', 'p50Ms', 'p95Ms', 'p99Ms', 'cpuCores', 'memoryBytes'];
 
 export interface Point {
 	/** Epoch milliseconds. */
@@ -183,16 +177,7 @@ export type Series = Partial<Record<MetricName, Point[]>>;
 
 export type Severity = 'info' | 'warning' | 'critical';
 
-export type FlagKind =
-	| 'latency'
-	| 'errors'
-	| 'cpu'
-	| 'memory'
-	| 'canary'
-	| 'anomaly'
-	| 'drift'
-	| 'readiness'
-	| 'restarts';
+export type FlagKind = 'latency' | 'errors' | 'cpu' | 'memory' | 'canary' | 'anomaly' | 'drift' | 'readiness' | 'restarts';
 
 export interface Flag {
 	kind: FlagKind;
@@ -235,13 +220,21 @@ export interface Prediction {
  * (ConflictError) when the model no longer has exactly these, instead of carrying out a different change.
  */
 export type Action =
-	| { kind: 'set-weight'; model: ModelRef; canary: string; from: number; to: number; resourceVersion?: string; expected?: Record<string, number> }
-	| { kind: 'promote'; model: ModelRef; canary: string; stable: string; expected?: Record<string, number> }
-	| { kind: 'rollback'; model: ModelRef; canary: string; expected?: Record<string, number> }
-	| { kind: 'switch'; model: ModelRef; from: string; to: string; expected?: Record<string, number> }
-	| { kind: 'rollout'; model: ModelRef; command: RolloutCommand; expected?: Record<string, number> }
-	| { kind: 'smoke-test'; target: VersionRef }
-	| { kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number };
+	| {
+			kind: 'set-weight';
+			model: ModelRef;
+			canary: string;
+			from: number;
+			to: number;
+			resourceVersion?: string;
+			expected?: Record<string, number>;
+	  }
+	| {kind: 'promote'; model: ModelRef; canary: string; stable: string; expected?: Record<string, number>}
+	| {kind: 'rollback'; model: ModelRef; canary: string; expected?: Record<string, number>}
+	| {kind: 'switch'; model: ModelRef; from: string; to: string; expected?: Record<string, number>}
+	| {kind: 'rollout'; model: ModelRef; command: RolloutCommand; expected?: Record<string, number>}
+	| {kind: 'smoke-test'; target: VersionRef}
+	| {kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number};
 
 export type ActionKind = Action['kind'];
 
@@ -271,11 +264,11 @@ export interface SmokeCheck {
 }
 
 export type ActionProgress =
-	| { kind: 'progress'; fraction: number; message: string }
-	| { kind: 'check'; check: SmokeCheck }
-	| { kind: 'load-result'; results: LoadTestResult[] }
-	| { kind: 'done'; message: string }
-	| { kind: 'failed'; message: string };
+	| {kind: 'progress'; fraction: number; message: string}
+	| {kind: 'check'; check: SmokeCheck}
+	| {kind: 'load-result'; results: LoadTestResult[]}
+	| {kind: 'done'; message: string}
+	| {kind: 'failed'; message: string};
 
 export interface Context {
 	name: string;

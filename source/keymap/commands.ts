@@ -62,7 +62,8 @@ function needsRollout(state: AppState): string | undefined {
 	const reason = needsModel(state) ?? needsCluster(state);
 	if (reason) return reason;
 	const model = currentModel(state)!;
-	if (model.rollout?.controller !== 'argo-rollouts') return `${model.name} is not an Argo Rollouts Rollout: use the weight, promote and rollback keys`;
+	if (model.rollout?.controller !== 'argo-rollouts')
+		return `${model.name} is not an Argo Rollouts Rollout: use the weight, promote and rollback keys`;
 	if (runningTask(state, model)) return `an action on ${model.name} is still running`;
 	return undefined;
 }
@@ -133,7 +134,15 @@ export const definitions = {
 		footer: false,
 		run: (host) => host.dispatch({type: 'overlay/open', overlay: {kind: 'palette', query: '', index: 0}}),
 	},
-	[Command.QUIT]: {keys: ['q', 'ctrl+c'], description: 'Quit', hint: 'quit', scope: 'global', dangerous: false, footer: true, run: (host) => host.quit()},
+	[Command.QUIT]: {
+		keys: ['q', 'ctrl+c'],
+		description: 'Quit',
+		hint: 'quit',
+		scope: 'global',
+		dangerous: false,
+		footer: true,
+		run: (host) => host.quit(),
+	},
 	[Command.UP]: {
 		keys: ['k', 'up'],
 		description: 'Move up (in the log: pick an older line, which pauses the tail)',
@@ -266,7 +275,12 @@ export const definitions = {
 		disabledReason: needsCanary,
 		run(host) {
 			const model = currentModel(host.state)!;
-			host.askToConfirm({kind: 'promote', model: ref(model), canary: selectedCanary(host.state, model)!.name, stable: stableOf(model)?.name ?? '-'});
+			host.askToConfirm({
+				kind: 'promote',
+				model: ref(model),
+				canary: selectedCanary(host.state, model)!.name,
+				stable: stableOf(model)?.name ?? '-',
+			});
 		},
 	},
 	[Command.ROLLBACK]: {
@@ -302,7 +316,12 @@ export const definitions = {
 			const model = currentModel(host.state)!;
 			const current = servingVersion(model);
 			if (model.versions.length === 2) {
-				host.askToConfirm({kind: 'switch', model: ref(model), from: current.name, to: model.versions.find((version) => version !== current)!.name});
+				host.askToConfirm({
+					kind: 'switch',
+					model: ref(model),
+					from: current.name,
+					to: model.versions.find((version) => version !== current)!.name,
+				});
 				return;
 			}
 
@@ -318,7 +337,9 @@ export const definitions = {
 					purpose: 'switch',
 					model: modelKey(model),
 					options: versions.map((version) => version.name),
-					labels: versions.map((version) => `${version.name.padEnd(width)}  ${version.track.padEnd(6)} ${String(version.weight).padStart(3)}%`),
+					labels: versions.map(
+						(version) => `${version.name.padEnd(width)}  ${version.track.padEnd(6)} ${String(version.weight).padStart(3)}%`,
+					),
 					index: cursor >= 0 ? cursor : versions.findIndex((version) => version !== current),
 				},
 			});
@@ -446,7 +467,9 @@ export const definitions = {
 		footer: false,
 		// Several clusters shown at once: the contexts are fixed for this console.
 		disabledReason: (state) =>
-			Object.keys(state.clusters).length > 1 ? `several contexts are shown (${state.context}): start modeldeck with one --context to switch` : undefined,
+			Object.keys(state.clusters).length > 1
+				? `several contexts are shown (${state.context}): start modeldeck with one --context to switch`
+				: undefined,
 		run(host) {
 			const options = host.contextNames();
 			const index = Math.max(0, options.indexOf(host.state.context));
@@ -538,7 +561,9 @@ export const definitions = {
 			const firsts = rows.flatMap((row, index) => (row.firstOfModel && flagged.has(row.modelKey) ? [{row, index}] : []));
 			// The next flagged model after this one, wrapping round; this one again when it is the only one.
 			const next =
-				firsts.find(({row, index}) => index > start && row.modelKey !== hereKey) ?? firsts.find(({row}) => row.modelKey !== hereKey) ?? firsts[0];
+				firsts.find(({row, index}) => index > start && row.modelKey !== hereKey) ??
+				firsts.find(({row}) => row.modelKey !== hereKey) ??
+				firsts[0];
 			if (next) {
 				if (state.view.screen === 'model') host.dispatch({type: 'view/open', view: {screen: 'model', model: next.row.modelKey}});
 				else host.dispatch({type: 'nav/select', index: next.index});
@@ -588,7 +613,10 @@ export const definitions = {
 					// Several requests start with what was typed: enter opens the one picked.
 					if (ids.length > 1) {
 						const id = ids[overlay.index ?? 0]!;
-						host.dispatch({type: 'overlay/open', overlay: {kind: 'prediction', predictions: overlay.results!.filter((prediction) => prediction.requestId === id)}});
+						host.dispatch({
+							type: 'overlay/open',
+							overlay: {kind: 'prediction', predictions: overlay.results!.filter((prediction) => prediction.requestId === id)},
+						});
 					} else void host.lookup(overlay.text);
 					return;
 				}
@@ -638,7 +666,8 @@ export const definitions = {
 		run(host) {
 			const overlay = host.state.overlay;
 			if (overlay?.kind === 'pick' || overlay?.kind === 'palette') host.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
-			else if (overlay?.kind === 'lookup' && overlay.results) host.updateOverlay({...overlay, index: Math.max(0, (overlay.index ?? 0) - 1)});
+			else if (overlay?.kind === 'lookup' && overlay.results)
+				host.updateOverlay({...overlay, index: Math.max(0, (overlay.index ?? 0) - 1)});
 		},
 	},
 	[Command.DIALOG_DOWN]: {
@@ -654,8 +683,7 @@ export const definitions = {
 			else if (overlay?.kind === 'lookup' && overlay.results) {
 				const count = requestIds(overlay.results).length;
 				host.updateOverlay({...overlay, index: Math.min(Math.max(0, count - 1), (overlay.index ?? 0) + 1)});
-			}
-			else if (overlay?.kind === 'palette') {
+			} else if (overlay?.kind === 'palette') {
 				const count = filterPalette(host.state, host.keymap, overlay.query).length;
 				host.updateOverlay({...overlay, index: Math.min(Math.max(0, count - 1), overlay.index + 1)});
 			}

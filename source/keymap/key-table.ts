@@ -8,7 +8,16 @@ export const KEY_TABLE_END = '<!-- keys:end -->';
 export function keyTableMarkdown(): string {
 	const rows = commands.map((command) => {
 		const keys = command.keys.map((key) => `\`${displayKey(key)}\``).join(' ');
-		const where = command.scope === 'global' ? 'everywhere' : command.scope === 'target' ? 'fleet, model' : command.scope === 'list' ? 'fleet, log' : command.scope === 'dialog' ? 'in a dialog' : command.scope;
+		const where =
+			command.scope === 'global'
+				? 'everywhere'
+				: command.scope === 'target'
+					? 'fleet, model'
+					: command.scope === 'list'
+						? 'fleet, log'
+						: command.scope === 'dialog'
+							? 'in a dialog'
+							: command.scope;
 		return `| ${keys} | ${command.description.replaceAll('|', '\\|')} | ${where} | \`${command.id}\` | ${command.dangerous ? 'yes: confirms, audited, refused in read-only' : ''} |`;
 	});
 	return ['| keys | what it does | where | id (for `keys` in settings) | dangerous |', '|---|---|---|---|---|', ...rows].join('\n');

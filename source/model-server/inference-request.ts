@@ -77,9 +77,7 @@ export function parseInferRequest(body: unknown): ParseResult {
 		return fail(`input "${INPUT_NAME}" data must be an array of finite numbers (flat or nested by row)`);
 	}
 	if (values.length !== rows * columns) {
-		return fail(
-			`input "${INPUT_NAME}" has ${values.length} values but shape [${rows}, ${columns}] needs ${rows * columns}`,
-		);
+		return fail(`input "${INPUT_NAME}" has ${values.length} values but shape [${rows}, ${columns}] needs ${rows * columns}`);
 	}
 	return {ok: true, request: {...(id === undefined ? {} : {id}), rows, features: Float32Array.from(values)}};
 }

@@ -19,9 +19,7 @@ export const minRequestIdPrefix = 4;
 /** Close code of a connection cut because the client stopped reading (did not answer a ping in time). */
 export const closeTooSlow = 4008;
 
-export type ClientMessage =
-	| {type: 'subscribe'; filter?: PredictionFilter; fromSeq?: number}
-	| {type: 'act'; id: string; action: Action};
+export type ClientMessage = {type: 'subscribe'; filter?: PredictionFilter; fromSeq?: number} | {type: 'act'; id: string; action: Action};
 
 export interface ServerInfo {
 	name: 'modeldeck-agent';

@@ -83,13 +83,23 @@ interface JsonSchema {
 	pattern?: string;
 }
 
-const closed = (properties: Record<string, JsonSchema>, description = 'an object'): JsonSchema => ({type: 'object', description, properties, additionalProperties: false});
+const closed = (properties: Record<string, JsonSchema>, description = 'an object'): JsonSchema => ({
+	type: 'object',
+	description,
+	properties,
+	additionalProperties: false,
+});
 const map = (values: JsonSchema): JsonSchema => ({type: 'object', description: 'an object', additionalProperties: values});
 const bool: JsonSchema = {type: 'boolean', description: 'true or false'};
 /** A number from MINIMUM to MAXIMUM; no maximum (JSON's 1e400 is Infinity, still refused) reads "of MINIMUM or more". */
 function number(minimum: number, maximum: number, unit?: string): JsonSchema {
 	const range = Number.isFinite(maximum) ? `from ${minimum} to ${maximum}` : `of ${minimum} or more`;
-	return {type: 'number', description: `a number ${range}${unit ? ` (${unit})` : ''}`, minimum, maximum: Number.isFinite(maximum) ? maximum : Number.MAX_VALUE};
+	return {
+		type: 'number',
+		description: `a number ${range}${unit ? ` (${unit})` : ''}`,
+		minimum,
+		maximum: Number.isFinite(maximum) ? maximum : Number.MAX_VALUE,
+	};
 }
 
 /** The colours a context's badge may take: names every theme with colours can show. */
@@ -102,7 +112,11 @@ const threshold = closed({
 	memoryOfLimit: number(0, Number.POSITIVE_INFINITY),
 	canaryMargin: number(0, Number.POSITIVE_INFINITY),
 });
-const url: JsonSchema = {type: 'string', description: 'a string like "http://prometheus.monitoring:9090"', pattern: String.raw`^https?://\S+$`};
+const url: JsonSchema = {
+	type: 'string',
+	description: 'a string like "http://prometheus.monitoring:9090"',
+	pattern: String.raw`^https?://\S+$`,
+};
 
 /** The settings file's schema: every level is checked, every key of an object must be known (maps take any key). */
 export const settingsSchema: JsonSchema = closed(
@@ -117,13 +131,30 @@ export const settingsSchema: JsonSchema = closed(
 		contexts: map(
 			closed({
 				prometheusUrl: url,
-				prometheusService: {type: 'string', description: 'a string like "monitoring/prometheus:9090"', pattern: '^[a-z0-9-]+/[a-z0-9-]+:[0-9a-z-]+$'},
+				prometheusService: {
+					type: 'string',
+					description: 'a string like "monitoring/prometheus:9090"',
+					pattern: '^[a-z0-9-]+/[a-z0-9-]+:[0-9a-z-]+$',
+				},
 				readOnly: bool,
-				label: {type: 'string', description: 'a short string like "PROD" (1 to 12 characters)', minLength: 1, pattern: '^[^\\u0000-\\u001f]{1,12}$'},
-				color: {type: 'string', description: 'one of red, yellow, green, blue, magenta, cyan, white, gray', pattern: `^(${badgeColors.join('|')})$`},
+				label: {
+					type: 'string',
+					description: 'a short string like "PROD" (1 to 12 characters)',
+					minLength: 1,
+					pattern: '^[^\\u0000-\\u001f]{1,12}$',
+				},
+				color: {
+					type: 'string',
+					description: 'one of red, yellow, green, blue, magenta, cyan, white, gray',
+					pattern: `^(${badgeColors.join('|')})$`,
+				},
 			}),
 		),
-		showContexts: {type: 'array', description: 'a list of kubeconfig context names like ["prod-us", "prod-eu"]', items: {type: 'string', description: 'a context name like "prod-us" (no commas)', minLength: 1, pattern: '^[^,]+$'}},
+		showContexts: {
+			type: 'array',
+			description: 'a list of kubeconfig context names like ["prod-us", "prod-eu"]',
+			items: {type: 'string', description: 'a context name like "prod-us" (no commas)', minLength: 1, pattern: '^[^,]+$'},
+		},
 		promoteKeepsOldStable: bool,
 		profiles: map(map({type: 'string', description: 'a string'})),
 		loadTest: closed({
@@ -227,7 +258,13 @@ interface Problem {
 function problems(errors: readonly ErrorObject[], root: JsonNode): Problem[] {
 	const result = new Map<string, Problem>();
 	for (const error of errors) {
-		const where = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+		const where =
+			error.instancePath === ''
+				? []
+				: error.instancePath
+						.slice(1)
+						.split('/')
+						.map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
 		let node: JsonNode | undefined = root;
 		for (const part of where) node = node && findNodeAtLocation(node, [node.type === 'array' ? Number(part) : part]);
 		const name = where.length === 0 ? 'the settings file' : where.join('/');
@@ -245,7 +282,10 @@ function problems(errors: readonly ErrorObject[], root: JsonNode): Problem[] {
 		}
 
 		if (result.has(error.instancePath)) continue;
-		result.set(error.instancePath, {offset: node?.offset ?? 0, message: `${name} must be ${schema.description} (got ${kindOf(error.data)})`});
+		result.set(error.instancePath, {
+			offset: node?.offset ?? 0,
+			message: `${name} must be ${schema.description} (got ${kindOf(error.data)})`,
+		});
 	}
 
 	return [...result.values()].sort((a, b) => a.offset - b.offset);
@@ -344,7 +384,10 @@ export async function loadSettings(): Promise<LoadedSettings> {
 	try {
 		text = await readFile(file, 'utf8');
 	} catch (error) {
-		throw new SettingsError(`Settings file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}. Fix its permissions or remove it.`, file);
+		throw new SettingsError(
+			`Settings file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}. Fix its permissions or remove it.`,
+			file,
+		);
 	}
 
 	const at = (offset: number) => {
@@ -354,7 +397,10 @@ export async function loadSettings(): Promise<LoadedSettings> {
 
 	const read = readSettingsJson(text);
 	if ('message' in read) {
-		throw new SettingsError(`Settings file ${file} is not valid JSON: ${at(read.offset)}: ${read.message}. Fix it or remove the file (it was left as it is).`, file);
+		throw new SettingsError(
+			`Settings file ${file} is not valid JSON: ${at(read.offset)}: ${read.message}. Fix it or remove the file (it was left as it is).`,
+			file,
+		);
 	}
 
 	const {root, value} = read;
@@ -377,11 +423,17 @@ export async function loadSettings(): Promise<LoadedSettings> {
 			const found = problems(validate.errors ?? [], root);
 			const listed = found.slice(0, 10).map((problem) => `  ${at(problem.offset)}: ${problem.message}`);
 			if (found.length > 10) listed.push(`  … and ${found.length - 10} more`);
-			throw new SettingsError(`Settings file ${file} is invalid:\n${listed.join('\n')}\nFix or remove those keys (the file was left as it is).`, file);
+			throw new SettingsError(
+				`Settings file ${file} is invalid:\n${listed.join('\n')}\nFix or remove those keys (the file was left as it is).`,
+				file,
+			);
 		}
 
 		// Not the schema, then: the file changed between the two reads, or cannot be read any more.
-		throw new SettingsError(`Settings file ${file} could not be read by conf: ${refusal}. Fix it or remove the file (it was left as it is).`, file);
+		throw new SettingsError(
+			`Settings file ${file} could not be read by conf: ${refusal}. Fix it or remove the file (it was left as it is).`,
+			file,
+		);
 	}
 
 	// A partial loadTest (e.g. only rps) keeps the defaults for the rest.

@@ -32,7 +32,11 @@ export interface AgentTlsOptions {
 }
 
 /** What the client needs of a WebSocket: the `ws` package's WebSocket has it. */
-export type WebSocketFactory = (url: string, protocols: string[], options: {headers: Record<string, string>; tls?: AgentTlsOptions}) => WebSocket;
+export type WebSocketFactory = (
+	url: string,
+	protocols: string[],
+	options: {headers: Record<string, string>; tls?: AgentTlsOptions},
+) => WebSocket;
 
 export interface AgentClientOptions {
 	/** The agent's base URL, direct or through the API server's service proxy. */
@@ -131,9 +135,11 @@ export function proxiedService(base: string): {namespace: string; service: strin
 function proxyHint(status: number, message: string, where: {namespace: string; service: string} | undefined): string {
 	const service = where ? `Service ${where.namespace}/${where.service}` : "the agent's Service";
 	if (status === 401) return 'the API server did not accept your credentials (log in again)';
-	if (status === 403) return `your user needs "get" and "create" on services/proxy in namespace ${where?.namespace ?? 'of the agent'} (deploy/base/console-access.yaml grants them)`;
+	if (status === 403)
+		return `your user needs "get" and "create" on services/proxy in namespace ${where?.namespace ?? 'of the agent'} (deploy/base/console-access.yaml grants them)`;
 	// Without the Endpoints object, its NotFound is reported under the Service's name although the Service exists.
-	if (status === 404) return `${service} or its Endpoints object is missing (the service proxy reads Endpoints, not EndpointSlices): is the agent deployed?`;
+	if (status === 404)
+		return `${service} or its Endpoints object is missing (the service proxy reads Endpoints, not EndpointSlices): is the agent deployed?`;
 	if (/no endpoints available/.test(message)) return `no ready agent pod behind ${service}: is the agent running?`;
 	if (status === 502 || status === 503) return 'the API server could not connect to the agent pod';
 	return '';
@@ -187,7 +193,11 @@ export class AgentClient implements AgentPort {
 				url,
 				{
 					method: init.method ?? 'GET',
-					headers: {...this.#headers, ...init.headers, ...(init.body === undefined ? {} : {'content-length': Buffer.byteLength(init.body)})},
+					headers: {
+						...this.#headers,
+						...init.headers,
+						...(init.body === undefined ? {} : {'content-length': Buffer.byteLength(init.body)}),
+					},
 					...(url.protocol === 'https:' ? (this.#options.tls ?? {}) : {}),
 					timeout: 30_000,
 				},
@@ -209,7 +219,8 @@ export class AgentClient implements AgentPort {
 	/** Predictions whose request id is the text or, from 4 characters on, starts with it (exact matches first). */
 	lookup(text: string): Promise<Prediction[]> {
 		const wanted = text.trim();
-		if ([...wanted].length < minRequestIdPrefix) return this.#getJson('v1/predictions', {requestId: wanted, namespace: this.#options.namespace, limit: 100});
+		if ([...wanted].length < minRequestIdPrefix)
+			return this.#getJson('v1/predictions', {requestId: wanted, namespace: this.#options.namespace, limit: 100});
 		return this.#getJson('v1/predictions', {requestIdPrefix: wanted, namespace: this.#options.namespace, limit: 20});
 	}
 
@@ -220,7 +231,11 @@ export class AgentClient implements AgentPort {
 	async *act(action: Action): AsyncGenerator<ActionProgress> {
 		let answer: HttpAnswer;
 		try {
-			answer = await this.#request(this.#url('v1/actions'), {method: 'POST', body: JSON.stringify(action), headers: {'content-type': 'application/json'}});
+			answer = await this.#request(this.#url('v1/actions'), {
+				method: 'POST',
+				body: JSON.stringify(action),
+				headers: {'content-type': 'application/json'},
+			});
 		} catch (error) {
 			yield {kind: 'failed', message: (error as Error).message};
 			return;
@@ -248,11 +263,16 @@ export class AgentClient implements AgentPort {
 				}
 			}
 		} catch (error) {
-			if (!finished) yield {kind: 'failed', message: `lost the agent while the action ran: ${(error as Error).message}; see the audit log for its outcome`};
+			if (!finished)
+				yield {
+					kind: 'failed',
+					message: `lost the agent while the action ran: ${(error as Error).message}; see the audit log for its outcome`,
+				};
 			return;
 		}
 
-		if (!finished) yield {kind: 'failed', message: 'the agent closed the progress stream before the action finished; see the audit log for its outcome'};
+		if (!finished)
+			yield {kind: 'failed', message: 'the agent closed the progress stream before the action finished; see the audit log for its outcome'};
 	}
 
 	predictions(filter: PredictionFilter, fromSeq: number | undefined, onEvent: (event: AgentEvent) => void): Unsubscribe {
@@ -285,7 +305,12 @@ export class AgentClient implements AgentPort {
 				case 'hello': {
 					attempt = 0;
 					if (lastSeq !== undefined && message.seq < lastSeq) {
-						emit({type: 'gap', seq: message.seq, dropped: 0, reason: 'the agent lost its history (restarted without a database); numbering started again'});
+						emit({
+							type: 'gap',
+							seq: message.seq,
+							dropped: 0,
+							reason: 'the agent lost its history (restarted without a database); numbering started again',
+						});
 						lastSeq = message.seq;
 					}
 
@@ -335,15 +360,18 @@ export class AgentClient implements AgentPort {
 			}, delay);
 		};
 
-		const watchdog = setInterval(() => {
-			if (!socket) return;
-			if (Date.now() - lastActivity > deadAfterMs) {
-				failureReason = `no answer from the agent for ${deadAfterMs / 1000} s (connection frozen or agent stuck)`;
-				socket.terminate();
-			} else if (socket.readyState === WebSocket.OPEN) {
-				socket.ping();
-			}
-		}, Math.max(50, Math.min(heartbeatMs, deadAfterMs / 3)));
+		const watchdog = setInterval(
+			() => {
+				if (!socket) return;
+				if (Date.now() - lastActivity > deadAfterMs) {
+					failureReason = `no answer from the agent for ${deadAfterMs / 1000} s (connection frozen or agent stuck)`;
+					socket.terminate();
+				} else if (socket.readyState === WebSocket.OPEN) {
+					socket.ping();
+				}
+			},
+			Math.max(50, Math.min(heartbeatMs, deadAfterMs / 3)),
+		);
 		watchdog.unref?.();
 
 		const connect = (): void => {
@@ -353,7 +381,10 @@ export class AgentClient implements AgentPort {
 			lastActivity = Date.now();
 			let ws: WebSocket;
 			try {
-				ws = factory(streamUrl.toString(), [streamSubprotocol], {headers: this.#headers, ...(this.#options.tls ? {tls: this.#options.tls} : {})});
+				ws = factory(streamUrl.toString(), [streamSubprotocol], {
+					headers: this.#headers,
+					...(this.#options.tls ? {tls: this.#options.tls} : {}),
+				});
 			} catch (error) {
 				scheduleReconnect(`cannot connect: ${(error as Error).message}`, false);
 				return;
@@ -398,7 +429,10 @@ export class AgentClient implements AgentPort {
 				connected = false;
 				if (stopped) return;
 				const closeReason = reasonBuffer.toString();
-				const reason = refused?.reason ?? failureReason ?? (closeReason ? `the agent closed the stream: ${closeReason}` : `the stream closed (code ${code})`);
+				const reason =
+					refused?.reason ??
+					failureReason ??
+					(closeReason ? `the agent closed the stream: ${closeReason}` : `the stream closed (code ${code})`);
 				const denied = refused?.status === 401 || refused?.status === 403 || code === 4401 || code === 4403;
 				scheduleReconnect(reason, denied);
 			});
@@ -423,4 +457,3 @@ export class AgentClient implements AgentPort {
 export function createAgentClient(options: AgentClientOptions): AgentPort {
 	return new AgentClient(options);
 }
-

@@ -32,7 +32,10 @@ export class LazyAgentPort implements AgentPort {
 					: 'absent' in found
 						? {agent: undefined, absentReason: found.absent}
 						: {agent: found, absentReason: ''},
-			(error: unknown) => ({agent: undefined, absentReason: `could not look for the agent: ${error instanceof Error ? error.message : String(error)}`}),
+			(error: unknown) => ({
+				agent: undefined,
+				absentReason: `could not look for the agent: ${error instanceof Error ? error.message : String(error)}`,
+			}),
 		);
 	}
 

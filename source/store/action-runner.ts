@@ -6,7 +6,16 @@
  * straight against the cluster with the operator's credentials and audited here; the audit record and the result
  * message are rendered from the same plan.
  */
-import {isNoop, noopMessage, planAfter, planBefore, plannedAction, planResult, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
+import {
+	isNoop,
+	noopMessage,
+	planAfter,
+	planBefore,
+	plannedAction,
+	planResult,
+	type ChangePlan,
+	type TrafficAction,
+} from '../domain/plan.ts';
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
 import type {Action, ActionProgress, Model, Version} from '../domain/types.ts';
 import {actionTitle, confirmationLines, dangerLines, dangersOf, localUser, planConfirmationLines} from './confirmation.ts';
@@ -29,7 +38,13 @@ function describeError(error: unknown): string {
 }
 
 export function isTrafficAction(action: Action): action is TrafficAction {
-	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch' || action.kind === 'rollout';
+	return (
+		action.kind === 'set-weight' ||
+		action.kind === 'promote' ||
+		action.kind === 'rollback' ||
+		action.kind === 'switch' ||
+		action.kind === 'rollout'
+	);
 }
 
 type ConfirmOverlay = Extract<Overlay, {kind: 'confirm'}>;

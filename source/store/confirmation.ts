@@ -66,7 +66,11 @@ function routeLine(state: AppState, cluster?: string): string {
 
 /** Every version before → after and every object written (the plan), then where and how it is carried out. */
 export function planConfirmationLines(plan: ChangePlan, state: AppState): string[] {
-	return [...planLines(plan), `context ${plan.model.cluster ?? state.context}, namespace ${plan.model.namespace}`, routeLine(state, plan.model.cluster)];
+	return [
+		...planLines(plan),
+		`context ${plan.model.cluster ?? state.context}, namespace ${plan.model.namespace}`,
+		routeLine(state, plan.model.cluster),
+	];
 }
 
 /** The lines of an action that changes no traffic (smoke and load tests). */

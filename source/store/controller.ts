@@ -372,8 +372,6 @@ export class Controller implements CommandHost {
 			this.#toast('warning', `audit log unavailable: ${describeError(error)}`);
 		}
 	}
-
-
 }
 
 function ref(model: Model): ModelRef {

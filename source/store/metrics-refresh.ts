@@ -59,7 +59,12 @@ export class MetricsRefresh {
 			// nothing about Prometheus and leaves its health as it was.
 			// None configured and none found in the cluster is not a failure: the header says it is off, and why.
 			onError: (error) =>
-				this.#store.dispatch({type: error instanceof SourceAbsentError ? 'source/absent' : 'source/error', source: 'metrics', message: describeError(error), now: this.#now()}),
+				this.#store.dispatch({
+					type: error instanceof SourceAbsentError ? 'source/absent' : 'source/error',
+					source: 'metrics',
+					message: describeError(error),
+					now: this.#now(),
+				}),
 		});
 	}
 
@@ -149,7 +154,9 @@ export class MetricsRefresh {
 		// One action, one frame: the first figures at once; later refreshes with the clock's next tick (a frame a
 		// second in all, instead of one more per refresh).
 		const found = metrics.found;
-		const clusterProblems = metrics.problems ? Object.fromEntries(metrics.problems().map((problem) => [problem.cluster ?? '', problem.message])) : undefined;
+		const clusterProblems = metrics.problems
+			? Object.fromEntries(metrics.problems().map((problem) => [problem.cluster ?? '', problem.message]))
+			: undefined;
 		const refreshed = {
 			type: 'metrics/refreshed',
 			samples: sampleRecord,
@@ -162,5 +169,4 @@ export class MetricsRefresh {
 		if (Object.keys(this.state.samples).length > 0) this.#store.defer(refreshed);
 		else this.#store.dispatch(refreshed);
 	}
-
 }

@@ -151,4 +151,5 @@ export class PredictionStream {
 		const ratePerSecond = seconds > 0 ? (this.#received - first.count) / seconds : 0;
 		if (this.#recent.length > LOG_CAPACITY) this.#recent.splice(0, this.#recent.length - LOG_CAPACITY);
 		this.#store.dispatch({type: 'log/set', entries: [...this.#recent], received: this.#received, ratePerSecond});
-	}}
+	}
+}

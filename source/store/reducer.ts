@@ -22,7 +22,12 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'cluster/models': {
-			const next = {...state, models: action.models, health: withData(state.health, 'cluster'), clusters: clustersWithData(state.clusters, action.models)};
+			const next = {
+				...state,
+				models: action.models,
+				health: withData(state.health, 'cluster'),
+				clusters: clustersWithData(state.clusters, action.models),
+			};
 			return clampSelection(next);
 		}
 
@@ -53,7 +58,8 @@ export function reducer(state: AppState, action: StoreAction): AppState {
 		}
 
 		case 'source/error': {
-			if (action.cluster !== undefined && action.source === 'cluster') return clusterError(state, action.cluster, action.message, action.now);
+			if (action.cluster !== undefined && action.source === 'cluster')
+				return clusterError(state, action.cluster, action.message, action.now);
 			const previous = state.health[action.source];
 			// With data on screen the source is stale (last data kept); without any it is down, whether or not it
 			// once answered (a Prometheus asked nothing yet has answered nothing).

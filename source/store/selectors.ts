@@ -78,7 +78,9 @@ function computeFleetRows(state: AppState): FleetRow[] {
 		else order = (left as number) - (right as number);
 		if (column !== 'model' && !descending) order = -order; // metrics: worst first by default
 		if (column === 'model' && descending) order = -order;
-		return order || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace) || (a.cluster ?? '').localeCompare(b.cluster ?? '');
+		return (
+			order || a.name.localeCompare(b.name) || a.namespace.localeCompare(b.namespace) || (a.cluster ?? '').localeCompare(b.cluster ?? '')
+		);
 	});
 	const rows: FleetRow[] = [];
 	for (const model of models) {
@@ -162,7 +164,9 @@ export function logModel(state: AppState): string | undefined {
 export function visibleLog(state: AppState): Prediction[] {
 	const model = logModel(state);
 	return state.log.entries.filter(
-		(prediction) => (model === undefined || modelKey({namespace: prediction.namespace, name: prediction.model}) === model) && logMatches(prediction, state.log.filter),
+		(prediction) =>
+			(model === undefined || modelKey({namespace: prediction.namespace, name: prediction.model}) === model) &&
+			logMatches(prediction, state.log.filter),
 	);
 }
 

@@ -189,7 +189,10 @@ export function initialState(options: {
 							status: 'absent',
 							since: options.now,
 							// Several clusters shown: an agent acts in its own cluster only, so none is used.
-							message: (options.clusters?.length ?? 0) > 1 ? 'several contexts shown; start with one --context to use its agent' : 'none configured',
+							message:
+								(options.clusters?.length ?? 0) > 1
+									? 'several contexts shown; start with one --context to use its agent'
+									: 'none configured',
 						}
 					: {status: 'connecting', since: options.now},
 		},

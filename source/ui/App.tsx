@@ -1,4 +1,4 @@
-import React from 'react';
+import type React from 'react';
 import {Box, useApp, useInput, useWindowSize} from 'ink';
 import {keyName} from '../keymap/key-name.ts';
 import {AuditView} from './AuditView.tsx';

@@ -14,7 +14,11 @@ export function rolloutSummary(model: Model, rollout: ControllerRollout): string
 	if (rollout.paused && rollout.phase !== 'Paused') parts.push('paused');
 	if (rollout.step !== undefined && rollout.totalSteps !== undefined) parts.push(`step ${rollout.step}/${rollout.totalSteps}`);
 	if (rollout.failedChecks !== undefined) {
-		parts.push(rollout.failedChecksLimit === undefined ? `${rollout.failedChecks} failed checks` : `failed checks ${rollout.failedChecks}/${rollout.failedChecksLimit}`);
+		parts.push(
+			rollout.failedChecksLimit === undefined
+				? `${rollout.failedChecks} failed checks`
+				: `failed checks ${rollout.failedChecks}/${rollout.failedChecksLimit}`,
+		);
 	}
 
 	if (rollout.analysis && !rollout.analysis.failingMetric) parts.push(`analysis ${rollout.analysis.phase}`);
@@ -40,7 +44,13 @@ export function ControllerRolloutLines({model, detail}: {model: Model; detail: b
 	if (!rollout) return null;
 	const failing = rollout.phase === 'Failed' || rollout.phase === 'Degraded' || rollout.analysis?.phase === 'Failed';
 	const warning = !failing && ((rollout.failedChecks ?? 0) > 0 || rollout.paused === true || rollout.analysis?.failingMetric !== undefined);
-	const color = failing ? theme.status.critical : warning ? theme.status.warning : rollout.phase === 'Succeeded' || rollout.phase === 'Healthy' ? theme.status.ok : theme.status.info;
+	const color = failing
+		? theme.status.critical
+		: warning
+			? theme.status.warning
+			: rollout.phase === 'Succeeded' || rollout.phase === 'Healthy'
+				? theme.status.ok
+				: theme.status.info;
 	const second = detail ? rolloutDetail(rollout) : undefined;
 	return (
 		<>

@@ -14,7 +14,8 @@ export function footerHints(keymap: ReturnType<typeof useKeymap>, state: AppStat
 	const rank = (command: (typeof keymap.commands)[number]) => (wanted.has(command) ? 0 : command.scope === 'global' ? 2 : 1);
 	const ordered = [...keymap.commands].sort((a, b) => rank(a) - rank(b));
 	for (const command of ordered) {
-		if (!(command.footer || wanted.has(command)) || !available(command, state) || !inScope(command, state) || seen.has(command.hint)) continue;
+		if (!(command.footer || wanted.has(command)) || !available(command, state) || !inScope(command, state) || seen.has(command.hint))
+			continue;
 		seen.add(command.hint);
 		const keys = command.id === 'canary.weightUp' ? '+/-' : displayKey(command.keys[0] ?? '');
 		hints.push({key: keys, hint: command.hint, disabled: command.disabledReason?.(state) !== undefined});

@@ -52,11 +52,15 @@ const sourceLabels: Record<SourceName, string> = {cluster: 'cluster', metrics: '
  * direct changes and no prediction log; the cluster is never absent), the agent first: it decides how a change is made.
  */
 function notes(state: AppState) {
-	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({source: sourceLabels[source], health: state.health[source]}));
+	const sources = (Object.keys(state.health) as SourceName[]).map((source) => ({
+		source: sourceLabels[source],
+		health: state.health[source],
+	}));
 	// With several clusters shown, each context's own problem (the cluster source stays ok while any context is).
 	const contexts = Object.entries(state.clusters).map(([context, health]) => ({source: context, health}));
 	// And each context whose Prometheus failed while the others answered: its rows have no figures.
-	for (const [context, message] of Object.entries(state.clusterMetrics)) contexts.push({source: `prom ${context}`, health: {status: 'down', message}});
+	for (const [context, message] of Object.entries(state.clusterMetrics))
+		contexts.push({source: `prom ${context}`, health: {status: 'down', message}});
 	const problems = [...sources, ...contexts].filter(({health}) => health.status === 'stale' || health.status === 'down');
 	const absent = sources
 		.filter(({source, health}) => health.status === 'absent' && source !== sourceLabels.cluster)

@@ -216,9 +216,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 			{model.rollout ? <ControllerRolloutLines model={model} detail={room.rolloutDetail} /> : null}
 			{verdict ? (
 				<Text
-					color={
-						verdict.result === 'pass' ? theme.status.ok : verdict.result === 'fail' ? theme.status.critical : theme.status.warning
-					}
+					color={verdict.result === 'pass' ? theme.status.ok : verdict.result === 'fail' ? theme.status.critical : theme.status.warning}
 					wrap="truncate-end"
 				>
 					verdict: {verdict.summary}
@@ -228,7 +226,11 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 				<Text color={theme.status.ok}>no flags</Text>
 			) : (
 				flagLines.slice(0, room.flags).map(({version, flag}, index) => (
-					<Text key={`${version}-${index}`} wrap="truncate-end" color={flag.severity === 'critical' ? theme.status.critical : theme.status.warning}>
+					<Text
+						key={`${version}-${index}`}
+						wrap="truncate-end"
+						color={flag.severity === 'critical' ? theme.status.critical : theme.status.warning}
+					>
 						{/* The count of flags without a line goes first, where cutting the line cannot hide it. */}
 						{index === room.flags - 1 && hiddenFlags > 0 ? `+${hiddenFlags} more flags · ` : ''}
 						{flag.severity === 'critical' ? '✖' : '▲'} {version}: {flag.message}
@@ -302,7 +304,9 @@ export function modelViewLayout(needs: {
 	discoveredBy?: boolean;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
-	let left = needs.height - (2 + (needs.controller ? 1 : 0) + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+	let left =
+		needs.height -
+		(2 + (needs.controller ? 1 : 0) + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
 	const chartCount = Math.max(1, Math.min(charts.length, left));
 	left -= chartCount;
 	const take = (wanted: number) => {

@@ -1,4 +1,4 @@
-import React from 'react';
+import type React from 'react';
 import {Box, Text} from 'ink';
 import {available, Command, inScope, type CommandId, type Keymap, type Scope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
@@ -31,7 +31,14 @@ function Frame(props: {title: string; children: React.ReactNode; width: number; 
 	const {title, children, width, color} = props;
 	// Never shrunk: a shrunk frame lets its lines run over its border.
 	return (
-		<Box flexDirection="column" borderStyle="round" borderColor={color} paddingX={1} width={props.full ? width : Math.min(width, FRAME_WIDTH)} flexShrink={0}>
+		<Box
+			flexDirection="column"
+			borderStyle="round"
+			borderColor={color}
+			paddingX={1}
+			width={props.full ? width : Math.min(width, FRAME_WIDTH)}
+			flexShrink={0}
+		>
 			<Text bold color={color} wrap="truncate-end">
 				{title}
 			</Text>
@@ -49,13 +56,15 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 		.filter((command) => command.scope === 'dialog')
 		.map((command) => `${command.keys.map(displayKey).join(' ')} ${command.hint}`)
 		.join(' · ');
-	const rows = shown.filter((command) => command.scope !== 'dialog').map((command) => ({
-		keys: command.keys.map(displayKey).join(' '),
-		description: command.description,
-		scope: command.scope,
-		disabled: inScope(command, state) ? command.disabledReason?.(state) : undefined,
-		dangerous: command.dangerous,
-	}));
+	const rows = shown
+		.filter((command) => command.scope !== 'dialog')
+		.map((command) => ({
+			keys: command.keys.map(displayKey).join(' '),
+			description: command.description,
+			scope: command.scope,
+			disabled: inScope(command, state) ? command.disabledReason?.(state) : undefined,
+			dangerous: command.dangerous,
+		}));
 	// Every key visible without scrolling where the terminal allows: as many columns as the height needs, each wide
 	// enough to read; what still does not fit is counted on the last line.
 	// One line more for the dialog keys.
@@ -67,7 +76,14 @@ function Help({state, width, height}: {state: AppState; width: number; height: n
 	const hidden = Math.max(0, rows.length - perColumn * columnsCount);
 	const columnWidth = Math.floor((Math.min(width, 160) - 4) / columnsCount);
 	return (
-		<Box flexDirection="column" borderStyle="round" paddingX={1} height={Math.min(height, perColumn + FRAME_LINES + 1 + (hidden > 0 ? 1 : 0))} flexShrink={0} overflow="hidden">
+		<Box
+			flexDirection="column"
+			borderStyle="round"
+			paddingX={1}
+			height={Math.min(height, perColumn + FRAME_LINES + 1 + (hidden > 0 ? 1 : 0))}
+			flexShrink={0}
+			overflow="hidden"
+		>
 			<Text bold wrap="truncate-end">
 				Keys{' '}
 				<Text color={theme.text.muted}>
@@ -214,8 +230,8 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 							</Text>
 							{danger.error ? <Text color={theme.status.critical}>{danger.error}</Text> : null}
 							<Text>
-								<Text bold>{keysOf(keymap, [Command.DIALOG_ACCEPT], true) ?? unbound(Command.DIALOG_ACCEPT, true)}</Text> confirm once typed ·{' '}
-								<Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL], true) ?? unbound(Command.DIALOG_CANCEL, true)}</Text> cancel
+								<Text bold>{keysOf(keymap, [Command.DIALOG_ACCEPT], true) ?? unbound(Command.DIALOG_ACCEPT, true)}</Text> confirm once typed
+								· <Text bold>{keysOf(keymap, [Command.DIALOG_CANCEL], true) ?? unbound(Command.DIALOG_CANCEL, true)}</Text> cancel
 							</Text>
 						</>
 					) : (
@@ -237,7 +253,13 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						new weight 0–100: {overlay.text}
 						<Text inverse> </Text>%
 					</Text>
-					{overlay.error ? <Text color={theme.status.critical}>{overlay.error}</Text> : <Text color={theme.text.muted}>{accept} to review · {cancel} cancel</Text>}
+					{overlay.error ? (
+						<Text color={theme.status.critical}>{overlay.error}</Text>
+					) : (
+						<Text color={theme.text.muted}>
+							{accept} to review · {cancel} cancel
+						</Text>
+					)}
 				</Frame>
 			);
 		}
@@ -268,8 +290,8 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						</Text>
 					))}
 					<Text color={theme.text.muted} wrap="truncate-end">
-						{explained.length > explainRoom ? `↓ ${explained.length - explainRoom} more lines · ` : ''}{cancel} closes · the same queries are in
-						`modeldeck status --json`
+						{explained.length > explainRoom ? `↓ ${explained.length - explainRoom} more lines · ` : ''}
+						{cancel} closes · the same queries are in `modeldeck status --json`
 					</Text>
 				</Frame>
 			);
@@ -313,14 +335,22 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						</Text>
 					) : null}
 					{ids.length > 1
-						? ids.slice(Math.max(0, index - Math.max(1, height - 6) + 1), Math.max(0, index - Math.max(1, height - 6) + 1) + Math.max(1, height - 6)).map((id) => {
-								const first = overlay.results!.find((prediction) => prediction.requestId === id)!;
-								return (
-									<Text key={id} inverse={id === ids[index]} wrap="truncate-end">
-										{id} <Text color={theme.text.muted}>{formatClock(first.time)} {first.model} {first.version} {first.status}</Text>
-									</Text>
-								);
-							})
+						? ids
+								.slice(
+									Math.max(0, index - Math.max(1, height - 6) + 1),
+									Math.max(0, index - Math.max(1, height - 6) + 1) + Math.max(1, height - 6),
+								)
+								.map((id) => {
+									const first = overlay.results!.find((prediction) => prediction.requestId === id)!;
+									return (
+										<Text key={id} inverse={id === ids[index]} wrap="truncate-end">
+											{id}{' '}
+											<Text color={theme.text.muted}>
+												{formatClock(first.time)} {first.model} {first.version} {first.status}
+											</Text>
+										</Text>
+									);
+								})
 						: null}
 				</Frame>
 			);

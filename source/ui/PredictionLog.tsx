@@ -38,7 +38,10 @@ function logLine(prediction: Prediction, layout: LogLayout): string {
 		paint(pad(formatClock(prediction.time), 9), theme.text.muted) +
 		`${pad(shown(prediction.requestId), idWidth)} ${pad(shown(prediction.model), modelWidth)} ${pad(shown(prediction.version), versionWidth)}` +
 		paint(`${pad(formatMs(prediction.latencyMs), 6, 'right')} `, (prediction.latencyMs ?? 0) > 500 ? theme.status.warning : undefined) +
-		paint(pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4), prediction.status === 'error' ? theme.status.critical : theme.status.ok) +
+		paint(
+			pad(prediction.status === 'error' ? String(prediction.code ?? 'err') : 'ok', 4),
+			prediction.status === 'error' ? theme.status.critical : theme.status.ok,
+		) +
 		paint(truncate(shown(`${prediction.inputSummary} → ${prediction.outputSummary}`), summaryWidth), theme.text.muted);
 	builtLines.set(prediction, {key: layout.key, line});
 	return line;
@@ -69,7 +72,14 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 	const versionWidth = width >= 110 ? 10 : 6;
 	const summaryWidth = Math.max(10, width - 24 - idWidth - modelWidth - versionWidth);
 	const layout = useMemo<LogLayout>(
-		() => ({theme, idWidth, modelWidth, versionWidth, summaryWidth, key: `${theme.name} ${idWidth} ${modelWidth} ${versionWidth} ${summaryWidth}`}),
+		() => ({
+			theme,
+			idWidth,
+			modelWidth,
+			versionWidth,
+			summaryWidth,
+			key: `${theme.name} ${idWidth} ${modelWidth} ${versionWidth} ${summaryWidth}`,
+		}),
 		[theme, idWidth, modelWidth, versionWidth, summaryWidth],
 	);
 	return (
@@ -90,23 +100,39 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 				</Text>
 			</Text>
 			<Text bold color={theme.text.muted} wrap="truncate-end">
-				{pad('TIME', 9)}{pad('REQUEST ID', idWidth)} {pad('MODEL', modelWidth)} {pad('VER', versionWidth)}{pad('MS', 6, 'right')} {pad('ST', 4)}
+				{pad('TIME', 9)}
+				{pad('REQUEST ID', idWidth)} {pad('MODEL', modelWidth)} {pad('VER', versionWidth)}
+				{pad('MS', 6, 'right')} {pad('ST', 4)}
 				{'INPUT → OUTPUT'}
 			</Text>
 			{rows.length === 0 ? (
 				<Text color={theme.text.muted}>
-					{state.health.agent.status === 'ok' ? 'Waiting for predictions…' : `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
+					{state.health.agent.status === 'ok'
+						? 'Waiting for predictions…'
+						: `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
 				</Text>
 			) : pickedRow === -1 ? (
 				<Text wrap="truncate-end">{rows.map((prediction) => logLine(prediction, layout)).join('\n')}</Text>
 			) : (
 				<>
-					{pickedRow > 0 ? <Text wrap="truncate-end">{rows.slice(0, pickedRow).map((prediction) => logLine(prediction, layout)).join('\n')}</Text> : null}
+					{pickedRow > 0 ? (
+						<Text wrap="truncate-end">
+							{rows
+								.slice(0, pickedRow)
+								.map((prediction) => logLine(prediction, layout))
+								.join('\n')}
+						</Text>
+					) : null}
 					<Text inverse wrap="truncate-end">
 						{logLine(rows[pickedRow]!, layout)}
 					</Text>
 					{pickedRow < rows.length - 1 ? (
-						<Text wrap="truncate-end">{rows.slice(pickedRow + 1).map((prediction) => logLine(prediction, layout)).join('\n')}</Text>
+						<Text wrap="truncate-end">
+							{rows
+								.slice(pickedRow + 1)
+								.map((prediction) => logLine(prediction, layout))
+								.join('\n')}
+						</Text>
 					) : null}
 				</>
 			)}

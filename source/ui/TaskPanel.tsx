@@ -27,7 +27,8 @@ export function TaskPanel({task, width}: {task: Task; width: number}) {
 					{task.checks.map((check) => (
 						<Text key={check.name} color={check.ok ? theme.status.ok : theme.status.critical}>
 							{check.ok ? '✔' : '✖'} {check.name}
-							{check.ok ? '' : `: ${check.detail}`}{'  '}
+							{check.ok ? '' : `: ${check.detail}`}
+							{'  '}
 						</Text>
 					))}
 				</Text>
@@ -38,8 +39,8 @@ export function TaskPanel({task, width}: {task: Task; width: number}) {
 							<Text bold>{result.target.version.padEnd(8)}</Text>
 							<Text>
 								{' '}
-								{formatRps(result.achievedRps)} req/s p50 {formatMs(result.p50Ms)} p95 {formatMs(result.p95Ms)} p99{' '}
-								{formatMs(result.p99Ms)} max {formatMs(result.maxMs)} ms · errors {result.errors}/{result.requests}
+								{formatRps(result.achievedRps)} req/s p50 {formatMs(result.p50Ms)} p95 {formatMs(result.p95Ms)} p99 {formatMs(result.p99Ms)}{' '}
+								max {formatMs(result.maxMs)} ms · errors {result.errors}/{result.requests}
 							</Text>
 						</Text>
 					))

@@ -206,7 +206,11 @@ export function clusterColumn(contexts: readonly string[], styles: Readonly<Reco
 		render: (row) => {
 			const cluster = row.model.cluster;
 			const color = cluster === undefined ? undefined : styles[cluster]?.color;
-			return {text: row.firstOfModel ? text(cluster) : '', tone: styles[cluster ?? '']?.label || color ? 'badge' : 'muted', ...(color ? {color} : {})};
+			return {
+				text: row.firstOfModel ? text(cluster) : '',
+				tone: styles[cluster ?? '']?.label || color ? 'badge' : 'muted',
+				...(color ? {color} : {}),
+			};
 		},
 	};
 }

@@ -21,20 +21,29 @@ export function controllerLine(model: Model): ControllerLine | undefined {
 		const parts = [`${controllerNames[rollout.controller]} ${rollout.phase}`];
 		if (rollout.step !== undefined && rollout.totalSteps !== undefined) parts.push(`step ${rollout.step}/${rollout.totalSteps}`);
 		if (rollout.paused && rollout.phase !== 'Paused') parts.push('paused');
-		if (rollout.failedChecks !== undefined) parts.push(`failed checks ${rollout.failedChecks}${rollout.failedChecksLimit === undefined ? '' : `/${rollout.failedChecksLimit}`}`);
+		if (rollout.failedChecks !== undefined)
+			parts.push(`failed checks ${rollout.failedChecks}${rollout.failedChecksLimit === undefined ? '' : `/${rollout.failedChecksLimit}`}`);
 		const analysis = rollout.analysis;
 		if (analysis) {
-			const failing = analysis.failingMetric ? `: ${analysis.failingMetric}${analysis.detail ? ` (${analysis.detail})` : ''}` : analysis.detail ? ` (${analysis.detail})` : '';
+			const failing = analysis.failingMetric
+				? `: ${analysis.failingMetric}${analysis.detail ? ` (${analysis.detail})` : ''}`
+				: analysis.detail
+					? ` (${analysis.detail})`
+					: '';
 			parts.push(`analysis ${analysis.phase}${failing}`);
 		}
 
 		if (rollout.message) parts.push(rollout.message);
-		const failed = rollout.phase === 'Degraded' || rollout.phase === 'Failed' || analysis?.phase === 'Failed' || analysis?.phase === 'Error';
+		const failed =
+			rollout.phase === 'Degraded' || rollout.phase === 'Failed' || analysis?.phase === 'Failed' || analysis?.phase === 'Error';
 		return {text: parts.join(' · '), tone: failed ? 'critical' : rollout.paused || rollout.phase === 'Progressing' ? 'warning' : 'ok'};
 	}
 
 	if (model.owner) {
-		return {text: `owned by ${model.owner.controller} (${model.owner.object}, ${model.owner.evidence}): changed only through it`, tone: 'muted'};
+		return {
+			text: `owned by ${model.owner.controller} (${model.owner.object}, ${model.owner.evidence}): changed only through it`,
+			tone: 'muted',
+		};
 	}
 
 	return undefined;

@@ -37,7 +37,10 @@ export function handleOverlayKey(overlay: Overlay, key: string, input: string, c
 	const command = keymap.byKey.get(key)?.find((candidate) => candidate.scope === 'dialog');
 	if (command) controller.run(command.id);
 	// The key that opened help or the queries closes them again.
-	else if ((overlay.kind === 'help' && bound(keymap, key, Command.HELP)) || (overlay.kind === 'explain' && bound(keymap, key, Command.EXPLAIN))) {
+	else if (
+		(overlay.kind === 'help' && bound(keymap, key, Command.HELP)) ||
+		(overlay.kind === 'explain' && bound(keymap, key, Command.EXPLAIN))
+	) {
 		controller.closeOverlay();
 	}
 

@@ -265,7 +265,10 @@ describe('overlays', () => {
 	});
 
 	it('the confirmation names the keys in force, overrides included (it said y/enter and n/esc whatever was bound)', async () => {
-		const ui = await open({metrics: false, keyOverrides: {'dialog.yes': ['o', 'O'], 'dialog.accept': ['ctrl+o'], 'dialog.cancel': ['ctrl+g', 'x']}});
+		const ui = await open({
+			metrics: false,
+			keyOverrides: {'dialog.yes': ['o', 'O'], 'dialog.accept': ['ctrl+o'], 'dialog.cancel': ['ctrl+g', 'x']},
+		});
 		await ui.press('+');
 		const dialog = await ui.waitFor('canary v13: 10% → 20%');
 		expect(dialog).toContain('o/ctrl+o confirm · ctrl+g/x cancel');
@@ -315,10 +318,7 @@ describe('prediction log', () => {
 	it('tails predictions, pauses, and filters by status', async () => {
 		const ui = await open({agent: true});
 		await ui.press('l');
-		ui.sources.agent!.emit([
-			prediction({requestId: 'req-ok'}),
-			prediction({requestId: 'req-bad', status: 'error', code: 500}),
-		]);
+		ui.sources.agent!.emit([prediction({requestId: 'req-ok'}), prediction({requestId: 'req-bad', status: 'error', code: 500})]);
 		await settle(1100);
 		expect(ui.frame()).toContain('req-ok');
 		expect(ui.frame()).toContain('req-bad');
@@ -337,7 +337,10 @@ describe('prediction log', () => {
 		await ui.press('l');
 		ui.sources.agent!.emit([prediction({requestId: 'req-esc', inputSummary: 'x\u001b[2Jy', outputSummary: 'bell\u0007'})]);
 		await settle(1100);
-		const line = ui.frame().split('\n').find((row) => row.includes('req-esc'))!;
+		const line = ui
+			.frame()
+			.split('\n')
+			.find((row) => row.includes('req-esc'))!;
 		expect(line).toContain('x�[2Jy → bell�');
 		expect(line).not.toContain('\u001b[2J');
 		expect(line).not.toContain('\u0007');
@@ -402,7 +405,11 @@ function searchRanker(): Model {
 		name: 'search-ranker',
 		router: 'httproute',
 		routerObject: 'HTTPRoute/search-ranker',
-		versions: [version('v7', 'stable', 80, '2026-11-01T10:00:00Z'), version('v8', 'canary', 15, '2026-11-20T10:00:00Z'), version('v8-distilled', 'canary', 5, '2026-11-21T10:00:00Z')],
+		versions: [
+			version('v7', 'stable', 80, '2026-11-01T10:00:00Z'),
+			version('v8', 'canary', 15, '2026-11-20T10:00:00Z'),
+			version('v8-distilled', 'canary', 5, '2026-11-21T10:00:00Z'),
+		],
 	};
 }
 
@@ -651,7 +658,18 @@ describe('the agent: absent, down, and one per context', () => {
 	it('with the agent down, a change says before it is confirmed that it bypasses the agent, and the console audits it', async () => {
 		const sources = fakeSources({metrics: false});
 		const agent = new DownAgent();
-		agent.audits = [{time: Date.now() - 60_000, user: 'bob', action: 'rollback', target: 'prod/ranker', before: 'v3 20%', after: 'v3 0%', result: 'ok', message: 'earlier'}];
+		agent.audits = [
+			{
+				time: Date.now() - 60_000,
+				user: 'bob',
+				action: 'rollback',
+				target: 'prod/ranker',
+				before: 'v3 20%',
+				after: 'v3 0%',
+				result: 'ok',
+				message: 'earlier',
+			},
+		];
 		const ui = await open({sources: {...sources, agent}});
 		await ui.waitFor('agent down: connect ECONNREFUSED');
 		await ui.press('+');
@@ -697,11 +715,18 @@ describe('the agent: absent, down, and one per context', () => {
 	it('a context without an agent after one with: the header says so and changes go straight to its cluster', async () => {
 		const sources = fakeSources({metrics: false});
 		const prod = new FakeAgent();
-		const agent = new LazyAgentPort(async (context) => (context === 'prod-cluster' ? prod : {absent: '--agent http://10.0.0.7 is the agent of context prod-cluster, not of staging'}), 'agent', 'prod-cluster');
+		const agent = new LazyAgentPort(
+			async (context) =>
+				context === 'prod-cluster' ? prod : {absent: '--agent http://10.0.0.7 is the agent of context prod-cluster, not of staging'},
+			'agent',
+			'prod-cluster',
+		);
 		const ui = await open({sources: {...sources, agent}, width: 160});
 		await ui.waitFor('agent:ok');
 		await ui.press('c', 'down', 'enter');
-		await ui.waitFor('no agent: direct changes, no prediction log — --agent http://10.0.0.7 is the agent of context prod-cluster, not of staging');
+		await ui.waitFor(
+			'no agent: direct changes, no prediction log — --agent http://10.0.0.7 is the agent of context prod-cluster, not of staging',
+		);
 		await ui.press('+', 'y');
 		await settle(50);
 		expect(prod.actions).toEqual([]);

@@ -115,7 +115,8 @@ describe('every dialog with a text field, for any typed text', () => {
 				store.dispatch({type: 'filter/set', text: ''});
 				if (kind === 'lookup') store.dispatch({type: 'overlay/open', overlay: {kind: 'lookup', text: ''}});
 				else controller.run(opens[kind]);
-				for (const character of [...text]) handleOverlayKey(store.getState().overlay!, keyName(character, {}), character, controller, keymap);
+				for (const character of [...text])
+					handleOverlayKey(store.getState().overlay!, keyName(character, {}), character, controller, keymap);
 				const overlay = store.getState().overlay!;
 				expect(overlay.kind).toBe(kind);
 				expect(overlay.kind === 'palette' ? overlay.query : 'text' in overlay ? overlay.text : undefined).toBe(text);
@@ -129,7 +130,13 @@ describe('every dialog with a text field, for any typed text', () => {
 describe('every command of the registry', () => {
 	it('runs on every screen and in every dialog without throwing, or says why it cannot', () => {
 		const {store, controller} = headlessConsole();
-		const views = [{screen: 'fleet'}, {screen: 'model', model: 'prod/fraud-detector'}, {screen: 'log'}, {screen: 'log', model: 'prod/fraud-detector'}, {screen: 'audit'}] as const;
+		const views = [
+			{screen: 'fleet'},
+			{screen: 'model', model: 'prod/fraud-detector'},
+			{screen: 'log'},
+			{screen: 'log', model: 'prod/fraud-detector'},
+			{screen: 'audit'},
+		] as const;
 		const overlays = [
 			{kind: 'help'},
 			{kind: 'palette', query: 'pro', index: 0},

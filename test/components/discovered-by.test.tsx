@@ -15,7 +15,10 @@ describe.each([
 ])('the model view at %ix%i', (columns, rows) => {
 	it('fits, and says how the model was found when there is a line for it', async () => {
 		const sources = fakeSources();
-		sources.cluster.models = fixtureModels().map((model) => ({...model, discoveredBy: model.routerObject ? `${model.routerObject} backends` : 'app + version labels'}));
+		sources.cluster.models = fixtureModels().map((model) => ({
+			...model,
+			discoveredBy: model.routerObject ? `${model.routerObject} backends` : 'app + version labels',
+		}));
 		const ui = await renderAtSize({sources}, columns, rows);
 		cleanup = ui.cleanup;
 		await ui.waitFor('fraud-detector');

@@ -32,14 +32,19 @@ const canary: FlaggerCanary = {
 			threshold: 5,
 			maxWeight: 50,
 			stepWeight: 10,
-			metrics: [{name: 'request-success-rate', thresholdRange: {min: 99}}, {name: 'request-duration', thresholdRange: {max: 500}}],
+			metrics: [
+				{name: 'request-success-rate', thresholdRange: {min: 99}},
+				{name: 'request-duration', thresholdRange: {max: 500}},
+			],
 		},
 	},
 	status: {
 		phase: 'Progressing',
 		canaryWeight: 20,
 		failedChecks: 3,
-		conditions: [{type: 'Promoted', status: 'Unknown', reason: 'Progressing', message: 'New revision detected, progressing canary analysis.'}],
+		conditions: [
+			{type: 'Promoted', status: 'Unknown', reason: 'Progressing', message: 'New revision detected, progressing canary analysis.'},
+		],
 	},
 };
 
@@ -52,7 +57,10 @@ const halt: CanaryEvent = {
 };
 
 const models = buildModels({
-	deployments: [deployment('fraud-scorer', 'registry/fraud:v2', {app: 'fraud-scorer'}), deployment('fraud-scorer-primary', 'registry/fraud:v1', {app: 'fraud-scorer-primary'})],
+	deployments: [
+		deployment('fraud-scorer', 'registry/fraud:v2', {app: 'fraud-scorer'}),
+		deployment('fraud-scorer-primary', 'registry/fraud:v1', {app: 'fraud-scorer-primary'}),
+	],
 	canaries: [canary],
 	canaryEvents: [halt],
 });
@@ -84,7 +92,9 @@ describe.each([
 		expect(frame).toContain('Flagger: Progressing · step 2/5 · failed checks 3/5');
 		if (columns >= 120) {
 			expect(frame).toContain('request-success-rate: Halt fraud-scorer.prod advancement success rate 45.20% < 99%');
-			expect(frame).toContain(`Flagger acts, not modeldeck: kubectl -n prod patch canary fraud-scorer --type merge -p '{"spec":{"skipAnalysis":true}}'`);
+			expect(frame).toContain(
+				`Flagger acts, not modeldeck: kubectl -n prod patch canary fraud-scorer --type merge -p '{"spec":{"skipAnalysis":true}}'`,
+			);
 			expect(frame).toMatch(/ 80% /);
 			expect(frame).toMatch(/ 20% /);
 		}

@@ -58,7 +58,7 @@ describe.each([
 		expect(frame.split('\n')[0]).toContain('PROD');
 	});
 
-	it('marks the rows of a failing cluster stale with the reason, the other cluster\'s rows live', async () => {
+	it("marks the rows of a failing cluster stale with the reason, the other cluster's rows live", async () => {
 		const {eu, sources} = twoClusters();
 		open = await renderAtSize({sources, clusterStyles: styles}, columns, rows);
 		await open.waitFor('prod-eu');
@@ -81,11 +81,16 @@ describe.each([
 		expect(frame).toContain(columns >= 100 ? 'connect ECONNREFUSED — retrying' : 'prod-eu stale since');
 
 		expect(prodEuRows.every((line) => line.includes('stale'))).toBe(true);
-		expect(frame.split('\n').filter((line) => /PROD\s+fraud/.test(line)).some((line) => line.includes('stale'))).toBe(false);
+		expect(
+			frame
+				.split('\n')
+				.filter((line) => /PROD\s+fraud/.test(line))
+				.some((line) => line.includes('stale')),
+		).toBe(false);
 	});
 });
 
-it('sends a change to the selected row\'s context only, and the confirmation, result and audit name it', async () => {
+it("sends a change to the selected row's context only, and the confirmation, result and audit name it", async () => {
 	const {us, eu, sources} = twoClusters();
 	open = await renderAtSize({sources, clusterStyles: styles}, 240, 60);
 	await open.waitFor('prod-eu');
@@ -116,10 +121,12 @@ it('refuses to switch context while several are shown, saying how to work in one
 	await open.waitFor('prod-eu');
 	await open.press('c');
 	expect(open.store.getState().overlay).toBeUndefined();
-	expect(open.store.getState().toasts.at(-1)?.message).toBe('several contexts are shown (prod-us,prod-eu): start modeldeck with one --context to switch');
+	expect(open.store.getState().toasts.at(-1)?.message).toBe(
+		'several contexts are shown (prod-us,prod-eu): start modeldeck with one --context to switch',
+	);
 });
 
-it('keeps one cluster\'s figures when the other\'s Prometheus fails, and says which failed', async () => {
+it("keeps one cluster's figures when the other's Prometheus fails, and says which failed", async () => {
 	const {sources} = twoClusters();
 	const usMetrics = new FakeMetrics();
 	const euMetrics = new FakeMetrics();

@@ -125,7 +125,10 @@ describe('f finds a prediction by the start of its request id', () => {
 		expect(ui.frame()).toContain('2 requests start with "req-abc": which one?');
 		expect(ui.frame()).toContain('req-abc-1');
 		expect(ui.frame()).toContain('req-abc-2');
-		const listed = ui.frame().split('\n').flatMap((line) => /(req-abc-\d)\s+\d/.exec(line)?.[1] ?? []);
+		const listed = ui
+			.frame()
+			.split('\n')
+			.flatMap((line) => /(req-abc-\d)\s+\d/.exec(line)?.[1] ?? []);
 		expect(listed).toHaveLength(2);
 		await ui.press('down', 'enter');
 		expect(ui.frame()).toContain(`Prediction ${listed[1]}`);

@@ -15,7 +15,9 @@ class FoundMetrics extends FakeMetrics {
 
 class AbsentMetrics extends FakeMetrics {
 	override async sample(): Promise<never> {
-		throw new SourceAbsentError('no Prometheus found (--prometheus URL points at one, as do prometheusUrl or prometheusService in settings) in context kind-prod; looked for Services of kube-prometheus-stack');
+		throw new SourceAbsentError(
+			'no Prometheus found (--prometheus URL points at one, as do prometheusUrl or prometheusService in settings) in context kind-prod; looked for Services of kube-prometheus-stack',
+		);
 	}
 }
 
@@ -74,4 +76,3 @@ it('switching context looks for that context’s Prometheus: the last one is no 
 	expect(frame).not.toContain('prometheus: monitoring/prometheus-operated');
 	expect(ui.controller.state.metricsFound).toBeUndefined();
 });
-

@@ -31,9 +31,15 @@ describe('the controller line', () => {
 	});
 
 	it('a model whose router a controller owns says who and how that was found', () => {
-		expect(controllerLine({namespace: 'ml', name: 'x', router: 'virtualservice', versions: [], owner: {controller: 'Flagger', object: 'Canary/x', evidence: 'ownerReferences Canary/x'}})?.text).toBe(
-			'owned by Flagger (Canary/x, ownerReferences Canary/x): changed only through it',
-		);
+		expect(
+			controllerLine({
+				namespace: 'ml',
+				name: 'x',
+				router: 'virtualservice',
+				versions: [],
+				owner: {controller: 'Flagger', object: 'Canary/x', evidence: 'ownerReferences Canary/x'},
+			})?.text,
+		).toBe('owned by Flagger (Canary/x, ownerReferences Canary/x): changed only through it');
 	});
 });
 

@@ -82,7 +82,10 @@ function modelProblems(frame: string, state: AppState, rows: number): string[] {
 	return problems;
 }
 
-const includes = (...texts: string[]) => (frame: string) => texts.filter((text) => !frame.includes(text)).map((text) => `"${text}" is missing`);
+const includes =
+	(...texts: string[]) =>
+	(frame: string) =>
+		texts.filter((text) => !frame.includes(text)).map((text) => `"${text}" is missing`);
 
 async function waitUntil(test: () => boolean, timeoutMs = 20_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
@@ -96,13 +99,20 @@ async function waitUntil(test: () => boolean, timeoutMs = 20_000): Promise<void>
  * Checks the screen shown now: its problems, and the frame, go into `report` under the screen's name. With `dump`, the
  * frame is also appended to the file SCREENS_DUMP names (to look at every size at once).
  */
-function screenCheck(ui: Awaited<ReturnType<typeof renderAtSize>>, columns: number, rows: number, report: Record<string, string[]>, options: {dump?: boolean} = {}) {
+function screenCheck(
+	ui: Awaited<ReturnType<typeof renderAtSize>>,
+	columns: number,
+	rows: number,
+	report: Record<string, string[]>,
+	options: {dump?: boolean} = {},
+) {
 	return async (screen: string, specific: (frame: string, state: AppState) => string[]) => {
 		await settle(60);
 		const frame = ui.frame();
 		const problems = [...frameProblems(frame, ui.violations(), columns, rows), ...specific(frame, ui.controller.state)];
 		if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
-		if (options.dump && process.env['SCREENS_DUMP']) appendFileSync(process.env['SCREENS_DUMP'], `=== ${columns}x${rows} ${screen}\n${frame}\n`);
+		if (options.dump && process.env['SCREENS_DUMP'])
+			appendFileSync(process.env['SCREENS_DUMP'], `=== ${columns}x${rows} ${screen}\n${frame}\n`);
 	};
 }
 
@@ -116,147 +126,147 @@ afterEach(() => {
 });
 
 describe.each(sizes)('every screen at %ix%i', (columns, rows) => {
-	it(
-		'fits, overlaps nothing, keeps its headings and says when rows are hidden',
-		async () => {
-			sources = createDemoSources({scenario: 'latency-regression', actionDelayMs: 0, predictionsPerSecond: 40});
-			const ui = await renderAtSize({sources, loadTest: {rps: 20, durationSeconds: 1, warmupSeconds: 0}}, columns, rows);
-			cleanup = ui.cleanup;
-			const report: Record<string, string[]> = {};
-			const check = screenCheck(ui, columns, rows, report, {dump: true});
+	it('fits, overlaps nothing, keeps its headings and says when rows are hidden', async () => {
+		sources = createDemoSources({scenario: 'latency-regression', actionDelayMs: 0, predictionsPerSecond: 40});
+		const ui = await renderAtSize({sources, loadTest: {rps: 20, durationSeconds: 1, warmupSeconds: 0}}, columns, rows);
+		cleanup = ui.cleanup;
+		const report: Record<string, string[]> = {};
+		const check = screenCheck(ui, columns, rows, report, {dump: true});
 
-			await ui.waitFor('MODEL');
-			await ui.waitFor(/\d+\.\d/);
-			await check('fleet', fleetProblems);
-			// Every window the table can scroll to: from the last row up to the first.
-			await ui.press('G');
-			for (let row = fleetRows(ui.controller.state).length - 1; row >= 0; row--) {
-				await check(`fleet, row ${row + 1} selected`, fleetProblems);
-				await ui.press('k');
-			}
+		await ui.waitFor('MODEL');
+		await ui.waitFor(/\d+\.\d/);
+		await check('fleet', fleetProblems);
+		// Every window the table can scroll to: from the last row up to the first.
+		await ui.press('G');
+		for (let row = fleetRows(ui.controller.state).length - 1; row >= 0; row--) {
+			await check(`fleet, row ${row + 1} selected`, fleetProblems);
+			await ui.press('k');
+		}
 
-			await ui.press('g', 'j', 'j', 'j');
-			await ui.press('/');
-			await check('filter', (frame, state) => [...fleetProblems(frame, state), ...includes('esc clears')(frame)]);
-			await ui.press('esc', 'g', 'c');
-			await check('pick context', includes('Switch context', 'demo-prod'));
-			await ui.press('esc', 'n');
-			await check('pick namespace', includes('Switch namespace'));
-			await ui.press('esc', ':');
-			await check('palette', includes('Command palette'));
-			await ui.press('esc', '?');
-			await check('help', includes('Keys', 'esc closes'));
-			await ui.press('esc', 'enter');
-			await settle(200);
-			await check('model', (frame, state) => modelProblems(frame, state, rows));
-			await ui.press('x');
-			await check('queries (x)', (frame, state) => [
-				...includes(state.overlay?.kind === 'explain' ? state.overlay.title : 'Queries behind', 'stable ', 'esc closes')(frame),
-				...(frame.includes('p99Ms:') || /↓ \d+ more lines/.test(frame) ? [] : ['neither every query nor "↓ N more lines"']),
-			]);
-			await ui.press('esc', '+');
-			await check('confirm', (frame, state) =>
-				includes(state.overlay?.kind === 'confirm' ? state.overlay.title.slice(0, Math.min(20, columns - 8)) : '(no confirm dialog)', 'cancel')(frame),
-			);
-			await ui.press('n', 'w');
-			await check('weight input', includes('Set canary', 'new weight'));
-			await ui.press('esc', 's');
-			const finished = (kind: string) => () =>
-				ui.controller.state.tasks.some((task) => task.action.kind === kind && task.state !== 'running');
-			await waitUntil(finished('smoke-test'));
-			await ui.press('t', 'y');
-			await waitUntil(finished('load-test'));
-			await check('model with smoke and load results', (frame, state) => [
+		await ui.press('g', 'j', 'j', 'j');
+		await ui.press('/');
+		await check('filter', (frame, state) => [...fleetProblems(frame, state), ...includes('esc clears')(frame)]);
+		await ui.press('esc', 'g', 'c');
+		await check('pick context', includes('Switch context', 'demo-prod'));
+		await ui.press('esc', 'n');
+		await check('pick namespace', includes('Switch namespace'));
+		await ui.press('esc', ':');
+		await check('palette', includes('Command palette'));
+		await ui.press('esc', '?');
+		await check('help', includes('Keys', 'esc closes'));
+		await ui.press('esc', 'enter');
+		await settle(200);
+		await check('model', (frame, state) => modelProblems(frame, state, rows));
+		await ui.press('x');
+		await check('queries (x)', (frame, state) => [
+			...includes(state.overlay?.kind === 'explain' ? state.overlay.title : 'Queries behind', 'stable ', 'esc closes')(frame),
+			...(frame.includes('p99Ms:') || /↓ \d+ more lines/.test(frame) ? [] : ['neither every query nor "↓ N more lines"']),
+		]);
+		await ui.press('esc', '+');
+		await check('confirm', (frame, state) =>
+			includes(
+				state.overlay?.kind === 'confirm' ? state.overlay.title.slice(0, Math.min(20, columns - 8)) : '(no confirm dialog)',
+				'cancel',
+			)(frame),
+		);
+		await ui.press('n', 'w');
+		await check('weight input', includes('Set canary', 'new weight'));
+		await ui.press('esc', 's');
+		const finished = (kind: string) => () =>
+			ui.controller.state.tasks.some((task) => task.action.kind === kind && task.state !== 'running');
+		await waitUntil(finished('smoke-test'));
+		await ui.press('t', 'y');
+		await waitUntil(finished('load-test'));
+		await check('model with smoke and load results', (frame, state) => [
+			...modelProblems(frame, state, rows),
+			...includes('smoke', 'req/s p50')(frame),
+		]);
+		await ui.press('esc', 'l');
+		await ui.waitFor(/\d\d:\d\d:\d\d \S+/);
+		await check('prediction log', includes('Predictions', 'REQUEST ID'));
+		await ui.press('f');
+		await check('lookup', includes('Find a prediction by the start of its request id', 'request id:'));
+		await ui.press('esc');
+		await ui.press('esc', 'a');
+		await check('audit', includes('Audit log'));
+		// Every model of the demo: titles and version names of every length, search-ranker's three versions side by
+		// side from 120 columns.
+		await ui.press('esc');
+		const firstRows = fleetRows(ui.controller.state).flatMap((row, index) => (row.firstOfModel ? [{index, name: row.model.name}] : []));
+		for (const {index, name} of firstRows) {
+			await ui.press('g', ...Array.from({length: index}, () => 'j'), 'enter');
+			await settle(100);
+			await check(`model ${name}`, (frame, state) => [
 				...modelProblems(frame, state, rows),
-				...includes('smoke', 'req/s p50')(frame),
+				...(columns >= 120 && name === 'search-ranker' ? includes('v8-distilled')(frame) : []),
 			]);
-			await ui.press('esc', 'l');
-			await ui.waitFor(/\d\d:\d\d:\d\d \S+/);
-			await check('prediction log', includes('Predictions', 'REQUEST ID'));
-			await ui.press('f');
-			await check('lookup', includes('Find a prediction by the start of its request id', 'request id:'));
-			await ui.press('esc');
-			await ui.press('esc', 'a');
-			await check('audit', includes('Audit log'));
-			// Every model of the demo: titles and version names of every length, search-ranker's three versions side by
-			// side from 120 columns.
-			await ui.press('esc');
-			const firstRows = fleetRows(ui.controller.state).flatMap((row, index) => (row.firstOfModel ? [{index, name: row.model.name}] : []));
-			for (const {index, name} of firstRows) {
-				await ui.press('g', ...Array.from({length: index}, () => 'j'), 'enter');
-				await settle(100);
-				await check(`model ${name}`, (frame, state) => [
-					...modelProblems(frame, state, rows),
-					...(columns >= 120 && name === 'search-ranker' ? includes('v8-distilled')(frame) : []),
-				]);
-				if (name === 'search-ranker') {
-					// Blue-green on three versions asks which one gets all traffic.
-					await ui.press('b');
-					await check('pick the version a switch sends all traffic to', includes('all traffic to', 'v7', 'v8-distilled', '80%'));
-					await ui.press('esc');
-				}
-
+			if (name === 'search-ranker') {
+				// Blue-green on three versions asks which one gets all traffic.
+				await ui.press('b');
+				await check('pick the version a switch sends all traffic to', includes('all traffic to', 'v7', 'v8-distilled', '80%'));
 				await ui.press('esc');
 			}
 
-			expect(report).toEqual({});
-		},
-		180_000,
-	);
+			await ui.press('esc');
+		}
+
+		expect(report).toEqual({});
+	}, 180_000);
 });
 
 describe.each(sizes)('a flagged canary and a long audit log at %ix%i', (columns, rows) => {
-	it(
-		'keeps the headings above the flags and says how many audit entries are hidden',
-		async () => {
-			const ui = await renderAtSize({sources: fakeSources({agent: true})}, columns, rows);
-			cleanup = ui.cleanup;
-			const report: Record<string, string[]> = {};
-			const check = screenCheck(ui, columns, rows, report);
+	it('keeps the headings above the flags and says how many audit entries are hidden', async () => {
+		const ui = await renderAtSize({sources: fakeSources({agent: true})}, columns, rows);
+		cleanup = ui.cleanup;
+		const report: Record<string, string[]> = {};
+		const check = screenCheck(ui, columns, rows, report);
 
-			await ui.waitFor('✖');
-			await check('fleet with a flag', fleetProblems);
-			await ui.press('enter');
-			await check('model with a critical flag', (frame, state) => [...modelProblems(frame, state, rows), ...includes('✖ v13')(frame)]);
-			const finished = (kind: string) => () =>
-				ui.controller.state.tasks.some((task) => task.action.kind === kind && task.state !== 'running');
-			await ui.press('s');
-			await waitUntil(finished('smoke-test'));
-			await ui.press('t', 'y');
-			await waitUntil(finished('load-test'));
-			await check('model with a critical flag, smoke and load results', (frame, state) => [
-				...modelProblems(frame, state, rows),
-				...includes('✖ v13', 'smoke')(frame),
-			]);
-			ui.cleanup();
-			// Without an agent the console audits each change itself: twelve changes.
-			// Without metrics, so that no danger gate stands between a key and its confirmation.
-			const direct = await renderAtSize({sources: fakeSources({metrics: false})}, columns, rows);
-			cleanup = direct.cleanup;
-			await direct.waitFor('MODEL');
-			for (let step = 0; step < 12; step++) {
-				// Each change is planned first (asynchronously): confirm once its dialog is up, then wait for its audit.
-				await direct.press(step % 2 === 0 ? '+' : '-');
-				await waitUntil(() => direct.controller.state.overlay?.kind === 'confirm');
-				await direct.press('y');
-				await waitUntil(() => direct.controller.state.audit.length >= step + 1);
-			}
+		await ui.waitFor('✖');
+		await check('fleet with a flag', fleetProblems);
+		await ui.press('enter');
+		await check('model with a critical flag', (frame, state) => [...modelProblems(frame, state, rows), ...includes('✖ v13')(frame)]);
+		const finished = (kind: string) => () =>
+			ui.controller.state.tasks.some((task) => task.action.kind === kind && task.state !== 'running');
+		await ui.press('s');
+		await waitUntil(finished('smoke-test'));
+		await ui.press('t', 'y');
+		await waitUntil(finished('load-test'));
+		await check('model with a critical flag, smoke and load results', (frame, state) => [
+			...modelProblems(frame, state, rows),
+			...includes('✖ v13', 'smoke')(frame),
+		]);
+		ui.cleanup();
+		// Without an agent the console audits each change itself: twelve changes.
+		// Without metrics, so that no danger gate stands between a key and its confirmation.
+		const direct = await renderAtSize({sources: fakeSources({metrics: false})}, columns, rows);
+		cleanup = direct.cleanup;
+		await direct.waitFor('MODEL');
+		for (let step = 0; step < 12; step++) {
+			// Each change is planned first (asynchronously): confirm once its dialog is up, then wait for its audit.
+			await direct.press(step % 2 === 0 ? '+' : '-');
+			await waitUntil(() => direct.controller.state.overlay?.kind === 'confirm');
+			await direct.press('y');
+			await waitUntil(() => direct.controller.state.audit.length >= step + 1);
+		}
 
-			await waitUntil(() => direct.controller.state.audit.length >= 12);
-			await direct.press('a');
-			await settle(60);
-			const frame = direct.frame();
-			const state = direct.controller.state;
-			const problems = [...frameProblems(frame, direct.violations(), columns, rows), ...(() => {
+		await waitUntil(() => direct.controller.state.audit.length >= 12);
+		await direct.press('a');
+		await settle(60);
+		const frame = direct.frame();
+		const state = direct.controller.state;
+		const problems = [
+			...frameProblems(frame, direct.violations(), columns, rows),
+			...(() => {
 				const shown = frame.split('\n').filter((line) => /^\d\d:\d\d:\d\d /.test(line)).length;
 				return [
 					...includes('Audit log')(frame),
-					...(shown < state.audit.length && !/↓ \d+ older/.test(frame) ? [`${shown} of ${state.audit.length} entries shown and no "↓ N older"`] : []),
+					...(shown < state.audit.length && !/↓ \d+ older/.test(frame)
+						? [`${shown} of ${state.audit.length} entries shown and no "↓ N older"`]
+						: []),
 				];
-			})()];
-			if (problems.length > 0) report['audit with more entries than rows'] = [...problems, 'frame:', ...frame.split('\n')];
-			expect(report).toEqual({});
-		},
-		120_000,
-	);
+			})(),
+		];
+		if (problems.length > 0) report['audit with more entries than rows'] = [...problems, 'frame:', ...frame.split('\n')];
+		expect(report).toEqual({});
+	}, 120_000);
 });

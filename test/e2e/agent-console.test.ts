@@ -64,7 +64,10 @@ async function registerAgent(host: string, port: number): Promise<void> {
 	});
 	// What an operator needs to reach the agent, as shipped.
 	const role = parseYaml(readFileSync(path.resolve('deploy/base/console-access.yaml'), 'utf8')) as {metadata: Record<string, unknown>};
-	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/roles`, {...role, metadata: {...role.metadata, namespace: agentNamespace}});
+	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/roles`, {
+		...role,
+		metadata: {...role.metadata, namespace: agentNamespace},
+	});
 	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/rolebindings`, {
 		apiVersion: 'rbac.authorization.k8s.io/v1',
 		kind: 'RoleBinding',
@@ -125,11 +128,15 @@ function settingsDirectory(): string {
 
 function startConsole(context: string, cols: number, rows: number): PtyTerminal {
 	// No --agent and no MODELDECK_TOKEN: the console finds the agent and uses the kubeconfig's own token.
-	return PtyTerminal.spawn(process.execPath, [path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', context, '-n', 'team-a'], {
-		cols,
-		rows,
-		env: {MODELDECK_CONFIG_DIR: settingsDirectory(), MODELDECK_TOKEN: undefined, KUBECONFIG: undefined},
-	});
+	return PtyTerminal.spawn(
+		process.execPath,
+		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', context, '-n', 'team-a'],
+		{
+			cols,
+			rows,
+			env: {MODELDECK_CONFIG_DIR: settingsDirectory(), MODELDECK_TOKEN: undefined, KUBECONFIG: undefined},
+		},
+	);
 }
 
 /** Milliseconds from the console's formatMs: `3.2`, `41`, `1.2s`. */
@@ -157,13 +164,24 @@ beforeAll(async () => {
 	for (const version of ['v1', 'v2']) {
 		modelServers.set(
 			version,
-			await startModelServer({model: 'fraud', modelVersion: version, namespace: 'team-a', port: 0, knobs: {latencyMs: 5}, logUrl: `http://${host}:${ingestPort}/v1/logs`}),
+			await startModelServer({
+				model: 'fraud',
+				modelVersion: version,
+				namespace: 'team-a',
+				port: 0,
+				knobs: {latencyMs: 5},
+				logUrl: `http://${host}:${ingestPort}/v1/logs`,
+			}),
 		);
 	}
 
 	prometheus = (await startPrometheus({
 		scrapeIntervalSeconds: 1,
-		scrapeTargets: [...modelServers.values()].map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+		scrapeTargets: [...modelServers.values()].map((server, index) => ({
+			job: `fraud-v${index + 1}`,
+			targets: [`127.0.0.1:${server.port}`],
+			labels: {namespace: 'team-a'},
+		})),
 	})) as {url: string; stop(): Promise<void>};
 	await waitForTargets(prometheus.url, {targets: 2});
 
@@ -210,7 +228,10 @@ afterAll(async () => {
 it('a user without services/proxy finds the agent but is told which permission reaching it takes', async () => {
 	terminal = startConsole('viewer', 220, 24);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
-	const screen = await terminal.waitFor(/agent down: the API server's service proxy refused the stream: 403: your user needs "get" and "create" on services\/proxy in namespace modeldeck/, 20_000);
+	const screen = await terminal.waitFor(
+		/agent down: the API server's service proxy refused the stream: 403: your user needs "get" and "create" on services\/proxy in namespace modeldeck/,
+		20_000,
+	);
 	expect(screen).not.toContain('no modeldeck agent found');
 	terminal.press('s');
 	await terminal.waitFor('needs the modeldeck agent');
@@ -272,7 +293,10 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	const checkLines = screen.split('\n').slice(titles + 1, titles + 1 + Math.min(8, Number(total)));
 	for (const check of ['server ready', 'model metadata', 'inference answered']) {
 		// The same check in both columns, on one line.
-		expect(checkLines.some((line) => line.split(`✔ ${check}`).length === 3), `✔ ${check} twice on one line in:\n${screen}`).toBe(true);
+		expect(
+			checkLines.some((line) => line.split(`✔ ${check}`).length === 3),
+			`✔ ${check} twice on one line in:\n${screen}`,
+		).toBe(true);
 	}
 
 	expect(checkLines.join('\n')).not.toContain('✖');
@@ -287,7 +311,10 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	await terminal.waitFor(/⟳ Load test fraud v1 vs v2/, 15_000);
 	screen = await terminal.waitFor(/✔ Load test fraud v1 vs v2/, 75_000);
 	for (const version of ['v1', 'v2'] as const) {
-		const row = new RegExp(`^\\s*${version}\\s+([\\d.]+k?) req/s p50 (\\S+) p95 (\\S+) p99 (\\S+) max (\\S+) ms · errors (\\d+)/(\\d+)`, 'm').exec(screen);
+		const row = new RegExp(
+			`^\\s*${version}\\s+([\\d.]+k?) req/s p50 (\\S+) p95 (\\S+) p99 (\\S+) max (\\S+) ms · errors (\\d+)/(\\d+)`,
+			'm',
+		).exec(screen);
 		expect(row, `a result row for ${version} in:\n${screen}`).not.toBeNull();
 		const [, rate, p50, p95, p99, max, errors, requests] = row!;
 		expect(Number(rate)).toBeGreaterThan(0);
@@ -313,7 +340,10 @@ it('the operator streams and looks up predictions, shifts traffic, smoke and loa
 	terminal.press('esc');
 	await terminal.waitFor('WEIGHT');
 	terminal.press('a');
-	screen = await terminal.waitFor((text) => ['set-weight', 'smoke-test', 'load-test', 'rollback'].every((action) => text.includes(action)), 15_000);
+	screen = await terminal.waitFor(
+		(text) => ['set-weight', 'smoke-test', 'load-test', 'rollback'].every((action) => text.includes(action)),
+		15_000,
+	);
 	for (const action of ['set-weight', 'smoke-test', 'load-test', 'rollback']) {
 		const line = screen.split('\n').find((candidate) => candidate.includes(action))!;
 		expect(line).toMatch(/\boperator\b/);
@@ -352,11 +382,16 @@ function startDirect(context: string, token: string | undefined): PtyTerminal {
 	return PtyTerminal.spawn(
 		process.execPath,
 		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', context, '-n', 'team-a', '--agent', agent!.url],
-		{cols: 200, rows: 24, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: token, KUBECONFIG: undefined}},
+		{
+			cols: 200,
+			rows: 24,
+			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: token, KUBECONFIG: undefined},
+		},
 	);
 }
 
-const weights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
+const weights = async () =>
+	(await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
 
 it('with --agent (a port-forward) the console sends the kubeconfig user’s own token, and the agent itself refuses a viewer’s traffic change', async () => {
 	const before = await weights();

@@ -34,10 +34,18 @@ beforeAll(async () => {
 	for (const object of rolloutCanary(namespace, 'fraud')) await rollouts.create(object);
 	await api.waitFor('fraud healthy on v1', async () => (await rolloutStatus()).phase === 'Healthy', 120_000);
 	await rollouts.patch('Rollout', namespace, 'fraud', {spec: {template: podTemplate('fraud', 'v2')}});
-	await api.waitFor('fraud paused at weight 20', async () => {
-		const status = await rolloutStatus();
-		return status.currentStepIndex === 1 && (status.pauseConditions ?? []).length > 0 && (await rollouts.weights(namespace, 'fraud')).join() === '80,20';
-	}, 120_000);
+	await api.waitFor(
+		'fraud paused at weight 20',
+		async () => {
+			const status = await rolloutStatus();
+			return (
+				status.currentStepIndex === 1 &&
+				(status.pauseConditions ?? []).length > 0 &&
+				(await rollouts.weights(namespace, 'fraud')).join() === '80,20'
+			);
+		},
+		120_000,
+	);
 }, 600_000);
 
 afterAll(async () => {

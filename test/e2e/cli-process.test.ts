@@ -80,7 +80,9 @@ describe.concurrent('timeouts hold end to end (the process exits, not only the m
 	it('weight --timeout 5 against a server that never answers: exit 1, says so, and exits (it lingered to 30 s)', async () => {
 		const result = await run(['weight', 'fraud', '20', '--yes', '--timeout', '5', '--kubeconfig', silentKubeconfig], {livenessMs: 15_000});
 		expect(result.code).toBe(1);
-		expect(result.stderr).toBe('modeldeck weight: no answer from silent-ctx within 5 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
+		expect(result.stderr).toBe(
+			'modeldeck weight: no answer from silent-ctx within 5 s; is the cluster reachable? (--timeout SECONDS waits longer)\n',
+		);
 	});
 
 	it('status with its default 15 s against a server that never answers exits (it lingered to 30 s)', async () => {
@@ -107,17 +109,25 @@ describe.concurrent('the context is always the truth', () => {
 	it('--context that the kubeconfig does not have exits 2 listing its contexts, console and commands alike', async () => {
 		const consoleRun = await run(['--kubeconfig', refusedKubeconfig, '--context', 'nope']);
 		expect(consoleRun.code).toBe(2);
-		expect(consoleRun.stderr).toBe(`Context nope is not in the kubeconfig ${refusedKubeconfig} (contexts: refused-ctx). Pick one with --context NAME.\n`);
+		expect(consoleRun.stderr).toBe(
+			`Context nope is not in the kubeconfig ${refusedKubeconfig} (contexts: refused-ctx). Pick one with --context NAME.\n`,
+		);
 		const status = await run(['status', '--kubeconfig', refusedKubeconfig, '--context', 'nope']);
 		expect(status.code).toBe(2);
-		expect(status.stderr).toBe('modeldeck status: context nope is not in the kubeconfig (contexts: refused-ctx); pick one of them with --context NAME\n');
+		expect(status.stderr).toBe(
+			'modeldeck status: context nope is not in the kubeconfig (contexts: refused-ctx); pick one of them with --context NAME\n',
+		);
 		const demo = await run(['--demo', '--context', 'nope']);
 		expect(demo.code).toBe(2);
 		expect(demo.stderr).toContain('Context nope is not in the demo (contexts: demo-prod, demo-staging)');
 	});
 
 	it('--context without a value refuses to run (it was accepted)', async () => {
-		for (const args of [['--demo', '--context'], ['status', '--demo', '--context'], ['weight', 'fraud', '20', '--context', '--yes']]) {
+		for (const args of [
+			['--demo', '--context'],
+			['status', '--demo', '--context'],
+			['weight', 'fraud', '20', '--context', '--yes'],
+		]) {
 			const result = await run(args);
 			expect(result.code).toBe(2);
 			expect(result.stderr).toContain('--context needs a value: --context NAME');
@@ -162,7 +172,7 @@ describe.concurrent('arguments, help and settings', () => {
 		expect(fraud.verdict.result, fraud.verdict.summary).toBe('fail');
 	});
 
-	it('promote on the demo\'s critical canary (latency-regression --at 5m) is refused with the evidence unless --force', async () => {
+	it("promote on the demo's critical canary (latency-regression --at 5m) is refused with the evidence unless --force", async () => {
 		const args = ['promote', 'fraud-detector', '--demo', '--scenario', 'latency-regression', '--at', '5m', '--yes'];
 		const refused = await run(args);
 		expect(refused.code, refused.stdout).toBe(1);
@@ -176,7 +186,10 @@ describe.concurrent('arguments, help and settings', () => {
 	});
 
 	it('--at without --demo exits 2 and says to add --demo, console and commands alike', async () => {
-		for (const args of [['--at', '5m'], ['status', '--at', '5m']]) {
+		for (const args of [
+			['--at', '5m'],
+			['status', '--at', '5m'],
+		]) {
 			const result = await run(args);
 			expect(result.code).toBe(2);
 			expect(result.stderr).toContain('--at only applies to the demo: add --demo');
@@ -194,7 +207,10 @@ describe.concurrent('arguments, help and settings', () => {
 			const configDirectory = mkdtempSync(path.join(directory, 'array-'));
 			const file = path.join(configDirectory, 'config.json');
 			writeFileSync(file, '[]');
-			const {code, stderr} = await runProcess(process.execPath, [cli, ...args], {env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory}, livenessMs: 20_000});
+			const {code, stderr} = await runProcess(process.execPath, [cli, ...args], {
+				env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory},
+				livenessMs: 20_000,
+			});
 			expect(code).toBe(1);
 			expect(stderr).toContain(`Settings file ${file} is invalid:\n  line 1, column 1: the settings file must be a JSON object`);
 			expect(readFileSync(file, 'utf8')).toBe('[]');
@@ -209,7 +225,9 @@ describe('the header in a pty', () => {
 	it("names the context in force from the first frame, with its API server unreachable (it said 'default')", async () => {
 		// The only context, and no current-context: the one in force is that one.
 		const file = kubeconfig('dead-ctx', 'https://127.0.0.1:1', {current: false});
-		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {
+			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))},
+		});
 		const first = await terminal.waitForFirst((screen) => / · /.test(screen.split('\n')[0] ?? ''), 30_000);
 		expect(first.split('\n')[0]).toMatch(/^modeldeck dead-ctx · all namespaces/);
 		const later = await terminal.waitFor(/cluster:down/, 30_000);
@@ -230,7 +248,9 @@ describe('the header in a pty', () => {
 				'contexts: [{name: dead-a, context: {cluster: c, user: u}}, {name: dead-b, context: {cluster: c, user: u}}]',
 			].join('\n'),
 		);
-		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--kubeconfig', file], {
+			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))},
+		});
 		const first = await terminal.waitFor(/sets no current-context/, 30_000);
 		expect(first.split('\n')[0]).toMatch(/^modeldeck \(no context\) · /);
 		terminal.press('c');
@@ -260,7 +280,9 @@ describe('the header in a pty', () => {
 	});
 
 	it('--demo --context demo-staging starts on demo-staging', async () => {
-		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo', '--context', 'demo-staging'], {env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))}});
+		terminal = PtyTerminal.spawn(process.execPath, [cli, '--demo', '--context', 'demo-staging'], {
+			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'pty-'))},
+		});
 		const first = await terminal.waitForFirst((screen) => / · /.test(screen.split('\n')[0] ?? ''), 30_000);
 		expect(first.split('\n')[0]).toMatch(/demo-staging · /);
 		terminal.kill();

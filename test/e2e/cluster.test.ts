@@ -61,7 +61,9 @@ it('shows the cluster models and shifts a weight end to end, as the operator', a
 	// The console's own audit view records it, under the name of the kubeconfig context whose user the API server checked.
 	terminal.press('a');
 	screen = await terminal.waitFor(/set-weight\s+team-a\/fraud/, 10_000);
-	expect(screen.split('\n').find((line) => line.includes('set-weight'))).toMatch(/\boperator\s+set-weight\s+team-a\/fraud\s+.*20% → .*30% ok/);
+	expect(screen.split('\n').find((line) => line.includes('set-weight'))).toMatch(
+		/\boperator\s+set-weight\s+team-a\/fraud\s+.*20% → .*30% ok/,
+	);
 
 	terminal.press('q');
 	expect(await terminal.exited).toBe(0);

@@ -30,13 +30,19 @@ writeFileSync(
 		`  {name: "${eksContext}", context: {cluster: c, user: u}}]\n`,
 );
 /** `modeldeck` (the built bin) and this Node first on PATH; the kubeconfig of the tests is the default one. */
-const env = {...process.env, PATH: [bin, path.dirname(process.execPath), process.env['PATH']].join(path.delimiter), KUBECONFIG: kubeconfig, HOME: directory};
+const env = {
+	...process.env,
+	PATH: [bin, path.dirname(process.execPath), process.env['PATH']].join(path.delimiter),
+	KUBECONFIG: kubeconfig,
+	HOME: directory,
+};
 
 afterAll(() => rmSync(directory, {recursive: true, force: true}));
 
 function shell(command: string, args: string[], livenessMs = 30_000): {code: number | null; stdout: string; stderr: string} {
 	const result = spawnSync(command, args, {env, encoding: 'utf8', timeout: livenessMs});
-	if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new Error(`${command} ${args.join(' ')} was still running after ${livenessMs} ms`);
+	if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT')
+		throw new Error(`${command} ${args.join(' ')} was still running after ${livenessMs} ms`);
 	if (result.error) throw new Error(`${command} could not run (${result.error.message}); install it with apt-get install ${command}`);
 	return {code: result.status, stdout: result.stdout, stderr: result.stderr};
 }
@@ -47,7 +53,8 @@ function bashComplete(...words: string[]): string[] {
 }
 
 function bashCompleteWithin(livenessMs: number, ...words: string[]): string[] {
-	const script = 'source <(modeldeck completion bash) || exit 9; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _modeldeck; printf "%s\\n" "${COMPREPLY[@]}"';
+	const script =
+		'source <(modeldeck completion bash) || exit 9; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _modeldeck; printf "%s\\n" "${COMPREPLY[@]}"';
 	const result = shell('bash', ['-c', script, 'bash', ...words], livenessMs);
 	expect(result.stderr).toBe('');
 	expect(result.code).toBe(0);
@@ -77,7 +84,16 @@ function fishComplete(line: string): string[] {
 describe('bash', () => {
 	it('completes `modeldeck we` to weight, and every subcommand from nothing', () => {
 		expect(bashComplete('modeldeck', 'we')).toEqual(['weight']);
-		expect(bashComplete('modeldeck', '')).toEqual(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config', 'completion']);
+		expect(bashComplete('modeldeck', '')).toEqual([
+			'status',
+			'weight',
+			'promote',
+			'rollback',
+			'agent',
+			'model-server',
+			'config',
+			'completion',
+		]);
 	});
 
 	it("completes an enumeration's values: --colors, --scenario, also written --colors=", () => {
@@ -109,7 +125,9 @@ describe('bash', () => {
 		expect(bashComplete('modeldeck', '--context', 'arn:aws')).toEqual([eksContext]);
 		expect(bashComplete('modeldeck', '--colors=a')).toEqual(['--colors=auto']);
 		// A flag's value with ":" in it is still one value: what follows is the first argument, a model.
-		expect(bashComplete('modeldeck', 'status', '--demo', '--prometheus', 'http', ':', '//localhost', ':', '9090', 'fr')).toEqual(['fraud-detector']);
+		expect(bashComplete('modeldeck', 'status', '--demo', '--prometheus', 'http', ':', '//localhost', ':', '9090', 'fr')).toEqual([
+			'fraud-detector',
+		]);
 	});
 
 	it('completes a model name from `status --json` as the first argument only, and the fixed words of config and completion', () => {
@@ -148,7 +166,16 @@ describe('zsh', () => {
 		const check = spawnSync('zsh', ['-n'], {input: script.stdout, encoding: 'utf8', env});
 		expect(check.stderr).toBe('');
 		expect(check.status).toBe(0);
-		expect(zshComplete('modeldeck', 'we')).toEqual(['status', 'weight', 'promote', 'rollback', 'agent', 'model-server', 'config', 'completion']);
+		expect(zshComplete('modeldeck', 'we')).toEqual([
+			'status',
+			'weight',
+			'promote',
+			'rollback',
+			'agent',
+			'model-server',
+			'config',
+			'completion',
+		]);
 		expect(zshComplete('modeldeck', '--colors=')).toEqual(['auto', 'full', '16', 'none']);
 		expect(zshComplete('modeldeck', '--colors', '')).toEqual(['auto', 'full', '16', 'none']);
 		expect(zshComplete('modeldeck', '--context', '')).toEqual(contexts);
@@ -177,7 +204,11 @@ describe('fish', () => {
 describe('modeldeck completion itself', () => {
 	it('refuses an unknown shell with exit 2 and names the ones it has', () => {
 		const result = shell('modeldeck', ['completion', 'tcsh']);
-		expect(result).toEqual({code: 2, stdout: '', stderr: 'modeldeck completion needs a shell: bash, zsh, fish (got "tcsh"), e.g. source <(modeldeck completion bash)\n'});
+		expect(result).toEqual({
+			code: 2,
+			stdout: '',
+			stderr: 'modeldeck completion needs a shell: bash, zsh, fish (got "tcsh"), e.g. source <(modeldeck completion bash)\n',
+		});
 	});
 
 	it('is listed in modeldeck --help', () => {

@@ -38,8 +38,12 @@ function consoleIn(namespace: string): PtyTerminal {
 it('lists the models of an unlabelled cluster and says how one was found', async () => {
 	terminal = consoleIn(unlabelledNamespace);
 	// Every model once its Seldon candidates and KServe's Deployment are listed (a long version name is cut in the table).
-	const screen = await terminal.waitFor((text) => /iris2\s+canary/.test(text) && /tabular-pred/.test(text) && /checkout/.test(text), 20_000);
-	for (const name of ['checkout', 'churn', 'churn-next', 'fraud', 'income', 'iris', 'reviews', 'tabular']) expect(screen).toMatch(new RegExp(`\\b${name}\\b`));
+	const screen = await terminal.waitFor(
+		(text) => /iris2\s+canary/.test(text) && /tabular-pred/.test(text) && /checkout/.test(text),
+		20_000,
+	);
+	for (const name of ['checkout', 'churn', 'churn-next', 'fraud', 'income', 'iris', 'reviews', 'tabular'])
+		expect(screen).toMatch(new RegExp(`\\b${name}\\b`));
 	expect(screen).toMatch(/iris2\s+canary\s+\S*\s*30%/);
 	expect(screen).toMatch(/v8\s+canary\s+\S*\s*20%/);
 	terminal.press('/');

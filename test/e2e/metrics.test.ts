@@ -48,7 +48,11 @@ beforeAll(async () => {
 	servers[1]!.setKnobs({latencyMs: 250});
 	prometheus = await startPrometheus({
 		scrapeIntervalSeconds: 1,
-		scrapeTargets: servers.map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+		scrapeTargets: servers.map((server, index) => ({
+			job: `fraud-v${index + 1}`,
+			targets: [`127.0.0.1:${server.port}`],
+			labels: {namespace: 'team-a'},
+		})),
 	});
 	await waitForTargets(prometheus.url, {targets: 2});
 	load = new Worker(LOAD_WORKER, {eval: true, workerData: {urls: servers.map((server) => server.url), rate: 20}});
@@ -65,7 +69,19 @@ afterAll(async () => {
 it('shows the figures from Prometheus, flags the slow canary and its judge fails it', async () => {
 	terminal = PtyTerminal.spawn(
 		process.execPath,
-		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'admin', '-n', 'team-a', '--prometheus', prometheus.url, '--refresh', '1'],
+		[
+			path.resolve('dist/cli.js'),
+			'--kubeconfig',
+			cluster.kubeconfig,
+			'--context',
+			'admin',
+			'-n',
+			'team-a',
+			'--prometheus',
+			prometheus.url,
+			'--refresh',
+			'1',
+		],
 		{cols: 140, rows: 40, env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-'))}},
 	);
 	// The canary's p99 (about 250 ms) and a critical canary flag; stable's p99 stays small. The canary takes a couple of

@@ -83,7 +83,9 @@ it('refuses a list naming a context the kubeconfig does not have, or a context t
 		});
 	const missing = await run('prod-us,prod-ap');
 	expect(missing.code).toBe(2);
-	expect(missing.stderr).toContain('--context names a context the kubeconfig does not have: prod-ap (contexts: prod-us, prod-eu). Fix the list.');
+	expect(missing.stderr).toContain(
+		'--context names a context the kubeconfig does not have: prod-ap (contexts: prod-us, prod-eu). Fix the list.',
+	);
 	const twice = await run('prod-us, prod-us');
 	expect(twice.code).toBe(2);
 	expect(twice.stderr).toContain('--context names the context prod-us twice: list each context once.');

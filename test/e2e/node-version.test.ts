@@ -63,7 +63,11 @@ afterAll(() => rmSync(directory, {recursive: true, force: true}));
  * Runs a command in its own process group; if the check failed to stop it (`npm test` would go on to run the whole
  * suite) the group is killed after `livenessMs` and the run is reported as such, never left behind.
  */
-function run(command: string, args: string[], options: {env?: Record<string, string | undefined>; cwd?: string; livenessMs?: number} = {}): Promise<ProcessRun> {
+function run(
+	command: string,
+	args: string[],
+	options: {env?: Record<string, string | undefined>; cwd?: string; livenessMs?: number} = {},
+): Promise<ProcessRun> {
 	return runProcess(command, args, {
 		cwd: options.cwd ?? root,
 		env: {...process.env, ...options.env},
@@ -141,14 +145,22 @@ describe(`on this machine's old Node (${oldNode.binary})`, () => {
 		// A copy of the manifests: npm ci must not touch this worktree's node_modules.
 		const project = mkdtempSync(path.join(directory, 'project-'));
 		for (const file of ['package.json', 'package-lock.json', '.npmrc']) copyFileSync(file, path.join(project, file));
-		const refused = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {cwd: project, env: {PATH: oldPath}, livenessMs: 60_000});
+		const refused = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {
+			cwd: project,
+			env: {PATH: oldPath},
+			livenessMs: 60_000,
+		});
 		expect(refused.code).not.toBe(0);
 		expect(refused.stderr).toMatch(/^npm error code EBADENGINE$/m);
 		expect(refused.stderr).toContain(`Required: {"node":"${engines}"}`);
 		expect(refused.stderr).toContain(`Actual:   {"node":"v${oldNode.version}"`);
 		expect(existsSync(path.join(project, 'node_modules'))).toBe(false);
 
-		const accepted = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {cwd: project, env: {PATH: currentPath}, livenessMs: 120_000});
+		const accepted = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {
+			cwd: project,
+			env: {PATH: currentPath},
+			livenessMs: 120_000,
+		});
 		expect(accepted.stderr).not.toContain('EBADENGINE');
 		expect(accepted.code, accepted.stderr).toBe(0);
 	});

@@ -27,7 +27,8 @@ const env = {...process.env, PATH: [path.dirname(process.execPath), process.env[
  */
 const optionalImports = new Set(['react-devtools-core']);
 /** scripts/build.mjs's banner, the first line of every bundle file. */
-const bundleBanner = "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);";
+const bundleBanner =
+	"import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);";
 
 let tarballFiles: string[] = [];
 let terminal: PtyTerminal | undefined;
@@ -63,7 +64,11 @@ beforeAll(async () => {
 	const [summary] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{filename: string; files: Array<{path: string}>}>;
 	tarballFiles = summary!.files.map((file) => file.path);
 	// Offline is not required; the npm cache makes a repeated run quick.
-	const install = await run('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(directory, summary!.filename)], directory);
+	const install = await run(
+		'npm',
+		['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(directory, summary!.filename)],
+		directory,
+	);
 	if (install.code !== 0) throw new Error(`npm install of the tarball failed (exit ${install.code}):\n${install.stderr}`);
 }, 300_000);
 
@@ -80,7 +85,9 @@ describe('the packed tarball, installed into an empty prefix', () => {
 		expect(tarballFiles).toContain('dist/cli.js');
 		expect(tarballFiles).toContain('dist/main.js');
 		expect(tarballFiles).toContain('package.json');
-		expect(tarballFiles.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file))).toEqual([]);
+		expect(tarballFiles.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file))).toEqual(
+			[],
+		);
 		expect(realpathSync(bin)).toBe(path.join(installed, 'dist', 'cli.js'));
 		// Nothing above the install resolves bare imports, so what ran below came from the tarball and its dependencies.
 		for (let parent = path.dirname(prefix); parent !== path.dirname(parent); parent = path.dirname(parent)) {
@@ -109,7 +116,10 @@ describe('the packed tarball, installed into an empty prefix', () => {
 				{
 					name: 'unbind-require',
 					setup(plugin) {
-						plugin.onLoad({filter: /\.js$/}, (args) => ({contents: readFileSync(args.path, 'utf8').replace(bundleBanner, ''), loader: 'js'}));
+						plugin.onLoad({filter: /\.js$/}, (args) => ({
+							contents: readFileSync(args.path, 'utf8').replace(bundleBanner, ''),
+							loader: 'js',
+						}));
 					},
 				},
 			],

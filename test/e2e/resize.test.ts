@@ -81,7 +81,11 @@ describe('resizing the terminal', () => {
 			// A frame at the new width: at 60 columns the fleet has no room for RPS, at 120 it has P50.
 			await term.waitFor(() => {
 				const screen = visible(term);
-				return cols < 80 ? !screen.includes('RPS') : cols >= 120 ? screen.includes('P50') : screen.includes('RPS') && !screen.includes('P50');
+				return cols < 80
+					? !screen.includes('RPS')
+					: cols >= 120
+						? screen.includes('P50')
+						: screen.includes('RPS') && !screen.includes('P50');
 			});
 			// The clock redraws the screen every second: leftovers would survive it only where nothing writes.
 			await term.settle(1200);

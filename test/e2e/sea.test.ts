@@ -23,7 +23,8 @@ const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-sea-'));
 
 /** Why the build cannot run here, or undefined when it can. */
 function cannotBuild(): string | undefined {
-	if (process.platform !== 'linux') return `the test builds only on Linux (this is ${target}); macOS executables are built and signed by the release workflow's macOS job`;
+	if (process.platform !== 'linux')
+		return `the test builds only on Linux (this is ${target}); macOS executables are built and signed by the release workflow's macOS job`;
 	if (!['x64', 'arm64'].includes(process.arch)) return `Node publishes no ${target} binary for the executable`;
 	return undefined;
 }
@@ -40,7 +41,9 @@ function oldNode(): string {
 		if (major < 22) return candidate;
 	}
 
-	throw new Error('No Node.js older than 22 at /usr/bin/node or /usr/local/bin/node (the CI image has 20 at /usr/bin/node); set MODELDECK_OLD_NODE=/path/to/an/old/node.');
+	throw new Error(
+		'No Node.js older than 22 at /usr/bin/node or /usr/local/bin/node (the CI image has 20 at /usr/bin/node); set MODELDECK_OLD_NODE=/path/to/an/old/node.',
+	);
 }
 
 /** A directory holding nothing but `node`, this machine's old Node: the whole PATH of every run below. */
@@ -96,72 +99,81 @@ afterAll(() => {
 	rmSync(out, {recursive: true, force: true});
 });
 
-describe.skipIf(skipReason !== undefined)(`the single executable for ${target}, with only Node ${process.platform === 'linux' ? '20' : 'old'} on PATH`, () => {
-	it('is one native executable, not a script for a Node on PATH', () => {
-		const head = readFileSync(executable).subarray(0, 4);
-		expect([...head]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // ELF
-		expect(statSync(executable).mode & 0o111).not.toBe(0);
-		// The only other file built is the bundle it embeds.
-		expect(existsSync(path.join(out, 'modeldeck.cjs'))).toBe(true);
-	});
-
-	it('prints its version, answers `status --demo --json` and prints its completion script', async () => {
-		expect(await run(['--version'])).toEqual({code: 0, stdout: `${manifest.version}\n`, stderr: ''});
-		const status = await run(['status', '--demo', '--json']);
-		expect(status.stderr).toBe('');
-		expect(status.code).toBe(0);
-		const document = JSON.parse(status.stdout) as {schema: string; models: Array<{name: string}>};
-		expect(document.schema).toBe('modeldeck.status/v1');
-		expect(document.models.map((model) => model.name)).toContain('fraud-detector');
-		const completion = await run(['completion', 'bash']);
-		expect(completion.code).toBe(0);
-		expect(completion.stdout).toContain('complete -F _modeldeck modeldeck');
-		expect((await run(['__complete', 'models', '--', 'weight', '--demo'])).stdout.split('\n')).toContain('fraud-detector');
-	});
-
-	it('draws the demo to its first frame in a pty and quits on q', async () => {
-		terminal = PtyTerminal.spawn(executable, ['--demo'], {cwd: directory, env: {...env, COLORTERM: undefined}});
-		const screen = await terminal.waitFor(/sentiment/, 30_000);
-		expect(screen).toContain('DEMO');
-		expect(screen).toContain('fraud-detector');
-		terminal.press('q');
-		expect(await terminal.exited).toBe(0);
-	});
-
-	it('runs the agent with its SQLite store: a logged prediction is stored in the file and found by its request id', async () => {
-		const kubeconfig = path.join(directory, 'kubeconfig');
-		// An API server that is not there: the agent starts, serves, and retries the cluster in the background.
-		await import('node:fs/promises').then(({writeFile}) =>
-			writeFile(
-				kubeconfig,
-				'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-			),
-		);
-		const database = path.join(directory, 'agent.db');
-		const [, port] = await startServer(['agent', '--listen', '127.0.0.1:0', '--kubeconfig', kubeconfig, '--db', database, '--no-auth'], /listening on 127\.0\.0\.1:(\d+)/);
-		const base = `http://127.0.0.1:${port}`;
-		const logged = await fetch(`${base}/v1/logs`, {
-			method: 'POST',
-			headers: {'content-type': 'application/json'},
-			body: JSON.stringify({requestId: 'sea-check-1', model: 'fraud', namespace: 'team-a', version: 'v1', latencyMs: 5}),
+describe.skipIf(skipReason !== undefined)(
+	`the single executable for ${target}, with only Node ${process.platform === 'linux' ? '20' : 'old'} on PATH`,
+	() => {
+		it('is one native executable, not a script for a Node on PATH', () => {
+			const head = readFileSync(executable).subarray(0, 4);
+			expect([...head]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // ELF
+			expect(statSync(executable).mode & 0o111).not.toBe(0);
+			// The only other file built is the bundle it embeds.
+			expect(existsSync(path.join(out, 'modeldeck.cjs'))).toBe(true);
 		});
-		expect(logged.status).toBeLessThan(300);
-		const found = (await (await fetch(`${base}/v1/predictions?requestId=sea-check-1`)).json()) as unknown;
-		expect(JSON.stringify(found)).toContain('"sea-check-1"');
-		// SQLite's own file header: node:sqlite wrote it.
-		expect(readFileSync(database).subarray(0, 15).toString()).toBe('SQLite format 3');
-	});
 
-	it('runs the model server, which answers an inference', async () => {
-		const [, url] = await startServer(['model-server', '--listen', '127.0.0.1:0', '--model', 'fraud', '--model-version', 'v2'], /listening on (http:\/\/\S+?) /);
-		const response = await fetch(`${url}/v2/models/fraud/infer`, {
-			method: 'POST',
-			headers: {'content-type': 'application/json'},
-			body: JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]}),
+		it('prints its version, answers `status --demo --json` and prints its completion script', async () => {
+			expect(await run(['--version'])).toEqual({code: 0, stdout: `${manifest.version}\n`, stderr: ''});
+			const status = await run(['status', '--demo', '--json']);
+			expect(status.stderr).toBe('');
+			expect(status.code).toBe(0);
+			const document = JSON.parse(status.stdout) as {schema: string; models: Array<{name: string}>};
+			expect(document.schema).toBe('modeldeck.status/v1');
+			expect(document.models.map((model) => model.name)).toContain('fraud-detector');
+			const completion = await run(['completion', 'bash']);
+			expect(completion.code).toBe(0);
+			expect(completion.stdout).toContain('complete -F _modeldeck modeldeck');
+			expect((await run(['__complete', 'models', '--', 'weight', '--demo'])).stdout.split('\n')).toContain('fraud-detector');
 		});
-		expect(response.status).toBe(200);
-		const body = (await response.json()) as {model_name: string; outputs: unknown[]};
-		expect(body.model_name).toBe('fraud');
-		expect(body.outputs.length).toBeGreaterThan(0);
-	});
-});
+
+		it('draws the demo to its first frame in a pty and quits on q', async () => {
+			terminal = PtyTerminal.spawn(executable, ['--demo'], {cwd: directory, env: {...env, COLORTERM: undefined}});
+			const screen = await terminal.waitFor(/sentiment/, 30_000);
+			expect(screen).toContain('DEMO');
+			expect(screen).toContain('fraud-detector');
+			terminal.press('q');
+			expect(await terminal.exited).toBe(0);
+		});
+
+		it('runs the agent with its SQLite store: a logged prediction is stored in the file and found by its request id', async () => {
+			const kubeconfig = path.join(directory, 'kubeconfig');
+			// An API server that is not there: the agent starts, serves, and retries the cluster in the background.
+			await import('node:fs/promises').then(({writeFile}) =>
+				writeFile(
+					kubeconfig,
+					'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+				),
+			);
+			const database = path.join(directory, 'agent.db');
+			const [, port] = await startServer(
+				['agent', '--listen', '127.0.0.1:0', '--kubeconfig', kubeconfig, '--db', database, '--no-auth'],
+				/listening on 127\.0\.0\.1:(\d+)/,
+			);
+			const base = `http://127.0.0.1:${port}`;
+			const logged = await fetch(`${base}/v1/logs`, {
+				method: 'POST',
+				headers: {'content-type': 'application/json'},
+				body: JSON.stringify({requestId: 'sea-check-1', model: 'fraud', namespace: 'team-a', version: 'v1', latencyMs: 5}),
+			});
+			expect(logged.status).toBeLessThan(300);
+			const found = (await (await fetch(`${base}/v1/predictions?requestId=sea-check-1`)).json()) as unknown;
+			expect(JSON.stringify(found)).toContain('"sea-check-1"');
+			// SQLite's own file header: node:sqlite wrote it.
+			expect(readFileSync(database).subarray(0, 15).toString()).toBe('SQLite format 3');
+		});
+
+		it('runs the model server, which answers an inference', async () => {
+			const [, url] = await startServer(
+				['model-server', '--listen', '127.0.0.1:0', '--model', 'fraud', '--model-version', 'v2'],
+				/listening on (http:\/\/\S+?) /,
+			);
+			const response = await fetch(`${url}/v2/models/fraud/infer`, {
+				method: 'POST',
+				headers: {'content-type': 'application/json'},
+				body: JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]}),
+			});
+			expect(response.status).toBe(200);
+			const body = (await response.json()) as {model_name: string; outputs: unknown[]};
+			expect(body.model_name).toBe('fraud');
+			expect(body.outputs.length).toBeGreaterThan(0);
+		});
+	},
+);

@@ -39,7 +39,12 @@ let terminal: PtyTerminal | undefined;
 /** A Role in NAMESPACE bound to the operator. */
 async function grantOperator(namespace: string, role: {metadata: Record<string, unknown>; rules: unknown[]}): Promise<void> {
 	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
-	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', ...role, metadata: {...role.metadata, namespace}});
+	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
+		apiVersion: 'rbac.authorization.k8s.io/v1',
+		kind: 'Role',
+		...role,
+		metadata: {...role.metadata, namespace},
+	});
 	await post(`/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
 		apiVersion: 'rbac.authorization.k8s.io/v1',
 		kind: 'RoleBinding',
@@ -57,7 +62,14 @@ beforeAll(async () => {
 	const ingestPort = await freePort();
 	for (const version of ['v1', 'v2']) {
 		modelServers.push(
-			await startModelServer({model: 'fraud', modelVersion: version, namespace: 'team-a', port: 0, knobs: {latencyMs: 5}, logUrl: `http://${host}:${ingestPort}/v1/logs`}),
+			await startModelServer({
+				model: 'fraud',
+				modelVersion: version,
+				namespace: 'team-a',
+				port: 0,
+				knobs: {latencyMs: 5},
+				logUrl: `http://${host}:${ingestPort}/v1/logs`,
+			}),
 		);
 	}
 
@@ -65,7 +77,11 @@ beforeAll(async () => {
 	prometheus = await startPrometheus({
 		listenHost: host,
 		scrapeIntervalSeconds: 1,
-		scrapeTargets: modelServers.map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+		scrapeTargets: modelServers.map((server, index) => ({
+			job: `fraud-v${index + 1}`,
+			targets: [`127.0.0.1:${server.port}`],
+			labels: {namespace: 'team-a'},
+		})),
 	});
 	await waitForTargets(prometheus.url, {targets: 2});
 	await serviceBehindProxy(api, {
@@ -79,7 +95,14 @@ beforeAll(async () => {
 	});
 	await grantOperator('monitoring', {
 		metadata: {name: 'prometheus-query'},
-		rules: [{apiGroups: [''], resources: ['services/proxy'], resourceNames: ['prometheus-operated', 'http:prometheus-operated:web'], verbs: ['get', 'create']}],
+		rules: [
+			{
+				apiGroups: [''],
+				resources: ['services/proxy'],
+				resourceNames: ['prometheus-operated', 'http:prometheus-operated:web'],
+				verbs: ['get', 'create'],
+			},
+		],
 	});
 
 	// The agent checks each caller's token with the API server (TokenReview), as deployed.
@@ -96,7 +119,13 @@ beforeAll(async () => {
 		host,
 		port: agent.port,
 	});
-	await grantOperator('modeldeck', parseYaml(readFileSync(path.resolve('deploy/base/console-access.yaml'), 'utf8')) as {metadata: Record<string, unknown>; rules: unknown[]});
+	await grantOperator(
+		'modeldeck',
+		parseYaml(readFileSync(path.resolve('deploy/base/console-access.yaml'), 'utf8')) as {
+			metadata: Record<string, unknown>;
+			rules: unknown[];
+		},
+	);
 
 	await api.waitForRollouts('team-a');
 	// Traffic to both versions the whole time, slow enough that a prediction stays on screen for seconds: the
@@ -122,11 +151,15 @@ function rps(screen: string, version: string): number {
 }
 
 it('with only a kubeconfig, the console streams predictions from the agent and shows figures from the Prometheus it found, both through the API server', async () => {
-	terminal = PtyTerminal.spawn(process.execPath, [path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'operator', '-n', 'team-a', '--refresh', '1'], {
-		cols: 200,
-		rows: 30,
-		env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: undefined, KUBECONFIG: undefined},
-	});
+	terminal = PtyTerminal.spawn(
+		process.execPath,
+		[path.resolve('dist/cli.js'), '--kubeconfig', cluster.kubeconfig, '--context', 'operator', '-n', 'team-a', '--refresh', '1'],
+		{
+			cols: 200,
+			rows: 30,
+			env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-e2e-')), MODELDECK_TOKEN: undefined, KUBECONFIG: undefined},
+		},
+	);
 	await terminal.waitFor(/fraud[\s\S]*v2/, 20_000);
 	// Both found, both answering, and the header names the Prometheus and how it was found.
 	let screen = await terminal.waitFor((text) => text.includes('agent:ok') && text.includes('prom:ok'), 30_000);
@@ -153,7 +186,10 @@ it('with only a kubeconfig, the console streams predictions from the agent and s
 	await terminal.waitFor((text) => !text.includes('Prediction through-the-api-server-1'));
 
 	terminal.press('q');
-	const code = await Promise.race([terminal.exited, new Promise((resolve) => setTimeout(() => resolve(`still running after q; screen:\n${terminal!.screen()}`), 15_000))]);
+	const code = await Promise.race([
+		terminal.exited,
+		new Promise((resolve) => setTimeout(() => resolve(`still running after q; screen:\n${terminal!.screen()}`), 15_000)),
+	]);
 	expect(code).toBe(0);
 	terminal = undefined;
 }, 180_000);

@@ -22,7 +22,18 @@ import {collect, eventually, repoRoot} from './agent-support.ts';
 const run = promisify(execFile);
 
 function version(name: string, track: 'stable' | 'canary', weight: number) {
-	return {name, track, weight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: `img:${name}`, created: '', object: `Deployment/fraud-${name}`, service: `fraud-${name}`};
+	return {
+		name,
+		track,
+		weight,
+		replicasReady: 1,
+		replicasDesired: 1,
+		restarts: 0,
+		image: `img:${name}`,
+		created: '',
+		object: `Deployment/fraud-${name}`,
+		service: `fraud-${name}`,
+	};
 }
 
 /** A ClusterPort in memory: one model per namespace, and a record of every change. */
@@ -116,7 +127,10 @@ class MemoryCluster implements ClusterPort {
 /** Tokens as a tiny RBAC: viewers read everything, the operator changes team-a only. */
 const fakeReviewer: AccessReviewer = {
 	async authenticate(token) {
-		const users: Record<string, Identity> = {'viewer-token': {user: 'viewer', groups: []}, 'operator-token': {user: 'operator', groups: []}};
+		const users: Record<string, Identity> = {
+			'viewer-token': {user: 'viewer', groups: []},
+			'operator-token': {user: 'operator', groups: []},
+		};
 		return users[token];
 	},
 	async authorize(identity: Identity, attributes: ResourceAttributes) {
@@ -141,7 +155,11 @@ async function modelServer(versionName: string, knobs = {}): Promise<RunningMode
 	return server;
 }
 
-async function agentWith(cluster: MemoryCluster, endpoints: Record<string, string>, extra: Partial<AgentOptions> = {}): Promise<RunningAgent> {
+async function agentWith(
+	cluster: MemoryCluster,
+	endpoints: Record<string, string>,
+	extra: Partial<AgentOptions> = {},
+): Promise<RunningAgent> {
 	const agent = await startAgent({
 		reviewer: fakeReviewer,
 		cluster,
@@ -185,7 +203,9 @@ describe('agent actions', () => {
 		expect(passed.at(-1)).toEqual({kind: 'done', message: 'smoke test of v2 passed: 8/8 checks'});
 
 		const failed = await all(operator.act({kind: 'smoke-test', target: {...fraud, version: 'v3'}}));
-		expect(failed.find((item) => item.kind === 'check' && item.check.name === 'inference answered')).toMatchObject({check: {ok: false, detail: expect.stringMatching(/^HTTP 500/)}});
+		expect(failed.find((item) => item.kind === 'check' && item.check.name === 'inference answered')).toMatchObject({
+			check: {ok: false, detail: expect.stringMatching(/^HTTP 500/)},
+		});
 		expect(failed.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/failed 1 of 4 checks: inference answered/)});
 	});
 
@@ -194,7 +214,18 @@ describe('agent actions', () => {
 		const slow = await modelServer('v2', {latencyMs: 20});
 		const agent = await agentWith(new MemoryCluster(), {v1: stable.url, v2: slow.url});
 		const operator = createAgentClient({url: agent.url, token: 'operator-token'});
-		const running = all(operator.act({kind: 'load-test', targets: [{...fraud, version: 'v1'}, {...fraud, version: 'v2'}], rps: 40, durationSeconds: 3, warmupSeconds: 1}));
+		const running = all(
+			operator.act({
+				kind: 'load-test',
+				targets: [
+					{...fraud, version: 'v1'},
+					{...fraud, version: 'v2'},
+				],
+				rps: 40,
+				durationSeconds: 3,
+				warmupSeconds: 1,
+			}),
+		);
 		// A second load test of the same model while the first runs is refused.
 		await eventually('the first load test to start', 5000, async () => {
 			const second = await fetch(`${agent.url}/v1/actions`, {
@@ -223,7 +254,9 @@ describe('agent actions', () => {
 		expect(result!.results[1]!.p50Ms).toBeGreaterThanOrEqual(20);
 		expect(progress.at(-1)).toMatchObject({kind: 'done', message: expect.stringMatching(/^load test finished: v1: .* rps, p50/)});
 		// Once it finished the model is free again.
-		const again = await all(operator.act({kind: 'load-test', targets: [{...fraud, version: 'v1'}], rps: 5, durationSeconds: 1, warmupSeconds: 0}));
+		const again = await all(
+			operator.act({kind: 'load-test', targets: [{...fraud, version: 'v1'}], rps: 5, durationSeconds: 1, warmupSeconds: 0}),
+		);
 		expect(again.at(-1)?.kind).toBe('done');
 	});
 
@@ -231,7 +264,26 @@ describe('agent actions', () => {
 		const server = await modelServer('v1');
 		const body = JSON.stringify({inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4]}]});
 		const worker = () =>
-			run(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), 'loadtest-worker', '--url', `${server.url}/v2/models/fraud/infer`, '--body', body, '--rps', '30', '--duration', '2', '--warmup', '0.5', '--label', 'team-a/fraud/v1'], {cwd: repoRoot});
+			run(
+				process.execPath,
+				[
+					path.join(repoRoot, 'source/agent/run.ts'),
+					'loadtest-worker',
+					'--url',
+					`${server.url}/v2/models/fraud/infer`,
+					'--body',
+					body,
+					'--rps',
+					'30',
+					'--duration',
+					'2',
+					'--warmup',
+					'0.5',
+					'--label',
+					'team-a/fraud/v1',
+				],
+				{cwd: repoRoot},
+			);
 		const outputs = await Promise.all([worker(), worker()]);
 		const results = outputs.map(({stdout}) => parseWorkerOutput(stdout));
 		for (const result of results) expect(typeof result).not.toBe('string');
@@ -253,11 +305,17 @@ describe('agent actions', () => {
 		unsubscribes.push(watcher.unsubscribe);
 		await watcher.connected();
 
-		expect((await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 25}))).at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 75%, v2 10% → 25%'});
+		expect((await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 25}))).at(-1)).toEqual({
+			kind: 'done',
+			message: 'fraud: v1 90% → 75%, v2 10% → 25%',
+		});
 		expect((await all(operator.act({kind: 'promote', model: fraud, canary: 'v2', stable: 'v1'}))).at(-1)?.kind).toBe('done');
 		cluster.conflictNext = true;
 		const conflict = await all(operator.act({kind: 'rollback', model: fraud, canary: 'v2'}));
-		expect(conflict.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/^conflict: the HTTPRoute of fraud changed since it was read/)});
+		expect(conflict.at(-1)).toMatchObject({
+			kind: 'failed',
+			message: expect.stringMatching(/^conflict: the HTTPRoute of fraud changed since it was read/),
+		});
 		expect(cluster.calls).toEqual(['team-a/fraud: weight v2=25', 'team-a/fraud: promote v2']);
 
 		const audit = await operator.audit(10);
@@ -288,10 +346,22 @@ describe('agent actions', () => {
 
 		const viewer = createAgentClient({url: agent.url, token: 'viewer-token'});
 		const refused = await all(viewer.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 10, to: 50}));
-		expect(refused).toEqual([{kind: 'failed', message: 'the agent refused: 403: forbidden: viewer may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-a (test RBAC)'}]);
+		expect(refused).toEqual([
+			{
+				kind: 'failed',
+				message:
+					'the agent refused: 403: forbidden: viewer may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-a (test RBAC)',
+			},
+		]);
 		const operator = createAgentClient({url: agent.url, token: 'operator-token'});
-		expect((await all(operator.act({kind: 'rollback', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2'}))).at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/403: forbidden: operator may not patch/)});
-		expect((await all(operator.act({kind: 'rollback', model: {namespace: 'team-a', name: 'nope'}, canary: 'v2'}))).at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/404: model team-a\/nope was not found/)});
+		expect((await all(operator.act({kind: 'rollback', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2'}))).at(-1)).toMatchObject({
+			kind: 'failed',
+			message: expect.stringMatching(/403: forbidden: operator may not patch/),
+		});
+		expect((await all(operator.act({kind: 'rollback', model: {namespace: 'team-a', name: 'nope'}, canary: 'v2'}))).at(-1)).toMatchObject({
+			kind: 'failed',
+			message: expect.stringMatching(/404: model team-a\/nope was not found/),
+		});
 		expect(cluster.calls).toEqual([]);
 		const audit = await viewer.audit(10);
 		expect(audit.map((entry) => [entry.user, entry.result])).toEqual([
@@ -301,7 +371,9 @@ describe('agent actions', () => {
 		]);
 
 		// Over the socket too: a viewer may subscribe but its act is refused.
-		const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {headers: {authorization: 'Bearer viewer-token'}});
+		const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {
+			headers: {authorization: 'Bearer viewer-token'},
+		});
 		const messages: {type: string; id?: string; message?: string; server?: {user?: string}}[] = [];
 		ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as (typeof messages)[number]));
 		await new Promise((resolve) => ws.once('open', resolve));
@@ -326,7 +398,12 @@ describe('agent actions', () => {
 		expect(noop.at(-1)).toEqual({kind: 'failed', message: 'refused: nothing to change: fraud is already there (v1 90%, v2 10%)'});
 		// Sent with the weights of a plan the operator confirmed earlier (v2 at 20%), which no longer hold.
 		const stale = await all(operator.act({kind: 'set-weight', model: fraud, canary: 'v2', from: 20, to: 30, expected: {v1: 80, v2: 20}}));
-		expect(stale.at(-1)).toMatchObject({kind: 'failed', message: expect.stringMatching(/^conflict: fraud changed since the plan was confirmed: v1 is at 90% now, not 80%, v2 is at 10% now, not 20%/)});
+		expect(stale.at(-1)).toMatchObject({
+			kind: 'failed',
+			message: expect.stringMatching(
+				/^conflict: fraud changed since the plan was confirmed: v1 is at 90% now, not 80%, v2 is at 10% now, not 20%/,
+			),
+		});
 		expect(cluster.calls).toEqual([]);
 		const audit = await operator.audit(5);
 		expect(audit.map((entry) => [entry.action, entry.result])).toEqual([
@@ -337,7 +414,9 @@ describe('agent actions', () => {
 
 	it('runs actions over the socket with their progress tagged', async () => {
 		const agent = await agentWith(new MemoryCluster(), {});
-		const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {headers: {'x-modeldeck-token': 'operator-token'}});
+		const ws = new WebSocket(`${agent.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {
+			headers: {'x-modeldeck-token': 'operator-token'},
+		});
 		const messages: {type: string; id?: string; progress?: ActionProgress}[] = [];
 		ws.on('message', (data) => {
 			const parsed = JSON.parse(data.toString()) as unknown;
@@ -345,7 +424,9 @@ describe('agent actions', () => {
 		});
 		await new Promise((resolve) => ws.once('open', resolve));
 		ws.send(JSON.stringify({type: 'act', id: 'w1', action: {kind: 'switch', model: fraud, from: 'v1', to: 'v2'}}));
-		const done = await eventually('the action to finish', 5000, () => messages.find((message) => message.type === 'action-progress' && message.progress?.kind === 'done'));
+		const done = await eventually('the action to finish', 5000, () =>
+			messages.find((message) => message.type === 'action-progress' && message.progress?.kind === 'done'),
+		);
 		expect(done).toMatchObject({id: 'w1', progress: {message: 'fraud: v1 90% → 0%, v2 10% → 100%'}});
 		ws.send('not json');
 		ws.send(JSON.stringify({type: 'act', id: 'w2', action: {kind: 'set-weight'}}));
@@ -359,37 +440,73 @@ describe('agent actions', () => {
 
 	it('guards a canary: after N failing verdicts it rolls back, audits as modeldeck-guard, alerts and tells consoles', async () => {
 		const cluster = new MemoryCluster();
-		cluster.models = cluster.models.map((model) => ({...model, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '2', 'modeldeck.dev/guard-interval': '1s'}}));
+		cluster.models = cluster.models.map((model) => ({
+			...model,
+			annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '2', 'modeldeck.dev/guard-interval': '1s'},
+		}));
 		const alerts: unknown[] = [];
 		const alertServer = await startModelServer({port: 0});
 		servers.push(alertServer);
-		const agent = await agentWith(cluster, {}, {
-			metrics: {
-				label: 'fake',
-				sample: async () => new Map(),
-				history: async (targets) => new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {p99Ms: [{time: Date.now(), value: target.version === 'v2' ? 900 : 100}]}])),
-				explain: () => '',
+		const agent = await agentWith(
+			cluster,
+			{},
+			{
+				metrics: {
+					label: 'fake',
+					sample: async () => new Map(),
+					history: async (targets) =>
+						new Map(
+							targets.map((target) => [
+								`${target.namespace}/${target.name}/${target.version}`,
+								{p99Ms: [{time: Date.now(), value: target.version === 'v2' ? 900 : 100}]},
+							]),
+						),
+					explain: () => '',
+				},
+				judge: {
+					judge: (canary) => ({
+						result: (canary?.p99Ms?.[0]?.value ?? 0) > 500 ? 'fail' : 'pass',
+						score: 0,
+						windowSeconds: 300,
+						metrics: [],
+						summary: 'fail: p99 9× stable',
+					}),
+				},
+				guard: {enabled: true, tickMs: 100},
+				alertWebhook: 'http://alerts.invalid/api/v2/alerts',
+				fetch: async (input, init) => {
+					alerts.push({url: String(input), body: JSON.parse(String(init?.body))});
+					return new Response('{}', {status: 200});
+				},
 			},
-			judge: {judge: (canary) => ({result: (canary?.p99Ms?.[0]?.value ?? 0) > 500 ? 'fail' : 'pass', score: 0, windowSeconds: 300, metrics: [], summary: 'fail: p99 9× stable'})},
-			guard: {enabled: true, tickMs: 100},
-			alertWebhook: 'http://alerts.invalid/api/v2/alerts',
-			fetch: async (input, init) => {
-				alerts.push({url: String(input), body: JSON.parse(String(init?.body))});
-				return new Response('{}', {status: 200});
-			},
-		});
+		);
 		const watcher = collect(createAgentClient({url: agent.url, token: 'viewer-token'}), {namespace: 'team-a'});
 		unsubscribes.push(watcher.unsubscribe);
 		await watcher.connected();
-		const rolledBack = await eventually('the guard to roll back', 10_000, () => watcher.events.find((event) => event.type === 'guard' && event.rolledBack));
-		expect(rolledBack).toMatchObject({model: fraud, verdict: 'fail', message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/)});
+		const rolledBack = await eventually('the guard to roll back', 10_000, () =>
+			watcher.events.find((event) => event.type === 'guard' && event.rolledBack),
+		);
+		expect(rolledBack).toMatchObject({
+			model: fraud,
+			verdict: 'fail',
+			message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/),
+		});
 		expect(cluster.calls).toContain('team-a/fraud: rollback v2');
 		const audit = await createAgentClient({url: agent.url, token: 'viewer-token', namespace: 'team-a'}).audit(5);
 		// Planned and audited from the plan, as people's changes are.
-		expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', result: 'ok', target: 'team-a/fraud', after: 'v1 100%, v2 0%'});
+		expect(audit[0]).toMatchObject({
+			user: 'modeldeck-guard',
+			action: 'rollback v2',
+			result: 'ok',
+			target: 'team-a/fraud',
+			after: 'v1 100%, v2 0%',
+		});
 		expect(audit[0]!.message).toMatch(/^guard: fraud: v1 \d+% → 100%, v2 \d+% → 0%; reason: 2 failing verdicts in a row/);
 		await eventually('the alert', 5000, () => alerts.length > 0);
-		expect(alerts[0]).toMatchObject({url: 'http://alerts.invalid/api/v2/alerts', body: [{labels: {alertname: 'ModeldeckCanaryRolledBack', namespace: 'team-a', model: 'fraud', canary: 'v2'}}]});
+		expect(alerts[0]).toMatchObject({
+			url: 'http://alerts.invalid/api/v2/alerts',
+			body: [{labels: {alertname: 'ModeldeckCanaryRolledBack', namespace: 'team-a', model: 'fraud', canary: 'v2'}}],
+		});
 		const metrics = await (await fetch(`${agent.url}/metrics`)).text();
 		expect(metrics).toMatch(/modeldeck_agent_guard_rollbacks_total\{namespace="team-a",model="fraud",dry_run="false"\} 1/);
 		expect(metrics).toMatch(/modeldeck_agent_action_duration_seconds_count\{kind="rollback",result="ok"\} [1-9]/);
@@ -397,7 +514,11 @@ describe('agent actions', () => {
 
 	it('is ready when its store is open, and says why not', async () => {
 		let reachable = true;
-		const agent = await agentWith(new MemoryCluster(), {}, {apiServerReachable: async () => ({ok: reachable, message: reachable ? 'API server v1.34' : 'API server unreachable: ECONNREFUSED'})});
+		const agent = await agentWith(
+			new MemoryCluster(),
+			{},
+			{apiServerReachable: async () => ({ok: reachable, message: reachable ? 'API server v1.34' : 'API server unreachable: ECONNREFUSED'})},
+		);
 		expect((await fetch(`${agent.url}/readyz`)).status).toBe(200);
 		reachable = false;
 		const notReady = await fetch(`${agent.url}/readyz`);

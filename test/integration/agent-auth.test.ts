@@ -71,7 +71,11 @@ beforeAll(async () => {
 		resolveEndpoint: () => modelUrl,
 	});
 	const running = agent;
-	await eventually('the agent to see both models', 60_000, () => running.core.findModel({namespace: 'team-a', name: 'fraud'}) && running.core.findModel({namespace: 'team-b', name: 'fraud'}));
+	await eventually(
+		'the agent to see both models',
+		60_000,
+		() => running.core.findModel({namespace: 'team-a', name: 'fraud'}) && running.core.findModel({namespace: 'team-b', name: 'fraud'}),
+	);
 });
 
 afterAll(async () => {
@@ -142,8 +146,17 @@ describe('agent security against the real API server', () => {
 		expect((await watched.waitForPredictions(1))[0]).toMatchObject({requestId: 'seen-by-viewer'});
 		expect(await viewer.lookup('seen-by-viewer')).toHaveLength(1);
 
-		const refused = await all(viewer.act({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 50}));
-		expect(refused).toEqual([{kind: 'failed', message: expect.stringMatching(/^the agent refused: 403: forbidden: viewer may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-a/)}]);
+		const refused = await all(
+			viewer.act({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 50}),
+		);
+		expect(refused).toEqual([
+			{
+				kind: 'failed',
+				message: expect.stringMatching(
+					/^the agent refused: 403: forbidden: viewer may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-a/,
+				),
+			},
+		]);
 		const smoke = await all(viewer.act({kind: 'smoke-test', target: {namespace: 'team-a', name: 'fraud', version: 'v2'}}));
 		expect(smoke[0]).toMatchObject({kind: 'failed', message: expect.stringMatching(/403: forbidden: viewer/)});
 		expect(await routeWeights('team-a')).toEqual([90, 10]);
@@ -151,12 +164,21 @@ describe('agent security against the real API server', () => {
 
 	it('lets the operator act in team-a only, with an audit entry and a Kubernetes Event on the HTTPRoute', async () => {
 		const operator = client('operator', 'team-a');
-		const changed = await all(operator.act({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 30}));
+		const changed = await all(
+			operator.act({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 30}),
+		);
 		expect(changed.at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 70%, v2 10% → 30%'});
 		expect(await routeWeights('team-a')).toEqual([70, 30]);
 
-		const elsewhere = await all(operator.act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 30}));
-		expect(elsewhere[0]).toMatchObject({kind: 'failed', message: expect.stringMatching(/403: forbidden: operator may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-b/)});
+		const elsewhere = await all(
+			operator.act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 30}),
+		);
+		expect(elsewhere[0]).toMatchObject({
+			kind: 'failed',
+			message: expect.stringMatching(
+				/403: forbidden: operator may not patch httproutes.gateway.networking.k8s.io "fraud" in namespace team-b/,
+			),
+		});
 		expect(await routeWeights('team-b')).toEqual([90, 10]);
 
 		const smoke = await all(operator.act({kind: 'smoke-test', target: {namespace: 'team-a', name: 'fraud', version: 'v2'}}));
@@ -174,7 +196,9 @@ describe('agent security against the real API server', () => {
 		expect((await client('operator', 'team-b').audit(5))[0]).toMatchObject({user: 'operator', result: 'refused'});
 
 		const events = await eventually('the Kubernetes Event', 15_000, async () => {
-			const response = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=involvedObject.name=fraud`)) as {items: KubeEvent[]};
+			const response = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=involvedObject.name=fraud`)) as {
+				items: KubeEvent[];
+			};
 			const ours = response.items.filter((event) => event.reason === 'ModeldeckSetWeight');
 			return ours.length > 0 && ours;
 		});
@@ -185,7 +209,9 @@ describe('agent security against the real API server', () => {
 		const route = await api.get('HTTPRoute', 'team-a', 'fraud');
 		expect(route.metadata.uid).toEqual(expect.any(String));
 		expect(events[0]!.involvedObject.uid).toBe(route.metadata.uid);
-		const described = (await api.http.get(`/api/v1/namespaces/team-a/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${route.metadata.uid}`)}`)) as {items: KubeEvent[]};
+		const described = (await api.http.get(
+			`/api/v1/namespaces/team-a/events?fieldSelector=${encodeURIComponent(`involvedObject.uid=${route.metadata.uid}`)}`,
+		)) as {items: KubeEvent[]};
 		expect(described.items.map((event) => event.reason)).toContain('ModeldeckSetWeight');
 	});
 
@@ -199,12 +225,19 @@ describe('agent security against the real API server', () => {
 			spec: {ports: [{name: 'http', port: 8090, targetPort: 8090}], selector: {'app.kubernetes.io/name': 'modeldeck-agent'}},
 		});
 		const found = await findAgent({kubeconfig: running.kubeconfig, context: 'admin'});
-		expect(found).toMatchObject({namespace: 'modeldeck', service: 'modeldeck-agent', port: 'http', url: `${running.server}/api/v1/namespaces/modeldeck/services/http:modeldeck-agent:http/proxy/`});
+		expect(found).toMatchObject({
+			namespace: 'modeldeck',
+			service: 'modeldeck-agent',
+			port: 'http',
+			url: `${running.server}/api/v1/namespaces/modeldeck/services/http:modeldeck-agent:http/proxy/`,
+		});
 		expect(found?.clientOptions.token).toBe(running.tokens.admin);
 		expect(found?.warning).toBeUndefined();
 		// No agent pod runs behind that Service here (its selector matches no pod, so its Endpoints are empty): the API
 		// server itself answers: reaching it proves the client's TLS (the kubeconfig's CA) and token through the proxy.
-		await expect(createAgentClient(found!.clientOptions).lookup('x')).rejects.toThrow(/the API server's service proxy refused v1\/predictions: 503: no ready agent pod behind Service modeldeck\/modeldeck-agent.*no endpoints available for service/);
+		await expect(createAgentClient(found!.clientOptions).lookup('x')).rejects.toThrow(
+			/the API server's service proxy refused v1\/predictions: 503: no ready agent pod behind Service modeldeck\/modeldeck-agent.*no endpoints available for service/,
+		);
 		// Going through the proxy is itself a permission: the viewer (built-in view role) may find the agent but not reach it.
 		const asViewer = await findAgent({kubeconfig: running.kubeconfig, context: 'viewer'});
 		expect(asViewer?.clientOptions.token).toBe(running.tokens.viewer);
@@ -217,7 +250,11 @@ describe('agent security against the real API server', () => {
 		const controller = new AbortController();
 		let jobName = '';
 		const run = runner.run(
-			{target: {namespace: 'team-a', name: 'fraud', version: 'v2'}, url: 'http://fraud-v2.team-a.svc:80/v2/models/fraud/infer', body: '{"inputs":[]}'},
+			{
+				target: {namespace: 'team-a', name: 'fraud', version: 'v2'},
+				url: 'http://fraud-v2.team-a.svc:80/v2/models/fraud/infer',
+				body: '{"inputs":[]}',
+			},
 			{rps: 3000, workers: 3, durationSeconds: 30, warmupSeconds: 5},
 			(message) => {
 				const created = /^created Job team-a\/(\S+) with 3 workers$/.exec(message);
@@ -228,7 +265,9 @@ describe('agent security against the real API server', () => {
 		run.catch(() => undefined);
 		let job;
 		try {
-			job = await eventually('the Job', 10_000, async () => (jobName ? await batch.readNamespacedJob({name: jobName, namespace: 'team-a'}) : undefined));
+			job = await eventually('the Job', 10_000, async () =>
+				jobName ? await batch.readNamespacedJob({name: jobName, namespace: 'team-a'}) : undefined,
+			);
 		} finally {
 			controller.abort();
 		}
@@ -263,11 +302,19 @@ async function serviceAccount(name: string, rules: V1PolicyRule[]): Promise<{tok
 		await rbac.createNamespacedRole({namespace: saNamespace, body: {metadata: {name}, rules}});
 		await rbac.createNamespacedRoleBinding({
 			namespace: saNamespace,
-			body: {metadata: {name}, roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name}, subjects: [{kind: 'ServiceAccount', name, namespace: saNamespace}]},
+			body: {
+				metadata: {name},
+				roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name},
+				subjects: [{kind: 'ServiceAccount', name, namespace: saNamespace}],
+			},
 		});
 	}
 
-	const request = await core.createNamespacedServiceAccountToken({name, namespace: saNamespace, body: {spec: {audiences: [], expirationSeconds: 3600}}});
+	const request = await core.createNamespacedServiceAccountToken({
+		name,
+		namespace: saNamespace,
+		body: {spec: {audiences: [], expirationSeconds: 3600}},
+	});
 	const token = request.status?.token;
 	if (!token) throw new Error(`the API server issued no token for ServiceAccount ${name}`);
 	return {token, user: `system:serviceaccount:${saNamespace}:${name}`};
@@ -288,10 +335,11 @@ function openSocket(url: string, token: string) {
 		ws,
 		messages,
 		closed: () => closed,
-		opened: () => new Promise<void>((resolve, reject) => {
-			ws.once('open', () => resolve());
-			ws.once('error', reject);
-		}),
+		opened: () =>
+			new Promise<void>((resolve, reject) => {
+				ws.once('open', () => resolve());
+				ws.once('error', reject);
+			}),
 		send: (message: unknown) => ws.send(JSON.stringify(message)),
 	};
 }
@@ -301,7 +349,13 @@ describe('agent security with ServiceAccount callers', () => {
 		await api.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: saNamespace}});
 		await api.createAll([...fraudObjects(saNamespace), ...fraudObjects(saNamespace, 'risk')]);
 		await api.waitForRollouts(saNamespace);
-		await eventually('the agent to see the models', 30_000, () => the().agent.core.findModel({namespace: saNamespace, name: 'fraud'}) && the().agent.core.findModel({namespace: saNamespace, name: 'risk'}));
+		await eventually(
+			'the agent to see the models',
+			30_000,
+			() =>
+				the().agent.core.findModel({namespace: saNamespace, name: 'fraud'}) &&
+				the().agent.core.findModel({namespace: saNamespace, name: 'risk'}),
+		);
 	});
 
 	it('refuses a promote to a caller who may patch the HTTPRoute but not the Deployment it scales down, and allows it with both', async () => {
@@ -321,7 +375,12 @@ describe('agent security with ServiceAccount callers', () => {
 		expect(await routeWeights(saNamespace)).toEqual([90, 10]);
 		expect(await deploymentReplicas(saNamespace, 'fraud-v1')).toBe(1);
 		const audited = await createAgentClient({url: the().agent.url, token: routeOnly.token, namespace: saNamespace}).audit(5);
-		expect(audited[0]).toMatchObject({user: routeOnly.user, action: 'promote v2', result: 'refused', message: expect.stringMatching(/may not patch deployments.apps "fraud-v1"/)});
+		expect(audited[0]).toMatchObject({
+			user: routeOnly.user,
+			action: 'promote v2',
+			result: 'refused',
+			message: expect.stringMatching(/may not patch deployments.apps "fraud-v1"/),
+		});
 
 		const allowed = await all(createAgentClient({url: the().agent.url, token: both.token, namespace: saNamespace}).act(promote));
 		expect(allowed.at(-1)).toEqual({kind: 'done', message: 'fraud: v1 90% → 0%, v2 10% → 100%'});
@@ -351,7 +410,9 @@ describe('agent security with ServiceAccount callers', () => {
 				socket.send({type: 'act', id, action: {kind: 'set-weight', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', from, to}});
 			const answer = (id: string) =>
 				eventually(`the answer to ${id}`, 15_000, () =>
-					socket.messages.find((message) => message['id'] === id && (message['type'] === 'error' || ['done', 'failed'].includes(message['progress']?.kind))),
+					socket.messages.find(
+						(message) => message['id'] === id && (message['type'] === 'error' || ['done', 'failed'].includes(message['progress']?.kind)),
+					),
 				);
 
 			// While the token is valid the socket acts.
@@ -361,7 +422,11 @@ describe('agent security with ServiceAccount callers', () => {
 
 			// Deleting the ServiceAccount invalidates its tokens at the API server; the socket stays open.
 			await admin.makeApiClient(CoreV1Api).deleteNamespacedServiceAccount({name: 'revocable', namespace: saNamespace});
-			await eventually('the API server to reject the token', 15_000, async () => !(await new KubeAccessReviewer(admin).authenticate(revocable.token)));
+			await eventually(
+				'the API server to reject the token',
+				15_000,
+				async () => !(await new KubeAccessReviewer(admin).authenticate(revocable.token)),
+			);
 			await new Promise((resolve) => setTimeout(resolve, reviewCacheMs + 200));
 			weight('after', 30, 20);
 			expect(await answer('after')).toEqual({
@@ -391,9 +456,16 @@ describe('agent security with ServiceAccount callers', () => {
 			contexts: [{name: 'event-recorder', cluster: admin.getCurrentCluster()!.name, user: 'event-recorder'}],
 			currentContext: 'event-recorder',
 		});
-		await new KubeAgentClient(asRecorder).recordEvent({apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: 'risk', namespace: saNamespace}, 'Normal', 'ModeldeckTest', 'uid check');
+		await new KubeAgentClient(asRecorder).recordEvent(
+			{apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', name: 'risk', namespace: saNamespace},
+			'Normal',
+			'ModeldeckTest',
+			'uid check',
+		);
 		const route = await api.get('HTTPRoute', saNamespace, 'risk');
-		const events = (await api.http.get(`/api/v1/namespaces/${saNamespace}/events?fieldSelector=reason=ModeldeckTest`)) as {items: KubeEvent[]};
+		const events = (await api.http.get(`/api/v1/namespaces/${saNamespace}/events?fieldSelector=reason=ModeldeckTest`)) as {
+			items: KubeEvent[];
+		};
 		expect(events.items.map((event) => event.involvedObject)).toEqual([
 			expect.objectContaining({kind: 'HTTPRoute', name: 'risk', uid: route.metadata.uid, resourceVersion: route.metadata.resourceVersion}),
 		]);
@@ -405,7 +477,10 @@ describe('agent security with ServiceAccount callers', () => {
 		// What was authorised: a weight change, the HTTPRoute only. The promote's plan also scales v1's Deployment.
 		const authorised = await kube!.plannedChanges({kind: 'set-weight', model, canary: 'v2', from: canaryWeight!, to: 50});
 		expect(authorised.map((change) => change.object)).toEqual(['HTTPRoute/risk']);
-		expect((await kube!.plannedChanges({kind: 'promote', model, canary: 'v2', stable: 'v1'})).map((change) => change.object)).toEqual(['HTTPRoute/risk', 'Deployment/risk-v1']);
+		expect((await kube!.plannedChanges({kind: 'promote', model, canary: 'v2', stable: 'v1'})).map((change) => change.object)).toEqual([
+			'HTTPRoute/risk',
+			'Deployment/risk-v1',
+		]);
 		await expect(kube!.actWithin({kind: 'promote', model, canary: 'v2', stable: 'v1'}, authorised)).rejects.toThrow(
 			/^Deployment\/risk-v1 \(v1 1 → 0 replicas\) was not among the changes authorised a moment ago, so nothing was written$/,
 		);
@@ -444,11 +519,24 @@ describe('agent security with ServiceAccount callers', () => {
 		const port = await freePort();
 		let agentProcess: AgentProcess | undefined;
 		try {
-			agentProcess = await spawnAgent(['--kubeconfig', running.kubeconfig, '--context', 'admin', '--listen', `127.0.0.1:${port}`, '--db', db]);
+			agentProcess = await spawnAgent([
+				'--kubeconfig',
+				running.kubeconfig,
+				'--context',
+				'admin',
+				'--listen',
+				`127.0.0.1:${port}`,
+				'--db',
+				db,
+			]);
 			const url = `http://127.0.0.1:${port}`;
 			const headers = {authorization: `Bearer ${secretive.token}`, 'content-type': 'application/json'};
 			await eventually('the agent to see the model', 30_000, async () => {
-				const response = await fetch(`${url}/v1/actions`, {method: 'POST', headers, body: JSON.stringify({kind: 'smoke-test', target: {namespace: saNamespace, name: 'risk', version: 'v9'}})});
+				const response = await fetch(`${url}/v1/actions`, {
+					method: 'POST',
+					headers,
+					body: JSON.stringify({kind: 'smoke-test', target: {namespace: saNamespace, name: 'risk', version: 'v9'}}),
+				});
 				return response.status !== 404;
 			});
 
@@ -458,29 +546,49 @@ describe('agent security with ServiceAccount callers', () => {
 			expect((await fetch(`${url}/v1/audit?namespace=team-b`, {headers})).status).toBe(403);
 			expect((await fetch(`${url}/v1/audit`, {headers: {authorization: `Bearer ${badToken}`}})).status).toBe(401);
 			const act = (body: unknown) => fetch(`${url}/v1/actions`, {method: 'POST', headers, body: JSON.stringify(body)});
-			expect((await act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 20})).status).toBe(403);
+			expect((await act({kind: 'set-weight', model: {namespace: 'team-b', name: 'fraud'}, canary: 'v2', from: 10, to: 20})).status).toBe(
+				403,
+			);
 			const [, canary] = await routeWeights(saNamespace, 'risk');
-			const changed = await act({kind: 'set-weight', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', from: canary, to: canary === 35 ? 45 : 35});
+			const changed = await act({
+				kind: 'set-weight',
+				model: {namespace: saNamespace, name: 'risk'},
+				canary: 'v2',
+				from: canary,
+				to: canary === 35 ? 45 : 35,
+			});
 			expect(changed.status).toBe(200);
 			const changedText = await changed.text();
 			expect(changedText).toMatch(/"kind":"done"/);
 			const socket = openSocket(url, secretive.token);
 			await socket.opened();
 			socket.send({type: 'subscribe', filter: {namespace: saNamespace}});
-			socket.send({type: 'act', id: 'refused', action: {kind: 'promote', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', stable: 'v1'}});
+			socket.send({
+				type: 'act',
+				id: 'refused',
+				action: {kind: 'promote', model: {namespace: saNamespace, name: 'risk'}, canary: 'v2', stable: 'v1'},
+			});
 			await eventually('the refusal over the socket', 15_000, () => socket.messages.find((message) => message['id'] === 'refused'));
 			socket.ws.close();
 
 			// Everything the agent wrote: its audit trail, its Events, its database, its output.
-			const auditTrail = await (await fetch(`${url}/v1/audit?limit=1000`, {headers: {authorization: `Bearer ${running.tokens.admin}`}})).text();
+			const auditTrail = await (
+				await fetch(`${url}/v1/audit?limit=1000`, {headers: {authorization: `Bearer ${running.tokens.admin}`}})
+			).text();
 			expect(JSON.parse(auditTrail).length).toBeGreaterThanOrEqual(3);
 			const events = await eventually('the Events of the actions', 15_000, async () => {
-				const lists = await Promise.all([saNamespace, 'team-b'].map((namespace) => api.http.get(`/api/v1/namespaces/${namespace}/events`) as Promise<{items: KubeEvent[]}>));
+				const lists = await Promise.all(
+					[saNamespace, 'team-b'].map(
+						(namespace) => api.http.get(`/api/v1/namespaces/${namespace}/events`) as Promise<{items: KubeEvent[]}>,
+					),
+				);
 				const ours = lists.flatMap((list) => list.items).filter((event) => event.message.startsWith(secretive.user));
 				return ours.length >= 3 && ours;
 			});
 			await agentProcess.kill('SIGTERM');
-			const database = ['', '-wal', '-shm'].map((suffix) => (existsSync(db + suffix) ? readFileSync(db + suffix).toString('latin1') : '')).join('');
+			const database = ['', '-wal', '-shm']
+				.map((suffix) => (existsSync(db + suffix) ? readFileSync(db + suffix).toString('latin1') : ''))
+				.join('');
 			const written = {output: agentProcess.output(), audit: auditTrail, events: JSON.stringify(events), database};
 			// The refusals and the action are all there, by user: the check below looks at the right text.
 			expect(written.audit).toContain(secretive.user);

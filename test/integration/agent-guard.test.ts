@@ -29,7 +29,6 @@ import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 const RATE = 20;
 const LOAD_LIMIT_MS = 150_000;
 
-
 let cluster: Cluster | undefined;
 let prometheus: {url: string; stop(): Promise<void>} | undefined;
 let agent: RunningAgent | undefined;
@@ -52,7 +51,11 @@ const guardAnnotations = {
 	'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": 150}',
 };
 
-async function startGuardAgent(options: {dryRun: boolean; alertWebhook: string; alertFormat?: 'slack' | 'alertmanager'}): Promise<RunningAgent> {
+async function startGuardAgent(options: {
+	dryRun: boolean;
+	alertWebhook: string;
+	alertFormat?: 'slack' | 'alertmanager';
+}): Promise<RunningAgent> {
 	return startAgent({
 		reviewer: new KubeAccessReviewer(admin),
 		cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
@@ -100,7 +103,11 @@ beforeAll(async () => {
 	canary.setKnobs({latencyMs: 200});
 	prometheus = (await startPrometheus({
 		scrapeIntervalSeconds: 1,
-		scrapeTargets: servers.map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+		scrapeTargets: servers.map((server, index) => ({
+			job: `fraud-v${index + 1}`,
+			targets: [`127.0.0.1:${server.port}`],
+			labels: {namespace: 'team-a'},
+		})),
 	})) as {url: string; stop(): Promise<void>};
 	await waitForTargets(prometheus.url, {targets: 2});
 	load = startPacedLoad({urls: servers.map((server) => server.url), model: 'fraud', rate: RATE, limitMs: LOAD_LIMIT_MS});
@@ -152,24 +159,42 @@ describe('the canary guard', () => {
 				model: {namespace: 'team-a', name: 'fraud'},
 				verdict: 'fail',
 				rolledBack: false,
-				message: expect.stringMatching(/^DRY RUN: guard would roll back v2: 2 failing verdicts in a row \(limit 2\): fail: .*p99 \d+ ms > 150 ms/),
+				message: expect.stringMatching(
+					/^DRY RUN: guard would roll back v2: 2 failing verdicts in a row \(limit 2\): fail: .*p99 \d+ ms > 150 ms/,
+				),
 			});
 
 			const slack = await eventually('the Slack-format alert', 20_000, () => alerts.find((alert) => alert.path === '/slack'));
-			expect(slack.body).toEqual({text: expect.stringMatching(/^modeldeck guard :warning: would roll back \(dry run\) canary \*v2\* of \*team-a\/fraud\*: 2 failing verdicts in a row .*p99 \d+ ms > 150 ms/)});
+			expect(slack.body).toEqual({
+				text: expect.stringMatching(
+					/^modeldeck guard :warning: would roll back \(dry run\) canary \*v2\* of \*team-a\/fraud\*: 2 failing verdicts in a row .*p99 \d+ ms > 150 ms/,
+				),
+			});
 
 			const audit = await eventually('the dry run in the audit trail', 20_000, async () => {
 				const entries = await createAgentClient({url, token: cluster!.tokens.viewer, namespace: 'team-a'}).audit(5);
 				return entries.find((entry) => entry.action === 'dry-run rollback v2');
 			});
 			// Planned as a real rollback would be, from a fresh read: the audit says what it would change.
-			expect(audit).toMatchObject({user: 'modeldeck-guard', target: 'team-a/fraud', result: 'ok', before: 'v1 80%, v2 20%', after: 'v1 80%, v2 20%'});
-			expect(audit.message).toMatch(/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): .*p99 \d+ ms > 150 ms/);
+			expect(audit).toMatchObject({
+				user: 'modeldeck-guard',
+				target: 'team-a/fraud',
+				result: 'ok',
+				before: 'v1 80%, v2 20%',
+				after: 'v1 80%, v2 20%',
+			});
+			expect(audit.message).toMatch(
+				/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): .*p99 \d+ ms > 150 ms/,
+			);
 			const events = await eventually('the dry run’s Event on the HTTPRoute', 20_000, async () => {
 				const found = await routeEvents('ModeldeckGuardDryRun');
 				return found.length > 0 && found;
 			});
-			expect(events[0]).toMatchObject({type: 'Normal', source: {component: 'modeldeck-agent'}, message: expect.stringMatching(/^modeldeck-guard: dry-run rollback v2 on team-a\/fraud: ok/)});
+			expect(events[0]).toMatchObject({
+				type: 'Normal',
+				source: {component: 'modeldeck-agent'},
+				message: expect.stringMatching(/^modeldeck-guard: dry-run rollback v2 on team-a\/fraud: ok/),
+			});
 
 			// Nothing changed: the route's weights, no rollback anywhere, no rollback Event.
 			expect(await routeWeights()).toEqual([80, 20]);
@@ -192,27 +217,55 @@ describe('the canary guard', () => {
 			const rolledBack = await eventually('the guard to roll back the canary', 120_000, () =>
 				viewer.events.find((event) => event.type === 'guard' && event.rolledBack),
 			);
-			expect(rolledBack).toMatchObject({model: {namespace: 'team-a', name: 'fraud'}, verdict: 'fail', message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/)});
+			expect(rolledBack).toMatchObject({
+				model: {namespace: 'team-a', name: 'fraud'},
+				verdict: 'fail',
+				message: expect.stringMatching(/^guard rolled back v2: 2 failing verdicts in a row/),
+			});
 			// Before acting it said the canary was failing.
 			expect(viewer.events.some((event) => event.type === 'guard' && !event.rolledBack && event.verdict === 'fail')).toBe(true);
 			expect(await routeWeights()).toEqual([100, 0]);
 			const audit = await createAgentClient({url, token: cluster.tokens.viewer, namespace: 'team-a'}).audit(5);
 			// Planned first and audited from the plan (it used to write unplanned and read the weights back).
-			expect(audit[0]).toMatchObject({user: 'modeldeck-guard', action: 'rollback v2', target: 'team-a/fraud', result: 'ok', before: 'v1 80%, v2 20%', after: 'v1 100%, v2 0%'});
-			expect(audit[0]!.message).toMatch(/^guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts in a row .*p99 \d+ ms > 150 ms/);
+			expect(audit[0]).toMatchObject({
+				user: 'modeldeck-guard',
+				action: 'rollback v2',
+				target: 'team-a/fraud',
+				result: 'ok',
+				before: 'v1 80%, v2 20%',
+				after: 'v1 100%, v2 0%',
+			});
+			expect(audit[0]!.message).toMatch(
+				/^guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts in a row .*p99 \d+ ms > 150 ms/,
+			);
 
 			const events = await eventually('the rollback’s Event on the HTTPRoute', 20_000, async () => {
 				const found = await routeEvents('ModeldeckGuardRollback');
 				return found.length > 0 && found;
 			});
 			expect(events).toHaveLength(1);
-			expect(events[0]!.message).toMatch(/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 80%, v2 20% → v1 100%, v2 0%\): guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts/);
+			expect(events[0]!.message).toMatch(
+				/^modeldeck-guard: rollback v2 on team-a\/fraud: ok \(v1 80%, v2 20% → v1 100%, v2 0%\): guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts/,
+			);
 
-			const alert = await eventually('the Alertmanager-format alert', 20_000, () => alerts.find((candidate) => candidate.path === '/api/v2/alerts'));
+			const alert = await eventually('the Alertmanager-format alert', 20_000, () =>
+				alerts.find((candidate) => candidate.path === '/api/v2/alerts'),
+			);
 			expect(alert.body).toEqual([
 				{
-					labels: {alertname: 'ModeldeckCanaryRolledBack', severity: 'critical', namespace: 'team-a', model: 'fraud', canary: 'v2', source: 'modeldeck-agent', dry_run: 'false'},
-					annotations: {summary: 'modeldeck guard rolled back canary v2 of team-a/fraud', description: expect.stringMatching(/^2 failing verdicts in a row \(limit 2\): fail: .*p99 \d+ ms > 150 ms/)},
+					labels: {
+						alertname: 'ModeldeckCanaryRolledBack',
+						severity: 'critical',
+						namespace: 'team-a',
+						model: 'fraud',
+						canary: 'v2',
+						source: 'modeldeck-agent',
+						dry_run: 'false',
+					},
+					annotations: {
+						summary: 'modeldeck guard rolled back canary v2 of team-a/fraud',
+						description: expect.stringMatching(/^2 failing verdicts in a row \(limit 2\): fail: .*p99 \d+ ms > 150 ms/),
+					},
 					startsAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
 				},
 			]);

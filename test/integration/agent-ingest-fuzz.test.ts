@@ -16,7 +16,15 @@ let url: string;
 beforeAll(async () => {
 	const port = await freePort();
 	// A short join timeout: an accepted half with no partner becomes a (incomplete) prediction within a second.
-	agent = await spawnAgent(['--no-auth', '--listen', `127.0.0.1:${port}`, '--join-timeout-seconds', '1', '--max-body-bytes', String(maxBodyBytes)]);
+	agent = await spawnAgent([
+		'--no-auth',
+		'--listen',
+		`127.0.0.1:${port}`,
+		'--join-timeout-seconds',
+		'1',
+		'--max-body-bytes',
+		String(maxBodyBytes),
+	]);
 	url = `http://127.0.0.1:${port}`;
 }, 60_000);
 
@@ -71,7 +79,16 @@ const requestId = fc.oneof(
 
 /** Numbers as text, JSON.stringify could not write most of them. */
 const numberText = fc.oneof(
-	fc.constantFrom('1e400', '-1e400', '1e-400', '-0', '0.0000000000000000000001', '123456789012345678901234567890', '5e-324', '1.7976931348623157e308'),
+	fc.constantFrom(
+		'1e400',
+		'-1e400',
+		'1e-400',
+		'-0',
+		'0.0000000000000000000001',
+		'123456789012345678901234567890',
+		'5e-324',
+		'1.7976931348623157e308',
+	),
 	fc.double().filter(Number.isFinite).map(String),
 	fc.bigInt().map(String),
 );
@@ -89,7 +106,12 @@ function nested(depth: number, kind: 'array' | 'object' | 'mixed'): string {
 	return `${opens.join('')}1${closes.reverse().join('')}`;
 }
 
-const deepValue = fc.tuple(fc.oneof(fc.integer({min: 1, max: 80}), fc.integer({min: 1000, max: 100_000})), fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>).map(([depth, kind]) => nested(depth, kind));
+const deepValue = fc
+	.tuple(
+		fc.oneof(fc.integer({min: 1, max: 80}), fc.integer({min: 1000, max: 100_000})),
+		fc.constantFrom('array', 'object', 'mixed') as fc.Arbitrary<'array' | 'object' | 'mixed'>,
+	)
+	.map(([depth, kind]) => nested(depth, kind));
 
 const payloadText = fc.oneof(
 	fc.json({maxDepth: 4}),
@@ -128,7 +150,10 @@ const plainCase: fc.Arbitrary<Case> = fc
 
 const ceHeaders = fc.record(
 	{
-		'ce-type': fc.oneof(fc.constantFrom(kserveRequest, kserveResponse, seldonRequest, seldonFeedback, 'io.seldon.serving.inference.response'), headerText),
+		'ce-type': fc.oneof(
+			fc.constantFrom(kserveRequest, kserveResponse, seldonRequest, seldonFeedback, 'io.seldon.serving.inference.response'),
+			headerText,
+		),
 		'ce-specversion': fc.oneof(fc.constant('1.0'), headerText),
 		'ce-id': headerText,
 		'ce-requestid': headerText,
@@ -137,16 +162,22 @@ const ceHeaders = fc.record(
 		'ce-namespace': fc.oneof(fc.constant('team-a'), headerText),
 		'ce-endpoint': fc.constantFrom('default', 'canary'),
 		'ce-time': fc.oneof(fc.constant(new Date().toISOString()), headerText),
-		'ce-annotations': fc.oneof(fc.constant('{"modeldeck.dev/version":"v2"}'), headerText, deepValue.filter((text) => text.length < 4000)),
+		'ce-annotations': fc.oneof(
+			fc.constant('{"modeldeck.dev/version":"v2"}'),
+			headerText,
+			deepValue.filter((text) => text.length < 4000),
+		),
 		'ce-x-extra': headerText,
 	},
 	{requiredKeys: []},
 );
 
-const binaryCase: fc.Arbitrary<Case> = fc.tuple(ceHeaders, contentType, fc.oneof(payloadText.map(encode), fc.uint8Array({maxLength: 3000}))).map(([headers, type, body]) => ({
-	headers: {...headers, ...(type === undefined ? {} : {'content-type': type})},
-	body,
-}));
+const binaryCase: fc.Arbitrary<Case> = fc
+	.tuple(ceHeaders, contentType, fc.oneof(payloadText.map(encode), fc.uint8Array({maxLength: 3000})))
+	.map(([headers, type, body]) => ({
+		headers: {...headers, ...(type === undefined ? {} : {'content-type': type})},
+		body,
+	}));
 
 const structuredEvent = fc
 	.record(
@@ -163,12 +194,19 @@ const structuredEvent = fc
 		},
 		{requiredKeys: ['type']},
 	)
-	.map((event) => `{${Object.entries(event).map(([key, value]) => `${JSON.stringify(key)}:${key === 'data' || key === 'data_base64' ? value : JSON.stringify(value)}`).join(',')}}`);
+	.map(
+		(event) =>
+			`{${Object.entries(event)
+				.map(([key, value]) => `${JSON.stringify(key)}:${key === 'data' || key === 'data_base64' ? value : JSON.stringify(value)}`)
+				.join(',')}}`,
+	);
 
-const structuredCase: fc.Arbitrary<Case> = fc.tuple(fc.array(structuredEvent, {minLength: 1, maxLength: 4}), fc.boolean()).map(([events, batch]) => ({
-	headers: {'content-type': batch ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'},
-	body: encode(batch ? `[${events.join(',')}]` : events[0]!),
-}));
+const structuredCase: fc.Arbitrary<Case> = fc
+	.tuple(fc.array(structuredEvent, {minLength: 1, maxLength: 4}), fc.boolean())
+	.map(([events, batch]) => ({
+		headers: {'content-type': batch ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'},
+		body: encode(batch ? `[${events.join(',')}]` : events[0]!),
+	}));
 
 /** Bodies within a few bytes of the limit, JSON or not. */
 const sizeCase: fc.Arbitrary<Case> = fc.tuple(fc.integer({min: -16, max: 16}), contentType).map(([offset, type]) => {
@@ -178,10 +216,20 @@ const sizeCase: fc.Arbitrary<Case> = fc.tuple(fc.integer({min: -16, max: 16}), c
 	return {headers: typed(type), body: encode(prefix + 'x'.repeat(length - prefix.length - suffix.length) + suffix)};
 });
 
-const randomCase: fc.Arbitrary<Case> = fc.tuple(fc.oneof(fc.uint8Array({maxLength: 2000}), fc.json().map(encode), fc.jsonValue().map((value) => encode(JSON.stringify(value)))), contentType, fc.dictionary(fc.constantFrom('ce-type', 'ce-id', 'ce-specversion', 'ce-source'), headerText, {maxKeys: 4})).map(([body, type, headers]) => ({
-	headers: {...headers, ...(type === undefined ? {} : {'content-type': type})},
-	body,
-}));
+const randomCase: fc.Arbitrary<Case> = fc
+	.tuple(
+		fc.oneof(
+			fc.uint8Array({maxLength: 2000}),
+			fc.json().map(encode),
+			fc.jsonValue().map((value) => encode(JSON.stringify(value))),
+		),
+		contentType,
+		fc.dictionary(fc.constantFrom('ce-type', 'ce-id', 'ce-specversion', 'ce-source'), headerText, {maxKeys: 4}),
+	)
+	.map(([body, type, headers]) => ({
+		headers: {...headers, ...(type === undefined ? {} : {'content-type': type})},
+		body,
+	}));
 
 function parseJson(bytes: Uint8Array): unknown {
 	try {
@@ -197,7 +245,7 @@ function acceptedIds({headers, body}: Case): string[] {
 	const idOf = (event: Record<string, unknown>): string[] => {
 		const eventType = String(event['type']);
 		if (eventType === seldonFeedback) return [];
-		return [String(eventType.startsWith('io.seldon.') ? (event['requestid'] || event['id']) : event['id'])];
+		return [String(eventType.startsWith('io.seldon.') ? event['requestid'] || event['id'] : event['id'])];
 	};
 
 	if (type === 'application/cloudevents+json' || type === 'application/cloudevents-batch+json') {
@@ -224,27 +272,39 @@ describe('agent input fuzzing over HTTP', () => {
 		const accepted = new Map<string, string>();
 		const statuses = new Map<number, number>();
 		await fc.assert(
-			fc.asyncProperty(fc.oneof({weight: 4, arbitrary: plainCase}, {weight: 3, arbitrary: binaryCase}, {weight: 2, arbitrary: structuredCase}, {weight: 1, arbitrary: sizeCase}, {weight: 2, arbitrary: randomCase}), async (sent) => {
-				const response = await fetch(`${url}/v1/logs`, {method: 'POST', headers: sent.headers, body: sent.body});
-				const text = await response.text();
-				statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-				const answer = JSON.parse(text) as {error?: string; accepted?: number; ignored?: number};
-				expect(response.status, text).toBeGreaterThanOrEqual(200);
-				expect(response.status, text).toBeLessThan(500);
-				if (response.status >= 300) {
-					expect(response.status, text).toBeGreaterThanOrEqual(400);
-					expect(answer.error?.length, text).toBeGreaterThan(10);
-					return;
-				}
+			fc.asyncProperty(
+				fc.oneof(
+					{weight: 4, arbitrary: plainCase},
+					{weight: 3, arbitrary: binaryCase},
+					{weight: 2, arbitrary: structuredCase},
+					{weight: 1, arbitrary: sizeCase},
+					{weight: 2, arbitrary: randomCase},
+				),
+				async (sent) => {
+					const response = await fetch(`${url}/v1/logs`, {method: 'POST', headers: sent.headers, body: sent.body});
+					const text = await response.text();
+					statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+					const answer = JSON.parse(text) as {error?: string; accepted?: number; ignored?: number};
+					expect(response.status, text).toBeGreaterThanOrEqual(200);
+					expect(response.status, text).toBeLessThan(500);
+					if (response.status >= 300) {
+						expect(response.status, text).toBeGreaterThanOrEqual(400);
+						expect(answer.error?.length, text).toBeGreaterThan(10);
+						return;
+					}
 
-				const ids = acceptedIds(sent);
-				expect(ids.length, text).toBe(answer.accepted);
-				for (const id of ids) {
-					// An id the store could not give back as it was sent (a lone surrogate) must be refused, not accepted.
-					expect(!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(id), `accepted an id that is not valid Unicode: ${JSON.stringify(id)}`).toBe(true);
-					accepted.set(id, `${JSON.stringify(sent.headers)} ${new TextDecoder().decode(sent.body.slice(0, 300))} → ${text}`);
-				}
-			}),
+					const ids = acceptedIds(sent);
+					expect(ids.length, text).toBe(answer.accepted);
+					for (const id of ids) {
+						// An id the store could not give back as it was sent (a lone surrogate) must be refused, not accepted.
+						expect(
+							!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(id),
+							`accepted an id that is not valid Unicode: ${JSON.stringify(id)}`,
+						).toBe(true);
+						accepted.set(id, `${JSON.stringify(sent.headers)} ${new TextDecoder().decode(sent.body.slice(0, 300))} → ${text}`);
+					}
+				},
+			),
 			{numRuns: 400, interruptAfterTimeLimit: 150_000},
 		);
 		// The fuzzing reached every kind of answer the agent gives.
@@ -257,7 +317,9 @@ describe('agent input fuzzing over HTTP', () => {
 		expect(agent.child.exitCode).toBeNull();
 		for (const [id, request] of accepted) {
 			await eventually(`prediction ${JSON.stringify(id)} (accepted from ${request}) to be found`, 15_000, async () => {
-				const found = (await (await fetch(`${url}/v1/predictions?${new URLSearchParams({requestId: id})}`)).json()) as {requestId: string}[];
+				const found = (await (await fetch(`${url}/v1/predictions?${new URLSearchParams({requestId: id})}`)).json()) as {
+					requestId: string;
+				}[];
 				return found.some((prediction) => prediction.requestId === id);
 			});
 		}
@@ -268,15 +330,34 @@ describe('agent input fuzzing over HTTP', () => {
 
 	it('refuses a body nested 100,000 levels deep with 400 and one of an unreadable content type with 415, naming what it accepts', async () => {
 		const deep = encode(`{"requestId":"deep","model":"fraud","namespace":"team-a","version":"v1","input":${nested(100_000, 'array')}}`);
-		for (const headers of [{'content-type': 'application/json'}, {'content-type': 'application/json', 'ce-type': kserveRequest, 'ce-id': 'deep', 'ce-specversion': '1.0', 'ce-source': 's', 'ce-inferenceservicename': 'fraud', 'ce-namespace': 'team-a'}]) {
+		for (const headers of [
+			{'content-type': 'application/json'},
+			{
+				'content-type': 'application/json',
+				'ce-type': kserveRequest,
+				'ce-id': 'deep',
+				'ce-specversion': '1.0',
+				'ce-source': 's',
+				'ce-inferenceservicename': 'fraud',
+				'ce-namespace': 'team-a',
+			},
+		]) {
 			const response = await fetch(`${url}/v1/logs`, {method: 'POST', headers, body: deep});
 			expect(response.status).toBe(400);
-			expect(((await response.json()) as {error: string}).error).toBe('the body nests arrays and objects more than 64 levels deep; at most 64 are accepted (flatten the payload)');
+			expect(((await response.json()) as {error: string}).error).toBe(
+				'the body nests arrays and objects more than 64 levels deep; at most 64 are accepted (flatten the payload)',
+			);
 		}
 
-		const xml = await fetch(`${url}/v1/logs`, {method: 'POST', headers: {'content-type': 'application/xml'}, body: encode('{"requestId":"xml","model":"fraud","namespace":"team-a","version":"v1"}')});
+		const xml = await fetch(`${url}/v1/logs`, {
+			method: 'POST',
+			headers: {'content-type': 'application/xml'},
+			body: encode('{"requestId":"xml","model":"fraud","namespace":"team-a","version":"v1"}'),
+		});
 		expect(xml.status).toBe(415);
-		expect(((await xml.json()) as {error: string}).error).toMatch(/^content-type application\/xml is not accepted: send application\/json .*application\/cloudevents\+json.*binary mode/);
+		expect(((await xml.json()) as {error: string}).error).toMatch(
+			/^content-type application\/xml is not accepted: send application\/json .*application\/cloudevents\+json.*binary mode/,
+		);
 		const found = (await (await fetch(`${url}/v1/predictions?requestId=xml`)).json()) as unknown[];
 		expect(found).toEqual([]);
 		expect((await fetch(`${url}/healthz`)).status).toBe(200);
@@ -299,19 +380,26 @@ describe('agent input fuzzing over HTTP', () => {
 		}
 
 		await fc.assert(
-			fc.asyncProperty(fc.oneof(fc.integer({min: -200, max: 300}), fc.double({noNaN: true, noDefaultInfinity: true}), fc.string({maxLength: 5})), async (to) => {
-				const answer = await post(to);
-				const whole = typeof to === 'number' && Number.isInteger(to) && to >= 0 && to <= 100;
-				// A valid weight passes validation and goes on to the cluster, which this agent has none of.
-				if (whole) expect(answer).toEqual({status: 503, body: {error: 'the agent has no cluster connection to change traffic with'}});
-				else {
-					expect(answer.status).toBe(400);
-					expect(answer.body.error).toMatch(/whole number from 0 to 100/);
-				}
-			}),
+			fc.asyncProperty(
+				fc.oneof(fc.integer({min: -200, max: 300}), fc.double({noNaN: true, noDefaultInfinity: true}), fc.string({maxLength: 5})),
+				async (to) => {
+					const answer = await post(to);
+					const whole = typeof to === 'number' && Number.isInteger(to) && to >= 0 && to <= 100;
+					// A valid weight passes validation and goes on to the cluster, which this agent has none of.
+					if (whole) expect(answer).toEqual({status: 503, body: {error: 'the agent has no cluster connection to change traffic with'}});
+					else {
+						expect(answer.status).toBe(400);
+						expect(answer.body.error).toMatch(/whole number from 0 to 100/);
+					}
+				},
+			),
 			{numRuns: 100},
 		);
-		const deep = await fetch(`${url}/v1/actions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: nested(20_000, 'array')});
+		const deep = await fetch(`${url}/v1/actions`, {
+			method: 'POST',
+			headers: {'content-type': 'application/json'},
+			body: nested(20_000, 'array'),
+		});
 		expect(deep.status).toBe(400);
 	}, 120_000);
 });

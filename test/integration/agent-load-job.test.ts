@@ -54,7 +54,10 @@ afterAll(async () => {
 });
 
 /** An agent as admin whose load tests above 10 rps per version run as Jobs of workers in `namespace`. */
-async function startJobAgent(config: KubeConfig, options: {jobStartDelaySeconds: number; dbPath?: string; pollMs?: number}): Promise<RunningAgent> {
+async function startJobAgent(
+	config: KubeConfig,
+	options: {jobStartDelaySeconds: number; dbPath?: string; pollMs?: number},
+): Promise<RunningAgent> {
 	return startAgent({
 		reviewer: new KubeAccessReviewer(config),
 		cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
@@ -62,7 +65,12 @@ async function startJobAgent(config: KubeConfig, options: {jobStartDelaySeconds:
 		resolveEndpoint: () => server!.url,
 		...(options.dbPath ? {dbPath: options.dbPath} : {}),
 		maxLocalRps: 10,
-		jobRunner: new KubeLoadJobRunner(config, {namespace, image: 'registry.example/modeldeck:test', serviceAccountName: 'modeldeck-loadtest', ...(options.pollMs ? {pollMs: options.pollMs} : {})}),
+		jobRunner: new KubeLoadJobRunner(config, {
+			namespace,
+			image: 'registry.example/modeldeck:test',
+			serviceAccountName: 'modeldeck-loadtest',
+			...(options.pollMs ? {pollMs: options.pollMs} : {}),
+		}),
 		jobStartDelaySeconds: options.jobStartDelaySeconds,
 	});
 }
@@ -70,7 +78,9 @@ async function startJobAgent(config: KubeConfig, options: {jobStartDelaySeconds:
 /** The model server's count of answered inference requests with this HTTP code. */
 async function servedRequests(url: string, code: string): Promise<number> {
 	const text = await (await fetch(`${url}/metrics`)).text();
-	const line = text.split('\n').find((candidate) => candidate.startsWith('modeldeck_inference_requests_total{') && candidate.includes(`code="${code}"`));
+	const line = text
+		.split('\n')
+		.find((candidate) => candidate.startsWith('modeldeck_inference_requests_total{') && candidate.includes(`code="${code}"`));
 	if (!line) throw new Error(`no modeldeck_inference_requests_total{code="${code}"} in the model server's metrics`);
 	return Number(line.slice(line.lastIndexOf(' ') + 1));
 }
@@ -111,7 +121,20 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 		expect(runtime.ran.map((ran) => ran.pod).sort()).toEqual(pods.items.map((pod) => pod.metadata!.name!).sort());
 		expect(runtime.ran.map((ran) => ran.completionIndex).sort()).toEqual(['0', '1']);
 		const jobArgs = job.spec?.template.spec?.containers[0]?.args;
-		expect(jobArgs).toEqual(expect.arrayContaining(['agent', 'loadtest-worker', '--rps', '10', '--duration', '2', '--warmup', '0.5', '--start-at', new Date(plan.startAt).toISOString()]));
+		expect(jobArgs).toEqual(
+			expect.arrayContaining([
+				'agent',
+				'loadtest-worker',
+				'--rps',
+				'10',
+				'--duration',
+				'2',
+				'--warmup',
+				'0.5',
+				'--start-at',
+				new Date(plan.startAt).toISOString(),
+			]),
+		);
 		for (const ran of runtime.ran) {
 			expect(ran.args).toEqual(jobArgs);
 			expect(ran.exitCode).toBe(0);
@@ -155,7 +178,9 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			service(namespace, 'fraud-v1', 'fraud', 'v1'),
 			httpRoute(namespace, 'fraud', 'fraud', [{service: 'fraud-v1', weight: 100}]),
 		]);
-		await config.makeApiClient(CoreV1Api).createNamespacedServiceAccount({namespace, body: {metadata: {name: 'modeldeck-loadtest', namespace}}});
+		await config
+			.makeApiClient(CoreV1Api)
+			.createNamespacedServiceAccount({namespace, body: {metadata: {name: 'modeldeck-loadtest', namespace}}});
 		await api.waitForRollouts(namespace);
 		const before = await servedRequests(server!.url, '200');
 
@@ -169,17 +194,31 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			const response = await fetch(`${agent.url}/v1/actions`, {
 				method: 'POST',
 				headers: {authorization: `Bearer ${cluster!.tokens.operator}`, 'content-type': 'application/json'},
-				body: JSON.stringify({kind: 'load-test', targets: [{namespace, name: 'fraud', version: 'v1'}], rps: 20, durationSeconds: 2, warmupSeconds: 0.5}),
+				body: JSON.stringify({
+					kind: 'load-test',
+					targets: [{namespace, name: 'fraud', version: 'v1'}],
+					rps: 20,
+					durationSeconds: 2,
+					warmupSeconds: 0.5,
+				}),
 			});
-			const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as ActionProgress);
+			const lines = (await response.text())
+				.trim()
+				.split('\n')
+				.map((line) => JSON.parse(line) as ActionProgress);
 			expect(response.status, JSON.stringify(lines)).toBe(200);
 			await runtime.stop();
 			expect(runtime.failures).toEqual([]);
-			expect(lines.at(-1), JSON.stringify(lines)).toMatchObject({kind: 'done', message: expect.stringMatching(/^load test finished: v1: /)});
+			expect(lines.at(-1), JSON.stringify(lines)).toMatchObject({
+				kind: 'done',
+				message: expect.stringMatching(/^load test finished: v1: /),
+			});
 
 			// The plan: two workers, one start time for both, announced before they run.
 			const messages = lines.flatMap((line) => (line.kind === 'progress' ? [line.message] : []));
-			const plan = messages.map((message) => /^running as a Kubernetes Job: 2 workers per version at 10\.0 rps each, all starting at (\S+)$/.exec(message)).find(Boolean);
+			const plan = messages
+				.map((message) => /^running as a Kubernetes Job: 2 workers per version at 10\.0 rps each, all starting at (\S+)$/.exec(message))
+				.find(Boolean);
 			expect(plan, messages.join('\n')).toBeTruthy();
 			const startAt = plan![1]!;
 
@@ -202,7 +241,11 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 
 			// Progress came from a ticker while the Job ran: the wait for the start, the run, and the Job's status.
 			expect(messages.some((message) => /^workers start in \d+ s · v1: /.test(message))).toBe(true);
-			expect(messages.some((message) => /^\d\/3 s( \(warm-up\))? at 20 rps · v1: Job modeldeck-loadtest-fraud-\S+: \d running, \d done, 0 failed of 2$/.test(message))).toBe(true);
+			expect(
+				messages.some((message) =>
+					/^\d\/3 s( \(warm-up\))? at 20 rps · v1: Job modeldeck-loadtest-fraud-\S+: \d running, \d done, 0 failed of 2$/.test(message),
+				),
+			).toBe(true);
 
 			// The merged result: both workers' requests, at the rate of both together over the shared window.
 			const result = lines.find((line) => line.kind === 'load-result');
@@ -214,7 +257,9 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			const warmupRequests = 2 * Math.ceil(0.5 * 10);
 			expect((await servedRequests(server!.url, '200')) - before).toBe(40 + warmupRequests);
 
-			const audit = await eventually('the load test in the audit trail', 10_000, () => agent!.core.store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 20 rps')));
+			const audit = await eventually('the load test in the audit trail', 10_000, () =>
+				agent!.core.store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 20 rps')),
+			);
 			expect(audit).toMatchObject({user: 'operator', result: 'ok'});
 		} finally {
 			await runtime.stop();
@@ -235,9 +280,18 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			const response = fetch(`${agent.url}/v1/actions`, {
 				method: 'POST',
 				headers: {authorization: `Bearer ${cluster!.tokens.operator}`, 'content-type': 'application/json'},
-				body: JSON.stringify({kind: 'load-test', targets: [{namespace, name: 'fraud', version: 'v1'}], rps: 30, durationSeconds: 30, warmupSeconds: 1}),
-			}).then((answer) => answer.text()).catch(() => 'cut');
-			const jobs = async () => (await batch.listNamespacedJob({namespace, labelSelector: loadTestLabel})).items.filter((job) => job.spec?.parallelism === 3);
+				body: JSON.stringify({
+					kind: 'load-test',
+					targets: [{namespace, name: 'fraud', version: 'v1'}],
+					rps: 30,
+					durationSeconds: 30,
+					warmupSeconds: 1,
+				}),
+			})
+				.then((answer) => answer.text())
+				.catch(() => 'cut');
+			const jobs = async () =>
+				(await batch.listNamespacedJob({namespace, labelSelector: loadTestLabel})).items.filter((job) => job.spec?.parallelism === 3);
 			const [job] = await eventually('the Job of 3 workers', 20_000, async () => {
 				const found = await jobs();
 				return found.length > 0 && found;
@@ -247,14 +301,23 @@ describe('a load test run as a Kubernetes Job of workers', () => {
 			await agent.close();
 			closed = true;
 			await response;
-			const current = await batch.readNamespacedJob({name: job!.metadata!.name!, namespace}).catch((error: {code?: number}) => (error.code === 404 ? undefined : Promise.reject(error)));
-			expect(current === undefined || Boolean(current.metadata?.deletionTimestamp), `Job ${job!.metadata!.name} still there, not being deleted`).toBe(true);
+			const current = await batch
+				.readNamespacedJob({name: job!.metadata!.name!, namespace})
+				.catch((error: {code?: number}) => (error.code === 404 ? undefined : Promise.reject(error)));
+			expect(
+				current === undefined || Boolean(current.metadata?.deletionTimestamp),
+				`Job ${job!.metadata!.name} still there, not being deleted`,
+			).toBe(true);
 
 			// The audit, read from the agent's store after it stopped: the test, by the operator, failed as cancelled.
 			const {AgentStore} = await import('../../source/agent/store/sqlite-store.ts');
 			const store = new AgentStore({path: database});
 			try {
-				expect(store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 30 rps'))).toMatchObject({user: 'operator', result: 'failed', message: expect.stringMatching(/cancel/)});
+				expect(store.audit(5, namespace).find((entry) => entry.action.startsWith('load-test 30 rps'))).toMatchObject({
+					user: 'operator',
+					result: 'failed',
+					message: expect.stringMatching(/cancel/),
+				});
 			} finally {
 				store.close();
 			}

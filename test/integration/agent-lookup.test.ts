@@ -27,9 +27,21 @@ const ids = (body: unknown) => (body as Prediction[]).map((prediction) => predic
 
 describe('agent lookup by request id prefix', () => {
 	it('answers ids that start with the text, the exact one first, case-sensitive, wildcards taken literally, 20 by default', async () => {
-		const stored = ['abcd-1', 'abcdef', 'abcd', 'ABCD-upper', 'abc*x', 'abcz', 'ab[c]d', 'ab?cd', '日本語のid', ...Array.from({length: 30}, (_, index) => `zzzz-${index}`)];
+		const stored = [
+			'abcd-1',
+			'abcdef',
+			'abcd',
+			'ABCD-upper',
+			'abc*x',
+			'abcz',
+			'ab[c]d',
+			'ab?cd',
+			'日本語のid',
+			...Array.from({length: 30}, (_, index) => `zzzz-${index}`),
+		];
 		// The exact id is sent first, so newest-first alone would put it last among the abcd… ids.
-		for (const id of stored) expect((await postLogs(running.url, plainPrediction(id, {namespace: id === 'abcdef' ? 'team-b' : 'team-a'}))).status).toBe(200);
+		for (const id of stored)
+			expect((await postLogs(running.url, plainPrediction(id, {namespace: id === 'abcdef' ? 'team-b' : 'team-a'}))).status).toBe(200);
 
 		const abcd = await lookup('requestIdPrefix=abcd');
 		expect(abcd.status).toBe(200);
@@ -44,8 +56,14 @@ describe('agent lookup by request id prefix', () => {
 		expect(ids(many.body)).toHaveLength(20);
 		expect(ids((await lookup('requestIdPrefix=zzzz&limit=25')).body)).toHaveLength(25);
 
-		expect(await lookup('requestIdPrefix=abc')).toEqual({status: 400, body: {error: 'requestIdPrefix needs at least 4 characters, got "abc"; for a shorter id ask for it whole with requestId='}});
-		expect(await lookup('requestIdPrefix=abcd&requestId=abcd')).toEqual({status: 400, body: {error: 'give requestId (one id) or requestIdPrefix (ids that start with it), not both'}});
+		expect(await lookup('requestIdPrefix=abc')).toEqual({
+			status: 400,
+			body: {error: 'requestIdPrefix needs at least 4 characters, got "abc"; for a shorter id ask for it whole with requestId='},
+		});
+		expect(await lookup('requestIdPrefix=abcd&requestId=abcd')).toEqual({
+			status: 400,
+			body: {error: 'give requestId (one id) or requestIdPrefix (ids that start with it), not both'},
+		});
 
 		// The console's client: from four characters a prefix, below that the id itself.
 		const client = createAgentClient({url: running.url});
@@ -57,10 +75,20 @@ describe('agent lookup by request id prefix', () => {
 	});
 
 	it('finds exactly the stored ids that start with any prefix of 4 or more characters', async () => {
-		const stored = fc.sample(fc.string({minLength: 4, maxLength: 12, unit: 'grapheme-ascii'}).filter((id) => id.trim() === id && id !== ''), {numRuns: 200, seed: 7});
+		const stored = fc.sample(
+			fc.string({minLength: 4, maxLength: 12, unit: 'grapheme-ascii'}).filter((id) => id.trim() === id && id !== ''),
+			{numRuns: 200, seed: 7},
+		);
 		const unique = [...new Set(stored.map((id) => `fz${id}`))];
 		for (let start = 0; start < unique.length; start += 50) {
-			expect((await postLogs(running.url, unique.slice(start, start + 50).map((id) => plainPrediction(id, {namespace: 'fuzz'})))).status).toBe(200);
+			expect(
+				(
+					await postLogs(
+						running.url,
+						unique.slice(start, start + 50).map((id) => plainPrediction(id, {namespace: 'fuzz'})),
+					)
+				).status,
+			).toBe(200);
 		}
 
 		await fc.assert(

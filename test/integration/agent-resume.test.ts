@@ -13,8 +13,8 @@ import type {AgentEvent} from '../../source/domain/ports.ts';
 import {eventually, freePort, plainPrediction, spawnAgent} from './agent-support.ts';
 import type {AgentProcess} from './agent-support.ts';
 
-let processes: AgentProcess[] = [];
-let agents: RunningAgent[] = [];
+const processes: AgentProcess[] = [];
+const agents: RunningAgent[] = [];
 
 afterEach(async () => {
 	for (const child of processes.splice(0)) await child.kill();
@@ -78,11 +78,15 @@ function generator(url: string, perSecond: number) {
 	let failures = 0;
 	const post = (body: string) =>
 		new Promise<void>((resolve) => {
-			const request = http.request(`${url}/v1/logs`, {method: 'POST', agent: keepAlive, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}}, (response) => {
-				if (response.statusCode !== 200) failures++;
-				response.resume();
-				response.on('end', resolve);
-			});
+			const request = http.request(
+				`${url}/v1/logs`,
+				{method: 'POST', agent: keepAlive, headers: {'content-type': 'application/json', 'content-length': Buffer.byteLength(body)}},
+				(response) => {
+					if (response.statusCode !== 200) failures++;
+					response.resume();
+					response.on('end', resolve);
+				},
+			);
 			request.on('error', () => {
 				failures++;
 				resolve();
@@ -150,7 +154,11 @@ describe('agent stream resume and slow clients', () => {
 		await load.stop();
 		const final = await currentSeq(url);
 		for (const [index, client] of clients.entries()) {
-			await eventually(`the client away ${awaySeconds[index]} s to catch up (at ${client.last()} of ${final})`, 60_000, () => client.last() === final);
+			await eventually(
+				`the client away ${awaySeconds[index]} s to catch up (at ${client.last()} of ${final})`,
+				60_000,
+				() => client.last() === final,
+			);
 			expect(client.gaps, `client away ${awaySeconds[index]} s`).toEqual([]);
 			// Every number from the first to the last, once each and in order: nothing lost, nothing repeated.
 			const first = client.seqs[0]!;
@@ -184,7 +192,11 @@ describe('agent stream resume and slow clients', () => {
 		let published = 0;
 		while (running.core.hub.subscriberCount > 0 && (running.core.hub.stats()[0]?.queued ?? 0) < 1000 && published < 500_000) {
 			const items = Array.from({length: 1000}, (_, index) => plainPrediction(`s${published + index}`));
-			const response = await fetch(`${running.url}/v1/logs`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(items)});
+			const response = await fetch(`${running.url}/v1/logs`, {
+				method: 'POST',
+				headers: {'content-type': 'application/json'},
+				body: JSON.stringify(items),
+			});
 			expect(response.status).toBe(200);
 			published += 1000;
 		}
@@ -196,7 +208,11 @@ describe('agent stream resume and slow clients', () => {
 		expect(closed!.code).toBe(4008);
 		expect(closed!.reason).toBe('too slow: no answer to a ping within 2 s; resume with fromSeq');
 		const finalGap = received.at(-1)!;
-		expect(finalGap).toMatchObject({type: 'gap', final: true, reason: expect.stringMatching(/^the agent closed this connection: the client did not answer a ping within 2 s/)});
+		expect(finalGap).toMatchObject({
+			type: 'gap',
+			final: true,
+			reason: expect.stringMatching(/^the agent closed this connection: the client did not answer a ping within 2 s/),
+		});
 		// Every event was either received or counted, in a gap while it lagged or in the final one.
 		const predictions = received.filter((message) => message.type === 'prediction');
 		const counted = received.filter((message) => message.type === 'gap').reduce((sum, gap) => sum + gap.dropped!, 0);
@@ -209,7 +225,11 @@ describe('agent stream resume and slow clients', () => {
 		// second says where the client asked to resume from.
 		const server = new WebSocketServer({port: 0, host: '127.0.0.1', handleProtocols: () => 'modeldeck.v1'});
 		const subscribes: Array<{fromSeq?: number}> = [];
-		const prediction = (seq: number) => ({type: 'prediction', seq, prediction: {...plainPrediction(`c${seq}`), time: seq, latencyMs: 1, status: 'ok', inputSummary: '', outputSummary: ''}});
+		const prediction = (seq: number) => ({
+			type: 'prediction',
+			seq,
+			prediction: {...plainPrediction(`c${seq}`), time: seq, latencyMs: 1, status: 'ok', inputSummary: '', outputSummary: ''},
+		});
 		server.on('connection', (ws) => {
 			const first = subscribes.length === 0;
 			ws.send(JSON.stringify({type: 'hello', seq: first ? 0 : 9, server: {name: 'modeldeck-agent', version: 'test', instance: 'one'}}));
@@ -217,7 +237,15 @@ describe('agent stream resume and slow clients', () => {
 				subscribes.push(JSON.parse(data.toString()) as {fromSeq?: number});
 				if (first) {
 					ws.send(JSON.stringify([1, 2, 3].map(prediction)));
-					ws.send(JSON.stringify({type: 'gap', seq: 9, dropped: 6, reason: 'the agent closed this connection: the client did not answer a ping within 30 s (it stopped reading)', final: true}));
+					ws.send(
+						JSON.stringify({
+							type: 'gap',
+							seq: 9,
+							dropped: 6,
+							reason: 'the agent closed this connection: the client did not answer a ping within 30 s (it stopped reading)',
+							final: true,
+						}),
+					);
 					ws.close(4008, 'too slow: no answer to a ping within 30 s; resume with fromSeq');
 				} else {
 					ws.send(JSON.stringify([4, 5, 6, 7, 8, 9].map(prediction)));
@@ -227,13 +255,19 @@ describe('agent stream resume and slow clients', () => {
 		await new Promise((resolve) => server.once('listening', resolve));
 		const {port} = server.address() as import('node:net').AddressInfo;
 		const events: AgentEvent[] = [];
-		const unsubscribe = createAgentClient({url: `http://127.0.0.1:${port}`, backoff: {initialMs: 10, maxMs: 50}}).predictions({}, undefined, (event) => events.push(event));
+		const unsubscribe = createAgentClient({url: `http://127.0.0.1:${port}`, backoff: {initialMs: 10, maxMs: 50}}).predictions(
+			{},
+			undefined,
+			(event) => events.push(event),
+		);
 		try {
 			await eventually('events 1–9', 10_000, () => events.filter((event) => event.type === 'prediction').length === 9);
 			expect(subscribes.map((message) => message.fromSeq)).toEqual([0, 3]);
 			expect(events.some((event) => event.type === 'gap')).toBe(false);
 			// The disconnection is reported with the agent's reason.
-			expect(events).toContainEqual(expect.objectContaining({type: 'connection', connected: false, reason: expect.stringMatching(/did not answer a ping|too slow/)}));
+			expect(events).toContainEqual(
+				expect.objectContaining({type: 'connection', connected: false, reason: expect.stringMatching(/did not answer a ping|too slow/)}),
+			);
 		} finally {
 			unsubscribe();
 			await new Promise((resolve) => server.close(resolve));

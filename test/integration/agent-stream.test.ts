@@ -42,14 +42,18 @@ afterAll(() => {
 
 async function ingest(url: string, from: number, count: number, batch = 100): Promise<void> {
 	for (let start = from; start < from + count; start += batch) {
-		const items = Array.from({length: Math.min(batch, from + count - start)}, (_, index) => plainPrediction(`r${start + index}`, {latencyMs: start + index}));
+		const items = Array.from({length: Math.min(batch, from + count - start)}, (_, index) =>
+			plainPrediction(`r${start + index}`, {latencyMs: start + index}),
+		);
 		const answer = await postLogs(url, items);
 		expect(answer.status).toBe(200);
 	}
 }
 
 /** A raw WebSocket subscribed to everything, collecting every message (batches unpacked) as it comes. */
-async function subscribeAll(running: RunningAgent): Promise<{ws: WebSocket; received: Array<{type: string; seq?: number; dropped?: number}>}> {
+async function subscribeAll(
+	running: RunningAgent,
+): Promise<{ws: WebSocket; received: Array<{type: string; seq?: number; dropped?: number}>}> {
 	const ws = new WebSocket(`${running.url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
 	const received: Array<{type: string; seq?: number; dropped?: number}> = [];
 	ws.on('message', (data) => {
@@ -80,7 +84,7 @@ describe('agent stream', () => {
 			expect(client.events.some((event) => event.type === 'gap')).toBe(false);
 		}
 
-		expect((await (await fetch(`${running.url}/metrics`)).text())).toMatch(/modeldeck_agent_stream_clients 20/);
+		expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/modeldeck_agent_stream_clients 20/);
 	});
 
 	it('applies each client’s filter', async () => {
@@ -88,7 +92,12 @@ describe('agent stream', () => {
 		const errorsOnly = collect(createAgentClient({url: running.url}), {status: 'error', model: 'fraud'});
 		unsubscribes.push(errorsOnly.unsubscribe);
 		await errorsOnly.connected();
-		await postLogs(running.url, [plainPrediction('ok-1'), plainPrediction('bad-1', {status: 'error'}), plainPrediction('bad-other', {status: 'error', model: 'other'}), plainPrediction('bad-2', {code: 500})]);
+		await postLogs(running.url, [
+			plainPrediction('ok-1'),
+			plainPrediction('bad-1', {status: 'error'}),
+			plainPrediction('bad-other', {status: 'error', model: 'other'}),
+			plainPrediction('bad-2', {code: 500}),
+		]);
 		expect((await errorsOnly.waitForPredictions(2)).map((prediction) => prediction.requestId)).toEqual(['bad-1', 'bad-2']);
 	});
 
@@ -151,7 +160,11 @@ describe('agent stream', () => {
 				proxy.cutAll();
 				// Published while the client is away: it must get these on resume.
 				await ingest(running.url, round * 400 + 200, 200);
-				await eventually('the client to reconnect', 5000, () => client.events.filter((event) => event.type === 'connection' && event.connected).length >= round + 2);
+				await eventually(
+					'the client to reconnect',
+					5000,
+					() => client.events.filter((event) => event.type === 'connection' && event.connected).length >= round + 2,
+				);
 			}
 
 			const predictions = await client.waitForPredictions(2000);
@@ -180,7 +193,11 @@ describe('agent stream', () => {
 		const seenBefore = client.events.flatMap((event) => ('seq' in event && typeof event.seq === 'number' ? [event.seq] : []));
 
 		processes.push(await spawnAgent(args));
-		await eventually('the client to reconnect', 10_000, () => client.events.filter((event) => event.type === 'connection' && event.connected).length >= 2);
+		await eventually(
+			'the client to reconnect',
+			10_000,
+			() => client.events.filter((event) => event.type === 'connection' && event.connected).length >= 2,
+		);
 		const lookup = createAgentClient({url});
 		for (let index = 0; index < 50; index++) {
 			const found = await lookup.lookup(`r${index}`);
@@ -191,9 +208,13 @@ describe('agent stream', () => {
 		await ingest(url, 50, 10);
 		// Before the kill the client may not have received all 50 (they are not replayed after a restart); after it,
 		// all 10.
-		await eventually('the predictions after the restart', 15_000, () => client.predictions().some((prediction) => prediction.requestId === 'r59'));
+		await eventually('the predictions after the restart', 15_000, () =>
+			client.predictions().some((prediction) => prediction.requestId === 'r59'),
+		);
 		const predictions = client.predictions();
-		expect(predictions.slice(-10).map((prediction) => prediction.requestId)).toEqual(Array.from({length: 10}, (_, index) => `r${50 + index}`));
+		expect(predictions.slice(-10).map((prediction) => prediction.requestId)).toEqual(
+			Array.from({length: 10}, (_, index) => `r${50 + index}`),
+		);
 		// Numbering went on above every number handed out before the kill: none is reused.
 		const seqs = client.events.flatMap((event) => (event.type === 'prediction' ? [event.seq] : []));
 		const after = seqs.slice(-10);
@@ -226,7 +247,10 @@ describe('agent stream', () => {
 		const response = {outputs: [{name: 'probability', datatype: 'FP32', shape: [1, 1], data: [0.25]}]};
 
 		processes.push(await spawnAgent(args));
-		expect(await postLogs(url, request, kserve('request', 'killed-1', at(0)))).toMatchObject({status: 200, body: {accepted: 1, predictions: 0}});
+		expect(await postLogs(url, request, kserve('request', 'killed-1', at(0)))).toMatchObject({
+			status: 200,
+			body: {accepted: 1, predictions: 0},
+		});
 		await processes.at(-1)!.kill('SIGKILL');
 		processes.push(await spawnAgent(args));
 		expect(await postLogs(url, response, kserve('response', 'killed-1', at(40)))).toMatchObject({status: 200, body: {predictions: 1}});
@@ -237,7 +261,10 @@ describe('agent stream', () => {
 		expect(await postLogs(url, response, kserve('response', 'stopped-1', at(130)))).toMatchObject({status: 200, body: {predictions: 1}});
 
 		const lookup = createAgentClient({url});
-		for (const [id, latencyMs] of [['killed-1', 40], ['stopped-1', 30]] as const) {
+		for (const [id, latencyMs] of [
+			['killed-1', 40],
+			['stopped-1', 30],
+		] as const) {
 			const found = await lookup.lookup(id);
 			// One prediction, joined: the request's input and the response's output, and the latency between them.
 			expect(found, id).toHaveLength(1);
@@ -261,8 +288,14 @@ describe('agent stream', () => {
 		let refused: {status: number; body: unknown; retryAfter: string | null} | undefined;
 		let acknowledged = 0;
 		for (let round = 0; round < 500 && !refused; round++) {
-			const items = Array.from({length: 100}, (_, index) => plainPrediction(`full-${round}-${index}`, {inputSummary: `features FP32[1,4] ${'x'.repeat(150)}`}));
-			const response = await fetch(`${running.url}/v1/logs`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(items)});
+			const items = Array.from({length: 100}, (_, index) =>
+				plainPrediction(`full-${round}-${index}`, {inputSummary: `features FP32[1,4] ${'x'.repeat(150)}`}),
+			);
+			const response = await fetch(`${running.url}/v1/logs`, {
+				method: 'POST',
+				headers: {'content-type': 'application/json'},
+				body: JSON.stringify(items),
+			});
 			const body = (await response.json()) as unknown;
 			if (response.status === 200) acknowledged += 100;
 			else refused = {status: response.status, body, retryAfter: response.headers.get('retry-after')};
@@ -295,8 +328,10 @@ describe('agent stream', () => {
 		await eventually('the agent to be ready again', 30_000, async () => (await fetch(`${running.url}/readyz`)).status === 200);
 		expect(await postLogs(running.url, [plainPrediction('after-full')])).toMatchObject({status: 200});
 		expect(await createAgentClient({url: running.url}).lookup('after-full')).toHaveLength(1);
-		await eventually('the new prediction on the stream', 10_000, () => newcomer.predictions().some((prediction) => prediction.requestId === 'after-full'));
-		expect((await (await fetch(`${running.url}/metrics`)).text())).toMatch(/^modeldeck_agent_store_writable 1$/m);
+		await eventually('the new prediction on the stream', 10_000, () =>
+			newcomer.predictions().some((prediction) => prediction.requestId === 'after-full'),
+		);
+		expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^modeldeck_agent_store_writable 1$/m);
 	});
 
 	it('pings every heartbeat interval: a client that stops answering is cut, one that answers stays', async () => {
@@ -341,7 +376,8 @@ describe('agent stream', () => {
 	});
 
 	it('tells a slow reader exactly what it missed: every event is delivered in order or counted in a gap, and /metrics counts the same', async () => {
-		const metric = async (url: string) => Number(/^modeldeck_agent_stream_dropped_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+		const metric = async (url: string) =>
+			Number(/^modeldeck_agent_stream_dropped_total (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
 		const running = await agent({stream: {queueCapacity: 200, highWaterBytes: 16 * 1024}, heartbeatMs: 120_000});
 		const droppedBefore = await metric(running.url);
 		const {ws, received} = await subscribeAll(running);
@@ -354,7 +390,8 @@ describe('agent stream', () => {
 		const published = 20_000;
 		try {
 			await ingest(running.url, 0, published, 500);
-			const accounted = () => received.reduce((sum, message) => sum + (message.type === 'prediction' ? 1 : message.type === 'gap' ? message.dropped! : 0), 0);
+			const accounted = () =>
+				received.reduce((sum, message) => sum + (message.type === 'prediction' ? 1 : message.type === 'gap' ? message.dropped! : 0), 0);
 			await eventually(`every event delivered or reported (have ${accounted()})`, 30_000, () => accounted() === published);
 		} finally {
 			clearInterval(reader);
@@ -418,13 +455,21 @@ describe('agent stream', () => {
 		};
 
 		expect(await refused('status=failed')).toEqual({status: 400, body: {error: 'status must be ok or error, got "failed"'}});
-		expect(await refused('since=yesterday')).toEqual({status: 400, body: {error: 'since must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "yesterday"'}});
-		expect(await refused('until=12:00')).toEqual({status: 400, body: {error: 'until must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "12:00"'}});
+		expect(await refused('since=yesterday')).toEqual({
+			status: 400,
+			body: {error: 'since must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "yesterday"'},
+		});
+		expect(await refused('until=12:00')).toEqual({
+			status: 400,
+			body: {error: 'until must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "12:00"'},
+		});
 		expect(await refused('limit=0')).toEqual({status: 400, body: {error: 'limit must be an integer from 1 to 1000, got "0"'}});
 		expect(await refused('limit=5000')).toEqual({status: 400, body: {error: 'limit must be an integer from 1 to 1000, got "5000"'}});
 		expect(await refused('modle=fraud')).toEqual({
 			status: 400,
-			body: {error: 'unknown parameter "modle"; filter with requestId, requestIdPrefix, namespace, model, version, status, since, until, limit'},
+			body: {
+				error: 'unknown parameter "modle"; filter with requestId, requestIdPrefix, namespace, model, version, status, since, until, limit',
+			},
 		});
 	});
 
@@ -450,7 +495,9 @@ describe('agent stream', () => {
 			'ce-endpoint': 'default',
 			'ce-namespace': 'team-s',
 		});
-		expect(await postLogs(running.url, {data: {names: ['a', 'b', 'c', 'd'], ndarray: [[5.1, 3.5, 1.4, 0.2]]}}, seldon('request', 'x1', iso(0)))).toMatchObject({
+		expect(
+			await postLogs(running.url, {data: {names: ['a', 'b', 'c', 'd'], ndarray: [[5.1, 3.5, 1.4, 0.2]]}}, seldon('request', 'x1', iso(0))),
+		).toMatchObject({
 			status: 200,
 			body: {accepted: 1, predictions: 0},
 		});
@@ -477,20 +524,56 @@ describe('agent stream', () => {
 		const inputs = {inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4]}]};
 		const outputs = {outputs: [{name: 'probability', shape: [1, 1], datatype: 'FP32', data: [0.25]}]};
 		const structured = (body: unknown, batch = false) =>
-			postLogs(running.url, JSON.stringify(body), {'content-type': batch ? 'application/cloudevents-batch+json' : 'application/cloudevents+json'});
+			postLogs(running.url, JSON.stringify(body), {
+				'content-type': batch ? 'application/cloudevents-batch+json' : 'application/cloudevents+json',
+			});
 		expect(await structured(event('request', 'single-1', 1000, inputs))).toMatchObject({status: 200, body: {accepted: 1, predictions: 0}});
-		expect(await structured(event('response', 'single-1', 1040, outputs))).toMatchObject({status: 200, body: {accepted: 1, predictions: 1}});
+		expect(await structured(event('response', 'single-1', 1040, outputs))).toMatchObject({
+			status: 200,
+			body: {accepted: 1, predictions: 1},
+		});
 		expect(
-			await structured([event('response', 'batch-2', 2015, outputs), event('request', 'batch-1', 2000, inputs), event('request', 'batch-2', 2005, inputs), event('response', 'batch-1', 2010, outputs)], true),
+			await structured(
+				[
+					event('response', 'batch-2', 2015, outputs),
+					event('request', 'batch-1', 2000, inputs),
+					event('request', 'batch-2', 2005, inputs),
+					event('response', 'batch-1', 2010, outputs),
+				],
+				true,
+			),
 		).toMatchObject({status: 200, body: {accepted: 4, predictions: 2}});
 
 		const predictions = await client.waitForPredictions(4);
 		expect(predictions.map((prediction) => prediction.requestId)).toEqual(['seldon-1', 'single-1', 'batch-2', 'batch-1']);
-		expect(predictions[0]).toMatchObject({namespace: 'team-s', model: 'iris', version: 'default', latencyMs: 25, status: 'ok', time: started});
+		expect(predictions[0]).toMatchObject({
+			namespace: 'team-s',
+			model: 'iris',
+			version: 'default',
+			latencyMs: 25,
+			status: 'ok',
+			time: started,
+		});
 		expect(predictions[0]!.inputSummary).toContain('5.1');
 		expect(predictions[0]!.outputSummary).toContain('0.97');
-		for (const [index, [id, latency, time]] of ([['single-1', 40, 1000], ['batch-2', 10, 2005], ['batch-1', 10, 2000]] as const).entries()) {
-			expect(predictions[index + 1]).toMatchObject({requestId: id, namespace: 'team-s', model: 'fraud', version: 'v3', latencyMs: latency, status: 'ok', code: 200, output: 0.25, time: started + time});
+		for (const [index, [id, latency, time]] of (
+			[
+				['single-1', 40, 1000],
+				['batch-2', 10, 2005],
+				['batch-1', 10, 2000],
+			] as const
+		).entries()) {
+			expect(predictions[index + 1]).toMatchObject({
+				requestId: id,
+				namespace: 'team-s',
+				model: 'fraud',
+				version: 'v3',
+				latencyMs: latency,
+				status: 'ok',
+				code: 200,
+				output: 0.25,
+				time: started + time,
+			});
 			expect(predictions[index + 1]!.inputSummary).toMatch(/^features FP32\[1,4\]/);
 		}
 
@@ -503,12 +586,35 @@ describe('agent stream', () => {
 
 	it('answers malformed and oversized input with 4xx and a message, and never falls over', async () => {
 		const running = await agent({maxBodyBytes: 4096});
-		const headerName = fc.constantFrom('ce-type', 'ce-id', 'ce-specversion', 'ce-source', 'ce-time', 'ce-namespace', 'ce-inferenceservicename', 'content-type', 'ce-requestid', 'ce-x');
+		const headerName = fc.constantFrom(
+			'ce-type',
+			'ce-id',
+			'ce-specversion',
+			'ce-source',
+			'ce-time',
+			'ce-namespace',
+			'ce-inferenceservicename',
+			'content-type',
+			'ce-requestid',
+			'ce-x',
+		);
 		const headerValue = fc.oneof(
 			fc.string({maxLength: 30}).filter((value) => /^[\x20-\x7e]*$/.test(value)),
-			fc.constantFrom('org.kubeflow.serving.inference.request', 'org.kubeflow.serving.inference.response', 'io.seldon.serving.inference.request', 'application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', '1.0'),
+			fc.constantFrom(
+				'org.kubeflow.serving.inference.request',
+				'org.kubeflow.serving.inference.response',
+				'io.seldon.serving.inference.request',
+				'application/json',
+				'application/cloudevents+json',
+				'application/cloudevents-batch+json',
+				'1.0',
+			),
 		);
-		const body = fc.oneof(fc.uint8Array({maxLength: 6000}), fc.json().map((text) => new TextEncoder().encode(text)), fc.anything().map((value) => new TextEncoder().encode(JSON.stringify(value) ?? '')));
+		const body = fc.oneof(
+			fc.uint8Array({maxLength: 6000}),
+			fc.json().map((text) => new TextEncoder().encode(text)),
+			fc.anything().map((value) => new TextEncoder().encode(JSON.stringify(value) ?? '')),
+		);
 		const statuses = new Map<number, number>();
 		await fc.assert(
 			fc.asyncProperty(fc.dictionary(headerName, headerValue, {maxKeys: 7}), body, async (headers, bytes) => {
@@ -523,7 +629,10 @@ describe('agent stream', () => {
 		expect(statuses.get(400)).toBeGreaterThan(0);
 
 		const tooBig = await postLogs(running.url, JSON.stringify([plainPrediction('x'.repeat(5000))]));
-		expect(tooBig).toEqual({status: 413, body: {error: expect.stringMatching(/^the body is 5\d\d\d bytes; the limit is 4096 bytes \(--max-body-bytes\)$/)}});
+		expect(tooBig).toEqual({
+			status: 413,
+			body: {error: expect.stringMatching(/^the body is 5\d\d\d bytes; the limit is 4096 bytes \(--max-body-bytes\)$/)},
+		});
 		// Without a declared length the agent stops at the limit too.
 		const chunks = new ReadableStream({
 			start(controller) {
@@ -545,14 +654,21 @@ describe('agent stream', () => {
 
 	it('confines ingest to the allowed addresses and the shared token, which loggers may send in the URL', async () => {
 		const elsewhere = await agent({allowIps: ['10.0.0.0/8']});
-		expect(await postLogs(elsewhere.url, plainPrediction('x'))).toEqual({status: 403, body: {error: 'ingest from 127.0.0.1 is not allowed (--allow-ip)'}});
+		expect(await postLogs(elsewhere.url, plainPrediction('x'))).toEqual({
+			status: 403,
+			body: {error: 'ingest from 127.0.0.1 is not allowed (--allow-ip)'},
+		});
 		const guarded = await agent({allowIps: ['127.0.0.1/32', '::1/128'], ingestToken: 'shared-secret'});
 		const refused = await postLogs(guarded.url, plainPrediction('no-token'));
 		expect(refused.status).toBe(401);
 		expect((refused.body as {error: string}).error).toMatch(/missing or wrong ingest token/);
 		expect((await postLogs(guarded.url, plainPrediction('wrong'), {authorization: 'Bearer nope'})).status).toBe(401);
 		expect((await postLogs(guarded.url, plainPrediction('by-header'), {'x-modeldeck-ingest-token': 'shared-secret'})).status).toBe(200);
-		const byUrl = await fetch(`${guarded.url}/v1/logs?token=shared-secret`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(plainPrediction('by-url'))});
+		const byUrl = await fetch(`${guarded.url}/v1/logs?token=shared-secret`, {
+			method: 'POST',
+			headers: {'content-type': 'application/json'},
+			body: JSON.stringify(plainPrediction('by-url')),
+		});
 		expect(byUrl.status).toBe(200);
 		const metrics = await (await fetch(`${guarded.url}/metrics`)).text();
 		expect(metrics).toMatch(/modeldeck_agent_auth_refusals_total\{reason="ingest-token"\} 2/);
@@ -560,7 +676,13 @@ describe('agent stream', () => {
 
 	it('joins the real model server’s KServe-format logs into predictions, and keeps unanswered requests as errors', async () => {
 		const running = await agent({joinTimeoutMs: 300});
-		const server = await startModelServer({model: 'fraud', modelVersion: 'v2', namespace: 'team-a', port: 0, logUrl: `${running.url}/v1/logs`});
+		const server = await startModelServer({
+			model: 'fraud',
+			modelVersion: 'v2',
+			namespace: 'team-a',
+			port: 0,
+			logUrl: `${running.url}/v1/logs`,
+		});
 		modelServers.push(server);
 		const client = collect(createAgentClient({url: running.url}), {model: 'fraud'});
 		unsubscribes.push(client.unsubscribe);

@@ -20,7 +20,11 @@ export async function freePort(): Promise<number> {
 	});
 }
 
-export async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+export async function eventually<T>(
+	what: string,
+	timeoutMs: number,
+	check: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let last: unknown;
 	for (;;) {
@@ -40,7 +44,11 @@ export function plainPrediction(requestId: string, extra: Partial<Prediction> & 
 	return {requestId, model: 'fraud', namespace: 'team-a', version: 'v1', latencyMs: 5, ...extra};
 }
 
-export async function postLogs(baseUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<{status: number; body: unknown}> {
+export async function postLogs(
+	baseUrl: string,
+	body: unknown,
+	headers: Record<string, string> = {},
+): Promise<{status: number; body: unknown}> {
 	const response = await fetch(`${baseUrl}/v1/logs`, {
 		method: 'POST',
 		headers: {'content-type': 'application/json', ...headers},
@@ -66,8 +74,10 @@ export function collect(agent: AgentPort, filter: PredictionFilter = {}, fromSeq
 		events,
 		predictions,
 		unsubscribe,
-		connected: () => eventually('the stream to connect', 10_000, () => events.some((event) => event.type === 'connection' && event.connected)),
-		waitForPredictions: (count: number, timeoutMs = 15_000) => eventually(`${count} predictions (have ${predictions().length})`, timeoutMs, () => predictions().length >= count && predictions()),
+		connected: () =>
+			eventually('the stream to connect', 10_000, () => events.some((event) => event.type === 'connection' && event.connected)),
+		waitForPredictions: (count: number, timeoutMs = 15_000) =>
+			eventually(`${count} predictions (have ${predictions().length})`, timeoutMs, () => predictions().length >= count && predictions()),
 	};
 }
 
@@ -114,7 +124,10 @@ export interface AgentProcess {
 
 /** Starts `node source/agent/run.ts …` and waits until it listens. */
 export async function spawnAgent(args: string[]): Promise<AgentProcess> {
-	const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
+	const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...args], {
+		cwd: repoRoot,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
 	let output = '';
 	child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

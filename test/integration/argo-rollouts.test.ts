@@ -56,10 +56,14 @@ async function model(name: string): Promise<Model> {
 
 /** Until the model (read afresh, as an action reads it) satisfies `check`. */
 async function until(name: string, what: string, check: (model: Model) => boolean, timeoutMs = 90_000): Promise<Model> {
-	return api.waitFor(`${name}: ${what}`, async () => {
-		const found = await model(name);
-		return check(found) ? found : undefined;
-	}, timeoutMs);
+	return api.waitFor(
+		`${name}: ${what}`,
+		async () => {
+			const found = await model(name);
+			return check(found) ? found : undefined;
+		},
+		timeoutMs,
+	);
 }
 
 const weights = (found: Model) => found.versions.map((version) => `${version.name}:${version.track}:${version.weight}`).join(' ');
@@ -80,14 +84,26 @@ async function newVersion(name: string, version: string): Promise<void> {
 describe('a canary Rollout through the real Argo Rollouts controller', () => {
 	it('is a model: its stable ReplicaSet with all traffic once the controller has rolled it out', async () => {
 		for (const object of rolloutCanary(namespace, 'fraud')) await rollouts.create(object);
-		const found = await until('fraud', 'healthy on v1', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1);
-		expect(found).toMatchObject({router: 'argo-rollouts', routerObject: 'VirtualService/fraud-vs', owner: {controller: 'Argo Rollouts', object: 'Rollout/fraud'}});
+		const found = await until(
+			'fraud',
+			'healthy on v1',
+			(candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1,
+		);
+		expect(found).toMatchObject({
+			router: 'argo-rollouts',
+			routerObject: 'VirtualService/fraud-vs',
+			owner: {controller: 'Argo Rollouts', object: 'Rollout/fraud'},
+		});
 		expect(weights(found)).toBe('v1:stable:100');
 	});
 
 	it('a new template: the controller sets weight 20 and pauses at step 2/4, and the model says so', async () => {
 		await newVersion('fraud', 'v2');
-		const found = await until('fraud', 'paused at step 2', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2);
+		const found = await until(
+			'fraud',
+			'paused at step 2',
+			(candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2,
+		);
 		expect(weights(found)).toBe('v1:stable:80 v2:canary:20');
 		expect(found.rollout).toMatchObject({controller: 'argo-rollouts', phase: 'Paused', totalSteps: 4});
 		await api.waitFor('the route of fraud at 80/20', async () => (await rollouts.weights(namespace, 'fraud')).join() === '80,20', 30_000);
@@ -100,15 +116,23 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		const before = await rollouts.get('VirtualService', namespace, 'fraud-vs');
 		const refusal = operator.plan({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'v2', from: 20, to: 30});
 		await expect(refusal).rejects.toThrow(PlanRefusal);
-		await expect(refusal).rejects.toThrow(/^Argo Rollouts owns VirtualService\/fraud-vs: use kubectl argo rollouts promote fraud -n team-a \(key >\)/);
-		await expect(operator.act({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'v2', from: 20, to: 30})).rejects.toThrow(/kubectl argo rollouts promote fraud -n team-a/);
-		await expect(operator.plan({kind: 'promote', model: {namespace, name: 'fraud'}, canary: 'v2', stable: 'v1'})).rejects.toThrow(/kubectl argo rollouts promote fraud -n team-a --full/);
+		await expect(refusal).rejects.toThrow(
+			/^Argo Rollouts owns VirtualService\/fraud-vs: use kubectl argo rollouts promote fraud -n team-a \(key >\)/,
+		);
+		await expect(operator.act({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'v2', from: 20, to: 30})).rejects.toThrow(
+			/kubectl argo rollouts promote fraud -n team-a/,
+		);
+		await expect(operator.plan({kind: 'promote', model: {namespace, name: 'fraud'}, canary: 'v2', stable: 'v1'})).rejects.toThrow(
+			/kubectl argo rollouts promote fraud -n team-a --full/,
+		);
 
 		// The same VirtualService annotated for modeldeck by someone: that model's router is owned too.
 		await api.patch('VirtualService', namespace, 'fraud-vs', {metadata: {annotations: {'modeldeck.dev/model': 'fraud-routes'}}});
 		const routes = await until('fraud-routes', 'owned', (candidate) => candidate.owner !== undefined);
 		expect(routes.owner).toMatchObject({controller: 'Argo Rollouts', object: 'Rollout/fraud'});
-		await expect(operator.plan({kind: 'set-weight', model: {namespace, name: 'fraud-routes'}, canary: 'v2', from: 20, to: 30})).rejects.toThrow(
+		await expect(
+			operator.plan({kind: 'set-weight', model: {namespace, name: 'fraud-routes'}, canary: 'v2', from: 20, to: 30}),
+		).rejects.toThrow(
 			/^Argo Rollouts owns VirtualService\/fraud-vs: use kubectl argo rollouts promote fraud -n team-a; .*\(Rollout\/fraud, named by Rollout\/fraud spec\.strategy\)$/,
 		);
 		const after = await rollouts.get('VirtualService', namespace, 'fraud-vs');
@@ -119,24 +143,44 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		const lines = await run('fraud', 'promote');
 		expect(lines).toContain('stable v1: 80% → 50%');
 		expect(lines).toContain('canary v2: 20% → 50%');
-		expect(lines.find((line) => line.startsWith('writes Rollout/fraud status'))).toContain('pause conditions cleared (as kubectl argo rollouts promote fraud -n team-a)');
-		const found = await until('fraud', 'paused at step 4', (candidate) => candidate.rollout?.step === 4 && candidate.rollout.paused === true);
+		expect(lines.find((line) => line.startsWith('writes Rollout/fraud status'))).toContain(
+			'pause conditions cleared (as kubectl argo rollouts promote fraud -n team-a)',
+		);
+		const found = await until(
+			'fraud',
+			'paused at step 4',
+			(candidate) => candidate.rollout?.step === 4 && candidate.rollout.paused === true,
+		);
 		expect(weights(found)).toBe('v1:stable:50 v2:canary:50');
 		await api.waitFor('the route of fraud at 50/50', async () => (await rollouts.weights(namespace, 'fraud')).join() === '50,50', 30_000);
 	});
 
 	it('abort: status.abort, and the controller sends all traffic back to the stable', async () => {
 		await run('fraud', 'abort');
-		const found = await until('fraud', 'aborted', (candidate) => candidate.rollout?.phase === 'Degraded' && candidate.versions.find((version) => version.track === 'canary')?.weight === 0);
+		const found = await until(
+			'fraud',
+			'aborted',
+			(candidate) =>
+				candidate.rollout?.phase === 'Degraded' && candidate.versions.find((version) => version.track === 'canary')?.weight === 0,
+		);
 		expect(found.rollout?.message).toMatch(/RolloutAborted/);
 		await api.waitFor('the route of fraud at 100/0', async () => (await rollouts.weights(namespace, 'fraud')).join() === '100,0', 30_000);
 		expect((await rollouts.get('Rollout', namespace, 'fraud')).status.abort).toBe(true);
-		await expect(operator.plan({kind: 'rollout', model: {namespace, name: 'fraud'}, command: 'abort'})).rejects.toThrow(/already aborted.*kubectl argo rollouts retry rollout fraud -n team-a/);
+		await expect(operator.plan({kind: 'rollout', model: {namespace, name: 'fraud'}, command: 'abort'})).rejects.toThrow(
+			/already aborted.*kubectl argo rollouts retry rollout fraud -n team-a/,
+		);
 	});
 
 	it('retry: status.abort false, and the controller starts the steps over (20%, paused at step 2/4)', async () => {
 		await run('fraud', 'retry');
-		const found = await until('fraud', 'retried', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.find((version) => version.track === 'canary')?.weight === 20);
+		const found = await until(
+			'fraud',
+			'retried',
+			(candidate) =>
+				candidate.rollout?.step === 2 &&
+				candidate.rollout.paused === true &&
+				candidate.versions.find((version) => version.track === 'canary')?.weight === 20,
+		);
 		expect(weights(found)).toBe('v1:stable:80 v2:canary:20');
 		await api.waitFor('the route of fraud at 80/20', async () => (await rollouts.weights(namespace, 'fraud')).join() === '80,20', 30_000);
 	});
@@ -144,7 +188,11 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 	it('promote fully: status.promoteFull, and the controller makes the canary the stable with all traffic', async () => {
 		const lines = await run('fraud', 'promote-full');
 		expect(lines).toContain('canary v2: 20% → 100%');
-		const found = await until('fraud', 'healthy on v2', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1 && candidate.versions[0]!.name === 'v2');
+		const found = await until(
+			'fraud',
+			'healthy on v2',
+			(candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1 && candidate.versions[0]!.name === 'v2',
+		);
 		expect(weights(found)).toBe('v2:stable:100');
 		// The controller writes the Rollout's status and its VirtualService one after the other: the route follows.
 		await api.waitFor('the VirtualService at 100/0', async () => (await rollouts.weights(namespace, 'fraud')).join() === '100,0', 30_000);
@@ -155,7 +203,10 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 	it('a failing analysis: the controller measures the metric, fails the AnalysisRun and aborts; the model shows the failing metric', async () => {
 		errorRate = 0.3;
 		await rollouts.create(errorRateTemplate(namespace, `http://127.0.0.1:${(metricServer.address() as {port: number}).port}/error-rate`));
-		for (const object of rolloutCanary(namespace, 'scorer', {steps: [{setWeight: 25}, {analysis: {templates: [{templateName: 'error-rate'}]}}, {pause: {}}]})) await rollouts.create(object);
+		for (const object of rolloutCanary(namespace, 'scorer', {
+			steps: [{setWeight: 25}, {analysis: {templates: [{templateName: 'error-rate'}]}}, {pause: {}}],
+		}))
+			await rollouts.create(object);
 		await until('scorer', 'healthy on v1', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1);
 		await newVersion('scorer', 'v2');
 		const found = await until('scorer', 'analysis failed', (candidate) => candidate.rollout?.analysis?.phase === 'Failed', 120_000);
@@ -178,7 +229,11 @@ describe('through the agent, which plans with the same code and checks the calle
 		for (const object of rolloutCanary(namespace, 'ranker')) await rollouts.create(object);
 		await until('ranker', 'healthy on v1', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1);
 		await newVersion('ranker', 'v2');
-		await until('ranker', 'paused at step 2', (candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2);
+		await until(
+			'ranker',
+			'paused at step 2',
+			(candidate) => candidate.rollout?.step === 2 && candidate.rollout.paused === true && candidate.versions.length === 2,
+		);
 
 		const admin = new KubeConfig();
 		admin.loadFromFile(cluster.kubeconfig);
@@ -197,13 +252,17 @@ describe('through the agent, which plans with the same code and checks the calle
 
 		const weight = await all(as('operator').act({kind: 'set-weight', model, canary: 'v2', from: 20, to: 30}));
 		expect(weight.at(-1)).toMatchObject({kind: 'failed'});
-		expect((weight.at(-1) as {message: string}).message).toMatch(/^refused: Argo Rollouts owns VirtualService\/ranker-vs: use kubectl argo rollouts promote ranker -n team-a/);
+		expect((weight.at(-1) as {message: string}).message).toMatch(
+			/^refused: Argo Rollouts owns VirtualService\/ranker-vs: use kubectl argo rollouts promote ranker -n team-a/,
+		);
 		await api.waitFor('the route of ranker at 80/20', async () => (await rollouts.weights(namespace, 'ranker')).join() === '80,20', 30_000);
 
 		const viewer = await all(as('viewer').act({kind: 'rollout', model, command: 'promote'}));
 		expect(viewer.at(-1)).toMatchObject({kind: 'failed'});
 		// Authorised as the plan writes it: the Rollout's status subresource, which the viewer may not patch.
-		expect((viewer.at(-1) as {message: string}).message).toMatch(/forbidden: viewer may not patch rollouts\/status\.argoproj\.io "ranker" in namespace team-a/);
+		expect((viewer.at(-1) as {message: string}).message).toMatch(
+			/forbidden: viewer may not patch rollouts\/status\.argoproj\.io "ranker" in namespace team-a/,
+		);
 
 		const promoted = await all(as('operator').act({kind: 'rollout', model, command: 'promote'}));
 		expect(promoted.at(-1)).toMatchObject({kind: 'done'});

@@ -59,8 +59,28 @@ describe('modeldeck status', () => {
 				namespace: 'team-a',
 				router: 'httproute',
 				versions: [
-					{name: 'v1', track: 'stable', weight: 80, ready: 2, desired: 2, restarts: 0, image: 'registry.example/fraud:v1', metrics: null, flags: []},
-					{name: 'v2', track: 'canary', weight: 20, ready: 1, desired: 1, restarts: 0, image: 'registry.example/fraud:v2', metrics: null, flags: []},
+					{
+						name: 'v1',
+						track: 'stable',
+						weight: 80,
+						ready: 2,
+						desired: 2,
+						restarts: 0,
+						image: 'registry.example/fraud:v1',
+						metrics: null,
+						flags: [],
+					},
+					{
+						name: 'v2',
+						track: 'canary',
+						weight: 20,
+						ready: 1,
+						desired: 1,
+						restarts: 0,
+						image: 'registry.example/fraud:v2',
+						metrics: null,
+						flags: [],
+					},
 				],
 				verdict: null,
 			},
@@ -83,7 +103,11 @@ describe('modeldeck status', () => {
 
 	it('an unknown model, and an unreachable cluster, exit 1 with the reason', async () => {
 		const unknown = await run('status', ['ghost', '-n', 'team-a']);
-		expect(unknown).toMatchObject({code: 1, stdout: '', stderr: 'modeldeck status: no model ghost in namespace team-a (models: team-a/fraud)\n'});
+		expect(unknown).toMatchObject({
+			code: 1,
+			stdout: '',
+			stderr: 'modeldeck status: no model ghost in namespace team-a (models: team-a/fraud)\n',
+		});
 		const file = `${cluster.kubeconfig}.unreachable`;
 		writeFileSync(
 			file,
@@ -163,11 +187,25 @@ describe('modeldeck weight, promote, rollback', () => {
 		});
 		await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
 		const kubeconfig = `${cluster.kubeconfig}.proxied`;
-		writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`));
+		writeFileSync(
+			kubeconfig,
+			readFileSync(cluster.kubeconfig, 'utf8').replaceAll(cluster.server, `https://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`),
+		);
 		const before = await weights('team-a');
 		const terminal = PtyTerminal.spawn(
 			process.execPath,
-			[path.resolve('dist/cli.js'), 'weight', 'fraud', String(before[1] === 35 ? 36 : 35), '-n', 'team-a', '--timeout', '3', '--kubeconfig', kubeconfig],
+			[
+				path.resolve('dist/cli.js'),
+				'weight',
+				'fraud',
+				String(before[1] === 35 ? 36 : 35),
+				'-n',
+				'team-a',
+				'--timeout',
+				'3',
+				'--kubeconfig',
+				kubeconfig,
+			],
 			{env: {MODELDECK_CONFIG_DIR: mkdtempSync(path.join(tmpdir(), 'modeldeck-freeze-'))}},
 		);
 		try {
@@ -190,7 +228,9 @@ describe('modeldeck weight, promote, rollback', () => {
 	it('usage errors exit 2', async () => {
 		const result = await run('weight', ['fraud', '-n', 'team-a']);
 		expect(result.code).toBe(2);
-		expect(result.stderr).toMatch(/^modeldeck weight: give the canary weight: a whole number from 0 to 100\n\nUsage: modeldeck weight MODEL PERCENT/);
+		expect(result.stderr).toMatch(
+			/^modeldeck weight: give the canary weight: a whole number from 0 to 100\n\nUsage: modeldeck weight MODEL PERCENT/,
+		);
 		const negative = await run('weight', ['fraud', '-5', '-n', 'team-a', '--yes']);
 		expect(negative.code).toBe(2);
 		expect(negative.stderr).toMatch(/^modeldeck weight: "-5" is not a weight: type a whole number from 0 to 100\n/);
@@ -201,7 +241,8 @@ describe('modeldeck weight, promote, rollback', () => {
 		const result = await run('weight', ['fraud', '40', '-n', 'team-a', '--yes', '--context', 'nope']);
 		expect(result).toMatchObject({
 			code: 2,
-			stderr: 'modeldeck weight: context nope is not in the kubeconfig (contexts: admin, viewer, operator); pick one of them with --context NAME\n',
+			stderr:
+				'modeldeck weight: context nope is not in the kubeconfig (contexts: admin, viewer, operator); pick one of them with --context NAME\n',
 		});
 	});
 
@@ -209,13 +250,19 @@ describe('modeldeck weight, promote, rollback', () => {
 		const configDirectory = mkdtempSync(path.join(tmpdir(), 'modeldeck-readonly-'));
 		writeFileSync(path.join(configDirectory, 'config.json'), '{"readOnly": true}');
 		const before = await weights('team-a');
-		const result = spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'weight', 'fraud', '40', '-n', 'team-a', '--yes', '--kubeconfig', cluster.kubeconfig], {
-			env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory},
-			encoding: 'utf8',
-			timeout: 60_000,
-		});
+		const result = spawnSync(
+			process.execPath,
+			[path.resolve('dist/cli.js'), 'weight', 'fraud', '40', '-n', 'team-a', '--yes', '--kubeconfig', cluster.kubeconfig],
+			{
+				env: {...process.env, MODELDECK_CONFIG_DIR: configDirectory},
+				encoding: 'utf8',
+				timeout: 60_000,
+			},
+		);
 		expect(result.status).toBe(1);
-		expect(result.stderr).toBe(`modeldeck weight: refused: read-only (readOnly in ${path.join(configDirectory, 'config.json')}); weight changes the cluster\n`);
+		expect(result.stderr).toBe(
+			`modeldeck weight: refused: read-only (readOnly in ${path.join(configDirectory, 'config.json')}); weight changes the cluster\n`,
+		);
 		expect(await weights('team-a')).toEqual(before);
 	});
 });

@@ -10,7 +10,14 @@ import net from 'node:net';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type KubeObject, kustomize} from './deploy-support.ts';
-import {type ImageLayout, assembleImageLayout, dockerignoreFilter, parseCopy, parseDockerfile, repoRoot} from '../../scripts/image-layout.ts';
+import {
+	type ImageLayout,
+	assembleImageLayout,
+	dockerignoreFilter,
+	parseCopy,
+	parseDockerfile,
+	repoRoot,
+} from '../../scripts/image-layout.ts';
 import {eventually} from './agent-support.ts';
 
 const imageUid = 65532;
@@ -44,7 +51,6 @@ async function freePort(): Promise<number> {
 		});
 	});
 }
-
 
 /** Every file under a directory with its size and modification time, to tell whether anything wrote there. */
 function snapshot(directory: string): string[] {
@@ -172,11 +178,28 @@ describe('deploy/Dockerfile', () => {
 
 	it('sends only what the build needs into the build context', () => {
 		const included = dockerignoreFilter(readFileSync(path.join(repoRoot, 'deploy/Dockerfile.dockerignore'), 'utf8'));
-		for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs', 'scripts/render-patches.mjs', 'source/cli.tsx', 'source/agent/main.ts']) {
+		for (const file of [
+			'package.json',
+			'package-lock.json',
+			'tsconfig.json',
+			'scripts/build.mjs',
+			'scripts/render-patches.mjs',
+			'source/cli.tsx',
+			'source/agent/main.ts',
+		]) {
 			expect(included(file), file).toBe(true);
 		}
 
-		for (const file of ['node_modules/ws/index.js', 'dist/cli.js', '.git/config', 'test/unit/x.test.ts', 'harness/go/bin/etcd', 'scripts/screenshots.ts', '.notes/x.md', 'kubeconfig']) {
+		for (const file of [
+			'node_modules/ws/index.js',
+			'dist/cli.js',
+			'.git/config',
+			'test/unit/x.test.ts',
+			'harness/go/bin/etcd',
+			'scripts/screenshots.ts',
+			'.notes/x.md',
+			'kubeconfig',
+		]) {
 			expect(included(file), file).toBe(false);
 		}
 	});
@@ -244,7 +267,15 @@ describe('started as the manifests start it', () => {
 		agentUrl = `http://127.0.0.1:${port}`;
 		ingestUrl = `http://127.0.0.1:${ingestPort}`;
 		// No Kubernetes here, so the agent cannot check tokens: --no-auth (it refuses to start without credentials otherwise).
-		const args = [...localArgs(container.args, mounts.map((mount) => mount.mountPath), port, ingestPort), '--no-auth'];
+		const args = [
+			...localArgs(
+				container.args,
+				mounts.map((mount) => mount.mountPath),
+				port,
+				ingestPort,
+			),
+			'--no-auth',
+		];
 		agent = startFromImage(args, containerEnv(container, 'modeldeck'));
 		await eventually(`the agent to listen (output: ${agent.output()})`, 20_000, () => {
 			if (agent.child.exitCode !== null) throw new Error(`the agent exited with ${agent.child.exitCode}: ${agent.output()}`);
@@ -273,7 +304,11 @@ describe('started as the manifests start it', () => {
 	});
 
 	it('takes prediction logs on its ingest port only, as the NetworkPolicy expects', async () => {
-		const log = {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({requestId: 'port-check', model: 'fraud', namespace: 'modeldeck-example', version: 'v1'})};
+		const log = {
+			method: 'POST',
+			headers: {'content-type': 'application/json'},
+			body: JSON.stringify({requestId: 'port-check', model: 'fraud', namespace: 'modeldeck-example', version: 'v1'}),
+		};
 		const onApiPort = await fetch(`${agentUrl}/v1/logs`, log);
 		expect(onApiPort.status).toBe(404);
 		expect(((await onApiPort.json()) as {error: string}).error).toContain('--ingest-listen');
@@ -294,15 +329,21 @@ describe('started as the manifests start it', () => {
 		// The example logs to the agent's Service, its `ingest` port and the ingest path as deploy/base defines them; that
 		// port leads to the container port the agent's --ingest-listen serves.
 		const service = base.find((object) => object.kind === 'Service' && object.metadata.name === 'modeldeck-agent')!;
-		const servicePort = ((service['spec'] as any).ports as Array<{name: string; port: number; targetPort: string}>).find((candidate) => candidate.name === 'ingest')!;
-		const containerPort = (agentDeployment.container as any).ports.find((candidate: {name: string}) => candidate.name === servicePort.targetPort) as {containerPort: number};
+		const servicePort = ((service['spec'] as any).ports as Array<{name: string; port: number; targetPort: string}>).find(
+			(candidate) => candidate.name === 'ingest',
+		)!;
+		const containerPort = (agentDeployment.container as any).ports.find(
+			(candidate: {name: string}) => candidate.name === servicePort.targetPort,
+		) as {containerPort: number};
 		expect(agentDeployment.container.args).toContain(`--ingest-listen=0.0.0.0:${containerPort.containerPort}`);
 		const logUrl = new URL(container.args.find((arg) => arg.startsWith('--log-url='))!.slice('--log-url='.length));
 		expect(logUrl.host).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${servicePort.port}`);
 		expect(logUrl.pathname).toBe('/v1/logs');
 
 		const port = await freePort();
-		const args = localArgs(container.args, [], port).map((arg) => (arg.startsWith('--log-url=') ? `--log-url=${ingestUrl}${logUrl.pathname}` : arg));
+		const args = localArgs(container.args, [], port).map((arg) =>
+			arg.startsWith('--log-url=') ? `--log-url=${ingestUrl}${logUrl.pathname}` : arg,
+		);
 		const server = startFromImage(args, containerEnv(container, 'modeldeck-example'));
 		await eventually(`the model server to listen (output: ${server.output()})`, 20_000, () => {
 			if (server.child.exitCode !== null) throw new Error(`the model server exited with ${server.child.exitCode}: ${server.output()}`);

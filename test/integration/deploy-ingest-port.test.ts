@@ -57,7 +57,13 @@ describe('an agent with a separate ingest port', () => {
 	});
 
 	it('serves nothing that reads or acts on the ingest port', async () => {
-		for (const [method, endpoint] of [['GET', '/v1/predictions'], ['GET', '/v1/audit'], ['POST', '/v1/actions'], ['GET', '/metrics'], ['GET', '/readyz']] as const) {
+		for (const [method, endpoint] of [
+			['GET', '/v1/predictions'],
+			['GET', '/v1/audit'],
+			['POST', '/v1/actions'],
+			['GET', '/metrics'],
+			['GET', '/readyz'],
+		] as const) {
 			const response = await fetch(`${agent.ingestUrl}${endpoint}`, {method, ...(method === 'POST' ? {body: '{}'} : {})});
 			expect(response.status, `${method} ${endpoint}`).toBe(404);
 			expect(((await response.json()) as {error: string}).error).toContain('this port serves only POST /v1/logs');
@@ -87,7 +93,11 @@ describe('--ingest-listen', () => {
 	});
 
 	it('says what is wrong', () => {
-		expect(() => parseAgentFlags(['--ingest-listen', '8091'], {})).toThrow(/--ingest-listen must be HOST:PORT, e\.g\. 0\.0\.0\.0:8091; got "8091"/);
-		expect(() => parseAgentFlags(['--listen=:8090', '--ingest-listen=:8090'], {})).toThrow(/--ingest-listen needs a port of its own, not --listen's 8090/);
+		expect(() => parseAgentFlags(['--ingest-listen', '8091'], {})).toThrow(
+			/--ingest-listen must be HOST:PORT, e\.g\. 0\.0\.0\.0:8091; got "8091"/,
+		);
+		expect(() => parseAgentFlags(['--listen=:8090', '--ingest-listen=:8090'], {})).toThrow(
+			/--ingest-listen needs a port of its own, not --listen's 8090/,
+		);
 	});
 });

@@ -72,7 +72,9 @@ async function exportedMetricNames(): Promise<Set<string>> {
 /** Names in a PromQL expression that are modeldeck's or process metrics (functions, labels and keywords are not). */
 function metricNamesIn(expression: string): string[] {
 	const withoutStrings = expression.replaceAll(/"(?:[^"\\]|\\.)*"/g, '""');
-	return [...withoutStrings.matchAll(/\b((?:modeldeck|process)_[a-z0-9_]+|up)\b(?=\s*[{[)]|\s*$|\s*(?:==|>|<|\/|\*|\+|-|or\b|and\b))/g)].map((match) => match[1]!);
+	return [
+		...withoutStrings.matchAll(/\b((?:modeldeck|process)_[a-z0-9_]+|up)\b(?=\s*[{[)]|\s*$|\s*(?:==|>|<|\/|\*|\+|-|or\b|and\b))/g),
+	].map((match) => match[1]!);
 }
 
 describe('the PrometheusRule', () => {
@@ -88,7 +90,9 @@ describe('the PrometheusRule', () => {
 	it('scrapes the agent as job="modeldeck-agent", the name its alerts select', () => {
 		const serviceMonitor = monitoring.find((object) => object.kind === 'ServiceMonitor')! as KubeObject & {spec: any};
 		const base = kustomize('deploy/base');
-		const service = base.find((object) => object.kind === 'Service' && object.metadata.name === 'modeldeck-agent')! as KubeObject & {spec: any};
+		const service = base.find((object) => object.kind === 'Service' && object.metadata.name === 'modeldeck-agent')! as KubeObject & {
+			spec: any;
+		};
 		// A ServiceMonitor's job label is the Service's name.
 		expect(service.metadata.name).toBe('modeldeck-agent');
 		expect(service.metadata.labels).toMatchObject(serviceMonitor.spec.selector.matchLabels);
@@ -134,7 +138,9 @@ describe('the PrometheusRule', () => {
 
 		it('fires on a failing, slow canary and a down agent, and stays quiet for a healthy stable version (`promtool test rules`)', async () => {
 			const series = (name: string, labels: Record<string, string>, values: string) => ({
-				series: `${name}{${Object.entries(labels).map(([key, value]) => `${key}="${value}"`).join(',')}}`,
+				series: `${name}{${Object.entries(labels)
+					.map(([key, value]) => `${key}="${value}"`)
+					.join(',')}}`,
 				values,
 			});
 			const model = {namespace: 'ml', model: 'fraud'};
@@ -152,11 +158,17 @@ describe('the PrometheusRule', () => {
 							series('modeldeck_inference_requests_total', {...v1, code: '500', status: 'error'}, '0x30'),
 							series('modeldeck_inference_requests_total', {...v2, code: '200', status: 'ok'}, '0+54x30'),
 							series('modeldeck_inference_requests_total', {...v2, code: '500', status: 'error'}, '0+6x30'),
-							...['0.005', '0.5', '0.75', '+Inf'].map((le) => series('modeldeck_inference_request_duration_seconds_bucket', {...v1, le}, '0+60x30')),
+							...['0.005', '0.5', '0.75', '+Inf'].map((le) =>
+								series('modeldeck_inference_request_duration_seconds_bucket', {...v1, le}, '0+60x30'),
+							),
 							...['0.005', '0.5'].map((le) => series('modeldeck_inference_request_duration_seconds_bucket', {...v2, le}, '0x30')),
 							...['0.75', '+Inf'].map((le) => series('modeldeck_inference_request_duration_seconds_bucket', {...v2, le}, '0+60x30')),
 							series('up', {job: 'modeldeck-agent', namespace: 'modeldeck', pod: 'modeldeck-agent-7d9f'}, '0x30'),
-							series('modeldeck_agent_auth_refusals_total', {namespace: 'modeldeck', pod: 'modeldeck-agent-7d9f', reason: 'review-failed'}, '0+30x30'),
+							series(
+								'modeldeck_agent_auth_refusals_total',
+								{namespace: 'modeldeck', pod: 'modeldeck-agent-7d9f', reason: 'review-failed'},
+								'0+30x30',
+							),
 						],
 						alert_rule_test: [
 							{
@@ -167,8 +179,9 @@ describe('the PrometheusRule', () => {
 										exp_labels: {severity: 'warning', ...v2},
 										exp_annotations: {
 											summary: 'ml/fraud v2 fails 10% of its requests',
-											description: rules.find((rule) => rule.alert === 'ModelVersionErrorRatioHigh')!.annotations.description!
-												.replaceAll('{{ $labels.version }}', 'v2')
+											description: rules
+												.find((rule) => rule.alert === 'ModelVersionErrorRatioHigh')!
+												.annotations.description!.replaceAll('{{ $labels.version }}', 'v2')
 												.replaceAll('{{ $labels.model }}', 'fraud')
 												.replaceAll('{{ $labels.namespace }}', 'ml'),
 										},
@@ -257,7 +270,16 @@ describe('the Grafana dashboard', () => {
 
 	it('has the console’s panels: rps, error ratio, latency percentiles, CPU, memory, canary against stable, the agent', () => {
 		const titles = queryPanels.map((panel) => panel.title);
-		for (const title of ['Requests per second', 'Error ratio', 'Latency p50 / p95 / p99', 'CPU', 'Memory', 'Error ratio: canary − stable', 'p99 latency: canary ÷ stable', 'Prediction logs ingested']) {
+		for (const title of [
+			'Requests per second',
+			'Error ratio',
+			'Latency p50 / p95 / p99',
+			'CPU',
+			'Memory',
+			'Error ratio: canary − stable',
+			'p99 latency: canary ÷ stable',
+			'Prediction logs ingested',
+		]) {
 			expect(titles).toContain(title);
 		}
 
@@ -281,7 +303,9 @@ describe('the Grafana dashboard', () => {
 		const exported = await exportedMetricNames();
 		const queries = [
 			...queryPanels.flatMap((panel) => panel.targets!.map((target) => ({where: panel.title, expr: target.expr}))),
-			...dashboard.templating.list.filter((variable) => typeof variable.query === 'object').map((variable) => ({where: `variable ${variable.name}`, expr: (variable.query as {query: string}).query})),
+			...dashboard.templating.list
+				.filter((variable) => typeof variable.query === 'object')
+				.map((variable) => ({where: `variable ${variable.name}`, expr: (variable.query as {query: string}).query})),
 		];
 		for (const {where, expr} of queries) {
 			for (const [, name] of expr.matchAll(/\$\{?(\w+)/g)) expect([...variables, ...builtIns], `${where}: $${name}`).toContain(name);
@@ -299,18 +323,33 @@ describe('the Grafana dashboard', () => {
 
 		async function query(expression: string): Promise<Array<{metric: Record<string, string>; value: [number, string]}>> {
 			const response = await fetch(`${prometheus!.url}/api/v1/query?${new URLSearchParams({query: expression})}`);
-			const body = (await response.json()) as {status: string; error?: string; data: {result: Array<{metric: Record<string, string>; value: [number, string]}>}};
+			const body = (await response.json()) as {
+				status: string;
+				error?: string;
+				data: {result: Array<{metric: Record<string, string>; value: [number, string]}>};
+			};
 			if (body.status !== 'success') throw new Error(`${expression}: ${body.error}`);
 			return body.data.result;
 		}
 
-		const substitute = (expression: string) => expression.replaceAll(/\$\{?(\w+)\}?/g, (_match, name: string) => values[name as keyof typeof values] ?? `$${name}`);
+		const substitute = (expression: string) =>
+			expression.replaceAll(/\$\{?(\w+)\}?/g, (_match, name: string) => values[name as keyof typeof values] ?? `$${name}`);
 
 		beforeAll(async () => {
 			const urls = new Map<string, string>();
 			agent = await startAgent({noAuth: true, port: 0, resolveEndpoint: (target) => urls.get(target.version)!});
-			for (const [version, knobs] of [['v1', {}], ['v2', {errorRate: 0.3, latencyMs: 20}]] as const) {
-				const server = await startModelServer({model: 'fraud', modelVersion: version, port: 0, knobs, namespace: 'ml', logUrl: `${agent.url}/v1/logs`});
+			for (const [version, knobs] of [
+				['v1', {}],
+				['v2', {errorRate: 0.3, latencyMs: 20}],
+			] as const) {
+				const server = await startModelServer({
+					model: 'fraud',
+					modelVersion: version,
+					port: 0,
+					knobs,
+					namespace: 'ml',
+					logUrl: `${agent.url}/v1/logs`,
+				});
 				servers.push(server);
 				urls.set(version, server.url);
 			}
@@ -324,7 +363,10 @@ describe('the Grafana dashboard', () => {
 			});
 			await waitForTargets(prometheus.url, {targets: 3});
 			const body = JSON.stringify({inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [0.5, 1, 0.2, 3]}]});
-			const infer = (server: RunningModelServer) => fetch(`${server.url}/v2/models/fraud/infer`, {method: 'POST', body, headers: {'content-type': 'application/json'}}).then((response) => response.arrayBuffer());
+			const infer = (server: RunningModelServer) =>
+				fetch(`${server.url}/v2/models/fraud/infer`, {method: 'POST', body, headers: {'content-type': 'application/json'}}).then(
+					(response) => response.arrayBuffer(),
+				);
 			// Traffic over several scrapes, so that rate() has samples to work with.
 			for (let round = 0; round < 8; round++) {
 				await Promise.all(servers.flatMap((server) => Array.from({length: 10}, () => infer(server))));
@@ -333,8 +375,15 @@ describe('the Grafana dashboard', () => {
 
 			// A rejected log and an action, so that the agent's labelled series exist too.
 			await fetch(`${agent.url}/v1/logs`, {method: 'POST', headers: {'content-type': 'application/json'}, body: '{not json'});
-			await (await fetch(`${agent.url}/v1/actions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({kind: 'smoke-test', target: {namespace: 'ml', name: 'fraud', version: 'v1'}})})).text();
-			const scraped = async () => (await query('sum(modeldeck_agent_ingest_rejected_total) and sum(modeldeck_agent_action_duration_seconds_count)')).length > 0;
+			await (
+				await fetch(`${agent.url}/v1/actions`, {
+					method: 'POST',
+					headers: {'content-type': 'application/json'},
+					body: JSON.stringify({kind: 'smoke-test', target: {namespace: 'ml', name: 'fraud', version: 'v1'}}),
+				})
+			).text();
+			const scraped = async () =>
+				(await query('sum(modeldeck_agent_ingest_rejected_total) and sum(modeldeck_agent_action_duration_seconds_count)')).length > 0;
 			const deadline = Date.now() + 15_000;
 			while (!(await scraped()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
 			await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -370,7 +419,8 @@ describe('the Grafana dashboard', () => {
 						expect(result.map((series) => series.metric['version']).sort(), `${panel.title}: ${target.expr}`).toEqual(['v1', 'v2']);
 					}
 
-					for (const series of result) expect(Number.isFinite(Number(series.value[1])), `${panel.title}: ${target.expr} = ${series.value[1]}`).toBe(true);
+					for (const series of result)
+						expect(Number.isFinite(Number(series.value[1])), `${panel.title}: ${target.expr} = ${series.value[1]}`).toBe(true);
 				}
 			}
 		});

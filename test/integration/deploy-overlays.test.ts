@@ -12,7 +12,17 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {type ApiTarget, type KubeObject, applyObjects, findObject, kustomize, kustomizeBuildText, parseObjects, readObject, repoRoot} from './deploy-support.ts';
+import {
+	type ApiTarget,
+	type KubeObject,
+	applyObjects,
+	findObject,
+	kustomize,
+	kustomizeBuildText,
+	parseObjects,
+	readObject,
+	repoRoot,
+} from './deploy-support.ts';
 import {GuardSettingsSource} from '../../source/agent/guard/settings-file.ts';
 import {parseGuardSettingsFile, resolveGuardSettings} from '../../source/agent/guard/settings.ts';
 import {parseAgentFlags} from '../../source/agent/main.ts';
@@ -40,11 +50,17 @@ interface Peer {
 
 interface Policy {
 	metadata: {namespace: string};
-	spec: {podSelector: Selector; policyTypes?: string[]; ingress?: Array<{ports?: Array<{port?: number | string; protocol?: string}>; from?: Peer[]}>};
+	spec: {
+		podSelector: Selector;
+		policyTypes?: string[];
+		ingress?: Array<{ports?: Array<{port?: number | string; protocol?: string}>; from?: Peer[]}>;
+	};
 }
 
 /** Who connects: a pod (its labels and its namespace's) or an address outside the pod network. */
-type Source = {pod: Record<string, string>; namespace: Record<string, string> & {'kubernetes.io/metadata.name': string}; ip: string} | {ip: string};
+type Source =
+	| {pod: Record<string, string>; namespace: Record<string, string> & {'kubernetes.io/metadata.name': string}; ip: string}
+	| {ip: string};
 
 function selects(selector: Selector, labels: Record<string, string>): boolean {
 	for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
@@ -65,7 +81,8 @@ function selects(selector: Selector, labels: Record<string, string>): boolean {
 
 function ipv4(address: string): number {
 	const parts = address.split('.').map(Number);
-	if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255)) throw new Error(`not an IPv4 address: ${address}`);
+	if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255))
+		throw new Error(`not an IPv4 address: ${address}`);
 	return parts.reduce((sum, part) => sum * 256 + part, 0);
 }
 
@@ -78,20 +95,30 @@ function inCidr(address: string, cidr: string): boolean {
 function peerAllows(peer: Peer, source: Source, policyNamespace: string): boolean {
 	if (peer.ipBlock) return inCidr(source.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((cidr) => inCidr(source.ip, cidr));
 	if (!('pod' in source)) return false;
-	const namespaceOk = peer.namespaceSelector ? selects(peer.namespaceSelector, source.namespace) : source.namespace['kubernetes.io/metadata.name'] === policyNamespace;
+	const namespaceOk = peer.namespaceSelector
+		? selects(peer.namespaceSelector, source.namespace)
+		: source.namespace['kubernetes.io/metadata.name'] === policyNamespace;
 	return namespaceOk && selects(peer.podSelector ?? {}, source.pod);
 }
 
 /** Whether the policy lets `source` connect to the selected pods' `port` (named ports resolved by `portNames`). */
 function allows(policy: Policy, source: Source, port: number, portNames: Record<string, number>): boolean {
 	return (policy.spec.ingress ?? []).some((rule) => {
-		const portOk = !rule.ports || rule.ports.some((entry) => entry.port === undefined || (typeof entry.port === 'string' ? portNames[entry.port] : entry.port) === port);
+		const portOk =
+			!rule.ports ||
+			rule.ports.some(
+				(entry) => entry.port === undefined || (typeof entry.port === 'string' ? portNames[entry.port] : entry.port) === port,
+			);
 		const fromOk = !rule.from || rule.from.length === 0 || rule.from.some((peer) => peerAllows(peer, source, policy.metadata.namespace));
 		return portOk && fromOk;
 	});
 }
 
-const pod = (labels: Record<string, string>, namespace: string, ip = '10.244.1.7'): Source => ({pod: labels, namespace: {'kubernetes.io/metadata.name': namespace}, ip});
+const pod = (labels: Record<string, string>, namespace: string, ip = '10.244.1.7'): Source => ({
+	pod: labels,
+	namespace: {'kubernetes.io/metadata.name': namespace},
+	ip,
+});
 /** Sources as a cluster sees them. The API server is no pod: its proxy connects from the control plane's address. */
 const sources = {
 	apiServer: {ip: '10.0.0.10'},
@@ -105,7 +132,10 @@ const sources = {
 
 /** The agent container's port numbers by name, and the two it listens on according to its args. */
 function agentPorts(objects: KubeObject[]): {names: Record<string, number>; api: number; ingest: number} {
-	const container = (findObject(objects, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0] as {args: string[]; ports: Array<{name: string; containerPort: number}>};
+	const container = (findObject(objects, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0] as {
+		args: string[];
+		ports: Array<{name: string; containerPort: number}>;
+	};
 	const names = Object.fromEntries(container.ports.map((entry) => [entry.name, entry.containerPort]));
 	const listen = (flag: string) => {
 		const arg = container.args.find((candidate) => candidate.startsWith(`${flag}=`));
@@ -118,7 +148,11 @@ function agentPorts(objects: KubeObject[]): {names: Record<string, number>; api:
 
 /** The agent's NetworkPolicy as the API server stores it. */
 async function storedPolicy(): Promise<Policy> {
-	return (await readObject(target, {apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {name: 'modeldeck-agent', namespace: 'modeldeck'}})) as unknown as Policy;
+	return (await readObject(target, {
+		apiVersion: 'networking.k8s.io/v1',
+		kind: 'NetworkPolicy',
+		metadata: {name: 'modeldeck-agent', namespace: 'modeldeck'},
+	})) as unknown as Policy;
 }
 
 beforeAll(async () => {
@@ -178,7 +212,8 @@ describe('deploy/base’s NetworkPolicy', () => {
 
 	it('opens no other port, to anyone', () => {
 		for (const source of Object.values(sources)) {
-			for (const port of [22, 80, 443, 8080, 9090, ports.ingest + 1]) expect(allows(policy, source, port, ports.names), `${JSON.stringify(source)} → ${port}`).toBe(false);
+			for (const port of [22, 80, 443, 8080, 9090, ports.ingest + 1])
+				expect(allows(policy, source, port, ports.names), `${JSON.stringify(source)} → ${port}`).toBe(false);
 		}
 	});
 });
@@ -198,7 +233,10 @@ describe('deploy/README.md’s patch narrowing the API port to the control plane
 		mkdirSync(overlay);
 		writeFileSync(path.join(overlay, 'kustomization.yaml'), block[1]!);
 		objects = parseObjects(kustomizeBuildText(overlay), 'the README’s overlay');
-		await applyObjects(target, objects.filter((object) => object.kind === 'NetworkPolicy'));
+		await applyObjects(
+			target,
+			objects.filter((object) => object.kind === 'NetworkPolicy'),
+		);
 		policy = await storedPolicy();
 	});
 
@@ -210,7 +248,8 @@ describe('deploy/README.md’s patch narrowing the API port to the control plane
 		const ports = agentPorts(objects);
 		expect(allows(policy, sources.apiServer, ports.api, ports.names)).toBe(true);
 		expect(allows(policy, sources.prometheus, ports.api, ports.names)).toBe(true);
-		for (const source of [sources.otherPod, sources.outside, sources.modelPod]) expect(allows(policy, source, ports.api, ports.names), JSON.stringify(source)).toBe(false);
+		for (const source of [sources.otherPod, sources.outside, sources.modelPod])
+			expect(allows(policy, source, ports.api, ports.names), JSON.stringify(source)).toBe(false);
 	});
 
 	it('leaves the ingest port as it was', () => {
@@ -232,7 +271,10 @@ describe('deploy/README.md’s example overlay (another registry)', () => {
 		symlinkSync(path.join(repoRoot, 'deploy'), path.join(root, 'deploy'));
 		writeFileSync(path.join(root, 'my-cluster', 'kustomization.yaml'), block[1]!);
 		const objects = parseObjects(kustomizeBuildText(path.join(root, 'my-cluster')), 'the README’s example overlay');
-		const container = (findObject(objects, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0] as {image: string; env: Array<{name: string; value?: string}>};
+		const container = (findObject(objects, 'Deployment', 'modeldeck-agent')['spec'] as any).template.spec.containers[0] as {
+			image: string;
+			env: Array<{name: string; value?: string}>;
+		};
 		expect(container.image).toBe('registry.example.com/modeldeck:0.1.0');
 		expect(container.env.find((entry) => entry.name === 'MODELDECK_IMAGE')?.value).toBe(container.image);
 	});
@@ -259,7 +301,12 @@ describe('deploy/overlays/guard', () => {
 		expect(args[0]).toBe('agent');
 		const parsed = parseAgentFlags(args.slice(1), {POD_NAMESPACE: 'modeldeck'});
 		if (parsed.help) throw new Error('--help in the args');
-		expect(parsed.flags).toMatchObject({guard: true, guardDryRun: false, prometheus: 'http://prometheus-operated.monitoring.svc:9090', guardConfig: '/etc/modeldeck/guard/guard.yaml'});
+		expect(parsed.flags).toMatchObject({
+			guard: true,
+			guardDryRun: false,
+			prometheus: 'http://prometheus-operated.monitoring.svc:9090',
+			guardConfig: '/etc/modeldeck/guard/guard.yaml',
+		});
 	});
 
 	it('mounts its per-model guard ConfigMap as the file --guard-config names', () => {
@@ -270,7 +317,9 @@ describe('deploy/overlays/guard', () => {
 		const configMap = findObject(overlay, 'ConfigMap', volume.configMap!.name);
 		expect(Object.keys(configMap['data'] as Record<string, string>)).toEqual([path.relative(mount!.mountPath, guardConfig)]);
 		// The overlay's settings, not base's placeholder.
-		expect((configMap['data'] as Record<string, string>)['guard.yaml']).toBe(readFileSync(path.join(repoRoot, 'deploy/overlays/guard/guard.yaml'), 'utf8'));
+		expect((configMap['data'] as Record<string, string>)['guard.yaml']).toBe(
+			readFileSync(path.join(repoRoot, 'deploy/overlays/guard/guard.yaml'), 'utf8'),
+		);
 	});
 
 	it('has guard settings that the agent’s own parser reads, guarding the example model with its thresholds', () => {
@@ -278,7 +327,13 @@ describe('deploy/overlays/guard', () => {
 		const file = parseGuardSettingsFile(text);
 		// deploy/example's model, as the agent's Kubernetes source would name it (by its HTTPRoute's annotation).
 		const route = findObject(example, 'HTTPRoute', 'fraud');
-		const model: Model = {namespace: route.metadata.namespace!, name: route.metadata.annotations!['modeldeck.dev/model']!, router: 'httproute', versions: [], annotations: route.metadata.annotations!};
+		const model: Model = {
+			namespace: route.metadata.namespace!,
+			name: route.metadata.annotations!['modeldeck.dev/model']!,
+			router: 'httproute',
+			versions: [],
+			annotations: route.metadata.annotations!,
+		};
 		const resolved = resolveGuardSettings(model, file);
 		expect(resolved.errors).toEqual([]);
 		expect(resolved.settings).toMatchObject({enabled: true, intervalSeconds: 15, windowSeconds: 300, consecutiveFailures: 2});
@@ -295,7 +350,11 @@ describe('deploy/overlays/guard', () => {
 		const stored = await applyObjects(target, overlay);
 		const storedDeployment = stored.find((object) => object.kind === 'Deployment')!;
 		expect((storedDeployment['spec'] as any).template.spec.containers[0].args).toEqual(args);
-		const storedConfigMap = await readObject(target, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'modeldeck-agent-guard', namespace: 'modeldeck'}});
+		const storedConfigMap = await readObject(target, {
+			apiVersion: 'v1',
+			kind: 'ConfigMap',
+			metadata: {name: 'modeldeck-agent-guard', namespace: 'modeldeck'},
+		});
 		expect(storedConfigMap['data']).toEqual(findObject(overlay, 'ConfigMap', 'modeldeck-agent-guard')['data']);
 		const template = (deployment['spec'] as any).template;
 		await admin.makeApiClient(k8s.CoreV1Api).createNamespacedPod({

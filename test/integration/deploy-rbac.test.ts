@@ -254,7 +254,11 @@ async function nobodyConfig(): Promise<k8s.KubeConfig> {
 	await core.createNamespacedServiceAccount({namespace: agentNamespace, body: {metadata: {name: 'nobody'}}}).catch((error: unknown) => {
 		if ((error as {code?: number}).code !== 409) throw error;
 	});
-	const token = await core.createNamespacedServiceAccountToken({name: 'nobody', namespace: agentNamespace, body: {spec: {audiences: [], expirationSeconds: 600}}});
+	const token = await core.createNamespacedServiceAccountToken({
+		name: 'nobody',
+		namespace: agentNamespace,
+		body: {spec: {audiences: [], expirationSeconds: 600}},
+	});
 	return kubeConfigWithToken(issued(token), agentNamespace);
 }
 
@@ -321,13 +325,24 @@ describe('deploy/base and deploy/example on the control plane', () => {
 	it('are accepted by the API server: every object exists as written', async () => {
 		const api = k8s.KubernetesObjectApi.makeApiClient(admin);
 		for (const object of [...base, ...example]) {
-			const stored = await api.read({apiVersion: object.apiVersion, kind: object.kind, metadata: {name: object.metadata.name, ...(object.metadata.namespace ? {namespace: object.metadata.namespace} : {})}});
+			const stored = await api.read({
+				apiVersion: object.apiVersion,
+				kind: object.kind,
+				metadata: {name: object.metadata.name, ...(object.metadata.namespace ? {namespace: object.metadata.namespace} : {})},
+			});
 			expect(stored.metadata?.labels ?? {}, `${object.kind}/${object.metadata.name}`).toMatchObject(object.metadata.labels ?? {});
 		}
 
-		const route = (await api.read({apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: {name: 'fraud', namespace: exampleNamespace}})) as any;
+		const route = (await api.read({
+			apiVersion: 'gateway.networking.k8s.io/v1',
+			kind: 'HTTPRoute',
+			metadata: {name: 'fraud', namespace: exampleNamespace},
+		})) as any;
 		expect(route.metadata.annotations['modeldeck.dev/model']).toBe('fraud');
-		expect(route.spec.rules[0].backendRefs.map((backend: {name: string; weight: number}) => `${backend.name}=${backend.weight}`)).toEqual(['fraud-v1=90', 'fraud-v2=10']);
+		expect(route.spec.rules[0].backendRefs.map((backend: {name: string; weight: number}) => `${backend.name}=${backend.weight}`)).toEqual([
+			'fraud-v1=90',
+			'fraud-v2=10',
+		]);
 	});
 
 	it('has pod templates that pass the "restricted" Pod Security Standard their namespaces enforce', async () => {
@@ -380,12 +395,19 @@ describe('the agent’s RBAC', () => {
 
 	it('grants nothing to the load-test workers’ service account, beyond what every authenticated user has', async () => {
 		const core = admin.makeApiClient(k8s.CoreV1Api);
-		const workerToken = await core.createNamespacedServiceAccountToken({name: 'modeldeck-loadtest', namespace: agentNamespace, body: {spec: {audiences: [], expirationSeconds: 600}}});
+		const workerToken = await core.createNamespacedServiceAccountToken({
+			name: 'modeldeck-loadtest',
+			namespace: agentNamespace,
+			body: {spec: {audiences: [], expirationSeconds: 600}},
+		});
 		const workers = kubeConfigWithToken(issued(workerToken), agentNamespace);
 		const nobody = await nobodyConfig();
 		for (const namespace of ['team-a', agentNamespace]) {
 			const everyone = await grantedRules(nobody, namespace);
-			expect([...(await grantedRules(workers, namespace))].filter((rule) => !everyone.has(rule)), `in namespace ${namespace}`).toEqual([]);
+			expect(
+				[...(await grantedRules(workers, namespace))].filter((rule) => !everyone.has(rule)),
+				`in namespace ${namespace}`,
+			).toEqual([]);
 		}
 
 		const account = await core.readNamespacedServiceAccount({name: 'modeldeck-loadtest', namespace: agentNamespace});
@@ -394,7 +416,8 @@ describe('the agent’s RBAC', () => {
 
 	it('grants exactly the needed permissions, beyond what every authenticated user has', async () => {
 		const nobody = await nobodyConfig();
-		const asText = (entry: Permission) => `${entry.verb} ${entry.resource}${entry.subresource ? `/${entry.subresource}` : ''}${entry.group ? `.${entry.group}` : ''}`;
+		const asText = (entry: Permission) =>
+			`${entry.verb} ${entry.resource}${entry.subresource ? `/${entry.subresource}` : ''}${entry.group ? `.${entry.group}` : ''}`;
 		for (const namespace of ['team-a', agentNamespace]) {
 			const everyone = await grantedRules(nobody, namespace);
 			const granted = [...(await grantedRules(agentConfig, namespace))].filter((rule) => !everyone.has(rule)).sort();
@@ -427,7 +450,13 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		});
 		const text = await response.text();
 		if (response.status !== 200) return {status: response.status, progress: [{kind: 'refused', message: text}]};
-		return {status: 200, progress: text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as {kind: string; message?: string})};
+		return {
+			status: 200,
+			progress: text
+				.split('\n')
+				.filter(Boolean)
+				.map((line) => JSON.parse(line) as {kind: string; message?: string}),
+		};
 	}
 
 	async function routeWeights(): Promise<number[]> {
@@ -441,10 +470,17 @@ describe('the agent with its service account and the Deployment’s args', () =>
 
 	beforeAll(async () => {
 		// The example's two versions as real model servers, behind their Services' names.
-		for (const version of ['v1', 'v2']) modelServers[version] = await startModelServer({model: 'fraud', modelVersion: version, host: '127.0.0.1', port: 0});
-		network = await startServiceNetwork({[`fraud-v1.${exampleNamespace}`]: modelServers['v1']!.url, [`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url});
+		for (const version of ['v1', 'v2'])
+			modelServers[version] = await startModelServer({model: 'fraud', modelVersion: version, host: '127.0.0.1', port: 0});
+		network = await startServiceNetwork({
+			[`fraud-v1.${exampleNamespace}`]: modelServers['v1']!.url,
+			[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url,
+		});
 		const deployment = base.find((object) => object.kind === 'Deployment' && object.metadata.name === 'modeldeck-agent')!;
-		const container = (deployment['spec'] as any).template.spec.containers[0] as {args: string[]; env: Array<{name: string; value?: string; valueFrom?: {fieldRef?: {fieldPath: string}}}>};
+		const container = (deployment['spec'] as any).template.spec.containers[0] as {
+			args: string[];
+			env: Array<{name: string; value?: string; valueFrom?: {fieldRef?: {fieldPath: string}}}>;
+		};
 		// The Deployment's env, as the kubelet fills it in.
 		const env: Record<string, string> = {};
 		for (const entry of container.env) {
@@ -474,18 +510,45 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		// service account's files at /var/run/secrets/kubernetes.io/serviceaccount — put there in a mount namespace of
 		// the agent's own (a tmpfs over /run, which /var/run links to), so the machine's /run is untouched.
 		const apiServer = new URL(cluster.server);
-		const mountServiceAccount = 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$0"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@"';
-		agentProcess = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', mountServiceAccount, serviceAccountFiles, process.execPath, path.join(repoRoot, 'source/agent/run.ts'), ...args, ...testArgs], {
-			cwd: scratch,
-			// No kubeconfig to fall back on: KUBECONFIG empty and a HOME without ~/.kube.
-			env: {...process.env, ...env, ...network.env, KUBECONFIG: '', HOME: scratch, KUBERNETES_SERVICE_HOST: apiServer.hostname, KUBERNETES_SERVICE_PORT: apiServer.port},
-			stdio: ['ignore', 'pipe', 'pipe'],
-		});
+		const mountServiceAccount =
+			'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$0"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@"';
+		agentProcess = spawn(
+			'unshare',
+			[
+				'--mount',
+				'--propagation',
+				'private',
+				'sh',
+				'-c',
+				mountServiceAccount,
+				serviceAccountFiles,
+				process.execPath,
+				path.join(repoRoot, 'source/agent/run.ts'),
+				...args,
+				...testArgs,
+			],
+			{
+				cwd: scratch,
+				// No kubeconfig to fall back on: KUBECONFIG empty and a HOME without ~/.kube.
+				env: {
+					...process.env,
+					...env,
+					...network.env,
+					KUBECONFIG: '',
+					HOME: scratch,
+					KUBERNETES_SERVICE_HOST: apiServer.hostname,
+					KUBERNETES_SERVICE_PORT: apiServer.port,
+				},
+				stdio: ['ignore', 'pipe', 'pipe'],
+			},
+		);
 		agentProcess.stdout!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
 		agentProcess.stderr!.on('data', (chunk: Buffer) => (agentOutput += chunk.toString()));
 		await eventually(`the agent to be ready (output: ${agentOutput.slice(-800)})`, 30_000, async () => {
 			if (agentProcess!.exitCode !== null) {
-				throw new Error(`the agent exited with ${agentProcess!.exitCode} (this test needs root for unshare and mount, as in CI): ${agentOutput}`);
+				throw new Error(
+					`the agent exited with ${agentProcess!.exitCode} (this test needs root for unshare and mount, as in CI): ${agentOutput}`,
+				);
 			}
 			return (await fetch(`${agentUrl}/readyz`).catch(() => undefined))?.status === 200;
 		});
@@ -514,11 +577,18 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		const apps = admin.makeApiClient(k8s.AppsV1Api);
 		// A second revision of the canary, so that there is a template to roll back to.
 		await apps.patchNamespacedDeployment(
-			{name: 'fraud-v2', namespace: exampleNamespace, body: [{op: 'add', path: '/spec/template/metadata/annotations', value: {'example/revision': '2'}}]},
+			{
+				name: 'fraud-v2',
+				namespace: exampleNamespace,
+				body: [{op: 'add', path: '/spec/template/metadata/annotations', value: {'example/revision': '2'}}],
+			},
 			k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
 		);
 		await eventually('two ReplicaSets of fraud-v2', 30_000, async () => {
-			const sets = await apps.listNamespacedReplicaSet({namespace: exampleNamespace, labelSelector: 'modeldeck.dev/model=fraud,app.kubernetes.io/version=v2'});
+			const sets = await apps.listNamespacedReplicaSet({
+				namespace: exampleNamespace,
+				labelSelector: 'modeldeck.dev/model=fraud,app.kubernetes.io/version=v2',
+			});
 			return sets.items.length === 2;
 		});
 		const result = await act({kind: 'rollback', model: modelRef, canary: 'v2'});
@@ -530,9 +600,16 @@ describe('the agent with its service account and the Deployment’s args', () =>
 	});
 
 	it('runs a load test big enough to be a Kubernetes Job: creates the Job, polls it, lists its pods, reads their logs', async () => {
-		const runtime = new JobPodRuntime(admin, {namespace: agentNamespace, logDir: scratch, services: {[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url}});
+		const runtime = new JobPodRuntime(admin, {
+			namespace: agentNamespace,
+			logDir: scratch,
+			services: {[`fraud-v2.${exampleNamespace}`]: modelServers['v2']!.url},
+		});
 		await runtime.start('app.kubernetes.io/managed-by=modeldeck-agent');
-		const served = async () => (await (await fetch(`${modelServers['v2']!.url}/metrics`)).text()).match(/^modeldeck_inference_requests_total\{[^}]*code="200"[^}]*\} (\d+)/m)?.[1];
+		const served = async () =>
+			(await (await fetch(`${modelServers['v2']!.url}/metrics`)).text()).match(
+				/^modeldeck_inference_requests_total\{[^}]*code="200"[^}]*\} (\d+)/m,
+			)?.[1];
 		const before = Number((await served()) ?? 0);
 		const rps = 2 * maxLocalRps;
 		const result = await act({kind: 'load-test', targets: [{...modelRef, version: 'v2'}], rps, durationSeconds: 2, warmupSeconds: 0.5});
@@ -541,7 +618,12 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		expect(result.status).toBe(200);
 		const messages = result.progress.map((progress) => progress.message ?? progress.kind);
 		expect(result.progress.at(-1), messages.join('\n')).toMatchObject({kind: 'done'});
-		expect(messages.filter((message) => message.startsWith(`running as a Kubernetes Job: 2 workers per version at ${(rps / 2).toFixed(1)} rps each`)), messages.join('\n')).toHaveLength(1);
+		expect(
+			messages.filter((message) =>
+				message.startsWith(`running as a Kubernetes Job: 2 workers per version at ${(rps / 2).toFixed(1)} rps each`),
+			),
+			messages.join('\n'),
+		).toHaveLength(1);
 		const created = messages.map((message) => /\bv2: created Job modeldeck\/(\S+) with 2 workers$/.exec(message)).find(Boolean);
 		expect(created, messages.join('\n')).toBeTruthy();
 
@@ -551,11 +633,15 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		// Its workers run as the load-test account deploy/base ships (the API server admits no pod of an account that
 		// does not exist), which may do nothing (see 'grants nothing to the load-test workers').
 		expect(job.spec?.template.spec?.serviceAccountName).toBe('modeldeck-loadtest');
-		expect(job.spec?.template.spec?.containers[0]?.image).toBe((base.find((object) => object.kind === 'Deployment')!['spec'] as any).template.spec.containers[0].image);
+		expect(job.spec?.template.spec?.containers[0]?.image).toBe(
+			(base.find((object) => object.kind === 'Deployment')!['spec'] as any).template.spec.containers[0].image,
+		);
 		expect(runtime.ran.map((ran) => ran.exitCode)).toEqual([0, 0]);
 		// The result merged from both workers' logs (pods listed, pods/log read); their requests reached the canary's
 		// server: 2 s at 20 rps, plus the warm-up's.
-		const loadResult = result.progress.find((progress) => progress.kind === 'load-result') as unknown as {results: Array<{requests: number; errors: number}>};
+		const loadResult = result.progress.find((progress) => progress.kind === 'load-result') as unknown as {
+			results: Array<{requests: number; errors: number}>;
+		};
 		expect(loadResult.results[0]).toMatchObject({requests: 40, errors: 0});
 		expect(Number(await served()) - before).toBeGreaterThanOrEqual(40);
 		// The agent read the model's metadata through the Service's name, as in a pod.
@@ -569,10 +655,15 @@ describe('the agent with its service account and the Deployment’s args', () =>
 		if (typeof prepared === 'string') throw new Error(prepared);
 		const cancel = new AbortController();
 		let jobName: string | undefined;
-		const run = runner.run(prepared[0]!, {rps: 20, workers: 2, durationSeconds: 60, warmupSeconds: 0}, (message: string) => {
-			jobName ??= /^created Job modeldeck\/(\S+) with/.exec(message)?.[1];
-			if (/running/.test(message)) cancel.abort();
-		}, cancel.signal);
+		const run = runner.run(
+			prepared[0]!,
+			{rps: 20, workers: 2, durationSeconds: 60, warmupSeconds: 0},
+			(message: string) => {
+				jobName ??= /^created Job modeldeck\/(\S+) with/.exec(message)?.[1];
+				if (/running/.test(message)) cancel.abort();
+			},
+			cancel.signal,
+		);
 		await expect(run).rejects.toThrow('cancelled');
 		expect(jobName).toBeDefined();
 		const batch = admin.makeApiClient(k8s.BatchV1Api);

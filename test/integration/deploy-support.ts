@@ -15,7 +15,13 @@ export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export interface KubeObject {
 	apiVersion: string;
 	kind: string;
-	metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [key: string]: unknown};
+	metadata: {
+		name: string;
+		namespace?: string;
+		labels?: Record<string, string>;
+		annotations?: Record<string, string>;
+		[key: string]: unknown;
+	};
 	[key: string]: unknown;
 }
 
@@ -23,7 +29,8 @@ export interface KubeObject {
 export function kustomizeBuildText(directory: string): string {
 	const result = spawnSync(kustomizePath(), ['build', directory], {encoding: 'utf8', maxBuffer: 64 * 1024 * 1024});
 	if (result.error) throw result.error;
-	if (result.status !== 0) throw new Error(`kustomize build ${path.relative(repoRoot, directory)} failed (exit ${result.status}): ${result.stderr.trim()}`);
+	if (result.status !== 0)
+		throw new Error(`kustomize build ${path.relative(repoRoot, directory)} failed (exit ${result.status}): ${result.stderr.trim()}`);
 	return result.stdout;
 }
 
@@ -64,7 +71,12 @@ export interface ApiTarget {
 }
 
 /** One request to the API server, as plain JSON in and out (no client library between: it would rename fields). */
-export async function apiRequest(target: ApiTarget, method: string, pathname: string, body?: {type: string; text: string}): Promise<{status: number; json: any}> {
+export async function apiRequest(
+	target: ApiTarget,
+	method: string,
+	pathname: string,
+	body?: {type: string; text: string},
+): Promise<{status: number; json: any}> {
 	const url = new URL(pathname, target.server);
 	return new Promise((resolve, reject) => {
 		const request = https.request(
@@ -103,9 +115,11 @@ async function objectPath(target: ApiTarget, object: KubeObject): Promise<string
 	if (!resourceCache.has(key)) {
 		const prefix = groupVersion.includes('/') ? `/apis/${groupVersion}` : `/api/${groupVersion}`;
 		const discovery = await apiRequest(target, 'GET', prefix);
-		if (discovery.status !== 200) throw new Error(`the API server does not serve ${groupVersion} (${discovery.status}): is its CRD installed?`);
+		if (discovery.status !== 200)
+			throw new Error(`the API server does not serve ${groupVersion} (${discovery.status}): is its CRD installed?`);
 		for (const resource of discovery.json.resources as Array<{name: string; kind: string; namespaced: boolean}>) {
-			if (!resource.name.includes('/')) resourceCache.set(`${groupVersion}/${resource.kind}`, {name: resource.name, namespaced: resource.namespaced});
+			if (!resource.name.includes('/'))
+				resourceCache.set(`${groupVersion}/${resource.kind}`, {name: resource.name, namespaced: resource.namespaced});
 		}
 	}
 
@@ -116,7 +130,18 @@ async function objectPath(target: ApiTarget, object: KubeObject): Promise<string
 	return `${prefix}${namespace}/${resource.name}/${object.metadata.name}`;
 }
 
-const applyOrder = ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'Secret', 'Service'];
+const applyOrder = [
+	'Namespace',
+	'CustomResourceDefinition',
+	'ServiceAccount',
+	'ClusterRole',
+	'ClusterRoleBinding',
+	'Role',
+	'RoleBinding',
+	'ConfigMap',
+	'Secret',
+	'Service',
+];
 
 /**
  * Server-side apply of every object exactly as given, as `kubectl apply --server-side` sends it (namespaces and RBAC
@@ -129,9 +154,14 @@ export async function applyObjects(target: ApiTarget, objects: KubeObject[], opt
 	for (const object of [...objects].sort((a, b) => rank(a) - rank(b))) {
 		const where = await objectPath(target, object);
 		const query = `?fieldManager=modeldeck-deploy-test&force=true${options.dryRun ? '&dryRun=All' : ''}`;
-		const answer = await apiRequest(target, 'PATCH', `${where}${query}`, {type: 'application/apply-patch+yaml', text: JSON.stringify(object)});
+		const answer = await apiRequest(target, 'PATCH', `${where}${query}`, {
+			type: 'application/apply-patch+yaml',
+			text: JSON.stringify(object),
+		});
 		if (answer.status !== 200 && answer.status !== 201) {
-			throw new Error(`applying ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} failed: ${answer.status} ${typeof answer.json === 'string' ? answer.json : answer.json.message}`);
+			throw new Error(
+				`applying ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name} failed: ${answer.status} ${typeof answer.json === 'string' ? answer.json : answer.json.message}`,
+			);
 		}
 
 		stored.push(answer.json as KubeObject);
@@ -141,9 +171,15 @@ export async function applyObjects(target: ApiTarget, objects: KubeObject[], opt
 }
 
 /** An object as the API server stores it, as plain JSON. */
-export async function readObject(target: ApiTarget, object: Pick<KubeObject, 'apiVersion' | 'kind'> & {metadata: {name: string; namespace?: string}}): Promise<KubeObject> {
+export async function readObject(
+	target: ApiTarget,
+	object: Pick<KubeObject, 'apiVersion' | 'kind'> & {metadata: {name: string; namespace?: string}},
+): Promise<KubeObject> {
 	const answer = await apiRequest(target, 'GET', await objectPath(target, object as KubeObject));
-	if (answer.status !== 200) throw new Error(`reading ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}: ${answer.status} ${answer.json?.message ?? answer.json}`);
+	if (answer.status !== 200)
+		throw new Error(
+			`reading ${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}: ${answer.status} ${answer.json?.message ?? answer.json}`,
+		);
 	return answer.json as KubeObject;
 }
 
@@ -153,7 +189,9 @@ export async function readObject(target: ApiTarget, object: Pick<KubeObject, 'ap
  * HTTP_PROXY, which make Node's fetch tunnel every plain-HTTP connection through CONNECT): the process keeps its
  * own URLs, `http://fraud-v2.modeldeck-example.svc:80/…`, as in a pod.
  */
-export async function startServiceNetwork(routes: Record<string, string>): Promise<{env: Record<string, string>; tunnelled: string[]; close: () => Promise<void>}> {
+export async function startServiceNetwork(
+	routes: Record<string, string>,
+): Promise<{env: Record<string, string>; tunnelled: string[]; close: () => Promise<void>}> {
 	const tunnelled: string[] = [];
 	const target = (authority: string | undefined): URL | undefined => {
 		const [host, port = '80'] = (authority ?? '').split(':');
@@ -186,7 +224,13 @@ export async function startServiceNetwork(routes: Record<string, string>): Promi
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const {port} = server.address() as net.AddressInfo;
 	return {
-		env: {NODE_USE_ENV_PROXY: '1', HTTP_PROXY: `http://127.0.0.1:${port}`, http_proxy: `http://127.0.0.1:${port}`, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost'},
+		env: {
+			NODE_USE_ENV_PROXY: '1',
+			HTTP_PROXY: `http://127.0.0.1:${port}`,
+			http_proxy: `http://127.0.0.1:${port}`,
+			NO_PROXY: '127.0.0.1,localhost',
+			no_proxy: '127.0.0.1,localhost',
+		},
 		tunnelled,
 		close: () =>
 			new Promise<void>((resolve) => {

@@ -54,7 +54,10 @@ describe('an unlabelled cluster', () => {
 	it('gives models through the real watch, each saying how it was found', async () => {
 		const port = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace});
 		recorder = record(port, namespace);
-		const models = await recorder.until('every unlabelled model', (list) => list.length === 8 && list.every((model) => model.versions.every((version) => version.replicasReady > 0)));
+		const models = await recorder.until(
+			'every unlabelled model',
+			(list) => list.length === 8 && list.every((model) => model.versions.every((version) => version.replicasReady > 0)),
+		);
 		expect(models.map((model) => `${model.name}: ${model.discoveredBy}: ${weights(models, model.name)}`)).toEqual([
 			'checkout: TrafficSplit/checkout backends: v1 stable 90, v2 canary 10',
 			'churn: app.kubernetes.io/name + app.kubernetes.io/version labels: 1.0 stable 75, 1.1 canary 25',
@@ -72,8 +75,14 @@ describe('an unlabelled cluster', () => {
 		const json = await run(['status', '--json', '-n', namespace]);
 		expect(json.stderr).toBe('');
 		expect(json.code).toBe(0);
-		const document = JSON.parse(json.stdout) as {models: Array<{name: string; router: string; versions: Array<{name: string; weight: number}>}>};
-		expect(document.models.map((model) => `${model.name} ${model.router} ${model.versions.map((version) => `${version.name}=${version.weight}`).join(' ')}`)).toEqual([
+		const document = JSON.parse(json.stdout) as {
+			models: Array<{name: string; router: string; versions: Array<{name: string; weight: number}>}>;
+		};
+		expect(
+			document.models.map(
+				(model) => `${model.name} ${model.router} ${model.versions.map((version) => `${version.name}=${version.weight}`).join(' ')}`,
+			),
+		).toEqual([
 			'checkout trafficsplit v1=90 v2=10',
 			'churn replicas 1.0=75 1.1=25',
 			'churn-next replicas 2.0=100',
@@ -85,7 +94,9 @@ describe('an unlabelled cluster', () => {
 		]);
 		const table = await run(['status', '-n', namespace]);
 		expect(table.code).toBe(0);
-		expect(table.stdout).toContain('warning: unlabelled/tabular: InferenceService/tabular runs in RawDeployment mode, where KServe ignores canaryTrafficPercent 20');
+		expect(table.stdout).toContain(
+			'warning: unlabelled/tabular: InferenceService/tabular runs in RawDeployment mode, where KServe ignores canaryTrafficPercent 20',
+		);
 	});
 
 	it('weights are written to the objects the models were found by: HTTPRoute, TrafficSplit, Seldon Experiment', async () => {
@@ -100,11 +111,17 @@ describe('an unlabelled cluster', () => {
 			await recorder!.until(`${model} at 40`, (list) => (weights(list, model) ?? '').includes(`${canary} canary 40`));
 		}
 
-		const route = await api.http.get<{spec: {rules: Array<{backendRefs: Array<{weight: number}>}>}}>(resourcePath(resourceTypes.httpRoutes, namespace, 'fraud'));
+		const route = await api.http.get<{spec: {rules: Array<{backendRefs: Array<{weight: number}>}>}}>(
+			resourcePath(resourceTypes.httpRoutes, namespace, 'fraud'),
+		);
 		expect(route.spec.rules[0]!.backendRefs.map((backend) => backend.weight)).toEqual([60, 40]);
-		const split = await api.http.get<{spec: {backends: Array<{weight: number}>}}>(resourcePath(resourceTypes.trafficSplits, namespace, 'checkout'));
+		const split = await api.http.get<{spec: {backends: Array<{weight: number}>}}>(
+			resourcePath(resourceTypes.trafficSplits, namespace, 'checkout'),
+		);
 		expect(split.spec.backends.map((backend) => backend.weight)).toEqual([60, 40]);
-		const experiment = await api.http.get<{spec: {candidates: Array<{name: string; weight: number}>}}>(resourcePath(resourceTypes.seldonExperiments, namespace, 'iris-experiment'));
+		const experiment = await api.http.get<{spec: {candidates: Array<{name: string; weight: number}>}}>(
+			resourcePath(resourceTypes.seldonExperiments, namespace, 'iris-experiment'),
+		);
 		expect(experiment.spec.candidates).toEqual([
 			{name: 'iris', weight: 60},
 			{name: 'iris2', weight: 40},
@@ -115,9 +132,10 @@ describe('an unlabelled cluster', () => {
 		const result = await run(['promote', 'fraud', '--canary', 'v8', '-n', namespace, '--yes']);
 		expect(result.stderr).toBe('');
 		expect(result.code).toBe(0);
-		const route = await api.http.get<{metadata: {annotations?: Record<string, string>}; spec: {rules: Array<{backendRefs: Array<{weight: number}>}>}}>(
-			resourcePath(resourceTypes.httpRoutes, namespace, 'fraud'),
-		);
+		const route = await api.http.get<{
+			metadata: {annotations?: Record<string, string>};
+			spec: {rules: Array<{backendRefs: Array<{weight: number}>}>};
+		}>(resourcePath(resourceTypes.httpRoutes, namespace, 'fraud'));
 		expect(route.metadata.annotations).toEqual({'modeldeck.dev/stable': 'v8'});
 		expect(route.spec.rules[0]!.backendRefs.map((backend) => backend.weight)).toEqual([0, 100]);
 		await recorder!.until('fraud promoted', (list) => weights(list, 'fraud') === 'v8 stable 100');

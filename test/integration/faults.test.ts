@@ -87,7 +87,9 @@ function watchHealth(getState: () => AppState) {
 				const found = looks.find((entry) => entry.at >= from && predicate(entry));
 				if (found) return found;
 				if (Date.now() > from + withinMs) {
-					const recent = looks.slice(-3).map((entry) => JSON.stringify({labels: entry.labels, messages: SOURCES.map((source) => entry.health[source].message)}));
+					const recent = looks
+						.slice(-3)
+						.map((entry) => JSON.stringify({labels: entry.labels, messages: SOURCES.map((source) => entry.health[source].message)}));
 					throw new Error(`not within ${withinMs} ms: ${what}; last looks: ${recent.join(' | ')}`);
 				}
 
@@ -231,10 +233,14 @@ describe('the header against a fault schedule', () => {
 			const stale = await timeline.first(`${source} stale after the cut`, cut, bound, (entry) => entry.health[source].status !== 'ok');
 			expect(stale.health[source].status, source).toBe('stale');
 			expect(stale.health[source].hasData, source).toBe(true);
-			expect(stale.health[source].lastOk!, `${source}: the age counts from the last healthy moment`).toBeGreaterThanOrEqual(cut - REFRESH_MS - SLACK_MS / 4);
+			expect(stale.health[source].lastOk!, `${source}: the age counts from the last healthy moment`).toBeGreaterThanOrEqual(
+				cut - REFRESH_MS - SLACK_MS / 4,
+			);
 			// What the header prints: the age is the time since that moment, never more than the outage plus a refresh.
 			const age = Number(/^stale (\d+)s$/.exec(stale.labels[source])?.[1]);
-			expect(age, `${source}: ${stale.labels[source]}`).toBeLessThanOrEqual(Math.ceil((stale.at - cut + REFRESH_MS) / 1000) + SLACK_MS / 4000);
+			expect(age, `${source}: ${stale.labels[source]}`).toBeLessThanOrEqual(
+				Math.ceil((stale.at - cut + REFRESH_MS) / 1000) + SLACK_MS / 4000,
+			);
 		}
 
 		const restored = await setAll('pass');
@@ -245,7 +251,12 @@ describe('the header against a fault schedule', () => {
 		const frozen = await setAll('freeze');
 		for (const source of SOURCES) {
 			const bound = (source === 'agent' ? AGENT_DEAD_MS : REFRESH_MS + TIMEOUT_MS) + SLACK_MS;
-			const stale = await timeline.first(`${source} stale after the freeze`, frozen, bound, (entry) => entry.health[source].status !== 'ok');
+			const stale = await timeline.first(
+				`${source} stale after the freeze`,
+				frozen,
+				bound,
+				(entry) => entry.health[source].status !== 'ok',
+			);
 			expect(stale.health[source].status, source).toBe('stale');
 			expect(stale.health[source].lastOk!, source).toBeGreaterThanOrEqual(frozen - REFRESH_MS - SLACK_MS / 4);
 		}
@@ -264,11 +275,18 @@ describe('the header against a fault schedule', () => {
 		await sleep(14_000);
 		const heldFrom = frozen + REFRESH_MS + TIMEOUT_MS + SLACK_MS;
 		const whileFrozen = timeline.since(Math.min(heldFrom, Date.now() - 1000));
-		expect(whileFrozen.filter((entry) => SOURCES.some((source) => entry.health[source].status === 'ok')).map((entry) => entry.labels)).toEqual([]);
+		expect(
+			whileFrozen.filter((entry) => SOURCES.some((source) => entry.health[source].status === 'ok')).map((entry) => entry.labels),
+		).toEqual([]);
 		expect(whileFrozen.at(-1)!.weights).toBe('v1 80, v2 20');
 
 		const thawed = await setAll('pass');
-		const back = await timeline.first('every source ok again after the freeze, with the new weight', thawed, 2 * REFRESH_MS + SLACK_MS, (entry) => allOk(entry) && entry.weights === 'v1 55, v2 45');
+		const back = await timeline.first(
+			'every source ok again after the freeze, with the new weight',
+			thawed,
+			2 * REFRESH_MS + SLACK_MS,
+			(entry) => allOk(entry) && entry.weights === 'v1 55, v2 45',
+		);
 		expect(back.labels).toEqual({cluster: 'ok', metrics: 'ok', agent: 'ok'});
 
 		// Reset: live connections cut, new ones pass — the sources reconnect and are ok again.
@@ -298,7 +316,12 @@ describe('the header against a fault schedule', () => {
 		expect(after.filter((entry) => entry.health.metrics.status !== 'down').map((entry) => entry.labels.metrics)).toEqual([]);
 		expect(after.at(-1)!.health.metrics.hasData).toBeUndefined();
 		// Nor was it ever ok: a refresh before the models arrived asked Prometheus nothing.
-		expect(timeline.since(started).filter((entry) => entry.health.metrics.status === 'ok').map((entry) => entry.at - started)).toEqual([]);
+		expect(
+			timeline
+				.since(started)
+				.filter((entry) => entry.health.metrics.status === 'ok')
+				.map((entry) => entry.at - started),
+		).toEqual([]);
 		expect(after.at(-1)!.weights).toBeDefined();
 	});
 });

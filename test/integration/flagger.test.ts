@@ -16,7 +16,14 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {ensureFlagger, installFlaggerCrds, type RunningFlagger, type RunningLoadtester, startFlagger, startLoadtester} from '../../harness/flagger.mjs';
+import {
+	ensureFlagger,
+	installFlaggerCrds,
+	type RunningFlagger,
+	type RunningLoadtester,
+	startFlagger,
+	startLoadtester,
+} from '../../harness/flagger.mjs';
 import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.mjs';
 import {PlanRefusal} from '../../source/domain/plan.ts';
 import type {Model} from '../../source/domain/types.ts';
@@ -78,9 +85,18 @@ async function modeldeckNow(): Promise<{analysis: ModelAnalysis; canary: Flagger
 		api.list('Service', namespace),
 		api.list('VirtualService', namespace),
 		api.list('DestinationRule', namespace),
-		api.http.get<{items: CanaryEvent[]}>(resourcePath(resourceTypes.events, namespace), {query: {fieldSelector: 'involvedObject.kind=Canary'}}),
+		api.http.get<{items: CanaryEvent[]}>(resourcePath(resourceTypes.events, namespace), {
+			query: {fieldSelector: 'involvedObject.kind=Canary'},
+		}),
 	]);
-	const snapshot = {deployments, services, virtualServices, destinationRules, canaries: [canary], canaryEvents: events.items} as ClusterSnapshot;
+	const snapshot = {
+		deployments,
+		services,
+		virtualServices,
+		destinationRules,
+		canaries: [canary],
+		canaryEvents: events.items,
+	} as ClusterSnapshot;
 	const all = analyseModels(snapshot);
 	const analysis = all.find((candidate) => candidate.model.name === 'fraud');
 	if (!analysis) throw new Error(`no model fraud among ${all.map((candidate) => candidate.model.name).join(', ')}`);
@@ -123,7 +139,9 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 async function setImage(tag: string): Promise<void> {
-	await api.patch('Deployment', namespace, 'fraud', {spec: {template: {spec: {containers: [{name: 'server', image: `registry.example/fraud:${tag}`}]}}}});
+	await api.patch('Deployment', namespace, 'fraud', {
+		spec: {template: {spec: {containers: [{name: 'server', image: `registry.example/fraud:${tag}`}]}}},
+	});
 }
 
 describe('a Flagger Canary on the real Flagger controller', () => {
@@ -136,7 +154,10 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 			spec: {
 				replicas: 1,
 				selector: {matchLabels: labels},
-				template: {metadata: {labels}, spec: {containers: [{name: 'server', image: 'registry.example/fraud:v1', ports: [{containerPort: 8080}]}]}},
+				template: {
+					metadata: {labels},
+					spec: {containers: [{name: 'server', image: 'registry.example/fraud:v1', ports: [{containerPort: 8080}]}]},
+				},
 			},
 		});
 		await api.http.request('POST', resourcePath(metricTemplates, namespace), {
@@ -171,13 +192,22 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		});
 
 		// 1. Flagger creates fraud-primary, the Services and its router, and takes all traffic to the primary.
-		const initialized = await api.waitFor('the Canary to be Initialized', async () => (await canaryObject()).status?.phase === 'Initialized', 180_000);
+		const initialized = await api.waitFor(
+			'the Canary to be Initialized',
+			async () => (await canaryObject()).status?.phase === 'Initialized',
+			180_000,
+		);
 		expect(initialized).toBe(true);
 		const first = await modeldeckNow();
 		expect(first.all.map((analysis) => analysis.model.name)).toEqual(['fraud']);
 		expect(weights(first.analysis.model)).toEqual(['stable fraud-primary 100%']);
 		expect(image(first.analysis.model, 'fraud-primary')).toBe('registry.example/fraud:v1');
-		expect(first.analysis.model.rollout).toMatchObject({controller: 'flagger', phase: 'Initialized', failedChecks: 0, failedChecksLimit: 2});
+		expect(first.analysis.model.rollout).toMatchObject({
+			controller: 'flagger',
+			phase: 'Initialized',
+			failedChecks: 0,
+			failedChecksLimit: 2,
+		});
 		expect(first.analysis.model.owner).toMatchObject({controller: 'Flagger', object: 'Canary/fraud'});
 		expect(await routeWeights()).toEqual({'fraud-primary': 100, 'fraud-canary': 0});
 
@@ -188,14 +218,21 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 			'Flagger to count a failed check with its Halt event',
 			async () => {
 				const now = await modeldeckNow();
-				return (now.canary.status?.failedChecks ?? 0) >= 1 && now.canary.status?.phase === 'Progressing' && now.analysis.model.rollout?.analysis?.failingMetric ? now : undefined;
+				return (now.canary.status?.failedChecks ?? 0) >= 1 &&
+					now.canary.status?.phase === 'Progressing' &&
+					now.analysis.model.rollout?.analysis?.failingMetric
+					? now
+					: undefined;
 			},
 			120_000,
 		);
 		capture('flagger-failing', failing.snapshot);
 		const written = failing.canary.status!;
 		expect(written.canaryWeight).toBeGreaterThan(0);
-		expect(weights(failing.analysis.model)).toEqual([`stable fraud-primary ${100 - written.canaryWeight!}%`, `canary fraud ${written.canaryWeight}%`]);
+		expect(weights(failing.analysis.model)).toEqual([
+			`stable fraud-primary ${100 - written.canaryWeight!}%`,
+			`canary fraud ${written.canaryWeight}%`,
+		]);
 		expect(await routeWeights()).toEqual({'fraud-primary': 100 - written.canaryWeight!, 'fraud-canary': written.canaryWeight});
 		expect(image(failing.analysis.model, 'fraud')).toBe('registry.example/fraud:v2');
 		expect(failing.analysis.model.rollout).toMatchObject({phase: 'Progressing', failedChecks: written.failedChecks, failedChecksLimit: 2});
@@ -207,10 +244,18 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 
 		// Every change modeldeck would make itself is refused, with Flagger's own way; nothing is written.
 		const routeBefore = (await api.get('VirtualService', namespace, 'fraud')).metadata.resourceVersion;
-		const weight = await refusal(kube.plan({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'fraud', from: written.canaryWeight!, to: 50}));
-		expect(weight).toMatch(/^Flagger sets the weights of Canary\/fraud itself \(20% steps up to 40%; Canary\/fraud is Progressing, canary at \d+%, \d\/2 failed checks\)/);
-		await expect(kube.setCanaryWeight({namespace, name: 'fraud'}, 'fraud', 50)).rejects.toThrow(/^Flagger sets the weights of Canary\/fraud itself/);
-		await expect(kube.rollback({namespace, name: 'fraud'}, 'fraud')).rejects.toThrow(/^Flagger rolls Canary\/fraud back itself after 2 failed checks/);
+		const weight = await refusal(
+			kube.plan({kind: 'set-weight', model: {namespace, name: 'fraud'}, canary: 'fraud', from: written.canaryWeight!, to: 50}),
+		);
+		expect(weight).toMatch(
+			/^Flagger sets the weights of Canary\/fraud itself \(20% steps up to 40%; Canary\/fraud is Progressing, canary at \d+%, \d\/2 failed checks\)/,
+		);
+		await expect(kube.setCanaryWeight({namespace, name: 'fraud'}, 'fraud', 50)).rejects.toThrow(
+			/^Flagger sets the weights of Canary\/fraud itself/,
+		);
+		await expect(kube.rollback({namespace, name: 'fraud'}, 'fraud')).rejects.toThrow(
+			/^Flagger rolls Canary\/fraud back itself after 2 failed checks/,
+		);
 		const routeAfter = (await api.get('VirtualService', namespace, 'fraud')).metadata.resourceVersion;
 		// Flagger itself may have written since; modeldeck's refusals wrote nothing (no write carries modeldeck's weight 50).
 		if (routeAfter !== routeBefore) expect(Object.values(await routeWeights())).not.toContain(50);
@@ -221,7 +266,11 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		expect(failedCanary.status?.phase).toBe('Failed');
 		expect(weights(failed)).toEqual(['stable fraud-primary 100%']);
 		expect(failed.rollout).toMatchObject({phase: 'Failed', failedChecks: failedCanary.status?.failedChecks, failedChecksLimit: 2});
-		expect(failed.rollout?.analysis).toMatchObject({phase: 'Failed', failingMetric: 'error-percent', detail: 'Halt fraud.team-a advancement error-percent 45.20 > 1'});
+		expect(failed.rollout?.analysis).toMatchObject({
+			phase: 'Failed',
+			failingMetric: 'error-percent',
+			detail: 'Halt fraud.team-a advancement error-percent 45.20 > 1',
+		});
 		expect(failed.rollout?.message).toBe(failedCanary.status?.conditions?.find((condition) => condition.type === 'Promoted')?.message);
 		expect(await routeWeights()).toEqual({'fraud-primary': 100, 'fraud-canary': 0});
 
@@ -244,7 +293,9 @@ describe('a Flagger Canary on the real Flagger controller', () => {
 		expect(waiting.analysis.model.rollout).toMatchObject({phase: 'WaitingPromotion', paused: true, step: 2, totalSteps: 2});
 
 		// modeldeck does not open a gate it does not serve: it says how, and that command, run as given, promotes.
-		const promote = await refusal(kube.plan({kind: 'promote', model: {namespace, name: 'fraud'}, canary: 'fraud', stable: 'fraud-primary'}));
+		const promote = await refusal(
+			kube.plan({kind: 'promote', model: {namespace, name: 'fraud'}, canary: 'fraud', stable: 'fraud-primary'}),
+		);
 		const command = `curl -sd '{"name":"fraud","namespace":"team-a"}' ${loadtester!.url}/gate/open`;
 		expect(promote).toBe(
 			`Flagger promotes Canary/fraud itself (Canary/fraud is WaitingPromotion, canary at 40%, ${waiting.canary.status?.failedChecks}/2 failed checks); its confirm-promotion gate "promotion gate" is served by the loadtester, not by modeldeck — open it: ${command}`,
@@ -300,7 +351,9 @@ describe('a Flagger Canary with the Gateway API provider', () => {
 		};
 
 		await api.waitFor('the Canary to be Initialized', async () => (await read()).canary.status?.phase === 'Initialized', 180_000);
-		await api.patch('Deployment', ns, 'ranker', {spec: {template: {spec: {containers: [{name: 'server', image: 'registry.example/ranker:v2'}]}}}});
+		await api.patch('Deployment', ns, 'ranker', {
+			spec: {template: {spec: {containers: [{name: 'server', image: 'registry.example/ranker:v2'}]}}},
+		});
 		const halfway = await api.waitFor(
 			'Flagger to give the canary 50%',
 			async () => {
@@ -317,10 +370,14 @@ describe('a Flagger Canary with the Gateway API provider', () => {
 		expect(halfway.model.discoveredBy).toBe('Canary/ranker (flagger.app), weights from HTTPRoute/ranker');
 		expect(halfway.model.rollout).toMatchObject({phase: 'Progressing', step: 1, totalSteps: 1, failedChecks: 0, failedChecksLimit: 1});
 
-		const done = await api.waitFor('Flagger to promote', async () => {
-			const now = await read();
-			return now.canary.status?.phase === 'Succeeded' ? now : undefined;
-		}, 180_000);
+		const done = await api.waitFor(
+			'Flagger to promote',
+			async () => {
+				const now = await read();
+				return now.canary.status?.phase === 'Succeeded' ? now : undefined;
+			},
+			180_000,
+		);
 		expect(done.route).toEqual({'ranker-primary': 100, 'ranker-canary': 0});
 		expect(done.model.versions.map((version) => `${version.track} ${version.name} ${version.weight}% ${version.image}`)).toEqual([
 			'stable ranker-primary 100% registry.example/ranker:v2',

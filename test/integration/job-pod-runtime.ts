@@ -104,7 +104,10 @@ export class JobPodRuntime {
 			const server = match ? this.#services[`${match[1]}.${match[2]}`] : undefined;
 			return match && server ? `${server}${match[3]}` : arg;
 		});
-		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...hostArgs], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']});
+		const child = spawn(process.execPath, [path.join(repoRoot, 'source/agent/run.ts'), ...hostArgs], {
+			cwd: repoRoot,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		let stdout = '';
 		// What a CRI runtime writes for each line: `<RFC 3339 time> <stream> F <line>`; kwok's server reads this format.
 		const logLines = (stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream) =>
@@ -127,7 +130,16 @@ export class JobPodRuntime {
 		await eventually(`the log of pod ${name} through the API server`, 20_000, async () =>
 			(await this.#core.readNamespacedPodLog({name, namespace, container: container.name})).includes(stdout.trim()),
 		);
-		this.ran.push({pod: name, completionIndex: pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'], args, exitCode, stdout});
-		await this.#core.patchNamespacedPod({name, namespace, body: {metadata: {annotations: {[exitCodeAnnotation]: String(exitCode)}}}}, mergePatch);
+		this.ran.push({
+			pod: name,
+			completionIndex: pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'],
+			args,
+			exitCode,
+			stdout,
+		});
+		await this.#core.patchNamespacedPod(
+			{name, namespace, body: {metadata: {annotations: {[exitCodeAnnotation]: String(exitCode)}}}},
+			mergePatch,
+		);
 	}
 }

@@ -11,7 +11,15 @@
 import fc from 'fast-check';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {changedVersions, isNoop, plannedAction, PlanRefusal, planLines, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
+import {
+	changedVersions,
+	isNoop,
+	plannedAction,
+	PlanRefusal,
+	planLines,
+	type ChangePlan,
+	type TrafficAction,
+} from '../../source/domain/plan.ts';
 import {ConflictError} from '../../source/domain/ports.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
@@ -55,7 +63,10 @@ interface Case {
 	weights: number[];
 	/** Replicas of v1..vn. */
 	replicas: number[];
-	action: {kind: 'set-weight'; version: number; to: number} | {kind: 'promote' | 'rollback'; version: number} | {kind: 'switch'; version: number};
+	action:
+		| {kind: 'set-weight'; version: number; to: number}
+		| {kind: 'promote' | 'rollback'; version: number}
+		| {kind: 'switch'; version: number};
 }
 
 /** n whole weights summing to 100. */
@@ -72,9 +83,18 @@ const cases: fc.Arbitrary<Case> = fc.constantFrom<Shape>('httproute', 'virtualse
 			shape: fc.constant(shape),
 			weights: composition(n),
 			// Routers: every version has pods. Replicas: the stable has pods, a canary may have none.
-			replicas: fc.tuple(fc.integer({min: 1, max: 3}), fc.array(fc.integer({min: shape === 'replicas' ? 0 : 1, max: 3}), {minLength: n - 1, maxLength: n - 1})).map(([first, rest]) => [first, ...rest]),
+			replicas: fc
+				.tuple(
+					fc.integer({min: 1, max: 3}),
+					fc.array(fc.integer({min: shape === 'replicas' ? 0 : 1, max: 3}), {minLength: n - 1, maxLength: n - 1}),
+				)
+				.map(([first, rest]) => [first, ...rest]),
 			action: fc.oneof(
-				fc.record({kind: fc.constant('set-weight' as const), version: fc.integer({min: 1, max: n - 1}), to: fc.integer({min: 0, max: 100})}),
+				fc.record({
+					kind: fc.constant('set-weight' as const),
+					version: fc.integer({min: 1, max: n - 1}),
+					to: fc.integer({min: 0, max: 100}),
+				}),
 				fc.record({kind: fc.constantFrom('promote' as const, 'rollback' as const), version: fc.integer({min: 1, max: n - 1})}),
 				fc.record({kind: fc.constant('switch' as const), version: fc.integer({min: 0, max: n - 1})}),
 			),
@@ -107,11 +127,25 @@ async function create(item: Case): Promise<{namespace: string; name: string; ver
 	const objects: Json[] = versions.map((version, index) => deployment({namespace, model: name, version, replicas: item.replicas[index]}));
 	if (item.shape === 'httproute') {
 		objects.push(...versions.map((version) => service(namespace, `${name}-${version}`, name, version)));
-		objects.push(httpRoute(namespace, name, name, versions.map((version, index) => ({service: `${name}-${version}`, weight: item.weights[index]}))));
+		objects.push(
+			httpRoute(
+				namespace,
+				name,
+				name,
+				versions.map((version, index) => ({service: `${name}-${version}`, weight: item.weights[index]})),
+			),
+		);
 	} else if (item.shape === 'virtualservice') {
 		const host = `${name}.${namespace}.svc.cluster.local`;
 		objects.push(service(namespace, name, name), destinationRule(namespace, name, host, versions));
-		objects.push(virtualService(namespace, name, name, versions.map((version, index) => ({host: name, subset: version, weight: item.weights[index]}))));
+		objects.push(
+			virtualService(
+				namespace,
+				name,
+				name,
+				versions.map((version, index) => ({host: name, subset: version, weight: item.weights[index]})),
+			),
+		);
 	} else {
 		objects.push(service(namespace, name, name));
 	}
@@ -201,14 +235,22 @@ describe('concurrent weight changes (issue 14, defect 3)', () => {
 
 	async function split(): Promise<string> {
 		const route = await api.get('HTTPRoute', namespace, 'fraud');
-		return route.spec.rules[0].backendRefs.map((backend: {name: string; weight: number}) => `${backend.name.replace('fraud-', '')} ${backend.weight}`).join(', ');
+		return route.spec.rules[0].backendRefs
+			.map((backend: {name: string; weight: number}) => `${backend.name.replace('fraud-', '')} ${backend.weight}`)
+			.join(', ');
 	}
 
 	async function reset(canary: number): Promise<void> {
-		await api.patch('HTTPRoute', namespace, 'fraud', [
-			{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 100 - canary},
-			{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: canary},
-		], 'json');
+		await api.patch(
+			'HTTPRoute',
+			namespace,
+			'fraud',
+			[
+				{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 100 - canary},
+				{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: canary},
+			],
+			'json',
+		);
 	}
 
 	/** A weight change as the console and the CLI make it: planned from a fresh read, then carried out with its plan's weights. */
@@ -230,8 +272,12 @@ describe('concurrent weight changes (issue 14, defect 3)', () => {
 			let outcomes: Array<PromiseSettledResult<ChangePlan>>;
 			if (run % 4 < 2) {
 				// Both planned from the same state before either writes: exactly one may win.
-				const plans = await Promise.all([admin.plan({kind: 'set-weight', model: ref, canary: 'v2', from: start, to: asks[0]!}), other.plan({kind: 'set-weight', model: ref, canary: 'v2', from: start, to: asks[1]!})]);
-				for (const plan of plans) expect(plan.versions.find((version) => version.name === 'v2')).toMatchObject({track: 'canary', before: start});
+				const plans = await Promise.all([
+					admin.plan({kind: 'set-weight', model: ref, canary: 'v2', from: start, to: asks[0]!}),
+					other.plan({kind: 'set-weight', model: ref, canary: 'v2', from: start, to: asks[1]!}),
+				]);
+				for (const plan of plans)
+					expect(plan.versions.find((version) => version.name === 'v2')).toMatchObject({track: 'canary', before: start});
 				outcomes = await Promise.allSettled([write(admin, asks[0]!, plans[0]), write(other, asks[1]!, plans[1])]);
 				expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
 			} else {
@@ -253,7 +299,9 @@ describe('concurrent weight changes (issue 14, defect 3)', () => {
 			expect(asked, `run ${run} from ${initial}`).toContain(final);
 			if (won.length === 2) {
 				// Both won only because one planned after the other had written: its plan's before is the other's ask.
-				const befores = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<ChangePlan>).value.versions.find((version) => version.name === 'v2')!.before);
+				const befores = outcomes.map(
+					(outcome) => (outcome as PromiseFulfilledResult<ChangePlan>).value.versions.find((version) => version.name === 'v2')!.before,
+				);
 				expect(befores.some((before, index) => before === asks[1 - index])).toBe(true);
 			}
 		}

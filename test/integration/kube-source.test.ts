@@ -57,7 +57,12 @@ afterAll(async () => {
 
 describe('contexts and namespaces from the kubeconfig', () => {
 	it('lists contexts, switches, and lists namespaces', async () => {
-		expect(admin.contexts().map((context) => context.name).sort()).toEqual(['admin', 'operator', 'viewer']);
+		expect(
+			admin
+				.contexts()
+				.map((context) => context.name)
+				.sort(),
+		).toEqual(['admin', 'operator', 'viewer']);
 		expect(admin.currentContext()).toBe('admin');
 		expect(admin.label).toBe('admin');
 		expect(admin.namespace).toBe('default');
@@ -69,8 +74,12 @@ describe('contexts and namespaces from the kubeconfig', () => {
 		expect(switching.namespace).toBeUndefined();
 		await switching.switchContext('operator');
 		expect(switching.currentContext()).toBe('operator');
-		await expect(switching.switchContext('nope')).rejects.toThrow('context nope is not in the kubeconfig (contexts: admin, viewer, operator)');
-		await expect(createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'missing'})).rejects.toThrow(/context missing is not in the kubeconfig/);
+		await expect(switching.switchContext('nope')).rejects.toThrow(
+			'context nope is not in the kubeconfig (contexts: admin, viewer, operator)',
+		);
+		await expect(createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'missing'})).rejects.toThrow(
+			/context missing is not in the kubeconfig/,
+		);
 	});
 
 	it('KUBECONFIG is read when no file is passed', async () => {
@@ -94,7 +103,10 @@ describe('discovery through watches', () => {
 		expect(weightsOf(models, 'shapes-httproute', 'fraud-detector')).toEqual({v12: 'stable 90', v13: 'canary 10'});
 		expect(weightsOf(models, 'shapes-istio', 'recommender')).toEqual({v1: 'stable 80', v2: 'canary 20'});
 		expect(weightsOf(models, 'shapes-istio', 'ranker')).toEqual({v3: 'stable 50', v4: 'canary 50'});
-		expect(weightsOf(models, 'shapes-kserve', 'sentiment')).toEqual({'sentiment-predictor-00001': 'stable 80', 'sentiment-predictor-00002': 'canary 20'});
+		expect(weightsOf(models, 'shapes-kserve', 'sentiment')).toEqual({
+			'sentiment-predictor-00001': 'stable 80',
+			'sentiment-predictor-00002': 'canary 20',
+		});
 		expect(weightsOf(models, 'shapes-kserve', 'summarizer')).toEqual({'summarizer-predictor-00003': 'stable 100'});
 		expect(weightsOf(models, 'shapes-replicas', 'churn')).toEqual({v1: 'stable 75', v2: 'canary 25'});
 		expect(weightsOf(models, 'odd-a', 'scorer')).toEqual({v1: 'stable 50', v2: 'canary 25', v3: 'canary 0'});
@@ -106,7 +118,12 @@ describe('discovery through watches', () => {
 			'HTTPRoute/scorer weights add up to 120, not 100: shown as shares of the total',
 		]);
 		const fraud = models.find((model) => model.namespace === 'shapes-httproute')!;
-		expect(fraud.versions[0]).toMatchObject({replicasReady: 3, replicasDesired: 3, autoscaler: {min: 3, max: 6, current: 3}, resources: {cpuLimitCores: 0.5}});
+		expect(fraud.versions[0]).toMatchObject({
+			replicasReady: 3,
+			replicasDesired: 3,
+			autoscaler: {min: 3, max: 6, current: 3},
+			resources: {cpuLimitCores: 0.5},
+		});
 		const crashy = models.find((model) => model.name === 'crashy')!;
 		expect(crashy.versions[0]!.problems?.[0]).toMatch(/CrashLoopBackOff, OOMKilled$/);
 		expect(crashy.versions[0]!.restarts).toBe(4);
@@ -126,7 +143,10 @@ describe('discovery through watches', () => {
 		await api.patch('Deployment', 'odd-b', 'scorer-v1', {spec: {replicas: 2}});
 		await recorder.until('scorer to have two ready pods', (list) => list[0]?.versions[0]?.replicasReady === 2);
 		await api.createAll([deployment({namespace: 'odd-b', model: 'scorer', version: 'v2', replicas: 2})]);
-		const updated = await recorder.until('v2 to appear and be ready', (list) => list[0]?.versions.length === 2 && list[0]!.versions.every((version) => version.replicasReady === 2));
+		const updated = await recorder.until(
+			'v2 to appear and be ready',
+			(list) => list[0]?.versions.length === 2 && list[0]!.versions.every((version) => version.replicasReady === 2),
+		);
 		expect(weightsOf(updated, 'odd-b', 'scorer')).toEqual({v1: 'stable 50', v2: 'canary 50'});
 	});
 
@@ -218,10 +238,18 @@ describe('actions on each router kind, read back from the API server', () => {
 	it('rollback restores the previous template and the controller-manager rolls back to that ReplicaSet as a new revision', async () => {
 		const namespace = 'rollout';
 		await api.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}});
-		await api.waitFor('default ServiceAccount', async () => Boolean(await api.http.get(`/api/v1/namespaces/${namespace}/serviceaccounts/default`)));
+		await api.waitFor('default ServiceAccount', async () =>
+			Boolean(await api.http.get(`/api/v1/namespaces/${namespace}/serviceaccounts/default`)),
+		);
 		await applyToExisting(fraudScenario(namespace));
 		const goodImage = 'registry.example/fraud:v2';
-		await api.patch('Deployment', namespace, 'fraud-v2', [{op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example/fraud:v2-bad'}], 'json');
+		await api.patch(
+			'Deployment',
+			namespace,
+			'fraud-v2',
+			[{op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'registry.example/fraud:v2-bad'}],
+			'json',
+		);
 		await api.waitForRollouts(namespace);
 		expect((await api.get('Deployment', namespace, 'fraud-v2')).metadata.annotations['deployment.kubernetes.io/revision']).toBe('2');
 
@@ -235,21 +263,29 @@ describe('actions on each router kind, read back from the API server', () => {
 			const deploymentNow = await api.get('Deployment', namespace, 'fraud-v2');
 			const sets = await api.list('ReplicaSet', namespace, 'modeldeck.dev/model=fraud,app.kubernetes.io/version=v2');
 			const good = sets.find((set) => set.spec.template.spec.containers[0].image === goodImage);
-			const ready = deploymentNow.metadata.annotations['deployment.kubernetes.io/revision'] === '3' && good?.metadata.annotations['deployment.kubernetes.io/revision'] === '3' && good?.status?.readyReplicas === 1;
+			const ready =
+				deploymentNow.metadata.annotations['deployment.kubernetes.io/revision'] === '3' &&
+				good?.metadata.annotations['deployment.kubernetes.io/revision'] === '3' &&
+				good?.status?.readyReplicas === 1;
 			return ready ? sets : undefined;
 		});
 		// The old ReplicaSet is reused (same template hash), not a third one created; the bad one is scaled away.
 		expect(replicaSets).toHaveLength(2);
 		const bad = replicaSets.find((set) => set.spec.template.spec.containers[0].image !== goodImage)!;
 		expect(bad.metadata.annotations['deployment.kubernetes.io/revision']).toBe('2');
-		await api.waitFor('the bad ReplicaSet to be scaled to zero', async () => (await api.get('ReplicaSet', namespace, bad.metadata.name)).spec.replicas === 0);
+		await api.waitFor(
+			'the bad ReplicaSet to be scaled to zero',
+			async () => (await api.get('ReplicaSet', namespace, bad.metadata.name)).spec.replicas === 0,
+		);
 	});
 
 	it('a model that is not there, a stable named as canary: refused with a message', async () => {
 		await expect(admin.setCanaryWeight({namespace: 'team-a', name: 'ghost'}, 'v1', 10)).rejects.toThrow(
 			'model ghost not found in namespace team-a: no Deployment labelled modeldeck.dev/model=ghost, no router annotated with it or reaching two Deployments, no InferenceService, Argo Rollouts Rollout, Flagger Canary, Seldon Experiment or Model named so, no Deployments labelled app.kubernetes.io/name=ghost with two versions',
 		);
-		await expect(admin.rollback({namespace: 'team-a', name: 'fraud'}, 'v1')).rejects.toThrow('v1 is the stable version of fraud: roll back a canary instead');
+		await expect(admin.rollback({namespace: 'team-a', name: 'fraud'}, 'v1')).rejects.toThrow(
+			'v1 is the stable version of fraud: roll back a canary instead',
+		);
 	});
 });
 
@@ -298,12 +334,20 @@ describe('a change between the console’s read and its write', () => {
 	it('a weight that is no longer what was shown is a ConflictError saying what it is now', async () => {
 		const ref = {namespace: 'team-b', name: 'fraud'};
 		const recorder = watch(admin, 'team-b');
-		const shown = (await recorder.until('team-b fraud', (list) => list.length === 1))[0]!.versions.find((version) => version.name === 'v2')!.weight;
+		const shown = (await recorder.until('team-b fraud', (list) => list.length === 1))[0]!.versions.find(
+			(version) => version.name === 'v2',
+		)!.weight;
 		expect(shown).toBe(20);
-		await api.patch('HTTPRoute', 'team-b', 'fraud', [
-			{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 70},
-			{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 30},
-		], 'json');
+		await api.patch(
+			'HTTPRoute',
+			'team-b',
+			'fraud',
+			[
+				{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 70},
+				{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 30},
+			],
+			'json',
+		);
 		const error = await admin.setCanaryWeight(ref, 'v2', 40, shown).then(
 			() => undefined,
 			(failure: unknown) => failure,
@@ -328,20 +372,32 @@ describe('a change between the console’s read and its write', () => {
 
 	it('a change landing after the read but before the write is reported, never overwritten', async () => {
 		const ref = {namespace: 'team-b', name: 'fraud'};
-		await api.patch('HTTPRoute', 'team-b', 'fraud', [
-			{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 90},
-			{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 10},
-		], 'json');
+		await api.patch(
+			'HTTPRoute',
+			'team-b',
+			'fraud',
+			[
+				{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 90},
+				{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 10},
+			],
+			'json',
+		);
 		// An HTTP client whose first write is preceded by someone else's change: the race, made certain.
 		class RacingHttp extends KubeHttp {
 			raced = false;
 			override async patch<T>(path: string, body: unknown, patchType?: 'json' | 'merge'): Promise<T> {
 				if (!this.raced) {
 					this.raced = true;
-					await api.patch('HTTPRoute', 'team-b', 'fraud', [
-						{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 60},
-						{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 40},
-					], 'json');
+					await api.patch(
+						'HTTPRoute',
+						'team-b',
+						'fraud',
+						[
+							{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 60},
+							{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 40},
+						],
+						'json',
+					);
 				}
 
 				return super.patch<T>(path, body, patchType);
@@ -380,7 +436,8 @@ describe('errors for people', () => {
 		const error = await recorder.untilError('an unreachable error', () => true);
 		expect(error).toEqual({
 			source: 'cluster',
-			message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context? — retrying',
+			message:
+				'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED); is the cluster running and is this the right context? — retrying',
 		});
 		expect(recorder.models).toBeUndefined();
 	});

@@ -63,7 +63,9 @@ it('watches report the outage, keep the last models, and pick up changes once th
 	const argv = readFileSync(`/proc/${apiserver.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
 	await stopPid(apiserver.pid);
 
-	const unreachable = new RegExp(`^cannot reach the API server at ${cluster.server}: (connection refused \\(ECONNREFUSED\\)|connection reset \\(ECONNRESET\\)|connection closed \\(UND_ERR_SOCKET\\)).* — retrying$`);
+	const unreachable = new RegExp(
+		`^cannot reach the API server at ${cluster.server}: (connection refused \\(ECONNREFUSED\\)|connection reset \\(ECONNRESET\\)|connection closed \\(UND_ERR_SOCKET\\)).* — retrying$`,
+	);
 	const outage = await recorder.untilError('the outage to be reported', (error) => unreachable.test(error.message));
 	expect(outage.source).toBe('cluster');
 	// The last models stay for the screen to show as stale.
@@ -93,6 +95,10 @@ it('watches report the outage, keep the last models, and pick up changes once th
 		],
 		'json',
 	);
-	const models = await recorder.until('the change made after the restart', (list) => weightsOf(list, 'team-a', 'fraud')?.v2 === 'canary 45', 60_000);
+	const models = await recorder.until(
+		'the change made after the restart',
+		(list) => weightsOf(list, 'team-a', 'fraud')?.v2 === 'canary 45',
+		60_000,
+	);
 	expect(weightsOf(models, 'team-a', 'fraud')).toEqual({v1: 'stable 55', v2: 'canary 45'});
 });

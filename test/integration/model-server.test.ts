@@ -93,7 +93,13 @@ describe('model server', () => {
 
 	it('runs the logistic regression', async () => {
 		// logit = −0.2 + 0.8·1 − 0.5·2 + 1.2·3 + 0.3·4 = 4.4 → 1 / (1 + e^−4.4) = 0.98787…; zeros → σ(−0.2) = 0.45017…
-		const {status, body} = await post('/v2/models/fraud/versions/v1/infer', {id: 'r1', ...inferBody([[1, 2, 3, 4], [0, 0, 0, 0]])});
+		const {status, body} = await post('/v2/models/fraud/versions/v1/infer', {
+			id: 'r1',
+			...inferBody([
+				[1, 2, 3, 4],
+				[0, 0, 0, 0],
+			]),
+		});
 		expect(status).toBe(200);
 		expect(body).toMatchObject({model_name: 'fraud', model_version: 'v1', id: 'r1'});
 		const [output] = body['outputs'] as Array<{name: string; datatype: string; shape: number[]; data: number[]}>;
@@ -110,7 +116,10 @@ describe('model server', () => {
 			['{not json', 'the body is not valid JSON'],
 			[{inputs: []}, '"inputs" must be a non-empty array'],
 			[inferBody([[1, 2, 3, 4]], {datatype: 'INT32'}), 'datatype "INT32"; expected FP32'],
-			[inferBody([[1, 2, 3, 4]], {name: 'x'}), 'unknown input "x"; this model takes one input "features" with datatype FP32 and shape [n, 4]'],
+			[
+				inferBody([[1, 2, 3, 4]], {name: 'x'}),
+				'unknown input "x"; this model takes one input "features" with datatype FP32 and shape [n, 4]',
+			],
 			[{inputs: [{name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3]}]}, 'has 3 features per row; this model takes 4'],
 			[{inputs: [{name: 'features', datatype: 'FP32', shape: [2, 4], data: [1, 2, 3, 4]}]}, 'has 4 values but shape [2, 4] needs 8'],
 			[{inputs: [{name: 'features', datatype: 'FP32', shape: [1, 4], data: [1, 2, 'x', 4]}]}, 'data must be an array of finite numbers'],
@@ -226,7 +235,10 @@ describe('model server', () => {
 		const lonely = await startModelServer({model: 'fraud', modelVersion: 'v2', port: 0, logUrl: 'http://127.0.0.1:9/v1/logs'});
 		try {
 			for (let index = 0; index < 5; index++) {
-				const response = await fetch(`${lonely.url}/v2/models/fraud/infer`, {method: 'POST', body: JSON.stringify(inferBody([[1, 1, 1, 1]]))});
+				const response = await fetch(`${lonely.url}/v2/models/fraud/infer`, {
+					method: 'POST',
+					body: JSON.stringify(inferBody([[1, 1, 1, 1]])),
+				});
 				expect(response.status).toBe(200);
 			}
 			const dropped = 'modeldeck_prediction_log_dropped_total{model="fraud",version="v2",reason="send-failed"}';
@@ -248,7 +260,22 @@ describe('model-server command line', () => {
 	it('parses flags into options', () => {
 		expect(
 			parseModelServerArgs(
-				['--listen', '0.0.0.0:9000', '--model', 'fraud', '--model-version', 'v13', '--latency-ms', '200', '--error-rate', '0.1', '--output-drift', '-1.5', '--log-url', 'http://agent:8081/v1/logs'],
+				[
+					'--listen',
+					'0.0.0.0:9000',
+					'--model',
+					'fraud',
+					'--model-version',
+					'v13',
+					'--latency-ms',
+					'200',
+					'--error-rate',
+					'0.1',
+					'--output-drift',
+					'-1.5',
+					'--log-url',
+					'http://agent:8081/v1/logs',
+				],
 				{},
 			),
 		).toEqual({
@@ -271,10 +298,22 @@ describe('model-server command line', () => {
 	it('refuses bad flags with a clear message', () => {
 		expect(parseModelServerArgs(['--bogus'], {})).toMatchObject({ok: false, message: expect.stringContaining("Unknown option '--bogus'")});
 		expect(parseModelServerArgs(['--help'], {})).toMatchObject({ok: true, help: true});
-		expect(parseModelServerArgs(['--error-rate', '1.5'], {})).toEqual({ok: false, message: '--error-rate: must be a share of requests, 0–1; got 1.5'});
-		expect(parseModelServerArgs(['--latency-ms', 'fast'], {})).toMatchObject({ok: false, message: expect.stringContaining('--latency-ms: must be milliseconds')});
-		expect(parseModelServerArgs(['--listen', '8080'], {})).toMatchObject({ok: false, message: expect.stringContaining('--listen must be HOST:PORT')});
-		expect(parseModelServerArgs(['--log-url', 'agent:8081'], {})).toMatchObject({ok: false, message: expect.stringContaining('--log-url must be an http(s) URL')});
+		expect(parseModelServerArgs(['--error-rate', '1.5'], {})).toEqual({
+			ok: false,
+			message: '--error-rate: must be a share of requests, 0–1; got 1.5',
+		});
+		expect(parseModelServerArgs(['--latency-ms', 'fast'], {})).toMatchObject({
+			ok: false,
+			message: expect.stringContaining('--latency-ms: must be milliseconds'),
+		});
+		expect(parseModelServerArgs(['--listen', '8080'], {})).toMatchObject({
+			ok: false,
+			message: expect.stringContaining('--listen must be HOST:PORT'),
+		});
+		expect(parseModelServerArgs(['--log-url', 'agent:8081'], {})).toMatchObject({
+			ok: false,
+			message: expect.stringContaining('--log-url must be an http(s) URL'),
+		});
 	});
 
 	it('exits 2 on an unknown flag and 1 when the port is taken, without starting', async () => {

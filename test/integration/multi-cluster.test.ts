@@ -33,7 +33,10 @@ beforeAll(async () => {
 	usApi = new TestApi(us.kubeconfig);
 	euApi = new TestApi(eu.kubeconfig);
 	// The same model (fraud-detector, 90/10 behind an HTTPRoute) in both clusters; prod-eu has the Istio models too.
-	await Promise.all([applyScenario(usApi, httpRouteScenario), applyScenario(euApi, httpRouteScenario).then(() => applyScenario(euApi, istioScenario))]);
+	await Promise.all([
+		applyScenario(usApi, httpRouteScenario),
+		applyScenario(euApi, httpRouteScenario).then(() => applyScenario(euApi, istioScenario)),
+	]);
 	directory = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-multi-'));
 	kubeconfig = path.join(directory, 'kubeconfig');
 	mergeKubeconfigs(kubeconfig, [
@@ -54,7 +57,10 @@ async function until<T>(what: string, check: () => T | undefined | false, timeou
 	for (;;) {
 		const value = check();
 		if (value !== undefined && value !== false) return value;
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; state: ${JSON.stringify({clusters: handle?.store.getState().clusters, models: handle?.store.getState().models.map((model) => modelKey(model))})}`);
+		if (Date.now() > deadline)
+			throw new Error(
+				`timed out waiting for ${what}; state: ${JSON.stringify({clusters: handle?.store.getState().clusters, models: handle?.store.getState().models.map((model) => modelKey(model))})}`,
+			);
 		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 }
@@ -64,7 +70,7 @@ async function routeWeights(api: TestApi): Promise<number[]> {
 	return route.spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
 }
 
-it('shows both fleets merged, sends a change to its row\'s cluster only, and marks a stopped cluster\'s models stale while the other stays live', async () => {
+it("shows both fleets merged, sends a change to its row's cluster only, and marks a stopped cluster's models stale while the other stays live", async () => {
 	const sources = createMultiSources({
 		kubeconfigPath: kubeconfig,
 		contexts: ['prod-us', 'prod-eu'],
@@ -80,8 +86,15 @@ it('shows both fleets merged, sends a change to its row\'s cluster only, and mar
 	const state = () => handle!.store.getState();
 
 	// Both fleets, merged: the same fraud-detector once per cluster, keys carrying the context.
-	await until('both fleets', () => state().models.length === 4 && state().clusters['prod-us']?.status === 'ok' && state().clusters['prod-eu']?.status === 'ok');
-	expect(state().models.map((model) => modelKey(model)).sort()).toEqual([
+	await until(
+		'both fleets',
+		() => state().models.length === 4 && state().clusters['prod-us']?.status === 'ok' && state().clusters['prod-eu']?.status === 'ok',
+	);
+	expect(
+		state()
+			.models.map((model) => modelKey(model))
+			.sort(),
+	).toEqual([
 		'prod-eu:shapes-httproute/fraud-detector',
 		'prod-eu:shapes-istio/ranker',
 		'prod-eu:shapes-istio/recommender',
@@ -91,7 +104,13 @@ it('shows both fleets merged, sends a change to its row\'s cluster only, and mar
 
 	// A weight change on prod-eu's fraud-detector: planned, confirmed, carried out there and only there.
 	const target = state().models.find((model) => model.cluster === 'prod-eu' && model.name === 'fraud-detector')!;
-	handle.controller.askToConfirm({kind: 'set-weight', model: {namespace: target.namespace, name: target.name, cluster: 'prod-eu'}, canary: 'v13', from: 10, to: 35});
+	handle.controller.askToConfirm({
+		kind: 'set-weight',
+		model: {namespace: target.namespace, name: target.name, cluster: 'prod-eu'},
+		canary: 'v13',
+		from: 10,
+		to: 35,
+	});
 	const overlay = await until('the confirmation', () => (state().overlay?.kind === 'confirm' ? state().overlay : undefined));
 	expect(overlay.kind === 'confirm' && overlay.title).toBe('Set fraud-detector v13 weight to 35% in prod-eu');
 	expect(overlay.kind === 'confirm' && overlay.summary).toContain('context prod-eu, namespace shapes-httproute');
@@ -102,12 +121,24 @@ it('shows both fleets merged, sends a change to its row\'s cluster only, and mar
 	expect(await routeWeights(usApi)).toEqual([90, 10]);
 	expect(state().audit[0]).toMatchObject({target: 'prod-eu:shapes-httproute/fraud-detector', result: 'ok'});
 	// The screen follows each cluster: prod-eu's row moved, prod-us's did not.
-	await until('prod-eu at 35%', () => state().models.find((model) => modelKey(model) === 'prod-eu:shapes-httproute/fraud-detector')?.versions.find((version) => version.name === 'v13')?.weight === 35);
-	expect(state().models.find((model) => modelKey(model) === 'prod-us:shapes-httproute/fraud-detector')?.versions.find((version) => version.name === 'v13')?.weight).toBe(10);
+	await until(
+		'prod-eu at 35%',
+		() =>
+			state()
+				.models.find((model) => modelKey(model) === 'prod-eu:shapes-httproute/fraud-detector')
+				?.versions.find((version) => version.name === 'v13')?.weight === 35,
+	);
+	expect(
+		state()
+			.models.find((model) => modelKey(model) === 'prod-us:shapes-httproute/fraud-detector')
+			?.versions.find((version) => version.name === 'v13')?.weight,
+	).toBe(10);
 
 	// prod-eu's control plane stops: its models stay, marked stale with the reason; prod-us stays live.
 	await eu.stop();
-	const stale = await until('prod-eu stale', () => (state().clusters['prod-eu']?.status === 'stale' ? state().clusters['prod-eu'] : undefined));
+	const stale = await until('prod-eu stale', () =>
+		state().clusters['prod-eu']?.status === 'stale' ? state().clusters['prod-eu'] : undefined,
+	);
 	// The reason names the API server that stopped answering.
 	expect(stale.message).toContain(`cannot reach the API server at ${eu.server}`);
 	expect(stale.hasData).toBe(true);
@@ -115,15 +146,33 @@ it('shows both fleets merged, sends a change to its row\'s cluster only, and mar
 	expect(state().clusters['prod-us']?.status).toBe('ok');
 	expect(state().health.cluster.status).toBe('ok');
 	// Live: a change made in prod-us by someone else shows up.
-	await usApi.patch('HTTPRoute', httpRouteScenario.namespace, 'fraud-detector', [
-		{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 70},
-		{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 30},
-	], 'json');
-	await until('prod-us to follow its cluster', () => state().models.find((model) => modelKey(model) === 'prod-us:shapes-httproute/fraud-detector')?.versions.find((version) => version.name === 'v13')?.weight === 30);
+	await usApi.patch(
+		'HTTPRoute',
+		httpRouteScenario.namespace,
+		'fraud-detector',
+		[
+			{op: 'replace', path: '/spec/rules/0/backendRefs/0/weight', value: 70},
+			{op: 'replace', path: '/spec/rules/0/backendRefs/1/weight', value: 30},
+		],
+		'json',
+	);
+	await until(
+		'prod-us to follow its cluster',
+		() =>
+			state()
+				.models.find((model) => modelKey(model) === 'prod-us:shapes-httproute/fraud-detector')
+				?.versions.find((version) => version.name === 'v13')?.weight === 30,
+	);
 	expect(state().clusters['prod-eu']?.status).toBe('stale');
 
 	// A change in the stopped cluster fails and says so; nothing is written to prod-us.
-	handle.controller.askToConfirm({kind: 'set-weight', model: {namespace: target.namespace, name: target.name, cluster: 'prod-eu'}, canary: 'v13', from: 35, to: 50});
+	handle.controller.askToConfirm({
+		kind: 'set-weight',
+		model: {namespace: target.namespace, name: target.name, cluster: 'prod-eu'},
+		canary: 'v13',
+		from: 35,
+		to: 50,
+	});
 	await until('the refusal', () => state().toasts.some((toast) => toast.message.includes('in prod-eu: refused')));
 	expect(await routeWeights(usApi)).toEqual([70, 30]);
 }, 240_000);

@@ -42,7 +42,11 @@ beforeAll(async () => {
 		roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'workloads-only'},
 		subjects: [{kind: 'ServiceAccount', name: 'narrow', namespace: 'team-a'}],
 	});
-	const issued = (await post('/api/v1/namespaces/team-a/serviceaccounts/narrow/token', {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}})) as {
+	const issued = (await post('/api/v1/namespaces/team-a/serviceaccounts/narrow/token', {
+		apiVersion: 'authentication.k8s.io/v1',
+		kind: 'TokenRequest',
+		spec: {expirationSeconds: 3600},
+	})) as {
 		status: {token: string};
 	};
 	kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-narrow-')), 'kubeconfig');
@@ -66,9 +70,18 @@ afterAll(async () => {
 
 it('shows the models, says each refused kind once, and stays alive while the refusals stand', async () => {
 	// Rechecks every second, so that a refusal said at every recheck would show many times in the window below.
-	const port = await createKubeCluster({kubeconfigPath: kubeconfig, namespace: 'team-a', backoff: {initialMs: 200, maxMs: 1000, absentRecheckMs: 1000}});
+	const port = await createKubeCluster({
+		kubeconfigPath: kubeconfig,
+		namespace: 'team-a',
+		backoff: {initialMs: 200, maxMs: 1000, absentRecheckMs: 1000},
+	});
 	let alive = 0;
-	const unsubscribe = port.watchModels('team-a', () => {}, () => {}, () => alive++);
+	const unsubscribe = port.watchModels(
+		'team-a',
+		() => {},
+		() => {},
+		() => alive++,
+	);
 	recorder = record(port, 'team-a');
 	const models = await recorder.until('the fraud model', (list) => weightsOf(list, 'team-a', 'fraud')?.v2 === 'canary 20');
 	expect(weightsOf(models, 'team-a', 'fraud')).toEqual({v1: 'stable 80', v2: 'canary 20'});
@@ -79,7 +92,11 @@ it('shows the models, says each refused kind once, and stays alive while the ref
 	// Each refused kind once, however many rechecks there were.
 	const messages = refusals.map((error) => error.message);
 	expect(new Set(messages).size).toBe(messages.length);
-	for (const plural of ['rollouts', 'canaries']) expect(messages.some((message) => message.includes(plural)), plural).toBe(true);
+	for (const plural of ['rollouts', 'canaries'])
+		expect(
+			messages.some((message) => message.includes(plural)),
+			plural,
+		).toBe(true);
 	// Healthy moments keep coming: the refusals do not keep the cluster stale.
 	expect(alive).toBeGreaterThan(2);
 });

@@ -35,7 +35,8 @@ afterAll(async () => {
 	await cluster?.stop();
 });
 
-const routeWeights = async () => (await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
+const routeWeights = async () =>
+	(await api.get('HTTPRoute', 'team-a', 'fraud')).spec.rules[0].backendRefs.map((backend: {weight: number}) => backend.weight);
 
 describe('who owns what is written, found on the real API server', () => {
 	it('an HTTPRoute nobody owns: the weight change is planned as before', async () => {
@@ -55,13 +56,19 @@ describe('who owns what is written, found on the real API server', () => {
 
 		recorder = record(admin, 'team-a');
 		const models = await recorder.until('fraud owned', (list) => list.some((model) => model.name === 'fraud' && model.owner !== undefined));
-		expect(models.find((model) => model.name === 'fraud')!.owner).toMatchObject({controller: 'Flagger', object: 'Canary/fraud', evidence: 'managedFields manager flagger'});
+		expect(models.find((model) => model.name === 'fraud')!.owner).toMatchObject({
+			controller: 'Flagger',
+			object: 'Canary/fraud',
+			evidence: 'managedFields manager flagger',
+		});
 
 		const action = {kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 20, to: 30} as const;
 		await expect(admin.plan(action)).rejects.toThrow(PlanRefusal);
 		await expect(admin.plan(action)).rejects.toThrow(/^Flagger owns HTTPRoute\/fraud: use kubectl edit canary\/fraud -n team-a /);
 		await expect(admin.act(action)).rejects.toThrow(/^Flagger owns HTTPRoute\/fraud/);
-		await expect(admin.plan({kind: 'rollback', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2'})).rejects.toThrow(/^Flagger owns HTTPRoute\/fraud/);
+		await expect(admin.plan({kind: 'rollback', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2'})).rejects.toThrow(
+			/^Flagger owns HTTPRoute\/fraud/,
+		);
 		expect(await routeWeights()).toEqual([80, 20]);
 	});
 
@@ -69,7 +76,9 @@ describe('who owns what is written, found on the real API server', () => {
 		const owner = await api.create(inferenceService('shapes-replicas', 'churn-isvc', 'gs://models/churn/v1'));
 		const deployment = await api.get('Deployment', 'shapes-replicas', 'churn-v2');
 		await api.patch('Deployment', 'shapes-replicas', 'churn-v2', {
-			metadata: {ownerReferences: [{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'churn-isvc', uid: owner.metadata.uid}]},
+			metadata: {
+				ownerReferences: [{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'churn-isvc', uid: owner.metadata.uid}],
+			},
 		});
 		const action = {kind: 'set-weight', model: {namespace: 'shapes-replicas', name: 'churn'}, canary: 'v2', from: 25, to: 50} as const;
 		await expect(admin.plan(action)).rejects.toThrow(

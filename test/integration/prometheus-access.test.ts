@@ -12,7 +12,6 @@ import {freePort, type RunningPrometheus, startPrometheus} from '../../harness/p
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
 
-
 const PROXY_PREFIX = '/api/v1/namespaces/monitoring/services/http:prometheus:9090/proxy';
 const TOKEN = 'operator-token';
 const targets: MetricTarget[] = [{namespace: 'ml', name: 'fraud', version: 'v1'}];
@@ -26,7 +25,9 @@ const proxiedPaths: string[] = [];
 const silentSockets = new Set<net.Socket>();
 
 function listen(server: http.Server | net.Server): Promise<string> {
-	return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+	return new Promise((resolve) =>
+		server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+	);
 }
 
 beforeAll(async () => {
@@ -36,7 +37,9 @@ beforeAll(async () => {
 	apiServer = http.createServer(async (request, response) => {
 		if (request.headers.authorization !== `Bearer ${TOKEN}`) {
 			response.writeHead(403, {'content-type': 'application/json'});
-			response.end(JSON.stringify({kind: 'Status', status: 'Failure', message: 'services "prometheus" is forbidden', reason: 'Forbidden', code: 403}));
+			response.end(
+				JSON.stringify({kind: 'Status', status: 'Failure', message: 'services "prometheus" is forbidden', reason: 'Forbidden', code: 403}),
+			);
 			return;
 		}
 		const url = request.url ?? '';
@@ -70,7 +73,8 @@ afterAll(async () => {
 	await prometheus?.stop();
 	for (const server of [apiServer, notPrometheus]) server?.closeAllConnections();
 	for (const socket of silentSockets) socket.destroy();
-	for (const server of [apiServer, silent, notPrometheus]) await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+	for (const server of [apiServer, silent, notPrometheus])
+		await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
 });
 
 describe('reaching Prometheus', () => {
@@ -95,7 +99,13 @@ describe('reaching Prometheus', () => {
 
 	it('says which permission is missing when the API server refuses the proxy', async () => {
 		const source = createPrometheusMetrics({
-			kube: {server: apiServerUrl, namespace: 'monitoring', service: 'prometheus', port: 9090, headers: async () => ({Authorization: 'Bearer expired'})},
+			kube: {
+				server: apiServerUrl,
+				namespace: 'monitoring',
+				service: 'prometheus',
+				port: 9090,
+				headers: async () => ({Authorization: 'Bearer expired'}),
+			},
 		});
 		await expect(source.sample(targets, 60)).rejects.toThrow(
 			`The API server refused the proxy to Prometheus service monitoring/prometheus:9090 through the API server ${apiServerUrl} (HTTP 403: `,
@@ -107,7 +117,9 @@ describe('reaching Prometheus', () => {
 		const port = await freePort();
 		const source = createPrometheusMetrics({url: `http://127.0.0.1:${port}`});
 		await expect(source.sample(targets, 60)).rejects.toThrow(
-			new RegExp(`^Cannot reach Prometheus at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*Check the address and that Prometheus is running\\.$`),
+			new RegExp(
+				`^Cannot reach Prometheus at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*Check the address and that Prometheus is running\\.$`,
+			),
 		);
 	});
 
@@ -128,7 +140,10 @@ describe('reaching Prometheus', () => {
 	});
 
 	it('shows the rejected query when a custom profile is broken', async () => {
-		const source = createPrometheusMetrics({url: prometheus.url, profiles: {generic: {rps: 'sum by (namespace, model, version) (rate(x{{selector}}[{window}])'}}});
+		const source = createPrometheusMetrics({
+			url: prometheus.url,
+			profiles: {generic: {rps: 'sum by (namespace, model, version) (rate(x{{selector}}[{window}])'}},
+		});
 		await expect(source.sample(targets, 60)).rejects.toThrow(
 			/^Prometheus at http:\/\/127\.0\.0\.1:\d+ rejected the generic profile's rps query \(HTTP 400: .*parse error.*\)\. Query: sum by \(namespace, model, version\) \(rate\(x\{namespace=~"ml", model=~"fraud", version=~"v1"\}\[60s\]\)$/,
 		);

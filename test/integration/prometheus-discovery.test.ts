@@ -41,12 +41,17 @@ beforeAll(async () => {
 	cluster = await startCluster();
 	api = new TestApi(cluster.kubeconfig);
 	await api.createAll(fraudScenario('team-a').objects);
-	for (const version of ['v1', 'v2']) servers.push(await startModelServer({model: 'fraud', modelVersion: version, port: 0, knobs: {latencyMs: 5}}));
+	for (const version of ['v1', 'v2'])
+		servers.push(await startModelServer({model: 'fraud', modelVersion: version, port: 0, knobs: {latencyMs: 5}}));
 	// Reached only through the Service: it listens on the host's own address, not on loopback.
 	prometheus = await startPrometheus({
 		listenHost: hostAddress(),
 		scrapeIntervalSeconds: 1,
-		scrapeTargets: servers.map((server, index) => ({job: `fraud-v${index + 1}`, targets: [`127.0.0.1:${server.port}`], labels: {namespace: 'team-a'}})),
+		scrapeTargets: servers.map((server, index) => ({
+			job: `fraud-v${index + 1}`,
+			targets: [`127.0.0.1:${server.port}`],
+			labels: {namespace: 'team-a'},
+		})),
 	});
 	await waitForTargets(prometheus.url, {targets: 2});
 	load = startPacedLoad({urls: servers.map((server) => server.url), model: 'fraud', rate: 10, limitMs: 120_000});
@@ -108,7 +113,9 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 	it('status without --prometheus gives the found Prometheus’s figures and says which it used', async () => {
 		const result = await runCommandCaptured('status', ['--json', '--kubeconfig', cluster.kubeconfig, '--context', 'admin', '-n', 'team-a']);
 		expect(result.code).toBe(0);
-		expect(result.stderr).toBe('modeldeck status: metrics from prometheus monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)\n');
+		expect(result.stderr).toBe(
+			'modeldeck status: metrics from prometheus monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)\n',
+		);
 		const versions = JSON.parse(result.stdout).models[0].versions as Array<{name: string; metrics: {rps: number | null} | null}>;
 		expect(versions.map((version) => version.name).sort()).toEqual(['v1', 'v2']);
 		for (const version of versions) expect(version.metrics?.rps).toBeGreaterThan(0);
@@ -125,7 +132,9 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 	it('tells a user without services/proxy which permission reaching it takes', async () => {
 		const source = await prometheusInCluster({kubeconfig: cluster.kubeconfig, context: 'viewer'});
 		expect(source.found).toMatch(/^monitoring\/prometheus-operated/);
-		await expect(source.sample(targets, 10)).rejects.toThrow(/refused the proxy .*HTTP 403.*needs "get" on "services\/proxy" in namespace monitoring/);
+		await expect(source.sample(targets, 10)).rejects.toThrow(
+			/refused the proxy .*HTTP 403.*needs "get" on "services\/proxy" in namespace monitoring/,
+		);
 	});
 
 	it('a user who may list Services only in monitoring finds it there, and reaches it with services/proxy granted there', async () => {
@@ -137,7 +146,12 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 			metadata: {name: 'prometheus-reader'},
 			rules: [
 				{apiGroups: [''], resources: ['services'], verbs: ['list']},
-				{apiGroups: [''], resources: ['services/proxy'], resourceNames: ['prometheus-operated', 'http:prometheus-operated:web'], verbs: ['get', 'create']},
+				{
+					apiGroups: [''],
+					resources: ['services/proxy'],
+					resourceNames: ['prometheus-operated', 'http:prometheus-operated:web'],
+					verbs: ['get', 'create'],
+				},
 			],
 		});
 		await post('/apis/rbac.authorization.k8s.io/v1/namespaces/monitoring/rolebindings', {
@@ -147,7 +161,11 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 			roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'prometheus-reader'},
 			subjects: [{kind: 'ServiceAccount', name: 'oncall', namespace: 'monitoring'}],
 		});
-		const issued = (await post('/api/v1/namespaces/monitoring/serviceaccounts/oncall/token', {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}})) as {
+		const issued = (await post('/api/v1/namespaces/monitoring/serviceaccounts/oncall/token', {
+			apiVersion: 'authentication.k8s.io/v1',
+			kind: 'TokenRequest',
+			spec: {expirationSeconds: 3600},
+		})) as {
 			status: {token: string};
 		};
 		const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-oncall-')), 'kubeconfig');
@@ -171,15 +189,28 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 
 	it('the console with no --prometheus shows its figures and says which Prometheus it found and how; another context looks again', async () => {
 		const kube = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'team-a'});
-		const metrics = new LazyMetricsPort((context) => prometheusInCluster({kubeconfig: cluster.kubeconfig, context}), 'prometheus in the cluster', 'admin');
-		const handle = createConsole({...consoleDefaults, refreshSeconds: 1, namespace: 'team-a', sources: {cluster: kube, metrics, demo: false}}, {width: 200, height: 20});
+		const metrics = new LazyMetricsPort(
+			(context) => prometheusInCluster({kubeconfig: cluster.kubeconfig, context}),
+			'prometheus in the cluster',
+			'admin',
+		);
+		const handle = createConsole(
+			{...consoleDefaults, refreshSeconds: 1, namespace: 'team-a', sources: {cluster: kube, metrics, demo: false}},
+			{width: 200, height: 20},
+		);
 		handle.controller.start();
 		const rendered = render(handle.element);
 		try {
 			const deadline = Date.now() + 30_000;
 			const rows = () => (rendered.lastFrame() ?? '').split('\n');
-			const rps = (version: string) => /\s(\d+(?:\.\d+)?)\s/.exec(rows().find((line) => new RegExp(`\\s${version}\\s+(stable|canary)`).test(line))?.replace(/^.*?%/, '') ?? '')?.[1];
-			while (!(Number(rps('v1')) > 0 && Number(rps('v2')) > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+			const rps = (version: string) =>
+				/\s(\d+(?:\.\d+)?)\s/.exec(
+					rows()
+						.find((line) => new RegExp(`\\s${version}\\s+(stable|canary)`).test(line))
+						?.replace(/^.*?%/, '') ?? '',
+				)?.[1];
+			while (!(Number(rps('v1')) > 0 && Number(rps('v2')) > 0) && Date.now() < deadline)
+				await new Promise((resolve) => setTimeout(resolve, 100));
 			const frame = rendered.lastFrame() ?? '';
 			expect(Number(rps('v1')), frame).toBeGreaterThan(0);
 			expect(Number(rps('v2')), frame).toBeGreaterThan(0);
@@ -189,10 +220,13 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 			// Another context looks again, with that context's user: the viewer may not use the service proxy.
 			await handle.controller.switchContext('viewer');
 			const until = Date.now() + 30_000;
-			while (!(rendered.lastFrame() ?? '').includes('prom:down') && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+			while (!(rendered.lastFrame() ?? '').includes('prom:down') && Date.now() < until)
+				await new Promise((resolve) => setTimeout(resolve, 100));
 			const switched = rendered.lastFrame() ?? '';
 			expect(switched).toContain('prom:down');
-			expect(switched).toMatch(/prom down: The API server refused the proxy to Prometheus service monitoring\/prometheus-operated:web .*HTTP 403/);
+			expect(switched).toMatch(
+				/prom down: The API server refused the proxy to Prometheus service monitoring\/prometheus-operated:web .*HTTP 403/,
+			);
 			expect(switched).not.toContain('prometheus: monitoring/prometheus-operated (found');
 		} finally {
 			handle.controller.stop();

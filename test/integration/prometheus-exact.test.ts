@@ -18,7 +18,6 @@ import {BUILTIN_PROFILES} from '../../source/sources/prometheus/profiles.ts';
 import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
 import {EVALUATION_SECONDS, writeKnownOpenMetrics} from '../fixtures/prometheus/known-data.ts';
 
-
 let prometheus: RunningPrometheus;
 let workDir: string;
 let source: PrometheusMetrics;

@@ -13,7 +13,6 @@ import type {Sample, Series} from '../../source/domain/types.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/server.ts';
 import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
 
-
 /** Requests per second sent to each server. */
 const RATE = 20;
 /** How long the load runs before the source is read (bounded; the loop stops itself after LOAD_LIMIT_MS). */

@@ -38,7 +38,16 @@ let verdicts: Record<string, Verdict>;
 let flags: Record<string, Flag[]>;
 
 function version(name: string, track: Version['track']): Version {
-	return {name, track, weight: track === 'stable' ? 90 : 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: `img:${name}`, created: '2025-01-01T00:00:00Z'};
+	return {
+		name,
+		track,
+		weight: track === 'stable' ? 90 : 10,
+		replicasReady: 1,
+		replicasDesired: 1,
+		restarts: 0,
+		image: `img:${name}`,
+		created: '2025-01-01T00:00:00Z',
+	};
 }
 
 const models: Model[] = [
@@ -63,7 +72,11 @@ beforeAll(async () => {
 	});
 	await waitForTargets(prometheus.url, {targets: pairs.length});
 	const source = createPrometheusMetrics({url: prometheus.url, scrapeIntervalSeconds: 1});
-	load = startPacedLoad({targets: pairs.map(([model, modelVersion]) => [servers.get(`${model}/${modelVersion}`)!.url, model]), rate: RATE, limitMs: LOAD_LIMIT_MS});
+	load = startPacedLoad({
+		targets: pairs.map(([model, modelVersion]) => [servers.get(`${model}/${modelVersion}`)!.url, model]),
+		rate: RATE,
+		limitMs: LOAD_LIMIT_MS,
+	});
 	await sleep(WARM_UP_MS + WINDOW_SECONDS * 1000 - SLOW_FOR_MS);
 	servers.get('fraud/v2')!.setKnobs({latencyMs: 200});
 	await sleep(SLOW_FOR_MS);
@@ -99,7 +112,7 @@ function details(verdict: Verdict | undefined): string {
 }
 
 describe('the canary verdict over a real Prometheus', () => {
-	it('fails the canary slowed for the last 25 s of a 90 s window, on the judge\'s own figures', () => {
+	it("fails the canary slowed for the last 25 s of a 90 s window, on the judge's own figures", () => {
 		const verdict = verdicts['ml/fraud'];
 		expect(verdict?.result, details(verdict)).toBe('fail');
 		// The judge found it, not only the newest sample's flag.

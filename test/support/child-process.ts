@@ -25,7 +25,12 @@ export interface ProcessOptions {
 }
 
 export function runProcess(command: string, args: string[], options: ProcessOptions): Promise<ProcessRun> {
-	const child = spawn(command, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownGroup ?? false});
+	const child = spawn(command, args, {
+		cwd: options.cwd,
+		env: options.env,
+		stdio: ['ignore', 'pipe', 'pipe'],
+		detached: options.ownGroup ?? false,
+	});
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -2,9 +2,36 @@
  * In-memory ports for UI and store tests: a fixed fleet whose actions are recorded. Adapters are tested against
  * the real services elsewhere; this only lets component tests drive the screens deterministically.
  */
-import {ConflictError, type AgentEvent, type AgentPort, type AuditEntry, type ClusterPort, type MetricTarget, type MetricsPort, type SourceError, type Sources, type TimeRange} from '../../source/domain/ports.ts';
-import {changedVersions, ensureActionHolds, planTraffic, targetWeights, type ChangePlan, type TrafficAction} from '../../source/domain/plan.ts';
-import {versionKey, type Action, type ActionProgress, type Model, type ModelRef, type Prediction, type Sample, type Series} from '../../source/domain/types.ts';
+import {
+	ConflictError,
+	type AgentEvent,
+	type AgentPort,
+	type AuditEntry,
+	type ClusterPort,
+	type MetricTarget,
+	type MetricsPort,
+	type SourceError,
+	type Sources,
+	type TimeRange,
+} from '../../source/domain/ports.ts';
+import {
+	changedVersions,
+	ensureActionHolds,
+	planTraffic,
+	targetWeights,
+	type ChangePlan,
+	type TrafficAction,
+} from '../../source/domain/plan.ts';
+import {
+	versionKey,
+	type Action,
+	type ActionProgress,
+	type Model,
+	type ModelRef,
+	type Prediction,
+	type Sample,
+	type Series,
+} from '../../source/domain/types.ts';
 
 export const NOW = Date.parse('2026-11-26T10:00:00Z');
 
@@ -17,8 +44,28 @@ export function fixtureModels(): Model[] {
 			routerObject: 'HTTPRoute/fraud-detector',
 			runtime: 'generic',
 			versions: [
-				{name: 'v12', track: 'stable', weight: 90, replicasReady: 3, replicasDesired: 3, restarts: 0, image: 'registry.local/fraud:v12', created: '2026-11-20T10:00:00Z', resources: {memoryLimitBytes: 1024 ** 3, cpuLimitCores: 1}},
-				{name: 'v13', track: 'canary', weight: 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'registry.local/fraud:v13', created: '2026-11-26T09:00:00Z', resources: {memoryLimitBytes: 1024 ** 3, cpuLimitCores: 1}},
+				{
+					name: 'v12',
+					track: 'stable',
+					weight: 90,
+					replicasReady: 3,
+					replicasDesired: 3,
+					restarts: 0,
+					image: 'registry.local/fraud:v12',
+					created: '2026-11-20T10:00:00Z',
+					resources: {memoryLimitBytes: 1024 ** 3, cpuLimitCores: 1},
+				},
+				{
+					name: 'v13',
+					track: 'canary',
+					weight: 10,
+					replicasReady: 1,
+					replicasDesired: 1,
+					restarts: 0,
+					image: 'registry.local/fraud:v13',
+					created: '2026-11-26T09:00:00Z',
+					resources: {memoryLimitBytes: 1024 ** 3, cpuLimitCores: 1},
+				},
 			],
 		},
 		{
@@ -26,7 +73,16 @@ export function fixtureModels(): Model[] {
 			name: 'recommender',
 			router: 'replicas',
 			versions: [
-				{name: 'v2', track: 'stable', weight: 100, replicasReady: 2, replicasDesired: 2, restarts: 1, image: 'registry.local/rec:2.0', created: '2026-11-01T10:00:00Z'},
+				{
+					name: 'v2',
+					track: 'stable',
+					weight: 100,
+					replicasReady: 2,
+					replicasDesired: 2,
+					restarts: 1,
+					image: 'registry.local/rec:2.0',
+					created: '2026-11-01T10:00:00Z',
+				},
 			],
 		},
 	];
@@ -35,9 +91,18 @@ export function fixtureModels(): Model[] {
 export function fixtureSamples(): Map<string, Sample> {
 	const base = {cpuCores: 0.4, memoryBytes: 300 * 1024 ** 2, time: NOW};
 	return new Map([
-		[versionKey({namespace: 'prod', name: 'fraud-detector', version: 'v12'}), {...base, rps: 180, errorRatio: 0.001, p50Ms: 20, p95Ms: 45, p99Ms: 80}],
-		[versionKey({namespace: 'prod', name: 'fraud-detector', version: 'v13'}), {...base, rps: 20, errorRatio: 0.002, p50Ms: 60, p95Ms: 400, p99Ms: 900}],
-		[versionKey({namespace: 'prod', name: 'recommender', version: 'v2'}), {...base, rps: 50, errorRatio: 0, p50Ms: 12, p95Ms: 30, p99Ms: 44}],
+		[
+			versionKey({namespace: 'prod', name: 'fraud-detector', version: 'v12'}),
+			{...base, rps: 180, errorRatio: 0.001, p50Ms: 20, p95Ms: 45, p99Ms: 80},
+		],
+		[
+			versionKey({namespace: 'prod', name: 'fraud-detector', version: 'v13'}),
+			{...base, rps: 20, errorRatio: 0.002, p50Ms: 60, p95Ms: 400, p99Ms: 900},
+		],
+		[
+			versionKey({namespace: 'prod', name: 'recommender', version: 'v2'}),
+			{...base, rps: 50, errorRatio: 0, p50Ms: 12, p95Ms: 30, p99Ms: 44},
+		],
 	]);
 }
 
@@ -134,7 +199,9 @@ export class FakeCluster implements ClusterPort {
 		const found = this.#find(action.model);
 		ensureActionHolds(found, action);
 		const target = action.kind === 'switch' ? action.to : action.kind === 'rollout' ? action.command : action.canary;
-		this.calls.push(`${action.kind === 'set-weight' ? 'weight' : action.kind} ${action.model.name} ${target}${action.kind === 'set-weight' ? ` ${action.to}` : ''}`);
+		this.calls.push(
+			`${action.kind === 'set-weight' ? 'weight' : action.kind} ${action.model.name} ${target}${action.kind === 'set-weight' ? ` ${action.to}` : ''}`,
+		);
 		const targets = targetWeights(found, action);
 		for (const version of found.versions) version.weight = targets.get(version.name) ?? version.weight;
 		if (action.kind === 'promote' || action.kind === 'switch') {
@@ -195,7 +262,7 @@ export class FakeAgent implements AgentPort {
 	}
 
 	emit(predictions: Prediction[]) {
-		predictions.forEach((prediction, index) => this.listener?.({type: 'prediction', seq: index + 1, prediction}));
+		for (const [index, prediction] of predictions.entries()) this.listener?.({type: 'prediction', seq: index + 1, prediction});
 	}
 
 	async *act(action: Action): AsyncIterable<ActionProgress> {
@@ -220,7 +287,19 @@ export class FakeAgent implements AgentPort {
 
 	async lookup(requestId: string) {
 		return requestId === 'req-42'
-			? [{requestId, namespace: 'prod', model: 'fraud-detector', version: 'v13', time: NOW, latencyMs: 31, status: 'ok' as const, inputSummary: '{amount: 3}', outputSummary: 'fraud=0.1'}]
+			? [
+					{
+						requestId,
+						namespace: 'prod',
+						model: 'fraud-detector',
+						version: 'v13',
+						time: NOW,
+						latencyMs: 31,
+						status: 'ok' as const,
+						inputSummary: '{amount: 3}',
+						outputSummary: 'fraud=0.1',
+					},
+				]
 			: [];
 	}
 
@@ -229,7 +308,9 @@ export class FakeAgent implements AgentPort {
 	}
 }
 
-export function fakeSources(options: {agent?: boolean; metrics?: boolean} = {}): Sources & {cluster: FakeCluster; metrics?: FakeMetrics; agent?: FakeAgent} {
+export function fakeSources(
+	options: {agent?: boolean; metrics?: boolean} = {},
+): Sources & {cluster: FakeCluster; metrics?: FakeMetrics; agent?: FakeAgent} {
 	return {
 		cluster: new FakeCluster(),
 		...(options.metrics === false ? {} : {metrics: new FakeMetrics()}),

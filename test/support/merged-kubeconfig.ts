@@ -9,7 +9,15 @@ type Json = Record<string, any>;
  * renamed alike, so that nothing collides); the first is the current context.
  */
 export function mergeKubeconfigs(file: string, planes: Array<{context: string; kubeconfig: string}>): void {
-	const merged: Json = {apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [], 'current-context': planes[0]!.context, preferences: {}};
+	const merged: Json = {
+		apiVersion: 'v1',
+		kind: 'Config',
+		clusters: [],
+		users: [],
+		contexts: [],
+		'current-context': planes[0]!.context,
+		preferences: {},
+	};
 	for (const {context, kubeconfig} of planes) {
 		const config = parse(readFileSync(kubeconfig, 'utf8')) as Json;
 		const admin = (config.contexts as Json[]).find((entry) => entry.name === 'admin')!;

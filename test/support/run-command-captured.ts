@@ -2,7 +2,11 @@
 import {PassThrough} from 'node:stream';
 import {runCommand} from '../../source/commands/run-command.ts';
 
-export async function runCommandCaptured(name: Parameters<typeof runCommand>[0], argv: string[], options?: Parameters<typeof runCommand>[3]): Promise<{code: number; stdout: string; stderr: string}> {
+export async function runCommandCaptured(
+	name: Parameters<typeof runCommand>[0],
+	argv: string[],
+	options?: Parameters<typeof runCommand>[3],
+): Promise<{code: number; stdout: string; stderr: string}> {
 	let stdout = '';
 	let stderr = '';
 	const io = {

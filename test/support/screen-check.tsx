@@ -89,7 +89,13 @@ export function findViolations(operations: readonly Operation[], columns: number
 							const at = y * columns + x + cell;
 							const owner = owners.get(at);
 							if (owner !== undefined && owner !== index) {
-								violations.push({kind: 'overlap', x: x + cell, y, text: line.trim(), covered: texts[owner]!.split('\n')[y - (operations[owner] as {y: number}).y]?.trim() ?? ''});
+								violations.push({
+									kind: 'overlap',
+									x: x + cell,
+									y,
+									text: line.trim(),
+									covered: texts[owner]!.split('\n')[y - (operations[owner] as {y: number}).y]?.trim() ?? '',
+								});
 							}
 
 							owners.set(at, index);
@@ -167,10 +173,7 @@ export async function settle(ms = 30): Promise<void> {
  * overflows shows in the frame instead of being cut by the terminal.
  */
 export async function renderAtSize(setup: Partial<ConsoleSetup> & Pick<ConsoleSetup, 'sources'>, columns: number, rows: number) {
-	const handle = createConsole(
-		{...consoleDefaults, ...setup},
-		{width: columns, height: rows},
-	);
+	const handle = createConsole({...consoleDefaults, ...setup}, {width: columns, height: rows});
 	const stdout = new FakeStdout(columns + 40, rows + 20);
 	const stdin = new FakeStdin();
 	watched = {columns, rows, violations: []};

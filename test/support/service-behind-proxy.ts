@@ -51,9 +51,11 @@ export async function serviceBehindProxy(api: TestApi, options: ServiceBehindPro
 	const pod = options.pod ?? `${service}-on-host`;
 	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
 	if (options.createNamespace ?? true) {
-		await post('/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}).catch((error: {status?: number}) => {
-			if (error.status !== 409) throw error;
-		});
+		await post('/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: namespace}}).catch(
+			(error: {status?: number}) => {
+				if (error.status !== 409) throw error;
+			},
+		);
 	}
 
 	await post(`/api/v1/namespaces/${namespace}/services`, {
@@ -66,7 +68,10 @@ export async function serviceBehindProxy(api: TestApi, options: ServiceBehindPro
 		apiVersion: 'v1',
 		kind: 'Pod',
 		metadata: {name: pod, labels},
-		spec: {schedulerName: 'runs-on-the-test-host', containers: [{name: 'server', image: 'modeldeck/on-host:none', ports: [{name: portName, containerPort: port}]}]},
+		spec: {
+			schedulerName: 'runs-on-the-test-host',
+			containers: [{name: 'server', image: 'modeldeck/on-host:none', ports: [{name: portName, containerPort: port}]}],
+		},
 	});
 	await api.http.patch(`/api/v1/namespaces/${namespace}/pods/${pod}/status`, {status: {podIP: host, podIPs: [{ip: host}]}}, 'merge');
 	await post(`/api/v1/namespaces/${namespace}/endpoints`, {

@@ -2,8 +2,22 @@
 import type {Terminal} from '@xterm/headless';
 
 const base16 = [
-	'#1a1b26', '#f7768e', '#9ece6a', '#e0af68', '#7aa2f7', '#bb9af7', '#7dcfff', '#a9b1d6',
-	'#414868', '#ff7a93', '#b9f27c', '#ff9e64', '#7da6ff', '#c0a8ff', '#0db9d7', '#c0caf5',
+	'#1a1b26',
+	'#f7768e',
+	'#9ece6a',
+	'#e0af68',
+	'#7aa2f7',
+	'#bb9af7',
+	'#7dcfff',
+	'#a9b1d6',
+	'#414868',
+	'#ff7a93',
+	'#b9f27c',
+	'#ff9e64',
+	'#7da6ff',
+	'#c0a8ff',
+	'#0db9d7',
+	'#c0caf5',
 ];
 const background = '#1a1b26';
 const foreground = '#c0caf5';
@@ -54,7 +68,10 @@ export function screenToSvg(terminal: Terminal, title: string): string {
 		const flush = () => {
 			if (!run) return;
 			const x = padding + run.x * cellWidth;
-			if (run.bg) parts.push(`<rect x="${x.toFixed(1)}" y="${y - 13}" width="${(run.text.length * cellWidth).toFixed(1)}" height="${cellHeight}" fill="${run.bg}"/>`);
+			if (run.bg)
+				parts.push(
+					`<rect x="${x.toFixed(1)}" y="${y - 13}" width="${(run.text.length * cellWidth).toFixed(1)}" height="${cellHeight}" fill="${run.bg}"/>`,
+				);
 			if (run.text.trim() !== '') {
 				parts.push(
 					`<text x="${x.toFixed(1)}" y="${y}" fill="${run.fg}"${run.bold ? ' font-weight="bold"' : ''}${run.dim ? ' opacity="0.6"' : ''}>${escapeXml(run.text)}</text>`,

@@ -206,12 +206,15 @@ export async function runLoad(targets: LoadTarget[], options: LoadOptions): Prom
 	};
 
 	const outstanding = new Set<{request: http.ClientRequest; intended: number; settle: (error: string) => void}>();
-	const sweeper = setInterval(() => {
-		const cutoff = performance.now() - timeoutMs;
-		for (const entry of outstanding) {
-			if (entry.intended < cutoff) entry.request.destroy(new Error(`no answer within ${timeoutMs} ms`));
-		}
-	}, Math.min(1000, timeoutMs));
+	const sweeper = setInterval(
+		() => {
+			const cutoff = performance.now() - timeoutMs;
+			for (const entry of outstanding) {
+				if (entry.intended < cutoff) entry.request.destroy(new Error(`no answer within ${timeoutMs} ms`));
+			}
+		},
+		Math.min(1000, timeoutMs),
+	);
 
 	let lastProgress = start;
 	const progress = (now: number): void => {

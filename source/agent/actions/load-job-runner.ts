@@ -87,10 +87,14 @@ export class KubeLoadJobRunner implements LoadJobRunner {
 			}
 
 			if (results.length < plan.workers) throw new Error(`only ${results.length} of ${plan.workers} workers left results`);
-			const late = results.filter((result) => result.windowStart !== undefined && result.windowStart - plan.warmupSeconds * 1000 > startAt + 1000);
+			const late = results.filter(
+				(result) => result.windowStart !== undefined && result.windowStart - plan.warmupSeconds * 1000 > startAt + 1000,
+			);
 			if (late.length > 0) {
 				const worst = Math.max(...late.map((result) => result.windowStart! - plan.warmupSeconds * 1000 - startAt));
-				onMessage(`${late.length} of ${results.length} workers started after the shared start time (up to ${(worst / 1000).toFixed(1)} s late): the rate is over the union of their windows`);
+				onMessage(
+					`${late.length} of ${results.length} workers started after the shared start time (up to ${(worst / 1000).toFixed(1)} s late): the rate is over the union of their windows`,
+				);
 			}
 
 			finished = true;

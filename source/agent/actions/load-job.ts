@@ -43,7 +43,10 @@ export function workerResult(run: LoadRun): WorkerResult {
 
 /** Finds the worker's result line in its output (logs may hold other lines). */
 export function parseWorkerOutput(output: string): WorkerResult | string {
-	const lines = output.split('\n').map((line) => line.trim()).filter((line) => line.startsWith('{'));
+	const lines = output
+		.split('\n')
+		.map((line) => line.trim())
+		.filter((line) => line.startsWith('{'));
 	for (const line of lines.reverse()) {
 		try {
 			const parsed = JSON.parse(line) as Partial<WorkerResult>;
@@ -141,7 +144,10 @@ export interface LoadJobSpec {
 export const loadTestLabel = 'modeldeck.dev/load-test';
 
 /** Arguments after the image's entrypoint (`modeldeck`). */
-export function workerArgs(spec: Pick<LoadJobSpec, 'target' | 'url' | 'body' | 'durationSeconds' | 'warmupSeconds' | 'startAt'>, rpsPerWorker: number): string[] {
+export function workerArgs(
+	spec: Pick<LoadJobSpec, 'target' | 'url' | 'body' | 'durationSeconds' | 'warmupSeconds' | 'startAt'>,
+	rpsPerWorker: number,
+): string[] {
 	return [
 		'agent',
 		'loadtest-worker',

@@ -69,7 +69,8 @@ export async function prepareTargets(targets: VersionRef[], context: LoadTestCon
 		try {
 			const response = await fetchImpl(modelPath, {signal: AbortSignal.timeout(10_000)});
 			const text = await response.text();
-			if (response.status !== 200) return `${versionLabel(target)}: GET ${modelPath} answered HTTP ${response.status}: ${text.slice(0, 120)}`;
+			if (response.status !== 200)
+				return `${versionLabel(target)}: GET ${modelPath} answered HTTP ${response.status}: ${text.slice(0, 120)}`;
 			const metadata = parseModelMetadata(JSON.parse(text) as unknown);
 			if (typeof metadata === 'string') return `${versionLabel(target)}: ${metadata}`;
 			const request = buildInferenceRequest(metadata);
@@ -91,14 +92,20 @@ function formatMs(ms: number | null): string {
 function progressMessage(progress: LoadProgress, rps: number): string {
 	const phase = progress.warmingUp ? ' (warm-up)' : '';
 	const perTarget = progress.targets
-		.map((target) => `${target.label.split('/').at(-1)}: ${target.completed}/${target.sent} answered, ${target.errors} errors, p99 ${formatMs(target.p99Ms)} ms`)
+		.map(
+			(target) =>
+				`${target.label.split('/').at(-1)}: ${target.completed}/${target.sent} answered, ${target.errors} errors, p99 ${formatMs(target.p99Ms)} ms`,
+		)
 		.join(' · ');
 	return `${Math.floor(progress.elapsedSeconds)}/${Math.round(progress.totalSeconds)} s${phase} at ${rps} rps · ${perTarget}`;
 }
 
 function summary(results: LoadTestResult[]): string {
 	return results
-		.map((result) => `${result.target.version}: ${result.achievedRps.toFixed(1)} rps, p50 ${formatMs(result.p50Ms)} ms, p99 ${formatMs(result.p99Ms)} ms, ${result.errors} errors of ${result.requests}`)
+		.map(
+			(result) =>
+				`${result.target.version}: ${result.achievedRps.toFixed(1)} rps, p50 ${formatMs(result.p50Ms)} ms, p99 ${formatMs(result.p99Ms)} ms, ${result.errors} errors of ${result.requests}`,
+		)
 		.join('; ');
 }
 
@@ -136,7 +143,11 @@ export async function* loadTest(action: LoadTestAction, context: LoadTestContext
 						? `${Math.floor((now - startAt) / 1000)}/${Math.round(totalSeconds)} s${now < startAt + warmupSeconds * 1000 ? ' (warm-up)' : ''} at ${action.rps} rps`
 						: 'collecting the workers’ results';
 			const fraction = Math.min(0.99, Math.max(0, (now - startAt) / 1000 / totalSeconds));
-			channel.push({kind: 'progress', fraction, message: `${when} · ${[...latest].map(([version, message]) => `${version}: ${message}`).join(' · ')}`});
+			channel.push({
+				kind: 'progress',
+				fraction,
+				message: `${when} · ${[...latest].map(([version, message]) => `${version}: ${message}`).join(' · ')}`,
+			});
 		};
 
 		ticker = setInterval(tick, 1000);
@@ -159,7 +170,11 @@ export async function* loadTest(action: LoadTestAction, context: LoadTestContext
 				warmupSeconds,
 				...(context.signal ? {signal: context.signal} : {}),
 				onProgress: (progress) =>
-					channel.push({kind: 'progress', fraction: Math.min(0.99, progress.elapsedSeconds / progress.totalSeconds), message: progressMessage(progress, action.rps)}),
+					channel.push({
+						kind: 'progress',
+						fraction: Math.min(0.99, progress.elapsedSeconds / progress.totalSeconds),
+						message: progressMessage(progress, action.rps),
+					}),
 			},
 		);
 	}

@@ -84,7 +84,12 @@ export function buildInferenceRequest(metadata: ModelMetadata): InferenceRequest
 		const shape = input.shape.map((dimension) => (dimension === -1 ? 1 : dimension));
 		const elements = shape.reduce((product, dimension) => product * dimension, 1);
 		if (elements > maxElements) return `input ${input.name} has ${elements} elements; the smoke test sends at most ${maxElements}`;
-		inputs.push({name: input.name, shape, datatype: input.datatype, data: Array.from({length: elements}, (_, index) => sampleValue(input.datatype, index))});
+		inputs.push({
+			name: input.name,
+			shape,
+			datatype: input.datatype,
+			data: Array.from({length: elements}, (_, index) => sampleValue(input.datatype, index)),
+		});
 	}
 
 	return {inputs};
@@ -129,7 +134,11 @@ export function checkInferenceResponse(metadata: ModelMetadata, body: unknown): 
 	for (const declared of metadata.outputs) {
 		const output = outputs.find((candidate) => candidate['name'] === declared.name);
 		if (!output) {
-			checks.push({name: `output ${declared.name} present`, ok: false, detail: `missing; got ${outputs.map((candidate) => String(candidate['name'])).join(', ') || 'no outputs'}`});
+			checks.push({
+				name: `output ${declared.name} present`,
+				ok: false,
+				detail: `missing; got ${outputs.map((candidate) => String(candidate['name'])).join(', ') || 'no outputs'}`,
+			});
 			continue;
 		}
 
@@ -140,20 +149,24 @@ export function checkInferenceResponse(metadata: ModelMetadata, body: unknown): 
 			ok: datatype === declared.datatype,
 			detail: datatype === declared.datatype ? declared.datatype : `expected ${declared.datatype}, got ${datatype ?? 'none'}`,
 		});
-		const shape = Array.isArray(output['shape']) && output['shape'].every((dimension) => Number.isInteger(dimension)) ? (output['shape'] as number[]) : undefined;
+		const shape =
+			Array.isArray(output['shape']) && output['shape'].every((dimension) => Number.isInteger(dimension))
+				? (output['shape'] as number[])
+				: undefined;
 		const values = flatten(output['data']);
 		const elements = shape?.reduce((product, dimension) => product * dimension, 1);
 		const shapeOk = shape !== undefined && shapeMatches(declared.shape, shape) && elements === values.length;
 		checks.push({
 			name: `output ${declared.name} shape`,
 			ok: shapeOk,
-			detail: shape === undefined
-				? 'the output has no shape'
-				: !shapeMatches(declared.shape, shape)
-					? `expected [${declared.shape.join(', ')}], got [${shape.join(', ')}]`
-					: elements !== values.length
-						? `shape [${shape.join(', ')}] holds ${elements} values but data has ${values.length}`
-						: `[${shape.join(', ')}]`,
+			detail:
+				shape === undefined
+					? 'the output has no shape'
+					: !shapeMatches(declared.shape, shape)
+						? `expected [${declared.shape.join(', ')}], got [${shape.join(', ')}]`
+						: elements !== values.length
+							? `shape [${shape.join(', ')}] holds ${elements} values but data has ${values.length}`
+							: `[${shape.join(', ')}]`,
 		});
 		checks.push(rangeCheck(declared, values));
 	}
@@ -178,7 +191,10 @@ function rangeCheck(declared: TensorMetadata, values: unknown[]): SmokeCheck {
 		return {
 			name,
 			ok: outside === undefined,
-			detail: outside === undefined ? `${numbers.length} integers in ${declared.datatype}'s range` : `${outside} is not a ${declared.datatype} (integers ${min}…${max})`,
+			detail:
+				outside === undefined
+					? `${numbers.length} integers in ${declared.datatype}'s range`
+					: `${outside} is not a ${declared.datatype} (integers ${min}…${max})`,
 		};
 	}
 

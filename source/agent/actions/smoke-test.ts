@@ -21,7 +21,13 @@ interface Fetched {
 	ms: number;
 }
 
-async function fetchJson(fetchImpl: typeof fetch, url: string, init: RequestInit, timeoutMs: number, signal?: AbortSignal): Promise<Fetched> {
+async function fetchJson(
+	fetchImpl: typeof fetch,
+	url: string,
+	init: RequestInit,
+	timeoutMs: number,
+	signal?: AbortSignal,
+): Promise<Fetched> {
 	const started = performance.now();
 	const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
 	const response = await fetchImpl(url, {...init, signal: AbortSignal.any(signals)});
@@ -67,13 +73,20 @@ export async function* smokeTest(target: VersionRef, baseUrl: string, options: S
 		const failed = checks.filter((check) => !check.ok);
 		return failed.length === 0
 			? {kind: 'done', message: `smoke test of ${target.version} passed: ${checks.length}/${checks.length} checks`}
-			: {kind: 'failed', message: `smoke test of ${target.version} failed ${failed.length} of ${checks.length} checks: ${failed.map((check) => check.name).join(', ')}`};
+			: {
+					kind: 'failed',
+					message: `smoke test of ${target.version} failed ${failed.length} of ${checks.length} checks: ${failed.map((check) => check.name).join(', ')}`,
+				};
 	};
 
 	yield {kind: 'progress', fraction: 0, message: `smoke test of ${target.namespace}/${target.name}/${target.version} at ${base}`};
 	try {
 		const ready = await fetchJson(fetchImpl, `${base}/v2/health/ready`, {}, timeoutMs, options.signal);
-		yield report({name: 'server ready', ok: ready.status === 200, detail: ready.status === 200 ? `ready (${Math.round(ready.ms)} ms)` : `HTTP ${ready.status}: ${shortBody(ready)}`});
+		yield report({
+			name: 'server ready',
+			ok: ready.status === 200,
+			detail: ready.status === 200 ? `ready (${Math.round(ready.ms)} ms)` : `HTTP ${ready.status}: ${shortBody(ready)}`,
+		});
 	} catch (error) {
 		yield report({name: 'server ready', ok: false, detail: `cannot reach ${base}: ${errorText(error)}`});
 		yield finish();
@@ -105,7 +118,11 @@ export async function* smokeTest(target: VersionRef, baseUrl: string, options: S
 
 	try {
 		const modelReady = await fetchJson(fetchImpl, `${modelPath}/ready`, {}, timeoutMs, options.signal);
-		yield report({name: 'model ready', ok: modelReady.status === 200, detail: modelReady.status === 200 ? 'ready' : `HTTP ${modelReady.status}: ${shortBody(modelReady)}`});
+		yield report({
+			name: 'model ready',
+			ok: modelReady.status === 200,
+			detail: modelReady.status === 200 ? 'ready' : `HTTP ${modelReady.status}: ${shortBody(modelReady)}`,
+		});
 	} catch (error) {
 		yield report({name: 'model ready', ok: false, detail: errorText(error)});
 	}

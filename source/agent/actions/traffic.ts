@@ -25,7 +25,8 @@ export async function planTrafficAction(cluster: Pick<ClusterPort, 'plan'>, acti
 
 function failure(error: unknown): Extract<ActionProgress, {kind: 'failed'}> {
 	const message = (error as Error).message ?? String(error);
-	if (error instanceof ConflictError) return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
+	if (error instanceof ConflictError)
+		return {kind: 'failed', message: `conflict: ${message} (someone changed it meanwhile; look again and retry)`};
 	if (error instanceof ForbiddenError) return {kind: 'failed', message: `the agent's service account may not do this: ${message}`};
 	return {kind: 'failed', message};
 }

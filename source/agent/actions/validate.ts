@@ -58,7 +58,10 @@ function expected(value: unknown): Record<string, number> {
 
 /** A weight by the console's own rule (domain/weights.ts): a whole number from 0 to 100, as a JSON number. */
 function weightOf(value: unknown, field: string): number {
-	if (typeof value !== 'number') throw new Invalid(`${field} must be a whole number from 0 to 100 (a JSON number), got ${JSON.stringify(value)?.slice(0, 40) ?? 'nothing'}`);
+	if (typeof value !== 'number')
+		throw new Invalid(
+			`${field} must be a whole number from 0 to 100 (a JSON number), got ${JSON.stringify(value)?.slice(0, 40) ?? 'nothing'}`,
+		);
 	const parsed = parseWeight(String(value));
 	if ('error' in parsed) throw new Invalid(`${field}: ${parsed.error}`);
 	return parsed.weight;
@@ -94,7 +97,12 @@ function parseBare(value: unknown): Action | string {
 			}
 
 			case 'promote':
-				return {kind, model: modelRef(value['model'], 'model'), canary: label(value['canary'], 'canary'), stable: label(value['stable'], 'stable')};
+				return {
+					kind,
+					model: modelRef(value['model'], 'model'),
+					canary: label(value['canary'], 'canary'),
+					stable: label(value['stable'], 'stable'),
+				};
 			case 'rollback':
 				return {kind, model: modelRef(value['model'], 'model'), canary: label(value['canary'], 'canary')};
 			case 'switch':
@@ -123,7 +131,8 @@ function parseBare(value: unknown): Action | string {
 					rps: number(value['rps'], 'rps', 0.1, maxLoadTestRps),
 					durationSeconds: number(value['durationSeconds'], 'durationSeconds', 1, maxLoadTestSeconds),
 				};
-				if (value['warmupSeconds'] !== undefined) action.warmupSeconds = number(value['warmupSeconds'], 'warmupSeconds', 0, maxLoadTestSeconds);
+				if (value['warmupSeconds'] !== undefined)
+					action.warmupSeconds = number(value['warmupSeconds'], 'warmupSeconds', 0, maxLoadTestSeconds);
 				return action;
 			}
 

@@ -38,17 +38,41 @@ function routerPermission(model: Model): ResourceAttributes | string {
 	const namespace = model.namespace;
 	switch (model.router) {
 		case 'httproute':
-			return {verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace, name: objectName(model.routerObject, model.name)};
+			return {
+				verb: 'patch',
+				group: 'gateway.networking.k8s.io',
+				resource: 'httproutes',
+				namespace,
+				name: objectName(model.routerObject, model.name),
+			};
 		case 'virtualservice':
-			return {verb: 'patch', group: 'networking.istio.io', resource: 'virtualservices', namespace, name: objectName(model.routerObject, model.name)};
+			return {
+				verb: 'patch',
+				group: 'networking.istio.io',
+				resource: 'virtualservices',
+				namespace,
+				name: objectName(model.routerObject, model.name),
+			};
 		case 'kserve':
 			return {verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace, name: model.name};
 		case 'replicas':
 			return {verb: 'patch', group: 'apps', resource: 'deployments', namespace};
 		case 'trafficsplit':
-			return {verb: 'patch', group: 'split.smi-spec.io', resource: 'trafficsplits', namespace, name: objectName(model.routerObject, model.name)};
+			return {
+				verb: 'patch',
+				group: 'split.smi-spec.io',
+				resource: 'trafficsplits',
+				namespace,
+				name: objectName(model.routerObject, model.name),
+			};
 		case 'seldon':
-			return {verb: 'patch', group: 'mlops.seldon.io', resource: 'experiments', namespace, name: objectName(model.routerObject, model.name)};
+			return {
+				verb: 'patch',
+				group: 'mlops.seldon.io',
+				resource: 'experiments',
+				namespace,
+				name: objectName(model.routerObject, model.name),
+			};
 		case 'argo-rollouts':
 			return {verb: 'patch', group: 'argoproj.io', resource: 'rollouts', namespace, name: objectName(model.owner?.object, model.name)};
 		case 'flagger':
@@ -75,7 +99,13 @@ export function actionModel(action: Action): ModelRef {
 export type TrafficAction = Extract<Action, {kind: 'set-weight' | 'promote' | 'rollback' | 'switch' | 'rollout'}>;
 
 export function isTrafficAction(action: Action): action is TrafficAction {
-	return action.kind === 'set-weight' || action.kind === 'promote' || action.kind === 'rollback' || action.kind === 'switch' || action.kind === 'rollout';
+	return (
+		action.kind === 'set-weight' ||
+		action.kind === 'promote' ||
+		action.kind === 'rollback' ||
+		action.kind === 'switch' ||
+		action.kind === 'rollout'
+	);
 }
 
 /** One write that an action will make, as the cluster source plans it. */
@@ -94,7 +124,11 @@ export interface ActionPlanner {
 
 export function isActionPlanner(cluster: unknown): cluster is ActionPlanner {
 	const candidate = cluster as Partial<ActionPlanner> | undefined;
-	return typeof candidate?.plannedChanges === 'function' && typeof candidate.actWithin === 'function' && typeof candidate.readModel === 'function';
+	return (
+		typeof candidate?.plannedChanges === 'function' &&
+		typeof candidate.actWithin === 'function' &&
+		typeof candidate.readModel === 'function'
+	);
 }
 
 /**
@@ -131,7 +165,10 @@ function unique(permissions: ResourceAttributes[]): ResourceAttributes[] {
  * the action may change. `findModel` gives the agent's current view of a model (undefined when it does not know
  * it). Returns a message instead when the action cannot be authorised exactly.
  */
-export function actionPermissions(action: Action, findModel: (ref: ModelRef) => Model | undefined): ResourceAttributes[] | {notFound: string} | {invalid: string} {
+export function actionPermissions(
+	action: Action,
+	findModel: (ref: ModelRef) => Model | undefined,
+): ResourceAttributes[] | {notFound: string} | {invalid: string} {
 	const ref = actionModel(action);
 	const model = findModel(ref);
 	if (!model) return {notFound: `model ${ref.namespace}/${ref.name} was not found in the cluster (the agent sees no such model)`};
@@ -151,7 +188,9 @@ export function actionPermissions(action: Action, findModel: (ref: ModelRef) => 
 		case 'promote':
 			// Every other version's Deployment is scaled to zero (replicas), or the old stable's after the traffic moved.
 			if (replicas) return unique(deploymentsOf([action.canary, ...others(action.canary)]));
-			return model.router === 'kserve' ? [router] : unique([router, ...deploymentsOf(others(action.canary).filter((name) => deploymentOf(model, name)))]);
+			return model.router === 'kserve'
+				? [router]
+				: unique([router, ...deploymentsOf(others(action.canary).filter((name) => deploymentOf(model, name)))]);
 		case 'switch':
 			return replicas ? unique(deploymentsOf([action.to, ...others(action.to)])) : [router];
 		case 'rollback': {
@@ -185,7 +224,9 @@ export async function plannedPermissions(
 		changes = await planner.plannedChanges(action);
 	} catch (error) {
 		if ((error as Error).name === 'PlanError') return {permissions: [router], within: []};
-		return {unavailable: `could not read ${model.namespace}/${model.name} to work out what the action changes: ${(error as Error).message}`};
+		return {
+			unavailable: `could not read ${model.namespace}/${model.name} to work out what the action changes: ${(error as Error).message}`,
+		};
 	}
 
 	if (changes.length === 0) return {permissions: [router], within: []};

@@ -58,7 +58,11 @@ export function alertmanagerPayload(alert: GuardAlert): unknown[] {
 }
 
 export function slackPayload(alert: GuardAlert): {text: string} {
-	const what = alert.rolledBack ? ':rotating_light: rolled back' : dryRun(alert) ? ':warning: would roll back (dry run)' : ':rotating_light: FAILED to roll back';
+	const what = alert.rolledBack
+		? ':rotating_light: rolled back'
+		: dryRun(alert)
+			? ':warning: would roll back (dry run)'
+			: ':rotating_light: FAILED to roll back';
 	return {text: `modeldeck guard ${what} canary *${alert.canary}* of *${alert.model.namespace}/${alert.model.name}*: ${alert.reason}`};
 }
 
@@ -67,7 +71,12 @@ export function alertPayload(alert: GuardAlert, format: AlertFormat): unknown {
 }
 
 /** Posts an alert; resolves with an error message instead of throwing (alerts are best effort, and logged). */
-export async function postAlert(url: string, alert: GuardAlert, format: AlertFormat, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
+export async function postAlert(
+	url: string,
+	alert: GuardAlert,
+	format: AlertFormat,
+	fetchImpl: typeof fetch = fetch,
+): Promise<string | undefined> {
 	try {
 		const response = await fetchImpl(url, {
 			method: 'POST',

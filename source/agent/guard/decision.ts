@@ -27,7 +27,12 @@ export interface GuardPolicy {
 
 export const initialGuardState: GuardState = {consecutiveFailures: 0};
 
-export function guardDecision(state: GuardState, verdict: Verdict, policy: GuardPolicy, now: number): {state: GuardState; action: GuardAction} {
+export function guardDecision(
+	state: GuardState,
+	verdict: Verdict,
+	policy: GuardPolicy,
+	now: number,
+): {state: GuardState; action: GuardAction} {
 	const judged = {lastResult: verdict.result, lastJudged: now};
 	switch (verdict.result) {
 		case 'pass':

@@ -112,7 +112,8 @@ export class CanaryGuard {
 		}
 
 		this.#reportedErrors.set(key, text);
-		for (const error of errors) this.#dependencies.onError?.(`guard: ${error} (ignored: that setting keeps its value from the settings file or the default)`);
+		for (const error of errors)
+			this.#dependencies.onError?.(`guard: ${error} (ignored: that setting keeps its value from the settings file or the default)`);
 	}
 
 	async #judge(
@@ -123,7 +124,12 @@ export class CanaryGuard {
 		key: string,
 		now: number,
 	): Promise<GuardReport> {
-		const target = (version: Version) => ({namespace: model.namespace, name: model.name, version: version.name, ...(model.runtime ? {runtime: model.runtime} : {})});
+		const target = (version: Version) => ({
+			namespace: model.namespace,
+			name: model.name,
+			version: version.name,
+			...(model.runtime ? {runtime: model.runtime} : {}),
+		});
 		const canaryTarget = target(pair.canary);
 		const stableTarget = target(pair.stable);
 		// About 60 points per window: enough for the judge's rank test, few enough to stay cheap.
@@ -145,7 +151,12 @@ export class CanaryGuard {
 			now,
 		});
 		const verdict: Verdict = {...finding.judged, result: finding.result, summary: finding.summary};
-		const decision = guardDecision(state, verdict, {consecutiveFailures: settings.consecutiveFailures, dryRun: this.#dependencies.dryRun}, now);
+		const decision = guardDecision(
+			state,
+			verdict,
+			{consecutiveFailures: settings.consecutiveFailures, dryRun: this.#dependencies.dryRun},
+			now,
+		);
 		this.#states.set(key, decision.state);
 		const report: GuardReport = {
 			model: {namespace: model.namespace, name: model.name},
@@ -163,10 +174,18 @@ export class CanaryGuard {
 			// An audit that cannot be written is told, but does not make a rollback that was made a failed one.
 			const audit: GuardChangeDependencies['audit'] = async (record) =>
 				this.#dependencies.audit(record).catch((error: unknown) => {
-					this.#dependencies.onError?.(`guard: could not audit ${record.entry.action} on ${record.entry.target}: ${(error as Error).message}`);
+					this.#dependencies.onError?.(
+						`guard: could not audit ${record.entry.action} on ${record.entry.target}: ${(error as Error).message}`,
+					);
 				});
 			try {
-				const outcome = await guardRollback({...this.#dependencies, audit}, model, pair.canary.name, decision.action.reason, decision.action.kind === 'would-rollback');
+				const outcome = await guardRollback(
+					{...this.#dependencies, audit},
+					model,
+					pair.canary.name,
+					decision.action.reason,
+					decision.action.kind === 'would-rollback',
+				);
 				if (outcome.plan) report.plan = outcome.plan;
 				if (outcome.error !== undefined) report.error = outcome.error;
 			} catch (error) {

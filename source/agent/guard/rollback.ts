@@ -49,7 +49,14 @@ export async function guardRollback(
 		const weights = weightsText(model);
 		await dependencies.audit({
 			model,
-			entry: {action: what, target, before: weights, after: weights, result: 'refused', message: `guard: refused: ${planning.refused}; reason: ${reason}`},
+			entry: {
+				action: what,
+				target,
+				before: weights,
+				after: weights,
+				result: 'refused',
+				message: `guard: refused: ${planning.refused}; reason: ${reason}`,
+			},
 			reason: 'ModeldeckActionRefused',
 		});
 		return {result: 'refused', error: `refused: ${planning.refused}`};
@@ -90,7 +97,8 @@ export async function guardRollback(
 			before,
 			after,
 			result: error === undefined ? 'ok' : 'failed',
-			message: error === undefined ? `guard: ${planResult(plan)}; reason: ${reason}` : `guard could not roll back: ${error}; reason: ${reason}`,
+			message:
+				error === undefined ? `guard: ${planResult(plan)}; reason: ${reason}` : `guard could not roll back: ${error}; reason: ${reason}`,
 		},
 		reason: 'ModeldeckGuardRollback',
 		seconds,

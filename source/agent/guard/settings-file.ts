@@ -55,7 +55,9 @@ export class GuardSettingsSource {
 			this.#problem = undefined;
 			this.#log(`guard settings ${this.path} changed: loaded`);
 		} catch (error) {
-			this.#tell(`guard settings ${this.path} changed but are not valid: ${(error as Error).message}; keeping the last good settings until the file is fixed`);
+			this.#tell(
+				`guard settings ${this.path} changed but are not valid: ${(error as Error).message}; keeping the last good settings until the file is fixed`,
+			);
 		}
 
 		return this.#settings;

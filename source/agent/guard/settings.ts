@@ -84,7 +84,11 @@ export function parseThresholds(value: unknown, where: string): Partial<Threshol
 	for (const [key, field] of Object.entries(value)) {
 		const range = thresholdRanges[key as keyof Thresholds];
 		if (!range) throw new Error(`${where}.${key} is not a threshold; the thresholds are ${thresholdKeys.join(', ')}`);
-		const within = typeof field === 'number' && Number.isFinite(field) && field >= range.minimum && (range.maximum === undefined || field <= range.maximum);
+		const within =
+			typeof field === 'number' &&
+			Number.isFinite(field) &&
+			field >= range.minimum &&
+			(range.maximum === undefined || field <= range.maximum);
 		if (!within) throw new Error(`${where}.${key} must be ${range.meaning}; got ${JSON.stringify(field)}`);
 		thresholds[key as keyof Thresholds] = field;
 	}
@@ -126,7 +130,10 @@ export function guardAnnotationSettings(model: Pick<Model, 'namespace' | 'name' 
 	if (failures !== undefined) {
 		const value = Number(failures.trim());
 		if (failures.trim() !== '' && Number.isInteger(value) && value >= 1) settings.consecutiveFailures = value;
-		else errors.push(`${where(guardAnnotations.failures)} must be a whole number of failing verdicts, 1 or more; got ${JSON.stringify(failures)}`);
+		else
+			errors.push(
+				`${where(guardAnnotations.failures)} must be a whole number of failing verdicts, 1 or more; got ${JSON.stringify(failures)}`,
+			);
 	}
 
 	const thresholdsText = annotations[guardAnnotations.thresholds];
@@ -177,21 +184,26 @@ function parseEntry(value: unknown, where: string): Partial<GuardTimingSettings>
 	const entry: Partial<GuardTimingSettings> = {};
 	for (const key of Object.keys(value)) {
 		if (key === 'thresholds') {
-			throw new Error(`${where}.thresholds: thresholds go in the top-level "thresholds" block ({defaults: {…}, models: {"namespace/name": {…}}}), as in the console's settings`);
+			throw new Error(
+				`${where}.thresholds: thresholds go in the top-level "thresholds" block ({defaults: {…}, models: {"namespace/name": {…}}}), as in the console's settings`,
+			);
 		}
 
-		if (!(timingKeys as readonly string[]).includes(key)) throw new Error(`${where}.${key} is not a guard setting; the settings are ${timingKeys.join(', ')}`);
+		if (!(timingKeys as readonly string[]).includes(key))
+			throw new Error(`${where}.${key} is not a guard setting; the settings are ${timingKeys.join(', ')}`);
 	}
 
 	if (value['enabled'] !== undefined) {
-		if (typeof value['enabled'] !== 'boolean') throw new Error(`${where}.enabled must be true or false; got ${JSON.stringify(value['enabled'])}`);
+		if (typeof value['enabled'] !== 'boolean')
+			throw new Error(`${where}.enabled must be true or false; got ${JSON.stringify(value['enabled'])}`);
 		entry.enabled = value['enabled'];
 	}
 
 	for (const key of ['intervalSeconds', 'windowSeconds', 'consecutiveFailures'] as const) {
 		const field = value[key];
 		if (field === undefined) continue;
-		if (typeof field !== 'number' || !(field > 0) || !Number.isFinite(field)) throw new Error(`${where}.${key} must be a positive number; got ${JSON.stringify(field)}`);
+		if (typeof field !== 'number' || !(field > 0) || !Number.isFinite(field))
+			throw new Error(`${where}.${key} must be a positive number; got ${JSON.stringify(field)}`);
 		if (key === 'consecutiveFailures' && !Number.isInteger(field)) throw new Error(`${where}.${key} must be a whole number; got ${field}`);
 		entry[key] = field;
 	}
@@ -225,10 +237,12 @@ export function parseGuardSettingsFile(text: string): GuardSettingsFile {
 
 	const thresholds = parsed['thresholds'];
 	if (thresholds !== undefined) {
-		if (!isRecord(thresholds)) throw new Error('thresholds must be a mapping with "defaults" and/or "models", as in the console\'s settings');
+		if (!isRecord(thresholds))
+			throw new Error('thresholds must be a mapping with "defaults" and/or "models", as in the console\'s settings');
 		const parsedThresholds: ThresholdSettings = {};
 		for (const key of Object.keys(thresholds)) {
-			if (key !== 'defaults' && key !== 'models') throw new Error(`thresholds.${key} is not allowed; thresholds has "defaults" and/or "models", as in the console's settings`);
+			if (key !== 'defaults' && key !== 'models')
+				throw new Error(`thresholds.${key} is not allowed; thresholds has "defaults" and/or "models", as in the console's settings`);
 		}
 
 		if (thresholds['defaults'] !== undefined) parsedThresholds.defaults = parseThresholds(thresholds['defaults'], 'thresholds.defaults');

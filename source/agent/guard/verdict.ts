@@ -107,7 +107,13 @@ export function guardVerdict(input: GuardVerdictInput): GuardVerdict {
 	if (canarySample) samples[canaryKey] = canarySample;
 	if (stableSample) samples[stableKey] = stableSample;
 	// Only the judged pair, with the canary on the canary track whatever else the model runs.
-	const pair: Model = {...model, versions: [{...stable, track: 'stable'}, {...canary, track: 'canary'}]};
+	const pair: Model = {
+		...model,
+		versions: [
+			{...stable, track: 'stable'},
+			{...canary, track: 'canary'},
+		],
+	};
 	const analysis = analyse({
 		models: [pair],
 		history,

@@ -126,7 +126,10 @@ function parseTime(text: string | null, name: string): number | undefined {
 	if (text === null || text === '') return undefined;
 	const value = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
 	if (!Number.isFinite(value)) {
-		throw new HttpProblem(400, `${name} must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "${text.slice(0, 40)}"`);
+		throw new HttpProblem(
+			400,
+			`${name} must be epoch milliseconds or an ISO 8601 time (e.g. 2026-01-31T12:00:00Z), got "${text.slice(0, 40)}"`,
+		);
 	}
 
 	return value;
@@ -161,10 +164,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
 		if (options.ingestToken !== undefined) {
 			const header = request.headers['x-modeldeck-ingest-token'];
-			const presented = tokenFrom(request.headers) ?? (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('token') ?? undefined;
+			const presented =
+				tokenFrom(request.headers) ?? (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('token') ?? undefined;
 			if (!tokenMatches(presented, options.ingestToken)) {
 				core.metrics.authFailures.inc({reason: 'ingest-token'});
-				throw new HttpProblem(401, 'missing or wrong ingest token: send it as "Authorization: Bearer <token>", X-Modeldeck-Ingest-Token, or ?token= in the logger URL');
+				throw new HttpProblem(
+					401,
+					'missing or wrong ingest token: send it as "Authorization: Bearer <token>", X-Modeldeck-Ingest-Token, or ?token= in the logger URL',
+				);
 			}
 		}
 
@@ -231,7 +238,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			}
 
 			case '/v1/logs':
-				if (ingestServer) throw new HttpProblem(404, `ingest is served on port ${ingestAddress?.port ?? options.ingestPort} (--ingest-listen), not on this one: point the model servers' loggers there`);
+				if (ingestServer)
+					throw new HttpProblem(
+						404,
+						`ingest is served on port ${ingestAddress?.port ?? options.ingestPort} (--ingest-listen), not on this one: point the model servers' loggers there`,
+					);
 				only('POST');
 				await handleIngest(request, response, url);
 				return;
@@ -248,14 +259,22 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 				}
 
 				const status = parameter('status');
-				if (status !== undefined && status !== 'ok' && status !== 'error') throw new HttpProblem(400, `status must be ok or error, got "${status.slice(0, 20)}"`);
+				if (status !== undefined && status !== 'ok' && status !== 'error')
+					throw new HttpProblem(400, `status must be ok or error, got "${status.slice(0, 20)}"`);
 				const prefix = url.searchParams.get('requestIdPrefix');
 				if (prefix !== null) {
-					if ([...prefix].length < minRequestIdPrefix) throw new HttpProblem(400, `requestIdPrefix needs at least ${minRequestIdPrefix} characters, got "${prefix.slice(0, 20)}"; for a shorter id ask for it whole with requestId=`);
-					if (url.searchParams.has('requestId')) throw new HttpProblem(400, 'give requestId (one id) or requestIdPrefix (ids that start with it), not both');
+					if ([...prefix].length < minRequestIdPrefix)
+						throw new HttpProblem(
+							400,
+							`requestIdPrefix needs at least ${minRequestIdPrefix} characters, got "${prefix.slice(0, 20)}"; for a shorter id ask for it whole with requestId=`,
+						);
+					if (url.searchParams.has('requestId'))
+						throw new HttpProblem(400, 'give requestId (one id) or requestIdPrefix (ids that start with it), not both');
 				}
 
-				const query: Parameters<AgentCore['predictions']>[0] = {limit: parseLimit(url.searchParams.get('limit'), prefix === null ? 100 : prefixLookupLimit)};
+				const query: Parameters<AgentCore['predictions']>[0] = {
+					limit: parseLimit(url.searchParams.get('limit'), prefix === null ? 100 : prefixLookupLimit),
+				};
 				if (prefix !== null) query.requestIdPrefix = prefix;
 				for (const key of ['requestId', 'model', 'version'] as const) {
 					const value = parameter(key);
@@ -289,7 +308,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			case '/v1/stream':
 				throw new HttpProblem(426, `${path} is a WebSocket: connect with subprotocol ${streamSubprotocol}`);
 			default:
-				throw new HttpProblem(404, `no such endpoint ${path}; see /v1/logs, /v1/predictions, /v1/audit, /v1/actions, /v1/stream, /metrics, /healthz, /readyz`);
+				throw new HttpProblem(
+					404,
+					`no such endpoint ${path}; see /v1/logs, /v1/predictions, /v1/audit, /v1/actions, /v1/stream, /metrics, /healthz, /readyz`,
+				);
 		}
 	}
 
@@ -353,7 +375,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		const body = JSON.stringify({error: message});
 		const reason = http.STATUS_CODES[status] ?? 'Error';
 		const extra = status === 401 ? 'www-authenticate: Bearer\r\n' : '';
-		socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`);
+		socket.end(
+			`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+		);
 	}
 
 	server.on('upgrade', (request: http.IncomingMessage, socket: Socket, head: Buffer) => {
@@ -417,7 +441,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 				if (text === undefined) throw new Error('binary frames are not understood');
 				if (jsonDepthOver(text) !== undefined) throw new Error(tooDeepMessage('the message'));
 				const parsed: unknown = JSON.parse(text);
-				if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('a message must be a JSON object with a type');
+				if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+					throw new Error('a message must be a JSON object with a type');
 				message = parsed as typeof message;
 			} catch (error) {
 				send({type: 'error', message: `bad message: ${(error as Error).message}`});
@@ -502,7 +527,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	function cutTooSlow(ws: WebSocket): void {
 		const subscriber = subscribers.get(ws);
 		const seconds = Math.round(heartbeatMs / 1000);
-		const gap = subscriber && core.hub.cut(subscriber, `the agent closed this connection: the client did not answer a ping within ${seconds} s (it stopped reading); resume with fromSeq = the last seq you received to get these back while they are in the resume buffer`);
+		const gap =
+			subscriber &&
+			core.hub.cut(
+				subscriber,
+				`the agent closed this connection: the client did not answer a ping within ${seconds} s (it stopped reading); resume with fromSeq = the last seq you received to get these back while they are in the resume buffer`,
+			);
 		if (gap) ws.send(JSON.stringify(gap));
 		ws.close(closeTooSlow, `too slow: no answer to a ping within ${seconds} s; resume with fromSeq`);
 	}

@@ -143,7 +143,12 @@ export class Joiner {
 			if (now - pending.receivedAt < this.timeoutMs) break;
 			this.#pending.delete(key);
 			journalRemove(changes, key);
-			expired.push(incomplete(pending.half, `no ${pending.half.direction === 'request' ? 'response' : 'request'} logged within ${Math.round(this.timeoutMs / 1000)} s`));
+			expired.push(
+				incomplete(
+					pending.half,
+					`no ${pending.half.direction === 'request' ? 'response' : 'request'} logged within ${Math.round(this.timeoutMs / 1000)} s`,
+				),
+			);
 		}
 
 		return expired;

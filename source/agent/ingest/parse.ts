@@ -95,7 +95,10 @@ export function parseIngest(headers: IncomingHeaders, body: Buffer, now: number)
 	// A binary-mode CloudEvent's data may be anything (it is summarised as bytes); any other body is JSON, and a
 	// body declared as something else is not guessed at.
 	if (!structured && !binaryMode && type !== '' && !isJsonMediaType(type)) {
-		throw new IngestError(415, `content-type ${truncate(type, 60)} is not accepted: send application/json (a prediction or an array of them), application/cloudevents+json, application/cloudevents-batch+json, or a CloudEvent in binary mode (ce-* headers)`);
+		throw new IngestError(
+			415,
+			`content-type ${truncate(type, 60)} is not accepted: send application/json (a prediction or an array of them), application/cloudevents+json, application/cloudevents-batch+json, or a CloudEvent in binary mode (ce-* headers)`,
+		);
 	}
 
 	if ((structured || !binaryMode || isJsonMediaType(type)) && jsonDepthOver(body) !== undefined) {
@@ -107,12 +110,7 @@ export function parseIngest(headers: IncomingHeaders, body: Buffer, now: number)
 	return parsePlainJson(body, now);
 }
 
-function parseCloudEvents(
-	headers: IncomingHeaders,
-	body: Buffer,
-	now: number,
-	structured: IngestFormat | undefined,
-): IngestBatch {
+function parseCloudEvents(headers: IncomingHeaders, body: Buffer, now: number, structured: IngestFormat | undefined): IngestBatch {
 	const type = mediaType(headers);
 	// Each event with whether it carried its own time and id (the binding makes up both when they are missing: a
 	// made-up id would be acknowledged and then never found by anyone who knew the request).
@@ -139,14 +137,22 @@ function parseCloudEvents(
 
 				const event = HTTP.toEvent<unknown>({headers: {'content-type': 'application/cloudevents+json'}, body: item});
 				const {time, id} = item as {time?: unknown; id?: unknown};
-				return {event: event as CloudEventV1<unknown>, timed: typeof time === 'string', identified: (typeof id === 'string' && id !== '') || typeof id === 'number'};
+				return {
+					event: event as CloudEventV1<unknown>,
+					timed: typeof time === 'string',
+					identified: (typeof id === 'string' && id !== '') || typeof id === 'number',
+				};
 			});
 		} else {
 			// JSON payloads are handed over as text so that the CloudEvents binding parses them; others stay bytes.
 			const payload = isJsonMediaType(type) || type.startsWith('text/') ? body.toString('utf8') : body;
 			const event = HTTP.toEvent<unknown>({headers: sanitizeHeaders(headers), body: payload});
 			const identified = (header(headers, 'ce-id') ?? '') !== '';
-			events = (Array.isArray(event) ? event : [event]).map((item) => ({event: item, timed: header(headers, 'ce-time') !== undefined, identified}));
+			events = (Array.isArray(event) ? event : [event]).map((item) => ({
+				event: item,
+				timed: header(headers, 'ce-time') !== undefined,
+				identified,
+			}));
 		}
 	} catch (error) {
 		if (error instanceof IngestError) throw error;
@@ -215,7 +221,11 @@ function stringAttribute(event: CloudEventV1<unknown>, name: string): string | u
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function requireUnicode(value: string, what: string, where: string): string {
-	if (loneSurrogate.test(value)) throw new IngestError(400, `${where}${what} is not valid Unicode (it holds a lone surrogate, \\ud800–\\udfff unpaired); send it as UTF-8 text`);
+	if (loneSurrogate.test(value))
+		throw new IngestError(
+			400,
+			`${where}${what} is not valid Unicode (it holds a lone surrogate, \\ud800–\\udfff unpaired); send it as UTF-8 text`,
+		);
 	return value;
 }
 
@@ -263,7 +273,8 @@ function decodeData(event: CloudEventV1<unknown>): {body: unknown; text?: string
 	}
 
 	if (typeof data === 'string') {
-		if (jsonDepthOver(data) !== undefined) return {body: undefined, text: `(${data.length} characters, nested over ${maxJsonDepth} levels)`};
+		if (jsonDepthOver(data) !== undefined)
+			return {body: undefined, text: `(${data.length} characters, nested over ${maxJsonDepth} levels)`};
 		try {
 			return {body: JSON.parse(data) as unknown};
 		} catch {
@@ -284,8 +295,9 @@ function halfFromEvent(
 	where: string,
 ): LogHalf {
 	const declaredId = identified ? stringAttribute(event, 'id') : undefined;
-	const id = seldon ? (stringAttribute(event, 'requestid') || declaredId) : declaredId;
-	if (id === undefined || id === '') throw new IngestError(400, `${where}missing the request id (${seldon ? 'ce-requestid or ' : ''}ce-id)`);
+	const id = seldon ? stringAttribute(event, 'requestid') || declaredId : declaredId;
+	if (id === undefined || id === '')
+		throw new IngestError(400, `${where}missing the request id (${seldon ? 'ce-requestid or ' : ''}ce-id)`);
 	if (id.length > maxRequestIdLength) {
 		throw new IngestError(400, `${where}request id is longer than ${maxRequestIdLength} characters`);
 	}
@@ -345,9 +357,7 @@ function parsePlainJson(body: Buffer, now: number): IngestBatch {
 		throw new IngestError(413, `${items.length} predictions in one request; at most ${maxItemsPerRequest} are accepted`);
 	}
 
-	const records = items.map((item, index) =>
-		predictionFromJson(item, now, Array.isArray(parsed) ? `item ${index}: ` : ''),
-	);
+	const records = items.map((item, index) => predictionFromJson(item, now, Array.isArray(parsed) ? `item ${index}: ` : ''));
 	return {format: 'json', records, ignored: 0};
 }
 
@@ -407,8 +417,7 @@ function predictionFromJson(item: unknown, now: number, where: string): WholePre
 		time = parsedTime;
 	}
 
-	const inputSummary =
-		typeof record['inputSummary'] === 'string' ? truncate(record['inputSummary']) : summarizePayload(record['input']);
+	const inputSummary = typeof record['inputSummary'] === 'string' ? truncate(record['inputSummary']) : summarizePayload(record['input']);
 	const outputSummary =
 		typeof record['outputSummary'] === 'string' ? truncate(record['outputSummary']) : summarizePayload(record['output']);
 	const prediction: Prediction = {

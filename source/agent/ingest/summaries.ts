@@ -63,7 +63,10 @@ function summarizeTensors(tensors: Json[]): string {
 		const name = typeof tensor['name'] === 'string' ? truncate(tensor['name'], 32) : '?';
 		const datatype = typeof tensor['datatype'] === 'string' ? truncate(tensor['datatype'], 8) : '';
 		const shape = Array.isArray(tensor['shape'])
-			? tensor['shape'].slice(0, 6).map((dimension) => (typeof dimension === 'number' ? dimension : '?')).join(',')
+			? tensor['shape']
+					.slice(0, 6)
+					.map((dimension) => (typeof dimension === 'number' ? dimension : '?'))
+					.join(',')
 			: '';
 		const data = tensor['data'];
 		const values = Array.isArray(data) ? firstValues(data) : data === undefined ? '' : formatScalar(data);

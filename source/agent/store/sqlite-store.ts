@@ -184,7 +184,10 @@ export class AgentStore {
 		this.#db.exec('PRAGMA synchronous = NORMAL;');
 		this.#db.exec(schema);
 		// Added after the first release: the time the agent received a prediction (retention by age goes by it).
-		const columns = this.#db.prepare('PRAGMA table_info(predictions)').all().map((column) => String(column['name']));
+		const columns = this.#db
+			.prepare('PRAGMA table_info(predictions)')
+			.all()
+			.map((column) => String(column['name']));
 		if (!columns.includes('received')) this.#db.exec('ALTER TABLE predictions ADD COLUMN received INTEGER');
 		this.#pageSize = Number(this.#db.prepare('PRAGMA page_size').get()?.['page_size'] ?? 4096);
 		if (options.maxFileBytes !== undefined) {
@@ -205,7 +208,9 @@ export class AgentStore {
 		// Sequence numbers grow with receipt, so the rows received before a time are the ones below the first seq
 		// received at or after it: found by walking the table from its oldest row, which stops at once when few go.
 		this.#firstReceivedSince = this.#db.prepare('SELECT seq FROM predictions WHERE COALESCE(received, time) >= ? ORDER BY seq LIMIT 1');
-		this.#deleteOlderThan = this.#db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq < ? ORDER BY seq LIMIT ?)');
+		this.#deleteOlderThan = this.#db.prepare(
+			'DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions WHERE seq < ? ORDER BY seq LIMIT ?)',
+		);
 		this.#deleteOldest = this.#db.prepare('DELETE FROM predictions WHERE seq IN (SELECT seq FROM predictions ORDER BY seq LIMIT ?)');
 		this.#countPredictions = this.#db.prepare('SELECT COUNT(*) AS count FROM predictions');
 		this.#pageCount = this.#db.prepare('PRAGMA page_count');
@@ -269,7 +274,8 @@ export class AgentStore {
 	 * none. Throws StoreWriteError when SQLite refuses (nothing of these rows is stored then).
 	 */
 	addPredictions(rows: {seq: number; prediction: Prediction}[], receivedAt = this.#now(), halves?: HalfChanges): void {
-		if (!this.#open) throw new StoreWriteError(`the prediction store at ${this.path} is closed (the agent is stopping)`, undefined, undefined);
+		if (!this.#open)
+			throw new StoreWriteError(`the prediction store at ${this.path} is closed (the agent is stopping)`, undefined, undefined);
 		for (const {seq} of rows) if (seq > this.#lastSeq) this.#lastSeq = seq;
 		const halvesChanged = halves !== undefined && (halves.put.length > 0 || halves.removed.length > 0);
 		// Nothing to write (a repeated half): no transaction.
@@ -365,7 +371,10 @@ export class AgentStore {
 			// SQLite rolls back by itself on some errors (a full database): only roll back what is still open.
 			if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
 			this.#backlog = backlog.length > 0 ? [...backlog, ...this.#backlog] : this.#backlog;
-			this.#failedBytes = [...backlog, ...rows].reduce((sum, {prediction}) => sum + 100 + prediction.inputSummary.length + prediction.outputSummary.length + prediction.requestId.length, 0);
+			this.#failedBytes = [...backlog, ...rows].reduce(
+				(sum, {prediction}) => sum + 100 + prediction.inputSummary.length + prediction.outputSummary.length + prediction.requestId.length,
+				0,
+			);
 			throw this.#fail(error);
 		}
 	}
@@ -375,7 +384,10 @@ export class AgentStore {
 		const detail = (error as {errstr?: string}).errstr ?? (error as Error).message;
 		let message: string;
 		if (sqliteCode === 13) {
-			const limit = this.maxFileBytes === undefined ? '' : ` or reached its limit of ${Number((this.maxFileBytes / 1024 / 1024).toFixed(2))} MB (--store-max-mb)`;
+			const limit =
+				this.maxFileBytes === undefined
+					? ''
+					: ` or reached its limit of ${Number((this.maxFileBytes / 1024 / 1024).toFixed(2))} MB (--store-max-mb)`;
 			message = `the prediction store at ${this.path} is full (${detail})${limit}: free space on its volume, or lower --retention-max-mb, --retention-max-rows or --retention-hours so that retention deletes more; the logger should retry`;
 		} else {
 			message = `the prediction store at ${this.path} cannot be written (SQLite: ${detail}${sqliteCode !== undefined && sqliteNames[sqliteCode] ? `, ${sqliteNames[sqliteCode]}` : ''}): check that its volume is mounted read-write and healthy; the logger should retry`;

@@ -1,7 +1,10 @@
 import type {PredictionFilter} from '../../domain/ports.ts';
 import type {Prediction} from '../../domain/types.ts';
 
-export function matchesPrediction(filter: PredictionFilter, prediction: Pick<Prediction, 'namespace' | 'model' | 'version' | 'status' | 'latencyMs'>): boolean {
+export function matchesPrediction(
+	filter: PredictionFilter,
+	prediction: Pick<Prediction, 'namespace' | 'model' | 'version' | 'status' | 'latencyMs'>,
+): boolean {
 	if (filter.namespace !== undefined && filter.namespace !== prediction.namespace) return false;
 	if (filter.model !== undefined && filter.model !== prediction.model) return false;
 	if (filter.version !== undefined && filter.version !== prediction.version) return false;

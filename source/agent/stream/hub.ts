@@ -167,7 +167,8 @@ function batchFrame(parts: Buffer[]): Buffer {
 /** 50 s at 2,000 events/s: a console that is away that long (a laptop's Wi-Fi, a restarted port-forward) misses nothing. */
 export const defaultRingCapacity = 100_000;
 
-const slowConsumerReason = 'the client read too slowly: the oldest events waiting for it were dropped (its queue was full, or they had left the resume buffer)';
+const slowConsumerReason =
+	'the client read too slowly: the oldest events waiting for it were dropped (its queue was full, or they had left the resume buffer)';
 
 export class StreamHub {
 	readonly ringCapacity: number;
@@ -216,16 +217,28 @@ export class StreamHub {
 		let fields: FilterFields | undefined;
 		if (full.type === 'prediction') {
 			const {model, version, status, latencyMs} = full.prediction;
-			fields = {namespace: this.#names.get(full.prediction.namespace), model: this.#names.get(model), version: this.#names.get(version), status, latencyMs};
+			fields = {
+				namespace: this.#names.get(full.prediction.namespace),
+				model: this.#names.get(model),
+				version: this.#names.get(version),
+				status,
+				latencyMs,
+			};
 		}
 
-		const event: StreamEvent = {seq, json: this.#texts.store(JSON.stringify(full)), prediction: fields, namespace: this.#names.get(namespace)};
+		const event: StreamEvent = {
+			seq,
+			json: this.#texts.store(JSON.stringify(full)),
+			prediction: fields,
+			namespace: this.#names.get(namespace),
+		};
 		const evicted = this.#ring.push(event);
 		this.#options.onSeq?.(seq);
 		for (const subscriber of this.#subscribers) {
 			// A queued event older than the ring would keep its text's slab alive past the ring: a slow client with a
 			// narrow filter could pin hundreds of them. It is dropped as its queue would drop it, and counted.
-			if (evicted && subscriber.queue.length > 0 && subscriber.queue.at(0)!.seq <= evicted.seq) this.#dropOlderThan(subscriber, evicted.seq + 1);
+			if (evicted && subscriber.queue.length > 0 && subscriber.queue.at(0)!.seq <= evicted.seq)
+				this.#dropOlderThan(subscriber, evicted.seq + 1);
 			if (subscriber.replayNext !== undefined) this.#arm();
 			else if (subscriber.subscribed && subscriber.matches(event)) this.#enqueue(subscriber, event);
 		}
@@ -331,7 +344,11 @@ export class StreamHub {
 		let next = subscriber.replayNext!;
 		if (next < oldest) {
 			const lost = oldest - next;
-			subscriber.addGap(oldest - 1, lost, `up to ${lost} events not replayed: the client took the replay more slowly than events arrived, and they left the resume buffer (${this.ringCapacity} events) before they were sent`);
+			subscriber.addGap(
+				oldest - 1,
+				lost,
+				`up to ${lost} events not replayed: the client took the replay more slowly than events arrived, and they left the resume buffer (${this.ringCapacity} events) before they were sent`,
+			);
 			this.#options.onDropped?.(lost);
 			next = oldest;
 			parts.push(Buffer.from(JSON.stringify({type: 'gap', ...subscriber.gap})));

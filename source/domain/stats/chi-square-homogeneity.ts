@@ -22,13 +22,9 @@ export interface ChiSquareOptions {
 export function chiSquareHomogeneity(table: readonly (readonly number[])[], options: ChiSquareOptions = {}): ChiSquareResult {
 	const clean = table.map((row) => row.map((count) => (Number.isFinite(count) && count > 0 ? count : 0)));
 	const columnCount = Math.max(0, ...clean.map((row) => row.length));
-	const columnTotalsAll = Array.from({length: columnCount}, (_, column) =>
-		clean.reduce((sum, row) => sum + (row[column] ?? 0), 0),
-	);
+	const columnTotalsAll = Array.from({length: columnCount}, (_, column) => clean.reduce((sum, row) => sum + (row[column] ?? 0), 0));
 	const keptColumns = columnTotalsAll.flatMap((total, column) => (total > 0 ? [column] : []));
-	const rows = clean
-		.map((row) => keptColumns.map((column) => row[column] ?? 0))
-		.filter((row) => row.some((count) => count > 0));
+	const rows = clean.map((row) => keptColumns.map((column) => row[column] ?? 0)).filter((row) => row.some((count) => count > 0));
 	if (rows.length < 2) return {statistic: 0, degreesOfFreedom: 0, pValue: null, expected: []};
 
 	const rowTotals = rows.map((row) => row.reduce((sum, count) => sum + count, 0));

@@ -7,10 +7,7 @@ import {medianInPlace} from './median-in-place.ts';
  * are skipped; NaN when a sample is empty. O(n1 · n2) memory (a buffer kept for the next call) and time (linear-time
  * selection, no sort): about a millisecond for two windows of 240 points.
  */
-export function hodgesLehmannShift(
-	xValues: Iterable<number | null | undefined>,
-	yValues: Iterable<number | null | undefined>,
-): number {
+export function hodgesLehmannShift(xValues: Iterable<number | null | undefined>, yValues: Iterable<number | null | undefined>): number {
 	const x = finiteValues(xValues);
 	const y = finiteValues(yValues);
 	if (x.length === 0 || y.length === 0) return Number.NaN;

@@ -39,7 +39,9 @@ function proxyPort(service: V1Service): string {
 }
 
 /** The kubeconfig user's bearer token (exec plugins and token files resolved), other headers, and the API server's TLS. */
-async function credentials(config: KubeConfig): Promise<{token?: string; headers: Record<string, string>; tls: NonNullable<AgentClientOptions['tls']>}> {
+async function credentials(
+	config: KubeConfig,
+): Promise<{token?: string; headers: Record<string, string>; tls: NonNullable<AgentClientOptions['tls']>}> {
 	const httpsOptions: https.RequestOptions = {};
 	await config.applyToHTTPSOptions(httpsOptions);
 	const headers: Record<string, string> = {};
@@ -116,7 +118,8 @@ export async function findAgent(options: FindAgentOptions = {}): Promise<FoundAg
 	if (token) clientOptions.token = token;
 	const found: FoundAgent = {namespace, service: name, port, url, clientOptions};
 	if (!token) {
-		found.warning = 'the kubeconfig user has no bearer token (client certificates cannot be checked by the agent); the agent will refuse its requests';
+		found.warning =
+			'the kubeconfig user has no bearer token (client certificates cannot be checked by the agent); the agent will refuse its requests';
 	}
 
 	return found;

@@ -15,15 +15,7 @@ import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from './h
 import {readFlaggerCanary, refuseControllerOwned} from './flagger-actions.ts';
 import {selectorToQuery} from './labels.ts';
 import type {Deployment, KubeList, ReplicaSet} from './objects.ts';
-import {
-	type PlannedWrite,
-	PlanError,
-	planPromote,
-	planRollbackTraffic,
-	planSetWeight,
-	planSwitch,
-	planTemplateUndo,
-} from './plans.ts';
+import {type PlannedWrite, PlanError, planPromote, planRollbackTraffic, planSetWeight, planSwitch, planTemplateUndo} from './plans.ts';
 import {rolloutHashLabel} from './discovery/argo-rollouts.ts';
 import {refuseDirectChange, refuseOwnedWrites} from './owned-writes.ts';
 import {planRolloutCommand} from './rollout-plans.ts';
@@ -101,26 +93,45 @@ export class KubeActions {
 
 		// Every Deployment of the namespace, not only the labelled ones: models are also found without modeldeck's labels
 		// (routers' backends, name and version labels, KServe's RawDeployment), and discovery must see what the watch saw.
-		const [deployments, services, autoscalers, httpRoutes, virtualServices, destinationRules, inferenceServices, trafficSplits, seldonModels, seldonExperiments, flagger, rollouts, analysisRuns, replicaSets] =
-			await Promise.all([
-				list(resourceTypes.deployments, false),
-				list(resourceTypes.services, false),
-				list(resourceTypes.autoscalers, true),
-				list(resourceTypes.httpRoutes, true),
-				list(resourceTypes.virtualServices, true),
-				list(resourceTypes.destinationRules, true),
-				getInferenceService(),
-				list(resourceTypes.trafficSplits, true),
-				list(resourceTypes.seldonModels, true),
-				list(resourceTypes.seldonExperiments, true),
-				readFlaggerCanary(http, namespace, name),
-				// Argo Rollouts: the Rollouts (which own routers by naming them), their AnalysisRuns and ReplicaSets.
-				list(resourceTypes.rollouts, true),
-				list(resourceTypes.analysisRuns, true),
-				list(resourceTypes.replicaSets, true, rolloutHashLabel),
-			]);
+		const [
+			deployments,
+			services,
+			autoscalers,
+			httpRoutes,
+			virtualServices,
+			destinationRules,
+			inferenceServices,
+			trafficSplits,
+			seldonModels,
+			seldonExperiments,
+			flagger,
+			rollouts,
+			analysisRuns,
+			replicaSets,
+		] = await Promise.all([
+			list(resourceTypes.deployments, false),
+			list(resourceTypes.services, false),
+			list(resourceTypes.autoscalers, true),
+			list(resourceTypes.httpRoutes, true),
+			list(resourceTypes.virtualServices, true),
+			list(resourceTypes.destinationRules, true),
+			getInferenceService(),
+			list(resourceTypes.trafficSplits, true),
+			list(resourceTypes.seldonModels, true),
+			list(resourceTypes.seldonExperiments, true),
+			readFlaggerCanary(http, namespace, name),
+			// Argo Rollouts: the Rollouts (which own routers by naming them), their AnalysisRuns and ReplicaSets.
+			list(resourceTypes.rollouts, true),
+			list(resourceTypes.analysisRuns, true),
+			list(resourceTypes.replicaSets, true, rolloutHashLabel),
+		]);
 		const snapshot = {
-			deployments: [...deployments, ...flagger.deployments.filter((extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name))],
+			deployments: [
+				...deployments,
+				...flagger.deployments.filter(
+					(extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name),
+				),
+			],
 			services,
 			autoscalers,
 			httpRoutes,
@@ -234,7 +245,10 @@ export class KubeActions {
 		const analysis = options.analysis ?? (await this.read(action.model));
 		const writes = await this.writesFor(action, analysis);
 		this.ensureWithin(writes, options);
-		await this.apply(action.model, writes, {canary: analysis.model.versions.find((version) => version.track === 'canary')?.name ?? '', shown: undefined});
+		await this.apply(action.model, writes, {
+			canary: analysis.model.versions.find((version) => version.track === 'canary')?.name ?? '',
+			shown: undefined,
+		});
 	}
 
 	/** Throws a ConflictError naming the first planned write that was not authorised. */
@@ -361,7 +375,11 @@ export class KubeActions {
 		const done = [...(details.done ?? [])];
 		for (const write of writes) {
 			try {
-				await http.patch(`${resourcePath(write.type, write.namespace, write.name)}${write.subresource ? `/${write.subresource}` : ''}`, write.patch, 'json');
+				await http.patch(
+					`${resourcePath(write.type, write.namespace, write.name)}${write.subresource ? `/${write.subresource}` : ''}`,
+					write.patch,
+					'json',
+				);
 				done.push(write);
 			} catch (error) {
 				let failure = actionError(error, {
@@ -384,7 +402,11 @@ export class KubeActions {
 	}
 
 	/** Re-read to say what changed: "canary v13 weight is now 30%, not 10% as shown — …". */
-	private async explainConflict(ref: ModelRef, write: PlannedWrite, details: {canary: string; shown: number | undefined}): Promise<ConflictError> {
+	private async explainConflict(
+		ref: ModelRef,
+		write: PlannedWrite,
+		details: {canary: string; shown: number | undefined},
+	): Promise<ConflictError> {
 		const generic = new ConflictError(`${write.object} changed since it was read — someone else changed it; refresh and try again`);
 		if (write.type === resourceTypes.deployments && write.patch.some((operation) => operation.path === '/spec/template')) return generic;
 		try {

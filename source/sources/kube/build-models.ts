@@ -122,7 +122,11 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		const unclaimed = (snapshot.deployments ?? []).filter((deployment) => !claims.hasObject('Deployment', deployment));
 		for (const deployment of kserveDeployments(inferenceService, unclaimed)) claims.claimObject('Deployment', deployment);
 
-		addUnlessNameTaken(analyses, guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)), `InferenceService/${name}`);
+		addUnlessNameTaken(
+			analyses,
+			guarded(namespaceOf(inferenceService), name, () => analyseInferenceService(inferenceService, index, unclaimed)),
+			`InferenceService/${name}`,
+		);
 	}
 
 	// 3. Argo Rollouts: a Rollout is a model; its ReplicaSets, router and Services are its own.
@@ -133,16 +137,28 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 		claims.claimObject('Rollout', rollout);
 		for (const reference of rolloutReferences(rollout)) claims.claim(reference.kind, namespaceOf(rollout), reference.name);
 		for (const replicaSet of rolloutObjects.replicaSets(rollout)) claims.claimObject('ReplicaSet', replicaSet);
-		addUnlessNameTaken(analyses, guarded(namespaceOf(rollout), name, () => analyseRollout(rollout, rolloutObjects)), `Rollout/${name}`);
+		addUnlessNameTaken(
+			analyses,
+			guarded(namespaceOf(rollout), name, () => analyseRollout(rollout, rolloutObjects)),
+			`Rollout/${name}`,
+		);
 	}
 
 	// 4. Flagger Canaries: the target, its primary and the Services and router Flagger generates are Flagger's.
-	const deploymentsByName = new Map((snapshot.deployments ?? []).map((deployment) => [`${namespaceOf(deployment)}/${deployment.metadata?.name}`, deployment]));
+	const deploymentsByName = new Map(
+		(snapshot.deployments ?? []).map((deployment) => [`${namespaceOf(deployment)}/${deployment.metadata?.name}`, deployment]),
+	);
 	for (const canary of sortByName(snapshot.canaries ?? [])) {
 		const name = canary.metadata?.name;
 		if (!name || claims.hasObject('Canary', canary)) continue;
 		claimFlaggerObjects(canary, claims);
-		addUnlessNameTaken(analyses, guarded(namespaceOf(canary), name, () => analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index, snapshot)), `Canary/${name}`);
+		addUnlessNameTaken(
+			analyses,
+			guarded(namespaceOf(canary), name, () =>
+				analyseFlaggerCanary(canary, deploymentsByName, snapshot.canaryEvents ?? [], index, snapshot),
+			),
+			`Canary/${name}`,
+		);
 	}
 
 	// 5. Without modeldeck's labels, from what clusters already have: Seldon Core 2 Experiments and Models, routers
@@ -154,7 +170,5 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
 	markOwners(analyses, snapshot);
 
-	return analyses.sort(
-		(a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name),
-	);
+	return analyses.sort((a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name));
 }

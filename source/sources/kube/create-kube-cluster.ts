@@ -80,7 +80,10 @@ export class UnknownContextError extends Error {
 
 function selectContext(kubeConfig: KubeConfig, name: string): void {
 	if (!kubeConfig.getContextObject(name)) {
-		const known = kubeConfig.getContexts().map((context) => context.name).join(', ');
+		const known = kubeConfig
+			.getContexts()
+			.map((context) => context.name)
+			.join(', ');
 		throw new UnknownContextError(`context ${name} is not in the kubeconfig (contexts: ${known}); pick one of them with --context NAME`);
 	}
 
@@ -104,14 +107,20 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 	if (options.context) selectContext(kubeConfig, options.context);
 	// A kubeconfig without current-context but with one context has one context in force: that one (kubectl would
 	// refuse, and the console would show a context that does not exist).
-	else if (!kubeConfig.getCurrentContext() && kubeConfig.getContexts().length === 1) selectContext(kubeConfig, kubeConfig.getContexts()[0]!.name);
+	else if (!kubeConfig.getCurrentContext() && kubeConfig.getContexts().length === 1)
+		selectContext(kubeConfig, kubeConfig.getContexts()[0]!.name);
 	if (!kubeConfig.getCurrentContext()) {
-		const known = kubeConfig.getContexts().map((context) => context.name).join(', ');
+		const known = kubeConfig
+			.getContexts()
+			.map((context) => context.name)
+			.join(', ');
 		throw new Error(`the kubeconfig sets no current-context: pick one with --context NAME (contexts: ${known})`);
 	}
 
 	if (!kubeConfig.getCurrentCluster()) {
-		throw new Error(`context ${kubeConfig.getCurrentContext()} names no cluster in the kubeconfig; fix the kubeconfig or pick another --context`);
+		throw new Error(
+			`context ${kubeConfig.getCurrentContext()} names no cluster in the kubeconfig; fix the kubeconfig or pick another --context`,
+		);
 	}
 
 	const conventions = withDefaults(options.conventions);
@@ -153,11 +162,16 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 		async namespaces() {
 			try {
 				const list = await http.get<KubeList>(resourcePath({group: '', version: 'v1', plural: 'namespaces'}, undefined));
-				return (list?.items ?? []).map((item) => item.metadata?.name ?? '').filter(Boolean).sort();
+				return (list?.items ?? [])
+					.map((item) => item.metadata?.name ?? '')
+					.filter(Boolean)
+					.sort();
 			} catch (error) {
 				// Users allowed into one namespace cannot list namespaces: offer the one they have.
 				if (statusOf(error) === 403) return namespace ? [namespace] : [];
-				throw new Error(describeKubeError(error, {verb: 'list', resource: 'namespaces', server: http.server, user: http.user}), {cause: error});
+				throw new Error(describeKubeError(error, {verb: 'list', resource: 'namespaces', server: http.server, user: http.user}), {
+					cause: error,
+				});
 			}
 		},
 		watchModels(

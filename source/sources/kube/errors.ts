@@ -174,9 +174,7 @@ export function describeKubeError(error: unknown, context: KubeErrorContext): st
 
 	if (status === 403) {
 		const user = /User "([^"]+)"/.exec(apiMessage ?? '')?.[1] ?? context.user ?? 'you';
-		const scope = context.namespace
-			? `in namespace ${context.namespace}`
-			: 'at cluster scope (all namespaces)';
+		const scope = context.namespace ? `in namespace ${context.namespace}` : 'at cluster scope (all namespaces)';
 		const hint = context.namespace
 			? `ask a cluster admin for a Role granting ${context.verb} on ${context.resource} in ${context.namespace}`
 			: `pick one namespace with -n, or ask for a ClusterRole granting ${context.verb} on ${context.resource}`;

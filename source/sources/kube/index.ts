@@ -4,7 +4,7 @@
  * kubeconfig's credentials.
  */
 export {createKubeCluster, type KubeCluster, type KubeClusterOptions, UnknownContextError} from './create-kube-cluster.ts';
-export {type PlannedChange, type TrafficAction} from './actions.ts';
+export type {PlannedChange, TrafficAction} from './actions.ts';
 export {analyseModels, buildModels, type ClusterSnapshot, type ModelAnalysis} from './build-models.ts';
 export {type Conventions, defaultConventions} from './conventions.ts';
 export {describeKubeError, type KubeErrorContext} from './errors.ts';

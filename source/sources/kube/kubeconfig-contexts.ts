@@ -35,6 +35,7 @@ export async function readKubeconfigContexts(file: string, requested: string | u
 	}
 
 	const current =
-		requested ?? (typeof currentContext === 'string' && currentContext ? currentContext : contexts.length === 1 ? contexts[0]!.name : undefined);
+		requested ??
+		(typeof currentContext === 'string' && currentContext ? currentContext : contexts.length === 1 ? contexts[0]!.name : undefined);
 	return {contexts, current};
 }

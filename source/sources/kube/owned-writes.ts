@@ -16,7 +16,8 @@ export function refuseDirectChange(analysis: ModelAnalysis, action: TrafficActio
 	const routerOwner = model.routerObject ? analysis.owned?.[model.routerObject] : undefined;
 	if (traffic.kind !== 'argo-rollouts') {
 		// Every traffic change of a routed model writes its router: refused before planning, whatever else is wrong.
-		if (routerOwner && (traffic.kind === 'httproute' || traffic.kind === 'virtualservice')) refuseOwnedWrites(analysis, [{object: model.routerObject!}]);
+		if (routerOwner && (traffic.kind === 'httproute' || traffic.kind === 'virtualservice'))
+			refuseOwnedWrites(analysis, [{object: model.routerObject!}]);
 		return;
 	}
 
@@ -27,10 +28,14 @@ export function refuseDirectChange(analysis: ModelAnalysis, action: TrafficActio
 	const why = `a direct write would be reverted (the controller sets the weights from the Rollout's steps; ${model.owner?.evidence ?? `Rollout/${control.name}`})`;
 	switch (action.kind) {
 		case 'set-weight':
-			throw new PlanError(`${owns} ${rolloutPluginCommand('promote', control)} (key >) or ${rolloutPluginCommand('abort', control)} (key A); ${why}`);
+			throw new PlanError(
+				`${owns} ${rolloutPluginCommand('promote', control)} (key >) or ${rolloutPluginCommand('abort', control)} (key A); ${why}`,
+			);
 		case 'promote':
 		case 'switch':
-			throw new PlanError(`${owns} ${rolloutPluginCommand('promote', control)} (key >, one step) or ${rolloutPluginCommand('promote-full', control)} (key F); ${why}`);
+			throw new PlanError(
+				`${owns} ${rolloutPluginCommand('promote', control)} (key >, one step) or ${rolloutPluginCommand('promote-full', control)} (key F); ${why}`,
+			);
 		case 'rollback':
 			throw new PlanError(`${owns} ${rolloutPluginCommand('abort', control)} (key A); ${why}`);
 	}

@@ -129,11 +129,7 @@ export function planWeights(analysis: ModelAnalysis, targets: Map<string, number
 	}
 }
 
-function planRouterWeights(
-	analysis: ModelAnalysis,
-	traffic: RouterControl,
-	targets: Map<string, number>,
-): PlannedWrite[] {
+function planRouterWeights(analysis: ModelAnalysis, traffic: RouterControl, targets: Map<string, number>): PlannedWrite[] {
 	const {model} = analysis;
 	for (const backend of traffic.backends) {
 		if (backend.versions.length !== 1) {
@@ -204,7 +200,10 @@ function planReplicaWeights(analysis: ModelAnalysis, targets: Map<string, number
 		);
 	}
 
-	const total = Math.max(1, versions.reduce((sum, version) => sum + version.replicasDesired, 0));
+	const total = Math.max(
+		1,
+		versions.reduce((sum, version) => sum + version.replicasDesired, 0),
+	);
 	const stable = stableOf(analysis);
 	const replicas = new Map<string, number>();
 	let assigned = 0;
@@ -331,7 +330,10 @@ function planReplicaPromotion(analysis: ModelAnalysis, to: string): PlannedWrite
 		);
 	}
 
-	const total = Math.max(1, versions.reduce((sum, version) => sum + version.replicasDesired, 0));
+	const total = Math.max(
+		1,
+		versions.reduce((sum, version) => sum + version.replicasDesired, 0),
+	);
 	const writes: PlannedWrite[] = [];
 	for (const version of versions) {
 		const count = version.name === to ? Math.max(total, version.replicasDesired) : 0;
@@ -377,7 +379,8 @@ export function planSwitch(analysis: ModelAnalysis, to: string): PlannedWrite[] 
 function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: string): PlannedWrite[] {
 	const {traffic, model} = analysis;
 	// Controllers keep their own record of which version is stable (and their models are refused before this).
-	if (traffic.kind === 'kserve' || traffic.kind === 'replicas' || traffic.kind === 'flagger' || traffic.kind === 'argo-rollouts') return writes;
+	if (traffic.kind === 'kserve' || traffic.kind === 'replicas' || traffic.kind === 'flagger' || traffic.kind === 'argo-rollouts')
+		return writes;
 	if (model.annotations?.[stableAnnotation] === stable) return writes;
 	const type = routerTypes[traffic.kind];
 	// A router found without modeldeck's annotation may have no annotations at all: then the whole map is written,
@@ -392,7 +395,9 @@ function markStable(analysis: ModelAnalysis, writes: PlannedWrite[], stable: str
 	const router = writes.find((write) => write.type === type && write.name === traffic.name);
 	const marked = `${stable} marked stable (${stableAnnotation})`;
 	if (router) {
-		return writes.map((write) => (write === router ? {...write, patch: [...write.patch, ...operations], change: `${write.change}; ${marked}`} : write));
+		return writes.map((write) =>
+			write === router ? {...write, patch: [...write.patch, ...operations], change: `${write.change}; ${marked}`} : write,
+		);
 	}
 
 	return [...writes, {type, namespace: model.namespace, name: traffic.name, object: traffic.object, patch: operations, change: marked}];

@@ -44,7 +44,9 @@ export function rolloutPluginCommand(command: RolloutCommand, control: Pick<Roll
 export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutCommand): RolloutCommandPlan {
 	const {model, traffic} = analysis;
 	if (traffic.kind !== 'argo-rollouts') {
-		throw new PlanError(`${model.name} is not an Argo Rollouts Rollout: ${command} acts through a Rollout's controller; use the weight, promote and rollback keys`);
+		throw new PlanError(
+			`${model.name} is not an Argo Rollouts Rollout: ${command} acts through a Rollout's controller; use the weight, promote and rollback keys`,
+		);
 	}
 
 	const control = traffic.control;
@@ -83,7 +85,9 @@ export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutComm
 				changes.push('pause conditions cleared');
 			} else if (control.canaryStrategy && stepCount > 0) {
 				status.push(...testIndex(), {op: 'add', path: '/status/currentStepIndex', value: next});
-				changes.push(`step ${Math.min(stepCount, index + 1)} → ${Math.min(stepCount, next + 1)} of ${stepCount} (currentStepIndex ${index} → ${next})`);
+				changes.push(
+					`step ${Math.min(stepCount, index + 1)} → ${Math.min(stepCount, next + 1)} of ${stepCount} (currentStepIndex ${index} → ${next})`,
+				);
 			}
 
 			unpause();
@@ -101,7 +105,8 @@ export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutComm
 		}
 
 		case 'abort': {
-			if (control.abort) throw new PlanError(`${label} is already aborted: retry it (${rolloutPluginCommand('retry', control)}) or change its template`);
+			if (control.abort)
+				throw new PlanError(`${label} is already aborted: retry it (${rolloutPluginCommand('retry', control)}) or change its template`);
 			if (!control.canary) throw new PlanError(`nothing to abort: ${label} runs one version, no canary is rolling out`);
 			status.push({op: 'add', path: '/status/abort', value: true});
 			changes.push('abort true');
@@ -109,7 +114,10 @@ export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutComm
 		}
 
 		case 'retry': {
-			if (!control.abort) throw new PlanError(`${label} is not aborted: retry restarts an aborted rollout (promote it with ${rolloutPluginCommand('promote', control)})`);
+			if (!control.abort)
+				throw new PlanError(
+					`${label} is not aborted: retry restarts an aborted rollout (promote it with ${rolloutPluginCommand('promote', control)})`,
+				);
 			status.push({op: 'add', path: '/status/abort', value: false});
 			changes.push('abort false');
 			break;
@@ -120,11 +128,26 @@ export function planRolloutCommand(analysis: ModelAnalysis, command: RolloutComm
 	const writes: PlannedWrite[] = [];
 	const object = (part: string) => `${label}${part}`;
 	if (status.length > 0) {
-		writes.push({type: resourceTypes.rollouts, subresource: 'status', namespace: control.namespace, name: control.name, object: object(' status'), patch: status, change: `${changes.filter((change) => !change.startsWith('spec.')).join(', ')} (as ${how})`});
+		writes.push({
+			type: resourceTypes.rollouts,
+			subresource: 'status',
+			namespace: control.namespace,
+			name: control.name,
+			object: object(' status'),
+			patch: status,
+			change: `${changes.filter((change) => !change.startsWith('spec.')).join(', ')} (as ${how})`,
+		});
 	}
 
 	if (spec.length > 0) {
-		writes.push({type: resourceTypes.rollouts, namespace: control.namespace, name: control.name, object: label, patch: spec, change: `spec.paused false (as ${how})`});
+		writes.push({
+			type: resourceTypes.rollouts,
+			namespace: control.namespace,
+			name: control.name,
+			object: label,
+			patch: spec,
+			change: `spec.paused false (as ${how})`,
+		});
 	}
 
 	return {writes, after: weightsAfter(analysis, control, command)};

@@ -59,8 +59,21 @@ export function trimDeployment(object: unknown): unknown {
  */
 export function trimReplicaSet(object: unknown): unknown {
 	if (!isRecord(object)) return object;
-	const metadata = pick(lightMetadata(object.metadata), ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'labels', 'ownerReferences']);
-	const trimmed: Json = {apiVersion: object.apiVersion, kind: object.kind, metadata, status: pick(object.status, ['replicas', 'readyReplicas', 'availableReplicas'])};
+	const metadata = pick(lightMetadata(object.metadata), [
+		'name',
+		'namespace',
+		'uid',
+		'resourceVersion',
+		'creationTimestamp',
+		'labels',
+		'ownerReferences',
+	]);
+	const trimmed: Json = {
+		apiVersion: object.apiVersion,
+		kind: object.kind,
+		metadata,
+		status: pick(object.status, ['replicas', 'readyReplicas', 'availableReplicas']),
+	};
 	const owners = isRecord(object.metadata) && Array.isArray(object.metadata.ownerReferences) ? object.metadata.ownerReferences : [];
 	if (owners.some((owner) => isRecord(owner) && owner.kind === 'Rollout') && isRecord(object.spec)) {
 		const template = isRecord(object.spec.template) ? object.spec.template : {};
@@ -69,7 +82,11 @@ export function trimReplicaSet(object: unknown): unknown {
 			...pick(object.spec, ['replicas']),
 			template: {
 				metadata: pick(template.metadata, ['labels', 'annotations']),
-				spec: {containers: Array.isArray(podSpec.containers) ? podSpec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container) : []},
+				spec: {
+					containers: Array.isArray(podSpec.containers)
+						? podSpec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container)
+						: [],
+				},
 			},
 		};
 	}
@@ -82,13 +99,16 @@ const containerStatusKeys = ['name', 'ready', 'restartCount', 'image', 'state', 
 /** A pod: its containers' images and resources, its readiness, restarts and the reasons it is unwell. */
 export function trimPod(object: unknown): unknown {
 	if (!isRecord(object)) return object;
-	const spec = isRecord(object.spec) && Array.isArray(object.spec.containers)
-		? {containers: object.spec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container)}
-		: undefined;
+	const spec =
+		isRecord(object.spec) && Array.isArray(object.spec.containers)
+			? {containers: object.spec.containers.map((container) => pick(container, ['name', 'image', 'resources']) ?? container)}
+			: undefined;
 	const status = isRecord(object.status)
 		? {
 				...pick(object.status, ['phase', 'reason']),
-				...(Array.isArray(object.status.conditions) ? {conditions: object.status.conditions.map((condition) => pick(condition, ['type', 'status']) ?? condition)} : {}),
+				...(Array.isArray(object.status.conditions)
+					? {conditions: object.status.conditions.map((condition) => pick(condition, ['type', 'status']) ?? condition)}
+					: {}),
 				...(Array.isArray(object.status.containerStatuses)
 					? {containerStatuses: object.status.containerStatuses.map((entry) => pick(entry, containerStatusKeys) ?? entry)}
 					: {}),

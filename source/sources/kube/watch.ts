@@ -88,7 +88,12 @@ export interface HealthTiming {
 	watchTimeoutSeconds: number;
 }
 
-export const defaultHealthTiming: HealthTiming = {heartbeatMs: 2000, requestTimeoutMs: 5000, listTimeoutMs: 30_000, watchTimeoutSeconds: 50};
+export const defaultHealthTiming: HealthTiming = {
+	heartbeatMs: 2000,
+	requestTimeoutMs: 5000,
+	listTimeoutMs: 30_000,
+	watchTimeoutSeconds: 50,
+};
 
 function isTimeoutError(error: unknown): boolean {
 	return (error as {name?: unknown} | null)?.name === 'TimeoutError';

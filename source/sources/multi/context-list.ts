@@ -7,7 +7,9 @@
 export function parseContextList(text: string): {contexts: string[]} | {error: string} {
 	const names = text.split(',').map((name) => name.trim());
 	if (names.some((name) => name === '')) {
-		return {error: `--context takes a context name, or several separated by commas like --context prod-us,prod-eu, with no empty name (got "${text}").`};
+		return {
+			error: `--context takes a context name, or several separated by commas like --context prod-us,prod-eu, with no empty name (got "${text}").`,
+		};
 	}
 
 	return checkedList(names, '--context');

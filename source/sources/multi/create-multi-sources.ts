@@ -60,7 +60,12 @@ export function createMultiSources(options: MultiSourcesOptions): Sources {
 
 			const {prometheusInCluster} = await import('../prometheus/discover.ts');
 			const service = options.prometheusService?.(context);
-			return prometheusInCluster({kubeconfig: options.kubeconfigPath, context, ...(service ? {service} : {}), metrics: {profiles: options.profiles}});
+			return prometheusInCluster({
+				kubeconfig: options.kubeconfigPath,
+				context,
+				...(service ? {service} : {}),
+				metrics: {profiles: options.profiles},
+			});
 		}, url ?? `prometheus in ${context}`);
 		return {context, port};
 	});

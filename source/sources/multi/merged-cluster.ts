@@ -61,7 +61,8 @@ export class MergedClusterPort implements ClusterPort {
 
 	contexts(): Context[] {
 		const seen = new Map<string, Context>();
-		for (const member of this.#members) for (const context of member.port.contexts()) if (!seen.has(context.name)) seen.set(context.name, context);
+		for (const member of this.#members)
+			for (const context of member.port.contexts()) if (!seen.has(context.name)) seen.set(context.name, context);
 		return [...seen.values()];
 	}
 
@@ -91,7 +92,13 @@ export class MergedClusterPort implements ClusterPort {
 		let stopped = false;
 		const emit = () => {
 			if (stopped) return;
-			onChange(mergeModels(this.#members.filter((member) => latest.has(member.context)).map((member) => [member.context, latest.get(member.context)!] as const)));
+			onChange(
+				mergeModels(
+					this.#members
+						.filter((member) => latest.has(member.context))
+						.map((member) => [member.context, latest.get(member.context)!] as const),
+				),
+			);
 		};
 
 		const unsubscribes = this.#members.map((member) =>

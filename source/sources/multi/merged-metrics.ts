@@ -15,7 +15,10 @@ export interface MetricsMember {
 }
 
 /** Targets grouped by the member of their context; targets of a context without a member are left out. */
-export function routeTargets(members: readonly MetricsMember[], targets: readonly MetricTarget[]): Array<{member: MetricsMember; targets: MetricTarget[]}> {
+export function routeTargets(
+	members: readonly MetricsMember[],
+	targets: readonly MetricTarget[],
+): Array<{member: MetricsMember; targets: MetricTarget[]}> {
 	const groups = new Map<string, {member: MetricsMember; targets: MetricTarget[]}>();
 	for (const target of targets) {
 		const member = members.find((candidate) => candidate.context === target.cluster);
@@ -59,15 +62,22 @@ export class MergedMetricsPort implements MetricsPort {
 
 	explain(target: MetricTarget, metric: MetricName): string {
 		const member = this.#members.find((candidate) => candidate.context === target.cluster);
-		if (!member) return `no Prometheus for context ${target.cluster ?? '(none)'}: set contexts.${target.cluster ?? 'NAME'}.prometheusUrl in settings`;
+		if (!member)
+			return `no Prometheus for context ${target.cluster ?? '(none)'}: set contexts.${target.cluster ?? 'NAME'}.prometheusUrl in settings`;
 		return member.port.explain(untagged(target), metric);
 	}
 
-	async #ask<T>(targets: MetricTarget[], ask: (port: MetricsPort, targets: MetricTarget[]) => Promise<Map<VersionKey, T>>): Promise<Map<VersionKey, T>> {
+	async #ask<T>(
+		targets: MetricTarget[],
+		ask: (port: MetricsPort, targets: MetricTarget[]) => Promise<Map<VersionKey, T>>,
+	): Promise<Map<VersionKey, T>> {
 		const groups = routeTargets(this.#members, targets);
 		const answers = await Promise.allSettled(
 			groups.map(async ({member, targets: own}) => {
-				const answer = await ask(member.port, own.map((target) => untagged(target)));
+				const answer = await ask(
+					member.port,
+					own.map((target) => untagged(target)),
+				);
 				const keyed = new Map<VersionKey, T>();
 				for (const target of own) {
 					const value = answer.get(versionKey(untagged(target)));

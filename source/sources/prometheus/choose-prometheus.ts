@@ -32,15 +32,27 @@ interface Rule {
 
 /** The rules, most preferred first. */
 export const PROMETHEUS_RULES: readonly Rule[] = [
-	{how: 'kube-prometheus-stack', selector: 'app=kube-prometheus-stack-prometheus', matches: (labels) => labels['app'] === 'kube-prometheus-stack-prometheus'},
+	{
+		how: 'kube-prometheus-stack',
+		selector: 'app=kube-prometheus-stack-prometheus',
+		matches: (labels) => labels['app'] === 'kube-prometheus-stack-prometheus',
+	},
 	{how: 'Prometheus Operator', selector: 'operated-prometheus=true', matches: (labels) => labels['operated-prometheus'] === 'true'},
 	{
 		how: 'prometheus-community chart',
 		selector: 'app.kubernetes.io/name=prometheus,app.kubernetes.io/component=server',
 		matches: (labels) => labels['app.kubernetes.io/name'] === 'prometheus' && labels['app.kubernetes.io/component'] === 'server',
 	},
-	{how: 'prometheus-community chart', selector: 'app=prometheus,component=server', matches: (labels) => labels['app'] === 'prometheus' && labels['component'] === 'server'},
-	{how: 'label app.kubernetes.io/name=prometheus', selector: 'app.kubernetes.io/name=prometheus', matches: (labels) => labels['app.kubernetes.io/name'] === 'prometheus'},
+	{
+		how: 'prometheus-community chart',
+		selector: 'app=prometheus,component=server',
+		matches: (labels) => labels['app'] === 'prometheus' && labels['component'] === 'server',
+	},
+	{
+		how: 'label app.kubernetes.io/name=prometheus',
+		selector: 'app.kubernetes.io/name=prometheus',
+		matches: (labels) => labels['app.kubernetes.io/name'] === 'prometheus',
+	},
 ];
 
 /** The rank of a Service with these labels (lower is better; the chart's two label sets rank alike), or -1. */
@@ -55,7 +67,8 @@ export const LOOKED_FOR =
 	'the prometheus-community chart (prometheus-server) or labelled app.kubernetes.io/name=prometheus';
 
 /** How to point at one instead. */
-export const POINT_AT_ONE = '--prometheus URL points at one, as do prometheusUrl or contexts.<context>.prometheusService ("namespace/service:port") in settings';
+export const POINT_AT_ONE =
+	'--prometheus URL points at one, as do prometheusUrl or contexts.<context>.prometheusService ("namespace/service:port") in settings';
 
 export interface PrometheusCandidate {
 	namespace: string;
@@ -117,7 +130,11 @@ export function choosePrometheus(services: readonly ServiceSummary[]): Prometheu
 		const key = `${service.namespace}/${service.name}`;
 		const earlier = seen.get(key);
 		// The same Service listed twice (once per selector) is one candidate; a stale copy never wins over the better rank.
-		if (!earlier || found.rank < earlier.rank || (found.rank === earlier.rank && compare(JSON.stringify(found.candidate), JSON.stringify(earlier.candidate)) < 0)) {
+		if (
+			!earlier ||
+			found.rank < earlier.rank ||
+			(found.rank === earlier.rank && compare(JSON.stringify(found.candidate), JSON.stringify(earlier.candidate)) < 0)
+		) {
 			seen.set(key, found);
 		}
 	}
@@ -128,7 +145,8 @@ export function choosePrometheus(services: readonly ServiceSummary[]): Prometheu
 	const [best, ...rest] = ranked.map((entry) => entry.candidate);
 	if (!best) return undefined;
 	const others = rest.map((other) => `${other.namespace}/${other.service}`);
-	const more = others.length === 0 ? '' : `; also ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}`;
+	const more =
+		others.length === 0 ? '' : `; also ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}`;
 	return {...best, others: rest, description: `${best.namespace}/${best.service} (found: ${best.how}${more})`};
 }
 

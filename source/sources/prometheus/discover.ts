@@ -9,7 +9,16 @@ import {KubeConfig} from '@kubernetes/client-node';
 import {type MetricsPort, SourceAbsentError} from '../../domain/ports.ts';
 import {describeKubeError, KubeApiError} from '../kube/errors.ts';
 import {KubeHttp, resourcePath, resourceTypes} from '../kube/http.ts';
-import {choosePrometheus, LOOKED_FOR, POINT_AT_ONE, PROMETHEUS_RULES, type PrometheusCandidate, type PrometheusChoice, type ServiceSummary, serviceSummary} from './choose-prometheus.ts';
+import {
+	choosePrometheus,
+	LOOKED_FOR,
+	POINT_AT_ONE,
+	PROMETHEUS_RULES,
+	type PrometheusCandidate,
+	type PrometheusChoice,
+	type ServiceSummary,
+	serviceSummary,
+} from './choose-prometheus.ts';
 import {createPrometheusMetrics, type KubeServiceProxy, type PrometheusMetricsOptions} from './prometheus-metrics.ts';
 
 export interface PrometheusInClusterOptions {
@@ -47,9 +56,13 @@ const selectors = [...new Set(PROMETHEUS_RULES.map((rule) => rule.selector))];
 
 async function listServices(http: KubeHttp, namespace: string | undefined): Promise<ServiceSummary[]> {
 	const lists = await Promise.all(
-		selectors.map((labelSelector) => http.get<{items?: unknown[]}>(resourcePath(resourceTypes.services, namespace), {query: {labelSelector}, timeoutMs: 10_000})),
+		selectors.map((labelSelector) =>
+			http.get<{items?: unknown[]}>(resourcePath(resourceTypes.services, namespace), {query: {labelSelector}, timeoutMs: 10_000}),
+		),
 	);
-	return lists.flatMap((list) => (list.items ?? []).map(serviceSummary).filter((summary): summary is ServiceSummary => summary !== undefined));
+	return lists.flatMap((list) =>
+		(list.items ?? []).map(serviceSummary).filter((summary): summary is ServiceSummary => summary !== undefined),
+	);
 }
 
 /** Looks for Prometheus's Service; undefined when there is none. Throws when the cluster could not be asked. */
@@ -59,7 +72,9 @@ export async function findPrometheusService(config: KubeConfig, namespaces?: str
 		return choosePrometheus(await listServices(http, undefined));
 	} catch (error) {
 		if (!(error instanceof KubeApiError && error.status === 403)) {
-			throw new Error(describeKubeError(error, {verb: 'list', resource: 'services', server: http.server, ...(http.user ? {user: http.user} : {})}));
+			throw new Error(
+				describeKubeError(error, {verb: 'list', resource: 'services', server: http.server, ...(http.user ? {user: http.user} : {})}),
+			);
 		}
 	}
 
@@ -72,7 +87,15 @@ export async function findPrometheusService(config: KubeConfig, namespaces?: str
 			found.push(...(await listServices(http, namespace)));
 		} catch (error) {
 			if (!(error instanceof KubeApiError && error.status === 403)) {
-				throw new Error(describeKubeError(error, {verb: 'list', resource: 'services', namespace, server: http.server, ...(http.user ? {user: http.user} : {})}));
+				throw new Error(
+					describeKubeError(error, {
+						verb: 'list',
+						resource: 'services',
+						namespace,
+						server: http.server,
+						...(http.user ? {user: http.user} : {}),
+					}),
+				);
 			}
 		}
 	}
@@ -90,7 +113,10 @@ function stringHeaders(headers: https.RequestOptions['headers']): Record<string,
 }
 
 /** The service proxy to a Prometheus Service, authenticated as the kubeconfig's user (tokens fetched fresh per query). */
-export async function serviceProxyTo(config: KubeConfig, target: Pick<PrometheusCandidate, 'namespace' | 'service' | 'port' | 'scheme'>): Promise<KubeServiceProxy> {
+export async function serviceProxyTo(
+	config: KubeConfig,
+	target: Pick<PrometheusCandidate, 'namespace' | 'service' | 'port' | 'scheme'>,
+): Promise<KubeServiceProxy> {
 	const cluster = config.getCurrentCluster();
 	if (!cluster) throw new Error('the kubeconfig has no cluster for the current context; pick a context with --context');
 	const tls: https.RequestOptions = {};
@@ -129,7 +155,10 @@ export async function prometheusInCluster(options: PrometheusInClusterOptions): 
 	const context = config.getCurrentContext() || '(no context)';
 	if (options.service !== undefined) {
 		const named = parseServiceSetting(options.service);
-		if (!named) throw new Error(`prometheusService in settings must be "namespace/service:port", e.g. "monitoring/prometheus-operated:web" (got "${options.service}").`);
+		if (!named)
+			throw new Error(
+				`prometheusService in settings must be "namespace/service:port", e.g. "monitoring/prometheus-operated:web" (got "${options.service}").`,
+			);
 		return createPrometheusMetrics({...options.metrics, kube: await serviceProxyTo(config, {...named, scheme: 'http'})});
 	}
 

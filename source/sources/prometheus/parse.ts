@@ -63,7 +63,9 @@ export function toMatrix(resultType: string, result: readonly unknown[]): Matrix
  * series without `namespace` (a custom query that doesn't keep it) is accepted when model and version name exactly
  * one requested version. Series for versions not requested are ignored.
  */
-export function createTargetResolver(targets: readonly MetricTarget[]): (labels: Readonly<Record<string, string>>) => VersionKey | undefined {
+export function createTargetResolver(
+	targets: readonly MetricTarget[],
+): (labels: Readonly<Record<string, string>>) => VersionKey | undefined {
 	const byKey = new Set(targets.map((target) => versionKey(target)));
 	const byModelVersion = new Map<string, VersionKey[]>();
 	for (const target of targets) {

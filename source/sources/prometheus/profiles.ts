@@ -127,8 +127,7 @@ function kserveProfile(): PromQLProfile {
 		name: 'kserve',
 		description:
 			"KServe serverless predictors: Knative queue-proxy's revision_app_request_count and revision_app_request_latencies (ms); a version is a revision; CPU and memory from cAdvisor by the revision in the pod name",
-		selector:
-			'namespace_name=~"{namespaces}", configuration_name=~"(?:{models})-predictor(?:-default)?", revision_name=~"{versions}"',
+		selector: 'namespace_name=~"{namespaces}", configuration_name=~"(?:{models})-predictor(?:-default)?", revision_name=~"{versions}"',
 		queries,
 	};
 }
@@ -168,7 +167,8 @@ function torchserveProfile(): PromQLProfile {
 	const responses = (codeClass: string) =>
 		`(sum by (namespace, pod) (rate({__name__=~"Requests${codeClass}XX(?:_total)?", {selector}}[{window}])) or ${zero})`;
 	const requests = joinPods('sum', inferences);
-	const missing = 'TorchServe exports latency only as a running total (ts_inference_latency_microseconds), which gives a mean, not percentiles; export a histogram and add a custom profile';
+	const missing =
+		'TorchServe exports latency only as a running total (ts_inference_latency_microseconds), which gives a mean, not percentiles; export a histogram and add a custom profile';
 	return {
 		name: 'torchserve',
 		description:
@@ -222,7 +222,7 @@ function istioProfile(): PromQLProfile {
 	return {
 		name: 'istio',
 		description:
-			"Istio sidecars (reporter=destination): istio_requests_total and istio_request_duration_milliseconds; model = destination_canonical_service, version = destination_canonical_revision; CPU and memory from cAdvisor",
+			'Istio sidecars (reporter=destination): istio_requests_total and istio_request_duration_milliseconds; model = destination_canonical_service, version = destination_canonical_revision; CPU and memory from cAdvisor',
 		selector:
 			'reporter="destination", destination_workload_namespace=~"{namespaces}", destination_canonical_service=~"{models}", destination_canonical_revision=~"{versions}"',
 		queries,

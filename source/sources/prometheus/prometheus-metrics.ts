@@ -59,7 +59,14 @@ export interface PrometheusMetricsOptions {
 	/** Clock for evaluation times (tests pin it inside fixed data). Default Date.now. */
 	now?: () => number;
 	/** Told about every query sent (benchmarks count them). */
-	onQuery?: (event: {kind: 'instant' | 'range'; metric: MetricName; profile: string; query: string; durationMs: number; ok: boolean}) => void;
+	onQuery?: (event: {
+		kind: 'instant' | 'range';
+		metric: MetricName;
+		profile: string;
+		query: string;
+		durationMs: number;
+		ok: boolean;
+	}) => void;
 }
 
 export interface PrometheusMetrics extends MetricsPort {
@@ -165,19 +172,29 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
 		const cause = detail.error ?? 'unknown error';
 		switch (detail.errorType) {
 			case 'timeout_error':
-				return new Error(`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the address right?`);
+				return new Error(
+					`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the address right?`,
+				);
 			case 'network_error':
 				if (detail.code === 'ERR_CANCELED') {
-					return new Error(`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the network to it down?`);
+					return new Error(
+						`${where} did not answer the ${query.metric} query within ${timeoutMs} ms. Is it overloaded, or is the network to it down?`,
+					);
 				}
 				if (detail.code === NOT_PROMETHEUS) {
-					return new Error(`${where} did not answer like Prometheus: ${cause} from ${endpoint}/api/v1/query. Is this the Prometheus address?`);
+					return new Error(
+						`${where} did not answer like Prometheus: ${cause} from ${endpoint}/api/v1/query. Is this the Prometheus address?`,
+					);
 				}
-				return new Error(`Cannot reach ${where}: ${cause}${detail.code ? ` (${detail.code})` : ''}. Check the address and that Prometheus is running.`);
+				return new Error(
+					`Cannot reach ${where}: ${cause}${detail.code ? ` (${detail.code})` : ''}. Check the address and that Prometheus is running.`,
+				);
 			case 'ssl_error':
 				return new Error(`TLS to ${where} failed: ${cause}. Check the certificate settings in your kubeconfig.`);
 			case 'client_error':
-				return new Error(`${where} did not answer like Prometheus (no JSON status from ${endpoint}/api/v1/query). Is this the Prometheus address?`);
+				return new Error(
+					`${where} did not answer like Prometheus (no JSON status from ${endpoint}/api/v1/query). Is this the Prometheus address?`,
+				);
 			case 'http_error': {
 				const status = detail.httpStatus ?? 0;
 				if (kube && (status === 401 || status === 403)) {
@@ -185,9 +202,12 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
 						`The API server refused the proxy to ${where} (HTTP ${status}: ${cause}). Your user needs "get" on "services/proxy" in namespace ${kube.namespace}.`,
 					);
 				}
-				if (status === 404) return new Error(`${where} answered 404 for the query API: ${cause}. Check the URL (or the service name and port).`);
+				if (status === 404)
+					return new Error(`${where} answered 404 for the query API: ${cause}. Check the URL (or the service name and port).`);
 				if (status === 400 || status === 422) {
-					return new Error(`${where} rejected the ${query.profile} profile's ${query.metric} query (HTTP ${status}: ${cause}). Query: ${query.query}`);
+					return new Error(
+						`${where} rejected the ${query.profile} profile's ${query.metric} query (HTTP ${status}: ${cause}). Query: ${query.query}`,
+					);
 				}
 				return new Error(`${where} failed the ${query.metric} query (HTTP ${status}: ${cause}).`);
 			}
@@ -196,14 +216,33 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions): Prom
 		}
 	}
 
-	async function run<T>(kind: 'instant' | 'range', query: PlannedQuery, send: () => Promise<QueryResult>, convert: (result: QueryResult) => T): Promise<T> {
+	async function run<T>(
+		kind: 'instant' | 'range',
+		query: PlannedQuery,
+		send: () => Promise<QueryResult>,
+		convert: (result: QueryResult) => T,
+	): Promise<T> {
 		const started = performance.now();
 		try {
 			const result = await send();
-			options.onQuery?.({kind, metric: query.metric, profile: query.profile, query: query.query, durationMs: performance.now() - started, ok: true});
+			options.onQuery?.({
+				kind,
+				metric: query.metric,
+				profile: query.profile,
+				query: query.query,
+				durationMs: performance.now() - started,
+				ok: true,
+			});
 			return convert(result);
 		} catch (failure) {
-			options.onQuery?.({kind, metric: query.metric, profile: query.profile, query: query.query, durationMs: performance.now() - started, ok: false});
+			options.onQuery?.({
+				kind,
+				metric: query.metric,
+				profile: query.profile,
+				query: query.query,
+				durationMs: performance.now() - started,
+				ok: false,
+			});
 			throw describeFailure(failure, query);
 		}
 	}

@@ -56,7 +56,8 @@ const intersectBound = (a: number | undefined, b: number | undefined, tighter: (
 };
 
 const isClipEmpty = (clip: Clip): boolean =>
-	(clip.x1 !== undefined && clip.x2 !== undefined && clip.x1 >= clip.x2) || (clip.y1 !== undefined && clip.y2 !== undefined && clip.y1 >= clip.y2);
+	(clip.x1 !== undefined && clip.x2 !== undefined && clip.x1 >= clip.x2) ||
+	(clip.y1 !== undefined && clip.y2 !== undefined && clip.y1 >= clip.y2);
 
 const intersectClips = (outer: Clip | undefined, inner: Clip): Clip => {
 	if (!outer) return inner;

@@ -2,7 +2,15 @@ import * as hdr from 'hdr-histogram-js';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {arrivalSchedule, createLatencyHistogram, percentileMs} from '../../../source/agent/actions/load-generator.ts';
-import {buildLoadTestJob, mergeWorkerResults, parseWorkerOutput, toLoadTestResult, workerArgs, workerResult, workersFor} from '../../../source/agent/actions/load-job.ts';
+import {
+	buildLoadTestJob,
+	mergeWorkerResults,
+	parseWorkerOutput,
+	toLoadTestResult,
+	workerArgs,
+	workerResult,
+	workersFor,
+} from '../../../source/agent/actions/load-job.ts';
 import {buildInferenceRequest, checkInferenceResponse, parseModelMetadata} from '../../../source/agent/actions/oip.ts';
 import {describeAction, parseAction} from '../../../source/agent/actions/validate.ts';
 
@@ -34,7 +42,9 @@ describe('load-test percentiles', () => {
 describe('OIP v2 smoke-test logic', () => {
 	it('reads metadata and says what is missing', () => {
 		expect(parseModelMetadata(metadata)).toEqual(metadata);
-		expect(parseModelMetadata({name: 'x', inputs: [{name: 'a', datatype: 'FP32'}], outputs: []})).toBe('inputs[0] (a) has no valid shape (a list of sizes, -1 for any)');
+		expect(parseModelMetadata({name: 'x', inputs: [{name: 'a', datatype: 'FP32'}], outputs: []})).toBe(
+			'inputs[0] (a) has no valid shape (a list of sizes, -1 for any)',
+		);
 		expect(parseModelMetadata([])).toBe('the metadata is not a JSON object');
 	});
 
@@ -62,7 +72,8 @@ describe('OIP v2 smoke-test logic', () => {
 
 	it('checks that an integer output holds integers its datatype can hold', () => {
 		const classes = {name: 'm', inputs: metadata.inputs, outputs: [{name: 'label', datatype: 'UINT8', shape: [-1]}]};
-		const values = (data: number[]) => checkInferenceResponse(classes, {outputs: [{name: 'label', datatype: 'UINT8', shape: [data.length], data}]}).at(-1);
+		const values = (data: number[]) =>
+			checkInferenceResponse(classes, {outputs: [{name: 'label', datatype: 'UINT8', shape: [data.length], data}]}).at(-1);
 		expect(values([0, 3, 255])).toEqual({name: 'output label values', ok: true, detail: "3 integers in UINT8's range"});
 		expect(values([1, 256])).toEqual({name: 'output label values', ok: false, detail: '256 is not a UINT8 (integers 0…255)'});
 		expect(values([1, -1])).toMatchObject({ok: false, detail: '-1 is not a UINT8 (integers 0…255)'});
@@ -86,8 +97,15 @@ describe('OIP v2 smoke-test logic', () => {
 			'expected [-1, 1], got [1, 2]',
 			'probability 1.5 outside [0, 1]',
 		]);
-		expect(checkInferenceResponse(parsed, {outputs: []})[0]).toEqual({name: 'output probability present', ok: false, detail: 'missing; got no outputs'});
-		const scores = checkInferenceResponse({...parsed, outputs: [{name: 'score', datatype: 'FP32', shape: [1]}]}, {outputs: [{name: 'score', datatype: 'FP32', shape: [1], data: [null]}]});
+		expect(checkInferenceResponse(parsed, {outputs: []})[0]).toEqual({
+			name: 'output probability present',
+			ok: false,
+			detail: 'missing; got no outputs',
+		});
+		const scores = checkInferenceResponse(
+			{...parsed, outputs: [{name: 'score', datatype: 'FP32', shape: [1]}]},
+			{outputs: [{name: 'score', datatype: 'FP32', shape: [1], data: [null]}]},
+		);
 		expect(scores.at(-1)).toEqual({name: 'output score values', ok: false, detail: 'non-finite or non-numeric value null'});
 	});
 });
@@ -109,16 +127,47 @@ describe('load-test Jobs', () => {
 			warmupSeconds: 10,
 			loadTestId: 'abc',
 		});
-		expect(job.spec).toMatchObject({parallelism: 4, completions: 4, completionMode: 'Indexed', backoffLimit: 0, activeDeadlineSeconds: 370});
+		expect(job.spec).toMatchObject({
+			parallelism: 4,
+			completions: 4,
+			completionMode: 'Indexed',
+			backoffLimit: 0,
+			activeDeadlineSeconds: 370,
+		});
 		const container = job.spec?.template.spec?.containers[0];
 		expect(container?.image).toBe('ghcr.io/example/modeldeck:0.1.0');
-		expect(container?.args).toEqual(workerArgs({target, url: 'http://fraud-v2.team-a.svc:80/v2/models/fraud/infer', body: '{"inputs":[]}', durationSeconds: 60, warmupSeconds: 10}, 2500));
+		expect(container?.args).toEqual(
+			workerArgs(
+				{target, url: 'http://fraud-v2.team-a.svc:80/v2/models/fraud/infer', body: '{"inputs":[]}', durationSeconds: 60, warmupSeconds: 10},
+				2500,
+			),
+		);
 		expect(container?.args?.slice(0, 2)).toEqual(['agent', 'loadtest-worker']);
 		expect(container?.args).toContain('2500');
-		expect(container?.securityContext).toEqual({allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ['ALL']}});
+		expect(container?.securityContext).toEqual({
+			allowPrivilegeEscalation: false,
+			readOnlyRootFilesystem: true,
+			capabilities: {drop: ['ALL']},
+		});
 		expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
 		expect(job.metadata?.labels?.['modeldeck.dev/load-test']).toBe('abc');
-		expect(() => buildLoadTestJob({...{name: 'x', namespace: 'n', image: 'i', target, url: 'u', body: 'b', rps: 1, durationSeconds: 1, warmupSeconds: 0, loadTestId: 'i'}, workers: 0})).toThrow(/positive integer/);
+		expect(() =>
+			buildLoadTestJob({
+				...{
+					name: 'x',
+					namespace: 'n',
+					image: 'i',
+					target,
+					url: 'u',
+					body: 'b',
+					rps: 1,
+					durationSeconds: 1,
+					warmupSeconds: 0,
+					loadTestId: 'i',
+				},
+				workers: 0,
+			}),
+		).toThrow(/positive integer/);
 		expect([workersFor(100, 2000), workersFor(2000, 2000), workersFor(2001, 2000)]).toEqual([1, 1, 2]);
 	});
 
@@ -129,7 +178,15 @@ describe('load-test Jobs', () => {
 		].map(({values, sent}, index) => {
 			const histogram = createLatencyHistogram();
 			for (const value of values) histogram.recordValue(value);
-			return {label: 'team-a/fraud/v2', histogram, requests: values.length + index, errors: index, sentInWindow: sent, measuredSeconds: 1, errorSamples: index ? ['HTTP 500'] : []};
+			return {
+				label: 'team-a/fraud/v2',
+				histogram,
+				requests: values.length + index,
+				errors: index,
+				sentInWindow: sent,
+				measuredSeconds: 1,
+				errorSamples: index ? ['HTTP 500'] : [],
+			};
 		});
 		const outputs = runs.map((run) => `starting\n${JSON.stringify(workerResult(run))}\n`);
 		const parsed = outputs.map((output) => parseWorkerOutput(output));
@@ -137,7 +194,8 @@ describe('load-test Jobs', () => {
 		const all = createLatencyHistogram();
 		for (const value of [1000, 2000, 3000, 10_000, 20_000]) all.recordValue(value);
 		expect(merged.histogram.totalCount).toBe(5);
-		for (const percentile of [50, 90, 99, 100]) expect(merged.histogram.getValueAtPercentile(percentile)).toBe(all.getValueAtPercentile(percentile));
+		for (const percentile of [50, 90, 99, 100])
+			expect(merged.histogram.getValueAtPercentile(percentile)).toBe(all.getValueAtPercentile(percentile));
 		expect(merged).toMatchObject({requests: 6, errors: 1, sentInWindow: 5, errorSamples: ['HTTP 500']});
 		const result = toLoadTestResult(target, merged);
 		expect(result).toMatchObject({target, requests: 6, errors: 1, achievedRps: 5});
@@ -149,7 +207,22 @@ describe('load-test Jobs', () => {
 
 	it('gives every worker the same start time and waits for it in the Job’s deadline', () => {
 		const startAt = Date.parse('2026-03-01T03:00:30.000Z');
-		const spec = {name: 'j', namespace: 'modeldeck', image: 'i', workers: 2, target, url: 'http://u', body: '{}', rps: 100, durationSeconds: 60, warmupSeconds: 10, startAt, startDelaySeconds: 30, loadTestId: 'x', serviceAccountName: 'modeldeck-loadtest'};
+		const spec = {
+			name: 'j',
+			namespace: 'modeldeck',
+			image: 'i',
+			workers: 2,
+			target,
+			url: 'http://u',
+			body: '{}',
+			rps: 100,
+			durationSeconds: 60,
+			warmupSeconds: 10,
+			startAt,
+			startDelaySeconds: 30,
+			loadTestId: 'x',
+			serviceAccountName: 'modeldeck-loadtest',
+		};
 		const job = buildLoadTestJob(spec);
 		const args = job.spec?.template.spec?.containers[0]?.args ?? [];
 		expect(args.slice(args.indexOf('--start-at'), args.indexOf('--start-at') + 2)).toEqual(['--start-at', '2026-03-01T03:00:30.000Z']);
@@ -161,7 +234,17 @@ describe('load-test Jobs', () => {
 		const worker = (sentInWindow: number, windowStart: number) => {
 			const histogram = createLatencyHistogram();
 			histogram.recordValue(1000);
-			const result = workerResult({label: 'l', histogram, requests: sentInWindow, errors: 0, sentInWindow, measuredSeconds: 10, windowStart, windowEnd: windowStart + 10_000, errorSamples: []});
+			const result = workerResult({
+				label: 'l',
+				histogram,
+				requests: sentInWindow,
+				errors: 0,
+				sentInWindow,
+				measuredSeconds: 10,
+				windowStart,
+				windowEnd: windowStart + 10_000,
+				errorSamples: [],
+			});
 			histogram.destroy();
 			return result;
 		};
@@ -190,7 +273,16 @@ describe('parseAction', () => {
 			{kind: 'rollout', model, command: 'abort'},
 			{kind: 'rollout', model, command: 'retry'},
 			{kind: 'smoke-test', target: {...model, version: 'v2'}},
-			{kind: 'load-test', targets: [{...model, version: 'v1'}, {...model, version: 'v2'}], rps: 50, durationSeconds: 30, warmupSeconds: 5},
+			{
+				kind: 'load-test',
+				targets: [
+					{...model, version: 'v1'},
+					{...model, version: 'v2'},
+				],
+				rps: 50,
+				durationSeconds: 30,
+				warmupSeconds: 5,
+			},
 		]) {
 			expect(parseAction(action)).toEqual(action);
 		}
@@ -198,20 +290,45 @@ describe('parseAction', () => {
 
 	it('says what is wrong', () => {
 		expect(parseAction({kind: 'explode'})).toMatch(/unknown action kind "explode"/);
-		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 250})).toBe('to: 250 is above 100: type a whole number from 0 to 100');
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 250})).toBe(
+			'to: 250 is above 100: type a whole number from 0 to 100',
+		);
 		// The console's rule (domain/weights.ts parseWeight): whole percentages only, sent as numbers.
-		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 4.5})).toBe('to: "4.5" is not a weight: type a whole number from 0 to 100');
-		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: -5, to: 45})).toBe('from: "-5" is not a weight: type a whole number from 0 to 100');
-		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: '45'})).toBe('to must be a whole number from 0 to 100 (a JSON number), got "45"');
-		expect(parseAction({kind: 'rollback', model: {namespace: 'Team A', name: 'fraud'}, canary: 'v2'})).toMatch(/model.namespace "Team A" is not a valid Kubernetes name/);
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 4.5})).toBe(
+			'to: "4.5" is not a weight: type a whole number from 0 to 100',
+		);
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: -5, to: 45})).toBe(
+			'from: "-5" is not a weight: type a whole number from 0 to 100',
+		);
+		expect(parseAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: '45'})).toBe(
+			'to must be a whole number from 0 to 100 (a JSON number), got "45"',
+		);
+		expect(parseAction({kind: 'rollback', model: {namespace: 'Team A', name: 'fraud'}, canary: 'v2'})).toMatch(
+			/model.namespace "Team A" is not a valid Kubernetes name/,
+		);
 		expect(parseAction({kind: 'load-test', targets: [], rps: 1, durationSeconds: 1})).toMatch(/one version, or two/);
-		expect(parseAction({kind: 'load-test', targets: [{namespace: 'a', name: 'x', version: '1'}, {namespace: 'a', name: 'y', version: '2'}], rps: 1, durationSeconds: 1})).toMatch(/same model/);
+		expect(
+			parseAction({
+				kind: 'load-test',
+				targets: [
+					{namespace: 'a', name: 'x', version: '1'},
+					{namespace: 'a', name: 'y', version: '2'},
+				],
+				rps: 1,
+				durationSeconds: 1,
+			}),
+		).toMatch(/same model/);
 		expect(parseAction(null)).toMatch(/JSON object/);
-		expect(parseAction({kind: 'rollout', model: {namespace: 'team-a', name: 'fraud'}, command: 'pause'})).toBe('command must be one of promote, promote-full, abort, retry');
+		expect(parseAction({kind: 'rollout', model: {namespace: 'team-a', name: 'fraud'}, command: 'pause'})).toBe(
+			'command must be one of promote, promote-full, abort, retry',
+		);
 	});
 
 	it('describes actions for the audit trail', () => {
-		expect(describeAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 25})).toEqual({action: 'set-weight v2 10→25%', target: 'team-a/fraud'});
+		expect(describeAction({kind: 'set-weight', model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', from: 10, to: 25})).toEqual({
+			action: 'set-weight v2 10→25%',
+			target: 'team-a/fraud',
+		});
 	});
 });
 

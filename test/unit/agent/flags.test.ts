@@ -28,16 +28,52 @@ describe('parseAgentFlags', () => {
 
 	it('reads every flag', () => {
 		const {flags} = parseAgentFlags(
-			['--listen', '127.0.0.1:9000', '--db', '/data/a.db', '--allow-ip', '10.0.0.0/8', '--allow-ip', 'fd00::/8', '--guard-dry-run', '--prometheus', 'http://p:9090', '--alert-webhook', 'https://hooks.slack.com/x', '--no-auth', '--retention-hours', '2'],
+			[
+				'--listen',
+				'127.0.0.1:9000',
+				'--db',
+				'/data/a.db',
+				'--allow-ip',
+				'10.0.0.0/8',
+				'--allow-ip',
+				'fd00::/8',
+				'--guard-dry-run',
+				'--prometheus',
+				'http://p:9090',
+				'--alert-webhook',
+				'https://hooks.slack.com/x',
+				'--no-auth',
+				'--retention-hours',
+				'2',
+			],
 			{MODELDECK_INGEST_TOKEN: 'secret', POD_NAMESPACE: 'ops'},
 		) as unknown as {flags: Record<string, unknown>};
-		expect(flags).toMatchObject({host: '127.0.0.1', port: 9000, dbPath: '/data/a.db', retentionMaxRows: 1_000_000, allowIps: ['10.0.0.0/8', 'fd00::/8'], guard: true, guardDryRun: true, ingestToken: 'secret', namespace: 'ops', noAuth: true, retentionHours: 2});
+		expect(flags).toMatchObject({
+			host: '127.0.0.1',
+			port: 9000,
+			dbPath: '/data/a.db',
+			retentionMaxRows: 1_000_000,
+			allowIps: ['10.0.0.0/8', 'fd00::/8'],
+			guard: true,
+			guardDryRun: true,
+			ingestToken: 'secret',
+			namespace: 'ops',
+			noAuth: true,
+			retentionHours: 2,
+		});
 	});
 
 	it('reads the load-test Job flags', () => {
-		const parsed = parseAgentFlags(['--loadtest-image', 'img:1', '--loadtest-service-account', 'modeldeck-loadtest', '--loadtest-start-delay-seconds', '12'], {});
-		expect(parsed).toMatchObject({flags: {loadtestImage: 'img:1', loadtestServiceAccount: 'modeldeck-loadtest', loadtestStartDelaySeconds: 12}});
-		expect(() => parseAgentFlags(['--loadtest-start-delay-seconds', '0'], {})).toThrow('--loadtest-start-delay-seconds must be a positive number, got "0"');
+		const parsed = parseAgentFlags(
+			['--loadtest-image', 'img:1', '--loadtest-service-account', 'modeldeck-loadtest', '--loadtest-start-delay-seconds', '12'],
+			{},
+		);
+		expect(parsed).toMatchObject({
+			flags: {loadtestImage: 'img:1', loadtestServiceAccount: 'modeldeck-loadtest', loadtestStartDelaySeconds: 12},
+		});
+		expect(() => parseAgentFlags(['--loadtest-start-delay-seconds', '0'], {})).toThrow(
+			'--loadtest-start-delay-seconds must be a positive number, got "0"',
+		);
 	});
 
 	it('refuses a worker start time that is not a time', async () => {

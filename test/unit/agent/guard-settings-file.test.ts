@@ -49,7 +49,10 @@ describe('GuardSettingsSource', () => {
 		expect(source.current().models?.['team-a/fraud']).toEqual({enabled: true, consecutiveFailures: 3});
 		expect(lines).toEqual([]);
 		publish('models: {team-a/fraud: {enabled: true, consecutiveFailures: 1}}\nthresholds: {defaults: {p99LatencyMs: 250}}\n');
-		expect(source.current()).toEqual({models: {'team-a/fraud': {enabled: true, consecutiveFailures: 1}}, thresholds: {defaults: {p99LatencyMs: 250}}});
+		expect(source.current()).toEqual({
+			models: {'team-a/fraud': {enabled: true, consecutiveFailures: 1}},
+			thresholds: {defaults: {p99LatencyMs: 250}},
+		});
 		expect(lines).toEqual([`guard settings ${path.join(volume, 'guard.yaml')} changed: loaded`]);
 		expect(source.healthy).toBe(true);
 	});
@@ -81,7 +84,9 @@ describe('GuardSettingsSource', () => {
 
 	it('refuses to start from a bad file, naming the key', () => {
 		publish('defaults: {windowSeconds: 0}\n');
-		expect(() => new GuardSettingsSource(path.join(volume, 'guard.yaml'))).toThrow('defaults.windowSeconds must be a positive number; got 0');
+		expect(() => new GuardSettingsSource(path.join(volume, 'guard.yaml'))).toThrow(
+			'defaults.windowSeconds must be a positive number; got 0',
+		);
 	});
 
 	it('drives the guard: a model enabled by a ConfigMap update is judged at the next pass', async () => {

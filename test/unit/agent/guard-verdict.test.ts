@@ -9,7 +9,16 @@ import type {Thresholds} from '../../../source/domain/thresholds.ts';
 import type {MetricName, Model, Point, Series, Version} from '../../../source/domain/types.ts';
 
 const now = 1_700_000_000_000;
-const version = (name: string, track: Version['track'], weight: number): Version => ({name, track, weight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: '', created: ''});
+const version = (name: string, track: Version['track'], weight: number): Version => ({
+	name,
+	track,
+	weight,
+	replicasReady: 1,
+	replicasDesired: 1,
+	restarts: 0,
+	image: '',
+	created: '',
+});
 const stable = version('v1', 'stable', 80);
 const canary = version('v2', 'canary', 20);
 const model: Model = {namespace: 'team-a', name: 'fraud', router: 'httproute', versions: [stable, canary]};
@@ -26,7 +35,15 @@ function series(values: Partial<Record<MetricName, (index: number) => number>>):
 const healthy = series({p99Ms: () => 100, p50Ms: () => 20, errorRatio: () => 0.001, rps: () => 10});
 
 function stubJudge(result: VerdictResult): CanaryJudge {
-	return {judge: (): Verdict => ({result, score: result === 'insufficient-data' ? null : result === 'pass' ? 100 : 40, windowSeconds: 300, metrics: [], summary: `${result}: judged`})};
+	return {
+		judge: (): Verdict => ({
+			result,
+			score: result === 'insufficient-data' ? null : result === 'pass' ? 100 : 40,
+			windowSeconds: 300,
+			metrics: [],
+			summary: `${result}: judged`,
+		}),
+	};
 }
 
 function judge(canarySeries: Series, options: {thresholds?: Partial<Thresholds>; judge?: CanaryJudge; stableSeries?: Series} = {}) {
@@ -66,7 +83,10 @@ describe('guardVerdict', () => {
 		const failing = series({p99Ms: () => 100, errorRatio: () => 0.05});
 		const verdict = judge(failing, {thresholds: {canaryMargin: 1000}, stableSeries: series({p99Ms: () => 100, errorRatio: () => 0.04})});
 		expect(verdict.breaches.map((flag) => flag.kind)).toEqual(['errors']);
-		expect(judge(failing, {thresholds: {errorRatio: 0.1, canaryMargin: 1000}, stableSeries: series({p99Ms: () => 100, errorRatio: () => 0.04})}).result).toBe('pass');
+		expect(
+			judge(failing, {thresholds: {errorRatio: 0.1, canaryMargin: 1000}, stableSeries: series({p99Ms: () => 100, errorRatio: () => 0.04})})
+				.result,
+		).toBe('pass');
 	});
 
 	it('fails on the canary margin against stable, and a wider margin lets it pass', () => {
@@ -86,14 +106,20 @@ describe('guardVerdict', () => {
 		expect(verdict.breaches.map((flag) => [flag.kind, flag.metric])).toEqual([['anomaly', 'p99Ms']]);
 		expect(verdict.summary).toMatch(/p99 latency 200 ms is .*σ above its median 100 ms/);
 		// The same jump on stable too: the traffic changed, not the canary.
-		const both = judge(series({p99Ms: jump, errorRatio: () => 0.001}), {thresholds: loose, stableSeries: series({p99Ms: jump, errorRatio: () => 0.001})});
+		const both = judge(series({p99Ms: jump, errorRatio: () => 0.001}), {
+			thresholds: loose,
+			stableSeries: series({p99Ms: jump, errorRatio: () => 0.001}),
+		});
 		expect(both.flags.some((flag) => flag.kind === 'anomaly')).toBe(true);
 		expect(both.breaches).toEqual([]);
 		expect(both.result).toBe('pass');
 	});
 
 	it('fails when the real judge finds the canary significantly slower', () => {
-		const verdict = judge(series({p99Ms: (index) => 120 + (index % 5), errorRatio: () => 0.001}), {judge: new MannWhitneyJudge(), thresholds: {canaryMargin: 100}});
+		const verdict = judge(series({p99Ms: (index) => 120 + (index % 5), errorRatio: () => 0.001}), {
+			judge: new MannWhitneyJudge(),
+			thresholds: {canaryMargin: 100},
+		});
 		expect(verdict.judged.result).toBe('fail');
 		expect(verdict.result).toBe('fail');
 		expect(verdict.breaches.map((flag) => flag.kind)).toEqual(['canary']);
@@ -107,7 +133,12 @@ describe('guardVerdict', () => {
 	});
 
 	it('checks thresholds against the newest point of each metric', () => {
-		expect(latestSample(series({p99Ms: (index) => index, rps: () => 3}))).toMatchObject({p99Ms: 59 * 1.002, rps: 3 * 1.002, errorRatio: null, time: now});
+		expect(latestSample(series({p99Ms: (index) => index, rps: () => 3}))).toMatchObject({
+			p99Ms: 59 * 1.002,
+			rps: 3 * 1.002,
+			errorRatio: null,
+			time: now,
+		});
 		expect(latestSample(undefined)).toBeUndefined();
 		expect(latestSample({})).toBeUndefined();
 	});

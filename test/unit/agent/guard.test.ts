@@ -8,7 +8,12 @@ import {guardDecision, initialGuardState} from '../../../source/agent/guard/deci
 import {CanaryGuard} from '../../../source/agent/guard/guard.ts';
 import type {GuardReport} from '../../../source/agent/guard/guard.ts';
 import type {GuardAuditRecord, GuardChangeDependencies} from '../../../source/agent/guard/rollback.ts';
-import {guardSettingsFor, parseDurationSeconds, parseGuardSettingsFile, resolveGuardSettings} from '../../../source/agent/guard/settings.ts';
+import {
+	guardSettingsFor,
+	parseDurationSeconds,
+	parseGuardSettingsFile,
+	resolveGuardSettings,
+} from '../../../source/agent/guard/settings.ts';
 import {defaultThresholds} from '../../../source/domain/thresholds.ts';
 
 /**
@@ -33,11 +38,16 @@ function fakeCluster(model: () => Model, options: {act?: (action: TrafficAction)
 		audit: async (record) => {
 			audits.push(record);
 		},
-		readBack: async () => model().versions.map((version) => `${version.name} ${version.weight}%`).join(', '),
+		readBack: async () =>
+			model()
+				.versions.map((version) => `${version.name} ${version.weight}%`)
+				.join(', '),
 	};
 	/** `canary: reason` of each rollback carried out, from its audit. */
 	const rollbacks = () =>
-		audits.filter((record) => record.reason === 'ModeldeckGuardRollback' && record.entry.result === 'ok').map((record) => `${record.entry.action.replace(/^rollback /, '')}: ${record.entry.message.split('; reason: ')[1]}`);
+		audits
+			.filter((record) => record.reason === 'ModeldeckGuardRollback' && record.entry.result === 'ok')
+			.map((record) => `${record.entry.action.replace(/^rollback /, '')}: ${record.entry.message.split('; reason: ')[1]}`);
 	return {dependencies, planned, acted, audits, rollbacks};
 }
 
@@ -83,17 +93,39 @@ describe('guard settings', () => {
 	const timing = ({thresholds: _thresholds, ...rest}: ReturnType<typeof guardSettingsFor>) => rest;
 
 	it('layers defaults, the settings file and the model’s annotations', () => {
-		expect(guardSettingsFor(base)).toEqual({enabled: false, intervalSeconds: 30, windowSeconds: 300, consecutiveFailures: 3, thresholds: defaultThresholds});
-		const file = parseGuardSettingsFile('defaults: {intervalSeconds: 10}\nmodels:\n  team-a/fraud: {enabled: true, consecutiveFailures: 2}\n');
+		expect(guardSettingsFor(base)).toEqual({
+			enabled: false,
+			intervalSeconds: 30,
+			windowSeconds: 300,
+			consecutiveFailures: 3,
+			thresholds: defaultThresholds,
+		});
+		const file = parseGuardSettingsFile(
+			'defaults: {intervalSeconds: 10}\nmodels:\n  team-a/fraud: {enabled: true, consecutiveFailures: 2}\n',
+		);
 		expect(timing(guardSettingsFor(base, file))).toEqual({enabled: true, intervalSeconds: 10, windowSeconds: 300, consecutiveFailures: 2});
-		const annotated = {...base, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-interval': '1m', 'modeldeck.dev/guard-failures': '5', 'modeldeck.dev/guard-window': '10m'}};
+		const annotated = {
+			...base,
+			annotations: {
+				'modeldeck.dev/guard': 'true',
+				'modeldeck.dev/guard-interval': '1m',
+				'modeldeck.dev/guard-failures': '5',
+				'modeldeck.dev/guard-window': '10m',
+			},
+		};
 		expect(timing(guardSettingsFor(annotated))).toEqual({enabled: true, intervalSeconds: 60, windowSeconds: 600, consecutiveFailures: 5});
 		expect(guardSettingsFor({...annotated, annotations: {'modeldeck.dev/guard': 'false'}}, file).enabled).toBe(false);
 	});
 
 	it('takes thresholds in the console’s format from the file, per model, and from the annotation above them', () => {
 		const file = parseGuardSettingsFile(
-			['thresholds:', '  defaults: {p99LatencyMs: 800}', '  models:', '    team-a/fraud: {errorRatio: 0.05, canaryMargin: 0.5}', '    other: {p99LatencyMs: 1}'].join('\n'),
+			[
+				'thresholds:',
+				'  defaults: {p99LatencyMs: 800}',
+				'  models:',
+				'    team-a/fraud: {errorRatio: 0.05, canaryMargin: 0.5}',
+				'    other: {p99LatencyMs: 1}',
+			].join('\n'),
 		);
 		expect(guardSettingsFor(base, file).thresholds).toEqual({...defaultThresholds, p99LatencyMs: 800, errorRatio: 0.05, canaryMargin: 0.5});
 		const annotated = {...base, annotations: {'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": 250, "canaryMargin": 0.1}'}};
@@ -104,7 +136,9 @@ describe('guard settings', () => {
 	});
 
 	it('names the model and the annotation of a bad value, and keeps that setting’s other value', () => {
-		const file = parseGuardSettingsFile('models: {team-a/fraud: {intervalSeconds: 15, consecutiveFailures: 4}}\nthresholds: {defaults: {p99LatencyMs: 700}}');
+		const file = parseGuardSettingsFile(
+			'models: {team-a/fraud: {intervalSeconds: 15, consecutiveFailures: 4}}\nthresholds: {defaults: {p99LatencyMs: 700}}',
+		);
 		const bad = {
 			...base,
 			annotations: {
@@ -131,16 +165,28 @@ describe('guard settings', () => {
 	});
 
 	it('parses durations and says what is wrong in a settings file, naming the model and the key', () => {
-		expect([parseDurationSeconds('30'), parseDurationSeconds('30s'), parseDurationSeconds('5m'), parseDurationSeconds('1h'), parseDurationSeconds('x')]).toEqual([30, 30, 300, 3600, undefined]);
-		expect(() => parseGuardSettingsFile('models: {a: {consecutiveFailures: -1}}')).toThrow('models["a"].consecutiveFailures must be a positive number; got -1');
+		expect([
+			parseDurationSeconds('30'),
+			parseDurationSeconds('30s'),
+			parseDurationSeconds('5m'),
+			parseDurationSeconds('1h'),
+			parseDurationSeconds('x'),
+		]).toEqual([30, 30, 300, 3600, undefined]);
+		expect(() => parseGuardSettingsFile('models: {a: {consecutiveFailures: -1}}')).toThrow(
+			'models["a"].consecutiveFailures must be a positive number; got -1',
+		);
 		expect(() => parseGuardSettingsFile('models: {team-a/fraud: {intervalSecond: 5}}')).toThrow(
 			'models["team-a/fraud"].intervalSecond is not a guard setting; the settings are enabled, intervalSeconds, windowSeconds, consecutiveFailures',
 		);
 		expect(() => parseGuardSettingsFile('thresholds: {models: {team-a/fraud: {errorRatio: 2}}}')).toThrow(
 			'thresholds.models["team-a/fraud"].errorRatio must be a ratio from 0 to 1, e.g. 0.02 for 2%; got 2',
 		);
-		expect(() => parseGuardSettingsFile('models: {team-a/fraud: {thresholds: {p99LatencyMs: 1}}}')).toThrow(/thresholds go in the top-level "thresholds" block/);
-		expect(() => parseGuardSettingsFile('threshold: {}')).toThrow('"threshold" is not a guard settings key; use "defaults", "models" and/or "thresholds"');
+		expect(() => parseGuardSettingsFile('models: {team-a/fraud: {thresholds: {p99LatencyMs: 1}}}')).toThrow(
+			/thresholds go in the top-level "thresholds" block/,
+		);
+		expect(() => parseGuardSettingsFile('threshold: {}')).toThrow(
+			'"threshold" is not a guard settings key; use "defaults", "models" and/or "thresholds"',
+		);
 		expect(() => parseGuardSettingsFile('[1, 2]')).toThrow(/must be a mapping/);
 		expect(() => parseGuardSettingsFile('models: [')).toThrow(/not valid YAML or JSON/);
 		expect(parseGuardSettingsFile('{"defaults": {"enabled": true}}')).toEqual({defaults: {enabled: true}});
@@ -148,12 +194,27 @@ describe('guard settings', () => {
 });
 
 describe('alerts', () => {
-	const alert = {model: {namespace: 'team-a', name: 'fraud'}, canary: 'v2', stable: 'v1', rolledBack: true, reason: 'p99 worse', time: Date.parse('2026-03-01T03:00:00Z')};
+	const alert = {
+		model: {namespace: 'team-a', name: 'fraud'},
+		canary: 'v2',
+		stable: 'v1',
+		rolledBack: true,
+		reason: 'p99 worse',
+		time: Date.parse('2026-03-01T03:00:00Z'),
+	};
 
 	it('builds Alertmanager’s alert list', () => {
 		expect(alertmanagerPayload(alert)).toEqual([
 			{
-				labels: {alertname: 'ModeldeckCanaryRolledBack', severity: 'critical', namespace: 'team-a', model: 'fraud', canary: 'v2', source: 'modeldeck-agent', dry_run: 'false'},
+				labels: {
+					alertname: 'ModeldeckCanaryRolledBack',
+					severity: 'critical',
+					namespace: 'team-a',
+					model: 'fraud',
+					canary: 'v2',
+					source: 'modeldeck-agent',
+					dry_run: 'false',
+				},
 				annotations: {summary: 'modeldeck guard rolled back canary v2 of team-a/fraud', description: 'p99 worse'},
 				startsAt: '2026-03-01T03:00:00.000Z',
 			},
@@ -161,7 +222,9 @@ describe('alerts', () => {
 	});
 
 	it('builds Slack’s text and picks the format from the URL', () => {
-		expect(slackPayload({...alert, rolledBack: false}).text).toMatch(/would roll back \(dry run\) canary \*v2\* of \*team-a\/fraud\*: p99 worse/);
+		expect(slackPayload({...alert, rolledBack: false}).text).toMatch(
+			/would roll back \(dry run\) canary \*v2\* of \*team-a\/fraud\*: p99 worse/,
+		);
 		expect(alertFormatFor('https://hooks.slack.com/services/T/B/X')).toBe('slack');
 		expect(alertFormatFor('http://alertmanager:9093/api/v2/alerts')).toBe('alertmanager');
 		expect(alertFormatFor('http://alertmanager:9093/api/v2/alerts', 'slack')).toBe('slack');
@@ -189,7 +252,12 @@ describe('CanaryGuard', () => {
 			sample: async () => new Map(),
 			history: async (targets) => {
 				queried.push(targets.map((target) => target.version));
-				return new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {p99Ms: [{time: now, value: target.version === 'v2' ? 900 : 100}]}]));
+				return new Map(
+					targets.map((target) => [
+						`${target.namespace}/${target.name}/${target.version}`,
+						{p99Ms: [{time: now, value: target.version === 'v2' ? 900 : 100}]},
+					]),
+				);
 			},
 			explain: () => '',
 		};
@@ -225,7 +293,9 @@ describe('CanaryGuard', () => {
 		await guard.evaluate();
 		expect(rollbacks()).toHaveLength(1);
 		// The judge's failure and the thresholds the fake history crosses (900 ms > 500 ms, 800% worse than stable).
-		expect(rollbacks()[0]).toMatch(/^fraud\/v2: 2 failing verdicts in a row \(limit 2\): fail: p99 900 ms > 500 ms; canary p99 900 ms is 800% worse than stable 100 ms \(margin 20%\); canary fail: p99 worse$/);
+		expect(rollbacks()[0]).toMatch(
+			/^fraud\/v2: 2 failing verdicts in a row \(limit 2\): fail: p99 900 ms > 500 ms; canary p99 900 ms is 800% worse than stable 100 ms \(margin 20%\); canary fail: p99 worse$/,
+		);
 		expect(reports.map((report) => report.action.kind)).toEqual(['none', 'rollback']);
 	});
 
@@ -243,7 +313,10 @@ describe('CanaryGuard', () => {
 			entry: {action: 'rollback v2', target: 'team-a/fraud', before: 'v1 80%, v2 20%', after: 'v1 100%, v2 0%', result: 'ok'},
 		});
 		expect(cluster.audits[0]!.entry.message).toMatch(/^guard: fraud: v1 80% → 100%, v2 20% → 0%; reason: 2 failing verdicts in a row/);
-		expect(reports.at(-1)?.plan?.versions.map((version) => `${version.name} ${version.before}→${version.after}`)).toEqual(['v1 80→100', 'v2 20→0']);
+		expect(reports.at(-1)?.plan?.versions.map((version) => `${version.name} ${version.before}→${version.after}`)).toEqual([
+			'v1 80→100',
+			'v2 20→0',
+		]);
 	});
 
 	it('changes nothing in dry-run, and audits what the plan would change', async () => {
@@ -258,7 +331,9 @@ describe('CanaryGuard', () => {
 			reason: 'ModeldeckGuardDryRun',
 			entry: {action: 'dry-run rollback v2', before: 'v1 80%, v2 20%', after: 'v1 80%, v2 20%', result: 'ok'},
 		});
-		expect(cluster.audits[0]!.entry.message).toMatch(/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): 2 failing verdicts/);
+		expect(cluster.audits[0]!.entry.message).toMatch(
+			/^DRY RUN \(nothing changed\): guard would roll back v2 \(fraud: v1 80% → 100%, v2 20% → 0%\): 2 failing verdicts/,
+		);
 	});
 
 	const failingOnce: Model = {...guarded, annotations: {'modeldeck.dev/guard': 'true', 'modeldeck.dev/guard-failures': '1'}};
@@ -298,7 +373,10 @@ describe('CanaryGuard', () => {
 	});
 
 	it('a rollback whose plan changes nothing is refused: not written, audited as refused', async () => {
-		const cluster = fakeCluster(() => ({...failingOnce, versions: failingOnce.versions.map((version) => ({...version, weight: version.name === 'v2' ? 0 : 100}))}));
+		const cluster = fakeCluster(() => ({
+			...failingOnce,
+			versions: failingOnce.versions.map((version) => ({...version, weight: version.name === 'v2' ? 0 : 100})),
+		}));
 		const {guard, reports} = once(cluster);
 		await guard.evaluate();
 		expect(cluster.planned).toHaveLength(1);
@@ -335,7 +413,8 @@ describe('CanaryGuard with the console’s thresholds', () => {
 	const metrics: MetricsPort = {
 		label: 'fake',
 		sample: async () => new Map(),
-		history: async (targets) => new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {p99Ms: [{time: 1000, value: 400}]}])),
+		history: async (targets) =>
+			new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {p99Ms: [{time: 1000, value: 400}]}])),
 		explain: () => '',
 	};
 
@@ -371,7 +450,10 @@ describe('CanaryGuard with the console’s thresholds', () => {
 	});
 
 	it('reports a bad annotation once, naming the model and the key, and guards with the other values', async () => {
-		const {errors, rollbacks, guard} = await run({'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": -5}'}, parseGuardSettingsFile('thresholds: {defaults: {p99LatencyMs: 390}}'));
+		const {errors, rollbacks, guard} = await run(
+			{'modeldeck.dev/guard-thresholds': '{"p99LatencyMs": -5}'},
+			parseGuardSettingsFile('thresholds: {defaults: {p99LatencyMs: 390}}'),
+		);
 		expect(errors).toEqual([
 			'guard: team-a/fraud: annotation modeldeck.dev/guard-thresholds.p99LatencyMs must be milliseconds, e.g. 300; got -5 (ignored: that setting keeps its value from the settings file or the default)',
 		]);

@@ -24,7 +24,17 @@ class FakeConnection implements StreamConnection {
 }
 
 function prediction(index: number, namespace = 'team-a', model = 'fraud'): Prediction {
-	return {requestId: `r${index}`, namespace, model, version: 'v1', time: index, latencyMs: index, status: 'ok', inputSummary: '', outputSummary: ''};
+	return {
+		requestId: `r${index}`,
+		namespace,
+		model,
+		version: 'v1',
+		time: index,
+		latencyMs: index,
+		status: 'ok',
+		inputSummary: '',
+		outputSummary: '',
+	};
 }
 
 function publish(hub: StreamHub, index: number, namespace = 'team-a', model = 'fraud'): void {

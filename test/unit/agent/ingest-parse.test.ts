@@ -23,8 +23,12 @@ function kserveHeaders(type: 'request' | 'response', overrides: Record<string, s
 	};
 }
 
-const requestBody = Buffer.from(JSON.stringify({inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [[5.1, 3.5, 1.4, 0.2]]}]}));
-const responseBody = Buffer.from(JSON.stringify({model_name: 'fraud', outputs: [{name: 'probability', shape: [1, 1], datatype: 'FP32', data: [0.93]}]}));
+const requestBody = Buffer.from(
+	JSON.stringify({inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [[5.1, 3.5, 1.4, 0.2]]}]}),
+);
+const responseBody = Buffer.from(
+	JSON.stringify({model_name: 'fraud', outputs: [{name: 'probability', shape: [1, 1], datatype: 'FP32', data: [0.93]}]}),
+);
 
 function expectError(run: () => unknown, status: number, message: RegExp): void {
 	try {
@@ -65,8 +69,11 @@ describe('parseIngest: KServe binary mode', () => {
 	it('prefers ce-modelversion, then the version in annotations, over the endpoint', () => {
 		const withVersion = parseIngest(kserveHeaders('request', {'ce-modelversion': 'v13'}), requestBody, now).records[0] as LogHalf;
 		expect(withVersion.version).toBe('v13');
-		const annotated = parseIngest(kserveHeaders('request', {'ce-annotations': JSON.stringify({'serving.kserve.io/revision': 'fraud-predictor-00002'})}), requestBody, now)
-			.records[0] as LogHalf;
+		const annotated = parseIngest(
+			kserveHeaders('request', {'ce-annotations': JSON.stringify({'serving.kserve.io/revision': 'fraud-predictor-00002'})}),
+			requestBody,
+			now,
+		).records[0] as LogHalf;
 		expect(annotated.version).toBe('fraud-predictor-00002');
 	});
 
@@ -86,7 +93,11 @@ describe('parseIngest: KServe binary mode', () => {
 	});
 
 	it('refuses unknown event types, naming the expected ones', () => {
-		expectError(() => parseIngest(kserveHeaders('request', {'ce-type': 'com.example.other'}), requestBody, now), 400, /unsupported CloudEvent type "com.example.other".*org.kubeflow.serving.inference.request/);
+		expectError(
+			() => parseIngest(kserveHeaders('request', {'ce-type': 'com.example.other'}), requestBody, now),
+			400,
+			/unsupported CloudEvent type "com.example.other".*org.kubeflow.serving.inference.request/,
+		);
 	});
 
 	it('refuses data that is not JSON although the content type says so', () => {
@@ -94,7 +105,8 @@ describe('parseIngest: KServe binary mode', () => {
 	});
 
 	it('keeps non-JSON payloads as a short description', () => {
-		const half = parseIngest(kserveHeaders('request', {'content-type': 'application/octet-stream'}), Buffer.from([0, 1, 2, 3]), now).records[0] as LogHalf;
+		const half = parseIngest(kserveHeaders('request', {'content-type': 'application/octet-stream'}), Buffer.from([0, 1, 2, 3]), now)
+			.records[0] as LogHalf;
 		expect(half.summary).toBe('(4 bytes)');
 	});
 });
@@ -119,7 +131,11 @@ describe('parseIngest: Seldon', () => {
 	});
 
 	it('accepts and ignores feedback events', () => {
-		const batch = parseIngest({'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 'io.seldon.serving.feedback', 'ce-source': '/'}, Buffer.from('{}'), now);
+		const batch = parseIngest(
+			{'ce-specversion': '1.0', 'ce-id': '1', 'ce-type': 'io.seldon.serving.feedback', 'ce-source': '/'},
+			Buffer.from('{}'),
+			now,
+		);
 		expect(batch).toMatchObject({records: [], ignored: 1});
 	});
 });
@@ -140,31 +156,87 @@ describe('parseIngest: structured CloudEvents', () => {
 		const single = parseIngest({'content-type': 'application/cloudevents+json'}, Buffer.from(JSON.stringify(event)), now);
 		expect(single.format).toBe('cloudevents-structured');
 		expect(single.records[0]).toMatchObject({requestId: 'r1', version: 'v2', summary: 'instances[1x2] [1, 2]'});
-		const batch = parseIngest({'content-type': 'application/cloudevents-batch+json'}, Buffer.from(JSON.stringify([event, {...event, id: 'r2'}])), now);
+		const batch = parseIngest(
+			{'content-type': 'application/cloudevents-batch+json'},
+			Buffer.from(JSON.stringify([event, {...event, id: 'r2'}])),
+			now,
+		);
 		expect(batch.records).toHaveLength(2);
 	});
 
 	it('says the body is not a structured event when it is not JSON', () => {
-		expectError(() => parseIngest({'content-type': 'application/cloudevents+json'}, Buffer.from('[1,'), now), 400, /not a valid structured CloudEvent/);
+		expectError(
+			() => parseIngest({'content-type': 'application/cloudevents+json'}, Buffer.from('[1,'), now),
+			400,
+			/not a valid structured CloudEvent/,
+		);
 	});
 });
 
 describe('parseIngest: plain JSON', () => {
 	it('reads one prediction or an array of them', () => {
-		const one = parseIngest({}, Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v1', latencyMs: 12.5, code: 503})), now);
+		const one = parseIngest(
+			{},
+			Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v1', latencyMs: 12.5, code: 503})),
+			now,
+		);
 		expect(one.records[0]).toEqual({
 			kind: 'prediction',
-			prediction: {requestId: 'a', model: 'm', namespace: 'n', version: 'v1', time: now, latencyMs: 12.5, status: 'error', code: 503, inputSummary: '(empty)', outputSummary: '(empty)'},
+			prediction: {
+				requestId: 'a',
+				model: 'm',
+				namespace: 'n',
+				version: 'v1',
+				time: now,
+				latencyMs: 12.5,
+				status: 'error',
+				code: 503,
+				inputSummary: '(empty)',
+				outputSummary: '(empty)',
+			},
 		});
-		const many = parseIngest({'content-type': 'application/json'}, Buffer.from(JSON.stringify([{requestId: 'a', model: 'm', namespace: 'n', version: 'v1', output: 'fraud', time: '2026-03-01T00:00:00Z'}, {requestId: 'b', model: 'm', namespace: 'n', version: 'v1', status: 'ok'}])), now);
+		const many = parseIngest(
+			{'content-type': 'application/json'},
+			Buffer.from(
+				JSON.stringify([
+					{requestId: 'a', model: 'm', namespace: 'n', version: 'v1', output: 'fraud', time: '2026-03-01T00:00:00Z'},
+					{requestId: 'b', model: 'm', namespace: 'n', version: 'v1', status: 'ok'},
+				]),
+			),
+			now,
+		);
 		expect(many.records).toHaveLength(2);
-		expect(many.records[0]).toMatchObject({prediction: {output: 'fraud', outputSummary: '"fraud"', time: Date.parse('2026-03-01T00:00:00Z'), latencyMs: null}});
+		expect(many.records[0]).toMatchObject({
+			prediction: {output: 'fraud', outputSummary: '"fraud"', time: Date.parse('2026-03-01T00:00:00Z'), latencyMs: null},
+		});
 	});
 
 	it('says exactly which field of which item is wrong', () => {
-		expectError(() => parseIngest({}, Buffer.from(JSON.stringify([{requestId: 'a', model: 'm', namespace: 'n', version: 'v'}, {requestId: 'b', namespace: 'n', version: 'v'}])), now), 400, /^item 1: missing field "model" \(string\)$/);
-		expectError(() => parseIngest({}, Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v', latencyMs: -1})), now), 400, /"latencyMs" must be a non-negative number/);
-		expectError(() => parseIngest({}, Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v', status: 'fine'})), now), 400, /"status" must be "ok" or "error"/);
+		expectError(
+			() =>
+				parseIngest(
+					{},
+					Buffer.from(
+						JSON.stringify([
+							{requestId: 'a', model: 'm', namespace: 'n', version: 'v'},
+							{requestId: 'b', namespace: 'n', version: 'v'},
+						]),
+					),
+					now,
+				),
+			400,
+			/^item 1: missing field "model" \(string\)$/,
+		);
+		expectError(
+			() => parseIngest({}, Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v', latencyMs: -1})), now),
+			400,
+			/"latencyMs" must be a non-negative number/,
+		);
+		expectError(
+			() => parseIngest({}, Buffer.from(JSON.stringify({requestId: 'a', model: 'm', namespace: 'n', version: 'v', status: 'fine'})), now),
+			400,
+			/"status" must be "ok" or "error"/,
+		);
 		expectError(() => parseIngest({}, Buffer.from('42'), now), 400, /expected a JSON object/);
 		expectError(() => parseIngest({}, Buffer.from(''), now), 400, /empty body/);
 		expectError(() => parseIngest({}, Buffer.from('{"a":'), now), 400, /^invalid JSON/);
@@ -178,12 +250,35 @@ describe('parseIngest: plain JSON', () => {
 
 describe('parseIngest never fails other than with an IngestError', () => {
 	const headerName = fc.oneof(
-		fc.constantFrom('ce-type', 'ce-id', 'ce-specversion', 'ce-source', 'ce-time', 'ce-namespace', 'ce-inferenceservicename', 'ce-requestid', 'ce-annotations', 'content-type', 'ce-data_base64'),
+		fc.constantFrom(
+			'ce-type',
+			'ce-id',
+			'ce-specversion',
+			'ce-source',
+			'ce-time',
+			'ce-namespace',
+			'ce-inferenceservicename',
+			'ce-requestid',
+			'ce-annotations',
+			'content-type',
+			'ce-data_base64',
+		),
 		fc.string({minLength: 1, maxLength: 12}).map((name) => `ce-${name}`),
 	);
 	const headerValue = fc.oneof(
 		fc.string({maxLength: 40}),
-		fc.constantFrom('org.kubeflow.serving.inference.request', 'io.seldon.serving.inference.response', 'application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json', '1.0', '0.3', 'text/plain', '{}', 'null'),
+		fc.constantFrom(
+			'org.kubeflow.serving.inference.request',
+			'io.seldon.serving.inference.response',
+			'application/json',
+			'application/cloudevents+json',
+			'application/cloudevents-batch+json',
+			'1.0',
+			'0.3',
+			'text/plain',
+			'{}',
+			'null',
+		),
 	);
 	const headers = fc.dictionary(headerName, fc.oneof(headerValue, fc.array(headerValue, {maxLength: 2})), {maxKeys: 8});
 	const body = fc.oneof(

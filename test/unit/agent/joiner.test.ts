@@ -25,7 +25,19 @@ describe('Joiner', () => {
 		expect(joiner.add(half('request', 'a', 1000), 1000)).toEqual([]);
 		expect(joiner.pendingCount).toBe(1);
 		expect(joiner.add(half('response', 'a', 1042), 1050)).toEqual([
-			{requestId: 'a', namespace: 'ns', model: 'm', version: 'v1', time: 1000, latencyMs: 42, status: 'ok', code: 200, output: 0.5, inputSummary: 'request a', outputSummary: 'response a'},
+			{
+				requestId: 'a',
+				namespace: 'ns',
+				model: 'm',
+				version: 'v1',
+				time: 1000,
+				latencyMs: 42,
+				status: 'ok',
+				code: 200,
+				output: 0.5,
+				inputSummary: 'request a',
+				outputSummary: 'response a',
+			},
 		]);
 		expect(joiner.pendingCount).toBe(0);
 	});
@@ -51,8 +63,18 @@ describe('Joiner', () => {
 		joiner.add(half('request', 'new', 900), 900);
 		const expired = joiner.expire(1600);
 		expect(expired.map((prediction) => prediction.requestId)).toEqual(['old', 'late']);
-		expect(expired[0]).toMatchObject({latencyMs: null, status: 'error', inputSummary: 'request old', outputSummary: '(no response logged within 1 s)'});
-		expect(expired[1]).toMatchObject({latencyMs: null, status: 'ok', inputSummary: '(no request logged within 1 s)', outputSummary: 'response late'});
+		expect(expired[0]).toMatchObject({
+			latencyMs: null,
+			status: 'error',
+			inputSummary: 'request old',
+			outputSummary: '(no response logged within 1 s)',
+		});
+		expect(expired[1]).toMatchObject({
+			latencyMs: null,
+			status: 'ok',
+			inputSummary: '(no request logged within 1 s)',
+			outputSummary: 'response late',
+		});
 		expect(joiner.pendingCount).toBe(1);
 	});
 
@@ -145,7 +167,9 @@ describe('Joiner', () => {
 		const joiner = new Joiner({timeoutMs: 1000});
 		joiner.restore(half('request', 'a', 100), 100);
 		joiner.restore(half('request', 'b', 200), 200);
-		expect(joiner.add(half('response', 'a', 140), 900)).toMatchObject([{requestId: 'a', latencyMs: 40, inputSummary: 'request a', outputSummary: 'response a'}]);
+		expect(joiner.add(half('response', 'a', 140), 900)).toMatchObject([
+			{requestId: 'a', latencyMs: 40, inputSummary: 'request a', outputSummary: 'response a'},
+		]);
 		expect(joiner.expire(1199)).toEqual([]);
 		expect(joiner.expire(1200)).toMatchObject([{requestId: 'b', status: 'error'}]);
 	});

@@ -103,7 +103,12 @@ describe('runLoad', () => {
 			});
 		});
 		const controller = new AbortController();
-		const running = runLoad([{label: 'hanging', url, body: '{}'}], {rps: 20, durationSeconds: 10, timeoutMs: 60_000, signal: controller.signal});
+		const running = runLoad([{label: 'hanging', url, body: '{}'}], {
+			rps: 20,
+			durationSeconds: 10,
+			timeoutMs: 60_000,
+			signal: controller.signal,
+		});
 		await new Promise<void>((resolve) => {
 			const check = setInterval(() => {
 				if (count >= 20) {

@@ -13,8 +13,30 @@ function model(router: Model['router'], extra: Partial<Model> = {}): Model {
 		router,
 		routerObject: router === 'httproute' ? 'HTTPRoute/fraud-route' : router === 'virtualservice' ? 'VirtualService/fraud-vs' : undefined,
 		versions: [
-			{name: 'v1', track: 'stable', weight: 90, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'i', created: '', object: 'Deployment/fraud-v1', service: 'fraud-v1'},
-			{name: 'v2', track: 'canary', weight: 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'i', created: '', object: 'Deployment/fraud-v2', service: 'fraud-v2'},
+			{
+				name: 'v1',
+				track: 'stable',
+				weight: 90,
+				replicasReady: 1,
+				replicasDesired: 1,
+				restarts: 0,
+				image: 'i',
+				created: '',
+				object: 'Deployment/fraud-v1',
+				service: 'fraud-v1',
+			},
+			{
+				name: 'v2',
+				track: 'canary',
+				weight: 10,
+				replicasReady: 1,
+				replicasDesired: 1,
+				restarts: 0,
+				image: 'i',
+				created: '',
+				object: 'Deployment/fraud-v2',
+				service: 'fraud-v2',
+			},
 		],
 		...extra,
 	};
@@ -64,29 +86,54 @@ describe('actionPermissions', () => {
 		expect(actionPermissions({kind: 'smoke-test', target: {...ref, version: 'v2'}}, () => model('httproute'))).toEqual([
 			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'},
 		]);
-		expect(actionPermissions({kind: 'load-test', targets: [{...ref, version: 'v1'}, {...ref, version: 'v2'}], rps: 10, durationSeconds: 5}, () => model('kserve'))).toEqual([
-			{verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'fraud'},
-		]);
+		expect(
+			actionPermissions(
+				{
+					kind: 'load-test',
+					targets: [
+						{...ref, version: 'v1'},
+						{...ref, version: 'v2'},
+					],
+					rps: 10,
+					durationSeconds: 5,
+				},
+				() => model('kserve'),
+			),
+		).toEqual([{verb: 'patch', group: 'serving.kserve.io', resource: 'inferenceservices', namespace: 'team-a', name: 'fraud'}]);
 	});
 
 	it('refuses to guess for an unknown model or a demo one', () => {
-		expect(actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined)).toEqual({notFound: expect.stringMatching(/team-a\/fraud was not found/)});
-		expect(actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'))).toEqual({invalid: expect.stringMatching(/demo model/)});
+		expect(actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined)).toEqual({
+			notFound: expect.stringMatching(/team-a\/fraud was not found/),
+		});
+		expect(actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'))).toEqual({
+			invalid: expect.stringMatching(/demo model/),
+		});
 	});
 
 	it('reading needs list pods in the namespace, or in all namespaces', () => {
 		expect(readPermission('team-a')).toEqual({verb: 'list', group: '', resource: 'pods', namespace: 'team-a'});
 		expect(describeAttributes(readPermission(undefined))).toBe('list pods in all namespaces');
-		expect(describeAttributes({verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'a'})).toBe('get pods/log in namespace a');
-		expect(describeAttributes({verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-b', name: 'r'})).toBe(
-			'patch httproutes.gateway.networking.k8s.io "r" in namespace team-b',
+		expect(describeAttributes({verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'a'})).toBe(
+			'get pods/log in namespace a',
 		);
+		expect(
+			describeAttributes({verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-b', name: 'r'}),
+		).toBe('patch httproutes.gateway.networking.k8s.io "r" in namespace team-b');
 	});
 });
 
 describe('plannedPermissions', () => {
 	const ref = {namespace: 'team-a', name: 'fraud'};
-	const change = (resource: string, group: string, name: string): PlannedChange => ({verb: 'patch', group, resource, namespace: 'team-a', name, object: name, change: 'x'});
+	const change = (resource: string, group: string, name: string): PlannedChange => ({
+		verb: 'patch',
+		group,
+		resource,
+		namespace: 'team-a',
+		name,
+		object: name,
+		change: 'x',
+	});
 	function planner(plan: () => PlannedChange[]): ActionPlanner & {asked: string[]} {
 		const asked: string[] = [];
 		return {
@@ -122,9 +169,18 @@ describe('plannedPermissions', () => {
 	});
 
 	it('asks for the router when the plan writes nothing or the action cannot be done, and then allows no write', async () => {
-		const router = {permissions: [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}], within: []};
+		const router = {
+			permissions: [{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'team-a', name: 'fraud-route'}],
+			within: [],
+		};
 		const action = {kind: 'set-weight' as const, model: ref, canary: 'v2', from: 10, to: 10};
-		expect(await plannedPermissions(action, () => model('httproute'), planner(() => []))).toEqual(router);
+		expect(
+			await plannedPermissions(
+				action,
+				() => model('httproute'),
+				planner(() => []),
+			),
+		).toEqual(router);
 		const impossible = planner(() => {
 			throw Object.assign(new Error('v2 is the stable version'), {name: 'PlanError'});
 		});
@@ -148,8 +204,12 @@ describe('plannedPermissions', () => {
 		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('httproute'), undefined)).toEqual({
 			permissions: actionPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('httproute')),
 		});
-		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined, plan)).toEqual({notFound: expect.stringMatching(/not found/)});
-		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'), plan)).toEqual({invalid: expect.stringMatching(/demo model/)});
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => undefined, plan)).toEqual({
+			notFound: expect.stringMatching(/not found/),
+		});
+		expect(await plannedPermissions({kind: 'rollback', model: ref, canary: 'v2'}, () => model('demo'), plan)).toEqual({
+			invalid: expect.stringMatching(/demo model/),
+		});
 		expect(plan.asked).toEqual([]);
 	});
 });

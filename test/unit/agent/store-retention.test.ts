@@ -6,7 +6,17 @@ import {AgentStore} from '../../../source/agent/store/sqlite-store.ts';
 import type {Prediction} from '../../../source/domain/types.ts';
 
 function prediction(requestId: string, time: number): Prediction {
-	return {requestId, namespace: 'team-a', model: 'fraud', version: 'v1', time, latencyMs: 10, status: 'ok', inputSummary: 'in', outputSummary: 'out'};
+	return {
+		requestId,
+		namespace: 'team-a',
+		model: 'fraud',
+		version: 'v1',
+		time,
+		latencyMs: 10,
+		status: 'ok',
+		inputSummary: 'in',
+		outputSummary: 'out',
+	};
 }
 
 function filledStore(count: number): AgentStore {
@@ -23,7 +33,12 @@ describe('AgentStore retention in chunks', () => {
 		expect(steps.every((count) => count > 0 && count <= 7)).toBe(true);
 		expect(steps.reduce((total, count) => total + count, 0)).toBe(70);
 		expect(store.predictionCount()).toBe(30);
-		expect(store.predictions({limit: 1000}).map((row) => Number(row.requestId)).sort((a, b) => a - b)).toEqual(Array.from({length: 30}, (_, index) => 71 + index));
+		expect(
+			store
+				.predictions({limit: 1000})
+				.map((row) => Number(row.requestId))
+				.sort((a, b) => a - b),
+		).toEqual(Array.from({length: 30}, (_, index) => 71 + index));
 		store.close();
 	});
 
@@ -62,7 +77,12 @@ describe('AgentStore retention by size and by time of receipt', () => {
 			const store = new AgentStore({path: path.join(directory, 'agent.db')});
 			const summary = 'features FP32[1,4] '.padEnd(300, 'x');
 			for (let seq = 1; seq <= 20_000; seq += 500) {
-				store.addPredictions(Array.from({length: 500}, (_, index) => ({seq: seq + index, prediction: {...prediction(`r${seq + index}`, seq + index), inputSummary: summary}})));
+				store.addPredictions(
+					Array.from({length: 500}, (_, index) => ({
+						seq: seq + index,
+						prediction: {...prediction(`r${seq + index}`, seq + index), inputSummary: summary},
+					})),
+				);
 			}
 
 			const before = store.usedBytes();
@@ -103,7 +123,9 @@ describe('AgentCore retention', () => {
 		const core = new AgentCore({noAuth: true, retention: {maxAgeMs: 60_000}, retentionIntervalMs: 3_600_000, now: () => now});
 		try {
 			const post = (items: object[]) => core.ingest({'content-type': 'application/json'}, Buffer.from(JSON.stringify(items)));
-			expect(post([{requestId: 'future', model: 'fraud', namespace: 'team-a', version: 'v1', time: Date.UTC(2100, 0, 1)}]).status).toBe(200);
+			expect(post([{requestId: 'future', model: 'fraud', namespace: 'team-a', version: 'v1', time: Date.UTC(2100, 0, 1)}]).status).toBe(
+				200,
+			);
 			now += 10_000;
 			expect(post([{requestId: 'later', model: 'fraud', namespace: 'team-a', version: 'v1', time: now}]).status).toBe(200);
 			expect(core.predictions({}).map((row) => [row.requestId, row.time])).toEqual([
@@ -118,13 +140,16 @@ describe('AgentCore retention', () => {
 		}
 	});
 
-
 	it('deletes old predictions in the background, chunk after chunk, while ingest goes on', async () => {
 		const {AgentCore} = await import('../../../source/agent/agent.ts');
 		const lines: string[] = [];
 		const core = new AgentCore({noAuth: true, retention: {maxRows: 100}, retentionIntervalMs: 20, log: (line) => lines.push(line)});
 		try {
-			const body = Buffer.from(JSON.stringify(Array.from({length: 5000}, (_, index) => ({requestId: `r${index}`, model: 'fraud', namespace: 'team-a', version: 'v1'}))));
+			const body = Buffer.from(
+				JSON.stringify(
+					Array.from({length: 5000}, (_, index) => ({requestId: `r${index}`, model: 'fraud', namespace: 'team-a', version: 'v1'})),
+				),
+			);
 			expect(core.ingest({'content-type': 'application/json'}, body).status).toBe(200);
 			while (!lines.some((line) => line.startsWith('retention: deleted'))) await new Promise((resolve) => setTimeout(resolve, 10));
 			expect(lines).toContain('retention: deleted 4900 old predictions');

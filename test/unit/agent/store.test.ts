@@ -6,7 +6,18 @@ import {AgentStore, StoreWriteError} from '../../../source/agent/store/sqlite-st
 import type {Prediction} from '../../../source/domain/types.ts';
 
 function prediction(requestId: string, time: number, extra: Partial<Prediction> = {}): Prediction {
-	return {requestId, namespace: 'team-a', model: 'fraud', version: 'v1', time, latencyMs: 10, status: 'ok', inputSummary: 'in', outputSummary: 'out', ...extra};
+	return {
+		requestId,
+		namespace: 'team-a',
+		model: 'fraud',
+		version: 'v1',
+		time,
+		latencyMs: 10,
+		status: 'ok',
+		inputSummary: 'in',
+		outputSummary: 'out',
+		...extra,
+	};
 }
 
 const directories: string[] = [];
@@ -45,14 +56,36 @@ describe('AgentStore', () => {
 		const file = path.join(directory, 'agent.db');
 		const first = new AgentStore({path: file});
 		first.addPrediction(7, prediction('kept', 1000));
-		first.addAudit(8, 'team-a', {time: 5, user: 'alice', action: 'promote v2', target: 'team-a/fraud', before: 'a', after: 'b', result: 'ok', message: ''});
+		first.addAudit(8, 'team-a', {
+			time: 5,
+			user: 'alice',
+			action: 'promote v2',
+			target: 'team-a/fraud',
+			before: 'a',
+			after: 'b',
+			result: 'ok',
+			message: '',
+		});
 		first.noteSeq(12);
 		first.close();
 
 		const second = new AgentStore({path: file});
 		expect(second.lastSeq).toBe(12);
 		expect(second.predictions({requestId: 'kept'})).toHaveLength(1);
-		expect(second.audit(10)).toEqual([{seq: 8, namespace: 'team-a', time: 5, user: 'alice', action: 'promote v2', target: 'team-a/fraud', before: 'a', after: 'b', result: 'ok', message: ''}]);
+		expect(second.audit(10)).toEqual([
+			{
+				seq: 8,
+				namespace: 'team-a',
+				time: 5,
+				user: 'alice',
+				action: 'promote v2',
+				target: 'team-a/fraud',
+				before: 'a',
+				after: 'b',
+				result: 'ok',
+				message: '',
+			},
+		]);
 		expect(second.audit(10, 'team-b')).toEqual([]);
 		second.close();
 	});
@@ -130,7 +163,10 @@ describe('AgentCore and its store', () => {
 		try {
 			const body = Buffer.from(JSON.stringify([{requestId: 'a', model: 'fraud', namespace: 'team-a', version: 'v1'}]));
 			expect(core.ingest({'content-type': 'application/json'}, body).status).toBe(200);
-			const guard = core.hub.publish({type: 'guard', model: {namespace: 'team-a', name: 'fraud'}, verdict: 'fail', message: 'slow', rolledBack: false}, 'team-a');
+			const guard = core.hub.publish(
+				{type: 'guard', model: {namespace: 'team-a', name: 'fraud'}, verdict: 'fail', message: 'slow', rolledBack: false},
+				'team-a',
+			);
 			expect(guard.seq).toBe(2);
 			// What a restart after a kill would read: the file as it is now, the first agent still running.
 			const after = new AgentStore({path: file});
@@ -163,7 +199,9 @@ describe('AgentCore and its store', () => {
 			expect(core.ingest(half('response'), response)).toMatchObject({status: 200, body: {predictions: 0}});
 			expect(core.predictions({requestId: 'dup-1'})).toHaveLength(1);
 			expect(core.joiner.pendingCount).toBe(0);
-			expect(await core.metrics.registry.getSingleMetricAsString('modeldeck_agent_duplicate_halves_total')).toMatch(/modeldeck_agent_duplicate_halves_total 1$/m);
+			expect(await core.metrics.registry.getSingleMetricAsString('modeldeck_agent_duplicate_halves_total')).toMatch(
+				/modeldeck_agent_duplicate_halves_total 1$/m,
+			);
 		} finally {
 			await core.close();
 		}
@@ -173,9 +211,25 @@ describe('AgentCore and its store', () => {
 		const directory = mkdtempSync(path.join(tmpdir(), 'store-halves-'));
 		const file = path.join(directory, 'agent.db');
 		try {
-			const half = (id: string, time: number) => ({kind: 'half' as const, direction: 'request' as const, joinKey: `ns/m/p/${id}`, requestId: id, namespace: 'ns', model: 'm', version: 'v1', time, summary: `request ${id}`});
+			const half = (id: string, time: number) => ({
+				kind: 'half' as const,
+				direction: 'request' as const,
+				joinKey: `ns/m/p/${id}`,
+				requestId: id,
+				namespace: 'ns',
+				model: 'm',
+				version: 'v1',
+				time,
+				summary: `request ${id}`,
+			});
 			const first = new AgentStore({path: file});
-			first.addPredictions([], 1000, {put: [{half: half('b', 20), receivedAt: 1020}, {half: half('a', 10), receivedAt: 1010}], removed: []});
+			first.addPredictions([], 1000, {
+				put: [
+					{half: half('b', 20), receivedAt: 1020},
+					{half: half('a', 10), receivedAt: 1010},
+				],
+				removed: [],
+			});
 			first.addPredictions([], 1030, {put: [{half: half('c', 30), receivedAt: 1030}], removed: ['ns/m/p/b']});
 			first.close();
 

@@ -4,12 +4,28 @@ import {extractOutput, isErrorPayload, summarizePayload} from '../../../source/a
 
 describe('summarizePayload', () => {
 	it('summarises OIP v2 tensors by name, type, shape and first values', () => {
-		expect(summarizePayload({inputs: [{name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6]}]})).toBe('x FP32[2,3] [1, 2, 3, 4, …]');
-		expect(summarizePayload({outputs: [{name: 'a', datatype: 'INT64', shape: [1], data: [7]}, {name: 'b', datatype: 'BYTES', shape: [1], data: ['cat']}]})).toBe('a INT64[1] [7]; b BYTES[1] ["cat"]');
+		expect(summarizePayload({inputs: [{name: 'x', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6]}]})).toBe(
+			'x FP32[2,3] [1, 2, 3, 4, …]',
+		);
+		expect(
+			summarizePayload({
+				outputs: [
+					{name: 'a', datatype: 'INT64', shape: [1], data: [7]},
+					{name: 'b', datatype: 'BYTES', shape: [1], data: ['cat']},
+				],
+			}),
+		).toBe('a INT64[1] [7]; b BYTES[1] ["cat"]');
 	});
 
 	it('summarises KServe v1 and Seldon payloads', () => {
-		expect(summarizePayload({instances: [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]})).toBe('instances[2x4] [6.8, 2.8, 4.8, 1.4, …]');
+		expect(
+			summarizePayload({
+				instances: [
+					[6.8, 2.8, 4.8, 1.4],
+					[6.0, 3.4, 4.5, 1.6],
+				],
+			}),
+		).toBe('instances[2x4] [6.8, 2.8, 4.8, 1.4, …]');
 		expect(summarizePayload({predictions: [1, 1]})).toBe('predictions[2] [1, 1]');
 		expect(summarizePayload({data: {names: ['proba'], ndarray: [[0.19]]}})).toBe('proba ndarray[1x1] [0.19]');
 		expect(summarizePayload({strData: 'hello'})).toBe('strData "hello"');

@@ -60,9 +60,10 @@ function filesUnder(directory: string): string[] {
 }
 
 /** Relative imports and re-exports, static and dynamic, of one file. */
-export function relativeImports(text: string): string[] {
+function relativeImports(text: string): string[] {
 	const found: string[] = [];
-	const pattern = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
+	const pattern =
+		/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|^\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/gm;
 	for (const match of text.matchAll(pattern)) found.push((match[1] ?? match[2] ?? match[3])!);
 	return found;
 }
@@ -76,7 +77,10 @@ function edges(): Edge[] {
 		const from = path.relative(sourceRoot, file).split(path.sep).join('/');
 		return relativeImports(readFileSync(file, 'utf8')).map((specifier) => ({
 			from,
-			to: path.relative(sourceRoot, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/'),
+			to: path
+				.relative(sourceRoot, path.resolve(path.dirname(file), specifier))
+				.split(path.sep)
+				.join('/'),
 			specifier,
 		}));
 	});
@@ -108,9 +112,16 @@ describe('layers', () => {
 			"const e = await import('../demo/index.ts');",
 			"import './side-effect.ts';",
 			"import chalk from 'chalk';",
-			"const text = 'import x from \"./not-code.ts\"';",
+			'const text = \'import x from "./not-code.ts"\';',
 		].join('\n');
-		expect(relativeImports(text)).toEqual(['../domain/types.ts', './b.ts', '../store/c.ts', './d.ts', '../demo/index.ts', './side-effect.ts']);
+		expect(relativeImports(text)).toEqual([
+			'../domain/types.ts',
+			'./b.ts',
+			'../store/c.ts',
+			'./d.ts',
+			'../demo/index.ts',
+			'./side-effect.ts',
+		]);
 	});
 
 	it('every part of source/ is in the table of layers', () => {

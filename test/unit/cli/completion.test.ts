@@ -12,7 +12,14 @@ import {describe, expect, it} from 'vitest';
 import {flagTable, subcommandTable} from '../../../source/cli-flags.ts';
 import {runComplete, runCompletion} from '../../../source/commands/complete.ts';
 import {completionScript} from '../../../source/commands/completion-scripts.ts';
-import {completionShells, completionSpec, modelNames, statusArguments, typedContext, usageFlags} from '../../../source/commands/completion.ts';
+import {
+	completionShells,
+	completionSpec,
+	modelNames,
+	statusArguments,
+	typedContext,
+	usageFlags,
+} from '../../../source/commands/completion.ts';
 import {scenarioNames} from '../../../source/demo/scenarios.ts';
 import {agentUsage} from '../../../source/agent/main.ts';
 import {MODEL_SERVER_USAGE} from '../../../source/model-server/main.ts';
@@ -27,13 +34,26 @@ writeFileSync(
 );
 
 function captured() {
-	const io = {out: '', err: '', stdout: {write: (chunk: string) => (io.out += chunk)}, stderr: {write: (chunk: string) => (io.err += chunk)}};
+	const io = {
+		out: '',
+		err: '',
+		stdout: {write: (chunk: string) => (io.out += chunk)},
+		stderr: {write: (chunk: string) => (io.err += chunk)},
+	};
 	return io;
 }
 
 /** Words a shell may hand over: flags of the table, their values, and anything at all. */
 const word = fc.oneof(
-	fc.constantFrom(...flagTable.flatMap((flag) => [`--${flag.name}`, ...(flag.short ? [`-${flag.short}`] : [])]), '--', '-', '=', '', '--kubeconfig=', '--context='),
+	fc.constantFrom(
+		...flagTable.flatMap((flag) => [`--${flag.name}`, ...(flag.short ? [`-${flag.short}`] : [])]),
+		'--',
+		'-',
+		'=',
+		'',
+		'--kubeconfig=',
+		'--context=',
+	),
 	fc.constantFrom(...subcommandTable.map((subcommand) => subcommand.name), kubeconfig, 'prod-eu', 'nope'),
 	fc.string({maxLength: 12}),
 	fc.string({unit: 'binary', maxLength: 8}),
@@ -86,7 +106,9 @@ describe('the scripts, made from the tables', () => {
 
 	it("read the agent's and the model server's flags from their usage texts", () => {
 		const agent = spec.commands.find((command) => command.name === 'agent')!;
-		expect(agent.flags.map((flag) => flag.name)).toEqual(expect.arrayContaining(['listen', 'db', 'guard', 'no-auth', 'loadtest-service-account', 'help']));
+		expect(agent.flags.map((flag) => flag.name)).toEqual(
+			expect.arrayContaining(['listen', 'db', 'guard', 'no-auth', 'loadtest-service-account', 'help']),
+		);
 		expect(agent.flags.find((flag) => flag.name === 'db')?.value).toEqual({kind: 'file'});
 		expect(agent.flags.find((flag) => flag.name === 'listen')?.value).toEqual({kind: 'free'});
 		expect(agent.flags.find((flag) => flag.name === 'guard-config')?.value).toEqual({kind: 'file'});
@@ -108,7 +130,10 @@ describe('the scripts, made from the tables', () => {
 	it('refuse to embed a word that could break out of its quotes', () => {
 		const bad = {...spec, consoleFlags: [{name: "colors'; rm -rf ~", description: '', value: {kind: 'free' as const}}]};
 		expect(() => completionScript('bash', bad)).toThrow(/is not a plain word/);
-		const badChoice = {...spec, consoleFlags: [{name: 'colors', description: '', value: {kind: 'choices' as const, values: ['$(reboot)']}}]};
+		const badChoice = {
+			...spec,
+			consoleFlags: [{name: 'colors', description: '', value: {kind: 'choices' as const, values: ['$(reboot)']}}],
+		};
 		for (const shell of completionShells) expect(() => completionScript(shell, badChoice)).toThrow(/is not a plain word/);
 	});
 });
@@ -119,10 +144,18 @@ describe('modeldeck __complete', () => {
 		expect(await runComplete(['contexts', '--', '--kubeconfig', kubeconfig, '--context'], {demoContexts: ['demo-prod']}, io)).toBe(0);
 		expect(io.out).toBe('prod-eu\nstaging\n');
 		io = captured();
-		expect(await runComplete(['contexts', '--', 'status'], {demoContexts: ['demo-prod'], env: {KUBECONFIG: `${kubeconfig}${path.delimiter}/elsewhere`}}, io)).toBe(0);
+		expect(
+			await runComplete(
+				['contexts', '--', 'status'],
+				{demoContexts: ['demo-prod'], env: {KUBECONFIG: `${kubeconfig}${path.delimiter}/elsewhere`}},
+				io,
+			),
+		).toBe(0);
 		expect(io.out).toBe('prod-eu\nstaging\n');
 		io = captured();
-		expect(await runComplete(['contexts', '--', '--demo', '--kubeconfig', kubeconfig], {demoContexts: ['demo-prod', 'demo-staging']}, io)).toBe(0);
+		expect(
+			await runComplete(['contexts', '--', '--demo', '--kubeconfig', kubeconfig], {demoContexts: ['demo-prod', 'demo-staging']}, io),
+		).toBe(0);
 		expect(io.out).toBe('demo-prod\ndemo-staging\n');
 	});
 
@@ -130,7 +163,11 @@ describe('modeldeck __complete', () => {
 		await fc.assert(
 			fc.asyncProperty(fc.array(word, {maxLength: 8}), async (words) => {
 				const io = captured();
-				const code = await runComplete(['contexts', '--', ...words], {demoContexts: ['demo-prod', 'demo-staging'], env: {KUBECONFIG: kubeconfig}}, io);
+				const code = await runComplete(
+					['contexts', '--', ...words],
+					{demoContexts: ['demo-prod', 'demo-staging'], env: {KUBECONFIG: kubeconfig}},
+					io,
+				);
 				expect(code).toBe(0);
 				expect(io.err).toBe('');
 				for (const line of io.out.split('\n').filter(Boolean)) expect(['prod-eu', 'staging', 'demo-prod', 'demo-staging']).toContain(line);
@@ -184,7 +221,10 @@ describe('reading the typed line', () => {
 	});
 
 	it('modelNames keeps plain names of a status document, once each, and reads anything without throwing', () => {
-		expect(modelNames(JSON.stringify({models: [{name: 'a'}, {name: 'b'}, {name: 'a'}, {name: 'x y'}, {name: 3}, null]}))).toEqual(['a', 'b']);
+		expect(modelNames(JSON.stringify({models: [{name: 'a'}, {name: 'b'}, {name: 'a'}, {name: 'x y'}, {name: 3}, null]}))).toEqual([
+			'a',
+			'b',
+		]);
 		fc.assert(
 			fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
 				for (const name of modelNames(text)) expect(name).toMatch(/^[\w.-]+$/);

@@ -45,7 +45,10 @@ describe('parseFlags', () => {
 
 describe('whole command lines', () => {
 	const names = flagTable.flatMap((flag) => [`--${flag.name}`, ...(flag.short ? [`-${flag.short}`] : [])]);
-	const argument = fc.oneof(fc.constantFrom(...names, '--', '-5', 'fraud', 'team-a/fraud', '20', 'demo-staging', 'calm', '2'), fc.string({maxLength: 8}));
+	const argument = fc.oneof(
+		fc.constantFrom(...names, '--', '-5', 'fraud', 'team-a/fraud', '20', 'demo-staging', 'calm', '2'),
+		fc.string({maxLength: 8}),
+	);
 
 	it('the console and every command answer any arguments with options or a message, never an exception', () => {
 		fc.assert(
@@ -75,7 +78,9 @@ describe('modeldeck weight MODEL PERCENT', () => {
 	it('accepts exactly what parseWeight accepts, with the same value', () => {
 		const percent = fc.oneof(
 			fc.integer({min: -200, max: 300}).map(String),
-			fc.tuple(fc.constantFrom('', ' ', '-', '+', '0'), fc.nat(150), fc.constantFrom('', '%', ' %', '.5', 'e1', ' ')).map((parts) => parts.join('')),
+			fc
+				.tuple(fc.constantFrom('', ' ', '-', '+', '0'), fc.nat(150), fc.constantFrom('', '%', ' %', '.5', 'e1', ' '))
+				.map((parts) => parts.join('')),
 			fc.string({maxLength: 6}),
 		);
 		fc.assert(

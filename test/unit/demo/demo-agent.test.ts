@@ -51,7 +51,9 @@ describe('demo agent: prediction stream', () => {
 		expect(canary.predictions.length).toBeGreaterThan(100);
 		expect(canary.predictions.every((prediction) => prediction.model === 'recommender' && prediction.version === '2.5.0')).toBe(true);
 		expect(errors.predictions.length).toBeGreaterThan(10);
-		expect(errors.predictions.every((prediction) => prediction.status === 'error' && prediction.outputSummary.startsWith('error'))).toBe(true);
+		expect(errors.predictions.every((prediction) => prediction.status === 'error' && prediction.outputSummary.startsWith('error'))).toBe(
+			true,
+		);
 		expect(slow.predictions.length).toBeGreaterThan(10);
 		expect(slow.predictions.every((prediction) => prediction.latencyMs! >= 100)).toBe(true);
 		expect(errors.predictions).toEqual(all.predictions.filter((prediction) => prediction.status === 'error'));

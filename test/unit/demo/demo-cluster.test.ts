@@ -47,7 +47,11 @@ describe('demo fleet', () => {
 		expect(harness.demo.cluster.currentContext()).toBe('demo-prod');
 		const production = await harness.demo.cluster.namespaces();
 		const seen: Model[][] = [];
-		const stop = harness.demo.cluster.watchModels(undefined, (models) => seen.push(models), () => {});
+		const stop = harness.demo.cluster.watchModels(
+			undefined,
+			(models) => seen.push(models),
+			() => {},
+		);
 		await Promise.resolve();
 		await harness.demo.cluster.switchContext('demo-staging');
 		stop();
@@ -61,7 +65,11 @@ describe('demo fleet', () => {
 	it('watchModels reports on subscribe and after a change, filtered by namespace', async () => {
 		harness = startDemo({scenario: 'calm'});
 		const seen: Model[][] = [];
-		const stop = harness.demo.cluster.watchModels('payments', (models) => seen.push(models), () => {});
+		const stop = harness.demo.cluster.watchModels(
+			'payments',
+			(models) => seen.push(models),
+			() => {},
+		);
 		await Promise.resolve();
 		expect(seen).toHaveLength(1);
 		expect(seen[0]!.every((model) => model.namespace === 'payments')).toBe(true);

@@ -30,17 +30,20 @@ describe('demo scenarios', () => {
 		expect(() => createDemoSources({predictionsPerSecond: -1})).toThrow(/predictionsPerSecond/);
 	});
 
-	it.each(['latency-regression', 'tour'] as const)('%s: the canary p99 climbs past twice the stable p99 within a minute', async (scenario) => {
-		harness = startDemo({scenario, predictionsPerSecond: 0});
-		const atLaunch = await harness.sampleOf(fraudCanary);
-		expect(atLaunch.p99Ms!).toBeLessThan(2 * (await harness.sampleOf(fraudStable)).p99Ms!);
-		harness.run(60_000);
-		const canary = await harness.sampleOf(fraudCanary);
-		const stable = await harness.sampleOf(fraudStable);
-		expect(canary.p99Ms!).toBeGreaterThan(2 * stable.p99Ms!);
-		expect(canary.p99Ms!).toBeGreaterThan(500);
-		expect(stable.p99Ms!).toBeLessThan(200);
-	});
+	it.each(['latency-regression', 'tour'] as const)(
+		'%s: the canary p99 climbs past twice the stable p99 within a minute',
+		async (scenario) => {
+			harness = startDemo({scenario, predictionsPerSecond: 0});
+			const atLaunch = await harness.sampleOf(fraudCanary);
+			expect(atLaunch.p99Ms!).toBeLessThan(2 * (await harness.sampleOf(fraudStable)).p99Ms!);
+			harness.run(60_000);
+			const canary = await harness.sampleOf(fraudCanary);
+			const stable = await harness.sampleOf(fraudStable);
+			expect(canary.p99Ms!).toBeGreaterThan(2 * stable.p99Ms!);
+			expect(canary.p99Ms!).toBeGreaterThan(500);
+			expect(stable.p99Ms!).toBeLessThan(200);
+		},
+	);
 
 	it('error-burst: the canary errors jump to about 8% while stable stays clean', async () => {
 		harness = startDemo({scenario: 'error-burst', predictionsPerSecond: 0});
@@ -64,7 +67,11 @@ describe('demo scenarios', () => {
 		expect(high / limit).toBeGreaterThan(0.85);
 
 		const seen: Model[][] = [];
-		const stop = harness.demo.cluster.watchModels('vision', (list) => seen.push(list), () => {});
+		const stop = harness.demo.cluster.watchModels(
+			'vision',
+			(list) => seen.push(list),
+			() => {},
+		);
 		harness.run(30_000);
 		stop();
 		const versions = seen.map((list) => list[0]!.versions.find((version) => version.name === 'effnet-v4')!);

@@ -61,10 +61,14 @@ describe('latency histogram', () => {
 
 describe('seeded random', () => {
 	it('repeats for a seed and differs between seeds and streams', () => {
-		const sequence = (seed: number) => Array.from({length: 5}, (() => {
-			const random = new Random(seed);
-			return () => random.next();
-		})());
+		const sequence = (seed: number) =>
+			Array.from(
+				{length: 5},
+				(() => {
+					const random = new Random(seed);
+					return () => random.next();
+				})(),
+			);
 		expect(sequence(1)).toEqual(sequence(1));
 		expect(sequence(1)).not.toEqual(sequence(2));
 		expect(deriveSeed(1, 'fleet')).not.toBe(deriveSeed(1, 'predictions'));

@@ -18,14 +18,20 @@ interface StatusVersion {
 	flags: Array<{kind: string; severity: string; message: string}>;
 }
 
-async function status(demo: Harness): Promise<{models: Array<{name: string; verdict: {result: string; summary: string} | null; versions: StatusVersion[]}>}> {
-	const {code, stdout, stderr} = await runCommandCaptured('status', ['--json', '-A'], {cluster: demo.demo.cluster, metrics: demo.demo.metrics, now: () => Date.now()});
+async function status(
+	demo: Harness,
+): Promise<{models: Array<{name: string; verdict: {result: string; summary: string} | null; versions: StatusVersion[]}>}> {
+	const {code, stdout, stderr} = await runCommandCaptured('status', ['--json', '-A'], {
+		cluster: demo.demo.cluster,
+		metrics: demo.demo.metrics,
+		now: () => Date.now(),
+	});
 	expect(code, stderr).toBe(0);
 	return JSON.parse(stdout);
 }
 
 describe('status --json over the demo', () => {
-	it('latency-regression: fraud-detector\'s verdict is fail while v13 is flagged critical (it said pass)', async () => {
+	it("latency-regression: fraud-detector's verdict is fail while v13 is flagged critical (it said pass)", async () => {
 		harness = startDemo({scenario: 'latency-regression'});
 		harness.run(INCIDENT_START_MS + 60_000);
 		const document = await status(harness);

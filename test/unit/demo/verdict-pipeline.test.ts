@@ -39,7 +39,9 @@ async function watch(harness: Harness, untilMs: number, look: (frame: Frame) => 
 		harness.run(REFRESH_MS);
 		const now = Date.now();
 		const models = await harness.models();
-		const targets = models.flatMap((model) => model.versions.map((version) => ({namespace: model.namespace, name: model.name, version: version.name})));
+		const targets = models.flatMap((model) =>
+			model.versions.map((version) => ({namespace: model.namespace, name: model.name, version: version.name})),
+		);
 		const samples = Object.fromEntries(await harness.demo.metrics.sample(targets, SAMPLE_SECONDS));
 		const end = Math.floor(now / STEP_MS) * STEP_MS;
 		if (slow === undefined || end > historyEnd) {
@@ -60,7 +62,17 @@ async function watch(harness: Harness, untilMs: number, look: (frame: Frame) => 
 			});
 		}
 
-		const result = analyse({models, samples, history, thresholds: {}, detectors: [], judgeWindowSeconds: HISTORY_MINUTES * 60, previous, slow, now});
+		const result = analyse({
+			models,
+			samples,
+			history,
+			thresholds: {},
+			detectors: [],
+			judgeWindowSeconds: HISTORY_MINUTES * 60,
+			previous,
+			slow,
+			now,
+		});
 		previous = result.flags;
 		const frame = {at: now - LAUNCH, models, ...result};
 		if (look(frame) === true) return frame;
@@ -90,7 +102,8 @@ describe('demo verdicts through the console pipeline', () => {
 			const failed = await watch(harness, 5 * MINUTE, (frame) => {
 				const verdict = frame.verdicts[model];
 				const critical = (frame.flags[canary] ?? []).filter((flag) => flag.kind === 'canary' && flag.severity === 'critical');
-				if (verdict?.result === 'pass' && critical.length > 0) contradictions.push(`${frame.at} ms: ${verdict.summary} under ${critical[0]!.message}`);
+				if (verdict?.result === 'pass' && critical.length > 0)
+					contradictions.push(`${frame.at} ms: ${verdict.summary} under ${critical[0]!.message}`);
 				return verdict?.result === 'fail';
 			});
 			expect(contradictions).toEqual([]);
@@ -173,7 +186,9 @@ describe('demo verdicts through the console pipeline', () => {
 		expect(frame, 'no memory trend flag within 30 s of the leak').toBeDefined();
 		const flags = frame!.flags[key]!;
 		expect(flags.some((flag) => flag.kind === 'memory' && /of limit/.test(flag.message))).toBe(false);
-		expect(flags.find((flag) => flag.kind === 'memory')!.message).toMatch(/^memory growing steadily \(\+[\d.]+ [GM]iB\/min\): (<1|~\d+) min to the 4 GiB limit/);
+		expect(flags.find((flag) => flag.kind === 'memory')!.message).toMatch(
+			/^memory growing steadily \(\+[\d.]+ [GM]iB\/min\): (<1|~\d+) min to the 4 GiB limit/,
+		);
 	}, 120_000);
 
 	it('calm: no memory trend warning anywhere over 10 minutes', async () => {

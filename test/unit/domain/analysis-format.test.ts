@@ -1,11 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {
-	formatDuration,
-	formatMetricShift,
-	formatMetricValue,
-	formatPValue,
-	formatRelativeChange,
-} from '../../../source/domain/analysis.ts';
+import {formatDuration, formatMetricShift, formatMetricValue, formatPValue, formatRelativeChange} from '../../../source/domain/analysis.ts';
 
 describe('explanation wording', () => {
 	it.each([

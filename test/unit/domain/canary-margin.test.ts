@@ -16,8 +16,26 @@ const model: Model = {
 	name: 'churn',
 	router: 'demo',
 	versions: [
-		{name: 'v1', track: 'stable', weight: 75, replicasReady: 3, replicasDesired: 3, restarts: 0, image: 'churn:1', created: '2025-01-01T00:00:00Z'},
-		{name: 'v2', track: 'canary', weight: 25, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'churn:2', created: '2025-01-01T00:00:00Z'},
+		{
+			name: 'v1',
+			track: 'stable',
+			weight: 75,
+			replicasReady: 3,
+			replicasDesired: 3,
+			restarts: 0,
+			image: 'churn:1',
+			created: '2025-01-01T00:00:00Z',
+		},
+		{
+			name: 'v2',
+			track: 'canary',
+			weight: 25,
+			replicasReady: 1,
+			replicasDesired: 1,
+			restarts: 0,
+			image: 'churn:2',
+			created: '2025-01-01T00:00:00Z',
+		},
 	],
 };
 
@@ -25,7 +43,14 @@ const passing: Verdict = {
 	result: 'pass',
 	score: 100,
 	windowSeconds: 600,
-	metrics: ['errorRatio', 'p99Ms'].map((metric) => ({metric, effect: 0, pValue: 0.5, result: 'pass', critical: true, explanation: `${metric} passed`})),
+	metrics: ['errorRatio', 'p99Ms'].map((metric) => ({
+		metric,
+		effect: 0,
+		pValue: 0.5,
+		result: 'pass',
+		critical: true,
+		explanation: `${metric} passed`,
+	})),
 	summary: 'pass: score 100 (2 of 2 metrics passed) over 10m — ready to promote',
 	readyToPromote: true,
 };
@@ -86,8 +111,16 @@ const stableFigures = fc.record({
 const noisyButEqual = fc
 	.array(
 		fc.tuple(
-			fc.record({refreshes: fc.integer({min: 1, max: 40}), ratio: fc.double({min: 0.7, max: 1.19, noNaN: true}), errorsAbove: fc.constant(0)}),
-			fc.record({refreshes: fc.integer({min: 1, max: 29}), ratio: fc.double({min: 1.21, max: 1.99, noNaN: true}), errorsAbove: fc.double({min: 0, max: 0.009, noNaN: true})}),
+			fc.record({
+				refreshes: fc.integer({min: 1, max: 40}),
+				ratio: fc.double({min: 0.7, max: 1.19, noNaN: true}),
+				errorsAbove: fc.constant(0),
+			}),
+			fc.record({
+				refreshes: fc.integer({min: 1, max: 29}),
+				ratio: fc.double({min: 1.21, max: 1.99, noNaN: true}),
+				errorsAbove: fc.double({min: 0, max: 0.009, noNaN: true}),
+			}),
 		),
 		{minLength: 1, maxLength: 15},
 	)
@@ -118,7 +151,11 @@ describe('canary margin needs evidence', () => {
 					const seen = run([{refreshes, ratio, errorsAbove: 0.009}], stable, canaryRps);
 					for (const {flags, verdict} of seen) {
 						expect(flags.filter((flag) => flag.severity === 'critical')).toEqual([]);
-						expect(flags.filter((flag) => flag.kind === 'canary').every((flag) => /small sample: \d+ canary requests in 30s \(200 needed to count\)/.test(flag.message))).toBe(true);
+						expect(
+							flags
+								.filter((flag) => flag.kind === 'canary')
+								.every((flag) => /small sample: \d+ canary requests in 30s \(200 needed to count\)/.test(flag.message)),
+						).toBe(true);
 						expect(verdict?.result).toBe('pass');
 					}
 				},
@@ -149,21 +186,28 @@ describe('canary margin needs evidence', () => {
 
 	it('a regression that holds is critical after 60 s, fails the verdict, and does not flap at the margin', () => {
 		fc.assert(
-			fc.property(stableFigures, fc.double({min: 1.21, max: 1.99, noNaN: true}), fc.double({min: 1.11, max: 1.2, noNaN: true}), (stable, ratio, hover) => {
-				const seen = run(
-					[
-						{refreshes: 31, ratio, errorsAbove: 0},
-						{refreshes: 20, ratio: hover, errorsAbove: 0},
-					],
-					stable,
-					50,
-				);
-				const severities = seen.map(({flags}) => flags.find((flag) => flag.rule === 'canary-margin' && flag.metric === 'p99Ms')?.severity);
-				// The 31st refresh is 60 s after the first.
-				expect(severities.slice(0, 30)).toEqual(Array.from({length: 30}, () => 'warning'));
-				expect(severities.slice(30)).toEqual(Array.from({length: 21}, () => 'critical'));
-				expect(seen.at(-1)!.verdict?.result).toBe('fail');
-			}),
+			fc.property(
+				stableFigures,
+				fc.double({min: 1.21, max: 1.99, noNaN: true}),
+				fc.double({min: 1.11, max: 1.2, noNaN: true}),
+				(stable, ratio, hover) => {
+					const seen = run(
+						[
+							{refreshes: 31, ratio, errorsAbove: 0},
+							{refreshes: 20, ratio: hover, errorsAbove: 0},
+						],
+						stable,
+						50,
+					);
+					const severities = seen.map(
+						({flags}) => flags.find((flag) => flag.rule === 'canary-margin' && flag.metric === 'p99Ms')?.severity,
+					);
+					// The 31st refresh is 60 s after the first.
+					expect(severities.slice(0, 30)).toEqual(Array.from({length: 30}, () => 'warning'));
+					expect(severities.slice(30)).toEqual(Array.from({length: 21}, () => 'critical'));
+					expect(seen.at(-1)!.verdict?.result).toBe('fail');
+				},
+			),
 			{numRuns: 100},
 		);
 	});

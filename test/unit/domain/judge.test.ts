@@ -180,7 +180,12 @@ describe('judgeCanary', () => {
 
 	it('merges per-metric settings over the defaults', () => {
 		const judge = new MannWhitneyJudge({policies: {p95Ms: {critical: true}}, alpha: 0.01});
-		expect(judge.options.policies.p95Ms).toEqual({direction: 'higher-is-worse', critical: true, allowedRelativeChange: 0.1, allowedAbsoluteChange: 5});
+		expect(judge.options.policies.p95Ms).toEqual({
+			direction: 'higher-is-worse',
+			critical: true,
+			allowedRelativeChange: 0.1,
+			allowedAbsoluteChange: 5,
+		});
 		expect(judge.options.alpha).toBe(0.01);
 		expect(judge.options.passScore).toBe(95);
 		const canary = {...healthy(3), p95Ms: series(130, 8, 3)};
@@ -237,7 +242,9 @@ describe('judgeCanary over a window where the regression began late', () => {
 		const verdict = judgeCanary(young, calmStable, window);
 		expect(verdict).toMatchObject({result: 'pass', readyToPromote: false});
 		const complete = new Date(start + 72 * consoleStep + window * 1000 - consoleStep).toISOString().slice(11, 19);
-		expect(verdict.summary).toBe(`pass: score 100 (6 of 6 metrics passed) over 10m — so far: 4m of the 10m window watched, complete at ${complete}`);
+		expect(verdict.summary).toBe(
+			`pass: score 100 (6 of 6 metrics passed) over 10m — so far: 4m of the 10m window watched, complete at ${complete}`,
+		);
 	});
 
 	it('says what is missing and when it will be enough', () => {

@@ -80,7 +80,7 @@ describe('memoryTrend over generated series', () => {
 		);
 	});
 
-	it('does not flag a garbage collector\'s sawtooth that stays under the limit', () => {
+	it("does not flag a garbage collector's sawtooth that stays under the limit", () => {
 		fc.assert(
 			fc.property(
 				limitArb,
@@ -120,17 +120,34 @@ describe('memoryTrend over generated series', () => {
 	});
 
 	it('says nothing about growth that would take more than the horizon, or memory already at the limit', () => {
-		const slow = pointsAt(15, Array.from({length: 20}, (_, index) => 1 * GiB + index * 60 * 1024 ** 2));
+		const slow = pointsAt(
+			15,
+			Array.from({length: 20}, (_, index) => 1 * GiB + index * 60 * 1024 ** 2),
+		);
 		expect(memoryTrend(slow, 64 * GiB)).toBeUndefined();
-		expect(memoryTrend(slow, 64 * GiB, {...new MemoryTrendDetector().options, horizonSeconds: 24 * 3600, minimumRiseOfLimit: 0.01})).toBeDefined();
+		expect(
+			memoryTrend(slow, 64 * GiB, {...new MemoryTrendDetector().options, horizonSeconds: 24 * 3600, minimumRiseOfLimit: 0.01}),
+		).toBeDefined();
 		expect(memoryTrend(slow, 2 * GiB)).toBeUndefined();
 	});
 });
 
 describe('MemoryTrendDetector', () => {
 	const model: Model = {namespace: 'vision', name: 'classifier', router: 'demo', versions: []};
-	const base: Version = {name: 'v2', track: 'canary', weight: 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'x', created: '2025-01-01T00:00:00Z'};
-	const leaking = pointsAt(5, Array.from({length: 12}, (_, index) => 2 * GiB + index * 100 * 1024 ** 2));
+	const base: Version = {
+		name: 'v2',
+		track: 'canary',
+		weight: 10,
+		replicasReady: 1,
+		replicasDesired: 1,
+		restarts: 0,
+		image: 'x',
+		created: '2025-01-01T00:00:00Z',
+	};
+	const leaking = pointsAt(
+		5,
+		Array.from({length: 12}, (_, index) => 2 * GiB + index * 100 * 1024 ** 2),
+	);
 	const input = (version: Version) => ({model, version, sample: undefined, history: {memoryBytes: leaking}, now: start + 60_000});
 
 	it('warns against the memory limit, with the rate and the time left', () => {

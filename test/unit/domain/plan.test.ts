@@ -58,9 +58,15 @@ describe('planTraffic', () => {
 
 	it('refuses what cannot be done, saying why', () => {
 		expect(() => planTraffic(model([90, 10]), {kind: 'set-weight', model: ref, canary: 'v1', from: 90, to: 10})).toThrow(PlanRefusal);
-		expect(() => planTraffic(model([60, 30, 10]), {kind: 'set-weight', model: ref, canary: 'v2', from: 30, to: 95})).toThrow(/other canaries hold 10%/);
-		expect(() => planTraffic(model([90, 10]), {kind: 'set-weight', model: ref, canary: 'v2', from: 10, to: 4.5})).toThrow(/4.5 is not a weight/);
-		expect(() => planTraffic(model([90, 10]), {kind: 'promote', model: ref, canary: 'v9', stable: 'v1'})).toThrow('search-ranker has no version v9 (versions: v1, v2)');
+		expect(() => planTraffic(model([60, 30, 10]), {kind: 'set-weight', model: ref, canary: 'v2', from: 30, to: 95})).toThrow(
+			/other canaries hold 10%/,
+		);
+		expect(() => planTraffic(model([90, 10]), {kind: 'set-weight', model: ref, canary: 'v2', from: 10, to: 4.5})).toThrow(
+			/4.5 is not a weight/,
+		);
+		expect(() => planTraffic(model([90, 10]), {kind: 'promote', model: ref, canary: 'v9', stable: 'v1'})).toThrow(
+			'search-ranker has no version v9 (versions: v1, v2)',
+		);
 	});
 
 	it('over generated models and actions: every version is listed, weights still sum to 100, only changed ones say →', () => {
@@ -130,7 +136,9 @@ describe('planDangers', () => {
 			{version: 'v2', before: 10, after: 20, evidence: ['critical: canary p99 1178 ms is 2607% worse than stable 44 ms']},
 		]);
 		const verdict = {result: 'fail' as const, score: 12, windowSeconds: 600, metrics: [], summary: 'fail: score 12'};
-		expect(planDangers(plan, () => [], verdict)).toEqual([{version: 'v2', before: 10, after: 20, evidence: ['verdict fail: fail: score 12']}]);
+		expect(planDangers(plan, () => [], verdict)).toEqual([
+			{version: 'v2', before: 10, after: 20, evidence: ['verdict fail: fail: score 12']},
+		]);
 		expect(planDangers(plan, () => [warning], {...verdict, result: 'pass'})).toEqual([]);
 	});
 
@@ -147,17 +155,22 @@ describe('the agent reads `expected` from untrusted JSON', () => {
 		expect(parseAction({...base, expected: {v1: 90, v2: 10}})).toEqual({...base, expected: {v1: 90, v2: 10}});
 		expect(parseAction({...base, expected: {v1: 90.5}})).toBe('expected.v1: "90.5" is not a weight: type a whole number from 0 to 100');
 		expect(parseAction({...base, expected: [90, 10]})).toBe('expected must be an object {version: weight}');
-		expect(parseAction({kind: 'smoke-test', target: {namespace: 'a', name: 'b', version: 'v1'}, expected: {}})).toBe('expected is only for traffic changes, not smoke-test');
+		expect(parseAction({kind: 'smoke-test', target: {namespace: 'a', name: 'b', version: 'v1'}, expected: {}})).toBe(
+			'expected is only for traffic changes, not smoke-test',
+		);
 	});
 
 	it('fuzzed: never throws, and whatever it accepts holds whole weights 0–100', () => {
 		fc.assert(
-			fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)))), (expected) => {
-				const parsed = parseAction({...base, expected});
-				if (typeof parsed === 'string') return;
-				const weights = Object.values((parsed as {expected?: Record<string, number>}).expected ?? {});
-				expect(weights.every((weight) => Number.isInteger(weight) && weight >= 0 && weight <= 100)).toBe(true);
-			}),
+			fc.property(
+				fc.oneof(fc.jsonValue(), fc.dictionary(fc.string(), fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)))),
+				(expected) => {
+					const parsed = parseAction({...base, expected});
+					if (typeof parsed === 'string') return;
+					const weights = Object.values((parsed as {expected?: Record<string, number>}).expected ?? {});
+					expect(weights.every((weight) => Number.isInteger(weight) && weight >= 0 && weight <= 100)).toBe(true);
+				},
+			),
 			{numRuns: 500},
 		);
 	});

@@ -91,10 +91,12 @@ describe('verdictAgreeingWith', () => {
 		);
 	});
 
-	it('fails a verdict while the canary\'s pods are OOMKilled and stable\'s are not', () => {
+	it("fails a verdict while the canary's pods are OOMKilled and stable's are not", () => {
 		const verdict: Verdict = {result: 'marginal', score: 83, windowSeconds: 600, metrics: [], summary: 'marginal: worse memory — score 83'};
 		const oom: Flag = {kind: 'restarts', severity: 'critical', message: 'pod OOMKilled', since: 0};
-		expect(verdictAgreeingWith(verdict, [oom]).summary).toBe('fail: canary pod OOMKilled — the judge alone said marginal: worse memory — score 83');
+		expect(verdictAgreeingWith(verdict, [oom]).summary).toBe(
+			'fail: canary pod OOMKilled — the judge alone said marginal: worse memory — score 83',
+		);
 		expect(verdictAgreeingWith(verdict, [oom], [oom])).toBe(verdict);
 	});
 });
@@ -105,8 +107,26 @@ describe('analyse: the verdict shown agrees with the flags shown', () => {
 		name: 'fraud',
 		router: 'demo',
 		versions: [
-			{name: 'v1', track: 'stable', weight: 90, replicasReady: 2, replicasDesired: 2, restarts: 0, image: 'a', created: '2025-01-01T00:00:00Z'},
-			{name: 'v2', track: 'canary', weight: 10, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'b', created: '2025-01-01T00:00:00Z'},
+			{
+				name: 'v1',
+				track: 'stable',
+				weight: 90,
+				replicasReady: 2,
+				replicasDesired: 2,
+				restarts: 0,
+				image: 'a',
+				created: '2025-01-01T00:00:00Z',
+			},
+			{
+				name: 'v2',
+				track: 'canary',
+				weight: 10,
+				replicasReady: 1,
+				replicasDesired: 1,
+				restarts: 0,
+				image: 'b',
+				created: '2025-01-01T00:00:00Z',
+			},
 		],
 	};
 	const stableKey = versionKey({namespace: 'payments', name: 'fraud', version: 'v1'});

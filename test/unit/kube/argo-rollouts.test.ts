@@ -33,9 +33,35 @@ describe('a Rollout as a model', () => {
 			owner: {controller: 'Argo Rollouts', object: 'Rollout/fraud', command: 'kubectl argo rollouts promote fraud -n ml'},
 			rollout: {controller: 'argo-rollouts', phase: 'Paused', step: 2, totalSteps: 4, paused: true, message: 'CanaryPauseStep'},
 		});
-		expect(model.versions.map(({name, track, weight, replicasReady, replicasDesired, object, service}) => ({name, track, weight, replicasReady, replicasDesired, object, service}))).toEqual([
-			{name: 'v1', track: 'stable', weight: 80, replicasReady: 4, replicasDesired: 4, object: 'ReplicaSet/fraud-5f6a7', service: 'fraud-stable'},
-			{name: 'v2', track: 'canary', weight: 20, replicasReady: 1, replicasDesired: 1, object: 'ReplicaSet/fraud-b7c9d', service: 'fraud-canary'},
+		expect(
+			model.versions.map(({name, track, weight, replicasReady, replicasDesired, object, service}) => ({
+				name,
+				track,
+				weight,
+				replicasReady,
+				replicasDesired,
+				object,
+				service,
+			})),
+		).toEqual([
+			{
+				name: 'v1',
+				track: 'stable',
+				weight: 80,
+				replicasReady: 4,
+				replicasDesired: 4,
+				object: 'ReplicaSet/fraud-5f6a7',
+				service: 'fraud-stable',
+			},
+			{
+				name: 'v2',
+				track: 'canary',
+				weight: 20,
+				replicasReady: 1,
+				replicasDesired: 1,
+				object: 'ReplicaSet/fraud-b7c9d',
+				service: 'fraud-canary',
+			},
 		]);
 	});
 
@@ -103,7 +129,9 @@ describe('a Rollout as a model', () => {
 				currentPodHash: hash,
 				canaryWeight: fc.option(fc.oneof(fc.integer({min: -5, max: 130}), fc.double()), {nil: undefined}),
 				paused: fc.option(fc.boolean(), {nil: undefined}),
-				pauseConditions: fc.option(fc.oneof(fc.constant(null), fc.array(fc.record({reason: fc.string()}), {maxLength: 2})), {nil: undefined}),
+				pauseConditions: fc.option(fc.oneof(fc.constant(null), fc.array(fc.record({reason: fc.string()}), {maxLength: 2})), {
+					nil: undefined,
+				}),
 				phase: fc.option(fc.oneof(fc.string(), fc.anything() as fc.Arbitrary<never>), {nil: undefined}),
 			},
 			{requiredKeys: []},
@@ -157,11 +185,13 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 	});
 
 	it('promote of a canary that is not paused moves to the next step, guarded by the step it was planned from', () => {
-		const analysis = fraud(withStatus((rollout) => {
-			rollout.status!.pauseConditions = undefined;
-			rollout.status!.controllerPause = false;
-			rollout.status!.currentStepIndex = 0;
-		}));
+		const analysis = fraud(
+			withStatus((rollout) => {
+				rollout.status!.pauseConditions = undefined;
+				rollout.status!.controllerPause = false;
+				rollout.status!.currentStepIndex = 0;
+			}),
+		);
 		expect(planRolloutCommand(analysis, 'promote').writes[0]!.patch).toEqual([
 			{op: 'test', path: '/status/currentStepIndex', value: 0},
 			{op: 'add', path: '/status/currentStepIndex', value: 1},
@@ -169,9 +199,11 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 	});
 
 	it('promote of an inconclusive step paused by the controller skips it (pause cleared, controllerPause false, next index)', () => {
-		const analysis = fraud(withStatus((rollout) => {
-			rollout.status!.canary!.currentStepAnalysisRunStatus = {name: 'fraud-b7c9d-2', status: 'Inconclusive'};
-		}));
+		const analysis = fraud(
+			withStatus((rollout) => {
+				rollout.status!.canary!.currentStepAnalysisRunStatus = {name: 'fraud-b7c9d-2', status: 'Inconclusive'};
+			}),
+		);
 		expect(planRolloutCommand(analysis, 'promote').writes[0]!.patch).toEqual([
 			{op: 'test', path: '/status/currentStepIndex', value: 1},
 			{op: 'remove', path: '/status/pauseConditions'},
@@ -181,12 +213,20 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 	});
 
 	it('spec.paused is unpaused on the Rollout itself, after the status patch', () => {
-		const analysis = fraud(withStatus((rollout) => {
-			rollout.spec!.paused = true;
-		}));
+		const analysis = fraud(
+			withStatus((rollout) => {
+				rollout.spec!.paused = true;
+			}),
+		);
 		const {writes} = planRolloutCommand(analysis, 'promote');
-		expect(writes.map((write) => [write.object, write.subresource])).toEqual([['Rollout/fraud status', 'status'], ['Rollout/fraud', undefined]]);
-		expect(writes[1]!.patch).toEqual([{op: 'test', path: '/spec/paused', value: true}, {op: 'replace', path: '/spec/paused', value: false}]);
+		expect(writes.map((write) => [write.object, write.subresource])).toEqual([
+			['Rollout/fraud status', 'status'],
+			['Rollout/fraud', undefined],
+		]);
+		expect(writes[1]!.patch).toEqual([
+			{op: 'test', path: '/spec/paused', value: true},
+			{op: 'replace', path: '/spec/paused', value: false},
+		]);
 	});
 
 	it('promote --full sets status.promoteFull; abort and retry set status.abort', () => {
@@ -194,24 +234,47 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 		expect(Object.fromEntries(planRolloutCommand(fraud(), 'promote-full').after)).toEqual({v1: 0, v2: 100});
 		expect(planRolloutCommand(fraud(), 'abort').writes[0]!.patch).toEqual([{op: 'add', path: '/status/abort', value: true}]);
 		expect(Object.fromEntries(planRolloutCommand(fraud(), 'abort').after)).toEqual({v1: 100, v2: 0});
-		const aborted = fraud(withStatus((rollout) => {
-			rollout.status!.abort = true;
-		}));
+		const aborted = fraud(
+			withStatus((rollout) => {
+				rollout.status!.abort = true;
+			}),
+		);
 		expect(planRolloutCommand(aborted, 'retry').writes[0]!.patch).toEqual([{op: 'add', path: '/status/abort', value: false}]);
 		expect(Object.fromEntries(planRolloutCommand(aborted, 'retry').after)).toEqual({v1: 80, v2: 20});
 	});
 
 	it('refuses what the plugin would do for nothing: retry of a Rollout not aborted, abort twice, abort without a canary', () => {
 		expect(() => planRolloutCommand(fraud(), 'retry')).toThrow(/not aborted/);
-		expect(() => planRolloutCommand(fraud(withStatus((rollout) => {
-			rollout.status!.abort = true;
-		})), 'abort')).toThrow(/already aborted.*kubectl argo rollouts retry rollout fraud -n ml/);
-		expect(() => planRolloutCommand(fraud(withStatus((rollout) => {
-			rollout.status!.currentPodHash = '5f6a7';
-		})), 'abort')).toThrow(/nothing to abort/);
-		expect(() => planRolloutCommand(fraud(withStatus((rollout) => {
-			rollout.status = {phase: 'Healthy', currentPodHash: '5f6a7', stableRS: '5f6a7', currentStepIndex: 4};
-		})), 'promote')).toThrow('nothing to promote: Rollout/fraud runs one version, no canary is rolling out');
+		expect(() =>
+			planRolloutCommand(
+				fraud(
+					withStatus((rollout) => {
+						rollout.status!.abort = true;
+					}),
+				),
+				'abort',
+			),
+		).toThrow(/already aborted.*kubectl argo rollouts retry rollout fraud -n ml/);
+		expect(() =>
+			planRolloutCommand(
+				fraud(
+					withStatus((rollout) => {
+						rollout.status!.currentPodHash = '5f6a7';
+					}),
+				),
+				'abort',
+			),
+		).toThrow(/nothing to abort/);
+		expect(() =>
+			planRolloutCommand(
+				fraud(
+					withStatus((rollout) => {
+						rollout.status = {phase: 'Healthy', currentPodHash: '5f6a7', stableRS: '5f6a7', currentStepIndex: 4};
+					}),
+				),
+				'promote',
+			),
+		).toThrow('nothing to promote: Rollout/fraud runs one version, no canary is rolling out');
 	});
 
 	it('the next stop is the last setWeight before the next pause, or 100 at the end', () => {
@@ -220,18 +283,29 @@ describe('Argo Rollouts commands, planned as the kubectl argo rollouts plugin ma
 		expect(weightAtNextPause(control, 2)).toBe(50);
 		expect(weightAtNextPause(control, 4)).toBe(100);
 		fc.assert(
-			fc.property(fc.array(fc.option(fc.integer({min: 0, max: 100}), {nil: undefined}), {maxLength: 8}), fc.array(fc.boolean(), {maxLength: 8}), fc.integer({min: 0, max: 9}), (stepWeights, pauseSteps, from) => {
-				const weight = weightAtNextPause({stepWeights, pauseSteps}, from);
-				expect(weight === 100 || weight === 0 || stepWeights.includes(weight)).toBe(true);
-			}),
+			fc.property(
+				fc.array(fc.option(fc.integer({min: 0, max: 100}), {nil: undefined}), {maxLength: 8}),
+				fc.array(fc.boolean(), {maxLength: 8}),
+				fc.integer({min: 0, max: 9}),
+				(stepWeights, pauseSteps, from) => {
+					const weight = weightAtNextPause({stepWeights, pauseSteps}, from);
+					expect(weight === 100 || weight === 0 || stepWeights.includes(weight)).toBe(true);
+				},
+			),
 		);
 	});
 });
 
 describe('never fight the controller: direct changes of a Rollout’s traffic are refused with its command', () => {
 	it.each([
-		[{kind: 'set-weight', model: {namespace: 'ml', name: 'fraud'}, canary: 'v2', from: 20, to: 30} as const, /kubectl argo rollouts promote fraud -n ml.*kubectl argo rollouts abort fraud -n ml/],
-		[{kind: 'promote', model: {namespace: 'ml', name: 'fraud'}, canary: 'v2', stable: 'v1'} as const, /kubectl argo rollouts promote fraud -n ml --full/],
+		[
+			{kind: 'set-weight', model: {namespace: 'ml', name: 'fraud'}, canary: 'v2', from: 20, to: 30} as const,
+			/kubectl argo rollouts promote fraud -n ml.*kubectl argo rollouts abort fraud -n ml/,
+		],
+		[
+			{kind: 'promote', model: {namespace: 'ml', name: 'fraud'}, canary: 'v2', stable: 'v1'} as const,
+			/kubectl argo rollouts promote fraud -n ml --full/,
+		],
 		[{kind: 'rollback', model: {namespace: 'ml', name: 'fraud'}, canary: 'v2'} as const, /kubectl argo rollouts abort fraud -n ml/],
 		[{kind: 'switch', model: {namespace: 'ml', name: 'fraud'}, from: 'v1', to: 'v2'} as const, /kubectl argo rollouts promote fraud -n ml/],
 	])('%s', (action, command) => {
@@ -242,7 +316,8 @@ describe('never fight the controller: direct changes of a Rollout’s traffic ar
 });
 
 describe('Rollouts as the real controller left them (argo-rollouts-captured.json, from capture-argo-rollouts.ts)', () => {
-	const captured = () => JSON.parse(readFileSync(new URL('../../fixtures/kube/argo-rollouts-captured.json', import.meta.url), 'utf8')) as ClusterSnapshot;
+	const captured = () =>
+		JSON.parse(readFileSync(new URL('../../fixtures/kube/argo-rollouts-captured.json', import.meta.url), 'utf8')) as ClusterSnapshot;
 
 	it('fraud, paused at step 2 of 4: v1 stable 80%, v2 canary 20%, its VirtualService owned through the controller’s managedFields too', () => {
 		const snapshot = captured();
@@ -253,8 +328,18 @@ describe('Rollouts as the real controller left them (argo-rollouts-captured.json
 			{name: 'v1', track: 'stable', weight: 80, replicasReady: 2},
 			{name: 'v2', track: 'canary', weight: 20, replicasReady: 1},
 		]);
-		expect(model.rollout).toEqual({controller: 'argo-rollouts', phase: 'Paused', step: 2, totalSteps: 4, paused: true, message: 'CanaryPauseStep'});
-		expect(findOwner('VirtualService', snapshot.virtualServices![0]!)).toMatchObject({controller: 'Argo Rollouts', evidence: 'managedFields manager rollouts-controller'});
+		expect(model.rollout).toEqual({
+			controller: 'argo-rollouts',
+			phase: 'Paused',
+			step: 2,
+			totalSteps: 4,
+			paused: true,
+			message: 'CanaryPauseStep',
+		});
+		expect(findOwner('VirtualService', snapshot.virtualServices![0]!)).toMatchObject({
+			controller: 'Argo Rollouts',
+			evidence: 'managedFields manager rollouts-controller',
+		});
 		expect(findOwner('Service', snapshot.services![0]!)).toMatchObject({controller: 'Argo Rollouts', object: 'Rollout/fraud'});
 	});
 
@@ -262,7 +347,12 @@ describe('Rollouts as the real controller left them (argo-rollouts-captured.json
 		const {model} = analyseModels(captured())[1]!;
 		expect(model.versions.map(({name, track, weight}) => `${name} ${track} ${weight}`)).toEqual(['v1 stable 100', 'v2 canary 0']);
 		// An abort sends the controller back to the first step.
-		expect(model.rollout).toMatchObject({phase: 'Degraded', step: 1, totalSteps: 3, analysis: {phase: 'Failed', failingMetric: 'error-rate', detail: '1 of 1 measurements failed; last 0.3 (Failed)'}});
+		expect(model.rollout).toMatchObject({
+			phase: 'Degraded',
+			step: 1,
+			totalSteps: 3,
+			analysis: {phase: 'Failed', failingMetric: 'error-rate', detail: '1 of 1 measurements failed; last 0.3 (Failed)'},
+		});
 		expect(model.rollout?.message).toMatch(/^RolloutAborted: /);
 		expect(() => planRolloutCommand(analyseModels(captured())[1]!, 'retry')).not.toThrow();
 	});

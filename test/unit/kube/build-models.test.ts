@@ -38,7 +38,15 @@ describe('buildModels: supported shapes, from real objects', () => {
 					resources: {cpuRequestCores: 0.5, cpuLimitCores: 0.5, memoryRequestBytes: 2 ** 30, memoryLimitBytes: 2 ** 30},
 					autoscaler: {min: 3, max: 6, current: 3},
 				},
-				{name: 'v13', track: 'canary', weight: 10, replicasReady: 1, replicasDesired: 1, image: 'registry.example/fraud:v13', service: 'fraud-detector-v13'},
+				{
+					name: 'v13',
+					track: 'canary',
+					weight: 10,
+					replicasReady: 1,
+					replicasDesired: 1,
+					image: 'registry.example/fraud:v13',
+					service: 'fraud-detector-v13',
+				},
 			],
 		});
 		expect(fraud!.resourceVersion).toMatch(/^\d+$/);
@@ -60,7 +68,14 @@ describe('buildModels: supported shapes, from real objects', () => {
 		const sentiment = model(models, 'shapes-kserve', 'sentiment');
 		expect(sentiment).toMatchObject({router: 'kserve', runtime: 'kserve', routerObject: 'InferenceService/sentiment'});
 		expect(sentiment.versions).toMatchObject([
-			{name: 'sentiment-predictor-00001', track: 'stable', weight: 80, replicasReady: 2, replicasDesired: 2, image: 'gs://models/sentiment/v1'},
+			{
+				name: 'sentiment-predictor-00001',
+				track: 'stable',
+				weight: 80,
+				replicasReady: 2,
+				replicasDesired: 2,
+				image: 'gs://models/sentiment/v1',
+			},
 			{
 				name: 'sentiment-predictor-00002',
 				track: 'canary',
@@ -158,7 +173,9 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		snapshot.httpRoutes[0]!.spec!.rules![0]!.backendRefs = [{name: 'fraud-detector', port: 80, weight: 100}];
 		const fraud = buildModels(snapshot)[0]!;
 		expect(weights(fraud)).toEqual({v12: 'stable 75', v13: 'canary 25'});
-		expect(fraud.warnings).toEqual(['fraud-detector in HTTPRoute/fraud-detector selects several versions (v12, v13): its 100% is split by ready pods']);
+		expect(fraud.warnings).toEqual([
+			'fraud-detector in HTTPRoute/fraud-detector selects several versions (v12, v13): its 100% is split by ready pods',
+		]);
 	});
 
 	it('a backend that is not a Service, or in another namespace, is said', () => {
@@ -212,7 +229,9 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		// It used to read v13 as stable here, so that `weight MODEL 38` then changed v12.
 		expect(weights(buildModels(snapshot)[0]!)).toEqual({v12: 'stable 32', v13: 'canary 68'});
 		// A Deployment that declares itself stable is believed.
-		snapshot.deployments.find((item) => item.metadata?.labels?.['app.kubernetes.io/version'] === 'v13')!.metadata!.annotations = {'modeldeck.dev/stable': 'v13'};
+		snapshot.deployments.find((item) => item.metadata?.labels?.['app.kubernetes.io/version'] === 'v13')!.metadata!.annotations = {
+			'modeldeck.dev/stable': 'v13',
+		};
 		expect(weights(buildModels(snapshot)[0]!)).toEqual({v13: 'stable 68', v12: 'canary 32'});
 	});
 
@@ -252,7 +271,9 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		snapshot.inferenceServices[0]!.metadata!.name = 'fraud-detector';
 		const models = buildModels(snapshot).filter((candidate) => candidate.namespace === 'shapes-httproute');
 		expect(models).toHaveLength(1);
-		expect(models[0]!.warnings).toEqual(['InferenceService/fraud-detector has the same name as this model and is not shown; rename one of them']);
+		expect(models[0]!.warnings).toEqual([
+			'InferenceService/fraud-detector has the same name as this model and is not shown; rename one of them',
+		]);
 	});
 
 	it('honours other conventions', () => {
@@ -262,7 +283,9 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 		}
 
 		const models = buildModels(snapshot, {...defaultConventions, modelLabel: 'team', versionLabel: 'release'});
-		expect(models.map((candidate) => `${candidate.name}:${candidate.versions.map((version) => version.name).join(',')}`)).toEqual(['churn:v1,v2']);
+		expect(models.map((candidate) => `${candidate.name}:${candidate.versions.map((version) => version.name).join(',')}`)).toEqual([
+			'churn:v1,v2',
+		]);
 	});
 
 	it('never throws on malformed objects', () => {
@@ -303,8 +326,20 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 			kind: 'virtualservice',
 			name: 'recommender',
 			backends: [
-				{pointer: '/spec/http/0/route/0', identityField: 'destination/host', identityValue: 'recommender', writtenWeight: 80, versions: ['v1']},
-				{pointer: '/spec/http/0/route/1', identityField: 'destination/host', identityValue: 'recommender', writtenWeight: 20, versions: ['v2']},
+				{
+					pointer: '/spec/http/0/route/0',
+					identityField: 'destination/host',
+					identityValue: 'recommender',
+					writtenWeight: 80,
+					versions: ['v1'],
+				},
+				{
+					pointer: '/spec/http/0/route/1',
+					identityField: 'destination/host',
+					identityValue: 'recommender',
+					writtenWeight: 20,
+					versions: ['v2'],
+				},
 			],
 		});
 		expect(analysis!.deployments).toEqual({v1: 'recommender-v1', v2: 'recommender-v2'});
@@ -314,7 +349,9 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 describe('modeldeck annotations', () => {
 	it('collects modeldeck.dev/ annotations, later objects winning, and nothing else', async () => {
 		const {modeldeckAnnotations} = await import('../../../source/sources/kube/build-models.ts');
-		expect(modeldeckAnnotations([{'modeldeck.dev/guard': 'false', other: 'x'}, {'modeldeck.dev/guard': 'true'}])).toEqual({'modeldeck.dev/guard': 'true'});
+		expect(modeldeckAnnotations([{'modeldeck.dev/guard': 'false', other: 'x'}, {'modeldeck.dev/guard': 'true'}])).toEqual({
+			'modeldeck.dev/guard': 'true',
+		});
 		expect(modeldeckAnnotations([{other: 'x'}, undefined])).toBeUndefined();
 	});
 });

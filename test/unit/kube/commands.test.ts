@@ -6,12 +6,32 @@ import {changedVersions, planTraffic, type ChangePlan, type TrafficAction} from 
 import type {Model, ModelRef} from '../../../source/domain/types.ts';
 
 function version(name: string, track: 'stable' | 'canary', weight: number) {
-	return {name, track, weight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: `img:${name}`, created: '2025-01-01T00:00:00Z', object: `Deployment/x-${name}`};
+	return {
+		name,
+		track,
+		weight,
+		replicasReady: 1,
+		replicasDesired: 1,
+		restarts: 0,
+		image: `img:${name}`,
+		created: '2025-01-01T00:00:00Z',
+		object: `Deployment/x-${name}`,
+	};
 }
 
-const fraud: Model = {namespace: 'team-a', name: 'fraud', router: 'httproute', versions: [version('v12', 'stable', 90), version('v13', 'canary', 10)]};
+const fraud: Model = {
+	namespace: 'team-a',
+	name: 'fraud',
+	router: 'httproute',
+	versions: [version('v12', 'stable', 90), version('v13', 'canary', 10)],
+};
 const fraudB: Model = {namespace: 'team-b', name: 'fraud', router: 'replicas', versions: [version('v1', 'stable', 100)]};
-const three: Model = {namespace: 'team-a', name: 'three', router: 'httproute', versions: [version('v1', 'stable', 80), version('v2', 'canary', 10), version('v3', 'canary', 10)]};
+const three: Model = {
+	namespace: 'team-a',
+	name: 'three',
+	router: 'httproute',
+	versions: [version('v1', 'stable', 80), version('v2', 'canary', 10), version('v3', 'canary', 10)],
+};
 
 class FakeCluster implements ClusterPort {
 	readonly label = 'fake-context';
@@ -154,7 +174,13 @@ describe('runCommand: changes', () => {
 		const setting = io();
 		expect(await runCommand('weight', ['fraud', '20'], setting.io, {cluster: new FakeCluster([fraud]), readOnly: true})).toBe(1);
 		const file = io();
-		expect(await runCommand('weight', ['fraud', '20', '--yes'], file.io, {cluster: new FakeCluster([fraud]), readOnly: true, readOnlyReason: 'readOnly in /x/config.json'})).toBe(1);
+		expect(
+			await runCommand('weight', ['fraud', '20', '--yes'], file.io, {
+				cluster: new FakeCluster([fraud]),
+				readOnly: true,
+				readOnlyReason: 'readOnly in /x/config.json',
+			}),
+		).toBe(1);
 		expect(file.out.stderr).toBe('modeldeck weight: refused: read-only (readOnly in /x/config.json); weight changes the cluster\n');
 	});
 
@@ -233,7 +259,9 @@ describe('runCommand: changes', () => {
 		const cluster = new FakeCluster([fraud, fraudB, three]);
 		const ambiguous = io();
 		expect(await runCommand('promote', ['fraud', '-A', '-y'], ambiguous.io, {cluster})).toBe(1);
-		expect(ambiguous.out.stderr).toBe('modeldeck promote: fraud is in several namespaces (team-a, team-b): pass -n NAMESPACE or NAMESPACE/fraud\n');
+		expect(ambiguous.out.stderr).toBe(
+			'modeldeck promote: fraud is in several namespaces (team-a, team-b): pass -n NAMESPACE or NAMESPACE/fraud\n',
+		);
 		const several = io();
 		expect(await runCommand('weight', ['three', '20', '-A', '-y'], several.io, {cluster})).toBe(1);
 		expect(several.out.stderr).toBe('modeldeck weight: three has several canaries (v2 10%, v3 10%): pass --canary VERSION\n');
@@ -250,7 +278,12 @@ describe('runCommand: status', () => {
 		const metrics: MetricsPort = {
 			label: 'fake-prometheus',
 			async sample(targets) {
-				return new Map(targets.map((target) => [`${target.namespace}/${target.name}/${target.version}`, {rps: 1, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0}]));
+				return new Map(
+					targets.map((target) => [
+						`${target.namespace}/${target.name}/${target.version}`,
+						{rps: 1, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0},
+					]),
+				);
 			},
 			async history() {
 				return new Map();
@@ -258,7 +291,9 @@ describe('runCommand: status', () => {
 			explain: (target, metric) => `query ${metric} ${target.version}`,
 		};
 		const {io: streams, out} = io();
-		expect(await runCommand('status', ['--json', '-A'], streams, {cluster: new FakeCluster([fraud, fraudB]), metrics, now: () => 0})).toBe(0);
+		expect(await runCommand('status', ['--json', '-A'], streams, {cluster: new FakeCluster([fraud, fraudB]), metrics, now: () => 0})).toBe(
+			0,
+		);
 		const document = JSON.parse(out.stdout);
 		expect(document).toMatchObject({schema: 'modeldeck.status/v1', context: 'fake-context', generatedAt: '1970-01-01T00:00:00.000Z'});
 		expect(document.models.map((model: {namespace: string}) => model.namespace)).toEqual(['team-a', 'team-b']);
@@ -282,7 +317,9 @@ describe('runCommand: status', () => {
 		const silent = () => new Promise<never>(() => undefined);
 		const metrics: MetricsPort = {label: 'silent-prometheus', sample: silent, history: silent, explain: () => ''};
 		const {io: streams, out} = io();
-		expect(await runCommand('status', ['--json', '--timeout', '0.3'], streams, {cluster: new FakeCluster([fraud]), metrics, now: () => 0})).toBe(0);
+		expect(
+			await runCommand('status', ['--json', '--timeout', '0.3'], streams, {cluster: new FakeCluster([fraud]), metrics, now: () => 0}),
+		).toBe(0);
 		expect(out.stderr).toBe(
 			'modeldeck status: metrics from silent-prometheus unavailable: no answer within 0.3 s (--timeout SECONDS waits longer); the models are shown without metrics\n',
 		);
@@ -298,16 +335,23 @@ describe('runCommand: status', () => {
 
 	it('a cluster error before any models, or silence, exits 1 with the reason', async () => {
 		const failing = new FakeCluster([fraud]);
-		failing.watchError = {source: 'cluster', message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)'};
+		failing.watchError = {
+			source: 'cluster',
+			message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)',
+		};
 		const error = io();
 		expect(await runCommand('status', [], error.io, {cluster: failing})).toBe(1);
-		expect(error.out.stderr).toBe('modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n');
+		expect(error.out.stderr).toBe(
+			'modeldeck status: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n',
+		);
 		expect(failing.calls).toEqual(['unsubscribe']);
 		const silent = new FakeCluster([fraud]);
 		silent.silent = true;
 		const timeout = io();
 		expect(await runCommand('status', ['--timeout', '0.05'], timeout.io, {cluster: silent})).toBe(1);
-		expect(timeout.out.stderr).toBe('modeldeck status: no answer from fake-context within 0.05 s; is the cluster reachable? (--timeout SECONDS waits longer)\n');
+		expect(timeout.out.stderr).toBe(
+			'modeldeck status: no answer from fake-context within 0.05 s; is the cluster reachable? (--timeout SECONDS waits longer)\n',
+		);
 	});
 
 	it('a change the cluster never answers gives up at --timeout and says it may have been applied', async () => {
@@ -322,7 +366,10 @@ describe('runCommand: status', () => {
 
 	it('an error the watch would retry is said without "retrying": the command gives up', async () => {
 		const refused = new FakeCluster([fraud]);
-		refused.watchError = {source: 'cluster', message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED) — retrying'};
+		refused.watchError = {
+			source: 'cluster',
+			message: 'cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED) — retrying',
+		};
 		const {io: streams, out} = io();
 		expect(await runCommand('weight', ['fraud', '20', '--yes'], streams, {cluster: refused})).toBe(1);
 		expect(out.stderr).toBe('modeldeck weight: cannot reach the API server at https://127.0.0.1:1: connection refused (ECONNREFUSED)\n');
@@ -358,7 +405,11 @@ describe('runCommand: --demo honours --context and --scenario', () => {
 		expect(document.models.map((model: {namespace: string}) => model.namespace)).not.toContain('payments');
 		const weight = io();
 		// --force: demo-staging's release candidate is 8% slower by design, which the judge fails (the danger gate).
-		const code = await runCommand('weight', ['staging/recommender', '45', '--demo', '--yes', '--force', '--context', 'demo-staging'], weight.io);
+		const code = await runCommand(
+			'weight',
+			['staging/recommender', '45', '--demo', '--yes', '--force', '--context', 'demo-staging'],
+			weight.io,
+		);
 		expect(code).toBe(0);
 		expect(weight.out.stdout).toMatch(/^recommender: \S+ 70% → 55%, \S+ 30% → 45% — done\n$/);
 		const production = io();
@@ -394,7 +445,10 @@ describe('runCommand: --demo honours --context and --scenario', () => {
 describe('read-only contexts from settings', () => {
 	it('refuses a change in a context that settings mark read-only, whichever way it was chosen', async () => {
 		const {io: streams, out} = io();
-		const code = await runCommand('weight', ['fraud', '20', '--yes'], streams, {cluster: new FakeCluster([fraud]), readOnlyContexts: ['fake-context']});
+		const code = await runCommand('weight', ['fraud', '20', '--yes'], streams, {
+			cluster: new FakeCluster([fraud]),
+			readOnlyContexts: ['fake-context'],
+		});
 		expect(code).toBe(1);
 		expect(out.stderr).toContain('context fake-context is read-only in settings');
 	});
@@ -409,7 +463,16 @@ describe('runCommand: the danger gate', () => {
 				return new Map(
 					targets.map((target) => [
 						`${target.namespace}/${target.name}/${target.version}`,
-						{rps: 10, errorRatio: 0, p50Ms: 10, p95Ms: 20, p99Ms: target.version === 'v13' ? 1200 : 40, cpuCores: null, memoryBytes: null, time: 0},
+						{
+							rps: 10,
+							errorRatio: 0,
+							p50Ms: 10,
+							p95Ms: 20,
+							p99Ms: target.version === 'v13' ? 1200 : 40,
+							cpuCores: null,
+							memoryBytes: null,
+							time: 0,
+						},
 					]),
 				);
 			},
@@ -445,4 +508,3 @@ describe('runCommand: the danger gate', () => {
 		expect(rollback.out.stderr).not.toContain('DANGER');
 	});
 });
-

@@ -5,7 +5,12 @@ import {actionError, describeKubeError, isPatchTestFailure, KubeApiError} from '
 const server = 'https://127.0.0.1:6443';
 
 function apiError(status: number, message: string, reason = ''): KubeApiError {
-	return new KubeApiError(status, JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code: status}), 'PATCH', '/x');
+	return new KubeApiError(
+		status,
+		JSON.stringify({kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code: status}),
+		'PATCH',
+		'/x',
+	);
 }
 
 describe('describeKubeError', () => {
@@ -28,17 +33,25 @@ describe('describeKubeError', () => {
 	});
 
 	it('says an expired token is expired', () => {
-		const message = describeKubeError(Object.assign(new Error('Unauthorized'), {statusCode: 401}), {verb: 'watch', resource: 'pods', server});
+		const message = describeKubeError(Object.assign(new Error('Unauthorized'), {statusCode: 401}), {
+			verb: 'watch',
+			resource: 'pods',
+			server,
+		});
 		expect(message).toBe(`token expired or invalid for ${server}; re-login or refresh the kubeconfig credentials`);
 	});
 
 	it('names the URL and cause of an unreachable server, through undici-style causes', () => {
-		const refused = new TypeError('fetch failed', {cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), {code: 'ECONNREFUSED'})});
+		const refused = new TypeError('fetch failed', {
+			cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), {code: 'ECONNREFUSED'}),
+		});
 		expect(describeKubeError(refused, {verb: 'list', resource: 'deployments', namespace: 'team-a', server})).toBe(
 			`cannot reach the API server at ${server}: connection refused (ECONNREFUSED); is the cluster running and is this the right context?`,
 		);
 		const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND kube.example'), {code: 'ENOTFOUND'});
-		expect(describeKubeError(notFound, {verb: 'list', resource: 'pods', server: 'https://kube.example'})).toContain('host not found (ENOTFOUND)');
+		expect(describeKubeError(notFound, {verb: 'list', resource: 'pods', server: 'https://kube.example'})).toContain(
+			'host not found (ENOTFOUND)',
+		);
 	});
 
 	it('says a certificate problem is one', () => {
@@ -54,17 +67,19 @@ describe('describeKubeError', () => {
 	});
 
 	it('tells a missing object from a missing resource type', () => {
-		expect(describeKubeError(apiError(404, 'not found'), {verb: 'get', resource: 'deployments', name: 'fraud-v13', namespace: 'team-a', server})).toBe(
-			'deployments/fraud-v13 not found in namespace team-a; it may have been deleted — refresh',
-		);
-		expect(describeKubeError(apiError(404, 'the server could not find the requested resource'), {verb: 'list', resource: 'httproutes', server})).toBe(
-			`${server} does not serve httproutes (is its CRD installed?)`,
-		);
+		expect(
+			describeKubeError(apiError(404, 'not found'), {verb: 'get', resource: 'deployments', name: 'fraud-v13', namespace: 'team-a', server}),
+		).toBe('deployments/fraud-v13 not found in namespace team-a; it may have been deleted — refresh');
+		expect(
+			describeKubeError(apiError(404, 'the server could not find the requested resource'), {verb: 'list', resource: 'httproutes', server}),
+		).toBe(`${server} does not serve httproutes (is its CRD installed?)`);
 	});
 
 	it('quotes the API server for invalid changes and server errors', () => {
 		const invalid = apiError(422, 'Deployment.apps "x" is invalid: spec.replicas: Invalid value: -1', 'Invalid');
-		expect(describeKubeError(invalid, {verb: 'patch', resource: 'deployments', name: 'x', namespace: 'a', server})).toContain('spec.replicas: Invalid value: -1');
+		expect(describeKubeError(invalid, {verb: 'patch', resource: 'deployments', name: 'x', namespace: 'a', server})).toContain(
+			'spec.replicas: Invalid value: -1',
+		);
 		expect(describeKubeError(apiError(503, 'etcd unavailable'), {verb: 'list', resource: 'pods', server})).toContain('answered 503');
 	});
 
@@ -96,7 +111,9 @@ describe('describeKubeError', () => {
 			'httproutes/fraud changed since it was read; refresh and try again',
 		);
 		expect(actionError(testing, {verb: 'patch', resource: 'httproutes', name: 'fraud', namespace: 'team-a'})).toBeInstanceOf(ConflictError);
-		expect(actionError(apiError(409, 'the object has been modified'), {verb: 'patch', resource: 'deployments'})).toBeInstanceOf(ConflictError);
+		expect(actionError(apiError(409, 'the object has been modified'), {verb: 'patch', resource: 'deployments'})).toBeInstanceOf(
+			ConflictError,
+		);
 		expect(actionError(apiError(403, 'nope'), {verb: 'patch', resource: 'deployments'})).toBeInstanceOf(ForbiddenError);
 		expect(actionError(apiError(500, 'boom'), {verb: 'patch', resource: 'deployments'})).not.toBeInstanceOf(ConflictError);
 	});

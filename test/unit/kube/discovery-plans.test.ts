@@ -37,7 +37,11 @@ describe('weights of models found without our labels', () => {
 
 	it('an SMI TrafficSplit: its backends tested by Service and weight', () => {
 		const [write] = planSetWeight(analysis('checkout'), 'v2', 30);
-		expect(write).toMatchObject({type: {group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits'}, name: 'checkout', object: 'TrafficSplit/checkout'});
+		expect(write).toMatchObject({
+			type: {group: 'split.smi-spec.io', version: 'v1alpha2', plural: 'trafficsplits'},
+			name: 'checkout',
+			object: 'TrafficSplit/checkout',
+		});
 		expect(write!.patch).toEqual([
 			{op: 'test', path: '/spec/backends/0/service', value: 'checkout-v1'},
 			{op: 'test', path: '/spec/backends/0/weight', value: 90},
@@ -50,7 +54,11 @@ describe('weights of models found without our labels', () => {
 
 	it('a Seldon Experiment: its candidates tested by name and weight', () => {
 		const [write] = planSetWeight(analysis('iris'), 'iris2', 50);
-		expect(write).toMatchObject({type: {group: 'mlops.seldon.io', version: 'v1alpha1', plural: 'experiments'}, name: 'iris-experiment', object: 'Experiment/iris-experiment'});
+		expect(write).toMatchObject({
+			type: {group: 'mlops.seldon.io', version: 'v1alpha1', plural: 'experiments'},
+			name: 'iris-experiment',
+			object: 'Experiment/iris-experiment',
+		});
 		expect(write!.patch).toEqual([
 			{op: 'test', path: '/spec/candidates/0/name', value: 'iris'},
 			{op: 'test', path: '/spec/candidates/0/weight', value: 70},
@@ -81,7 +89,10 @@ describe('weights of models found without our labels', () => {
 		// The only version is the stable: the refusal names it; a second version would hit the raw-mode refusal.
 		const withCanary: ModelAnalysis = {
 			...tabular,
-			model: {...tabular.model, versions: [...tabular.model.versions, {...tabular.model.versions[0]!, name: 'other', track: 'canary', weight: 0}]},
+			model: {
+				...tabular.model,
+				versions: [...tabular.model.versions, {...tabular.model.versions[0]!, name: 'other', track: 'canary', weight: 0}],
+			},
 		};
 		expect(() => planSetWeight(withCanary, 'other', 20)).toThrow(
 			'InferenceService/tabular runs in RawDeployment mode, where KServe has no canary (canaryTrafficPercent is ignored): roll out a new predictor with kubectl apply, or run the new version as a second InferenceService behind an HTTPRoute',

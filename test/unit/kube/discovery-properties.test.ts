@@ -10,7 +10,15 @@ import type {ClusterSnapshot} from '../../../source/sources/kube/build-models.ts
 
 const namespaces = ['a', 'b'];
 const values = ['x', 'y', 'v1', 'v2'];
-const labelKeys = ['modeldeck.dev/model', 'app.kubernetes.io/name', 'app', 'app.kubernetes.io/version', 'version', 'serving.kserve.io/inferenceservice', 'component'];
+const labelKeys = [
+	'modeldeck.dev/model',
+	'app.kubernetes.io/name',
+	'app',
+	'app.kubernetes.io/version',
+	'version',
+	'serving.kserve.io/inferenceservice',
+	'component',
+];
 const names = ['x', 'y', 'x-predictor', 'y-v1', 'y-v2', 'z'];
 
 const anyLabels = fc.dictionary(fc.constantFrom(...labelKeys), fc.constantFrom(...values, 'predictor'), {maxKeys: 5});
@@ -30,8 +38,9 @@ const workloadLabels = fc
 		fc.constantFrom('x', 'z'),
 	)
 	// One in five is labelled explicitly, one in ten is KServe's.
-	.map(([base, dice, value]): Record<string, string> =>
-		dice < 2 ? {...base, 'modeldeck.dev/model': value} : dice === 2 ? {...base, 'serving.kserve.io/inferenceservice': value} : base,
+	.map(
+		([base, dice, value]): Record<string, string> =>
+			dice < 2 ? {...base, 'modeldeck.dev/model': value} : dice === 2 ? {...base, 'serving.kserve.io/inferenceservice': value} : base,
 	);
 const labels = fc.oneof({arbitrary: workloadLabels, weight: 4}, {arbitrary: anyLabels, weight: 1});
 const selector = fc.oneof(fc.constantFrom({app: 'x'}, {app: 'y', version: 'v1'}, {'app.kubernetes.io/name': 'x'}, {}), anyLabels);
@@ -39,7 +48,12 @@ const namespace = fc.constantFrom(...namespaces);
 const weight = fc.oneof(fc.integer({min: -5, max: 200}), fc.constantFrom('500m', 'x', '1'), fc.constant(undefined));
 
 const deployment = fc.record({
-	metadata: fc.record({name: fc.constantFrom(...names), namespace, labels, creationTimestamp: fc.constantFrom('2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')}),
+	metadata: fc.record({
+		name: fc.constantFrom(...names),
+		namespace,
+		labels,
+		creationTimestamp: fc.constantFrom('2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'),
+	}),
 	spec: fc.record({replicas: fc.integer({min: 0, max: 3}), template: fc.record({metadata: fc.record({labels})})}),
 	status: fc.record({readyReplicas: fc.integer({min: 0, max: 3})}),
 });
@@ -48,25 +62,60 @@ const service = fc.record({
 	spec: fc.record({selector}),
 });
 const httpRoute = fc.record({
-	metadata: fc.record({name: fc.constantFrom(...names), namespace, annotations: fc.oneof({arbitrary: fc.constant(undefined), weight: 4}, {arbitrary: fc.dictionary(fc.constant('modeldeck.dev/model'), fc.constantFrom(...values)), weight: 1})}),
-	spec: fc.record({rules: fc.array(fc.record({backendRefs: fc.array(fc.record({name: fc.constantFrom(...names), weight}), {maxLength: 3})}), {maxLength: 2})}),
+	metadata: fc.record({
+		name: fc.constantFrom(...names),
+		namespace,
+		annotations: fc.oneof(
+			{arbitrary: fc.constant(undefined), weight: 4},
+			{arbitrary: fc.dictionary(fc.constant('modeldeck.dev/model'), fc.constantFrom(...values)), weight: 1},
+		),
+	}),
+	spec: fc.record({
+		rules: fc.array(fc.record({backendRefs: fc.array(fc.record({name: fc.constantFrom(...names), weight}), {maxLength: 3})}), {
+			maxLength: 2,
+		}),
+	}),
 });
 const virtualService = fc.record({
 	metadata: fc.record({name: fc.constantFrom(...names), namespace}),
-	spec: fc.record({http: fc.array(fc.record({route: fc.array(fc.record({destination: fc.record({host: fc.constantFrom(...names), subset: fc.option(fc.constantFrom(...values), {nil: undefined})}), weight}), {maxLength: 3})}), {maxLength: 2})}),
+	spec: fc.record({
+		http: fc.array(
+			fc.record({
+				route: fc.array(
+					fc.record({
+						destination: fc.record({host: fc.constantFrom(...names), subset: fc.option(fc.constantFrom(...values), {nil: undefined})}),
+						weight,
+					}),
+					{maxLength: 3},
+				),
+			}),
+			{maxLength: 2},
+		),
+	}),
 });
 const destinationRule = fc.record({
 	metadata: fc.record({name: fc.constantFrom(...names), namespace}),
-	spec: fc.record({host: fc.constantFrom(...names), subsets: fc.array(fc.record({name: fc.constantFrom(...values), labels}), {maxLength: 2})}),
+	spec: fc.record({
+		host: fc.constantFrom(...names),
+		subsets: fc.array(fc.record({name: fc.constantFrom(...values), labels}), {maxLength: 2}),
+	}),
 });
 const trafficSplit = fc.record({
 	metadata: fc.record({name: fc.constantFrom(...names), namespace}),
-	spec: fc.record({service: fc.constantFrom(...names), backends: fc.array(fc.record({service: fc.constantFrom(...names), weight}), {maxLength: 3})}),
+	spec: fc.record({
+		service: fc.constantFrom(...names),
+		backends: fc.array(fc.record({service: fc.constantFrom(...names), weight}), {maxLength: 3}),
+	}),
 });
 const seldonModel = fc.record({
 	metadata: fc.record({name: fc.constantFrom(...names), namespace}),
 	spec: fc.record({storageUri: fc.constantFrom('gs://a', 'gs://b'), replicas: fc.option(fc.integer({min: 0, max: 3}), {nil: undefined})}),
-	status: fc.record({availableReplicas: fc.integer({min: 0, max: 3}), conditions: fc.array(fc.record({type: fc.constantFrom('ModelReady', 'Ready'), status: fc.constantFrom('True', 'False')}), {maxLength: 2})}),
+	status: fc.record({
+		availableReplicas: fc.integer({min: 0, max: 3}),
+		conditions: fc.array(fc.record({type: fc.constantFrom('ModelReady', 'Ready'), status: fc.constantFrom('True', 'False')}), {
+			maxLength: 2,
+		}),
+	}),
 });
 const experiment = fc.record({
 	metadata: fc.record({name: fc.constantFrom(...names), namespace}),
@@ -87,7 +136,11 @@ const inferenceService = fc.record({
 
 /** Objects as an API server sends them: one object per kind, namespace and name. */
 function unique<T>(arbitrary: fc.Arbitrary<T>, maxLength = 6): fc.Arbitrary<T[]> {
-	return fc.uniqueArray(arbitrary, {maxLength, selector: (item) => `${(item as {metadata: {namespace: string; name: string}}).metadata.namespace}/${(item as {metadata: {name: string}}).metadata.name}`});
+	return fc.uniqueArray(arbitrary, {
+		maxLength,
+		selector: (item) =>
+			`${(item as {metadata: {namespace: string; name: string}}).metadata.namespace}/${(item as {metadata: {name: string}}).metadata.name}`,
+	});
 }
 
 const snapshot: fc.Arbitrary<ClusterSnapshot> = fc.record({

@@ -12,7 +12,9 @@ import {loadFixture} from '../../fixtures/kube/load.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 
 function summary(model: Model): string[] {
-	return model.versions.map((version) => `${version.name} ${version.track} ${version.weight}% ${version.replicasReady}/${version.replicasDesired}`);
+	return model.versions.map(
+		(version) => `${version.name} ${version.track} ${version.weight}% ${version.replicasReady}/${version.replicasDesired}`,
+	);
 }
 
 function find(models: Model[], name: string): Model {
@@ -43,7 +45,10 @@ describe('discovery without our labels (captured from the API server)', () => {
 		const fraud = find(models, 'fraud');
 		expect(summary(fraud)).toEqual(['v7 stable 80% 2/2', 'v8 canary 20% 1/1']);
 		expect(fraud.routerObject).toBe('HTTPRoute/fraud');
-		expect(fraud.versions.map((version) => `${version.object} ${version.service}`)).toEqual(['Deployment/fraud-stable fraud-stable', 'Deployment/fraud-canary fraud-canary']);
+		expect(fraud.versions.map((version) => `${version.object} ${version.service}`)).toEqual([
+			'Deployment/fraud-stable fraud-stable',
+			'Deployment/fraud-canary fraud-canary',
+		]);
 		expect(fraud.warnings).toBeUndefined();
 	});
 
@@ -66,7 +71,9 @@ describe('discovery without our labels (captured from the API server)', () => {
 			'gs://seldon-models/scv2/samples/mlserver_1.3.5/iris2-sklearn',
 		]);
 		expect(iris.runtime).toBe('seldon');
-		expect(iris.warnings).toEqual(['Experiment/iris-experiment mirrors 10% of requests to iris-shadow (a copy: its answers are not returned, so it is not a version here)']);
+		expect(iris.warnings).toEqual([
+			'Experiment/iris-experiment mirrors 10% of requests to iris-shadow (a copy: its answers are not returned, so it is not a version here)',
+		]);
 		// The mirror and the candidates are not models of their own; a Model in no Experiment is.
 		expect(models.some((model) => model.name === 'iris2' || model.name === 'iris-shadow')).toBe(false);
 		expect(summary(find(models, 'income'))).toEqual(['income stable 100% 1/1']);
@@ -95,7 +102,7 @@ describe('discovery without our labels (captured from the API server)', () => {
 		expect(JSON.stringify(trimmed.replicaSets).length).toBeLessThan(JSON.stringify(snapshot.replicaSets).length / 2);
 	});
 
-	it('keeps what actions need: the router entries with JSON pointers, and each version\'s Deployment', () => {
+	it("keeps what actions need: the router entries with JSON pointers, and each version's Deployment", () => {
 		const analyses = analyseModels(loadUnlabelledFixture());
 		const checkout = analyses.find((analysis) => analysis.model.name === 'checkout')!;
 		expect(checkout.traffic).toMatchObject({
@@ -141,13 +148,16 @@ describe('discovery order', () => {
 		const route = snapshot.httpRoutes.find((candidate) => candidate.metadata?.name === 'fraud')!;
 		route.metadata!.annotations = {'modeldeck.dev/model': 'fraud-model'};
 		for (const deployment of snapshot.deployments) {
-			if (deployment.metadata?.name?.startsWith('fraud-')) deployment.metadata.labels = {...deployment.metadata.labels, 'modeldeck.dev/model': 'other'};
+			if (deployment.metadata?.name?.startsWith('fraud-'))
+				deployment.metadata.labels = {...deployment.metadata.labels, 'modeldeck.dev/model': 'other'};
 		}
 
 		const fraud = find(buildModels(snapshot), 'fraud-model');
 		expect(fraud.discoveredBy).toBe('annotation modeldeck.dev/model on HTTPRoute/fraud');
 		expect(fraud.versions).toEqual([]);
-		expect(fraud.warnings?.[0]).toBe('no Deployment is labelled modeldeck.dev/model=fraud-model in unlabelled: the router names no versions modeldeck can show');
+		expect(fraud.warnings?.[0]).toBe(
+			'no Deployment is labelled modeldeck.dev/model=fraud-model in unlabelled: the router names no versions modeldeck can show',
+		);
 	});
 
 	it('two Deployments with the same version label behind a router are told apart by their names', () => {
@@ -164,7 +174,13 @@ describe('discovery order', () => {
 	it('a Seldon Experiment whose candidate is missing, whose default is not a candidate, with weights at 0: warnings', () => {
 		const snapshot = loadUnlabelledFixture();
 		const experiment = snapshot.seldonExperiments[0]!;
-		experiment.spec = {default: 'elsewhere', candidates: [{name: 'iris', weight: 0}, {name: 'ghost', weight: 0}]};
+		experiment.spec = {
+			default: 'elsewhere',
+			candidates: [
+				{name: 'iris', weight: 0},
+				{name: 'ghost', weight: 0},
+			],
+		};
 		const iris = find(buildModels(snapshot), 'elsewhere');
 		expect(iris.warnings).toEqual([
 			'Experiment/iris-experiment candidate ghost is not a Model in unlabelled',
@@ -184,9 +200,10 @@ describe('discovery order', () => {
 		);
 	});
 
-	it('the Standard mode (KServe 0.15 on) and the predictor\'s deploymentMode are raw too', () => {
+	it("the Standard mode (KServe 0.15 on) and the predictor's deploymentMode are raw too", () => {
 		for (const change of [
-			(isvc: {metadata?: {annotations?: Record<string, string>}}) => (isvc.metadata!.annotations = {'serving.kserve.io/deploymentMode': 'Standard'}),
+			(isvc: {metadata?: {annotations?: Record<string, string>}}) =>
+				(isvc.metadata!.annotations = {'serving.kserve.io/deploymentMode': 'Standard'}),
 			(isvc: {metadata?: {annotations?: Record<string, string>}; spec?: {predictor?: Record<string, unknown>}}) => {
 				isvc.metadata!.annotations = {};
 				isvc.spec!.predictor!['deploymentMode'] = 'RawDeployment';
@@ -216,7 +233,9 @@ describe('discovery order', () => {
 		const snapshot = loadUnlabelledFixture();
 		for (const deployment of snapshot.deployments) {
 			if (['churn-v1', 'fraud-canary'].includes(deployment.metadata?.name ?? '')) {
-				deployment.metadata!.ownerReferences = [{apiVersion: 'serving.knative.dev/v1', kind: 'Revision', name: 'r', uid: 'u', controller: true}];
+				deployment.metadata!.ownerReferences = [
+					{apiVersion: 'serving.knative.dev/v1', kind: 'Revision', name: 'r', uid: 'u', controller: true},
+				];
 			}
 		}
 
@@ -228,7 +247,8 @@ describe('discovery order', () => {
 		const snapshot = loadUnlabelledFixture();
 		snapshot.inferenceServices[0]!.metadata!.annotations = {};
 		for (const deployment of snapshot.deployments) {
-			if (deployment.metadata?.name?.startsWith('churn-v1')) deployment.metadata.labels = {...deployment.metadata.labels, 'serving.kserve.io/inferenceservice': 'tabular'};
+			if (deployment.metadata?.name?.startsWith('churn-v1'))
+				deployment.metadata.labels = {...deployment.metadata.labels, 'serving.kserve.io/inferenceservice': 'tabular'};
 		}
 
 		const models = buildModels(snapshot);

@@ -15,7 +15,9 @@ function fixture(name: string): ClusterSnapshot {
 
 function only(snapshot: ClusterSnapshot) {
 	const analyses = analyseModels(snapshot);
-	expect(analyses.map((analysis) => `${analysis.model.namespace}/${analysis.model.name} ${analysis.model.router}`)).toEqual(['team-a/fraud flagger']);
+	expect(analyses.map((analysis) => `${analysis.model.namespace}/${analysis.model.name} ${analysis.model.router}`)).toEqual([
+		'team-a/fraud flagger',
+	]);
 	return analyses[0]!;
 }
 
@@ -48,6 +50,8 @@ describe('objects Flagger wrote, captured from the real API server', () => {
 		expect(analysis.model.versions.map(({name, weight}) => `${name} ${weight}%`)).toEqual(['fraud-primary 60%', 'fraud 40%']);
 		expect(analysis.model.rollout).toMatchObject({phase: 'WaitingPromotion', paused: true, step: 2, totalSteps: 2, failedChecks: 0});
 		expect(analysis.model.rollout?.analysis?.failingMetric).toBeUndefined();
-		expect(() => refuseControllerOwned(analysis, 'promote')).toThrow(/its confirm-promotion gate "promotion gate" is served by the loadtester, not by modeldeck — open it: curl -sd '\{"name":"fraud","namespace":"team-a"\}' http:\/\/127\.0\.0\.1:\d+\/gate\/open$/);
+		expect(() => refuseControllerOwned(analysis, 'promote')).toThrow(
+			/its confirm-promotion gate "promotion gate" is served by the loadtester, not by modeldeck — open it: curl -sd '\{"name":"fraud","namespace":"team-a"\}' http:\/\/127\.0\.0\.1:\d+\/gate\/open$/,
+		);
 	});
 });

@@ -98,18 +98,30 @@ describe('planSetWeight', () => {
 		]);
 		// A small non-zero share never rounds to zero pods.
 		expect(planSetWeight(analysis('shapes-replicas', 'churn'), 'v2', 1).map((write) => write.change)).toEqual([]);
-		expect(planSetWeight(analysis('shapes-replicas', 'churn'), 'v2', 0).map((write) => write.change)).toEqual(['v1 3 → 4 replicas', 'v2 1 → 0 replicas']);
+		expect(planSetWeight(analysis('shapes-replicas', 'churn'), 'v2', 0).map((write) => write.change)).toEqual([
+			'v1 3 → 4 replicas',
+			'v2 1 → 0 replicas',
+		]);
 	});
 
 	it('refuses what cannot be done, saying how to fix it', () => {
 		expect(() => planSetWeight(analysis('odd-a', 'scorer'), 'v2', 10)).toThrow(
-			new PlanError("cannot change weights of scorer: HTTPRoute/scorer entry scorer-v9 reaches no version; point each entry at one version's Service first"),
+			new PlanError(
+				"cannot change weights of scorer: HTTPRoute/scorer entry scorer-v9 reaches no version; point each entry at one version's Service first",
+			),
 		);
 		expect(() => planSetWeight(analysis('shapes-httproute', 'fraud-detector'), 'v12', 10)).toThrow(/v12 is the stable version/);
-		expect(() => planSetWeight(analysis('shapes-httproute', 'fraud-detector'), 'v99', 10)).toThrow('fraud-detector has no version v99 (versions: v12, v13)');
+		expect(() => planSetWeight(analysis('shapes-httproute', 'fraud-detector'), 'v99', 10)).toThrow(
+			'fraud-detector has no version v99 (versions: v12, v13)',
+		);
 		expect(() => planSetWeight(analysis('shapes-httproute', 'fraud-detector'), 'v13', 101)).toThrow(/use a whole number from 0 to 100/);
 		const withAutoscaler = analysis('shapes-replicas', 'churn', (snapshot) => {
-			snapshot.autoscalers = [{metadata: {name: 'churn-v1', namespace: 'shapes-replicas'}, spec: {scaleTargetRef: {kind: 'Deployment', name: 'churn-v1'}, maxReplicas: 5}}];
+			snapshot.autoscalers = [
+				{
+					metadata: {name: 'churn-v1', namespace: 'shapes-replicas'},
+					spec: {scaleTargetRef: {kind: 'Deployment', name: 'churn-v1'}, maxReplicas: 5},
+				},
+			];
 		});
 		expect(() => planSetWeight(withAutoscaler, 'v2', 50)).toThrow(/scaled by a HorizontalPodAutoscaler/);
 	});
@@ -130,7 +142,9 @@ describe('planSetWeight', () => {
 		const absent = analysis('shapes-httproute', 'fraud-detector', (snapshot) => {
 			snapshot.httpRoutes[0]!.spec!.rules![0]!.backendRefs = [{name: 'fraud-detector-v12', port: 80, weight: 100}];
 		});
-		expect(() => planSetWeight(absent, 'v13', 10)).toThrow('v13 is not in HTTPRoute/fraud-detector: add an entry for its Service fraud-detector-v13 first');
+		expect(() => planSetWeight(absent, 'v13', 10)).toThrow(
+			'v13 is not in HTTPRoute/fraud-detector: add an entry for its Service fraud-detector-v13 first',
+		);
 	});
 });
 
@@ -150,20 +164,33 @@ describe('planPromote, planRollbackTraffic, planSwitch', () => {
 			},
 		]);
 		expect(planPromote(analysis('shapes-httproute', 'fraud-detector'), 'v13', true).scaleDown).toEqual([]);
-		expect(() => planPromote(analysis('shapes-httproute', 'fraud-detector'), 'v12', false)).toThrow('v12 is already the stable version of fraud-detector');
+		expect(() => planPromote(analysis('shapes-httproute', 'fraud-detector'), 'v12', false)).toThrow(
+			'v12 is already the stable version of fraud-detector',
+		);
 	});
 
 	it('promote on KServe drops canaryTrafficPercent, rollback sets it to 0', () => {
 		const sentiment = analysis('shapes-kserve', 'sentiment');
 		expect(planPromote(sentiment, 'sentiment-predictor-00002', false)).toMatchObject({
-			traffic: [{patch: [{op: 'test', path: '/spec/predictor/canaryTrafficPercent', value: 20}, {op: 'remove', path: '/spec/predictor/canaryTrafficPercent'}]}],
+			traffic: [
+				{
+					patch: [
+						{op: 'test', path: '/spec/predictor/canaryTrafficPercent', value: 20},
+						{op: 'remove', path: '/spec/predictor/canaryTrafficPercent'},
+					],
+				},
+			],
 			scaleDown: [],
 		});
 		expect(planRollbackTraffic(sentiment, 'sentiment-predictor-00002')[0]!.patch).toEqual([
 			{op: 'test', path: '/spec/predictor/canaryTrafficPercent', value: 20},
 			{op: 'replace', path: '/spec/predictor/canaryTrafficPercent', value: 0},
 		]);
-		expect(planSwitch(sentiment, 'sentiment-predictor-00001')[0]!.patch[1]).toEqual({op: 'replace', path: '/spec/predictor/canaryTrafficPercent', value: 0});
+		expect(planSwitch(sentiment, 'sentiment-predictor-00001')[0]!.patch[1]).toEqual({
+			op: 'replace',
+			path: '/spec/predictor/canaryTrafficPercent',
+			value: 0,
+		});
 		expect(() => planSetWeight(analysis('shapes-kserve', 'summarizer'), 'summarizer-predictor-00003', 10)).toThrow(/stable version/);
 	});
 
@@ -173,7 +200,9 @@ describe('planPromote, planRollbackTraffic, planSwitch', () => {
 	});
 
 	it('rollback: canary to 0, the stable takes its share; switch: everything to one version in one write', () => {
-		expect(planRollbackTraffic(analysis('shapes-istio', 'recommender'), 'v2').map((write) => write.change)).toEqual(['v1 80% → 100%, v2 20% → 0%']);
+		expect(planRollbackTraffic(analysis('shapes-istio', 'recommender'), 'v2').map((write) => write.change)).toEqual([
+			'v1 80% → 100%, v2 20% → 0%',
+		]);
 		expect(planRollbackTraffic(analysis('odd-b', 'scorer'), 'v1')).toEqual([]);
 		const switched = planSwitch(analysis('shapes-istio', 'ranker'), 'v4');
 		expect(switched).toHaveLength(1);
@@ -216,7 +245,11 @@ describe('planTemplateUndo', () => {
 		expect(write.patch[2]).toEqual({
 			op: 'add',
 			path: '/metadata/annotations',
-			value: {'deployment.kubernetes.io/revision': '2', 'kubectl.kubernetes.io/last-applied-configuration': '{}', 'kubernetes.io/change-cause': 'v13 first'},
+			value: {
+				'deployment.kubernetes.io/revision': '2',
+				'kubectl.kubernetes.io/last-applied-configuration': '{}',
+				'kubernetes.io/change-cause': 'v13 first',
+			},
 		});
 		// The ReplicaSet the fixture came from is untouched.
 		expect(replicaSets[0]!.spec!.template!.metadata!.labels!['pod-template-hash']).toBeDefined();

@@ -24,10 +24,12 @@ describe('parseQuantity', () => {
 	});
 
 	it('never throws on any string', () => {
-		fc.assert(fc.property(fc.string(), (input) => {
-			const value = parseQuantity(input);
-			return value === undefined || Number.isFinite(value);
-		}));
+		fc.assert(
+			fc.property(fc.string(), (input) => {
+				const value = parseQuantity(input);
+				return value === undefined || Number.isFinite(value);
+			}),
+		);
 	});
 });
 

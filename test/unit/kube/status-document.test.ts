@@ -11,7 +11,16 @@ const fraud: Model = {
 	router: 'httproute',
 	routerObject: 'HTTPRoute/fraud-detector',
 	versions: [
-		{name: 'v12', track: 'stable', weight: 90, replicasReady: 3, replicasDesired: 3, restarts: 0, image: 'registry.example/fraud:v12', created: '2025-01-01T00:00:00Z'},
+		{
+			name: 'v12',
+			track: 'stable',
+			weight: 90,
+			replicasReady: 3,
+			replicasDesired: 3,
+			restarts: 0,
+			image: 'registry.example/fraud:v12',
+			created: '2025-01-01T00:00:00Z',
+		},
 		{
 			name: 'v13',
 			track: 'canary',
@@ -31,7 +40,18 @@ const churn: Model = {
 	namespace: 'team-a',
 	name: 'churn',
 	router: 'replicas',
-	versions: [{name: 'v1', track: 'stable', weight: 100, replicasReady: 2, replicasDesired: 2, restarts: 0, image: 'registry.example/churn:v1', created: '2025-01-01T00:00:00Z'}],
+	versions: [
+		{
+			name: 'v1',
+			track: 'stable',
+			weight: 100,
+			replicasReady: 2,
+			replicasDesired: 2,
+			restarts: 0,
+			image: 'registry.example/churn:v1',
+			created: '2025-01-01T00:00:00Z',
+		},
+	],
 };
 
 function sample(values: Partial<Sample>): Sample {
@@ -49,7 +69,19 @@ describe('buildStatusDocument', () => {
 					name: 'churn',
 					namespace: 'team-a',
 					router: 'replicas',
-					versions: [{name: 'v1', track: 'stable', weight: 100, ready: 2, desired: 2, restarts: 0, image: 'registry.example/churn:v1', metrics: null, flags: []}],
+					versions: [
+						{
+							name: 'v1',
+							track: 'stable',
+							weight: 100,
+							ready: 2,
+							desired: 2,
+							restarts: 0,
+							image: 'registry.example/churn:v1',
+							metrics: null,
+							flags: [],
+						},
+					],
 					verdict: null,
 				},
 				{
@@ -57,7 +89,17 @@ describe('buildStatusDocument', () => {
 					namespace: 'team-a',
 					router: 'httproute',
 					versions: [
-						{name: 'v12', track: 'stable', weight: 90, ready: 3, desired: 3, restarts: 0, image: 'registry.example/fraud:v12', metrics: null, flags: []},
+						{
+							name: 'v12',
+							track: 'stable',
+							weight: 90,
+							ready: 3,
+							desired: 3,
+							restarts: 0,
+							image: 'registry.example/fraud:v12',
+							metrics: null,
+							flags: [],
+						},
 						{
 							name: 'v13',
 							track: 'canary',
@@ -102,7 +144,9 @@ describe('buildStatusDocument', () => {
 	});
 
 	it('uses the flags it is given instead of computing them', () => {
-		const flags = new Map([['team-a/churn/v1', [{kind: 'drift' as const, severity: 'warning' as const, message: 'output drift', since: now}]]]);
+		const flags = new Map([
+			['team-a/churn/v1', [{kind: 'drift' as const, severity: 'warning' as const, message: 'output drift', since: now}]],
+		]);
 		expect(buildStatusDocument({context: 'c', models: [churn], flags, now}).models[0]!.versions[0]!.flags).toEqual([
 			{kind: 'drift', severity: 'warning', message: 'output drift'},
 		]);

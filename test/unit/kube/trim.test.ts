@@ -9,7 +9,10 @@ const trimmers = {trimDeployment, trimReplicaSet, trimPod};
 
 describe('trim', () => {
 	it("never throws, keeps what the informer's cache is keyed by, and trimming twice changes nothing", () => {
-		const meta = fc.record({name: fc.string(), namespace: fc.string(), resourceVersion: fc.string(), managedFields: fc.anything(), annotations: fc.anything()}, {requiredKeys: []});
+		const meta = fc.record(
+			{name: fc.string(), namespace: fc.string(), resourceVersion: fc.string(), managedFields: fc.anything(), annotations: fc.anything()},
+			{requiredKeys: []},
+		);
 		const object = fc.oneof(fc.anything(), fc.record({metadata: meta, spec: fc.anything(), status: fc.anything()}, {requiredKeys: []}));
 		for (const trim of Object.values(trimmers)) {
 			fc.assert(
@@ -28,11 +31,15 @@ describe('trim', () => {
 		}
 	});
 
-	it('drops managedFields, the last-applied copy, a ReplicaSet\'s template and a pod\'s volumes and env', () => {
+	it("drops managedFields, the last-applied copy, a ReplicaSet's template and a pod's volumes and env", () => {
 		const snapshot = loadUnlabelledFixture();
 		const pod = {
 			...snapshot.pods[0]!,
-			metadata: {...snapshot.pods[0]!.metadata, managedFields: [{manager: 'kubelet'}], annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}', keep: 'yes'}},
+			metadata: {
+				...snapshot.pods[0]!.metadata,
+				managedFields: [{manager: 'kubelet'}],
+				annotations: {'kubectl.kubernetes.io/last-applied-configuration': '{}', keep: 'yes'},
+			},
 		};
 		const trimmed = trimPod(pod) as typeof pod;
 		expect(trimmed.metadata).not.toHaveProperty('managedFields');
@@ -40,15 +47,25 @@ describe('trim', () => {
 		expect(Object.keys(trimmed.spec ?? {})).toEqual(['containers']);
 		// The API server's defaults (terminationMessagePath, imagePullPolicy, ...) go; the resources stay.
 		expect(trimmed.spec?.containers?.[0]).toEqual({name: 'server', image: pod.spec?.containers?.[0]?.image, resources: {}});
-		const replicaSet = trimReplicaSet(snapshot.replicaSets[0]) as typeof snapshot.replicaSets[0];
+		const replicaSet = trimReplicaSet(snapshot.replicaSets[0]) as (typeof snapshot.replicaSets)[0];
 		expect(replicaSet).not.toHaveProperty('spec');
 		expect(replicaSet.metadata?.ownerReferences).toEqual(snapshot.replicaSets[0]!.metadata?.ownerReferences);
 	});
 });
 
 describe('trimManagedFields', () => {
-	const manager = fc.constantFrom('rollouts-controller', 'flagger', 'manager', 'kubectl-client-side-apply', 'kube-controller-manager', 'modeldeck');
-	const entry = fc.record({manager, operation: fc.constantFrom('Apply', 'Update'), fieldsType: fc.constant('FieldsV1'), fieldsV1: fc.anything()}, {requiredKeys: ['manager']});
+	const manager = fc.constantFrom(
+		'rollouts-controller',
+		'flagger',
+		'manager',
+		'kubectl-client-side-apply',
+		'kube-controller-manager',
+		'modeldeck',
+	);
+	const entry = fc.record(
+		{manager, operation: fc.constantFrom('Apply', 'Update'), fieldsType: fc.constant('FieldsV1'), fieldsV1: fc.anything()},
+		{requiredKeys: ['manager']},
+	);
 	const routed = fc.record({
 		kind: fc.constantFrom('HTTPRoute', 'VirtualService', 'TrafficSplit', 'Service'),
 		metadata: fc.record(

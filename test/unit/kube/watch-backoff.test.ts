@@ -5,13 +5,20 @@ import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
 
 describe('watch restarts', () => {
 	it('back off exponentially from 1 s to a 30 s cap', () => {
-		expect([1, 2, 3, 4, 5, 6, 7, 20].map((attempt) => backoffDelay(attempt))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+		expect([1, 2, 3, 4, 5, 6, 7, 20].map((attempt) => backoffDelay(attempt))).toEqual([
+			1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+		]);
 		expect(defaultBackoff.absentRecheckMs).toBe(60_000);
 	});
 
 	it('watch every kind discovery needs, workloads without a label selector (models are found without our labels); custom resources and autoscalers are optional', () => {
 		const kinds = watchedKinds({...defaultConventions, modelLabel: 'team'});
-		expect(kinds.map((kind) => `${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.fieldSelector ? `#${kind.fieldSelector}` : ''}${kind.optional ? ' (optional)' : ''}`)).toEqual([
+		expect(
+			kinds.map(
+				(kind) =>
+					`${kind.type.plural}${kind.labelSelector ? `?${kind.labelSelector}` : ''}${kind.fieldSelector ? `#${kind.fieldSelector}` : ''}${kind.optional ? ' (optional)' : ''}`,
+			),
+		).toEqual([
 			'deployments',
 			'replicasets',
 			'pods',
@@ -31,7 +38,11 @@ describe('watch restarts', () => {
 		]);
 		// Workloads are cut to what discovery reads; every other kind but Events keeps all but its managedFields' field
 		// sets (ownership reads the managers).
-		expect(kinds.filter((kind) => kind.trim && kind.trim !== trimManagedFields).map((kind) => kind.key)).toEqual(['deployments', 'replicaSets', 'pods']);
+		expect(kinds.filter((kind) => kind.trim && kind.trim !== trimManagedFields).map((kind) => kind.key)).toEqual([
+			'deployments',
+			'replicaSets',
+			'pods',
+		]);
 		expect(kinds.filter((kind) => !kind.trim).map((kind) => kind.key)).toEqual(['canaryEvents']);
 	});
 });

@@ -9,10 +9,14 @@ const contextName = fc.stringMatching(/^[a-zA-Z0-9][a-zA-Z0-9:/@._-]{0,20}$/);
 describe('parseContextList', () => {
 	it('gives back the names of a comma-separated list, in order, spaces around them dropped', () => {
 		fc.assert(
-			fc.property(fc.uniqueArray(contextName, {minLength: 1, maxLength: 6}), fc.array(fc.constantFrom('', ' ', '  '), {minLength: 12, maxLength: 12}), (names, spaces) => {
-				const text = names.map((name, index) => `${spaces[index]}${name}${spaces[index + 6]}`).join(',');
-				expect(parseContextList(text)).toEqual({contexts: names});
-			}),
+			fc.property(
+				fc.uniqueArray(contextName, {minLength: 1, maxLength: 6}),
+				fc.array(fc.constantFrom('', ' ', '  '), {minLength: 12, maxLength: 12}),
+				(names, spaces) => {
+					const text = names.map((name, index) => `${spaces[index]}${name}${spaces[index + 6]}`).join(',');
+					expect(parseContextList(text)).toEqual({contexts: names});
+				},
+			),
 		);
 	});
 
@@ -72,19 +76,23 @@ describe('chooseContexts', () => {
 
 	it('refuses contexts the kubeconfig does not have, listing the ones it has', () => {
 		fc.assert(
-			fc.property(fc.uniqueArray(contextName, {minLength: 2, maxLength: 5}), fc.uniqueArray(contextName, {maxLength: 5}), (listed, kubeconfig) => {
-				const result = chooseContexts({flag: listed.join(','), settings: undefined, known: kubeconfig});
-				const missing = listed.filter((name) => !kubeconfig.includes(name));
-				if (kubeconfig.includes(listed.join(','))) return;
-				if (missing.length === 0) {
-					expect(result).toEqual({contexts: listed});
-				} else {
-					expect(result).toHaveProperty('error');
-					const {error} = result as {error: string};
-					for (const name of missing) expect(error).toContain(name);
-					expect(error).toContain(`contexts: ${kubeconfig.join(', ') || 'none'}`);
-				}
-			}),
+			fc.property(
+				fc.uniqueArray(contextName, {minLength: 2, maxLength: 5}),
+				fc.uniqueArray(contextName, {maxLength: 5}),
+				(listed, kubeconfig) => {
+					const result = chooseContexts({flag: listed.join(','), settings: undefined, known: kubeconfig});
+					const missing = listed.filter((name) => !kubeconfig.includes(name));
+					if (kubeconfig.includes(listed.join(','))) return;
+					if (missing.length === 0) {
+						expect(result).toEqual({contexts: listed});
+					} else {
+						expect(result).toHaveProperty('error');
+						const {error} = result as {error: string};
+						for (const name of missing) expect(error).toContain(name);
+						expect(error).toContain(`contexts: ${kubeconfig.join(', ') || 'none'}`);
+					}
+				},
+			),
 		);
 	});
 

@@ -21,8 +21,26 @@ function model(namespace: string, name: string, canaryWeight = 10): Model {
 		name,
 		router: 'httproute',
 		versions: [
-			{name: 'v1', track: 'stable', weight: 100 - canaryWeight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'i:1', created: '2026-01-01T00:00:00Z'},
-			{name: 'v2', track: 'canary', weight: canaryWeight, replicasReady: 1, replicasDesired: 1, restarts: 0, image: 'i:2', created: '2026-01-02T00:00:00Z'},
+			{
+				name: 'v1',
+				track: 'stable',
+				weight: 100 - canaryWeight,
+				replicasReady: 1,
+				replicasDesired: 1,
+				restarts: 0,
+				image: 'i:1',
+				created: '2026-01-01T00:00:00Z',
+			},
+			{
+				name: 'v2',
+				track: 'canary',
+				weight: canaryWeight,
+				replicasReady: 1,
+				replicasDesired: 1,
+				restarts: 0,
+				image: 'i:2',
+				created: '2026-01-02T00:00:00Z',
+			},
 		],
 	};
 }
@@ -53,7 +71,12 @@ class MemberPort implements ClusterPort {
 		return [...new Set(this.models.map((entry) => entry.namespace))];
 	}
 
-	watchModels(_namespace: string | undefined, onChange: (models: Model[]) => void, onError: (error: SourceError) => void, onAlive?: () => void) {
+	watchModels(
+		_namespace: string | undefined,
+		onChange: (models: Model[]) => void,
+		onError: (error: SourceError) => void,
+		onAlive?: () => void,
+	) {
 		this.onChange = onChange;
 		this.onError = onError;
 		this.onAlive = onAlive;
@@ -99,22 +122,40 @@ class MemberPort implements ClusterPort {
 const fleets = fc.uniqueArray(contextName, {minLength: 2, maxLength: 4}).chain((contexts) =>
 	fc.tuple(
 		fc.constant(contexts),
-		fc.tuple(...contexts.map(() => fc.uniqueArray(fc.tuple(namespaceName, modelName), {minLength: 1, maxLength: 4, selector: ([namespace, name]) => `${namespace}/${name}`}))),
+		fc.tuple(
+			...contexts.map(() =>
+				fc.uniqueArray(fc.tuple(namespaceName, modelName), {
+					minLength: 1,
+					maxLength: 4,
+					selector: ([namespace, name]) => `${namespace}/${name}`,
+				}),
+			),
+		),
 	),
 );
 
 function merged(contexts: string[], lists: Array<Array<[string, string]>>, readOnly?: (context: string) => string | undefined) {
-	const members = contexts.map((context, index) => ({context, port: new MemberPort(context, lists[index]!.map(([namespace, name]) => model(namespace, name)))}));
+	const members = contexts.map((context, index) => ({
+		context,
+		port: new MemberPort(
+			context,
+			lists[index]!.map(([namespace, name]) => model(namespace, name)),
+		),
+	}));
 	return {members, port: new MergedClusterPort({members, ...(readOnly ? {readOnly} : {})})};
 }
 
 describe('the merged fleet', () => {
-	it('holds every context\'s models, each tagged with its context, with keys unique across contexts', () => {
+	it("holds every context's models, each tagged with its context, with keys unique across contexts", () => {
 		fc.assert(
 			fc.property(fleets, ([contexts, lists]) => {
 				const {port} = merged(contexts, lists);
 				let shown: Model[] = [];
-				port.watchModels(undefined, (models) => (shown = models), () => undefined);
+				port.watchModels(
+					undefined,
+					(models) => (shown = models),
+					() => undefined,
+				);
 				expect(shown).toHaveLength(lists.reduce((sum, list) => sum + list.length, 0));
 				contexts.forEach((context, index) => {
 					const own = shown.filter((entry) => entry.cluster === context).map((entry) => `${entry.namespace}/${entry.name}`);
@@ -131,35 +172,56 @@ describe('the merged fleet', () => {
 		expect(modelKey(mergeModels([['prod-eu', [model('ml', 'fraud')]]])[0]!)).toBe('prod-eu:ml/fraud');
 	});
 
-	it('sends each action to its model\'s own context, without the tag, and to no other; the plan comes back naming it', async () => {
+	it("sends each action to its model's own context, without the tag, and to no other; the plan comes back naming it", async () => {
 		await fc.assert(
-			fc.asyncProperty(fleets, fc.nat(), fc.integer({min: 0, max: 100}), fc.constantFrom('plan', 'act', 'weight', 'promote', 'rollback', 'switch'), async ([contexts, lists], pick, to, kind) => {
-				const {members, port} = merged(contexts, lists);
-				let shown: Model[] = [];
-				port.watchModels(undefined, (models) => (shown = models), () => undefined);
-				const target = shown[pick % shown.length]!;
-				const ref = {namespace: target.namespace, name: target.name, cluster: target.cluster!};
-				const action: TrafficAction = {kind: 'set-weight', model: ref, canary: 'v2', from: 10, to};
-				if (kind === 'plan') {
-					const plan = await port.plan(action);
-					expect(plan.model).toEqual(ref);
-					expect(plan.action.model).toEqual(ref);
-				} else if (kind === 'act') await port.act(action);
-				else if (kind === 'weight') await port.setCanaryWeight(ref, 'v2', to);
-				else if (kind === 'promote') await port.promote(ref, 'v2');
-				else if (kind === 'rollback') await port.rollback(ref, 'v2');
-				else await port.switchTraffic(ref, 'v2');
-				for (const member of members) {
-					const expected = member.context === target.cluster ? [{kind: kind === 'weight' ? 'weight' : kind, model: {namespace: target.namespace, name: target.name}}] : [];
-					expect(member.port.calls).toEqual(expected);
-				}
-			}),
+			fc.asyncProperty(
+				fleets,
+				fc.nat(),
+				fc.integer({min: 0, max: 100}),
+				fc.constantFrom('plan', 'act', 'weight', 'promote', 'rollback', 'switch'),
+				async ([contexts, lists], pick, to, kind) => {
+					const {members, port} = merged(contexts, lists);
+					let shown: Model[] = [];
+					port.watchModels(
+						undefined,
+						(models) => (shown = models),
+						() => undefined,
+					);
+					const target = shown[pick % shown.length]!;
+					const ref = {namespace: target.namespace, name: target.name, cluster: target.cluster!};
+					const action: TrafficAction = {kind: 'set-weight', model: ref, canary: 'v2', from: 10, to};
+					if (kind === 'plan') {
+						const plan = await port.plan(action);
+						expect(plan.model).toEqual(ref);
+						expect(plan.action.model).toEqual(ref);
+					} else if (kind === 'act') await port.act(action);
+					else if (kind === 'weight') await port.setCanaryWeight(ref, 'v2', to);
+					else if (kind === 'promote') await port.promote(ref, 'v2');
+					else if (kind === 'rollback') await port.rollback(ref, 'v2');
+					else await port.switchTraffic(ref, 'v2');
+					for (const member of members) {
+						const expected =
+							member.context === target.cluster
+								? [{kind: kind === 'weight' ? 'weight' : kind, model: {namespace: target.namespace, name: target.name}}]
+								: [];
+						expect(member.port.calls).toEqual(expected);
+					}
+				},
+			),
 		);
 	});
 
 	it('refuses an action naming no context or one not shown, and one in a read-only context, writing nothing', async () => {
-		const {members, port} = merged(['prod-us', 'prod-eu'], [[['ml', 'fraud']], [['ml', 'fraud']]], (context) => (context === 'prod-us' ? 'settings for context prod-us' : undefined));
-		const action = (cluster?: string): TrafficAction => ({kind: 'set-weight', model: {namespace: 'ml', name: 'fraud', ...(cluster ? {cluster} : {})}, canary: 'v2', from: 10, to: 50});
+		const {members, port} = merged(['prod-us', 'prod-eu'], [[['ml', 'fraud']], [['ml', 'fraud']]], (context) =>
+			context === 'prod-us' ? 'settings for context prod-us' : undefined,
+		);
+		const action = (cluster?: string): TrafficAction => ({
+			kind: 'set-weight',
+			model: {namespace: 'ml', name: 'fraud', ...(cluster ? {cluster} : {})},
+			canary: 'v2',
+			from: 10,
+			to: 50,
+		});
 		await expect(port.plan(action())).rejects.toThrow(/names no context/);
 		await expect(port.act(action('staging'))).rejects.toThrow('context staging is not among those shown (prod-us,prod-eu)');
 		await expect(port.plan(action('prod-us'))).rejects.toThrow('context prod-us is read-only (settings for context prod-us)');
@@ -171,12 +233,17 @@ describe('the merged fleet', () => {
 
 	it('names the failing context in its error and its healthy moments, and keeps its last models', () => {
 		fc.assert(
-			fc.property(fleets, fc.nat(), (([contexts, lists], pick) => {
+			fc.property(fleets, fc.nat(), ([contexts, lists], pick) => {
 				const {members, port} = merged(contexts, lists);
 				let shown: Model[] = [];
 				const errors: SourceError[] = [];
 				const alive: Array<string | undefined> = [];
-				port.watchModels(undefined, (models) => (shown = models), (error) => errors.push(error), (cluster) => alive.push(cluster));
+				port.watchModels(
+					undefined,
+					(models) => (shown = models),
+					(error) => errors.push(error),
+					(cluster) => alive.push(cluster),
+				);
 				// Each context's first models were an answer from it.
 				expect(alive).toEqual(contexts);
 				alive.length = 0;
@@ -186,7 +253,7 @@ describe('the merged fleet', () => {
 				expect(errors).toEqual([{source: 'cluster', cluster: failing.context, message: 'connection refused — retrying'}]);
 				expect(alive).toEqual(contexts);
 				expect(shown.filter((entry) => entry.cluster === failing.context)).toHaveLength(failing.port.models.length);
-			})),
+			}),
 		);
 	});
 
@@ -213,7 +280,12 @@ class MemberMetrics implements MetricsPort {
 		this.asked.push(targets);
 		if (this.absent) throw new SourceAbsentError(this.absent);
 		if (this.failWith) throw new Error(this.failWith);
-		return new Map<string, Sample>(targets.map((target) => [versionKey(target), {rps: this.rps, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0}]));
+		return new Map<string, Sample>(
+			targets.map((target) => [
+				versionKey(target),
+				{rps: this.rps, errorRatio: 0, p50Ms: 1, p95Ms: 2, p99Ms: 3, cpuCores: null, memoryBytes: null, time: 0},
+			]),
+		);
 	}
 
 	async history(targets: MetricTarget[]) {
@@ -227,13 +299,17 @@ class MemberMetrics implements MetricsPort {
 }
 
 describe('the merged figures', () => {
-	it('asks each context\'s Prometheus about its own versions only, untagged, and keys the answers by the tagged versions', async () => {
+	it("asks each context's Prometheus about its own versions only, untagged, and keys the answers by the tagged versions", async () => {
 		await fc.assert(
 			fc.asyncProperty(fleets, fc.nat(), async ([contexts, lists], withoutPrometheus) => {
 				const skipped = contexts[withoutPrometheus % contexts.length]!;
-				const members = contexts.filter((context) => context !== skipped).map((context, index) => ({context, port: new MemberMetrics(context, index + 1)}));
+				const members = contexts
+					.filter((context) => context !== skipped)
+					.map((context, index) => ({context, port: new MemberMetrics(context, index + 1)}));
 				const port = new MergedMetricsPort(members);
-				const targets = mergeModels(contexts.map((context, index) => [context, lists[index]!.map(([namespace, name]) => model(namespace, name))] as const)).flatMap((entry) =>
+				const targets = mergeModels(
+					contexts.map((context, index) => [context, lists[index]!.map(([namespace, name]) => model(namespace, name))] as const),
+				).flatMap((entry) =>
 					entry.versions.map((version) => ({namespace: entry.namespace, name: entry.name, cluster: entry.cluster!, version: version.name})),
 				);
 				const samples = await port.sample(targets, 60);
@@ -250,7 +326,7 @@ describe('the merged figures', () => {
 		);
 	});
 
-	it('keeps one Prometheus\'s figures when another fails, and fails only when all do, naming each', async () => {
+	it("keeps one Prometheus's figures when another fails, and fails only when all do, naming each", async () => {
 		const us = new MemberMetrics('us', 1);
 		const eu = new MemberMetrics('eu', 2);
 		const port = new MergedMetricsPort([

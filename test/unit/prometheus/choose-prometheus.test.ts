@@ -1,12 +1,23 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {choosePrometheus, PROMETHEUS_RULES, prometheusRank, type ServiceSummary, serviceSummary} from '../../../source/sources/prometheus/choose-prometheus.ts';
+import {
+	choosePrometheus,
+	PROMETHEUS_RULES,
+	prometheusRank,
+	type ServiceSummary,
+	serviceSummary,
+} from '../../../source/sources/prometheus/choose-prometheus.ts';
 
 /** Services as the usual installations create them (labels and ports as their charts and operator write them). */
 const stack: ServiceSummary = {
 	namespace: 'monitoring',
 	name: 'kps-kube-prometheus-prometheus',
-	labels: {app: 'kube-prometheus-stack-prometheus', release: 'kps', 'self-monitor': 'true', 'app.kubernetes.io/part-of': 'kube-prometheus-stack'},
+	labels: {
+		app: 'kube-prometheus-stack-prometheus',
+		release: 'kps',
+		'self-monitor': 'true',
+		'app.kubernetes.io/part-of': 'kube-prometheus-stack',
+	},
 	ports: [
 		{name: 'http-web', port: 9090},
 		{name: 'reloader-web', port: 8080, appProtocol: 'http'},
@@ -24,9 +35,24 @@ const chart: ServiceSummary = {
 	labels: {'app.kubernetes.io/name': 'prometheus', 'app.kubernetes.io/component': 'server', 'app.kubernetes.io/instance': 'prometheus'},
 	ports: [{name: 'http', port: 80}],
 };
-const oldChart: ServiceSummary = {namespace: 'metrics', name: 'prom-server', labels: {app: 'prometheus', component: 'server', release: 'prom'}, ports: [{name: 'http', port: 80}]};
-const labelled: ServiceSummary = {namespace: 'monitoring', name: 'prometheus-k8s', labels: {'app.kubernetes.io/name': 'prometheus'}, ports: [{name: 'web', port: 9090}]};
-const alertmanager: ServiceSummary = {namespace: 'monitoring', name: 'alertmanager-operated', labels: {'operated-alertmanager': 'true'}, ports: [{name: 'web', port: 9093}]};
+const oldChart: ServiceSummary = {
+	namespace: 'metrics',
+	name: 'prom-server',
+	labels: {app: 'prometheus', component: 'server', release: 'prom'},
+	ports: [{name: 'http', port: 80}],
+};
+const labelled: ServiceSummary = {
+	namespace: 'monitoring',
+	name: 'prometheus-k8s',
+	labels: {'app.kubernetes.io/name': 'prometheus'},
+	ports: [{name: 'web', port: 9090}],
+};
+const alertmanager: ServiceSummary = {
+	namespace: 'monitoring',
+	name: 'alertmanager-operated',
+	labels: {'operated-alertmanager': 'true'},
+	ports: [{name: 'web', port: 9093}],
+};
 
 describe('choosePrometheus: the usual installations', () => {
 	it('prefers kube-prometheus-stack, then the operator, then the chart, then the label, and names the others', () => {
@@ -37,11 +63,22 @@ describe('choosePrometheus: the usual installations', () => {
 			port: 'http-web',
 			scheme: 'http',
 			how: 'kube-prometheus-stack',
-			description: 'monitoring/kps-kube-prometheus-prometheus (found: kube-prometheus-stack; also monitoring/prometheus-operated, metrics/prom-server, prometheus/prometheus-server and 1 more)',
+			description:
+				'monitoring/kps-kube-prometheus-prometheus (found: kube-prometheus-stack; also monitoring/prometheus-operated, metrics/prom-server, prometheus/prometheus-server and 1 more)',
 		});
-		expect(choosePrometheus([operated, chart])?.description).toBe('monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)');
-		expect(choosePrometheus([operated])).toMatchObject({service: 'prometheus-operated', port: 'web', description: 'monitoring/prometheus-operated (found: Prometheus Operator)'});
-		expect(choosePrometheus([chart, labelled])).toMatchObject({service: 'prometheus-server', port: 'http', how: 'prometheus-community chart'});
+		expect(choosePrometheus([operated, chart])?.description).toBe(
+			'monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)',
+		);
+		expect(choosePrometheus([operated])).toMatchObject({
+			service: 'prometheus-operated',
+			port: 'web',
+			description: 'monitoring/prometheus-operated (found: Prometheus Operator)',
+		});
+		expect(choosePrometheus([chart, labelled])).toMatchObject({
+			service: 'prometheus-server',
+			port: 'http',
+			how: 'prometheus-community chart',
+		});
 		expect(choosePrometheus([oldChart])).toMatchObject({service: 'prom-server', how: 'prometheus-community chart'});
 		expect(choosePrometheus([labelled])).toMatchObject({service: 'prometheus-k8s', how: 'label app.kubernetes.io/name=prometheus'});
 	});
@@ -60,14 +97,27 @@ describe('choosePrometheus: the usual installations', () => {
 });
 
 const labelValue = fc.constantFrom('prometheus', 'server', 'true', 'kube-prometheus-stack-prometheus', 'alertmanager', 'x', '');
-const labelKey = fc.constantFrom('app', 'component', 'app.kubernetes.io/name', 'app.kubernetes.io/component', 'operated-prometheus', 'release');
+const labelKey = fc.constantFrom(
+	'app',
+	'component',
+	'app.kubernetes.io/name',
+	'app.kubernetes.io/component',
+	'operated-prometheus',
+	'release',
+);
 const dnsName = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
 const serviceArbitrary: fc.Arbitrary<ServiceSummary> = fc.record({
 	namespace: fc.constantFrom('monitoring', 'prometheus', 'default', 'team-a'),
 	name: fc.oneof(dnsName, fc.constantFrom('prometheus-operated', 'prometheus-server', 'kps-kube-prometheus-prometheus')),
 	labels: fc.dictionary(labelKey, labelValue, {maxKeys: 4}),
 	ports: fc.array(
-		fc.record({name: fc.option(fc.constantFrom('web', 'http-web', 'http', 'https', 'metrics', 'grpc'), {nil: undefined}), port: fc.integer({min: 1, max: 65_535})}, {requiredKeys: ['port']}),
+		fc.record(
+			{
+				name: fc.option(fc.constantFrom('web', 'http-web', 'http', 'https', 'metrics', 'grpc'), {nil: undefined}),
+				port: fc.integer({min: 1, max: 65_535}),
+			},
+			{requiredKeys: ['port']},
+		),
 		{maxLength: 3},
 	),
 });
@@ -79,9 +129,14 @@ function rankOf(service: ServiceSummary): number {
 describe('choosePrometheus: any list of Services', () => {
 	it('gives the same choice whatever the order of the list', () => {
 		fc.assert(
-			fc.property(fc.array(serviceArbitrary, {maxLength: 12}).chain((services) => fc.tuple(fc.constant(services), fc.shuffledSubarray(services, {minLength: services.length}))), ([services, shuffled]) => {
-				expect(choosePrometheus(shuffled)).toEqual(choosePrometheus(services));
-			}),
+			fc.property(
+				fc
+					.array(serviceArbitrary, {maxLength: 12})
+					.chain((services) => fc.tuple(fc.constant(services), fc.shuffledSubarray(services, {minLength: services.length}))),
+				([services, shuffled]) => {
+					expect(choosePrometheus(shuffled)).toEqual(choosePrometheus(services));
+				},
+			),
 		);
 	});
 
@@ -121,7 +176,12 @@ describe('serviceSummary: Services as the API server sends them, or anything els
 				metadata: {name: 'prometheus-operated', namespace: 'monitoring', labels: {'operated-prometheus': 'true'}},
 				spec: {clusterIP: 'None', ports: [{name: 'web', port: 9090, protocol: 'TCP', targetPort: 'web'}]},
 			}),
-		).toEqual({namespace: 'monitoring', name: 'prometheus-operated', labels: {'operated-prometheus': 'true'}, ports: [{name: 'web', port: 9090}]});
+		).toEqual({
+			namespace: 'monitoring',
+			name: 'prometheus-operated',
+			labels: {'operated-prometheus': 'true'},
+			ports: [{name: 'web', port: 9090}],
+		});
 	});
 
 	it('never throws, and keeps only well-formed fields', () => {
@@ -137,7 +197,10 @@ describe('serviceSummary: Services as the API server sends them, or anything els
 		);
 		fc.assert(
 			fc.property(
-				fc.record({metadata: fc.record({name: fc.oneof(dnsName, fc.anything()), namespace: fc.oneof(dnsName, fc.anything()), labels: fc.anything()}), spec: fc.record({ports: fc.anything()})}),
+				fc.record({
+					metadata: fc.record({name: fc.oneof(dnsName, fc.anything()), namespace: fc.oneof(dnsName, fc.anything()), labels: fc.anything()}),
+					spec: fc.record({ports: fc.anything()}),
+				}),
 				(value) => {
 					const summary = serviceSummary(value);
 					if (summary) expect(choosePrometheus([summary, summary])?.others ?? []).toEqual([]);

@@ -27,8 +27,22 @@ describe('parsing Prometheus answers', () => {
 	it('maps each series to its version', () => {
 		const samples = assembleSamples(
 			[
-				{metric: 'rps', targets, vector: vectorResponse([[labels('v1'), '12.5'], [labels('v2'), '1.25']])},
-				{metric: 'p99Ms', targets, vector: vectorResponse([[labels('v1'), '48.2'], [labels('v2'), '210']])},
+				{
+					metric: 'rps',
+					targets,
+					vector: vectorResponse([
+						[labels('v1'), '12.5'],
+						[labels('v2'), '1.25'],
+					]),
+				},
+				{
+					metric: 'p99Ms',
+					targets,
+					vector: vectorResponse([
+						[labels('v1'), '48.2'],
+						[labels('v2'), '210'],
+					]),
+				},
 			],
 			time,
 		);
@@ -48,9 +62,30 @@ describe('parsing Prometheus answers', () => {
 	it('reads NaN (0/0, a quantile over no requests) and ±Inf as missing, not as numbers', () => {
 		const samples = assembleSamples(
 			[
-				{metric: 'rps', targets, vector: vectorResponse([[labels('v1'), '0'], [labels('v2'), '3']])},
-				{metric: 'errorRatio', targets, vector: vectorResponse([[labels('v1'), 'NaN'], [labels('v2'), '0']])},
-				{metric: 'p99Ms', targets, vector: vectorResponse([[labels('v1'), '+Inf'], [labels('v2'), '-Inf']])},
+				{
+					metric: 'rps',
+					targets,
+					vector: vectorResponse([
+						[labels('v1'), '0'],
+						[labels('v2'), '3'],
+					]),
+				},
+				{
+					metric: 'errorRatio',
+					targets,
+					vector: vectorResponse([
+						[labels('v1'), 'NaN'],
+						[labels('v2'), '0'],
+					]),
+				},
+				{
+					metric: 'p99Ms',
+					targets,
+					vector: vectorResponse([
+						[labels('v1'), '+Inf'],
+						[labels('v2'), '-Inf'],
+					]),
+				},
 			],
 			time,
 		);
@@ -84,7 +119,17 @@ describe('parsing Prometheus answers', () => {
 
 	it('ignores series of versions that were not asked for', () => {
 		const samples = assembleSamples(
-			[{metric: 'rps', targets: [stable], vector: vectorResponse([[labels('v1'), '1'], [labels('v9'), '2'], [{namespace: 'other', model: 'fraud', version: 'v1'}, '3']])}],
+			[
+				{
+					metric: 'rps',
+					targets: [stable],
+					vector: vectorResponse([
+						[labels('v1'), '1'],
+						[labels('v9'), '2'],
+						[{namespace: 'other', model: 'fraud', version: 'v1'}, '3'],
+					]),
+				},
+			],
 			time,
 		);
 		expect([...samples.keys()]).toEqual(['ml/fraud/v1']);
@@ -94,7 +139,15 @@ describe('parsing Prometheus answers', () => {
 	it('drops a figure with two series for one version (a query that did not aggregate) rather than pick one', () => {
 		const samples = assembleSamples(
 			[
-				{metric: 'rps', targets, vector: vectorResponse([[labels('v1', {pod: 'a'}), '1'], [labels('v1', {pod: 'b'}), '2'], [labels('v2'), '5']])},
+				{
+					metric: 'rps',
+					targets,
+					vector: vectorResponse([
+						[labels('v1', {pod: 'a'}), '1'],
+						[labels('v1', {pod: 'b'}), '2'],
+						[labels('v2'), '5'],
+					]),
+				},
 				{metric: 'p50Ms', targets, vector: vectorResponse([[labels('v1'), '10']])},
 			],
 			time,
@@ -104,13 +157,16 @@ describe('parsing Prometheus answers', () => {
 	});
 
 	it('matches a series without namespace when model and version name one requested version', () => {
-		const samples = assembleSamples(
-			[{metric: 'rps', targets, vector: vectorResponse([[{model: 'fraud', version: 'v2'}, '7']])}],
-			time,
-		);
+		const samples = assembleSamples([{metric: 'rps', targets, vector: vectorResponse([[{model: 'fraud', version: 'v2'}, '7']])}], time);
 		expect(samples.get('ml/fraud/v2')?.rps).toBe(7);
 		const ambiguous = assembleSamples(
-			[{metric: 'rps', targets: [stable, {...stable, namespace: 'other'}], vector: vectorResponse([[{model: 'fraud', version: 'v1'}, '7']])}],
+			[
+				{
+					metric: 'rps',
+					targets: [stable, {...stable, namespace: 'other'}],
+					vector: vectorResponse([[{model: 'fraud', version: 'v1'}, '7']]),
+				},
+			],
 			time,
 		);
 		expect(ambiguous.size).toBe(0);
@@ -125,7 +181,15 @@ describe('parsing Prometheus answers', () => {
 		const parsed = QueryResult.fromJSON({
 			resultType: 'matrix',
 			result: [
-				{metric: labels('v1'), values: [[1000, '1'], [1001, 'NaN'], [1002, '3'], [1003, '+Inf']]},
+				{
+					metric: labels('v1'),
+					values: [
+						[1000, '1'],
+						[1001, 'NaN'],
+						[1002, '3'],
+						[1003, '+Inf'],
+					],
+				},
 				{metric: labels('v2'), values: [[1000, 'NaN']]},
 			],
 		});
@@ -140,10 +204,7 @@ describe('parsing Prometheus answers', () => {
 	});
 
 	it('never turns a missing value into a number, whatever Prometheus sends (property)', () => {
-		const value = fc.oneof(
-			fc.double({noNaN: false}).map(String),
-			fc.constantFrom('NaN', '+Inf', '-Inf', '', 'garbage', '1e400'),
-		);
+		const value = fc.oneof(fc.double({noNaN: false}).map(String), fc.constantFrom('NaN', '+Inf', '-Inf', '', 'garbage', '1e400'));
 		fc.assert(
 			fc.property(fc.array(fc.tuple(fc.constantFrom('v1', 'v2', 'v3'), value), {maxLength: 6}), (rows) => {
 				const vector = vectorResponse(rows.map(([version, text]) => [labels(version), text]));

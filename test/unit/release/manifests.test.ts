@@ -26,7 +26,12 @@ afterAll(() => rmSync(directory, {recursive: true, force: true}));
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 /** A release directory as the workflow has it before the manifests: archives of TARGETS and the npm tarball. */
-function releaseDirectory(name: string, archiveTargets: readonly string[], archiveVersion = version, tarball = `${manifest.name}-${version}.tgz`): string {
+function releaseDirectory(
+	name: string,
+	archiveTargets: readonly string[],
+	archiveVersion = version,
+	tarball = `${manifest.name}-${version}.tgz`,
+): string {
 	const release = path.join(directory, name);
 	mkdirSync(release, {recursive: true});
 	for (const target of archiveTargets) {
@@ -59,13 +64,21 @@ describe('scripts/release-manifests.mjs on a release directory', () => {
 		expect(run.stderr).toBe('');
 		expect(run.status).toBe(0);
 		expect(readdirSync(release).sort()).toEqual(
-			[...targets.map((target) => archiveName(version, target)), `${manifest.name}-${version}.tgz`, 'SHA256SUMS', 'modeldeck.rb', 'modeldeck.yaml'].sort(),
+			[
+				...targets.map((target) => archiveName(version, target)),
+				`${manifest.name}-${version}.tgz`,
+				'SHA256SUMS',
+				'modeldeck.rb',
+				'modeldeck.yaml',
+			].sort(),
 		);
 	});
 
 	it('SHA256SUMS lists every release file with its checksum, as sha256sum -c reads it', () => {
 		const sums = readFileSync(path.join(release, 'SHA256SUMS'), 'utf8').trim().split('\n');
-		expect(sums.map((line) => line.split('  ')[1]).sort()).toEqual([...targets.map((target) => archiveName(version, target)), `${manifest.name}-${version}.tgz`].sort());
+		expect(sums.map((line) => line.split('  ')[1]).sort()).toEqual(
+			[...targets.map((target) => archiveName(version, target)), `${manifest.name}-${version}.tgz`].sort(),
+		);
 		for (const line of sums) {
 			const [sum, file] = line.split('  ');
 			expect(sum).toBe(sha256(path.join(release, file!)));
@@ -121,7 +134,9 @@ describe('scripts/release-manifests.mjs on a release directory', () => {
 			const listing = execFileSync('tar', ['-tvzf', path.join(release, file)], {encoding: 'utf8'});
 			expect(listing).toMatch(new RegExp(`^-rwx.* ${platform.bin}$`, 'm'));
 			for (const {from} of platform.files) expect(listing).toMatch(new RegExp(` ${from}$`, 'm'));
-			expect(execFileSync('tar', ['-xzOf', path.join(release, file), platform.bin], {encoding: 'utf8'})).toBe(`#!/bin/sh\necho ${version} ${target}\n`);
+			expect(execFileSync('tar', ['-xzOf', path.join(release, file), platform.bin], {encoding: 'utf8'})).toBe(
+				`#!/bin/sh\necho ${version} ${target}\n`,
+			);
 		}
 	});
 });
@@ -129,7 +144,10 @@ describe('scripts/release-manifests.mjs on a release directory', () => {
 describe('the release workflow and the script agree', () => {
 	const workflow = parse(readFileSync('.github/workflows/release.yml', 'utf8')) as {
 		on: {push: {tags: string[]}};
-		jobs: {executables: {strategy: {matrix: {include: Array<{target: string}>}}; steps: Array<{run?: string}>}; release: {steps: Array<{run?: string}>}};
+		jobs: {
+			executables: {strategy: {matrix: {include: Array<{target: string}>}}; steps: Array<{run?: string}>};
+			release: {steps: Array<{run?: string}>};
+		};
 	};
 
 	it('runs on v* tags, builds an archive for each target the manifests know, and attaches what the script writes', () => {
@@ -152,7 +170,9 @@ describe('refusals', () => {
 		archiveExecutable(path.join(directory, 'stand-in-linux-x64'), 'linux-x64', '0.0.1', stale);
 		let result = generate(stale, '--repository', repository);
 		expect(result.status).toBe(1);
-		expect(result.stderr).toBe(`${archiveName('0.0.1', 'linux-x64')} is for version 0.0.1, but package.json says ${version}: build the release from the tag's commit.\n`);
+		expect(result.stderr).toBe(
+			`${archiveName('0.0.1', 'linux-x64')} is for version 0.0.1, but package.json says ${version}: build the release from the tag's commit.\n`,
+		);
 
 		result = generate(releaseDirectory('no-tarball', ['linux-x64'], version, ''), '--repository', repository);
 		expect(result.status).toBe(1);

@@ -49,9 +49,15 @@ it('random JSON values are accepted or refused with a located reason, and never 
 
 it('random text is accepted or refused with a located reason, and never rewritten', async () => {
 	await fc.assert(
-		fc.asyncProperty(fc.oneof(fc.string({unit: 'binary', maxLength: 60}), fc.json().map((json) => json.slice(0, json.length - 1))), async (text) => {
-			await load(text);
-		}),
+		fc.asyncProperty(
+			fc.oneof(
+				fc.string({unit: 'binary', maxLength: 60}),
+				fc.json().map((json) => json.slice(0, json.length - 1)),
+			),
+			async (text) => {
+				await load(text);
+			},
+		),
 		{numRuns: 300},
 	);
 });
@@ -59,7 +65,10 @@ it('random text is accepted or refused with a located reason, and never rewritte
 it('the settings reader (jsonc-parser, strict) accepts only JSON, and reads it as JSON.parse does', () => {
 	const jsonish = fc.oneof(
 		fc.json({maxDepth: 3}),
-		fc.string({unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', '\n', 'true', 'null', 'a'), maxLength: 20}),
+		fc.string({
+			unit: fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '\\', 'u', '0', '1', '-', '.', 'e', ' ', '\n', 'true', 'null', 'a'),
+			maxLength: 20,
+		}),
 		// What jsonc-parser takes unless told to be strict: a comma after the last entry, comments, other spaces.
 		fc
 			.tuple(fc.json({maxDepth: 2}), fc.constantFrom(',', '//x\n', '/*x*/', '\u00a0', '\u000b', '\ufeff'), fc.nat())
@@ -97,7 +106,11 @@ it('the settings reader (jsonc-parser, strict) accepts only JSON, and reads it a
 
 const url = fc.constantFrom('http://localhost:9090', 'https://prom.example:9090');
 const thresholds = fc.record(
-	{p99LatencyMs: fc.integer({min: 0, max: 10_000}), errorRatio: fc.double({min: 0, max: 1, noNaN: true}), canaryMargin: fc.double({min: 0, max: 5, noNaN: true})},
+	{
+		p99LatencyMs: fc.integer({min: 0, max: 10_000}),
+		errorRatio: fc.double({min: 0, max: 1, noNaN: true}),
+		canaryMargin: fc.double({min: 0, max: 5, noNaN: true}),
+	},
 	{requiredKeys: []},
 );
 const validSettings = fc.record(
@@ -116,17 +129,28 @@ const validSettings = fc.record(
 					prometheusService: fc.constant('monitoring/prometheus:9090'),
 					readOnly: fc.boolean(),
 					// A badge: 1 to 12 characters, none a control character; one of the colour names.
-					label: fc.string({minLength: 1, maxLength: 12, unit: fc.string({minLength: 1, maxLength: 1}).filter((character) => character >= ' ')}),
+					label: fc.string({
+						minLength: 1,
+						maxLength: 12,
+						unit: fc.string({minLength: 1, maxLength: 1}).filter((character) => character >= ' '),
+					}),
 					color: fc.constantFrom(...badgeColors),
 				},
 				{requiredKeys: []},
 			),
 		),
-		showContexts: fc.array(fc.string({minLength: 1}).filter((name) => !name.includes(',')), {maxLength: 4}),
+		showContexts: fc.array(
+			fc.string({minLength: 1}).filter((name) => !name.includes(',')),
+			{maxLength: 4},
+		),
 		promoteKeepsOldStable: fc.boolean(),
 		profiles: fc.dictionary(fc.string(), fc.dictionary(fc.string(), fc.string())),
 		loadTest: fc.record(
-			{rps: fc.double({min: 0.001, max: 100_000, noNaN: true}), durationSeconds: fc.integer({min: 1, max: 3600}), warmupSeconds: fc.integer({min: 0, max: 600})},
+			{
+				rps: fc.double({min: 0.001, max: 100_000, noNaN: true}),
+				durationSeconds: fc.integer({min: 1, max: 3600}),
+				warmupSeconds: fc.integer({min: 0, max: 600}),
+			},
 			{requiredKeys: []},
 		),
 	},
@@ -152,13 +176,22 @@ it('a context badge or a list of contexts out of shape is refused, saying what i
 	};
 
 	await fc.assert(
-		fc.asyncProperty(fc.string().filter((color) => !(badgeColors as readonly string[]).includes(color)), async (color) => {
-			expect(await refusal({contexts: {prod: {color}}})).toContain('contexts/prod/color must be one of red, yellow, green, blue, magenta, cyan, white, gray');
-		}),
+		fc.asyncProperty(
+			fc.string().filter((color) => !(badgeColors as readonly string[]).includes(color)),
+			async (color) => {
+				expect(await refusal({contexts: {prod: {color}}})).toContain(
+					'contexts/prod/color must be one of red, yellow, green, blue, magenta, cyan, white, gray',
+				);
+			},
+		),
 		{numRuns: 50},
 	);
-	expect(await refusal({contexts: {prod: {label: 'PRODUCTION-EU-1'}}})).toContain('contexts/prod/label must be a short string like "PROD" (1 to 12 characters)');
+	expect(await refusal({contexts: {prod: {label: 'PRODUCTION-EU-1'}}})).toContain(
+		'contexts/prod/label must be a short string like "PROD" (1 to 12 characters)',
+	);
 	expect(await refusal({contexts: {prod: {label: 'PR\nOD'}}})).toContain('contexts/prod/label must be');
-	expect(await refusal({showContexts: 'prod-us,prod-eu'})).toContain('showContexts must be a list of kubeconfig context names like ["prod-us", "prod-eu"]');
+	expect(await refusal({showContexts: 'prod-us,prod-eu'})).toContain(
+		'showContexts must be a list of kubeconfig context names like ["prod-us", "prod-eu"]',
+	);
 	expect(await refusal({showContexts: ['prod-us', 'a,b']})).toContain('showContexts/1 must be a context name like "prod-us" (no commas)');
 });

@@ -40,7 +40,9 @@ it('an unknown top-level key is refused with its line, column and the closest kn
 
 it('an unknown nested key names its whole path and the closest key at that level', async () => {
 	const {message} = await refusal('{"thresholds": {"models": {"fraud": {"p99LatncyMs": 5}}}}');
-	expect(message).toContain('column 38: unknown key thresholds/models/fraud/p99LatncyMs. Did you mean thresholds/models/fraud/p99LatencyMs?');
+	expect(message).toContain(
+		'column 38: unknown key thresholds/models/fraud/p99LatncyMs. Did you mean thresholds/models/fraud/p99LatencyMs?',
+	);
 });
 
 it('a value of the wrong type is refused with its line and column', async () => {
@@ -50,7 +52,9 @@ it('a value of the wrong type is refused with its line and column', async () => 
 
 it('invalid JSON is refused with the line and column of the mistake', async () => {
 	const {message} = await refusal('{\n  "weightStep": 5,\n}');
-	expect(message).toMatch(/is not valid JSON: line 3, column 1: expected a key in double quotes \(no comma after the last entry\), found "}"/);
+	expect(message).toMatch(
+		/is not valid JSON: line 3, column 1: expected a key in double quotes \(no comma after the last entry\), found "}"/,
+	);
 });
 
 it('a key given twice is refused rather than the second silently winning', async () => {
@@ -58,10 +62,13 @@ it('a key given twice is refused rather than the second silently winning', async
 	expect(message).toContain('line 1, column 19: the key "weightStep" appears twice');
 });
 
-it.each(['4.5', '0', '-5', '101', '"10"', '1e400'])('weightStep %s is refused: weights are whole numbers, a step 1 to 100', async (value) => {
-	const {message} = await refusal(`{"weightStep": ${value}}`);
-	expect(message).toContain('weightStep must be a whole number from 1 to 100');
-});
+it.each(['4.5', '0', '-5', '101', '"10"', '1e400'])(
+	'weightStep %s is refused: weights are whole numbers, a step 1 to 100',
+	async (value) => {
+		const {message} = await refusal(`{"weightStep": ${value}}`);
+		expect(message).toContain('weightStep must be a whole number from 1 to 100');
+	},
+);
 
 it('every problem is listed, not only the first', async () => {
 	const {message} = await refusal('{"weightStep": 4.5, "contexts": {"prod": {"readOnly": "yes", "colour": 1}}}');
@@ -74,7 +81,12 @@ it('an accepted file is read as written and never rewritten', async () => {
 	const text = '{"weightStep": 5, "contexts": {"kind-dev": {"readOnly": true}}, "keys": {"canary.promote": ["P"]}}';
 	const file = withSettings(text);
 	const {settings} = await loadSettings();
-	expect(settings).toMatchObject({weightStep: 5, refreshSeconds: 2, contexts: {'kind-dev': {readOnly: true}}, keys: {'canary.promote': ['P']}});
+	expect(settings).toMatchObject({
+		weightStep: 5,
+		refreshSeconds: 2,
+		contexts: {'kind-dev': {readOnly: true}},
+		keys: {'canary.promote': ['P']},
+	});
 	expect(readFileSync(file, 'utf8')).toBe(text);
 });
 

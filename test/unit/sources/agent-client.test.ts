@@ -13,9 +13,15 @@ describe('proxiedService', () => {
 		expect(proxiedService(proxied)).toEqual({namespace: 'modeldeck', service: 'modeldeck-agent'});
 		expect(proxiedService('https://k:6443/api/v1/namespaces/ops/services/agent:8090/proxy')).toEqual({namespace: 'ops', service: 'agent'});
 		expect(proxiedService('https://k:6443/api/v1/namespaces/ops/services/agent/proxy/')).toEqual({namespace: 'ops', service: 'agent'});
-		expect(proxiedService('https://k:6443/api/v1/namespaces/ops/services/http%3Aagent%3Ahttp/proxy/')).toEqual({namespace: 'ops', service: 'agent'});
+		expect(proxiedService('https://k:6443/api/v1/namespaces/ops/services/http%3Aagent%3Ahttp/proxy/')).toEqual({
+			namespace: 'ops',
+			service: 'agent',
+		});
 		// Behind a path prefix (e.g. Rancher's /k8s/clusters/ID).
-		expect(proxiedService('https://r.example/k8s/clusters/c-1/api/v1/namespaces/ops/services/agent:http/proxy/')).toEqual({namespace: 'ops', service: 'agent'});
+		expect(proxiedService('https://r.example/k8s/clusters/c-1/api/v1/namespaces/ops/services/agent:http/proxy/')).toEqual({
+			namespace: 'ops',
+			service: 'agent',
+		});
 	});
 
 	it('is undefined for a direct URL or a malformed one', () => {
@@ -35,7 +41,11 @@ describe('describeRefusal', () => {
 	});
 
 	it('says the API server refused the proxy, and which permission it takes, on a 403 Status', () => {
-		const text = status(403, 'Forbidden', 'services "http:modeldeck-agent:http" is forbidden: User "viewer" cannot get resource "services/proxy" in API group "" in the namespace "modeldeck"');
+		const text = status(
+			403,
+			'Forbidden',
+			'services "http:modeldeck-agent:http" is forbidden: User "viewer" cannot get resource "services/proxy" in API group "" in the namespace "modeldeck"',
+		);
 		expect(describeRefusal('the stream', 403, text, proxied)).toBe(
 			'the API server\'s service proxy refused the stream: 403: your user needs "get" and "create" on services/proxy in namespace modeldeck ' +
 				'(deploy/base/console-access.yaml grants them); it said: services "http:modeldeck-agent:http" is forbidden: User "viewer" cannot get resource "services/proxy" in API group "" in the namespace "modeldeck"',
@@ -56,7 +66,11 @@ describe('describeRefusal', () => {
 		expect(describeRefusal('v1/predictions', 503, none, proxied)).toMatch(
 			/^the API server's service proxy refused v1\/predictions: 503: no ready agent pod behind Service modeldeck\/modeldeck-agent: is the agent running\?; it said: no endpoints available/,
 		);
-		const unreachable = status(503, 'ServiceUnavailable', 'error trying to reach service: dial tcp 10.0.0.9:8090: connect: connection refused');
+		const unreachable = status(
+			503,
+			'ServiceUnavailable',
+			'error trying to reach service: dial tcp 10.0.0.9:8090: connect: connection refused',
+		);
 		expect(describeRefusal('the stream', 503, unreachable, proxied)).toBe(
 			"the API server's service proxy refused the stream: 503: the API server could not connect to the agent pod; it said: error trying to reach service: dial tcp 10.0.0.9:8090: connect: connection refused",
 		);
@@ -69,7 +83,9 @@ describe('describeRefusal', () => {
 		expect(describeRefusal('the stream', 401, JSON.stringify({kind: 'Status'}), proxied)).toBe(
 			"the API server's service proxy refused the stream: 401: the API server did not accept your credentials (log in again); it said: Unauthorized",
 		);
-		expect(describeRefusal('the stream', 502, '<html>bad gateway</html>', undefined)).toBe('the agent refused the stream: 502: <html>bad gateway</html>');
+		expect(describeRefusal('the stream', 502, '<html>bad gateway</html>', undefined)).toBe(
+			'the agent refused the stream: 502: <html>bad gateway</html>',
+		);
 		expect(describeRefusal('the stream', 500, 'null', proxied)).toBe('the agent refused the stream: 500: null');
 	});
 });

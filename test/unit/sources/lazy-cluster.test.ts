@@ -5,7 +5,10 @@ import {LazyClusterPort} from '../../../source/sources/lazy-cluster.ts';
 function port(context: string): ClusterPort {
 	return {
 		label: context,
-		contexts: () => [{name: 'a', cluster: 'c'}, {name: 'b', cluster: 'c'}],
+		contexts: () => [
+			{name: 'a', cluster: 'c'},
+			{name: 'b', cluster: 'c'},
+		],
 		currentContext: () => context,
 		switchContext: async () => undefined,
 		namespaces: async () => [],
@@ -44,7 +47,11 @@ it('a source that could not start (no current-context) starts again on the conte
 		kubeconfigContexts,
 	);
 	const errors: string[] = [];
-	lazy.watchModels(undefined, () => undefined, (error) => errors.push(error.message));
+	lazy.watchModels(
+		undefined,
+		() => undefined,
+		(error) => errors.push(error.message),
+	);
 	await new Promise((resolve) => setTimeout(resolve, 0));
 	expect(errors).toEqual(['the kubeconfig sets no current-context: pick one with --context NAME (contexts: a, b)']);
 	expect(lazy.contexts().map((context) => context.name)).toEqual(['a', 'b']);

@@ -16,7 +16,11 @@ function port(label: string, found?: string): MetricsPort {
 
 describe('LazyMetricsPort', () => {
 	it('takes the loaded source’s label and how it was found', async () => {
-		const lazy = new LazyMetricsPort(async () => port('prometheus monitoring/prometheus-operated (via API server)', 'monitoring/prometheus-operated (found: Prometheus Operator)'), 'prometheus in the cluster');
+		const lazy = new LazyMetricsPort(
+			async () =>
+				port('prometheus monitoring/prometheus-operated (via API server)', 'monitoring/prometheus-operated (found: Prometheus Operator)'),
+			'prometheus in the cluster',
+		);
 		expect(lazy.label).toBe('prometheus in the cluster');
 		expect(lazy.found).toBeUndefined();
 		expect((await lazy.sample([target], 60)).size).toBe(1);
@@ -42,18 +46,23 @@ describe('LazyMetricsPort', () => {
 			attempts++;
 			throw new SourceAbsentError('no Prometheus found');
 		}, 'prometheus in the cluster');
-		for (let call = 0; call < 3; call++) await expect(lazy.history([target], {start: 0, end: 1000, stepSeconds: 1})).rejects.toBeInstanceOf(SourceAbsentError);
+		for (let call = 0; call < 3; call++)
+			await expect(lazy.history([target], {start: 0, end: 1000, stepSeconds: 1})).rejects.toBeInstanceOf(SourceAbsentError);
 		expect(attempts).toBe(1);
 		expect(lazy.explain(target, 'rps')).toBe('# no Prometheus found');
 	});
 
 	it('loads again for the context switched to, and forgets the last one’s Prometheus', async () => {
 		const asked: Array<string | undefined> = [];
-		const lazy = new LazyMetricsPort(async (context) => {
-			asked.push(context);
-			if (context === 'prod-eu') throw new SourceAbsentError('no Prometheus found in context prod-eu');
-			return port(`prometheus of ${context}`, `${context}/prometheus-operated (found: Prometheus Operator)`);
-		}, 'prometheus in the cluster', 'prod-us');
+		const lazy = new LazyMetricsPort(
+			async (context) => {
+				asked.push(context);
+				if (context === 'prod-eu') throw new SourceAbsentError('no Prometheus found in context prod-eu');
+				return port(`prometheus of ${context}`, `${context}/prometheus-operated (found: Prometheus Operator)`);
+			},
+			'prometheus in the cluster',
+			'prod-us',
+		);
 		await lazy.sample([target], 60);
 		expect(lazy.found).toBe('prod-us/prometheus-operated (found: Prometheus Operator)');
 		lazy.switchContext('prod-eu');

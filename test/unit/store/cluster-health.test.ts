@@ -10,7 +10,17 @@ import {reducer} from '../../../source/store/reducer.ts';
 import {initialState, type AppState} from '../../../source/store/state.ts';
 
 function start(clusters: string[]): AppState {
-	return initialState({demo: false, readOnly: false, context: clusters.join(','), namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 0, clusters, agentExpected: false});
+	return initialState({
+		demo: false,
+		readOnly: false,
+		context: clusters.join(','),
+		namespace: undefined,
+		weightStep: 10,
+		refreshSeconds: 2,
+		now: 0,
+		clusters,
+		agentExpected: false,
+	});
 }
 
 function model(cluster: string): Model {
@@ -19,7 +29,7 @@ function model(cluster: string): Model {
 
 type Event = {kind: 'ok' | 'error' | 'models'; cluster: number};
 
-it('a context\'s events change its own health only; the whole is ok while any context is', () => {
+it("a context's events change its own health only; the whole is ok while any context is", () => {
 	fc.assert(
 		fc.property(
 			fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), {minLength: 2, maxLength: 4}),
@@ -49,7 +59,8 @@ it('a context\'s events change its own health only; the whole is ok while any co
 
 				for (const cluster of clusters) {
 					const health = state.clusters[cluster]!;
-					const expected = last.get(cluster) === 'ok' ? 'ok' : last.get(cluster) === 'error' ? (seen.has(cluster) ? 'stale' : 'down') : 'connecting';
+					const expected =
+						last.get(cluster) === 'ok' ? 'ok' : last.get(cluster) === 'error' ? (seen.has(cluster) ? 'stale' : 'down') : 'connecting';
 					expect(health.status).toBe(expected);
 					expect(clusterProblem(state, cluster)).toBe(expected === 'stale' || expected === 'down' ? `${cluster} refused` : undefined);
 				}

@@ -12,7 +12,15 @@ import {healthLabel} from '../../../source/ui/Header.tsx';
 import {fixtureModels} from '../../support/fake-sources.ts';
 
 const start = 1_000_000;
-const base = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: start});
+const base = initialState({
+	demo: false,
+	readOnly: false,
+	context: 'c',
+	namespace: undefined,
+	weightStep: 10,
+	refreshSeconds: 2,
+	now: start,
+});
 
 function run(state: AppState, actions: StoreAction[]): AppState {
 	return actions.reduce(reducer, state);
@@ -21,7 +29,11 @@ function run(state: AppState, actions: StoreAction[]): AppState {
 describe('source health', () => {
 	it('counts a stale source’s age from its last heartbeat, not from its last change of data', () => {
 		// Models listed once at the start, then heartbeats for 70 s with nothing changing, then the connection is cut.
-		const heartbeats: StoreAction[] = Array.from({length: 35}, (_, index) => ({type: 'source/ok', source: 'cluster', now: start + 2000 * (index + 1)}));
+		const heartbeats: StoreAction[] = Array.from({length: 35}, (_, index) => ({
+			type: 'source/ok',
+			source: 'cluster',
+			now: start + 2000 * (index + 1),
+		}));
 		const state = run(base, [
 			{type: 'cluster/models', models: fixtureModels(), now: start},
 			{type: 'source/ok', source: 'cluster', now: start},
@@ -79,7 +91,8 @@ describe('source health', () => {
 						state = reducer(state, {type: 'source/error', source: step.source, message: 'x', now});
 					} else if (step.kind === 'data') {
 						if (step.source === 'cluster') state = reducer(state, {type: 'cluster/models', models: fixtureModels(), now});
-						else if (step.source === 'metrics') state = reducer(state, {type: 'metrics/refreshed', samples: {}, flags: {}, verdicts: {}, now});
+						else if (step.source === 'metrics')
+							state = reducer(state, {type: 'metrics/refreshed', samples: {}, flags: {}, verdicts: {}, now});
 						else state = reducer(state, {type: 'audit/set', entries: []});
 						if (step.source === 'metrics') lastHealthy.metrics = now;
 					} else {

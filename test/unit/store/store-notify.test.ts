@@ -3,7 +3,9 @@ import {initialState} from '../../../source/store/state.ts';
 import {Store} from '../../../source/store/store.ts';
 
 function storeWithCounter() {
-	const store = new Store(initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 1000}));
+	const store = new Store(
+		initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 1000}),
+	);
 	let told = 0;
 	store.subscribe(() => told++);
 	return {store, told: () => told};

@@ -57,7 +57,9 @@ describe('threshold flags', () => {
 		expect(thresholdFlags(canary, canarySample, defaultThresholds, 5).map((flag) => flag.kind)).toContain('latency');
 		const relaxed = thresholdsFor(fraud!, {models: {'fraud-detector': {p99LatencyMs: 2000}}});
 		expect(thresholdFlags(canary, canarySample, relaxed, 5).map((flag) => flag.kind)).not.toContain('latency');
-		const byNamespace = thresholdsFor(fraud!, {models: {'fraud-detector': {p99LatencyMs: 2000}, 'prod/fraud-detector': {p99LatencyMs: 100}}});
+		const byNamespace = thresholdsFor(fraud!, {
+			models: {'fraud-detector': {p99LatencyMs: 2000}, 'prod/fraud-detector': {p99LatencyMs: 100}},
+		});
 		expect(byNamespace.p99LatencyMs).toBe(100);
 	});
 
@@ -89,7 +91,13 @@ describe('reducer', () => {
 	it('marks a source stale (keeping data) after it had data, down before', () => {
 		let state = reducer(base, {type: 'source/error', source: 'metrics', message: 'boom', now: 2000});
 		expect(state.health.metrics).toMatchObject({status: 'down', message: 'boom'});
-		state = reducer(state, {type: 'metrics/refreshed', samples: {a: fixtureSamples().get('prod/fraud-detector/v12')!}, flags: {}, verdicts: {}, now: 3000});
+		state = reducer(state, {
+			type: 'metrics/refreshed',
+			samples: {a: fixtureSamples().get('prod/fraud-detector/v12')!},
+			flags: {},
+			verdicts: {},
+			now: 3000,
+		});
 		expect(state.health.metrics).toMatchObject({status: 'ok', lastOk: 3000});
 		state = reducer(state, {type: 'source/error', source: 'metrics', message: 'timeout', now: 4000});
 		expect(state.health.metrics).toMatchObject({status: 'stale', lastOk: 3000, since: 4000, message: 'timeout'});
@@ -111,14 +119,30 @@ describe('reducer', () => {
 		expect(state.log.entries.at(-1)!.requestId).toBe(`r${LOG_CAPACITY + 49}`);
 		state = reducer(state, {type: 'log/toggle-pause'});
 		const before = state.log.entries;
-		state = reducer(state, {type: 'log/set', entries: [...many, prediction({requestId: 'late'})], received: LOG_CAPACITY + 51, ratePerSecond: 0});
+		state = reducer(state, {
+			type: 'log/set',
+			entries: [...many, prediction({requestId: 'late'})],
+			received: LOG_CAPACITY + 51,
+			ratePerSecond: 0,
+		});
 		expect(state.log.entries).toBe(before);
 		expect(state.log.received).toBe(LOG_CAPACITY + 51);
 	});
 
 	it('follows a task through progress to done', () => {
-		let state = reducer(base, {type: 'task/start', id: 't', action: {kind: 'smoke-test', target: {namespace: 'n', name: 'm', version: 'v'}}, title: 'Smoke', now: 0});
-		state = reducer(state, {type: 'task/progress', id: 't', progress: {kind: 'check', check: {name: 'metadata', ok: true, detail: ''}}, now: 1});
+		let state = reducer(base, {
+			type: 'task/start',
+			id: 't',
+			action: {kind: 'smoke-test', target: {namespace: 'n', name: 'm', version: 'v'}},
+			title: 'Smoke',
+			now: 0,
+		});
+		state = reducer(state, {
+			type: 'task/progress',
+			id: 't',
+			progress: {kind: 'check', check: {name: 'metadata', ok: true, detail: ''}},
+			now: 1,
+		});
 		state = reducer(state, {type: 'task/progress', id: 't', progress: {kind: 'done', message: 'all good'}, now: 2});
 		expect(state.tasks[0]).toMatchObject({state: 'done', fraction: 1, message: 'all good', finished: 2});
 		expect(state.tasks[0]!.checks).toHaveLength(1);

@@ -1,7 +1,19 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {layoutColumns} from '../../../source/ui/columns.ts';
-import {columnChart, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, sparkline, truncate, weightBar, wrapText} from '../../../source/ui/format.ts';
+import {
+	columnChart,
+	formatBytes,
+	formatCores,
+	formatMs,
+	formatPercent,
+	formatRps,
+	pad,
+	sparkline,
+	truncate,
+	weightBar,
+	wrapText,
+} from '../../../source/ui/format.ts';
 
 describe('formatters', () => {
 	it.each([

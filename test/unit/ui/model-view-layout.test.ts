@@ -20,8 +20,23 @@ describe('modelViewLayout', () => {
 			fc.property(needs, (need) => {
 				const room = modelViewLayout(need);
 				const smoke = need.smokeChecks === undefined ? 0 : 1 + room.smokeChecks;
-				const panel = 1 + Number(room.panel.details) + Number(room.panel.image) + Number(room.panel.capacity) + room.panel.charts.length * room.panel.chartRows;
-				const used = 1 + panel + Number(need.verdict) + Number(need.rollout) + Number(room.rolloutDetail) + Number(room.rolloutCommand) + room.flags + room.warnings + smoke + need.taskLines;
+				const panel =
+					1 +
+					Number(room.panel.details) +
+					Number(room.panel.image) +
+					Number(room.panel.capacity) +
+					room.panel.charts.length * room.panel.chartRows;
+				const used =
+					1 +
+					panel +
+					Number(need.verdict) +
+					Number(need.rollout) +
+					Number(room.rolloutDetail) +
+					Number(room.rolloutCommand) +
+					room.flags +
+					room.warnings +
+					smoke +
+					need.taskLines;
 				const must = 2 + Number(need.verdict) + Number(need.rollout) + 1 + (need.smokeChecks === undefined ? 0 : 1) + need.taskLines;
 				expect(room.panel.charts.length).toBeGreaterThanOrEqual(1);
 				// The title, the headings, verdict, a flag line, smoke summaries and the task always show; with one line

@@ -12,7 +12,9 @@ afterEach(() => {
 });
 
 function colours(theme: Theme): Array<string | undefined> {
-	return Object.values(theme).flatMap((group) => (typeof group === 'object' ? Object.values(group as Record<string, unknown>) : [])).filter((value): value is string | undefined => typeof value !== 'boolean');
+	return Object.values(theme)
+		.flatMap((group) => (typeof group === 'object' ? Object.values(group as Record<string, unknown>) : []))
+		.filter((value): value is string | undefined => typeof value !== 'boolean');
 }
 
 it('colours every theme colour, and the other forms Ink accepts, exactly as Ink does at every colour level', async () => {
@@ -20,7 +22,19 @@ it('colours every theme colour, and the other forms Ink accepts, exactly as Ink 
 	const {default: colorize} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/colorize.js')).href)) as {
 		default: (text: string, color: string | undefined, type: 'foreground') => string;
 	};
-	const candidates = [...colours(fullTheme), ...colours(ansi16Theme), ...colours(noColorTheme), 'redBright', 'ansi256(208)', 'rgb(1, 2, 3)', 'ansi256(x)', 'rgb(1,2)', 'chartreuse', '', undefined];
+	const candidates = [
+		...colours(fullTheme),
+		...colours(ansi16Theme),
+		...colours(noColorTheme),
+		'redBright',
+		'ansi256(208)',
+		'rgb(1, 2, 3)',
+		'ansi256(x)',
+		'rgb(1,2)',
+		'chartreuse',
+		'',
+		undefined,
+	];
 	expect(candidates).toContain('#9ece6a');
 	for (const level of [0, 1, 2, 3] as const) {
 		chalk.level = level;

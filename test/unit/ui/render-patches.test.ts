@@ -13,7 +13,10 @@ import {cachedTextLimit, narrowRanges, renderPatches} from '../../../scripts/ren
 
 type Patched = {
 	stringWidth: (text: string) => number;
-	Output: new (options: {width: number; height: number}) => {
+	Output: new (options: {
+		width: number;
+		height: number;
+	}) => {
 		write(x: number, y: number, text: string, options: {transformers: unknown[]}): void;
 		get(): {output: string; height: number};
 	};
@@ -54,8 +57,11 @@ beforeAll(async () => {
 	});
 	patched = (await import(pathToFileURL(path.join(directory, 'bundle.mjs')).href)) as Patched;
 	ink = {
-		measureText: ((await import(pathToFileURL(path.resolve('node_modules/ink/build/measure-text.js')).href)) as {default: Ink['measureText']}).default,
-		wrapText: ((await import(pathToFileURL(path.resolve('node_modules/ink/build/wrap-text.js')).href)) as {default: Ink['wrapText']}).default,
+		measureText: (
+			(await import(pathToFileURL(path.resolve('node_modules/ink/build/measure-text.js')).href)) as {default: Ink['measureText']}
+		).default,
+		wrapText: ((await import(pathToFileURL(path.resolve('node_modules/ink/build/wrap-text.js')).href)) as {default: Ink['wrapText']})
+			.default,
 	};
 });
 
@@ -72,7 +78,28 @@ it('every character of the widened fast path is one column wide for string-width
 });
 
 it('the patched string-width measures any text as the original does', () => {
-	const characters = ['a', ' ', '│', '█', '▏', '→', '·', '…', '›', '✔', '⣿', '界', '😀', '\u0301', '\u00ad', 'é', '\u001b[31m', '\u001b[39m', '\u200d', '\ufe0f'];
+	const characters = [
+		'a',
+		' ',
+		'│',
+		'█',
+		'▏',
+		'→',
+		'·',
+		'…',
+		'›',
+		'✔',
+		'⣿',
+		'界',
+		'😀',
+		'\u0301',
+		'\u00ad',
+		'é',
+		'\u001b[31m',
+		'\u001b[39m',
+		'\u200d',
+		'\ufe0f',
+	];
 	fc.assert(
 		fc.property(fc.array(fc.constantFrom(...characters), {maxLength: 40}), (parts) => {
 			const text = parts.join('');
@@ -101,10 +128,44 @@ function draw(Output: Patched['Output'], width: number, height: number, operatio
 // Pieces of text: one-column characters (the fast path), wide and zero-width ones, combining marks, newlines, and SGR
 // codes (compound, 256-colour, truecolour, resets, intensity, and a malformed one).
 const pieces = [
-	'a', 'Z', ' ', '  ', 'ok', 'fraud v2', '│', '█', '▏', '→', '·', '…', '✔', '⣿⣀', 'é', '¬', '\n',
-	'界', '😀', 'e\u0301', '\u00ad', '\u200d', 'x\ufe0f', '\u2028',
-	'\u001b[31m', '\u001b[39m', '\u001b[1m', '\u001b[2m', '\u001b[22m', '\u001b[0m', '\u001b[m', '\u001b[1;3;31m',
-	'\u001b[38;5;200m', '\u001b[48;2;1;2;3m', '\u001b[49m', '\u001b[7m', '\u001b[27m', '\u001b[3x',
+	'a',
+	'Z',
+	' ',
+	'  ',
+	'ok',
+	'fraud v2',
+	'│',
+	'█',
+	'▏',
+	'→',
+	'·',
+	'…',
+	'✔',
+	'⣿⣀',
+	'é',
+	'¬',
+	'\n',
+	'界',
+	'😀',
+	'e\u0301',
+	'\u00ad',
+	'\u200d',
+	'x\ufe0f',
+	'\u2028',
+	'\u001b[31m',
+	'\u001b[39m',
+	'\u001b[1m',
+	'\u001b[2m',
+	'\u001b[22m',
+	'\u001b[0m',
+	'\u001b[m',
+	'\u001b[1;3;31m',
+	'\u001b[38;5;200m',
+	'\u001b[48;2;1;2;3m',
+	'\u001b[49m',
+	'\u001b[7m',
+	'\u001b[27m',
+	'\u001b[3x',
 ];
 const transformerPool: Transformer[] = [
 	(line) => `\u001b[32m${line}\u001b[39m`,
@@ -118,7 +179,16 @@ const bound = fc.option(fc.integer({min: -2, max: 34}), {nil: undefined});
 // Operations name their text by its place in a small pool, so frames write the same texts at other places and clips.
 type Pooled = Exclude<Operation, {type: 'write'}> | (Omit<Extract<Operation, {type: 'write'}>, 'text'> & {text: number});
 const operationArbitrary: fc.Arbitrary<Pooled> = fc.oneof(
-	{weight: 6, arbitrary: fc.record({type: fc.constant('write' as const), x: coordinate, y: fc.integer({min: -2, max: 9}), text: fc.nat(5), transformers: fc.array(fc.constantFrom(...transformerPool), {maxLength: 2})})},
+	{
+		weight: 6,
+		arbitrary: fc.record({
+			type: fc.constant('write' as const),
+			x: coordinate,
+			y: fc.integer({min: -2, max: 9}),
+			text: fc.nat(5),
+			transformers: fc.array(fc.constantFrom(...transformerPool), {maxLength: 2}),
+		}),
+	},
 	{weight: 1, arbitrary: fc.record({type: fc.constant('clip' as const), clip: fc.record({x1: bound, x2: bound, y1: bound, y2: bound})})},
 	{weight: 1, arbitrary: fc.constant({type: 'unclip' as const})},
 );
@@ -126,7 +196,9 @@ const withTexts = (operations: Pooled[], pool: string[]): Operation[] =>
 	operations.map((operation) => (operation.type === 'write' ? {...operation, text: pool[operation.text % pool.length]!} : operation));
 
 it('the replacement Output draws exactly the frames Ink’s own draws, frame after frame, with its caches kept across frames', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {default: Patched['Output']};
+	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
+		default: Patched['Output'];
+	};
 	expect(patched.Output).not.toBe(Original);
 	fc.assert(
 		fc.property(
@@ -148,7 +220,9 @@ it('the replacement Output draws exactly the frames Ink’s own draws, frame aft
 });
 
 it('the replacement Output draws a real screen’s lines as Ink does, including a wide character cut by a clip', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {default: Patched['Output']};
+	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
+		default: Patched['Output'];
+	};
 	const lines = ['\u001b[32mok\u001b[39m  fraud  v2 │ ██▏ 10%', 'plain text', '⣿⣀ chart → 12 ms · …', '界 wide'];
 	for (let frame = 0; frame < 3; frame++) {
 		const operations: Operation[] = [{type: 'clip', clip: {x1: 1, x2: 29, y1: 0, y2: 5}}];
@@ -161,9 +235,12 @@ it('the replacement Output draws a real screen’s lines as Ink does, including 
 });
 
 it('the replacement Output’s fast path draws every one-column character as Ink’s own does, plain and styled', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {default: Patched['Output']};
+	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
+		default: Patched['Output'];
+	};
 	const characters: string[] = [];
-	for (const [from, to] of narrowRanges as Array<[number, number]>) for (let codePoint = from; codePoint <= to; codePoint++) characters.push(String.fromCodePoint(codePoint));
+	for (const [from, to] of narrowRanges as Array<[number, number]>)
+		for (let codePoint = from; codePoint <= to; codePoint++) characters.push(String.fromCodePoint(codePoint));
 	const differing: string[] = [];
 	for (let start = 0; start < characters.length; start += 30) {
 		const chunk = characters.slice(start, start + 30).join('');
@@ -181,7 +258,10 @@ it('the replacement Output’s fast path draws every one-column character as Ink
 it('Ink’s measure and wrap caches keep short texts and not long ones, and measure and wrap every text as Ink does', () => {
 	const row = '\u001b[32mcanary\u001b[39m v13 │ ██▏ 10% │ 1.2k rps';
 	// A prediction log's text: a new one every frame, 12 KB, looked up by no later frame.
-	const log = Array.from({length: 40}, (_, line) => `\u001b[90m21:46:${String(line).padStart(2, '0')}\u001b[39m 02862042-44e8-4da7 sentiment v4 ok ${line} ms`).join('\n');
+	const log = Array.from(
+		{length: 40},
+		(_, line) => `\u001b[90m21:46:${String(line).padStart(2, '0')}\u001b[39m 02862042-44e8-4da7 sentiment v4 ok ${line} ms`,
+	).join('\n');
 	expect(row.length).toBeLessThanOrEqual(cachedTextLimit);
 	expect(log.length).toBeGreaterThan(cachedTextLimit);
 

@@ -49,7 +49,11 @@ export interface RolloutControl {
 }
 
 /** `kubectl argo rollouts <verb> <name> -n <namespace>`: the owner's own command, shown where modeldeck refuses. */
-export function argoRolloutsCommand(verb: 'promote' | 'promote --full' | 'abort' | 'retry rollout', name: string, namespace: string): string {
+export function argoRolloutsCommand(
+	verb: 'promote' | 'promote --full' | 'abort' | 'retry rollout',
+	name: string,
+	namespace: string,
+): string {
 	const [command, flag] = verb.split(' --');
 	return `kubectl argo rollouts ${command} ${name} -n ${namespace}${flag ? ` --${flag}` : ''}`;
 }
@@ -118,7 +122,9 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 }
 
 function rolloutOwnerName(object: ReplicaSet | AnalysisRun): string | undefined {
-	return listOf(object.metadata?.ownerReferences).find((reference) => reference.kind === 'Rollout' && (reference.apiVersion ?? 'argoproj.io/').startsWith('argoproj.io/'))?.name;
+	return listOf(object.metadata?.ownerReferences).find(
+		(reference) => reference.kind === 'Rollout' && (reference.apiVersion ?? 'argoproj.io/').startsWith('argoproj.io/'),
+	)?.name;
 }
 
 function hashOf(replicaSet: ReplicaSet): string | undefined {
@@ -147,7 +153,9 @@ export function rolloutRouter(rollout: Rollout): string | undefined {
 	if (!routing || typeof routing !== 'object') return undefined;
 	const virtualService = virtualServiceNames(rollout)[0];
 	if (virtualService) return `VirtualService/${virtualService}`;
-	const gatewayApi = routing.plugins?.['argoproj-labs/gatewayAPI'] as {httpRoute?: unknown; httpRoutes?: Array<{name?: unknown}>} | undefined;
+	const gatewayApi = routing.plugins?.['argoproj-labs/gatewayAPI'] as
+		| {httpRoute?: unknown; httpRoutes?: Array<{name?: unknown}>}
+		| undefined;
 	const route = typeof gatewayApi?.httpRoute === 'string' ? gatewayApi.httpRoute : gatewayApi?.httpRoutes?.[0]?.name;
 	if (typeof route === 'string' && route) return `HTTPRoute/${route}`;
 	if (typeof routing.smi?.trafficSplitName === 'string') return `TrafficSplit/${routing.smi.trafficSplitName}`;
@@ -167,7 +175,12 @@ export function rolloutReferences(rollout: Rollout): Array<{kind: string; name: 
 
 	const destinationRule = canary?.trafficRouting?.istio?.destinationRule?.name;
 	if (typeof destinationRule === 'string' && destinationRule) references.push({kind: 'DestinationRule', name: destinationRule});
-	for (const service of [canary?.canaryService, canary?.stableService, rollout.spec?.strategy?.blueGreen?.activeService, rollout.spec?.strategy?.blueGreen?.previewService]) {
+	for (const service of [
+		canary?.canaryService,
+		canary?.stableService,
+		rollout.spec?.strategy?.blueGreen?.activeService,
+		rollout.spec?.strategy?.blueGreen?.previewService,
+	]) {
 		if (typeof service === 'string' && service) references.push({kind: 'Service', name: service});
 	}
 
@@ -212,9 +225,20 @@ export function analyseRollout(rollout: Rollout, objects: RolloutObjects): Model
 	const names = versionNames(stableSet, canarySet);
 	if (stableSet) versions.push(replicaSetVersion(stableSet, names.stable!, 'stable', canaryStrategy?.stableService, objects));
 	if (canarySet) versions.push(replicaSetVersion(canarySet, names.canary!, 'canary', canaryStrategy?.canaryService, objects));
-	if (!stableSet && !canarySet && currentSet) versions.push(replicaSetVersion(currentSet, versionLabelOf(currentSet) ?? hashOf(currentSet) ?? '?', 'stable', canaryStrategy?.stableService, objects));
-	if (versions.length === 0) warnings.push(`${label} has no ReplicaSets yet: Argo Rollouts has not reconciled it (is its controller running?)`);
-	else if (status.stableRS && !stableSet) warnings.push(`${label} names stable ReplicaSet hash ${status.stableRS}, which is not among its ReplicaSets`);
+	if (!stableSet && !canarySet && currentSet)
+		versions.push(
+			replicaSetVersion(
+				currentSet,
+				versionLabelOf(currentSet) ?? hashOf(currentSet) ?? '?',
+				'stable',
+				canaryStrategy?.stableService,
+				objects,
+			),
+		);
+	if (versions.length === 0)
+		warnings.push(`${label} has no ReplicaSets yet: Argo Rollouts has not reconciled it (is its controller running?)`);
+	else if (status.stableRS && !stableSet)
+		warnings.push(`${label} names stable ReplicaSet hash ${status.stableRS}, which is not among its ReplicaSets`);
 	if (canarySet) control.canary = names.canary;
 	if (stableSet) control.stable = names.stable;
 
@@ -248,11 +272,14 @@ export function analyseRollout(rollout: Rollout, objects: RolloutObjects): Model
 	if (rollout.metadata?.resourceVersion) model.resourceVersion = rollout.metadata.resourceVersion;
 	const annotations = modeldeckAnnotations([rollout.metadata?.annotations]);
 	if (annotations) model.annotations = annotations;
-	if (spec?.strategy?.blueGreen) warnings.push(`${label} is blue-green: modeldeck shows it; promote and abort it with kubectl argo rollouts`);
-	if (spec?.workloadRef && !spec.template) warnings.push(`${label} takes its pod template from ${spec.workloadRef.kind ?? 'a workload'}/${spec.workloadRef.name ?? '?'}`);
+	if (spec?.strategy?.blueGreen)
+		warnings.push(`${label} is blue-green: modeldeck shows it; promote and abort it with kubectl argo rollouts`);
+	if (spec?.workloadRef && !spec.template)
+		warnings.push(`${label} takes its pod template from ${spec.workloadRef.kind ?? 'a workload'}/${spec.workloadRef.name ?? '?'}`);
 	if (warnings.length > 0) model.warnings = warnings;
 	const owned: Record<string, ModelOwner> = {};
-	for (const reference of rolloutReferences(rollout)) owned[`${reference.kind}/${reference.name}`] = {...model.owner!, evidence: `named by ${label} spec.strategy`};
+	for (const reference of rolloutReferences(rollout))
+		owned[`${reference.kind}/${reference.name}`] = {...model.owner!, evidence: `named by ${label} spec.strategy`};
 	return {model, traffic: {kind: 'argo-rollouts', name, control}, deployments: {}, owned};
 }
 
@@ -273,7 +300,13 @@ function versionNames(stable: ReplicaSet | undefined, canary: ReplicaSet | undef
 	return names;
 }
 
-function replicaSetVersion(replicaSet: ReplicaSet, name: string, track: Version['track'], service: string | undefined, objects: RolloutObjects): Version {
+function replicaSetVersion(
+	replicaSet: ReplicaSet,
+	name: string,
+	track: Version['track'],
+	service: string | undefined,
+	objects: RolloutObjects,
+): Version {
 	const template = replicaSet.spec?.template;
 	const containers = listOf(template?.spec?.containers);
 	const pods = objects.pods(replicaSet);
@@ -320,11 +353,21 @@ function controllerRollout(rollout: Rollout, control: RolloutControl, objects: R
 
 function currentAnalysis(rollout: Rollout, runs: AnalysisRun[]): ControllerRollout['analysis'] {
 	if (runs.length === 0) return undefined;
-	const named = [rollout.status?.canary?.currentStepAnalysisRunStatus?.name, rollout.status?.canary?.currentBackgroundAnalysisRunStatus?.name];
-	const newestFirst = [...runs].sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '') || (b.metadata?.name ?? '').localeCompare(a.metadata?.name ?? ''));
+	const named = [
+		rollout.status?.canary?.currentStepAnalysisRunStatus?.name,
+		rollout.status?.canary?.currentBackgroundAnalysisRunStatus?.name,
+	];
+	const newestFirst = [...runs].sort(
+		(a, b) =>
+			(b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? '') ||
+			(b.metadata?.name ?? '').localeCompare(a.metadata?.name ?? ''),
+	);
 	const run = newestFirst.find((candidate) => named.includes(candidate.metadata?.name)) ?? newestFirst[0]!;
 	const status = run.status ?? {};
-	const analysis: NonNullable<ControllerRollout['analysis']> = {name: run.metadata?.name ?? '', phase: typeof status.phase === 'string' && status.phase ? status.phase : 'Pending'};
+	const analysis: NonNullable<ControllerRollout['analysis']> = {
+		name: run.metadata?.name ?? '',
+		phase: typeof status.phase === 'string' && status.phase ? status.phase : 'Pending',
+	};
 	const failing = listOf(status.metricResults).find((metric) => metric?.phase === 'Failed' || metric?.phase === 'Error');
 	if (failing?.name) {
 		analysis.failingMetric = failing.name;

@@ -36,7 +36,10 @@ export function addUnlessNameTaken(analyses: ModelAnalysis[], analysis: ModelAna
 	const {namespace, name} = analysis.model;
 	const clash = analyses.find((existing) => existing.model.namespace === namespace && existing.model.name === name);
 	if (clash) {
-		clash.model.warnings = [...(clash.model.warnings ?? []), `${source} has the same name as this model and is not shown; rename one of them`];
+		clash.model.warnings = [
+			...(clash.model.warnings ?? []),
+			`${source} has the same name as this model and is not shown; rename one of them`,
+		];
 		return false;
 	}
 

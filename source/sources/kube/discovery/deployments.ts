@@ -119,8 +119,16 @@ export function analyseDeploymentModel(
 		});
 	}
 
-	const declared = routers[0]?.metadata?.annotations?.[stableAnnotation] ?? selfDeclaredStable(drafts.map((draft) => ({version: draft.version, deployment: draft.deployment})));
-	const versions = withoutRetired(assignTracks(drafts.map((draft) => draft.version), declared), warnings);
+	const declared =
+		routers[0]?.metadata?.annotations?.[stableAnnotation] ??
+		selfDeclaredStable(drafts.map((draft) => ({version: draft.version, deployment: draft.deployment})));
+	const versions = withoutRetired(
+		assignTracks(
+			drafts.map((draft) => draft.version),
+			declared,
+		),
+		warnings,
+	);
 	const runtime = drafts.map((draft) => draft.deployment.metadata?.labels?.[conventions.runtimeLabel]).find(Boolean);
 	const model: Model = {namespace: group.namespace, name: group.name, router, versions};
 	if (routerObject) model.routerObject = routerObject;
@@ -129,7 +137,10 @@ export function analyseDeploymentModel(
 	if (resourceVersion) model.resourceVersion = resourceVersion;
 	if (warnings.length > 0) model.warnings = warnings;
 	// modeldeck.dev/* annotations (e.g. modeldeck.dev/guard) from the router and the Deployments; the router wins.
-	const annotations = modeldeckAnnotations([...drafts.map((draft) => draft.deployment.metadata?.annotations), routers[0]?.metadata?.annotations]);
+	const annotations = modeldeckAnnotations([
+		...drafts.map((draft) => draft.deployment.metadata?.annotations),
+		routers[0]?.metadata?.annotations,
+	]);
 	if (annotations) model.annotations = annotations;
 	const deployments: Record<string, string> = {};
 	for (const draft of drafts) deployments[draft.version.name] = draft.deployment.metadata?.name ?? '';

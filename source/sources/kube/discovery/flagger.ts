@@ -84,7 +84,8 @@ export function analyseFlaggerCanary(
 		const inAnalysis = analysisPhases.has(phase) && stableName === primary;
 		versions.push(flaggerVersion(stableDeployment, stableName, 'stable', inAnalysis ? 100 - canaryWeight : 100, index));
 		if (inAnalysis) versions.push(flaggerVersion(targetDeployment, target, 'canary', canaryWeight, index));
-		if (!primaryDeployment && phase !== 'Initializing') warnings.push(`Deployment/${primary} (Flagger's primary) is not among the Deployments read: its image and replicas are unknown`);
+		if (!primaryDeployment && phase !== 'Initializing')
+			warnings.push(`Deployment/${primary} (Flagger's primary) is not among the Deployments read: its image and replicas are unknown`);
 		if (canary.spec?.targetRef?.kind && canary.spec.targetRef.kind !== 'Deployment') {
 			warnings.push(`${label} targets a ${canary.spec.targetRef.kind}: modeldeck reads replicas and images of Deployments only`);
 		}
@@ -121,17 +122,28 @@ function routerWeight(canary: FlaggerCanary, routers: FlaggerRouters): {canary: 
 		return Number.isFinite(ratio) ? {canary: clampWeight(ratio * 100), object} : undefined;
 	};
 
-	const virtualService = listOf(routers.virtualServices as VirtualService[]).find((candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace);
+	const virtualService = listOf(routers.virtualServices as VirtualService[]).find(
+		(candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace,
+	);
 	const route = listOf(virtualService?.spec?.http)[0];
 	if (virtualService && route) {
-		const entries = listOf(route.route).map((entry) => ({name: resolveHost(entry?.destination?.host ?? '', namespace)?.name, weight: entry?.weight}));
+		const entries = listOf(route.route).map((entry) => ({
+			name: resolveHost(entry?.destination?.host ?? '', namespace)?.name,
+			weight: entry?.weight,
+		}));
 		const found = share(entries, `VirtualService/${service}`);
 		if (found) return found;
 	}
 
-	const httpRoute = listOf(routers.httpRoutes as HttpRoute[]).find((candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace);
+	const httpRoute = listOf(routers.httpRoutes as HttpRoute[]).find(
+		(candidate) => candidate.metadata?.name === service && namespaceOf(candidate) === namespace,
+	);
 	const rule = listOf(httpRoute?.spec?.rules)[0];
-	if (httpRoute && rule) return share(listOf(rule.backendRefs).map((entry) => ({name: entry?.name, weight: entry?.weight})), `HTTPRoute/${service}`);
+	if (httpRoute && rule)
+		return share(
+			listOf(rule.backendRefs).map((entry) => ({name: entry?.name, weight: entry?.weight})),
+			`HTTPRoute/${service}`,
+		);
 	return undefined;
 }
 
@@ -163,21 +175,38 @@ function flaggerVersion(
 	return version;
 }
 
-function rolloutOf(canary: FlaggerCanary, phase: string, analysis: FlaggerAnalysis, events: readonly CanaryEvent[], canaryWeight: number): ControllerRollout {
+function rolloutOf(
+	canary: FlaggerCanary,
+	phase: string,
+	analysis: FlaggerAnalysis,
+	events: readonly CanaryEvent[],
+	canaryWeight: number,
+): ControllerRollout {
 	const status = canary.status ?? {};
 	const rollout: ControllerRollout = {controller: 'flagger', phase};
 	const promoted = listOf(status.conditions).find((condition) => condition?.type === 'Promoted');
 	if (typeof promoted?.message === 'string' && promoted.message) rollout.message = promoted.message;
-	const failedChecks = typeof status.failedChecks === 'number' && Number.isFinite(status.failedChecks) ? Math.max(0, Math.round(status.failedChecks)) : 0;
+	const failedChecks =
+		typeof status.failedChecks === 'number' && Number.isFinite(status.failedChecks) ? Math.max(0, Math.round(status.failedChecks)) : 0;
 	rollout.failedChecks = failedChecks;
-	if (typeof analysis.threshold === 'number' && Number.isFinite(analysis.threshold)) rollout.failedChecksLimit = Math.round(analysis.threshold);
+	if (typeof analysis.threshold === 'number' && Number.isFinite(analysis.threshold))
+		rollout.failedChecksLimit = Math.round(analysis.threshold);
 	if (phase === 'Waiting' || phase === 'WaitingPromotion') rollout.paused = true;
 	if (analysisPhases.has(phase)) Object.assign(rollout, stepOf(analysis, canaryWeight, status.iterations));
 
 	const checks = listOf(analysis.metrics).filter((metric): metric is FlaggerMetric => typeof metric?.name === 'string');
 	// Events outlive a run: a halt is this run's only while checks are failing (or the run failed on it).
 	const halt = failedChecks > 0 || phase === 'Failed' ? lastHalt(canary, events) : undefined;
-	const analysisPhase = phase === 'Failed' ? 'Failed' : phase === 'Succeeded' ? 'Successful' : failedChecks > 0 ? 'Failing' : analysisPhases.has(phase) ? 'Running' : 'Idle';
+	const analysisPhase =
+		phase === 'Failed'
+			? 'Failed'
+			: phase === 'Succeeded'
+				? 'Successful'
+				: failedChecks > 0
+					? 'Failing'
+					: analysisPhases.has(phase)
+						? 'Running'
+						: 'Idle';
 	rollout.analysis = {name: checks.length > 0 ? checks.map(describeMetric).join(', ') : 'no metric checks', phase: analysisPhase};
 	if (halt) {
 		rollout.analysis.failingMetric = halt.metric;
@@ -201,7 +230,10 @@ function stepOf(analysis: FlaggerAnalysis, weight: number, iterations: unknown):
 	}
 
 	if (typeof analysis.iterations === 'number' && analysis.iterations > 0) {
-		return {step: typeof iterations === 'number' && Number.isFinite(iterations) ? Math.max(0, Math.round(iterations)) : 0, totalSteps: Math.round(analysis.iterations)};
+		return {
+			step: typeof iterations === 'number' && Number.isFinite(iterations) ? Math.max(0, Math.round(iterations)) : 0,
+			totalSteps: Math.round(analysis.iterations),
+		};
 	}
 
 	return {};
@@ -215,7 +247,8 @@ export function describeMetric(metric: FlaggerMetric): string {
 	const bounds: string[] = [];
 	if (typeof min === 'number') bounds.push(`≥ ${min}`);
 	if (typeof max === 'number') bounds.push(`≤ ${max}`);
-	if (bounds.length === 0 && typeof metric.threshold === 'number') bounds.push(`${name === 'request-success-rate' ? '≥' : '≤'} ${metric.threshold}`);
+	if (bounds.length === 0 && typeof metric.threshold === 'number')
+		bounds.push(`${name === 'request-success-rate' ? '≥' : '≤'} ${metric.threshold}`);
 	return bounds.length > 0 ? `${name} ${bounds.join(' ')}` : name;
 }
 
@@ -260,7 +293,11 @@ type Refusal = {message: string; command?: string};
 /** Flagger's manual gates: a webhook of this type whose URL is the loadtester's gate, and the path that opens it. */
 function gate(analysis: FlaggerAnalysis, types: string[], checkPath: string): FlaggerWebhook | undefined {
 	return listOf(analysis.webhooks).find(
-		(webhook) => typeof webhook?.type === 'string' && types.includes(webhook.type) && typeof webhook.url === 'string' && webhook.url.includes(checkPath),
+		(webhook) =>
+			typeof webhook?.type === 'string' &&
+			types.includes(webhook.type) &&
+			typeof webhook.url === 'string' &&
+			webhook.url.includes(checkPath),
 	);
 }
 
@@ -324,17 +361,30 @@ export function flaggerRefusals(canary: FlaggerCanary, phase: string, canaryWeig
 					command: `kubectl -n ${namespace} rollout undo deployment/${target}`,
 				};
 
-	const steps = analysis.stepWeights?.length ? `steps ${analysis.stepWeights.join(', ')}%` : typeof analysis.stepWeight === 'number' ? `${analysis.stepWeight}% steps up to ${analysis.maxWeight ?? 100}%` : 'its analysis';
+	const steps = analysis.stepWeights?.length
+		? `steps ${analysis.stepWeights.join(', ')}%`
+		: typeof analysis.stepWeight === 'number'
+			? `${analysis.stepWeight}% steps up to ${analysis.maxWeight ?? 100}%`
+			: 'its analysis';
 	const weight: Refusal = {
 		message: `Flagger sets the weights of ${label} itself (${steps}; ${now}); a weight written to its router would be reverted — promote or roll back through Flagger instead`,
 		command: promote.command ?? rollback.command,
 	};
 	// The Argo Rollouts commands (next step, abort, retry) are not Flagger's: Flagger's own way is the promotion above.
-	const rollout: Refusal = {message: `${label} is a Flagger Canary, not an Argo Rollout: ${promote.message}`, ...(promote.command ? {command: promote.command} : {})};
+	const rollout: Refusal = {
+		message: `${label} is a Flagger Canary, not an Argo Rollout: ${promote.message}`,
+		...(promote.command ? {command: promote.command} : {}),
+	};
 	return {promote, rollback, 'set-weight': weight, switch: weight, rollout};
 }
 
 function messages(refusals: Record<TrafficAction['kind'], Refusal>): Record<TrafficAction['kind'], string> {
 	const say = (refusal: Refusal) => (refusal.command ? `${refusal.message}: ${refusal.command}` : refusal.message);
-	return {promote: say(refusals.promote), rollback: say(refusals.rollback), 'set-weight': say(refusals['set-weight']), switch: say(refusals.switch), rollout: say(refusals.rollout)};
+	return {
+		promote: say(refusals.promote),
+		rollback: say(refusals.rollback),
+		'set-weight': say(refusals['set-weight']),
+		switch: say(refusals.switch),
+		rollout: say(refusals.rollout),
+	};
 }

@@ -7,7 +7,13 @@ export function guarded(namespace: string, name: string, analyse: () => ModelAna
 	} catch (error) {
 		const reason = error instanceof Error ? error.message : String(error);
 		return {
-			model: {namespace, name, router: 'replicas', versions: [], warnings: [`its objects could not be read (${reason}); check them with kubectl`]},
+			model: {
+				namespace,
+				name,
+				router: 'replicas',
+				versions: [],
+				warnings: [`its objects could not be read (${reason}); check them with kubectl`],
+			},
 			traffic: {kind: 'replicas'},
 			deployments: {},
 		};

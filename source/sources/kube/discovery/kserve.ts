@@ -29,7 +29,11 @@ export function isRawDeployment(inferenceService: InferenceService): boolean {
 export function kserveDeployments(inferenceService: InferenceService, deployments: Deployment[]): Deployment[] {
 	const name = inferenceService.metadata?.name;
 	const namespace = namespaceOf(inferenceService);
-	const own = sortByName(deployments.filter((deployment) => namespaceOf(deployment) === namespace && deployment.metadata?.labels?.[kserveInferenceServiceLabel] === name));
+	const own = sortByName(
+		deployments.filter(
+			(deployment) => namespaceOf(deployment) === namespace && deployment.metadata?.labels?.[kserveInferenceServiceLabel] === name,
+		),
+	);
 	const isPredictor = (deployment: Deployment) =>
 		deployment.metadata?.labels?.component === 'predictor' || /-predictor(-default)?$/.test(deployment.metadata?.name ?? '');
 	return [...own.filter(isPredictor), ...own.filter((deployment) => !isPredictor(deployment))];
@@ -52,7 +56,9 @@ function analyseRawInferenceService(inferenceService: InferenceService, deployme
 		if (image) version.image = image;
 		versions.push(version);
 	} else {
-		warnings.push(`${label} runs in RawDeployment mode but no Deployment labelled ${kserveInferenceServiceLabel}=${name} is in ${namespace}: KServe has not reconciled it`);
+		warnings.push(
+			`${label} runs in RawDeployment mode but no Deployment labelled ${kserveInferenceServiceLabel}=${name} is in ${namespace}: KServe has not reconciled it`,
+		);
 	}
 
 	if (typeof predictor?.canaryTrafficPercent === 'number') {
@@ -61,7 +67,15 @@ function analyseRawInferenceService(inferenceService: InferenceService, deployme
 		);
 	}
 
-	const model: Model = {namespace, name, router: 'kserve', routerObject: label, runtime: 'kserve', versions, discoveredBy: `InferenceService/${name} (RawDeployment)`};
+	const model: Model = {
+		namespace,
+		name,
+		router: 'kserve',
+		routerObject: label,
+		runtime: 'kserve',
+		versions,
+		discoveredBy: `InferenceService/${name} (RawDeployment)`,
+	};
 	if (inferenceService.metadata?.resourceVersion) model.resourceVersion = inferenceService.metadata.resourceVersion;
 	const annotations = modeldeckAnnotations([inferenceService.metadata?.annotations]);
 	if (annotations) model.annotations = annotations;
@@ -77,7 +91,11 @@ const kserveStorageUriAnnotations = [
 	'serving.kserve.io/storage-initializer-sourceuri',
 ];
 
-export function analyseInferenceService(inferenceService: InferenceService, index: SnapshotIndex, deployments: Deployment[] = []): ModelAnalysis {
+export function analyseInferenceService(
+	inferenceService: InferenceService,
+	index: SnapshotIndex,
+	deployments: Deployment[] = [],
+): ModelAnalysis {
 	if (isRawDeployment(inferenceService)) return analyseRawInferenceService(inferenceService, deployments, index);
 	const name = inferenceService.metadata?.name ?? '';
 	const namespace = namespaceOf(inferenceService);
@@ -87,8 +105,11 @@ export function analyseInferenceService(inferenceService: InferenceService, inde
 	const status = inferenceService.status?.components?.predictor;
 	const traffic = listOf(status?.traffic);
 	const latestTarget = traffic.find((target) => target.latestRevision === true);
-	const previousTarget = traffic.find((target) => target.latestRevision === false && target.tag === 'prev') ?? traffic.find((target) => target.latestRevision === false);
-	const canaryRevision = latestTarget?.revisionName ?? status?.latestReadyRevision ?? status?.latestCreatedRevision ?? status?.latestRolledoutRevision;
+	const previousTarget =
+		traffic.find((target) => target.latestRevision === false && target.tag === 'prev') ??
+		traffic.find((target) => target.latestRevision === false);
+	const canaryRevision =
+		latestTarget?.revisionName ?? status?.latestReadyRevision ?? status?.latestCreatedRevision ?? status?.latestRolledoutRevision;
 	const stableCandidates = [previousTarget?.revisionName, status?.latestRolledoutRevision, status?.previousRolledoutRevision];
 	const stableRevision = stableCandidates.find((revision) => revision && revision !== canaryRevision);
 	const canaryTrafficPercent = typeof predictor?.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : undefined;
@@ -146,7 +167,13 @@ function revisionVersion(
 	const podStorageUri = kserveStorageUriAnnotations.map((key) => pods[0]?.metadata?.annotations?.[key]).find(Boolean);
 	// The spec describes the latest revision only; an older revision is known through its pods.
 	const image = latest ? (predictorImage(predictor) ?? podStorageUri ?? main?.image ?? '') : (podStorageUri ?? main?.image ?? '');
-	const created = pods.map((pod) => pod.metadata?.creationTimestamp ?? '').filter(Boolean).sort()[0] ?? inferenceService.metadata?.creationTimestamp ?? '';
+	const created =
+		pods
+			.map((pod) => pod.metadata?.creationTimestamp ?? '')
+			.filter(Boolean)
+			.sort()[0] ??
+		inferenceService.metadata?.creationTimestamp ??
+		'';
 	const version: Version = {
 		name: revision,
 		track,
@@ -158,7 +185,8 @@ function revisionVersion(
 		created,
 		object: `InferenceService/${inferenceService.metadata?.name}`,
 	};
-	const resources = latest && predictor?.model?.resources ? resourcesOf([{resources: predictor.model.resources}]) : resourcesOf(podContainers);
+	const resources =
+		latest && predictor?.model?.resources ? resourcesOf([{resources: predictor.model.resources}]) : resourcesOf(podContainers);
 	if (resources) version.resources = resources;
 	if (typeof predictor?.maxReplicas === 'number') {
 		version.autoscaler = {min: predictor.minReplicas ?? 1, max: predictor.maxReplicas, current: pods.length};

@@ -37,7 +37,9 @@ export function ownerCommand(controller: Controller, kind: string, name: string,
 		case 'KServe':
 			return `kubectl patch inferenceservice ${name} -n ${namespace} --type merge -p '{"spec":{"predictor":{"canaryTrafficPercent":<percent>}}}'`;
 		case 'Knative':
-			return kind === 'Service' ? `kn service update ${name} -n ${namespace} --traffic <revision>=<percent>` : `kubectl edit ${kind.toLowerCase()}/${name} -n ${namespace} (its spec.traffic)`;
+			return kind === 'Service'
+				? `kn service update ${name} -n ${namespace} --traffic <revision>=<percent>`
+				: `kubectl edit ${kind.toLowerCase()}/${name} -n ${namespace} (its spec.traffic)`;
 	}
 }
 
@@ -58,7 +60,8 @@ function controllerOfReference(apiVersion: string, kind: string): Controller | u
 /** Which controller wrote the object, from its managedFields managers (names as their controllers set them). */
 function controllerOfManager(manager: string, labels: Record<string, string>): Controller | undefined {
 	// The manager is the writer's binary name: `rollouts-controller` in Argo's image, with a suffix where renamed.
-	if (manager === 'rollouts-controller' || manager.startsWith('rollouts-controller-') || manager === 'argo-rollouts') return 'Argo Rollouts';
+	if (manager === 'rollouts-controller' || manager.startsWith('rollouts-controller-') || manager === 'argo-rollouts')
+		return 'Argo Rollouts';
 	if (manager === 'flagger') return 'Flagger';
 	if ((manager === 'manager' || manager === 'kserve-controller-manager') && labels[kserveLabel] !== undefined) return 'KServe';
 	if (manager === 'controller' && (labels[knativeRouteLabel] !== undefined || labels[knativeServiceLabel] !== undefined)) return 'Knative';
@@ -113,7 +116,13 @@ export function findOwner(kind: string, object: KubeObject, rollouts: readonly R
 
 	const knative = labels[knativeServiceLabel] ?? labels[knativeRouteLabel];
 	if (typeof knative === 'string' && knative) {
-		return owner('Knative', labels[knativeServiceLabel] ? 'Service' : 'Route', knative, namespace, `label ${labels[knativeServiceLabel] ? knativeServiceLabel : knativeRouteLabel}`);
+		return owner(
+			'Knative',
+			labels[knativeServiceLabel] ? 'Service' : 'Route',
+			knative,
+			namespace,
+			`label ${labels[knativeServiceLabel] ? knativeServiceLabel : knativeRouteLabel}`,
+		);
 	}
 
 	if (labels['app.kubernetes.io/managed-by'] === 'flagger') {
@@ -124,7 +133,13 @@ export function findOwner(kind: string, object: KubeObject, rollouts: readonly R
 }
 
 /** The owning object when only the writer is known: the controllers' labels name it, else the object's own name. */
-function ownerGuess(controller: Controller, kind: string, name: string, labels: Record<string, string>, annotations: Record<string, string>): [string, string] {
+function ownerGuess(
+	controller: Controller,
+	kind: string,
+	name: string,
+	labels: Record<string, string>,
+	annotations: Record<string, string>,
+): [string, string] {
 	switch (controller) {
 		case 'Argo Rollouts':
 			return ['Rollout', annotations[rolloutsManagedBy] ?? name];
@@ -133,7 +148,9 @@ function ownerGuess(controller: Controller, kind: string, name: string, labels: 
 		case 'KServe':
 			return ['InferenceService', labels[kserveLabel] ?? name];
 		case 'Knative':
-			return labels[knativeServiceLabel] ? ['Service', labels[knativeServiceLabel]] : [kind === 'Service' ? 'Service' : 'Route', labels[knativeRouteLabel] ?? name];
+			return labels[knativeServiceLabel]
+				? ['Service', labels[knativeServiceLabel]]
+				: [kind === 'Service' ? 'Service' : 'Route', labels[knativeRouteLabel] ?? name];
 	}
 }
 
@@ -155,7 +172,9 @@ export function markOwners(analyses: ModelAnalysis[], snapshot: ClusterSnapshot)
 	const find = (kind: string, namespace: string, name: string): KubeObject | undefined => {
 		const list = snapshotLists[kind];
 		if (!list) return undefined;
-		return (snapshot[list] as KubeObject[] | undefined)?.find((object) => object.metadata?.name === name && namespaceOf(object) === namespace);
+		return (snapshot[list] as KubeObject[] | undefined)?.find(
+			(object) => object.metadata?.name === name && namespaceOf(object) === namespace,
+		);
 	};
 
 	const rolloutsByNamespace = new Map<string, Rollout[]>();

@@ -51,7 +51,13 @@ export function routerSelectors(router: DeploymentRouter, index: SnapshotIndex):
 }
 
 /** The Deployments of the router's namespace that no earlier step claimed and whose pods its backends select. */
-export function deploymentsReached(router: DeploymentRouter, snapshot: ClusterSnapshot, index: SnapshotIndex, claims: Claims, inNamespace?: Deployment[]): Deployment[] {
+export function deploymentsReached(
+	router: DeploymentRouter,
+	snapshot: ClusterSnapshot,
+	index: SnapshotIndex,
+	claims: Claims,
+	inNamespace?: Deployment[],
+): Deployment[] {
 	const namespace = namespaceOf(router);
 	const selectors = routerSelectors(router, index);
 	const candidates = inNamespace ?? sortByName((snapshot.deployments ?? []).filter((deployment) => namespaceOf(deployment) === namespace));
@@ -99,6 +105,10 @@ export function discoverRouterModels(
 			versionOf: versionNames(reached),
 			discoveredBy: `${kind}/${routerName} backends`,
 		};
-		addUnlessNameTaken(analyses, guarded(namespace, name, () => analyseDeploymentModel(group, [router], index, conventions)), `${kind}/${routerName}`);
+		addUnlessNameTaken(
+			analyses,
+			guarded(namespace, name, () => analyseDeploymentModel(group, [router], index, conventions)),
+			`${kind}/${routerName}`,
+		);
 	}
 }

@@ -20,7 +20,13 @@ function condition(conditions: SeldonCondition[] | undefined, type: string): Sel
 
 function seldonVersion(name: string, model: SeldonModel | undefined, weight: number): Version {
 	// Seldon defaults a Model's replicas to 1; a candidate that is no Model has none.
-	const replicasDesired = !model ? 0 : typeof model.spec?.replicas === 'number' ? model.spec.replicas : typeof model.status?.replicas === 'number' ? model.status.replicas : 1;
+	const replicasDesired = !model
+		? 0
+		: typeof model.spec?.replicas === 'number'
+			? model.spec.replicas
+			: typeof model.status?.replicas === 'number'
+				? model.status.replicas
+				: 1;
 	const version: Version = {
 		name,
 		track: 'canary',
@@ -33,7 +39,8 @@ function seldonVersion(name: string, model: SeldonModel | undefined, weight: num
 		object: `Model/${name}`,
 	};
 	const ready = condition(model?.status?.conditions, 'ModelReady');
-	if (ready && ready.status !== 'True') version.problems = [`Model/${name} not ready${ready.reason ? `: ${ready.reason}` : ''}${ready.message ? ` (${ready.message})` : ''}`];
+	if (ready && ready.status !== 'True')
+		version.problems = [`Model/${name} not ready${ready.reason ? `: ${ready.reason}` : ''}${ready.message ? ` (${ready.message})` : ''}`];
 	return version;
 }
 
@@ -42,7 +49,9 @@ export function analyseExperiment(experiment: SeldonExperiment, models: Map<stri
 	const namespace = namespaceOf(experiment);
 	const label = `Experiment/${experimentName}`;
 	const warnings: string[] = [];
-	const candidates = listOf(experiment.spec?.candidates).filter((candidate) => typeof candidate?.name === 'string' && candidate.name !== '');
+	const candidates = listOf(experiment.spec?.candidates).filter(
+		(candidate) => typeof candidate?.name === 'string' && candidate.name !== '',
+	);
 	const defaultName = typeof experiment.spec?.default === 'string' && experiment.spec.default !== '' ? experiment.spec.default : undefined;
 	const pipelines = experiment.spec?.resourceType === 'pipeline';
 	const weights = candidates.map((candidate) => (typeof candidate.weight === 'number' && candidate.weight > 0 ? candidate.weight : 0));
@@ -75,15 +84,19 @@ export function analyseExperiment(experiment: SeldonExperiment, models: Map<stri
 	});
 	if (candidates.length === 0) warnings.push(`${label} has no candidates: no version receives traffic through it`);
 	if (pipelines) warnings.push(`${label} splits traffic between Pipelines: their replicas are not shown`);
-	if (weights.every((weight) => weight === 0) && candidates.length > 0) warnings.push(`${label} sends no traffic: every candidate weight is 0`);
+	if (weights.every((weight) => weight === 0) && candidates.length > 0)
+		warnings.push(`${label} sends no traffic: every candidate weight is 0`);
 	if (defaultName && !seen.has(defaultName)) warnings.push(`${label} default ${defaultName} is not one of its candidates`);
 	const mirror = experiment.spec?.mirror;
 	if (typeof mirror?.name === 'string' && mirror.name) {
-		warnings.push(`${label} mirrors ${typeof mirror.percent === 'number' ? mirror.percent : 0}% of requests to ${mirror.name} (a copy: its answers are not returned, so it is not a version here)`);
+		warnings.push(
+			`${label} mirrors ${typeof mirror.percent === 'number' ? mirror.percent : 0}% of requests to ${mirror.name} (a copy: its answers are not returned, so it is not a version here)`,
+		);
 	}
 
 	const ready = condition(experiment.status?.conditions, 'Ready') ?? condition(experiment.status?.conditions, 'ExperimentReady');
-	if (ready && ready.status === 'False') warnings.push(`${label} is not ready${ready.message ? `: ${ready.message}` : ready.reason ? `: ${ready.reason}` : ''}`);
+	if (ready && ready.status === 'False')
+		warnings.push(`${label} is not ready${ready.message ? `: ${ready.message}` : ready.reason ? `: ${ready.reason}` : ''}`);
 
 	const declared = experiment.metadata?.annotations?.[stableAnnotation] ?? defaultName;
 	const model: Model = {
@@ -101,7 +114,14 @@ export function analyseExperiment(experiment: SeldonExperiment, models: Map<stri
 	if (warnings.length > 0) model.warnings = warnings;
 	return {
 		model,
-		traffic: {kind: 'seldon', object: label, name: experimentName, resourceVersion: experiment.metadata?.resourceVersion, backends, annotated: experiment.metadata?.annotations !== undefined},
+		traffic: {
+			kind: 'seldon',
+			object: label,
+			name: experimentName,
+			resourceVersion: experiment.metadata?.resourceVersion,
+			backends,
+			annotated: experiment.metadata?.annotations !== undefined,
+		},
 		deployments: {},
 	};
 }
@@ -142,6 +162,10 @@ export function discoverSeldon(snapshot: ClusterSnapshot, claims: Claims, analys
 		if (claims.hasObject('Model', model)) continue;
 		claims.claimObject('Model', model);
 		const name = model.metadata?.name ?? '';
-		addUnlessNameTaken(analyses, guarded(namespaceOf(model), name, () => analyseSeldonModel(model)), `Seldon Model/${name}`);
+		addUnlessNameTaken(
+			analyses,
+			guarded(namespaceOf(model), name, () => analyseSeldonModel(model)),
+			`Seldon Model/${name}`,
+		);
 	}
 }

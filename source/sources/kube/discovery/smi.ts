@@ -15,7 +15,12 @@ export function trafficSplitWeight(weight: unknown): number {
 	return parsed === undefined ? 0 : Math.max(0, parsed);
 }
 
-export function trafficSplitSplit(split: TrafficSplit, drafts: VersionDraft[], index: SnapshotIndex, warnings: string[]): {backends: TrafficBackend[]} {
+export function trafficSplitSplit(
+	split: TrafficSplit,
+	drafts: VersionDraft[],
+	index: SnapshotIndex,
+	warnings: string[],
+): {backends: TrafficBackend[]} {
 	const label = `TrafficSplit/${split.metadata?.name}`;
 	const namespace = namespaceOf(split);
 	const entries = listOf(split.spec?.backends);
@@ -43,7 +48,9 @@ export function trafficSplitSplit(split: TrafficSplit, drafts: VersionDraft[], i
 				return backend;
 			}
 
-			backend.versions = drafts.filter((draft) => mapSelects(service.spec?.selector, draft.templateLabels)).map((draft) => draft.version.name);
+			backend.versions = drafts
+				.filter((draft) => mapSelects(service.spec?.selector, draft.templateLabels))
+				.map((draft) => draft.version.name);
 			return backend;
 		}),
 	};

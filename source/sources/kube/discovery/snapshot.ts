@@ -60,7 +60,8 @@ export function sanitize(snapshot: ClusterSnapshot): ClusterSnapshot {
 		listOf(list).filter((item) => {
 			if (!isRecord(item) || !isRecord(item.metadata)) return false;
 			const {name, namespace, labels, annotations, creationTimestamp} = item.metadata;
-			const stringMap = (value: unknown) => value === undefined || (isRecord(value) && Object.values(value).every((entry) => typeof entry === 'string'));
+			const stringMap = (value: unknown) =>
+				value === undefined || (isRecord(value) && Object.values(value).every((entry) => typeof entry === 'string'));
 			return (
 				typeof name === 'string' &&
 				(namespace === undefined || typeof namespace === 'string') &&

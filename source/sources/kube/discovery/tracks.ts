@@ -43,7 +43,9 @@ export function withoutRetired(versions: Version[], warnings: string[]): Version
 		(version) => version !== stable && version.weight === 0 && version.replicasDesired === 0 && version.created <= stable.created,
 	);
 	for (const version of retired) {
-		warnings.push(`${version.name} is retired (no traffic, scaled to zero; ${version.object ?? 'its workload'} is kept for you to delete) and not listed`);
+		warnings.push(
+			`${version.name} is retired (no traffic, scaled to zero; ${version.object ?? 'its workload'} is kept for you to delete) and not listed`,
+		);
 	}
 
 	return retired.length === 0 ? versions : versions.filter((version) => !retired.includes(version));

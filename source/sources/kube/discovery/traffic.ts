@@ -76,7 +76,12 @@ export interface ModelAnalysis {
 	owned?: Record<string, ModelOwner>;
 }
 
-export function httpRouteSplit(route: HttpRoute, drafts: VersionDraft[], index: SnapshotIndex, warnings: string[]): {backends: TrafficBackend[]} {
+export function httpRouteSplit(
+	route: HttpRoute,
+	drafts: VersionDraft[],
+	index: SnapshotIndex,
+	warnings: string[],
+): {backends: TrafficBackend[]} {
 	const label = `HTTPRoute/${route.metadata?.name}`;
 	const namespace = namespaceOf(route);
 	const rules = listOf(route.spec?.rules);
@@ -88,9 +93,7 @@ export function httpRouteSplit(route: HttpRoute, drafts: VersionDraft[], index: 
 	}
 
 	if (withBackends.length > 1) {
-		warnings.push(
-			`${label} has ${withBackends.length} rules with backends: modeldeck shows and changes rule ${chosen.position + 1} only`,
-		);
+		warnings.push(`${label} has ${withBackends.length} rules with backends: modeldeck shows and changes rule ${chosen.position + 1} only`);
 	}
 
 	const backends: TrafficBackend[] = [];
@@ -111,7 +114,9 @@ export function httpRouteSplit(route: HttpRoute, drafts: VersionDraft[], index: 
 		const kind = reference.kind ?? 'Service';
 		const group = reference.group ?? '';
 		if (kind !== 'Service' || group !== '') {
-			warnings.push(`${label} backend ${name} is a ${group ? `${group}/` : ''}${kind}, not a Service: its traffic is not attributed to a version`);
+			warnings.push(
+				`${label} backend ${name} is a ${group ? `${group}/` : ''}${kind}, not a Service: its traffic is not attributed to a version`,
+			);
 			backend.explained = true;
 			return;
 		}
@@ -132,7 +137,9 @@ export function httpRouteSplit(route: HttpRoute, drafts: VersionDraft[], index: 
 			return;
 		}
 
-		backend.versions = drafts.filter((draft) => mapSelects(service.spec?.selector, draft.templateLabels)).map((draft) => draft.version.name);
+		backend.versions = drafts
+			.filter((draft) => mapSelects(service.spec?.selector, draft.templateLabels))
+			.map((draft) => draft.version.name);
 	});
 	return {backends};
 }

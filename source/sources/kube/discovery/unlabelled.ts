@@ -38,6 +38,8 @@ export function workloadLabel(deployment: Deployment, keys: readonly string[]): 
 export function versionNames(deployments: Deployment[]): (deployment: Deployment) => string {
 	const labelled = deployments.map((deployment) => workloadLabel(deployment, versionLabels)?.value);
 	const distinct = labelled.every((value) => value !== undefined) && new Set(labelled).size === labelled.length;
-	const names = new Map(deployments.map((deployment, position) => [deployment, distinct ? labelled[position]! : (deployment.metadata?.name ?? '?')]));
+	const names = new Map(
+		deployments.map((deployment, position) => [deployment, distinct ? labelled[position]! : (deployment.metadata?.name ?? '?')]),
+	);
 	return (deployment) => names.get(deployment) ?? deployment.metadata?.name ?? '?';
 }

@@ -35,7 +35,12 @@ describe('populationStabilityIndex', () => {
 				if (Number.isNaN(psi)) return;
 				expect(psi).toBeGreaterThanOrEqual(0);
 				expect(populationStabilityIndex(b, a)).toBeCloseTo(psi, 12);
-				expect(populationStabilityIndex(a, a.map((count) => count * factor))).toBeCloseTo(0, 12);
+				expect(
+					populationStabilityIndex(
+						a,
+						a.map((count) => count * factor),
+					),
+				).toBeCloseTo(0, 12);
 			}),
 		);
 	});

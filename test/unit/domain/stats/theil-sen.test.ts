@@ -18,7 +18,7 @@ describe('theilSen', () => {
 					expect(exact.intercept).toBeCloseTo(intercept, 3);
 					// Up to 2 wild points of 10 or more touch 2n − 3 of the n(n − 1)/2 pairs, fewer than half: the median slope
 					// is still one of the clean ones, all equal to the line's.
-					wild.forEach((value, index) => (y[count - 1 - index] = value));
+					for (const [index, value] of wild.entries()) y[count - 1 - index] = value;
 					const robust = theilSen(x, y);
 					expect(Math.abs(robust.slope - slope)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(slope)));
 				},
