@@ -53,7 +53,18 @@ function find(terminal: PtyTerminal, text: string): [number, number] {
 it('shows both clusters merged with a CLUSTER column and a red PROD badge', async () => {
 	terminal = PtyTerminal.spawn(
 		process.execPath,
-		[path.resolve('dist/cli.js'), '--kubeconfig', path.join(directory, 'kubeconfig'), '--context', 'prod-us,prod-eu', '-n', 'team-a'],
+		// --colors full: the badge's colour is what is checked, whatever the environment says (CI=true turns auto off).
+		[
+			path.resolve('dist/cli.js'),
+			'--kubeconfig',
+			path.join(directory, 'kubeconfig'),
+			'--context',
+			'prod-us,prod-eu',
+			'-n',
+			'team-a',
+			'--colors',
+			'full',
+		],
 		{cols: 120, rows: 30, env: {MODELDECK_CONFIG_DIR: path.join(directory, 'config')}},
 	);
 	const screen = await terminal.waitFor((text) => /PROD\s+fraud/.test(text) && /prod-eu\s+fraud/.test(text), 30_000);
