@@ -126,12 +126,7 @@ export class KubeActions {
 			list(resourceTypes.replicaSets, true, rolloutHashLabel),
 		]);
 		const snapshot = {
-			deployments: [
-				...deployments,
-				...flagger.deployments.filter(
-					(extra) => !deployments.some((listed) => (listed as Deployment).metadata?.name === extra.metadata?.name),
-				),
-			],
+			deployments,
 			services,
 			autoscalers,
 			httpRoutes,

@@ -5,22 +5,23 @@
  */
 import type {TrafficAction} from '../../domain/plan.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
-import {flaggerNames} from './discovery/flagger.ts';
 import {actionError, statusOf} from './errors.ts';
 import {type KubeHttp, resourcePath, resourceTypes} from './http.ts';
-import type {Deployment, KubeList} from './objects.ts';
+import type {KubeList} from './objects.ts';
 import type {CanaryEvent, FlaggerCanary} from './objects/flagger.ts';
 import {PlanError} from './plans.ts';
 
 export interface FlaggerRead {
 	canaries: FlaggerCanary[];
-	deployments: Deployment[];
 	events: CanaryEvent[];
 }
 
-/** The Canary named like the model, if Flagger's CRD is installed and there is one; what it targets and its Events. */
+/**
+ * The Canary named like the model, if Flagger's CRD is installed and there is one, and its Events. Its target and
+ * primary Deployments are among the namespace's Deployments the caller lists anyway.
+ */
 export async function readFlaggerCanary(http: KubeHttp, namespace: string, name: string): Promise<FlaggerRead> {
-	const none: FlaggerRead = {canaries: [], deployments: [], events: []};
+	const none: FlaggerRead = {canaries: [], events: []};
 	const optional = async <T>(read: () => Promise<T>, fallback: T, context: {verb: string; resource: string; name?: string}): Promise<T> => {
 		try {
 			return await read();
@@ -37,28 +38,17 @@ export async function readFlaggerCanary(http: KubeHttp, namespace: string, name:
 		{verb: 'get', resource: 'canaries.flagger.app', name},
 	);
 	if (!canary) return none;
-	const {target, primary} = flaggerNames(canary);
-	const deployment = (deploymentName: string) =>
-		optional<Deployment[]>(
-			async () => [await http.get<Deployment>(resourcePath(resourceTypes.deployments, namespace, deploymentName))],
-			[],
-			{verb: 'get', resource: 'deployments', name: deploymentName},
-		);
-	const [targets, primaries, events] = await Promise.all([
-		target ? deployment(target) : Promise.resolve([]),
-		target ? deployment(primary) : Promise.resolve([]),
-		optional<CanaryEvent[]>(
-			async () =>
-				(
-					await http.get<KubeList<CanaryEvent>>(resourcePath(resourceTypes.events, namespace), {
-						query: {fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}`},
-					})
-				)?.items ?? [],
-			[],
-			{verb: 'list', resource: 'events'},
-		),
-	]);
-	return {canaries: [canary], deployments: [...targets, ...primaries], events};
+	const events = await optional<CanaryEvent[]>(
+		async () =>
+			(
+				await http.get<KubeList<CanaryEvent>>(resourcePath(resourceTypes.events, namespace), {
+					query: {fieldSelector: `involvedObject.kind=Canary,involvedObject.name=${name}`},
+				})
+			)?.items ?? [],
+		[],
+		{verb: 'list', resource: 'events'},
+	);
+	return {canaries: [canary], events};
 }
 
 /** Throws a PlanError with the reason and the controller's own way when the model's traffic is a controller's. */
