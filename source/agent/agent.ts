@@ -128,6 +128,8 @@ const reasons: Record<Action['kind'], string> = {
 	rollback: 'ModeldeckRollback',
 	switch: 'ModeldeckSwitch',
 	rollout: 'ModeldeckRolloutCommand',
+	deliver: 'ModeldeckDeliver',
+	delivery: 'ModeldeckDeliveryCommand',
 	'smoke-test': 'ModeldeckSmokeTest',
 	'load-test': 'ModeldeckLoadTest',
 };

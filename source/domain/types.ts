@@ -2,6 +2,7 @@
  * Core domain types. Pure data: no I/O, no React. Every source (real or demo) produces these and
  * every screen consumes them, so nothing above the sources knows where the data came from.
  */
+import type {DeliveryCommand, DeliverySpec, DeliveryState} from './delivery.ts';
 
 export type Track = 'stable' | 'canary';
 
@@ -118,6 +119,8 @@ export interface Model {
 	owner?: ModelOwner;
 	/** A canary run by a controller: its phase, step and analysis, as the controller reports them. */
 	rollout?: ControllerRollout;
+	/** A progressive delivery of a new version run by modeldeck (from the model's `modeldeck.dev/delivery` annotation). */
+	delivery?: DeliveryState;
 }
 
 export interface ModelOwner {
@@ -233,6 +236,10 @@ export type Action =
 	| {kind: 'rollback'; model: ModelRef; canary: string; expected?: Record<string, number>}
 	| {kind: 'switch'; model: ModelRef; from: string; to: string; expected?: Record<string, number>}
 	| {kind: 'rollout'; model: ModelRef; command: RolloutCommand; expected?: Record<string, number>}
+	/** Start a progressive delivery of a new version (domain/delivery.ts); `model` is `spec.model`. */
+	| {kind: 'deliver'; model: ModelRef; spec: DeliverySpec}
+	/** Pause, resume or abort the model's running delivery. */
+	| {kind: 'delivery'; model: ModelRef; command: DeliveryCommand}
 	| {kind: 'smoke-test'; target: VersionRef}
 	| {kind: 'load-test'; targets: VersionRef[]; rps: number; durationSeconds: number; warmupSeconds?: number};
 

@@ -7,6 +7,8 @@ import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.
 import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
 
+const deliveryCommandTitles = {pause: 'Pause', resume: 'Resume', abort: 'Abort'} as const;
+
 const rolloutCommandTitles = {promote: 'Promote one step:', 'promote-full': 'Promote fully:', abort: 'Abort', retry: 'Retry'} as const;
 
 /** The kubeconfig user of CONTEXT (default: the one in force) as `user@context`. */
@@ -46,6 +48,14 @@ function actionTitleInContext(action: Action): string {
 			return `${rolloutCommandTitles[action.command]} ${action.model.name} through Argo Rollouts`;
 		}
 
+		case 'deliver': {
+			return `Roll out ${action.model.name} ${action.spec.version} (${action.spec.image})`;
+		}
+
+		case 'delivery': {
+			return `${deliveryCommandTitles[action.command]} the rollout of ${action.model.name}`;
+		}
+
 		case 'smoke-test': {
 			return `Smoke test ${action.target.name} ${action.target.version}`;
 		}
@@ -76,6 +86,21 @@ export function planConfirmationLines(plan: ChangePlan, state: AppState): string
 /** The lines of an action that changes no traffic (smoke and load tests). */
 export function confirmationLines(action: Exclude<Action, ChangePlan['action']>, state: AppState): string[] {
 	switch (action.kind) {
+		case 'deliver': {
+			const {spec} = action;
+			return [
+				`new version ${spec.version} (${spec.image}), steps ${spec.steps.join('% → ')}%, ${spec.pauseSeconds}s each`,
+				`context ${action.model.cluster ?? state.context}, namespace ${action.model.namespace}`,
+			];
+		}
+
+		case 'delivery': {
+			return [
+				`${action.command} the running rollout of ${action.model.name}`,
+				`context ${action.model.cluster ?? state.context}, namespace ${action.model.namespace}`,
+			];
+		}
+
 		case 'smoke-test': {
 			return [`one request to ${action.target.name} ${action.target.version}`];
 		}

@@ -71,7 +71,9 @@ export function parseAction(value: unknown): Action | string {
 	try {
 		const parsed = parseBare(value);
 		if (typeof parsed === 'string' || !isRecord(value) || value['expected'] === undefined) return parsed;
-		if (parsed.kind === 'smoke-test' || parsed.kind === 'load-test') return `expected is only for traffic changes, not ${parsed.kind}`;
+		if (parsed.kind === 'smoke-test' || parsed.kind === 'load-test' || parsed.kind === 'deliver' || parsed.kind === 'delivery') {
+			return `expected is only for traffic changes, not ${parsed.kind}`;
+		}
 		return {...parsed, expected: expected(value['expected'])};
 	} catch (error) {
 		if (error instanceof Invalid) return error.message;
@@ -157,6 +159,13 @@ export function describeAction(action: Action): {action: string; target: string}
 			return {action: `switch ${action.from}→${action.to}`, target: `${action.model.namespace}/${action.model.name}`};
 		case 'rollout':
 			return {action: `rollout ${action.command}`, target: `${action.model.namespace}/${action.model.name}`};
+		case 'deliver':
+			return {
+				action: `deliver ${action.spec.version} (${action.spec.image}) steps ${action.spec.steps.join(',')}`,
+				target: `${action.model.namespace}/${action.model.name}`,
+			};
+		case 'delivery':
+			return {action: `delivery ${action.command}`, target: `${action.model.namespace}/${action.model.name}`};
 		case 'smoke-test':
 			return {action: 'smoke-test', target: `${action.target.namespace}/${action.target.name}/${action.target.version}`};
 		case 'load-test':
