@@ -17,6 +17,7 @@ import type {
 	VersionRef,
 } from './types.ts';
 import type {ChangePlan, TrafficAction} from './plan.ts';
+import type {DeliveryPlan, DeliverySpec} from './delivery.ts';
 
 export type SourceName = 'cluster' | 'metrics' | 'agent';
 
@@ -89,6 +90,11 @@ export interface ClusterPort {
 	 * those is a ConflictError and nothing is written.
 	 */
 	act(action: TrafficAction): Promise<void>;
+	/**
+	 * What starting a progressive delivery would write, from a fresh read (domain/delivery.ts). Absent on a source that
+	 * cannot deliver: the console says so instead of offering the key.
+	 */
+	planDelivery?(spec: DeliverySpec): Promise<DeliveryPlan>;
 }
 
 /** A version to query, with the serving runtime that chooses its PromQL profile. */
