@@ -11,7 +11,8 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
+import {consoleFlags, consoleFlagValues, consoleHelp, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
+import {parseFlags} from './flags/parse.ts';
 
 /** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';

@@ -1,5 +1,6 @@
 /** Flags and arguments of `modeldeck status|weight|promote|rollback`. Pure: bad input becomes a usage message. */
-import {commandFlags, flagHelp, flagTable, parseDemoAt, parseFlags} from '../cli-flags.ts';
+import {commandFlags, flagTable, parseDemoAt} from '../cli-flags.ts';
+import {flagHelp, parseFlags} from '../flags/parse.ts';
 import {parseWeight} from '../domain/weights.ts';
 
 export type CommandName = 'status' | 'weight' | 'promote' | 'rollback';

@@ -1,7 +1,8 @@
 /** The one flag table: parsing, values that are required, and the help made from it. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {consoleFlags, consoleFlagValues, consoleHelp, flagTable, parseFlags, validateConsoleFlags} from '../../../source/cli-flags.ts';
+import {consoleFlags, consoleFlagValues, consoleHelp, flagTable, validateConsoleFlags} from '../../../source/cli-flags.ts';
+import {parseFlags} from '../../../source/flags/parse.ts';
 import {commandNames, parseCommandArgs, usage} from '../../../source/commands/command-args.ts';
 import {parseWeight} from '../../../source/domain/weights.ts';
 
