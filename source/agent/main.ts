@@ -5,7 +5,8 @@
 import {existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {parseArgs} from 'node:util';
+import {flagReader, parseFlags} from '../flags/parse.ts';
+import {agentFlags, agentUsage, loadtestWorkerFlags} from './flags.ts';
 import {runLoad} from './actions/load-generator.ts';
 import {workerResult} from './actions/load-job.ts';
 import type {AlertFormat} from './guard/alerts.ts';
@@ -19,47 +20,7 @@ import {defaultRingCapacity} from './stream/hub.ts';
 export {startAgent} from './http/server.ts';
 export type {AgentOptions, RunningAgent} from './http/server.ts';
 
-export const agentUsage = `Usage: modeldeck agent [options]
-       modeldeck agent loadtest-worker --url URL --body JSON --rps N --duration S [--warmup S] [--start-at TIME] [--label L]
-
-Receives prediction logs from model servers, streams them to consoles, carries out authorised and audited
-actions (canary weight, promote, rollback, smoke and load tests) and guards canaries.
-
-Options:
-  --listen HOST:PORT          Address to listen on (default 0.0.0.0:8090)
-  --ingest-listen HOST:PORT   Serve POST /v1/logs here instead, and refuse it on --listen (so a NetworkPolicy
-                              can confine ingest to model pods and still open the API to the API server)
-  --kubeconfig FILE           Kubeconfig (default: in-cluster config in a pod, else $KUBECONFIG or ~/.kube/config)
-  --context NAME              Kubeconfig context
-  --db PATH                   SQLite file for predictions and the audit trail (default: in memory, lost on restart)
-  --retention-hours N         Keep predictions this long (default 24)
-  --retention-max-rows N      Keep at most this many predictions (default 1000000; 100000 in memory)
-  --retention-max-mb N        Keep the store's pages in use under N MB, deleting the oldest predictions (default: no limit)
-  --store-max-mb N            Hard limit on the SQLite file: past it ingest answers 503 until retention frees pages
-                              (default: none; set it below the volume's size with room for the write-ahead log)
-  --join-timeout-seconds N    Wait this long for a request's response before storing it incomplete (default 30)
-  --ingest-token TOKEN        Shared token loggers must send (or $MODELDECK_INGEST_TOKEN)
-  --allow-ip CIDR             Accept logs only from these addresses (repeatable)
-  --max-body-bytes N          Largest log POST (default 1048576)
-  --resume-buffer-events N    Stream events kept for clients that resume (default 100000: 50 s at 2,000/s;
-                              about 0.6 KB of memory each)
-  --prometheus URL            Prometheus for the guard's metric history
-  --guard                     Judge guarded canaries and roll back failing ones
-  --guard-dry-run             Judge and report, but change nothing
-  --guard-config FILE         Guard settings per model, JSON or YAML (a mounted ConfigMap)
-  --alert-webhook URL         Post guard alerts there (Alertmanager API or Slack incoming webhook)
-  --alert-format FORMAT       alertmanager or slack (default: slack for hooks.slack.com, else alertmanager)
-  --model-port N              Port of model versions' Services (default 80)
-  --namespace NS              The agent's own namespace, for load-test Jobs (default $POD_NAMESPACE or modeldeck)
-  --loadtest-image IMAGE      Image of load-test workers (default $MODELDECK_IMAGE; without it tests run in the agent)
-  --loadtest-max-local-rps N  Above this rate per version a load test runs as a Job (default 2000)
-  --loadtest-service-account NAME
-                              Service account of load-test Job pods (default: the namespace's default account)
-  --loadtest-start-delay-seconds N
-                              Seconds from creating a load-test Job to its workers' shared start (default 30)
-  --no-auth                   LOCAL DEMOS ONLY: no token checks, everyone may do everything
-  -h, --help                  Show this help
-`;
+export {agentUsage} from './flags.ts';
 
 export interface ParsedAgentFlags {
 	host: string;
@@ -117,108 +78,82 @@ export function parseAgentFlags(
 	argv: string[],
 	env: NodeJS.ProcessEnv = process.env,
 ): {help: true} | {help: false; flags: ParsedAgentFlags} {
-	const {values} = parseArgs({
-		args: argv,
-		strict: true,
-		allowPositionals: false,
-		options: {
-			listen: {type: 'string'},
-			'ingest-listen': {type: 'string'},
-			kubeconfig: {type: 'string'},
-			context: {type: 'string'},
-			db: {type: 'string'},
-			'retention-hours': {type: 'string'},
-			'retention-max-rows': {type: 'string'},
-			'retention-max-mb': {type: 'string'},
-			'store-max-mb': {type: 'string'},
-			'join-timeout-seconds': {type: 'string'},
-			'ingest-token': {type: 'string'},
-			'allow-ip': {type: 'string', multiple: true},
-			'max-body-bytes': {type: 'string'},
-			'resume-buffer-events': {type: 'string'},
-			prometheus: {type: 'string'},
-			guard: {type: 'boolean'},
-			'guard-dry-run': {type: 'boolean'},
-			'guard-config': {type: 'string'},
-			'alert-webhook': {type: 'string'},
-			'alert-format': {type: 'string'},
-			'model-port': {type: 'string'},
-			namespace: {type: 'string'},
-			'loadtest-image': {type: 'string'},
-			'loadtest-max-local-rps': {type: 'string'},
-			'loadtest-service-account': {type: 'string'},
-			'loadtest-start-delay-seconds': {type: 'string'},
-			'no-auth': {type: 'boolean'},
-			help: {type: 'boolean', short: 'h'},
-		},
-	});
-	if (values.help) return {help: true};
-	const listen = parseListen(values.listen ?? '0.0.0.0:8090');
-	if (!listen) throw new Error(`--listen must be HOST:PORT, e.g. 0.0.0.0:8090; got "${values.listen}"`);
-	const ingestListen = values['ingest-listen'] === undefined ? undefined : parseListen(values['ingest-listen']);
-	if (values['ingest-listen'] !== undefined) {
-		if (!ingestListen) throw new Error(`--ingest-listen must be HOST:PORT, e.g. 0.0.0.0:8091; got "${values['ingest-listen']}"`);
+	const parsed = parseFlags(argv, agentFlags, 'Run modeldeck agent --help for the list.');
+	if ('errors' in parsed) throw new Error(parsed.errors.join('\n'));
+	if (parsed.positionals.length > 0) {
+		throw new Error(`modeldeck agent takes flags only, not "${parsed.positionals[0]}" (or: modeldeck agent loadtest-worker …)`);
+	}
+
+	const {text, on, list} = flagReader(parsed);
+	if (on('help')) return {help: true};
+	const listen = parseListen(text('listen') ?? '0.0.0.0:8090');
+	if (!listen) throw new Error(`--listen must be HOST:PORT, e.g. 0.0.0.0:8090; got "${text('listen')}"`);
+	const ingestListenText = text('ingest-listen');
+	const ingestListen = ingestListenText === undefined ? undefined : parseListen(ingestListenText);
+	if (ingestListenText !== undefined) {
+		if (!ingestListen) throw new Error(`--ingest-listen must be HOST:PORT, e.g. 0.0.0.0:8091; got "${ingestListenText}"`);
 		if (ingestListen.port === listen.port && ingestListen.port !== 0)
 			throw new Error(`--ingest-listen needs a port of its own, not --listen's ${listen.port}`);
 	}
-	const allowIps = values['allow-ip'] ?? [];
+	const allowIps = list('allow-ip');
 	for (const cidr of allowIps) {
 		const parsed = parseCidr(cidr);
 		if (typeof parsed === 'string') throw new Error(`--allow-ip: ${parsed}`);
 	}
 
-	const alertFormat = values['alert-format'];
+	const alertFormat = text('alert-format');
 	if (alertFormat !== undefined && alertFormat !== 'alertmanager' && alertFormat !== 'slack') {
 		throw new Error(`--alert-format must be alertmanager or slack, got "${alertFormat}"`);
 	}
 
-	if (values['alert-webhook'] !== undefined && !URL.canParse(values['alert-webhook'])) {
-		throw new Error(`--alert-webhook must be a URL, got "${values['alert-webhook']}"`);
+	const alertWebhook = text('alert-webhook');
+	if (alertWebhook !== undefined && !URL.canParse(alertWebhook)) {
+		throw new Error(`--alert-webhook must be a URL, got "${alertWebhook}"`);
 	}
 
 	const flags: ParsedAgentFlags = {
 		host: listen.host,
 		port: listen.port,
-		dbPath: values.db ?? ':memory:',
-		retentionHours: positive(values['retention-hours'], '--retention-hours', 24),
+		dbPath: text('db') ?? ':memory:',
+		retentionHours: positive(text('retention-hours'), '--retention-hours', 24),
 		// In memory every row costs RAM: keep fewer unless asked.
 		retentionMaxRows: positive(
-			values['retention-max-rows'],
+			text('retention-max-rows'),
 			'--retention-max-rows',
-			values.db && values.db !== ':memory:' ? 1_000_000 : 100_000,
+			text('db') && text('db') !== ':memory:' ? 1_000_000 : 100_000,
 			true,
 		),
-		joinTimeoutSeconds: positive(values['join-timeout-seconds'], '--join-timeout-seconds', 30),
+		joinTimeoutSeconds: positive(text('join-timeout-seconds'), '--join-timeout-seconds', 30),
 		allowIps,
-		maxBodyBytes: positive(values['max-body-bytes'], '--max-body-bytes', 1024 * 1024, true),
-		resumeBufferEvents: positive(values['resume-buffer-events'], '--resume-buffer-events', defaultRingCapacity, true),
-		guard: values.guard === true || values['guard-dry-run'] === true,
-		guardDryRun: values['guard-dry-run'] === true,
-		modelPort: positive(values['model-port'], '--model-port', 80, true),
-		namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'modeldeck',
-		loadtestMaxLocalRps: positive(values['loadtest-max-local-rps'], '--loadtest-max-local-rps', 2000),
-		loadtestStartDelaySeconds: positive(values['loadtest-start-delay-seconds'], '--loadtest-start-delay-seconds', 30),
-		noAuth: values['no-auth'] === true,
+		maxBodyBytes: positive(text('max-body-bytes'), '--max-body-bytes', 1024 * 1024, true),
+		resumeBufferEvents: positive(text('resume-buffer-events'), '--resume-buffer-events', defaultRingCapacity, true),
+		guard: on('guard') || on('guard-dry-run'),
+		guardDryRun: on('guard-dry-run'),
+		modelPort: positive(text('model-port'), '--model-port', 80, true),
+		namespace: text('namespace') ?? env['POD_NAMESPACE'] ?? 'modeldeck',
+		loadtestMaxLocalRps: positive(text('loadtest-max-local-rps'), '--loadtest-max-local-rps', 2000),
+		loadtestStartDelaySeconds: positive(text('loadtest-start-delay-seconds'), '--loadtest-start-delay-seconds', 30),
+		noAuth: on('no-auth'),
 	};
 	const optional = {
 		ingestHost: ingestListen?.host,
 		ingestPort: ingestListen?.port,
-		kubeconfig: values.kubeconfig,
-		context: values.context,
-		ingestToken: values['ingest-token'] ?? env['MODELDECK_INGEST_TOKEN'],
-		prometheus: values.prometheus,
-		guardConfig: values['guard-config'],
-		alertWebhook: values['alert-webhook'],
+		kubeconfig: text('kubeconfig'),
+		context: text('context'),
+		ingestToken: text('ingest-token') ?? env['MODELDECK_INGEST_TOKEN'],
+		prometheus: text('prometheus'),
+		guardConfig: text('guard-config'),
+		alertWebhook: text('alert-webhook'),
 		alertFormat: alertFormat as AlertFormat | undefined,
-		loadtestImage: values['loadtest-image'] ?? env['MODELDECK_IMAGE'],
-		loadtestServiceAccount: values['loadtest-service-account'],
+		loadtestImage: text('loadtest-image') ?? env['MODELDECK_IMAGE'],
+		loadtestServiceAccount: text('loadtest-service-account'),
 	};
 	for (const [key, value] of Object.entries(optional)) {
 		if (value !== undefined && value !== '') (flags as unknown as Record<string, unknown>)[key] = value;
 	}
 
-	if (values['retention-max-mb'] !== undefined) flags.retentionMaxMb = positive(values['retention-max-mb'], '--retention-max-mb', 0);
-	if (values['store-max-mb'] !== undefined) flags.storeMaxMb = positive(values['store-max-mb'], '--store-max-mb', 0);
+	if (text('retention-max-mb') !== undefined) flags.retentionMaxMb = positive(text('retention-max-mb'), '--retention-max-mb', 0);
+	if (text('store-max-mb') !== undefined) flags.storeMaxMb = positive(text('store-max-mb'), '--store-max-mb', 0);
 	if (flags.retentionMaxMb !== undefined && flags.storeMaxMb !== undefined && flags.retentionMaxMb >= flags.storeMaxMb) {
 		throw new Error(
 			`--retention-max-mb (${flags.retentionMaxMb}) must be below --store-max-mb (${flags.storeMaxMb}), or retention never makes room`,
@@ -245,23 +180,20 @@ function logLine(line: string): void {
 
 /** `modeldeck agent loadtest-worker`: runs one share of a load test and prints its result as one JSON line. */
 export async function runLoadtestWorker(argv: string[]): Promise<number> {
-	let values;
+	let values: {url: string; body: string; rps?: string; duration?: string; warmup?: string; 'start-at'?: string; label?: string};
 	try {
-		({values} = parseArgs({
-			args: argv,
-			strict: true,
-			options: {
-				url: {type: 'string'},
-				body: {type: 'string'},
-				rps: {type: 'string'},
-				duration: {type: 'string'},
-				warmup: {type: 'string'},
-				'start-at': {type: 'string'},
-				label: {type: 'string'},
-			},
-		}));
-		if (!values.url || !URL.canParse(values.url)) throw new Error('--url must be the inference URL');
-		if (!values.body) throw new Error('--body must be the request JSON');
+		const parsed = parseFlags(argv, loadtestWorkerFlags, 'Run modeldeck agent --help for the list.');
+		if ('errors' in parsed) throw new Error(parsed.errors.join('\n'));
+		const {text} = flagReader(parsed);
+		const url = text('url');
+		const body = text('body');
+		if (!url || !URL.canParse(url)) throw new Error('--url must be the inference URL');
+		if (!body) throw new Error('--body must be the request JSON');
+		values = {url, body};
+		for (const name of ['rps', 'duration', 'warmup', 'start-at', 'label'] as const) {
+			const value = text(name);
+			if (value !== undefined) values[name] = value;
+		}
 		if (values['start-at'] !== undefined && Number.isNaN(Date.parse(values['start-at']))) {
 			throw new Error(`--start-at must be a time such as 2026-03-01T03:00:00.000Z, got "${values['start-at']}"`);
 		}

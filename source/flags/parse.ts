@@ -14,6 +14,8 @@ export interface FlagDef {
 	help: readonly string[];
 	/** The values it takes, when it is an enumeration. */
 	choices?: readonly string[];
+	/** It may be given several times and every value counts (`--allow-ip A --allow-ip B`); otherwise the last one wins. */
+	multiple?: boolean;
 }
 
 /** The flags' part of a help text: one entry per flag, its help aligned in a column. */
@@ -32,6 +34,8 @@ export function flagHelp(flags: readonly FlagDef[], indent = '    '): string {
 export interface ParsedFlags {
 	/** Flag name → its value (`true` for a switch); the last one given wins. */
 	values: Map<string, string | true>;
+	/** Flag name → every value given, in order, for the flags marked `multiple`. */
+	lists: Map<string, string[]>;
 	positionals: string[];
 	/** modeldeck's version, from the package.json meow found. */
 	version?: string;
@@ -169,15 +173,21 @@ export function parseFlags(
 	// meow normalises the package (URLs and all) on every call it is given one; only what it uses is kept.
 	manifest ??= {name: parsed.pkg.name, version: parsed.pkg.version, bin: parsed.pkg.bin};
 	const values = new Map<string, string | true>();
+	const lists = new Map<string, string[]>();
 	for (const flag of flags) {
 		const value: unknown = parsed.flags[camelCase(flag.name)];
-		if (Array.isArray(value) && value.length > 0) values.set(flag.name, String(value.at(-1)));
-		else if (value === true) values.set(flag.name, true);
+		if (Array.isArray(value) && value.length > 0) {
+			values.set(flag.name, String(value.at(-1)));
+			if (flag.multiple) lists.set(flag.name, value.map(String));
+		} else if (value === true) values.set(flag.name, true);
 	}
 
-	// --no-color is the negated --color to meow; the table keeps it as a flag of its own.
-	if (byName.has('no-color') && parsed.flags['color'] === false) values.set('no-color', true);
-	return {values, positionals: parsed.input, ...(typeof manifest['version'] === 'string' ? {version: manifest['version']} : {})};
+	// yargs-parser (under meow) reads --no-X as X=false, whether or not X is a flag; the table keeps --no-X as a flag of
+	// its own (--no-color, the agent's --no-auth).
+	for (const flag of flags) {
+		if (flag.name.startsWith('no-') && !flag.value && parsed.flags[camelCase(flag.name.slice(3))] === false) values.set(flag.name, true);
+	}
+	return {values, lists, positionals: parsed.input, ...(typeof manifest['version'] === 'string' ? {version: manifest['version']} : {})};
 }
 
 export function closest(name: string, candidates: readonly string[]): string | undefined {
@@ -207,4 +217,20 @@ function editDistance(a: string, b: string): number {
 	}
 
 	return previous[b.length]!;
+}
+
+/** Typed reads of parsed flags: a value flag's text, whether a switch was given, every value of a `multiple` flag. */
+export function flagReader(parsed: ParsedFlags): {
+	text: (name: string) => string | undefined;
+	on: (name: string) => boolean;
+	list: (name: string) => string[];
+} {
+	return {
+		text: (name) => {
+			const value = parsed.values.get(name);
+			return typeof value === 'string' ? value : undefined;
+		},
+		on: (name) => parsed.values.get(name) === true,
+		list: (name) => parsed.lists.get(name) ?? [],
+	};
 }

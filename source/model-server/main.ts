@@ -1,12 +1,27 @@
 /**
  * `modeldeck model-server …`: flags in, a running server out, stopped by SIGINT or SIGTERM.
  */
-import {parseArgs} from 'node:util';
+import {type FlagDef, flagHelp, flagReader, parseFlags} from '../flags/parse.ts';
 import {checkKnob, type Knobs} from './knobs.ts';
 import {type ModelServerOptions, startModelServer} from './server.ts';
 
 export {startModelServer} from './server.ts';
 export type {ModelServerOptions, RunningModelServer} from './server.ts';
+
+/** The model server's flags: the parser (flags/parse.ts) and the help are made from this table. */
+export const modelServerFlags: readonly FlagDef[] = [
+	{name: 'listen', value: 'HOST:PORT', help: ['Address to listen on (default 127.0.0.1:8080)']},
+	{name: 'model', value: 'NAME', help: ['Model name (default model)']},
+	{name: 'model-version', value: 'V', help: ['Model version (default v1)']},
+	{name: 'latency-ms', value: 'N', help: ['Extra latency per request, ms (default 0)']},
+	{name: 'error-rate', value: 'R', help: ['Share of requests answered 500, 0–1 (default 0)']},
+	{name: 'memory-growth-mb-per-min', value: 'N', help: ['Memory retained per minute, MB (default 0)']},
+	{name: 'output-drift', value: 'D', help: ['Shift added to every logit (default 0)']},
+	{name: 'log-url', value: 'URL', help: ["POST requests and responses there as KServe's logger does"]},
+	{name: 'namespace', value: 'NS', help: ['ce-namespace of logged events (default $POD_NAMESPACE or default)']},
+	{name: 'log-endpoint', value: 'NAME', help: ['ce-endpoint of logged events (default: the model version)']},
+	{name: 'help', short: 'h', help: ['Show this help']},
+];
 
 export const MODEL_SERVER_USAGE = `Usage: modeldeck model-server [options]
 
@@ -14,17 +29,7 @@ Serves a small logistic regression over the Open Inference Protocol v2, with Pro
 fault-injection knobs (also changeable at runtime: POST /admin/knobs {"latencyMs": 200}).
 
 Options:
-  --listen HOST:PORT                 Address to listen on (default 127.0.0.1:8080)
-  --model NAME                       Model name (default model)
-  --model-version V                  Model version (default v1)
-  --latency-ms N                     Extra latency per request, ms (default 0)
-  --error-rate R                     Share of requests answered 500, 0–1 (default 0)
-  --memory-growth-mb-per-min N       Memory retained per minute, MB (default 0)
-  --output-drift D                   Shift added to every logit (default 0)
-  --log-url URL                      POST requests and responses there as KServe's logger does
-  --namespace NS                     ce-namespace of logged events (default $POD_NAMESPACE or default)
-  --log-endpoint NAME                ce-endpoint of logged events (default: the model version)
-  -h, --help                         Show this help
+${flagHelp(modelServerFlags, '  ')}
 `;
 
 const knobFlags: Record<string, keyof Knobs> = {
@@ -46,83 +51,47 @@ export function parseListen(value: string): {host: string; port: number} | undef
 	return {host: host === '' ? '0.0.0.0' : host, port};
 }
 
-/**
- * parseArgs reads `--output-drift -1.5` as a flag missing its value followed by a flag `-1`; a negative number after
- * a long flag is that flag's value, so it is joined as `--output-drift=-1.5`.
- */
-function joinNegativeValues(argv: readonly string[]): string[] {
-	const joined: string[] = [];
-	for (let index = 0; index < argv.length; index++) {
-		const arg = argv[index]!;
-		const next = argv[index + 1];
-		if (/^--[a-z-]+$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
-			joined.push(`${arg}=${next}`);
-			index++;
-		} else {
-			joined.push(arg);
-		}
-	}
-	return joined;
-}
-
 export function parseModelServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ParsedModelServerArgs {
-	let values: Record<string, string | boolean | undefined>;
-	const args = joinNegativeValues(argv);
-	try {
-		({values} = parseArgs({
-			args,
-			strict: true,
-			allowPositionals: false,
-			options: {
-				listen: {type: 'string'},
-				model: {type: 'string'},
-				'model-version': {type: 'string'},
-				'latency-ms': {type: 'string'},
-				'error-rate': {type: 'string'},
-				'memory-growth-mb-per-min': {type: 'string'},
-				'output-drift': {type: 'string'},
-				'log-url': {type: 'string'},
-				namespace: {type: 'string'},
-				'log-endpoint': {type: 'string'},
-				help: {type: 'boolean', short: 'h'},
-			},
-		}));
-	} catch (error) {
-		return {ok: false, message: (error as Error).message};
-	}
-	if (values['help']) return {ok: true, help: true, options: {}};
+	const parsed = parseFlags(argv, modelServerFlags, 'Run modeldeck model-server --help for the list.');
+	if ('errors' in parsed) return {ok: false, message: parsed.errors.join('\n')};
+	if (parsed.positionals.length > 0) return {ok: false, message: `modeldeck model-server takes flags only, not "${parsed.positionals[0]}"`};
+	const {text: value, on} = flagReader(parsed);
+	if (on('help')) return {ok: true, help: true, options: {}};
 
-	const listen = parseListen((values['listen'] as string | undefined) ?? '127.0.0.1:8080');
-	if (!listen) return {ok: false, message: `--listen must be HOST:PORT, e.g. 127.0.0.1:8080; got ${values['listen']}`};
+	const listen = parseListen(value('listen') ?? '127.0.0.1:8080');
+	if (!listen) return {ok: false, message: `--listen must be HOST:PORT, e.g. 127.0.0.1:8080; got ${value('listen')}`};
 
 	const knobs: Partial<Knobs> = {};
 	for (const [flag, knob] of Object.entries(knobFlags)) {
-		const text = values[flag] as string | undefined;
+		const text = value(flag);
 		if (text === undefined) continue;
-		const value = text.trim() === '' ? Number.NaN : Number(text);
-		const problem = checkKnob(knob, value);
+		const number = text.trim() === '' ? Number.NaN : Number(text);
+		const problem = checkKnob(knob, number);
 		if (problem) return {ok: false, message: `--${flag}: ${problem.replace(`${knob} must`, 'must')}`};
-		knobs[knob] = value;
+		knobs[knob] = number;
 	}
 
-	const logUrl = values['log-url'] as string | undefined;
+	const logUrl = value('log-url');
 	if (logUrl !== undefined && !/^https?:\/\/./.test(logUrl)) {
 		return {ok: false, message: `--log-url must be an http(s) URL, e.g. http://127.0.0.1:8081/v1/logs; got ${logUrl}`};
 	}
 	for (const name of ['model', 'model-version'] as const) {
-		const value = values[name] as string | undefined;
-		if (value !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) {
-			return {ok: false, message: `--${name} must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(value)}`};
+		const given = value(name);
+		if (given !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(given)) {
+			return {ok: false, message: `--${name} must be letters, digits, '.', '_' or '-'; got ${JSON.stringify(given)}`};
 		}
 	}
 
 	const options: ModelServerOptions = {host: listen.host, port: listen.port, knobs};
-	if (values['model'] !== undefined) options.model = values['model'] as string;
-	if (values['model-version'] !== undefined) options.modelVersion = values['model-version'] as string;
+	const model = value('model');
+	if (model !== undefined) options.model = model;
+	const modelVersion = value('model-version');
+	if (modelVersion !== undefined) options.modelVersion = modelVersion;
 	if (logUrl !== undefined) options.logUrl = logUrl;
-	const namespace = (values['namespace'] as string | undefined) ?? env['POD_NAMESPACE'];
+	const namespace = value('namespace') ?? env['POD_NAMESPACE'];
 	if (namespace) options.namespace = namespace;
-	if (values['log-endpoint'] !== undefined) options.logEndpoint = values['log-endpoint'] as string;
+	const logEndpoint = value('log-endpoint');
+	if (logEndpoint !== undefined) options.logEndpoint = logEndpoint;
 	return {ok: true, help: false, options};
 }
 

@@ -296,7 +296,7 @@ describe('model-server command line', () => {
 	});
 
 	it('refuses bad flags with a clear message', () => {
-		expect(parseModelServerArgs(['--bogus'], {})).toMatchObject({ok: false, message: expect.stringContaining("Unknown option '--bogus'")});
+		expect(parseModelServerArgs(['--bogus'], {})).toMatchObject({ok: false, message: expect.stringContaining('Unknown flag --bogus.')});
 		expect(parseModelServerArgs(['--help'], {})).toMatchObject({ok: true, help: true});
 		expect(parseModelServerArgs(['--error-rate', '1.5'], {})).toEqual({
 			ok: false,
@@ -325,7 +325,7 @@ describe('model-server command line', () => {
 		}) as typeof process.stderr.write;
 		try {
 			expect(await runModelServer(['--bogus'])).toBe(2);
-			expect(written.join('')).toContain("modeldeck model-server: Unknown option '--bogus'");
+			expect(written.join('')).toContain('modeldeck model-server: Unknown flag --bogus.');
 			expect(await runModelServer(['--listen', `127.0.0.1:${server.port}`])).toBe(1);
 			expect(written.join('')).toContain(`127.0.0.1:${server.port} is already in use; pick another --listen port`);
 		} finally {

@@ -36,8 +36,8 @@ const allowed: Record<string, readonly string[]> = {
 	// One-shot commands (status, weight, promote …) over the same ports.
 	commands: ['domain', 'sources', 'settings', 'cli-flags.ts', 'flags'],
 	// The in-cluster agent: a program of its own over the same adapters.
-	agent: ['domain', 'sources', 'protocol', 'settings'],
-	'model-server': ['domain'],
+	agent: ['domain', 'sources', 'protocol', 'settings', 'flags'],
+	'model-server': ['domain', 'flags'],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };
