@@ -13,6 +13,9 @@ export interface FlagSpec extends FlagDef {
 	console?: boolean;
 	/** The commands that take it. */
 	commands?: readonly FlagCommand[];
+	/** The README's flag table: what it means (Markdown; default: the help lines) and its default. */
+	doc?: string;
+	default?: string;
 }
 
 const everyCommand: readonly FlagCommand[] = ['status', 'weight', 'promote', 'rollback'];
@@ -20,7 +23,14 @@ const changes: readonly FlagCommand[] = ['weight', 'promote', 'rollback'];
 
 /** Every flag of modeldeck: the one table the parser, `--help` and the commands' usage are made from. */
 export const flagTable: readonly FlagSpec[] = [
-	{name: 'demo', help: ['Simulated fleet (always labelled DEMO on screen)'], console: true, commands: everyCommand},
+	{
+		name: 'demo',
+		help: ['Simulated fleet (always labelled DEMO on screen)'],
+		console: true,
+		commands: everyCommand,
+		doc: 'simulated fleet, same interfaces as a real cluster',
+		default: 'off',
+	},
 	{
 		name: 'scenario',
 		value: 'NAME',
@@ -30,6 +40,8 @@ export const flagTable: readonly FlagSpec[] = [
 		],
 		console: true,
 		commands: everyCommand,
+		doc: 'demo script: `tour` (a canary regresses a few seconds in; another is ready to promote), `latency-regression`, `error-burst`, `memory-leak`, `prediction-drift`, `healthy-canary`, `calm`',
+		default: '`tour`',
 	},
 	{
 		name: 'at',
@@ -40,6 +52,8 @@ export const flagTable: readonly FlagSpec[] = [
 		],
 		console: true,
 		commands: everyCommand,
+		doc: "demo (with `--demo`): the fleet as it is DURATION into the scenario, fast-forwarded on the simulation's own clock (`90s`, `5m`; at most `60m`), e.g. `modeldeck status --json --demo --scenario memory-leak --at 5m` reads the verdict the incident leads to",
+		default: '`0` (launch)',
 	},
 	{
 		name: 'context',
@@ -51,6 +65,8 @@ export const flagTable: readonly FlagSpec[] = [
 		],
 		console: true,
 		commands: everyCommand,
+		doc: 'kubeconfig context; several, comma-separated (`prod-us,prod-eu`), shown as one merged fleet with a CLUSTER column; with `--demo`, `demo-prod` or `demo-staging`',
+		default: 'current context',
 	},
 	{
 		name: 'namespace',
@@ -59,16 +75,36 @@ export const flagTable: readonly FlagSpec[] = [
 		help: ["Namespace (default: the context's, or all with -A)"],
 		console: true,
 		commands: everyCommand,
+		doc: 'namespace',
+		default: "the context's namespace",
 	},
-	{name: 'all-namespaces', short: 'A', help: ['Every namespace'], console: true, commands: everyCommand},
+	{
+		name: 'all-namespaces',
+		short: 'A',
+		help: ['Every namespace'],
+		console: true,
+		commands: everyCommand,
+		doc: 'every namespace',
+		default: 'off',
+	},
 	{
 		name: 'kubeconfig',
 		value: 'PATH',
 		help: ['Kubeconfig file (default: $KUBECONFIG or ~/.kube/config)'],
 		console: true,
 		commands: everyCommand,
+		doc: 'kubeconfig file',
+		default: '`$KUBECONFIG` or `~/.kube/config`',
 	},
-	{name: 'prometheus', value: 'URL', help: ['Prometheus base URL, e.g. http://localhost:9090'], console: true, commands: ['status']},
+	{
+		name: 'prometheus',
+		value: 'URL',
+		help: ['Prometheus base URL, e.g. http://localhost:9090'],
+		console: true,
+		commands: ['status'],
+		doc: 'Prometheus base URL',
+		default: 'from settings, else one found in the cluster',
+	},
 	{
 		name: 'agent',
 		value: 'URL',
@@ -77,28 +113,84 @@ export const flagTable: readonly FlagSpec[] = [
 			"cluster); sends the kubeconfig user's token, or MODELDECK_TOKEN",
 		],
 		console: true,
+		doc: "the modeldeck agent's URL (sends the kubeconfig user's token, or `MODELDECK_TOKEN`)",
+		default: 'found in the cluster, through the API server',
 	},
-	{name: 'json', help: ['status: print the modeldeck.status/v1 JSON document (docs/status-json.md)'], commands: ['status']},
-	{name: 'yes', short: 'y', help: ['Apply without asking (required without a terminal)'], commands: changes},
-	{name: 'canary', value: 'VERSION', help: ['The canary to act on, when a model has several'], commands: changes},
+	{
+		name: 'json',
+		help: ['status: print the modeldeck.status/v1 JSON document (docs/status-json.md)'],
+		commands: ['status'],
+		doc: '`status`: the `modeldeck.status/v1` document ([docs/status-json.md](docs/status-json.md))',
+		default: 'off',
+	},
+	{
+		name: 'yes',
+		short: 'y',
+		help: ['Apply without asking (required without a terminal)'],
+		commands: changes,
+		doc: '`weight`, `promote`, `rollback`: apply without asking (required without a terminal)',
+		default: 'off',
+	},
+	{
+		name: 'canary',
+		value: 'VERSION',
+		help: ['The canary to act on, when a model has several'],
+		commands: changes,
+		doc: '`weight`, `promote`, `rollback`: the canary to act on, when a model has several',
+		default: 'the only canary',
+	},
 	{
 		name: 'force',
 		help: ['Go ahead though a version gaining traffic is flagged critical or', 'judged fail (the danger gate)'],
 		commands: ['weight', 'promote'],
+		doc: '`weight`, `promote`: go ahead though a version gaining traffic is flagged critical or judged fail (the danger gate)',
+		default: 'off',
 	},
-	{name: 'read-only', help: ['No action can change anything; dangerous keys are removed'], console: true, commands: everyCommand},
+	{
+		name: 'read-only',
+		help: ['No action can change anything; dangerous keys are removed'],
+		console: true,
+		commands: everyCommand,
+		doc: 'no action can change anything; dangerous keys are removed',
+		default: 'off',
+	},
 	{
 		name: 'timeout',
 		value: 'SECONDS',
 		help: ['Give up after this many seconds in all (default 15); time spent', 'answering a confirmation does not count'],
 		commands: everyCommand,
+		doc: '`status`, `weight`, `promote`, `rollback`: give up after this long in all (time spent answering a confirmation does not count)',
+		default: '15',
 	},
-	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
-	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
-	{name: 'color', help: ['Colours (the default)'], console: true},
-	{name: 'colors', value: 'MODE', help: ['auto, full, 16 or none'], console: true, choices: ['auto', 'full', '16', 'none']},
-	{name: 'version', short: 'v', help: ['Print the version'], console: true},
-	{name: 'help', short: 'h', help: ['This help'], console: true, commands: everyCommand},
+	{
+		name: 'refresh',
+		value: 'SECONDS',
+		help: ['Metric refresh interval (default 2)'],
+		console: true,
+		doc: 'metrics refresh interval (`2`, `500ms`, `1m`)',
+		default: '2',
+	},
+	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true, doc: 'no colours (also `NO_COLOR=1`)', default: 'colours on'},
+	{name: 'color', help: ['Colours (the default)'], console: true, doc: 'colours', default: 'on'},
+	{
+		name: 'colors',
+		value: 'MODE',
+		help: ['auto, full, 16 or none'],
+		console: true,
+		choices: ['auto', 'full', '16', 'none'],
+		doc: '`auto`, `full`, `16` (basic ANSI only) or `none`',
+		default: '`auto`',
+	},
+	{name: 'version', short: 'v', help: ['Print the version'], console: true, doc: 'print the version', default: ''},
+	{
+		name: 'help',
+		short: 'h',
+		help: ['This help'],
+		console: true,
+		commands: everyCommand,
+		doc: "this help (`modeldeck COMMAND --help`: the command's)",
+		default: '',
+	},
 ];
 
 /** A subcommand: `modeldeck --help`, the dispatch in cli.tsx and the shell completion scripts are made from this table. */
@@ -123,7 +215,11 @@ export const subcommandTable: readonly SubcommandSpec[] = [
 	},
 	{name: 'promote', usage: 'modeldeck promote MODEL', summary: 'all traffic to the canary, which becomes stable', takesModel: true},
 	{name: 'rollback', usage: 'modeldeck rollback MODEL', summary: 'canary to 0% (and its previous template back)', takesModel: true},
-	{name: 'agent', usage: 'modeldeck agent [flags]', summary: 'the in-cluster agent'},
+	{
+		name: 'agent',
+		usage: 'modeldeck agent [flags]',
+		summary: 'the in-cluster agent',
+	},
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
 	{

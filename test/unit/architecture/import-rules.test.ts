@@ -33,6 +33,8 @@ const allowed: Record<string, readonly string[]> = {
 	// Flags from a table: the parser and the help text every program's flags are made from.
 	flags: [],
 	'cli-flags.ts': ['domain', 'flags'],
+	// The README's Usage and Flags sections, made from the flag tables.
+	'cli-docs.ts': ['cli-flags.ts'],
 	// One-shot commands (status, weight, promote …) over the same ports.
 	commands: ['domain', 'sources', 'settings', 'cli-flags.ts', 'flags'],
 	// The in-cluster agent: a program of its own over the same adapters.
