@@ -28,7 +28,7 @@ const judgeWindowSeconds = 600;
 import type {Conventions} from '../sources/kube/conventions.ts';
 import {type CommandArgs, type CommandName, parseCommandArgs, usage} from './command-args.ts';
 import {Deadline} from './deadline.ts';
-import {buildStatusDocument, renderStatusTable} from './status-document.ts';
+import {buildStatusDocument, renderStatusTable, type StatusMetricsSource} from './status-document.ts';
 
 export interface CommandIo {
 	stdout: {write(chunk: string): unknown};
@@ -304,6 +304,7 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 	if (args.model) models = [findModel(models, args.model, namespace)];
 	let samples: Map<VersionKey, Sample> | undefined;
 	let verdicts: Map<string, Verdict> | undefined;
+	let metricsSource: StatusMetricsSource | null = null;
 	if (metrics) {
 		const targets: MetricTarget[] = models.flatMap((model) =>
 			model.versions.map((version) => {
@@ -329,12 +330,13 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 			// The same analysis as the console, over the same history window: a verdict never pass beside a critical flag.
 			verdicts = analyseForCommand(models, sampled, history, options.thresholds, now).verdicts;
 			if (metrics.found) io.stderr.write(`modeldeck status: metrics from prometheus ${metrics.found}\n`);
+			metricsSource = {source: metrics.label, ...(metrics.found ? {found: metrics.found} : {})};
 		} catch (error) {
 			// None configured and none found in the cluster: the versions' metrics are null, as without Prometheus.
 			if (!(error instanceof SourceAbsentError)) {
-				io.stderr.write(
-					`modeldeck status: metrics from ${metrics.label} unavailable: ${error instanceof Error ? error.message : String(error)}\n`,
-				);
+				const reason = error instanceof Error ? error.message : String(error);
+				io.stderr.write(`modeldeck status: metrics from ${metrics.label} unavailable: ${reason}\n`);
+				metricsSource = {source: metrics.label, ...(metrics.found ? {found: metrics.found} : {}), error: reason};
 			}
 		}
 	}
@@ -347,6 +349,7 @@ async function status(args: CommandArgs, connection: Connection, io: CommandIo, 
 		...(verdicts ? {verdicts} : {}),
 		...(metrics && samples ? {explain: (target, metric) => metrics.explain(target, metric)} : {}),
 		now: (options.now ?? Date.now)(),
+		metricsSource,
 	});
 	if (args.json) {
 		io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

@@ -2,10 +2,12 @@
  * `modeldeck status`: the versioned JSON document scripts rely on (documented in docs/status-json.md) and the table
  * people read. Both are pure functions of the models, samples and flags, so their exact output is unit-tested.
  */
+import type {DeliveryState} from '../domain/delivery.ts';
 import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import type {Verdict} from '../domain/analysis.ts';
 import {canaryMarginFlags, type ThresholdSettings, thresholdFlags, thresholdsFor} from '../domain/thresholds.ts';
 import {
+	type ControllerRollout,
 	type Flag,
 	METRIC_NAMES,
 	type MetricName,
@@ -61,8 +63,42 @@ export interface StatusModel {
 	name: string;
 	namespace: string;
 	router: RouterKind;
+	/** How the model was found (`labels modeldeck.dev/model`, `HTTPRoute/fraud backends`, `Rollout/fraud`). */
+	discoveredBy?: string;
+	/** The controller that owns its traffic objects; modeldeck acts through it or refuses with its command. */
+	owner?: {controller: string; object: string; evidence: string; command?: string};
+	/** A canary run by a controller (Argo Rollouts, Flagger), as the controller reports it. */
+	controllerRollout?: ControllerRollout;
+	/** The progressive delivery modeldeck runs or last ran on it (`modeldeck rollout`, the console's `d`). */
+	delivery?: StatusDelivery;
 	versions: StatusVersion[];
 	verdict: StatusVerdict | null;
+}
+
+export interface StatusDelivery {
+	phase: DeliveryState['phase'];
+	version: string;
+	image: string;
+	/** The new version's weight now, %. */
+	weight: number;
+	/** 1-based step and the number of steps. */
+	step: number;
+	steps: number;
+	paused: boolean;
+	/** Why it ended or is holding. */
+	reason?: string;
+	startedAt: string;
+	requestedBy: string;
+}
+
+/** Where the figures came from. */
+export interface StatusMetricsSource {
+	/** The Prometheus asked (its URL, or the Service reached through the API server). */
+	source: string;
+	/** How it was found when no URL was given: `Service monitoring/prometheus-operated (Prometheus Operator)`. */
+	found?: string;
+	/** Why there are no figures, when it did not answer. */
+	error?: string;
 }
 
 export interface StatusDocument {
@@ -70,6 +106,8 @@ export interface StatusDocument {
 	context: string;
 	/** ISO 8601. */
 	generatedAt: string;
+	/** Where the metrics came from; null when there is no Prometheus (none given, none found). */
+	metricsSource?: StatusMetricsSource | null;
 	models: StatusModel[];
 }
 
@@ -87,6 +125,22 @@ export interface StatusInput {
 	thresholds?: ThresholdSettings;
 	/** Epoch ms. */
 	now: number;
+	metricsSource?: StatusMetricsSource | null;
+}
+
+function deliveryOf(delivery: DeliveryState): StatusDelivery {
+	return {
+		phase: delivery.phase,
+		version: delivery.spec.version,
+		image: delivery.spec.image,
+		weight: delivery.weight,
+		step: Math.max(0, delivery.stepIndex + 1),
+		steps: delivery.spec.steps.length,
+		paused: delivery.paused,
+		...(delivery.reason ? {reason: delivery.reason} : {}),
+		startedAt: new Date(delivery.startedAt).toISOString(),
+		requestedBy: delivery.spec.requestedBy,
+	};
 }
 
 function metricsOf(sample: Sample | undefined): StatusMetrics | null {
@@ -130,6 +184,7 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
 		schema: STATUS_SCHEMA,
 		context: input.context,
 		generatedAt: new Date(input.now).toISOString(),
+		...(input.metricsSource === undefined ? {} : {metricsSource: input.metricsSource}),
 		models: models.map((model) => {
 			const flags = input.flags ?? computeFlags(model, input.samples, input.thresholds, input.now);
 			const verdict = input.verdicts?.get(modelKey(model));
@@ -137,6 +192,10 @@ export function buildStatusDocument(input: StatusInput): StatusDocument {
 				name: model.name,
 				namespace: model.namespace,
 				router: model.router,
+				...(model.discoveredBy ? {discoveredBy: model.discoveredBy} : {}),
+				...(model.owner ? {owner: {...model.owner}} : {}),
+				...(model.rollout ? {controllerRollout: {...model.rollout}} : {}),
+				...(model.delivery ? {delivery: deliveryOf(model.delivery)} : {}),
 				versions: model.versions.map((version) => {
 					const key = versionKey({namespace: model.namespace, name: model.name, version: version.name});
 					return {

@@ -53,11 +53,14 @@ describe('modeldeck status', () => {
 		expect(document.schema).toBe('modeldeck.status/v1');
 		expect(document.context).toBe('admin');
 		expect(Number.isNaN(Date.parse(document.generatedAt))).toBe(false);
+		// No --prometheus, none in settings and none in the cluster: the document says there is no metrics source.
+		expect(document.metricsSource).toBeNull();
 		expect(document.models).toEqual([
 			{
 				name: 'fraud',
 				namespace: 'team-a',
 				router: 'httproute',
+				discoveredBy: 'labels modeldeck.dev/model',
 				versions: [
 					{
 						name: 'v1',

@@ -116,7 +116,12 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 		expect(result.stderr).toBe(
 			'modeldeck status: metrics from prometheus monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)\n',
 		);
-		const versions = JSON.parse(result.stdout).models[0].versions as Array<{name: string; metrics: {rps: number | null} | null}>;
+		const document = JSON.parse(result.stdout) as {metricsSource: {source: string; found?: string}; models: Array<{versions: unknown}>};
+		// The document says it too, for scripts.
+		expect(document.metricsSource.found).toBe(
+			'monitoring/prometheus-operated (found: Prometheus Operator; also prometheus/prometheus-server)',
+		);
+		const versions = document.models[0]!.versions as Array<{name: string; metrics: {rps: number | null} | null}>;
 		expect(versions.map((version) => version.name).sort()).toEqual(['v1', 'v2']);
 		for (const version of versions) expect(version.metrics?.rps).toBeGreaterThan(0);
 	});

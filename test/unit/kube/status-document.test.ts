@@ -178,3 +178,70 @@ describe('renderStatusTable', () => {
 		expect(renderStatusTable(buildStatusDocument({context: 'c', models: [], now}))).toContain('no models found');
 	});
 });
+
+describe('status document: how each model was found, who owns it, what runs on it, where the figures came from', () => {
+	it('carries discoveredBy, the owner, the controller rollout, the delivery and the metrics source', async () => {
+		const {startDelivery} = await import('../../../source/domain/delivery.ts');
+		const {state} = startDelivery(
+			{
+				model: {namespace: 'team-a', name: 'fraud-detector'},
+				image: 'registry.example/fraud:v14',
+				version: 'v14',
+				steps: [5, 50, 100],
+				pauseSeconds: 60,
+				readyTimeoutSeconds: 300,
+				maxHolds: 2,
+				requestedBy: 'alice@prod',
+			},
+			'v12',
+			'weights',
+			now,
+		);
+		const owned: Model = {
+			...fraud,
+			discoveredBy: 'Rollout/fraud-detector',
+			owner: {
+				controller: 'Argo Rollouts',
+				object: 'Rollout/fraud-detector',
+				evidence: 'ownerReferences',
+				command: 'kubectl argo rollouts promote fraud-detector -n team-a',
+			},
+			rollout: {controller: 'argo-rollouts', phase: 'Paused', step: 2, totalSteps: 4, paused: true},
+			delivery: state,
+		};
+		const document = buildStatusDocument({
+			context: 'prod',
+			models: [owned, churn],
+			now,
+			metricsSource: {source: 'prometheus-operated', found: 'Service monitoring/prometheus-operated (Prometheus Operator)'},
+		});
+		expect(document.metricsSource).toEqual({
+			source: 'prometheus-operated',
+			found: 'Service monitoring/prometheus-operated (Prometheus Operator)',
+		});
+		const model = document.models.find((candidate) => candidate.name === 'fraud-detector')!;
+		expect(model.discoveredBy).toBe('Rollout/fraud-detector');
+		expect(model.owner?.command).toBe('kubectl argo rollouts promote fraud-detector -n team-a');
+		expect(model.controllerRollout).toMatchObject({phase: 'Paused', step: 2, totalSteps: 4});
+		expect(model.delivery).toEqual({
+			phase: 'starting',
+			version: 'v14',
+			image: 'registry.example/fraud:v14',
+			weight: 0,
+			step: 0,
+			steps: 3,
+			paused: false,
+			startedAt: new Date(now).toISOString(),
+			requestedBy: 'alice@prod',
+		});
+		// A model without any of it carries none of the fields (scripts test for their presence).
+		const plain = document.models.find((candidate) => candidate.name === 'churn')!;
+		expect(Object.keys(plain)).toEqual(['name', 'namespace', 'router', 'versions', 'verdict']);
+		expect(JSON.parse(JSON.stringify(document))).toEqual(document);
+	});
+
+	it('says there is no metrics source with null, and leaves the field out when the caller does not know', () => {
+		expect(buildStatusDocument({context: 'c', models: [], now, metricsSource: null}).metricsSource).toBeNull();
+		expect('metricsSource' in buildStatusDocument({context: 'c', models: [], now})).toBe(false);
+	});
+});
