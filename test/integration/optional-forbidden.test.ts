@@ -1,12 +1,5 @@
-/**
- * A user who may read the workloads of one namespace but none of the custom resources modeldeck also looks for
- * (Rollouts, Canaries, Seldon, TrafficSplits …), as is common on shared clusters: the models still come, each refused
- * kind is said once, and the cluster is not marked stale at every recheck.
- */
-import {mkdtempSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
-import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
+import {serviceAccountUser} from '../support/service-account.ts';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
@@ -23,44 +16,18 @@ beforeAll(async () => {
 	api = new TestApi(cluster.kubeconfig);
 	await api.createAll(fraudScenario('team-a').objects);
 	await api.waitForRollouts('team-a');
-	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
-	await post('/api/v1/namespaces/team-a/serviceaccounts', {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'narrow'}});
-	await post('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles', {
-		apiVersion: 'rbac.authorization.k8s.io/v1',
-		kind: 'Role',
-		metadata: {name: 'workloads-only'},
+	kubeconfig = await serviceAccountUser(api, {
+		namespace: 'team-a',
+		name: 'narrow',
+		contextNamespace: 'team-a',
+		server: cluster.server,
+		caFile: cluster.caFile,
 		rules: [
 			{apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['list', 'watch']},
 			{apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch']},
 			{apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch']},
 		],
 	});
-	await post('/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings', {
-		apiVersion: 'rbac.authorization.k8s.io/v1',
-		kind: 'RoleBinding',
-		metadata: {name: 'workloads-only-narrow'},
-		roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'workloads-only'},
-		subjects: [{kind: 'ServiceAccount', name: 'narrow', namespace: 'team-a'}],
-	});
-	const issued = (await post('/api/v1/namespaces/team-a/serviceaccounts/narrow/token', {
-		apiVersion: 'authentication.k8s.io/v1',
-		kind: 'TokenRequest',
-		spec: {expirationSeconds: 3600},
-	})) as {
-		status: {token: string};
-	};
-	kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-narrow-')), 'kubeconfig');
-	writeFileSync(
-		kubeconfig,
-		JSON.stringify({
-			apiVersion: 'v1',
-			kind: 'Config',
-			clusters: [{name: 'local', cluster: {server: cluster.server, 'certificate-authority': cluster.caFile}}],
-			users: [{name: 'narrow', user: {token: issued.status.token}}],
-			contexts: [{name: 'narrow', context: {cluster: 'local', user: 'narrow', namespace: 'team-a'}}],
-			'current-context': 'narrow',
-		}),
-	);
 });
 
 afterAll(async () => {

@@ -1,17 +1,6 @@
-/**
- * Prometheus found by itself: a real Prometheus, scraping two real model servers under paced load, runs on this host
- * behind the Service the Prometheus Operator creates (`monitoring/prometheus-operated`, `operated-prometheus=true`)
- * in the local control plane; a community chart's Service (`prometheus/prometheus-server`) is there too, with no
- * Prometheus behind it. With no URL, the source looks for Prometheus, prefers the operator's, and queries it through
- * the real API server's service proxy with the kubeconfig user's own credentials; the console built on it shows the
- * figures and says in its header which Prometheus it found and how. A cluster without one says what was looked for
- * and how to point at one; a user without services/proxy is told which permission it takes.
- */
-import {mkdtempSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
-import path from 'node:path';
 import {render} from 'ink-testing-library';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {serviceAccountUser} from '../support/service-account.ts';
 import {type Cluster, startCluster} from '../../harness/cluster.mjs';
 import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
 import {createConsole} from '../../source/app.tsx';
@@ -143,12 +132,11 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 	});
 
 	it('a user who may list Services only in monitoring finds it there, and reaches it with services/proxy granted there', async () => {
-		const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
-		await post('/api/v1/namespaces/monitoring/serviceaccounts', {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'oncall'}});
-		await post('/apis/rbac.authorization.k8s.io/v1/namespaces/monitoring/roles', {
-			apiVersion: 'rbac.authorization.k8s.io/v1',
-			kind: 'Role',
-			metadata: {name: 'prometheus-reader'},
+		const kubeconfig = await serviceAccountUser(api, {
+			namespace: 'monitoring',
+			name: 'oncall',
+			server: cluster.server,
+			caFile: cluster.caFile,
 			rules: [
 				{apiGroups: [''], resources: ['services'], verbs: ['list']},
 				{
@@ -159,32 +147,6 @@ describe('Prometheus behind the Prometheus Operator’s Service', () => {
 				},
 			],
 		});
-		await post('/apis/rbac.authorization.k8s.io/v1/namespaces/monitoring/rolebindings', {
-			apiVersion: 'rbac.authorization.k8s.io/v1',
-			kind: 'RoleBinding',
-			metadata: {name: 'prometheus-reader-oncall'},
-			roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'prometheus-reader'},
-			subjects: [{kind: 'ServiceAccount', name: 'oncall', namespace: 'monitoring'}],
-		});
-		const issued = (await post('/api/v1/namespaces/monitoring/serviceaccounts/oncall/token', {
-			apiVersion: 'authentication.k8s.io/v1',
-			kind: 'TokenRequest',
-			spec: {expirationSeconds: 3600},
-		})) as {
-			status: {token: string};
-		};
-		const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-oncall-')), 'kubeconfig');
-		writeFileSync(
-			kubeconfig,
-			JSON.stringify({
-				apiVersion: 'v1',
-				kind: 'Config',
-				clusters: [{name: 'local', cluster: {server: cluster.server, 'certificate-authority': cluster.caFile}}],
-				users: [{name: 'oncall', user: {token: issued.status.token}}],
-				contexts: [{name: 'oncall', context: {cluster: 'local', user: 'oncall'}}],
-				'current-context': 'oncall',
-			}),
-		);
 		// Not in all namespaces, not in prometheus (the chart's Service is there): monitoring only.
 		const source = await prometheusInCluster({kubeconfig});
 		expect(source.found).toBe('monitoring/prometheus-operated (found: Prometheus Operator)');
