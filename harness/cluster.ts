@@ -3,14 +3,14 @@
 // (admin, viewer, operator), service-account token signing, modeldeck's CRDs and two fake nodes on which kwok makes
 // pods Running and Ready. Everything it starts is recorded by PID in the state directory and stopped by PID.
 //
-// Plain ESM with JSDoc types: runs without a build step, importable from TypeScript tests and from scripts.
+// TypeScript that Node runs directly (types stripped): no build step, importable from tests and from scripts.
 //
-//   import { startCluster } from '../../harness/cluster.mjs';
+//   import { startCluster } from '../../harness/cluster.ts';
 //   const cluster = await startCluster();          // a temporary state dir, removed by stop()
 //   ... cluster.kubeconfig, cluster.tokens.viewer ...
 //   await cluster.stop();
 
-import {execFileSync, spawn} from 'node:child_process';
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import https from 'node:https';
@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseAllDocuments} from 'yaml';
-import {cacheRoot, resolveBinaries} from './build-binaries.mjs';
+import {cacheRoot, resolveBinaries} from './build-binaries.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.dirname(here);
@@ -28,32 +28,66 @@ const crdDir = path.join(repoRoot, 'deploy', 'crds');
 const kwokStages = path.join(here, 'kwok-stages.yaml');
 
 /** Namespaces the harness creates; the operator may change things in the first only. */
-export const NAMESPACES = /** @type {const} */ (['team-a', 'team-b']);
-export const OPERATOR_NAMESPACE = 'team-a';
-export const FAKE_NODES = /** @type {const} */ (['kwok-node-0', 'kwok-node-1']);
+export const NAMESPACES = ['team-a', 'team-b'] as const;
+export const OPERATOR_NAMESPACE = 'team-a' as const;
+export const FAKE_NODES = ['kwok-node-0', 'kwok-node-1'] as const;
 const SERVICE_CIDR = '10.96.0.0/16';
 const SERVICE_IP = '10.96.0.1';
 const PID_FILE = 'pids.json';
 const STATE_FILE = 'cluster.json';
 
-/**
- * @typedef {{ admin: string, viewer: string, operator: string }} Tokens
- * @typedef {{ name: string, pid: number, bin: string, log: string }} ProcessRecord
- * @typedef {{
- *   kubeconfig: string, server: string, caFile: string, tokens: Tokens, dir: string, version: string,
- *   processes: ProcessRecord[], stop: () => Promise<void>
- * }} Cluster
- * @typedef {{
- *   dir?: string,
- *   log?: (line: string) => void,
- *   detached?: boolean,
- *   timeoutMs?: number,
- *   controllerApiQps?: number,
- * }} StartOptions
- */
+export interface Tokens {
+	admin: string;
+	viewer: string;
+	operator: string;
+}
 
-/** @returns {string} */
-export function defaultStateDir() {
+export interface ProcessRecord {
+	name: string;
+	pid: number;
+	bin: string;
+	log: string;
+}
+
+export interface Cluster {
+	/** kubeconfig with contexts admin (current), viewer and operator */
+	kubeconfig: string;
+	/** https://127.0.0.1:<port> */
+	server: string;
+	/** the CA that signed the API server's certificate */
+	caFile: string;
+	tokens: Tokens;
+	/** state dir: pki/, logs/, kubeconfigs/, etcd/, pids.json, kubeconfig */
+	dir: string;
+	/** what the API server reports, e.g. v1.34.4 */
+	version: string;
+	processes: ProcessRecord[];
+	/** SIGTERM then SIGKILL to every process started; removes the state dir if startCluster made it */
+	stop(): Promise<void>;
+}
+
+export interface StartOptions {
+	/** state dir (wiped first, kept after stop); default: a new temporary dir, removed by stop() */
+	dir?: string;
+	log?: (line: string) => void;
+	/** processes outlive this Node process (cluster:up); default false: they are killed when it exits */
+	detached?: boolean;
+	/** per wait (etcd health, apiserver readyz, ...); default 120000 */
+	timeoutMs?: number;
+	/** the controller manager's client rate, requests/s (default its own, 20): a benchmark's big fleet rolls out faster */
+	controllerApiQps?: number;
+}
+
+/** What startCluster writes to the state dir (cluster.json). */
+export interface ClusterState {
+	server: string;
+	kubeconfig: string;
+	caFile: string;
+	version: string;
+	tokens: Tokens;
+}
+
+export function defaultStateDir(): string {
 	return path.join(cacheRoot(), 'cluster');
 }
 
@@ -61,10 +95,8 @@ export function defaultStateDir() {
  * Starts a fresh cluster. With `dir`, state lives there (wiped first, kept after stop for its logs); without, in a
  * new temporary directory that stop() removes. With `detached`, the processes get their own session and outlive
  * this Node process (what `npm run cluster:up` uses); otherwise they are also killed when this process exits.
- * @param {StartOptions} [options]
- * @returns {Promise<Cluster>}
  */
-export async function startCluster(options = {}) {
+export async function startCluster(options: StartOptions = {}): Promise<Cluster> {
 	// Ports are picked free and then handed to the processes: another program can take one in between. Try again then.
 	for (let attempt = 1; ; attempt++) {
 		try {
@@ -76,11 +108,7 @@ export async function startCluster(options = {}) {
 	}
 }
 
-/**
- * @param {StartOptions} options
- * @returns {Promise<Cluster>}
- */
-async function startOnce(options) {
+async function startOnce(options: StartOptions): Promise<Cluster> {
 	const log = options.log ?? (() => {});
 	const timeoutMs = options.timeoutMs ?? 120_000;
 	const ownsDir = !options.dir;
@@ -105,10 +133,8 @@ async function startOnce(options) {
 		);
 	}
 
-	/** @type {ProcessRecord[]} */
-	const processes = [];
-	/** @type {Map<number, import('node:child_process').ChildProcess>} */
-	const children = new Map();
+	const processes: ProcessRecord[] = [];
+	const children = new Map<number, ChildProcess>();
 	const killOnExit = () => {
 		for (const p of processes) {
 			try {
@@ -130,13 +156,7 @@ async function startOnce(options) {
 		if (ownsDir) rmSync(dir, {recursive: true, force: true});
 	};
 
-	/**
-	 * @param {string} name
-	 * @param {string} bin
-	 * @param {string[]} args
-	 * @param {NodeJS.ProcessEnv} [env]
-	 */
-	const launch = (name, bin, args, env) => {
+	const launch = (name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv): ProcessRecord => {
 		const logFile = path.join(dir, 'logs', `${name}.log`);
 		const fd = openSync(logFile, 'a');
 		writeFileSync(fd, `# ${new Date().toISOString()} ${bin} ${args.join(' ')}\n`);
@@ -169,8 +189,7 @@ async function startOnce(options) {
 		const caData = readFileSync(path.join(pki, 'ca.crt'));
 
 		// --- static tokens: people, and one system:masters user per component
-		/** @type {Tokens} */
-		const tokens = {admin: token(), viewer: token(), operator: token()};
+		const tokens: Tokens = {admin: token(), viewer: token(), operator: token()};
 		const componentTokens = {kcm: token(), scheduler: token(), kwok: token()};
 		const tokenFile = path.join(pki, 'tokens.csv');
 		writeFileSync(
@@ -188,8 +207,7 @@ async function startOnce(options) {
 		);
 
 		const kubeconfigs = path.join(dir, 'kubeconfigs');
-		/** @param {string} name @param {string} tok */
-		const componentKubeconfig = (name, tok) => {
+		const componentKubeconfig = (name: string, tok: string) => {
 			const file = path.join(kubeconfigs, `${name}.kubeconfig`);
 			writeFileSync(file, kubeconfigYaml(server, caData, [{name, token: tok, namespace: 'default'}], name), {mode: 0o600});
 			return file;
@@ -257,8 +275,7 @@ async function startOnce(options) {
 			return r.status === 200;
 		});
 		log(`kube-apiserver is ready at ${server}`);
-		/** @type {Api} */
-		const api = (method, p, body, contentType) =>
+		const api: Api = (method, p, body, contentType) =>
 			request(`${server}${p}`, {
 				method,
 				body,
@@ -266,11 +283,11 @@ async function startOnce(options) {
 				ca: caData,
 				token: tokens.admin,
 			});
-		const versionBody = JSON.parse((await api('GET', '/version')).body);
+		const versionBody = JSON.parse((await api('GET', '/version')).body) as {gitVersion?: unknown};
 		const version = String(versionBody.gitVersion);
 
 		// --- controllers, scheduler, kwok
-		const componentArgs = (/** @type {string} */ kc, /** @type {number} */ port) => [
+		const componentArgs = (kc: string, port: number) => [
 			`--kubeconfig=${kc}`,
 			`--authentication-kubeconfig=${kc}`,
 			`--authorization-kubeconfig=${kc}`,
@@ -329,8 +346,8 @@ async function startOnce(options) {
 			.filter((f) => /\.ya?ml$/.test(f))
 			.sort()) {
 			for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
-				const crd = doc.toJS();
-				if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
+				const crd = doc.toJS() as KubeObject | null;
+				if (crd?.kind !== 'CustomResourceDefinition') continue;
 				await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
 				crdNames.push(crd.metadata.name);
 			}
@@ -401,33 +418,23 @@ async function startOnce(options) {
 /**
  * Stops the cluster whose state is in `dir` (default: the `cluster:up` state dir) by the PIDs recorded there. Only a
  * PID whose process still runs the recorded binary is signalled. Returns how many processes were stopped.
- * @param {string} [dir]
- * @returns {Promise<number>}
  */
-export async function stopCluster(dir = defaultStateDir()) {
+export async function stopCluster(dir: string = defaultStateDir()): Promise<number> {
 	const records = readPids(dir).filter((p) => isSameProcess(p));
 	await stopProcesses(records, new Map());
 	rmSync(path.join(dir, PID_FILE), {force: true});
 	return records.length;
 }
 
-/**
- * The PIDs from `dir` that are still running their recorded binaries.
- * @param {string} [dir]
- * @returns {ProcessRecord[]}
- */
-export function alivePids(dir = defaultStateDir()) {
+/** The PIDs from `dir` that are still running their recorded binaries. */
+export function alivePids(dir: string = defaultStateDir()): ProcessRecord[] {
 	return readPids(dir).filter((p) => isSameProcess(p));
 }
 
-/**
- * What `startCluster` wrote to the state dir (server, kubeconfig, tokens), or undefined.
- * @param {string} [dir]
- * @returns {{ server: string, kubeconfig: string, caFile: string, version: string, tokens: Tokens } | undefined}
- */
-export function readClusterState(dir = defaultStateDir()) {
+/** What `startCluster` wrote to the state dir (server, kubeconfig, tokens), or undefined. */
+export function readClusterState(dir: string = defaultStateDir()): ClusterState | undefined {
 	try {
-		return JSON.parse(readFileSync(path.join(dir, STATE_FILE), 'utf8'));
+		return JSON.parse(readFileSync(path.join(dir, STATE_FILE), 'utf8')) as ClusterState;
 	} catch {
 		return undefined;
 	}
@@ -435,18 +442,16 @@ export function readClusterState(dir = defaultStateDir()) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** @param {string} dir @returns {ProcessRecord[]} */
-function readPids(dir) {
+function readPids(dir: string): ProcessRecord[] {
 	try {
-		const list = JSON.parse(readFileSync(path.join(dir, PID_FILE), 'utf8'));
-		return Array.isArray(list) ? list.filter((p) => Number.isInteger(p?.pid) && p.pid > 1) : [];
+		const list: unknown = JSON.parse(readFileSync(path.join(dir, PID_FILE), 'utf8'));
+		return Array.isArray(list) ? list.filter((p: Partial<ProcessRecord> | null) => Number.isInteger(p?.pid) && p!.pid! > 1) : [];
 	} catch {
 		return [];
 	}
 }
 
-/** @param {ProcessRecord} p */
-function isSameProcess(p) {
+function isSameProcess(p: ProcessRecord): boolean {
 	try {
 		const argv0 = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')[0];
 		return argv0 === p.bin;
@@ -455,8 +460,7 @@ function isSameProcess(p) {
 	}
 }
 
-/** @param {number} pid */
-function running(pid) {
+function running(pid: number): boolean {
 	try {
 		// A zombie (exited, not yet reaped by its parent) counts as gone.
 		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -468,10 +472,8 @@ function running(pid) {
 
 /**
  * SIGTERM to each (components first, etcd last), then SIGKILL to whatever is still there after a grace period.
- * @param {ProcessRecord[]} records
- * @param {Map<number, import('node:child_process').ChildProcess>} children
  */
-async function stopProcesses(records, children) {
+async function stopProcesses(records: ProcessRecord[], children: Map<number, ChildProcess>): Promise<void> {
 	const order = [...records].reverse();
 	const groups = [
 		order.filter((p) => p.name !== 'kube-apiserver' && p.name !== 'etcd'),
@@ -489,8 +491,7 @@ async function stopProcesses(records, children) {
 	for (const p of records) children.get(p.pid)?.removeAllListeners();
 }
 
-/** @param {number} pid @param {NodeJS.Signals} sig */
-function signal(pid, sig) {
+function signal(pid: number, sig: NodeJS.Signals): void {
 	try {
 		process.kill(pid, sig);
 	} catch {
@@ -498,44 +499,42 @@ function signal(pid, sig) {
 	}
 }
 
-/** @param {number} ms */
-function sleep(ms) {
+function sleep(ms: number): Promise<void> {
 	return new Promise((r) => setTimeout(r, ms));
 }
 
-function token() {
+function token(): string {
 	return randomBytes(24).toString('hex');
 }
 
-/** @param {number} n @returns {Promise<number[]>} */
-async function freePorts(n) {
-	/** @type {net.Server[]} */
-	const servers = [];
-	const ports = [];
+/** `n` numbers, each one of them once. */
+type Ports<N extends number, Acc extends number[] = []> = Acc['length'] extends N ? Acc : Ports<N, [...Acc, number]>;
+
+async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
+	const servers: net.Server[] = [];
+	const ports: number[] = [];
 	try {
 		for (let i = 0; i < n; i++) {
 			const s = net.createServer();
 			servers.push(s);
-			await new Promise((resolve, reject) => {
+			await new Promise<void>((resolve, reject) => {
 				s.once('error', reject);
-				s.listen(0, '127.0.0.1', () => resolve(undefined));
+				s.listen(0, '127.0.0.1', () => resolve());
 			});
-			ports.push(/** @type {net.AddressInfo} */ (s.address()).port);
+			ports.push((s.address() as net.AddressInfo).port);
 		}
 	} finally {
 		await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
 	}
-	return ports;
+	return ports as Ports<N>;
 }
 
-/** @param {string} pki */
-function makePki(pki) {
-	/** @param {string[]} args */
-	const openssl = (args) => {
+function makePki(pki: string): void {
+	const openssl = (args: string[]) => {
 		try {
 			execFileSync('openssl', args, {cwd: pki, stdio: ['ignore', 'pipe', 'pipe']});
 		} catch (err) {
-			const e = /** @type {{ stderr?: Buffer, message: string }} */ (err);
+			const e = err as {stderr?: Buffer; message: string};
 			throw new Error(`openssl ${args[0]} failed: ${e.stderr?.toString() || e.message}`);
 		}
 	};
@@ -681,13 +680,13 @@ function makePki(pki) {
 	openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub']);
 }
 
-/**
- * @param {string} server
- * @param {Buffer} caData
- * @param {{ name: string, token: string, namespace: string }[]} users
- * @param {string} current
- */
-function kubeconfigYaml(server, caData, users, current) {
+interface KubeconfigUser {
+	name: string;
+	token: string;
+	namespace: string;
+}
+
+function kubeconfigYaml(server: string, caData: Buffer, users: KubeconfigUser[], current: string): string {
 	const ca = caData.toString('base64');
 	const lines = [
 		'apiVersion: v1',
@@ -781,8 +780,7 @@ const OPERATED = [
 ];
 const READ = ['get', 'list', 'watch'];
 
-/** @returns {[string, object][]} */
-function rbacObjects() {
+function rbacObjects(): [string, KubeObject][] {
 	const rbac = '/apis/rbac.authorization.k8s.io/v1';
 	return [
 		// The CRDs' resources join the built-in view role (kube-controller-manager aggregates them), as upstream CRDs do.
@@ -853,9 +851,8 @@ function rbacObjects() {
 /**
  * A node kwok manages (32 cores, 256 GiB, 110 pods): the harness makes FAKE_NODES; a test or benchmark that needs
  * room for more pods creates more.
- * @param {string} name
  */
-export function fakeNode(name) {
+export function fakeNode(name: string): KubeObject {
 	return {
 		apiVersion: 'v1',
 		kind: 'Node',
@@ -878,39 +875,52 @@ export function fakeNode(name) {
 	};
 }
 
-/** @param {any} obj @param {string} type */
-function hasCondition(obj, type) {
-	return (obj?.status?.conditions ?? []).some((/** @type {any} */ c) => c.type === type && c.status === 'True');
+/** A Kubernetes object as the harness writes it: a kind and a name, the rest free. */
+export interface KubeObject {
+	apiVersion: string;
+	kind: string;
+	metadata: {name: string; namespace?: string; [key: string]: unknown};
+	[key: string]: unknown;
 }
 
-/**
- * @typedef {(method: string, path: string, body?: unknown, contentType?: string) => Promise<{ status: number, body: string }>} Api
- */
+interface Condition {
+	type: string;
+	status: string;
+}
 
-/**
- * Creates an object; an existing one is fine.
- * @param {Api} api
- * @param {string} collection
- * @param {any} obj
- */
-async function ensure(api, collection, obj) {
+function hasCondition(obj: {status?: {conditions?: Condition[]}} | null, type: string): boolean {
+	return (obj?.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+}
+
+interface HttpResponse {
+	status: number;
+	body: string;
+}
+
+type Api = (method: string, path: string, body?: unknown, contentType?: string) => Promise<HttpResponse>;
+
+/** Creates an object; an existing one is fine. */
+async function ensure(api: Api, collection: string, obj: KubeObject): Promise<void> {
 	const r = await api('POST', collection, obj);
 	if (r.status !== 201 && r.status !== 200 && r.status !== 409) {
 		throw new Error(`creating ${obj.kind} ${obj.metadata?.name}: HTTP ${r.status} ${r.body.slice(0, 500)}`);
 	}
 }
 
-/**
- * @param {string} url
- * @param {{ method?: string, body?: unknown, contentType?: string, ca?: Buffer, token?: string, insecure?: boolean }} opts
- * @returns {Promise<{ status: number, body: string }>}
- */
-function request(url, opts) {
+interface RequestOptions {
+	method?: string;
+	body?: unknown;
+	contentType?: string | undefined;
+	ca?: Buffer;
+	token?: string;
+	insecure?: boolean;
+}
+
+function request(url: string, opts: RequestOptions): Promise<HttpResponse> {
 	return new Promise((resolve, reject) => {
 		const u = new URL(url);
 		const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-		/** @type {Record<string, string>} */
-		const headers = {accept: 'application/json'};
+		const headers: Record<string, string> = {accept: 'application/json'};
 		if (opts.token) headers.authorization = `Bearer ${opts.token}`;
 		if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
 		const lib = u.protocol === 'https:' ? https : http;
@@ -939,13 +949,14 @@ function request(url, opts) {
 
 /**
  * Polls `check` until it says yes; fails early, with the tail of the component's log, if the component exits.
- * @param {string} what
- * @param {ProcessRecord} proc
- * @param {Map<number, import('node:child_process').ChildProcess>} children
- * @param {number} timeoutMs
- * @param {() => Promise<boolean>} check
  */
-async function waitFor(what, proc, children, timeoutMs, check) {
+async function waitFor(
+	what: string,
+	proc: ProcessRecord,
+	children: Map<number, ChildProcess>,
+	timeoutMs: number,
+	check: () => Promise<boolean>,
+): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	let lastError = '';
 	for (;;) {
@@ -972,8 +983,7 @@ async function waitFor(what, proc, children, timeoutMs, check) {
 	}
 }
 
-/** @param {string} file @param {number} [n] */
-function tail(file, n = 30) {
+function tail(file: string, n = 30): string {
 	try {
 		if (!existsSync(file)) return '(no log)';
 		return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');

@@ -6,7 +6,7 @@
 // MODELDECK_KUBE_CONTROLLER_MANAGER, MODELDECK_KUBE_SCHEDULER, MODELDECK_KWOK, MODELDECK_KUSTOMIZE) or found on PATH
 // at a suitable version is used instead.
 //
-// Usage: node harness/build-binaries.mjs [--print] [--force]
+// Usage: node harness/build-binaries.ts [--print] [--force]
 //   --print   print where each binary comes from, build nothing
 //   --force   rebuild the cached binaries even if they exist
 //
@@ -18,9 +18,9 @@ import {mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, acce
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {ensureRolloutsController, rolloutsControllerPath} from './argo-rollouts.mjs';
-// A cycle (flagger.mjs takes binDir from here) that is safe: neither module calls the other while it loads.
-import {ensureFlagger} from './flagger.mjs';
+import {ensureRolloutsController, rolloutsControllerPath} from './argo-rollouts.ts';
+// A cycle (flagger.ts takes binDir from here) that is safe: neither module calls the other while it loads.
+import {ensureFlagger} from './flagger.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const kubeModule = path.join(here, 'go', 'kube');
@@ -35,16 +35,11 @@ export const KWOK_VERSION = 'v0.8.0';
  */
 export const KUSTOMIZE_VERSION = 'v5.8.2';
 
-/**
- * @param {string} goModPath
- * @param {string} modulePath
- * @returns {string}
- */
-function requiredVersion(goModPath, modulePath) {
+function requiredVersion(goModPath: string, modulePath: string): string {
 	const text = readFileSync(goModPath, 'utf8');
 	const escaped = modulePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 	const m = text.match(new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v[^\\s]+)`, 'm'));
-	if (!m) throw new Error(`${goModPath} does not require ${modulePath}`);
+	if (!m?.[1]) throw new Error(`${goModPath} does not require ${modulePath}`);
 	return m[1];
 }
 
@@ -52,17 +47,27 @@ function requiredVersion(goModPath, modulePath) {
 export const KUBE_VERSION = requiredVersion(path.join(kubeModule, 'go.mod'), 'k8s.io/kubernetes');
 export const ETCD_VERSION = requiredVersion(path.join(etcdModule, 'go.mod'), 'go.etcd.io/etcd/server/v3');
 
-/**
- * @typedef {'etcd'|'kube-apiserver'|'kube-controller-manager'|'kube-scheduler'|'kwok'} BinaryName
- * @typedef {'kustomize'} ToolName
- * @typedef {{ name: BinaryName|ToolName, env: string, version: string, minVersion: [number, number], versionArgs: string[] }} BinarySpec
- * @typedef {{ path: string, source: 'env'|'path'|'cache'|'missing', version: string }} ResolvedBinary
- * @typedef {Record<BinaryName, ResolvedBinary>} ResolvedBinaries
- * @typedef {Record<ToolName, ResolvedBinary>} ResolvedTools
- */
+export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type ToolName = 'kustomize';
 
-/** @type {BinarySpec[]} */
-export const BINARIES = [
+export interface BinarySpec<Name extends string = BinaryName | ToolName> {
+	name: Name;
+	env: string;
+	version: string;
+	minVersion: [number, number];
+	versionArgs: string[];
+}
+
+export interface ResolvedBinary {
+	path: string;
+	source: 'env' | 'path' | 'cache' | 'missing';
+	version: string;
+}
+
+export type ResolvedBinaries = Record<BinaryName, ResolvedBinary>;
+export type ResolvedTools = Record<ToolName, ResolvedBinary>;
+
+export const BINARIES: BinarySpec<BinaryName>[] = [
 	{name: 'etcd', env: 'MODELDECK_ETCD', version: ETCD_VERSION, minVersion: [3, 6], versionArgs: ['--version']},
 	{name: 'kube-apiserver', env: 'MODELDECK_KUBE_APISERVER', version: KUBE_VERSION, minVersion: [1, 34], versionArgs: ['--version']},
 	{
@@ -76,30 +81,21 @@ export const BINARIES = [
 	{name: 'kwok', env: 'MODELDECK_KWOK', version: KWOK_VERSION, minVersion: [0, 6], versionArgs: ['--version']},
 ];
 
-/**
- * Not part of the control plane (startCluster does not need them), built and cached alongside it.
- * @type {BinarySpec[]}
- */
-export const TOOLS = [
+/** Not part of the control plane (startCluster does not need them), built and cached alongside it. */
+export const TOOLS: BinarySpec<ToolName>[] = [
 	{name: 'kustomize', env: 'MODELDECK_KUSTOMIZE', version: KUSTOMIZE_VERSION, minVersion: [5, 0], versionArgs: ['version']},
 ];
 
-/** @returns {string} */
-export function cacheRoot() {
+export function cacheRoot(): string {
 	const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
 	return path.join(base, 'modeldeck');
 }
 
-/** @returns {string} */
-export function binDir() {
+export function binDir(): string {
 	return path.join(cacheRoot(), 'bin');
 }
 
-/**
- * @param {string} file
- * @returns {boolean}
- */
-function isExecutable(file) {
+function isExecutable(file: string): boolean {
 	try {
 		if (!statSync(file).isFile()) return false;
 		accessSync(file, constants.X_OK);
@@ -109,11 +105,7 @@ function isExecutable(file) {
 	}
 }
 
-/**
- * @param {string} name
- * @returns {string | undefined}
- */
-function onPath(name) {
+function onPath(name: string): string | undefined {
 	for (const dir of (process.env.PATH || '').split(path.delimiter)) {
 		if (!dir) continue;
 		const candidate = path.join(dir, name);
@@ -122,53 +114,35 @@ function onPath(name) {
 	return undefined;
 }
 
-/**
- * The version a binary reports, e.g. "v1.34.4", "3.6.16", "v0.8.0"; undefined if it says none.
- * @param {string} file
- * @param {string[]} args
- * @returns {string | undefined}
- */
-function reportedVersion(file, args) {
+/** The version a binary reports, e.g. "v1.34.4", "3.6.16", "v0.8.0"; undefined if it says none. */
+function reportedVersion(file: string, args: string[]): string | undefined {
 	const r = spawnSync(file, args, {encoding: 'utf8', timeout: 10_000});
 	const out = `${r.stdout || ''}\n${r.stderr || ''}`;
 	const m = out.match(/(?:Kubernetes |etcd Version: |version )v?(\d+\.\d+\.\d+[^\s]*)/i) || out.match(/v?(\d+\.\d+\.\d+)/);
 	return m ? m[1] : undefined;
 }
 
-/**
- * @param {string | undefined} version
- * @param {[number, number]} min
- */
-function atLeast(version, min) {
+function atLeast(version: string | undefined, min: [number, number]): boolean {
 	if (!version) return false;
-	const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+	const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
 	return major > min[0] || (major === min[0] && minor >= min[1]);
 }
 
 /**
  * Where each binary comes from, without building anything. PATH binaries older than the harness needs
  * (Debian's etcd 3.4, say) are passed over.
- * @param {{ log?: (line: string) => void }} [options]
- * @returns {ResolvedBinaries}
  */
-export function resolveBinaries(options = {}) {
-	return /** @type {ResolvedBinaries} */ (resolveSpecs(BINARIES, options));
+export function resolveBinaries(options: {log?: (line: string) => void} = {}): ResolvedBinaries {
+	return resolveSpecs(BINARIES, options);
 }
 
-/**
- * Where kustomize comes from, without building anything (same order: env var, PATH, cache).
- * @param {{ log?: (line: string) => void }} [options]
- * @returns {ResolvedTools}
- */
-export function resolveTools(options = {}) {
-	return /** @type {ResolvedTools} */ (resolveSpecs(TOOLS, options));
+/** Where kustomize comes from, without building anything (same order: env var, PATH, cache). */
+export function resolveTools(options: {log?: (line: string) => void} = {}): ResolvedTools {
+	return resolveSpecs(TOOLS, options);
 }
 
-/**
- * The kustomize binary to run; throws, saying how to get one, if there is none.
- * @returns {string}
- */
-export function kustomizePath() {
+/** The kustomize binary to run; throws, saying how to get one, if there is none. */
+export function kustomizePath(): string {
 	const k = resolveTools().kustomize;
 	if (k.source === 'missing') {
 		throw new Error(
@@ -179,15 +153,12 @@ export function kustomizePath() {
 	return k.path;
 }
 
-/**
- * @param {BinarySpec[]} specs
- * @param {{ log?: (line: string) => void }} options
- * @returns {Record<string, ResolvedBinary>}
- */
-function resolveSpecs(specs, options) {
+function resolveSpecs<Name extends string>(
+	specs: BinarySpec<Name>[],
+	options: {log?: (line: string) => void},
+): Record<Name, ResolvedBinary> {
 	const log = options.log ?? (() => {});
-	/** @type {Record<string, ResolvedBinary>} */
-	const out = {};
+	const out = {} as Record<Name, ResolvedBinary>;
 	for (const spec of specs) {
 		const fromEnv = process.env[spec.env];
 		if (fromEnv) {
@@ -210,13 +181,7 @@ function resolveSpecs(specs, options) {
 	return out;
 }
 
-/**
- * @param {string} cmd
- * @param {string[]} args
- * @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} opts
- * @returns {Promise<void>}
- */
-function run(cmd, args, opts) {
+function run(cmd: string, args: string[], opts: {cwd?: string; env?: NodeJS.ProcessEnv}): Promise<void> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit']});
 		child.on('error', reject);
@@ -227,13 +192,11 @@ function run(cmd, args, opts) {
 	});
 }
 
-/** @param {number} ms */
-function seconds(ms) {
+function seconds(ms: number): string {
 	return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** @returns {string} */
-function goVersionOrThrow() {
+function goVersionOrThrow(): string {
 	const r = spawnSync('go', ['version'], {encoding: 'utf8'});
 	if (r.error || r.status !== 0) {
 		throw new Error(
@@ -244,17 +207,12 @@ function goVersionOrThrow() {
 	return r.stdout.trim();
 }
 
-/**
- * @param {string} module
- * @param {string} modulePath
- * @param {NodeJS.ProcessEnv} env
- * @returns {string | undefined}
- */
-function moduleTime(module, modulePath, env) {
+function moduleTime(module: string, modulePath: string, env: NodeJS.ProcessEnv): string | undefined {
 	const r = spawnSync('go', ['list', '-m', '-json', modulePath], {cwd: module, env, encoding: 'utf8'});
 	if (r.status !== 0) return undefined;
 	try {
-		return JSON.parse(r.stdout).Time;
+		const time: unknown = (JSON.parse(r.stdout) as {Time?: unknown}).Time;
+		return typeof time === 'string' ? time : undefined;
 	} catch {
 		return undefined;
 	}
@@ -262,14 +220,11 @@ function moduleTime(module, modulePath, env) {
 
 /**
  * Builds whatever is missing (or everything with force) into the cache and returns where each binary is.
- * @param {{ log?: (line: string) => void, force?: boolean }} [options]
- * @returns {Promise<ResolvedBinaries>}
  */
-export async function ensureBinaries(options = {}) {
-	const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
-	/** @type {Record<string, ResolvedBinary>} */
-	const resolved = {...resolveBinaries({log}), ...resolveTools({log})};
-	const all = [...BINARIES, ...TOOLS];
+export async function ensureBinaries(options: {log?: (line: string) => void; force?: boolean} = {}): Promise<ResolvedBinaries> {
+	const log = options.log ?? ((line: string) => console.log(`[harness:build] ${line}`));
+	const resolved: Record<BinaryName | ToolName, ResolvedBinary> = {...resolveBinaries({log}), ...resolveTools({log})};
+	const all: BinarySpec[] = [...BINARIES, ...TOOLS];
 	const toBuild = all.filter((b) => resolved[b.name]?.source === 'missing' || (options.force && resolved[b.name]?.source === 'cache'));
 	for (const b of all) {
 		const r = resolved[b.name];
@@ -281,7 +236,7 @@ export async function ensureBinaries(options = {}) {
 	const dir = binDir();
 	mkdirSync(dir, {recursive: true});
 	const tmp = mkdtempSync(path.join(dir, '.build-'));
-	const env = {
+	const env: NodeJS.ProcessEnv = {
 		...process.env,
 		CGO_ENABLED: '0',
 		// Keep go's own module and build caches (shared with any other Go work on the machine).
@@ -295,7 +250,7 @@ export async function ensureBinaries(options = {}) {
 			log(`building ${names.join(', ')} ${KUBE_VERSION} with go build (first time: ~10-20 min on 2 cores) ...`);
 			const [major, minor] = KUBE_VERSION.replace(/^v/, '').split('.');
 			const buildDate = moduleTime(kubeModule, 'k8s.io/kubernetes', env) ?? '1970-01-01T00:00:00Z';
-			const x = [];
+			const x: string[] = [];
 			for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
 				x.push(
 					`-X ${pkg}.gitVersion=${KUBE_VERSION}`,
@@ -329,7 +284,7 @@ export async function ensureBinaries(options = {}) {
 			log(`built etcd in ${seconds(Date.now() - started)}`);
 		}
 		// kwok and kustomize build from their own modules with `go install` (no go.work of ours needed).
-		const goInstall = async (name, modulePath, version) => {
+		const goInstall = async (name: string, modulePath: string, version: string) => {
 			const started = Date.now();
 			log(`building ${name} ${version} with go install ...`);
 			await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${modulePath}@${version}`], {
@@ -348,8 +303,7 @@ export async function ensureBinaries(options = {}) {
 	return resolveBinaries();
 }
 
-/** @param {string} dir */
-function cacheSize(dir) {
+function cacheSize(dir: string): string {
 	let bytes = 0;
 	for (const f of readdirSync(dir)) {
 		try {
@@ -373,9 +327,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
 			process.exit(Object.values(r).some((b) => b.source === 'missing') || !rollouts ? 1 : 0);
 		}
 		await ensureBinaries({force: args.includes('--force')});
-		// Flagger and its loadtester, for the tests of modeldeck against them (harness/flagger.mjs).
+		// Flagger and its loadtester, for the tests of modeldeck against them (harness/flagger.ts).
 		await ensureFlagger({force: args.includes('--force')});
-		// The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.mjs).
+		// The Argo Rollouts controller, for the tests of modeldeck against it (harness/argo-rollouts.ts).
 		await ensureRolloutsController({force: args.includes('--force')});
 	} catch (err) {
 		console.error(`[harness:build] ${err instanceof Error ? err.message : String(err)}`);

@@ -1,4 +1,4 @@
-// The memory probe of the benchmarks that watch a process for minutes (`bench/console.ts`, `bench/agent-memory.mjs`):
+// The memory probe of the benchmarks that watch a process for minutes (`bench/console.ts`, `bench/agent-memory.ts`):
 // preloaded with `--import` into the process under test, so nothing is added to the product.
 //
 // On SIGUSR2 it reports one JSON line: the time, process.memoryUsage(), the anonymous and file-backed parts of RSS,
@@ -7,8 +7,29 @@
 // counts garbage not yet collected — and the peak of the heap's resident size before any of them, which tells a
 // peak whose pages V8 keeps for reuse apart from a leak.
 
-/** @type {(sink: {file: string} | 'stderr') => string} */
-function probeSource(sink) {
+/** One report of the probe: since the previous SIGUSR2 for the GC figures, at the signal for the rest. */
+export interface ProbeLine {
+	time: number;
+	rss: number;
+	heapTotal: number;
+	heapUsed: number;
+	external: number;
+	arrayBuffers: number;
+	rssAnon: number;
+	rssFile: number;
+	/** The heap in use after each full GC since the previous report. */
+	afterFullGc: number[];
+	/** The heap's largest resident size before any GC since the previous report. */
+	heapPeak: number;
+	gcs: number;
+	gcMs: number;
+	spaces: Record<string, {committed: number; used: number}>;
+}
+
+/** Where the probe's lines go: appended to a file, or to stderr after `memory-probe `. */
+export type ProbeSink = {file: string} | 'stderr';
+
+function probeSource(sink: ProbeSink): string {
 	const write =
 		sink === 'stderr'
 			? `process.stderr.write('memory-probe ' + line + '\\n')`
@@ -35,6 +56,6 @@ process.on('SIGUSR2', () => {
 }
 
 /** Node flags that preload the probe; it appends its lines to `sink.file`, or writes them to stderr after `memory-probe `. */
-export function memoryProbeFlags(sink) {
+export function memoryProbeFlags(sink: ProbeSink): string[] {
 	return ['--import', `data:text/javascript,${encodeURIComponent(probeSource(sink))}`];
 }

@@ -1,12 +1,15 @@
-// Prometheus refresh benchmark. Run: node bench/prometheus-refresh.mjs [--quick]
+// Prometheus refresh benchmark. Run: node bench/prometheus-refresh.ts [--quick]
 //
 // 100 versions (20 models × 5 versions) served by 4 fake exporters on local ports, in the generic profile's metric
 // names (histogram, request counter, process CPU and memory), scraped every second by a real Prometheus started by
 // the harness. Times one sample() refresh of all 100 versions (and of 1, for comparison) and counts the queries it
 // sends: one per metric, whatever the number of versions.
 import http from 'node:http';
+import type net from 'node:net';
 import {performance} from 'node:perf_hooks';
-import {startPrometheus, waitForTargets} from '../harness/prometheus.mjs';
+import {startPrometheus, waitForTargets} from '../harness/prometheus.ts';
+import type {MetricTarget} from '../source/domain/ports.ts';
+import type {Sample, VersionKey} from '../source/domain/types.ts';
 import {LATENCY_BUCKETS_SECONDS} from '../source/model-server/server-metrics.ts';
 import {createPrometheusMetrics} from '../source/sources/prometheus/prometheus-metrics.ts';
 
@@ -17,7 +20,16 @@ const VERSIONS_PER_MODEL = 5;
 const ITERATIONS = quick ? 10 : 50;
 const WINDOW_SECONDS = 30;
 
-const versions = [];
+/** A version one of the fake exporters serves: its labels, its request rate and its latency scale. */
+interface ServedVersion {
+	namespace: string;
+	name: string;
+	version: string;
+	rps: number;
+	scaleMs: number;
+}
+
+const versions: ServedVersion[] = [];
 for (let model = 0; model < MODELS; model++) {
 	for (let version = 1; version <= VERSIONS_PER_MODEL; version++) {
 		versions.push({
@@ -33,7 +45,7 @@ for (let model = 0; model < MODELS; model++) {
 const started = Date.now();
 
 /** Text exposition of the versions an exporter serves, counters growing with time since start. */
-function exposition(served) {
+function exposition(served: ServedVersion[]): string {
 	const elapsed = (Date.now() - started) / 1000;
 	const lines = ['# TYPE modeldeck_inference_request_duration_seconds histogram'];
 	for (const v of served) {
@@ -64,12 +76,12 @@ function exposition(served) {
 	return `${lines.join('\n')}\n`;
 }
 
-function listen(server) {
-	return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+function listen(server: http.Server): Promise<number> {
+	return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 }
 
-const exporters = [];
-const ports = [];
+const exporters: http.Server[] = [];
+const ports: number[] = [];
 for (let index = 0; index < EXPORTERS; index++) {
 	const served = versions.filter((_, position) => position % EXPORTERS === index);
 	const server = http.createServer((_request, response) => {
@@ -80,9 +92,9 @@ for (let index = 0; index < EXPORTERS; index++) {
 	ports.push(await listen(server));
 }
 
-function percentile(values, p) {
+function percentile(values: number[], p: number): number {
 	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const prometheus = await startPrometheus({
@@ -98,10 +110,10 @@ try {
 	const source = createPrometheusMetrics({url: prometheus.url, scrapeIntervalSeconds: 1, onQuery: () => queries++});
 	const all = versions.map(({namespace, name, version}) => ({namespace, name, version}));
 
-	async function measure(targets) {
-		const times = [];
+	async function measure(targets: MetricTarget[]): Promise<{times: number[]; perRefresh: number; result: Map<VersionKey, Sample>}> {
+		const times: number[] = [];
 		let perRefresh = 0;
-		let result;
+		let result = new Map<VersionKey, Sample>();
 		for (let iteration = 0; iteration < ITERATIONS; iteration++) {
 			queries = 0;
 			const begin = performance.now();

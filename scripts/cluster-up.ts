@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// npm run cluster:up — starts the local control plane (harness/cluster.mjs) in the background and prints
+// npm run cluster:up — starts the local control plane (harness/cluster.ts) in the background and prints
 // KUBECONFIG=<path> as its last line. Builds the binaries first if they are not cached (see harness/README.md).
 // State (certs, tokens, logs, PIDs, kubeconfig) lives in $MODELDECK_CLUSTER_DIR or
 // ${XDG_CACHE_HOME:-~/.cache}/modeldeck/cluster. `npm run cluster:down` stops it.
-import {ensureBinaries} from '../harness/build-binaries.mjs';
-import {alivePids, defaultStateDir, readClusterState, startCluster, stopCluster} from '../harness/cluster.mjs';
+import {ensureBinaries} from '../harness/build-binaries.ts';
+import {alivePids, defaultStateDir, readClusterState, startCluster, stopCluster} from '../harness/cluster.ts';
 
 const dir = process.env.MODELDECK_CLUSTER_DIR || defaultStateDir();
-const say = (/** @type {string} */ line) => console.log(`[cluster:up] ${line}`);
+const say = (line: string) => console.log(`[cluster:up] ${line}`);
 
 try {
 	const state = readClusterState(dir);
@@ -31,19 +31,17 @@ try {
 	process.exit(1);
 }
 
-/** @param {string} kubeconfig */
-function printUsage(kubeconfig) {
+function printUsage(kubeconfig: string): void {
 	say('contexts: admin (cluster-admin), viewer (read-only), operator (changes in team-a only); namespaces team-a, team-b');
 	say('stop with: npm run cluster:down');
 	console.log(`KUBECONFIG=${kubeconfig}`);
 }
 
-/** @param {string} server */
-async function apiserverReady(server) {
+async function apiserverReady(server: string): Promise<boolean> {
 	// /livez answers anonymously; a refused connection means the apiserver is gone.
 	try {
 		const {request} = await import('node:https');
-		return await new Promise((resolve) => {
+		return await new Promise<boolean>((resolve) => {
 			const req = request(`${server}/livez`, {rejectUnauthorized: false, timeout: 3000}, (res) => {
 				res.resume();
 				resolve(res.statusCode === 200);

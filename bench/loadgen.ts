@@ -1,4 +1,4 @@
-// Load generator benchmark. Run: node bench/loadgen.mjs [--quick]
+// Load generator benchmark. Run: node bench/loadgen.ts [--quick]
 //
 // 1. Achieved arrival rate against the requested one, at several rates, against the real model server (its own
 //    process): the open-model generator of the agent's load test (source/agent/actions/load-generator.ts).
@@ -11,13 +11,13 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
 import {runLoad} from '../source/agent/actions/load-generator.ts';
-import {startModelServerProcess} from './agent-bench-support.mjs';
+import {startModelServerProcess} from './agent-bench-support.ts';
 
 const quick = process.argv.includes('--quick');
 const run = promisify(execFile);
 const body = JSON.stringify({inputs: [{name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.1, 0.47, 0.84, 0.21]}]});
 
-function cpuSeconds(usage) {
+function cpuSeconds(usage: NodeJS.CpuUsage): number {
 	return (usage.user + usage.system) / 1e6;
 }
 
@@ -34,20 +34,20 @@ async function served() {
 }
 
 /** wrk's output and its CPU seconds (`times` prints the shell's and then its children's: wrk's user and system time). */
-async function wrk(args) {
+async function wrk(args: string): Promise<{stdout: string; cpu: number; requests: number; rate: number}> {
 	const {stdout} = await run('sh', ['-c', `wrk ${args}; times`]);
 	const childTimes = stdout
 		.trim()
 		.split('\n')
-		.at(-1)
-		.match(/(\d+)m([\d.]+)s/g)
+		.at(-1)!
+		.match(/(\d+)m([\d.]+)s/g)!
 		.map((part) => {
-			const [, minutes, secondsPart] = /(\d+)m([\d.]+)s/.exec(part);
+			const [, minutes, secondsPart] = /(\d+)m([\d.]+)s/.exec(part)!;
 			return Number(minutes) * 60 + Number(secondsPart);
 		});
 	return {
 		stdout,
-		cpu: childTimes[0] + childTimes[1],
+		cpu: childTimes[0]! + childTimes[1]!,
 		requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
 		rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
 	};
@@ -65,6 +65,7 @@ try {
 		const servedBefore = await served();
 		const before = process.cpuUsage();
 		const [result] = await runLoad([{label: 'fraud', url, body}], {rps, durationSeconds: seconds, warmupSeconds: warmup});
+		if (!result) throw new Error('the load generator reported no target');
 		const cpu = cpuSeconds(process.cpuUsage(before));
 		const sent = result.sentInWindow;
 		const achieved = sent / seconds;

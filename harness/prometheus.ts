@@ -1,7 +1,6 @@
-// @ts-check
 /**
  * Starts a real Prometheus for tests, benchmarks and the local environment: its own config, data directory and free
- * port on 127.0.0.1; waits for /-/ready; stopped by PID. Plain ESM with JSDoc so anything can import it unbuilt.
+ * port on 127.0.0.1; waits for /-/ready; stopped by PID. TypeScript that Node runs directly, so anything can import it unbuilt.
  *
  * The binary comes from $MODELDECK_PROMETHEUS, then PATH, then /usr/bin/prometheus, then the cache that
  * harness/ensure-prometheus.sh builds into (${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin). promtool likewise from
@@ -17,47 +16,57 @@ import {promisify} from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-/**
- * @typedef {object} ScrapeTarget
- * @property {string} job Job name.
- * @property {string[]} targets `host:port` addresses, e.g. `['127.0.0.1:8080']`.
- * @property {Record<string, string>} [labels] Static labels added to every series of these targets (e.g. `{namespace: 'ml'}`).
- * @property {string} [metricsPath] Default `/metrics`.
- */
+export interface ScrapeTarget {
+	/** Job name. */
+	job: string;
+	/** `host:port` addresses, e.g. `['127.0.0.1:8080']`. */
+	targets: string[];
+	/** Static labels added to every series of these targets, e.g. `{namespace: 'ml'}`. */
+	labels?: Record<string, string>;
+	/** Default `/metrics`. */
+	metricsPath?: string;
+}
 
-/**
- * @typedef {object} StartPrometheusOptions
- * @property {ScrapeTarget[]} [scrapeTargets] What to scrape. Default none.
- * @property {number} [scrapeIntervalSeconds] Default 1.
- * @property {string} [dataDir] TSDB directory. Default a fresh temporary directory, removed on stop.
- * @property {string} [storageBlocksFrom] An OpenMetrics file turned into TSDB blocks (promtool tsdb
- *   create-blocks-from openmetrics) in the data directory before Prometheus starts.
- * @property {number} [readyTimeoutMs] How long to wait for /-/ready. Default 30000.
- * @property {string} [listenHost] The address to listen on. Default `127.0.0.1`; a non-loopback one (or `0.0.0.0`) to be reached through a Service.
- * @property {string[]} [extraArgs] More prometheus flags.
- */
+export interface StartPrometheusOptions {
+	/** What to scrape. Default none. */
+	scrapeTargets?: ScrapeTarget[];
+	/** Default 1. */
+	scrapeIntervalSeconds?: number;
+	/** TSDB directory. Default a fresh temporary directory, removed on stop. */
+	dataDir?: string;
+	/**
+	 * An OpenMetrics file turned into TSDB blocks (promtool tsdb create-blocks-from openmetrics) in the data directory
+	 * before Prometheus starts.
+	 */
+	storageBlocksFrom?: string;
+	/** How long to wait for /-/ready. Default 30000. */
+	readyTimeoutMs?: number;
+	/** The address to listen on. Default `127.0.0.1`; a non-loopback one (or `0.0.0.0`) to be reached through a Service. */
+	listenHost?: string;
+	/** More prometheus flags. */
+	extraArgs?: string[];
+}
 
-/**
- * @typedef {object} RunningPrometheus
- * @property {string} url e.g. `http://127.0.0.1:40123`.
- * @property {number} port
- * @property {number} pid
- * @property {string} dataDir
- * @property {string} binary The prometheus binary used.
- * @property {() => string} logs Prometheus's stderr so far (for failure messages).
- * @property {() => Promise<void>} stop SIGTERM by PID, SIGKILL after 5 s; removes directories it created.
- */
+export interface RunningPrometheus {
+	/** e.g. `http://127.0.0.1:40123` */
+	url: string;
+	port: number;
+	pid: number;
+	dataDir: string;
+	/** The prometheus binary used. */
+	binary: string;
+	/** Prometheus's stderr so far (for failure messages). */
+	logs(): string;
+	/** SIGTERM by PID, SIGKILL after 5 s; removes the directories it created. */
+	stop(): Promise<void>;
+}
 
-export function cacheBinDir() {
+export function cacheBinDir(): string {
 	const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
 	return path.join(cache, 'modeldeck', 'bin');
 }
 
-/**
- * @param {string} name
- * @returns {string | undefined}
- */
-function onPath(name) {
+function onPath(name: string): string | undefined {
 	for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {
 		if (!directory) continue;
 		const candidate = path.join(directory, name);
@@ -66,8 +75,7 @@ function onPath(name) {
 	return undefined;
 }
 
-/** @returns {string} */
-export function prometheusBinary() {
+export function prometheusBinary(): string {
 	const candidates = [
 		process.env.MODELDECK_PROMETHEUS,
 		onPath('prometheus'),
@@ -81,9 +89,8 @@ export function prometheusBinary() {
 	);
 }
 
-/** @returns {string} */
-export function promtoolBinary() {
-	let beside;
+export function promtoolBinary(): string {
+	let beside: string | undefined;
 	try {
 		beside = path.join(path.dirname(prometheusBinary()), 'promtool');
 	} catch {
@@ -100,8 +107,8 @@ export function promtoolBinary() {
 	throw new Error('promtool is not installed: set MODELDECK_PROMTOOL to its binary, or run `bash harness/ensure-prometheus.sh`.');
 }
 
-/** @returns {Promise<number>} a port free on 127.0.0.1 right now. */
-export function freePort() {
+/** A port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
 		server.unref();
@@ -116,11 +123,8 @@ export function freePort() {
 
 /**
  * The prometheus.yml for these targets. YAML is written by hand: every value is quoted JSON, which is valid YAML.
- * @param {ScrapeTarget[]} scrapeTargets
- * @param {number} scrapeIntervalSeconds
- * @returns {string}
  */
-export function prometheusConfig(scrapeTargets, scrapeIntervalSeconds) {
+export function prometheusConfig(scrapeTargets: ScrapeTarget[], scrapeIntervalSeconds: number): string {
 	const lines = [
 		'global:',
 		`  scrape_interval: ${Math.round(scrapeIntervalSeconds * 1000)}ms`,
@@ -145,33 +149,22 @@ export function prometheusConfig(scrapeTargets, scrapeIntervalSeconds) {
 	return `${lines.join('\n')}\n`;
 }
 
-/**
- * Turns an OpenMetrics file into TSDB blocks in `dataDir`.
- * @param {string} openMetricsFile
- * @param {string} dataDir
- */
-export async function createBlocks(openMetricsFile, dataDir) {
+/** Turns an OpenMetrics file into TSDB blocks in `dataDir`. */
+export async function createBlocks(openMetricsFile: string, dataDir: string): Promise<void> {
 	const promtool = promtoolBinary();
 	try {
 		await execFileAsync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', openMetricsFile, dataDir], {
 			maxBuffer: 16 * 1024 * 1024,
 		});
 	} catch (error) {
-		const detail = /** @type {{stderr?: string, message: string}} */ (error);
+		const detail = error as {stderr?: string; message: string};
 		throw new Error(`promtool could not turn ${openMetricsFile} into TSDB blocks: ${(detail.stderr || detail.message).trim()}`);
 	}
 }
 
-/**
- * @param {number} ms
- */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * @param {StartPrometheusOptions} [options]
- * @returns {Promise<RunningPrometheus>}
- */
-export async function startPrometheus(options = {}) {
+export async function startPrometheus(options: StartPrometheusOptions = {}): Promise<RunningPrometheus> {
 	const binary = prometheusBinary();
 	const scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 1;
 	const workDir = await mkdtemp(path.join(os.tmpdir(), 'modeldeck-prometheus-'));
@@ -205,14 +198,13 @@ export async function startPrometheus(options = {}) {
 	child.stderr?.on('data', (chunk) => {
 		stderr = (stderr + chunk).slice(-20_000);
 	});
-	/** @type {number | null} */
-	let exitCode = null;
+	let exitCode: number | null = null;
 	let exited = false;
-	const exitedPromise = new Promise((resolve) => {
+	const exitedPromise = new Promise<void>((resolve) => {
 		child.once('exit', (code, signal) => {
 			exited = true;
 			exitCode = code ?? (signal ? 128 : null);
-			resolve(undefined);
+			resolve();
 		});
 	});
 	const pid = child.pid;
@@ -257,16 +249,14 @@ export async function startPrometheus(options = {}) {
 }
 
 /**
- * Waits until every target Prometheus scrapes is up and has been scraped `scrapes` times (by watching `up`).
- * @param {string} url Prometheus base URL.
- * @param {{targets: number, timeoutMs?: number}} options
+ * Waits until at least `options.targets` of the targets Prometheus (at base URL `url`) scrapes are up.
  */
-export async function waitForTargets(url, options) {
+export async function waitForTargets(url: string, options: {targets: number; timeoutMs?: number}): Promise<void> {
 	const deadline = Date.now() + (options.timeoutMs ?? 30_000);
 	for (;;) {
 		try {
 			const response = await fetch(`${url}/api/v1/targets?state=active`, {signal: AbortSignal.timeout(2000)});
-			const body = /** @type {{data: {activeTargets: Array<{health: string}>}}} */ (await response.json());
+			const body = (await response.json()) as {data: {activeTargets: Array<{health: string}>}};
 			const healthy = body.data.activeTargets.filter((target) => target.health === 'up').length;
 			if (healthy >= options.targets) return;
 		} catch {

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * The real Flagger controller (github.com/fluxcd/flagger) for tests: built once from the Go module proxy and cached as
  * ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/flagger-<version> (its CRD beside it, flagger-<version>-crd.yaml), its
@@ -9,7 +8,7 @@
  * there with `go build -trimpath -ldflags='-s -w' ./cmd/flagger`, under `nice`. The binary is written to a temporary
  * name, then renamed.
  *
- * Usage: node harness/flagger.mjs [--print]   (builds if missing; --print says where it is, builds nothing)
+ * Usage: node harness/flagger.ts [--print]   (builds if missing; --print says where it is, builds nothing)
  */
 import {spawn, spawnSync} from 'node:child_process';
 import {copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync} from 'node:fs';
@@ -19,33 +18,27 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseAllDocuments} from 'yaml';
-import {binDir} from './build-binaries.mjs';
+import {binDir} from './build-binaries.ts';
 
 export const FLAGGER_MODULE = 'github.com/fluxcd/flagger';
 export const FLAGGER_VERSION = 'v1.36.1';
 
-/** @returns {string} */
-export function flaggerPath() {
+/** $MODELDECK_FLAGGER, else ~/.cache/modeldeck/bin/flagger-<version>. */
+export function flaggerPath(): string {
 	return process.env.MODELDECK_FLAGGER || path.join(binDir(), `flagger-${FLAGGER_VERSION}`);
 }
 
 /** Flagger's loadtester (cmd/loadtester), which serves the manual gates (`/gate/check`, `/gate/open`, `/rollback/…`). */
-export function loadtesterPath() {
+export function loadtesterPath(): string {
 	return process.env.MODELDECK_FLAGGER_LOADTESTER || path.join(binDir(), `flagger-loadtester-${FLAGGER_VERSION}`);
 }
 
 /** Flagger's own CRDs (Canary, MetricTemplate, AlertProvider), from the module's artifacts/flagger/crd.yaml. */
-export function flaggerCrdPath() {
+export function flaggerCrdPath(): string {
 	return path.join(binDir(), `flagger-${FLAGGER_VERSION}-crd.yaml`);
 }
 
-/**
- * @param {string} cmd
- * @param {string[]} args
- * @param {{cwd?: string, env?: NodeJS.ProcessEnv}} [options]
- * @returns {Promise<void>}
- */
-function run(cmd, args, options = {}) {
+function run(cmd: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<void> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(cmd, args, {cwd: options.cwd, env: options.env, stdio: ['ignore', 'inherit', 'inherit']});
 		child.on('error', reject);
@@ -56,12 +49,10 @@ function run(cmd, args, options = {}) {
 }
 
 /**
- * Builds and caches Flagger if it is not cached yet. Returns the binary's path.
- * @param {{log?: (line: string) => void, force?: boolean}} [options]
- * @returns {Promise<string>}
+ * Builds and caches Flagger, its loadtester and its CRD file if they are not cached yet. Returns the binary's path.
  */
-export async function ensureFlagger(options = {}) {
-	const log = options.log ?? ((line) => console.error(`[harness:flagger] ${line}`));
+export async function ensureFlagger(options: {log?: (line: string) => void; force?: boolean} = {}): Promise<string> {
+	const log = options.log ?? ((line: string) => console.error(`[harness:flagger] ${line}`));
 	const binary = flaggerPath();
 	if (!options.force && existsSync(binary) && existsSync(loadtesterPath()) && existsSync(flaggerCrdPath())) return binary;
 	const go = spawnSync('go', ['version'], {encoding: 'utf8'});
@@ -75,7 +66,7 @@ export async function ensureFlagger(options = {}) {
 	});
 	if (download.status !== 0)
 		throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} failed: ${download.stdout}${download.stderr}`);
-	const moduleDir = /** @type {{Dir?: string}} */ (JSON.parse(download.stdout)).Dir;
+	const moduleDir = (JSON.parse(download.stdout) as {Dir?: string}).Dir;
 	if (!moduleDir) throw new Error(`go mod download ${FLAGGER_MODULE}@${FLAGGER_VERSION} gave no directory`);
 	const tmp = mkdtempSync(path.join(dir, '.flagger-build-'));
 	try {
@@ -100,14 +91,19 @@ export async function ensureFlagger(options = {}) {
 	return binary;
 }
 
-/**
- * @param {{server: string, caFile: string, tokens: {admin: string}}} cluster
- * @param {string} method
- * @param {string} apiPath
- * @param {unknown} [body]
- * @returns {Promise<{status: number, body: string}>}
- */
-function apiRequest(cluster, method, apiPath, body) {
+/** What Flagger's helpers need of a harness cluster. */
+export interface FlaggerCluster {
+	server: string;
+	caFile: string;
+	tokens: {admin: string};
+}
+
+interface CustomResourceDefinition {
+	kind?: string;
+	metadata: {name: string};
+}
+
+function apiRequest(cluster: FlaggerCluster, method: string, apiPath: string, body?: unknown): Promise<{status: number; body: string}> {
 	return new Promise((resolve, reject) => {
 		const payload = body === undefined ? undefined : JSON.stringify(body);
 		const request = https.request(
@@ -138,16 +134,12 @@ function apiRequest(cluster, method, apiPath, body) {
 	});
 }
 
-/**
- * Applies Flagger's CRDs and waits until they are Established.
- * @param {{server: string, caFile: string, tokens: {admin: string}}} cluster
- * @returns {Promise<void>}
- */
-export async function installFlaggerCrds(cluster) {
-	const names = [];
+/** Applies Flagger's CRDs (Canary, MetricTemplate, AlertProvider) and waits until they are Established. */
+export async function installFlaggerCrds(cluster: FlaggerCluster): Promise<void> {
+	const names: string[] = [];
 	for (const document of parseAllDocuments(readFileSync(flaggerCrdPath(), 'utf8'))) {
-		const crd = document.toJS();
-		if (!crd || crd.kind !== 'CustomResourceDefinition') continue;
+		const crd = document.toJS() as CustomResourceDefinition | null;
+		if (crd?.kind !== 'CustomResourceDefinition') continue;
 		const created = await apiRequest(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
 		if (created.status !== 201 && created.status !== 409)
 			throw new Error(`creating CRD ${crd.metadata?.name}: HTTP ${created.status} ${created.body.slice(0, 400)}`);
@@ -158,21 +150,18 @@ export async function installFlaggerCrds(cluster) {
 	for (const name of names) {
 		for (;;) {
 			const got = await apiRequest(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-			const conditions = got.status === 200 ? (JSON.parse(got.body).status?.conditions ?? []) : [];
-			if (
-				conditions.some(
-					(/** @type {{type: string, status: string}} */ condition) => condition.type === 'Established' && condition.status === 'True',
-				)
-			)
-				break;
+			const conditions: {type: string; status: string}[] =
+				got.status === 200
+					? ((JSON.parse(got.body) as {status?: {conditions?: {type: string; status: string}[]}}).status?.conditions ?? [])
+					: [];
+			if (conditions.some((condition) => condition.type === 'Established' && condition.status === 'True')) break;
 			if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
 			await new Promise((resolve) => setTimeout(resolve, 200));
 		}
 	}
 }
 
-/** @returns {Promise<number>} */
-function freePort() {
+function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
 		server.on('error', reject);
@@ -183,21 +172,32 @@ function freePort() {
 	});
 }
 
-/**
- * @typedef {object} RunningFlagger
- * @property {number} pid
- * @property {number} port Flagger's own HTTP port (/healthz, /metrics).
- * @property {() => string} logs Flagger's log so far (JSON lines).
- * @property {() => Promise<void>} stop SIGTERM by PID, SIGKILL after 5 s.
- */
+export interface RunningFlagger {
+	pid: number;
+	/** Flagger's own HTTP port (/healthz, /metrics). */
+	port: number;
+	/** Flagger's log so far (JSON lines). */
+	logs(): string;
+	/** SIGTERM by PID, SIGKILL after 5 s. */
+	stop(): Promise<void>;
+}
+
+export interface StartFlaggerOptions {
+	/** `istio` (default), `gatewayapi:v1`, … */
+	meshProvider?: string;
+	/** Prometheus URL; default an address where nothing answers (Canaries without metric checks need none). */
+	metricsServer?: string;
+	namespace?: string;
+	/** Default `1s`. */
+	controlLoopInterval?: string;
+	/** How long to wait for "Started operator workers". Default 60000. */
+	timeoutMs?: number;
+}
 
 /**
  * Starts Flagger against a harness cluster (its admin kubeconfig context) and waits until its caches are synced.
- * @param {{kubeconfig: string}} cluster
- * @param {{meshProvider?: string, metricsServer?: string, namespace?: string, controlLoopInterval?: string, timeoutMs?: number}} [options]
- * @returns {Promise<RunningFlagger>}
  */
-export async function startFlagger(cluster, options = {}) {
+export async function startFlagger(cluster: {kubeconfig: string}, options: StartFlaggerOptions = {}): Promise<RunningFlagger> {
 	const port = await freePort();
 	const args = [
 		`-kubeconfig=${cluster.kubeconfig}`,
@@ -213,7 +213,7 @@ export async function startFlagger(cluster, options = {}) {
 	let output = '';
 	child.stdout?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
 	child.stderr?.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-	const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+	const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
 	let gone = false;
 	void exited.then(() => (gone = true));
 	const stop = async () => {
@@ -238,19 +238,16 @@ export async function startFlagger(cluster, options = {}) {
 	return {pid: child.pid ?? 0, port, logs: () => output, stop};
 }
 
-/**
- * @typedef {object} RunningLoadtester
- * @property {string} url e.g. `http://127.0.0.1:40123`
- * @property {number} pid
- * @property {() => string} logs
- * @property {() => Promise<void>} stop
- */
+export interface RunningLoadtester {
+	/** e.g. `http://127.0.0.1:40123`: its gates are `${url}/gate/check`, `/gate/open`, `/rollback/check`, … */
+	url: string;
+	pid: number;
+	logs(): string;
+	stop(): Promise<void>;
+}
 
-/**
- * Starts Flagger's loadtester on 127.0.0.1 (its gates keep their state in memory) and waits for /healthz.
- * @returns {Promise<RunningLoadtester>}
- */
-export async function startLoadtester() {
+/** Starts Flagger's loadtester on 127.0.0.1 (its gates keep their state in memory) and waits for /healthz. */
+export async function startLoadtester(): Promise<RunningLoadtester> {
 	const port = await freePort();
 	const child = spawn(loadtesterPath(), [`-port=${port}`, '-log-level=info'], {stdio: ['ignore', 'pipe', 'pipe']});
 	let output = '';

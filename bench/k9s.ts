@@ -1,19 +1,18 @@
 // k9s for the cluster benchmark (`npm run bench:cluster`, bench/cluster.ts): built once from the Go module proxy
 // with `go install github.com/derailed/k9s@<version>` and cached as ${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin/
-// k9s-<version> (built under a temporary name, then renamed), as harness/build-binaries.mjs caches the control plane.
-// MODELDECK_K9S names a k9s binary to use instead. Plain JavaScript so it runs without a build step:
-// `node bench/k9s.mjs` builds it (if missing) and prints its path.
+// k9s-<version> (built under a temporary name, then renamed), as harness/build-binaries.ts caches the control plane.
+// MODELDECK_K9S names a k9s binary to use instead. TypeScript that Node runs directly, without a build step:
+// `node bench/k9s.ts` builds it (if missing) and prints its path.
 
 import {spawn} from 'node:child_process';
 import {accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {binDir} from '../harness/build-binaries.mjs';
+import {binDir} from '../harness/build-binaries.ts';
 
 export const K9S_VERSION = 'v0.50.16';
 
-/** @param {string} file */
-function isExecutable(file) {
+function isExecutable(file: string): boolean {
 	try {
 		accessSync(file, constants.X_OK);
 		return true;
@@ -25,11 +24,9 @@ function isExecutable(file) {
 /**
  * The k9s binary to run: MODELDECK_K9S, else the cached build, else built now (several minutes on 2 cores, with
  * `nice`; says so through `log`).
- * @param {{ log?: (line: string) => void }} [options]
- * @returns {Promise<string>}
  */
-export async function ensureK9s(options = {}) {
-	const log = options.log ?? ((line) => console.log(`[k9s] ${line}`));
+export async function ensureK9s(options: {log?: (line: string) => void} = {}): Promise<string> {
+	const log = options.log ?? ((line: string) => console.log(`[k9s] ${line}`));
 	const fromEnv = process.env.MODELDECK_K9S;
 	if (fromEnv) {
 		if (!isExecutable(fromEnv)) throw new Error(`MODELDECK_K9S=${fromEnv} is not an executable file`);

@@ -5,7 +5,7 @@
 // rollouts-controller-<version>, and started against a harness cluster after its CRDs (the module's manifests/crds)
 // are installed. The test stops the process it started.
 //
-// Usage: node harness/argo-rollouts.mjs [--print] [--force]   (build-binaries.mjs calls ensureRolloutsController())
+// Usage: node harness/argo-rollouts.ts [--print] [--force]   (build-binaries.ts calls ensureRolloutsController())
 //
 // v1.10.1, not v1.10.2: v1.10.2's go.mod asks for a newer Go 1.26 patch than this machine has.
 
@@ -35,18 +35,17 @@ export const ARGO_ROLLOUTS_MODULE = 'github.com/argoproj/argo-rollouts';
 export const ARGO_ROLLOUTS_VERSION = 'v1.10.1';
 const ENV = 'MODELDECK_ROLLOUTS_CONTROLLER';
 
-/** The harness's binary cache (as build-binaries.mjs has it; not imported from there, which imports this). */
-function binDir() {
+/** The harness's binary cache (as build-binaries.ts has it; not imported from there, which imports this). */
+function binDir(): string {
 	return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'modeldeck', 'bin');
 }
 
-/** @returns {string} */
-export function cachedControllerPath() {
+/** ~/.cache/modeldeck/bin/rollouts-controller-<version> */
+export function cachedControllerPath(): string {
 	return path.join(binDir(), `rollouts-controller-${ARGO_ROLLOUTS_VERSION}`);
 }
 
-/** @param {string} file */
-function isExecutable(file) {
+function isExecutable(file: string): boolean {
 	try {
 		if (!statSync(file).isFile()) return false;
 		accessSync(file, constants.X_OK);
@@ -56,22 +55,16 @@ function isExecutable(file) {
 	}
 }
 
-/**
- * The controller binary: $MODELDECK_ROLLOUTS_CONTROLLER, else the cache; undefined when neither exists.
- * @returns {string | undefined}
- */
-export function rolloutsControllerPath() {
+/** The controller binary: $MODELDECK_ROLLOUTS_CONTROLLER, else the cache; undefined when neither exists. */
+export function rolloutsControllerPath(): string | undefined {
 	const fromEnv = process.env[ENV];
 	if (fromEnv) return fromEnv;
 	const cached = cachedControllerPath();
 	return isExecutable(cached) ? cached : undefined;
 }
 
-/**
- * Where the Go module cache holds the module's source (downloaded from the Go module proxy if it is not there yet).
- * @returns {string}
- */
-export function moduleDir() {
+/** Where the Go module cache holds the module's source (downloaded from the Go module proxy if it is not there yet). */
+export function moduleDir(): string {
 	const tmp = mkdtempSync(path.join(os.tmpdir(), 'modeldeck-argo-mod-'));
 	try {
 		const r = spawnSync('go', ['mod', 'download', '-json', `${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION}`], {
@@ -84,7 +77,7 @@ export function moduleDir() {
 				`go mod download ${ARGO_ROLLOUTS_MODULE}@${ARGO_ROLLOUTS_VERSION} failed (needs Go 1.26 on PATH and the Go module proxy): ${r.error?.message ?? r.stderr}`,
 			);
 		}
-		const info = JSON.parse(r.stdout);
+		const info = JSON.parse(r.stdout) as {Dir?: string};
 		if (!info.Dir) throw new Error(`go mod download gave no directory for ${ARGO_ROLLOUTS_MODULE}: ${r.stdout.slice(0, 300)}`);
 		return info.Dir;
 	} finally {
@@ -92,12 +85,8 @@ export function moduleDir() {
 	}
 }
 
-/**
- * @param {string} cmd @param {string[]} args @param {{ cwd: string, env: NodeJS.ProcessEnv }} opts
- * @returns {Promise<void>}
- */
-function run(cmd, args, opts) {
-	return new Promise((resolve, reject) => {
+function run(cmd: string, args: string[], opts: {cwd: string; env: NodeJS.ProcessEnv}): Promise<void> {
+	return new Promise<void>((resolve, reject) => {
 		const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'inherit', 'inherit']});
 		child.on('error', reject);
 		child.on('exit', (code, signal) =>
@@ -107,12 +96,11 @@ function run(cmd, args, opts) {
 }
 
 /**
- * Builds the controller into the cache unless it is there (or named by $MODELDECK_ROLLOUTS_CONTROLLER).
- * @param {{ log?: (line: string) => void, force?: boolean }} [options]
- * @returns {Promise<string>} the binary
+ * Builds the controller into the cache unless it is there (or named by $MODELDECK_ROLLOUTS_CONTROLLER). Resolves with
+ * the binary.
  */
-export async function ensureRolloutsController(options = {}) {
-	const log = options.log ?? ((line) => console.log(`[harness:build] ${line}`));
+export async function ensureRolloutsController(options: {log?: (line: string) => void; force?: boolean} = {}): Promise<string> {
+	const log = options.log ?? ((line: string) => console.log(`[harness:build] ${line}`));
 	const existing = rolloutsControllerPath();
 	if (existing && !(options.force && existing === cachedControllerPath())) {
 		log(`rollouts-controller ${ARGO_ROLLOUTS_VERSION}: ${existing} (${process.env[ENV] ? 'env' : 'cache'})`);
@@ -141,8 +129,7 @@ export async function ensureRolloutsController(options = {}) {
 	return cachedControllerPath();
 }
 
-/** @param {string} dir */
-function chmodRecursive(dir) {
+function chmodRecursive(dir: string): void {
 	chmodSync(dir, 0o755);
 	for (const entry of readdirSync(dir, {withFileTypes: true})) {
 		const file = path.join(dir, entry.name);
@@ -153,17 +140,17 @@ function chmodRecursive(dir) {
 
 /**
  * Installs the Argo Rollouts CRDs (Rollout, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate, Experiment: the
- * controller watches them all) from the module's manifests/crds, and waits until they are Established.
- * @param {{ kubeconfig: string, server: string, caFile: string, tokens: { admin: string } }} cluster
+ * controller watches them all) from the module's manifests/crds, and waits until they are Established. Resolves with
+ * their names.
  */
-export async function installRolloutsCrds(cluster) {
+export async function installRolloutsCrds(cluster: ApiCluster): Promise<string[]> {
 	const crdDir = path.join(moduleDir(), 'manifests', 'crds');
-	const names = [];
+	const names: string[] = [];
 	for (const file of readdirSync(crdDir)
 		.filter((name) => name.endsWith('-crd.yaml'))
 		.sort()) {
 		for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
-			const crd = doc.toJS();
+			const crd = doc.toJS() as {kind?: string; metadata: {name: string}} | null;
 			if (crd?.kind !== 'CustomResourceDefinition') continue;
 			const response = await api(cluster, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
 			if (response.status !== 201 && response.status !== 409)
@@ -177,7 +164,9 @@ export async function installRolloutsCrds(cluster) {
 			const response = await api(cluster, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
 			const established =
 				response.status === 200 &&
-				(JSON.parse(response.body).status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
+				((JSON.parse(response.body) as {status?: {conditions?: {type: string; status: string}[]}}).status?.conditions ?? []).some(
+					(c) => c.type === 'Established' && c.status === 'True',
+				);
 			if (established) break;
 			if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after 60 s`);
 			await new Promise((resolve) => setTimeout(resolve, 200));
@@ -189,12 +178,11 @@ export async function installRolloutsCrds(cluster) {
 /**
  * The harness's operator user gets what Argo Rollouts' own install gives editors (its aggregate-to-edit role): read
  * Rollouts and AnalysisRuns everywhere, patch Rollouts and their status in the operator's namespace (team-a).
- * @param {{ server: string, caFile: string, tokens: { admin: string } }} cluster
  */
-async function grantOperator(cluster) {
+async function grantOperator(cluster: ApiCluster): Promise<void> {
 	const rbac = '/apis/rbac.authorization.k8s.io/v1';
 	const read = ['get', 'list', 'watch'];
-	const objects = [
+	const objects: [string, {kind: string; metadata: {name: string; namespace?: string}; [field: string]: unknown}][] = [
 		[
 			`${rbac}/clusterroles`,
 			{
@@ -241,12 +229,28 @@ async function grantOperator(cluster) {
 	}
 }
 
-/**
- * @param {{ server: string, caFile: string, tokens: { admin: string } }} cluster
- * @param {string} method @param {string} pathname @param {unknown} [body]
- * @returns {Promise<{ status: number, body: string }>}
- */
-async function api(cluster, method, pathname, body) {
+/** What the controller's helpers need of a harness cluster to call its API server as admin. */
+export interface ApiCluster {
+	server: string;
+	caFile: string;
+	tokens: {admin: string};
+}
+
+/** A harness cluster, as startRolloutsController needs it. */
+export interface ClusterForRollouts extends ApiCluster {
+	kubeconfig: string;
+	dir: string;
+}
+
+export interface RunningRolloutsController {
+	pid: number;
+	/** The controller's log file, under the cluster's state dir. */
+	log: string;
+	/** SIGTERM, then SIGKILL after 5 s, to the process started. */
+	stop(): Promise<void>;
+}
+
+async function api(cluster: ApiCluster, method: string, pathname: string, body?: unknown): Promise<{status: number; body: string}> {
 	const https = await import('node:https');
 	return new Promise((resolve, reject) => {
 		const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -277,8 +281,7 @@ async function api(cluster, method, pathname, body) {
 	});
 }
 
-/** @returns {Promise<number>} */
-function freePort() {
+function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
 		server.listen(0, '127.0.0.1', () => {
@@ -291,14 +294,15 @@ function freePort() {
 /**
  * Installs the CRDs and starts the controller against the cluster's admin context; resolves once it answers its
  * health check. `stop()` ends the process it started (SIGTERM, then SIGKILL).
- * @param {{ kubeconfig: string, server: string, caFile: string, tokens: { admin: string }, dir: string }} cluster
- * @param {{ log?: (line: string) => void, timeoutMs?: number }} [options]
  */
-export async function startRolloutsController(cluster, options = {}) {
+export async function startRolloutsController(
+	cluster: ClusterForRollouts,
+	options: {log?: (line: string) => void; timeoutMs?: number} = {},
+): Promise<RunningRolloutsController> {
 	const binary = rolloutsControllerPath();
 	if (!binary)
 		throw new Error(
-			`no rollouts-controller: run \`node harness/argo-rollouts.mjs\` (or npm run harness:build) to build ${ARGO_ROLLOUTS_VERSION}, or set ${ENV}`,
+			`no rollouts-controller: run \`node harness/argo-rollouts.ts\` (or npm run harness:build) to build ${ARGO_ROLLOUTS_VERSION}, or set ${ENV}`,
 		);
 	await installRolloutsCrds(cluster);
 	await grantOperator(cluster);
@@ -327,10 +331,10 @@ export async function startRolloutsController(cluster, options = {}) {
 		],
 		{stdio: ['ignore', out, out], env: {...process.env, HOME: cluster.dir}},
 	);
-	const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+	const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
 	const deadline = Date.now() + (options.timeoutMs ?? 60_000);
 	for (;;) {
-		const gone = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve(undefined), 250))]);
+		const gone = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 250))]);
 		if (gone) throw new Error(`rollouts-controller ended (${gone}) before it was healthy: ${tail(logFile)}`);
 		const healthy = await fetch(`http://127.0.0.1:${healthzPort}/healthz`).then(
 			(r) => r.ok,
@@ -344,7 +348,7 @@ export async function startRolloutsController(cluster, options = {}) {
 	}
 	options.log?.(`rollouts-controller ${ARGO_ROLLOUTS_VERSION} pid ${child.pid} up; log ${logFile}`);
 	return {
-		pid: child.pid,
+		pid: child.pid ?? 0,
 		log: logFile,
 		async stop() {
 			if (child.exitCode !== null || child.signalCode !== null) return;
@@ -356,8 +360,7 @@ export async function startRolloutsController(cluster, options = {}) {
 	};
 }
 
-/** @param {string} file */
-function tail(file) {
+function tail(file: string): string {
 	try {
 		return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
 	} catch {

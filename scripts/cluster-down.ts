@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run cluster:down — stops the control plane that `npm run cluster:up` started, by the PIDs in its state dir
 // ($MODELDECK_CLUSTER_DIR or ${XDG_CACHE_HOME:-~/.cache}/modeldeck/cluster). Logs and certificates stay there.
-import {defaultStateDir, stopCluster} from '../harness/cluster.mjs';
+import {defaultStateDir, stopCluster} from '../harness/cluster.ts';
 
 const dir = process.env.MODELDECK_CLUSTER_DIR || defaultStateDir();
 try {

@@ -1,25 +1,26 @@
-// Agent ingest → fan-out benchmark. Run: node bench/agent-fanout.mjs [--quick]
+// Agent ingest → fan-out benchmark. Run: node bench/agent-fanout.ts [--quick]
 //
 // 1. Throughput: predictions ingested as JSON arrays and delivered to 10 subscribers, as fast as it goes.
 // 2. Latency from ingest (POST sent) to each of 10 clients at 5,000 predictions/s (p50/p99/max, HdrHistogram).
 // 3. Memory of the agent over time with one live subscriber, then with a stalled one (socket paused) beside it.
-//    This is a short comparison (20–50 s); the 10-minute run is bench/agent-memory.mjs (npm run bench:agent:memory).
+//    This is a short comparison (20–50 s); the 10-minute run is bench/agent-memory.ts (npm run bench:agent:memory).
 //
 // The agent runs as its own process (node source/agent/run.ts --no-auth) with its store in a SQLite file, as deployed
 // (ingest is answered once its predictions are committed there); ingest and subscribers run here.
 import {mkdtempSync, rmSync} from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {performance} from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
-import {agentMemory, mb, startAgentProcess} from './agent-bench-support.mjs';
+import {agentMemory, mb, startAgentProcess} from './agent-bench-support.ts';
 
 const quick = process.argv.includes('--quick');
 const agentKeepAlive = new http.Agent({keepAlive: true, maxSockets: 8});
 
-function post(url, body) {
+function post(url: string, body: string): Promise<void> {
 	return new Promise((resolve, reject) => {
 		const request = http.request(
 			`${url}/v1/logs`,
@@ -34,8 +35,8 @@ function post(url, body) {
 	});
 }
 
-function batch(start, count, sentAt) {
-	const items = [];
+function batch(start: number, count: number, sentAt: number): string {
+	const items: object[] = [];
 	for (let index = 0; index < count; index++) {
 		items.push({
 			requestId: `r${start + index}`,
@@ -53,23 +54,46 @@ function batch(start, count, sentAt) {
 	return JSON.stringify(items);
 }
 
+/** A prediction as a subscriber receives it (the fields read here). */
+interface StreamedPrediction {
+	outputSummary: string;
+}
+
+/** One message of the agent's stream (the fields read here): hello has seq, prediction its prediction, gap dropped. */
+interface StreamMessage {
+	type: string;
+	seq?: number;
+	prediction?: StreamedPrediction;
+	dropped?: number;
+}
+
+/** ws's socket of a client, which the stalled subscriber pauses (not part of ws's typed API). */
+type WebSocketWithSocket = WebSocket & {_socket: net.Socket};
+
+interface Subscriber {
+	ws: WebSocketWithSocket;
+	count: number;
+	gaps: number;
+	dropped: number;
+}
+
 /** A subscriber counting predictions; onPrediction gets each one. */
-function subscribe(url, onPrediction) {
+function subscribe(url: string, onPrediction?: (prediction: StreamedPrediction) => void): Promise<Subscriber> {
 	return new Promise((resolve) => {
 		const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
-		const state = {ws, count: 0, gaps: 0, dropped: 0};
+		const state: Subscriber = {ws: ws as WebSocketWithSocket, count: 0, gaps: 0, dropped: 0};
 		ws.on('message', (data) => {
-			const parsed = JSON.parse(data.toString());
+			const parsed = JSON.parse(data.toString()) as StreamMessage | StreamMessage[];
 			for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
 				if (message.type === 'hello') {
 					ws.send(JSON.stringify({type: 'subscribe', filter: {}, fromSeq: message.seq}));
 					setTimeout(() => resolve(state), 50);
 				} else if (message.type === 'prediction') {
 					state.count++;
-					onPrediction?.(message.prediction);
+					onPrediction?.(message.prediction!);
 				} else if (message.type === 'gap') {
 					state.gaps++;
-					state.dropped += message.dropped;
+					state.dropped += message.dropped!;
 				}
 			}
 		});
@@ -133,7 +157,7 @@ async function latency() {
 	try {
 		const histogram = hdr.build({lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3});
 		let measuring = false;
-		const record = (prediction) => {
+		const record = (prediction: StreamedPrediction) => {
 			if (!measuring) return;
 			const sentAt = Number(prediction.outputSummary.slice(5));
 			histogram.recordValue(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
@@ -161,7 +185,7 @@ async function latency() {
 
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		measuring = false;
-		const ms = (percentile) => (histogram.getValueAtPercentile(percentile) / 1000).toFixed(2);
+		const ms = (percentile: number) => (histogram.getValueAtPercentile(percentile) / 1000).toFixed(2);
 		console.log(
 			`latency: ingest (POST sent) → client, ${rate.toLocaleString()} predictions/s in POSTs of ${perTick} every ${tickMs} ms, 10 subscribers, ${seconds} s measured`,
 		);
@@ -174,7 +198,7 @@ async function latency() {
 	}
 }
 
-async function memory(withStalled) {
+async function memory(withStalled: boolean): Promise<void> {
 	const directory = mkdtempSync(path.join(tmpdir(), 'agent-bench-'));
 	const agent = await startAgentProcess(
 		['--db', path.join(directory, 'agent.db')],
@@ -190,7 +214,7 @@ async function memory(withStalled) {
 		const perTick = 50;
 		const start = performance.now();
 		let sent = 0;
-		const samples = [];
+		const samples: {second: number; rssMb: number; heapMb: number}[] = [];
 		let nextSample = 0;
 		for (let tick = 0; ; tick++) {
 			const due = start + tick * 10;

@@ -5,7 +5,7 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 
 // Object-heavy work like a frame's: walk 20,000 small objects, fill a Map, serialise a slice.
-const records = Array.from({length: 20_000}, (_, index) => ({id: index, name: String(index), pair: [index, index * 2]}));
+const records = Array.from({length: 20_000}, (_, index) => ({id: index, name: String(index), pair: [index, index * 2] as const}));
 function work() {
 	let sum = 0;
 	for (const record of records) sum += record.id + record.name.length + record.pair[1];
@@ -14,16 +14,16 @@ function work() {
 	return sum + counts.size + JSON.stringify(records.slice(0, 300)).length;
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const rounds = Number(process.env.ROUNDS ?? 12);
 for (let index = 0; index < 50; index++) work(); // Optimised before measuring.
 
 console.log('Same work, timed after the process slept (median of %d):', rounds);
 console.log('  slept before   first run: wall   cpu     right after: wall');
 for (const idleMs of [1000, 300, 100, 30, 10]) {
-	const cold = [];
-	const coldCpu = [];
-	const warm = [];
+	const cold: number[] = [];
+	const coldCpu: number[] = [];
+	const warm: number[] = [];
 	for (let round = 0; round < rounds; round++) {
 		await sleep(idleMs);
 		let started = performance.now();
@@ -44,9 +44,9 @@ for (const idleMs of [1000, 300, 100, 30, 10]) {
 
 // Per page or per byte? One byte of every 4 KiB page of an 8 MiB buffer, then every 64-byte line of it.
 const buffer = new Uint8Array(8 * 1024 * 1024).fill(1);
-function touch(stride) {
+function touch(stride: number): number {
 	let sum = 0;
-	for (let index = 0; index < buffer.length; index += stride) sum += buffer[index];
+	for (let index = 0; index < buffer.length; index += stride) sum += buffer[index]!;
 	return sum;
 }
 

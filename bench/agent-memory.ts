@@ -1,6 +1,6 @@
 // The agent's memory over a long run with a stalled subscriber (issue 5: "memory flat with a stalled subscriber").
 //
-//   node bench/agent-memory.mjs [--minutes 10] [--rate 5000] [--subscribers 4] [--sample-seconds 10]
+//   node bench/agent-memory.ts [--minutes 10] [--rate 5000] [--subscribers 4] [--sample-seconds 10]
 //                               [--max-rows 500000] [--node-flags="--max-old-space-size=N"]
 //   npm run bench:agent:memory
 //
@@ -20,22 +20,23 @@
 //
 // Every `--sample-seconds` it records, for the agent process: RSS (and its anonymous / file / shared parts, from
 // /proc), V8 heap used and total, the heap still used after the latest full GC (what a leak would grow), external and
-// arrayBuffers (process.memoryUsage() and v8.GCProfiler, answered on SIGUSR2 by `bench/memory-probe.mjs`, preloaded
+// arrayBuffers (process.memoryUsage() and v8.GCProfiler, answered on SIGUSR2 by `bench/memory-probe.ts`, preloaded
 // with --import and writing to stderr: nothing is added to the product), CPU, the SQLite file, -wal and -shm
 // sizes, and from /metrics the clients, unjoined halves and dropped events. It prints the table, the first minute
 // against the last minute, the slope over the second half (the store reaches its retention cap well before it) and a
 // verdict.
 import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {parseArgs} from 'node:util';
 import WebSocket from 'ws';
-import {startAgentProcess} from './agent-bench-support.mjs';
-import {memoryProbeFlags} from './memory-probe.mjs';
+import {type BenchProcess, startAgentProcess} from './agent-bench-support.ts';
+import {memoryProbeFlags, type ProbeLine} from './memory-probe.ts';
 
 /** The agent's NODE_OPTIONS in deploy/base/deployment.yaml, so that the benchmark runs it as the pod does. */
-function deployedNodeOptions() {
+function deployedNodeOptions(): string {
 	const manifest = readFileSync(new URL('../deploy/base/deployment.yaml', import.meta.url), 'utf8');
 	return /- name: NODE_OPTIONS\n\s+value: (.+)\n/.exec(manifest)?.[1]?.trim() ?? '';
 }
@@ -59,9 +60,10 @@ const sampleSeconds = Number(flags['sample-seconds']);
 const maxRows = Number(flags['max-rows']);
 const flatLimit = Number(flags['flat-mib-per-minute']);
 const nodeFlags = flags['node-flags'].split(' ').filter(Boolean);
-for (const [name, value] of Object.entries({minutes, rate, subscribers: liveCount, 'sample-seconds': sampleSeconds, 'max-rows': maxRows})) {
+const positive = {minutes, rate, subscribers: liveCount, 'sample-seconds': sampleSeconds, 'max-rows': maxRows};
+for (const [name, value] of Object.entries(positive)) {
 	if (!Number.isFinite(value) || value <= 0) {
-		console.error(`--${name} must be a positive number, got "${flags[name]}"`);
+		console.error(`--${name} must be a positive number, got "${flags[name as keyof typeof positive]}"`);
 		process.exit(2);
 	}
 }
@@ -73,14 +75,14 @@ const kservePairsPerTick = 1;
 const jsonPerTick = perTick - cloudEventsPerTick - kservePairsPerTick;
 const mib = 2 ** 20;
 
-// The memory probe (`bench/memory-probe.mjs`), loaded into the agent before its own code; its lines go to stderr.
+// The memory probe (`bench/memory-probe.ts`), loaded into the agent before its own code; its lines go to stderr.
 const probeFlags = memoryProbeFlags('stderr');
 
 const keepAlive = new http.Agent({keepAlive: true, maxSockets: 16});
 let failedPosts = 0;
 let postErrors = '';
 
-function post(url, body, headers) {
+function post(url: string, body: string, headers: Record<string, string>): Promise<void> {
 	return new Promise((resolve) => {
 		const request = http.request(
 			`${url}/v1/logs`,
@@ -117,12 +119,12 @@ const deployments = [
 let nextId = 0;
 const runTag = Date.now().toString(36);
 
-function pick(index) {
-	const deployment = deployments[index % deployments.length];
-	return {...deployment, version: deployment.versions[(index >> 2) % 2]};
+function pick(index: number): {namespace: string; model: string; versions: string[]; version: string} {
+	const deployment = deployments[index % deployments.length]!;
+	return {...deployment, version: deployment.versions[(index >> 2) % 2]!};
 }
 
-function oipRequest(index) {
+function oipRequest(index: number): object {
 	return {
 		id: `${runTag}-${index}`,
 		inputs: [
@@ -136,7 +138,7 @@ function oipRequest(index) {
 	};
 }
 
-function oipResponse(index) {
+function oipResponse(index: number): object {
 	return {
 		model_name: 'model',
 		id: `${runTag}-${index}`,
@@ -144,8 +146,8 @@ function oipResponse(index) {
 	};
 }
 
-function jsonBatch(count) {
-	const items = [];
+function jsonBatch(count: number): string {
+	const items: object[] = [];
 	for (let item = 0; item < count; item++) {
 		const index = nextId++;
 		const {namespace, model, version} = pick(index);
@@ -164,7 +166,9 @@ function jsonBatch(count) {
 	return JSON.stringify(items);
 }
 
-function cloudEvent(index, direction) {
+type Direction = 'request' | 'response';
+
+function cloudEvent(index: number, direction: Direction): object {
 	const {namespace, model, version, versions} = pick(index);
 	return {
 		specversion: '1.0',
@@ -183,10 +187,10 @@ function cloudEvent(index, direction) {
 }
 
 // Requests logged in the previous tick whose responses go in this one (so halves wait in the join map a little).
-let awaitingResponse = [];
+let awaitingResponse: number[] = [];
 let cloudEventsSent = 0;
 
-function cloudEventsBatch(count) {
+function cloudEventsBatch(count: number): string {
 	const events = awaitingResponse.map((index) => cloudEvent(index, 'response'));
 	awaitingResponse = [];
 	for (let item = 0; item < count; item++) {
@@ -204,7 +208,7 @@ function cloudEventsBatch(count) {
 	return JSON.stringify(events);
 }
 
-function kserveBinary(index, direction) {
+function kserveBinary(index: number, direction: Direction): {body: string; headers: Record<string, string>} {
 	const {namespace, model, version} = pick(index);
 	return {
 		body: JSON.stringify(direction === 'request' ? oipRequest(index) : oipResponse(index)),
@@ -225,26 +229,47 @@ function kserveBinary(index, direction) {
 
 // ---- subscribers ------------------------------------------------------------------------------------------------------
 
+/** One message of the agent's stream (the fields read here): hello and prediction have seq, gap dropped. */
+interface StreamMessage {
+	type: string;
+	seq?: number;
+	dropped?: number;
+}
+
+interface LiveSubscriber {
+	ws: WebSocket;
+	filter: Record<string, string>;
+	count: number;
+	gaps: number;
+	dropped: number;
+	lastSeq: number;
+	outOfOrder: number;
+	closed: boolean;
+}
+
+/** ws's socket of a client, which the stalled subscriber pauses (not part of ws's typed API). */
+type WebSocketWithSocket = WebSocket & {_socket: net.Socket};
+
 /** A live subscriber: reads everything, counts predictions and gaps, checks that seq only goes up. */
-function liveSubscriber(url, filter) {
+function liveSubscriber(url: string, filter: Record<string, string>): Promise<LiveSubscriber> {
 	return new Promise((resolve, reject) => {
 		const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
-		const state = {ws, filter, count: 0, gaps: 0, dropped: 0, lastSeq: 0, outOfOrder: 0, closed: false};
+		const state: LiveSubscriber = {ws, filter, count: 0, gaps: 0, dropped: 0, lastSeq: 0, outOfOrder: 0, closed: false};
 		ws.on('error', reject);
 		ws.on('close', () => (state.closed = true));
 		ws.on('message', (data) => {
-			const parsed = JSON.parse(data.toString());
+			const parsed = JSON.parse(data.toString()) as StreamMessage | StreamMessage[];
 			for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
 				if (message.type === 'hello') {
 					ws.send(JSON.stringify({type: 'subscribe', filter, fromSeq: message.seq}));
 					setTimeout(() => resolve(state), 50);
 				} else if (message.type === 'prediction') {
 					state.count++;
-					if (message.seq <= state.lastSeq) state.outOfOrder++;
-					state.lastSeq = message.seq;
+					if (message.seq! <= state.lastSeq) state.outOfOrder++;
+					state.lastSeq = message.seq!;
 				} else if (message.type === 'gap') {
 					state.gaps++;
-					state.dropped += message.dropped;
+					state.dropped += message.dropped!;
 				}
 			}
 		});
@@ -252,15 +277,15 @@ function liveSubscriber(url, filter) {
 }
 
 /** Connects, subscribes to everything, then never reads again (the socket is paused: the kernel buffers fill). */
-function stalledSubscriber(url) {
+function stalledSubscriber(url: string): Promise<WebSocket> {
 	return new Promise((resolve, reject) => {
 		const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/stream`, ['modeldeck.v1'], {perMessageDeflate: false});
 		ws.on('error', () => undefined);
 		ws.once('message', (data) => {
-			const hello = JSON.parse(data.toString());
+			const hello = JSON.parse(data.toString()) as StreamMessage;
 			ws.send(JSON.stringify({type: 'subscribe', filter: {}, fromSeq: hello.seq}), (error) => {
 				if (error) reject(error);
-				ws._socket.pause();
+				(ws as WebSocketWithSocket)._socket.pause();
 				resolve(ws);
 			});
 		});
@@ -269,10 +294,10 @@ function stalledSubscriber(url) {
 
 // ---- what is sampled ----------------------------------------------------------------------------------------------------
 
-function procStatus(pid) {
+function procStatus(pid: number): {rss: number; anon: number; file: number; shmem: number; hwm: number; cpuSeconds: number} {
 	const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-	const kib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024;
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+	const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) / 1024;
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
 	// Fields 14 and 15 (utime, stime), counted from the state field, which is field 3.
 	const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
 	return {rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile'), shmem: kib('RssShmem'), hwm: kib('VmHWM'), cpuSeconds};
@@ -280,7 +305,18 @@ function procStatus(pid) {
 
 let probeLinesSeen = 0;
 const gcTotals = {fullGcs: 0, gcs: 0, gcMs: 0, liveHeap: Number.NaN};
-async function memoryUsage(agent) {
+interface MemoryFigures {
+	heapUsed: number;
+	heapTotal: number;
+	liveHeap: number;
+	external: number;
+	arrayBuffers: number;
+	fullGcs: number;
+	gcs: number;
+	gcMs: number;
+}
+
+async function memoryUsage(agent: BenchProcess): Promise<MemoryFigures> {
 	const lines = () => agent.output().match(/^.*memory-probe .*$/gm) ?? [];
 	process.kill(agent.pid, 'SIGUSR2');
 	const deadline = Date.now() + 5000;
@@ -291,7 +327,8 @@ async function memoryUsage(agent) {
 
 	const all = lines();
 	probeLinesSeen = all.length;
-	const usage = JSON.parse(all.at(-1).slice(all.at(-1).indexOf('{')));
+	const line = all.at(-1)!;
+	const usage = JSON.parse(line.slice(line.indexOf('{'))) as ProbeLine;
 	// The probe reports GCs since its previous report; the table counts them from the start.
 	gcTotals.fullGcs += usage.afterFullGc.length;
 	gcTotals.gcs += usage.gcs;
@@ -309,10 +346,17 @@ async function memoryUsage(agent) {
 	};
 }
 
-async function agentMetrics(url) {
+interface AgentFigures {
+	clients: number;
+	unjoined: number;
+	dropped: number;
+	ingested: number;
+}
+
+async function agentMetrics(url: string): Promise<AgentFigures> {
 	const text = await (await fetch(`${url}/metrics`)).text();
-	const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-	const sum = (name) =>
+	const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+	const sum = (name: string) =>
 		[...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((total, match) => total + Number(match[1]), 0);
 	return {
 		clients: value('modeldeck_agent_stream_clients'),
@@ -322,7 +366,7 @@ async function agentMetrics(url) {
 	};
 }
 
-function fileMib(file) {
+function fileMib(file: string): number {
 	try {
 		return statSync(file).size / mib;
 	} catch {
@@ -332,13 +376,32 @@ function fileMib(file) {
 
 // ---- statistics ----------------------------------------------------------------------------------------------------------
 
-function mean(values) {
+/** One row of the table: what was sampled at `second`. */
+interface MemorySample extends MemoryFigures, AgentFigures {
+	second: number;
+	rss: number;
+	anon: number;
+	file: number;
+	shmem: number;
+	cpuSeconds: number;
+	db: number;
+	wal: number;
+	shm: number;
+	sent: number;
+	/** db + wal + shm, filled in for the verdict (NaN until then). */
+	sqlite: number;
+}
+
+/** The figures of a sample the report tabulates and judges. */
+type SampleFigure = 'rss' | 'heapUsed' | 'heapTotal' | 'liveHeap' | 'external' | 'arrayBuffers' | 'db' | 'wal' | 'sqlite';
+
+function mean(values: number[]): number {
 	const known = values.filter(Number.isFinite);
 	return known.reduce((total, value) => total + value, 0) / known.length;
 }
 
 /** Least-squares slope of value over minutes. */
-function slopePerMinute(all, key) {
+function slopePerMinute(all: MemorySample[], key: SampleFigure): number {
 	const samples = all.filter((sample) => Number.isFinite(sample[key]));
 	const xs = samples.map((sample) => sample.second / 60);
 	const ys = samples.map((sample) => sample[key]);
@@ -347,15 +410,15 @@ function slopePerMinute(all, key) {
 	let numerator = 0;
 	let denominator = 0;
 	for (let index = 0; index < xs.length; index++) {
-		numerator += (xs[index] - mx) * (ys[index] - my);
-		denominator += (xs[index] - mx) ** 2;
+		numerator += (xs[index]! - mx) * (ys[index]! - my);
+		denominator += (xs[index]! - mx) ** 2;
 	}
 
 	return denominator === 0 ? 0 : numerator / denominator;
 }
 
-const fixed = (value, digits = 1) => value.toFixed(digits);
-const signed = (value, digits = 2) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+const signed = (value: number, digits = 2) => `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 
 // ---- the run ---------------------------------------------------------------------------------------------------------------
 
@@ -373,9 +436,9 @@ console.log(
 let interrupted = false;
 process.once('SIGINT', () => (interrupted = true));
 
-const samples = [];
-const live = [];
-let stalled;
+const samples: MemorySample[] = [];
+const live: LiveSubscriber[] = [];
+let stalled: WebSocket | undefined;
 let stalledConnections = 0;
 let liveClosedEarly = 0;
 try {
@@ -388,8 +451,8 @@ try {
 	const start = performance.now();
 	let nextSampleAt = 0;
 	let nextStalledCheckAt = 5000;
-	let sampling;
-	const takeSample = async (second) => {
+	let sampling: Promise<unknown> | undefined;
+	const takeSample = async (second: number) => {
 		const [usage, metrics] = await Promise.all([memoryUsage(agent), agentMetrics(agent.url)]);
 		const proc = procStatus(agent.pid);
 		samples.push({
@@ -405,8 +468,9 @@ try {
 			shm: fileMib(`${dbPath}-shm`),
 			...metrics,
 			sent: nextId,
+			sqlite: Number.NaN,
 		});
-		const sample = samples.at(-1);
+		const sample = samples.at(-1)!;
 		const previous = samples.at(-2);
 		const cpu = previous ? (100 * (sample.cpuSeconds - previous.cpuSeconds)) / (sample.second - previous.second) : 0;
 		process.stderr.write(
@@ -468,7 +532,7 @@ try {
 // ---- report ----------------------------------------------------------------------------------------------------------------
 
 const benchCpu = process.cpuUsage(cpuAtStart);
-const last = samples.at(-1);
+const last = samples.at(-1)!;
 const elapsedSeconds = last.second;
 console.log('');
 console.log(
@@ -489,7 +553,7 @@ for (const [index, sample] of samples.entries()) {
 const firstMinute = samples.filter((sample) => sample.second <= 60);
 const lastMinute = samples.filter((sample) => sample.second >= elapsedSeconds - 60);
 const secondHalf = samples.filter((sample) => sample.second >= elapsedSeconds / 2);
-const series = [
+const series: [string, SampleFigure][] = [
 	['RSS', 'rss'],
 	['heap used', 'heapUsed'],
 	['heap total', 'heapTotal'],
@@ -505,12 +569,13 @@ console.log('|---|---|---|---|---|---|---|---|');
 for (const [label, key] of series) {
 	const values = samples.map((sample) => sample[key]).filter(Number.isFinite);
 	console.log(
-		`| ${label} | ${fixed(values[0])} | ${fixed(Math.max(...values))} | ${fixed(values.at(-1))} | ${fixed(mean(firstMinute.map((sample) => sample[key])))} | ${fixed(mean(lastMinute.map((sample) => sample[key])))} | ${signed(slopePerMinute(samples, key))}/min | ${signed(slopePerMinute(secondHalf, key))}/min |`,
+		`| ${label} | ${fixed(values[0]!)} | ${fixed(Math.max(...values))} | ${fixed(values.at(-1)!)} | ${fixed(mean(firstMinute.map((sample) => sample[key])))} | ${fixed(mean(lastMinute.map((sample) => sample[key])))} | ${signed(slopePerMinute(samples, key))}/min | ${signed(slopePerMinute(secondHalf, key))}/min |`,
 	);
 }
 
 const delivered = live.map((subscriber) => subscriber.count);
-const agentCpu = (100 * (last.cpuSeconds - samples[0].cpuSeconds)) / (last.second - samples[0].second);
+const first = samples[0]!;
+const agentCpu = (100 * (last.cpuSeconds - first.cpuSeconds)) / (last.second - first.second);
 console.log('');
 console.log(
 	`sent ${last.sent.toLocaleString()} predictions in ${fixed(elapsedSeconds / 60, 2)} min (${Math.round(last.sent / elapsedSeconds).toLocaleString()}/s), ${failedPosts} failed POSTs${postErrors ? ` (first: ${postErrors})` : ''}`,
@@ -529,15 +594,17 @@ console.log(
 // less than the limit per minute. Heap used at a random moment is not judged: it is a sawtooth of garbage between
 // collections, whose height is V8's choice.
 for (const sample of samples) sample.sqlite = sample.db + sample.wal + sample.shm;
-const judged = [
-	['RSS', 'rss'],
-	['live heap', 'liveHeap'],
-	['SQLite files', 'sqlite'],
-].map(([label, key]) => ({label, slope: slopePerMinute(secondHalf, key)}));
+const judged = (
+	[
+		['RSS', 'rss'],
+		['live heap', 'liveHeap'],
+		['SQLite files', 'sqlite'],
+	] as [string, SampleFigure][]
+).map(([label, key]) => ({label, slope: slopePerMinute(secondHalf, key)}));
 const flat = judged.every(({slope}) => Math.abs(slope) <= flatLimit);
-const firstToLast = (key) =>
+const firstToLast = (key: SampleFigure) =>
 	`${fixed(mean(firstMinute.map((sample) => sample[key])))} → ${fixed(mean(lastMinute.map((sample) => sample[key])))} MiB`;
 console.log(
-	`verdict: ${flat ? 'FLAT' : 'GROWING'}: over the second half (${fixed(secondHalf[0].second / 60, 1)}–${fixed(elapsedSeconds / 60, 1)} min) ${judged.map(({label, slope}) => `${label} ${signed(slope)} MiB/min`).join(', ')} (flat = each within ±${flatLimit} MiB/min). First minute → last minute: RSS ${firstToLast('rss')}, live heap ${firstToLast('liveHeap')}, heap used ${firstToLast('heapUsed')}, SQLite files ${firstToLast('sqlite')} (the first minute is start-up and the store filling toward its retention cap)`,
+	`verdict: ${flat ? 'FLAT' : 'GROWING'}: over the second half (${fixed(secondHalf[0]!.second / 60, 1)}–${fixed(elapsedSeconds / 60, 1)} min) ${judged.map(({label, slope}) => `${label} ${signed(slope)} MiB/min`).join(', ')} (flat = each within ±${flatLimit} MiB/min). First minute → last minute: RSS ${firstToLast('rss')}, live heap ${firstToLast('liveHeap')}, heap used ${firstToLast('heapUsed')}, SQLite files ${firstToLast('sqlite')} (the first minute is start-up and the store filling toward its retention cap)`,
 );
 process.exitCode = flat ? 0 : 1;

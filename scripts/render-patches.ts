@@ -23,6 +23,7 @@ import {createHash} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import type {Plugin} from 'esbuild';
 import {narrowClass} from '../source/ui/ink/narrow-characters.ts';
 
 export {narrowClass, narrowRanges} from '../source/ui/ink/narrow-characters.ts';
@@ -34,16 +35,16 @@ const replacementOutput = fileURLToPath(new URL('../source/ui/ink/output.ts', im
 /** The longest text (in UTF-16 units) Ink's measure and wrap caches keep: a fleet row's cell, a header's part. */
 export const cachedTextLimit = 256;
 
-function replaceOnce(text, search, replacement, file) {
+function replaceOnce(text: string, search: string, replacement: string, file: string): string {
 	if (!text.includes(search))
 		throw new Error(
-			`render patch: "${search.slice(0, 60)}" not found in ${file}; the dependency changed, update scripts/render-patches.mjs`,
+			`render patch: "${search.slice(0, 60)}" not found in ${file}; the dependency changed, update scripts/render-patches.ts`,
 		);
 	return text.replace(search, replacement);
 }
 
 /** esbuild plugin applying the patches. */
-export const renderPatches = {
+export const renderPatches: Plugin = {
 	name: 'render-patches',
 	setup(build) {
 		build.onLoad({filter: /[/\\]node_modules[/\\]string-width[/\\]index\.js$/}, async ({path}) => {
@@ -59,7 +60,7 @@ export const renderPatches = {
 				.digest('hex');
 			if (digest !== inkOutputDigest) {
 				throw new Error(
-					`render patch: ${path} changed (sha256 ${digest}); compare it with source/ui/ink/output.ts, port the change, then update inkOutputDigest in scripts/render-patches.mjs`,
+					`render patch: ${path} changed (sha256 ${digest}); compare it with source/ui/ink/output.ts, port the change, then update inkOutputDigest in scripts/render-patches.ts`,
 				);
 			}
 

@@ -1,14 +1,14 @@
 // `npm run sea`: modeldeck as one executable file per platform, with Node's single executable application support
 // (https://nodejs.org/api/single-executable-applications.html), so that a bastion host needs no Node at all.
 //
-//   node scripts/sea.mjs [--targets linux-x64,linux-arm64] [--archive] [--out build/sea]
+//   node scripts/sea.ts [--targets linux-x64,linux-arm64] [--archive] [--out build/sea]
 //
 // 1. esbuild bundles source/cli.tsx into ONE CommonJS file: Node 24's SEA runs a single CommonJS script (an ES module
 //    main, "mainFormat": "module", came with Node 25), and that script's require() loads only Node's built-ins, so
 //    every dependency is inside it. Three top-level awaits stand in the way of CommonJS and are taken out here (see
 //    seaPatches): Ink's two only run with DEV=true (React DevTools, never in an executable), and yoga-layout's loads
-//    its WebAssembly, which the entry below (scripts/sea-entry.mjs) loads first. The render patches of the npm bundle
-//    (scripts/render-patches.mjs) apply here too.
+//    its WebAssembly, which the entry below (scripts/sea-entry.ts) loads first. The render patches of the npm bundle
+//    (scripts/render-patches.ts) apply here too.
 // 2. `node --experimental-sea-config` turns the script into a blob, with the V8 flags of source/cli.tsx's shebang as
 //    the executable's execArgv and, for this machine's own platform, V8's code cache (faster start; the cache is only
 //    valid for the V8 that made it on this architecture, so other targets go without it).
@@ -18,21 +18,21 @@
 //    only macOS has: darwin targets are built on macOS (the release workflow's macOS job), never cross-built here.
 //
 // Output: OUT/modeldeck-<os>-<arch> (and with --archive, OUT/modeldeck-v<version>-<os>-<arch>.tar.gz holding
-// `modeldeck` and LICENSE, what the release attaches and krew installs; scripts/release-manifests.mjs reads them).
+// `modeldeck` and LICENSE, what the release attaches and krew installs; scripts/release-manifests.ts reads them).
 import {createRequire} from 'node:module';
 import {execFileSync} from 'node:child_process';
 import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {build} from 'esbuild';
-import {renderPatches} from './render-patches.mjs';
+import {build, type Plugin} from 'esbuild';
+import {renderPatches} from './render-patches.ts';
 
 /** postject's version: injection is the one step done by a tool from outside Node itself. */
 export const postjectVersion = '1.0.0-alpha.6';
 /** postject's command line, from devDependencies (pinned to postjectVersion in package.json and the lockfile). */
-function postjectCli() {
+function postjectCli(): string {
 	const require = createRequire(import.meta.url);
-	const manifest = require('postject/package.json');
+	const manifest = require('postject/package.json') as {version: string};
 	if (manifest.version !== postjectVersion)
 		throw new Error(`postject ${manifest.version} is installed, ${postjectVersion} is expected: run npm ci`);
 	return require.resolve('postject/dist/cli.js');
@@ -44,24 +44,36 @@ export const hostTarget = `${process.platform}-${process.arch}`;
 /** The targets `npm run sea` builds on Linux by default: this machine's, and the other Linux the npm registry has Node for. */
 const linuxTargets = ['linux-x64', 'linux-arm64'];
 
-function parseArguments(argv) {
-	const options = {targets: undefined, archive: false, out: 'build/sea'};
+interface SeaOptions {
+	targets: string[];
+	/** Whether the targets were asked for (--targets) rather than chosen by default. */
+	chosen: boolean;
+	archive: boolean;
+	out: string;
+}
+
+function parseArguments(argv: string[]): SeaOptions {
+	let targets: string[] | undefined;
+	let archive = false;
+	let out = 'build/sea';
 	for (let index = 0; index < argv.length; index++) {
 		const argument = argv[index];
-		if (argument === '--archive') options.archive = true;
-		else if (argument === '--targets') options.targets = (argv[++index] ?? '').split(',').filter(Boolean);
-		else if (argument === '--out') options.out = argv[++index];
+		if (argument === '--archive') archive = true;
+		else if (argument === '--targets') targets = (argv[++index] ?? '').split(',').filter(Boolean);
+		else if (argument === '--out') out = argv[++index] as string;
 		else
-			throw new Error(
-				`Unknown argument ${argument}. Usage: node scripts/sea.mjs [--targets linux-x64,linux-arm64] [--archive] [--out DIR]`,
-			);
+			throw new Error(`Unknown argument ${argument}. Usage: node scripts/sea.ts [--targets linux-x64,linux-arm64] [--archive] [--out DIR]`);
 	}
 
 	// Targets chosen by default may be left out when their Node cannot be had; targets asked for may not.
-	options.chosen = options.targets !== undefined;
-	options.targets = (options.targets ?? (process.platform === 'linux' ? linuxTargets : [hostTarget])).map((target) =>
-		target === 'host' ? hostTarget : target,
-	);
+	const options: SeaOptions = {
+		chosen: targets !== undefined,
+		targets: (targets ?? (process.platform === 'linux' ? linuxTargets : [hostTarget])).map((target) =>
+			target === 'host' ? hostTarget : target,
+		),
+		archive,
+		out,
+	};
 	for (const target of options.targets) {
 		if (!/^(linux|darwin|win)-(x64|arm64)$/.test(target))
 			throw new Error(`Unknown target ${target}: use linux-x64, linux-arm64, darwin-x64, darwin-arm64 or host.`);
@@ -79,18 +91,16 @@ function parseArguments(argv) {
 }
 
 /** Build-time patches that make the bundle one CommonJS script (see the top of this file). Each fails loudly when its file changed. */
-const seaPatches = {
+const seaPatches: Plugin = {
 	name: 'sea-patches',
 	setup(plugin) {
-		const replaceIn = (filter, file, replacements) =>
+		const replaceIn = (filter: RegExp, file: string, replacements: [from: string, to: string][]) =>
 			plugin.onLoad({filter}, async (args) => {
 				if (!args.path.endsWith(file)) return undefined;
 				let contents = readFileSync(args.path, 'utf8');
 				for (const [from, to] of replacements) {
 					if (!contents.includes(from))
-						throw new Error(
-							`scripts/sea.mjs: ${file} no longer contains ${JSON.stringify(from)}; check the patch against the new version.`,
-						);
+						throw new Error(`scripts/sea.ts: ${file} no longer contains ${JSON.stringify(from)}; check the patch against the new version.`);
 					contents = contents.replace(from, to);
 				}
 
@@ -101,7 +111,7 @@ const seaPatches = {
 			["await import('./devtools.js');", '/* React DevTools: not in the single executable */'],
 			['const loaded = await loadPackageJson();', 'const loaded = {};'],
 		]);
-		// The WebAssembly is loaded by scripts/sea-entry.mjs before anything imports this module.
+		// The WebAssembly is loaded by scripts/sea-entry.ts before anything imports this module.
 		replaceIn(/yoga-layout[\\/]dist[\\/]src[\\/]index\.js$/, path.join('yoga-layout', 'dist', 'src', 'index.js'), [
 			['wrapAssembly(await loadYoga())', 'globalThis.__modeldeckYoga'],
 		]);
@@ -115,10 +125,10 @@ const seaPatches = {
 const optionalRequires = new Set(['bufferutil', 'utf-8-validate', 'supports-color']);
 
 /** The single CommonJS script of the executable. */
-export async function bundle(outfile) {
-	const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+export async function bundle(outfile: string): Promise<string> {
+	const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {name: string; version: string};
 	const result = await build({
-		entryPoints: ['scripts/sea-entry.mjs'],
+		entryPoints: ['scripts/sea-entry.ts'],
 		outfile,
 		bundle: true,
 		format: 'cjs',
@@ -152,13 +162,16 @@ export async function bundle(outfile) {
 }
 
 /** The V8 flags in source/cli.tsx's shebang, which the npm bin runs with: the executable runs with the same. */
-export function shebangFlags() {
-	const [shebang] = readFileSync('source/cli.tsx', 'utf8').split('\n', 1);
+export function shebangFlags(): string[] {
+	const [shebang = ''] = readFileSync('source/cli.tsx', 'utf8').split('\n', 1);
 	return shebang.split(/\s+/).filter((part) => part.startsWith('--'));
 }
 
 /** A Node binary of this very version for TARGET: this one, or the official one from the npm registry, cached. */
-function nodeBinary(target) {
+/** What execFileSync throws when the command fails. */
+type ExecError = Error & {code?: string; stderr?: Buffer | string; stdout?: Buffer | string};
+
+function nodeBinary(target: string): string {
 	if (target === hostTarget) return process.execPath;
 	const version = process.versions.node;
 	const cache = path.join(process.env['XDG_CACHE_HOME'] ?? path.join(homedir(), '.cache'), 'modeldeck', 'node', `${target}-${version}`);
@@ -168,7 +181,7 @@ function nodeBinary(target) {
 	rmSync(temporary, {recursive: true, force: true});
 	mkdirSync(temporary, {recursive: true});
 	console.log(`fetching node-${target}@${version} from the npm registry`);
-	let packed;
+	let packed: string | undefined;
 	try {
 		packed = execFileSync('npm', ['pack', '--silent', `node-${target}@${version}`], {
 			cwd: temporary,
@@ -178,7 +191,8 @@ function nodeBinary(target) {
 			.trim()
 			.split('\n')
 			.at(-1);
-	} catch (error) {
+	} catch (caught) {
+		const error = caught as ExecError;
 		rmSync(temporary, {recursive: true, force: true});
 		throw new Error(
 			`No Node ${version} for ${target}: npm pack node-${target}@${version} failed (${
@@ -189,6 +203,7 @@ function nodeBinary(target) {
 		);
 	}
 
+	if (!packed) throw new Error(`npm pack node-${target}@${version} named no file`);
 	execFileSync('tar', ['-xzf', packed, 'package/bin/node'], {cwd: temporary});
 	rmSync(path.join(temporary, packed));
 	rmSync(cache, {recursive: true, force: true});
@@ -197,12 +212,12 @@ function nodeBinary(target) {
 }
 
 /** The release archive's name for TARGET: what the release attaches, SHA256SUMS lists and the krew manifest points at. */
-export function archiveName(version, target) {
+export function archiveName(version: string, target: string): string {
 	return `modeldeck-v${version}-${target}.tar.gz`;
 }
 
 /** OUT/modeldeck-vVERSION-TARGET.tar.gz holding EXECUTABLE as `modeldeck`, and LICENSE. */
-export function archiveExecutable(executable, target, version, out) {
+export function archiveExecutable(executable: string, target: string, version: string, out: string): string {
 	const staging = path.join(out, `stage-${target}`);
 	rmSync(staging, {recursive: true, force: true});
 	mkdirSync(staging, {recursive: true});
@@ -223,19 +238,20 @@ export function archiveExecutable(executable, target, version, out) {
  * `aarch64-linux-gnu-strip` from binutils-aarch64-linux-gnu for arm64 on x64). Without one the executable is built as
  * it is, only bigger.
  */
-function stripDebugInfo(target, file) {
+function stripDebugInfo(target: string, file: string): void {
 	if (!target.startsWith('linux')) return;
 	const strip = target === hostTarget ? 'strip' : target === 'linux-arm64' ? 'aarch64-linux-gnu-strip' : 'x86_64-linux-gnu-strip';
 	try {
 		execFileSync(strip, [file], {stdio: ['ignore', 'ignore', 'pipe']});
-	} catch (error) {
+	} catch (caught) {
+		const error = caught as ExecError;
 		console.log(
 			`${target}: not stripped (${strip}: ${error.code === 'ENOENT' ? 'not installed' : String(error.stderr ?? error.message).trim()}); the executable keeps Node's debug information`,
 		);
 	}
 }
 
-function buildTarget(target, script, out, version, archive) {
+function buildTarget(target: string, script: string, out: string, version: string, archive: boolean): void {
 	const started = performance.now();
 	const node = nodeBinary(target);
 	const blob = path.join(out, `${target}.blob`);
@@ -275,7 +291,8 @@ function buildTarget(target, script, out, version, archive) {
 					stdio: ['ignore', 'pipe', 'pipe'],
 				},
 			);
-		} catch (error) {
+		} catch (caught) {
+			const error = caught as ExecError;
 			throw new Error(`postject failed for ${target}:\n${error.stderr ?? ''}${error.stdout ?? ''}`);
 		}
 
@@ -286,13 +303,13 @@ function buildTarget(target, script, out, version, archive) {
 	}
 
 	const archived = archive ? archiveExecutable(executable, target, version, out) : undefined;
-	const mib = (file) => (statSync(file).size / 1048576).toFixed(1);
+	const mib = (file: string) => (statSync(file).size / 1048576).toFixed(1);
 	console.log(
 		`built ${executable} (${mib(executable)} MiB${archived ? `; ${path.basename(archived)} ${mib(archived)} MiB` : ''}) in ${Math.round(performance.now() - started)} ms`,
 	);
 }
 
-async function main() {
+async function main(): Promise<void> {
 	const options = parseArguments(process.argv.slice(2));
 	mkdirSync(options.out, {recursive: true});
 	const script = path.join(options.out, 'modeldeck.cjs');

@@ -5,7 +5,7 @@
 // the bundle.
 import {build} from 'esbuild';
 import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
-import {renderPatches} from './render-patches.mjs';
+import {renderPatches} from './render-patches.ts';
 
 const started = performance.now();
 await rm('dist', {recursive: true, force: true});
