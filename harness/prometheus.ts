@@ -6,26 +6,16 @@
  * harness/ensure-prometheus.sh builds into (${XDG_CACHE_HOME:-~/.cache}/modeldeck/bin). promtool likewise from
  * $MODELDECK_PROMTOOL, beside the prometheus binary, PATH, /usr/bin/promtool.
  */
-import {spawn, execFile} from 'node:child_process';
-import {existsSync} from 'node:fs';
-import {mkdtemp, mkdir, rm, writeFile} from 'node:fs/promises';
+import {spawn} from 'node:child_process';
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import {promisify} from 'node:util';
+import {prometheusBinary} from './prometheus/binaries.ts';
+import {createBlocks, prometheusConfig, type ScrapeTarget} from './prometheus/config.ts';
 
-const execFileAsync = promisify(execFile);
-
-export interface ScrapeTarget {
-	/** Job name. */
-	job: string;
-	/** `host:port` addresses, e.g. `['127.0.0.1:8080']`. */
-	targets: string[];
-	/** Static labels added to every series of these targets, e.g. `{namespace: 'ml'}`. */
-	labels?: Record<string, string>;
-	/** Default `/metrics`. */
-	metricsPath?: string;
-}
+export {cacheBinDir, prometheusBinary, promtoolBinary} from './prometheus/binaries.ts';
+export {createBlocks, prometheusConfig, type ScrapeTarget} from './prometheus/config.ts';
 
 export interface StartPrometheusOptions {
 	/** What to scrape. Default none. */
@@ -61,52 +51,6 @@ export interface RunningPrometheus {
 	stop(): Promise<void>;
 }
 
-export function cacheBinDir(): string {
-	const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-	return path.join(cache, 'modeldeck', 'bin');
-}
-
-function onPath(name: string): string | undefined {
-	for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {
-		if (!directory) continue;
-		const candidate = path.join(directory, name);
-		if (existsSync(candidate)) return candidate;
-	}
-	return undefined;
-}
-
-export function prometheusBinary(): string {
-	const candidates = [
-		process.env.MODELDECK_PROMETHEUS,
-		onPath('prometheus'),
-		'/usr/bin/prometheus',
-		path.join(cacheBinDir(), 'prometheus'),
-	];
-	for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
-	throw new Error(
-		'Prometheus is not installed: set MODELDECK_PROMETHEUS to its binary, or run `bash harness/ensure-prometheus.sh` ' +
-			"(installs Debian's prometheus package, or builds it with Go).",
-	);
-}
-
-export function promtoolBinary(): string {
-	let beside: string | undefined;
-	try {
-		beside = path.join(path.dirname(prometheusBinary()), 'promtool');
-	} catch {
-		beside = undefined;
-	}
-	const candidates = [
-		process.env.MODELDECK_PROMTOOL,
-		beside,
-		onPath('promtool'),
-		'/usr/bin/promtool',
-		path.join(cacheBinDir(), 'promtool'),
-	];
-	for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
-	throw new Error('promtool is not installed: set MODELDECK_PROMTOOL to its binary, or run `bash harness/ensure-prometheus.sh`.');
-}
-
 /** A port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -119,47 +63,6 @@ export function freePort(): Promise<number> {
 			server.close(() => resolve(port));
 		});
 	});
-}
-
-/**
- * The prometheus.yml for these targets. YAML is written by hand: every value is quoted JSON, which is valid YAML.
- */
-export function prometheusConfig(scrapeTargets: ScrapeTarget[], scrapeIntervalSeconds: number): string {
-	const lines = [
-		'global:',
-		`  scrape_interval: ${Math.round(scrapeIntervalSeconds * 1000)}ms`,
-		`  evaluation_interval: ${Math.round(scrapeIntervalSeconds * 1000)}ms`,
-		// Prometheus durations take whole units, so milliseconds.
-		`  scrape_timeout: ${Math.round(Math.max(0.5, Math.min(10, scrapeIntervalSeconds * 0.8)) * 1000)}ms`,
-		'scrape_configs:',
-	];
-	if (scrapeTargets.length === 0) lines[lines.length - 1] = 'scrape_configs: []';
-	for (const target of scrapeTargets) {
-		lines.push(`  - job_name: ${JSON.stringify(target.job)}`);
-		lines.push(`    metrics_path: ${JSON.stringify(target.metricsPath ?? '/metrics')}`);
-		lines.push('    static_configs:');
-		lines.push(`      - targets: ${JSON.stringify(target.targets)}`);
-		if (target.labels && Object.keys(target.labels).length > 0) {
-			lines.push('        labels:');
-			for (const [name, value] of Object.entries(target.labels)) {
-				lines.push(`          ${name}: ${JSON.stringify(value)}`);
-			}
-		}
-	}
-	return `${lines.join('\n')}\n`;
-}
-
-/** Turns an OpenMetrics file into TSDB blocks in `dataDir`. */
-export async function createBlocks(openMetricsFile: string, dataDir: string): Promise<void> {
-	const promtool = promtoolBinary();
-	try {
-		await execFileAsync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', openMetricsFile, dataDir], {
-			maxBuffer: 16 * 1024 * 1024,
-		});
-	} catch (error) {
-		const detail = error as {stderr?: string; message: string};
-		throw new Error(`promtool could not turn ${openMetricsFile} into TSDB blocks: ${(detail.stderr || detail.message).trim()}`);
-	}
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
