@@ -4,7 +4,7 @@
 // the hour's cost of waking up on this VM falls on each alike.
 import {readdirSync, readFileSync} from 'node:fs';
 import type {PtyTerminal} from '../test/support/terminal.ts';
-import type {ProbeLine} from './memory-probe.mjs';
+import type {ProbeLine} from './memory-probe.ts';
 import {cpuTicks, percentile, rssBytes, ticksPerSecond} from './proc.ts';
 
 export interface Program {
@@ -15,7 +15,7 @@ export interface Program {
 	showsRows(screen: string): boolean;
 	/** Quits it (a key, or a signal). */
 	quit(terminal: PtyTerminal): void;
-	/** The memory probe's lines (bench/memory-probe.mjs) of its measured instance, if it has one. */
+	/** The memory probe's lines (bench/memory-probe.ts) of its measured instance, if it has one. */
 	probe?: {lines(): ProbeLine[]};
 }
 

@@ -3,7 +3,7 @@
 // Starts the harness's control plane, grows a fleet of model Deployments labelled the modeldeck way (bench/
 // cluster-fleet.ts: 60, then 600 Deployments with their Services and HTTPRoutes, kwok making ~1,050 pods Ready),
 // and at each size measures the built modeldeck (`modeldeck -A`) and k9s (`k9s -c deploy -A`, built from the Go
-// module proxy by bench/k9s.mjs if it is not cached) side by side, each in a real pty at 120x40:
+// module proxy by bench/k9s.ts if it is not cached) side by side, each in a real pty at 120x40:
 //   - time from spawn to the first frame showing the fleet's rows (median of 3 runs each, the two taking turns);
 //   - CPU over 60 s idle (utime + stime of the process tree), RSS (VmRSS, every second) and bytes written to the
 //     pty per second, measured interleaved (bench/cluster-measure.ts): 4 turns of 15 s each.
@@ -12,13 +12,13 @@
 import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {cpus, loadavg, totalmem, tmpdir} from 'node:os';
 import path from 'node:path';
-import {startCluster} from '../harness/cluster.mjs';
+import {startCluster} from '../harness/cluster.ts';
 import {TestApi} from '../test/fixtures/kube/api.ts';
 import {PtyTerminal} from '../test/support/terminal.ts';
 import {FLEET_ROW, growFleet} from './cluster-fleet.ts';
 import {firstFrames, type Idle, idleInterleaved, type Program, quitAll, startAll, watchAlone} from './cluster-measure.ts';
-import {ensureK9s, K9S_VERSION} from './k9s.mjs';
-import {memoryProbeFlags, type ProbeLine} from './memory-probe.mjs';
+import {ensureK9s, K9S_VERSION} from './k9s.ts';
+import {memoryProbeFlags, type ProbeLine} from './memory-probe.ts';
 
 const argv = process.argv.slice(2);
 const long = argv.includes('--long');

@@ -5,7 +5,7 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {PtyTerminal} from '../test/support/terminal.ts';
-import {memoryProbeFlags, type ProbeLine} from './memory-probe.mjs';
+import {memoryProbeFlags, type ProbeLine} from './memory-probe.ts';
 import {cpuTicks, percentile, rssBytes, ticksPerSecond} from './proc.ts';
 
 const cli = path.resolve('dist/cli.js');
@@ -36,7 +36,7 @@ async function pagesTouchedPerSecond(pid: number, windows: number): Promise<numb
 /** The V8 flags of the `modeldeck` bin's shebang line, so the benchmark runs what users run. */
 const nodeFlags = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(readFileSync(cli, 'utf8').slice(0, 200))?.[1]?.split(' ') ?? [];
 
-/** The memory probe (`bench/memory-probe.mjs`), preloaded into the steady-state console; its lines go to a file. */
+/** The memory probe (`bench/memory-probe.ts`), preloaded into the steady-state console; its lines go to a file. */
 const probeFile = path.join(configDir, 'memory-probe.jsonl');
 const probeFlags = memoryProbeFlags({file: probeFile});
 

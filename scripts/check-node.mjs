@@ -1,5 +1,5 @@
 // The Node.js version check that every entry point runs first: `npm start` and `npm test` run this file, and
-// scripts/build.mjs copies it to the top of dist/cli.js, the bin, which imports the real bundle (dist/main.js) only
+// scripts/build.ts copies it to the top of dist/cli.js, the bin, which imports the real bundle (dist/main.js) only
 // when the check passes. On an older Node the program would otherwise fail far from the cause (".ts" is an unknown
 // file extension, "Cannot read properties of undefined (reading 'bind')"). So the file is written in the oldest
 // syntax an ES module can have — var, function, string concatenation, no optional chaining or `??` — and imports

@@ -154,8 +154,8 @@ async function runSoak(): Promise<void> {
 	const minutes = Number(argument('minutes', '30'));
 	if (!(minutes > 0)) throw new Error('--minutes must be a positive number, e.g. --minutes 5');
 	const rate = Number(argument('rate', '50'));
-	const {startCluster} = await import('../harness/cluster.mjs');
-	const {startPrometheus} = await import('../harness/prometheus.mjs');
+	const {startCluster} = await import('../harness/cluster.ts');
+	const {startPrometheus} = await import('../harness/prometheus.ts');
 	const {startFaultProxy} = await import('../test/support/fault-proxy.ts');
 	const {TestApi} = await import('../test/fixtures/kube/api.ts');
 	const {fraudScenario} = await import('../test/fixtures/kube/scenarios.ts');

@@ -61,7 +61,7 @@ function meowFlags(flags: readonly FlagDef[]): AnyFlags {
 	return result;
 }
 
-/** Set by the single executable's build (scripts/sea.mjs), which has no package.json beside it for meow to read. */
+/** Set by the single executable's build (scripts/sea.ts), which has no package.json beside it for meow to read. */
 declare const MODELDECK_PACKAGE: Record<string, unknown> | undefined;
 let manifest: Record<string, unknown> | undefined = typeof MODELDECK_PACKAGE === 'undefined' ? undefined : MODELDECK_PACKAGE;
 

@@ -7,7 +7,7 @@ import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {applyUnlabelled, unlabelledNamespace} from '../fixtures/kube/unlabelled.ts';
 import {PtyTerminal} from '../support/terminal.ts';

@@ -7,7 +7,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {mergeKubeconfigs} from '../support/merged-kubeconfig.ts';

@@ -26,7 +26,7 @@ const env = {...process.env, PATH: [path.dirname(process.execPath), process.env[
  * when DEV=true (a developer's session with React DevTools, which installs it).
  */
 const optionalImports = new Set(['react-devtools-core']);
-/** scripts/build.mjs's banner, the first line of every bundle file. */
+/** scripts/build.ts's banner, the first line of every bundle file. */
 const bundleBanner =
 	"import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);";
 

@@ -1,5 +1,5 @@
 /**
- * The single executable (`npm run sea`, scripts/sea.mjs): built here for this machine's platform, then run with a PATH
+ * The single executable (`npm run sea`, scripts/sea.ts): built here for this machine's platform, then run with a PATH
  * that holds only this machine's own old Node (20 on the CI image), so nothing it does can lean on a Node 22+ outside
  * it. It draws the demo's first frame in a pty, prints its version, answers `status --demo --json`, runs the agent
  * with its SQLite store (node:sqlite inside the executable) and the model server.
@@ -81,7 +81,7 @@ beforeAll(async () => {
 	env = {PATH: onlyOldNode, HOME: directory, TERM: 'xterm-256color', MODELDECK_CONFIG_DIR: path.join(directory, 'config')};
 	rmSync(out, {recursive: true, force: true});
 	// Built with this (new) Node, niced: other work shares the machine.
-	const built = await runProcess('nice', [process.execPath, 'scripts/sea.mjs', '--targets', 'host', '--out', out], {
+	const built = await runProcess('nice', [process.execPath, 'scripts/sea.ts', '--targets', 'host', '--out', out], {
 		env: process.env,
 		livenessMs: 240_000,
 	});

@@ -8,8 +8,8 @@ import {BatchV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api} from '@kubern
 import type {V1PolicyRule} from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
-import {startCluster} from '../../harness/cluster.mjs';
-import type {Cluster} from '../../harness/cluster.mjs';
+import {startCluster} from '../../harness/cluster.ts';
+import type {Cluster} from '../../harness/cluster.ts';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient} from '../../source/agent/kube.ts';
 import {KubeLoadJobRunner} from '../../source/agent/actions/load-job-runner.ts';

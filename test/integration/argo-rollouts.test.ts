@@ -1,6 +1,6 @@
 /**
  * Argo Rollouts for real: the Argo Rollouts controller v1.10.1 (built from the Go module proxy by
- * harness/argo-rollouts.mjs) runs against the local control plane, and modeldeck drives a canary Rollout routed by an
+ * harness/argo-rollouts.ts) runs against the local control plane, and modeldeck drives a canary Rollout routed by an
  * Istio VirtualService through it. What the tests read back is what the controller did: its weights in the
  * VirtualService, its status in the Rollout. modeldeck's own writes go to the Rollout (and its status subresource) as
  * the kubectl argo rollouts plugin makes them; the VirtualService, which the controller owns, is never written by
@@ -14,8 +14,8 @@ import {KubeAgentClient} from '../../source/agent/kube.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
 import {createAgentClient} from '../../source/sources/agent-client.ts';
 import type {ActionProgress} from '../../source/domain/types.ts';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {type RunningRolloutsController, startRolloutsController} from '../../harness/argo-rollouts.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
+import {type RunningRolloutsController, startRolloutsController} from '../../harness/argo-rollouts.ts';
 import {isNoop, plannedAction, planLines, PlanRefusal, type TrafficAction} from '../../source/domain/plan.ts';
 import type {Model, RolloutCommand} from '../../source/domain/types.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';

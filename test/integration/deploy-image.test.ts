@@ -182,8 +182,8 @@ describe('deploy/Dockerfile', () => {
 			'package.json',
 			'package-lock.json',
 			'tsconfig.json',
-			'scripts/build.mjs',
-			'scripts/render-patches.mjs',
+			'scripts/build.ts',
+			'scripts/render-patches.ts',
 			'source/cli.tsx',
 			'source/agent/main.ts',
 		]) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {stringify} from 'yaml';
-import {type RunningPrometheus, promtoolBinary, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
+import {type RunningPrometheus, promtoolBinary, startPrometheus, waitForTargets} from '../../harness/prometheus.ts';
 import {type KubeObject, kustomize} from './deploy-support.ts';
 import {createAgentMetrics} from '../../source/agent/metrics.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';

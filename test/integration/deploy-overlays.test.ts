@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {
 	type ApiTarget,
 	type KubeObject,

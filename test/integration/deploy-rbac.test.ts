@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {type KubeObject, applyObjects, kustomize, startServiceNetwork} from './deploy-support.ts';
 import {eventually} from './agent-support.ts';
 import {JobPodRuntime} from './job-pod-runtime.ts';

@@ -1,5 +1,5 @@
 // What the deploy tests share: deploy/'s kustomizations rendered by the real kustomize CLI (`kustomize build`, the
-// binary harness/build-binaries.mjs builds and caches, or one on PATH or named by MODELDECK_KUSTOMIZE), parsed into
+// binary harness/build-binaries.ts builds and caches, or one on PATH or named by MODELDECK_KUSTOMIZE), parsed into
 // the objects that are then applied exactly as rendered.
 import {spawnSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
@@ -8,7 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import {parseAllDocuments} from 'yaml';
-import {kustomizePath} from '../../harness/build-binaries.mjs';
+import {kustomizePath} from '../../harness/build-binaries.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 

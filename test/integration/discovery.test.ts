@@ -7,7 +7,7 @@
  */
 import {PassThrough} from 'node:stream';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {runCommand} from '../../source/commands/index.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';

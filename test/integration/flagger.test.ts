@@ -1,5 +1,5 @@
 /**
- * Flagger, for real: the Flagger controller v1.36.1 (built from the Go module proxy by harness/flagger.mjs) runs a
+ * Flagger, for real: the Flagger controller v1.36.1 (built from the Go module proxy by harness/flagger.ts) runs a
  * Canary on a Deployment on the local control plane (kwok makes the pods Ready), with the Istio provider (it writes
  * the VirtualService and DestinationRules itself), a custom metric from a real Prometheus that scrapes a gauge this
  * test sets, and a confirm-promotion gate served by Flagger's real loadtester.
@@ -15,7 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {
 	ensureFlagger,
 	installFlaggerCrds,
@@ -23,8 +23,8 @@ import {
 	type RunningLoadtester,
 	startFlagger,
 	startLoadtester,
-} from '../../harness/flagger.mjs';
-import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.mjs';
+} from '../../harness/flagger.ts';
+import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import {PlanRefusal} from '../../source/domain/plan.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {analyseModels, type ClusterSnapshot, type ModelAnalysis} from '../../source/sources/kube/build-models.ts';

@@ -3,7 +3,7 @@
 import {existsSync, readFileSync} from 'node:fs';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import * as k8s from '@kubernetes/client-node';
-import {FAKE_NODES, startCluster, type Cluster} from '../../harness/cluster.mjs';
+import {FAKE_NODES, startCluster, type Cluster} from '../../harness/cluster.ts';
 
 let cluster: Cluster | undefined;
 

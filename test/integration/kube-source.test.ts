@@ -3,7 +3,7 @@
  * by the harness: discovery of every shape, each action on each router kind read back, RBAC refusals, conflicts.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {ConflictError, ForbiddenError} from '../../source/domain/ports.ts';
 import {KubeActions} from '../../source/sources/kube/actions.ts';
 import {analyseModels} from '../../source/sources/kube/build-models.ts';

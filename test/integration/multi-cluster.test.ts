@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {createConsole, type ConsoleHandle} from '../../source/app.tsx';
 import {modelKey} from '../../source/domain/types.ts';
 import {createMultiSources} from '../../source/sources/multi/create-multi-sources.ts';

@@ -6,7 +6,7 @@
  * command, before anything is written; an object nobody owns changes as before.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {PlanRefusal} from '../../source/domain/plan.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
 import {resourcePath} from '../../source/sources/kube/http.ts';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import net from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {freePort, type RunningPrometheus, startPrometheus} from '../../harness/prometheus.mjs';
+import {freePort, type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
 

@@ -1,8 +1,8 @@
 import {render} from 'ink-testing-library';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {serviceAccountUser} from '../support/service-account.ts';
-import {type Cluster, startCluster} from '../../harness/cluster.mjs';
-import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
+import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.ts';
 import {createConsole} from '../../source/app.tsx';
 import {SourceAbsentError} from '../../source/domain/ports.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';

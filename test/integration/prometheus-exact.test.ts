@@ -11,7 +11,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.mjs';
+import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Sample} from '../../source/domain/types.ts';
 import {BUILTIN_PROFILES} from '../../source/sources/prometheus/profiles.ts';

@@ -6,7 +6,7 @@
  */
 import {Worker} from 'node:worker_threads';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
+import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.ts';
 import {MannWhitneyJudge} from '../../source/domain/judge.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Sample, Series} from '../../source/domain/types.ts';

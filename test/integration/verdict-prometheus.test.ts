@@ -6,7 +6,7 @@
  * passes its whole window and is ready to promote.
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.mjs';
+import {type RunningPrometheus, startPrometheus, waitForTargets} from '../../harness/prometheus.ts';
 import type {Verdict} from '../../source/domain/analysis.ts';
 import {defaultDetectors} from '../../source/domain/detectors.ts';
 import {MannWhitneyJudge} from '../../source/domain/judge.ts';

@@ -1,7 +1,7 @@
 /**
  * Characters that are always exactly one terminal column and always a grapheme of their own: string-width counts each
  * as 1, none is full-width, default-ignorable, combining or a control character. The screens are full of them
- * (│ █ ▏ → · … › ✔ and braille charts), so the frame-building fast paths (scripts/render-patches.mjs and
+ * (│ █ ▏ → · … › ✔ and braille charts), so the frame-building fast paths (scripts/render-patches.ts and
  * ./output.ts) cover them; test/unit/ui/render-patches.test.ts checks every one against string-width and the
  * ANSI tokenizer Ink uses.
  */

@@ -1,5 +1,5 @@
 /**
- * A drop-in replacement for Ink 8's `build/output.js`, swapped in by the production build (scripts/render-patches.mjs);
+ * A drop-in replacement for Ink 8's `build/output.js`, swapped in by the production build (scripts/render-patches.ts);
  * tests and the unbundled sources keep Ink's own. It draws exactly the same frames (a property test compares the two
  * on random operations, styles, wide characters, clips and transformers), with far less work and garbage per frame:
  *

@@ -1,7 +1,7 @@
 /**
- * The release's manifests agree with its files: scripts/release-manifests.mjs is run as the release workflow runs it,
+ * The release's manifests agree with its files: scripts/release-manifests.ts is run as the release workflow runs it,
  * on a directory laid out as the workflow lays it out (the npm tarball, the executables' archives made by
- * scripts/sea.mjs's own archive step), and the Homebrew formula, the krew manifest and SHA256SUMS it writes are read
+ * scripts/sea.ts's own archive step), and the Homebrew formula, the krew manifest and SHA256SUMS it writes are read
  * back and checked against those files: names, version, checksums (by `sha256sum -c` too), platforms, the archives'
  * `modeldeck` and LICENSE. Stand-in contents (a small executable script, not a 120 MB Node) keep it quick: the
  * manifests depend on names and bytes, not on what the bytes do; test/e2e/sea.test.ts runs the real executable.
@@ -13,7 +13,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
 import {parse} from 'yaml';
-import {archiveExecutable, archiveName} from '../../../scripts/sea.mjs';
+import {archiveExecutable, archiveName} from '../../../scripts/sea.ts';
 
 const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {name: string; version: string; license: string};
 const version = manifest.version;
@@ -45,7 +45,7 @@ function releaseDirectory(
 }
 
 function generate(release: string, ...extra: string[]) {
-	return spawnSync(process.execPath, ['scripts/release-manifests.mjs', release, ...extra], {encoding: 'utf8'});
+	return spawnSync(process.execPath, ['scripts/release-manifests.ts', release, ...extra], {encoding: 'utf8'});
 }
 
 interface KrewPlatform {
@@ -56,7 +56,7 @@ interface KrewPlatform {
 	files: Array<{from: string; to: string}>;
 }
 
-describe('scripts/release-manifests.mjs on a release directory', () => {
+describe('scripts/release-manifests.ts on a release directory', () => {
 	const release = releaseDirectory('good', targets);
 	const run = generate(release, '--repository', repository);
 
@@ -157,7 +157,7 @@ describe('the release workflow and the script agree', () => {
 		expect(builds).toContain('npm run sea -- --targets ${{ matrix.target }} --archive');
 		const release = workflow.jobs.release.steps.map((step) => step.run ?? '').join('\n');
 		expect(release).toContain('npm pack --pack-destination release');
-		expect(release).toContain('node scripts/release-manifests.mjs release --repository "$GITHUB_REPOSITORY"');
+		expect(release).toContain('node scripts/release-manifests.ts release --repository "$GITHUB_REPOSITORY"');
 		expect(release).toContain('sha256sum -c SHA256SUMS');
 		expect(release).toContain('gh release create "$GITHUB_REF_NAME" release/*');
 		expect(release).toContain('npm publish release/modeldeck-*.tgz');
@@ -184,7 +184,7 @@ describe('refusals', () => {
 
 		result = generate(releaseDirectory('no-repository', ['linux-x64']));
 		expect(result.status).toBe(2);
-		expect(result.stderr).toBe('Usage: node scripts/release-manifests.mjs DIR --repository OWNER/NAME\n');
+		expect(result.stderr).toBe('Usage: node scripts/release-manifests.ts DIR --repository OWNER/NAME\n');
 		result = generate(releaseDirectory('bad-repository', ['linux-x64']), '--repository', 'not a repo');
 		expect(result.status).toBe(1);
 		expect(result.stderr).toContain('--repository OWNER/NAME is needed');

@@ -1,4 +1,4 @@
-// The production bundle's patches of string-width and Ink's Output, measure and wrap caches (scripts/render-patches.mjs)
+// The production bundle's patches of string-width and Ink's Output, measure and wrap caches (scripts/render-patches.ts)
 // must change speed and what is kept only, never what is drawn.
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -8,8 +8,7 @@ import {build} from 'esbuild';
 import fc from 'fast-check';
 import stringWidth from 'string-width';
 import {beforeAll, expect, it} from 'vitest';
-// @ts-expect-error: a build script without type declarations
-import {cachedTextLimit, narrowRanges, renderPatches} from '../../../scripts/render-patches.mjs';
+import {cachedTextLimit, narrowRanges, renderPatches} from '../../../scripts/render-patches.ts';
 
 type Patched = {
 	stringWidth: (text: string) => number;

@@ -1,0 +1,44 @@
+// Production bundle: one ESM entry with lazily loaded chunks (the Kubernetes client, the agent, Prometheus),
+// minified, NODE_ENV=production, so start-up parses a few files instead of a thousand modules.
+// The bin, dist/cli.js, is not the bundle: it is scripts/check-node.mjs (plain syntax any Node can read) followed by an
+// import of the bundle, dist/main.js, so an old Node prints what is wrong and how to fix it instead of failing inside
+// the bundle.
+import {build} from 'esbuild';
+import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
+import {renderPatches} from './render-patches.ts';
+
+const started = performance.now();
+await rm('dist', {recursive: true, force: true});
+const result = await build({
+	entryPoints: {main: 'source/cli.tsx'},
+	outdir: 'dist',
+	bundle: true,
+	splitting: true,
+	format: 'esm',
+	platform: 'node',
+	target: 'node22',
+	// MODELDECK_MINIFY=0 keeps names readable in CPU profiles.
+	minify: process.env['MODELDECK_MINIFY'] !== '0',
+	sourcemap: 'linked',
+	chunkNames: 'chunks/[name]-[hash]',
+	define: {'process.env.NODE_ENV': '"production"'},
+	// Optional peer of Ink, only loaded when DEV=true.
+	external: ['react-devtools-core'],
+	// jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; its ES modules bundle.
+	alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
+	banner: {
+		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",
+	},
+	plugins: [renderPatches],
+	metafile: true,
+	logLevel: 'warning',
+});
+// The bin keeps source/cli.tsx's shebang (its V8 flags); the bundle's copy of it is harmless.
+const [shebang] = (await readFile('source/cli.tsx', 'utf8')).split('\n', 1);
+const check = await readFile('scripts/check-node.mjs', 'utf8');
+await writeFile('dist/cli.js', `${shebang}\n${check}\nif (!nodeTooOld) import('./main.js');\n`);
+await chmod('dist/cli.js', 0o755);
+const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
+const total = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);
+console.log(`built dist/ (${outputs.length} files, ${(total / 1024).toFixed(0)} KiB) in ${Math.round(performance.now() - started)} ms`);
