@@ -7,6 +7,7 @@ import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate, wrapText} from './format.ts';
 import {filterPalette} from '../keymap/palette.ts';
+import {DeliveryDialog} from './DeliveryDialog.tsx';
 
 /** The widest a dialog gets, and the lines its border and title take. */
 const FRAME_WIDTH = 100;
@@ -261,6 +262,18 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						</Text>
 					)}
 				</Frame>
+			);
+		}
+
+		case 'deliver': {
+			return (
+				<DeliveryDialog
+					dialog={overlay}
+					modelName={overlay.model.split('/').at(-1) ?? overlay.model}
+					width={width}
+					height={height}
+					keys={`${accept} review the plan · ${keysOf(keymap, [Command.DIALOG_DOWN], true) ?? ''} next field · ${cancel} cancel`}
+				/>
 			);
 		}
 
