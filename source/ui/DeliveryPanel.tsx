@@ -47,7 +47,7 @@ export function DeliveryPanel({delivery, now, detail}: {delivery: DeliveryState;
 		const {judgement} = delivery;
 		lines.push(
 			<Text key="judgement" wrap="truncate-end" color={judgementColor(theme, judgement.result)}>
-				rollout judged {judgement.result} at {formatClock(judgement.at)}: {judgement.summary}
+				rollout judged {spec.version} vs {delivery.stable} {judgement.result} at {formatClock(judgement.at)}: {judgement.summary}
 			</Text>,
 		);
 	}

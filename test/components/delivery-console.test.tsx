@@ -218,13 +218,13 @@ describe('a rollout going on', () => {
 		await ui.press('enter');
 		const frame = await ui.waitFor('rollout v14 over v12: step 2/4 · 25% · judging in 1m');
 		const clock = (at: number) => new Date(at).toISOString().slice(11, 19);
-		expect(frame).toContain(`rollout judged pass at `);
+		expect(frame).toContain('rollout judged v14 vs v12 pass at ');
 		expect(frame).toContain('p99 41 ms vs 40 ms, errors 0.1% vs 0.1%: no worse');
 		expect(frame).toContain('started by alice@prod-cluster');
 		expect(frame).toContain('judged pass at 5%: next step 25%');
 		expect(frame).toMatch(/P pause\/resume X abort rollout/);
 		// The judgement's time is the one the rollout holds (read against the verdict's).
-		const shown = /rollout judged pass at (\d\d:\d\d:\d\d)/.exec(frame)?.[1];
+		const shown = /rollout judged v14 vs v12 pass at (\d\d:\d\d:\d\d)/.exec(frame)?.[1];
 		expect(shown).toBeDefined();
 		expect([clock(delivery.judgement!.at), new Date(delivery.judgement!.at).toTimeString().slice(0, 8)]).toContain(shown);
 	});
