@@ -8,6 +8,7 @@ import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercen
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
 import {ControllerRolloutLines} from './ControllerRolloutLines.tsx';
 import {DeliveryPanel, deliveryDetailLines} from './DeliveryPanel.tsx';
+import {withDeliveredFirst} from './delivery-marker.ts';
 import {controllerLine} from './controller-line.ts';
 import type {Theme} from './theme.ts';
 
@@ -142,7 +143,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		);
 	}
 
-	const ordered = versionsInOrder(model);
+	const ordered = withDeliveredFirst(versionsInOrder(model), model.delivery);
 	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
 	const panelWidth = Math.max(1, Math.floor((width - (shown.length - 1) * 2) / shown.length));
 	const scales = sharedScales(state, model);

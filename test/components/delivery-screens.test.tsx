@@ -4,6 +4,7 @@
  * view with its progress, the abort's confirmation and the ended rollout — each frame fits, overlaps nothing and shows
  * what it is for.
  */
+import {appendFileSync} from 'node:fs';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createDemoSources, type DemoSources} from '../../source/demo/index.ts';
 import {currentModel} from '../../source/store/selectors.ts';
@@ -35,6 +36,8 @@ describe.each([
 				...texts.filter((text) => !frame.includes(text)).map((text) => `"${text}" is missing`),
 			];
 			if (problems.length > 0) report[screen] = [...problems, 'frame:', ...frame.split('\n')];
+			// SCREENS_DUMP=file: every frame appended, to look at them all at once.
+			if (process.env['SCREENS_DUMP']) appendFileSync(process.env['SCREENS_DUMP'], `=== ${columns}x${rows} ${screen}\n${frame}\n`);
 		};
 
 		await ui.waitFor('MODEL');
@@ -53,7 +56,7 @@ describe.each([
 		await check('fleet with the marker', '↗ 5% 1/4', 'MODEL');
 		await ui.press('enter');
 		await ui.waitFor('rollout v99');
-		await check('model view with the rollout', model.name, 'rollout v99', 'step 1/4 · 5% · judging in');
+		await check('model view with the rollout', model.name, 'rollout v99', 'step 1/4 · 5% · judging in', 'CANARY v99');
 		await ui.press('X');
 		await ui.waitFor('Abort the rollout');
 		await check('abort confirmation', 'rolls it back');
