@@ -2,12 +2,15 @@
  * The simulated fleet behind the same ports as the real sources: nothing above the sources can tell it is the demo,
  * except `demo: true`, which puts the DEMO badge on screen.
  */
+import type {DeliveryRunner} from '../delivery/runner.ts';
 import type {AgentPort, ClusterPort, MetricsPort, Sources} from '../domain/ports.ts';
 import {untilAligned} from '../domain/time.ts';
 import {AuditLog} from './audit-log.ts';
 import {DemoAgent} from './demo-agent.ts';
 import {DemoCluster} from './demo-cluster.ts';
 import {DemoMetrics} from './demo-metrics.ts';
+import {createDemoDeliveries} from './demo-deliveries.ts';
+import {DemoDeliveryPort} from './delivery-port.ts';
 import {demoContexts} from './fleet.ts';
 import {PredictionFeed} from './prediction-feed.ts';
 import {deriveSeed, Random} from './random.ts';
@@ -45,6 +48,8 @@ export interface DemoSources extends Sources {
 	metrics: MetricsPort;
 	agent: AgentPort;
 	demo: true;
+	/** The rollouts of new versions the demo runs (the same DeliveryRunner as the agent's). */
+	deliveries: DeliveryRunner;
 	/** Stop the timer that streams predictions and reports changes. Idempotent. */
 	stop(): void;
 }
@@ -138,7 +143,18 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 	const stopAudit = audit.onEntry((entry) => {
 		feed.publishAudit(entry);
 	});
-	const agent = new DemoAgent({
+	// Rollouts of new versions: the agent's DeliveryRunner over the simulation, its judge the guard's verdict.
+	const deliveryPort = new DemoDeliveryPort({simulation, clock, currentContext, notify: () => cluster.notifyIfChanged()});
+	cluster.deliveryPlanner = deliveryPort;
+	const deliveries = createDemoDeliveries({
+		port: deliveryPort,
+		metrics,
+		agent: () => agent,
+		model: (state) => simulation.findModel(currentContext(), state.spec.model)?.toModel(),
+		audit,
+		clock,
+	});
+	const agent: DemoAgent = new DemoAgent({
 		simulation,
 		cluster,
 		feed,
@@ -147,7 +163,9 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		clock,
 		currentContext,
 		pause,
+		deliveries,
 	});
+	deliveries.run();
 
 	let pump: ReturnType<typeof setTimeout> | undefined;
 	const schedulePump = (backfilled: boolean): void => {
@@ -172,10 +190,12 @@ export function createDemoSources(options: DemoOptions = {}): DemoSources {
 		metrics,
 		agent,
 		demo: true,
+		deliveries,
 		stop() {
 			if (stopped) return;
 			stopped = true;
 			clearTimeout(pump);
+			deliveries.close();
 			for (const [timer, resolve] of pauses) {
 				clearTimeout(timer);
 				resolve();

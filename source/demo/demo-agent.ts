@@ -4,7 +4,10 @@
  * run against the simulated versions, drawing from the same latency and error distributions as the metrics.
  */
 import {ConflictError, type AgentEvent, type AgentPort, type AuditEntry, type PredictionFilter} from '../domain/ports.ts';
-import type {Action, ActionProgress, LoadTestResult, Prediction, SmokeCheck, Unsubscribe, VersionRef} from '../domain/types.ts';
+import type {DeliveryCommand, DeliveryStarter, DeliveryState} from '../domain/delivery.ts';
+import {deliverySummary} from '../domain/delivery.ts';
+import type {Action, ActionProgress, LoadTestResult, ModelRef, Prediction, SmokeCheck, Unsubscribe, VersionRef} from '../domain/types.ts';
+import {DEMO_USER} from './audit-log.ts';
 import type {AuditLog} from './audit-log.ts';
 import type {ActionOutcome, DemoCluster} from './demo-cluster.ts';
 import {drawLatency, type LatencyProfile, percentileOfSorted} from './latency.ts';
@@ -29,6 +32,14 @@ export interface DemoAgentOptions {
 	currentContext: () => string;
 	/** Waits `ms` of demo time (a test passes a pause that returns at once). */
 	pause: (ms: number) => Promise<void>;
+	/** Rollouts of new versions (`deliver`, `delivery`): the demo's DeliveryRunner. */
+	deliveries?: DemoDeliveryHost;
+}
+
+/** What the demo agent needs of the DeliveryRunner that runs the demo's rollouts. */
+export interface DemoDeliveryHost {
+	start: DeliveryStarter['start'];
+	command(model: ModelRef, command: DeliveryCommand, by: string): Promise<{ok: true; state: DeliveryState} | {ok: false; message: string}>;
 }
 
 function messageOf(error: unknown): string {
@@ -115,6 +126,12 @@ export class DemoAgent implements AgentPort {
 				return;
 			}
 
+			case 'deliver':
+			case 'delivery': {
+				yield* this.delivery(action);
+				return;
+			}
+
 			case 'smoke-test': {
 				yield* this.smokeTest(action.target);
 				return;
@@ -130,6 +147,35 @@ export class DemoAgent implements AgentPort {
 				yield {kind: 'failed', message: `The demo agent does not know the action "${String(unknown.kind)}".`};
 			}
 		}
+	}
+
+	/** A rollout started, paused, resumed or aborted: the runner says how it went. */
+	private async *delivery(action: Extract<Action, {kind: 'deliver' | 'delivery'}>): AsyncGenerator<ActionProgress> {
+		const runner = this.options.deliveries;
+		if (!runner) {
+			yield {kind: 'failed', message: 'this demo runs no rollouts'};
+			return;
+		}
+
+		const label = `${action.model.namespace}/${action.model.name}`;
+		yield {
+			kind: 'progress',
+			fraction: 0,
+			message:
+				action.kind === 'deliver' ? `planning the rollout of ${label} ${action.spec.version}` : `${action.command} the rollout of ${label}`,
+		};
+		const result =
+			action.kind === 'deliver'
+				? await runner.start({...action.spec, model: action.model})
+				: await runner.command(action.model, action.command, DEMO_USER);
+		if (!result.ok) {
+			yield {kind: 'failed', message: result.message};
+			return;
+		}
+
+		const done =
+			action.kind === 'deliver' ? `rollout of ${label} ${action.spec.version} started` : `rollout of ${label}: ${action.command}`;
+		yield {kind: 'done', message: `${done} (${deliverySummary(result.state, this.options.clock())})`};
 	}
 
 	private async *delegate(write: () => Promise<ActionOutcome>): AsyncGenerator<ActionProgress> {

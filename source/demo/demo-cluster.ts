@@ -18,6 +18,7 @@ import {
 	type TrafficAction,
 } from '../domain/plan.ts';
 import {ConflictError, type ClusterPort, type SourceError} from '../domain/ports.ts';
+import type {DeliveryPlan, DeliverySpec} from '../domain/delivery.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
 import type {AuditLog} from './audit-log.ts';
 import {PRODUCTION_CONTEXT} from './fleet.ts';
@@ -49,6 +50,8 @@ export class DemoCluster implements ClusterPort {
 	private readonly actionDelay: () => Promise<void>;
 	private context = PRODUCTION_CONTEXT;
 	private readonly watchers = new Set<Watcher>();
+	/** Plans rollouts (demo/delivery-port.ts), set once the demo's rollouts are wired. */
+	deliveryPlanner: {planDelivery(spec: DeliverySpec): Promise<DeliveryPlan>} | undefined;
 
 	constructor(simulation: FleetSimulation, clock: () => number, audit: AuditLog, actionDelay: () => Promise<void>) {
 		this.simulation = simulation;
@@ -135,6 +138,12 @@ export class DemoCluster implements ClusterPort {
 		const model = this.currentModel(action.model);
 		const plan = planTraffic(model, action);
 		return {...plan, writes: demoWrites(model, plan)};
+	}
+
+	/** What a rollout would write, from the simulation as it is now. */
+	async planDelivery(spec: DeliverySpec): Promise<DeliveryPlan> {
+		if (!this.deliveryPlanner) throw new PlanRefusal('this demo runs no rollouts');
+		return this.deliveryPlanner.planDelivery(spec);
 	}
 
 	async act(action: TrafficAction): Promise<void> {

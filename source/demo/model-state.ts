@@ -1,4 +1,5 @@
 /** One simulated model: its versions, its demand over time and its weights. */
+import type {DeliveryState} from '../domain/delivery.ts';
 import type {Model} from '../domain/types.ts';
 import {weightsFromReplicas} from '../domain/weights.ts';
 import type {ModelSpec} from './fleet.ts';
@@ -10,6 +11,8 @@ export class ModelState {
 	readonly context: string;
 	versions: VersionState[];
 	revision = 1;
+	/** The model's rollout, kept with it as the cluster keeps it in an annotation (demo/delivery-port.ts). */
+	delivery: DeliveryState | undefined;
 	private demandNoise = 0;
 	private readonly demandPhase: number;
 
@@ -79,6 +82,7 @@ export class ModelState {
 			versions: this.versions.map((version) => version.toVersion()),
 		};
 		if (this.spec.warnings && this.spec.warnings.length > 0) model.warnings = [...this.spec.warnings];
+		if (this.delivery) model.delivery = this.delivery;
 		return model;
 	}
 }

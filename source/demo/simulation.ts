@@ -11,7 +11,7 @@
  */
 import {ConflictError} from '../domain/ports.ts';
 import type {ModelRef} from '../domain/types.ts';
-import type {ContextSpec} from './fleet.ts';
+import type {ContextSpec, VersionSpec} from './fleet.ts';
 import {deriveSeed, Random} from './random.ts';
 import type {Incident} from './scenarios.ts';
 import {ModelState} from './model-state.ts';
@@ -223,6 +223,38 @@ export class FleetSimulation {
 	private touch(model: ModelState): void {
 		model.revision++;
 		this.changeCount++;
+	}
+
+	/** Tell watchers the model changed (a rollout's state kept with it). */
+	markChanged(model: ModelState): void {
+		this.touch(model);
+	}
+
+	/**
+	 * A new version of a model (a rollout's), at 0% with `spec.replicas` pods that become ready after `startMs`; the
+	 * version of that name when it exists already (creating it again changes nothing).
+	 */
+	addVersion(context: string, ref: ModelRef, spec: VersionSpec, startMs: number): VersionState {
+		const model = this.requireModel(context, ref);
+		const existing = model.version(spec.name);
+		if (existing) return existing;
+		const version = new VersionState({...spec, track: 'canary', weight: 0, replicas: 0}, this.launchTime, this.completedTicks);
+		version.scaleTo(spec.replicas, this.lastTickTime, startMs);
+		model.versions.push(version);
+		if (model.spec.router === 'replicas') model.deriveWeightsFromReplicas();
+		this.touch(model);
+		return version;
+	}
+
+	/** Remove a version that takes no traffic (a rolled-back rollout's); nothing when it is gone already. */
+	removeVersion(context: string, ref: ModelRef, name: string): void {
+		const model = this.requireModel(context, ref);
+		const version = model.version(name);
+		if (!version) return;
+		if (version.track === 'stable') throw new Error(`${name} is the stable version of ${model.label}: it is not removed`);
+		model.versions = model.versions.filter((other) => other !== version);
+		if (model.spec.router === 'replicas') model.deriveWeightsFromReplicas();
+		this.touch(model);
 	}
 
 	modelsIn(context: string, namespace?: string): ModelState[] {

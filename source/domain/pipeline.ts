@@ -5,6 +5,7 @@
  * over whole series (`slowAnalysis`) and only need to run when a new history point exists.
  */
 import {formatDuration, type CanaryJudge, type FlagDetector, type Verdict} from './analysis.ts';
+import {terminalDeliveryPhases} from './delivery.ts';
 import {driftFlag, predictionDrift} from './drift.ts';
 import {judgeSummaryFlag, verdictAgreeingWith} from './judge.ts';
 import {canaryMarginFlags, marginEvidence, thresholdFlags, thresholdsFor, type ThresholdSettings} from './thresholds.ts';
@@ -82,6 +83,18 @@ function withPodProblemsHeld(flags: Flag[], previous: Flag[] | undefined, now: n
 	return live;
 }
 
+/**
+ * The canary the console judges: the version a rollout of ours is delivering while it runs (so that the verdict shown
+ * and the rollout's judgement are about the same pair), else the first canary.
+ */
+export function judgedCanary(model: Model): Model['versions'][number] | undefined {
+	const delivering = model.delivery && !terminalDeliveryPhases.has(model.delivery.phase) ? model.delivery.spec.version : undefined;
+	return (
+		(delivering === undefined ? undefined : model.versions.find((version) => version.track === 'canary' && version.name === delivering)) ??
+		model.versions.find((version) => version.track === 'canary')
+	);
+}
+
 export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 	const flags: Record<string, Flag[]> = {};
 	const verdicts: Record<string, Verdict> = {};
@@ -94,7 +107,7 @@ export function slowAnalysis(input: SlowAnalysisInput): SlowAnalysis {
 	for (const model of input.models) {
 		const keyOf = (version: string) => versionKey({...refOf(model), version});
 		const stable = model.versions.find((version) => version.track === 'stable');
-		const canary = model.versions.find((version) => version.track === 'canary');
+		const canary = judgedCanary(model);
 		for (const version of model.versions) {
 			const key = keyOf(version.name);
 			for (const detector of input.detectors) {
@@ -139,7 +152,7 @@ export function analyse(input: AnalysisInput): {flags: Record<string, Flag[]>; v
 		const limits = thresholdsFor(model, input.thresholds);
 		const keyOf = (version: string) => versionKey({...refOf(model), version});
 		const stable = model.versions.find((version) => version.track === 'stable');
-		const canary = model.versions.find((version) => version.track === 'canary');
+		const canary = judgedCanary(model);
 		for (const version of model.versions) {
 			const key = keyOf(version.name);
 			const sample = input.samples[key];

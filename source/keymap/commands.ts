@@ -20,6 +20,7 @@ import {
 	visibleLog,
 } from '../store/selectors.ts';
 import type {AppState} from '../store/state.ts';
+import {deliveryDefinitions} from './delivery-commands.ts';
 import {filterPalette} from './palette.ts';
 import {Command, type CommandDefinition, type CommandHost, type CommandId} from './spec.ts';
 
@@ -389,6 +390,7 @@ export const definitions = {
 		disabledReason: needsRollout,
 		run: rolloutCommand('retry'),
 	},
+	...deliveryDefinitions,
 	[Command.SMOKE]: {
 		keys: ['s'],
 		description: 'Smoke test every version side by side: metadata, a valid request, outputs checked',
@@ -603,6 +605,11 @@ export const definitions = {
 					return;
 				}
 
+				case 'deliver': {
+					void host.submitDelivery();
+					return;
+				}
+
 				case 'pick': {
 					void host.pick(overlay.options[overlay.index] ?? '');
 					return;
@@ -665,7 +672,9 @@ export const definitions = {
 		footer: false,
 		run(host) {
 			const overlay = host.state.overlay;
-			if (overlay?.kind === 'pick' || overlay?.kind === 'palette') host.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
+			if (overlay?.kind === 'deliver') host.moveDialogField(-1);
+			else if (overlay?.kind === 'pick' || overlay?.kind === 'palette')
+				host.updateOverlay({...overlay, index: Math.max(0, overlay.index - 1)});
 			else if (overlay?.kind === 'lookup' && overlay.results)
 				host.updateOverlay({...overlay, index: Math.max(0, (overlay.index ?? 0) - 1)});
 		},
@@ -679,7 +688,8 @@ export const definitions = {
 		footer: false,
 		run(host) {
 			const overlay = host.state.overlay;
-			if (overlay?.kind === 'pick') host.updateOverlay({...overlay, index: Math.min(overlay.options.length - 1, overlay.index + 1)});
+			if (overlay?.kind === 'deliver') host.moveDialogField(1);
+			else if (overlay?.kind === 'pick') host.updateOverlay({...overlay, index: Math.min(overlay.options.length - 1, overlay.index + 1)});
 			else if (overlay?.kind === 'lookup' && overlay.results) {
 				const count = requestIds(overlay.results).length;
 				host.updateOverlay({...overlay, index: Math.min(Math.max(0, count - 1), (overlay.index ?? 0) + 1)});

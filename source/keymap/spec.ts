@@ -2,7 +2,8 @@
  * What a command is: its id, keys, words for people, where it applies, and what it needs from the console to run.
  * The commands themselves are in commands.ts, one entry each with its handler.
  */
-import type {Action} from '../domain/types.ts';
+import type {DeliveryCommand} from '../domain/delivery.ts';
+import type {Action, Model} from '../domain/types.ts';
 import type {StoreAction} from '../store/actions.ts';
 import type {AppState, LogFilter, Overlay} from '../store/state.ts';
 
@@ -28,6 +29,9 @@ export const Command = {
 	ROLLOUT_FULL: 'rollout.promoteFull',
 	ROLLOUT_ABORT: 'rollout.abort',
 	ROLLOUT_RETRY: 'rollout.retry',
+	DELIVER: 'delivery.start',
+	DELIVERY_PAUSE: 'delivery.pause',
+	DELIVERY_ABORT: 'delivery.abort',
 	SMOKE: 'test.smoke',
 	LOAD: 'test.load',
 	EXPLAIN: 'model.explain',
@@ -101,6 +105,12 @@ export interface CommandHost {
 	/** The confirmation dialog's change: carry it out. */
 	confirm(): void;
 	submitWeight(text: string): void;
+	/** The rollout dialog (`d`) on a model; its fields; its enter (the plan, then the confirmation). */
+	openDelivery(model: Model): void;
+	moveDialogField(delta: 1 | -1): void;
+	submitDelivery(): Promise<void>;
+	/** Pause, resume or abort the model's rollout. */
+	deliveryCommand(model: Model, command: DeliveryCommand): void;
 	pick(option: string): Promise<void>;
 	lookup(text: string): Promise<void>;
 	setFilter(text: string): void;

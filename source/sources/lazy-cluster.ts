@@ -2,7 +2,8 @@
  * A ClusterPort that stands in until the real one has loaded. The Kubernetes client is big; importing it after
  * the first frame keeps start-up fast. Watches and actions made before it is ready wait for it.
  */
-import type {ChangePlan, TrafficAction} from '../domain/plan.ts';
+import type {DeliveryPlan, DeliverySpec} from '../domain/delivery.ts';
+import {PlanRefusal, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
 import type {ClusterPort, SourceError} from '../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
 
@@ -112,5 +113,15 @@ export class LazyClusterPort implements ClusterPort {
 
 	async act(action: TrafficAction): Promise<void> {
 		return (await this.#ready).act(action);
+	}
+
+	/** What a rollout would write, planned by the real port; refused, saying so, when that one cannot plan rollouts. */
+	async planDelivery(spec: DeliverySpec): Promise<DeliveryPlan> {
+		const real = await this.#ready;
+		if (!real.planDelivery) {
+			throw new PlanRefusal(`this cluster source (${real.label}) cannot plan a rollout: start one with modeldeck rollout from a shell`);
+		}
+
+		return real.planDelivery(spec);
 	}
 }

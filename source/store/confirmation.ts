@@ -3,6 +3,7 @@
  * are all rendered from its plan (domain/plan.ts), so the dialog, the audit record and the result agree.
  */
 import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
+import {deliveryCommandLines, deliveryRouteLine} from './delivery-lines.ts';
 import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.ts';
 import {findModel} from './selectors.ts';
 import type {AppState} from './state.ts';
@@ -87,17 +88,20 @@ export function planConfirmationLines(plan: ChangePlan, state: AppState): string
 export function confirmationLines(action: Exclude<Action, ChangePlan['action']>, state: AppState): string[] {
 	switch (action.kind) {
 		case 'deliver': {
+			// Without its plan (a caller that skipped planning): what was asked for, and where.
 			const {spec} = action;
 			return [
 				`new version ${spec.version} (${spec.image}), steps ${spec.steps.join('% → ')}%, ${spec.pauseSeconds}s each`,
 				`context ${action.model.cluster ?? state.context}, namespace ${action.model.namespace}`,
+				deliveryRouteLine,
 			];
 		}
 
 		case 'delivery': {
 			return [
-				`${action.command} the running rollout of ${action.model.name}`,
+				...deliveryCommandLines(action.command, findModel(state, modelKey(action.model))?.delivery, state.now),
 				`context ${action.model.cluster ?? state.context}, namespace ${action.model.namespace}`,
+				deliveryRouteLine,
 			];
 		}
 

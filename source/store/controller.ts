@@ -11,6 +11,8 @@ import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} f
 import type {CommandHost} from '../keymap/spec.ts';
 import type {StoreAction} from './actions.ts';
 import {ActionRunner} from './action-runner.ts';
+import {DeliveryActions} from './delivery.ts';
+import type {DeliveryCommand} from '../domain/delivery.ts';
 import {Lifecycle} from './lifecycle.ts';
 import type {Poller} from './poller.ts';
 import {canaryOf, currentModel, findModel, requestIds, stableOf} from './selectors.ts';
@@ -48,6 +50,8 @@ export class Controller implements CommandHost {
 	readonly #lifecycle: Lifecycle;
 	/** Confirmations, plans and their execution; audits what this console did straight against the cluster. */
 	readonly #actions: ActionRunner;
+	/** Rollouts of new versions (`d`) and their pause, resume and abort. */
+	readonly #deliveries: DeliveryActions;
 
 	constructor(options: ControllerOptions) {
 		this.#store = options.store;
@@ -73,6 +77,15 @@ export class Controller implements CommandHost {
 			toast: (severity, message) => this.#toast(severity, message),
 			recordAudit: options.recordAudit,
 			afterChange: () => this.#metricsPoller?.poke(),
+		});
+		this.#deliveries = new DeliveryActions({
+			store: this.#store,
+			sources: () => this.#sources,
+			now: this.#now,
+			toast: (severity, message) => this.#toast(severity, message),
+			askToConfirm: (action) => this.askToConfirm(action),
+			execute: (action) => this.execute(action),
+			afterChange: () => void this.#loadAudit(),
 		});
 	}
 
@@ -173,7 +186,31 @@ export class Controller implements CommandHost {
 
 	/** The operator confirmed the dialog: carry out its action. */
 	confirm(): void {
+		const overlay = this.state.overlay;
+		if (overlay?.kind === 'confirm' && overlay.action.kind === 'deliver' && overlay.deliveryPlan) {
+			this.closeOverlay();
+			void this.#deliveries.start(overlay.action, overlay.deliveryPlan);
+			return;
+		}
+
 		this.#actions.confirm();
+	}
+
+	openDelivery(model: Model): void {
+		this.#deliveries.open(model);
+	}
+
+	deliveryCommand(model: Model, command: DeliveryCommand): void {
+		this.#deliveries.command(model, command);
+	}
+
+	submitDelivery(): Promise<void> {
+		return this.#deliveries.submit();
+	}
+
+	/** The next or previous field of a dialog with several (the rollout's). */
+	moveDialogField(delta: 1 | -1): void {
+		this.#deliveries.move(delta);
 	}
 
 	/** Text typed into a confirmation's danger gate. */
@@ -231,6 +268,11 @@ export class Controller implements CommandHost {
 
 			case 'palette': {
 				this.updateOverlay({kind: 'palette', query: edit(overlay.query), index: 0});
+				return;
+			}
+
+			case 'deliver': {
+				this.#deliveries.edit(edit);
 				return;
 			}
 

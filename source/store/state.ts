@@ -1,5 +1,6 @@
 /** Application state: one immutable object, changed only by the reducer. */
 import type {Verdict} from '../domain/analysis.ts';
+import type {DeliveryPlan} from '../domain/delivery.ts';
 import type {ChangePlan} from '../domain/plan.ts';
 import type {AuditEntry, SourceName} from '../domain/ports.ts';
 import type {Action, Context, Flag, LoadTestResult, Model, Prediction, Sample, Series, SmokeCheck, VersionKey} from '../domain/types.ts';
@@ -46,6 +47,8 @@ export type Overlay =
 			title: string;
 			/** The change's plan: what the dialog lists and what the audit and result are rendered from. */
 			plan?: ChangePlan;
+			/** A rollout's plan (domain/delivery.ts): what the dialog lists and what the result is said from. */
+			deliveryPlan?: DeliveryPlan;
 			/**
 			 * The danger gate: the plan gives more traffic to a version flagged critical or judged fail. The evidence is
 			 * shown first, and the change is carried out only once `confirmWith` (the model's name) has been typed.
@@ -53,6 +56,8 @@ export type Overlay =
 			danger?: {lines: string[]; confirmWith: string; typed: string; error?: string};
 	  }
 	| {kind: 'weight-input'; model: string; canary: string; current: number; text: string; error?: string}
+	/** A rollout of a new version (`d`): its fields as typed, the one being typed in, and what is wrong so far. */
+	| DeliveryDialog
 	| {kind: 'filter'; text: string}
 	| {kind: 'explain'; title: string; lines: string[]}
 	| {kind: 'pick'; purpose: 'context' | 'namespace'; options: string[]; index: number}
@@ -62,6 +67,22 @@ export type Overlay =
 	| {kind: 'lookup'; text: string; results?: Prediction[]; error?: string; searching?: boolean; index?: number}
 	/** One request as every version that served it logged it: its request and its response. */
 	| {kind: 'prediction'; predictions: Prediction[]};
+
+export type DeliveryField = 'image' | 'version' | 'steps' | 'pause';
+
+export interface DeliveryDialog {
+	kind: 'deliver';
+	/** The model's key. */
+	model: string;
+	field: DeliveryField;
+	fields: Record<DeliveryField, string>;
+	/** The version was typed: it no longer follows the image's tag. */
+	versionTyped: boolean;
+	/** What is wrong with the fields, each saying how to fix it (empty: ready to review). */
+	problems: string[];
+	/** The plan is being read from the cluster. */
+	planning?: boolean;
+}
 
 export type SortColumn = 'model' | 'rps' | 'errorRatio' | 'p99Ms' | 'cpuCores' | 'memoryBytes' | 'flags';
 

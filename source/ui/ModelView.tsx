@@ -7,6 +7,8 @@ import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';
 import {ControllerRolloutLines} from './ControllerRolloutLines.tsx';
+import {DeliveryPanel, deliveryDetailLines} from './DeliveryPanel.tsx';
+import {withDeliveredFirst} from './delivery-marker.ts';
 import {controllerLine} from './controller-line.ts';
 import type {Theme} from './theme.ts';
 
@@ -141,7 +143,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		);
 	}
 
-	const ordered = versionsInOrder(model);
+	const ordered = withDeliveredFirst(versionsInOrder(model), model.delivery);
 	const shown = ordered.slice(0, width >= 120 ? 3 : 2);
 	const panelWidth = Math.max(1, Math.floor((width - (shown.length - 1) * 2) / shown.length));
 	const scales = sharedScales(state, model);
@@ -176,6 +178,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 		failedChecks: Math.max(0, ...smokes.map((task) => task.checks.filter((check) => !check.ok).length)),
 		taskLines: tasks.reduce((sum, task) => sum + taskPanelLines(task), 0),
 		discoveredBy: model.discoveredBy !== undefined,
+		...(model.delivery ? {delivery: deliveryDetailLines(model.delivery)} : {}),
 	});
 	const hiddenFlags = flagLines.length - room.flags;
 	return (
@@ -214,6 +217,7 @@ export function ModelView({state, width, height}: {state: AppState; width: numbe
 				))}
 			</Box>
 			{model.rollout ? <ControllerRolloutLines model={model} detail={room.rolloutDetail} /> : null}
+			{model.delivery ? <DeliveryPanel delivery={model.delivery} now={state.now} detail={room.deliveryDetail} /> : null}
 			{verdict ? (
 				<Text
 					color={verdict.result === 'pass' ? theme.status.ok : verdict.result === 'fail' ? theme.status.critical : theme.status.warning}
@@ -274,6 +278,8 @@ export interface ModelViewRoom {
 	rolloutDetail: boolean;
 	/** A third: the controller's own command for the change modeldeck leaves to it. */
 	rolloutCommand: boolean;
+	/** Lines of a rollout's panel beyond its first (the judgement, who started it, events). */
+	deliveryDetail: number;
 }
 
 /**
@@ -302,11 +308,20 @@ export function modelViewLayout(needs: {
 	taskLines: number;
 	/** The model says how it was found. */
 	discoveredBy?: boolean;
+	/** A rollout of ours (Model.delivery): its first line always shows; this many more are wanted. */
+	delivery?: number;
 }): ModelViewRoom {
 	const smoke = needs.smokeChecks !== undefined;
 	let left =
 		needs.height -
-		(2 + (needs.controller ? 1 : 0) + (needs.verdict ? 1 : 0) + (needs.rollout ? 1 : 0) + 1 + (smoke ? 1 : 0) + needs.taskLines);
+		(2 +
+			(needs.controller ? 1 : 0) +
+			(needs.verdict ? 1 : 0) +
+			(needs.rollout ? 1 : 0) +
+			(needs.delivery === undefined ? 0 : 1) +
+			1 +
+			(smoke ? 1 : 0) +
+			needs.taskLines);
 	const chartCount = Math.max(1, Math.min(charts.length, left));
 	left -= chartCount;
 	const take = (wanted: number) => {
@@ -318,9 +333,12 @@ export function modelViewLayout(needs: {
 	const details = take(1) === 1;
 	const smokeChecks = smoke ? take(Math.min(needs.smokeChecks ?? 0, Math.max(1, needs.failedChecks))) : 0;
 	const rolloutDetail = needs.rollout ? take(1) === 1 : false;
+	// The rollout's last judgement (with its time) next, then who started it; its events after the warnings.
+	let deliveryDetail = take(Math.min(2, needs.delivery ?? 0));
 	const flags = 1 + take(Math.min(3, Math.max(0, needs.flags - 1)));
 	const warnings = take(needs.warnings);
 	const rolloutCommand = needs.rolloutCommand ? take(1) === 1 : false;
+	deliveryDetail += take(Math.max(0, (needs.delivery ?? 0) - deliveryDetail));
 	const image = take(1) === 1;
 	const capacity = take(1) === 1;
 	const discoveredBy = needs.discoveredBy === true && take(1) === 1;
@@ -336,5 +354,6 @@ export function modelViewLayout(needs: {
 		discoveredBy,
 		rolloutDetail,
 		rolloutCommand,
+		deliveryDetail,
 	};
 }

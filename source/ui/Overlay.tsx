@@ -7,6 +7,7 @@ import type {AppState, Overlay as OverlayState} from '../store/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate, wrapText} from './format.ts';
 import {filterPalette} from '../keymap/palette.ts';
+import {DeliveryDialog} from './DeliveryDialog.tsx';
 
 /** The widest a dialog gets, and the lines its border and title take. */
 const FRAME_WIDTH = 100;
@@ -208,20 +209,29 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 
 		case 'confirm': {
 			const {danger} = overlay;
+			// Wrapped here, so that a long plan on a short terminal gives way before the keys line does.
+			const inner = innerWidth(width);
+			const keyLines = danger ? 2 + (danger.error ? 1 : 0) : 1;
+			const lines = [
+				...(danger?.lines ?? []).flatMap((line) => wrapText(line, inner).map((text) => ({text, danger: true}))),
+				...overlay.summary.flatMap((line) => wrapText(`  ${line}`, inner).map((text) => ({text, danger: false}))),
+			];
+			const room = Math.max(1, height - FRAME_LINES - keyLines);
+			const cut = lines.length > room;
+			const shownLines = cut ? lines.slice(0, Math.max(0, room - 1)) : lines;
 			return (
 				<Frame title={`${overlay.title}?`} width={width} color={danger ? theme.status.critical : theme.status.warning}>
 					{/* The danger first, with its evidence, before what the change does. */}
-					{danger?.lines.map((line, index) => (
-						<Text key={`danger-${index}`} color={theme.status.critical}>
-							{line}
+					{shownLines.map((line, index) => (
+						<Text key={`line-${index}`} color={line.danger ? theme.status.critical : undefined} wrap="truncate-end">
+							{line.text || ' '}
 						</Text>
 					))}
-					{overlay.summary.map((line, index) => (
-						<Text key={`line-${index}`}>
-							{'  '}
-							{line}
+					{cut ? (
+						<Text color={theme.text.muted} wrap="truncate-end">
+							↓ {lines.length - shownLines.length} more lines: a taller terminal shows them
 						</Text>
-					))}
+					) : null}
 					{danger ? (
 						<>
 							<Text>
@@ -261,6 +271,18 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 						</Text>
 					)}
 				</Frame>
+			);
+		}
+
+		case 'deliver': {
+			return (
+				<DeliveryDialog
+					dialog={overlay}
+					modelName={overlay.model.split('/').at(-1) ?? overlay.model}
+					width={width}
+					height={height}
+					keys={`${accept} review the plan · ${keysOf(keymap, [Command.DIALOG_DOWN], true) ?? ''} next field · ${cancel} cancel`}
+				/>
 			);
 		}
 

@@ -5,6 +5,7 @@
 import type {FleetRow} from '../store/selectors.ts';
 import {worstSeverity} from '../store/selectors.ts';
 import type {Thresholds} from '../domain/thresholds.ts';
+import {deliveryMarker} from './delivery-marker.ts';
 import {formatBytes, formatCores, formatMs, formatPercent, formatRps, NO_DATA} from './format.ts';
 
 export type Tone = 'normal' | 'muted' | 'ok' | 'warning' | 'critical' | 'stable' | 'canary' | 'bar' | 'badge';
@@ -35,6 +36,20 @@ function toneFor(value: number | null | undefined, warn: number, critical: numbe
 	return 'normal';
 }
 
+/**
+ * The model's name on its first row. A rollout going on shows its marker (`↗ 25% 2/4`) on the new version's row, or
+ * after the name while that version has no row of its own yet.
+ */
+function modelCell(row: FleetRow): Cell {
+	const marker = deliveryMarker(row.model.delivery);
+	if (!marker) return {text: row.firstOfModel ? row.model.name : '', tone: 'normal'};
+	const version = row.model.delivery!.spec.version;
+	const hasRow = row.model.versions.some((candidate) => candidate.name === version);
+	if (row.firstOfModel)
+		return {text: hasRow && row.version.name !== version ? row.model.name : `${row.model.name} ${marker}`, tone: 'normal'};
+	return {text: row.version.name === version ? marker : '', tone: 'canary'};
+}
+
 export const columns: readonly Column[] = [
 	{
 		id: 'model',
@@ -43,7 +58,7 @@ export const columns: readonly Column[] = [
 		priority: 0,
 		align: 'left',
 		grow: 2,
-		render: (row) => ({text: row.firstOfModel ? row.model.name : '', tone: 'normal'}),
+		render: (row) => modelCell(row),
 	},
 	{
 		id: 'namespace',

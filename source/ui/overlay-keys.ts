@@ -8,7 +8,7 @@ import type {Keymap} from '../keymap/registry.ts';
 import type {Controller} from '../store/controller.ts';
 import type {Overlay} from '../store/state.ts';
 
-const textDialogs = new Set<Overlay['kind']>(['weight-input', 'filter', 'lookup', 'palette']);
+const textDialogs = new Set<Overlay['kind']>(['weight-input', 'filter', 'lookup', 'palette', 'deliver']);
 
 /**
  * The character a key types into a text field, or undefined for keys that are not text. Every printable character is

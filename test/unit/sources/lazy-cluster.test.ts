@@ -60,3 +60,23 @@ it('a source that could not start (no current-context) starts again on the conte
 	expect(lazy.currentContext()).toBe('b');
 	expect(lazy.label).toBe('b');
 });
+
+it('plans a rollout with the real port once it has loaded, and says so when that one cannot', async () => {
+	const spec = {
+		model: {namespace: 'prod', name: 'fraud'},
+		image: 'r/fraud:v14',
+		version: 'v14',
+		steps: [5, 100],
+		pauseSeconds: 60,
+		readyTimeoutSeconds: 60,
+		maxHolds: 1,
+		requestedBy: 'alice',
+	};
+	const planning = new LazyClusterPort(
+		async () => ({...port('a'), planDelivery: async (asked) => ({spec: asked, mode: 'weights' as const, stable: 'v12', writes: []})}),
+		'a',
+	);
+	expect(await planning.planDelivery(spec)).toEqual({spec, mode: 'weights', stable: 'v12', writes: []});
+	const unable = new LazyClusterPort(async () => port('a'), 'a');
+	await expect(unable.planDelivery(spec)).rejects.toThrow('this cluster source (a) cannot plan a rollout');
+});
