@@ -36,6 +36,8 @@ const allowed: Record<string, readonly string[]> = {
 	// The in-cluster agent: a program of its own over the same adapters.
 	agent: ['domain', 'sources', 'protocol', 'settings'],
 	'model-server': ['domain'],
+	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
+	runbook: ['domain', 'keymap', 'store', 'ui', 'app.tsx', 'demo'],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };
