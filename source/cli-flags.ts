@@ -133,6 +133,12 @@ export const subcommandTable: readonly SubcommandSpec[] = [
 	{name: 'rollback', usage: 'modeldeck rollback MODEL', summary: 'canary to 0% (and its previous template back)', takesModel: true},
 	{name: 'agent', usage: 'modeldeck agent [flags]', summary: 'the in-cluster agent'},
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
+	{
+		name: 'runbook',
+		usage: 'modeldeck runbook check|run|play FILE',
+		summary: 'walkthroughs and game days: validate, run headless, play with narration',
+		words: ['check', 'run', 'play'],
+	},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
 	{
 		name: 'completion',

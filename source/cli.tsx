@@ -37,7 +37,15 @@ function traceFrame(renderMs: number): void {
 const subcommands = new Set(subcommandTable.map((subcommand) => subcommand.name));
 
 async function main(): Promise<number> {
-	const argv = process.argv.slice(2);
+	let argv = process.argv.slice(2);
+	// `runbook play FILE [flags]` is the console with a narration panel: the console's own start-up, with its flags.
+	let root: import('./app.tsx').ConsoleSetup['root'];
+	if (argv[0] === 'runbook' && argv[1] === 'play') {
+		const prepared = await (await import('./runbook/play.tsx')).preparePlay(argv.slice(2), process);
+		if ('code' in prepared) return prepared.code;
+		({consoleArgv: argv, root} = prepared);
+	}
+
 	const subcommand = argv[0];
 	if (subcommand && (subcommands.has(subcommand) || subcommand === '__complete')) return runSubcommand(subcommand, argv.slice(1));
 	if (subcommand && !subcommand.startsWith('-')) {
@@ -221,6 +229,7 @@ async function main(): Promise<number> {
 			clusterStyles: settings.contexts,
 			...analysis,
 			onExit,
+			...(root ? {root} : {}),
 			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
 			...(frameTraceFile ? {onFrame: traceFrame} : {}),
 		});
@@ -388,6 +397,13 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
 			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
 			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+			return process.exit(code);
+		}
+
+		case 'runbook': {
+			const {runRunbookCommand} = await import('./runbook/main.ts');
+			const code = await runRunbookCommand(argv, process);
+			await new Promise<void>((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
 			return process.exit(code);
 		}
 
