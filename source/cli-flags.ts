@@ -135,8 +135,8 @@ export const subcommandTable: readonly SubcommandSpec[] = [
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
 	{
 		name: 'runbook',
-		usage: 'modeldeck runbook check|run|play FILE',
-		summary: 'walkthroughs and game days: validate, run headless, play with narration',
+		usage: 'modeldeck runbook run|play FILE',
+		summary: 'a walkthrough or game day: run it headless, play it with narration (check validates it)',
 		words: ['check', 'run', 'play'],
 	},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},

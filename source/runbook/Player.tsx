@@ -25,7 +25,12 @@ export function Player({session, width: fixedWidth, height: fixedHeight}: {sessi
 	}, [session]);
 
 	useInput((input, key) => {
-		const name = keyName(input, key);
+		// Keys typed faster than a frame arrive as one string, as in the console's own dispatcher: one by one.
+		const plain = !key.ctrl && !key.meta && !key.escape && !key.return && !key.tab && !key.backspace && !key.delete;
+		for (const character of plain && input.length > 1 ? [...input] : [input]) handle(keyName(character, input.length > 1 ? {} : key));
+	});
+
+	function handle(name: string) {
 		if (name === NARRATION_KEYS.next) session.next();
 		else if (name === NARRATION_KEYS.back) session.back();
 		else if (name === NARRATION_KEYS.quit) {
@@ -33,7 +38,7 @@ export function Player({session, width: fixedWidth, height: fixedHeight}: {sessi
 			controller.run('app.quit');
 			app.exit();
 		}
-	});
+	}
 
 	const panel = narrationLines(height);
 	return (
