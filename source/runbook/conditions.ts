@@ -86,6 +86,8 @@ export function describeCondition(condition: Condition): string {
 			return `${target} is${not} in the fleet`;
 		case 'screen':
 			return `the ${subject.screen} screen is${not} on show`;
+		case 'dialog':
+			return subject.dialog === 'none' ? `${condition.negated ? 'a' : 'no'} dialog is open` : `the ${subject.dialog} dialog is${not} open`;
 		default:
 			return `a toast ${condition.negated ? 'does not say' : 'says'} "${subject.text}"`;
 	}
@@ -103,6 +105,11 @@ export function evaluateCondition(condition: Condition, state: AppState): Evalua
 	const subject = condition.subject;
 	const decide = (holds: boolean, shown: string): Evaluation => ({met: condition.negated ? !holds : holds, shown});
 	if (subject.kind === 'screen') return decide(state.view.screen === subject.screen, `the ${state.view.screen} screen is on show`);
+	if (subject.kind === 'dialog') {
+		const open = state.overlay?.kind ?? 'none';
+		return decide(open === subject.dialog, open === 'none' ? 'no dialog is open' : `the ${open} dialog is open`);
+	}
+
 	if (subject.kind === 'toast') {
 		const messages = state.toasts.map((toast) => toast.message);
 		const found = messages.find((message) => message.includes(subject.text));

@@ -57,10 +57,10 @@ it('a deliberately wrong check fails with exit 1 and a clear report', async () =
 	const junit = path.join(directory, 'wrong.xml');
 	const run = await modeldeck(['runbook', 'run', file, '--junit', junit]);
 	expect(run.code).toBe(1);
-	expect(run.stdout).toMatch(/✗ 11 {2}check that the weight of fraud-detector stable is 50% {2}\(\d+ ms, line 28\)/);
+	expect(run.stdout).toMatch(/✗ 12 {2}check that the weight of fraud-detector stable is 50% {2}\(\d+ ms, line 29\)/);
 	expect(run.stdout).toContain('expected: the weight of fraud-detector stable is 50%');
 	expect(run.stdout).toMatch(/shown: {4}the weight of payments\/fraud-detector v12 is 100%/);
-	expect(run.stdout).toContain('FAILED: 10 passed, 1 failed');
+	expect(run.stdout).toContain('FAILED: 11 passed, 1 failed');
 	expect(readFileSync(junit, 'utf8')).toContain('failures="1"');
 }, 240_000);
 

@@ -9,6 +9,7 @@ import {
 	type Action,
 	type Condition,
 	DEFAULT_WAIT_MS,
+	DIALOGS,
 	FIGURE_NAMES,
 	type FigureName,
 	FLAG_KINDS,
@@ -27,7 +28,7 @@ export const STEP_KINDS = ['say', 'keys', 'type', 'command', 'open', 'select', '
 const ACTION_KINDS = STEP_KINDS.filter((kind) => kind !== 'say');
 const TOP_KEYS = ['title', 'description', 'demo', 'steps'];
 const DEMO_KEYS = ['scenario', 'at', 'seed'];
-const SUBJECT_KEYS = ['flag', 'verdict', 'weight', ...FIGURE_NAMES, 'exists', 'screen', 'toast'] as const;
+const SUBJECT_KEYS = ['flag', 'verdict', 'weight', ...FIGURE_NAMES, 'exists', 'screen', 'dialog', 'toast'] as const;
 const CONDITION_KEYS = ['model', 'version', 'not', 'severity', ...SUBJECT_KEYS];
 
 export interface ParsedRunbook {
@@ -480,7 +481,7 @@ function readCondition(reader: Reader, entries: Entry[], at: Entry, what: string
 		subject = {...subject, severity};
 	}
 
-	const global = subject.kind === 'screen' || subject.kind === 'toast';
+	const global = subject.kind === 'screen' || subject.kind === 'dialog' || subject.kind === 'toast';
 	if (!global && model === undefined) {
 		reader.error(at.value ?? at.keyNode, `${what}: ${verb} on ${subjects[0]!.entry.key} needs model: NAME (or namespace/name)`);
 		return undefined;
@@ -537,6 +538,17 @@ function readSubject(reader: Reader, entry: Entry, what: string): Subject | unde
 		}
 
 		return {kind: 'screen', screen: screen as (typeof SCREENS)[number]};
+	}
+
+	if (key === 'dialog') {
+		const dialog = reader.text(value, 'dialog', entry.keyNode);
+		if (dialog === undefined) return undefined;
+		if (!(DIALOGS as readonly string[]).includes(dialog)) {
+			reader.error(value, `${what}: unknown dialog "${dialog}": dialogs are ${DIALOGS.join(', ')}`);
+			return undefined;
+		}
+
+		return {kind: 'dialog', dialog: dialog as (typeof DIALOGS)[number]};
 	}
 
 	if (key === 'toast') {

@@ -37,6 +37,10 @@ export const VERDICTS: readonly VerdictResult[] = ['pass', 'marginal', 'fail', '
 export const SCREENS = ['fleet', 'model', 'log', 'audit'] as const;
 export type ScreenName = (typeof SCREENS)[number];
 
+/** The console's dialogs by kind, and `none`: a key that opens one may take a moment (a plan read from the cluster). */
+export const DIALOGS = ['confirm', 'weight-input', 'filter', 'help', 'palette', 'explain', 'pick', 'lookup', 'prediction', 'none'] as const;
+export type DialogName = (typeof DIALOGS)[number];
+
 /** What a condition looks at. */
 export type Subject =
 	/** A flag of this kind (or any) on the version, at least this severity. */
@@ -51,6 +55,8 @@ export type Subject =
 	| {kind: 'exists'}
 	/** The screen on show. */
 	| {kind: 'screen'; screen: ScreenName}
+	/** The dialog open (or none). */
+	| {kind: 'dialog'; dialog: DialogName}
 	/** A toast whose message contains this text. */
 	| {kind: 'toast'; text: string};
 

@@ -53,6 +53,7 @@ steps:
   - check: {model: fraud-detector, version: v13, exists: false}
   - check: {model: fraud-detector, version: v13, flag: any, severity: warning, not: true}
   - check: {screen: fleet}
+  - wait: {dialog: confirm, timeout: 5s}
   - check: {toast: "rolled back"}
   - check: {model: image-classifier, version: effnet-v4, memory: "< 2Gi"}
   - check: {model: recommender, version: 2.5.0, errors: "at most 1%"}
@@ -65,7 +66,7 @@ describe('a valid runbook', () => {
 		expect(runbook?.title).toBe('A canary slows down');
 		expect(runbook?.demo).toEqual({scenario: 'latency-regression', atMs: 20_000});
 		const steps = runbook!.steps;
-		expect(steps).toHaveLength(16);
+		expect(steps).toHaveLength(17);
 		expect(steps[0]).toEqual({line: 6, say: 'Here is the fleet.'});
 		expect(steps[1]!.action).toEqual({
 			kind: 'check',
@@ -90,11 +91,16 @@ describe('a valid runbook', () => {
 		expect(steps[6]!.action).toEqual({kind: 'keys', keys: ['esc', 'enter']});
 		expect(steps[10]!.action).toMatchObject({condition: {subject: {kind: 'exists'}, negated: true}});
 		expect(steps[11]!.action).toMatchObject({condition: {subject: {kind: 'flag', flag: 'any', severity: 'warning'}, negated: true}});
-		expect(steps[14]!.action).toMatchObject({
+		expect(steps[13]!.action).toEqual({
+			kind: 'wait',
+			timeoutMs: 5000,
+			condition: {subject: {kind: 'dialog', dialog: 'confirm'}, negated: false},
+		});
+		expect(steps[15]!.action).toMatchObject({
 			condition: {subject: {kind: 'figure', figure: 'memory', bound: {operator: '<', value: 2 * 1024 ** 3}}},
 		});
 		// 2.5.0 is a version's name, kept as written.
-		expect(steps[15]!.action).toMatchObject({condition: {version: '2.5.0', subject: {bound: {operator: '<=', value: 1}}}});
+		expect(steps[16]!.action).toMatchObject({condition: {version: '2.5.0', subject: {bound: {operator: '<=', value: 1}}}});
 	});
 
 	it('every shipped runbook is valid', () => {
@@ -135,6 +141,8 @@ describe('a malformed runbook', () => {
 		expect(errorOf('  - check: {model: m, p99: above 5kg}\n').message).toContain('"kg" is not a unit of p99');
 		expect(errorOf('  - check: {model: m, flag: latency, severity: bad}\n').message).toContain('severities are info, warning, critical');
 		expect(errorOf('  - check: {screen: settings}\n').message).toContain('screens are fleet, model, log, audit');
+		expect(errorOf('  - wait: {dialog: confirmation}\n').message).toContain('dialogs are confirm, weight-input');
+		expect(errorOf('  - wait: {model: m, dialog: confirm}\n').message).toContain('remove model and version');
 	});
 
 	it('a figure without a comparison, a weight over 100, a bad duration', () => {

@@ -121,8 +121,17 @@ describe('conditions', () => {
 		expect(evaluateCondition(on({kind: 'exists'}, {model: 'staging/fraud-detector'}), twice).met).toBe(true);
 	});
 
-	it('screen and toast', () => {
+	it('screen, dialog and toast', () => {
 		expect(evaluateCondition({subject: {kind: 'screen', screen: 'fleet'}, negated: false}, state()).met).toBe(true);
+		expect(evaluateCondition({subject: {kind: 'dialog', dialog: 'none'}, negated: false}, state())).toEqual({
+			met: true,
+			shown: 'no dialog is open',
+		});
+		const help = state({overlay: {kind: 'help'}});
+		expect(evaluateCondition({subject: {kind: 'dialog', dialog: 'confirm'}, negated: false}, help)).toEqual({
+			met: false,
+			shown: 'the help dialog is open',
+		});
 		const toasts = state({toasts: [{id: 1, severity: 'success', message: 'fraud-detector: v13 10% → 0%', time: 0}]});
 		expect(evaluateCondition({subject: {kind: 'toast', text: '10% → 0%'}, negated: false}, toasts).met).toBe(true);
 	});
