@@ -38,12 +38,14 @@ const subcommands = new Set(subcommandTable.map((subcommand) => subcommand.name)
 
 async function main(): Promise<number> {
 	let argv = process.argv.slice(2);
-	// `runbook play FILE [flags]` is the console with a narration panel: the console's own start-up, with its flags.
+	// `runbook play FILE [flags]` is the console with a narration panel, and `runbook run FILE [flags]` on a cluster the
+	// console without a terminal: the console's own start-up, with its flags.
 	let root: import('./app.tsx').ConsoleSetup['root'];
-	if (argv[0] === 'runbook' && argv[1] === 'play') {
-		const prepared = await (await import('./runbook/play.tsx')).preparePlay(argv.slice(2), process);
-		if ('code' in prepared) return prepared.code;
-		({consoleArgv: argv, root} = prepared);
+	let headless: import('./runbook/start.ts').RunbookConsole['headless'];
+	if (argv[0] === 'runbook' && (argv[1] === 'play' || argv[1] === 'run')) {
+		const started = await (await import('./runbook/start.ts')).startRunbook(argv.slice(1), process);
+		if ('code' in started) return started.code;
+		if ('console' in started) ({argv, root, headless} = started.console);
 	}
 
 	const subcommand = argv[0];
@@ -200,6 +202,23 @@ async function main(): Promise<number> {
 		contextNamespace = real.namespace;
 		const perContext = contextSettings(settings, sources.cluster.currentContext());
 		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
+	}
+
+	if (headless) {
+		const code = await headless({
+			sources,
+			readOnly: readOnlyReason !== undefined,
+			...(readOnlyReason ? {readOnlyReason} : {}),
+			namespace: options.allNamespaces ? undefined : (options.namespace ?? contextNamespace),
+			refreshSeconds: options.refreshSeconds ?? settings.refreshSeconds,
+			weightStep: settings.weightStep,
+			thresholds: settings.thresholds,
+			keyOverrides: {},
+			...analysis,
+		}).finally(() => onExit?.());
+		// Requests the run no longer waits for (a watch, a keep-alive socket) must not hold the process open.
+		await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+		return process.exit(code);
 	}
 
 	// After the flags' names are checked against the kubeconfig or the demo: a wrong --context is said first.

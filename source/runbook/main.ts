@@ -5,7 +5,7 @@
  * it with the console's own flags, so whatever the console takes, play takes).
  */
 import {readFile, writeFile} from 'node:fs/promises';
-import {createConsole} from '../app.tsx';
+import {type ConsoleSetup, createConsole} from '../app.tsx';
 import {createDemoSources} from '../demo/index.ts';
 import {defaultDetectors} from '../domain/detectors.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
@@ -87,7 +87,7 @@ interface RunArgs {
 	junit?: string;
 }
 
-function parseRunArgs(argv: string[]): RunArgs | {error: string} {
+export function parseRunArgs(argv: readonly string[]): RunArgs | {error: string} {
 	let file: string | undefined;
 	let junit: string | undefined;
 	for (let index = 0; index < argv.length; index++) {
@@ -99,7 +99,7 @@ function parseRunArgs(argv: string[]): RunArgs | {error: string} {
 			// The default: the demo the runbook names.
 		} else if (word.startsWith('-')) {
 			return {
-				error: `unknown flag ${word}: run takes --junit FILE (and --demo, the default); to walk a real cluster, use runbook play with the console's flags`,
+				error: `unknown flag ${word}: run takes --junit FILE, and the console's flags to run on a cluster (--kubeconfig, --context, --prometheus, --agent, -n); without them it runs on the demo`,
 			};
 		} else if (file === undefined) file = word;
 		else return {error: `one runbook at a time: ${file} and ${word}`};
@@ -130,38 +130,56 @@ export async function runOnDemo(runbook: Runbook, file: string, io: RunbookIo, j
 		...(runbook.demo.atMs !== undefined ? {atMs: runbook.demo.atMs} : {}),
 		...(runbook.demo.seed !== undefined ? {seed: runbook.demo.seed} : {}),
 	});
-	// The console as `modeldeck --demo` starts it without a settings file (a user's settings would change the flags).
-	const handle = createConsole({
-		sources,
-		theme: noColorTheme,
-		readOnly: false,
-		namespace: undefined,
-		refreshSeconds: 1,
-		weightStep: 10,
-		thresholds: {},
-		keyOverrides: {},
-		detectors: defaultDetectors(),
-		judge: new MannWhitneyJudge(),
-	});
+	try {
+		// The console as `modeldeck --demo` starts it without a settings file (a user's settings would change the flags).
+		return await runOnConsole(
+			runbook,
+			{file, where: `demo ${runbook.demo.scenario ?? 'tour'}`, ...(junitFile ? {junitFile} : {})},
+			{
+				sources,
+				readOnly: false,
+				namespace: undefined,
+				refreshSeconds: 1,
+				weightStep: 10,
+				thresholds: {},
+				keyOverrides: {},
+				detectors: defaultDetectors(),
+				judge: new MannWhitneyJudge(),
+			},
+			io,
+		);
+	} finally {
+		sources.stop();
+	}
+}
+
+/**
+ * The steps on a console over any sources (the demo's, or a cluster's as cli.tsx makes them for the console), nobody
+ * watching; the report as they go. Exit 0 every step passed, 1 one failed, 2 the JUnit file could not be written.
+ */
+export async function runOnConsole(
+	runbook: Runbook,
+	run: {file: string; where: string; junitFile?: string},
+	setup: Omit<ConsoleSetup, 'theme'>,
+	io: RunbookIo,
+): Promise<number> {
+	const handle = createConsole({...setup, theme: noColorTheme, keyOverrides: {}});
+	const driver = {...handle, keymap: handle.controller.keymap};
 	const started = performance.now();
 	handle.controller.start();
 	try {
-		io.stdout.write(`${runbook.title} (${file}, demo ${runbook.demo.scenario ?? 'tour'})\n`);
-		await consoleReady({...handle, keymap: handle.controller.keymap}, 15_000);
-		const results = await runHeadless(
-			runbook,
-			{...handle, keymap: handle.controller.keymap},
-			{
-				onStep: (result) => io.stdout.write(`${stepLines(result).join('\n')}\n`),
-			},
-		);
+		io.stdout.write(`${runbook.title} (${run.file}, ${run.where})\n`);
+		await consoleReady(driver, 15_000);
+		const results = await runHeadless(runbook, driver, {
+			onStep: (result) => io.stdout.write(`${stepLines(result).join('\n')}\n`),
+		});
 		const totalMs = performance.now() - started;
 		io.stdout.write(`${summaryLine(results, totalMs)}\n`);
-		if (junitFile) {
+		if (run.junitFile) {
 			try {
-				await writeFile(junitFile, junitXml(runbook, file, results, totalMs));
+				await writeFile(run.junitFile, junitXml(runbook, run.file, results, totalMs));
 			} catch (error) {
-				io.stderr.write(`modeldeck runbook run: cannot write ${junitFile}: ${(error as Error).message}\n`);
+				io.stderr.write(`modeldeck runbook run: cannot write ${run.junitFile}: ${(error as Error).message}\n`);
 				return 2;
 			}
 		}
@@ -169,6 +187,5 @@ export async function runOnDemo(runbook: Runbook, file: string, io: RunbookIo, j
 		return results.some((result) => result.status === 'failed') ? 1 : 0;
 	} finally {
 		handle.controller.stop();
-		sources.stop();
 	}
 }

@@ -5,22 +5,24 @@
  */
 import type {ConsoleSetup} from '../app.tsx';
 import type {Runbook} from '../domain/runbook/types.ts';
-import {loadRunbook, RUNBOOK_USAGE, type RunbookIo} from './main.ts';
 import {PlaySession} from './play-session.ts';
 import {Player} from './Player.tsx';
-
-/** Flags that point the console at a real cluster: with one of them, the runbook's demo is not used. */
-const clusterFlags = ['--kubeconfig', '--context', '--prometheus', '--agent'];
 
 function hasFlag(argv: readonly string[], name: string): boolean {
 	return argv.some((word) => word === name || word.startsWith(`${name}=`));
 }
 
+/** Flags that point the console at a cluster: with one of them (and no --demo), a runbook is not played on its demo. */
+export const CLUSTER_FLAGS = ['--kubeconfig', '--context', '--prometheus', '--agent'];
+
+export function namesCluster(flags: readonly string[]): boolean {
+	return CLUSTER_FLAGS.some((flag) => hasFlag(flags, flag)) && !hasFlag(flags, '--demo');
+}
+
 /** The console's flags for a runbook: the demo and its scenario and start from the runbook unless flags say otherwise. */
 export function playConsoleArgv(runbook: Runbook, flags: readonly string[]): string[] {
 	const argv = [...flags];
-	const real = clusterFlags.some((flag) => hasFlag(flags, flag)) && !hasFlag(flags, '--demo');
-	if (real) return argv;
+	if (namesCluster(flags)) return argv;
 	if (!hasFlag(argv, '--demo')) argv.push('--demo');
 	if (runbook.demo.scenario && !hasFlag(argv, '--scenario')) argv.push('--scenario', runbook.demo.scenario);
 	if (runbook.demo.atMs !== undefined && runbook.demo.atMs > 0 && !hasFlag(argv, '--at'))
@@ -34,26 +36,4 @@ export function playRoot(runbook: Runbook, options: {keyPauseMs?: number} = {}):
 		const session = new PlaySession(runbook, {store, controller, keymap: controller.keymap}, options);
 		return <Player session={session} {...(size ? {width: size.width, height: size.height} : {})} />;
 	};
-}
-
-export async function preparePlay(
-	argv: readonly string[],
-	io: RunbookIo,
-): Promise<{consoleArgv: string[]; root: NonNullable<ConsoleSetup['root']>} | {code: number}> {
-	const [file, ...flags] = argv;
-	if (file === undefined || file.startsWith('-')) {
-		if (file === '--help' || file === '-h') {
-			io.stdout.write(RUNBOOK_USAGE);
-			return {code: 0};
-		}
-
-		io.stderr.write(
-			`modeldeck runbook play: name a runbook file first, e.g. modeldeck runbook play runbooks/tour.yaml\n\n${RUNBOOK_USAGE}`,
-		);
-		return {code: 2};
-	}
-
-	const loaded = await loadRunbook(file, io);
-	if ('code' in loaded) return loaded;
-	return {consoleArgv: playConsoleArgv(loaded.runbook, flags), root: playRoot(loaded.runbook)};
 }
