@@ -76,5 +76,5 @@ describe.each([
 		await console.type(NEXT);
 		frame = await console.waitFor('End of the runbook');
 		check(frame);
-	});
+	}, 30_000);
 });
