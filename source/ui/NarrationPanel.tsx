@@ -5,7 +5,7 @@
 import {Box, Text} from 'ink';
 import {displayKey} from '../keymap/key-name.ts';
 import {useTheme} from './contexts.tsx';
-import {truncate, wrapText} from './format.ts';
+import {pad, truncate, wrapText} from './format.ts';
 
 export interface NarrationView {
 	title: string;
@@ -41,9 +41,12 @@ export function NarrationPanel({view, width, height}: {view: NarrationView; widt
 	const fullRight = ` ${position} · ${keys}`;
 	const right = width - fullRight.length >= 24 ? fullRight : ` ${view.finished ? 'done' : `${view.number}/${view.total}`} · ^N ^P ^X`;
 	const sayLines = height - 2;
-	const said = view.finished
+	const wrapped = view.finished
 		? [`End of the runbook. ${displayKey(NARRATION_KEYS.quit)} quits; ${displayKey(NARRATION_KEYS.back)} goes back.`]
-		: wrapText(view.say ?? '', Math.max(1, width - 2)).slice(0, Math.max(1, sayLines));
+		: wrapText(view.say ?? '', Math.max(1, width - 2));
+	// Narration longer than the panel ends in … where it is cut.
+	const said = wrapped.slice(0, Math.max(1, sayLines));
+	if (wrapped.length > said.length) said[said.length - 1] = `${said[said.length - 1]!.slice(0, Math.max(0, width - 3))}…`;
 	const statusColor = {
 		pending: theme.text.muted,
 		running: theme.status.info,
@@ -57,11 +60,11 @@ export function NarrationPanel({view, width, height}: {view: NarrationView; widt
 	return (
 		<Box flexDirection="column" width={width} height={height} flexShrink={0} overflow="hidden">
 			<Box flexShrink={0} height={1} overflow="hidden">
-				<Text inverse={theme.text.inverse} color={theme.text.accent} bold wrap="truncate-end">
-					{truncate(head, Math.max(1, width - right.length))}
-				</Text>
-				<Text color={theme.text.muted} wrap="truncate-end">
-					{truncate(right, Math.max(0, width - Math.min(width, head.length)))}
+				<Text wrap="truncate-end">
+					<Text inverse={theme.text.inverse} color={theme.text.accent} bold>
+						{pad(truncate(head, Math.max(1, width - right.length)), Math.max(1, width - right.length))}
+					</Text>
+					<Text color={theme.text.muted}>{right}</Text>
 				</Text>
 			</Box>
 			<Box flexDirection="column" flexShrink={0} height={Math.max(1, sayLines)} overflow="hidden">
