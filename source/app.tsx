@@ -43,6 +43,11 @@ export interface ConsoleSetup {
 	onFrame?: (renderMs: number) => void;
 	/** Anything that must stop on exit (demo timers, sockets). */
 	onExit?: () => void;
+	/**
+	 * The root inside the providers instead of the console alone (`runbook play` puts its narration panel below it);
+	 * given the console's store and controller. Default: the console.
+	 */
+	root?: (console: {store: Store; controller: Controller; size?: {width: number; height: number}}) => React.ReactElement;
 }
 
 export interface ConsoleHandle {
@@ -86,7 +91,11 @@ export function createConsole(setup: ConsoleSetup, size?: {width: number; height
 	});
 	const element = (
 		<Providers store={store} controller={controller} theme={setup.theme} keymap={keymap}>
-			<App {...(size ? {width: size.width, height: size.height} : {})} />
+			{setup.root ? (
+				setup.root({store, controller, ...(size ? {size} : {})})
+			) : (
+				<App {...(size ? {width: size.width, height: size.height} : {})} />
+			)}
 		</Providers>
 	);
 	return {store, controller, element};

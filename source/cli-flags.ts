@@ -221,6 +221,12 @@ export const subcommandTable: readonly SubcommandSpec[] = [
 		summary: 'the in-cluster agent',
 	},
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
+	{
+		name: 'runbook',
+		usage: 'modeldeck runbook run|play FILE',
+		summary: 'a walkthrough or game day: run it headless, play it with narration (check validates it)',
+		words: ['check', 'run', 'play'],
+	},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
 	{
 		name: 'completion',

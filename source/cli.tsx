@@ -38,7 +38,17 @@ function traceFrame(renderMs: number): void {
 const subcommands = new Set(subcommandTable.map((subcommand) => subcommand.name));
 
 async function main(): Promise<number> {
-	const argv = process.argv.slice(2);
+	let argv = process.argv.slice(2);
+	// `runbook play FILE [flags]` is the console with a narration panel, and `runbook run FILE [flags]` on a cluster the
+	// console without a terminal: the console's own start-up, with its flags.
+	let root: import('./app.tsx').ConsoleSetup['root'];
+	let headless: import('./runbook/start.ts').RunbookConsole['headless'];
+	if (argv[0] === 'runbook' && (argv[1] === 'play' || argv[1] === 'run')) {
+		const started = await (await import('./runbook/start.ts')).startRunbook(argv.slice(1), process);
+		if ('code' in started) return started.code;
+		if ('console' in started) ({argv, root, headless} = started.console);
+	}
+
 	const subcommand = argv[0];
 	if (subcommand && (subcommands.has(subcommand) || subcommand === '__complete')) return runSubcommand(subcommand, argv.slice(1));
 	if (subcommand && !subcommand.startsWith('-')) {
@@ -195,6 +205,23 @@ async function main(): Promise<number> {
 		if (!readOnlyReason && perContext.readOnly) readOnlyReason = `settings for context ${sources.cluster.currentContext()}`;
 	}
 
+	if (headless) {
+		const code = await headless({
+			sources,
+			readOnly: readOnlyReason !== undefined,
+			...(readOnlyReason ? {readOnlyReason} : {}),
+			namespace: options.allNamespaces ? undefined : (options.namespace ?? contextNamespace),
+			refreshSeconds: options.refreshSeconds ?? settings.refreshSeconds,
+			weightStep: settings.weightStep,
+			thresholds: settings.thresholds,
+			keyOverrides: {},
+			...analysis,
+		}).finally(() => onExit?.());
+		// Requests the run no longer waits for (a watch, a keep-alive socket) must not hold the process open.
+		await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+		return process.exit(code);
+	}
+
 	// After the flags' names are checked against the kubeconfig or the demo: a wrong --context is said first.
 	if (!process.stdout.isTTY || !process.stdin.isTTY) {
 		onExit?.();
@@ -222,6 +249,7 @@ async function main(): Promise<number> {
 			clusterStyles: settings.contexts,
 			...analysis,
 			onExit,
+			...(root ? {root} : {}),
 			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
 			...(frameTraceFile ? {onFrame: traceFrame} : {}),
 		});
@@ -389,6 +417,13 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
 			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
 			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+			return process.exit(code);
+		}
+
+		case 'runbook': {
+			const {runRunbookCommand} = await import('./runbook/main.ts');
+			const code = await runRunbookCommand(argv, process);
+			await new Promise<void>((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
 			return process.exit(code);
 		}
 

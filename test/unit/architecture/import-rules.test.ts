@@ -42,6 +42,8 @@ const allowed: Record<string, readonly string[]> = {
 	'model-server': ['domain', 'flags'],
 	// Progressive delivery's runner: application layer over the domain, given its ports and callbacks.
 	delivery: ['domain'],
+	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
+	runbook: ['domain', 'keymap', 'store', 'ui', 'app.tsx', 'demo'],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };
