@@ -102,6 +102,12 @@ export const flagTable: readonly FlagSpec[] = [
 		commands: everyCommand,
 	},
 	{name: 'refresh', value: 'SECONDS', help: ['Metric refresh interval (default 2)'], console: true},
+	{
+		name: 'record',
+		value: 'FILE',
+		help: ['Record the session as an asciinema v2 file, e.g. --record demo.cast', '(play it with asciinema play demo.cast)'],
+		console: true,
+	},
 	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true},
 	{name: 'color', help: ['Colours (the default)'], console: true},
 	{name: 'colors', value: 'MODE', help: ['auto, full, 16 or none'], console: true, choices: ['auto', 'full', '16', 'none']},
@@ -380,6 +386,8 @@ export interface ConsoleOptions {
 	/** --at: seconds into the demo's scenario. */
 	atSeconds: number | undefined;
 	colors: 'auto' | 'none' | '16' | 'full';
+	/** --record: the asciinema file to record the session into. */
+	record: string | undefined;
 }
 
 export function validateConsoleFlags(
@@ -397,6 +405,7 @@ export function validateConsoleFlags(
 		at?: string;
 		color?: boolean;
 		colors?: string;
+		record?: string;
 	},
 	scenarios: readonly string[],
 ): {options: ConsoleOptions} | {errors: string[]} {
@@ -461,6 +470,7 @@ export function validateConsoleFlags(
 			refreshSeconds,
 			atSeconds,
 			colors: flags.color === false ? 'none' : ((flags.colors as ConsoleOptions['colors'] | undefined) ?? 'auto'),
+			record: flags.record,
 		},
 	};
 }
@@ -510,6 +520,7 @@ export function consoleFlagValues(values: ReadonlyMap<string, string | true>): P
 		['refresh', 'refresh'],
 		['at', 'at'],
 		['colors', 'colors'],
+		['record', 'record'],
 	] as const) {
 		const value = text(name);
 		if (value !== undefined) result[key] = value;
