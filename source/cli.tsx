@@ -206,7 +206,10 @@ async function main(): Promise<number> {
 	if (options.record !== undefined) {
 		const {startRecording, RecordingError} = await import('./recording/record-stream.ts');
 		try {
-			recording = startRecording(process.stdout, options.record, {title: `modeldeck ${process.argv.slice(2).join(' ')}`.trim()});
+			// The title is the command without --record's own words (a path on the recorder's machine).
+			const shown = process.argv.slice(2).filter((word, index, words) => word !== '--record' && words[index - 1] !== '--record');
+			const title = ['modeldeck', ...shown.filter((word) => !word.startsWith('--record='))].join(' ');
+			recording = startRecording(process.stdout, options.record, {title});
 		} catch (error) {
 			if (!(error instanceof RecordingError)) throw error;
 			onExit?.();

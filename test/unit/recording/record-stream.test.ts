@@ -12,9 +12,9 @@ class FakeTerminal extends EventEmitter {
 	rows = 20;
 	isTTY = true;
 	received: string[] = [];
-	write(chunk: string | Uint8Array, callback?: () => void): boolean {
+	write(chunk: string | Uint8Array, ...rest: unknown[]): boolean {
 		this.received.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-		callback?.();
+		for (const argument of rest) if (typeof argument === 'function') argument();
 		return true;
 	}
 }
