@@ -12,13 +12,6 @@
 //    It is replaced by source/ui/ink/output.ts, which draws the same frames (a property test compares the two) with
 //    caches kept across frames and interned cells. The build fails if Ink's output.js is not the one it was checked
 //    against (inkOutputDigest).
-// 3. Ink measures (measure-text.js) and wraps (wrap-text.js) texts through two module-level caches of 4,096 entries,
-//    which QuickLRU keeps for up to two generations, 8,192 entries, whatever their size. A text that changes every
-//    frame — the prediction log is one 12 KB text — is a new entry each second that no later frame looks up, and
-//    both caches kept it (the wrap cache under a key that copies it) until enough other entries pushed it out: the
-//    console's live heap grew by about 1 MB a minute for ten minutes and more. Texts longer than `cachedTextLimit`
-//    are measured and wrapped as before but not cached. measure-text's cache is exported as measureTextCache for
-//    the tests.
 import {createHash} from 'node:crypto';
 import {readFile} from 'node:fs/promises';
 import {dirname} from 'node:path';
@@ -30,9 +23,6 @@ export {narrowClass, narrowRanges} from '../source/ui/ink/narrow-characters.ts';
 /** Ink 8.0.0's build/output.js, which source/ui/ink/output.ts replaces and was checked against. */
 const inkOutputDigest = '5e6c511c0a573f48cd5765d7f1f16583d2595f7b05775608382bdb990b63f225';
 const replacementOutput = fileURLToPath(new URL('../source/ui/ink/output.ts', import.meta.url));
-
-/** The longest text (in UTF-16 units) Ink's measure and wrap caches keep: a fleet row's cell, a header's part. */
-export const cachedTextLimit = 256;
 
 function replaceOnce(text, search, replacement, file) {
 	if (!text.includes(search))
@@ -67,28 +57,6 @@ export const renderPatches = {
 				contents: `export {default} from ${JSON.stringify(replacementOutput)};\n`,
 				loader: 'js',
 				resolveDir: dirname(replacementOutput),
-			};
-		});
-		build.onLoad({filter: /[/\\]node_modules[/\\]ink[/\\]build[/\\]measure-text\.js$/}, async ({path}) => {
-			let source = await readFile(path, 'utf8');
-			source = replaceOnce(
-				source,
-				'    cache.set(text, dimensions);',
-				`    if (text.length <= ${cachedTextLimit}) cache.set(text, dimensions);`,
-				path,
-			);
-			return {contents: `${source}\nexport {cache as measureTextCache};\n`, loader: 'js'};
-		});
-		build.onLoad({filter: /[/\\]node_modules[/\\]ink[/\\]build[/\\]wrap-text\.js$/}, async ({path}) => {
-			const source = await readFile(path, 'utf8');
-			return {
-				contents: replaceOnce(
-					source,
-					'    wrapTextCache.set(cacheKey, wrappedText);',
-					`    if (text.length <= ${cachedTextLimit}) wrapTextCache.set(cacheKey, wrappedText);`,
-					path,
-				),
-				loader: 'js',
 			};
 		});
 	},

@@ -1,4 +1,4 @@
-// The production bundle's patches of string-width and Ink's Output, measure and wrap caches (scripts/render-patches.mjs)
+// The production bundle's patches of string-width and Ink's Output (scripts/render-patches.mjs)
 // must change speed and what is kept only, never what is drawn.
 import {mkdtempSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import stringWidth from 'string-width';
 import {beforeAll, expect, it} from 'vitest';
 // @ts-expect-error: a build script without type declarations
-import {cachedTextLimit, narrowRanges, renderPatches} from '../../../scripts/render-patches.mjs';
+import {narrowRanges, renderPatches} from '../../../scripts/render-patches.mjs';
 
 type Patched = {
 	stringWidth: (text: string) => number;
@@ -20,13 +20,7 @@ type Patched = {
 		write(x: number, y: number, text: string, options: {transformers: unknown[]}): void;
 		get(): {output: string; height: number};
 	};
-	measureText: (text: string) => {width: number; height: number};
-	measureTextCache: Map<string, unknown>;
-	wrapText: (text: string, maxWidth: number, wrapType: string) => string;
-	wrapTextCache: Map<string, unknown>;
 };
-type Ink = {measureText: Patched['measureText']; wrapText: Patched['wrapText']};
-let ink: Ink;
 let patched: Patched;
 
 beforeAll(async () => {
@@ -34,17 +28,7 @@ beforeAll(async () => {
 	const entry = path.join(directory, 'entry.js');
 	// Ink's package exports hide build/output.js: import it by path.
 	const output = JSON.stringify(path.resolve('node_modules/ink/build/output.js'));
-	const measure = JSON.stringify(path.resolve('node_modules/ink/build/measure-text.js'));
-	const wrap = JSON.stringify(path.resolve('node_modules/ink/build/wrap-text.js'));
-	writeFileSync(
-		entry,
-		[
-			`export {default as stringWidth} from 'string-width';`,
-			`export {default as Output} from ${output};`,
-			`export {default as measureText, measureTextCache} from ${measure};`,
-			`export {default as wrapText, wrapTextCache} from ${wrap};`,
-		].join('\n'),
-	);
+	writeFileSync(entry, [`export {default as stringWidth} from 'string-width';`, `export {default as Output} from ${output};`].join('\n'));
 	await build({
 		entryPoints: [entry],
 		outfile: path.join(directory, 'bundle.mjs'),
@@ -56,13 +40,6 @@ beforeAll(async () => {
 		logLevel: 'silent',
 	});
 	patched = (await import(pathToFileURL(path.join(directory, 'bundle.mjs')).href)) as Patched;
-	ink = {
-		measureText: (
-			(await import(pathToFileURL(path.resolve('node_modules/ink/build/measure-text.js')).href)) as {default: Ink['measureText']}
-		).default,
-		wrapText: ((await import(pathToFileURL(path.resolve('node_modules/ink/build/wrap-text.js')).href)) as {default: Ink['wrapText']})
-			.default,
-	};
 });
 
 it('every character of the widened fast path is one column wide for string-width itself', () => {
@@ -253,47 +230,4 @@ it('the replacement Output’s fast path draws every one-column character as Ink
 
 	expect(characters.length).toBeGreaterThan(800);
 	expect(differing).toEqual([]);
-});
-
-it('Ink’s measure and wrap caches keep short texts and not long ones, and measure and wrap every text as Ink does', () => {
-	const row = '\u001b[32mcanary\u001b[39m v13 │ ██▏ 10% │ 1.2k rps';
-	// A prediction log's text: a new one every frame, 12 KB, looked up by no later frame.
-	const log = Array.from(
-		{length: 40},
-		(_, line) => `\u001b[90m21:46:${String(line).padStart(2, '0')}\u001b[39m 02862042-44e8-4da7 sentiment v4 ok ${line} ms`,
-	).join('\n');
-	expect(row.length).toBeLessThanOrEqual(cachedTextLimit);
-	expect(log.length).toBeGreaterThan(cachedTextLimit);
-
-	const measured = patched.measureTextCache.size;
-	const wrapped = patched.wrapTextCache.size;
-	expect(patched.measureText(log)).toEqual(ink.measureText(log));
-	expect(patched.wrapText(log, 30, 'truncate-end')).toBe(ink.wrapText(log, 30, 'truncate-end'));
-	expect(patched.wrapText(log, 30, 'wrap')).toBe(ink.wrapText(log, 30, 'wrap'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured, wrapped]);
-
-	expect(patched.measureText(row)).toEqual(ink.measureText(row));
-	expect(patched.wrapText(row, 12, 'truncate-end')).toBe(ink.wrapText(row, 12, 'truncate-end'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured + 1, wrapped + 1]);
-	// A hit returns what was cached, as before.
-	expect(patched.measureText(row)).toEqual(ink.measureText(row));
-	expect(patched.wrapText(row, 12, 'truncate-end')).toBe(ink.wrapText(row, 12, 'truncate-end'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured + 1, wrapped + 1]);
-});
-
-it('the patched measure and wrap agree with Ink’s on random texts of any length', () => {
-	const characters = ['a', ' ', '\n', '│', '█', '界', '😀', '\u001b[31m', '\u001b[39m', 'é'];
-	fc.assert(
-		fc.property(
-			fc.array(fc.constantFrom(...characters), {maxLength: 400}),
-			fc.integer({min: 0, max: 50}),
-			fc.constantFrom('wrap', 'hard', 'truncate-end', 'truncate-middle', 'truncate-start'),
-			(parts, width, wrapType) => {
-				const text = parts.join('');
-				expect(patched.measureText(text)).toEqual(ink.measureText(text));
-				expect(patched.wrapText(text, width, wrapType)).toBe(ink.wrapText(text, width, wrapType));
-			},
-		),
-		{numRuns: 200},
-	);
 });
