@@ -183,7 +183,7 @@ describe('deploy/Dockerfile', () => {
 			'package-lock.json',
 			'tsconfig.json',
 			'scripts/build.mjs',
-			'scripts/render-patches.mjs',
+			'scripts/patch-dependencies.mjs',
 			'source/cli.tsx',
 			'source/agent/main.ts',
 		]) {
