@@ -36,6 +36,8 @@ const allowed: Record<string, readonly string[]> = {
 	// The in-cluster agent: a program of its own over the same adapters.
 	agent: ['domain', 'sources', 'protocol', 'settings'],
 	'model-server': ['domain'],
+	// The terminal recorder (--record): tees what is drawn into an asciinema file; picked by the composition root.
+	recording: [],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };
