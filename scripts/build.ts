@@ -5,9 +5,18 @@
 // the bundle.
 import {build} from 'esbuild';
 import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
-import {renderPatches} from './render-patches.ts';
+import {patchProblems} from './patch-dependencies.ts';
 
 const started = performance.now();
+// Ink and string-width are patched in node_modules at install (scripts/patch-dependencies.ts), for the tests and the
+// bundle alike: a bundle built from unpatched or stale copies would draw with code the tests never ran.
+// MODELDECK_ALLOW_UNPATCHED=1 builds anyway, for measuring a patch against the stock code (bench/RESULTS.md).
+const problems = await patchProblems('node_modules');
+if (problems.length > 0) {
+	console.error(problems.join('\n'));
+	if (process.env['MODELDECK_ALLOW_UNPATCHED'] !== '1') process.exit(1);
+}
+
 await rm('dist', {recursive: true, force: true});
 const result = await build({
 	entryPoints: {main: 'source/cli.tsx'},
@@ -30,7 +39,6 @@ const result = await build({
 		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",
 	},
-	plugins: [renderPatches],
 	metafile: true,
 	logLevel: 'warning',
 });

@@ -7,8 +7,8 @@
 //    main, "mainFormat": "module", came with Node 25), and that script's require() loads only Node's built-ins, so
 //    every dependency is inside it. Three top-level awaits stand in the way of CommonJS and are taken out here (see
 //    seaPatches): Ink's two only run with DEV=true (React DevTools, never in an executable), and yoga-layout's loads
-//    its WebAssembly, which the entry below (scripts/sea-entry.ts) loads first. The render patches of the npm bundle
-//    (scripts/render-patches.ts) apply here too.
+//    its WebAssembly, which the entry below (scripts/sea-entry.ts) loads first. Ink and string-width are bundled as
+//    patched in node_modules at install (scripts/patch-dependencies.ts), as for the npm bundle and the tests.
 // 2. `node --experimental-sea-config` turns the script into a blob, with the V8 flags of source/cli.tsx's shebang as
 //    the executable's execArgv and, for this machine's own platform, V8's code cache (faster start; the cache is only
 //    valid for the V8 that made it on this architecture, so other targets go without it).
@@ -25,7 +25,7 @@ import {chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {build, type Plugin} from 'esbuild';
-import {renderPatches} from './render-patches.ts';
+import {patchProblems} from './patch-dependencies.ts';
 
 /** postject's version: injection is the one step done by a tool from outside Node itself. */
 export const postjectVersion = '1.0.0-alpha.6';
@@ -126,6 +126,8 @@ const optionalRequires = new Set(['bufferutil', 'utf-8-validate', 'supports-colo
 
 /** The single CommonJS script of the executable. */
 export async function bundle(outfile: string): Promise<string> {
+	const problems = await patchProblems('node_modules');
+	if (problems.length > 0) throw new Error(problems.join('\n'));
 	const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {name: string; version: string};
 	const result = await build({
 		entryPoints: ['scripts/sea-entry.ts'],
@@ -145,7 +147,7 @@ export async function bundle(outfile: string): Promise<string> {
 		},
 		banner: {js: "var __modeldeckImportMeta={url:require('node:url').pathToFileURL(process.execPath).href};"},
 		alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
-		plugins: [renderPatches, seaPatches],
+		plugins: [seaPatches],
 		metafile: true,
 		logLevel: 'error',
 	});

@@ -170,6 +170,14 @@ export const flagTable: readonly FlagSpec[] = [
 		doc: 'metrics refresh interval (`2`, `500ms`, `1m`)',
 		default: '2',
 	},
+	{
+		name: 'record',
+		value: 'FILE',
+		help: ['Record the session as an asciinema v2 file, e.g. --record demo.cast', '(play it with asciinema play demo.cast)'],
+		console: true,
+		doc: 'record the session as an asciinema v2 file (`asciinema play FILE` replays it)',
+		default: 'off',
+	},
 	{name: 'no-color', help: ['No colours (also NO_COLOR=1)'], console: true, doc: 'no colours (also `NO_COLOR=1`)', default: 'colours on'},
 	{name: 'color', help: ['Colours (the default)'], console: true, doc: 'colours', default: 'on'},
 	{
@@ -281,6 +289,8 @@ export interface ConsoleOptions {
 	/** --at: seconds into the demo's scenario. */
 	atSeconds: number | undefined;
 	colors: 'auto' | 'none' | '16' | 'full';
+	/** --record: the asciinema file to record the session into. */
+	record: string | undefined;
 }
 
 export function validateConsoleFlags(
@@ -298,6 +308,7 @@ export function validateConsoleFlags(
 		at?: string;
 		color?: boolean;
 		colors?: string;
+		record?: string;
 	},
 	scenarios: readonly string[],
 ): {options: ConsoleOptions} | {errors: string[]} {
@@ -362,6 +373,7 @@ export function validateConsoleFlags(
 			refreshSeconds,
 			atSeconds,
 			colors: flags.color === false ? 'none' : ((flags.colors as ConsoleOptions['colors'] | undefined) ?? 'auto'),
+			record: flags.record,
 		},
 	};
 }
@@ -411,6 +423,7 @@ export function consoleFlagValues(values: ReadonlyMap<string, string | true>): P
 		['refresh', 'refresh'],
 		['at', 'at'],
 		['colors', 'colors'],
+		['record', 'record'],
 	] as const) {
 		const value = text(name);
 		if (value !== undefined) result[key] = value;

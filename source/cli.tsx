@@ -229,6 +229,26 @@ async function main(): Promise<number> {
 		return 2;
 	}
 
+	// --record: opened before the console starts, so a path that cannot be written is said at once.
+	let recording: import('./recording/record-stream.ts').Recording<NodeJS.WriteStream> | undefined;
+	if (options.record !== undefined) {
+		const {startRecording, RecordingError} = await import('./recording/record-stream.ts');
+		try {
+			// The title is the command without --record's own words (a path on the recorder's machine).
+			const shown = process.argv.slice(2).filter((word, index, words) => word !== '--record' && words[index - 1] !== '--record');
+			const title = ['modeldeck', ...shown.filter((word) => !word.startsWith('--record='))].join(' ');
+			recording = startRecording(process.stdout, options.record, {title});
+		} catch (error) {
+			if (!(error instanceof RecordingError)) throw error;
+			onExit?.();
+			process.stderr.write(`${error.message}\n`);
+			return 2;
+		}
+
+		// Ink's console patch writes to stderr, which shows on the same terminal.
+		if (process.stderr.isTTY) recording.tee(process.stderr);
+	}
+
 	try {
 		await runConsole({
 			sources,
@@ -260,6 +280,8 @@ async function main(): Promise<number> {
 		}
 
 		throw error;
+	} finally {
+		recording?.stop();
 	}
 
 	return 0;

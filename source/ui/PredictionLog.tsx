@@ -23,10 +23,14 @@ const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g;
 const shown = (text: string): string => text.replace(controlCharacters, '�');
 
 /**
- * One prediction as one coloured line. Predictions never change, so a line is built once per layout, and the whole
- * tail is drawn as one text: as nested <Text> elements, each of the 35 lines on screen cost five components, a dozen
- * nodes to squash, sanitise and measure, and a layout pass, on every frame (at 1,000 predictions/s every line changes
- * every second).
+ * One prediction as one coloured line. Predictions never change, so a line is built once per layout (as nested <Text>
+ * elements, each of the 35 lines on screen cost five components and a dozen nodes to squash, sanitise and measure on
+ * every frame), and drawn as one memoised <Text> of its own: a frame renders and measures only the lines that are new.
+ *
+ * One line per text, not the whole tail as one text: Ink caches what it measures and wraps, keyed by the text, up to
+ * 8,192 entries whatever their size. A tail of 35 lines is a 12 KB text that is new every second and never looked up
+ * again, and the caches kept minutes of them (the live heap grew by ~1 MB a minute). A line is ~200 characters, fits
+ * its width (so it is never wrapped), and the caches' bound then holds a few MB at most.
  */
 const builtLines = new WeakMap<Prediction, {key: string; line: string}>();
 
@@ -46,6 +50,27 @@ function logLine(prediction: Prediction, layout: LogLayout): string {
 	builtLines.set(prediction, {key: layout.key, line});
 	return line;
 }
+
+/** A React key per prediction: request ids come from the stream and need not be unique. */
+const lineKeys = new WeakMap<Prediction, number>();
+let nextLineKey = 0;
+function lineKey(prediction: Prediction): number {
+	let key = lineKeys.get(prediction);
+	if (key === undefined) {
+		key = nextLineKey++;
+		lineKeys.set(prediction, key);
+	}
+
+	return key;
+}
+
+const LogLine = React.memo(function LogLine({prediction, layout, picked}: {prediction: Prediction; layout: LogLayout; picked: boolean}) {
+	return (
+		<Text inverse={picked} wrap="truncate-end">
+			{logLine(prediction, layout)}
+		</Text>
+	);
+});
 
 export function PredictionLog({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();
@@ -111,30 +136,10 @@ export function PredictionLog({state, width, height}: {state: AppState; width: n
 						? 'Waiting for predictions…'
 						: `No prediction stream: ${state.health.agent.message ?? 'agent not connected'}`}
 				</Text>
-			) : pickedRow === -1 ? (
-				<Text wrap="truncate-end">{rows.map((prediction) => logLine(prediction, layout)).join('\n')}</Text>
 			) : (
-				<>
-					{pickedRow > 0 ? (
-						<Text wrap="truncate-end">
-							{rows
-								.slice(0, pickedRow)
-								.map((prediction) => logLine(prediction, layout))
-								.join('\n')}
-						</Text>
-					) : null}
-					<Text inverse wrap="truncate-end">
-						{logLine(rows[pickedRow]!, layout)}
-					</Text>
-					{pickedRow < rows.length - 1 ? (
-						<Text wrap="truncate-end">
-							{rows
-								.slice(pickedRow + 1)
-								.map((prediction) => logLine(prediction, layout))
-								.join('\n')}
-						</Text>
-					) : null}
-				</>
+				rows.map((prediction, row) => (
+					<LogLine key={lineKey(prediction)} prediction={prediction} layout={layout} picked={row === pickedRow} />
+				))
 			)}
 		</Box>
 	);

@@ -183,7 +183,7 @@ describe('deploy/Dockerfile', () => {
 			'package-lock.json',
 			'tsconfig.json',
 			'scripts/build.ts',
-			'scripts/render-patches.ts',
+			'scripts/patch-dependencies.ts',
 			'source/cli.tsx',
 			'source/agent/main.ts',
 		]) {

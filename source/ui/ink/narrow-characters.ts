@@ -1,9 +1,9 @@
 /**
  * Characters that are always exactly one terminal column and always a grapheme of their own: string-width counts each
  * as 1, none is full-width, default-ignorable, combining or a control character. The screens are full of them
- * (│ █ ▏ → · … › ✔ and braille charts), so the frame-building fast paths (scripts/render-patches.ts and
- * ./output.ts) cover them; test/unit/ui/render-patches.test.ts checks every one against string-width and the
- * ANSI tokenizer Ink uses.
+ * (│ █ ▏ → · … › ✔ and braille charts), so the frame-building fast paths (string-width's, patched by
+ * scripts/patch-dependencies.ts, and ./output.ts) cover them; test/unit/ui/dependency-patches.test.ts checks every
+ * one against string-width and the ANSI tokenizer Ink uses.
  */
 export const narrowRanges: ReadonlyArray<readonly [number, number]> = [
 	[0x20, 0x7e], // printable ASCII

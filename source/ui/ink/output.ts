@@ -1,7 +1,8 @@
 /**
- * A drop-in replacement for Ink 8's `build/output.js`, swapped in by the production build (scripts/render-patches.ts);
- * tests and the unbundled sources keep Ink's own. It draws exactly the same frames (a property test compares the two
- * on random operations, styles, wide characters, clips and transformers), with far less work and garbage per frame:
+ * A drop-in replacement for Ink 8's `build/output.js`, compiled into node_modules at install
+ * (scripts/patch-dependencies.ts), so the tests, the bundle and the executable all draw with it. It draws exactly the
+ * same frames as Ink's own (kept beside it as output.original.js; a property test compares the two on random
+ * operations, styles, wide characters, clips and transformers), with far less work and garbage per frame:
  *
  * - What a text and its lines turn into (the lines' styled strings, their widths, their clipped slices, their
  *   styled characters) is kept for two frames, keyed by content, so an unchanged text costs a few map lookups.

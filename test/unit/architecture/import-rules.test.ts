@@ -44,6 +44,8 @@ const allowed: Record<string, readonly string[]> = {
 	delivery: ['domain'],
 	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
 	runbook: ['domain', 'keymap', 'store', 'ui', 'app.tsx', 'demo'],
+	// The terminal recorder (--record): tees what is drawn into an asciinema file; picked by the composition root.
+	recording: [],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };

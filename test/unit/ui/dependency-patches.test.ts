@@ -1,75 +1,95 @@
-// The production bundle's patches of string-width and Ink's Output, measure and wrap caches (scripts/render-patches.ts)
-// must change speed and what is kept only, never what is drawn.
-import {mkdtempSync, writeFileSync} from 'node:fs';
+// The patches of Ink's Output and string-width (scripts/patch-dependencies.ts), applied to node_modules at install so
+// the tests and the bundle draw with the same code: they must change speed and what is kept only, never what is drawn,
+// and they hold only for the exact versions they were written for.
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {build} from 'esbuild';
 import fc from 'fast-check';
-import stringWidth from 'string-width';
-import {beforeAll, expect, it} from 'vitest';
-import {cachedTextLimit, narrowRanges, renderPatches} from '../../../scripts/render-patches.ts';
+import {beforeAll, describe, expect, it} from 'vitest';
+import {applyPatches, patchedPackages, patchProblems} from '../../../scripts/patch-dependencies.ts';
+import {narrowRanges} from '../../../source/ui/ink/narrow-characters.ts';
 
-type Patched = {
-	stringWidth: (text: string) => number;
-	Output: new (options: {
-		width: number;
-		height: number;
-	}) => {
-		write(x: number, y: number, text: string, options: {transformers: unknown[]}): void;
-		get(): {output: string; height: number};
-	};
-	measureText: (text: string) => {width: number; height: number};
-	measureTextCache: Map<string, unknown>;
-	wrapText: (text: string, maxWidth: number, wrapType: string) => string;
-	wrapTextCache: Map<string, unknown>;
+type OutputClass = new (options: {
+	width: number;
+	height: number;
+}) => {
+	write(x: number, y: number, text: string, options: {transformers: unknown[]}): void;
+	get(): {output: string; height: number};
 };
-type Ink = {measureText: Patched['measureText']; wrapText: Patched['wrapText']};
-let ink: Ink;
-let patched: Patched;
+type Drawing = {stringWidth: (text: string) => number; Output: OutputClass};
+type PatchSpec = {name: string; version: string; file: string; original: string};
+/** What Ink and string-width run with (patched), and their own files kept beside them. */
+let patched: Drawing;
+let original: Drawing;
+
+const moduleUrl = (file: string) => pathToFileURL(realpathSync(path.resolve('node_modules', file))).href;
+const load = async <T>(file: string): Promise<T> => ((await import(moduleUrl(file))) as {default: T}).default;
+
+describe('the patched packages', () => {
+	it('are the exact versions the patches were written for, pinned in package.json and the lockfile, and patched in node_modules', async () => {
+		const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {dependencies: Record<string, string>};
+		const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+			packages: Record<string, {dependencies?: Record<string, string>}>;
+		};
+		const problems: string[] = [...((await patchProblems('node_modules')) as string[])];
+		for (const spec of patchedPackages as PatchSpec[]) {
+			for (const [where, pinned] of [
+				['package.json', manifest.dependencies[spec.name]],
+				['package-lock.json', lock.packages['']?.dependencies?.[spec.name]],
+			] as const) {
+				if (pinned !== spec.version) {
+					problems.push(
+						`${where} gives ${spec.name} as "${pinned}", but scripts/patch-dependencies.ts patches exactly ${spec.version}: pin "${spec.name}": "${spec.version}" (no ^ or ~), or move the patch to the new version first.`,
+					);
+				}
+			}
+		}
+
+		expect(problems, problems.join('\n')).toEqual([]);
+	});
+
+	it('are checked: another version, or an unpatched copy, is named with what to do; applying the patches fixes the copy', async () => {
+		const root = mkdtempSync(path.join(tmpdir(), 'modeldeck-patch-'));
+		for (const spec of patchedPackages as PatchSpec[]) {
+			mkdirSync(path.dirname(path.join(root, spec.name, spec.file)), {recursive: true});
+			copyFileSync(path.join('node_modules', spec.name, 'package.json'), path.join(root, spec.name, 'package.json'));
+			// As npm installs it: the package's own file in place, no copy beside it.
+			copyFileSync(path.join('node_modules', spec.name, spec.original), path.join(root, spec.name, spec.file));
+		}
+
+		const before = (await patchProblems(root)) as string[];
+		expect(before).toHaveLength(2);
+		expect(before[0]).toMatch(
+			/ink[/\\]build[/\\]output\.js is not patched, or was patched from an older source\/ui\/ink: run npm run patch-dependencies/,
+		);
+		await applyPatches(root);
+		await applyPatches(root);
+		expect(await patchProblems(root)).toEqual([]);
+		expect(readFileSync(path.join(root, 'ink/build/output.js'), 'utf8')).toBe(readFileSync('node_modules/ink/build/output.js', 'utf8'));
+
+		const manifest = path.join(root, 'ink/package.json');
+		const {writeFileSync} = await import('node:fs');
+		writeFileSync(manifest, JSON.stringify({name: 'ink', version: '8.0.1'}));
+		const [problem] = (await patchProblems(root)) as string[];
+		expect(problem).toContain(
+			'ink 8.0.1 is installed, but scripts/patch-dependencies.ts patches ink 8.0.0: compare its build/output.js with source/ui/ink/output.ts',
+		);
+		await expect(applyPatches(root)).rejects.toThrow('ink 8.0.1 is installed');
+	});
+});
 
 beforeAll(async () => {
-	const directory = mkdtempSync(path.join(tmpdir(), 'modeldeck-patches-'));
-	const entry = path.join(directory, 'entry.js');
-	// Ink's package exports hide build/output.js: import it by path.
-	const output = JSON.stringify(path.resolve('node_modules/ink/build/output.js'));
-	const measure = JSON.stringify(path.resolve('node_modules/ink/build/measure-text.js'));
-	const wrap = JSON.stringify(path.resolve('node_modules/ink/build/wrap-text.js'));
-	writeFileSync(
-		entry,
-		[
-			`export {default as stringWidth} from 'string-width';`,
-			`export {default as Output} from ${output};`,
-			`export {default as measureText, measureTextCache} from ${measure};`,
-			`export {default as wrapText, wrapTextCache} from ${wrap};`,
-		].join('\n'),
-	);
-	await build({
-		entryPoints: [entry],
-		outfile: path.join(directory, 'bundle.mjs'),
-		bundle: true,
-		format: 'esm',
-		platform: 'node',
-		nodePaths: [path.resolve('node_modules')],
-		plugins: [renderPatches],
-		logLevel: 'silent',
-	});
-	patched = (await import(pathToFileURL(path.join(directory, 'bundle.mjs')).href)) as Patched;
-	ink = {
-		measureText: (
-			(await import(pathToFileURL(path.resolve('node_modules/ink/build/measure-text.js')).href)) as {default: Ink['measureText']}
-		).default,
-		wrapText: ((await import(pathToFileURL(path.resolve('node_modules/ink/build/wrap-text.js')).href)) as {default: Ink['wrapText']})
-			.default,
-	};
+	patched = {stringWidth: await load('string-width/index.js'), Output: await load('ink/build/output.js')};
+	original = {stringWidth: await load('string-width/index.original.js'), Output: await load('ink/build/output.original.js')};
 });
 
 it('every character of the widened fast path is one column wide for string-width itself', () => {
 	const wrong: string[] = [];
-	for (const [from, to] of narrowRanges as Array<[number, number]>) {
+	for (const [from, to] of narrowRanges) {
 		for (let codePoint = from; codePoint <= to; codePoint++) {
 			const character = String.fromCodePoint(codePoint);
-			if (stringWidth(character) !== 1) wrong.push(`U+${codePoint.toString(16)}`);
+			if (original.stringWidth(character) !== 1) wrong.push(`U+${codePoint.toString(16)}`);
 		}
 	}
 
@@ -102,7 +122,7 @@ it('the patched string-width measures any text as the original does', () => {
 	fc.assert(
 		fc.property(fc.array(fc.constantFrom(...characters), {maxLength: 40}), (parts) => {
 			const text = parts.join('');
-			expect(patched.stringWidth(text)).toBe(stringWidth(text));
+			expect(patched.stringWidth(text)).toBe(original.stringWidth(text));
 		}),
 	);
 });
@@ -113,8 +133,8 @@ type Operation =
 	| {type: 'clip'; clip: {x1?: number; x2?: number; y1?: number; y2?: number}}
 	| {type: 'unclip'};
 
-function draw(Output: Patched['Output'], width: number, height: number, operations: Operation[]): {output: string; height: number} {
-	const output = new Output({width, height}) as InstanceType<Patched['Output']> & {clip(clip: object): void; unclip(): void};
+function draw(Output: OutputClass, width: number, height: number, operations: Operation[]): {output: string; height: number} {
+	const output = new Output({width, height}) as InstanceType<OutputClass> & {clip(clip: object): void; unclip(): void};
 	for (const operation of operations) {
 		if (operation.type === 'write') output.write(operation.x, operation.y, operation.text, {transformers: operation.transformers});
 		else if (operation.type === 'clip') output.clip(operation.clip);
@@ -195,9 +215,7 @@ const withTexts = (operations: Pooled[], pool: string[]): Operation[] =>
 	operations.map((operation) => (operation.type === 'write' ? {...operation, text: pool[operation.text % pool.length]!} : operation));
 
 it('the replacement Output draws exactly the frames Ink’s own draws, frame after frame, with its caches kept across frames', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
-		default: Patched['Output'];
-	};
+	const Original = original.Output;
 	expect(patched.Output).not.toBe(Original);
 	fc.assert(
 		fc.property(
@@ -219,9 +237,7 @@ it('the replacement Output draws exactly the frames Ink’s own draws, frame aft
 });
 
 it('the replacement Output draws a real screen’s lines as Ink does, including a wide character cut by a clip', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
-		default: Patched['Output'];
-	};
+	const Original = original.Output;
 	const lines = ['\u001b[32mok\u001b[39m  fraud  v2 │ ██▏ 10%', 'plain text', '⣿⣀ chart → 12 ms · …', '界 wide'];
 	for (let frame = 0; frame < 3; frame++) {
 		const operations: Operation[] = [{type: 'clip', clip: {x1: 1, x2: 29, y1: 0, y2: 5}}];
@@ -234,11 +250,9 @@ it('the replacement Output draws a real screen’s lines as Ink does, including 
 });
 
 it('the replacement Output’s fast path draws every one-column character as Ink’s own does, plain and styled', async () => {
-	const {default: Original} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/output.js')).href)) as {
-		default: Patched['Output'];
-	};
+	const Original = original.Output;
 	const characters: string[] = [];
-	for (const [from, to] of narrowRanges as Array<[number, number]>)
+	for (const [from, to] of narrowRanges)
 		for (let codePoint = from; codePoint <= to; codePoint++) characters.push(String.fromCodePoint(codePoint));
 	const differing: string[] = [];
 	for (let start = 0; start < characters.length; start += 30) {
@@ -252,47 +266,4 @@ it('the replacement Output’s fast path draws every one-column character as Ink
 
 	expect(characters.length).toBeGreaterThan(800);
 	expect(differing).toEqual([]);
-});
-
-it('Ink’s measure and wrap caches keep short texts and not long ones, and measure and wrap every text as Ink does', () => {
-	const row = '\u001b[32mcanary\u001b[39m v13 │ ██▏ 10% │ 1.2k rps';
-	// A prediction log's text: a new one every frame, 12 KB, looked up by no later frame.
-	const log = Array.from(
-		{length: 40},
-		(_, line) => `\u001b[90m21:46:${String(line).padStart(2, '0')}\u001b[39m 02862042-44e8-4da7 sentiment v4 ok ${line} ms`,
-	).join('\n');
-	expect(row.length).toBeLessThanOrEqual(cachedTextLimit);
-	expect(log.length).toBeGreaterThan(cachedTextLimit);
-
-	const measured = patched.measureTextCache.size;
-	const wrapped = patched.wrapTextCache.size;
-	expect(patched.measureText(log)).toEqual(ink.measureText(log));
-	expect(patched.wrapText(log, 30, 'truncate-end')).toBe(ink.wrapText(log, 30, 'truncate-end'));
-	expect(patched.wrapText(log, 30, 'wrap')).toBe(ink.wrapText(log, 30, 'wrap'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured, wrapped]);
-
-	expect(patched.measureText(row)).toEqual(ink.measureText(row));
-	expect(patched.wrapText(row, 12, 'truncate-end')).toBe(ink.wrapText(row, 12, 'truncate-end'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured + 1, wrapped + 1]);
-	// A hit returns what was cached, as before.
-	expect(patched.measureText(row)).toEqual(ink.measureText(row));
-	expect(patched.wrapText(row, 12, 'truncate-end')).toBe(ink.wrapText(row, 12, 'truncate-end'));
-	expect([patched.measureTextCache.size, patched.wrapTextCache.size]).toEqual([measured + 1, wrapped + 1]);
-});
-
-it('the patched measure and wrap agree with Ink’s on random texts of any length', () => {
-	const characters = ['a', ' ', '\n', '│', '█', '界', '😀', '\u001b[31m', '\u001b[39m', 'é'];
-	fc.assert(
-		fc.property(
-			fc.array(fc.constantFrom(...characters), {maxLength: 400}),
-			fc.integer({min: 0, max: 50}),
-			fc.constantFrom('wrap', 'hard', 'truncate-end', 'truncate-middle', 'truncate-start'),
-			(parts, width, wrapType) => {
-				const text = parts.join('');
-				expect(patched.measureText(text)).toEqual(ink.measureText(text));
-				expect(patched.wrapText(text, width, wrapType)).toBe(ink.wrapText(text, width, wrapType));
-			},
-		),
-		{numRuns: 200},
-	);
 });
