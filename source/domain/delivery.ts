@@ -220,7 +220,8 @@ export function advanceDelivery(state: DeliveryState, input: DeliveryInput, now:
 	switch (state.phase) {
 		case 'starting': {
 			if (input.kind !== 'done') return same(state);
-			if (input.effect === 'create') {
+			// Only the effect this mode starts with: a stray one must not put a weights delivery in owner's phases.
+			if (input.effect === 'create' && state.mode === 'weights') {
 				const deadline = now + spec.readyTimeoutSeconds * 1000;
 				return {
 					state: to(state, 'waiting-ready', now, `created ${spec.version}; waiting until it is ready`, {nextAt: deadline}),
@@ -228,7 +229,7 @@ export function advanceDelivery(state: DeliveryState, input: DeliveryInput, now:
 				};
 			}
 
-			if (input.effect === 'set-owner-image') {
+			if (input.effect === 'set-owner-image' && state.mode === 'owner') {
 				return {state: to(state, 'following', now, `image set on the owner; following the controller`), effects: [{kind: 'observe-owner'}]};
 			}
 
@@ -384,6 +385,10 @@ function command(state: DeliveryState, which: DeliveryCommand, by: string, now: 
 }
 
 function failed(state: DeliveryState, effect: DeliveryEffect['kind'], message: string, now: number): DeliveryStep {
+	// While rolling back or promoting, only the failure of that effect counts: an effect still in flight from before
+	// (a judgement, a weight) must not turn an abort into a plain rollback, nor start a second rollback.
+	if (state.phase === 'rolling-back' && effect !== 'rollback' && effect !== 'owner-abort') return same(state);
+	if (state.phase === 'promoting' && effect !== 'promote') return same(state);
 	// A rollback (or a promotion) that fails needs a person: stop, say so, and leave the weights as they are.
 	if (effect === 'rollback' || effect === 'owner-abort' || effect === 'promote') {
 		const reason = `${effect} failed: ${message} — traffic is as it was; fix it by hand (modeldeck weight / promote / rollback)`;
@@ -391,6 +396,43 @@ function failed(state: DeliveryState, effect: DeliveryEffect['kind'], message: s
 	}
 
 	return rollBack(state, now, `${effect} failed: ${message}`);
+}
+
+/**
+ * What a runner that picks STATE up (after a restart, from the annotation) carries out at once: the effect the phase
+ * waits on, which may have been in flight when the previous runner stopped (every effect is idempotent). Phases that
+ * move on ticks (waiting-ready, following, a step waiting for its judgement) need none.
+ */
+export function resumeDeliveryEffects(state: DeliveryState): DeliveryEffect[] {
+	if (state.paused) return [];
+	switch (state.phase) {
+		case 'starting': {
+			return [state.mode === 'weights' ? {kind: 'create'} : {kind: 'set-owner-image'}];
+		}
+
+		case 'smoke-testing': {
+			return [{kind: 'smoke'}];
+		}
+
+		case 'stepping': {
+			const weight = state.spec.steps[state.stepIndex];
+			if (weight !== undefined && weight !== state.weight) return [{kind: 'set-weight', weight}];
+			// A step whose judgement was due (nextAt cleared when it was asked for) and never came back.
+			return state.nextAt === undefined ? [{kind: 'judge'}] : [];
+		}
+
+		case 'promoting': {
+			return [{kind: 'promote'}];
+		}
+
+		case 'rolling-back': {
+			return [state.mode === 'owner' && state.reason?.startsWith('aborted') === true ? {kind: 'owner-abort'} : {kind: 'rollback'}];
+		}
+
+		default: {
+			return [];
+		}
+	}
 }
 
 /** For the screen and the CLI: `step 2/4 · 25% · judging in 1m40s`, `promoted`, `rolled back: judged fail …`. */
@@ -461,6 +503,28 @@ const phases: ReadonlySet<string> = new Set<DeliveryPhase>([
 	'failed',
 ]);
 
+function optional(value: unknown, type: 'number' | 'string'): boolean {
+	return value === undefined || typeof value === type;
+}
+
+function isEvent(value: unknown): boolean {
+	const event = value as Record<string, unknown> | null;
+	return typeof event === 'object' && event !== null && typeof event.at === 'number' && typeof event.message === 'string';
+}
+
+const verdictResults: ReadonlySet<unknown> = new Set(['pass', 'marginal', 'fail', 'insufficient-data']);
+
+function isJudgement(value: unknown): boolean {
+	const judgement = value as Record<string, unknown> | null;
+	return (
+		typeof judgement === 'object' &&
+		judgement !== null &&
+		verdictResults.has(judgement.result) &&
+		typeof judgement.summary === 'string' &&
+		typeof judgement.at === 'number'
+	);
+}
+
 function isDeliveryState(value: unknown): value is DeliveryState {
 	if (typeof value !== 'object' || value === null) return false;
 	const state = value as Record<string, unknown>;
@@ -479,6 +543,12 @@ function isDeliveryState(value: unknown): value is DeliveryState {
 		typeof state.startedAt === 'number' &&
 		typeof state.updatedAt === 'number' &&
 		Array.isArray(state.events) &&
+		state.events.every(isEvent) &&
+		optional(state.nextAt, 'number') &&
+		optional(state.remainingMs, 'number') &&
+		optional(state.reason, 'string') &&
+		optional(state.ownerProgress, 'string') &&
+		(state.judgement === undefined || isJudgement(state.judgement)) &&
 		typeof spec === 'object' &&
 		typeof model?.namespace === 'string' &&
 		typeof model.name === 'string' &&

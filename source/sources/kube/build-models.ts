@@ -43,10 +43,20 @@ import {markOwners} from './discovery/ownership.ts';
 import {type ClusterSnapshot, namespaceOf, SnapshotIndex, sanitize, sortByName} from './discovery/snapshot.ts';
 import type {ModelAnalysis} from './discovery/traffic.ts';
 import type {HttpRoute, VirtualService} from './objects.ts';
+import {decodeDeliveryState, deliveryAnnotation} from '../../domain/delivery.ts';
 
 export type {ClusterSnapshot} from './discovery/snapshot.ts';
 export type {ModelAnalysis, TrafficBackend, TrafficControl} from './discovery/traffic.ts';
 export {modeldeckAnnotations, stableAnnotation} from './discovery/tracks.ts';
+
+/** The progressive delivery kept in the model's annotation; a bad one is a warning, never a crash. */
+function withDelivery(model: Model): void {
+	const text = model.annotations?.[deliveryAnnotation];
+	if (text === undefined) return;
+	const decoded = decodeDeliveryState(text);
+	if ('state' in decoded) model.delivery = decoded.state;
+	else model.warnings = [...(model.warnings ?? []), decoded.error];
+}
 
 export function buildModels(snapshot: ClusterSnapshot, conventions: Conventions = defaultConventions): Model[] {
 	return analyseModels(snapshot, conventions).map((analysis) => analysis.model);
@@ -169,6 +179,7 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 
 	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
 	markOwners(analyses, snapshot);
+	for (const analysis of analyses) withDelivery(analysis.model);
 
 	return analyses.sort((a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name));
 }

@@ -6,6 +6,8 @@ import {KubeConfig} from '@kubernetes/client-node';
 import type {ClusterPort, SourceError} from '../../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../../domain/types.ts';
 import {KubeActions, type PlannedChange, type TrafficAction} from './actions.ts';
+import type {DeliveryPlan, DeliveryPort, DeliverySpec} from '../../domain/delivery.ts';
+import {KubeDeliveryPort} from './delivery/kube-delivery.ts';
 import {type Conventions, withDefaults} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath} from './http.ts';
@@ -41,6 +43,9 @@ export interface KubeCluster extends ClusterPort {
 	plannedChanges(action: TrafficAction): Promise<PlannedChange[]>;
 	/** Carries out the action, refusing (ConflictError, before writing) a plan that writes outside `within`. */
 	actWithin(action: TrafficAction, within: PlannedChange[]): Promise<void>;
+	/** The DeliveryPort over this cluster's connection (delivery/kube-delivery.ts), for a DeliveryRunner. */
+	deliveryPort(): DeliveryPort;
+	planDelivery(spec: DeliverySpec): Promise<DeliveryPlan>;
 }
 
 function loadKubeConfig(options: KubeClusterOptions): KubeConfig {
@@ -132,6 +137,7 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 	let http = new KubeHttp(pinnedCopy(kubeConfig));
 	let namespace = namespaceFor();
 	const actions = new KubeActions(() => http, {conventions, promoteKeepsOldStable: options.promoteKeepsOldStable ?? false});
+	const deliveries = new KubeDeliveryPort(() => http, actions, conventions, namespace ? [namespace] : undefined);
 
 	const cluster: KubeCluster = {
 		get label() {
@@ -201,6 +207,8 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 		readModel: async (model: ModelRef) => (await actions.read(model)).model,
 		plannedChanges: (action: TrafficAction) => actions.plannedChanges(action),
 		actWithin: (action: TrafficAction, within: PlannedChange[]) => actions.act(action, {within}),
+		deliveryPort: () => deliveries,
+		planDelivery: async (spec: DeliverySpec) => deliveries.planDelivery(spec),
 	};
 	return cluster;
 }

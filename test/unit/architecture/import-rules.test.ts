@@ -32,10 +32,12 @@ const allowed: Record<string, readonly string[]> = {
 	settings: ['domain', 'cli-flags.ts'],
 	'cli-flags.ts': ['domain'],
 	// One-shot commands (status, weight, promote …) over the same ports.
-	commands: ['domain', 'sources', 'settings', 'cli-flags.ts'],
+	commands: ['domain', 'sources', 'settings', 'cli-flags.ts', 'delivery'],
 	// The in-cluster agent: a program of its own over the same adapters.
-	agent: ['domain', 'sources', 'protocol', 'settings'],
+	agent: ['domain', 'sources', 'protocol', 'settings', 'delivery'],
 	'model-server': ['domain'],
+	// Progressive delivery's runner: application layer over the domain, given its ports and callbacks.
+	delivery: ['domain'],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
 };

@@ -1,0 +1,181 @@
+/**
+ * The Kubernetes DeliveryPort against a real control plane (kwok makes the new pods ready), driven by the real
+ * DeliveryRunner: a new version of a plain model (Deployments behind an HTTPRoute) is created from the stable one,
+ * stepped through its weights and promoted; a failing judgement rolls it back (0%, scaled to 0, kept); the state lives
+ * in the route's annotation, discovery shows it, and a second runner resumes it. The judge here is given (the agent's
+ * judge over real metrics is tested in delivery-agent.test.ts): what is under test is every write the port makes.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {type Cluster, startCluster} from '../../harness/cluster.mjs';
+import type {VerdictResult} from '../../source/domain/analysis.ts';
+import {deliveryAnnotation, type DeliverySpec, type DeliveryState} from '../../source/domain/delivery.ts';
+import {DeliveryRunner, type DeliveryAuditRecord} from '../../source/delivery/runner.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
+import {TestApi} from '../fixtures/kube/api.ts';
+import {deployment, httpRoute, service, virtualService} from '../fixtures/kube/manifests.ts';
+import {applyScenario} from '../fixtures/kube/setup.ts';
+
+let cluster: Cluster;
+let api: TestApi;
+let kube: KubeCluster;
+
+beforeAll(async () => {
+	cluster = await startCluster();
+	api = new TestApi(cluster.kubeconfig);
+	kube = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all'});
+}, 300_000);
+
+afterAll(async () => {
+	await cluster?.stop();
+});
+
+/** A model `fraud` in NAMESPACE: Deployment fraud-v1 (2 replicas) and its Service behind an HTTPRoute at 100%. */
+async function plainModel(namespace: string): Promise<void> {
+	await applyScenario(api, {
+		namespace,
+		objects: [
+			deployment({namespace, model: 'fraud', version: 'v1', replicas: 2}),
+			service(namespace, 'fraud-v1', 'fraud', 'v1'),
+			httpRoute(namespace, 'fraud', 'fraud', [{service: 'fraud-v1', weight: 100}]),
+		],
+	});
+}
+
+function spec(namespace: string, overrides: Partial<DeliverySpec> = {}): DeliverySpec {
+	return {
+		model: {namespace, name: 'fraud'},
+		image: 'registry.example/fraud:v2',
+		version: 'v2',
+		steps: [20, 60, 100],
+		pauseSeconds: 0,
+		readyTimeoutSeconds: 120,
+		maxHolds: 0,
+		requestedBy: 'pipeline',
+		...overrides,
+	};
+}
+
+function runner(verdicts: VerdictResult[] = [], audit: DeliveryAuditRecord[] = []): DeliveryRunner {
+	return new DeliveryRunner({
+		port: kube.deliveryPort(),
+		judge: async (state: DeliveryState) => {
+			return {result: verdicts.shift() ?? 'pass', summary: `judged at ${state.weight}%`};
+		},
+		smoke: async () => ({ok: true, message: 'smoke test passed'}),
+		audit: (record) => {
+			audit.push(record);
+		},
+		tickMs: 100,
+		retryDelayMs: 100,
+	});
+}
+
+async function routeWeights(namespace: string): Promise<Record<string, number>> {
+	const route = await api.get('HTTPRoute', namespace, 'fraud');
+	return Object.fromEntries(
+		route.spec.rules[0].backendRefs.map((backend: {name: string; weight: number}) => [backend.name, backend.weight]),
+	);
+}
+
+describe('KubeDeliveryPort', () => {
+	it('plans every write from a fresh read, and refuses what it does not support with what it does', async () => {
+		await plainModel('deliver-plan');
+		const plan = await kube.planDelivery(spec('deliver-plan'));
+		expect(plan).toMatchObject({mode: 'weights', stable: 'v1'});
+		expect(plan.writes.map((write) => write.object)).toEqual([
+			'Deployment/fraud-v2',
+			'Service/fraud-v2',
+			'HTTPRoute/fraud',
+			'HTTPRoute/fraud',
+		]);
+		await expect(kube.planDelivery(spec('deliver-plan', {version: 'v1'}))).rejects.toThrow(/already has a version v1/);
+
+		const namespace = 'deliver-istio';
+		await applyScenario(api, {
+			namespace,
+			objects: [
+				deployment({namespace, model: 'fraud', version: 'v1'}),
+				service(namespace, 'fraud', 'fraud'),
+				virtualService(namespace, 'fraud', 'fraud', [{host: 'fraud', subset: 'v1', weight: 100}]),
+			],
+		});
+		await expect(kube.planDelivery(spec(namespace))).rejects.toThrow(
+			/not supported yet — modeldeck rolls out new versions of models made of Deployments/,
+		);
+	});
+
+	it('creates the new version from the stable one, steps its weights, promotes, and keeps the state on the route', async () => {
+		const namespace = 'deliver-promote';
+		await plainModel(namespace);
+		const audit: DeliveryAuditRecord[] = [];
+		const deliveries = runner([], audit);
+		deliveries.run();
+		const started = await deliveries.start(spec(namespace));
+		expect(started.ok).toBe(true);
+		const final = await deliveries.settled(spec(namespace).model);
+		deliveries.close();
+		expect(final.phase).toBe('promoted');
+
+		const created = await api.get('Deployment', namespace, 'fraud-v2');
+		expect(created.spec.template.spec.containers[0].image).toBe('registry.example/fraud:v2');
+		expect(created.spec.template.metadata.labels['app.kubernetes.io/version']).toBe('v2');
+		expect(created.spec.selector.matchLabels['modeldeck.dev/deployment']).toBe('fraud-v2');
+		expect(created.spec.replicas).toBe(2);
+		expect((await api.get('Service', namespace, 'fraud-v2')).spec.selector['app.kubernetes.io/version']).toBe('v2');
+		expect(await routeWeights(namespace)).toEqual({'fraud-v1': 0, 'fraud-v2': 100});
+		// The old stable is scaled to zero by the promotion, as the console's promote does.
+		expect((await api.get('Deployment', namespace, 'fraud-v1')).spec.replicas).toBe(0);
+
+		const route = await api.get('HTTPRoute', namespace, 'fraud');
+		expect(route.metadata.annotations['modeldeck.dev/stable']).toBe('v2');
+		expect(JSON.parse(route.metadata.annotations[deliveryAnnotation])).toMatchObject({phase: 'promoted', weight: 100});
+		const model = await kube.readModel(spec(namespace).model);
+		expect(model.delivery).toMatchObject({phase: 'promoted', spec: {version: 'v2'}});
+
+		expect(audit[0]!.entry.action).toBe('rollout start');
+		const weights = audit.filter((record) => record.entry.action === 'rollout weight').map((record) => record.state.weight);
+		expect(weights).toEqual([20, 60, 100]);
+		expect(audit.at(-1)!.entry.action).toBe('rollout promote');
+	});
+
+	it('rolls back on a failing judgement: the new version at 0%, scaled to 0 and kept for inspection', async () => {
+		const namespace = 'deliver-rollback';
+		await plainModel(namespace);
+		const deliveries = runner(['pass', 'fail']);
+		deliveries.run();
+		await deliveries.start(spec(namespace));
+		const final = await deliveries.settled(spec(namespace).model);
+		deliveries.close();
+		expect(final).toMatchObject({phase: 'rolled-back', reason: expect.stringContaining('judged fail at 60%')});
+		expect(await routeWeights(namespace)).toEqual({'fraud-v1': 100, 'fraud-v2': 0});
+		expect((await api.get('Deployment', namespace, 'fraud-v2')).spec.replicas).toBe(0);
+		expect((await api.get('Deployment', namespace, 'fraud-v1')).spec.replicas).toBe(2);
+		expect((await kube.readModel(spec(namespace).model)).delivery?.phase).toBe('rolled-back');
+	});
+
+	it('a second runner resumes a delivery from the route annotation; a bad annotation is a model warning', async () => {
+		const namespace = 'deliver-resume';
+		await plainModel(namespace);
+		const first = runner();
+		first.run();
+		await first.start(spec(namespace, {pauseSeconds: 3600}));
+		await api.waitFor('the first step', async () => (await routeWeights(namespace))['fraud-v2'] === 20);
+		first.close();
+		await first.idle();
+
+		const second = runner();
+		const resumed = await second.resume();
+		expect(resumed.map((state) => [state.spec.model.namespace, state.phase, state.weight])).toContainEqual([namespace, 'stepping', 20]);
+		await second.command(spec(namespace).model, 'abort', 'alice');
+		second.run();
+		const final = await second.settled(spec(namespace).model);
+		second.close();
+		expect(final).toMatchObject({phase: 'aborted', reason: 'aborted by alice'});
+		expect(await routeWeights(namespace)).toEqual({'fraud-v1': 100, 'fraud-v2': 0});
+
+		await api.patch('HTTPRoute', namespace, 'fraud', {metadata: {annotations: {[deliveryAnnotation]: '{"id": 7'}}});
+		const model = await kube.readModel(spec(namespace).model);
+		expect(model.delivery).toBeUndefined();
+		expect(model.warnings?.join('\n')).toMatch(/modeldeck.dev\/delivery is not JSON/);
+	});
+});
