@@ -10,6 +10,8 @@ import {runLoad} from './actions/load-generator.ts';
 import {workerResult} from './actions/load-job.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import {GuardSettingsSource} from './guard/settings-file.ts';
+import {readRegistrySettingsFile} from './registry/settings.ts';
+import type {RegistrySettings} from './registry/settings.ts';
 import type {KubeAgentClient} from './kube.ts';
 import {startAgent} from './http/server.ts';
 import type {AgentOptions} from './http/server.ts';
@@ -47,6 +49,8 @@ Options:
   --guard                     Judge guarded canaries and roll back failing ones
   --guard-dry-run             Judge and report, but change nothing
   --guard-config FILE         Guard settings per model, JSON or YAML (a mounted ConfigMap)
+  --registry-config FILE      Follow MLflow Model Registry aliases and roll out the versions they move to, JSON or
+                              YAML (see docs/registry.md); also serves POST /v1/registry/webhook
   --alert-webhook URL         Post guard alerts there (Alertmanager API or Slack incoming webhook)
   --alert-format FORMAT       alertmanager or slack (default: slack for hooks.slack.com, else alertmanager)
   --model-port N              Port of model versions' Services (default 80)
@@ -82,6 +86,7 @@ export interface ParsedAgentFlags {
 	guard: boolean;
 	guardDryRun: boolean;
 	guardConfig?: string;
+	registryConfig?: string;
 	alertWebhook?: string;
 	alertFormat?: AlertFormat;
 	modelPort: number;
@@ -140,6 +145,7 @@ export function parseAgentFlags(
 			guard: {type: 'boolean'},
 			'guard-dry-run': {type: 'boolean'},
 			'guard-config': {type: 'string'},
+			'registry-config': {type: 'string'},
 			'alert-webhook': {type: 'string'},
 			'alert-format': {type: 'string'},
 			'model-port': {type: 'string'},
@@ -208,6 +214,7 @@ export function parseAgentFlags(
 		ingestToken: values['ingest-token'] ?? env['MODELDECK_INGEST_TOKEN'],
 		prometheus: values.prometheus,
 		guardConfig: values['guard-config'],
+		registryConfig: values['registry-config'],
 		alertWebhook: values['alert-webhook'],
 		alertFormat: alertFormat as AlertFormat | undefined,
 		loadtestImage: values['loadtest-image'] ?? env['MODELDECK_IMAGE'],
@@ -316,6 +323,16 @@ export async function runAgent(argv: string[]): Promise<number> {
 		}
 	}
 
+	let registrySettings: RegistrySettings | undefined;
+	if (flags.registryConfig) {
+		try {
+			registrySettings = readRegistrySettingsFile(flags.registryConfig);
+		} catch (error) {
+			process.stderr.write(`--registry-config: ${(error as Error).message}\n`);
+			return 2;
+		}
+	}
+
 	const options: AgentOptions = {
 		host: flags.host,
 		port: flags.port,
@@ -341,6 +358,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 		if (flags.ingestHost) options.ingestHost = flags.ingestHost;
 	}
 	if (flags.alertWebhook) options.alertWebhook = flags.alertWebhook;
+	if (registrySettings) options.registry = {settings: registrySettings};
 	if (flags.alertFormat) options.alertFormat = flags.alertFormat;
 	if (flags.dbPath === ':memory:') logLine('predictions are kept in memory only; pass --db PATH to keep them across restarts');
 

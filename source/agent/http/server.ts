@@ -32,7 +32,7 @@ import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
 import {maxQueryLimit} from '../store/sqlite-store.ts';
 import {startRegistry} from '../registry/registry.ts';
-import type {RegistryOptions} from '../registry/registry.ts';
+import type {RegistryOptions, RunningRegistry} from '../registry/registry.ts';
 import {serveRegistryWebhook} from '../registry/webhook.ts';
 
 export interface AgentOptions extends AgentCoreOptions {
@@ -156,7 +156,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 	const core = new AgentCore(options);
 	if (core.noAuth) log('WARNING: --no-auth: every caller may read everything and change traffic. Use only for local demos.');
-	const registry = options.registry ? startRegistry(core, options.registry, log) : undefined;
+	let registry: RunningRegistry | undefined;
+	try {
+		registry = options.registry ? startRegistry(core, options.registry, log) : undefined;
+	} catch (error) {
+		await core.close();
+		throw error;
+	}
 
 	async function identify(request: http.IncomingMessage): Promise<Identity> {
 		return core.authenticate(tokenFrom(request.headers));

@@ -12,8 +12,8 @@ import type {RegistryClient, RegistryWatcherMetrics} from './watcher.ts';
 
 export interface RegistryOptions {
 	settings: RegistrySettings;
-	/** Starts the rollouts: the agent's delivery runner. */
-	starter: DeliveryStarter;
+	/** Starts the rollouts. Default: the agent's own delivery runner (`AgentCore.deliveries`). */
+	starter?: DeliveryStarter;
 	/** Where `mlflow.tokenEnv` and `mlflow.webhookSecretEnv` are read. Default process.env. */
 	env?: NodeJS.ProcessEnv;
 	/** Default: MLflow's REST API at `mlflow.url`. */
@@ -55,7 +55,13 @@ function registryMetrics(core: AgentCore): RegistryWatcherMetrics {
 	};
 }
 
+/** Throws when there is nothing to start rollouts with (an agent without a cluster). */
 export function startRegistry(core: AgentCore, options: RegistryOptions, log: (line: string) => void): RunningRegistry {
+	const starter = options.starter ?? core.deliveries;
+	if (!starter)
+		throw new Error(
+			'the registry watcher needs the agent to run rollouts, which needs a cluster: drop --registry-config or give the agent a cluster',
+		);
 	const env = options.env ?? process.env;
 	const {mlflow} = options.settings;
 	const token = mlflow.tokenEnv ? env[mlflow.tokenEnv] : undefined;
@@ -68,7 +74,7 @@ export function startRegistry(core: AgentCore, options: RegistryOptions, log: (l
 	const watcher = new RegistryWatcher({
 		settings: options.settings,
 		client,
-		starter: options.starter,
+		starter,
 		memory: {get: (key) => core.store.readMeta(key), set: (key, value) => core.store.writeMeta(key, value)},
 		audit: (entry, namespace) => core.auditor.record(entry, namespace, undefined, 'ModeldeckRegistry'),
 		metrics: registryMetrics(core),

@@ -4,7 +4,8 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import {describe, expect, it} from 'vitest';
+import {describe, expect, it, vi} from 'vitest';
+import {parseAgentFlags, runAgent} from '../../../source/agent/main.ts';
 import {deliverySpecProblems} from '../../../source/domain/delivery.ts';
 import {deliverySpecFor, renderTemplate} from '../../../source/agent/registry/mapping.ts';
 import type {RegistryModelVersion} from '../../../source/agent/registry/mapping.ts';
@@ -141,6 +142,22 @@ follow:
 		writeFileSync(file, 'mlflow: {url: http://mlflow:5000}\nfollow: []\n');
 		expect(() => readRegistrySettingsFile(file)).toThrow(`registry settings ${file}: follow: give a list of aliases to follow`);
 		rmSync(directory, {recursive: true, force: true});
+	});
+
+	it('modeldeck agent --registry-config FILE: read at start, a bad file stops the agent with exit 2 and the reason', async () => {
+		expect(parseAgentFlags(['--registry-config', 'registry.yaml'], {})).toMatchObject({flags: {registryConfig: 'registry.yaml'}});
+		const written: string[] = [];
+		const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+			written.push(String(chunk));
+			return true;
+		});
+		try {
+			expect(await runAgent(['--registry-config', '/nonexistent/registry.yaml', '--no-auth'])).toBe(2);
+		} finally {
+			spy.mockRestore();
+		}
+
+		expect(written.join('')).toMatch(/^--registry-config: registry settings \/nonexistent\/registry.yaml cannot be read: ENOENT/);
 	});
 
 	it('checks templates: known placeholders pass, anything else is named', () => {
