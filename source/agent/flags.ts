@@ -45,6 +45,14 @@ export const agentFlags: readonly FlagDef[] = [
 	{name: 'guard', help: ['Judge guarded canaries and roll back failing ones']},
 	{name: 'guard-dry-run', help: ['Judge and report, but change nothing']},
 	{name: 'guard-config', value: 'FILE', help: ['Guard settings per model, JSON or YAML (a mounted ConfigMap)']},
+	{
+		name: 'registry-config',
+		value: 'FILE',
+		help: [
+			'Follow MLflow Model Registry aliases and roll out the versions they move to, JSON or',
+			'YAML (see docs/registry.md); also serves POST /v1/registry/webhook',
+		],
+	},
 	{name: 'alert-webhook', value: 'URL', help: ['Post guard alerts there (Alertmanager API or Slack incoming webhook)']},
 	{
 		name: 'alert-format',

@@ -11,6 +11,8 @@ import {runLoad} from './actions/load-generator.ts';
 import {workerResult} from './actions/load-job.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import {GuardSettingsSource} from './guard/settings-file.ts';
+import {readRegistrySettingsFile} from './registry/settings.ts';
+import type {RegistrySettings} from './registry/settings.ts';
 import type {KubeAgentClient} from './kube.ts';
 import {startAgent} from './http/server.ts';
 import type {AgentOptions} from './http/server.ts';
@@ -43,6 +45,7 @@ export interface ParsedAgentFlags {
 	guard: boolean;
 	guardDryRun: boolean;
 	guardConfig?: string;
+	registryConfig?: string;
 	alertWebhook?: string;
 	alertFormat?: AlertFormat;
 	modelPort: number;
@@ -143,6 +146,7 @@ export function parseAgentFlags(
 		ingestToken: text('ingest-token') ?? env['MODELDECK_INGEST_TOKEN'],
 		prometheus: text('prometheus'),
 		guardConfig: text('guard-config'),
+		registryConfig: text('registry-config'),
 		alertWebhook: text('alert-webhook'),
 		alertFormat: alertFormat as AlertFormat | undefined,
 		loadtestImage: text('loadtest-image') ?? env['MODELDECK_IMAGE'],
@@ -248,6 +252,16 @@ export async function runAgent(argv: string[]): Promise<number> {
 		}
 	}
 
+	let registrySettings: RegistrySettings | undefined;
+	if (flags.registryConfig) {
+		try {
+			registrySettings = readRegistrySettingsFile(flags.registryConfig);
+		} catch (error) {
+			process.stderr.write(`--registry-config: ${(error as Error).message}\n`);
+			return 2;
+		}
+	}
+
 	const options: AgentOptions = {
 		host: flags.host,
 		port: flags.port,
@@ -273,6 +287,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 		if (flags.ingestHost) options.ingestHost = flags.ingestHost;
 	}
 	if (flags.alertWebhook) options.alertWebhook = flags.alertWebhook;
+	if (registrySettings) options.registry = {settings: registrySettings};
 	if (flags.alertFormat) options.alertFormat = flags.alertFormat;
 	if (flags.dbPath === ':memory:') logLine('predictions are kept in memory only; pass --db PATH to keep them across restarts');
 

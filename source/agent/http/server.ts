@@ -31,6 +31,9 @@ import type {ClientMessage, ServerMessage} from '../../protocol/agent.ts';
 import {parseFilter} from '../stream/filter.ts';
 import type {Subscriber} from '../stream/hub.ts';
 import {maxQueryLimit} from '../store/sqlite-store.ts';
+import {startRegistry} from '../registry/registry.ts';
+import type {RegistryOptions, RunningRegistry} from '../registry/registry.ts';
+import {serveRegistryWebhook} from '../registry/webhook.ts';
 
 export interface AgentOptions extends AgentCoreOptions {
 	/** Default 127.0.0.1 (runAgent: 0.0.0.0). */
@@ -49,6 +52,8 @@ export interface AgentOptions extends AgentCoreOptions {
 	maxBodyBytes?: number;
 	/** Ping interval; a client that missed a whole interval is disconnected. Default 30 s. */
 	heartbeatMs?: number;
+	/** The registry watcher (MLflow aliases → rollouts) and its webhook, POST /v1/registry/webhook. Default: off. */
+	registry?: RegistryOptions;
 }
 
 export interface RunningAgent {
@@ -151,6 +156,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 	const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 	const core = new AgentCore(options);
 	if (core.noAuth) log('WARNING: --no-auth: every caller may read everything and change traffic. Use only for local demos.');
+	let registry: RunningRegistry | undefined;
+	try {
+		registry = options.registry ? startRegistry(core, options.registry, log) : undefined;
+	} catch (error) {
+		await core.close();
+		throw error;
+	}
 
 	async function identify(request: http.IncomingMessage): Promise<Identity> {
 		return core.authenticate(tokenFrom(request.headers));
@@ -304,6 +316,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 			case '/v1/actions':
 				only('POST');
 				await handleActions(request, response);
+				return;
+			case '/v1/registry/webhook':
+				only('POST');
+				await serveRegistryWebhook(request, response, {
+					watcher: registry?.watcher,
+					secret: registry?.webhookSecret,
+					authenticate: () => identify(request),
+				});
 				return;
 			case '/v1/stream':
 				throw new HttpProblem(426, `${path} is a WebSocket: connect with subprotocol ${streamSubprotocol}`);
@@ -588,6 +608,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 		close() {
 			closing ??= (async () => {
 				clearInterval(heartbeat);
+				registry?.close();
 				for (const ws of sockets.clients) ws.close(1001, 'the agent is stopping');
 				if (ingestServer) {
 					await new Promise<void>((resolve) => {

@@ -224,6 +224,17 @@ export class AgentStore {
 		this.#persistedSeq = this.#lastSeq;
 	}
 
+	/** A small value kept across restarts (e.g. the registry watcher's last version per alias); undefined when absent. */
+	readMeta(key: string): string | undefined {
+		const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key);
+		return row === undefined ? undefined : String(row['value']);
+	}
+
+	/** Keeps a small value across restarts; throws when the store cannot write. */
+	writeMeta(key: string, value: string): void {
+		this.#setMeta.run(key, value);
+	}
+
 	get isOpen(): boolean {
 		return this.#open && this.#db.isOpen;
 	}
