@@ -11,13 +11,10 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
+import {traceStartup as trace} from './startup-trace.ts';
 import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
 
-/** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
-function trace(stage: string): void {
-	if (traceStartup) process.stderr.write(`[startup] ${stage} ${performance.now().toFixed(0)} ms\n`);
-}
 
 /**
  * `MODELDECK_TRACE_FRAMES=FILE` appends a line per frame to FILE (for the console benchmark): epoch ms, Ink's render
@@ -297,7 +294,9 @@ async function realSources(
 	const cluster = new LazyClusterPort(
 		async (picked) => {
 			await new Promise((resolve) => setTimeout(resolve, 0));
+			trace('kubernetes client loading');
 			const {createKubeCluster} = await import('./sources/kube/index.ts');
+			trace('kubernetes client loaded');
 			const context = picked ?? options.context;
 			return createKubeCluster({
 				kubeconfigPath,

@@ -24,6 +24,7 @@ import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath, resourceTypes, type ResourceType} from './http.ts';
 import type {KubeList} from './objects.ts';
+import {traceStartup} from '../../startup-trace.ts';
 import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from './trim.ts';
 
 export interface WatchedKind {
@@ -212,12 +213,15 @@ export class ResilientInformer {
 		// quorum read of etcd, so a big namespace's first list costs the API server (and the first frame) far less. The
 		// watch then starts from the list's resourceVersion, so nothing after it is missed.
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+			const first = !this.settled;
+			if (first) traceStartup(`list ${kind.type.plural} sent`);
 			const result = await http.get<KubeList>(path, {
 				query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector, resourceVersion: '0'},
 				timeoutMs: timing.listTimeoutMs,
 			});
 			this.healthyAgain();
 			const items = result?.items ?? [];
+			if (first) traceStartup(`list ${kind.type.plural} parsed (${items.length})`);
 			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
 
@@ -362,7 +366,9 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 			list.push(...informer.objects());
 		}
 
+		if (!emitted) traceStartup('every kind listed');
 		const models = buildModels(snapshot, options.conventions);
+		if (!emitted) traceStartup(`models built (${models.length})`);
 		const json = JSON.stringify(models);
 		if (json === lastJson && !forceNext) return;
 		lastJson = json;
