@@ -82,6 +82,7 @@ async function main(): Promise<number> {
 	const appModule = import('./app.tsx');
 	const themeModule = import('./ui/theme.ts');
 	const analysisModule = loadAnalysis();
+	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./sources/kube/early-lists.ts');
 	const {scenarioNames} = await demoModule;
 	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
 	if ('errors' in validated) {
@@ -106,6 +107,8 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
+	// The first lists go out now, so that the API server serves them while the rest loads (sources/kube/early-lists.ts).
+	earlyLists = options.demo ? undefined : await sendEarlyLists(options, settings, earlyListsModule);
 	const {chooseTheme, noColorTheme, ansi16Theme, fullTheme} = await themeModule;
 	const theme =
 		options.colors === 'none'
@@ -155,7 +158,7 @@ async function main(): Promise<number> {
 		onExit = () => demo.stop();
 		trace('demo created');
 	} else {
-		const kubeconfig = options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
+		const kubeconfig = kubeconfigPath(options);
 		if (!existsSync(kubeconfig)) {
 			process.stderr.write(
 				`No kubeconfig at ${kubeconfig}. Point --kubeconfig or KUBECONFIG at one, start a local cluster with \`npm run cluster:up\`, or try the demo: modeldeck --demo\n`,
@@ -183,7 +186,14 @@ async function main(): Promise<number> {
 		const real =
 			'sources' in multi
 				? {sources: multi.sources, stop: () => undefined, namespace: undefined}
-				: await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
+				: await realSources(
+						multi.context ? {...options, context: multi.context} : options,
+						kubeconfig,
+						settings,
+						contextSettings,
+						inForce,
+						earlyLists,
+					);
 		sources = real.sources;
 		onExit = real.stop;
 		contextNamespace = real.namespace;
@@ -273,6 +283,28 @@ async function multiSources(
 	return {sources};
 }
 
+/** The kubeconfig the console reads: --kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config. */
+function kubeconfigPath(options: import('./cli-flags.ts').ConsoleOptions): string {
+	return options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
+}
+
+/** Sent at start-up (one context only); whatever the console did not take is dropped when main() ends. */
+let earlyLists: import('./sources/kube/early-lists.ts').EarlyLists | undefined;
+
+/** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
+async function sendEarlyLists(
+	options: import('./cli-flags.ts').ConsoleOptions,
+	settings: import('./settings/settings.ts').Settings,
+	module: Promise<typeof import('./sources/kube/early-lists.ts')> | undefined,
+) {
+	const several = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
+	if (several || !module) return undefined;
+	const {startEarlyLists} = await module;
+	const early = startEarlyLists(kubeconfigPath(options), options.context, options.allNamespaces ? 'all' : options.namespace);
+	if (early) trace('early lists sent');
+	return early;
+}
+
 async function loadAnalysis() {
 	const [{defaultDetectors}, {MannWhitneyJudge}] = await Promise.all([import('./domain/detectors.ts'), import('./domain/judge.ts')]);
 	return {detectors: defaultDetectors(), judge: new MannWhitneyJudge()};
@@ -284,6 +316,7 @@ async function realSources(
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
 	inForce: import('./sources/kube/kubeconfig-contexts.ts').KubeconfigContexts | undefined,
+	early: import('./sources/kube/early-lists.ts').EarlyLists | undefined,
 ): Promise<{sources: import('./domain/ports.ts').Sources; stop: () => void; namespace: string | undefined}> {
 	const {LazyClusterPort} = await import('./sources/lazy-cluster.ts');
 	const {LazyMetricsPort} = await import('./sources/lazy-metrics.ts');
@@ -303,6 +336,7 @@ async function realSources(
 				...(context ? {context} : {}),
 				...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
+				...(early ? {earlyLists: early} : {}),
 			});
 		},
 		contextName,
@@ -448,9 +482,11 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 
 main().then(
 	(code) => {
+		earlyLists?.discard();
 		process.exitCode = code;
 	},
 	(error: unknown) => {
+		earlyLists?.discard();
 		process.stderr.write(`modeldeck: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 		process.exitCode = 1;
 	},

@@ -22,6 +22,7 @@ import type {Model, Unsubscribe} from '../../domain/types.ts';
 import {type ClusterSnapshot, buildModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
+import {type EarlyLists, type EarlyResponse, earlyList, listQuery, requestKey} from './early-lists.ts';
 import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
 import {traceStartup} from '../../startup-trace.ts';
@@ -167,6 +168,7 @@ export class ResilientInformer {
 		events: InformerEvents,
 		policy: BackoffPolicy = defaultBackoff,
 		timing: HealthTiming = defaultHealthTiming,
+		early?: Promise<EarlyResponse>,
 	) {
 		this.kind = kind;
 		this.events = events;
@@ -175,13 +177,16 @@ export class ResilientInformer {
 		// `resourceVersion=0`, as client-go's reflectors list: served from the API server's watch cache instead of a
 		// quorum read of etcd, so a big namespace's first list costs the API server (and the first frame) far less. The
 		// watch then starts from the list's resourceVersion, so nothing after it is missed.
+		// The first list may have been sent before the Kubernetes client loaded (early-lists.ts): the informer takes its
+		// answer, or asks again when it failed.
+		let earlyResponse = early;
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
 			const first = !this.settled;
-			if (first) traceStartup(`list ${kind.type.plural} sent`);
-			const result = await http.get<KubeList>(path, {
-				query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector, resourceVersion: '0'},
-				timeoutMs: timing.listTimeoutMs,
-			});
+			if (first) traceStartup(`list ${kind.type.plural} ${earlyResponse ? 'taken from the early lists' : 'sent'}`);
+			const pending = earlyResponse;
+			earlyResponse = undefined;
+			const result =
+				(await earlyList<KubeList>(pending)) ?? (await http.get<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}));
 			this.healthyAgain();
 			const items = result?.items ?? [];
 			if (first) traceStartup(`list ${kind.type.plural} parsed (${items.length})`);
@@ -293,6 +298,8 @@ export interface ModelWatchOptions {
 	onChange: (models: Model[]) => void;
 	onError: (error: SourceError) => void;
 	backoff?: BackoffPolicy;
+	/** First lists sent before the Kubernetes client loaded, for this context and namespace (early-lists.ts). */
+	earlyLists?: EarlyLists;
 	/** Coalesces bursts of events (the first list of every kind) into one recomputation. Default 50 ms. */
 	debounceMs?: number;
 	/** A healthy moment: the heartbeat was answered and every watch runs. Called once a heartbeat while it lasts. */
@@ -414,8 +421,19 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 	};
 
 	const informers = watchedKinds(options.conventions).map(
-		(kind) => new ResilientInformer(kind, options.kubeConfig, http, options.namespace, events, options.backoff, timing),
+		(kind) =>
+			new ResilientInformer(
+				kind,
+				options.kubeConfig,
+				http,
+				options.namespace,
+				events,
+				options.backoff,
+				timing,
+				options.earlyLists?.take(requestKey(resourcePath(kind.type, options.namespace), listQuery(kind))),
+			),
 	);
+	options.earlyLists?.discard();
 	for (const informer of informers) informer.start();
 	void heartbeat();
 	return () => {

@@ -24,7 +24,7 @@ export interface WatchedKind {
  * labels, from routers' backends, name and version labels and KServe's Deployments. Each is trimmed on arrival to what
  * discovery reads (trim.ts); `conventions` no longer narrows the watch, only how objects are read.
  */
-export function watchedKinds(_conventions: Conventions): WatchedKind[] {
+export function watchedKinds(_conventions?: Conventions): WatchedKind[] {
 	return [
 		{key: 'deployments', type: resourceTypes.deployments, optional: false, trim: trimDeployment},
 		{key: 'replicaSets', type: resourceTypes.replicaSets, optional: false, trim: trimReplicaSet},
