@@ -5,6 +5,7 @@
 // the bundle.
 import {build} from 'esbuild';
 import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
+import {axiosWithoutWebGlobals, httpWithoutFacade} from './no-undici.mjs';
 import {renderPatches} from './render-patches.mjs';
 
 const started = performance.now();
@@ -30,7 +31,8 @@ const result = await build({
 		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",
 	},
-	plugins: [renderPatches],
+	// renderPatches: Ink's frame building; no-undici.mjs: keeps Node's bundled undici out of the process.
+	plugins: [renderPatches, httpWithoutFacade, axiosWithoutWebGlobals],
 	metafile: true,
 	logLevel: 'warning',
 });
