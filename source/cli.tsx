@@ -11,7 +11,7 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {traceStartup as trace} from './startup-trace.ts';
+import {traceStartup as trace} from './sources/startup-trace.ts';
 import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
 
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';

@@ -25,7 +25,7 @@ import {describeKubeError, statusOf} from './errors.ts';
 import {type EarlyLists, type EarlyResponse, earlyList, listQuery, requestKey} from './early-lists.ts';
 import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
-import {traceStartup} from '../../startup-trace.ts';
+import {traceStartup} from '../startup-trace.ts';
 import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
 
 export {type WatchedKind, watchedKinds} from './watched-kinds.ts';
