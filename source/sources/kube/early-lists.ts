@@ -12,6 +12,7 @@ import {readFileSync} from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import tls from 'node:tls';
 import {parse} from 'yaml';
 import {resourcePath} from './http.ts';
 import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
@@ -150,15 +151,27 @@ export class EarlyLists {
 	constructor(access: EarlyAccess, namespace: string | undefined, timeoutMs = 30_000) {
 		this.context = access.context;
 		this.server = access.server;
+		// One TLS context (the CA and client certificate parsed once) and a few kept-alive connections for all the lists,
+		// instead of a context and a handshake each; closed once every list is in.
+		const {ca, cert, key, ...rest} = access.options;
+		const secure = access.server.startsWith('https:') ? {secureContext: tls.createSecureContext({ca, cert, key})} : {};
+		const agent = access.server.startsWith('https:')
+			? new https.Agent({keepAlive: true, maxSockets: 4})
+			: new http.Agent({keepAlive: true, maxSockets: 4});
+		const shared = {...access, options: {...rest, ...secure, agent}};
+		const sent: Array<Promise<EarlyResponse>> = [];
 		for (const kind of watchedKinds()) {
 			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
 			const controller = new AbortController();
-			const response = send(access, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
+			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
+			sent.push(response);
 			this.#untaken.set(key, controller);
 			// A failure is found again by the ordinary request that replaces it.
 			response.catch(() => undefined);
 			this.#responses.set(key, response);
 		}
+
+		void Promise.allSettled(sent).then(() => agent.destroy());
 	}
 
 	/** How many responses were taken (for tests and the start-up trace). */
