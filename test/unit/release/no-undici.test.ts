@@ -38,6 +38,8 @@ async function run(plugins: Plugin[]): Promise<{undici: boolean; ok: boolean}> {
 		// As scripts/build.mjs: CommonJS dependencies call require() for Node built-ins.
 		banner: {js: "import {createRequire as __c} from 'node:module';const require=__c(import.meta.url);"},
 		nodePaths: [path.resolve('node_modules')],
+		// node_modules may be a symlink (a worktree's): resolve through it, not to where it points.
+		preserveSymlinks: true,
 		plugins,
 		logLevel: 'error',
 	});
