@@ -6,6 +6,7 @@
 import {build} from 'esbuild';
 import {chmod, readFile, rm, writeFile} from 'node:fs/promises';
 import {patchProblems} from './patch-dependencies.ts';
+import {axiosWithoutWebGlobals, httpWithoutFacade} from './no-undici.ts';
 
 const started = performance.now();
 // Ink and string-width are patched in node_modules at install (scripts/patch-dependencies.ts), for the tests and the
@@ -39,6 +40,8 @@ const result = await build({
 		// CommonJS dependencies bundled into ESM still call require() for Node built-ins.
 		js: "import {createRequire as __modeldeckCreateRequire} from 'node:module';const require=__modeldeckCreateRequire(import.meta.url);",
 	},
+	// no-undici.ts: keeps Node's bundled undici out of the process (Ink's frame building is patched in node_modules at install).
+	plugins: [httpWithoutFacade, axiosWithoutWebGlobals],
 	metafile: true,
 	logLevel: 'warning',
 });

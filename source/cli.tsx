@@ -11,14 +11,11 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
+import {traceStartup as trace} from './sources/startup-trace.ts';
 import {consoleFlags, consoleFlagValues, consoleHelp, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
 import {parseFlags} from './flags/parse.ts';
 
-/** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
-function trace(stage: string): void {
-	if (traceStartup) process.stderr.write(`[startup] ${stage} ${performance.now().toFixed(0)} ms\n`);
-}
 
 /**
  * `MODELDECK_TRACE_FRAMES=FILE` appends a line per frame to FILE (for the console benchmark): epoch ms, Ink's render
@@ -96,6 +93,7 @@ async function main(): Promise<number> {
 	const appModule = import('./app.tsx');
 	const themeModule = import('./ui/theme.ts');
 	const analysisModule = loadAnalysis();
+	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./sources/kube/early-lists.ts');
 	const {scenarioNames} = await demoModule;
 	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
 	if ('errors' in validated) {
@@ -120,6 +118,8 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
+	// The first lists go out now, so that the API server serves them while the rest loads (sources/kube/early-lists.ts).
+	earlyLists = options.demo ? undefined : await sendEarlyLists(options, settings, earlyListsModule);
 	const {chooseTheme, noColorTheme, ansi16Theme, fullTheme} = await themeModule;
 	const theme =
 		options.colors === 'none'
@@ -169,7 +169,7 @@ async function main(): Promise<number> {
 		onExit = () => demo.stop();
 		trace('demo created');
 	} else {
-		const kubeconfig = options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
+		const kubeconfig = kubeconfigPath(options);
 		if (!existsSync(kubeconfig)) {
 			process.stderr.write(
 				`No kubeconfig at ${kubeconfig}. Point --kubeconfig or KUBECONFIG at one, start a local cluster with \`npm run cluster:up\`, or try the demo: modeldeck --demo\n`,
@@ -197,7 +197,14 @@ async function main(): Promise<number> {
 		const real =
 			'sources' in multi
 				? {sources: multi.sources, stop: () => undefined, namespace: undefined}
-				: await realSources(multi.context ? {...options, context: multi.context} : options, kubeconfig, settings, contextSettings, inForce);
+				: await realSources(
+						multi.context ? {...options, context: multi.context} : options,
+						kubeconfig,
+						settings,
+						contextSettings,
+						inForce,
+						earlyLists,
+					);
 		sources = real.sources;
 		onExit = real.stop;
 		contextNamespace = real.namespace;
@@ -327,6 +334,28 @@ async function multiSources(
 	return {sources};
 }
 
+/** The kubeconfig the console reads: --kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config. */
+function kubeconfigPath(options: import('./cli-flags.ts').ConsoleOptions): string {
+	return options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
+}
+
+/** Sent at start-up (one context only); whatever the console did not take is dropped when main() ends. */
+let earlyLists: import('./sources/kube/early-lists.ts').EarlyLists | undefined;
+
+/** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
+async function sendEarlyLists(
+	options: import('./cli-flags.ts').ConsoleOptions,
+	settings: import('./settings/settings.ts').Settings,
+	module: Promise<typeof import('./sources/kube/early-lists.ts')> | undefined,
+) {
+	const several = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
+	if (several || !module) return undefined;
+	const {startEarlyLists} = await module;
+	const early = startEarlyLists(kubeconfigPath(options), options.context, options.allNamespaces ? 'all' : options.namespace);
+	if (early) trace('early lists sent');
+	return early;
+}
+
 async function loadAnalysis() {
 	const [{defaultDetectors}, {MannWhitneyJudge}] = await Promise.all([import('./domain/detectors.ts'), import('./domain/judge.ts')]);
 	return {detectors: defaultDetectors(), judge: new MannWhitneyJudge()};
@@ -338,6 +367,7 @@ async function realSources(
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
 	inForce: import('./sources/kube/kubeconfig-contexts.ts').KubeconfigContexts | undefined,
+	early: import('./sources/kube/early-lists.ts').EarlyLists | undefined,
 ): Promise<{sources: import('./domain/ports.ts').Sources; stop: () => void; namespace: string | undefined}> {
 	const {LazyClusterPort} = await import('./sources/lazy-cluster.ts');
 	const {LazyMetricsPort} = await import('./sources/lazy-metrics.ts');
@@ -348,13 +378,16 @@ async function realSources(
 	const cluster = new LazyClusterPort(
 		async (picked) => {
 			await new Promise((resolve) => setTimeout(resolve, 0));
+			trace('kubernetes client loading');
 			const {createKubeCluster} = await import('./sources/kube/index.ts');
+			trace('kubernetes client loaded');
 			const context = picked ?? options.context;
 			return createKubeCluster({
 				kubeconfigPath,
 				...(context ? {context} : {}),
 				...(options.allNamespaces ? {namespace: 'all' as const} : options.namespace ? {namespace: options.namespace} : {}),
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
+				...(early ? {earlyLists: early} : {}),
 			});
 		},
 		contextName,
@@ -524,9 +557,11 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 
 main().then(
 	(code) => {
+		earlyLists?.discard();
 		process.exitCode = code;
 	},
 	(error: unknown) => {
+		earlyLists?.discard();
 		process.stderr.write(`modeldeck: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 		process.exitCode = 1;
 	},

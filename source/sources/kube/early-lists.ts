@@ -1,0 +1,248 @@
+/**
+ * The first lists of the console's watches, sent as soon as the kubeconfig is read: the API server serves them while
+ * the console and the Kubernetes client (big) load, instead of after. Each watch's first list takes its early response
+ * (once) when it asks for the same thing of the same server; any other case, and any early request that failed, gets
+ * the ordinary request, so errors are found and said as before.
+ *
+ * Only for kubeconfigs whose credentials are plain (a token or token file, a client certificate, a username and
+ * password; a CA or insecure-skip-tls-verify; no proxy): anything else (exec plugins, auth providers, impersonation,
+ * proxies) waits for the Kubernetes client, which knows them.
+ */
+import {readFileSync} from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
+import {parse} from 'yaml';
+import {resourcePath} from './http.ts';
+import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
+
+export interface EarlyResponse {
+	status: number;
+	text: string;
+}
+
+/** How to reach the API server of one context without the Kubernetes client. */
+export interface EarlyAccess {
+	context: string;
+	server: string;
+	/** The context's namespace, if it names one. */
+	namespace: string | undefined;
+	/** TLS material and the Authorization header. */
+	options: https.RequestOptions & {headers: Record<string, string>};
+}
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** A request as a key: the path and its query, in the order KubeHttp sets them. */
+export function requestKey(resource: string, query: Query): string {
+	const search = new URLSearchParams();
+	for (const [key, value] of Object.entries(query)) if (value !== undefined) search.set(key, String(value));
+	const text = search.toString();
+	return text ? `${resource}?${text}` : resource;
+}
+
+/** The query of a watched kind's list (`resourceVersion=0`: from the API server's watch cache; see watch.ts). */
+export function listQuery(kind: WatchedKind): Query {
+	return {labelSelector: kind.labelSelector, fieldSelector: kind.fieldSelector, resourceVersion: '0'};
+}
+
+const clusterKeys = new Set([
+	'server',
+	'certificate-authority',
+	'certificate-authority-data',
+	'insecure-skip-tls-verify',
+	'tls-server-name',
+	'extensions',
+]);
+const userKeys = new Set([
+	'token',
+	'tokenFile',
+	'client-certificate',
+	'client-certificate-data',
+	'client-key',
+	'client-key-data',
+	'username',
+	'password',
+	'extensions',
+]);
+const proxyVariables = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function named(list: unknown, name: string, field: string): Record<string, unknown> | undefined {
+	if (!Array.isArray(list)) return undefined;
+	const entry: unknown = list.find((item: unknown) => isRecord(item) && item['name'] === name);
+	return isRecord(entry) && isRecord(entry[field]) ? entry[field] : undefined;
+}
+
+const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * The plain credentials of CONTEXT (else the current context, else the only one) in the kubeconfig TEXT, or
+ * undefined when the kubeconfig is not one this module can use alone (see the top of the file). Never throws.
+ */
+export function earlyAccess(
+	kubeconfig: string,
+	options: {directory: string; context?: string | undefined; env?: NodeJS.ProcessEnv; readFile?: (file: string) => Buffer},
+): EarlyAccess | undefined {
+	const env = options.env ?? process.env;
+	const read = options.readFile ?? ((file: string) => readFileSync(file));
+	if (proxyVariables.some((variable) => env[variable])) return undefined;
+	try {
+		const config: unknown = parse(kubeconfig);
+		if (!isRecord(config)) return undefined;
+		const contexts = Array.isArray(config['contexts']) ? (config['contexts'] as unknown[]) : [];
+		const onlyContext = contexts.length === 1 && isRecord(contexts[0]) ? text(contexts[0]['name']) : undefined;
+		const contextName = options.context ?? text(config['current-context']) ?? onlyContext;
+		if (!contextName) return undefined;
+		const context = named(contexts, contextName, 'context');
+		const clusterName = text(context?.['cluster']);
+		const userName = text(context?.['user']);
+		if (!context || !clusterName) return undefined;
+		const cluster = named(config['clusters'], clusterName, 'cluster');
+		const user = userName ? named(config['users'], userName, 'user') : {};
+		if (!cluster || !user) return undefined;
+		if (Object.keys(cluster).some((key) => !clusterKeys.has(key)) || Object.keys(user).some((key) => !userKeys.has(key))) return undefined;
+		const server = text(cluster['server']);
+		if (!server || !/^https?:\/\/[^/]/.test(server)) return undefined;
+		const file = (value: unknown) => {
+			const name = text(value);
+			return name ? read(path.resolve(options.directory, name)) : undefined;
+		};
+		const data = (value: unknown) => {
+			const encoded = text(value);
+			return encoded ? Buffer.from(encoded, 'base64') : undefined;
+		};
+		const requestOptions: EarlyAccess['options'] = {headers: {Accept: 'application/json'}};
+		const ca = data(cluster['certificate-authority-data']) ?? file(cluster['certificate-authority']);
+		if (ca) requestOptions.ca = ca;
+		if (cluster['insecure-skip-tls-verify'] === true) requestOptions.rejectUnauthorized = false;
+		const serverName = text(cluster['tls-server-name']);
+		if (serverName) requestOptions.servername = serverName;
+		const cert = data(user['client-certificate-data']) ?? file(user['client-certificate']);
+		const key = data(user['client-key-data']) ?? file(user['client-key']);
+		if (cert && key) {
+			requestOptions.cert = cert;
+			requestOptions.key = key;
+		} else if (cert || key) return undefined;
+		const token = text(user['token']) ?? file(user['tokenFile'])?.toString('utf8').trim();
+		const username = text(user['username']);
+		const password = text(user['password']);
+		if (token) requestOptions.headers['Authorization'] = `Bearer ${token}`;
+		else if (username && password)
+			requestOptions.headers['Authorization'] = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+		return {context: contextName, server, namespace: text(context['namespace']), options: requestOptions};
+	} catch {
+		return undefined;
+	}
+}
+
+/** The early responses of one context and namespace, each handed out once. */
+export class EarlyLists {
+	readonly context: string;
+	readonly server: string;
+	readonly #responses = new Map<string, Promise<EarlyResponse>>();
+	/** Aborts the requests not taken. */
+	readonly #untaken = new Map<string, AbortController>();
+
+	constructor(access: EarlyAccess, namespace: string | undefined, timeoutMs = 30_000) {
+		this.context = access.context;
+		this.server = access.server;
+		// One TLS context (the CA and client certificate parsed once) and a few kept-alive connections for all the lists,
+		// instead of a context and a handshake each; closed once every list is in.
+		const {ca, cert, key, ...rest} = access.options;
+		const secure = access.server.startsWith('https:') ? {secureContext: tls.createSecureContext({ca, cert, key})} : {};
+		const agent = access.server.startsWith('https:')
+			? new https.Agent({keepAlive: true, maxSockets: 4})
+			: new http.Agent({keepAlive: true, maxSockets: 4});
+		const shared = {...access, options: {...rest, ...secure, agent}};
+		const sent: Array<Promise<EarlyResponse>> = [];
+		for (const kind of watchedKinds()) {
+			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
+			const controller = new AbortController();
+			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
+			sent.push(response);
+			this.#untaken.set(key, controller);
+			// A failure is found again by the ordinary request that replaces it.
+			response.catch(() => undefined);
+			this.#responses.set(key, response);
+		}
+
+		void Promise.allSettled(sent).then(() => agent.destroy());
+	}
+
+	/** How many responses were taken (for tests and the start-up trace). */
+	taken = 0;
+
+	/** The early response to GET KEY (see requestKey), once; undefined when there is none. */
+	take(key: string): Promise<EarlyResponse> | undefined {
+		const response = this.#responses.get(key);
+		if (response) this.taken++;
+		this.#responses.delete(key);
+		this.#untaken.delete(key);
+		return response;
+	}
+
+	/** Drops every response not taken, aborting its request (another context or namespace is watched, or none). */
+	discard(): void {
+		for (const controller of this.#untaken.values()) controller.abort();
+		this.#untaken.clear();
+		this.#responses.clear();
+	}
+}
+
+function send(access: EarlyAccess, key: string, signal: AbortSignal): Promise<EarlyResponse> {
+	return new Promise((resolve, reject) => {
+		const url = new URL(access.server.replace(/\/$/, '') + key);
+		const transport = url.protocol === 'http:' ? http : https;
+		const request = transport.request(url, {...access.options, method: 'GET', signal}, (response) => {
+			// As KubeHttp reads: decoded into a string chunk by chunk.
+			response.setEncoding('utf8');
+			let body = '';
+			response.on('data', (chunk: string) => {
+				body += chunk;
+			});
+			response.on('end', () => resolve({status: response.statusCode ?? 0, text: body}));
+			response.on('error', reject);
+		});
+		request.on('error', reject);
+		request.end();
+	});
+}
+
+/** The list in an early response, or undefined when it failed or is not a list (the ordinary request then says why). */
+export async function earlyList<T>(response: Promise<EarlyResponse> | undefined): Promise<T | undefined> {
+	if (!response) return undefined;
+	try {
+		const {status, text: body} = await response;
+		if (status < 200 || status > 299) return undefined;
+		const list: unknown = JSON.parse(body);
+		return isRecord(list) && Array.isArray(list['items']) ? (list as T) : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Reads KUBECONFIG and sends the first lists of CONTEXT (else the one in force) in NAMESPACE (`all`: every one;
+ * undefined: the context's). Undefined when the kubeconfig is not plain (see above) or cannot be read.
+ */
+export function startEarlyLists(
+	kubeconfigPath: string,
+	context: string | undefined,
+	namespace: string | undefined,
+): EarlyLists | undefined {
+	let kubeconfig: string;
+	try {
+		kubeconfig = readFileSync(kubeconfigPath, 'utf8');
+	} catch {
+		return undefined;
+	}
+
+	const access = earlyAccess(kubeconfig, {directory: path.dirname(path.resolve(kubeconfigPath)), context});
+	if (!access) return undefined;
+	return new EarlyLists(access, namespace === 'all' ? undefined : (namespace ?? access.namespace));
+}

@@ -1,0 +1,89 @@
+/**
+ * The first lists sent before the Kubernetes client loads (sources/kube/early-lists.ts), against the real API server:
+ * the first watch takes them and finds the same models as without them; a watch of another namespace, or a list the
+ * API server refused, is asked again the ordinary way and says the same. And the source's JSON client decodes bodies
+ * read chunk by chunk (sources/kube/http.ts), multi-byte characters included.
+ */
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {afterAll, beforeAll, expect, it} from 'vitest';
+import {type Cluster, startCluster} from '../../harness/cluster.ts';
+import {startEarlyLists} from '../../source/sources/kube/early-lists.ts';
+import {createKubeCluster} from '../../source/sources/kube/index.ts';
+import {watchedKinds} from '../../source/sources/kube/watched-kinds.ts';
+import {TestApi} from '../fixtures/kube/api.ts';
+import {fraudScenario} from '../fixtures/kube/scenarios.ts';
+import {type Recorder, record, weightsOf} from '../fixtures/kube/watch-helpers.ts';
+
+let cluster: Cluster;
+let api: TestApi;
+const recorders: Recorder[] = [];
+
+beforeAll(async () => {
+	cluster = await startCluster();
+	api = new TestApi(cluster.kubeconfig);
+	await api.createAll(fraudScenario('team-a').objects);
+	await api.waitForRollouts('team-a');
+});
+
+afterAll(async () => {
+	for (const recorder of recorders) recorder.stop();
+	await cluster?.stop();
+});
+
+function watch(port: Awaited<ReturnType<typeof createKubeCluster>>, namespace: string | undefined): Recorder {
+	const recorder = record(port, namespace);
+	recorders.push(recorder);
+	return recorder;
+}
+
+const fraud = (models: Parameters<typeof weightsOf>[0]) => weightsOf(models, 'team-a', 'fraud')?.v2 === 'canary 20';
+
+it('the first watch takes every early list and finds the models it finds without them', async () => {
+	const early = startEarlyLists(cluster.kubeconfig, undefined, 'all');
+	expect(early?.context).toBe('admin');
+	const withEarly = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all', ...(early ? {earlyLists: early} : {})});
+	const models = await watch(withEarly, undefined).until('the fraud model, from the early lists', fraud);
+	expect(early?.taken).toBe(watchedKinds().length);
+	const without = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all'});
+	const plain = await watch(without, undefined).until('the fraud model, from ordinary lists', fraud);
+	expect(JSON.stringify(models)).toBe(JSON.stringify(plain));
+});
+
+it('a watch of another namespace than the early lists asks the ordinary way, and a context switch drops them', async () => {
+	const early = startEarlyLists(cluster.kubeconfig, undefined, 'team-b')!;
+	const port = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all', earlyLists: early});
+	await watch(port, 'team-a').until('the fraud model in team-a', fraud);
+	expect(early.taken).toBe(0);
+	const switched = startEarlyLists(cluster.kubeconfig, undefined, 'team-a')!;
+	const other = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all', earlyLists: switched});
+	await other.switchContext('viewer');
+	await watch(other, 'team-a').until('the fraud model, as the viewer', fraud);
+	expect(switched.taken).toBe(0);
+});
+
+it('a list the API server refused early is asked again, and the refusal is said as without early lists', async () => {
+	// A token the API server does not know: every list is refused (401).
+	const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-early-')), 'kubeconfig');
+	writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.tokens.admin, 'not-a-known-token'));
+	const early = startEarlyLists(kubeconfig, undefined, 'all')!;
+	const withEarly = await createKubeCluster({kubeconfigPath: kubeconfig, namespace: 'all', earlyLists: early});
+	const refused = await watch(withEarly, undefined).untilError('the refusal', () => true);
+	expect(early.taken).toBe(watchedKinds().length);
+	const without = await createKubeCluster({kubeconfigPath: kubeconfig, namespace: 'all'});
+	const plain = await watch(without, undefined).untilError('the refusal without early lists', () => true);
+	expect(refused.message).toBe(plain.message);
+	expect(refused.message).toMatch(/401|unauthori[sz]ed|token/i);
+});
+
+it('bodies are decoded whole, multi-byte characters split across chunks included', async () => {
+	// ~600 KB of two- to four-byte characters: many TCP/TLS chunks, with characters cut at chunk boundaries.
+	const text = 'é漢字🙂ß'.repeat(50_000);
+	await api.http.request('POST', '/api/v1/namespaces/team-a/configmaps', {
+		body: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'multibyte'}, data: {text}},
+	});
+	const read = await api.http.get<{data: {text: string}}>('/api/v1/namespaces/team-a/configmaps/multibyte');
+	expect(read.data.text.length).toBe(text.length);
+	expect(read.data.text === text).toBe(true);
+});
