@@ -1,6 +1,6 @@
 /**
  * What a command is: its id, keys, words for people, where it applies, and what it needs from the console to run.
- * The commands themselves are in commands.ts, one entry each with its handler.
+ * The commands themselves are in commands/ (composed in commands.ts), one entry each with its handler.
  */
 import type {Action} from '../domain/types.ts';
 import type {StoreAction} from '../store/actions.ts';
