@@ -3,8 +3,8 @@
  * The commands themselves are in commands/ (composed in commands.ts), one entry each with its handler.
  */
 import type {Action} from '../domain/types.ts';
-import type {StoreAction} from '../store/actions.ts';
-import type {AppState, LogFilter, Overlay} from '../store/state.ts';
+import type {StoreAction} from '../state/actions.ts';
+import type {AppState, LogFilter, Overlay} from '../state/state.ts';
 
 export const Command = {
 	HELP: 'app.help',

@@ -4,8 +4,8 @@
  */
 import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
 import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.ts';
-import {findModel} from './selectors.ts';
-import type {AppState} from './state.ts';
+import {findModel} from '../state/selectors.ts';
+import type {AppState} from '../state/state.ts';
 
 const rolloutCommandTitles = {promote: 'Promote one step:', 'promote-full': 'Promote fully:', abort: 'Abort', retry: 'Retry'} as const;
 

@@ -2,8 +2,8 @@
  * When a command cannot run, said for people (a command's `disabledReason`), and the little every group shares.
  */
 import {refOf, type Model, type ModelRef} from '../../domain/types.ts';
-import {canaryOf, currentModel, runningTask} from '../../store/selectors.ts';
-import type {AppState} from '../../store/state.ts';
+import {canaryOf, currentModel, runningTask} from '../../state/selectors.ts';
+import type {AppState} from '../../state/state.ts';
 
 export function needsModel(state: AppState): string | undefined {
 	if (state.view.screen !== 'fleet' && state.view.screen !== 'model') return 'open the fleet or a model first';

@@ -1,6 +1,6 @@
 /** Keys while a dialog is open: accept, confirm, cancel, move through its list and erase what was typed. */
 import {filterPalette} from '../palette.ts';
-import {requestIds} from '../../store/selectors.ts';
+import {requestIds} from '../../state/selectors.ts';
 import {Command, type CommandDefinition, type CommandId} from '../spec.ts';
 
 /** The dialog commands. */

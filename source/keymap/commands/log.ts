@@ -1,5 +1,5 @@
 /** The prediction log: pause, filters and the lookup by request id. */
-import {logVersions} from '../../store/selectors.ts';
+import {logVersions} from '../../state/selectors.ts';
 import {Command, type CommandDefinition, type CommandId} from '../spec.ts';
 
 /** The value after `current` in `values`, round to the first (also when `current` is not among them). */

@@ -1,6 +1,6 @@
 /** Moving about: help, palette, quit, rows, screens, filter and sort, and the jump to the next flagged model. */
 import {modelKey} from '../../domain/types.ts';
-import {currentModel, currentRow, flaggedModels, fleetRows, selectedPrediction, visibleLog} from '../../store/selectors.ts';
+import {currentModel, currentRow, flaggedModels, fleetRows, selectedPrediction, visibleLog} from '../../state/selectors.ts';
 import {Command, type CommandHost, type CommandDefinition, type CommandId} from '../spec.ts';
 
 /** Down (+1) moves to a newer line in the log (whose cursor counts back from the newest) and to the next row elsewhere. */

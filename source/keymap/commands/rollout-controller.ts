@@ -1,7 +1,7 @@
 /** Commands of the controller running the canary (Argo Rollouts), which owns its traffic. */
 import type {RolloutCommand} from '../../domain/types.ts';
-import {currentModel, runningTask} from '../../store/selectors.ts';
-import type {AppState} from '../../store/state.ts';
+import {currentModel, runningTask} from '../../state/selectors.ts';
+import type {AppState} from '../../state/state.ts';
 import {needsModel, needsCluster, ref} from './conditions.ts';
 import {Command, type CommandHost, type CommandDefinition, type CommandId} from '../spec.ts';
 

@@ -1,5 +1,5 @@
 /** Tests run by the agent: a smoke test of every version and a load test of stable and canary. */
-import {canaryOf, currentModel, stableOf, versionsInOrder} from '../../store/selectors.ts';
+import {canaryOf, currentModel, stableOf, versionsInOrder} from '../../state/selectors.ts';
 import {needsAgent, ref} from './conditions.ts';
 import {Command, type CommandDefinition, type CommandId} from '../spec.ts';
 

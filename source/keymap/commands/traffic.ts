@@ -1,8 +1,8 @@
 /** Changing traffic: the canary weight, promote, rollback and the blue-green switch, each confirmed first. */
 import {modelKey, type Model} from '../../domain/types.ts';
 import {stepWeight} from '../../domain/weights.ts';
-import {selectedCanary, currentModel, currentRow, runningTask, stableOf, versionsInOrder} from '../../store/selectors.ts';
-import type {AppState} from '../../store/state.ts';
+import {selectedCanary, currentModel, currentRow, runningTask, stableOf, versionsInOrder} from '../../state/selectors.ts';
+import type {AppState} from '../../state/state.ts';
 import {needsModel, needsCluster, needsCanary, ref} from './conditions.ts';
 import {Command, type CommandHost, type CommandDefinition, type CommandId} from '../spec.ts';
 

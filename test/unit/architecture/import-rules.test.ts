@@ -22,13 +22,15 @@ const allowed: Record<string, readonly string[]> = {
 	sources: ['domain', 'protocol'],
 	// The wire protocol shared by the agent and its client.
 	protocol: ['domain'],
+	// The console's state: its shape, the actions that change it and the selectors that read it.
+	state: ['domain'],
 	// Keys and commands: read the state, describe what to do.
-	keymap: ['domain', 'store'],
-	// State, reducer, selectors and the console's controller.
-	store: ['domain', 'keymap'],
+	keymap: ['domain', 'state'],
+	// The reducer and the console's controller, which runs the commands.
+	store: ['domain', 'state', 'keymap'],
 	// Screens: render state, never call a source.
-	ui: ['domain', 'keymap', 'store'],
-	'app.tsx': ['domain', 'keymap', 'store', 'ui'],
+	ui: ['domain', 'keymap', 'state', 'store'],
+	'app.tsx': ['domain', 'keymap', 'state', 'store', 'ui'],
 	settings: ['domain', 'cli-flags.ts'],
 	'cli-flags.ts': ['domain'],
 	// One-shot commands (status, weight, promote …) over the same ports.
