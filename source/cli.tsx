@@ -12,6 +12,7 @@ import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
+import type {DemoConnector} from './commands/index.ts';
 
 /** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
@@ -361,6 +362,9 @@ async function realSources(
 	};
 }
 
+/** The demo for the one-shot commands' `--demo`: chosen here, the composition root, and loaded only when asked for. */
+const demoForCommands: DemoConnector = async (options) => (await import('./demo/for-commands.ts')).demoForCommands(options);
+
 async function runSubcommand(name: string, argv: string[]): Promise<number> {
 	switch (name) {
 		case 'agent': {
@@ -385,7 +389,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				return runCompletion(argv, {scenarios: scenarioNames, usages: {agent: agentUsage, 'model-server': MODEL_SERVER_USAGE}}, process);
 			}
 
-			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
+			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT], demo: demoForCommands}, process);
 			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
 			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 			return process.exit(code);
@@ -426,6 +430,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			const contextFlag = 'args' in parsedArgs ? parsedArgs.args.context : undefined;
 			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
 			const code = await runCommand(command, argv, undefined, {
+				demo: demoForCommands,
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,

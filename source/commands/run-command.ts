@@ -62,7 +62,17 @@ export interface CommandOptions {
 	prometheusService?: string;
 	/** Custom PromQL profiles from settings. */
 	profiles?: Record<string, Record<string, string>>;
+	/** The simulated fleet for `--demo`, given by the composition root: commands do not import the demo. */
+	demo?: DemoConnector;
 }
+
+/**
+ * Starts the simulated fleet for `--demo` (with `--scenario`, `--at`): its cluster and metrics, stopped when the
+ * command ends, or a usage message (exit 2) when the flags name nothing there.
+ */
+export type DemoConnector = (options: {scenario?: string | undefined; atSeconds?: number | undefined}) => DemoFleet | Promise<DemoFleet>;
+
+type DemoFleet = {cluster: ClusterPort; metrics: MetricsPort; stop(): void} | {usage: string};
 
 /** A failure said for people; the command exits 1. */
 class Refusal extends Error {
@@ -158,17 +168,9 @@ async function connect(args: CommandArgs, options: CommandOptions): Promise<Conn
 	}
 
 	if (args.demo) {
-		const {createDemoSources, isScenarioName, scenarioNames} = await import('../demo/index.ts');
-		if (args.scenario !== undefined && !isScenarioName(args.scenario)) {
-			throw new UsageRefusal(`--scenario must be one of: ${scenarioNames.join(', ')} (got "${args.scenario}")`);
-		}
-
-		const sources = createDemoSources({
-			actionDelayMs: 0,
-			predictionsPerSecond: 0,
-			...(args.scenario ? {scenario: args.scenario as never} : {}),
-			...(args.atSeconds !== undefined ? {atMs: args.atSeconds * 1000} : {}),
-		});
+		if (!options.demo) throw new Refusal('--demo is not available here: the program was started without the demo');
+		const sources = await options.demo({scenario: args.scenario, atSeconds: args.atSeconds});
+		if ('usage' in sources) throw new UsageRefusal(sources.usage);
 		if (args.context !== undefined) {
 			const known = sources.cluster.contexts().map((context) => context.name);
 			if (!known.includes(args.context)) {
