@@ -18,7 +18,7 @@ import {
 	type CompletionInputs,
 	type CompletionShell,
 } from './completion.ts';
-import type {CommandIo, DemoConnector} from './run-command.ts';
+import type {CommandIo, DemoConnector} from './command-options.ts';
 import {runCommand} from './run-command.ts';
 
 /** How long `__complete models` waits for the cluster: a TAB that takes longer is worse than no answer. */
