@@ -5,13 +5,16 @@
 // RSS; 2 MB doubled the time spent in the garbage collector, 4 MB did not. `npm start` passes the same flags; the
 // agent's image runs node with its own.
 /**
- * modeldeck: the command line. Parses flags (one table, cli-flags.ts), then starts the console on the demo fleet or a real
+ * modeldeck: the command line. Parses flags (one table, cli-flags/table.ts), then starts the console on the demo fleet or a real
  * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
  */
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {consoleFlags, consoleFlagValues, consoleHelp, parseFlags, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
+import {consoleFlagValues, validateConsoleFlags} from './cli-flags/console-options.ts';
+import {consoleHelp} from './cli-flags/help.ts';
+import {parseFlags} from './cli-flags/parse.ts';
+import {consoleFlags, subcommandTable} from './cli-flags/table.ts';
 import type {DemoConnector} from './commands/index.ts';
 
 /** `MODELDECK_TRACE_STARTUP=1` prints how long each start-up stage took (for the start-up benchmark). */
@@ -242,7 +245,7 @@ async function main(): Promise<number> {
  * against the kubeconfig; else the one context the settings' list names, if any.
  */
 async function multiSources(
-	options: import('./cli-flags.ts').ConsoleOptions,
+	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	kubeconfig: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
@@ -283,7 +286,7 @@ async function loadAnalysis() {
 }
 
 async function realSources(
-	options: import('./cli-flags.ts').ConsoleOptions,
+	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	kubeconfigPath: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,

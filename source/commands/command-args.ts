@@ -1,5 +1,8 @@
 /** Flags and arguments of `modeldeck status|weight|promote|rollback`. Pure: bad input becomes a usage message. */
-import {commandFlags, flagHelp, flagTable, parseDemoAt, parseFlags} from '../cli-flags.ts';
+import {parseDemoAt} from '../cli-flags/console-options.ts';
+import {flagHelp} from '../cli-flags/help.ts';
+import {parseFlags} from '../cli-flags/parse.ts';
+import {commandFlags, flagTable} from '../cli-flags/table.ts';
 import {parseWeight} from '../domain/weights.ts';
 
 export type CommandName = 'status' | 'weight' | 'promote' | 'rollback';

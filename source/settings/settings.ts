@@ -11,7 +11,7 @@ import type Conf from 'conf';
 import type {Schema} from 'conf';
 import envPaths from 'env-paths';
 import {findNodeAtLocation, type Node as JsonNode, type ParseError, parseTree, printParseErrorCode} from 'jsonc-parser';
-import {closest} from '../cli-flags.ts';
+import {closest} from '../cli-flags/parse.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
 
 export interface ContextSettings {

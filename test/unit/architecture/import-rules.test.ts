@@ -31,10 +31,10 @@ const allowed: Record<string, readonly string[]> = {
 	// Screens: render state, never call a source.
 	ui: ['domain', 'keymap', 'state', 'store'],
 	'app.tsx': ['domain', 'keymap', 'state', 'store', 'ui'],
-	settings: ['domain', 'cli-flags.ts'],
-	'cli-flags.ts': ['domain'],
+	settings: ['domain', 'cli-flags'],
+	'cli-flags': ['domain'],
 	// One-shot commands (status, weight, promote …) over the same ports.
-	commands: ['domain', 'sources', 'settings', 'cli-flags.ts'],
+	commands: ['domain', 'sources', 'settings', 'cli-flags'],
 	// The in-cluster agent: a program of its own over the same adapters.
 	agent: ['domain', 'sources', 'protocol', 'settings'],
 	'model-server': ['domain'],

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {flagTable, subcommandTable} from '../../../source/cli-flags.ts';
+import {flagTable, subcommandTable} from '../../../source/cli-flags/table.ts';
 import {runComplete, runCompletion} from '../../../source/commands/complete.ts';
 import {completionScript} from '../../../source/commands/completion-scripts.ts';
 import {
