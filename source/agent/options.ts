@@ -8,7 +8,7 @@ import type {ActionPlanner} from './auth/permissions.ts';
 import type {AccessReviewer} from './auth/reviewer.ts';
 import type {AlertFormat} from './guard/alerts.ts';
 import type {GuardSettingsFile} from './guard/settings.ts';
-import type {RetentionPolicy} from './store/sqlite-store.ts';
+import type {RetentionPolicy} from './store/retention-policy.ts';
 import type {HubOptions} from './stream/hub.ts';
 
 export interface AgentCoreOptions {

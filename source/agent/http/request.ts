@@ -4,7 +4,7 @@ import {forwardedTokenHeader} from '../../protocol/agent.ts';
 import type {AgentCore} from '../agent.ts';
 import type {Identity} from '../auth/reviewer.ts';
 import {HttpProblem} from '../refusal.ts';
-import {maxQueryLimit} from '../store/sqlite-store.ts';
+import {maxQueryLimit} from '../store/prediction-query.ts';
 
 export function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
 	return new Promise((resolve, reject) => {

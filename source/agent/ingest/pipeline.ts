@@ -4,7 +4,7 @@
  */
 import type {Prediction} from '../../domain/types.ts';
 import type {AgentMetrics} from '../metrics.ts';
-import {StoreWriteError} from '../store/sqlite-store.ts';
+import {StoreWriteError} from '../store/write-failure.ts';
 import type {AgentStore} from '../store/sqlite-store.ts';
 import type {StreamHub} from '../stream/hub.ts';
 import type {HalfChanges, Joiner, JoinerUndo} from './joiner.ts';

@@ -1,5 +1,6 @@
 /** Deleting old predictions a chunk at a time, letting ingest and the stream run between chunks. */
-import type {AgentStore, RetentionPolicy} from './sqlite-store.ts';
+import type {RetentionPolicy} from './retention-policy.ts';
+import type {AgentStore} from './sqlite-store.ts';
 
 export interface RetentionParts {
 	store: AgentStore;
