@@ -66,7 +66,7 @@ function rssMb(pid: number | undefined): number | undefined {
 async function runConsole(): Promise<void> {
 	const {Store} = await import('../source/store/store.ts');
 	const {Controller} = await import('../source/store/controller.ts');
-	const {initialState} = await import('../source/store/state.ts');
+	const {initialState} = await import('../source/state/state.ts');
 	const {buildKeymap} = await import('../source/keymap/registry.ts');
 	const {createKubeCluster} = await import('../source/sources/kube/index.ts');
 	const {createPrometheusMetrics} = await import('../source/sources/prometheus/index.ts');

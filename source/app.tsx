@@ -10,7 +10,7 @@ import {buildKeymap} from './keymap/registry.ts';
 
 export {KeymapError} from './keymap/registry.ts';
 import {Controller} from './store/controller.ts';
-import {initialState} from './store/state.ts';
+import {initialState} from './state/state.ts';
 import {Store} from './store/store.ts';
 import {App} from './ui/App.tsx';
 import {Providers} from './ui/contexts.tsx';

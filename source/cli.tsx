@@ -5,15 +5,18 @@
 // RSS; 2 MB doubled the time spent in the garbage collector, 4 MB did not. `npm start` passes the same flags; the
 // agent's image runs node with its own.
 /**
- * modeldeck: the command line. Parses flags (one table, cli-flags.ts), then starts the console on the demo fleet or a real
+ * modeldeck: the command line. Parses flags (one table, cli-flags/table.ts), then starts the console on the demo fleet or a real
  * cluster. Subcommands (status, weight, promote, rollback, agent, model-server, config) load only what they need.
  */
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {traceStartup as trace} from './sources/startup-trace.ts';
-import {consoleFlags, consoleFlagValues, consoleHelp, subcommandTable, validateConsoleFlags} from './cli-flags.ts';
+import {consoleFlagValues, validateConsoleFlags} from './cli-flags/console-options.ts';
+import {consoleHelp} from './cli-flags/help.ts';
 import {parseFlags} from './flags/parse.ts';
+import {consoleFlags, subcommandTable} from './cli-flags/table.ts';
+import type {DemoConnector} from './commands/index.ts';
 
 const traceStartup = process.env['MODELDECK_TRACE_STARTUP'] === '1';
 
@@ -299,7 +302,7 @@ async function main(): Promise<number> {
  * against the kubeconfig; else the one context the settings' list names, if any.
  */
 async function multiSources(
-	options: import('./cli-flags.ts').ConsoleOptions,
+	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	kubeconfig: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
@@ -335,7 +338,7 @@ async function multiSources(
 }
 
 /** The kubeconfig the console reads: --kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config. */
-function kubeconfigPath(options: import('./cli-flags.ts').ConsoleOptions): string {
+function kubeconfigPath(options: import('./cli-flags/console-options.ts').ConsoleOptions): string {
 	return options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
 }
 
@@ -344,7 +347,7 @@ let earlyLists: import('./sources/kube/early-lists.ts').EarlyLists | undefined;
 
 /** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
 async function sendEarlyLists(
-	options: import('./cli-flags.ts').ConsoleOptions,
+	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	settings: import('./settings/settings.ts').Settings,
 	module: Promise<typeof import('./sources/kube/early-lists.ts')> | undefined,
 ) {
@@ -362,7 +365,7 @@ async function loadAnalysis() {
 }
 
 async function realSources(
-	options: import('./cli-flags.ts').ConsoleOptions,
+	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	kubeconfigPath: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
@@ -445,6 +448,9 @@ async function realSources(
 	};
 }
 
+/** The demo for the one-shot commands' `--demo`: chosen here, the composition root, and loaded only when asked for. */
+const demoForCommands: DemoConnector = async (options) => (await import('./demo/for-commands.ts')).demoForCommands(options);
+
 async function runSubcommand(name: string, argv: string[]): Promise<number> {
 	switch (name) {
 		case 'agent': {
@@ -469,7 +475,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 				return runCompletion(argv, {scenarios: scenarioNames, usages: {agent: agentUsage, 'model-server': MODEL_SERVER_USAGE}}, process);
 			}
 
-			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT]}, process);
+			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT], demo: demoForCommands}, process);
 			// As for the commands below: a request to a cluster that never answered must not hold the shell's TAB.
 			await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
 			return process.exit(code);
@@ -534,6 +540,7 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			const contextFlag = 'args' in parsedArgs ? parsedArgs.args.context : undefined;
 			const perContext = contextFlag ? settings.contexts[contextFlag] : undefined;
 			const code = await runCommand(command, argv, undefined, {
+				demo: demoForCommands,
 				thresholds: settings.thresholds,
 				promoteKeepsOldStable: settings.promoteKeepsOldStable,
 				profiles: settings.profiles,

@@ -8,7 +8,7 @@
  * refuses a second delivery on a model, and runs it here.
  */
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';
-import {RobustZDetector} from '../domain/detectors.ts';
+import {RobustZDetector} from '../domain/robust-z.ts';
 import type {DeliveryCommand, DeliveryPort, DeliverySpec, DeliveryStarter, DeliveryState} from '../domain/delivery.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
 import type {AuditEntry, MetricsPort} from '../domain/ports.ts';

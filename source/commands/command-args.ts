@@ -1,6 +1,7 @@
 /** Flags and arguments of `modeldeck status|weight|promote|rollback`. Pure: bad input becomes a usage message. */
-import {commandFlags, flagTable, parseDemoAt} from '../cli-flags.ts';
+import {parseDemoAt} from '../cli-flags/console-options.ts';
 import {flagHelp, parseFlags} from '../flags/parse.ts';
+import {commandFlags, flagTable} from '../cli-flags/table.ts';
 import {parseWeight} from '../domain/weights.ts';
 
 export type CommandName = 'status' | 'weight' | 'promote' | 'rollback';

@@ -18,7 +18,7 @@ import {
 	type CompletionInputs,
 	type CompletionShell,
 } from './completion.ts';
-import type {CommandIo} from './run-command.ts';
+import type {CommandIo, DemoConnector} from './command-options.ts';
 import {runCommand} from './run-command.ts';
 
 /** How long `__complete models` waits for the cluster: a TAB that takes longer is worse than no answer. */
@@ -60,6 +60,8 @@ export function runCompletion(argv: readonly string[], inputs: CompletionInputs,
 export interface CompleteDeps {
 	/** The demo's contexts, for `__complete contexts` after --demo. */
 	demoContexts: readonly string[];
+	/** The demo itself, for `__complete models` after --demo (given by the composition root, as to the commands). */
+	demo?: DemoConnector;
 	env?: NodeJS.ProcessEnv;
 }
 
@@ -93,7 +95,7 @@ export async function runComplete(argv: readonly string[], deps: CompleteDeps, i
 			stderr: {write: () => true},
 			stdin: new PassThrough(),
 		};
-		const code = await runCommand('status', statusArguments(typed, modelTimeoutSeconds), captured);
+		const code = await runCommand('status', statusArguments(typed, modelTimeoutSeconds), captured, deps.demo ? {demo: deps.demo} : {});
 		return print(code === 0 ? modelNames(stdout) : []);
 	} catch {
 		return 0;

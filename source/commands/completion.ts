@@ -4,7 +4,7 @@
  * their usage texts list them. Pure: completion-scripts.ts turns it into bash, zsh and fish, and complete.ts answers
  * the scripts' questions that need the outside world (kubeconfig contexts, model names).
  */
-import {flagTable, subcommandTable, type FlagSpec} from '../cli-flags.ts';
+import {flagTable, subcommandTable, type FlagSpec} from '../cli-flags/table.ts';
 
 /** Where a flag's value comes from. */
 export type ValueKind =

@@ -1,4 +1,4 @@
-export {type CommandIo, type CommandOptions, firstModels, runCommand} from './run-command.ts';
+export {type CommandIo, type CommandOptions, type DemoConnector, firstModels, runCommand} from './run-command.ts';
 export {type CommandArgs, type CommandName, commandNames, parseCommandArgs, usage} from './command-args.ts';
 export {
 	buildStatusDocument,

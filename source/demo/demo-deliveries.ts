@@ -7,7 +7,7 @@
 import {guardVerdict} from '../agent/guard/verdict.ts';
 import {DeliveryRunner} from '../delivery/runner.ts';
 import type {DeliveryState} from '../domain/delivery.ts';
-import {RobustZDetector} from '../domain/detectors.ts';
+import {RobustZDetector} from '../domain/robust-z.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
 import type {AgentPort, MetricsPort} from '../domain/ports.ts';
 import {thresholdsFor} from '../domain/thresholds.ts';

@@ -5,9 +5,9 @@
  */
 import {isDeliveryActive, terminalDeliveryPhases} from '../domain/delivery.ts';
 import {refOf} from '../domain/types.ts';
-import {rolloutCommandLine} from '../store/delivery-lines.ts';
-import {currentModel, runningTask} from '../store/selectors.ts';
-import type {AppState} from '../store/state.ts';
+import {rolloutCommandLine} from '../state/delivery-lines.ts';
+import {currentModel, runningTask} from '../state/selectors.ts';
+import type {AppState} from '../state/state.ts';
 import {Command, type CommandDefinition, type CommandHost} from './spec.ts';
 
 function needsModel(state: AppState): string | undefined {

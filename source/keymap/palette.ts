@@ -3,7 +3,7 @@ import {fuzzyFilter} from './fuzzy.ts';
 import {displayKey} from './key-name.ts';
 import {available, type CommandId, type CommandSpec} from './spec.ts';
 import {modelKey} from '../domain/types.ts';
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 
 export type PaletteItem =
 	| {kind: 'command'; id: CommandId; label: string; detail: string; disabled?: string}

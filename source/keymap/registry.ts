@@ -2,7 +2,7 @@
  * The one keymap registry. The footer hints, the `?` help overlay, the command palette and the README key table
  * are all generated from it. Read-only mode takes away every command marked dangerous, and says so when one is asked for.
  */
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 import {definitions} from './commands.ts';
 import {available, Command, type CommandDefinition, type CommandId, type CommandSpec, type Scope} from './spec.ts';
 

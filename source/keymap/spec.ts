@@ -1,11 +1,11 @@
 /**
  * What a command is: its id, keys, words for people, where it applies, and what it needs from the console to run.
- * The commands themselves are in commands.ts, one entry each with its handler.
+ * The commands themselves are in commands/ (composed in commands.ts), one entry each with its handler.
  */
 import type {DeliveryCommand} from '../domain/delivery.ts';
 import type {Action, Model} from '../domain/types.ts';
-import type {StoreAction} from '../store/actions.ts';
-import type {AppState, LogFilter, Overlay} from '../store/state.ts';
+import type {StoreAction} from '../state/actions.ts';
+import type {AppState, LogFilter, Overlay} from '../state/state.ts';
 
 export const Command = {
 	HELP: 'app.help',

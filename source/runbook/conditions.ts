@@ -5,8 +5,8 @@
 import {boundHolds, unitOf} from '../domain/runbook/quantities.ts';
 import type {Bound, Condition, FigureName} from '../domain/runbook/types.ts';
 import {type Flag, type Model, modelKey, refOf, type Sample, type Severity, type Version, versionKey} from '../domain/types.ts';
-import {canaryOf, stableOf, versionSample} from '../store/selectors.ts';
-import type {AppState} from '../store/state.ts';
+import {canaryOf, stableOf, versionSample} from '../state/selectors.ts';
+import type {AppState} from '../state/state.ts';
 import {formatBytes, formatCores, formatMs, formatPercent, formatRps} from '../ui/format.ts';
 
 export interface Evaluation {

@@ -19,7 +19,7 @@ import {
 import {ConflictError, type AuditEntry, type Sources} from '../domain/ports.ts';
 import type {Action, ActionProgress, Model, Version} from '../domain/types.ts';
 import {actionTitle, confirmationLines, dangerLines, dangersOf, localUser, planConfirmationLines} from './confirmation.ts';
-import type {AppState, Overlay} from './state.ts';
+import type {AppState, Overlay} from '../state/state.ts';
 import type {Store} from './store.ts';
 
 export interface ActionRunnerOptions {

@@ -4,7 +4,7 @@
  * and takes a context's problem as its own only once no context is ok.
  */
 import type {Model} from '../domain/types.ts';
-import type {AppState, SourceHealth} from './state.ts';
+import type {AppState, SourceHealth} from '../state/state.ts';
 
 export function healthOk(previous: SourceHealth | undefined, now: number): SourceHealth {
 	return {

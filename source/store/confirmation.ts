@@ -3,10 +3,10 @@
  * are all rendered from its plan (domain/plan.ts), so the dialog, the audit record and the result agree.
  */
 import {planDangers, planLines, type ChangePlan, type PlanDanger} from '../domain/plan.ts';
-import {deliveryCommandLines, deliveryRouteLine} from './delivery-lines.ts';
+import {deliveryCommandLines, deliveryRouteLine} from '../state/delivery-lines.ts';
 import {modelKey, versionKey, type Action, type ModelRef} from '../domain/types.ts';
-import {findModel} from './selectors.ts';
-import type {AppState} from './state.ts';
+import {findModel} from '../state/selectors.ts';
+import type {AppState} from '../state/state.ts';
 
 const deliveryCommandTitles = {pause: 'Pause', resume: 'Resume', abort: 'Abort'} as const;
 

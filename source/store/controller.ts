@@ -1,5 +1,5 @@
 /**
- * The controller is what the UI talks to: it runs commands (their handlers are in keymap/commands.ts), answers dialogs
+ * The controller is what the UI talks to: it runs commands (their handlers are in keymap/commands/), answers dialogs
  * and carries out actions. The sources are started, refreshed and streamed by lifecycle.ts, metrics-refresh.ts and
  * prediction-stream.ts. The UI never calls a source itself.
  */
@@ -9,14 +9,14 @@ import {modelKey, refOf, versionKey, type Action, type Model, type ModelRef, typ
 import {parseWeight} from '../domain/weights.ts';
 import {commandForKey, handlerOf, readOnlyReason, type CommandId, type Keymap} from '../keymap/registry.ts';
 import type {CommandHost} from '../keymap/spec.ts';
-import type {StoreAction} from './actions.ts';
+import type {StoreAction} from '../state/actions.ts';
 import {ActionRunner} from './action-runner.ts';
 import {DeliveryActions} from './delivery.ts';
 import type {DeliveryCommand} from '../domain/delivery.ts';
 import {Lifecycle} from './lifecycle.ts';
 import type {Poller} from './poller.ts';
-import {canaryOf, currentModel, findModel, requestIds, stableOf} from './selectors.ts';
-import type {AppState, LogFilter} from './state.ts';
+import {canaryOf, currentModel, findModel, requestIds, stableOf} from '../state/selectors.ts';
+import type {AppState, LogFilter} from '../state/state.ts';
 import type {Store} from './store.ts';
 
 export interface ControllerOptions {

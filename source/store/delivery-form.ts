@@ -5,7 +5,7 @@
  */
 import {defaultDeliverySteps, deliverySpecProblems, parseSteps, type DeliverySpec} from '../domain/delivery.ts';
 import {refOf, type Model} from '../domain/types.ts';
-import type {DeliveryDialog, DeliveryField} from './state.ts';
+import type {DeliveryDialog, DeliveryField} from '../state/state.ts';
 
 export const deliveryFields: readonly DeliveryField[] = ['image', 'version', 'steps', 'pause'];
 

@@ -7,12 +7,12 @@
 import type {DeliveryCommand, DeliveryPlan} from '../domain/delivery.ts';
 import type {Sources} from '../domain/ports.ts';
 import {modelKey, refOf, type Action, type ActionProgress, type Model} from '../domain/types.ts';
-import type {StoreAction} from './actions.ts';
+import type {StoreAction} from '../state/actions.ts';
 import {actionTitle, localUser} from './confirmation.ts';
 import {deliverySpecFromDialog, editDeliveryDialog, moveDeliveryField, openDeliveryDialog} from './delivery-form.ts';
-import {deliveryConfirmationLines, deliveryStartedMessage} from './delivery-lines.ts';
-import {findModel} from './selectors.ts';
-import type {AppState, DeliveryDialog} from './state.ts';
+import {deliveryConfirmationLines, deliveryStartedMessage} from '../state/delivery-lines.ts';
+import {findModel} from '../state/selectors.ts';
+import type {AppState, DeliveryDialog} from '../state/state.ts';
 import type {Store} from './store.ts';
 
 export interface DeliveryActionsOptions {

@@ -6,7 +6,7 @@ import type {AuditEntry, Sources} from '../domain/ports.ts';
 import {untilAligned} from '../domain/time.ts';
 import {MetricsRefresh} from './metrics-refresh.ts';
 import {PredictionStream} from './prediction-stream.ts';
-import type {AppState} from './state.ts';
+import type {AppState} from '../state/state.ts';
 import {markAlive} from './health.ts';
 import type {Store} from './store.ts';
 import type {CanaryJudge, FlagDetector} from '../domain/analysis.ts';

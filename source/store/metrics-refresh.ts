@@ -7,7 +7,7 @@ import {type MetricsPort, SourceAbsentError} from '../domain/ports.ts';
 import {refOf, type ModelRef, type Series} from '../domain/types.ts';
 import {analyse, slowAnalysis, type SlowAnalysis} from '../domain/pipeline.ts';
 import {Poller} from './poller.ts';
-import type {AppState} from './state.ts';
+import type {AppState} from '../state/state.ts';
 import type {Store} from './store.ts';
 
 /** How often the canary judge weighs its window again (a new history point arrives every few seconds). */

@@ -4,7 +4,7 @@
  */
 import type {AgentEvent, AgentPort} from '../domain/ports.ts';
 import {versionKey, type Prediction} from '../domain/types.ts';
-import {LOG_CAPACITY} from './state.ts';
+import {LOG_CAPACITY} from '../state/state.ts';
 import {markAlive} from './health.ts';
 import type {Store} from './store.ts';
 

@@ -1,10 +1,10 @@
 /** The one reducer. Pure: (state, action) → state. */
-import type {StoreAction} from './actions.ts';
-import {sortColumns} from './actions.ts';
+import type {StoreAction} from '../state/actions.ts';
+import {sortColumns} from '../state/actions.ts';
 import {clusterError, clusterOk, clustersWithData} from './cluster-health.ts';
-import {currentRow, fleetRows} from './selectors.ts';
+import {currentRow, fleetRows} from '../state/selectors.ts';
 import type {SourceName} from '../domain/ports.ts';
-import {LOG_CAPACITY, type AppState, type SourceHealth, type Task, type View} from './state.ts';
+import {LOG_CAPACITY, type AppState, type SourceHealth, type Task, type View} from '../state/state.ts';
 
 const TOAST_SECONDS = 6;
 const TASKS_KEPT = 20;

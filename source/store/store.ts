@@ -1,7 +1,7 @@
 /** A minimal external store for React's useSyncExternalStore. */
-import type {StoreAction} from './actions.ts';
+import type {StoreAction} from '../state/actions.ts';
 import {reducer} from './reducer.ts';
-import type {AppState} from './state.ts';
+import type {AppState} from '../state/state.ts';
 
 export class Store {
 	#state: AppState;

@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, pad} from './format.ts';
 

@@ -4,7 +4,7 @@
  */
 import {Box, Text} from 'ink';
 import {deliveryFieldLabels, deliveryFields} from '../store/delivery-form.ts';
-import type {DeliveryDialog as DeliveryDialogState} from '../store/state.ts';
+import type {DeliveryDialog as DeliveryDialogState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 
 /** Lines the dialog takes besides its problems: border (2), title, four fields, the keys line. */

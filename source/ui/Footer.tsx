@@ -2,7 +2,7 @@ import React from 'react';
 import {Box, Text} from 'ink';
 import {available, inScope} from '../keymap/registry.ts';
 import {displayKey} from '../keymap/key-name.ts';
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
 import {truncate} from './format.ts';
 

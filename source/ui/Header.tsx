@@ -1,8 +1,8 @@
 import React from 'react';
 import {Box, Text} from 'ink';
 import type {SourceName} from '../domain/ports.ts';
-import {flaggedModels} from '../store/selectors.ts';
-import type {AppState, SourceHealth} from '../store/state.ts';
+import {flaggedModels} from '../state/selectors.ts';
+import type {AppState, SourceHealth} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, truncate} from './format.ts';
 import type {Theme} from './theme.ts';

@@ -1,8 +1,8 @@
 import React from 'react';
 import {Box, Text} from 'ink';
 import {modelKey, refOf, versionKey, type MetricName, type Model, type Series, type Version} from '../domain/types.ts';
-import {findModel, versionsInOrder} from '../store/selectors.ts';
-import type {AppState, Task} from '../store/state.ts';
+import {findModel, versionsInOrder} from '../state/selectors.ts';
+import type {AppState, Task} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 import {columnChart, formatAge, formatBytes, formatCores, formatMs, formatPercent, formatRps, pad, truncate, weightBar} from './format.ts';
 import {SmokePanels, TaskPanel, taskPanelLines} from './TaskPanel.tsx';

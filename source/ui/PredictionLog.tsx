@@ -1,8 +1,8 @@
 import React, {useMemo} from 'react';
 import {Box, Text} from 'ink';
 import type {Prediction} from '../domain/types.ts';
-import {logModel, visibleLog} from '../store/selectors.ts';
-import type {AppState} from '../store/state.ts';
+import {logModel, visibleLog} from '../state/selectors.ts';
+import type {AppState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatClock, formatMs, pad, truncate} from './format.ts';
 import {paint} from './ink/paint.ts';

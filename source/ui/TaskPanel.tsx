@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import type {Task} from '../store/state.ts';
+import type {Task} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 import {formatMs, formatRps, truncate, weightBar} from './format.ts';
 

@@ -1,6 +1,6 @@
 import React from 'react';
 import {Box, Text} from 'ink';
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 
 export function Toasts({state, lines = 2}: {state: AppState; lines?: number}) {

@@ -2,8 +2,8 @@
  * Fleet table columns as data: header, width, priority and a pure render to text plus a semantic tone.
  * Narrow terminals drop the lowest-priority columns first; wide ones widen the flexible columns.
  */
-import type {FleetRow} from '../store/selectors.ts';
-import {worstSeverity} from '../store/selectors.ts';
+import type {FleetRow} from '../state/selectors.ts';
+import {worstSeverity} from '../state/selectors.ts';
 import type {Thresholds} from '../domain/thresholds.ts';
 import {deliveryMarker} from './delivery-marker.ts';
 import {formatBytes, formatCores, formatMs, formatPercent, formatRps, NO_DATA} from './format.ts';

@@ -2,7 +2,7 @@
 import React, {createContext, useContext, useSyncExternalStore, type ReactNode} from 'react';
 import type {Keymap} from '../keymap/registry.ts';
 import type {Controller} from '../store/controller.ts';
-import type {AppState} from '../store/state.ts';
+import type {AppState} from '../state/state.ts';
 import type {Store} from '../store/store.ts';
 import type {Theme} from './theme.ts';
 

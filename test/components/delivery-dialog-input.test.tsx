@@ -11,7 +11,7 @@ import type {DeliveryPlan, DeliverySpec} from '../../source/domain/delivery.ts';
 import {keyName} from '../../source/keymap/key-name.ts';
 import {buildKeymap, Command} from '../../source/keymap/registry.ts';
 import {deliveryDialogProblems, deliverySpecFromDialog, parsePause, versionFromImage} from '../../source/store/delivery-form.ts';
-import {findModel} from '../../source/store/selectors.ts';
+import {findModel} from '../../source/state/selectors.ts';
 import {Providers} from '../../source/ui/contexts.tsx';
 import {Overlay} from '../../source/ui/Overlay.tsx';
 import {handleOverlayKey} from '../../source/ui/overlay-keys.ts';

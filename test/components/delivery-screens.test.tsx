@@ -7,7 +7,7 @@
 import {appendFileSync} from 'node:fs';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createDemoSources, type DemoSources} from '../../source/demo/index.ts';
-import {currentModel} from '../../source/store/selectors.ts';
+import {currentModel} from '../../source/state/selectors.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 
 let sources: DemoSources | undefined;

@@ -6,7 +6,7 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import {MergedClusterPort} from '../../source/sources/multi/merged-cluster.ts';
 import {MergedMetricsPort} from '../../source/sources/multi/merged-metrics.ts';
-import {fleetRows} from '../../source/store/selectors.ts';
+import {fleetRows} from '../../source/state/selectors.ts';
 import {FakeCluster, FakeMetrics} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 

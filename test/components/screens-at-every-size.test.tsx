@@ -6,8 +6,8 @@
 import {appendFileSync} from 'node:fs';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createDemoSources, type DemoSources} from '../../source/demo/index.ts';
-import {findModel, fleetRows} from '../../source/store/selectors.ts';
-import type {AppState} from '../../source/store/state.ts';
+import {findModel, fleetRows} from '../../source/state/selectors.ts';
+import type {AppState} from '../../source/state/state.ts';
 import {fakeSources} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 

@@ -24,7 +24,7 @@ import type {SourceName, Sources} from '../../source/domain/ports.ts';
 import {createAgentClient} from '../../source/sources/agent-client.ts';
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {createPrometheusMetrics} from '../../source/sources/prometheus/index.ts';
-import type {AppState, SourceHealth} from '../../source/store/state.ts';
+import type {AppState, SourceHealth} from '../../source/state/state.ts';
 import {healthLabel} from '../../source/ui/Header.tsx';
 import {fullTheme} from '../../source/ui/theme.ts';
 import {TestApi} from '../fixtures/kube/api.ts';

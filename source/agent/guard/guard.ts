@@ -5,7 +5,7 @@
  * says it would): planned, carried out and audited as people's changes are (see rollback.ts).
  */
 import type {CanaryJudge, FlagDetector, Verdict} from '../../domain/analysis.ts';
-import {RobustZDetector} from '../../domain/detectors.ts';
+import {RobustZDetector} from '../../domain/robust-z.ts';
 import type {ChangePlan} from '../../domain/plan.ts';
 import type {MetricsPort} from '../../domain/ports.ts';
 import type {Flag, Model, ModelRef, Version} from '../../domain/types.ts';

@@ -15,7 +15,7 @@
  */
 import {createHmac, timingSafeEqual} from 'node:crypto';
 import type http from 'node:http';
-import {HttpProblem} from '../agent.ts';
+import {HttpProblem} from '../refusal.ts';
 import {jsonDepthOver} from '../ingest/json-depth.ts';
 import type {CheckOutcome, RegistryWatcher} from './watcher.ts';
 

@@ -15,53 +15,19 @@
  * the write-ahead log stays small and whoever drives the deletion can let ingest and the stream run in between.
  */
 import {DatabaseSync} from 'node:sqlite';
-import type {SQLInputValue} from 'node:sqlite';
 import type {AuditEntry} from '../../domain/ports.ts';
-import type {Prediction, PredictionStatus} from '../../domain/types.ts';
+import type {Prediction} from '../../domain/types.ts';
 import type {HalfChanges} from '../ingest/joiner.ts';
 import type {LogHalf} from '../ingest/parse.ts';
-
-export interface PredictionQuery {
-	requestId?: string;
-	/** Request ids that start with this (exact matches first). */
-	requestIdPrefix?: string;
-	namespace?: string;
-	model?: string;
-	version?: string;
-	status?: PredictionStatus;
-	/** Epoch ms, inclusive. */
-	since?: number;
-	/** Epoch ms, exclusive. */
-	until?: number;
-	/** Default 100, at most 1,000. */
-	limit?: number;
-}
-
-export interface RetentionPolicy {
-	/** Predictions received longer ago than this go (the agent's clock, not the logger's). Default 24 h. */
-	maxAgeMs: number;
-	/** At most this many predictions are kept, the oldest go first. Default 1,000,000. */
-	maxRows: number;
-	/**
-	 * The database's pages in use (page_count − freelist_count, times page_size) are kept under this many bytes,
-	 * the oldest predictions going first. Freed pages are reused, so the file stops growing near this size; it does
-	 * not shrink. Default: no limit.
-	 */
-	maxBytes?: number;
-}
+import {maxQueryLimit, predictionQuerySql, type PredictionQuery} from './prediction-query.ts';
+import {retentionChunkRows, type RetentionPolicy} from './retention-policy.ts';
+import {type Row, rowToPrediction, schema} from './schema.ts';
+import {describeWriteFailure, type StoreFailure, StoreWriteError} from './write-failure.ts';
 
 export interface StoredAudit extends AuditEntry {
 	seq: number;
 	namespace: string;
 }
-
-export const maxQueryLimit = 1000;
-
-/**
- * Rows deleted per retention transaction: a few milliseconds of work. Random request ids scatter a chunk over that
- * many index pages, all of which go through the write-ahead log: 2,000 rows keep it under about 10 MB.
- */
-export const retentionChunkRows = 2000;
 
 /**
  * After a checkpoint the write-ahead log is cut back to this size. Without a limit it keeps the size of the largest
@@ -75,65 +41,6 @@ const walSizeLimitBytes = 16 * 1024 * 1024;
  */
 const maxBacklogRows = 20_000;
 
-const schema = `
-CREATE TABLE IF NOT EXISTS predictions (
-	seq INTEGER PRIMARY KEY,
-	request_id TEXT NOT NULL,
-	namespace TEXT NOT NULL,
-	model TEXT NOT NULL,
-	version TEXT NOT NULL,
-	time INTEGER NOT NULL,
-	latency_ms REAL,
-	status TEXT NOT NULL,
-	code INTEGER,
-	input_summary TEXT NOT NULL,
-	output_summary TEXT NOT NULL,
-	output
-);
-CREATE INDEX IF NOT EXISTS predictions_request_id ON predictions (request_id);
-CREATE INDEX IF NOT EXISTS predictions_model_time ON predictions (namespace, model, version, time);
-CREATE INDEX IF NOT EXISTS predictions_time ON predictions (time);
-CREATE TABLE IF NOT EXISTS audit (
-	seq INTEGER PRIMARY KEY,
-	time INTEGER NOT NULL,
-	namespace TEXT NOT NULL,
-	user TEXT NOT NULL,
-	action TEXT NOT NULL,
-	target TEXT NOT NULL,
-	before TEXT NOT NULL,
-	after TEXT NOT NULL,
-	result TEXT NOT NULL,
-	message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_namespace ON audit (namespace, seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pending_halves (join_key TEXT PRIMARY KEY, half TEXT NOT NULL, received_at INTEGER NOT NULL);
-`;
-
-/** A write SQLite refused; the message says which file, why, and what to do. */
-export class StoreWriteError extends Error {
-	override name = 'StoreWriteError';
-	/** SQLite's primary result code (13 full, 8 read-only, 10 I/O error, …), when known. */
-	readonly sqliteCode: number | undefined;
-	constructor(message: string, sqliteCode: number | undefined, cause: unknown) {
-		super(message, {cause});
-		this.sqliteCode = sqliteCode;
-	}
-}
-
-/** The store's last failed write, until a write succeeds again. */
-export interface StoreFailure {
-	message: string;
-	since: number;
-}
-
-interface Row {
-	seq: number;
-	prediction: Prediction;
-	/** When the agent received it (epoch ms, its own clock): what age retention goes by. */
-	receivedAt: number;
-}
-
 export interface StoreOptions {
 	/** File path, or `:memory:`. */
 	path: string;
@@ -146,8 +53,6 @@ export interface StoreOptions {
 	/** The agent's clock. */
 	now?: () => number;
 }
-
-const sqliteNames: Record<number, string> = {5: 'busy', 8: 'read-only', 10: 'I/O error', 11: 'corrupt', 13: 'full', 14: 'cannot open'};
 
 export class AgentStore {
 	readonly path: string;
@@ -391,45 +296,13 @@ export class AgentStore {
 	}
 
 	#fail(error: unknown): StoreWriteError {
-		const sqliteCode = typeof (error as {errcode?: unknown}).errcode === 'number' ? (error as {errcode: number}).errcode & 0xff : undefined;
-		const detail = (error as {errstr?: string}).errstr ?? (error as Error).message;
-		let message: string;
-		if (sqliteCode === 13) {
-			const limit =
-				this.maxFileBytes === undefined
-					? ''
-					: ` or reached its limit of ${Number((this.maxFileBytes / 1024 / 1024).toFixed(2))} MB (--store-max-mb)`;
-			message = `the prediction store at ${this.path} is full (${detail})${limit}: free space on its volume, or lower --retention-max-mb, --retention-max-rows or --retention-hours so that retention deletes more; the logger should retry`;
-		} else {
-			message = `the prediction store at ${this.path} cannot be written (SQLite: ${detail}${sqliteCode !== undefined && sqliteNames[sqliteCode] ? `, ${sqliteNames[sqliteCode]}` : ''}): check that its volume is mounted read-write and healthy; the logger should retry`;
-		}
-
+		const {message, sqliteCode} = describeWriteFailure(error, this.path, this.maxFileBytes);
 		if (this.#failure?.message !== message) this.#failure = {message, since: this.#now()};
 		return new StoreWriteError(message, sqliteCode, error);
 	}
 
 	predictions(query: PredictionQuery): Prediction[] {
-		const where: string[] = [];
-		const parameters: SQLInputValue[] = [];
-		const add = (clause: string, value: SQLInputValue | undefined): void => {
-			if (value === undefined) return;
-			where.push(clause);
-			parameters.push(value);
-		};
-
-		add('request_id = ?', query.requestId);
-		// GLOB, not LIKE: case-sensitive as ids are, and its literal prefix is looked up in the request_id index.
-		add('request_id GLOB ?', query.requestIdPrefix === undefined ? undefined : `${query.requestIdPrefix.replaceAll(/[*?[]/g, '[$&]')}*`);
-		add('namespace = ?', query.namespace);
-		add('model = ?', query.model);
-		add('version = ?', query.version);
-		add('status = ?', query.status);
-		add('time >= ?', query.since);
-		add('time < ?', query.until);
-		const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 100)), maxQueryLimit);
-		const exactFirst = query.requestIdPrefix === undefined ? '' : 'request_id = ? DESC, ';
-		if (query.requestIdPrefix !== undefined) parameters.push(query.requestIdPrefix);
-		const sql = `SELECT * FROM predictions ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${exactFirst}time DESC, seq DESC LIMIT ${limit}`;
+		const {sql, parameters} = predictionQuerySql(query);
 		return this.#db
 			.prepare(sql)
 			.all(...parameters)
@@ -552,22 +425,4 @@ export class AgentStore {
 		this.#open = false;
 		this.#db.close();
 	}
-}
-
-function rowToPrediction(row: Record<string, unknown>): Prediction {
-	const prediction: Prediction = {
-		requestId: String(row['request_id']),
-		namespace: String(row['namespace']),
-		model: String(row['model']),
-		version: String(row['version']),
-		time: Number(row['time']),
-		latencyMs: row['latency_ms'] === null ? null : Number(row['latency_ms']),
-		status: row['status'] === 'error' ? 'error' : 'ok',
-		inputSummary: String(row['input_summary']),
-		outputSummary: String(row['output_summary']),
-	};
-	if (row['code'] !== null && row['code'] !== undefined) prediction.code = Number(row['code']);
-	const output = row['output'];
-	if (typeof output === 'number' || typeof output === 'string') prediction.output = output;
-	return prediction;
 }

@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest';
 import {guardVerdict, latestSample} from '../../../source/agent/guard/verdict.ts';
 import type {CanaryJudge, Verdict, VerdictResult} from '../../../source/domain/analysis.ts';
-import {RobustZDetector} from '../../../source/domain/detectors.ts';
+import {RobustZDetector} from '../../../source/domain/robust-z.ts';
 import {MannWhitneyJudge} from '../../../source/domain/judge.ts';
 import {defaultThresholds} from '../../../source/domain/thresholds.ts';
 import type {Thresholds} from '../../../source/domain/thresholds.ts';

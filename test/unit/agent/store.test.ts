@@ -2,7 +2,8 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {AgentStore, StoreWriteError} from '../../../source/agent/store/sqlite-store.ts';
+import {AgentStore} from '../../../source/agent/store/sqlite-store.ts';
+import {StoreWriteError} from '../../../source/agent/store/write-failure.ts';
 import type {Prediction} from '../../../source/domain/types.ts';
 
 function prediction(requestId: string, time: number, extra: Partial<Prediction> = {}): Prediction {

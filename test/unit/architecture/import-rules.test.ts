@@ -22,28 +22,30 @@ const allowed: Record<string, readonly string[]> = {
 	sources: ['domain', 'protocol'],
 	// The wire protocol shared by the agent and its client.
 	protocol: ['domain'],
+	// The console's state: its shape, the actions that change it and the selectors that read it.
+	state: ['domain'],
 	// Keys and commands: read the state, describe what to do.
-	keymap: ['domain', 'store'],
-	// State, reducer, selectors and the console's controller.
-	store: ['domain', 'keymap'],
+	keymap: ['domain', 'state'],
+	// The reducer and the console's controller, which runs the commands.
+	store: ['domain', 'state', 'keymap'],
 	// Screens: render state, never call a source.
-	ui: ['domain', 'keymap', 'store'],
-	'app.tsx': ['domain', 'keymap', 'store', 'ui'],
+	ui: ['domain', 'keymap', 'state', 'store'],
+	'app.tsx': ['domain', 'keymap', 'state', 'store', 'ui'],
 	settings: ['domain', 'flags'],
 	// Flags from a table: the parser and the help text every program's flags are made from.
 	flags: [],
-	'cli-flags.ts': ['domain', 'flags'],
+	'cli-flags': ['domain', 'flags'],
 	// The README's Usage and Flags sections, made from the flag tables.
-	'cli-docs.ts': ['cli-flags.ts'],
+	'cli-docs.ts': ['cli-flags'],
 	// One-shot commands (status, weight, promote …) over the same ports.
-	commands: ['domain', 'sources', 'settings', 'cli-flags.ts', 'flags', 'delivery'],
+	commands: ['domain', 'sources', 'settings', 'cli-flags', 'flags', 'delivery'],
 	// The in-cluster agent: a program of its own over the same adapters.
 	agent: ['domain', 'sources', 'protocol', 'settings', 'flags', 'delivery'],
 	'model-server': ['domain', 'flags'],
 	// Progressive delivery's runner: application layer over the domain, given its ports and callbacks.
 	delivery: ['domain'],
 	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
-	runbook: ['domain', 'keymap', 'store', 'ui', 'app.tsx', 'demo'],
+	runbook: ['domain', 'keymap', 'state', 'store', 'ui', 'app.tsx', 'demo'],
 	// The terminal recorder (--record): tees what is drawn into an asciinema file; picked by the composition root.
 	recording: [],
 	// The composition root: wires everything.
@@ -52,7 +54,6 @@ const allowed: Record<string, readonly string[]> = {
 
 /** Known leaks, to be moved away; each names the file, the part it reaches and why it is still there. */
 const exceptions: ReadonlyArray<{from: string; to: string; reason: string}> = [
-	{from: 'commands/run-command.ts', to: 'demo/index.ts', reason: 'commands pick the demo themselves instead of being given sources'},
 	{
 		from: 'demo/demo-deliveries.ts',
 		to: 'agent/guard/verdict.ts',

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {flagTable, subcommandTable} from '../../../source/cli-flags.ts';
+import {flagTable, subcommandTable} from '../../../source/cli-flags/table.ts';
 import {runComplete, runCompletion} from '../../../source/commands/complete.ts';
 import {completionScript} from '../../../source/commands/completion-scripts.ts';
 import {
@@ -20,6 +20,7 @@ import {
 	typedContext,
 	usageFlags,
 } from '../../../source/commands/completion.ts';
+import {demoForCommands} from '../../../source/demo/for-commands.ts';
 import {scenarioNames} from '../../../source/demo/scenarios.ts';
 import {agentUsage} from '../../../source/agent/main.ts';
 import {MODEL_SERVER_USAGE} from '../../../source/model-server/main.ts';
@@ -191,7 +192,9 @@ describe('modeldeck __complete', () => {
 
 	it('models: the names of `status --json` on the demo the line names', async () => {
 		const io = captured();
-		expect(await runComplete(['models', '--', 'weight', '--demo', '--scenario', 'calm'], {demoContexts: []}, io)).toBe(0);
+		expect(
+			await runComplete(['models', '--', 'weight', '--demo', '--scenario', 'calm'], {demoContexts: [], demo: demoForCommands}, io),
+		).toBe(0);
 		expect(io.out.split('\n')).toEqual(expect.arrayContaining(['fraud-detector', 'sentiment']));
 	});
 });

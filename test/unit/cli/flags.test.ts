@@ -1,8 +1,10 @@
 /** The one flag table: parsing, values that are required, and the help made from it. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {consoleFlags, consoleFlagValues, consoleHelp, flagTable, validateConsoleFlags} from '../../../source/cli-flags.ts';
+import {consoleFlagValues, validateConsoleFlags} from '../../../source/cli-flags/console-options.ts';
+import {consoleHelp} from '../../../source/cli-flags/help.ts';
 import {parseFlags} from '../../../source/flags/parse.ts';
+import {consoleFlags, flagTable} from '../../../source/cli-flags/table.ts';
 import {commandNames, parseCommandArgs, usage} from '../../../source/commands/command-args.ts';
 import {parseWeight} from '../../../source/domain/weights.ts';
 

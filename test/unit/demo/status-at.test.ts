@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {MAX_DEMO_AT_SECONDS, parseDemoAt, validateConsoleFlags} from '../../../source/cli-flags.ts';
+import {MAX_DEMO_AT_SECONDS, parseDemoAt, validateConsoleFlags} from '../../../source/cli-flags/console-options.ts';
 import {createDemoSources} from '../../../source/demo/index.ts';
 import {scenarioNames} from '../../../source/demo/scenarios.ts';
 import {runCommandCaptured} from '../../support/run-command-captured.ts';

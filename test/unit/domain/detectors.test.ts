@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {DetectorInput} from '../../../source/domain/analysis.ts';
-import {RobustZDetector, robustZOptions, robustZTrack, type RobustZSettings} from '../../../source/domain/detectors.ts';
+import {RobustZDetector, robustZOptions, robustZTrack, type RobustZSettings} from '../../../source/domain/robust-z.ts';
 import type {MetricName, Model, Point, Series, Version} from '../../../source/domain/types.ts';
 
 const start = 1_700_000_000_000;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {describeMemoryTrend, MemoryTrendDetector, memoryTrend} from '../../../source/domain/detectors.ts';
+import {describeMemoryTrend, MemoryTrendDetector, memoryTrend} from '../../../source/domain/memory-trend.ts';
 import type {Model, Point, Version} from '../../../source/domain/types.ts';
 
 const start = 1_700_000_000_000;

@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {fuzzyFilter, fuzzyScore} from '../../../source/keymap/fuzzy.ts';
 import {keyName} from '../../../source/keymap/key-name.ts';
 import {buildKeymap, Command, commandForKey, commands, inScope, KeymapError, readOnlyReason} from '../../../source/keymap/registry.ts';
-import {initialState} from '../../../source/store/state.ts';
+import {initialState} from '../../../source/state/state.ts';
 
 const state = initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 10, refreshSeconds: 2, now: 0});
 

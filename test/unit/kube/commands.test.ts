@@ -1,6 +1,7 @@
 import {PassThrough} from 'node:stream';
 import {describe, expect, it} from 'vitest';
 import {runCommand} from '../../../source/commands/index.ts';
+import {demoForCommands} from '../../../source/demo/for-commands.ts';
 import {type ClusterPort, ConflictError, ForbiddenError, type MetricsPort, type SourceError} from '../../../source/domain/ports.ts';
 import {changedVersions, planTraffic, type ChangePlan, type TrafficAction} from '../../../source/domain/plan.ts';
 import type {Model, ModelRef} from '../../../source/domain/types.ts';
@@ -382,16 +383,19 @@ describe('runCommand: status', () => {
 	});
 });
 
+/** The demo as the composition root gives it to the commands. */
+const withDemo = {demo: demoForCommands};
+
 describe('runCommand: --demo', () => {
 	it('status and a weight change against the simulated fleet', async () => {
 		const status = io();
-		expect(await runCommand('status', ['--demo', '--json'], status.io)).toBe(0);
+		expect(await runCommand('status', ['--demo', '--json'], status.io, withDemo)).toBe(0);
 		const document = JSON.parse(status.out.stdout);
 		expect(document.schema).toBe('modeldeck.status/v1');
 		const recommender = document.models.find((model: {name: string}) => model.name === 'recommender');
 		expect(recommender.versions.every((version: {metrics: unknown}) => version.metrics !== null)).toBe(true);
 		const weight = io();
-		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io)).toBe(0);
+		expect(await runCommand('weight', ['recommender', '20', '--demo', '--yes'], weight.io, withDemo)).toBe(0);
 		expect(weight.out.stdout).toMatch(/^recommender: \S+ \d+% → \d+%, \S+ \d+% → 20% — done\n$/);
 	});
 });
@@ -399,7 +403,7 @@ describe('runCommand: --demo', () => {
 describe('runCommand: --demo honours --context and --scenario', () => {
 	it('status and weight with --context demo-staging act on demo-staging (they acted on demo-prod)', async () => {
 		const status = io();
-		expect(await runCommand('status', ['--demo', '--json', '--context', 'demo-staging'], status.io)).toBe(0);
+		expect(await runCommand('status', ['--demo', '--json', '--context', 'demo-staging'], status.io, withDemo)).toBe(0);
 		const document = JSON.parse(status.out.stdout);
 		expect(document.context).toBe('demo-staging');
 		expect(document.models.map((model: {namespace: string}) => model.namespace)).not.toContain('payments');
@@ -409,20 +413,21 @@ describe('runCommand: --demo honours --context and --scenario', () => {
 			'weight',
 			['staging/recommender', '45', '--demo', '--yes', '--force', '--context', 'demo-staging'],
 			weight.io,
+			withDemo,
 		);
 		expect(code).toBe(0);
 		expect(weight.out.stdout).toMatch(/^recommender: \S+ 70% → 55%, \S+ 30% → 45% — done\n$/);
 		const production = io();
-		expect(await runCommand('weight', ['staging/recommender', '30', '--demo', '--yes'], production.io)).toBe(1);
+		expect(await runCommand('weight', ['staging/recommender', '30', '--demo', '--yes'], production.io, withDemo)).toBe(1);
 		expect(production.out.stderr).toContain('no model staging/recommender in namespace staging');
 	});
 
 	it('a context or scenario the demo does not have exits 2 listing what it has', async () => {
 		const context = io();
-		expect(await runCommand('status', ['--demo', '--context', 'nope'], context.io)).toBe(2);
+		expect(await runCommand('status', ['--demo', '--context', 'nope'], context.io, withDemo)).toBe(2);
 		expect(context.out.stderr).toBe('modeldeck status: context nope is not in the demo (contexts: demo-prod, demo-staging)\n');
 		const scenario = io();
-		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'nope'], scenario.io)).toBe(2);
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'nope'], scenario.io, withDemo)).toBe(2);
 		expect(scenario.out.stderr).toContain('--scenario must be one of: tour, calm, latency-regression');
 		const withoutDemo = io();
 		expect(await runCommand('status', ['--json', '--scenario', 'calm'], withoutDemo.io)).toBe(2);
@@ -431,13 +436,13 @@ describe('runCommand: --demo honours --context and --scenario', () => {
 
 	it('status --json --demo --scenario plays that scenario', async () => {
 		const status = io();
-		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'calm'], status.io)).toBe(0);
+		expect(await runCommand('status', ['--demo', '--json', '--scenario', 'calm'], status.io, withDemo)).toBe(0);
 		expect(JSON.parse(status.out.stdout).schema).toBe('modeldeck.status/v1');
 	});
 
 	it('--context with no value exits 2 and says what it needs', async () => {
 		const {io: streams, out} = io();
-		expect(await runCommand('status', ['--demo', '--context'], streams)).toBe(2);
+		expect(await runCommand('status', ['--demo', '--context'], streams, withDemo)).toBe(2);
 		expect(out.stderr).toContain('modeldeck status: --context needs a value: --context NAME');
 	});
 });

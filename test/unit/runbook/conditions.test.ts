@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest';
 import type {Condition, Subject} from '../../../source/domain/runbook/types.ts';
 import type {Model, Sample} from '../../../source/domain/types.ts';
 import {describeCondition, evaluateCondition} from '../../../source/runbook/conditions.ts';
-import {initialState, type AppState} from '../../../source/store/state.ts';
+import {initialState, type AppState} from '../../../source/state/state.ts';
 
 const fraud: Model = {
 	namespace: 'payments',

@@ -7,7 +7,7 @@ import {expect, it} from 'vitest';
 import type {Model} from '../../../source/domain/types.ts';
 import {clusterProblem} from '../../../source/store/cluster-health.ts';
 import {reducer} from '../../../source/store/reducer.ts';
-import {initialState, type AppState} from '../../../source/store/state.ts';
+import {initialState, type AppState} from '../../../source/state/state.ts';
 
 function start(clusters: string[]): AppState {
 	return initialState({

@@ -1,5 +1,5 @@
 import {expect, it} from 'vitest';
-import {initialState} from '../../../source/store/state.ts';
+import {initialState} from '../../../source/state/state.ts';
 import {Store} from '../../../source/store/store.ts';
 
 function storeWithCounter() {

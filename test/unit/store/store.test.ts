@@ -4,8 +4,8 @@ import {canaryMarginFlags, thresholdFlags, thresholdsFor, defaultThresholds} fro
 import {untilAligned} from '../../../source/domain/time.ts';
 import {backoffDelay, Poller} from '../../../source/store/poller.ts';
 import {reducer} from '../../../source/store/reducer.ts';
-import {fleetRows} from '../../../source/store/selectors.ts';
-import {initialState, LOG_CAPACITY} from '../../../source/store/state.ts';
+import {fleetRows} from '../../../source/state/selectors.ts';
+import {initialState, LOG_CAPACITY} from '../../../source/state/state.ts';
 import {analyse} from '../../../source/domain/pipeline.ts';
 import {fixtureModels, fixtureSamples, prediction} from '../../support/fake-sources.ts';
 
