@@ -216,10 +216,12 @@ export const subcommandTable: readonly SubcommandSpec[] = [
 	{name: 'promote', usage: 'modeldeck promote MODEL', summary: 'all traffic to the canary, which becomes stable', takesModel: true},
 	{name: 'rollback', usage: 'modeldeck rollback MODEL', summary: 'canary to 0% (and its previous template back)', takesModel: true},
 	{
-		name: 'agent',
-		usage: 'modeldeck agent [flags]',
-		summary: 'the in-cluster agent',
+		name: 'rollout',
+		usage: 'modeldeck rollout MODEL --image IMAGE',
+		summary: 'a progressive rollout of a new version (by the agent, else in the foreground)',
+		takesModel: true,
 	},
+	{name: 'agent', usage: 'modeldeck agent [flags]', summary: 'the in-cluster agent'},
 	{name: 'model-server', usage: 'modeldeck model-server [flags]', summary: 'a small OIP v2 model server for tests and demos'},
 	{name: 'config', usage: 'modeldeck config path', summary: 'where the settings file lives', words: ['path']},
 	{

@@ -392,6 +392,23 @@ async function runSubcommand(name: string, argv: string[]): Promise<number> {
 			return process.exit(code);
 		}
 
+		case 'rollout': {
+			const [{runRollout}, {rolloutDependencies}, {loadSettings}] = await Promise.all([
+				import('./commands/rollout.ts'),
+				import('./agent/rollout-foreground.ts'),
+				import('./settings/settings.ts'),
+			]);
+			const settings = await loadSettings().catch((error: unknown) => error as Error);
+			if (settings instanceof Error) {
+				process.stderr.write(`${settings.message}\n`);
+				return 1;
+			}
+
+			const code = await runRollout(argv, process, rolloutDependencies(settings.settings));
+			await new Promise<void>((resolve) => process.stdout.write('', () => process.stderr.write('', () => resolve())));
+			return process.exit(code);
+		}
+
 		case 'config': {
 			if (argv[0] !== 'path') {
 				process.stderr.write('Usage: modeldeck config path\n');

@@ -15,6 +15,8 @@ import {smokeTest} from './actions/smoke-test.ts';
 import {planTrafficAction, runTrafficAction, trafficAuditTexts, weightsText} from './actions/traffic.ts';
 import {describeAction} from './actions/validate.ts';
 import {Auditor} from './audit.ts';
+import {AgentDeliveries, deliveryPortOf} from './deliveries.ts';
+import type {DeliveryPort} from '../domain/delivery.ts';
 import type {EventRecorder} from './audit.ts';
 import {actionModel, isActionPlanner, isTrafficAction, plannedPermissions, readPermission} from './auth/permissions.ts';
 import type {ActionPlanner, PlannedChange} from './auth/permissions.ts';
@@ -94,6 +96,8 @@ export interface AgentCoreOptions {
 		/** How often due models are checked. Default 5 s. */
 		tickMs?: number;
 	};
+	/** Progressive deliveries (`deliver`): default, the cluster's own DeliveryPort when it has one (the Kubernetes source). */
+	deliveryPort?: DeliveryPort;
 	alertWebhook?: string;
 	alertFormat?: AlertFormat;
 	/** Told about everything worth a log line. Tokens never reach it. */
@@ -163,6 +167,8 @@ export class AgentCore {
 	readonly reviewer: AccessReviewer;
 	readonly noAuth: boolean;
 	readonly guard: CanaryGuard | undefined;
+	/** Runs progressive deliveries; the DeliveryStarter for others (the registry watcher). Undefined without a cluster. */
+	readonly deliveries: AgentDeliveries | undefined;
 	readonly #options: AgentCoreOptions;
 	readonly #models = new Map<string, Model>();
 	/**
@@ -235,6 +241,8 @@ export class AgentCore {
 		this.#timers.push(expiry, retention);
 		for (const timer of this.#timers) timer.unref();
 
+		this.deliveries = this.#startDeliveries(options);
+
 		if (options.guard?.enabled) {
 			if (!options.metrics || !options.judge || !options.cluster) {
 				throw new Error('the guard needs metrics (--prometheus URL), a canary judge and a cluster connection');
@@ -264,6 +272,25 @@ export class AgentCore {
 
 	#now(): number {
 		return (this.#options.now ?? Date.now)();
+	}
+
+	#startDeliveries(options: AgentCoreOptions): AgentDeliveries | undefined {
+		const port = options.deliveryPort ?? deliveryPortOf(options.cluster);
+		if (!port) return undefined;
+		const deliveries = new AgentDeliveries({
+			port,
+			findModel: (ref) => this.findModel(ref),
+			...(options.metrics ? {metrics: options.metrics} : {}),
+			...(options.judge ? {judge: options.judge} : {}),
+			...(options.guard?.settingsFile ? {settingsFile: options.guard.settingsFile} : {}),
+			resolveEndpoint: (target) => this.#resolveEndpoint(target),
+			...(options.fetch ? {fetch: options.fetch} : {}),
+			audit: async (entry, namespace) => this.auditor.record(entry, namespace, undefined, 'ModeldeckDelivery'),
+			log: this.#log,
+			...(options.now ? {now: options.now} : {}),
+		});
+		void deliveries.begin();
+		return deliveries;
 	}
 
 	get #planner(): ActionPlanner | undefined {
@@ -593,7 +620,7 @@ export class AgentCore {
 				last = {kind: 'failed', message: `refused: ${planning.refused}`};
 				yield last;
 			} else {
-				for await (const progress of this.#execute(action, within, plan)) {
+				for await (const progress of this.#execute(action, within, plan, identity.user)) {
 					last = progress;
 					yield progress;
 				}
@@ -650,7 +677,12 @@ export class AgentCore {
 		}
 	}
 
-	async *#execute(action: Action, within: PlannedChange[] | undefined, plan: ChangePlan | undefined): AsyncGenerator<ActionProgress> {
+	async *#execute(
+		action: Action,
+		within: PlannedChange[] | undefined,
+		plan: ChangePlan | undefined,
+		user: string,
+	): AsyncGenerator<ActionProgress> {
 		const cluster = this.#options.cluster;
 		// An authorised plan is carried out within its writes: a model changed since fails instead of writing more.
 		const planner = this.#planner;
@@ -669,6 +701,11 @@ export class AgentCore {
 			case 'switch':
 			case 'rollout':
 				yield* runTrafficAction(plan!, () => (planner && within ? planner.actWithin(action, within) : cluster!.act(action)));
+				return;
+			case 'deliver':
+			case 'delivery':
+				if (!this.deliveries) yield {kind: 'failed', message: 'the agent has no cluster connection to roll out with'};
+				else yield* this.deliveries.act(action, user);
 				return;
 			case 'smoke-test': {
 				let base: string;
@@ -788,6 +825,7 @@ export class AgentCore {
 		for (const timer of this.#timers) clearInterval(timer);
 		this.#unwatch?.();
 		await this.guard?.stop();
+		await this.deliveries?.close();
 		// A store on disk keeps the halves still waiting, to be joined after the restart (a rolling update sends their
 		// partners to the next agent); one in memory would lose them, so they are stored as incomplete instead.
 		if (this.store.path === ':memory:') this.#storeThenStream(this.joiner.drain(), this.#now(), undefined, 'later');

@@ -83,6 +83,7 @@ export class DeliveryRunner implements DeliveryStarter {
 	/** Models whose start is being planned: a second start waits for no plan to refuse it. */
 	readonly #starting = new Set<string>();
 	#timer: NodeJS.Timeout | undefined;
+	#closed = false;
 
 	constructor(dependencies: DeliveryRunnerDependencies) {
 		this.#dependencies = dependencies;
@@ -202,15 +203,19 @@ export class DeliveryRunner implements DeliveryStarter {
 
 	/** Starts the tick loop. */
 	run(): void {
-		if (this.#timer) return;
+		if (this.#timer || this.#closed) return;
 		this.#timer = setInterval(() => {
 			void this.tick();
 		}, this.#dependencies.tickMs ?? 1000);
 		this.#timer.unref?.();
 	}
 
-	/** Stops the tick loop; deliveries stay kept in the cluster for the next runner. */
+	/**
+	 * Stops: no more ticks and no new effects (what is in flight finishes, and its outcome is kept and audited; `idle`
+	 * resolves then). The deliveries stay kept in the cluster for the next runner, which repeats the effect due.
+	 */
 	close(): void {
+		this.#closed = true;
 		if (this.#timer) clearInterval(this.#timer);
 		this.#timer = undefined;
 	}
@@ -236,6 +241,7 @@ export class DeliveryRunner implements DeliveryStarter {
 	}
 
 	#runEffects(entry: Entry, effects: DeliveryEffect[]): void {
+		if (this.#closed) return;
 		for (const effect of effects) {
 			entry.busy++;
 			void this.#carryOut(entry, effect)
@@ -367,7 +373,9 @@ export class DeliveryRunner implements DeliveryStarter {
 
 	/** The audit record of the transition BEFORE → AFTER that INPUT caused. */
 	#record(before: DeliveryState, after: DeliveryState, input: DeliveryInput): DeliveryAuditRecord {
-		const message = after.events.at(-1)?.message ?? '';
+		const last = after.events.at(-1)?.message ?? '';
+		const ended = after.phase === 'rolled-back' || after.phase === 'aborted' || after.phase === 'failed';
+		const message = ended && after.reason && !last.includes(after.reason) ? `${last}: ${after.reason}` : last;
 		const {version} = after.spec;
 		const user = input.kind === 'command' ? input.by : undefined;
 		const at = (state: DeliveryState) => `${version} ${state.weight}% (${state.phase})`;
@@ -376,7 +384,12 @@ export class DeliveryRunner implements DeliveryStarter {
 		else if (after.weight !== before.weight) action = 'rollout weight';
 		else if (input.kind === 'judged') action = 'rollout judgement';
 		if (after.phase === 'promoted') action = 'rollout promote';
-		if (after.phase === 'rolled-back' || after.phase === 'aborted' || (after.phase === 'rolling-back' && input.kind !== 'command'))
+		// A failing judgement is audited as the judgement; the rollback's own record follows once it is done.
+		if (
+			after.phase === 'rolled-back' ||
+			after.phase === 'aborted' ||
+			(after.phase === 'rolling-back' && input.kind !== 'command' && input.kind !== 'judged')
+		)
 			action = 'rollout rollback';
 		return {state: after, entry: this.#entry(after, action, message, at(before), at(after), user)};
 	}

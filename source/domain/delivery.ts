@@ -59,6 +59,9 @@ export interface DeliverySpec {
 
 export const defaultDeliverySteps: readonly number[] = [5, 25, 50, 100];
 
+/** Defaults of the fields a caller may leave out (`modeldeck rollout`, the agent's `deliver` body). */
+export const deliveryDefaults = {pauseSeconds: 120, readyTimeoutSeconds: 300, maxHolds: 2} as const;
+
 export interface DeliveryEvent {
 	/** Epoch ms. */
 	at: number;

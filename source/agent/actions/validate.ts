@@ -1,4 +1,12 @@
 /** Reads an Action from untrusted JSON, saying exactly what is wrong when it is not one. */
+import {
+	defaultDeliverySteps,
+	deliveryCommands,
+	deliveryDefaults,
+	deliverySpecProblems,
+	type DeliveryCommand,
+	type DeliverySpec,
+} from '../../domain/delivery.ts';
 import {rolloutCommands, type Action, type ModelRef, type RolloutCommand, type VersionRef} from '../../domain/types.ts';
 import {parseWeight} from '../../domain/weights.ts';
 
@@ -67,6 +75,36 @@ function weightOf(value: unknown, field: string): number {
 	return parsed.weight;
 }
 
+/** A delivery's spec from a body: image and version required, the rest defaulted; the model is the action's. */
+function deliverySpec(value: unknown, model: ModelRef): DeliverySpec {
+	if (!isRecord(value))
+		throw new Invalid('spec must be an object {image, version, steps?, pauseSeconds?, readyTimeoutSeconds?, maxHolds?}');
+	const image = value['image'];
+	if (typeof image !== 'string' || image.trim() === '' || image.length > 512)
+		throw new Invalid('spec.image must be a container image, e.g. registry/fraud:v13');
+	const version = label(value['version'], 'spec.version');
+	const steps = value['steps'] ?? [...defaultDeliverySteps];
+	if (!Array.isArray(steps) || steps.length === 0 || steps.length > 20 || !steps.every((step) => typeof step === 'number')) {
+		throw new Invalid('spec.steps must be a list of 1 to 20 weights, e.g. [5, 25, 50, 100]');
+	}
+
+	const optional = (field: string, fallback: number, min: number, max: number) =>
+		value[field] === undefined ? fallback : number(value[field], `spec.${field}`, min, max);
+	const requestedBy = value['requestedBy'] ?? '';
+	if (typeof requestedBy !== 'string' || requestedBy.length > 253)
+		throw new Invalid('spec.requestedBy must be a string of at most 253 characters');
+	return {
+		model,
+		image,
+		version,
+		steps: steps as number[],
+		pauseSeconds: optional('pauseSeconds', deliveryDefaults.pauseSeconds, 0, 86_400),
+		readyTimeoutSeconds: optional('readyTimeoutSeconds', deliveryDefaults.readyTimeoutSeconds, 1, 86_400),
+		maxHolds: optional('maxHolds', deliveryDefaults.maxHolds, 0, 100),
+		requestedBy,
+	};
+}
+
 export function parseAction(value: unknown): Action | string {
 	try {
 		const parsed = parseBare(value);
@@ -114,6 +152,19 @@ function parseBare(value: unknown): Action | string {
 				if (!rolloutCommands.includes(command as RolloutCommand)) return `command must be one of ${rolloutCommands.join(', ')}`;
 				return {kind, model: modelRef(value['model'], 'model'), command: command as RolloutCommand};
 			}
+			case 'deliver': {
+				const model = modelRef(value['model'], 'model');
+				const spec = deliverySpec(value['spec'], model);
+				const problems = deliverySpecProblems(spec);
+				return problems.length > 0 ? `spec: ${problems.join('; ')}` : {kind, model, spec};
+			}
+
+			case 'delivery': {
+				const command = value['command'];
+				if (!deliveryCommands.includes(command as DeliveryCommand)) return `command must be one of ${deliveryCommands.join(', ')}`;
+				return {kind, model: modelRef(value['model'], 'model'), command: command as DeliveryCommand};
+			}
+
 			case 'smoke-test':
 				return {kind, target: versionRef(value['target'], 'target')};
 			case 'load-test': {
@@ -139,7 +190,7 @@ function parseBare(value: unknown): Action | string {
 			}
 
 			default:
-				return `unknown action kind ${JSON.stringify(kind)}; expected set-weight, promote, rollback, switch, rollout, smoke-test or load-test`;
+				return `unknown action kind ${JSON.stringify(kind)}; expected set-weight, promote, rollback, switch, rollout, deliver, delivery, smoke-test or load-test`;
 		}
 	} catch (error) {
 		if (error instanceof Invalid) return error.message;

@@ -13,6 +13,10 @@
  * |                                  | for rollback also the canary's Deployment whose template is restored       |
  * | smoke-test, load-test            | patch on the model's router, as set-weight: sending it test traffic is an  |
  * |                                  | operator's act, allowed to whoever may change its traffic                  |
+ * | deliver                          | what the delivery writes: create Deployments and Services in the model's   |
+ * |                                  | namespace, patch its router, patch Deployments (promotion scales the old   |
+ * |                                  | stable to zero, rollback the new version); an Argo Rollout: patch it       |
+ * | delivery (pause, resume, abort)  | patch on the router and on Deployments (an abort rolls back)               |
  *
  * With a cluster that cannot plan (a ClusterPort other than the Kubernetes source), the permissions are worked out
  * from the model instead, covering every object that the action may change.
@@ -197,6 +201,17 @@ export function actionPermissions(
 			const canary = deploymentOf(model, action.canary);
 			return unique([router, ...(canary ? [deploymentPermission(namespace, canary)] : [])]);
 		}
+
+		case 'deliver':
+			if (model.router === 'argo-rollouts') return [router];
+			return [
+				{verb: 'create', group: 'apps', resource: 'deployments', namespace},
+				{verb: 'create', group: '', resource: 'services', namespace},
+				router,
+				deploymentPermission(namespace, undefined),
+			];
+		case 'delivery':
+			return model.router === 'argo-rollouts' ? [router] : [router, deploymentPermission(namespace, undefined)];
 
 		default:
 			return [router];
