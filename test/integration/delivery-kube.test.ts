@@ -148,6 +148,32 @@ describe('KubeDeliveryPort', () => {
 		expect((await kube.readModel(spec(namespace).model)).delivery?.phase).toBe('promoted');
 	});
 
+	it('behind a VirtualService with a Service per version: creates the new Service and its destination, and promotes', async () => {
+		const namespace = 'deliver-istio-services';
+		await applyScenario(api, {
+			namespace,
+			objects: [
+				deployment({namespace, model: 'fraud', version: 'v1'}),
+				service(namespace, 'fraud-v1', 'fraud', 'v1'),
+				virtualService(namespace, 'fraud', 'fraud', [{host: `fraud-v1.${namespace}.svc.cluster.local`, weight: 100}]),
+			],
+		});
+		const deliveries = runner();
+		deliveries.run();
+		expect(await deliveries.start(spec(namespace))).toMatchObject({ok: true});
+		const final = await deliveries.settled(spec(namespace).model);
+		deliveries.close();
+		expect(final.phase).toBe('promoted');
+		expect((await api.get('Service', namespace, 'fraud-v2')).spec.selector['app.kubernetes.io/version']).toBe('v2');
+		const virtual = await api.get('VirtualService', namespace, 'fraud');
+		expect(
+			virtual.spec.http[0].route.map((entry: {destination: {host: string}; weight: number}) => [entry.destination.host, entry.weight]),
+		).toEqual([
+			[`fraud-v1.${namespace}.svc.cluster.local`, 0],
+			[`fraud-v2.${namespace}.svc.cluster.local`, 100],
+		]);
+	});
+
 	it('creates the new version from the stable one, steps its weights, promotes, and keeps the state on the route', async () => {
 		const namespace = 'deliver-promote';
 		await plainModel(namespace);
