@@ -1,9 +1,10 @@
 /**
  * End to end on the local control plane: the built console in a real pty, talking to the real agent (a process on this
- * host, at --agent), starts a progressive rollout of a new version of a plain model (Deployment fraud-v1 behind an
- * HTTPRoute) with `d`, sees it created and stepped on screen and in the cluster, and aborts it with `X`: rolled back on
- * screen, 0% and `aborted` in the route's annotation, and audited by the agent. Then a second rollout is paused with
- * `P` after it stepped once, holds its weight through more than its pause, and goes on once resumed.
+ * host, at --agent, acting with deploy/base's ServiceAccount and RBAC), starts a progressive rollout of a new version
+ * of a plain model (Deployment fraud-v1 behind an HTTPRoute) with `d`, sees it created and stepped on screen and in the
+ * cluster, and aborts it with `X`: rolled back on screen, 0% and `aborted` in the route's annotation, and audited by
+ * the agent. Then a second rollout is paused with `P` after it stepped once, holds its weight through more than its
+ * pause, and goes on once resumed.
  *
  * As in test/integration/delivery-agent.test.ts, each version's model server is a process of its own on this host
  * (the agent smoke-tests and the judge measures them: its resolveEndpoint points at them, since the versions'
@@ -30,6 +31,7 @@ import {eventually} from '../integration/agent-support.ts';
 import {type ModelServerProcess, startModelServerProcess} from '../support/model-server-process.ts';
 import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 import {PtyTerminal} from '../support/terminal.ts';
+import {agentServiceAccountKubeconfig} from '../support/agent-service-account.ts';
 
 const namespace = 'team-a';
 const cli = path.resolve('dist/cli.js');
@@ -70,16 +72,18 @@ beforeAll(async () => {
 	load = startPacedLoad({urls: [...servers.values()].map((server) => server.url), model: 'fraud', rate: 10, limitMs: 280_000});
 
 	storeDirectory = mkdtempSync(path.join(tmpdir(), 'modeldeck-delivery-e2e-'));
-	const admin = new KubeConfig();
-	admin.loadFromFile(cluster.kubeconfig);
-	admin.setCurrentContext('admin');
+	// The agent acts with the deployed ServiceAccount's permissions only: anything its RBAC lacks for a rollout fails here.
+	await api.http.request('POST', '/api/v1/namespaces', {body: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'modeldeck'}}});
+	const agentKubeconfig = await agentServiceAccountKubeconfig(cluster, api, 'modeldeck');
+	const identity = new KubeConfig();
+	identity.loadFromFile(agentKubeconfig);
 	agent = await startAgent({
 		host: '127.0.0.1',
 		port: 0,
 		dbPath: path.join(storeDirectory, 'agent.db'),
-		reviewer: new KubeAccessReviewer(admin),
-		cluster: await createKubeCluster({kubeconfigPath: cluster.kubeconfig, context: 'admin', namespace: 'all'}),
-		events: new KubeAgentClient(admin),
+		reviewer: new KubeAccessReviewer(identity),
+		cluster: await createKubeCluster({kubeconfigPath: agentKubeconfig, namespace: 'all'}),
+		events: new KubeAgentClient(identity),
 		metrics: createPrometheusMetrics({url: prometheus.url, scrapeIntervalSeconds: 1}),
 		judge: new MannWhitneyJudge(),
 		resolveEndpoint: (target) => {
