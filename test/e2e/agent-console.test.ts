@@ -16,7 +16,7 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {KubeConfig} from '@kubernetes/client-node';
-import {parse as parseYaml, parseAllDocuments} from 'yaml';
+import {parse as parseYaml} from 'yaml';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
@@ -30,6 +30,7 @@ import {type RunningModelServer, startModelServer} from '../../source/model-serv
 import {createKubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
+import {agentServiceAccountKubeconfig} from '../support/agent-service-account.ts';
 import {hostAddress, serviceBehindProxy} from '../support/service-behind-proxy.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 import {freePort, plainPrediction, postLogs} from '../integration/agent-support.ts';
@@ -75,48 +76,6 @@ async function registerAgent(host: string, port: number): Promise<void> {
 		roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata['name']},
 		subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'operator'}],
 	});
-}
-
-/**
- * The agent's identity as deployed: deploy/base's ServiceAccount and its RBAC applied as written, and a kubeconfig
- * holding a token the API server issues for that ServiceAccount (what the pod's projected token would be).
- */
-async function agentServiceAccountKubeconfig(): Promise<string> {
-	const post = (collection: string, body: unknown) => api.http.request('POST', collection, {body});
-	for (const file of ['serviceaccount.yaml', 'rbac.yaml']) {
-		for (const document of parseAllDocuments(readFileSync(path.resolve('deploy/base', file), 'utf8'))) {
-			const object = document.toJS() as {kind: string; metadata: {namespace?: string}} | null;
-			if (!object) continue;
-			const collection = {
-				ServiceAccount: `/api/v1/namespaces/${agentNamespace}/serviceaccounts`,
-				ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-				ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
-				Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/roles`,
-				RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${agentNamespace}/rolebindings`,
-			}[object.kind];
-			if (!collection) throw new Error(`deploy/base/${file}: no collection for ${object.kind} in this test`);
-			await post(collection, object);
-		}
-	}
-
-	const issued = (await api.http.request('POST', `/api/v1/namespaces/${agentNamespace}/serviceaccounts/modeldeck-agent/token`, {
-		body: {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 3600}},
-	})) as {status?: {token?: string}};
-	const token = issued.status?.token;
-	if (!token) throw new Error('the API server issued no token for the modeldeck-agent ServiceAccount');
-	const file = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-agent-sa-')), 'kubeconfig');
-	writeFileSync(
-		file,
-		JSON.stringify({
-			apiVersion: 'v1',
-			kind: 'Config',
-			clusters: [{name: 'local', cluster: {server: cluster.server, 'certificate-authority': cluster.caFile}}],
-			users: [{name: 'modeldeck-agent', user: {token}}],
-			contexts: [{name: 'modeldeck-agent', context: {cluster: 'local', user: 'modeldeck-agent'}}],
-			'current-context': 'modeldeck-agent',
-		}),
-	);
-	return file;
 }
 
 /** A settings directory whose load test (`t`) is short: 3 s at 20 requests/s per version after 1 s of warm-up. */
@@ -187,7 +146,7 @@ beforeAll(async () => {
 
 	// The agent acts with the deployed ServiceAccount's permissions only: anything the RBAC lacks fails here.
 	await api.http.request('POST', '/api/v1/namespaces', {body: {apiVersion: 'v1', kind: 'Namespace', metadata: {name: agentNamespace}}});
-	const agentKubeconfig = await agentServiceAccountKubeconfig();
+	const agentKubeconfig = await agentServiceAccountKubeconfig(cluster, api, agentNamespace);
 	const identity = new KubeConfig();
 	identity.loadFromFile(agentKubeconfig);
 	agent = await startAgent({

@@ -12,7 +12,7 @@ import {deliveryAnnotation, type DeliverySpec, type DeliveryState} from '../../s
 import {DeliveryRunner, type DeliveryAuditRecord} from '../../source/delivery/runner.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
-import {deployment, httpRoute, service, virtualService} from '../fixtures/kube/manifests.ts';
+import {deployment, destinationRule, httpRoute, service, virtualService} from '../fixtures/kube/manifests.ts';
 import {applyScenario} from '../fixtures/kube/setup.ts';
 
 let cluster: Cluster;
@@ -87,21 +87,91 @@ describe('KubeDeliveryPort', () => {
 			'Service/fraud-v2',
 			'HTTPRoute/fraud',
 			'HTTPRoute/fraud',
+			'HTTPRoute/fraud',
 		]);
+		expect(plan.writes[2]!.change).toBe('backend Service/fraud-v2 added at 0%');
 		await expect(kube.planDelivery(spec('deliver-plan', {version: 'v1'}))).rejects.toThrow(/already has a version v1/);
 
+		// A model without a router (weights from replicas) is refused, naming what is supported.
+		const namespace = 'deliver-replicas';
+		await applyScenario(api, {
+			namespace,
+			objects: [
+				deployment({namespace, model: 'fraud', version: 'v1'}),
+				deployment({namespace, model: 'fraud', version: 'v0', replicas: 0}),
+			],
+		});
+		await expect(kube.planDelivery(spec(namespace))).rejects.toThrow(
+			/routed by replicas \(replicas\): not supported yet — modeldeck rolls out new versions of models made of Deployments .* behind an HTTPRoute or an Istio VirtualService/,
+		);
+	});
+
+	it('behind a VirtualService with a subset per version: adds a DestinationRule subset and a destination, and promotes', async () => {
 		const namespace = 'deliver-istio';
+		const host = `fraud.${namespace}.svc.cluster.local`;
 		await applyScenario(api, {
 			namespace,
 			objects: [
 				deployment({namespace, model: 'fraud', version: 'v1'}),
 				service(namespace, 'fraud', 'fraud'),
+				destinationRule(namespace, 'fraud', host, ['v1']),
 				virtualService(namespace, 'fraud', 'fraud', [{host: 'fraud', subset: 'v1', weight: 100}]),
 			],
 		});
-		await expect(kube.planDelivery(spec(namespace))).rejects.toThrow(
-			/not supported yet — modeldeck rolls out new versions of models made of Deployments/,
-		);
+		const plan = await kube.planDelivery(spec(namespace));
+		expect(plan.writes.slice(0, 3)).toEqual([
+			{object: 'Deployment/fraud-v2', change: 'created from fraud-v1 with image registry.example/fraud:v2'},
+			{object: 'DestinationRule/fraud', change: 'subset v2 added'},
+			{object: 'VirtualService/fraud', change: 'destination fraud/v2 added at 0%'},
+		]);
+		const deliveries = runner();
+		deliveries.run();
+		await deliveries.start(spec(namespace));
+		const final = await deliveries.settled(spec(namespace).model);
+		deliveries.close();
+		expect(final.phase).toBe('promoted');
+		const rule = await api.get('DestinationRule', namespace, 'fraud');
+		expect(
+			rule.spec.subsets.map((subset: {name: string; labels: Record<string, string>}) => [
+				subset.name,
+				subset.labels['app.kubernetes.io/version'],
+			]),
+		).toEqual([
+			['v1', 'v1'],
+			['v2', 'v2'],
+		]);
+		const virtual = await api.get('VirtualService', namespace, 'fraud');
+		expect(virtual.spec.http[0].route).toEqual([
+			{destination: {host: 'fraud', subset: 'v1', port: {number: 80}}, weight: 0},
+			{destination: {host: 'fraud', subset: 'v2', port: {number: 80}}, weight: 100},
+		]);
+		expect((await kube.readModel(spec(namespace).model)).delivery?.phase).toBe('promoted');
+	});
+
+	it('behind a VirtualService with a Service per version: creates the new Service and its destination, and promotes', async () => {
+		const namespace = 'deliver-istio-services';
+		await applyScenario(api, {
+			namespace,
+			objects: [
+				deployment({namespace, model: 'fraud', version: 'v1'}),
+				service(namespace, 'fraud-v1', 'fraud', 'v1'),
+				virtualService(namespace, 'fraud', 'fraud', [{host: `fraud-v1.${namespace}.svc.cluster.local`, weight: 100}]),
+			],
+		});
+		const deliveries = runner();
+		deliveries.run();
+		expect(await deliveries.start(spec(namespace))).toMatchObject({ok: true});
+		const final = await deliveries.settled(spec(namespace).model);
+		deliveries.close();
+		expect(final.phase).toBe('promoted');
+		expect((await api.get('Service', namespace, 'fraud-v2')).spec.selector['app.kubernetes.io/version']).toBe('v2');
+		const virtual = await api.get('VirtualService', namespace, 'fraud');
+		expect(
+			virtual.spec.http[0].route.map((entry: {destination: {host: string}; weight: number}) => [entry.destination.host, entry.weight]),
+		).toEqual([
+			[`fraud-v1.${namespace}.svc.cluster.local`, 0],
+			[`fraud-v2.${namespace}.svc.cluster.local`, 100],
+		]);
 	});
 
 	it('creates the new version from the stable one, steps its weights, promotes, and keeps the state on the route', async () => {

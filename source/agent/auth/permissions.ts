@@ -15,7 +15,8 @@
  * |                                  | operator's act, allowed to whoever may change its traffic                  |
  * | deliver                          | what the delivery writes: create Deployments and Services in the model's   |
  * |                                  | namespace, patch its router, patch Deployments (promotion scales the old   |
- * |                                  | stable to zero, rollback the new version); an Argo Rollout: patch it       |
+ * |                                  | stable to zero, rollback the new version), patch DestinationRules behind a |
+ * |                                  | VirtualService (a subset per version); an Argo Rollout: patch it           |
  * | delivery (pause, resume, abort)  | patch on the router and on Deployments (an abort rolls back)               |
  *
  * With a cluster that cannot plan (a ClusterPort other than the Kubernetes source), the permissions are worked out
@@ -209,6 +210,10 @@ export function actionPermissions(
 				{verb: 'create', group: '', resource: 'services', namespace},
 				router,
 				deploymentPermission(namespace, undefined),
+				// Behind a VirtualService with a subset per version, the new version's subset is added to the DestinationRule.
+				...(model.router === 'virtualservice'
+					? [{verb: 'patch', group: 'networking.istio.io', resource: 'destinationrules', namespace} satisfies ResourceAttributes]
+					: []),
 			];
 		case 'delivery':
 			return model.router === 'argo-rollouts' ? [router] : [router, deploymentPermission(namespace, undefined)];

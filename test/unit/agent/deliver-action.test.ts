@@ -103,6 +103,13 @@ describe('permissions of deliver and delivery', () => {
 			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'ml', name: 'fraud-route'},
 			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'ml'},
 		]);
+		const istio = {...httpModel, router: 'virtualservice' as const, routerObject: 'VirtualService/fraud'};
+		expect(actionPermissions({kind: 'deliver', model, spec}, () => istio)).toContainEqual({
+			verb: 'patch',
+			group: 'networking.istio.io',
+			resource: 'destinationrules',
+			namespace: 'ml',
+		});
 		expect(actionPermissions({kind: 'delivery', model, command: 'abort'}, () => httpModel)).toEqual([
 			{verb: 'patch', group: 'gateway.networking.k8s.io', resource: 'httproutes', namespace: 'ml', name: 'fraud-route'},
 			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'ml'},

@@ -23,15 +23,16 @@ import {
 	type DeliveryState,
 	isDeliveryActive,
 } from '../../../domain/delivery.ts';
-import type {ModelRef, Version} from '../../../domain/types.ts';
+import type {ModelRef} from '../../../domain/types.ts';
 import type {KubeActions} from '../actions.ts';
 import type {ModelAnalysis} from '../build-models.ts';
 import type {Conventions} from '../conventions.ts';
 import {actionError, statusOf} from '../errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from '../http.ts';
-import type {Deployment, HttpRoute, KubeList, KubeObject, PodTemplate, Service} from '../objects.ts';
+import type {Deployment, DestinationRule, HttpRoute, KubeList, KubeObject, PodTemplate, Service, VirtualService} from '../objects.ts';
 import {type JsonPatchOperation, PlanError} from '../plans.ts';
 import {derivedName, newDeployment, newService} from './new-version.ts';
+import {backendWrite, reachOf, type RouterWrite, subsetWrite} from './router-backend.ts';
 
 interface Router {
 	type: ResourceType;
@@ -39,7 +40,7 @@ interface Router {
 }
 
 const supported =
-	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute, and of Argo Rollouts';
+	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute or an Istio VirtualService, and of Argo Rollouts';
 
 export class KubeDeliveryPort implements DeliveryPort {
 	readonly #http: () => KubeHttp;
@@ -87,45 +88,83 @@ export class KubeDeliveryPort implements DeliveryPort {
 			throw new PlanError(`${model.owner.controller} owns ${model.name} (${model.owner.object}): not supported yet — ${supported}`);
 		}
 
-		if (analysis.traffic.kind !== 'httproute') {
+		if (analysis.traffic.kind !== 'httproute' && analysis.traffic.kind !== 'virtualservice') {
 			throw new PlanError(
 				`${model.name} is routed by ${model.routerObject ?? 'replicas'} (${analysis.traffic.kind}): not supported yet — ${supported}`,
 			);
 		}
 
-		const {stable, deployment, service} = await this.#stableObjects(analysis);
-		const id = 'planned';
-		const created = newDeployment(deployment, stable.name, spec, this.#conventions, id);
-		const createdService = newService(service, stable.name, spec, this.#conventions, id);
+		const planned = await this.#newVersion(analysis, spec, 'planned');
 		return {
 			spec,
 			mode: 'weights',
-			stable: stable.name,
+			stable: planned.stable,
 			writes: [
-				{object: `Deployment/${created.metadata?.name}`, change: `created from ${deployment.metadata?.name} with image ${spec.image}`},
-				{object: `Service/${createdService.metadata?.name}`, change: `created from ${service.metadata?.name}, selecting ${spec.version}`},
-				{
-					object: analysis.traffic.object,
-					change: `backend Service/${createdService.metadata?.name} added at 0%, then weights ${spec.steps.join('% → ')}%`,
-				},
+				...planned.writes.map(({object, change}) => ({object, change})),
+				{object: analysis.traffic.object, change: `weights ${spec.steps.join('% → ')}%`},
 				{object: analysis.traffic.object, change: `annotation ${deliveryAnnotation}: the rollout's state`},
 			],
 		};
 	}
 
-	/** The stable version, its Deployment and its Service, read afresh. */
-	async #stableObjects(analysis: ModelAnalysis): Promise<{stable: Version; deployment: Deployment; service: Service}> {
-		const {model} = analysis;
+	/**
+	 * Every write that creates the new version, from a fresh read: its Deployment, its Service (unless the stable is a
+	 * subset of a shared one: then a DestinationRule subset), and its router entry at 0%. A router or subset write
+	 * already made (a runner repeating the effect) has no patch.
+	 */
+	async #newVersion(analysis: ModelAnalysis, spec: DeliverySpec, id: string) {
+		const {model, traffic} = analysis;
+		if (traffic.kind !== 'httproute' && traffic.kind !== 'virtualservice') throw new PlanError(`${model.name}: ${supported}`);
 		const stable = model.versions.find((version) => version.track === 'stable');
 		if (!stable) throw new PlanError(`${model.name} has no stable version to start from`);
 		const deploymentName = analysis.deployments[stable.name];
 		if (!deploymentName) throw new PlanError(`${model.name}'s stable version ${stable.name} has no Deployment to copy: ${supported}`);
-		if (!stable.service) throw new PlanError(`${model.name}'s stable version ${stable.name} has no Service in ${model.routerObject}`);
 		const deployment = await this.#get<Deployment>(resourceTypes.deployments, model.namespace, deploymentName);
-		const service = await this.#get<Service>(resourceTypes.services, model.namespace, stable.service);
 		if (!deployment) throw new PlanError(`Deployment/${deploymentName} is gone`);
-		if (!service) throw new PlanError(`Service/${stable.service} is gone`);
-		return {stable, deployment, service};
+		const routerType = traffic.kind === 'httproute' ? resourceTypes.httpRoutes : resourceTypes.virtualServices;
+		const router = await this.#get<HttpRoute & VirtualService>(routerType, model.namespace, traffic.name);
+		if (!router) throw new PlanError(`${traffic.object} is gone`);
+		const rules =
+			traffic.kind === 'virtualservice' ? await this.#list<DestinationRule>(resourceTypes.destinationRules, model.namespace) : [];
+		const reach = reachOf(analysis, stable.name, router, rules);
+		const created = newDeployment(deployment, stable.name, spec, this.#conventions, id);
+		const writes: Array<{object: string; change: string; create?: {type: ResourceType; body: KubeObject}; patch?: RouterWrite}> = [
+			{
+				object: `Deployment/${created.metadata?.name}`,
+				change: `created from ${deploymentName} with image ${spec.image}`,
+				create: {type: resourceTypes.deployments, body: created},
+			},
+		];
+		let serviceName = '';
+		if (reach.kind === 'service') {
+			if (!stable.service) throw new PlanError(`${model.name}'s stable version ${stable.name} has no Service in ${model.routerObject}`);
+			const service = await this.#get<Service>(resourceTypes.services, model.namespace, stable.service);
+			if (!service) throw new PlanError(`Service/${stable.service} is gone`);
+			const createdService = newService(service, stable.name, spec, this.#conventions, id);
+			serviceName = createdService.metadata?.name ?? '';
+			writes.push({
+				object: `Service/${serviceName}`,
+				change: `created from ${stable.service}, selecting ${spec.version}`,
+				create: {type: resourceTypes.services, body: createdService},
+			});
+		} else {
+			const subset = subsetWrite(reach, stable.name, spec, this.#conventions);
+			writes.push({object: subset.object, change: subset.change, patch: subset});
+		}
+
+		const backend = backendWrite(analysis, router, stable.name, reach, serviceName, spec.version);
+		writes.push({object: backend.object, change: backend.change, patch: backend});
+		return {stable: stable.name, writes};
+	}
+
+	async #list<T>(type: ResourceType, namespace: string): Promise<T[]> {
+		const http = this.#http();
+		try {
+			return ((await http.get<KubeList>(resourcePath(type, namespace)))?.items ?? []) as T[];
+		} catch (error) {
+			if (statusOf(error) === 404 || statusOf(error) === 403) return [];
+			throw actionError(error, {verb: 'list', resource: type.plural, namespace, server: http.server, user: http.user});
+		}
 	}
 
 	async #get<T>(type: ResourceType, namespace: string, name: string): Promise<T | undefined> {
@@ -162,35 +201,16 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async create(state: DeliveryState): Promise<void> {
 		const {spec} = state;
 		const analysis = await this.#actions.read(spec.model);
-		if (analysis.traffic.kind !== 'httproute') throw new PlanError(`${spec.model.name} is no longer behind an HTTPRoute: ${supported}`);
-		const stableName = analysis.model.versions.find((version) => version.name === state.stable) ? state.stable : undefined;
-		if (!stableName) throw new PlanError(`${spec.model.name} no longer has its stable version ${state.stable}`);
-		const {deployment, service} = await this.#stableObjects(analysis);
-		const created = newDeployment(deployment, state.stable, spec, this.#conventions, state.id);
-		const createdService = newService(service, state.stable, spec, this.#conventions, state.id);
-		await this.#create(resourceTypes.deployments, created);
-		await this.#create(resourceTypes.services, createdService);
-		await this.#addBackend(analysis, state.stable, createdService.metadata?.name ?? '');
-	}
+		if (!analysis.model.versions.some((version) => version.name === state.stable)) {
+			throw new PlanError(`${spec.model.name} no longer has its stable version ${state.stable}`);
+		}
 
-	/** Adds SERVICE to the route's rule that holds the stable version, at weight 0, unless it is there already. */
-	async #addBackend(analysis: ModelAnalysis, stable: string, service: string): Promise<void> {
-		if (analysis.traffic.kind !== 'httproute') return;
-		const {namespace} = analysis.model;
-		const route = await this.#get<HttpRoute>(resourceTypes.httpRoutes, namespace, analysis.traffic.name);
-		if (!route) throw new PlanError(`${analysis.traffic.object} is gone`);
-		const stableBackend = analysis.traffic.backends.find((backend) => backend.versions.includes(stable));
-		const rule = /^\/spec\/rules\/(\d+)\//.exec(stableBackend?.pointer ?? '')?.[1];
-		if (!stableBackend || rule === undefined)
-			throw new PlanError(`${analysis.traffic.object} has no backend for the stable version ${stable}`);
-		const backends = route.spec?.rules?.[Number(rule)]?.backendRefs ?? [];
-		if (backends.some((backend) => backend.name === service)) return;
-		const template = backends.find((backend) => backend.name === stableBackend.identityValue) ?? {};
-		const patch: JsonPatchOperation[] = [
-			{op: 'test', path: '/metadata/resourceVersion', value: route.metadata?.resourceVersion},
-			{op: 'add', path: `/spec/rules/${rule}/backendRefs/-`, value: {...template, name: service, weight: 0}},
-		];
-		await this.#patch(resourceTypes.httpRoutes, namespace, analysis.traffic.name, patch, 'json');
+		// What exists already (the runner repeating this after a restart) is left as it is.
+		const {writes} = await this.#newVersion(analysis, spec, state.id);
+		for (const write of writes) {
+			if (write.create) await this.#create(write.create.type, write.create.body);
+			if (write.patch?.patch) await this.#patch(write.patch.type, spec.model.namespace, write.patch.name, write.patch.patch, 'json');
+		}
 	}
 
 	async setOwnerImage(state: DeliveryState): Promise<void> {
@@ -307,6 +327,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 		let router: Router;
 		if (mode === 'owner' && traffic.kind === 'argo-rollouts') router = {type: resourceTypes.rollouts, name: traffic.name};
 		else if (traffic.kind === 'httproute') router = {type: resourceTypes.httpRoutes, name: traffic.name};
+		else if (traffic.kind === 'virtualservice') router = {type: resourceTypes.virtualServices, name: traffic.name};
 		else throw new PlanError(`${model.name} has no HTTPRoute or Rollout to keep its rollout's state on: ${supported}`);
 		this.#routers.set(key, router);
 		return router;
@@ -315,7 +336,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async load(): Promise<DeliveryState[]> {
 		const http = this.#http();
 		const states: DeliveryState[] = [];
-		for (const type of [resourceTypes.httpRoutes, resourceTypes.rollouts]) {
+		for (const type of [resourceTypes.httpRoutes, resourceTypes.virtualServices, resourceTypes.rollouts]) {
 			for (const namespace of this.#namespaces ?? [undefined]) {
 				let list: KubeList | undefined;
 				try {
