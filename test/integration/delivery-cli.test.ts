@@ -149,7 +149,8 @@ describe('modeldeck rollout', () => {
 			cluster: await createKubeCluster({kubeconfigPath: cluster!.kubeconfig, context: 'admin', namespace: 'all'}),
 			metrics: createPrometheusMetrics({url: prometheus!.url, scrapeIntervalSeconds: 1}),
 			judge: new MannWhitneyJudge(),
-			resolveEndpoint: (target) => servers.get(target.version)?.url ?? 'http://127.0.0.1:9',
+			// A version without a server of its own (v5 below) is answered by v1's, as a copy of it would answer.
+			resolveEndpoint: (target) => (servers.get(target.version) ?? servers.get('v1')!).url,
 		});
 		await api.waitFor('the agent to see the model', async () => agent!.core.findModel({namespace, name: 'fraud'}) !== undefined, 30_000);
 		const result = await rollout([
@@ -169,5 +170,29 @@ describe('modeldeck rollout', () => {
 		expect(result.stdout).toMatch(/judged fail at 50%: fail: .*p99 \d+ ms > 400 ms/);
 		expect(result.stdout.trim().split('\n').at(-1)).toMatch(/^team-a\/fraud v3: rolled back: judged fail at 50%/);
 		expect(await weights()).toEqual({'fraud-v1': 0, 'fraud-v2': 100, 'fraud-v3': 0});
+	});
+
+	it('--abort through the agent rolls the rollout in progress back and --wait exits 0 once aborted', async () => {
+		const started = await rollout([
+			`${namespace}/fraud`,
+			'--image',
+			'registry.example/fraud:v5',
+			'--steps',
+			'5,100',
+			'--pause',
+			'10m',
+			'--agent',
+			agent!.url,
+			'--output',
+			'json',
+		]);
+		expect(started.code).toBe(0);
+		expect(JSON.parse(started.stdout)).toMatchObject({spec: {version: 'v5'}});
+		await api.waitFor('v5 at its first step', async () => (await weights())['fraud-v5'] === 5, 60_000);
+		const aborted = await rollout(['fraud', '-n', namespace, '--abort', '--wait', '--agent', agent!.url]);
+		expect(aborted.stderr).toMatch(/rollout team-a\/fraud@\d+: abort/);
+		expect(aborted.code).toBe(0);
+		expect(aborted.stdout).toMatch(/team-a\/fraud v5: aborted: aborted by admin/);
+		expect(await weights()).toEqual({'fraud-v1': 0, 'fraud-v2': 100, 'fraud-v3': 0, 'fraud-v5': 0});
 	});
 });
