@@ -42,7 +42,10 @@ export interface DeliverySpec {
 	image: string;
 	/** The new version's name (its `app.kubernetes.io/version`). */
 	version: string;
-	/** Weights of the new version, strictly increasing whole numbers 1–100; after the last one judged good, promote. */
+	/**
+	 * Weights of the new version, strictly increasing whole numbers 1–100; after the last one judged good, promote. A
+	 * last step of 100 is the promotion itself (at 100% the stable has no traffic to judge the new version against).
+	 */
 	steps: number[];
 	/** Time at each step before the judgement that decides the next, seconds. */
 	pauseSeconds: number;
@@ -253,6 +256,14 @@ export function advanceDelivery(state: DeliveryState, input: DeliveryInput, now:
 			if (input.kind !== 'smoked') return same(state);
 			if (!input.ok) return rollBack(state, now, `smoke test failed: ${input.message}`);
 			const weight = spec.steps[0]!;
+			// All at once (steps 100): nothing to judge against, the smoke test was the check.
+			if (weight === 100) {
+				return {
+					state: to(state, 'promoting', now, `smoke test passed: ${input.message}; promoting (one step of 100%)`),
+					effects: [{kind: 'promote'}],
+				};
+			}
+
 			return {
 				state: to(state, 'stepping', now, `smoke test passed: ${input.message}`, {stepIndex: 0}),
 				effects: [{kind: 'set-weight', weight}],
@@ -350,7 +361,9 @@ function stepping(state: DeliveryState, input: DeliveryInput, now: number): Deli
 	}
 
 	const next = state.stepIndex + 1;
-	if (next >= spec.steps.length) {
+	// A step of 100% is the promotion itself: at 100% the stable has no traffic left to be judged against, so the
+	// judgement before it is the last one.
+	if (next >= spec.steps.length || spec.steps[next] === 100) {
 		return {
 			state: to(judged, 'promoting', now, `judged pass at ${state.weight}%: promoting`, {reason: undefined}),
 			effects: [{kind: 'promote'}],

@@ -204,7 +204,8 @@ describe('KubeDeliveryPort', () => {
 
 		expect(audit[0]!.entry.action).toBe('rollout start');
 		const weights = audit.filter((record) => record.entry.action === 'rollout weight').map((record) => record.state.weight);
-		expect(weights).toEqual([20, 60, 100]);
+		// 100% is the promotion itself, not a judged step.
+		expect(weights).toEqual([20, 60]);
 		expect(audit.at(-1)!.entry.action).toBe('rollout promote');
 	});
 

@@ -146,16 +146,17 @@ describe('DeliveryRunner', () => {
 		const started = await run.runner.start(spec);
 		expect(started.ok).toBe(true);
 		await until(run, () => run.runner.get(spec.model)?.phase === 'promoted');
-		expect(port.writes).toEqual(['create v13', 'weight 10', 'weight 50', 'weight 100', 'promote']);
+		expect(port.writes).toEqual(['create v13', 'weight 10', 'weight 50', 'promote']);
 		expect(port.weights.get('v13')).toBe(100);
-		expect(run.judged).toHaveLength(3);
+		// Judged at 10% and 50%; the step of 100% is the promotion (no stable traffic left to judge against).
+		expect(run.judged).toHaveLength(2);
 		// The state kept with the model is the final one.
 		expect(decodeDeliveryState(port.annotation!)).toMatchObject({state: {phase: 'promoted', weight: 100}});
 		const actions = run.audit.map((record) => record.entry.action);
 		expect(actions[0]).toBe('rollout start');
 		expect(run.audit[0]!.lines).toContain('writes Deployment/fraud-v13: created');
-		expect(actions.filter((action) => action === 'rollout weight')).toHaveLength(3);
-		expect(actions.filter((action) => action === 'rollout judgement')).toHaveLength(3);
+		expect(actions.filter((action) => action === 'rollout weight')).toHaveLength(2);
+		expect(actions.filter((action) => action === 'rollout judgement')).toHaveLength(2);
 		expect(actions.at(-1)).toBe('rollout promote');
 		const weights = run.audit
 			.filter((record) => record.entry.action === 'rollout weight')
@@ -268,7 +269,7 @@ describe('DeliveryRunner', () => {
 		expect(resumed.map((state) => state.weight)).toEqual([50]);
 		expect(await second.runner.resume()).toEqual([]);
 		await until(second, () => second.runner.get(spec.model)?.phase === 'promoted');
-		expect(port.writes).toEqual(['create v13', 'weight 10', 'weight 50', 'weight 100', 'promote']);
+		expect(port.writes).toEqual(['create v13', 'weight 10', 'weight 50', 'promote']);
 	});
 
 	it('follows the owning controller in owner mode', async () => {

@@ -77,11 +77,46 @@ describe('advanceDelivery, the happy path', () => {
 			weights.push(state.weight);
 		}
 
-		expect(weights).toEqual([5, 25, 50, 100]);
+		// The step of 100% is the promotion itself: judged at 50%, then promoted (no judgement with no stable traffic).
+		expect(weights).toEqual([5, 25, 50]);
 		({state, effects} = run(state, [{kind: 'done', effect: 'promote'}]));
 		expect(state.phase).toBe('promoted');
 		expect(state.weight).toBe(100);
 		expect(isDeliveryActive(state)).toBe(false);
+	});
+
+	it('promotes after the step before 100% when the last step is 100, and after the last step otherwise', () => {
+		for (const [steps, judgedAt] of [
+			[[10, 100], [10]],
+			[
+				[10, 60],
+				[10, 60],
+			],
+			[[30], [30]],
+		] as const) {
+			let {state} = startDelivery({...spec, steps: [...steps]}, 'v12', 'weights', 0);
+			state = run(state, toFirstStep).state;
+			const judged: number[] = [];
+			let now = 1_000_000;
+			while (state.phase === 'stepping') {
+				now += 61_000;
+				judged.push(state.weight);
+				const tick = advanceDelivery(state, {kind: 'tick'}, now);
+				const next = advanceDelivery(tick.state, {kind: 'judged', result: 'pass', summary: 'ok'}, now);
+				state = next.state;
+				if (state.phase === 'stepping') state = advanceDelivery(state, {kind: 'done', effect: 'set-weight'}, now).state;
+			}
+
+			expect(state.phase).toBe('promoting');
+			expect(judged).toEqual([...judgedAt]);
+		}
+	});
+
+	it('a single step of 100% promotes once the smoke test passes', () => {
+		const {state: started100} = startDelivery({...spec, steps: [100]}, 'v12', 'weights', 0);
+		const {state, effects} = run(started100, toFirstStep);
+		expect(state.phase).toBe('promoting');
+		expect(effects.at(-1)).toEqual({kind: 'promote'});
 	});
 
 	it('does not judge before the pause is over', () => {
