@@ -2,7 +2,7 @@
 // each a stable and a canary Deployment, a Service per version and an HTTPRoute splitting traffic between them,
 // spread over namespaces, on the harness's control plane; kwok makes their pods Running and Ready.
 import {FAKE_NODES, fakeNode} from '../harness/cluster.ts';
-import {resourcePath} from '../source/sources/kube/http.ts';
+import {resourcePath} from '../source/adapters/kube/http.ts';
 import {TestApi} from '../test/fixtures/kube/api.ts';
 import {deployment, httpRoute, service} from '../test/fixtures/kube/manifests.ts';
 

@@ -11,7 +11,7 @@ import {startPrometheus, waitForTargets} from '../harness/prometheus.ts';
 import type {MetricTarget} from '../source/domain/ports.ts';
 import type {Sample, VersionKey} from '../source/domain/types.ts';
 import {LATENCY_BUCKETS_SECONDS} from '../source/model-server/server-metrics.ts';
-import {createPrometheusMetrics} from '../source/sources/prometheus/prometheus-metrics.ts';
+import {createPrometheusMetrics} from '../source/adapters/prometheus/prometheus-metrics.ts';
 
 const quick = process.argv.includes('--quick');
 const EXPORTERS = 4;

@@ -64,13 +64,13 @@ function rssMb(pid: number | undefined): number | undefined {
 // ---- the console, in its own process ---------------------------------------------------------------------------
 
 async function runConsole(): Promise<void> {
-	const {Store} = await import('../source/store/store.ts');
-	const {Controller} = await import('../source/store/controller.ts');
+	const {Store} = await import('../source/console/store.ts');
+	const {Controller} = await import('../source/console/controller.ts');
 	const {initialState} = await import('../source/state/state.ts');
 	const {buildKeymap} = await import('../source/keymap/registry.ts');
-	const {createKubeCluster} = await import('../source/sources/kube/index.ts');
-	const {createPrometheusMetrics} = await import('../source/sources/prometheus/index.ts');
-	const {createAgentClient} = await import('../source/sources/agent-client.ts');
+	const {createKubeCluster} = await import('../source/adapters/kube/index.ts');
+	const {createPrometheusMetrics} = await import('../source/adapters/prometheus/index.ts');
+	const {createAgentClient} = await import('../source/adapters/agent-client.ts');
 	const setup = JSON.parse(argument('setup', '{}')) as {kubeconfig: string; prometheus: string; agent: string};
 	const cluster = await createKubeCluster({kubeconfigPath: setup.kubeconfig, namespace: 'team-a'});
 	const metrics = createPrometheusMetrics({url: setup.prometheus});

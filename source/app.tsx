@@ -9,9 +9,9 @@ import type {ThresholdSettings} from './domain/thresholds.ts';
 import {buildKeymap} from './keymap/registry.ts';
 
 export {KeymapError} from './keymap/registry.ts';
-import {Controller} from './store/controller.ts';
+import {Controller} from './console/controller.ts';
 import {initialState} from './state/state.ts';
-import {Store} from './store/store.ts';
+import {Store} from './console/store.ts';
 import {App} from './ui/App.tsx';
 import {Providers} from './ui/contexts.tsx';
 import type {Theme} from './ui/theme.ts';

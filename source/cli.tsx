@@ -11,7 +11,7 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import {homedir} from 'node:os';
 import path from 'node:path';
-import {traceStartup as trace} from './sources/startup-trace.ts';
+import {traceStartup as trace} from './adapters/startup-trace.ts';
 import {consoleFlagValues, validateConsoleFlags} from './cli-flags/console-options.ts';
 import {consoleHelp} from './cli-flags/help.ts';
 import {parseFlags} from './flags/parse.ts';
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
 	const appModule = import('./app.tsx');
 	const themeModule = import('./ui/theme.ts');
 	const analysisModule = loadAnalysis();
-	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./sources/kube/early-lists.ts');
+	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./adapters/kube/early-lists.ts');
 	const {scenarioNames} = await demoModule;
 	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
 	if ('errors' in validated) {
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
-	// The first lists go out now, so that the API server serves them while the rest loads (sources/kube/early-lists.ts).
+	// The first lists go out now, so that the API server serves them while the rest loads (adapters/kube/early-lists.ts).
 	earlyLists = options.demo ? undefined : await sendEarlyLists(options, settings, earlyListsModule);
 	const {chooseTheme, noColorTheme, ansi16Theme, fullTheme} = await themeModule;
 	const theme =
@@ -180,8 +180,8 @@ async function main(): Promise<number> {
 			return 1;
 		}
 
-		const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
-		// Several contexts at once (--context a,b or the settings' showContexts): one merged fleet (sources/multi).
+		const {readKubeconfigContexts} = await import('./adapters/kube/kubeconfig-contexts.ts');
+		// Several contexts at once (--context a,b or the settings' showContexts): one merged fleet (adapters/multi).
 		const multi = await multiSources(options, kubeconfig, settings, contextSettings, loaded.path);
 		if ('error' in multi) {
 			process.stderr.write(`${multi.error}\n`);
@@ -310,8 +310,8 @@ async function multiSources(
 ): Promise<{sources: import('./domain/ports.ts').Sources} | {context?: string} | {error: string}> {
 	const listed = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
 	if (!listed) return {};
-	const {readKubeconfigContexts} = await import('./sources/kube/kubeconfig-contexts.ts');
-	const {chooseContexts} = await import('./sources/multi/context-list.ts');
+	const {readKubeconfigContexts} = await import('./adapters/kube/kubeconfig-contexts.ts');
+	const {chooseContexts} = await import('./adapters/multi/context-list.ts');
 	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
 	const chosen = chooseContexts({
 		flag: options.context,
@@ -321,7 +321,7 @@ async function multiSources(
 	});
 	if ('error' in chosen) return {error: `${chosen.error} (kubeconfig ${kubeconfig})`};
 	if (!chosen.contexts) return chosen.context ? {context: chosen.context} : {};
-	const {createMultiSources} = await import('./sources/multi/create-multi-sources.ts');
+	const {createMultiSources} = await import('./adapters/multi/create-multi-sources.ts');
 	const sources = createMultiSources({
 		kubeconfigPath: kubeconfig,
 		contexts: chosen.contexts,
@@ -343,13 +343,13 @@ function kubeconfigPath(options: import('./cli-flags/console-options.ts').Consol
 }
 
 /** Sent at start-up (one context only); whatever the console did not take is dropped when main() ends. */
-let earlyLists: import('./sources/kube/early-lists.ts').EarlyLists | undefined;
+let earlyLists: import('./adapters/kube/early-lists.ts').EarlyLists | undefined;
 
 /** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
 async function sendEarlyLists(
 	options: import('./cli-flags/console-options.ts').ConsoleOptions,
 	settings: import('./settings/settings.ts').Settings,
-	module: Promise<typeof import('./sources/kube/early-lists.ts')> | undefined,
+	module: Promise<typeof import('./adapters/kube/early-lists.ts')> | undefined,
 ) {
 	const several = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
 	if (several || !module) return undefined;
@@ -369,11 +369,11 @@ async function realSources(
 	kubeconfigPath: string,
 	settings: import('./settings/settings.ts').Settings,
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
-	inForce: import('./sources/kube/kubeconfig-contexts.ts').KubeconfigContexts | undefined,
-	early: import('./sources/kube/early-lists.ts').EarlyLists | undefined,
+	inForce: import('./adapters/kube/kubeconfig-contexts.ts').KubeconfigContexts | undefined,
+	early: import('./adapters/kube/early-lists.ts').EarlyLists | undefined,
 ): Promise<{sources: import('./domain/ports.ts').Sources; stop: () => void; namespace: string | undefined}> {
-	const {LazyClusterPort} = await import('./sources/lazy-cluster.ts');
-	const {LazyMetricsPort} = await import('./sources/lazy-metrics.ts');
+	const {LazyClusterPort} = await import('./adapters/lazy-cluster.ts');
+	const {LazyMetricsPort} = await import('./adapters/lazy-metrics.ts');
 	// The header names the context in force from the first frame, reachable or not; without one it says so.
 	const contextName = inForce?.current ?? options.context ?? '(no context)';
 	const contextNamespace = inForce?.contexts.find((context) => context.name === contextName)?.namespace;
@@ -382,7 +382,7 @@ async function realSources(
 		async (picked) => {
 			await new Promise((resolve) => setTimeout(resolve, 0));
 			trace('kubernetes client loading');
-			const {createKubeCluster} = await import('./sources/kube/index.ts');
+			const {createKubeCluster} = await import('./adapters/kube/index.ts');
 			trace('kubernetes client loaded');
 			const context = picked ?? options.context;
 			return createKubeCluster({
@@ -404,23 +404,23 @@ async function realSources(
 	const metrics = new LazyMetricsPort(async (picked) => {
 		const url = prometheusUrlFor(picked ?? contextName);
 		if (url) {
-			const {createPrometheusMetrics} = await import('./sources/prometheus/index.ts');
+			const {createPrometheusMetrics} = await import('./adapters/prometheus/index.ts');
 			return createPrometheusMetrics({url, profiles: settings.profiles});
 		}
 
 		await new Promise((resolve) => setTimeout(resolve, 0));
-		const {prometheusInCluster} = await import('./sources/prometheus/discover.ts');
+		const {prometheusInCluster} = await import('./adapters/prometheus/discover.ts');
 		const context = picked ?? inForce?.current ?? options.context;
 		const service = context ? contextSettings(settings, context).prometheusService : undefined;
 		return prometheusInCluster({kubeconfig: kubeconfigPath, context, service, metrics: {profiles: settings.profiles}});
 	}, startUrl ?? 'prometheus in the cluster');
-	const {LazyAgentPort} = await import('./sources/lazy-agent.ts');
+	const {LazyAgentPort} = await import('./adapters/lazy-agent.ts');
 	// The agent: at --agent URL, or found in the cluster and reached through the API server's service proxy. Each
 	// context has its own: switching context looks again.
 	const agent = new LazyAgentPort(
 		async (context) => {
 			await new Promise((resolve) => setTimeout(resolve, 0));
-			const {createAgentClient} = await import('./sources/agent-client.ts');
+			const {createAgentClient} = await import('./adapters/agent-client.ts');
 			if (options.agent) {
 				// --agent names one cluster's agent: acting through it on another context's models would change the wrong cluster.
 				if (context !== contextName)
@@ -428,12 +428,12 @@ async function realSources(
 						absent: `--agent ${options.agent} is the agent of context ${contextName}, not of ${context}: start modeldeck again to use this context's agent`,
 					};
 				// MODELDECK_TOKEN, else the kubeconfig user's own token: the agent checks that identity either way.
-				const {kubeconfigToken} = await import('./sources/agent-client/find-agent.ts');
+				const {kubeconfigToken} = await import('./adapters/agent-client/find-agent.ts');
 				const token = process.env['MODELDECK_TOKEN'] || (await kubeconfigToken(kubeconfigPath, contextName).catch(() => undefined));
 				return createAgentClient({url: options.agent, ...(token ? {token} : {})});
 			}
 
-			const {findAgent} = await import('./sources/agent-client/find-agent.ts');
+			const {findAgent} = await import('./adapters/agent-client/find-agent.ts');
 			const found = await findAgent({kubeconfig: kubeconfigPath, context: context ?? contextName});
 			return found ? createAgentClient(found.clientOptions) : undefined;
 		},

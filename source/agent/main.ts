@@ -312,7 +312,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 		}
 
 		if (kube) {
-			const {createKubeCluster} = await import('../sources/kube/index.ts');
+			const {createKubeCluster} = await import('../adapters/kube/index.ts');
 			options.cluster = await createKubeCluster({
 				...(flags.kubeconfig ? {kubeconfigPath: flags.kubeconfig} : {}),
 				...(flags.context ? {context: flags.context} : {}),
@@ -337,7 +337,7 @@ export async function runAgent(argv: string[]): Promise<number> {
 		}
 
 		if (flags.prometheus) {
-			const {createPrometheusMetrics} = await import('../sources/prometheus/index.ts');
+			const {createPrometheusMetrics} = await import('../adapters/prometheus/index.ts');
 			options.metrics = createPrometheusMetrics({url: flags.prometheus});
 		}
 

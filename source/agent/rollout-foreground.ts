@@ -25,13 +25,13 @@ interface Connection {
 }
 
 export function rolloutDependencies(settings: Settings, stderr: {write(chunk: string): unknown} = process.stderr) {
-	let cluster: import('../sources/kube/index.ts').KubeCluster | undefined;
+	let cluster: import('../adapters/kube/index.ts').KubeCluster | undefined;
 	const kubeconfigPath = (flags: Flags) => flags.kubeconfig ?? process.env['KUBECONFIG']?.split(':')[0];
 	return {
 		requestedBy:
 			process.env['GITHUB_ACTIONS'] === 'true' ? `pipeline ${process.env['GITHUB_REPOSITORY'] ?? ''}`.trim() : 'modeldeck rollout',
 		async connect(flags: Flags): Promise<Connection> {
-			const {createKubeCluster} = await import('../sources/kube/index.ts');
+			const {createKubeCluster} = await import('../adapters/kube/index.ts');
 			const path = kubeconfigPath(flags);
 			cluster = await createKubeCluster({
 				...(path ? {kubeconfigPath: path} : {}),
@@ -43,8 +43,8 @@ export function rolloutDependencies(settings: Settings, stderr: {write(chunk: st
 			return {namespace: connected.namespace ?? 'default', readModel: async (model) => connected.readModel(model)};
 		},
 		async agent(flags: Flags): Promise<AgentPort | undefined> {
-			const {createAgentClient} = await import('../sources/agent-client.ts');
-			const {findAgent, kubeconfigToken} = await import('../sources/agent-client/find-agent.ts');
+			const {createAgentClient} = await import('../adapters/agent-client.ts');
+			const {findAgent, kubeconfigToken} = await import('../adapters/agent-client/find-agent.ts');
 			const path = kubeconfigPath(flags);
 			if (flags.agent) {
 				const token =
@@ -86,10 +86,10 @@ export function rolloutDependencies(settings: Settings, stderr: {write(chunk: st
 async function metricsFor(flags: Flags, settings: Settings, kubeconfig: string | undefined): Promise<MetricsPort> {
 	const url = flags.prometheus ?? (flags.context ? settings.contexts[flags.context]?.prometheusUrl : undefined) ?? settings.prometheusUrl;
 	if (url) {
-		const {createPrometheusMetrics} = await import('../sources/prometheus/index.ts');
+		const {createPrometheusMetrics} = await import('../adapters/prometheus/index.ts');
 		return createPrometheusMetrics({url, profiles: settings.profiles});
 	}
 
-	const {prometheusInCluster} = await import('../sources/prometheus/discover.ts');
+	const {prometheusInCluster} = await import('../adapters/prometheus/discover.ts');
 	return prometheusInCluster({kubeconfig, context: flags.context, metrics: {profiles: settings.profiles}});
 }

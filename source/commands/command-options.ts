@@ -1,7 +1,7 @@
 /** What a one-shot command is given: where it writes and reads, and the settings and sources the program chose. */
 import type {ClusterPort, MetricsPort} from '../domain/ports.ts';
 import type {ThresholdSettings} from '../domain/thresholds.ts';
-import type {Conventions} from '../sources/kube/conventions.ts';
+import type {Conventions} from '../adapters/kube/conventions.ts';
 
 export interface CommandIo {
 	stdout: {write(chunk: string): unknown};

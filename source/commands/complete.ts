@@ -7,7 +7,7 @@
 import {homedir} from 'node:os';
 import path from 'node:path';
 import {PassThrough} from 'node:stream';
-import {readKubeconfigContexts} from '../sources/kube/kubeconfig-contexts.ts';
+import {readKubeconfigContexts} from '../adapters/kube/kubeconfig-contexts.ts';
 import {completionScript} from './completion-scripts.ts';
 import {
 	completionShells,

@@ -39,7 +39,7 @@ export async function connect(args: CommandArgs, options: CommandOptions): Promi
 		return {cluster: sources.cluster, metrics: options.metrics ?? sources.metrics, namespace: chosen, cleanup: () => sources.stop()};
 	}
 
-	const {createKubeCluster, UnknownContextError} = await import('../sources/kube/index.ts');
+	const {createKubeCluster, UnknownContextError} = await import('../adapters/kube/index.ts');
 	const cluster = await createKubeCluster({
 		kubeconfigPath: args.kubeconfig,
 		context: args.context,
@@ -66,8 +66,8 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 	if (!url) {
 		if (args.command !== 'status') return undefined;
 		const [{LazyMetricsPort}, {prometheusInCluster}] = await Promise.all([
-			import('../sources/lazy-metrics.ts'),
-			import('../sources/prometheus/discover.ts'),
+			import('../adapters/lazy-metrics.ts'),
+			import('../adapters/prometheus/discover.ts'),
 		]);
 		return new LazyMetricsPort(
 			() =>
@@ -81,6 +81,6 @@ async function prometheusFor(args: CommandArgs, options: CommandOptions): Promis
 		);
 	}
 
-	const {createPrometheusMetrics} = await import('../sources/prometheus/index.ts');
+	const {createPrometheusMetrics} = await import('../adapters/prometheus/index.ts');
 	return createPrometheusMetrics({url, ...profiles});
 }

@@ -1,5 +1,5 @@
 /**
- * Ports: the small interfaces every source implements. Real adapters live in `source/sources/`, the
+ * Ports: the small interfaces every source implements. Real adapters live in `source/adapters/`, the
  * simulated fleet in `source/demo/`. The store and the UI only ever see these.
  */
 import type {

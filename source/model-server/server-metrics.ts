@@ -1,7 +1,7 @@
 /**
  * The model server's Prometheus metrics (prom-client, one registry per server so several servers can live in one
- * process). These names and labels are what the `generic` PromQL profile in sources/prometheus queries: keep them in
- * step with `source/sources/prometheus/profiles.ts`.
+ * process). These names and labels are what the `generic` PromQL profile in adapters/prometheus queries: keep them in
+ * step with `source/adapters/prometheus/profiles.ts`.
  */
 import {Counter, Histogram, Registry, collectDefaultMetrics} from 'prom-client';
 

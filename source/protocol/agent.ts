@@ -1,6 +1,6 @@
 /**
  * The wire protocol between the agent and its clients (the console, tests, benches). Types only, so that the
- * client in sources/ can share them without pulling in the server.
+ * client in adapters/ can share them without pulling in the server.
  *
  * WebSocket `/v1/stream`, subprotocol `modeldeck.v1`. Every frame the server sends is one JSON message or a JSON
  * array of messages (batched for throughput); clients must accept both. Clients send one message per frame.

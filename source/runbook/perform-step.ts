@@ -6,9 +6,9 @@
 import type {Action, Step} from '../domain/runbook/types.ts';
 import {modelKey} from '../domain/types.ts';
 import {type CommandId, type Keymap, readOnlyReason} from '../keymap/registry.ts';
-import type {Controller} from '../store/controller.ts';
+import type {Controller} from '../console/controller.ts';
 import {fleetRows} from '../state/selectors.ts';
-import type {Store} from '../store/store.ts';
+import type {Store} from '../console/store.ts';
 import {handleOverlayKey} from '../ui/overlay-keys.ts';
 import {describeCondition, evaluateCondition, findNamedModel, findNamedVersion} from './conditions.ts';
 

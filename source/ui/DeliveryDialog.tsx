@@ -3,7 +3,7 @@
  * one being typed in marked; what is wrong is said under them as it is typed, each problem with how to fix it.
  */
 import {Box, Text} from 'ink';
-import {deliveryFieldLabels, deliveryFields} from '../store/delivery-form.ts';
+import {deliveryFieldLabels, deliveryFields} from '../console/delivery-form.ts';
 import type {DeliveryDialog as DeliveryDialogState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
 

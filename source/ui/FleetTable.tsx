@@ -4,7 +4,7 @@ import {emptyFleetLines} from '../domain/empty-fleet.ts';
 import {thresholdsFor, type ThresholdSettings} from '../domain/thresholds.ts';
 import {fleetRows, fleetTitle, type FleetRow} from '../state/selectors.ts';
 import type {AppState} from '../state/state.ts';
-import {clusterProblem} from '../store/cluster-health.ts';
+import {clusterProblem} from '../console/cluster-health.ts';
 import {clusterColumn, columns as allColumns, layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
 import {pad, truncate, weightBar} from './format.ts';

@@ -1,9 +1,9 @@
 /** Providers for state, commands, theme and keymap. Hooks throw a clear error outside their provider. */
 import React, {createContext, useContext, useSyncExternalStore, type ReactNode} from 'react';
 import type {Keymap} from '../keymap/registry.ts';
-import type {Controller} from '../store/controller.ts';
+import type {Controller} from '../console/controller.ts';
 import type {AppState} from '../state/state.ts';
-import type {Store} from '../store/store.ts';
+import type {Store} from '../console/store.ts';
 import type {Theme} from './theme.ts';
 
 const StoreContext = createContext<Store | undefined>(undefined);

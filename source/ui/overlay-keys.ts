@@ -5,7 +5,7 @@
  */
 import {Command} from '../keymap/spec.ts';
 import type {Keymap} from '../keymap/registry.ts';
-import type {Controller} from '../store/controller.ts';
+import type {Controller} from '../console/controller.ts';
 import type {Overlay} from '../state/state.ts';
 
 const textDialogs = new Set<Overlay['kind']>(['weight-input', 'filter', 'lookup', 'palette', 'deliver']);

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {displayKey} from '../../source/keymap/key-name.ts';
 import {commands} from '../../source/keymap/registry.ts';
-import {LazyAgentPort} from '../../source/sources/lazy-agent.ts';
+import {LazyAgentPort} from '../../source/adapters/lazy-agent.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import type {Model} from '../../source/domain/types.ts';
 import {FakeAgent, fakeSources, prediction} from '../support/fake-sources.ts';

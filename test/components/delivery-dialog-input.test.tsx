@@ -10,7 +10,7 @@ import {createConsole} from '../../source/app.tsx';
 import type {DeliveryPlan, DeliverySpec} from '../../source/domain/delivery.ts';
 import {keyName} from '../../source/keymap/key-name.ts';
 import {buildKeymap, Command} from '../../source/keymap/registry.ts';
-import {deliveryDialogProblems, deliverySpecFromDialog, parsePause, versionFromImage} from '../../source/store/delivery-form.ts';
+import {deliveryDialogProblems, deliverySpecFromDialog, parsePause, versionFromImage} from '../../source/console/delivery-form.ts';
 import {findModel} from '../../source/state/selectors.ts';
 import {Providers} from '../../source/ui/contexts.tsx';
 import {Overlay} from '../../source/ui/Overlay.tsx';

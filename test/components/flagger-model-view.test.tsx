@@ -4,9 +4,9 @@
  * smallest and the largest supported terminal.
  */
 import {afterEach, describe, expect, it} from 'vitest';
-import {buildModels} from '../../source/sources/kube/build-models.ts';
-import type {Deployment} from '../../source/sources/kube/objects.ts';
-import type {CanaryEvent, FlaggerCanary} from '../../source/sources/kube/objects/flagger.ts';
+import {buildModels} from '../../source/adapters/kube/build-models.ts';
+import type {Deployment} from '../../source/adapters/kube/objects.ts';
+import type {CanaryEvent, FlaggerCanary} from '../../source/adapters/kube/objects/flagger.ts';
 import {fakeSources} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';
 

@@ -4,8 +4,8 @@
  * the other's stay live, and a change's confirmation, result and audit name the row's own context.
  */
 import {afterEach, describe, expect, it} from 'vitest';
-import {MergedClusterPort} from '../../source/sources/multi/merged-cluster.ts';
-import {MergedMetricsPort} from '../../source/sources/multi/merged-metrics.ts';
+import {MergedClusterPort} from '../../source/adapters/multi/merged-cluster.ts';
+import {MergedMetricsPort} from '../../source/adapters/multi/merged-metrics.ts';
 import {fleetRows} from '../../source/state/selectors.ts';
 import {FakeCluster, FakeMetrics} from '../support/fake-sources.ts';
 import {frameProblems, renderAtSize, settle} from '../support/screen-check.tsx';

@@ -4,7 +4,7 @@
  * frame fits.
  */
 import {afterEach, describe, expect, it} from 'vitest';
-import {buildModels} from '../../source/sources/kube/build-models.ts';
+import {buildModels} from '../../source/adapters/kube/build-models.ts';
 import {controllerLine} from '../../source/ui/controller-line.ts';
 import {failedAnalysisRun, rolloutSnapshot} from '../fixtures/kube/argo-rollouts.ts';
 import {fakeSources} from '../support/fake-sources.ts';

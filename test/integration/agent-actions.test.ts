@@ -16,7 +16,7 @@ import {changedVersions, ensurePlanHolds, planTraffic, type ChangePlan, type Tra
 import {ConflictError} from '../../source/domain/ports.ts';
 import type {ClusterPort, SourceError} from '../../source/domain/ports.ts';
 import type {ActionProgress, LoadTestResult, Model, ModelRef} from '../../source/domain/types.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
 import {collect, eventually, repoRoot} from './agent-support.ts';
 
 const run = promisify(execFile);

@@ -27,7 +27,7 @@ import type {RunningAgent} from '../../source/agent/main.ts';
 import type {ActionProgress} from '../../source/domain/types.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
 import type {RunningModelServer} from '../../source/model-server/main.ts';
-import {createKubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {deployment, httpRoute, service} from '../fixtures/kube/manifests.ts';
 import {eventually} from './agent-support.ts';

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
 import type {Prediction} from '../../source/domain/types.ts';
 import {plainPrediction, postLogs} from './agent-support.ts';
 

@@ -8,7 +8,7 @@ import WebSocket, {WebSocketServer} from 'ws';
 import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
 import {closeTooSlow} from '../../source/protocol/agent.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import {eventually, freePort, plainPrediction, spawnAgent} from './agent-support.ts';
 import type {AgentProcess} from './agent-support.ts';

@@ -10,7 +10,7 @@ import {startAgent} from '../../source/agent/main.ts';
 import type {RunningAgent} from '../../source/agent/main.ts';
 import {startModelServer} from '../../source/model-server/main.ts';
 import type {RunningModelServer} from '../../source/model-server/main.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
 import type {AgentEvent} from '../../source/domain/ports.ts';
 import {collect, cuttableProxy, eventually, freePort, plainPrediction, postLogs, spawnAgent} from './agent-support.ts';
 import type {AgentProcess} from './agent-support.ts';

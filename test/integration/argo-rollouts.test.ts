@@ -12,13 +12,13 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {KubeAccessReviewer} from '../../source/agent/auth/kube-reviewer.ts';
 import {KubeAgentClient} from '../../source/agent/kube.ts';
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
 import type {ActionProgress} from '../../source/domain/types.ts';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {type RunningRolloutsController, startRolloutsController} from '../../harness/argo-rollouts.ts';
 import {isNoop, plannedAction, planLines, PlanRefusal, type TrafficAction} from '../../source/domain/plan.ts';
 import type {Model, RolloutCommand} from '../../source/domain/types.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {errorRateTemplate, podTemplate, RolloutApi, rolloutCanary} from '../fixtures/kube/argo-rollouts-manifests.ts';
 

@@ -9,7 +9,7 @@ import {type RunningRolloutsController, startRolloutsController} from '../../har
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {DeliveryRunner, type DeliveryAuditRecord} from '../../source/delivery/runner.ts';
 import type {DeliverySpec} from '../../source/domain/delivery.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {RolloutApi, rolloutCanary} from '../fixtures/kube/argo-rollouts-manifests.ts';
 

@@ -10,7 +10,7 @@ import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import type {VerdictResult} from '../../source/domain/analysis.ts';
 import {deliveryAnnotation, type DeliverySpec, type DeliveryState} from '../../source/domain/delivery.ts';
 import {DeliveryRunner, type DeliveryAuditRecord} from '../../source/delivery/runner.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {deployment, destinationRule, httpRoute, service, virtualService} from '../fixtures/kube/manifests.ts';
 import {applyScenario} from '../fixtures/kube/setup.ts';

@@ -190,7 +190,7 @@ describe('deploy/base’s NetworkPolicy', () => {
 	});
 
 	it('lets the API server’s service proxy reach the API port — the port the console proxies to — but not the ingest port', () => {
-		// The console proxies to the Service's port named http (source/sources/agent-client/find-agent.ts).
+		// The console proxies to the Service's port named http (source/adapters/agent-client/find-agent.ts).
 		const service = findObject(base, 'Service', 'modeldeck-agent')['spec'] as {ports: Array<{name: string; targetPort: string | number}>};
 		const proxied = service.ports.find((entry) => entry.name === 'http')!.targetPort;
 		expect(typeof proxied === 'string' ? ports.names[proxied] : proxied).toBe(ports.api);

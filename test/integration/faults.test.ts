@@ -21,9 +21,9 @@ import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.
 import {type RunningAgent, startAgent} from '../../source/agent/main.ts';
 import {createConsole} from '../../source/app.tsx';
 import type {SourceName, Sources} from '../../source/domain/ports.ts';
-import {createAgentClient} from '../../source/sources/agent-client.ts';
-import {createKubeCluster} from '../../source/sources/kube/index.ts';
-import {createPrometheusMetrics} from '../../source/sources/prometheus/index.ts';
+import {createAgentClient} from '../../source/adapters/agent-client.ts';
+import {createKubeCluster} from '../../source/adapters/kube/index.ts';
+import {createPrometheusMetrics} from '../../source/adapters/prometheus/index.ts';
 import type {AppState, SourceHealth} from '../../source/state/state.ts';
 import {healthLabel} from '../../source/ui/Header.tsx';
 import {fullTheme} from '../../source/ui/theme.ts';

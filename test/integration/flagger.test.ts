@@ -27,10 +27,10 @@ import {
 import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import {PlanRefusal} from '../../source/domain/plan.ts';
 import type {Model} from '../../source/domain/types.ts';
-import {analyseModels, type ClusterSnapshot, type ModelAnalysis} from '../../source/sources/kube/build-models.ts';
-import {resourcePath, resourceTypes} from '../../source/sources/kube/http.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
-import type {CanaryEvent, FlaggerCanary} from '../../source/sources/kube/objects/flagger.ts';
+import {analyseModels, type ClusterSnapshot, type ModelAnalysis} from '../../source/adapters/kube/build-models.ts';
+import {resourcePath, resourceTypes} from '../../source/adapters/kube/http.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
+import type {CanaryEvent, FlaggerCanary} from '../../source/adapters/kube/objects/flagger.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 
 type Json = Record<string, any>;

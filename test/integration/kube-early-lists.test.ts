@@ -1,17 +1,17 @@
 /**
- * The first lists sent before the Kubernetes client loads (sources/kube/early-lists.ts), against the real API server:
+ * The first lists sent before the Kubernetes client loads (adapters/kube/early-lists.ts), against the real API server:
  * the first watch takes them and finds the same models as without them; a watch of another namespace, or a list the
  * API server refused, is asked again the ordinary way and says the same. And the source's JSON client decodes bodies
- * read chunk by chunk (sources/kube/http.ts), multi-byte characters included.
+ * read chunk by chunk (adapters/kube/http.ts), multi-byte characters included.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
-import {startEarlyLists} from '../../source/sources/kube/early-lists.ts';
-import {createKubeCluster} from '../../source/sources/kube/index.ts';
-import {watchedKinds} from '../../source/sources/kube/watched-kinds.ts';
+import {startEarlyLists} from '../../source/adapters/kube/early-lists.ts';
+import {createKubeCluster} from '../../source/adapters/kube/index.ts';
+import {watchedKinds} from '../../source/adapters/kube/watched-kinds.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {type Recorder, record, weightsOf} from '../fixtures/kube/watch-helpers.ts';

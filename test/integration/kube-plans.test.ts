@@ -22,7 +22,7 @@ import {
 } from '../../source/domain/plan.ts';
 import {ConflictError} from '../../source/domain/ports.ts';
 import type {Model} from '../../source/domain/types.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {
 	deployment,

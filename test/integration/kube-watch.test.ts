@@ -8,7 +8,7 @@ import {closeSync, openSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
-import {createKubeCluster} from '../../source/sources/kube/index.ts';
+import {createKubeCluster} from '../../source/adapters/kube/index.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {fraudScenario} from '../fixtures/kube/scenarios.ts';
 import {type Recorder, record, weightsOf} from '../fixtures/kube/watch-helpers.ts';

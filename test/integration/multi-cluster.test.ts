@@ -1,6 +1,6 @@
 /**
  * Several clusters at once against TWO real control planes, merged into one kubeconfig with a context each: the console's
- * store, fed by the real composition (sources/multi over the Kubernetes source), shows both fleets merged with each
+ * store, fed by the real composition (adapters/multi over the Kubernetes source), shows both fleets merged with each
  * model tagged by its context; a weight change made from a row lands in that row's cluster and not in the other (read
  * back from each API server); and with one control plane stopped, its models are marked stale with the reason while
  * the other's stay live and keep following their cluster.
@@ -12,7 +12,7 @@ import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {createConsole, type ConsoleHandle} from '../../source/app.tsx';
 import {modelKey} from '../../source/domain/types.ts';
-import {createMultiSources} from '../../source/sources/multi/create-multi-sources.ts';
+import {createMultiSources} from '../../source/adapters/multi/create-multi-sources.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {httpRouteScenario, istioScenario} from '../fixtures/kube/scenarios.ts';
 import {applyScenario} from '../fixtures/kube/setup.ts';

@@ -8,8 +8,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {PlanRefusal} from '../../source/domain/plan.ts';
-import {createKubeCluster, type KubeCluster} from '../../source/sources/kube/index.ts';
-import {resourcePath} from '../../source/sources/kube/http.ts';
+import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
+import {resourcePath} from '../../source/adapters/kube/http.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
 import {inferenceService} from '../fixtures/kube/manifests.ts';
 import {fraudScenario, replicasScenario} from '../fixtures/kube/scenarios.ts';

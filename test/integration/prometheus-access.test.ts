@@ -10,7 +10,7 @@ import net from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {freePort, type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
-import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
+import {createPrometheusMetrics} from '../../source/adapters/prometheus/prometheus-metrics.ts';
 
 const PROXY_PREFIX = '/api/v1/namespaces/monitoring/services/http:prometheus:9090/proxy';
 const TOKEN = 'operator-token';

@@ -14,8 +14,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {type RunningPrometheus, startPrometheus} from '../../harness/prometheus.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Sample} from '../../source/domain/types.ts';
-import {BUILTIN_PROFILES} from '../../source/sources/prometheus/profiles.ts';
-import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
+import {BUILTIN_PROFILES} from '../../source/adapters/prometheus/profiles.ts';
+import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/adapters/prometheus/prometheus-metrics.ts';
 import {EVALUATION_SECONDS, writeKnownOpenMetrics} from '../fixtures/prometheus/known-data.ts';
 
 let prometheus: RunningPrometheus;

@@ -11,7 +11,7 @@ import {MannWhitneyJudge} from '../../source/domain/judge.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Sample, Series} from '../../source/domain/types.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/server.ts';
-import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
+import {type PrometheusMetrics, createPrometheusMetrics} from '../../source/adapters/prometheus/prometheus-metrics.ts';
 
 /** Requests per second sent to each server. */
 const RATE = 20;

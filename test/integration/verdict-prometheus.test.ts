@@ -13,7 +13,7 @@ import {MannWhitneyJudge} from '../../source/domain/judge.ts';
 import type {MetricTarget} from '../../source/domain/ports.ts';
 import type {Flag, Model, Version} from '../../source/domain/types.ts';
 import {type RunningModelServer, startModelServer} from '../../source/model-server/server.ts';
-import {createPrometheusMetrics} from '../../source/sources/prometheus/prometheus-metrics.ts';
+import {createPrometheusMetrics} from '../../source/adapters/prometheus/prometheus-metrics.ts';
 import {analyse} from '../../source/domain/pipeline.ts';
 import {type PacedLoad, startPacedLoad} from '../support/paced-load.ts';
 

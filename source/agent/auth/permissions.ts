@@ -7,7 +7,7 @@
  * | -------------------------------- | -------------------------------------------------------------------------- |
  * | stream, predictions, audit       | list pods in the namespace asked for (all namespaces when none is given)   |
  * | set-weight, promote, rollback,   | patch on every object the action's plan writes, from the Kubernetes        |
- * | switch                           | source's own plan (sources/kube/plans.ts): the router (HTTPRoute,          |
+ * | switch                           | source's own plan (adapters/kube/plans.ts): the router (HTTPRoute,          |
  * |                                  | VirtualService, InferenceService) or the Deployments whose replicas split  |
  * |                                  | the traffic; for promote also the old stable's Deployment scaled to zero;  |
  * |                                  | for rollback also the canary's Deployment whose template is restored       |
@@ -27,7 +27,7 @@
  */
 import type {Action, Model, ModelRef} from '../../domain/types.ts';
 import type {ResourceAttributes} from './reviewer.ts';
-import type {PlannedChange} from '../../sources/kube/actions.ts';
+import type {PlannedChange} from '../../adapters/kube/actions.ts';
 
 export function readPermission(namespace: string | undefined): ResourceAttributes {
 	return {verb: 'list', group: '', resource: 'pods', namespace: namespace ?? ''};

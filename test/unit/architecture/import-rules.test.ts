@@ -19,7 +19,7 @@ const allowed: Record<string, readonly string[]> = {
 	// The simulated fleet implements the ports; only the composition root picks it. Its rollouts run on the runner.
 	demo: ['domain', 'delivery'],
 	// The outside world: Kubernetes, Prometheus, the agent's HTTP/WebSocket API.
-	sources: ['domain', 'protocol'],
+	adapters: ['domain', 'protocol'],
 	// The wire protocol shared by the agent and its client.
 	protocol: ['domain'],
 	// The console's state: its shape, the actions that change it and the selectors that read it.
@@ -27,10 +27,10 @@ const allowed: Record<string, readonly string[]> = {
 	// Keys and commands: read the state, describe what to do.
 	keymap: ['domain', 'state'],
 	// The reducer and the console's controller, which runs the commands.
-	store: ['domain', 'state', 'keymap'],
+	console: ['domain', 'state', 'keymap'],
 	// Screens: render state, never call a source.
-	ui: ['domain', 'keymap', 'state', 'store'],
-	'app.tsx': ['domain', 'keymap', 'state', 'store', 'ui'],
+	ui: ['domain', 'keymap', 'state', 'console'],
+	'app.tsx': ['domain', 'keymap', 'state', 'console', 'ui'],
 	settings: ['domain', 'flags'],
 	// Flags from a table: the parser and the help text every program's flags are made from.
 	flags: [],
@@ -38,14 +38,14 @@ const allowed: Record<string, readonly string[]> = {
 	// The README's Usage and Flags sections, made from the flag tables.
 	'cli-docs.ts': ['cli-flags'],
 	// One-shot commands (status, weight, promote …) over the same ports.
-	commands: ['domain', 'sources', 'settings', 'cli-flags', 'flags', 'delivery'],
+	commands: ['domain', 'adapters', 'settings', 'cli-flags', 'flags', 'delivery'],
 	// The in-cluster agent: a program of its own over the same adapters.
-	agent: ['domain', 'sources', 'protocol', 'settings', 'flags', 'delivery'],
+	agent: ['domain', 'adapters', 'protocol', 'settings', 'flags', 'delivery'],
 	'model-server': ['domain', 'flags'],
 	// Progressive delivery's runner: application layer over the domain, given its ports and callbacks.
 	delivery: ['domain'],
 	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
-	runbook: ['domain', 'keymap', 'state', 'store', 'ui', 'app.tsx', 'demo'],
+	runbook: ['domain', 'keymap', 'state', 'console', 'ui', 'app.tsx', 'demo'],
 	// The terminal recorder (--record): tees what is drawn into an asciinema file; picked by the composition root.
 	recording: [],
 	// The composition root: wires everything.
@@ -150,9 +150,11 @@ describe('layers', () => {
 	});
 
 	it('a forbidden import is reported with the file and what to do', () => {
-		const messages = violations([{from: 'domain/judge.ts', to: 'sources/kube/index.ts', specifier: '../sources/kube/index.ts'}]);
+		const messages = violations([{from: 'domain/judge.ts', to: 'adapters/kube/index.ts', specifier: '../adapters/kube/index.ts'}]);
 		expect(messages).toHaveLength(1);
-		expect(messages[0]).toContain("source/domain/judge.ts imports '../sources/kube/index.ts' (sources), but domain may import only itself");
+		expect(messages[0]).toContain(
+			"source/domain/judge.ts imports '../adapters/kube/index.ts' (adapters), but domain may import only itself",
+		);
 	});
 
 	it('every listed exception still occurs (fixed leaks are taken off the list)', () => {

@@ -1,12 +1,12 @@
 import {readFileSync} from 'node:fs';
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {analyseModels, buildModels, type ClusterSnapshot} from '../../../source/sources/kube/build-models.ts';
-import {findOwner} from '../../../source/sources/kube/discovery/ownership.ts';
-import {PlanError} from '../../../source/sources/kube/plans.ts';
-import {planRolloutCommand, weightAtNextPause} from '../../../source/sources/kube/rollout-plans.ts';
-import {refuseDirectChange} from '../../../source/sources/kube/owned-writes.ts';
-import type {Rollout} from '../../../source/sources/kube/objects/argo-rollouts.ts';
+import {analyseModels, buildModels, type ClusterSnapshot} from '../../../source/adapters/kube/build-models.ts';
+import {findOwner} from '../../../source/adapters/kube/discovery/ownership.ts';
+import {PlanError} from '../../../source/adapters/kube/plans.ts';
+import {planRolloutCommand, weightAtNextPause} from '../../../source/adapters/kube/rollout-plans.ts';
+import {refuseDirectChange} from '../../../source/adapters/kube/owned-writes.ts';
+import type {Rollout} from '../../../source/adapters/kube/objects/argo-rollouts.ts';
 import {failedAnalysisRun, rolloutReplicaSet, rolloutSnapshot} from '../../fixtures/kube/argo-rollouts.ts';
 
 function fraud(snapshot: ClusterSnapshot = rolloutSnapshot()) {

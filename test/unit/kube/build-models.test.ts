@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {Model} from '../../../source/domain/types.ts';
-import {analyseModels, buildModels} from '../../../source/sources/kube/build-models.ts';
-import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
+import {analyseModels, buildModels} from '../../../source/adapters/kube/build-models.ts';
+import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
 import {loadFixture, mergeFixtures} from '../../fixtures/kube/load.ts';
 
 function model(models: Model[], namespace: string, name: string): Model {
@@ -348,7 +348,7 @@ describe('buildModels: odd shapes become warnings, never crashes', () => {
 
 describe('modeldeck annotations', () => {
 	it('collects modeldeck.dev/ annotations, later objects winning, and nothing else', async () => {
-		const {modeldeckAnnotations} = await import('../../../source/sources/kube/build-models.ts');
+		const {modeldeckAnnotations} = await import('../../../source/adapters/kube/build-models.ts');
 		expect(modeldeckAnnotations([{'modeldeck.dev/guard': 'false', other: 'x'}, {'modeldeck.dev/guard': 'true'}])).toEqual({
 			'modeldeck.dev/guard': 'true',
 		});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {deliveryAnnotation, encodeDeliveryState, startDelivery} from '../../../source/domain/delivery.ts';
-import {buildModels, type ClusterSnapshot} from '../../../source/sources/kube/build-models.ts';
+import {buildModels, type ClusterSnapshot} from '../../../source/adapters/kube/build-models.ts';
 import {deployment, httpRoute, service} from '../../fixtures/kube/manifests.ts';
 
 function snapshot(annotation: string): ClusterSnapshot {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {DeliverySpec} from '../../../source/domain/delivery.ts';
-import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
-import {derivedName, newDeployment, newService} from '../../../source/sources/kube/delivery/new-version.ts';
-import type {Deployment, Service} from '../../../source/sources/kube/objects.ts';
-import {PlanError} from '../../../source/sources/kube/plans.ts';
+import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
+import {derivedName, newDeployment, newService} from '../../../source/adapters/kube/delivery/new-version.ts';
+import type {Deployment, Service} from '../../../source/adapters/kube/objects.ts';
+import {PlanError} from '../../../source/adapters/kube/plans.ts';
 
 const versionLabel = defaultConventions.versionLabel;
 const spec: DeliverySpec = {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {ConflictError, ForbiddenError} from '../../../source/domain/ports.ts';
-import {actionError, describeKubeError, isPatchTestFailure, KubeApiError} from '../../../source/sources/kube/errors.ts';
+import {actionError, describeKubeError, isPatchTestFailure, KubeApiError} from '../../../source/adapters/kube/errors.ts';
 
 const server = 'https://127.0.0.1:6443';
 

@@ -4,8 +4,8 @@
  * stable mark on a router without any annotations, and KServe's RawDeployment refused with what to do instead.
  */
 import {describe, expect, it} from 'vitest';
-import {analyseModels, type ModelAnalysis} from '../../../source/sources/kube/build-models.ts';
-import {PlanError, planPromote, planSetWeight} from '../../../source/sources/kube/plans.ts';
+import {analyseModels, type ModelAnalysis} from '../../../source/adapters/kube/build-models.ts';
+import {PlanError, planPromote, planSetWeight} from '../../../source/adapters/kube/plans.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 
 function analysis(name: string): ModelAnalysis {

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {analyseModels, buildModels} from '../../../source/sources/kube/build-models.ts';
-import type {ClusterSnapshot} from '../../../source/sources/kube/build-models.ts';
+import {analyseModels, buildModels} from '../../../source/adapters/kube/build-models.ts';
+import type {ClusterSnapshot} from '../../../source/adapters/kube/build-models.ts';
 
 const namespaces = ['a', 'b'];
 const values = ['x', 'y', 'v1', 'v2'];

@@ -6,8 +6,8 @@
  */
 import {describe, expect, it} from 'vitest';
 import type {Model} from '../../../source/domain/types.ts';
-import {analyseModels, buildModels} from '../../../source/sources/kube/build-models.ts';
-import {trimDeployment, trimPod, trimReplicaSet} from '../../../source/sources/kube/trim.ts';
+import {analyseModels, buildModels} from '../../../source/adapters/kube/build-models.ts';
+import {trimDeployment, trimPod, trimReplicaSet} from '../../../source/adapters/kube/trim.ts';
 import {loadFixture} from '../../fixtures/kube/load.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 

@@ -1,10 +1,10 @@
-/** The credentials the first lists are sent with before the Kubernetes client loads (sources/kube/early-lists.ts). */
+/** The credentials the first lists are sent with before the Kubernetes client loads (adapters/kube/early-lists.ts). */
 import fc from 'fast-check';
 import {stringify} from 'yaml';
 import {describe, expect, it} from 'vitest';
-import {earlyAccess, listQuery, requestKey} from '../../../source/sources/kube/early-lists.ts';
-import {resourcePath} from '../../../source/sources/kube/http.ts';
-import {watchedKinds} from '../../../source/sources/kube/watched-kinds.ts';
+import {earlyAccess, listQuery, requestKey} from '../../../source/adapters/kube/early-lists.ts';
+import {resourcePath} from '../../../source/adapters/kube/http.ts';
+import {watchedKinds} from '../../../source/adapters/kube/watched-kinds.ts';
 
 const noFiles = (file: string): Buffer => {
 	throw new Error(`no file ${file}`);

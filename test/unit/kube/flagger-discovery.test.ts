@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {analyseModels, type ModelAnalysis} from '../../../source/sources/kube/build-models.ts';
-import {haltedMetric} from '../../../source/sources/kube/discovery/flagger.ts';
-import {refuseControllerOwned} from '../../../source/sources/kube/flagger-actions.ts';
-import type {Deployment, Service, VirtualService} from '../../../source/sources/kube/objects.ts';
-import type {CanaryEvent, FlaggerCanary} from '../../../source/sources/kube/objects/flagger.ts';
+import {analyseModels, type ModelAnalysis} from '../../../source/adapters/kube/build-models.ts';
+import {haltedMetric} from '../../../source/adapters/kube/discovery/flagger.ts';
+import {refuseControllerOwned} from '../../../source/adapters/kube/flagger-actions.ts';
+import type {Deployment, Service, VirtualService} from '../../../source/adapters/kube/objects.ts';
+import type {CanaryEvent, FlaggerCanary} from '../../../source/adapters/kube/objects/flagger.ts';
 
 const namespace = 'ml';
 

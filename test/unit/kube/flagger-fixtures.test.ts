@@ -6,8 +6,8 @@
 import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {analyseModels, type ClusterSnapshot} from '../../../source/sources/kube/build-models.ts';
-import {refuseControllerOwned} from '../../../source/sources/kube/flagger-actions.ts';
+import {analyseModels, type ClusterSnapshot} from '../../../source/adapters/kube/build-models.ts';
+import {refuseControllerOwned} from '../../../source/adapters/kube/flagger-actions.ts';
 
 function fixture(name: string): ClusterSnapshot {
 	return JSON.parse(readFileSync(path.join(import.meta.dirname, '../../fixtures/kube', `${name}.json`), 'utf8')) as ClusterSnapshot;

@@ -1,7 +1,7 @@
 /** mapSelects, the Service-style selector match, answers as the Object.entries version it replaced, for any maps. */
 import fc from 'fast-check';
 import {expect, it} from 'vitest';
-import {mapSelects} from '../../../source/sources/kube/labels.ts';
+import {mapSelects} from '../../../source/adapters/kube/labels.ts';
 
 function reference(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
 	if (!selector) return false;

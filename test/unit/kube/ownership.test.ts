@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {analyseModels} from '../../../source/sources/kube/build-models.ts';
-import {findOwner} from '../../../source/sources/kube/discovery/ownership.ts';
-import type {KubeObject} from '../../../source/sources/kube/objects.ts';
-import {PlanError} from '../../../source/sources/kube/plans.ts';
-import {refuseDirectChange, refuseOwnedWrites} from '../../../source/sources/kube/owned-writes.ts';
+import {analyseModels} from '../../../source/adapters/kube/build-models.ts';
+import {findOwner} from '../../../source/adapters/kube/discovery/ownership.ts';
+import type {KubeObject} from '../../../source/adapters/kube/objects.ts';
+import {PlanError} from '../../../source/adapters/kube/plans.ts';
+import {refuseDirectChange, refuseOwnedWrites} from '../../../source/adapters/kube/owned-writes.ts';
 import {loadFixture} from '../../fixtures/kube/load.ts';
 import {rolloutObject} from '../../fixtures/kube/argo-rollouts.ts';
 

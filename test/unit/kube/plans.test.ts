@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
-import {analyseModels, type ModelAnalysis} from '../../../source/sources/kube/build-models.ts';
-import type {Deployment, ReplicaSet} from '../../../source/sources/kube/objects.ts';
+import {analyseModels, type ModelAnalysis} from '../../../source/adapters/kube/build-models.ts';
+import type {Deployment, ReplicaSet} from '../../../source/adapters/kube/objects.ts';
 import {
 	PlanError,
 	planPromote,
@@ -8,7 +8,7 @@ import {
 	planSetWeight,
 	planSwitch,
 	planTemplateUndo,
-} from '../../../source/sources/kube/plans.ts';
+} from '../../../source/adapters/kube/plans.ts';
 import {type FixtureName, loadFixture} from '../../fixtures/kube/load.ts';
 
 function analysis(fixture: FixtureName, name: string, change?: (snapshot: ReturnType<typeof loadFixture>) => void): ModelAnalysis {

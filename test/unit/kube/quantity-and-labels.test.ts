@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {labelSelectorMatches, mapSelects, selectorToQuery} from '../../../source/sources/kube/labels.ts';
-import {parseQuantity} from '../../../source/sources/kube/quantity.ts';
+import {labelSelectorMatches, mapSelects, selectorToQuery} from '../../../source/adapters/kube/labels.ts';
+import {parseQuantity} from '../../../source/adapters/kube/quantity.ts';
 
 describe('parseQuantity', () => {
 	it.each([

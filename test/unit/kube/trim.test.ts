@@ -1,8 +1,8 @@
 /** What the watch keeps of Deployments, ReplicaSets and Pods: the fields discovery reads, on any input. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {findOwner} from '../../../source/sources/kube/discovery/ownership.ts';
-import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from '../../../source/sources/kube/trim.ts';
+import {findOwner} from '../../../source/adapters/kube/discovery/ownership.ts';
+import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from '../../../source/adapters/kube/trim.ts';
 import {loadUnlabelledFixture} from '../../fixtures/kube/unlabelled.ts';
 
 const trimmers = {trimDeployment, trimReplicaSet, trimPod};

@@ -1,7 +1,7 @@
-import {trimManagedFields} from '../../../source/sources/kube/trim.ts';
+import {trimManagedFields} from '../../../source/adapters/kube/trim.ts';
 import {describe, expect, it} from 'vitest';
-import {backoffDelay, defaultBackoff, watchedKinds} from '../../../source/sources/kube/watch.ts';
-import {defaultConventions} from '../../../source/sources/kube/conventions.ts';
+import {backoffDelay, defaultBackoff, watchedKinds} from '../../../source/adapters/kube/watch.ts';
+import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
 
 describe('watch restarts', () => {
 	it('back off exponentially from 1 s to a 30 s cap', () => {

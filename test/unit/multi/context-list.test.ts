@@ -1,7 +1,7 @@
 /** `--context a,b` and the settings' `showContexts`: outside input, checked with properties and examples. */
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {chooseContexts, parseContextList} from '../../../source/sources/multi/context-list.ts';
+import {chooseContexts, parseContextList} from '../../../source/adapters/multi/context-list.ts';
 
 /** Context names as kubeconfigs have them: no commas, no surrounding spaces, EKS-style colons and slashes allowed. */
 const contextName = fc.stringMatching(/^[a-zA-Z0-9][a-zA-Z0-9:/@._-]{0,20}$/);

@@ -8,8 +8,8 @@ import {describe, expect, it} from 'vitest';
 import {planTraffic, PlanRefusal, type ChangePlan, type TrafficAction} from '../../../source/domain/plan.ts';
 import {type ClusterPort, type MetricTarget, type MetricsPort, SourceAbsentError, type SourceError} from '../../../source/domain/ports.ts';
 import {modelKey, versionKey, type Model, type ModelRef, type Sample, type Series} from '../../../source/domain/types.ts';
-import {MergedClusterPort, mergeModels} from '../../../source/sources/multi/merged-cluster.ts';
-import {MergedMetricsPort} from '../../../source/sources/multi/merged-metrics.ts';
+import {MergedClusterPort, mergeModels} from '../../../source/adapters/multi/merged-cluster.ts';
+import {MergedMetricsPort} from '../../../source/adapters/multi/merged-metrics.ts';
 
 const contextName = fc.stringMatching(/^[a-z][a-z0-9:/-]{0,12}$/);
 const modelName = fc.constantFrom('fraud', 'ranker', 'churn');

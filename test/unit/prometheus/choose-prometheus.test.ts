@@ -6,7 +6,7 @@ import {
 	prometheusRank,
 	type ServiceSummary,
 	serviceSummary,
-} from '../../../source/sources/prometheus/choose-prometheus.ts';
+} from '../../../source/adapters/prometheus/choose-prometheus.ts';
 
 /** Services as the usual installations create them (labels and ports as their charts and operator write them). */
 const stack: ServiceSummary = {

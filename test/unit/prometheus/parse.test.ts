@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import {QueryResult} from 'prometheus-query';
 import {describe, expect, it} from 'vitest';
 import type {MetricTarget} from '../../../source/domain/ports.ts';
-import {assembleSamples, assembleSeries, toMatrix, toVector} from '../../../source/sources/prometheus/parse.ts';
+import {assembleSamples, assembleSeries, toMatrix, toVector} from '../../../source/adapters/prometheus/parse.ts';
 
 const stable: MetricTarget = {namespace: 'ml', name: 'fraud', version: 'v1'};
 const canary: MetricTarget = {namespace: 'ml', name: 'fraud', version: 'v2'};

@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest';
 import type {MetricTarget} from '../../../source/domain/ports.ts';
 import {METRIC_NAMES} from '../../../source/domain/types.ts';
-import {BUILTIN_PROFILES, customProfileProblems, mergeProfiles, profileNameFor} from '../../../source/sources/prometheus/profiles.ts';
-import {alternation, escapeRegex, fillTemplate} from '../../../source/sources/prometheus/promql.ts';
-import {DEFAULT_POD_LABELS, type PlanContext, explainQuery, planQueries} from '../../../source/sources/prometheus/query-plan.ts';
-import {createPrometheusMetrics} from '../../../source/sources/prometheus/prometheus-metrics.ts';
+import {BUILTIN_PROFILES, customProfileProblems, mergeProfiles, profileNameFor} from '../../../source/adapters/prometheus/profiles.ts';
+import {alternation, escapeRegex, fillTemplate} from '../../../source/adapters/prometheus/promql.ts';
+import {DEFAULT_POD_LABELS, type PlanContext, explainQuery, planQueries} from '../../../source/adapters/prometheus/query-plan.ts';
+import {createPrometheusMetrics} from '../../../source/adapters/prometheus/prometheus-metrics.ts';
 
 const context: PlanContext = {profiles: mergeProfiles(), defaultProfile: 'generic', podLabels: DEFAULT_POD_LABELS};
 

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {describeRefusal, proxiedService} from '../../../source/sources/agent-client.ts';
+import {describeRefusal, proxiedService} from '../../../source/adapters/agent-client.ts';
 
 const proxied = 'https://127.0.0.1:6443/api/v1/namespaces/modeldeck/services/http:modeldeck-agent:http/proxy/';
 

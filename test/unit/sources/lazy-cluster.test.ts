@@ -1,6 +1,6 @@
 import {expect, it} from 'vitest';
 import type {ClusterPort} from '../../../source/domain/ports.ts';
-import {LazyClusterPort} from '../../../source/sources/lazy-cluster.ts';
+import {LazyClusterPort} from '../../../source/adapters/lazy-cluster.ts';
 
 function port(context: string): ClusterPort {
 	return {

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {type MetricsPort, SourceAbsentError} from '../../../source/domain/ports.ts';
-import {LazyMetricsPort} from '../../../source/sources/lazy-metrics.ts';
+import {LazyMetricsPort} from '../../../source/adapters/lazy-metrics.ts';
 
 const target = {namespace: 'ml', name: 'fraud', version: 'v1'};
 

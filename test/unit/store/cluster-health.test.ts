@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import {expect, it} from 'vitest';
 import type {Model} from '../../../source/domain/types.ts';
-import {clusterProblem} from '../../../source/store/cluster-health.ts';
-import {reducer} from '../../../source/store/reducer.ts';
+import {clusterProblem} from '../../../source/console/cluster-health.ts';
+import {reducer} from '../../../source/console/reducer.ts';
 import {initialState, type AppState} from '../../../source/state/state.ts';
 
 function start(clusters: string[]): AppState {

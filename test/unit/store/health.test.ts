@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {SourceName} from '../../../source/domain/ports.ts';
 import type {StoreAction} from '../../../source/state/actions.ts';
-import {reducer} from '../../../source/store/reducer.ts';
+import {reducer} from '../../../source/console/reducer.ts';
 import {type AppState, initialState} from '../../../source/state/state.ts';
 import {healthLabel} from '../../../source/ui/Header.tsx';
 import {fixtureModels} from '../../support/fake-sources.ts';

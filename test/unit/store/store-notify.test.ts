@@ -1,6 +1,6 @@
 import {expect, it} from 'vitest';
 import {initialState} from '../../../source/state/state.ts';
-import {Store} from '../../../source/store/store.ts';
+import {Store} from '../../../source/console/store.ts';
 
 function storeWithCounter() {
 	const store = new Store(
