@@ -157,6 +157,61 @@ const shots: Shot[] = [
 		},
 	},
 	{
+		file: 'rollout-plan.svg',
+		title: 'modeldeck --demo: d rolls out a new version; the confirmation is the plan (every object created or changed)',
+		args: ['--demo', '--scenario', 'calm'],
+		cols: 110,
+		rows: 30,
+		async steps(term) {
+			await filterTo(term, 'search-ranker');
+			await pause(3000);
+			term.press('d');
+			await term.waitFor('Roll out a new version of');
+			term.write('registry.example/search-ranker:v9');
+			await term.waitFor(/version\s+v9/);
+			term.press('tab');
+			term.press('tab');
+			for (let index = 0; index < 11; index++) term.press('backspace');
+			term.write('10,50,100');
+			term.press('tab');
+			for (let index = 0; index < 4; index++) term.press('backspace');
+			term.write('20s');
+			await term.waitFor(/pause\s+20s/);
+			term.press('enter');
+			await term.waitFor(/Roll out \S+ v9 \(registry\.example\/search-ranker:v9\)\?/);
+		},
+	},
+	{
+		file: 'rollout-progress.svg',
+		title: 'modeldeck --demo: a rollout under way — step, weight, time to the next judgement, the last judgement and its events',
+		args: ['--demo', '--scenario', 'calm'],
+		cols: 120,
+		rows: 34,
+		async steps(term) {
+			await filterTo(term, 'search-ranker');
+			await pause(3000);
+			term.press('d');
+			await term.waitFor('Roll out a new version of');
+			term.write('registry.example/search-ranker:v9');
+			await term.waitFor(/version\s+v9/);
+			term.press('tab');
+			term.press('tab');
+			for (let index = 0; index < 11; index++) term.press('backspace');
+			term.write('10,50,100');
+			term.press('tab');
+			for (let index = 0; index < 4; index++) term.press('backspace');
+			term.write('8s');
+			await term.waitFor(/pause\s+8s/);
+			term.press('enter');
+			await term.waitFor(/Roll out \S+ v9/);
+			term.press('y');
+			await term.waitFor('↗ 10% 1/3', 30_000);
+			term.press('enter');
+			await term.waitFor(/rollout v9 over \S+: step 2\/3 · 50% · judging in \d+s/, 40_000);
+			await pause(2000);
+		},
+	},
+	{
 		file: 'fleet-80x24.svg',
 		title: 'modeldeck --demo at 80x24',
 		args: ['--demo', '--scenario', 'error-burst'],
