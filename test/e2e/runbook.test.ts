@@ -7,6 +7,7 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
+import {parseCast, replayCast, terminalState} from '../support/cast.ts';
 import {runProcess} from '../support/child-process.ts';
 import {PtyTerminal} from '../support/terminal.ts';
 
@@ -116,5 +117,27 @@ describe('runbook play in a pty', () => {
 		expect(screen).toContain('✓ check that the model screen is on show');
 		term.write('\u0018');
 		expect(await term.exited).toBe(0);
+	}, 60_000);
+
+	it('records the walkthrough with --record: an asciinema v2 file that replays to the screen it ended on', async () => {
+		if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` first.');
+		const file = path.join(directory, 'calm.cast');
+		terminal = PtyTerminal.spawn(process.execPath, [cli, 'runbook', 'play', 'runbooks/calm.yaml', '--record', file], {
+			cols: 100,
+			rows: 30,
+			env: {MODELDECK_CONFIG_DIR: directory},
+		});
+		const term = terminal;
+		await term.waitFor((text) => text.includes('A calm fleet, screen by screen') && text.includes('step 1/13'));
+		await term.waitFor('✓ check that the fleet screen is on show');
+		term.write('\u000E');
+		await term.waitFor('step 2/13');
+		term.write('\u0018');
+		expect(await term.exited).toBe(0);
+		const cast = parseCast(readFileSync(file, 'utf8'));
+		expect(cast.header).toMatchObject({version: 2, width: 100, height: 30});
+		// What was drawn includes the narration at step 2, and the file replays to the screen the terminal ended on.
+		expect(cast.events.map(([, , data]) => data).join('')).toContain('step 2/13');
+		expect(terminalState(await replayCast(cast))).toBe(terminalState(term.xterm));
 	}, 60_000);
 });
