@@ -50,6 +50,8 @@ const allowed: Record<string, readonly string[]> = {
 	recording: [],
 	// The composition root: wires everything.
 	'cli.tsx': ['*'],
+	// The subcommands' dispatch, part of the composition root.
+	'cli-subcommands.ts': ['*'],
 };
 
 /** Known leaks, to be moved away; each names the file, the part it reaches and why it is still there. */
