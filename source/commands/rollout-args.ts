@@ -1,6 +1,7 @@
 /**
  * Flags of `modeldeck rollout`, pure: every bad flag becomes a message that says how to fix it (exit 2).
  */
+import {type FlagDef, flagHelp, parseFlags} from '../flags/parse.ts';
 import {defaultDeliverySteps, deliveryDefaults, deliverySpecProblems, parseSteps} from '../domain/delivery.ts';
 
 export interface RolloutArgs {
@@ -29,52 +30,52 @@ export interface RolloutArgs {
 	help: boolean;
 }
 
+/** The flags of `modeldeck rollout`: the parser (flags/parse.ts) and the help are made from this table. */
+export const rolloutFlags: readonly FlagDef[] = [
+	{name: 'image', value: 'IMAGE', help: ["the new version's container image (required to start)"]},
+	{name: 'version', value: 'V', help: ["the new version's name (default: the image's tag)"]},
+	{
+		name: 'steps',
+		value: '5,25,50,100',
+		help: [`the new version's weights, rising, 1-100 (default ${defaultDeliverySteps.join(',')}); 100 is the promotion`],
+	},
+	{
+		name: 'pause',
+		value: 'DURATION',
+		help: [`time at each step before its judgement: 90s, 2m, 1h (default ${deliveryDefaults.pauseSeconds / 60}m)`],
+	},
+	{
+		name: 'ready-timeout',
+		value: 'DURATION',
+		help: [`how long the new version may take to become ready (default ${deliveryDefaults.readyTimeoutSeconds / 60}m)`],
+	},
+	{name: 'max-holds', value: 'N', help: [`unclear judgements in a row before rolling back (default ${deliveryDefaults.maxHolds})`]},
+	{name: 'namespace', short: 'n', value: 'NS', help: ["the model's namespace (default: the context's)"]},
+	{name: 'wait', help: ['block until promoted or rolled back (in the foreground it always does: it runs it)']},
+	{name: 'output', value: 'text|json', help: ["json: print the rollout's final state (with --wait) or its first state"]},
+	{name: 'abort', help: ["abort the model's rollout in progress (rolls it back)"]},
+	{name: 'context', value: 'NAME', help: ['kubeconfig context'], emptyIsUnset: true},
+	{name: 'kubeconfig', value: 'FILE', help: ['kubeconfig file'], emptyIsUnset: true},
+	{name: 'agent', value: 'URL', help: ["the agent's URL, e.g. a port-forward (default: found in the cluster)"], emptyIsUnset: true},
+	{name: 'foreground', help: ['run the rollout here even when an agent is reachable']},
+	{name: 'prometheus', value: 'URL', help: ['Prometheus for the judge when running in the foreground'], emptyIsUnset: true},
+	{name: 'help', short: 'h', help: ['this help']},
+];
+
 export const rolloutUsage = `Usage: modeldeck rollout MODEL --image IMAGE [options]
        modeldeck rollout MODEL --abort [options]
 
 Starts a progressive rollout of a new version of MODEL (a model name, or NAMESPACE/MODEL): a new Deployment from the
 stable one's template with IMAGE, its Service and a router backend at 0%; once ready and smoke-tested its weight
-goes through the steps, judged canary vs stable before each; a failing judgement rolls it back; after the last step
-it is promoted. With an agent in the cluster the agent runs it (it survives this command); otherwise it runs here, in
-the foreground, until it ends.
+goes through the steps, judged canary vs stable before each; a failing judgement rolls it back; a step of 100% (or
+the end of the steps) promotes it. With an agent in the cluster the agent runs it (it survives this command);
+otherwise it runs here, in the foreground, until it ends.
 
 Options:
-  --image IMAGE           the new version's container image (required to start)
-  --version V             the new version's name (default: the image's tag)
-  --steps 5,25,50,100     the new version's weights, rising, 1-100 (default ${defaultDeliverySteps.join(',')})
-  --pause DURATION        time at each step before its judgement: 90s, 2m, 1h (default ${deliveryDefaults.pauseSeconds / 60}m)
-  --ready-timeout DURATION  how long the new version may take to become ready (default ${deliveryDefaults.readyTimeoutSeconds / 60}m)
-  --max-holds N           unclear judgements in a row before rolling back (default ${deliveryDefaults.maxHolds})
-  -n, --namespace NS      the model's namespace (default: the context's)
-  --wait                  block until promoted or rolled back (in the foreground it always does: it runs it)
-  --output text|json      json: print the rollout's final state (with --wait) or its first state
-  --abort                 abort the model's rollout in progress (rolls it back)
-  --context NAME          kubeconfig context
-  --kubeconfig FILE       kubeconfig file
-  --agent URL             the agent's URL, e.g. a port-forward (default: found in the cluster)
-  --foreground            run the rollout here even when an agent is reachable
-  --prometheus URL        Prometheus for the judge when running in the foreground
-  -h, --help              this help
+${flagHelp(rolloutFlags, '  ')}
 
 Exit codes: 0 started (or, with --wait, promoted), 1 rolled back, aborted, failed or refused, 2 bad input.
 `;
-
-const valueFlags = new Set([
-	'image',
-	'version',
-	'steps',
-	'pause',
-	'ready-timeout',
-	'max-holds',
-	'namespace',
-	'output',
-	'context',
-	'kubeconfig',
-	'agent',
-	'prometheus',
-]);
-const booleanFlags = new Set(['wait', 'abort', 'foreground', 'help']);
-const shortFlags: Record<string, string> = {n: 'namespace', h: 'help'};
 
 /** `90s`, `2m`, `1h`, `1m30s` or plain seconds → seconds; undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
@@ -95,48 +96,14 @@ export function imageTag(image: string): string | undefined {
 const kubeName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function parseRolloutArgs(argv: readonly string[]): {args: RolloutArgs} | {usageError: string} {
+	const parsed = parseFlags(argv, rolloutFlags, 'Run modeldeck rollout --help for the list.');
+	if ('errors' in parsed) return {usageError: parsed.errors.join('\n')};
+	const {positionals} = parsed;
 	const values = new Map<string, string>();
 	const flags = new Set<string>();
-	const positionals: string[] = [];
-	for (let index = 0; index < argv.length; index++) {
-		const word = argv[index]!;
-		if (word === '--') {
-			positionals.push(...argv.slice(index + 1));
-			break;
-		}
-
-		if (!word.startsWith('-') || word === '-') {
-			positionals.push(word);
-			continue;
-		}
-
-		const equals = word.indexOf('=');
-		const rawName = word.startsWith('--')
-			? word.slice(2, equals === -1 ? undefined : equals)
-			: word.slice(1, equals === -1 ? undefined : equals);
-		const name = word.startsWith('--') ? rawName : shortFlags[rawName];
-		if (name === undefined || (!valueFlags.has(name) && !booleanFlags.has(name))) {
-			return {usageError: `unknown flag ${word.slice(0, equals === -1 ? undefined : equals)}; run modeldeck rollout --help for the list`};
-		}
-
-		if (booleanFlags.has(name)) {
-			if (equals !== -1) return {usageError: `--${name} takes no value`};
-			flags.add(name);
-			continue;
-		}
-
-		let value: string | undefined;
-		if (equals === -1) {
-			value = argv[index + 1];
-			index++;
-		} else {
-			value = word.slice(equals + 1);
-		}
-
-		if (value === undefined || (equals === -1 && value.startsWith('--')))
-			return {usageError: `--${name} needs a value, e.g. ${example(name)}`};
-		if (values.has(name)) return {usageError: `--${name} is given twice; give it once`};
-		values.set(name, value);
+	for (const [name, value] of parsed.values) {
+		if (value === true) flags.add(name);
+		else values.set(name, value);
 	}
 
 	const help = flags.has('help');

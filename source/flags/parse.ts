@@ -16,6 +16,8 @@ export interface FlagDef {
 	choices?: readonly string[];
 	/** It may be given several times and every value counts (`--allow-ip A --allow-ip B`); otherwise the last one wins. */
 	multiple?: boolean;
+	/** An empty value counts as not given (a pipeline's unset variable, `--prometheus "$URL"`), not as a missing one. */
+	emptyIsUnset?: boolean;
 }
 
 /** The flags' part of a help text: one entry per flag, its help aligned in a column. */
@@ -94,6 +96,7 @@ export function parseFlags(
 	/** The value of FLAG written as SHOWN: attached, or the next argument unless that is a flag. */
 	const takeValue = (flag: FlagDef, shown: string, index: number, attached: string | undefined): number => {
 		const value = attached ?? (isFlag(argv[index + 1]) ? undefined : argv[index + 1]);
+		if (value !== undefined && value.trim() === '' && flag.emptyIsUnset) return attached === undefined ? index + 1 : index;
 		if (value === undefined || value.trim() === '') errors.push(needsValue(flag, shown));
 		else forMeow.push(`--${flag.name}=${value}`);
 		return attached === undefined && value !== undefined ? index + 1 : index;

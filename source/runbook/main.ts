@@ -6,6 +6,7 @@
  */
 import {readFile, writeFile} from 'node:fs/promises';
 import {type ConsoleSetup, createConsole} from '../app.tsx';
+import {type FlagDef, flagReader, parseFlags} from '../flags/parse.ts';
 import {createDemoSources} from '../demo/index.ts';
 import {defaultDetectors} from '../domain/detectors.ts';
 import {MannWhitneyJudge} from '../domain/judge.ts';
@@ -87,25 +88,30 @@ interface RunArgs {
 	junit?: string;
 }
 
+/** The flags of `runbook run` without a cluster: the parser (flags/parse.ts) takes them from this table. */
+export const runbookRunFlags: readonly FlagDef[] = [
+	{name: 'junit', value: 'FILE', help: ['also write a JUnit XML report there']},
+	{name: 'demo', help: ['run on the demo the runbook names (the default without cluster flags)']},
+];
+
 export function parseRunArgs(argv: readonly string[]): RunArgs | {error: string} {
-	let file: string | undefined;
-	let junit: string | undefined;
-	for (let index = 0; index < argv.length; index++) {
-		const word = argv[index]!;
-		if (word === '--junit' || word.startsWith('--junit=')) {
-			junit = word.includes('=') ? word.slice(word.indexOf('=') + 1) : argv[++index];
-			if (!junit) return {error: '--junit needs a file name, e.g. --junit report.xml'};
-		} else if (word === '--demo') {
-			// The default: the demo the runbook names.
-		} else if (word.startsWith('-')) {
-			return {
-				error: `unknown flag ${word}: run takes --junit FILE, and the console's flags to run on a cluster (--kubeconfig, --context, --prometheus, --agent, -n); without them it runs on the demo`,
-			};
-		} else if (file === undefined) file = word;
-		else return {error: `one runbook at a time: ${file} and ${word}`};
+	const parsed = parseFlags(
+		argv,
+		runbookRunFlags,
+		"runbook run takes --junit FILE, and the console's flags to run on a cluster (--kubeconfig, --context, --prometheus, --agent, -n); without them it runs on the demo.",
+	);
+	if ('errors' in parsed) {
+		return {
+			error: parsed.errors
+				.map((error) => (error.startsWith('--junit needs a value') ? '--junit needs a file name, e.g. --junit report.xml' : error))
+				.join('\n'),
+		};
 	}
 
+	const [file, ...more] = parsed.positionals;
 	if (file === undefined) return {error: 'name a runbook file, e.g. modeldeck runbook run runbooks/tour.yaml'};
+	if (more.length > 0) return {error: `one runbook at a time: ${file} and ${more[0]}`};
+	const junit = flagReader(parsed).text('junit');
 	return {file, ...(junit ? {junit} : {})};
 }
 

@@ -45,7 +45,7 @@ const allowed: Record<string, readonly string[]> = {
 	// Progressive delivery's runner: application layer over the domain, given its ports and callbacks.
 	delivery: ['domain'],
 	// Runbooks: a front end of their own over the console (its store, controller, keymap and screens), on the demo.
-	runbook: ['domain', 'keymap', 'state', 'console', 'ui', 'app.tsx', 'demo'],
+	runbook: ['domain', 'keymap', 'state', 'console', 'ui', 'app.tsx', 'demo', 'flags'],
 	// The terminal recorder (--record): tees what is drawn into an asciinema file; picked by the composition root.
 	recording: [],
 	// The composition root: wires everything.

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {agentFlags, agentUsage, loadtestWorkerFlags} from '../../../source/agent/flags.ts';
 import {parseAgentFlags} from '../../../source/agent/main.ts';
+import {parseRolloutArgs, rolloutFlags, rolloutUsage} from '../../../source/commands/rollout-args.ts';
 import {type FlagDef, parseFlags} from '../../../source/flags/parse.ts';
 import {MODEL_SERVER_USAGE, modelServerFlags, parseModelServerArgs} from '../../../source/model-server/main.ts';
 
@@ -13,6 +14,7 @@ const tables: Array<[string, readonly FlagDef[], string]> = [
 	['agent', agentFlags, agentUsage],
 	['agent loadtest-worker', loadtestWorkerFlags, agentUsage],
 	['model-server', modelServerFlags, MODEL_SERVER_USAGE],
+	['rollout', rolloutFlags, rolloutUsage],
 ];
 
 describe('program flag tables', () => {
@@ -57,5 +59,13 @@ describe('program flag tables', () => {
 			ok: false,
 			message: expect.stringMatching(/Did you mean --latency-ms\?/),
 		});
+	});
+
+	it("rollout takes a pipeline's unset variable (an empty --prometheus, --agent, --context or --kubeconfig) as not given", () => {
+		const parsed = parseRolloutArgs(['fraud', '--image', 'r/fraud:v2', '--prometheus', '', '--agent=', '--context', '']);
+		expect(parsed).toMatchObject({args: {model: 'fraud', image: 'r/fraud:v2'}});
+		if ('args' in parsed) expect(parsed.args).not.toHaveProperty('prometheus');
+		// Not so for a flag whose value is needed: an empty image is refused, saying how to give one.
+		expect(parseRolloutArgs(['fraud', '--image', ''])).toMatchObject({usageError: expect.stringMatching(/--image needs a value/)});
 	});
 });

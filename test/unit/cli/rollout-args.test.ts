@@ -50,8 +50,9 @@ describe('modeldeck rollout flags', () => {
 		expect(error('fraud --image r/f:v2 --max-holds -1')).toMatch(/--max-holds needs a value|--max-holds "-1"/);
 		expect(error('fraud --image r/f:V2')).toMatch(/--version: "V2" is not a version name/);
 		expect(error('fraud --image r/f:v2 --output yaml')).toMatch(/--output is text or json/);
-		expect(error('fraud --image r/f:v2 --colour')).toMatch(/unknown flag --colour; run modeldeck rollout --help/);
-		expect(error('fraud --image')).toMatch(/--image needs a value, e.g. --image registry\/fraud:v13/);
+		expect(error('fraud --image r/f:v2 --colour')).toMatch(/Unknown flag --colour\. Run modeldeck rollout --help for the list/);
+		expect(error('fraud --image r/f:v2 --wiat')).toMatch(/Did you mean --wait\?/);
+		expect(error('fraud --image')).toMatch(/--image needs a value: --image IMAGE/);
 		expect(error('ml/fraud -n other --image r/f:v2')).toMatch(/namespace ml but --namespace says other/);
 		expect(error('fraud --abort --image r/f:v2')).toMatch(/--abort stops a rollout; --image is for starting one/);
 		expect(error('fraud other --image r/f:v2')).toMatch(/one model at a time/);

@@ -97,5 +97,5 @@ it('bad input is exit 2: a missing file, a malformed step (with its line), a bad
 	expect(bad.err()).toContain(`${file}:4:5: step 2: unknown step kind "push"`);
 	const flag = captured();
 	expect(await runRunbookCommand(['run', file, '--speed', '2'], flag.io)).toBe(2);
-	expect(flag.err()).toContain('unknown flag --speed');
+	expect(flag.err()).toContain('Unknown flag --speed.');
 });
