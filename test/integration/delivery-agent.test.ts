@@ -166,7 +166,8 @@ describe('progressive delivery by the agent', () => {
 		const trail = audit.filter((entry) => entry.action.startsWith('rollout ')).map((entry) => entry.action);
 		expect(trail[0]).toBe('rollout start');
 		expect(trail).toContain('rollout judgement');
-		expect(trail.filter((action) => action === 'rollout weight')).toHaveLength(2);
+		// 50%, then the promotion (the step of 100% is the promotion itself).
+		expect(trail.filter((action) => action === 'rollout weight')).toHaveLength(1);
 		expect(trail.at(-1)).toBe('rollout promote');
 		const start = audit.find((entry) => entry.action === 'rollout start')!;
 		expect(start.user).toBe('admin (pipeline)');
