@@ -8,9 +8,17 @@
  * and scales its Deployment to 0, keeping it (and its Service and backend) for inspection.
  *
  * A model an Argo Rollout owns: the image is set on the Rollout's pod template and the controller runs its canary;
- * modeldeck follows it and aborts through the Rollout. Flagger and KServe are refused (not supported yet).
+ * modeldeck follows it and aborts through the Rollout.
  *
- * The delivery's state is kept as JSON in the `modeldeck.dev/delivery` annotation of the router (or the Rollout), by
+ * A model a Flagger Canary owns: the image is set on the Canary's target Deployment and Flagger runs its analysis
+ * against its primary; modeldeck follows the Canary's status (flagger-owner.ts). Flagger has no abort: an abort puts
+ * the target back on the primary's image, which makes Flagger send all traffic back to its primary.
+ *
+ * KServe InferenceServices are refused (not supported yet: a serverless one's canaryTrafficPercent is not followed;
+ * a RawDeployment one has no canary at all).
+ *
+ * The delivery's state is kept as JSON in the `modeldeck.dev/delivery` annotation of the router (or the Rollout, or the
+ * Canary), by
  * merge patch, so a runner that restarts finds it (`load`) and discovery shows it (Model.delivery).
  */
 import {
@@ -31,6 +39,15 @@ import {actionError, statusOf} from '../errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from '../http.ts';
 import type {Deployment, DestinationRule, HttpRoute, KubeList, KubeObject, PodTemplate, Service, VirtualService} from '../objects.ts';
 import {type JsonPatchOperation, PlanError} from '../plans.ts';
+import type {FlaggerCanary} from '../objects/flagger.ts';
+import {
+	decodeFlaggerBefore,
+	type FlaggerObservation,
+	flaggerBeforeAnnotation,
+	flaggerImagePatch,
+	flaggerProgress,
+	flaggerRevertPatch,
+} from './flagger-owner.ts';
 import {derivedName, newDeployment, newService} from './new-version.ts';
 import {backendWrite, reachOf, type RouterWrite, subsetWrite} from './router-backend.ts';
 
@@ -40,7 +57,7 @@ interface Router {
 }
 
 const supported =
-	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute or an Istio VirtualService, and of Argo Rollouts';
+	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute or an Istio VirtualService, of Argo Rollouts and of Flagger Canaries';
 
 export class KubeDeliveryPort implements DeliveryPort {
 	readonly #http: () => KubeHttp;
@@ -82,6 +99,35 @@ export class KubeDeliveryPort implements DeliveryPort {
 					{object: rollout, change: `annotation ${deliveryAnnotation}: the rollout's state`},
 				],
 			};
+		}
+
+		if (analysis.traffic.kind === 'flagger') {
+			const {target, canary} = await this.#flaggerTarget(spec.model, analysis.traffic.name);
+			const name = target.metadata?.name ?? '?';
+			const current = target.spec?.template?.spec?.containers?.[0]?.image ?? '?';
+			const stable = model.versions.find((version) => version.track === 'stable')?.name ?? '?';
+			return {
+				spec,
+				mode: 'owner',
+				stable,
+				writes: [
+					{object: `Deployment/${name}`, change: `image → ${spec.image}; Flagger runs its canary analysis`},
+					{
+						object: `Deployment/${name}`,
+						change: `annotation ${flaggerBeforeAnnotation}: its image before (${current}); Flagger has no abort — an abort puts the target back on the primary's image, and Flagger then sends all traffic to its primary`,
+					},
+					{object: `Canary/${canary}`, change: `annotation ${deliveryAnnotation}: the rollout's state`},
+				],
+			};
+		}
+
+		if (analysis.traffic.kind === 'kserve') {
+			const {name} = analysis.traffic;
+			throw new PlanError(
+				analysis.traffic.raw
+					? `InferenceService/${name} runs in RawDeployment mode, where KServe has no canary: roll out a new predictor with kubectl apply, or run the new version as a second InferenceService behind an HTTPRoute`
+					: `modeldeck does not roll out KServe InferenceServices yet: set the new image on InferenceService/${name}'s predictor with canaryTrafficPercent yourself (kubectl -n ${model.namespace} edit inferenceservice ${name}); modeldeck's weight and promote actions then move canaryTrafficPercent`,
+			);
 		}
 
 		if (model.owner) {
@@ -213,9 +259,37 @@ export class KubeDeliveryPort implements DeliveryPort {
 		}
 	}
 
+	/** The Canary's target Deployment (the one Flagger watches) and the Canary itself, from a fresh read. */
+	async #flaggerTarget(model: ModelRef, canaryName: string): Promise<{target: Deployment; canary: string; object: FlaggerCanary}> {
+		const object = await this.#get<FlaggerCanary>(resourceTypes.canaries, model.namespace, canaryName);
+		if (!object) throw new PlanError(`Canary/${canaryName} is gone`);
+		const ref = object.spec?.targetRef;
+		if (!ref?.name || (ref.kind !== undefined && ref.kind !== 'Deployment')) {
+			throw new PlanError(`Canary/${canaryName} does not target a Deployment: ${supported}`);
+		}
+
+		const target = await this.#get<Deployment>(resourceTypes.deployments, model.namespace, ref.name);
+		if (!target) throw new PlanError(`Deployment/${ref.name} (the target of Canary/${canaryName}) is gone`);
+		return {target, canary: canaryName, object};
+	}
+
 	async setOwnerImage(state: DeliveryState): Promise<void> {
 		const {spec} = state;
 		const analysis = await this.#actions.read(spec.model);
+		if (analysis.traffic.kind === 'flagger') {
+			const {target, object} = await this.#flaggerTarget(spec.model, analysis.traffic.name);
+			const revision = (object.status as {lastAppliedSpec?: unknown} | undefined)?.lastAppliedSpec;
+			let patch: JsonPatchOperation[] | undefined;
+			try {
+				patch = flaggerImagePatch(target, spec.image, typeof revision === 'string' ? revision : undefined);
+			} catch (error) {
+				throw new PlanError(error instanceof Error ? error.message : String(error));
+			}
+
+			if (patch) await this.#patch(resourceTypes.deployments, spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
+			return;
+		}
+
 		if (analysis.traffic.kind !== 'argo-rollouts') throw new PlanError(`${spec.model.name} is no longer an Argo Rollout`);
 		const name = analysis.traffic.name;
 		const rollout = await this.#get<KubeObject & {spec?: {template?: PodTemplate}}>(resourceTypes.rollouts, spec.model.namespace, name);
@@ -287,7 +361,21 @@ export class KubeDeliveryPort implements DeliveryPort {
 	}
 
 	async observeOwner(state: DeliveryState): Promise<Extract<DeliveryInput, {kind: 'owner'}>> {
-		const {model} = await this.#actions.read(state.spec.model);
+		const {model, traffic} = await this.#actions.read(state.spec.model);
+		if (traffic.kind === 'flagger') {
+			const {target, object} = await this.#flaggerTarget(state.spec.model, traffic.name);
+			const before = decodeFlaggerBefore(target.metadata?.annotations?.[flaggerBeforeAnnotation]);
+			const observation: FlaggerObservation = {
+				canary: object,
+				primaryImage: model.versions.find((version) => version.track === 'stable')?.image,
+				canaryWeight: model.versions.find((version) => version.track === 'canary')?.weight ?? 0,
+				image: state.spec.image,
+			};
+			if (model.rollout) observation.rollout = model.rollout;
+			if (before) observation.before = before;
+			return flaggerProgress(observation);
+		}
+
 		const rollout = model.rollout;
 		const canary = model.versions.find((version) => version.track === 'canary');
 		const stable = model.versions.find((version) => version.track === 'stable');
@@ -307,6 +395,16 @@ export class KubeDeliveryPort implements DeliveryPort {
 	}
 
 	async ownerAbort(state: DeliveryState): Promise<void> {
+		const {model, traffic} = await this.#actions.read(state.spec.model);
+		if (traffic.kind === 'flagger') {
+			// Flagger has no abort: the target back on the primary's image makes it send all traffic to its primary.
+			const {target} = await this.#flaggerTarget(state.spec.model, traffic.name);
+			const primary = model.versions.find((version) => version.track === 'stable')?.image;
+			const patch = flaggerRevertPatch(target, state.spec.image, primary);
+			if (patch) await this.#patch(resourceTypes.deployments, state.spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
+			return;
+		}
+
 		await this.#actions.rolloutCommand({kind: 'rollout', model: state.spec.model, command: 'abort'});
 	}
 
@@ -326,6 +424,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 		const {traffic} = await this.#actions.read(model);
 		let router: Router;
 		if (mode === 'owner' && traffic.kind === 'argo-rollouts') router = {type: resourceTypes.rollouts, name: traffic.name};
+		else if (mode === 'owner' && traffic.kind === 'flagger') router = {type: resourceTypes.canaries, name: traffic.name};
 		else if (traffic.kind === 'httproute') router = {type: resourceTypes.httpRoutes, name: traffic.name};
 		else if (traffic.kind === 'virtualservice') router = {type: resourceTypes.virtualServices, name: traffic.name};
 		else throw new PlanError(`${model.name} has no HTTPRoute or Rollout to keep its rollout's state on: ${supported}`);
@@ -336,7 +435,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async load(): Promise<DeliveryState[]> {
 		const http = this.#http();
 		const states: DeliveryState[] = [];
-		for (const type of [resourceTypes.httpRoutes, resourceTypes.virtualServices, resourceTypes.rollouts]) {
+		for (const type of [resourceTypes.httpRoutes, resourceTypes.virtualServices, resourceTypes.rollouts, resourceTypes.canaries]) {
 			for (const namespace of this.#namespaces ?? [undefined]) {
 				let list: KubeList | undefined;
 				try {

@@ -18,6 +18,7 @@ import type {CanaryEvent, FlaggerAnalysis, FlaggerCanary, FlaggerMetric, Flagger
 import type {Claims} from './claims.ts';
 import {listOf, namespaceOf, resolveHost, type SnapshotIndex} from './snapshot.ts';
 import type {ModelAnalysis} from './traffic.ts';
+import {modeldeckAnnotations} from './tracks.ts';
 import {versionFromDeployment} from './workloads.ts';
 
 /** Phases in which the target Deployment runs as a canary next to the primary. */
@@ -71,6 +72,9 @@ export function analyseFlaggerCanary(
 	const versions: Version[] = [];
 	const model: Model = {namespace, name, router: 'flagger', routerObject: label, versions, discoveredBy: `${label} (flagger.app)`};
 	if (canary.metadata?.resourceVersion) model.resourceVersion = canary.metadata.resourceVersion;
+	// modeldeck.dev/* annotations of the Canary: a rollout's state (modeldeck.dev/delivery) is kept there.
+	const annotations = modeldeckAnnotations([canary.metadata?.annotations]);
+	if (annotations) model.annotations = annotations;
 	if (routed) model.discoveredBy = `${label} (flagger.app), weights from ${routed.object}`;
 
 	if (!target) {
