@@ -70,6 +70,9 @@ function isAbort(error: unknown): boolean {
 	return name === 'AbortError' || name === 'TimeoutError';
 }
 
+/** A 429 is said at the third in a row (after 1 s + 2 s of quiet backoff with the default policy). */
+const quietThrottledAttempts = 3;
+
 export function backoffDelay(attempt: number, policy: BackoffPolicy = defaultBackoff): number {
 	return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
 }
@@ -151,6 +154,12 @@ export class ResilientInformer {
 	/** Listed at least once — or, for an optional kind, found absent or failing: it no longer holds back the first list. */
 	settled = false;
 	private attempts = 0;
+	/**
+	 * 429s in a row. The API server asks to come back shortly: its watch cache is (re)initializing (just after a CRD is
+	 * created or the server restarted) or API Priority and Fairness is shedding load. As client-go's reflector does, the
+	 * first ones are retried quietly after a backoff; only one that lasts is said.
+	 */
+	private throttled = 0;
 	/** The last failure was the network's (no answer, refused, reset), not a refusal by the API server. */
 	unreachable = false;
 	private stopped = false;
@@ -252,6 +261,7 @@ export class ResilientInformer {
 		this.unreachable = false;
 		this.settled = true;
 		this.attempts = 0;
+		this.throttled = 0;
 		if (previous === 'failing' || previous === 'absent') this.events.healthy(this.kind);
 		// Reconnections every 30 s (the Watch's inactivity timeout) change nothing: recompute only on a transition.
 		if (previous !== 'synced') this.events.changed();
@@ -261,7 +271,10 @@ export class ResilientInformer {
 		if (this.stopped || this.retryTimer) return;
 		const status = statusOf(error);
 		let delay: number;
-		if (this.kind.optional && (status === 404 || status === 403)) {
+		if (status === 429 && ++this.throttled < quietThrottledAttempts) {
+			// Asked to wait: nothing is wrong yet, and the last data stays as it was.
+			delay = backoffDelay(this.throttled, this.policy);
+		} else if (this.kind.optional && (status === 404 || status === 403)) {
 			const previous = this.state;
 			this.state = 'absent';
 			delay = this.policy.absentRecheckMs;

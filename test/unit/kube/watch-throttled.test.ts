@@ -1,0 +1,120 @@
+/**
+ * A 429 from the API server ("storage is (re)initializing" just after a CRD is created, or API Priority and Fairness
+ * shedding load) asks the client to come back shortly: the watch retries quietly, as client-go's reflector does, and
+ * says it only when it lasts. The API server here is a small HTTP server that answers 429 to the Seldon models list a
+ * set number of times; the real adapter against the real kube-apiserver is in test/integration/kube-source.test.ts.
+ */
+import {createServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {KubeConfig} from '@kubernetes/client-node';
+import {afterEach, expect, it} from 'vitest';
+import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
+import {watchModels} from '../../../source/adapters/kube/watch.ts';
+import type {SourceError} from '../../../source/domain/ports.ts';
+
+const modelsPath = '/apis/mlops.seldon.io/v1alpha1/models';
+const servers: Server[] = [];
+const stops: Array<() => void> = [];
+
+afterEach(async () => {
+	for (const stop of stops.splice(0)) stop();
+	await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** An API server with nothing in it that answers 429 to the first `throttled` lists of Seldon models. */
+async function apiServer(throttled: number): Promise<{kubeConfig: KubeConfig; modelLists: () => number}> {
+	let modelLists = 0;
+	const server = createServer((request, response) => {
+		const url = new URL(request.url ?? '/', 'http://localhost');
+		if (url.pathname === '/version') {
+			response.writeHead(200, {'content-type': 'application/json'}).end('{"gitVersion":"v1.34.0"}');
+			return;
+		}
+		if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
+			response.writeHead(200, {'content-type': 'application/json'});
+			response.flushHeaders();
+			request.on('close', () => response.end());
+			return;
+		}
+		if (url.pathname === modelsPath && modelLists++ < throttled) {
+			response.writeHead(429, {'content-type': 'application/json', 'retry-after': '1'}).end(
+				JSON.stringify({
+					kind: 'Status',
+					apiVersion: 'v1',
+					status: 'Failure',
+					message: 'storage is (re)initializing',
+					reason: 'TooManyRequests',
+					code: 429,
+				}),
+			);
+			return;
+		}
+		response
+			.writeHead(200, {'content-type': 'application/json'})
+			.end(JSON.stringify({kind: 'List', apiVersion: 'v1', metadata: {resourceVersion: '1'}, items: []}));
+	});
+	servers.push(server);
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const {port} = server.address() as AddressInfo;
+	const kubeConfig = new KubeConfig();
+	kubeConfig.loadFromOptions({
+		clusters: [{name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true}],
+		users: [{name: 'operator', token: 'token'}],
+		contexts: [{name: 'local', cluster: 'local', user: 'operator'}],
+		currentContext: 'local',
+	});
+	stops.push(() => server.closeAllConnections());
+	return {kubeConfig, modelLists: () => modelLists};
+}
+
+function watch(kubeConfig: KubeConfig): {errors: SourceError[]; lists: number} {
+	const seen = {errors: [] as SourceError[], lists: 0};
+	stops.push(
+		watchModels({
+			kubeConfig,
+			namespace: undefined,
+			conventions: defaultConventions,
+			onChange: () => seen.lists++,
+			onError: (error) => seen.errors.push(error),
+			backoff: {initialMs: 20, maxMs: 100, absentRecheckMs: 60_000},
+			debounceMs: 5,
+		}),
+	);
+	return seen;
+}
+
+async function until(what: string, condition: () => boolean): Promise<void> {
+	const deadline = Date.now() + 10_000;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+it('retries two 429s in a row quietly: the models are listed and nothing is said', async () => {
+	const server = await apiServer(2);
+	const seen = watch(server.kubeConfig);
+	await until('the third list of Seldon models (the first answered)', () => server.modelLists() >= 3);
+	await until('a list of models', () => seen.lists > 0);
+	// Past two more backoffs: a 429 said late would show here.
+	await new Promise((resolve) => setTimeout(resolve, 300));
+	expect(seen.errors).toEqual([]);
+});
+
+it('says a 429 that lasts, once, with what the API server answered, and keeps asking', async () => {
+	const server = await apiServer(Number.POSITIVE_INFINITY);
+	const seen = watch(server.kubeConfig);
+	await until('a 429 said', () => seen.errors.length > 0);
+	expect(server.modelLists()).toBeGreaterThanOrEqual(3);
+	expect(seen.errors).toEqual([
+		{
+			source: 'cluster',
+			message: expect.stringMatching(/answered 429 to watch models: storage is \(re\)initializing; try again shortly — retrying$/),
+		},
+	]);
+	const asked = server.modelLists();
+	await until('another list of Seldon models', () => server.modelLists() > asked + 1);
+	expect(seen.errors).toHaveLength(1);
+	// The models of every other kind are shown meanwhile.
+	expect(seen.lists).toBeGreaterThan(0);
+});
