@@ -37,8 +37,10 @@ export interface ConsoleSetup {
 	clusterStyles?: Record<string, {label?: string; color?: string}>;
 	/** Start-up tracing. */
 	onTrace?: (stage: string) => void;
-	/** Called once the first frame with models has been written (start-up tracing). */
+	/** Called once the first frame with models has been written (start-up tracing; the Kubernetes client loads after it). */
 	onFirstFrame?: () => void;
+	/** How long the first frame waits for models before it is drawn without them. Default 120 ms. */
+	firstModelsWaitMs?: number;
 	/** Called after every frame with Ink's render time (frame tracing for the benchmark). */
 	onFrame?: (renderMs: number) => void;
 	/** Anything that must stop on exit (demo timers, sockets). */
@@ -125,7 +127,7 @@ export async function runConsole(setup: ConsoleSetup): Promise<void> {
 	setup.onTrace?.('controller started');
 	// Draw the first frame with the models when they come at once (the demo, a warm cache); a slow cluster gets the
 	// frame after a short wait anyway, saying it is looking for models.
-	await firstModels(handle.store, FIRST_MODELS_WAIT_MS);
+	await firstModels(handle.store, setup.firstModelsWaitMs ?? FIRST_MODELS_WAIT_MS);
 	let firstFrame = setup.onFirstFrame;
 	const instance: Instance = render(handle.element, {
 		onRender(metrics) {

@@ -280,7 +280,12 @@ async function main(): Promise<number> {
 			...analysis,
 			onExit,
 			...(root ? {root} : {}),
-			...(traceStartup ? {onFirstFrame: () => trace('first frame'), onTrace: trace} : {}),
+			onFirstFrame: () => {
+				trace('first frame');
+				firstFrameShown();
+			},
+			...(earlyLists ? {firstModelsWaitMs: EARLY_MODELS_WAIT_MS} : {}),
+			...(traceStartup ? {onTrace: trace} : {}),
 			...(frameTraceFile ? {onFrame: traceFrame} : {}),
 		});
 	} catch (error) {
@@ -342,6 +347,17 @@ function kubeconfigPath(options: import('./cli-flags/console-options.ts').Consol
 	return options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
 }
 
+/**
+ * How long the first frame waits for the first models when the early lists are out (else 120 ms), and the Kubernetes
+ * client's load for the frame that shows them.
+ */
+const EARLY_MODELS_WAIT_MS = 1000;
+/** The first frame with models is on the screen. */
+let firstFrameShown: () => void = () => undefined;
+const firstFrameDrawn = new Promise<void>((resolve) => {
+	firstFrameShown = resolve;
+});
+
 /** Sent at start-up (one context only); whatever the console did not take is dropped when main() ends. */
 let earlyLists: import('./adapters/kube/early-lists.ts').EarlyLists | undefined;
 
@@ -377,10 +393,21 @@ async function realSources(
 	// The header names the context in force from the first frame, reachable or not; without one it says so.
 	const contextName = inForce?.current ?? options.context ?? '(no context)';
 	const contextNamespace = inForce?.contexts.find((context) => context.name === contextName)?.namespace;
-	// The Kubernetes client loads after the first frame is drawn.
+	// The first models come from the early lists when they can, and the Kubernetes client (which the cluster, the
+	// metrics and the agent sources all load) is loaded after the frame that shows them is drawn: the client's load
+	// holds the thread ~100 ms. At most EARLY_MODELS_WAIT_MS, so that a silent API server is still said in time.
+	const earlyModels = early?.models().then((models) => {
+		trace(models ? `early models built (${models.length})` : 'no early models');
+		return models;
+	});
+	const drawn = earlyModels?.then((models) => (models && models.length > 0 ? firstFrameDrawn : undefined));
+	const clientMayLoad = async () => {
+		if (drawn) await Promise.race([drawn, new Promise((resolve) => setTimeout(resolve, EARLY_MODELS_WAIT_MS))]);
+		await new Promise((resolve) => setTimeout(resolve, 0));
+	};
 	const cluster = new LazyClusterPort(
 		async (picked) => {
-			await new Promise((resolve) => setTimeout(resolve, 0));
+			await clientMayLoad();
 			trace('kubernetes client loading');
 			const {createKubeCluster} = await import('./adapters/kube/index.ts');
 			trace('kubernetes client loaded');
@@ -395,6 +422,7 @@ async function realSources(
 		},
 		contextName,
 		inForce?.contexts ?? [],
+		earlyModels && early ? {namespace: early.namespace, models: earlyModels} : undefined,
 	);
 	// Each context's Prometheus: --prometheus, else the context's URL in settings, else the global one; without a URL,
 	// the context's Service named in settings, else the Prometheus found in the cluster, through the API server.
@@ -408,7 +436,7 @@ async function realSources(
 			return createPrometheusMetrics({url, profiles: settings.profiles});
 		}
 
-		await new Promise((resolve) => setTimeout(resolve, 0));
+		await clientMayLoad();
 		const {prometheusInCluster} = await import('./adapters/prometheus/discover.ts');
 		const context = picked ?? inForce?.current ?? options.context;
 		const service = context ? contextSettings(settings, context).prometheusService : undefined;
@@ -419,7 +447,7 @@ async function realSources(
 	// context has its own: switching context looks again.
 	const agent = new LazyAgentPort(
 		async (context) => {
-			await new Promise((resolve) => setTimeout(resolve, 0));
+			await clientMayLoad();
 			const {createAgentClient} = await import('./adapters/agent-client.ts');
 			if (options.agent) {
 				// --agent names one cluster's agent: acting through it on another context's models would change the wrong cluster.

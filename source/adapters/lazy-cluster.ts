@@ -1,11 +1,21 @@
 /**
  * A ClusterPort that stands in until the real one has loaded. The Kubernetes client is big; importing it after
  * the first frame keeps start-up fast. Watches and actions made before it is ready wait for it.
+ *
+ * The first models may come before it: made from the lists sent at start-up (kube/early-lists.ts), for the watch of
+ * the namespace those lists are of, unless the real watch has said something first.
  */
 import type {DeliveryPlan, DeliverySpec} from '../domain/delivery.ts';
 import {PlanRefusal, type ChangePlan, type TrafficAction} from '../domain/plan.ts';
 import type {ClusterPort, SourceError} from '../domain/ports.ts';
 import type {Context, Model, ModelRef, Unsubscribe} from '../domain/types.ts';
+
+/** Models made before the real port loaded, for a watch of NAMESPACE (undefined: every namespace). */
+export interface EarlyModels {
+	namespace: string | undefined;
+	/** Undefined when they could not be made (a list failed): the real watch then says why. */
+	models: Promise<Model[] | undefined>;
+}
 
 export class LazyClusterPort implements ClusterPort {
 	#real: ClusterPort | undefined;
@@ -14,13 +24,21 @@ export class LazyClusterPort implements ClusterPort {
 	#fallbackContext: string;
 	readonly #fallbackContexts: Context[];
 	readonly #load: (context?: string) => Promise<ClusterPort>;
+	/** Handed to the first watch of their namespace only. */
+	#early: EarlyModels | undefined;
 
 	/**
 	 * LOAD makes the real port, on CONTEXT when given (after a failed load, when the operator picks a context).
 	 * FALLBACK_CONTEXT is the context in force and FALLBACK_CONTEXTS the kubeconfig's, as read before the client loads.
 	 */
-	constructor(load: (context?: string) => Promise<ClusterPort>, fallbackContext: string, fallbackContexts: Context[] = []) {
+	constructor(
+		load: (context?: string) => Promise<ClusterPort>,
+		fallbackContext: string,
+		fallbackContexts: Context[] = [],
+		early?: EarlyModels,
+	) {
 		this.#load = load;
+		this.#early = early;
 		this.#fallbackContext = fallbackContext;
 		this.#fallbackContexts = fallbackContexts;
 		this.#start(undefined);
@@ -79,9 +97,28 @@ export class LazyClusterPort implements ClusterPort {
 	): Unsubscribe {
 		let unsubscribe: Unsubscribe | undefined;
 		let cancelled = false;
+		/** The real watch has sent models: early ones would be older news. */
+		let heard = false;
+		const early = this.#early;
+		this.#early = undefined;
+		if (early && early.namespace === namespace) {
+			void early.models.then((models) => {
+				if (models && !heard && !cancelled) onChange(models);
+			});
+		}
+
 		this.#ready.then(
 			(real) => {
-				if (!cancelled) unsubscribe = real.watchModels(namespace, onChange, onError, onAlive);
+				if (cancelled) return;
+				unsubscribe = real.watchModels(
+					namespace,
+					(models) => {
+						heard = true;
+						onChange(models);
+					},
+					onError,
+					onAlive,
+				);
 			},
 			() => onError({source: 'cluster', message: this.#failure ?? 'the Kubernetes source failed to start'}),
 		);

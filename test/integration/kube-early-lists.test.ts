@@ -1,6 +1,7 @@
 /**
  * The first lists sent before the Kubernetes client loads (adapters/kube/early-lists.ts), against the real API server:
- * the first watch takes them and finds the same models as without them; a watch of another namespace, or a list the
+ * they make the same first models as the watch (drawn before the client loads), the first watch takes them and finds
+ * the same models as without them; a watch of another namespace, or a list the
  * API server refused, is asked again the ordinary way and says the same. And the source's JSON client decodes bodies
  * read chunk by chunk (adapters/kube/http.ts), multi-byte characters included.
  */
@@ -43,12 +44,16 @@ const fraud = (models: Parameters<typeof weightsOf>[0]) => weightsOf(models, 'te
 it('the first watch takes every early list and finds the models it finds without them', async () => {
 	const early = startEarlyLists(cluster.kubeconfig, undefined, 'all');
 	expect(early?.context).toBe('admin');
+	expect(early?.namespace).toBeUndefined();
+	// The models the console draws first, before the Kubernetes client loads.
+	const first = early?.models();
 	const withEarly = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all', ...(early ? {earlyLists: early} : {})});
 	const models = await watch(withEarly, undefined).until('the fraud model, from the early lists', fraud);
 	expect(early?.taken).toBe(watchedKinds().length);
 	const without = await createKubeCluster({kubeconfigPath: cluster.kubeconfig, namespace: 'all'});
 	const plain = await watch(without, undefined).until('the fraud model, from ordinary lists', fraud);
 	expect(JSON.stringify(models)).toBe(JSON.stringify(plain));
+	expect(JSON.stringify(await first)).toBe(JSON.stringify(plain));
 });
 
 it('a watch of another namespace than the early lists asks the ordinary way, and a context switch drops them', async () => {
@@ -68,6 +73,8 @@ it('a list the API server refused early is asked again, and the refusal is said 
 	const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'modeldeck-early-')), 'kubeconfig');
 	writeFileSync(kubeconfig, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.tokens.admin, 'not-a-known-token'));
 	const early = startEarlyLists(kubeconfig, undefined, 'all')!;
+	// No first models from refused lists: the watch says why.
+	expect(await early.models()).toBeUndefined();
 	const withEarly = await createKubeCluster({kubeconfigPath: kubeconfig, namespace: 'all', earlyLists: early});
 	const refused = await watch(withEarly, undefined).untilError('the refusal', () => true);
 	expect(early.taken).toBe(watchedKinds().length);

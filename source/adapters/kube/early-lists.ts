@@ -4,6 +4,10 @@
  * (once) when it asks for the same thing of the same server; any other case, and any early request that failed, gets
  * the ordinary request, so errors are found and said as before.
  *
+ * The lists also make the first models (`models()`) as soon as they are in, before the Kubernetes client has loaded:
+ * the console draws its first rows from them, and loads the client after. Each list is parsed (and cut to what the watch
+ * keeps, trim.ts) once, for the first models and the watch alike.
+ *
  * Only for kubeconfigs whose credentials are plain (a token or token file, a client certificate, a username and
  * password; a CA or insecure-skip-tls-verify; no proxy): anything else (exec plugins, auth providers, impersonation,
  * proxies) waits for the Kubernetes client, which knows them.
@@ -14,6 +18,11 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import {parse} from 'yaml';
+import type {Model} from '../../domain/types.ts';
+import {buildModels} from './build-models.ts';
+import type {Conventions} from './conventions.ts';
+import type {ClusterSnapshot} from './discovery/snapshot.ts';
+import {traceStartup} from '../startup-trace.ts';
 import {resourcePath} from './http.ts';
 import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
 
@@ -21,6 +30,15 @@ export interface EarlyResponse {
 	status: number;
 	text: string;
 }
+
+/** An early list as the watch keeps it: its items cut by the kind's trim (trim.ts), parsed once. */
+export interface EarlyList {
+	metadata?: {resourceVersion?: string};
+	items: unknown[];
+}
+
+/** An early answer: the list, or the status it failed with (0: no answer). */
+type Parsed = {list: EarlyList} | {status: number};
 
 /** How to reach the API server of one context without the Kubernetes client. */
 export interface EarlyAccess {
@@ -144,20 +162,24 @@ export function earlyAccess(
 export class EarlyLists {
 	readonly context: string;
 	readonly server: string;
-	readonly #responses = new Map<string, Promise<EarlyResponse>>();
+	/** The namespace listed; undefined: every one. */
+	readonly namespace: string | undefined;
+	readonly #responses = new Map<string, {kind: WatchedKind; response: Promise<EarlyResponse>; parsed?: Promise<Parsed>}>();
 	/** Aborts the requests not taken. */
 	readonly #untaken = new Map<string, AbortController>();
+	readonly #keys = new Map<WatchedKind['key'], string>();
 
 	constructor(access: EarlyAccess, namespace: string | undefined, timeoutMs = 30_000) {
 		this.context = access.context;
 		this.server = access.server;
+		this.namespace = namespace;
 		// One TLS context (the CA and client certificate parsed once) and a few kept-alive connections for all the lists,
 		// instead of a context and a handshake each; closed once every list is in.
 		const {ca, cert, key, ...rest} = access.options;
 		const secure = access.server.startsWith('https:') ? {secureContext: tls.createSecureContext({ca, cert, key})} : {};
 		const agent = access.server.startsWith('https:')
-			? new https.Agent({keepAlive: true, maxSockets: 4})
-			: new http.Agent({keepAlive: true, maxSockets: 4});
+			? new https.Agent({keepAlive: true, maxSockets: 16})
+			: new http.Agent({keepAlive: true, maxSockets: 16});
 		const shared = {...access, options: {...rest, ...secure, agent}};
 		const sent: Array<Promise<EarlyResponse>> = [];
 		for (const kind of watchedKinds()) {
@@ -166,9 +188,10 @@ export class EarlyLists {
 			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
 			sent.push(response);
 			this.#untaken.set(key, controller);
-			// A failure is found again by the ordinary request that replaces it.
+			this.#keys.set(kind.key, key);
+			// A failure is found again by the ordinary request that replaces it. Parsed when first asked for.
 			response.catch(() => undefined);
-			this.#responses.set(key, response);
+			this.#responses.set(key, {kind, response});
 		}
 
 		void Promise.allSettled(sent).then(() => agent.destroy());
@@ -177,13 +200,55 @@ export class EarlyLists {
 	/** How many responses were taken (for tests and the start-up trace). */
 	taken = 0;
 
-	/** The early response to GET KEY (see requestKey), once; undefined when there is none. */
-	take(key: string): Promise<EarlyResponse> | undefined {
-		const response = this.#responses.get(key);
-		if (response) this.taken++;
+	/**
+	 * The early list of GET KEY (see requestKey), once: its items already trimmed; undefined when there is none, and a
+	 * promise of undefined when the request failed (the ordinary request then finds and says why).
+	 */
+	take(key: string): Promise<EarlyList | undefined> | undefined {
+		const parsed = this.#parsed(key);
+		if (!parsed) return undefined;
+		this.taken++;
 		this.#responses.delete(key);
 		this.#untaken.delete(key);
-		return response;
+		return parsed.then((answer) => ('list' in answer ? answer.list : undefined));
+	}
+
+	/** The answer to KEY, parsed once, whoever asks first. */
+	#parsed(key: string | undefined): Promise<Parsed> | undefined {
+		const entry = key === undefined ? undefined : this.#responses.get(key);
+		if (!entry) return undefined;
+		entry.parsed ??= entry.response.then(
+			(answer) => parseList(answer, entry.kind),
+			() => ({status: 0}),
+		);
+		return entry.parsed;
+	}
+
+	/**
+	 * The models the early lists make, as the watch would make them from the same lists; undefined when a list the
+	 * models need failed (an optional kind refused or not installed is left out, as the watch leaves it out), or was
+	 * taken first. Flagger's Events are waited for only when there are Canaries.
+	 */
+	async models(conventions?: Conventions): Promise<Model[] | undefined> {
+		const snapshot: ClusterSnapshot = {};
+		const answers = new Map<WatchedKind['key'], Promise<Parsed> | undefined>();
+		for (const [kind, key] of this.#keys) answers.set(kind, this.#parsed(key));
+		const read = async (kind: WatchedKind): Promise<boolean> => {
+			const answer = await answers.get(kind.key);
+			if (!answer) return false;
+			if ('list' in answer) {
+				(snapshot as Record<string, unknown[]>)[kind.key] = answer.list.items;
+				return true;
+			}
+
+			return kind.optional && (answer.status === 404 || answer.status === 403);
+		};
+		const kinds = watchedKinds(conventions);
+		const later = kinds.filter((kind) => kind.key === 'canaryEvents');
+		const first = await Promise.all(kinds.filter((kind) => !later.includes(kind)).map(read));
+		if (first.includes(false)) return undefined;
+		if ((snapshot.canaries?.length ?? 0) > 0 && (await Promise.all(later.map(read))).includes(false)) return undefined;
+		return buildModels(snapshot, conventions);
 	}
 
 	/** Drops every response not taken, aborting its request (another context or namespace is watched, or none). */
@@ -205,7 +270,10 @@ function send(access: EarlyAccess, key: string, signal: AbortSignal): Promise<Ea
 			response.on('data', (chunk: string) => {
 				body += chunk;
 			});
-			response.on('end', () => resolve({status: response.statusCode ?? 0, text: body}));
+			response.on('end', () => {
+				traceStartup(`early answer ${key.split('?')[0]} (${Math.round(body.length / 1024)} KB)`);
+				resolve({status: response.statusCode ?? 0, text: body});
+			});
 			response.on('error', reject);
 		});
 		request.on('error', reject);
@@ -213,16 +281,16 @@ function send(access: EarlyAccess, key: string, signal: AbortSignal): Promise<Ea
 	});
 }
 
-/** The list in an early response, or undefined when it failed or is not a list (the ordinary request then says why). */
-export async function earlyList<T>(response: Promise<EarlyResponse> | undefined): Promise<T | undefined> {
-	if (!response) return undefined;
+/** The list in an early response, its items trimmed; else the status (not a list: 0, as a failure to answer). */
+function parseList({status, text: body}: EarlyResponse, kind: WatchedKind): Parsed {
+	if (status < 200 || status > 299) return {status};
 	try {
-		const {status, text: body} = await response;
-		if (status < 200 || status > 299) return undefined;
 		const list: unknown = JSON.parse(body);
-		return isRecord(list) && Array.isArray(list['items']) ? (list as T) : undefined;
+		if (!isRecord(list) || !Array.isArray(list['items'])) return {status: 0};
+		const items = list['items'] as unknown[];
+		return {list: {...(list as unknown as EarlyList), items: kind.trim ? items.map(kind.trim) : items}};
 	} catch {
-		return undefined;
+		return {status: 0};
 	}
 }
 

@@ -22,7 +22,7 @@ import type {Model, Unsubscribe} from '../../domain/types.ts';
 import {type ClusterSnapshot, buildModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import {describeKubeError, statusOf} from './errors.ts';
-import {type EarlyLists, type EarlyResponse, earlyList, listQuery, requestKey} from './early-lists.ts';
+import {type EarlyList, type EarlyLists, listQuery, requestKey} from './early-lists.ts';
 import {KubeHttp, resourcePath} from './http.ts';
 import type {KubeList} from './objects.ts';
 import {traceStartup} from '../startup-trace.ts';
@@ -177,7 +177,7 @@ export class ResilientInformer {
 		events: InformerEvents,
 		policy: BackoffPolicy = defaultBackoff,
 		timing: HealthTiming = defaultHealthTiming,
-		early?: Promise<EarlyResponse>,
+		early?: Promise<EarlyList | undefined>,
 	) {
 		this.kind = kind;
 		this.events = events;
@@ -194,12 +194,14 @@ export class ResilientInformer {
 			if (first) traceStartup(`list ${kind.type.plural} ${earlyResponse ? 'taken from the early lists' : 'sent'}`);
 			const pending = earlyResponse;
 			earlyResponse = undefined;
-			const result =
-				(await earlyList<KubeList>(pending)) ?? (await http.get<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}));
+			// An early list comes parsed and trimmed already (early-lists.ts).
+			const early = await pending;
+			const result = early ?? (await http.get<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}));
 			this.healthyAgain();
-			const items = result?.items ?? [];
+			const items = (result?.items ?? []) as unknown[];
 			if (first) traceStartup(`list ${kind.type.plural} parsed (${items.length})`);
-			return {...result, items: (kind.trim ? items.map(kind.trim) : items) as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
+			const kept = early || !kind.trim ? items : items.map(kind.trim);
+			return {...result, items: kept as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
 		};
 
 		const watch = new ObservedWatch(

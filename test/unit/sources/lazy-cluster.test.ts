@@ -1,5 +1,6 @@
-import {expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import type {ClusterPort} from '../../../source/domain/ports.ts';
+import type {Model} from '../../../source/domain/types.ts';
 import {LazyClusterPort} from '../../../source/adapters/lazy-cluster.ts';
 
 function port(context: string): ClusterPort {
@@ -79,4 +80,87 @@ it('plans a rollout with the real port once it has loaded, and says so when that
 	expect(await planning.planDelivery(spec)).toEqual({spec, mode: 'weights', stable: 'v12', writes: []});
 	const unable = new LazyClusterPort(async () => port('a'), 'a');
 	await expect(unable.planDelivery(spec)).rejects.toThrow('this cluster source (a) cannot plan a rollout');
+});
+
+describe('models from the early lists, before the real port loads', () => {
+	const model = (name: string): Model => ({namespace: 'team-a', name, versions: []}) as unknown as Model;
+	/** A real port whose watch sends SENT when told to, and a load the test releases. */
+	function loading() {
+		let release!: () => void;
+		let send: (models: Model[]) => void = () => undefined;
+		const loaded = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		const real: ClusterPort = {
+			...port('a'),
+			watchModels: (_namespace, onChange) => {
+				send = onChange;
+				return () => undefined;
+			},
+		};
+		return {load: async () => (await loaded, real), release, send: (models: Model[]) => send(models)};
+	}
+	const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+	it('go to the first watch of their namespace while the client loads, then the real watch takes over', async () => {
+		const real = loading();
+		const lazy = new LazyClusterPort(real.load, 'a', [], {namespace: 'team-a', models: Promise.resolve([model('early')])});
+		const seen: string[][] = [];
+		lazy.watchModels(
+			'team-a',
+			(models) => seen.push(models.map((one) => one.name)),
+			() => undefined,
+		);
+		await settle();
+		expect(seen).toEqual([['early']]);
+		real.release();
+		await settle();
+		real.send([model('watched')]);
+		expect(seen).toEqual([['early'], ['watched']]);
+		// A second watch (another namespace picked, then back) waits for the real one: the early models were of the start.
+		lazy.watchModels(
+			'team-a',
+			(models) => seen.push(models.map((one) => one.name)),
+			() => undefined,
+		);
+		await settle();
+		expect(seen).toHaveLength(2);
+	});
+
+	it('are dropped when the real watch sent models first, when they are of another namespace, or could not be made', async () => {
+		const real = loading();
+		let makeEarly!: (models: Model[]) => void;
+		const lateEarly = new Promise<Model[]>((resolve) => {
+			makeEarly = resolve;
+		});
+		const late = new LazyClusterPort(real.load, 'a', [], {namespace: 'team-a', models: lateEarly});
+		const seen: string[][] = [];
+		late.watchModels(
+			'team-a',
+			(models) => seen.push(models.map((one) => one.name)),
+			() => undefined,
+		);
+		real.release();
+		await settle();
+		real.send([model('watched')]);
+		makeEarly([model('early')]);
+		await settle();
+		expect(seen).toEqual([['watched']]);
+
+		const other = new LazyClusterPort(loading().load, 'a', [], {namespace: 'team-b', models: Promise.resolve([model('early')])});
+		const otherSeen: Model[][] = [];
+		other.watchModels(
+			'team-a',
+			(models) => otherSeen.push(models),
+			() => undefined,
+		);
+		const failed = new LazyClusterPort(loading().load, 'a', [], {namespace: undefined, models: Promise.resolve(undefined)});
+		failed.watchModels(
+			undefined,
+			(models) => otherSeen.push(models),
+			() => undefined,
+		);
+		await settle();
+		expect(otherSeen).toEqual([]);
+	});
 });
