@@ -86,27 +86,12 @@ async function main(): Promise<number> {
 	}
 
 	trace('flags parsed');
-	// Yoga (Ink's layout engine) loads its WebAssembly through fetch() when fetch exists, which costs Node's whole
-	// HTTP client at start-up; without fetch it decodes the inline bytes directly. fetch comes back right after.
-	const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
-	Object.defineProperty(globalThis, 'fetch', {value: undefined, configurable: true, writable: true});
-	// Start loading everything the first frame needs at once.
-	const demoModule = import('./demo/index.ts');
+	// The first lists go out before anything else loads, so that the API server serves them meanwhile
+	// (adapters/kube/early-lists.ts); they need only the settings and the kubeconfig, context and namespace flags, and
+	// are dropped if the flags turn out wrong.
 	const settingsModule = import('./settings/settings.ts');
-	const appModule = import('./app.tsx');
-	const themeModule = import('./ui/theme.ts');
-	const analysisModule = loadAnalysis();
 	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./adapters/kube/early-lists.ts');
-	const {scenarioNames} = await demoModule;
-	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
-	if ('errors' in validated) {
-		process.stderr.write(`${validated.errors.join('\n')}\n`);
-		return 2;
-	}
-
-	const options = validated.options;
 	const {loadSettings, contextSettings, SettingsError} = await settingsModule;
-	trace('modules loaded');
 	let loaded;
 	try {
 		loaded = await loadSettings();
@@ -121,8 +106,25 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
-	// The first lists go out now, so that the API server serves them while the rest loads (adapters/kube/early-lists.ts).
-	earlyLists = options.demo ? undefined : await sendEarlyLists(options, settings, earlyListsModule);
+	earlyLists = await sendEarlyLists(consoleFlagValues(parsed.values), settings, earlyListsModule);
+	// Yoga (Ink's layout engine) loads its WebAssembly through fetch() when fetch exists, which costs Node's whole
+	// HTTP client at start-up; without fetch it decodes the inline bytes directly. fetch comes back right after.
+	const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+	Object.defineProperty(globalThis, 'fetch', {value: undefined, configurable: true, writable: true});
+	// Start loading everything the first frame needs at once.
+	const demoModule = import('./demo/index.ts');
+	const appModule = import('./app.tsx');
+	const themeModule = import('./ui/theme.ts');
+	const analysisModule = loadAnalysis();
+	const {scenarioNames} = await demoModule;
+	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
+	if ('errors' in validated) {
+		process.stderr.write(`${validated.errors.join('\n')}\n`);
+		return 2;
+	}
+
+	const options = validated.options;
+	trace('modules loaded');
 	const {chooseTheme, noColorTheme, ansi16Theme, fullTheme} = await themeModule;
 	const theme =
 		options.colors === 'none'
@@ -343,7 +345,7 @@ async function multiSources(
 }
 
 /** The kubeconfig the console reads: --kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config. */
-function kubeconfigPath(options: import('./cli-flags/console-options.ts').ConsoleOptions): string {
+function kubeconfigPath(options: {kubeconfig?: string | undefined}): string {
 	return options.kubeconfig ?? process.env['KUBECONFIG']?.split(path.delimiter)[0] ?? path.join(homedir(), '.kube', 'config');
 }
 
@@ -363,7 +365,12 @@ let earlyLists: import('./adapters/kube/early-lists.ts').EarlyLists | undefined;
 
 /** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
 async function sendEarlyLists(
-	options: import('./cli-flags/console-options.ts').ConsoleOptions,
+	options: {
+		context?: string | undefined;
+		namespace?: string | undefined;
+		allNamespaces?: boolean | undefined;
+		kubeconfig?: string | undefined;
+	},
 	settings: import('./settings/settings.ts').Settings,
 	module: Promise<typeof import('./adapters/kube/early-lists.ts')> | undefined,
 ) {
