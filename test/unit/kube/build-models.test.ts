@@ -70,6 +70,8 @@ describe('buildModels: supported shapes, from real objects', () => {
 		expect(sentiment.versions).toMatchObject([
 			{
 				name: 'sentiment-predictor-00001',
+				// Knative's private Service of the revision: where a smoke test reaches this version alone.
+				service: 'sentiment-predictor-00001-private',
 				track: 'stable',
 				weight: 80,
 				replicasReady: 2,
