@@ -20,6 +20,7 @@ import type {VerdictResult} from '../../source/domain/analysis.ts';
 import {deliveryAnnotation, type DeliverySpec, type DeliveryState} from '../../source/domain/delivery.ts';
 import {type DeliveryAuditRecord, DeliveryRunner} from '../../source/delivery/runner.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
+import {inferenceService, inferenceServiceCanaryStatus} from '../fixtures/kube/manifests.ts';
 
 type Json = Record<string, any>;
 
@@ -249,6 +250,41 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 		await expect(kube.planDelivery(spec(busy))).rejects.toThrow(
 			/has a canary in progress \(fraud-predictor-00003 at 10%\): promote it or roll it back first/,
 		);
+	});
+
+	it('refuses the fixtures’ shapes: a Serverless one with its canary at 20%, and a RawDeployment one (moved here from the Flagger test)', async () => {
+		const ns = 'deliver-kserve-fixtures';
+		await api.create({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}});
+		await api.create(inferenceService(ns, 'tabular', 'gs://models/tabular/v2', 20));
+		await api.patchStatus(
+			'InferenceService',
+			ns,
+			'tabular',
+			inferenceServiceCanaryStatus('tabular', 'tabular-predictor-00001', 'tabular-predictor-00002', 20),
+		);
+		const raw = inferenceService(ns, 'ranker', 'gs://models/ranker/v1');
+		(raw['metadata'] as Record<string, unknown>)['annotations'] = {'serving.kserve.io/deploymentMode': 'RawDeployment'};
+		await api.create(raw);
+		await api.create({
+			apiVersion: 'apps/v1',
+			kind: 'Deployment',
+			metadata: {name: 'ranker-predictor', namespace: ns, labels: {'serving.kserve.io/inferenceservice': 'ranker'}},
+			spec: {
+				replicas: 1,
+				selector: {matchLabels: {app: 'ranker-predictor'}},
+				template: {
+					metadata: {labels: {app: 'ranker-predictor'}},
+					spec: {containers: [{name: 'kserve-container', image: 'kserve/sklearnserver:v0.14.0'}]},
+				},
+			},
+		});
+		await expect(kube.planDelivery({...spec(ns), model: {namespace: ns, name: 'tabular'}})).rejects.toThrow(
+			'InferenceService/tabular has a canary in progress (tabular-predictor-00002 at 20%): promote it or roll it back first (modeldeck promote / rollback tabular)',
+		);
+		await expect(kube.planDelivery({...spec(ns), model: {namespace: ns, name: 'ranker'}})).rejects.toThrow(
+			'InferenceService/ranker runs in RawDeployment mode, where KServe has no canary',
+		);
+		expect((await api.get('InferenceService', ns, 'tabular')).spec.predictor.canaryTrafficPercent).toBe(20);
 	});
 
 	it('sets the image with canaryTrafficPercent 0, steps it while judging, promotes by removing it, and keeps the state on the InferenceService', async () => {
