@@ -7,14 +7,16 @@
  * KServe's controller is played by this test (`KservePlayer`): neither KServe nor Knative Serving can run here (they
  * need Knative's webhooks, its activator and autoscaler, and a networking layer; the harness has a control plane and
  * kwok). The player does what KServe and Knative do to the status after a predictor change, through the status
- * subresource: a new revision `<name>-predictor-<generation>` for every change of the predictor spec
- * (canaryTrafficPercent aside), ready at the next reconcile, and the traffic split from canaryTrafficPercent between the
- * latest ready revision and the one rolled out before. What is under test is every write modeldeck makes, read back
- * from the API server.
+ * subresource: a new revision `<name>-predictor-<generation>` for every change of the revision template — the
+ * predictor spec (canaryTrafficPercent aside) and, as KServe copies them there, the InferenceService's annotations —
+ * ready at the next reconcile, and the traffic split from canaryTrafficPercent between the latest ready revision and
+ * the one rolled out before. What is under test is every write modeldeck makes, read back from the API server, and
+ * that the rollout makes KServe create exactly one revision (its state is kept in a Delivery, not in an annotation).
  */
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {kserveBeforeAnnotation} from '../../source/adapters/kube/delivery/kserve-canary.ts';
+import {resourcePath, resourceTypes} from '../../source/adapters/kube/http.ts';
 import {createKubeCluster, type KubeCluster} from '../../source/adapters/kube/index.ts';
 import type {VerdictResult} from '../../source/domain/analysis.ts';
 import {deliveryAnnotation, type DeliverySpec, type DeliveryState} from '../../source/domain/delivery.ts';
@@ -51,6 +53,8 @@ const revision = (generation: number) => `fraud-predictor-${String(generation).p
 class KservePlayer {
 	/** What the predictor's spec was at each reconcile: canaryTrafficPercent, image (for the assertions). */
 	readonly seen: Array<{canaryTrafficPercent: number | undefined; image: string}> = [];
+	/** The revisions it created. */
+	readonly created: string[] = [];
 	#template = '';
 	#generation: number;
 	#rolledOut: string;
@@ -69,8 +73,7 @@ class KservePlayer {
 
 	/** Takes the predictor as the API server keeps it as the current revision's template, then reconciles. */
 	async start(): Promise<void> {
-		const {canaryTrafficPercent: _, ...predictor} = (await api.get('InferenceService', this.namespace, 'fraud')).spec.predictor as Json;
-		this.#template = JSON.stringify(predictor);
+		this.#template = KservePlayer.template(await api.get('InferenceService', this.namespace, 'fraud'));
 		this.#timer = setInterval(() => {
 			if (this.#busy) return;
 			this.#busy = true;
@@ -87,21 +90,39 @@ class KservePlayer {
 		clearInterval(this.#timer);
 	}
 
+	/** What KServe makes the revision template of: the predictor but canaryTrafficPercent, and the annotations. */
+	static template(isvc: Json): string {
+		const {canaryTrafficPercent: _, ...predictor} = isvc.spec.predictor as Json;
+		const annotations = Object.fromEntries(
+			Object.entries((isvc.metadata.annotations ?? {}) as Record<string, string>).filter(([key]) => !KservePlayer.disallowed.includes(key)),
+		);
+		return JSON.stringify({predictor, annotations});
+	}
+
+	/** KServe's ServiceAnnotationDisallowedList: the annotations it does not copy into the revision template. */
+	static readonly disallowed = [
+		'autoscaling.knative.dev/min-scale',
+		'autoscaling.knative.dev/max-scale',
+		'internal.serving.kserve.io/storage-initializer-sourceuri',
+		'kubectl.kubernetes.io/last-applied-configuration',
+	];
+
 	async reconcile(): Promise<void> {
 		const isvc = await api.get('InferenceService', this.namespace, 'fraud');
-		const {canaryTrafficPercent, ...predictor} = isvc.spec.predictor as Json;
+		const {canaryTrafficPercent} = isvc.spec.predictor as Json;
 		const last = this.seen.at(-1);
-		const image = predictor.containers?.[0]?.image;
+		const image = isvc.spec.predictor.containers?.[0]?.image;
 		if (last?.canaryTrafficPercent !== canaryTrafficPercent || last?.image !== image) this.seen.push({canaryTrafficPercent, image});
 		const status = (isvc.status?.components?.predictor ?? {}) as Json;
 		let created: string = status.latestCreatedRevision;
 		let ready: string = status.latestReadyRevision;
-		const template = JSON.stringify(predictor);
+		const template = KservePlayer.template(isvc);
 		if (template !== this.#template) {
 			// Knative: a new revision per change of the Configuration's template; ready at the next reconcile.
 			this.#template = template;
 			this.#generation += 1 + this.skip;
 			created = revision(this.#generation);
+			this.created.push(created);
 		} else {
 			ready = created;
 		}
@@ -208,7 +229,12 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 			stable: 'fraud-predictor-00002',
 			spec: {version: 'fraud-predictor-00003', versionLabel: 'v2', image: newImage},
 		});
-		expect(plan.writes.map((write) => write.object)).toEqual(Array.from({length: 4}, () => 'InferenceService/fraud'));
+		expect(plan.writes.map((write) => write.object)).toEqual([
+			'InferenceService/fraud',
+			'InferenceService/fraud',
+			'InferenceService/fraud',
+			'Delivery/fraud',
+		]);
 		expect(plan.writes[0]!.change).toBe(
 			`predictor image ${oldImage} → ${newImage} with canaryTrafficPercent 0: KServe creates revision fraud-predictor-00003, the new version (KServe names versions after revisions; v2 is its pods' label app.kubernetes.io/version)`,
 		);
@@ -287,7 +313,7 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 		expect((await api.get('InferenceService', ns, 'tabular')).spec.predictor.canaryTrafficPercent).toBe(20);
 	});
 
-	it('sets the image with canaryTrafficPercent 0, steps it while judging, promotes by removing it, and keeps the state on the InferenceService', async () => {
+	it('sets the image with canaryTrafficPercent 0, steps it while judging, promotes by removing it, and keeps the state in a Delivery the InferenceService owns', async () => {
 		const namespace = 'deliver-kserve-promote';
 		const player = await servingModel(namespace);
 		const {deliveries, observed} = runner(namespace);
@@ -324,10 +350,20 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 		const isvc = await api.get('InferenceService', namespace, 'fraud');
 		expect(isvc.spec.predictor).not.toHaveProperty('canaryTrafficPercent');
 		expect(JSON.parse(isvc.metadata.annotations[kserveBeforeAnnotation])).toEqual({revision: 'fraud-predictor-00002', image: oldImage});
-		expect(JSON.parse(isvc.metadata.annotations[deliveryAnnotation])).toMatchObject({
+		// The state is in the Delivery of the same name, owned by the InferenceService; none in its annotations, which
+		// KServe would copy into a new revision at every write.
+		expect(isvc.metadata.annotations).not.toHaveProperty(deliveryAnnotation);
+		const delivery = await api.http.get<Json>(resourcePath(resourceTypes.deliveries, namespace, 'fraud'));
+		expect(delivery.metadata.ownerReferences).toEqual([
+			{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name: 'fraud', uid: isvc.metadata.uid},
+		]);
+		expect(delivery.spec.model).toBe('fraud');
+		expect(JSON.parse(delivery.spec.state)).toMatchObject({
 			phase: 'promoted',
 			spec: {version: 'fraud-predictor-00003', versionLabel: 'v2'},
 		});
+		// One revision for the whole rollout: the new image's.
+		expect(player.created).toEqual(['fraud-predictor-00003']);
 		const model = await kube.readModel(spec(namespace).model);
 		await api.waitFor('discovery to show the new revision alone', async () => {
 			const current = await kube.readModel(spec(namespace).model);
@@ -375,6 +411,7 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 			['fraud-predictor-00003', 'canary', 0],
 		]);
 		expect(model.delivery).toMatchObject({phase: 'rolled-back'});
+		expect(player.created).toEqual(['fraud-predictor-00003']);
 		const loaded = await kube.deliveryPort().load();
 		expect(loaded.find((state) => state.spec.model.namespace === namespace)).toMatchObject({phase: 'rolled-back'});
 	});

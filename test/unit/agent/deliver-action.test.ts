@@ -121,5 +121,16 @@ describe('permissions of deliver and delivery', () => {
 			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'ml'},
 		]);
 		expect(actionPermissions({kind: 'delivery', model, command: 'pause'}, () => undefined)).toMatchObject({notFound: expect.any(String)});
+		// A KServe InferenceService: the image and canaryTrafficPercent are all a rollout of it changes.
+		const kserve = {...httpModel, router: 'kserve' as const, routerObject: 'InferenceService/fraud'};
+		const patchInferenceService = {
+			verb: 'patch',
+			group: 'serving.kserve.io',
+			resource: 'inferenceservices',
+			namespace: 'ml',
+			name: 'fraud',
+		};
+		expect(actionPermissions({kind: 'deliver', model, spec}, () => kserve)).toEqual([patchInferenceService]);
+		expect(actionPermissions({kind: 'delivery', model, command: 'abort'}, () => kserve)).toEqual([patchInferenceService]);
 	});
 });

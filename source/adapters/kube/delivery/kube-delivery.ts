@@ -21,9 +21,11 @@
  * before, the predictor keeping the new image (the image before is in an annotation) and its revision kept for
  * inspection. A RawDeployment one is refused: KServe has no canary there.
  *
- * The delivery's state is kept as JSON in the `modeldeck.dev/delivery` annotation of the router (or the Rollout, the
- * Canary, the InferenceService), by merge patch, so a runner that restarts finds it (`load`) and discovery shows it
- * (Model.delivery).
+ * The delivery's state is kept as JSON in the `modeldeck.dev/delivery` annotation of the router (or the Rollout, or the
+ * Canary), by merge patch, so a runner that restarts finds it (`load`) and discovery shows it (Model.delivery). A
+ * KServe model's is kept in a Delivery of the same name (modeldeck's CRD, deploy/base/delivery-crd.yaml), owned by the
+ * InferenceService: KServe copies an InferenceService's annotations into its predictor's revision template, so a state
+ * kept there would make Knative create a new revision at every write.
  */
 import {
 	decodeDeliveryState,
@@ -38,6 +40,7 @@ import {
 import type {ModelRef} from '../../../domain/types.ts';
 import type {KubeActions} from '../actions.ts';
 import type {ModelAnalysis} from '../build-models.ts';
+import type {DeliveryObject} from '../discovery/snapshot.ts';
 import type {Conventions} from '../conventions.ts';
 import {actionError, statusOf} from '../errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from '../http.ts';
@@ -190,6 +193,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 			);
 		}
 
+		await this.#deliveriesServed(model.namespace);
 		const stable = model.versions.find((version) => version.track === 'stable');
 		const latest = inferenceService.status?.components?.predictor?.latestCreatedRevision;
 		if (!stable || !latest) throw new PlanError(`${object} has no revision serving yet: KServe has not reconciled it`);
@@ -223,9 +227,28 @@ export class KubeDeliveryPort implements DeliveryPort {
 					object,
 					change: `annotation ${kserveBeforeAnnotation}: the image before (${where.image ?? "the ServingRuntime's"}) and revision ${latest}; a rollback sets canaryTrafficPercent 0 (KServe's rollback: ${stable.name} takes all traffic; the predictor keeps the new image and ${revision} stays for inspection — put the image before back before removing canaryTrafficPercent)`,
 				},
-				{object, change: `annotation ${deliveryAnnotation}: the rollout's state`},
+				{
+					object: `Delivery/${traffic.name}`,
+					change: `the rollout's state, owned by ${object} (not an annotation of it: KServe copies those into new revisions)`,
+				},
 			],
 		};
+	}
+
+	/** Refuses when a KServe rollout's state could not be kept: the Delivery CRD is not installed, or not readable. */
+	async #deliveriesServed(namespace: string): Promise<void> {
+		const http = this.#http();
+		try {
+			await http.get(resourcePath(resourceTypes.deliveries, namespace), {query: {limit: '1'}});
+		} catch (error) {
+			if (statusOf(error) === 404) {
+				throw new PlanError(
+					"modeldeck keeps a KServe rollout's state in a Delivery (modeldeck.dev), whose CRD is not installed: kubectl apply -f deploy/base/delivery-crd.yaml (kubectl apply -k deploy/base installs it with the agent)",
+				);
+			}
+
+			throw actionError(error, {verb: 'list', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
+		}
 	}
 
 	/**
@@ -528,11 +551,64 @@ export class KubeDeliveryPort implements DeliveryPort {
 
 	async save(state: DeliveryState): Promise<void> {
 		const router = await this.#router(state.spec.model, state.mode);
+		if (router.type === resourceTypes.deliveries) {
+			await this.#saveDelivery(state, router.name);
+			return;
+		}
+
 		const body = {metadata: {annotations: {[deliveryAnnotation]: JSON.stringify(state)}}};
 		await this.#patch(router.type, state.spec.model.namespace, router.name, body, 'merge');
 	}
 
-	/** Where the state is kept: the HTTPRoute of a plain model, the Rollout, Canary or InferenceService. Cached per model. */
+	/**
+	 * A KServe model's state in its Delivery: merged into it, or the Delivery created (owned by the InferenceService, so
+	 * that it goes with it).
+	 */
+	async #saveDelivery(state: DeliveryState, name: string): Promise<void> {
+		const {namespace} = state.spec.model;
+		const spec = {model: name, state: JSON.stringify(state)};
+		const http = this.#http();
+		const path = resourcePath(resourceTypes.deliveries, namespace, name);
+		const patch = async () => http.patch(path, {spec}, 'merge');
+		try {
+			await patch();
+			return;
+		} catch (error) {
+			if (statusOf(error) !== 404)
+				throw actionError(error, {
+					verb: 'patch',
+					resource: 'deliveries.modeldeck.dev',
+					name,
+					namespace,
+					server: http.server,
+					user: http.user,
+				});
+		}
+
+		const owner = await this.#get<InferenceService>(resourceTypes.inferenceServices, namespace, name);
+		const uid = owner?.metadata?.uid;
+		const delivery: DeliveryObject = {
+			apiVersion: 'modeldeck.dev/v1alpha1',
+			kind: 'Delivery',
+			metadata: {
+				name,
+				namespace,
+				labels: {'app.kubernetes.io/managed-by': 'modeldeck'},
+				...(uid ? {ownerReferences: [{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name, uid}]} : {}),
+			},
+			spec,
+		};
+		try {
+			await http.request('POST', resourcePath(resourceTypes.deliveries, namespace), {body: delivery});
+		} catch (error) {
+			// Created meanwhile (another write of the same runner): merge into it.
+			if (statusOf(error) === 409) await patch();
+			else
+				throw actionError(error, {verb: 'create', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
+		}
+	}
+
+	/** Where the state is kept: the HTTPRoute of a plain model, the Rollout, the Canary, a KServe model's Delivery. Cached per model. */
 	readonly #routers = new Map<string, Router>();
 
 	async #router(model: ModelRef, mode: DeliveryState['mode']): Promise<Router> {
@@ -543,7 +619,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 		let router: Router;
 		if (mode === 'owner' && traffic.kind === 'argo-rollouts') router = {type: resourceTypes.rollouts, name: traffic.name};
 		else if (mode === 'owner' && traffic.kind === 'flagger') router = {type: resourceTypes.canaries, name: traffic.name};
-		else if (traffic.kind === 'kserve') router = {type: resourceTypes.inferenceServices, name: traffic.name};
+		else if (traffic.kind === 'kserve') router = {type: resourceTypes.deliveries, name: traffic.name};
 		else if (traffic.kind === 'httproute') router = {type: resourceTypes.httpRoutes, name: traffic.name};
 		else if (traffic.kind === 'virtualservice') router = {type: resourceTypes.virtualServices, name: traffic.name};
 		else
@@ -562,7 +638,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 			resourceTypes.virtualServices,
 			resourceTypes.rollouts,
 			resourceTypes.canaries,
-			resourceTypes.inferenceServices,
+			resourceTypes.deliveries,
 		]) {
 			for (const namespace of this.#namespaces ?? [undefined]) {
 				let list: KubeList | undefined;
@@ -575,7 +651,8 @@ export class KubeDeliveryPort implements DeliveryPort {
 				}
 
 				for (const object of list?.items ?? []) {
-					const text = object.metadata?.annotations?.[deliveryAnnotation];
+					const text =
+						type === resourceTypes.deliveries ? (object as DeliveryObject).spec?.state : object.metadata?.annotations?.[deliveryAnnotation];
 					if (text === undefined) continue;
 					const decoded = decodeDeliveryState(text);
 					if (!('state' in decoded)) continue;
