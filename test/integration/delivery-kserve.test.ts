@@ -432,4 +432,20 @@ describe('KubeDeliveryPort on a serverless KServe InferenceService', () => {
 		expect(observed.smoked).toEqual([]);
 		expect((await api.get('InferenceService', namespace, 'fraud')).spec.predictor.canaryTrafficPercent).toBe(0);
 	});
+
+	// Last: it removes the CRD from this file's cluster.
+	it('refuses to start when the Delivery CRD is not installed, saying how to install it', async () => {
+		const namespace = 'deliver-kserve-no-crd';
+		await servingModel(namespace);
+		await api.http.request('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/deliveries.modeldeck.dev');
+		await api.waitFor('the Delivery CRD to be gone', async () =>
+			api.http.get(resourcePath(resourceTypes.deliveries, namespace)).then(
+				() => false,
+				(error: {status?: number}) => error.status === 404,
+			),
+		);
+		await expect(kube.planDelivery(spec(namespace))).rejects.toThrow(
+			"modeldeck keeps a KServe rollout's state in a Delivery (modeldeck.dev), whose CRD is not installed: kubectl apply -f deploy/base/delivery-crd.yaml",
+		);
+	});
 });
