@@ -13,6 +13,8 @@ import {waitFor} from './processes.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const crdDir = path.join(repoRoot, 'deploy', 'crds');
+/** modeldeck's own CRD (a rollout's state where the model's object cannot carry it), installed with the agent. */
+const ownCrds = [path.join(repoRoot, 'deploy', 'base', 'delivery-crd.yaml')];
 
 /** Namespaces the harness creates; the operator may change things in the first only. */
 export const NAMESPACES = ['team-a', 'team-b'] as const;
@@ -29,6 +31,7 @@ const OPERATED = [
 	{apiGroups: ['mlops.seldon.io'], resources: ['models', 'experiments']},
 	{apiGroups: ['flagger.app'], resources: ['canaries']},
 	{apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns']},
+	{apiGroups: ['modeldeck.dev'], resources: ['deliveries']},
 ];
 const READ = ['get', 'list', 'watch'];
 
@@ -59,10 +62,12 @@ export async function createBootstrapObjects(api: Api): Promise<string[]> {
 	for (const ns of NAMESPACES) await ensure(api, '/api/v1/namespaces', {apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}});
 	for (const [collection, obj] of rbacObjects()) await ensure(api, collection, obj);
 	const crdNames = [KWOK_LOGS_CRD.metadata.name];
-	for (const file of readdirSync(crdDir)
+	const files = readdirSync(crdDir)
 		.filter((f) => /\.ya?ml$/.test(f))
-		.sort()) {
-		for (const doc of parseAllDocuments(readFileSync(path.join(crdDir, file), 'utf8'))) {
+		.sort()
+		.map((f) => path.join(crdDir, f));
+	for (const file of [...files, ...ownCrds]) {
+		for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
 			const crd = doc.toJS() as KubeObject | null;
 			if (crd?.kind !== 'CustomResourceDefinition') continue;
 			await ensure(api, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);

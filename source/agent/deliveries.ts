@@ -102,7 +102,7 @@ export class AgentDeliveries implements DeliveryStarter {
 			yield started.ok
 				? {
 						kind: 'done',
-						message: `rollout ${started.state.id} started: ${action.spec.version} (${action.spec.image}), steps ${action.spec.steps.join(', ')}%`,
+						message: `rollout ${started.state.id} started: ${started.state.spec.version} (${action.spec.image}), steps ${action.spec.steps.join(', ')}%`,
 					}
 				: {kind: 'failed', message: started.message};
 			return;

@@ -68,8 +68,10 @@ export const rolloutUsage = `Usage: modeldeck rollout MODEL --image IMAGE [optio
 Starts a progressive rollout of a new version of MODEL (a model name, or NAMESPACE/MODEL): a new Deployment from the
 stable one's template with IMAGE, its Service and a router backend at 0%; once ready and smoke-tested its weight
 goes through the steps, judged canary vs stable before each; a failing judgement rolls it back; a step of 100% (or
-the end of the steps) promotes it. With an agent in the cluster the agent runs it (it survives this command);
-otherwise it runs here, in the foreground, until it ends.
+the end of the steps) promotes it. A model a controller owns has IMAGE set on its owner: an Argo Rollout or a
+Flagger Canary runs its own canary, followed here; a serverless KServe InferenceService gets it on its predictor with
+canaryTrafficPercent 0, and the version is the revision KServe creates, stepped by canaryTrafficPercent. With an agent
+in the cluster the agent runs it (it survives this command); otherwise it runs here, in the foreground, until it ends.
 
 Options:
 ${flagHelp(rolloutFlags, '  ')}

@@ -126,14 +126,15 @@ export class DeliveryRunner implements DeliveryStarter {
 			}
 
 			const now = this.#now();
-			const first = startDelivery(spec, plan.stable, plan.mode, now);
+			// The plan's spec: the adapter may have named the version (KServe names it after the revision it creates).
+			const first = startDelivery(plan.spec, plan.stable, plan.mode, now);
 			const entry: Entry = {state: first.state, chain: Promise.resolve(), busy: 0, settled: []};
 			this.#entries.set(key, entry);
 			await this.#save(first.state);
 			await this.#audit({
 				state: first.state,
 				lines: deliveryPlanLines(plan),
-				entry: this.#entry(first.state, 'rollout start', '', `${first.state.stable} 100%`, `${spec.version} 0% (${plan.mode})`),
+				entry: this.#entry(first.state, 'rollout start', '', `${first.state.stable} 100%`, `${plan.spec.version} 0% (${plan.mode})`),
 			});
 			this.#dependencies.onChange?.(first.state);
 			this.#runEffects(entry, first.effects);

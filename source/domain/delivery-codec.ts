@@ -96,6 +96,7 @@ function isDeliveryState(value: unknown): value is DeliveryState {
 		typeof spec.pauseSeconds === 'number' &&
 		typeof spec.readyTimeoutSeconds === 'number' &&
 		typeof spec.maxHolds === 'number' &&
-		typeof spec.requestedBy === 'string'
+		typeof spec.requestedBy === 'string' &&
+		optional(spec.versionLabel, 'string')
 	);
 }

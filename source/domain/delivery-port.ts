@@ -14,7 +14,8 @@ export interface DeliveryPort {
 	planDelivery(spec: DeliverySpec): Promise<DeliveryPlan>;
 	create(state: DeliveryState): Promise<void>;
 	setOwnerImage(state: DeliveryState): Promise<void>;
-	ready(state: DeliveryState): Promise<{ready: boolean; detail: string}>;
+	/** `fatal`: it never will be (the controller created something else than planned); the delivery rolls back at once. */
+	ready(state: DeliveryState): Promise<{ready: boolean; detail: string; fatal?: boolean}>;
 	setWeight(state: DeliveryState, weight: number): Promise<void>;
 	promote(state: DeliveryState): Promise<void>;
 	rollback(state: DeliveryState): Promise<void>;
@@ -27,6 +28,10 @@ export interface DeliveryPort {
 }
 
 export interface DeliveryPlan {
+	/**
+	 * The spec the delivery runs with: the one asked for, or the adapter's where it must name the version itself (a
+	 * KServe revision; the name asked for is then `versionLabel`).
+	 */
 	spec: DeliverySpec;
 	mode: DeliveryState['mode'];
 	stable: string;

@@ -58,6 +58,11 @@ export interface DeliverySpec {
 	maxHolds: number;
 	/** Who asked: `alice@prod`, `pipeline`, `registry champion → 14`. */
 	requestedBy: string;
+	/**
+	 * Set by the plan where the model's controller names versions itself (KServe names them after the revision it
+	 * creates, so `version` is that revision): the name the operator asked for, kept as the new pods' version label.
+	 */
+	versionLabel?: string;
 }
 
 export const defaultDeliverySteps: readonly number[] = [5, 25, 50, 100];
@@ -130,7 +135,8 @@ export type DeliveryInput =
 	| {kind: 'done'; effect: DeliveryEffect['kind']}
 	/** The effect failed (after the runner's own retries); the message says why. */
 	| {kind: 'error'; effect: DeliveryEffect['kind']; message: string}
-	| {kind: 'ready'; ready: boolean; detail: string}
+	/** `fatal`: it will never be ready (the controller made something else): roll back now, not at the deadline. */
+	| {kind: 'ready'; ready: boolean; detail: string; fatal?: boolean}
 	| {kind: 'smoked'; ok: boolean; message: string}
 	| {kind: 'judged'; result: VerdictResult; summary: string}
 	/** Mode owner: the controller's progress; `outcome` once it finished. */
@@ -245,6 +251,8 @@ export function advanceDelivery(state: DeliveryState, input: DeliveryInput, now:
 		case 'waiting-ready': {
 			if (input.kind === 'ready' && input.ready)
 				return {state: to(state, 'smoke-testing', now, `${spec.version} is ready`, {nextAt: undefined}), effects: [{kind: 'smoke'}]};
+			if (input.kind === 'ready' && input.fatal === true)
+				return rollBack(state, now, `${spec.version} will not become ready: ${input.detail}`);
 			if (input.kind === 'ready' && state.nextAt !== undefined && now >= state.nextAt) {
 				return rollBack(state, now, `${spec.version} not ready after ${spec.readyTimeoutSeconds}s: ${input.detail}`);
 			}

@@ -17,7 +17,6 @@ import type {FlaggerCanary} from '../../source/adapters/kube/objects/flagger.ts'
 import {type DeliveryAuditRecord, DeliveryRunner} from '../../source/delivery/runner.ts';
 import type {DeliverySpec} from '../../source/domain/delivery.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
-import {inferenceService, inferenceServiceCanaryStatus} from '../fixtures/kube/manifests.ts';
 
 const namespace = 'team-a';
 const model = {namespace, name: 'fraud'};
@@ -208,41 +207,4 @@ describe('a rollout of a Flagger model', () => {
 			'fraud-primary:stable:100:registry.example/fraud:v2',
 		]);
 	}, 600_000);
-});
-
-describe('a rollout of a KServe model', () => {
-	it('is refused with what to do instead, in Serverless and in RawDeployment mode', async () => {
-		const ns = 'team-b';
-		await api.create(inferenceService(ns, 'tabular', 'gs://models/tabular/v2', 20));
-		await api.patchStatus(
-			'InferenceService',
-			ns,
-			'tabular',
-			inferenceServiceCanaryStatus('tabular', 'tabular-predictor-00001', 'tabular-predictor-00002', 20),
-		);
-		const raw = inferenceService(ns, 'ranker', 'gs://models/ranker/v1');
-		(raw['metadata'] as Record<string, unknown>)['annotations'] = {'serving.kserve.io/deploymentMode': 'RawDeployment'};
-		await api.create(raw);
-		await api.create({
-			apiVersion: 'apps/v1',
-			kind: 'Deployment',
-			metadata: {name: 'ranker-predictor', namespace: ns, labels: {'serving.kserve.io/inferenceservice': 'ranker'}},
-			spec: {
-				replicas: 1,
-				selector: {matchLabels: {app: 'ranker-predictor'}},
-				template: {
-					metadata: {labels: {app: 'ranker-predictor'}},
-					spec: {containers: [{name: 'kserve-container', image: 'kserve/sklearnserver:v0.14.0'}]},
-				},
-			},
-		});
-		const serverless = {...spec('v3'), model: {namespace: ns, name: 'tabular'}};
-		await expect(kube.planDelivery(serverless)).rejects.toThrow(
-			`modeldeck does not roll out KServe InferenceServices yet: set the new image on InferenceService/tabular's predictor with canaryTrafficPercent yourself (kubectl -n ${ns} edit inferenceservice tabular); modeldeck's weight and promote actions then move canaryTrafficPercent`,
-		);
-		await expect(kube.planDelivery({...spec('v2'), model: {namespace: ns, name: 'ranker'}})).rejects.toThrow(
-			'InferenceService/ranker runs in RawDeployment mode, where KServe has no canary',
-		);
-		expect((await api.get('InferenceService', ns, 'tabular')).spec.predictor.canaryTrafficPercent).toBe(20);
-	});
 });

@@ -108,6 +108,7 @@ export class KubeActions {
 			rollouts,
 			analysisRuns,
 			replicaSets,
+			deliveries,
 		] = await Promise.all([
 			list(resourceTypes.deployments, false),
 			list(resourceTypes.services, false),
@@ -124,6 +125,7 @@ export class KubeActions {
 			list(resourceTypes.rollouts, true),
 			list(resourceTypes.analysisRuns, true),
 			list(resourceTypes.replicaSets, true, rolloutHashLabel),
+			list(resourceTypes.deliveries, true),
 		]);
 		const snapshot = {
 			deployments,
@@ -141,6 +143,7 @@ export class KubeActions {
 			rollouts,
 			analysisRuns,
 			replicaSets,
+			deliveries,
 		} as ClusterSnapshot;
 		const analysis = analyseModels(snapshot, this.options.conventions).find(
 			(candidate) => candidate.model.namespace === namespace && candidate.model.name === name,

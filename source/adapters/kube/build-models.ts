@@ -49,9 +49,13 @@ export type {ClusterSnapshot} from './discovery/snapshot.ts';
 export type {ModelAnalysis, TrafficBackend, TrafficControl} from './discovery/traffic.ts';
 export {modeldeckAnnotations, stableAnnotation} from './discovery/tracks.ts';
 
-/** The progressive delivery kept in the model's annotation; a bad one is a warning, never a crash. */
-function withDelivery(model: Model): void {
-	const text = model.annotations?.[deliveryAnnotation];
+/**
+ * The progressive delivery kept in the model's annotation (a KServe model's: in its ConfigMap); a bad one is a warning,
+ * never a crash.
+ */
+function withDelivery(analysis: ModelAnalysis, index: SnapshotIndex): void {
+	const {model, traffic} = analysis;
+	const text = traffic.kind === 'kserve' ? index.deliveryState(model.namespace, traffic.name) : model.annotations?.[deliveryAnnotation];
 	if (text === undefined) return;
 	const decoded = decodeDeliveryState(text);
 	if ('state' in decoded) model.delivery = decoded.state;
@@ -179,7 +183,7 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 
 	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
 	markOwners(analyses, snapshot);
-	for (const analysis of analyses) withDelivery(analysis.model);
+	for (const analysis of analyses) withDelivery(analysis, index);
 
 	return analyses.sort((a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name));
 }

@@ -127,4 +127,5 @@ export const resourceTypes = {
 	analysisRuns: {group: 'argoproj.io', version: 'v1alpha1', plural: 'analysisruns'},
 	canaries: {group: 'flagger.app', version: 'v1beta1', plural: 'canaries'},
 	events: {group: '', version: 'v1', plural: 'events'},
+	deliveries: {group: 'modeldeck.dev', version: 'v1alpha1', plural: 'deliveries'},
 } as const satisfies Record<string, ResourceType>;

@@ -43,5 +43,7 @@ export function watchedKinds(_conventions?: Conventions): WatchedKind[] {
 		{key: 'canaries', type: resourceTypes.canaries, optional: true, trim: trimManagedFields},
 		// Flagger writes the metric values it judged only in Events on the Canary.
 		{key: 'canaryEvents', type: resourceTypes.events, fieldSelector: 'involvedObject.kind=Canary', optional: true},
+		// modeldeck's Deliveries: the state of rollouts of KServe InferenceServices (see snapshot.ts).
+		{key: 'deliveries', type: resourceTypes.deliveries, optional: true, trim: trimManagedFields},
 	];
 }

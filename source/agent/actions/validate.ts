@@ -102,7 +102,18 @@ function deliverySpec(value: unknown, model: ModelRef): DeliverySpec {
 		readyTimeoutSeconds: optional('readyTimeoutSeconds', deliveryDefaults.readyTimeoutSeconds, 1, 86_400),
 		maxHolds: optional('maxHolds', deliveryDefaults.maxHolds, 0, 100),
 		requestedBy,
+		...versionLabel(value['versionLabel']),
 	};
+}
+
+/** The name asked for where the plan named the version itself (a KServe revision): carried from the console's plan. */
+function versionLabel(value: unknown): {versionLabel?: string} {
+	if (value === undefined) return {};
+	if (typeof value !== 'string' || !/^[a-z0-9A-Z]([-a-zA-Z0-9_.]{0,61}[a-zA-Z0-9])?$/.test(value)) {
+		throw new Invalid('spec.versionLabel must be a label value (letters, digits, "-", "_", ".", at most 63 characters), e.g. v13');
+	}
+
+	return {versionLabel: value};
 }
 
 export function parseAction(value: unknown): Action | string {

@@ -16,8 +16,10 @@
  * | deliver                          | what the delivery writes: create Deployments and Services in the model's   |
  * |                                  | namespace, patch its router, patch Deployments (promotion scales the old   |
  * |                                  | stable to zero, rollback the new version), patch DestinationRules behind a |
- * |                                  | VirtualService (a subset per version); an Argo Rollout: patch it           |
- * | delivery (pause, resume, abort)  | patch on the router and on Deployments (an abort rolls back)               |
+ * |                                  | VirtualService (a subset per version); an Argo Rollout: patch it; a KServe  |
+ * |                                  | InferenceService: patch it (its Delivery is modeldeck's bookkeeping)      |
+ * | delivery (pause, resume, abort)  | patch on the router and on Deployments (an abort rolls back); KServe: the  |
+ * |                                  | InferenceService                                                           |
  *
  * With a cluster that cannot plan (a ClusterPort other than the Kubernetes source), the permissions are worked out
  * from the model instead, covering every object that the action may change.
@@ -204,7 +206,8 @@ export function actionPermissions(
 		}
 
 		case 'deliver':
-			if (model.router === 'argo-rollouts') return [router];
+			// An Argo Rollout, and a KServe InferenceService (image and canaryTrafficPercent): the one object is all it changes.
+			if (model.router === 'argo-rollouts' || model.router === 'kserve') return [router];
 			return [
 				{verb: 'create', group: 'apps', resource: 'deployments', namespace},
 				{verb: 'create', group: '', resource: 'services', namespace},
@@ -216,7 +219,9 @@ export function actionPermissions(
 					: []),
 			];
 		case 'delivery':
-			return model.router === 'argo-rollouts' ? [router] : [router, deploymentPermission(namespace, undefined)];
+			return model.router === 'argo-rollouts' || model.router === 'kserve'
+				? [router]
+				: [router, deploymentPermission(namespace, undefined)];
 
 		default:
 			return [router];

@@ -28,6 +28,9 @@ describe('parseAction: deliver and delivery', () => {
 			},
 		});
 		expect(describeAction(action as never).action).toBe('deliver v13 (registry/fraud:v13) steps 5,25,50,100');
+		// A plan that named the version itself (a KServe revision) keeps the name asked for as its label.
+		const planned = parseAction({kind: 'deliver', model, spec: {image: 'i', version: 'fraud-predictor-00003', versionLabel: 'v13'}});
+		expect(planned).toMatchObject({spec: {version: 'fraud-predictor-00003', versionLabel: 'v13'}});
 		expect(parseAction({kind: 'delivery', model, command: 'abort'})).toEqual({kind: 'delivery', model, command: 'abort'});
 	});
 
@@ -40,6 +43,9 @@ describe('parseAction: deliver and delivery', () => {
 		expect(parseAction({kind: 'deliver', model, spec: {image: 'i', version: 'V 13'}})).toMatch(/not a version name/);
 		expect(parseAction({kind: 'deliver', model, spec: {image: 'i', version: 'v13', pauseSeconds: -1}})).toMatch(
 			/spec.pauseSeconds must be a number from 0/,
+		);
+		expect(parseAction({kind: 'deliver', model, spec: {image: 'i', version: 'v13', versionLabel: 'v 13'}})).toMatch(
+			/spec.versionLabel must be a label value/,
 		);
 		expect(parseAction({kind: 'delivery', model, command: 'stop'})).toBe('command must be one of pause, resume, abort');
 		expect(parseAction({kind: 'deliver', model, expected: {v1: 100}, spec: {image: 'i', version: 'v2'}})).toBe(
@@ -115,5 +121,16 @@ describe('permissions of deliver and delivery', () => {
 			{verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'ml'},
 		]);
 		expect(actionPermissions({kind: 'delivery', model, command: 'pause'}, () => undefined)).toMatchObject({notFound: expect.any(String)});
+		// A KServe InferenceService: the image and canaryTrafficPercent are all a rollout of it changes.
+		const kserve = {...httpModel, router: 'kserve' as const, routerObject: 'InferenceService/fraud'};
+		const patchInferenceService = {
+			verb: 'patch',
+			group: 'serving.kserve.io',
+			resource: 'inferenceservices',
+			namespace: 'ml',
+			name: 'fraud',
+		};
+		expect(actionPermissions({kind: 'deliver', model, spec}, () => kserve)).toEqual([patchInferenceService]);
+		expect(actionPermissions({kind: 'delivery', model, command: 'abort'}, () => kserve)).toEqual([patchInferenceService]);
 	});
 });

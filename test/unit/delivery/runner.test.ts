@@ -20,11 +20,13 @@ class MemoryPort implements DeliveryPort {
 	readyAfter = 0;
 	failing = new Map<string, number>();
 	owner = false;
+	/** Like KServe: the plan names the version itself (the revision), keeping the asked one as its label. */
+	namesVersion: string | undefined;
 
 	async planDelivery(spec: DeliverySpec): Promise<DeliveryPlan> {
 		if (this.weights.has(spec.version)) throw new PlanRefusal(`fraud already has a version ${spec.version}`);
 		return {
-			spec,
+			spec: this.namesVersion === undefined ? spec : {...spec, version: this.namesVersion, versionLabel: spec.version},
 			mode: this.owner ? 'owner' : 'weights',
 			stable: 'v12',
 			writes: [{object: `Deployment/fraud-${spec.version}`, change: 'created'}],
@@ -177,6 +179,18 @@ describe('DeliveryRunner', () => {
 		expect(rollback.length).toBeGreaterThan(0);
 		expect(rollback[0]!.entry.message).toContain('judged fail at 50%: canary vs stable');
 		expect(run.runner.get(spec.model)?.reason).toContain('judged fail');
+	});
+
+	it('runs with the plan’s spec: the version the port named (a KServe revision), the asked name as its label', async () => {
+		const port = new MemoryPort();
+		port.namesVersion = 'fraud-predictor-00003';
+		const run = harness(port);
+		const started = await run.runner.start(spec);
+		expect(started).toMatchObject({ok: true, state: {spec: {version: 'fraud-predictor-00003', versionLabel: 'v13'}}});
+		await until(run, () => run.runner.get(spec.model)?.phase === 'promoted');
+		expect(port.writes).toEqual(['create fraud-predictor-00003', 'weight 10', 'weight 50', 'promote']);
+		expect(run.audit[0]!.entry.after).toBe('fraud-predictor-00003 0% (weights)');
+		expect(decodeDeliveryState(port.annotation!)).toMatchObject({state: {spec: {version: 'fraud-predictor-00003', versionLabel: 'v13'}}});
 	});
 
 	it('refuses a second delivery on the same model while one is active, and a plan the port refuses', async () => {

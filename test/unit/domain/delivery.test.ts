@@ -157,6 +157,24 @@ describe('advanceDelivery, rolling back', () => {
 		expect(late.state.reason).toContain('not ready after 300s: 0/1 available');
 	});
 
+	it('rolls back at once, not at the deadline, when the port says the new version never will be ready', () => {
+		const created = run(started.state, [{kind: 'done', effect: 'create'}]).state;
+		const waiting = advanceDelivery(
+			created,
+			{kind: 'ready', ready: false, detail: 'revision 00003 not created yet'},
+			created.updatedAt + 1,
+		);
+		expect(waiting.state.phase).toBe('waiting-ready');
+		const fatal = advanceDelivery(
+			created,
+			{kind: 'ready', ready: false, fatal: true, detail: 'KServe created 00004'},
+			created.updatedAt + 1,
+		);
+		expect(fatal.state.phase).toBe('rolling-back');
+		expect(fatal.effects).toEqual([{kind: 'rollback'}]);
+		expect(fatal.state.reason).toBe(`${created.spec.version} will not become ready: KServe created 00004`);
+	});
+
 	it('rolls back when the smoke test fails', () => {
 		const {state} = run(started.state, [
 			{kind: 'done', effect: 'create'},

@@ -70,6 +70,8 @@ describe('buildModels: supported shapes, from real objects', () => {
 		expect(sentiment.versions).toMatchObject([
 			{
 				name: 'sentiment-predictor-00001',
+				// Knative's private Service of the revision: where a smoke test reaches this version alone.
+				service: 'sentiment-predictor-00001-private',
 				track: 'stable',
 				weight: 80,
 				replicasReady: 2,
@@ -88,6 +90,44 @@ describe('buildModels: supported shapes, from real objects', () => {
 		]);
 		const summarizer = model(models, 'shapes-kserve', 'summarizer');
 		expect(weights(summarizer)).toEqual({'summarizer-predictor-00003': 'stable 100'});
+	});
+
+	it('KServe: a rollout’s state is read from the Delivery of the same name, never from an annotation KServe copies into revisions', () => {
+		const snapshot = loadFixture('shapes-kserve');
+		const state = {
+			id: 'shapes-kserve/sentiment@1',
+			spec: {
+				model: {namespace: 'shapes-kserve', name: 'sentiment'},
+				image: 'registry/sentiment:v3',
+				version: 'sentiment-predictor-00003',
+				steps: [50, 100],
+				pauseSeconds: 0,
+				readyTimeoutSeconds: 60,
+				maxHolds: 0,
+				requestedBy: 'alice',
+			},
+			mode: 'weights',
+			phase: 'stepping',
+			stable: 'sentiment-predictor-00001',
+			stepIndex: 0,
+			weight: 50,
+			paused: false,
+			holds: 0,
+			startedAt: 1,
+			updatedAt: 2,
+			events: [],
+		};
+		const delivery = (model: string, text: string) => ({
+			apiVersion: 'modeldeck.dev/v1alpha1',
+			kind: 'Delivery',
+			metadata: {name: model, namespace: 'shapes-kserve'},
+			spec: {model, state: text},
+		});
+		const models = buildModels({...snapshot, deliveries: [delivery('sentiment', JSON.stringify(state))]});
+		expect(model(models, 'shapes-kserve', 'sentiment').delivery).toMatchObject({phase: 'stepping', weight: 50});
+		expect(model(models, 'shapes-kserve', 'summarizer').delivery).toBeUndefined();
+		const broken = buildModels({...snapshot, deliveries: [delivery('summarizer', '{"id": 7')]});
+		expect(model(broken, 'shapes-kserve', 'summarizer').warnings?.join('\n')).toMatch(/not JSON/);
 	});
 
 	it('without a router, weights are the ratio of ready replicas', () => {

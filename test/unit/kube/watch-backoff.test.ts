@@ -35,6 +35,7 @@ describe('watch restarts', () => {
 			'analysisruns (optional)',
 			'canaries (optional)',
 			'events#involvedObject.kind=Canary (optional)',
+			'deliveries (optional)',
 		]);
 		// Workloads are cut to what discovery reads; every other kind but Events keeps all but its managedFields' field
 		// sets (ownership reads the managers).

@@ -14,12 +14,18 @@
  * against its primary; modeldeck follows the Canary's status (flagger-owner.ts). Flagger has no abort: an abort puts
  * the target back on the primary's image, which makes Flagger send all traffic back to its primary.
  *
- * KServe InferenceServices are refused (not supported yet: a serverless one's canaryTrafficPercent is not followed;
- * a RawDeployment one has no canary at all).
+ * A KServe InferenceService in serverless mode, by KServe's own canary procedure (kserve-canary.ts): the new image goes
+ * on the predictor with canaryTrafficPercent 0, KServe creates the next Knative revision (the new version, named after
+ * it), and modeldeck steps canaryTrafficPercent and judges as for a plain model (KServe does not step by itself);
+ * removing it promotes. A rollback sets it to 0, KServe's own rollback: all traffic back on the revision rolled out
+ * before, the predictor keeping the new image (the image before is in an annotation) and its revision kept for
+ * inspection. A RawDeployment one is refused: KServe has no canary there.
  *
  * The delivery's state is kept as JSON in the `modeldeck.dev/delivery` annotation of the router (or the Rollout, or the
- * Canary), by
- * merge patch, so a runner that restarts finds it (`load`) and discovery shows it (Model.delivery).
+ * Canary), by merge patch, so a runner that restarts finds it (`load`) and discovery shows it (Model.delivery). A
+ * KServe model's is kept in a Delivery of the same name (modeldeck's CRD, deploy/base/delivery-crd.yaml), owned by the
+ * InferenceService: KServe copies an InferenceService's annotations into its predictor's revision template, so a state
+ * kept there would make Knative create a new revision at every write.
  */
 import {
 	decodeDeliveryState,
@@ -34,10 +40,21 @@ import {
 import type {ModelRef} from '../../../domain/types.ts';
 import type {KubeActions} from '../actions.ts';
 import type {ModelAnalysis} from '../build-models.ts';
+import type {DeliveryObject} from '../discovery/snapshot.ts';
 import type {Conventions} from '../conventions.ts';
 import {actionError, statusOf} from '../errors.ts';
 import {type KubeHttp, type ResourceType, resourcePath, resourceTypes} from '../http.ts';
-import type {Deployment, DestinationRule, HttpRoute, KubeList, KubeObject, PodTemplate, Service, VirtualService} from '../objects.ts';
+import type {
+	Deployment,
+	DestinationRule,
+	HttpRoute,
+	InferenceService,
+	KubeList,
+	KubeObject,
+	PodTemplate,
+	Service,
+	VirtualService,
+} from '../objects.ts';
 import {type JsonPatchOperation, PlanError} from '../plans.ts';
 import type {FlaggerCanary} from '../objects/flagger.ts';
 import {
@@ -48,6 +65,7 @@ import {
 	flaggerProgress,
 	flaggerRevertPatch,
 } from './flagger-owner.ts';
+import {kserveBeforeAnnotation, kserveImagePatch, kserveReadiness, nextRevisionName, predictorImage} from './kserve-canary.ts';
 import {derivedName, newDeployment, newService} from './new-version.ts';
 import {backendWrite, reachOf, type RouterWrite, subsetWrite} from './router-backend.ts';
 
@@ -57,7 +75,7 @@ interface Router {
 }
 
 const supported =
-	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute or an Istio VirtualService, of Argo Rollouts and of Flagger Canaries';
+	'modeldeck rolls out new versions of models made of Deployments (labelled modeldeck.dev/model and app.kubernetes.io/version) behind an HTTPRoute or an Istio VirtualService, of Argo Rollouts, of Flagger Canaries and of KServe InferenceServices in serverless mode';
 
 export class KubeDeliveryPort implements DeliveryPort {
 	readonly #http: () => KubeHttp;
@@ -123,11 +141,13 @@ export class KubeDeliveryPort implements DeliveryPort {
 
 		if (analysis.traffic.kind === 'kserve') {
 			const {name} = analysis.traffic;
-			throw new PlanError(
-				analysis.traffic.raw
-					? `InferenceService/${name} runs in RawDeployment mode, where KServe has no canary: roll out a new predictor with kubectl apply, or run the new version as a second InferenceService behind an HTTPRoute`
-					: `modeldeck does not roll out KServe InferenceServices yet: set the new image on InferenceService/${name}'s predictor with canaryTrafficPercent yourself (kubectl -n ${model.namespace} edit inferenceservice ${name}); modeldeck's weight and promote actions then move canaryTrafficPercent`,
-			);
+			if (analysis.traffic.raw) {
+				throw new PlanError(
+					`InferenceService/${name} runs in RawDeployment mode, where KServe has no canary: roll out a new predictor with kubectl apply, or run the new version as a second InferenceService behind an HTTPRoute`,
+				);
+			}
+
+			return this.#planKserve(analysis, spec);
 		}
 
 		if (model.owner) {
@@ -151,6 +171,84 @@ export class KubeDeliveryPort implements DeliveryPort {
 				{object: analysis.traffic.object, change: `annotation ${deliveryAnnotation}: the rollout's state`},
 			],
 		};
+	}
+
+	/**
+	 * A serverless InferenceService: the version is the revision KServe will create (the name asked for becomes its pods'
+	 * version label), and the plan says what a rollback leaves.
+	 */
+	async #planKserve(analysis: ModelAnalysis, spec: DeliverySpec): Promise<DeliveryPlan> {
+		const {model, traffic} = analysis;
+		if (traffic.kind !== 'kserve') throw new PlanError(`${model.name} is no longer a KServe InferenceService`);
+		const object = `InferenceService/${traffic.name}`;
+		const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, model.namespace, traffic.name);
+		if (!inferenceService) throw new PlanError(`${object} is gone`);
+		const where = predictorImage(inferenceService);
+		if ('problem' in where) throw new PlanError(where.problem);
+		if (where.image === spec.image) throw new PlanError(`${object}'s predictor runs ${spec.image} already: nothing to roll out`);
+		const canary = model.versions.find((version) => version.track === 'canary');
+		if (canary && canary.weight > 0) {
+			throw new PlanError(
+				`${object} has a canary in progress (${canary.name} at ${canary.weight}%): promote it or roll it back first (modeldeck promote / rollback ${model.name})`,
+			);
+		}
+
+		await this.#deliveriesServed(model.namespace);
+		const stable = model.versions.find((version) => version.track === 'stable');
+		const latest = inferenceService.status?.components?.predictor?.latestCreatedRevision;
+		if (!stable || !latest) throw new PlanError(`${object} has no revision serving yet: KServe has not reconciled it`);
+		let revision: string;
+		try {
+			revision = nextRevisionName(latest);
+		} catch (error) {
+			throw new PlanError((error as Error).message);
+		}
+
+		const versionLabel = spec.version === revision ? spec.versionLabel : spec.version;
+		const planned: DeliverySpec = {...spec, version: revision};
+		if (versionLabel === undefined) delete planned.versionLabel;
+		else planned.versionLabel = versionLabel;
+		const {versionLabel: labelKey} = this.#conventions;
+		const steps = spec.steps.filter((step) => step < 100);
+		return {
+			spec: planned,
+			mode: 'weights',
+			stable: stable.name,
+			writes: [
+				{
+					object,
+					change: `predictor image ${where.image ?? "(the ServingRuntime's)"} → ${spec.image} with canaryTrafficPercent 0: KServe creates revision ${revision}, the new version (KServe names versions after revisions${versionLabel === undefined ? '' : `; ${versionLabel} is its pods' label ${labelKey}`})`,
+				},
+				{
+					object,
+					change: `canaryTrafficPercent ${steps.length > 0 ? `${steps.join(' → ')}, then ` : ''}removed: KServe's promotion (${revision} takes all traffic)`,
+				},
+				{
+					object,
+					change: `annotation ${kserveBeforeAnnotation}: the image before (${where.image ?? "the ServingRuntime's"}) and revision ${latest}; a rollback sets canaryTrafficPercent 0 (KServe's rollback: ${stable.name} takes all traffic; the predictor keeps the new image and ${revision} stays for inspection — put the image before back before removing canaryTrafficPercent)`,
+				},
+				{
+					object: `Delivery/${traffic.name}`,
+					change: `the rollout's state, owned by ${object} (not an annotation of it: KServe copies those into new revisions)`,
+				},
+			],
+		};
+	}
+
+	/** Refuses when a KServe rollout's state could not be kept: the Delivery CRD is not installed, or not readable. */
+	async #deliveriesServed(namespace: string): Promise<void> {
+		const http = this.#http();
+		try {
+			await http.get(resourcePath(resourceTypes.deliveries, namespace), {query: {limit: '1'}});
+		} catch (error) {
+			if (statusOf(error) === 404) {
+				throw new PlanError(
+					"modeldeck keeps a KServe rollout's state in a Delivery (modeldeck.dev), whose CRD is not installed: kubectl apply -f deploy/base/delivery-crd.yaml (kubectl apply -k deploy/base installs it with the agent)",
+				);
+			}
+
+			throw actionError(error, {verb: 'list', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
+		}
 	}
 
 	/**
@@ -247,6 +345,11 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async create(state: DeliveryState): Promise<void> {
 		const {spec} = state;
 		const analysis = await this.#actions.read(spec.model);
+		if (analysis.traffic.kind === 'kserve') {
+			await this.#createKserve(state, analysis.traffic.name);
+			return;
+		}
+
 		if (!analysis.model.versions.some((version) => version.name === state.stable)) {
 			throw new PlanError(`${spec.model.name} no longer has its stable version ${state.stable}`);
 		}
@@ -257,6 +360,34 @@ export class KubeDeliveryPort implements DeliveryPort {
 			if (write.create) await this.#create(write.create.type, write.create.body);
 			if (write.patch?.patch) await this.#patch(write.patch.type, spec.model.namespace, write.patch.name, write.patch.patch, 'json');
 		}
+	}
+
+	/**
+	 * The new image on the predictor with canaryTrafficPercent 0, from a fresh read; nothing when it is there already (a
+	 * runner repeating the effect). KServe must be about to create the revision the delivery is named after.
+	 */
+	async #createKserve(state: DeliveryState, name: string): Promise<void> {
+		const {spec} = state;
+		const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, spec.model.namespace, name);
+		if (!inferenceService) throw new PlanError(`InferenceService/${name} is gone`);
+		const latest = inferenceService.status?.components?.predictor?.latestCreatedRevision;
+		let patch: JsonPatchOperation[] | undefined;
+		try {
+			patch = kserveImagePatch(
+				inferenceService,
+				spec.image,
+				spec.versionLabel === undefined ? undefined : [this.#conventions.versionLabel, spec.versionLabel],
+			);
+			if (patch && latest !== undefined && nextRevisionName(latest) !== spec.version) {
+				throw new Error(
+					`InferenceService/${name} changed since the plan: its latest revision is ${latest}, so KServe would create ${nextRevisionName(latest)}, not ${spec.version}; start the rollout again`,
+				);
+			}
+		} catch (error) {
+			throw new PlanError((error as Error).message);
+		}
+
+		if (patch) await this.#patch(resourceTypes.inferenceServices, spec.model.namespace, name, patch, 'json');
 	}
 
 	/** The Canary's target Deployment (the one Flagger watches) and the Canary itself, from a fresh read. */
@@ -313,7 +444,14 @@ export class KubeDeliveryPort implements DeliveryPort {
 		await this.#patch(resourceTypes.rollouts, spec.model.namespace, name, patch, 'json');
 	}
 
-	async ready(state: DeliveryState): Promise<{ready: boolean; detail: string}> {
+	async ready(state: DeliveryState): Promise<{ready: boolean; detail: string; fatal?: boolean}> {
+		const {traffic} = await this.#actions.read(state.spec.model);
+		if (traffic.kind === 'kserve') {
+			const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, state.spec.model.namespace, traffic.name);
+			if (!inferenceService) return {ready: false, detail: `InferenceService/${traffic.name} not found`};
+			return kserveReadiness(inferenceService, state.spec.version);
+		}
+
 		const name = await this.#newDeploymentName(state);
 		const deployment = await this.#get<Deployment>(resourceTypes.deployments, state.spec.model.namespace, name);
 		if (!deployment) return {ready: false, detail: `Deployment/${name} not found`};
@@ -348,7 +486,10 @@ export class KubeDeliveryPort implements DeliveryPort {
 		await this.#actions.promote(state.spec.model, state.spec.version, {analysis: current});
 	}
 
-	/** The new version to 0% and its Deployment scaled to 0, kept with its Service and backend for inspection. */
+	/**
+	 * The new version to 0% and its Deployment scaled to 0, kept with its Service and backend for inspection. KServe:
+	 * canaryTrafficPercent 0 (there is no Deployment of its own), the revision kept.
+	 */
 	async rollback(state: DeliveryState): Promise<void> {
 		const current = await this.#actions.read(state.spec.model);
 		const version = current.model.versions.find((candidate) => candidate.name === state.spec.version);
@@ -410,11 +551,64 @@ export class KubeDeliveryPort implements DeliveryPort {
 
 	async save(state: DeliveryState): Promise<void> {
 		const router = await this.#router(state.spec.model, state.mode);
+		if (router.type === resourceTypes.deliveries) {
+			await this.#saveDelivery(state, router.name);
+			return;
+		}
+
 		const body = {metadata: {annotations: {[deliveryAnnotation]: JSON.stringify(state)}}};
 		await this.#patch(router.type, state.spec.model.namespace, router.name, body, 'merge');
 	}
 
-	/** Where the state is kept: the HTTPRoute of a plain model, the Rollout of an Argo one. Cached per model. */
+	/**
+	 * A KServe model's state in its Delivery: merged into it, or the Delivery created (owned by the InferenceService, so
+	 * that it goes with it).
+	 */
+	async #saveDelivery(state: DeliveryState, name: string): Promise<void> {
+		const {namespace} = state.spec.model;
+		const spec = {model: name, state: JSON.stringify(state)};
+		const http = this.#http();
+		const path = resourcePath(resourceTypes.deliveries, namespace, name);
+		const patch = async () => http.patch(path, {spec}, 'merge');
+		try {
+			await patch();
+			return;
+		} catch (error) {
+			if (statusOf(error) !== 404)
+				throw actionError(error, {
+					verb: 'patch',
+					resource: 'deliveries.modeldeck.dev',
+					name,
+					namespace,
+					server: http.server,
+					user: http.user,
+				});
+		}
+
+		const owner = await this.#get<InferenceService>(resourceTypes.inferenceServices, namespace, name);
+		const uid = owner?.metadata?.uid;
+		const delivery: DeliveryObject = {
+			apiVersion: 'modeldeck.dev/v1alpha1',
+			kind: 'Delivery',
+			metadata: {
+				name,
+				namespace,
+				labels: {'app.kubernetes.io/managed-by': 'modeldeck'},
+				...(uid ? {ownerReferences: [{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name, uid}]} : {}),
+			},
+			spec,
+		};
+		try {
+			await http.request('POST', resourcePath(resourceTypes.deliveries, namespace), {body: delivery});
+		} catch (error) {
+			// Created meanwhile (another write of the same runner): merge into it.
+			if (statusOf(error) === 409) await patch();
+			else
+				throw actionError(error, {verb: 'create', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
+		}
+	}
+
+	/** Where the state is kept: the HTTPRoute of a plain model, the Rollout, the Canary, a KServe model's Delivery. Cached per model. */
 	readonly #routers = new Map<string, Router>();
 
 	async #router(model: ModelRef, mode: DeliveryState['mode']): Promise<Router> {
@@ -425,9 +619,13 @@ export class KubeDeliveryPort implements DeliveryPort {
 		let router: Router;
 		if (mode === 'owner' && traffic.kind === 'argo-rollouts') router = {type: resourceTypes.rollouts, name: traffic.name};
 		else if (mode === 'owner' && traffic.kind === 'flagger') router = {type: resourceTypes.canaries, name: traffic.name};
+		else if (traffic.kind === 'kserve') router = {type: resourceTypes.deliveries, name: traffic.name};
 		else if (traffic.kind === 'httproute') router = {type: resourceTypes.httpRoutes, name: traffic.name};
 		else if (traffic.kind === 'virtualservice') router = {type: resourceTypes.virtualServices, name: traffic.name};
-		else throw new PlanError(`${model.name} has no HTTPRoute or Rollout to keep its rollout's state on: ${supported}`);
+		else
+			throw new PlanError(
+				`${model.name} has no HTTPRoute, Rollout, Canary or InferenceService to keep its rollout's state on: ${supported}`,
+			);
 		this.#routers.set(key, router);
 		return router;
 	}
@@ -435,7 +633,13 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async load(): Promise<DeliveryState[]> {
 		const http = this.#http();
 		const states: DeliveryState[] = [];
-		for (const type of [resourceTypes.httpRoutes, resourceTypes.virtualServices, resourceTypes.rollouts, resourceTypes.canaries]) {
+		for (const type of [
+			resourceTypes.httpRoutes,
+			resourceTypes.virtualServices,
+			resourceTypes.rollouts,
+			resourceTypes.canaries,
+			resourceTypes.deliveries,
+		]) {
 			for (const namespace of this.#namespaces ?? [undefined]) {
 				let list: KubeList | undefined;
 				try {
@@ -447,7 +651,8 @@ export class KubeDeliveryPort implements DeliveryPort {
 				}
 
 				for (const object of list?.items ?? []) {
-					const text = object.metadata?.annotations?.[deliveryAnnotation];
+					const text =
+						type === resourceTypes.deliveries ? (object as DeliveryObject).spec?.state : object.metadata?.annotations?.[deliveryAnnotation];
 					if (text === undefined) continue;
 					const decoded = decodeDeliveryState(text);
 					if (!('state' in decoded)) continue;

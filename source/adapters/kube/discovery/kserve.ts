@@ -184,6 +184,10 @@ function revisionVersion(
 		image,
 		created,
 		object: `InferenceService/${inferenceService.metadata?.name}`,
+		// Knative gives every revision a private Service that selects its pods directly (port 80 to its queue-proxy);
+		// the public one, named after the revision, may send through the activator, which needs the ingress's headers.
+		// Smoke tests of one version reach it there.
+		service: `${revision}-private`,
 	};
 	const resources =
 		latest && predictor?.model?.resources ? resourcesOf([{resources: predictor.model.resources}]) : resourcesOf(podContainers);

@@ -40,6 +40,17 @@ export interface ClusterSnapshot {
 	canaries?: FlaggerCanary[];
 	/** Events about Canaries (`involvedObject.kind=Canary`): Flagger's judged metric values. */
 	canaryEvents?: CanaryEvent[];
+	/**
+	 * modeldeck's Delivery objects (deploy/base/delivery-crd.yaml): the state of a rollout of a KServe InferenceService,
+	 * which cannot be its annotation — KServe copies an InferenceService's annotations into the predictor's revision
+	 * template, so every write of the state would make Knative create a new revision.
+	 */
+	deliveries?: DeliveryObject[];
+}
+
+/** A Delivery: named after its model, `spec.state` the JSON the `modeldeck.dev/delivery` annotation would hold. */
+export interface DeliveryObject extends KubeObject {
+	spec?: {model?: string; state?: string};
 }
 
 export const kserveRevisionLabel = 'serving.knative.dev/revision';
@@ -87,6 +98,7 @@ export function sanitize(snapshot: ClusterSnapshot): ClusterSnapshot {
 		analysisRuns: clean(snapshot.analysisRuns),
 		canaries: clean(snapshot.canaries),
 		canaryEvents: clean(snapshot.canaryEvents),
+		deliveries: clean(snapshot.deliveries),
 	};
 }
 
@@ -117,8 +129,14 @@ export class SnapshotIndex {
 	private readonly autoscalers = new Map<string, Autoscaler>();
 	private readonly subsets = new Map<string, Record<string, string>>();
 	private readonly podsByRevision = new Map<string, Pod[]>();
+	private readonly deliveryStates = new Map<string, string>();
 
 	constructor(snapshot: ClusterSnapshot) {
+		for (const delivery of snapshot.deliveries ?? []) {
+			const {model, state} = delivery.spec ?? {};
+			if (typeof model === 'string' && typeof state === 'string') this.deliveryStates.set(`${namespaceOf(delivery)}/${model}`, state);
+		}
+
 		for (const service of sortByName(snapshot.services ?? [])) {
 			const namespace = namespaceOf(service);
 			this.services.set(`${namespace}/${service.metadata?.name}`, service);
@@ -184,6 +202,11 @@ export class SnapshotIndex {
 
 	autoscalerFor(namespace: string, deployment: string): Autoscaler | undefined {
 		return this.autoscalers.get(`${namespace}/${deployment}`);
+	}
+
+	/** The state of a rollout of InferenceService NAME in NAMESPACE (its Delivery's), as JSON text. */
+	deliveryState(namespace: string, name: string): string | undefined {
+		return this.deliveryStates.get(`${namespace}/${name}`);
 	}
 
 	podsOfRevision(namespace: string, inferenceService: string, revision: string): Pod[] {
