@@ -65,7 +65,9 @@ import {
 	flaggerProgress,
 	flaggerRevertPatch,
 } from './flagger-owner.ts';
-import {kserveBeforeAnnotation, kserveImagePatch, kserveReadiness, nextRevisionName, predictorImage} from './kserve-canary.ts';
+import {kserveReadiness} from './kserve-canary.ts';
+import {createKserveVersion, planKserveDelivery, saveKserveDelivery} from './kserve-delivery.ts';
+import {KubeObjects} from './kube-objects.ts';
 import {derivedName, newDeployment, newService} from './new-version.ts';
 import {backendWrite, reachOf, type RouterWrite, subsetWrite} from './router-backend.ts';
 
@@ -79,6 +81,7 @@ const supported =
 
 export class KubeDeliveryPort implements DeliveryPort {
 	readonly #http: () => KubeHttp;
+	readonly #objects: KubeObjects;
 	readonly #actions: KubeActions;
 	readonly #conventions: Conventions;
 	/** Namespaces `load` looks in; undefined: all (one cluster-wide list per router kind). */
@@ -86,6 +89,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 
 	constructor(http: () => KubeHttp, actions: KubeActions, conventions: Conventions, namespaces?: readonly string[]) {
 		this.#http = http;
+		this.#objects = new KubeObjects(http);
 		this.#actions = actions;
 		this.#conventions = conventions;
 		this.#namespaces = namespaces;
@@ -147,7 +151,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 				);
 			}
 
-			return this.#planKserve(analysis, spec);
+			return planKserveDelivery(this.#objects, this.#conventions, analysis, spec);
 		}
 
 		if (model.owner) {
@@ -174,84 +178,6 @@ export class KubeDeliveryPort implements DeliveryPort {
 	}
 
 	/**
-	 * A serverless InferenceService: the version is the revision KServe will create (the name asked for becomes its pods'
-	 * version label), and the plan says what a rollback leaves.
-	 */
-	async #planKserve(analysis: ModelAnalysis, spec: DeliverySpec): Promise<DeliveryPlan> {
-		const {model, traffic} = analysis;
-		if (traffic.kind !== 'kserve') throw new PlanError(`${model.name} is no longer a KServe InferenceService`);
-		const object = `InferenceService/${traffic.name}`;
-		const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, model.namespace, traffic.name);
-		if (!inferenceService) throw new PlanError(`${object} is gone`);
-		const where = predictorImage(inferenceService);
-		if ('problem' in where) throw new PlanError(where.problem);
-		if (where.image === spec.image) throw new PlanError(`${object}'s predictor runs ${spec.image} already: nothing to roll out`);
-		const canary = model.versions.find((version) => version.track === 'canary');
-		if (canary && canary.weight > 0) {
-			throw new PlanError(
-				`${object} has a canary in progress (${canary.name} at ${canary.weight}%): promote it or roll it back first (modeldeck promote / rollback ${model.name})`,
-			);
-		}
-
-		await this.#deliveriesServed(model.namespace);
-		const stable = model.versions.find((version) => version.track === 'stable');
-		const latest = inferenceService.status?.components?.predictor?.latestCreatedRevision;
-		if (!stable || !latest) throw new PlanError(`${object} has no revision serving yet: KServe has not reconciled it`);
-		let revision: string;
-		try {
-			revision = nextRevisionName(latest);
-		} catch (error) {
-			throw new PlanError((error as Error).message);
-		}
-
-		const versionLabel = spec.version === revision ? spec.versionLabel : spec.version;
-		const planned: DeliverySpec = {...spec, version: revision};
-		if (versionLabel === undefined) delete planned.versionLabel;
-		else planned.versionLabel = versionLabel;
-		const {versionLabel: labelKey} = this.#conventions;
-		const steps = spec.steps.filter((step) => step < 100);
-		return {
-			spec: planned,
-			mode: 'weights',
-			stable: stable.name,
-			writes: [
-				{
-					object,
-					change: `predictor image ${where.image ?? "(the ServingRuntime's)"} → ${spec.image} with canaryTrafficPercent 0: KServe creates revision ${revision}, the new version (KServe names versions after revisions${versionLabel === undefined ? '' : `; ${versionLabel} is its pods' label ${labelKey}`})`,
-				},
-				{
-					object,
-					change: `canaryTrafficPercent ${steps.length > 0 ? `${steps.join(' → ')}, then ` : ''}removed: KServe's promotion (${revision} takes all traffic)`,
-				},
-				{
-					object,
-					change: `annotation ${kserveBeforeAnnotation}: the image before (${where.image ?? "the ServingRuntime's"}) and revision ${latest}; a rollback sets canaryTrafficPercent 0 (KServe's rollback: ${stable.name} takes all traffic; the predictor keeps the new image and ${revision} stays for inspection — put the image before back before removing canaryTrafficPercent)`,
-				},
-				{
-					object: `Delivery/${traffic.name}`,
-					change: `the rollout's state, owned by ${object} (not an annotation of it: KServe copies those into new revisions)`,
-				},
-			],
-		};
-	}
-
-	/** Refuses when a KServe rollout's state could not be kept: the Delivery CRD is not installed, or not readable. */
-	async #deliveriesServed(namespace: string): Promise<void> {
-		const http = this.#http();
-		try {
-			await http.get(resourcePath(resourceTypes.deliveries, namespace), {query: {limit: '1'}});
-		} catch (error) {
-			if (statusOf(error) === 404) {
-				throw new PlanError(
-					"modeldeck keeps a KServe rollout's state in a Delivery (modeldeck.dev), whose CRD is not installed: kubectl apply -f deploy/base/delivery-crd.yaml (kubectl apply -k deploy/base installs it with the agent)",
-				);
-			}
-
-			throw actionError(error, {verb: 'list', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
-		}
-	}
-
-	/**
 	 * Every write that creates the new version, from a fresh read: its Deployment, its Service (unless the stable is a
 	 * subset of a shared one: then a DestinationRule subset), and its router entry at 0%. A router or subset write
 	 * already made (a runner repeating the effect) has no patch.
@@ -263,13 +189,13 @@ export class KubeDeliveryPort implements DeliveryPort {
 		if (!stable) throw new PlanError(`${model.name} has no stable version to start from`);
 		const deploymentName = analysis.deployments[stable.name];
 		if (!deploymentName) throw new PlanError(`${model.name}'s stable version ${stable.name} has no Deployment to copy: ${supported}`);
-		const deployment = await this.#get<Deployment>(resourceTypes.deployments, model.namespace, deploymentName);
+		const deployment = await this.#objects.get<Deployment>(resourceTypes.deployments, model.namespace, deploymentName);
 		if (!deployment) throw new PlanError(`Deployment/${deploymentName} is gone`);
 		const routerType = traffic.kind === 'httproute' ? resourceTypes.httpRoutes : resourceTypes.virtualServices;
-		const router = await this.#get<HttpRoute & VirtualService>(routerType, model.namespace, traffic.name);
+		const router = await this.#objects.get<HttpRoute & VirtualService>(routerType, model.namespace, traffic.name);
 		if (!router) throw new PlanError(`${traffic.object} is gone`);
 		const rules =
-			traffic.kind === 'virtualservice' ? await this.#list<DestinationRule>(resourceTypes.destinationRules, model.namespace) : [];
+			traffic.kind === 'virtualservice' ? await this.#objects.list<DestinationRule>(resourceTypes.destinationRules, model.namespace) : [];
 		const reach = reachOf(analysis, stable.name, router, rules);
 		const created = newDeployment(deployment, stable.name, spec, this.#conventions, id);
 		const writes: Array<{object: string; change: string; create?: {type: ResourceType; body: KubeObject}; patch?: RouterWrite}> = [
@@ -282,7 +208,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 		let serviceName = '';
 		if (reach.kind === 'service') {
 			if (!stable.service) throw new PlanError(`${model.name}'s stable version ${stable.name} has no Service in ${model.routerObject}`);
-			const service = await this.#get<Service>(resourceTypes.services, model.namespace, stable.service);
+			const service = await this.#objects.get<Service>(resourceTypes.services, model.namespace, stable.service);
 			if (!service) throw new PlanError(`Service/${stable.service} is gone`);
 			const createdService = newService(service, stable.name, spec, this.#conventions, id);
 			serviceName = createdService.metadata?.name ?? '';
@@ -301,52 +227,11 @@ export class KubeDeliveryPort implements DeliveryPort {
 		return {stable: stable.name, writes};
 	}
 
-	async #list<T>(type: ResourceType, namespace: string): Promise<T[]> {
-		const http = this.#http();
-		try {
-			return ((await http.get<KubeList>(resourcePath(type, namespace)))?.items ?? []) as T[];
-		} catch (error) {
-			if (statusOf(error) === 404 || statusOf(error) === 403) return [];
-			throw actionError(error, {verb: 'list', resource: type.plural, namespace, server: http.server, user: http.user});
-		}
-	}
-
-	async #get<T>(type: ResourceType, namespace: string, name: string): Promise<T | undefined> {
-		const http = this.#http();
-		try {
-			return await http.get<T>(resourcePath(type, namespace, name));
-		} catch (error) {
-			if (statusOf(error) === 404) return undefined;
-			throw actionError(error, {verb: 'get', resource: type.plural, name, namespace, server: http.server, user: http.user});
-		}
-	}
-
-	/** Creates OBJECT unless it exists already (a runner repeating the effect after a restart). */
-	async #create(type: ResourceType, object: KubeObject): Promise<void> {
-		const http = this.#http();
-		const namespace = object.metadata?.namespace ?? '';
-		try {
-			await http.request('POST', resourcePath(type, namespace), {body: object});
-		} catch (error) {
-			if (statusOf(error) === 409) return;
-			throw actionError(error, {verb: 'create', resource: type.plural, namespace, server: http.server, user: http.user});
-		}
-	}
-
-	async #patch(type: ResourceType, namespace: string, name: string, body: unknown, patchType: 'json' | 'merge'): Promise<void> {
-		const http = this.#http();
-		try {
-			await http.patch(resourcePath(type, namespace, name), body, patchType);
-		} catch (error) {
-			throw actionError(error, {verb: 'patch', resource: type.plural, name, namespace, server: http.server, user: http.user});
-		}
-	}
-
 	async create(state: DeliveryState): Promise<void> {
 		const {spec} = state;
 		const analysis = await this.#actions.read(spec.model);
 		if (analysis.traffic.kind === 'kserve') {
-			await this.#createKserve(state, analysis.traffic.name);
+			await createKserveVersion(this.#objects, this.#conventions, state, analysis.traffic.name);
 			return;
 		}
 
@@ -357,49 +242,22 @@ export class KubeDeliveryPort implements DeliveryPort {
 		// What exists already (the runner repeating this after a restart) is left as it is.
 		const {writes} = await this.#newVersion(analysis, spec, state.id);
 		for (const write of writes) {
-			if (write.create) await this.#create(write.create.type, write.create.body);
-			if (write.patch?.patch) await this.#patch(write.patch.type, spec.model.namespace, write.patch.name, write.patch.patch, 'json');
+			if (write.create) await this.#objects.create(write.create.type, write.create.body);
+			if (write.patch?.patch)
+				await this.#objects.patch(write.patch.type, spec.model.namespace, write.patch.name, write.patch.patch, 'json');
 		}
-	}
-
-	/**
-	 * The new image on the predictor with canaryTrafficPercent 0, from a fresh read; nothing when it is there already (a
-	 * runner repeating the effect). KServe must be about to create the revision the delivery is named after.
-	 */
-	async #createKserve(state: DeliveryState, name: string): Promise<void> {
-		const {spec} = state;
-		const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, spec.model.namespace, name);
-		if (!inferenceService) throw new PlanError(`InferenceService/${name} is gone`);
-		const latest = inferenceService.status?.components?.predictor?.latestCreatedRevision;
-		let patch: JsonPatchOperation[] | undefined;
-		try {
-			patch = kserveImagePatch(
-				inferenceService,
-				spec.image,
-				spec.versionLabel === undefined ? undefined : [this.#conventions.versionLabel, spec.versionLabel],
-			);
-			if (patch && latest !== undefined && nextRevisionName(latest) !== spec.version) {
-				throw new Error(
-					`InferenceService/${name} changed since the plan: its latest revision is ${latest}, so KServe would create ${nextRevisionName(latest)}, not ${spec.version}; start the rollout again`,
-				);
-			}
-		} catch (error) {
-			throw new PlanError((error as Error).message);
-		}
-
-		if (patch) await this.#patch(resourceTypes.inferenceServices, spec.model.namespace, name, patch, 'json');
 	}
 
 	/** The Canary's target Deployment (the one Flagger watches) and the Canary itself, from a fresh read. */
 	async #flaggerTarget(model: ModelRef, canaryName: string): Promise<{target: Deployment; canary: string; object: FlaggerCanary}> {
-		const object = await this.#get<FlaggerCanary>(resourceTypes.canaries, model.namespace, canaryName);
+		const object = await this.#objects.get<FlaggerCanary>(resourceTypes.canaries, model.namespace, canaryName);
 		if (!object) throw new PlanError(`Canary/${canaryName} is gone`);
 		const ref = object.spec?.targetRef;
 		if (!ref?.name || (ref.kind !== undefined && ref.kind !== 'Deployment')) {
 			throw new PlanError(`Canary/${canaryName} does not target a Deployment: ${supported}`);
 		}
 
-		const target = await this.#get<Deployment>(resourceTypes.deployments, model.namespace, ref.name);
+		const target = await this.#objects.get<Deployment>(resourceTypes.deployments, model.namespace, ref.name);
 		if (!target) throw new PlanError(`Deployment/${ref.name} (the target of Canary/${canaryName}) is gone`);
 		return {target, canary: canaryName, object};
 	}
@@ -417,13 +275,17 @@ export class KubeDeliveryPort implements DeliveryPort {
 				throw new PlanError(error instanceof Error ? error.message : String(error));
 			}
 
-			if (patch) await this.#patch(resourceTypes.deployments, spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
+			if (patch) await this.#objects.patch(resourceTypes.deployments, spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
 			return;
 		}
 
 		if (analysis.traffic.kind !== 'argo-rollouts') throw new PlanError(`${spec.model.name} is no longer an Argo Rollout`);
 		const name = analysis.traffic.name;
-		const rollout = await this.#get<KubeObject & {spec?: {template?: PodTemplate}}>(resourceTypes.rollouts, spec.model.namespace, name);
+		const rollout = await this.#objects.get<KubeObject & {spec?: {template?: PodTemplate}}>(
+			resourceTypes.rollouts,
+			spec.model.namespace,
+			name,
+		);
 		const containers = rollout?.spec?.template?.spec?.containers ?? [];
 		if (containers.length === 0) throw new PlanError(`Rollout/${name} has no pod template containers (workloadRef is not supported yet)`);
 		if (containers.some((container) => container.image === spec.image)) return;
@@ -441,19 +303,23 @@ export class KubeDeliveryPort implements DeliveryPort {
 						},
 					]),
 		];
-		await this.#patch(resourceTypes.rollouts, spec.model.namespace, name, patch, 'json');
+		await this.#objects.patch(resourceTypes.rollouts, spec.model.namespace, name, patch, 'json');
 	}
 
 	async ready(state: DeliveryState): Promise<{ready: boolean; detail: string; fatal?: boolean}> {
 		const {traffic} = await this.#actions.read(state.spec.model);
 		if (traffic.kind === 'kserve') {
-			const inferenceService = await this.#get<InferenceService>(resourceTypes.inferenceServices, state.spec.model.namespace, traffic.name);
+			const inferenceService = await this.#objects.get<InferenceService>(
+				resourceTypes.inferenceServices,
+				state.spec.model.namespace,
+				traffic.name,
+			);
 			if (!inferenceService) return {ready: false, detail: `InferenceService/${traffic.name} not found`};
 			return kserveReadiness(inferenceService, state.spec.version);
 		}
 
 		const name = await this.#newDeploymentName(state);
-		const deployment = await this.#get<Deployment>(resourceTypes.deployments, state.spec.model.namespace, name);
+		const deployment = await this.#objects.get<Deployment>(resourceTypes.deployments, state.spec.model.namespace, name);
 		if (!deployment) return {ready: false, detail: `Deployment/${name} not found`};
 		const desired = deployment.spec?.replicas ?? 1;
 		const available = deployment.status?.availableReplicas ?? 0;
@@ -498,7 +364,8 @@ export class KubeDeliveryPort implements DeliveryPort {
 		}
 
 		const deployment = current.deployments[state.spec.version];
-		if (deployment) await this.#patch(resourceTypes.deployments, state.spec.model.namespace, deployment, {spec: {replicas: 0}}, 'merge');
+		if (deployment)
+			await this.#objects.patch(resourceTypes.deployments, state.spec.model.namespace, deployment, {spec: {replicas: 0}}, 'merge');
 	}
 
 	async observeOwner(state: DeliveryState): Promise<Extract<DeliveryInput, {kind: 'owner'}>> {
@@ -542,7 +409,8 @@ export class KubeDeliveryPort implements DeliveryPort {
 			const {target} = await this.#flaggerTarget(state.spec.model, traffic.name);
 			const primary = model.versions.find((version) => version.track === 'stable')?.image;
 			const patch = flaggerRevertPatch(target, state.spec.image, primary);
-			if (patch) await this.#patch(resourceTypes.deployments, state.spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
+			if (patch)
+				await this.#objects.patch(resourceTypes.deployments, state.spec.model.namespace, target.metadata?.name ?? '', patch, 'json');
 			return;
 		}
 
@@ -552,60 +420,12 @@ export class KubeDeliveryPort implements DeliveryPort {
 	async save(state: DeliveryState): Promise<void> {
 		const router = await this.#router(state.spec.model, state.mode);
 		if (router.type === resourceTypes.deliveries) {
-			await this.#saveDelivery(state, router.name);
+			await saveKserveDelivery(this.#objects, state, router.name);
 			return;
 		}
 
 		const body = {metadata: {annotations: {[deliveryAnnotation]: JSON.stringify(state)}}};
-		await this.#patch(router.type, state.spec.model.namespace, router.name, body, 'merge');
-	}
-
-	/**
-	 * A KServe model's state in its Delivery: merged into it, or the Delivery created (owned by the InferenceService, so
-	 * that it goes with it).
-	 */
-	async #saveDelivery(state: DeliveryState, name: string): Promise<void> {
-		const {namespace} = state.spec.model;
-		const spec = {model: name, state: JSON.stringify(state)};
-		const http = this.#http();
-		const path = resourcePath(resourceTypes.deliveries, namespace, name);
-		const patch = async () => http.patch(path, {spec}, 'merge');
-		try {
-			await patch();
-			return;
-		} catch (error) {
-			if (statusOf(error) !== 404)
-				throw actionError(error, {
-					verb: 'patch',
-					resource: 'deliveries.modeldeck.dev',
-					name,
-					namespace,
-					server: http.server,
-					user: http.user,
-				});
-		}
-
-		const owner = await this.#get<InferenceService>(resourceTypes.inferenceServices, namespace, name);
-		const uid = owner?.metadata?.uid;
-		const delivery: DeliveryObject = {
-			apiVersion: 'modeldeck.dev/v1alpha1',
-			kind: 'Delivery',
-			metadata: {
-				name,
-				namespace,
-				labels: {'app.kubernetes.io/managed-by': 'modeldeck'},
-				...(uid ? {ownerReferences: [{apiVersion: 'serving.kserve.io/v1beta1', kind: 'InferenceService', name, uid}]} : {}),
-			},
-			spec,
-		};
-		try {
-			await http.request('POST', resourcePath(resourceTypes.deliveries, namespace), {body: delivery});
-		} catch (error) {
-			// Created meanwhile (another write of the same runner): merge into it.
-			if (statusOf(error) === 409) await patch();
-			else
-				throw actionError(error, {verb: 'create', resource: 'deliveries.modeldeck.dev', namespace, server: http.server, user: http.user});
-		}
+		await this.#objects.patch(router.type, state.spec.model.namespace, router.name, body, 'merge');
 	}
 
 	/** Where the state is kept: the HTTPRoute of a plain model, the Rollout, the Canary, a KServe model's Delivery. Cached per model. */
