@@ -173,16 +173,17 @@ export class EarlyLists {
 		this.context = access.context;
 		this.server = access.server;
 		this.namespace = namespace;
-		// One TLS context (the CA and client certificate parsed once) and a few kept-alive connections for all the lists,
-		// instead of a context and a handshake each; closed once every list is in.
+		// One TLS context (the CA and client certificate parsed once) for all the lists, and a connection each: a small list
+		// (a CRD not installed answers 404 at once) is not queued behind the pods; closed once every list is in.
 		const {ca, cert, key, ...rest} = access.options;
 		const secure = access.server.startsWith('https:') ? {secureContext: tls.createSecureContext({ca, cert, key})} : {};
+		const kinds = watchedKinds();
 		const agent = access.server.startsWith('https:')
-			? new https.Agent({keepAlive: true, maxSockets: 16})
-			: new http.Agent({keepAlive: true, maxSockets: 16});
+			? new https.Agent({keepAlive: true, maxSockets: kinds.length})
+			: new http.Agent({keepAlive: true, maxSockets: kinds.length});
 		const shared = {...access, options: {...rest, ...secure, agent}};
 		const sent: Array<Promise<EarlyResponse>> = [];
-		for (const kind of watchedKinds()) {
+		for (const kind of kinds) {
 			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
 			const controller = new AbortController();
 			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
