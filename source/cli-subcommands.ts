@@ -27,8 +27,13 @@ export async function runSubcommand(name: string, argv: string[]): Promise<numbe
 				import('./demo/fleet.ts'),
 			]);
 			if (name === 'completion') {
-				const [{agentUsage}, {MODEL_SERVER_USAGE}] = await Promise.all([import('./agent/main.ts'), import('./model-server/main.ts')]);
-				return runCompletion(argv, {scenarios: scenarioNames, usages: {agent: agentUsage, 'model-server': MODEL_SERVER_USAGE}}, process);
+				const [{agentUsage}, {MODEL_SERVER_USAGE}, {rolloutUsage}] = await Promise.all([
+					import('./agent/main.ts'),
+					import('./model-server/main.ts'),
+					import('./commands/rollout-args.ts'),
+				]);
+				const usages = {agent: agentUsage, 'model-server': MODEL_SERVER_USAGE, rollout: rolloutUsage};
+				return runCompletion(argv, {scenarios: scenarioNames, usages}, process);
 			}
 
 			const code = await runComplete(argv, {demoContexts: [PRODUCTION_CONTEXT, STAGING_CONTEXT], demo: demoForCommands}, process);

@@ -1,8 +1,8 @@
 /**
  * What shell completion knows, made from the tables the help is made from: the subcommands (subcommandTable), the
- * flags of the console and of status/weight/promote/rollback (flagTable), and the agent's and model server's flags as
- * their usage texts list them. Pure: completion-scripts.ts turns it into bash, zsh and fish, and complete.ts answers
- * the scripts' questions that need the outside world (kubeconfig contexts, model names).
+ * flags of the console and of status/weight/promote/rollback (flagTable), and the flags of the agent, the model server
+ * and rollout as their usage texts list them. Pure: completion-scripts.ts turns it into bash, zsh and fish, and
+ * complete.ts answers the scripts' questions that need the outside world (kubeconfig contexts, model names).
  */
 import {flagTable, subcommandTable, type FlagSpec} from '../cli-flags/table.ts';
 

@@ -89,8 +89,10 @@ describe('bash', () => {
 			'weight',
 			'promote',
 			'rollback',
+			'rollout',
 			'agent',
 			'model-server',
+			'runbook',
 			'config',
 			'completion',
 		]);
@@ -109,6 +111,8 @@ describe('bash', () => {
 		expect(bashComplete('modeldeck', '--js')).toEqual([]);
 		expect(bashComplete('modeldeck', 'weight', '--js')).toEqual([]);
 		expect(bashComplete('modeldeck', 'agent', '--guard')).toEqual(['--guard', '--guard-dry-run', '--guard-config']);
+		expect(bashComplete('modeldeck', 'rollout', '--ima')).toEqual(['--image']);
+		expect(bashComplete('modeldeck', 'runbook', '')).toEqual(['check', 'run', 'play']);
 	});
 
 	it("completes contexts from the kubeconfig (the one on the line, else $KUBECONFIG's), and the demo's with --demo", () => {
@@ -171,8 +175,10 @@ describe('zsh', () => {
 			'weight',
 			'promote',
 			'rollback',
+			'rollout',
 			'agent',
 			'model-server',
+			'runbook',
 			'config',
 			'completion',
 		]);

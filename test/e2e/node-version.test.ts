@@ -142,10 +142,12 @@ describe(`on this machine's old Node (${oldNode.binary})`, () => {
 	});
 
 	it('`npm ci` refuses with EBADENGINE instead of warning and installing, and passes on the current Node', async () => {
-		// A copy of the manifests: npm ci must not touch this worktree's node_modules.
+		// A copy of the manifests: npm ci must not touch this worktree's node_modules. Without the project's scripts
+		// (`prepare` checks the Node and patches node_modules, scripts/patch-dependencies.ts): the engines check is what
+		// is tested here, and npm makes it before any script.
 		const project = mkdtempSync(path.join(directory, 'project-'));
 		for (const file of ['package.json', 'package-lock.json', '.npmrc']) copyFileSync(file, path.join(project, file));
-		const refused = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {
+		const refused = await run('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], {
 			cwd: project,
 			env: {PATH: oldPath},
 			livenessMs: 60_000,
@@ -156,7 +158,7 @@ describe(`on this machine's old Node (${oldNode.binary})`, () => {
 		expect(refused.stderr).toContain(`Actual:   {"node":"v${oldNode.version}"`);
 		expect(existsSync(path.join(project, 'node_modules'))).toBe(false);
 
-		const accepted = await run('npm', ['ci', '--dry-run', '--no-audit', '--no-fund'], {
+		const accepted = await run('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund'], {
 			cwd: project,
 			env: {PATH: currentPath},
 			livenessMs: 120_000,
