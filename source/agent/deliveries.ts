@@ -1,6 +1,6 @@
 /**
  * The agent's progressive deliveries: one DeliveryRunner over the cluster's DeliveryPort, judged as the canary guard
- * judges (guard/verdict.ts: the console's analysis, the guard's thresholds from the model's annotations and the
+ * judges (domain/guard-verdict.ts: the console's analysis, the guard's thresholds from the model's annotations and the
  * settings file) over the metric history of the last pause, smoke-tested as the `smoke-test` action does, and
  * audited one record per transition. Active deliveries are resumed when the agent starts.
  *
@@ -17,7 +17,7 @@ import {modelKey} from '../domain/types.ts';
 import {DeliveryRunner, type DeliveryAuditRecord} from '../delivery/runner.ts';
 import {smokeTest} from './actions/smoke-test.ts';
 import {resolveGuardSettings, type GuardSettingsFile} from './guard/settings.ts';
-import {guardVerdict} from './guard/verdict.ts';
+import {guardVerdict} from '../domain/guard-verdict.ts';
 
 export interface AgentDeliveriesOptions {
 	port: DeliveryPort;

@@ -1,10 +1,10 @@
 /**
  * The demo fleet's rollouts, run by the same DeliveryRunner the agent runs (source/delivery/runner.ts) over the demo's
- * DeliveryPort: the judge is the agent's guard verdict (agent/guard/verdict.ts: the console's analysis, the
+ * DeliveryPort: the judge is the agent's guard verdict (domain/guard-verdict.ts: the console's analysis, the
  * Mann–Whitney judge and the thresholds) over the simulated metrics, the smoke test is the demo agent's, and every
  * step goes into the demo's audit trail.
  */
-import {guardVerdict} from '../agent/guard/verdict.ts';
+import {guardVerdict} from '../domain/guard-verdict.ts';
 import {DeliveryRunner} from '../delivery/runner.ts';
 import type {DeliveryState} from '../domain/delivery.ts';
 import {RobustZDetector} from '../domain/robust-z.ts';

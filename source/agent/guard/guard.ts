@@ -14,7 +14,7 @@ import {guardDecision, initialGuardState} from './decision.ts';
 import type {GuardAction, GuardState} from './decision.ts';
 import {resolveGuardSettings} from './settings.ts';
 import type {GuardModelSettings, GuardSettingsFile} from './settings.ts';
-import {guardVerdict} from './verdict.ts';
+import {guardVerdict} from '../../domain/guard-verdict.ts';
 import {guardRollback, type GuardChangeDependencies} from './rollback.ts';
 
 export const guardUser = 'modeldeck-guard';

@@ -1,6 +1,6 @@
 // The guard's decision: the console's thresholds, detectors and judge over the canary's and stable's history.
 import {describe, expect, it} from 'vitest';
-import {guardVerdict, latestSample} from '../../../source/agent/guard/verdict.ts';
+import {guardVerdict, latestSample} from '../../../source/domain/guard-verdict.ts';
 import type {CanaryJudge, Verdict, VerdictResult} from '../../../source/domain/analysis.ts';
 import {RobustZDetector} from '../../../source/domain/robust-z.ts';
 import {MannWhitneyJudge} from '../../../source/domain/judge.ts';

@@ -12,11 +12,11 @@
  * Other flags (CPU, memory, readiness, restarts, request rate) are reported but never roll back by themselves.
  * Without any of these, the judge's result stands (pass, marginal or insufficient data).
  */
-import type {CanaryJudge, FlagDetector, Verdict, VerdictResult} from '../../domain/analysis.ts';
-import {isMarginAwaitingTime, marginFinding, type Thresholds} from '../../domain/thresholds.ts';
-import {METRIC_NAMES, modelKey, versionKey} from '../../domain/types.ts';
-import type {Flag, MetricName, Model, Sample, Series, Version} from '../../domain/types.ts';
-import {analyse} from '../../domain/pipeline.ts';
+import type {CanaryJudge, FlagDetector, Verdict, VerdictResult} from './analysis.ts';
+import {isMarginAwaitingTime, marginFinding, type Thresholds} from './thresholds.ts';
+import {METRIC_NAMES, modelKey, versionKey} from './types.ts';
+import type {Flag, MetricName, Model, Sample, Series, Version} from './types.ts';
+import {analyse} from './pipeline.ts';
 
 export interface GuardVerdictInput {
 	model: Model;
