@@ -68,23 +68,37 @@ export class KubeHttp {
 		const transport = url.protocol === 'http:' ? http : https;
 		if (url.protocol === 'http:') delete requestOptions.agent;
 		const timeoutMs = options.timeoutMs ?? 30_000;
-		const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
-			const request = transport.request(url, {...requestOptions, signal: AbortSignal.timeout(timeoutMs)}, (response) => {
-				// Decoded chunk by chunk into a string on V8's heap: a big list (a cluster's pods, megabytes) joined as one
-				// Buffer and decoded would take three copies of malloc'd memory at once (chunks, the joined Buffer, and the
-				// external string Node makes of anything over 1 MB), which glibc keeps after they are freed: ~10 MB of RSS.
-				response.setEncoding('utf8');
-				let text = '';
-				response.on('data', (chunk: string) => {
-					text += chunk;
+		const send = () =>
+			new Promise<{status: number; text: string; retryAfter: string | undefined}>((resolve, reject) => {
+				const request = transport.request(url, {...requestOptions, signal: AbortSignal.timeout(timeoutMs)}, (response) => {
+					// Decoded chunk by chunk into a string on V8's heap: a big list (a cluster's pods, megabytes) joined as one
+					// Buffer and decoded would take three copies of malloc'd memory at once (chunks, the joined Buffer, and the
+					// external string Node makes of anything over 1 MB), which glibc keeps after they are freed: ~10 MB of RSS.
+					response.setEncoding('utf8');
+					let text = '';
+					response.on('data', (chunk: string) => {
+						text += chunk;
+					});
+					response.on('end', () => {
+						const retryAfter = response.headers['retry-after'];
+						resolve({status: response.statusCode ?? 0, text, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter});
+					});
+					response.on('error', reject);
 				});
-				response.on('end', () => resolve({status: response.statusCode ?? 0, text}));
-				response.on('error', reject);
+				request.on('error', reject);
+				if (payload !== undefined) request.write(payload);
+				request.end();
 			});
-			request.on('error', reject);
-			if (payload !== undefined) request.write(payload);
-			request.end();
-		});
+		let answer = await send();
+		// A 429 is the API server asking to come back (its watch cache (re)initializing just after a CRD was created or
+		// it restarted, or API Priority and Fairness shedding load): the request was not carried out, so it is sent again
+		// after the Retry-After it gives, as client-go's REST client does — a few times, then said.
+		for (let retry = 1; answer.status === 429 && retry <= retriesOn429; retry++) {
+			await new Promise((resolve) => setTimeout(resolve, retryDelayMs(answer.retryAfter)));
+			answer = await send();
+		}
+
+		const {status, text} = answer;
 		if (status < 200 || status > 299) throw new KubeApiError(status, text, method, url.pathname);
 		if (!text) return undefined as T;
 		try {
@@ -93,6 +107,15 @@ export class KubeHttp {
 			throw new Error(`${method} ${url.pathname}: the API server sent something that is not JSON`);
 		}
 	}
+}
+
+/** How many times a request answered 429 is sent again. */
+const retriesOn429 = 3;
+
+/** Retry-After (whole seconds, as the API server sends it) as a delay: 1 s when absent, at most 5 s. */
+export function retryDelayMs(retryAfter: string | undefined): number {
+	const seconds = retryAfter === undefined || retryAfter.trim() === '' ? Number.NaN : Number(retryAfter);
+	return Number.isFinite(seconds) && seconds >= 0 ? Math.min(5, seconds) * 1000 : 1000;
 }
 
 export interface ResourceType {

@@ -1,7 +1,8 @@
 /**
  * A 429 from the API server ("storage is (re)initializing" just after a CRD is created, or API Priority and Fairness
- * shedding load) asks the client to come back shortly: the watch retries quietly, as client-go's reflector does, and
- * says it only when it lasts. The API server here is a small HTTP server that answers 429 to the Seldon models list a
+ * shedding load) asks the client to come back shortly: each request is sent again after its Retry-After (KubeHttp, as
+ * client-go's REST client does), and the watch retries quietly, as client-go's reflector does, and says it only when it
+ * lasts. The API server here is a small HTTP server that answers 429 to the Seldon models list a
  * set number of times; the real adapter against the real kube-apiserver is in test/integration/kube-source.test.ts.
  */
 import {createServer, type Server} from 'node:http';
@@ -9,6 +10,7 @@ import type {AddressInfo} from 'node:net';
 import {KubeConfig} from '@kubernetes/client-node';
 import {afterEach, expect, it} from 'vitest';
 import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
+import {KubeHttp, retryDelayMs} from '../../../source/adapters/kube/http.ts';
 import {watchModels} from '../../../source/adapters/kube/watch.ts';
 import type {SourceError} from '../../../source/domain/ports.ts';
 
@@ -37,7 +39,7 @@ async function apiServer(throttled: number): Promise<{kubeConfig: KubeConfig; mo
 			return;
 		}
 		if (url.pathname === modelsPath && modelLists++ < throttled) {
-			response.writeHead(429, {'content-type': 'application/json', 'retry-after': '1'}).end(
+			response.writeHead(429, {'content-type': 'application/json', 'retry-after': '0'}).end(
 				JSON.stringify({
 					kind: 'Status',
 					apiVersion: 'v1',
@@ -117,4 +119,23 @@ it('says a 429 that lasts, once, with what the API server answered, and keeps as
 	expect(seen.errors).toHaveLength(1);
 	// The models of every other kind are shown meanwhile.
 	expect(seen.lists).toBeGreaterThan(0);
+});
+
+it('sends a request answered 429 again after its Retry-After, a write too (it was not carried out), and says the fourth 429', async () => {
+	const server = await apiServer(2);
+	const http = new KubeHttp(server.kubeConfig);
+	await expect(http.get(modelsPath)).resolves.toMatchObject({items: []});
+	expect(server.modelLists()).toBe(3);
+	const once = await apiServer(1);
+	await expect(new KubeHttp(once.kubeConfig).patch(modelsPath, {metadata: {labels: {a: 'b'}}}, 'merge')).resolves.toBeDefined();
+	expect(once.modelLists()).toBe(2);
+
+	const always = await apiServer(Number.POSITIVE_INFINITY);
+	const refused = new KubeHttp(always.kubeConfig);
+	await expect(refused.get(modelsPath)).rejects.toMatchObject({status: 429});
+	expect(always.modelLists()).toBe(4);
+});
+
+it('waits what Retry-After says: whole seconds, 1 s when absent or unreadable, never more than 5 s', () => {
+	expect([undefined, '', 'soon', '-1', '0', '2', '30'].map(retryDelayMs)).toEqual([1000, 1000, 1000, 1000, 0, 2000, 5000]);
 });
