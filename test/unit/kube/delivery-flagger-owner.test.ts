@@ -4,6 +4,7 @@ import {
 	decodeFlaggerBefore,
 	flaggerBeforeAnnotation,
 	flaggerImagePatch,
+	flaggerOutcomeAt,
 	flaggerProgress,
 	flaggerRevertPatch,
 } from '../../../source/adapters/kube/delivery/flagger-owner.ts';
@@ -51,6 +52,32 @@ describe('flaggerProgress: the Canary status → the delivery’s progress', () 
 		expect(flaggerProgress({canary: canary(status), primaryImage: image, before, image})).toMatchObject({outcome: 'promoted', weight: 100});
 		// Succeeded while the primary still runs the old image: not yet.
 		expect(flaggerProgress({canary: canary(status), primaryImage: 'registry/fraud:v1', before, image}).outcome).toBeUndefined();
+	});
+
+	it('does not take the Failed Flagger keeps while it takes up the new image for this revision’s', () => {
+		// Flagger's scheduler, seeing a new target while Failed, writes the new hash with the phase still Failed, then
+		// starts analysing: its Promoted condition is still the previous outcome's.
+		const previous = {type: 'Promoted', status: 'False', reason: 'Failed', lastUpdateTime: '2026-12-07T13:00:00Z'};
+		const recorded = {...before, outcomeAt: 'Failed@2026-12-07T13:00:00Z'};
+		const syncing = flaggerProgress({
+			canary: canary({phase: 'Failed', lastAppliedSpec: 'hash-v2', conditions: [previous]}),
+			primaryImage: 'registry/fraud:v1',
+			before: recorded,
+			image,
+		});
+		expect(syncing).toEqual({
+			kind: 'owner',
+			progress: 'waiting for Flagger to start analysing the new image (its last outcome: Failed) · canary 0%',
+			weight: 0,
+		});
+		// Failed again, written since: this revision's.
+		const failed = flaggerProgress({
+			canary: canary({phase: 'Failed', lastAppliedSpec: 'hash-v2', conditions: [{...previous, lastUpdateTime: '2026-12-07T13:00:40Z'}]}),
+			primaryImage: 'registry/fraud:v1',
+			before: recorded,
+			image,
+		});
+		expect(failed).toMatchObject({outcome: 'rolled-back', weight: 0});
 	});
 
 	it('is rolled back with Flagger’s reason when the analysis of the new revision failed', () => {
@@ -120,6 +147,14 @@ describe('the target Deployment’s image', () => {
 			{op: 'add', path: '/metadata/annotations/modeldeck.dev~1delivery-before', value: JSON.stringify(before)},
 		]);
 		expect(flaggerImagePatch(target(image), image, 'hash-v1')).toBeUndefined();
+		// Flagger's last outcome is recorded with it.
+		expect(flaggerImagePatch(target('registry/fraud:v1'), image, 'hash-v1', 'Failed@2026-12-07T13:00:00Z')?.at(-1)).toEqual({
+			op: 'add',
+			path: '/metadata/annotations/modeldeck.dev~1delivery-before',
+			value: JSON.stringify({...before, outcomeAt: 'Failed@2026-12-07T13:00:00Z'}),
+		});
+		expect(flaggerOutcomeAt({conditions: [{type: 'Promoted', reason: 'Succeeded', lastUpdateTime: 't'}]})).toBe('Succeeded@t');
+		expect(flaggerOutcomeAt({conditions: 'no'})).toBeUndefined();
 		expect(() => flaggerImagePatch({metadata: {name: 'fraud'}} as Deployment, image, undefined)).toThrow(
 			'Deployment/fraud has no container image to change',
 		);

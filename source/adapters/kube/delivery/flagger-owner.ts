@@ -4,7 +4,9 @@
  * before (its image, and the revision Flagger had applied, `status.lastAppliedSpec`) is kept in an annotation on the
  * target in the same patch, so that:
  * - the Succeeded or Failed of the previous revision is not taken for this one (Flagger writes a new lastAppliedSpec
- *   when it takes up the new image);
+ *   when it takes up the new image — and, from Failed, first with the phase still Failed: its scheduler syncs the
+ *   status before it starts the analysis, so a Failed counts only once Flagger has written an outcome since, which its
+ *   `Promoted` condition's time tells);
  * - an abort can put the target back (Flagger has no abort API: a target back on the primary's image makes it drop
  *   the analysis, send all traffic back to its primary, and analyse the primary's own image, which changes nothing).
  */
@@ -20,6 +22,17 @@ export interface FlaggerBefore {
 	image: string;
 	/** The Canary's status.lastAppliedSpec then; absent when Flagger had not written one. */
 	revision?: string;
+	/** When Flagger last wrote an outcome then: its `Promoted` condition's reason and lastUpdateTime. */
+	outcomeAt?: string;
+}
+
+/** Flagger's last outcome as written on the Canary: its `Promoted` condition's reason and time; undefined without one. */
+export function flaggerOutcomeAt(status: unknown): string | undefined {
+	const conditions = field(status, 'conditions');
+	if (!Array.isArray(conditions)) return undefined;
+	const promoted: unknown = conditions.find((condition: unknown) => field(condition, 'type') === 'Promoted');
+	const time = text(field(promoted, 'lastUpdateTime')) ?? text(field(promoted, 'lastTransitionTime'));
+	return time === undefined ? undefined : `${text(field(promoted, 'reason')) ?? ''}@${time}`;
 }
 
 export function decodeFlaggerBefore(text: unknown): FlaggerBefore | undefined {
@@ -27,9 +40,9 @@ export function decodeFlaggerBefore(text: unknown): FlaggerBefore | undefined {
 	try {
 		const value = JSON.parse(text) as unknown;
 		if (typeof value !== 'object' || value === null) return undefined;
-		const {image, revision} = value as Record<string, unknown>;
+		const {image, revision, outcomeAt} = value as Record<string, unknown>;
 		if (typeof image !== 'string') return undefined;
-		return typeof revision === 'string' ? {image, revision} : {image};
+		return {image, ...(typeof revision === 'string' ? {revision} : {}), ...(typeof outcomeAt === 'string' ? {outcomeAt} : {})};
 	} catch {
 		return undefined;
 	}
@@ -41,13 +54,22 @@ const annotationPath = `/metadata/annotations/${flaggerBeforeAnnotation.replace(
  * The JSON patch that sets IMAGE on the target's first container and records what it had; undefined when the image is
  * already set (a runner repeating the effect). Throws when the target has no container.
  */
-export function flaggerImagePatch(target: Deployment, image: string, revision: string | undefined): JsonPatchOperation[] | undefined {
+export function flaggerImagePatch(
+	target: Deployment,
+	image: string,
+	revision: string | undefined,
+	outcomeAt?: string,
+): JsonPatchOperation[] | undefined {
 	const name = target.metadata?.name ?? '?';
 	const containers = target.spec?.template?.spec?.containers ?? [];
 	const current = containers[0]?.image;
 	if (current === undefined) throw new Error(`Deployment/${name} has no container image to change`);
 	if (current === image) return undefined;
-	const before: FlaggerBefore = revision === undefined ? {image: current} : {image: current, revision};
+	const before: FlaggerBefore = {
+		image: current,
+		...(revision === undefined ? {} : {revision}),
+		...(outcomeAt === undefined ? {} : {outcomeAt}),
+	};
 	return [
 		{op: 'test', path: '/spec/template/spec/containers/0/image', value: current},
 		{op: 'replace', path: '/spec/template/spec/containers/0/image', value: image},
@@ -109,14 +131,22 @@ export function flaggerProgress(observed: FlaggerObservation): Extract<DeliveryI
 	const limit = observed.rollout?.failedChecksLimit;
 	// Flagger writes a new lastAppliedSpec when it takes up a new target: until then its phase is the previous revision's.
 	const seen = applied !== undefined && applied !== observed.before?.revision;
-	const parts = [seen ? phase : `waiting for Flagger to see the new image (${phase})`, `canary ${weight}%`];
+	// A Failed is this revision's once Flagger has written an outcome since the image was set (see the top of the file).
+	const failedNow =
+		phase === 'Failed' && (observed.before?.outcomeAt === undefined || flaggerOutcomeAt(status) !== observed.before.outcomeAt);
+	const state = !seen
+		? `waiting for Flagger to see the new image (${phase})`
+		: phase === 'Failed' && !failedNow
+			? 'waiting for Flagger to start analysing the new image (its last outcome: Failed)'
+			: phase;
+	const parts = [state, `canary ${weight}%`];
 	if (failed > 0 || limit !== undefined) parts.push(`${failed}${limit === undefined ? '' : `/${limit}`} failed checks`);
 	const progress = parts.join(' · ');
 	if (seen && phase === 'Succeeded' && observed.primaryImage === observed.image) {
 		return {kind: 'owner', progress, weight: 100, outcome: 'promoted'};
 	}
 
-	if (seen && phase === 'Failed') {
+	if (seen && failedNow) {
 		const reasons = [observed.rollout?.message, observed.rollout?.analysis?.detail].filter((reason): reason is string => Boolean(reason));
 		const message = reasons.length > 0 ? `Flagger: ${reasons.join('; ')}` : 'Flagger failed the canary analysis';
 		return {kind: 'owner', progress, weight: 0, outcome: 'rolled-back', message};

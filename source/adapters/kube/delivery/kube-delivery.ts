@@ -62,6 +62,7 @@ import {
 	type FlaggerObservation,
 	flaggerBeforeAnnotation,
 	flaggerImagePatch,
+	flaggerOutcomeAt,
 	flaggerProgress,
 	flaggerRevertPatch,
 } from './flagger-owner.ts';
@@ -270,7 +271,7 @@ export class KubeDeliveryPort implements DeliveryPort {
 			const revision = (object.status as {lastAppliedSpec?: unknown} | undefined)?.lastAppliedSpec;
 			let patch: JsonPatchOperation[] | undefined;
 			try {
-				patch = flaggerImagePatch(target, spec.image, typeof revision === 'string' ? revision : undefined);
+				patch = flaggerImagePatch(target, spec.image, typeof revision === 'string' ? revision : undefined, flaggerOutcomeAt(object.status));
 			} catch (error) {
 				throw new PlanError(error instanceof Error ? error.message : String(error));
 			}
