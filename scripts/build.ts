@@ -18,6 +18,7 @@ if (problems.length > 0) {
 	if (process.env['MODELDECK_ALLOW_UNPATCHED'] !== '1') process.exit(1);
 }
 
+const manifest = JSON.parse(await readFile('package.json', 'utf8')) as {name: string; version: string; bin: unknown};
 await rm('dist', {recursive: true, force: true});
 const result = await build({
 	entryPoints: {main: 'source/cli.tsx'},
@@ -31,7 +32,14 @@ const result = await build({
 	minify: process.env['MODELDECK_MINIFY'] !== '0',
 	sourcemap: 'linked',
 	chunkNames: 'chunks/[name]-[hash]',
-	define: {'process.env.NODE_ENV': '"production"'},
+	// Node ≥ 22 has the RegExp v flag; esbuild would otherwise turn every /…/v literal into new RegExp(…, 'v'), which
+	// builds the whole character set when the module loads (string-width's \p{RGI_Emoji} alone took 15–20 ms of start-up).
+	supported: {'regexp-set-notation': true},
+	define: {
+		'process.env.NODE_ENV': '"production"',
+		// What meow would read from package.json on every start (and normalise: licences, repository URLs), built in.
+		MODELDECK_PACKAGE: JSON.stringify({name: manifest.name, version: manifest.version, bin: manifest.bin}),
+	},
 	// Optional peer of Ink, only loaded when DEV=true.
 	external: ['react-devtools-core'],
 	// jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; its ES modules bundle.
@@ -45,10 +53,12 @@ const result = await build({
 	metafile: true,
 	logLevel: 'warning',
 });
-// The bin keeps source/cli.tsx's shebang (its V8 flags); the bundle's copy of it is harmless.
+// The bin keeps source/cli.tsx's shebang (its V8 flags); the bundle's copy of it is harmless. After the Node check
+// comes scripts/bin-start.mjs, which turns Node's compile cache on and imports the bundle.
 const [shebang] = (await readFile('source/cli.tsx', 'utf8')).split('\n', 1);
 const check = await readFile('scripts/check-node.mjs', 'utf8');
-await writeFile('dist/cli.js', `${shebang}\n${check}\nif (!nodeTooOld) import('./main.js');\n`);
+const bin = await readFile('scripts/bin-start.mjs', 'utf8');
+await writeFile('dist/cli.js', `${shebang}\n${check}\n${bin}`);
 await chmod('dist/cli.js', 0o755);
 const outputs = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
 const total = outputs.reduce((sum, [, output]) => sum + output.bytes, 0);

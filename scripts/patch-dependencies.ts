@@ -1,6 +1,6 @@
-// Patches of two dependencies, applied to node_modules when the project is installed (package.json "prepare", which
+// Patches of three dependencies, applied to node_modules when the project is installed (package.json "prepare", which
 // `npm install` and `npm ci` run in this repository but not where the published package is installed), so the
-// component tests, the bundle and the single executable all draw frames with the same code. Run it by hand with
+// component tests, the bundle and the single executable all run the same code. Run it by hand with
 // `npm run patch-dependencies`; `npm run build` and test/unit/ui/dependency-patches.test.ts refuse to go on when it
 // has not run or is out of date.
 //
@@ -13,8 +13,12 @@
 //    sends the whole string through Intl.Segmenter and several Unicode regexes per grapheme. The screens are full of
 //    narrow non-ASCII characters (│ █ ▏ → · … › ✔ and braille charts), so the fast path is widened to characters that
 //    are always one column (source/ui/ink/narrow-characters.ts).
+// 3. meow's bundled dependencies run normalize-package-data when the module loads (semver, hosted-git-info, the SPDX
+//    licence list sorted with localeCompare), every start, whether or not a package.json is ever normalised; modeldeck
+//    hands meow its package fields and never asks for a normalised one. The call is made lazy: ~25 ms less before the
+//    flags are read (bench/RESULTS.md).
 //
-// Each original is kept beside the patched file (output.original.js, index.original.js) and checked against the
+// Each original is kept beside the patched file (output.original.js, index.original.js, dependencies.original.js) and checked against the
 // digest it was written for, and the patch is made again from it every time, so running this twice is harmless and a
 // change to output.ts is picked up. The packages are pinned to exact versions in package.json: a new version means
 // comparing it with the patch first (the message says how).
@@ -78,6 +82,23 @@ export const patchedPackages: PatchedPackage[] = [
 			const search = 'if (/^[\\u0020-\\u007E]*$/.test(string)) {';
 			if (!original.includes(search)) throw new Error(`string-width's fast path "${search}" is not in its index.js`);
 			return original.replace(search, `if (/^[${narrowClass}]*$/.test(string)) {`);
+		},
+	},
+	{
+		name: 'meow',
+		version: '14.1.0',
+		file: 'build/dependencies.js',
+		original: 'build/dependencies.original.js',
+		digest: 'b8a6bc10fd20a7a5066d87bc3d93a340d58f2dd07bfdc2ee1d96ab9bf47dc446',
+		howToUpdate:
+			'check whether its build/dependencies.js still runs normalize-package-data when the module loads (the line this patch makes lazy; drop the patch if it no longer does)',
+		patch: async (original) => {
+			const search = 'var normalizeExports = requireNormalize();\nconst normalizePackageData = getDefaultExportFromCjs(normalizeExports);';
+			if (!original.includes(search)) throw new Error(`meow's eager "${search}" is not in its build/dependencies.js`);
+			return original.replace(
+				search,
+				'const normalizePackageData = (...parameters) => getDefaultExportFromCjs(requireNormalize())(...parameters);',
+			);
 		},
 	},
 ];
@@ -150,7 +171,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
 	const root = path.resolve(process.argv[2] ?? path.join(repository, 'node_modules'));
 	try {
 		await applyPatches(root);
-		console.log(`patched ${patchedPackages.map((spec) => `${spec.name} ${spec.version}`).join(' and ')} in ${root}`);
+		console.log(`patched ${patchedPackages.map((spec) => `${spec.name} ${spec.version}`).join(', ')} in ${root}`);
 	} catch (error) {
 		console.error(error instanceof Error ? error.message : String(error));
 		process.exitCode = 1;

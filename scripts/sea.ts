@@ -128,7 +128,7 @@ const optionalRequires = new Set(['bufferutil', 'utf-8-validate', 'supports-colo
 export async function bundle(outfile: string): Promise<string> {
 	const problems = await patchProblems('node_modules');
 	if (problems.length > 0) throw new Error(problems.join('\n'));
-	const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {name: string; version: string};
+	const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as {name: string; version: string; bin: unknown};
 	const result = await build({
 		entryPoints: ['scripts/sea-entry.ts'],
 		outfile,
@@ -138,12 +138,14 @@ export async function bundle(outfile: string): Promise<string> {
 		target: 'node24',
 		minify: true,
 		legalComments: 'none',
+		// As scripts/build.ts: /…/v literals stay literals (new RegExp(…, 'v') builds the whole set at load).
+		supported: {'regexp-set-notation': true},
 		define: {
 			'process.env.NODE_ENV': '"production"',
 			// No file holds the bundle: import.meta.url is the executable's own path (createRequire() and meow need one), and
 			// the version meow would read from package.json is built in.
 			'import.meta': '__modeldeckImportMeta',
-			MODELDECK_PACKAGE: JSON.stringify({name: manifest.name, version: manifest.version}),
+			MODELDECK_PACKAGE: JSON.stringify({name: manifest.name, version: manifest.version, bin: manifest.bin}),
 		},
 		banner: {js: "var __modeldeckImportMeta={url:require('node:url').pathToFileURL(process.execPath).href};"},
 		alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},

@@ -63,7 +63,10 @@ function meowFlags(flags: readonly FlagDef[]): AnyFlags {
 	return result;
 }
 
-/** Set by the single executable's build (scripts/sea.ts), which has no package.json beside it for meow to read. */
+/**
+ * package.json's name, version and bin, built into the bundle and the single executable (scripts/build.ts, sea.ts), so
+ * that meow neither looks for the file nor reads it at every start. Run from source (the tests), meow finds it.
+ */
 declare const MODELDECK_PACKAGE: Record<string, unknown> | undefined;
 let manifest: Record<string, unknown> | undefined = typeof MODELDECK_PACKAGE === 'undefined' ? undefined : MODELDECK_PACKAGE;
 

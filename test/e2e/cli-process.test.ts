@@ -3,7 +3,7 @@
  * API servers that misbehave are real sockets: one that accepts connections and never answers, and a closed port.
  * `npm test` builds dist/ before the tests run.
  */
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -156,6 +156,33 @@ describe.concurrent('arguments, help and settings', () => {
 		const result = await run(['--version']);
 		expect(result).toMatchObject({code: 0, stderr: ''});
 		expect(result.stdout).toBe(`${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+	});
+
+	it("keeps Node's compile cache per user (~/.cache or $XDG_CACHE_HOME), none when it is turned off, and starts when it cannot write one", async () => {
+		const home = mkdtempSync(path.join(directory, 'home-'));
+		const start = async (env: Record<string, string>) => {
+			const {NODE_COMPILE_CACHE: _set, NODE_DISABLE_COMPILE_CACHE: _off, XDG_CACHE_HOME: _xdg, ...inherited} = process.env;
+			const result = await runProcess(process.execPath, [cli, 'status', '--demo', '--json'], {
+				env: {...inherited, HOME: home, MODELDECK_CONFIG_DIR: mkdtempSync(path.join(directory, 'config-')), KUBECONFIG: '', ...env},
+				livenessMs: 20_000,
+				label: 'modeldeck status --demo --json',
+			});
+			expect(result).toMatchObject({code: 0, stderr: ''});
+			expect(JSON.parse(result.stdout)).toHaveProperty('models');
+		};
+		const cached = (folder: string) => (existsSync(folder) ? readdirSync(folder, {recursive: true}).length : 0);
+
+		await start({NODE_DISABLE_COMPILE_CACHE: '1'});
+		expect(cached(path.join(home, '.cache'))).toBe(0);
+		await start({});
+		expect(cached(path.join(home, '.cache/modeldeck/compile-cache'))).toBeGreaterThan(1);
+		const xdg = mkdtempSync(path.join(directory, 'xdg-'));
+		await start({XDG_CACHE_HOME: xdg});
+		expect(cached(path.join(xdg, 'modeldeck/compile-cache'))).toBeGreaterThan(1);
+		// A cache folder that cannot be made (a file is in its place): modeldeck runs as without a cache.
+		const blocked = mkdtempSync(path.join(directory, 'blocked-'));
+		writeFileSync(path.join(blocked, 'modeldeck'), 'not a folder');
+		await start({XDG_CACHE_HOME: blocked});
 	});
 
 	it('--help lists --yes and --json', async () => {

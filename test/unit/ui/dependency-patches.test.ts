@@ -1,6 +1,6 @@
-// The patches of Ink's Output and string-width (scripts/patch-dependencies.ts), applied to node_modules at install so
-// the tests and the bundle draw with the same code: they must change speed and what is kept only, never what is drawn,
-// and they hold only for the exact versions they were written for.
+// The patches of Ink's Output, string-width and meow (scripts/patch-dependencies.ts), applied to node_modules at install
+// so the tests and the bundle run the same code: they must change speed and what is kept only, never what is drawn or
+// parsed, and they hold only for the exact versions they were written for.
 import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -59,7 +59,7 @@ describe('the patched packages', () => {
 		}
 
 		const before = (await patchProblems(root)) as string[];
-		expect(before).toHaveLength(2);
+		expect(before).toHaveLength(patchedPackages.length);
 		expect(before[0]).toMatch(
 			/ink[/\\]build[/\\]output\.js is not patched, or was patched from an older source\/ui\/ink: run npm run patch-dependencies/,
 		);
@@ -266,4 +266,58 @@ it('the replacement Output’s fast path draws every one-column character as Ink
 
 	expect(characters.length).toBeGreaterThan(800);
 	expect(differing).toEqual([]);
+});
+
+describe('the patched meow', () => {
+	type Dependencies = {n: (manifest: Record<string, unknown>) => void};
+	// A fresh instance of each file: the module is evaluated here, not reused from an earlier import.
+	const fresh = async (file: string): Promise<{module: Dependencies; localeCompares: number}> => {
+		const compare = String.prototype.localeCompare;
+		let localeCompares = 0;
+		String.prototype.localeCompare = function (this: string, ...rest: Parameters<typeof compare>) {
+			localeCompares++;
+			return compare.apply(this, rest);
+		};
+		try {
+			const module = (await import(`${moduleUrl(file)}?instance=${Math.random()}`)) as Dependencies;
+			return {module, localeCompares};
+		} finally {
+			String.prototype.localeCompare = compare;
+		}
+	};
+
+	it('does not normalise package data when it loads, as its own file does (sorting the SPDX licence list)', async () => {
+		expect((await fresh('meow/build/dependencies.original.js')).localeCompares).toBeGreaterThan(0);
+		expect((await fresh('meow/build/dependencies.js')).localeCompares).toBe(0);
+	});
+
+	it('normalises a package.json as its own file does, when asked', async () => {
+		const [patchedMeow, originalMeow] = [
+			(await fresh('meow/build/dependencies.js')).module,
+			(await fresh('meow/build/dependencies.original.js')).module,
+		];
+		const manifest = fc.record(
+			{
+				name: fc.constantFrom('modeldeck', '@team/console', 'x'),
+				version: fc.constantFrom('0.1.0', '1.2.3-rc.1', 'v2.0.0'),
+				license: fc.constantFrom('MIT', 'Apache 2', 'GPL-3.0-or-later', 'mit', 'BSD'),
+				repository: fc.constantFrom('github:team/console', 'https://github.com/team/console.git', {
+					type: 'git',
+					url: 'git@gitlab.com:a/b.git',
+				}),
+				description: fc.string({maxLength: 20}),
+				bin: fc.constantFrom('cli.js', {modeldeck: 'dist/cli.js'}),
+			},
+			{requiredKeys: ['name', 'version']},
+		);
+		fc.assert(
+			fc.property(manifest, (data) => {
+				const [left, right] = [structuredClone(data), structuredClone(data)];
+				patchedMeow.n(left);
+				originalMeow.n(right);
+				expect(left).toEqual(right);
+			}),
+			{numRuns: 50},
+		);
+	});
 });
