@@ -86,11 +86,13 @@ async function main(): Promise<number> {
 	}
 
 	trace('flags parsed');
-	// The first lists go out before anything else loads, so that the API server serves them meanwhile
-	// (adapters/kube/early-lists.ts); they need only the settings and the kubeconfig, context and namespace flags, and
-	// are dropped if the flags turn out wrong.
+	// The first lists go out before anything else loads, the settings included, so that the API server serves them
+	// meanwhile (adapters/kube/early-lists.ts); they need only the kubeconfig, context and namespace flags, and are
+	// dropped if the flags or the settings turn out to ask for something else (several contexts), or wrong.
 	const settingsModule = import('./settings/settings.ts');
-	const earlyListsModule = parsed.values.has('demo') ? undefined : import('./adapters/kube/early-lists.ts');
+	earlyLists = parsed.values.has('demo')
+		? undefined
+		: await sendEarlyLists(consoleFlagValues(parsed.values), import('./adapters/kube/early-lists.ts'));
 	const {loadSettings, contextSettings, SettingsError} = await settingsModule;
 	let loaded;
 	try {
@@ -106,17 +108,24 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
-	earlyLists = await sendEarlyLists(consoleFlagValues(parsed.values), settings, earlyListsModule);
+	// The settings' showContexts (with no --context) shows several contexts at once, which have no early lists.
+	if (earlyLists && parsed.values.get('context') === undefined && (settings.showContexts?.length ?? 0) > 0) {
+		earlyLists.discard();
+		earlyLists = undefined;
+	}
+
 	// Yoga (Ink's layout engine) loads its WebAssembly through fetch() when fetch exists, which costs Node's whole
 	// HTTP client at start-up; without fetch it decodes the inline bytes directly. fetch comes back right after.
 	const fetchDescriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
 	Object.defineProperty(globalThis, 'fetch', {value: undefined, configurable: true, writable: true});
 	// Start loading everything the first frame needs at once.
-	const demoModule = import('./demo/index.ts');
+	// The demo (its simulation) loads only for --demo; the scenario names the flags are checked against are small.
+	const demoModule = parsed.values.has('demo') ? import('./demo/index.ts') : undefined;
+	const scenariosModule = import('./demo/scenarios.ts');
 	const appModule = import('./app.tsx');
 	const themeModule = import('./ui/theme.ts');
 	const analysisModule = loadAnalysis();
-	const {scenarioNames} = await demoModule;
+	const {scenarioNames} = await scenariosModule;
 	const validated = validateConsoleFlags(consoleFlagValues(parsed.values), scenarioNames);
 	if ('errors' in validated) {
 		process.stderr.write(`${validated.errors.join('\n')}\n`);
@@ -147,7 +156,7 @@ async function main(): Promise<number> {
 	let readOnlyReason = options.readOnly ? '--read-only' : settingsReadOnly;
 	let contextNamespace: string | undefined;
 	if (options.demo) {
-		const {createDemoSources} = await demoModule;
+		const {createDemoSources} = await (demoModule ?? import('./demo/index.ts'));
 		// Benchmarks size the demo with these; they are not flags because operators never need them.
 		const rate = Number(process.env['MODELDECK_DEMO_RATE'] ?? Number.NaN);
 		const extraModels = Number(process.env['MODELDECK_DEMO_EXTRA_MODELS'] ?? Number.NaN);
@@ -371,11 +380,9 @@ async function sendEarlyLists(
 		allNamespaces?: boolean | undefined;
 		kubeconfig?: string | undefined;
 	},
-	settings: import('./settings/settings.ts').Settings,
-	module: Promise<typeof import('./adapters/kube/early-lists.ts')> | undefined,
+	module: Promise<typeof import('./adapters/kube/early-lists.ts')>,
 ) {
-	const several = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
-	if (several || !module) return undefined;
+	if (options.context?.includes(',')) return undefined;
 	const {startEarlyLists} = await module;
 	const early = startEarlyLists(kubeconfigPath(options), options.context, options.allNamespaces ? 'all' : options.namespace);
 	if (early) trace('early lists sent');

@@ -26,7 +26,6 @@ import path from 'node:path';
 import tls from 'node:tls';
 import {parse} from 'yaml';
 import type {Model} from '../../domain/types.ts';
-import {buildModels} from './build-models.ts';
 import type {Conventions} from './conventions.ts';
 import type {ClusterSnapshot} from './discovery/snapshot.ts';
 import {traceStartup} from '../startup-trace.ts';
@@ -246,6 +245,8 @@ export class EarlyLists {
 	 * taken first. Flagger's Events are waited for only when there are Canaries.
 	 */
 	async models(conventions?: Conventions): Promise<Model[] | undefined> {
+		// Discovery loads while the lists are on their way: this module, which sends them, stays small.
+		const discovery = import('./build-models.ts');
 		const snapshot: ClusterSnapshot = {};
 		const answers = new Map<WatchedKind['key'], Promise<Parsed> | undefined>();
 		for (const [kind, key] of this.#keys) answers.set(kind, this.#parsed(key));
@@ -270,10 +271,10 @@ export class EarlyLists {
 		const needed = (snapshot.inferenceServices?.length ?? 0) > 0 || (snapshot.rollouts?.length ?? 0) > 0;
 		if (needed || pods.every((kind) => this.#arrived.has(kind.key))) {
 			if ((await Promise.all(pods.map(read))).includes(false)) return undefined;
-			return buildModels(snapshot, conventions);
+			return (await discovery).buildModels(snapshot, conventions);
 		}
 
-		return buildModels({...snapshot, podsPending: true}, conventions);
+		return (await discovery).buildModels({...snapshot, podsPending: true}, conventions);
 	}
 
 	/** Drops every response not taken, aborting its request (another context or namespace is watched, or none). */

@@ -169,12 +169,24 @@ const snapshotLists: Record<string, keyof ClusterSnapshot> = {
  * unless the step that found it set one already (a Rollout, a Canary, an InferenceService own their models).
  */
 export function markOwners(analyses: ModelAnalysis[], snapshot: ClusterSnapshot): void {
+	// Each kind's objects by namespace and name, indexed when first asked for: a scan per candidate was quadratic in the
+	// fleet (300 models against 600 Deployments: half a million comparisons at start-up).
+	const indexes = new Map<string, Map<string, KubeObject>>();
 	const find = (kind: string, namespace: string, name: string): KubeObject | undefined => {
 		const list = snapshotLists[kind];
 		if (!list) return undefined;
-		return (snapshot[list] as KubeObject[] | undefined)?.find(
-			(object) => object.metadata?.name === name && namespaceOf(object) === namespace,
-		);
+		let index = indexes.get(list);
+		if (!index) {
+			index = new Map();
+			for (const object of (snapshot[list] as KubeObject[] | undefined) ?? []) {
+				const key = `${namespaceOf(object)}/${object.metadata?.name}`;
+				// The first of a name, as the scan found it.
+				if (!index.has(key)) index.set(key, object);
+			}
+			indexes.set(list, index);
+		}
+
+		return index.get(`${namespace}/${name}`);
 	};
 
 	const rolloutsByNamespace = new Map<string, Rollout[]>();
