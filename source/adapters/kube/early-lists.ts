@@ -8,13 +8,6 @@
  * the console draws its first rows from them, and loads the client after. Each list is parsed (and cut to what the watch
  * keeps, trim.ts) once, for the first models and the watch alike.
  *
- * Pods and ReplicaSets (at 600 Deployments three quarters of the bytes: 4.6 and 2.0 MB of JSON against 2.1 for the
- * Deployments) are asked for once the Deployments are in, so that the API server, which encodes every list at once on
- * the same cores, serves the Deployments first; and the first models do not wait for them. A Deployment's readiness is
- * in its own status; only restarts and pod problems need the pods, and the first models say those are not known yet
- * (`podsPending`) rather than none. Where versions are made of pods or ReplicaSets (KServe revisions, Argo Rollouts),
- * the first models wait for them.
- *
  * Only for kubeconfigs whose credentials are plain (a token or token file, a client certificate, a username and
  * password; a CA or insecure-skip-tls-verify; no proxy): anything else (exec plugins, auth providers, impersonation,
  * proxies) waits for the Kubernetes client, which knows them.
@@ -171,8 +164,6 @@ export class EarlyLists {
 	/** The namespace listed; undefined: every one. */
 	readonly namespace: string | undefined;
 	readonly #responses = new Map<string, {kind: WatchedKind; response: Promise<EarlyResponse>; parsed?: Promise<Parsed>}>();
-	/** The answers already in (parsed or failed), by kind: what the first models can use without waiting. */
-	readonly #arrived = new Map<WatchedKind['key'], Parsed>();
 	/** Aborts the requests not taken. */
 	readonly #untaken = new Map<string, AbortController>();
 	readonly #keys = new Map<WatchedKind['key'], string>();
@@ -191,22 +182,16 @@ export class EarlyLists {
 			: new http.Agent({keepAlive: true, maxSockets: kinds.length});
 		const shared = {...access, options: {...rest, ...secure, agent}};
 		const sent: Array<Promise<EarlyResponse>> = [];
-		let deploymentsIn: Promise<unknown> = Promise.resolve();
 		for (const kind of kinds) {
 			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
 			const controller = new AbortController();
-			const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
-			const response = deferredKinds.has(kind.key)
-				? deploymentsIn.then(() => (signal.aborted ? Promise.reject(signal.reason) : send(shared, key, signal)))
-				: send(shared, key, signal);
-			if (kind.key === 'deployments') deploymentsIn = response.catch(() => undefined);
+			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
 			sent.push(response);
 			this.#untaken.set(key, controller);
 			this.#keys.set(kind.key, key);
 			// A failure is found again by the ordinary request that replaces it. Parsed when first asked for.
 			response.catch(() => undefined);
 			this.#responses.set(key, {kind, response});
-			void this.#parsed(key)?.then((answer) => this.#arrived.set(kind.key, answer));
 		}
 
 		void Promise.allSettled(sent).then(() => agent.destroy());
@@ -261,20 +246,11 @@ export class EarlyLists {
 			return kind.optional && (answer.status === 404 || answer.status === 403);
 		};
 		const kinds = watchedKinds(conventions);
-		const later = kinds.filter((kind) => kind.key === 'canaryEvents' || deferredKinds.has(kind.key));
+		const later = kinds.filter((kind) => kind.key === 'canaryEvents');
 		const first = await Promise.all(kinds.filter((kind) => !later.includes(kind)).map(read));
 		if (first.includes(false)) return undefined;
-		if ((snapshot.canaries?.length ?? 0) > 0 && !(await read(kinds.find((kind) => kind.key === 'canaryEvents')!))) return undefined;
-		// KServe's revisions and Argo Rollouts' versions are made of pods and ReplicaSets: those are waited for. Otherwise
-		// they are taken if they are in already, and else the models say the pods are not listed yet.
-		const pods = kinds.filter((kind) => deferredKinds.has(kind.key));
-		const needed = (snapshot.inferenceServices?.length ?? 0) > 0 || (snapshot.rollouts?.length ?? 0) > 0;
-		if (needed || pods.every((kind) => this.#arrived.has(kind.key))) {
-			if ((await Promise.all(pods.map(read))).includes(false)) return undefined;
-			return (await discovery).buildModels(snapshot, conventions);
-		}
-
-		return (await discovery).buildModels({...snapshot, podsPending: true}, conventions);
+		if ((snapshot.canaries?.length ?? 0) > 0 && (await Promise.all(later.map(read))).includes(false)) return undefined;
+		return (await discovery).buildModels(snapshot, conventions);
 	}
 
 	/** Drops every response not taken, aborting its request (another context or namespace is watched, or none). */
@@ -284,9 +260,6 @@ export class EarlyLists {
 		this.#responses.clear();
 	}
 }
-
-/** The lists asked for once the Deployments are in, which the first models need not wait for (see the top). */
-const deferredKinds = new Set<WatchedKind['key']>(['pods', 'replicaSets']);
 
 function send(access: EarlyAccess, key: string, signal: AbortSignal): Promise<EarlyResponse> {
 	return new Promise((resolve, reject) => {

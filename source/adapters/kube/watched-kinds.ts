@@ -9,7 +9,7 @@ import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from './trim
 
 export interface WatchedKind {
 	/** The snapshot list this kind fills. */
-	key: Exclude<keyof ClusterSnapshot, 'podsPending'>;
+	key: keyof ClusterSnapshot;
 	type: ResourceType;
 	labelSelector?: string;
 	fieldSelector?: string;
