@@ -18,10 +18,10 @@
 //    hands meow its package fields and never asks for a normalised one. The call is made lazy: ~25 ms less before the
 //    flags are read (bench/RESULTS.md).
 //
-// Each original is kept beside the patched file (output.original.js, index.original.js, dependencies.original.js) and checked against the
-// digest it was written for, and the patch is made again from it every time, so running this twice is harmless and a
-// change to output.ts is picked up. The packages are pinned to exact versions in package.json: a new version means
-// comparing it with the patch first (the message says how).
+// Each original is kept beside the patched file (output.original.js, index.original.js, dependencies.original.js)
+// and checked against the digest it was written for, and the patch is made again from it every time, so running this
+// twice is harmless and a change to output.ts is picked up. The packages are pinned to exact versions in package.json:
+// a new version means comparing it with the patch first (the message says how).
 import {createHash} from 'node:crypto';
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';

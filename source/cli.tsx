@@ -108,8 +108,8 @@ async function main(): Promise<number> {
 
 	const {settings} = loaded;
 	trace('settings loaded');
-	// The settings' showContexts (with no --context) shows several contexts at once, which have no early lists.
-	if (earlyLists && parsed.values.get('context') === undefined && (settings.showContexts?.length ?? 0) > 0) {
+	// Several contexts at once have no early lists; the settings' showContexts is known only now.
+	if (earlyLists && severalContexts(consoleFlagValues(parsed.values).context, settings)) {
 		earlyLists.discard();
 		earlyLists = undefined;
 	}
@@ -324,8 +324,7 @@ async function multiSources(
 	contextSettings: typeof import('./settings/settings.ts').contextSettings,
 	settingsFile: string,
 ): Promise<{sources: import('./domain/ports.ts').Sources} | {context?: string} | {error: string}> {
-	const listed = options.context?.includes(',') || (options.context === undefined && (settings.showContexts?.length ?? 0) > 0);
-	if (!listed) return {};
+	if (!severalContexts(options.context, settings)) return {};
 	const {readKubeconfigContexts} = await import('./adapters/kube/kubeconfig-contexts.ts');
 	const {chooseContexts} = await import('./adapters/multi/context-list.ts');
 	const known = (await readKubeconfigContexts(kubeconfig, undefined))?.contexts ?? [];
@@ -372,6 +371,14 @@ const firstFrameDrawn = new Promise<void>((resolve) => {
 /** Sent at start-up (one context only); whatever the console did not take is dropped when main() ends. */
 let earlyLists: import('./adapters/kube/early-lists.ts').EarlyLists | undefined;
 
+/**
+ * Whether several contexts are shown at once: `--context a,b`, else the settings' showContexts (when the settings are
+ * not read yet, only the flag can say so).
+ */
+function severalContexts(context: string | undefined, settings?: import('./settings/settings.ts').Settings): boolean {
+	return context?.includes(',') === true || (context === undefined && (settings?.showContexts?.length ?? 0) > 0);
+}
+
 /** The first lists of one context, sent before the Kubernetes client loads; none for several contexts at once. */
 async function sendEarlyLists(
 	options: {
@@ -382,7 +389,7 @@ async function sendEarlyLists(
 	},
 	module: Promise<typeof import('./adapters/kube/early-lists.ts')>,
 ) {
-	if (options.context?.includes(',')) return undefined;
+	if (severalContexts(options.context)) return undefined;
 	const {startEarlyLists} = await module;
 	const early = startEarlyLists(kubeconfigPath(options), options.context, options.allNamespaces ? 'all' : options.namespace);
 	if (early) trace('early lists sent');
