@@ -337,9 +337,17 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 	let emitted = false;
 	// Problems with optional kinds (a CRD, autoscalers) are said after the first list of models: the models come first,
 	// and an error before them always means the models cannot be listed at all.
-	const deferred: SourceError[] = [];
+	const deferred = new Map<string, SourceError>();
 	// One message per problem until everything is healthy again: ten informers failing for one reason say it once.
+	// Only what was said: a message held back for an optional kind is still said when a kind the models need (or the
+	// heartbeat) meets it — a refused token answers every kind alike, and whichever fails first must not silence it.
 	const reported = new Set<string>();
+	const say = (message: string, error: SourceError) => {
+		if (reported.has(message)) return;
+		reported.add(message);
+		deferred.delete(message);
+		options.onError(error);
+	};
 
 	const emit = () => {
 		timer = undefined;
@@ -361,7 +369,9 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 		options.onChange(models);
 		if (!emitted) {
 			emitted = true;
-			for (const error of deferred.splice(0)) if (!stopped) options.onError(error);
+			const held = [...deferred];
+			deferred.clear();
+			for (const [message, error] of held) if (!stopped) say(message, error);
 		}
 	};
 
@@ -380,11 +390,10 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 						server: http.server,
 						user: http.user,
 					});
-			if (reported.has(message)) return;
-			reported.add(message);
 			const sourceError: SourceError = {source: 'cluster', message: `${message} — retrying`};
-			if (kind.optional && !emitted) deferred.push(sourceError);
-			else options.onError(sourceError);
+			if (kind.optional && !emitted) {
+				if (!reported.has(message) && !deferred.has(message)) deferred.set(message, sourceError);
+			} else say(message, sourceError);
 		},
 		healthy() {
 			if (informers.some((informer) => informer.state === 'failing')) return;
@@ -423,10 +432,7 @@ export function watchModels(options: ModelWatchOptions): Unsubscribe {
 			const message = timedOut
 				? `the API server at ${http.server} did not answer within ${timing.requestTimeoutMs / 1000} s; is it overloaded, or the network to it down?`
 				: describeKubeError(error, {verb: 'get', resource: 'version', server: http.server, user: http.user});
-			if (!reported.has(message)) {
-				reported.add(message);
-				options.onError({source: 'cluster', message: `${message} — retrying`, ...(timedOut ? {timedOut} : {})});
-			}
+			say(message, {source: 'cluster', message: `${message} — retrying`, ...(timedOut ? {timedOut} : {})});
 		} finally {
 			if (!stopped) {
 				heartbeatTimer = setTimeout(() => void heartbeat(), timing.heartbeatMs);
