@@ -8,6 +8,7 @@ import {clusterProblem} from '../console/cluster-health.ts';
 import {clusterColumn, columns as allColumns, layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
 import {pad, truncate, weightBar} from './format.ts';
+import {styled} from './ink/paint.ts';
 import type {Theme} from './theme.ts';
 
 export function toneColor(theme: Theme, tone: Tone): string | undefined {
@@ -42,18 +43,19 @@ export function toneColor(theme: Theme, tone: Tone): string | undefined {
 	}
 }
 
-function CellText({column, cell, theme, background}: {column: Column; cell: Cell; theme: Theme; background: string | undefined}) {
+/**
+ * One cell, coloured as the nested <Text> elements it once was drew it (test/components/fleet-row-text.test.tsx holds
+ * the two equal): the cell's colour, then the row's background, which Ink's inner texts inherit.
+ */
+function cellText(column: Column, cell: Cell, theme: Theme, background: string | undefined): string {
 	if (cell.tone === 'badge') {
 		// A context's badge: its label in its colour (inverse), the rest of the cell plain; bold alone without colours.
 		const label = truncate(cell.text, column.width);
 		const colored = theme.name !== 'none' && cell.color !== undefined;
-		return (
-			<Text backgroundColor={background}>
-				<Text bold inverse={colored} color={colored ? cell.color : undefined}>
-					{label}
-				</Text>
-				{' '.repeat(Math.max(0, column.width - label.length))}
-			</Text>
+		return styled(
+			styled(label, {color: colored ? cell.color : undefined, backgroundColor: background, bold: true, inverse: colored}) +
+				' '.repeat(Math.max(0, column.width - label.length)),
+			{backgroundColor: background},
 		);
 	}
 
@@ -61,25 +63,22 @@ function CellText({column, cell, theme, background}: {column: Column; cell: Cell
 		const weight = Number(cell.text);
 		const label = `${weight}%`.padStart(4);
 		const bar = weightBar(weight, Math.max(0, column.width - 5));
-		return (
-			<Text backgroundColor={background}>
-				<Text color={theme.bar.filled}>{bar.filled}</Text>
-				<Text color={theme.bar.empty}>{bar.empty}</Text>
-				<Text> {label}</Text>
-			</Text>
+		return styled(
+			styled(bar.filled, {color: theme.bar.filled, backgroundColor: background}) +
+				styled(bar.empty, {color: theme.bar.empty, backgroundColor: background}) +
+				styled(` ${label}`, {backgroundColor: background}),
+			{backgroundColor: background},
 		);
 	}
 
-	return (
-		<Text color={toneColor(theme, cell.tone)} backgroundColor={background}>
-			{pad(cell.text, column.width, column.align)}
-		</Text>
-	);
+	return styled(pad(cell.text, column.width, column.align), {color: toneColor(theme, cell.tone), backgroundColor: background});
 }
 
 /**
- * One version's row. Memoised: rows come from a memoised selector, so on a frame where only the clock or another
- * part of the screen changed, React skips every row.
+ * One version's row, as one pre-coloured text: a row of nested <Text> elements (one or more per cell, each with its
+ * context provider) made ~100 React elements a row for Ink to reconcile, squash and sanitise level by level, and the
+ * first frame of a big fleet waited on it. Memoised: rows come from a memoised selector, so on a frame where only the
+ * clock or another part of the screen changed, React skips every row.
  */
 const FleetRowLine = memo(function FleetRowLine({
 	row,
@@ -97,28 +96,34 @@ const FleetRowLine = memo(function FleetRowLine({
 	/** Why this row's cluster is stale or down (several clusters shown), said in the FLAGS column. */
 	stale?: string | undefined;
 }) {
-	const limits = thresholdsFor(row.model, thresholds);
-	// A selection background where colours exist; inverse video without colours.
-	const background = selected ? theme.text.selection : undefined;
+	const {text, style} = fleetRowText(row, selected, chosen, thresholds, theme, stale);
 	return (
 		<Box>
-			<Text inverse={selected && !background && theme.text.inverse} bold={selected} backgroundColor={background}>
-				{selected ? '›' : ' '}
-				{chosen.map((column, columnIndex) => (
-					<Text key={column.id} backgroundColor={background}>
-						<CellText
-							column={column}
-							cell={stale !== undefined && column.id === 'flags' ? {text: `stale: ${stale}`, tone: 'warning'} : column.render(row, limits)}
-							theme={theme}
-							background={background}
-						/>
-						{columnIndex < chosen.length - 1 ? ' ' : ''}
-					</Text>
-				))}
-			</Text>
+			<Text {...style}>{text}</Text>
 		</Box>
 	);
 });
+
+/** A fleet row's text, its cells coloured already, and the style of the <Text> that draws it. */
+export function fleetRowText(
+	row: FleetRow,
+	selected: boolean,
+	chosen: readonly Column[],
+	thresholds: ThresholdSettings,
+	theme: Theme,
+	stale: string | undefined,
+): {text: string; style: {inverse: boolean; bold: boolean; backgroundColor: string | undefined}} {
+	const limits = thresholdsFor(row.model, thresholds);
+	// A selection background where colours exist; inverse video without colours.
+	const background = selected ? theme.text.selection : undefined;
+	let text = selected ? '›' : ' ';
+	chosen.forEach((column, columnIndex) => {
+		const cell =
+			stale !== undefined && column.id === 'flags' ? {text: `stale: ${stale}`, tone: 'warning' as const} : column.render(row, limits);
+		text += styled(cellText(column, cell, theme, background) + (columnIndex < chosen.length - 1 ? ' ' : ''), {backgroundColor: background});
+	});
+	return {text, style: {inverse: selected && !background && theme.text.inverse, bold: selected, backgroundColor: background}};
+}
 
 export function FleetTable({state, width, height}: {state: AppState; width: number; height: number}) {
 	const theme = useTheme();

@@ -17,10 +17,10 @@ function colours(theme: Theme): Array<string | undefined> {
 		.filter((value): value is string | undefined => typeof value !== 'boolean');
 }
 
-it('colours every theme colour, and the other forms Ink accepts, exactly as Ink does at every colour level', async () => {
+it('colours every theme colour, and the other forms Ink accepts, exactly as Ink does at every colour level, text and background', async () => {
 	// Ink's package exports hide build/colorize.js: import it by path (it shares this chalk instance).
 	const {default: colorize} = (await import(pathToFileURL(path.resolve('node_modules/ink/build/colorize.js')).href)) as {
-		default: (text: string, color: string | undefined, type: 'foreground') => string;
+		default: (text: string, color: string | undefined, type: 'foreground' | 'background') => string;
 	};
 	const candidates = [
 		...colours(fullTheme),
@@ -39,7 +39,10 @@ it('colours every theme colour, and the other forms Ink accepts, exactly as Ink 
 	for (const level of [0, 1, 2, 3] as const) {
 		chalk.level = level;
 		for (const colour of candidates) {
-			for (const text of ['ok', '12.5 ', 'a\u001b[1mb']) expect(paint(text, colour)).toBe(colorize(text, colour, 'foreground'));
+			for (const text of ['ok', '12.5 ', 'a\u001b[1mb']) {
+				expect(paint(text, colour)).toBe(colorize(text, colour, 'foreground'));
+				expect(paint(text, colour, 'background')).toBe(colorize(text, colour, 'background'));
+			}
 		}
 	}
 
