@@ -89,11 +89,12 @@ async function main(): Promise<number> {
 	// The first lists go out before anything else loads, the settings included, so that the API server serves them
 	// meanwhile (adapters/kube/early-lists.ts); they need only the kubeconfig, context and namespace flags, and are
 	// dropped if the flags or the settings turn out to ask for something else (several contexts), or wrong.
-	const settingsModule = import('./settings/settings.ts');
+	// The settings module (conf, its schema validator) is asked for only once they are out: modules are evaluated one
+	// at a time, and the lists' module must not wait behind it.
 	earlyLists = parsed.values.has('demo')
 		? undefined
 		: await sendEarlyLists(consoleFlagValues(parsed.values), import('./adapters/kube/early-lists.ts'));
-	const {loadSettings, contextSettings, SettingsError} = await settingsModule;
+	const {loadSettings, contextSettings, SettingsError} = await import('./settings/settings.ts');
 	let loaded;
 	try {
 		loaded = await loadSettings();
