@@ -56,6 +56,8 @@ const walls: number[] = [];
 const rssFigures: number[] = [];
 const stages = new Map<string, number[]>();
 const cpuByStage = new Map<string, number[]>();
+/** The main thread's own CPU time by then (process.threadCpuUsage, Node ≥ 23.9): the process's includes V8's helpers. */
+const mainByStage = new Map<string, number[]>();
 for (let run = 0; run < runs; run++) {
 	const traceFile = path.join(work, `trace-${run}.txt`);
 	const probeFile = path.join(work, `probe-${run}.jsonl`);
@@ -106,7 +108,7 @@ for (let run = 0; run < runs; run++) {
 	terminal.kill();
 	const trace = readFileSync(traceFile, 'utf8')
 		.split('\n')
-		.map((line) => /^\[startup\] (.*) (\d+) ms cpu (\d+) ms$/.exec(line))
+		.map((line) => /^\[startup\] (.*) (\d+) ms cpu (\d+) ms(?: main (\d+) ms)?$/.exec(line))
 		.filter((match) => match !== null);
 	for (const match of trace) {
 		if (match[1]!.startsWith('render took')) continue;
@@ -114,13 +116,14 @@ for (let run = 0; run < runs; run++) {
 		list.push(Number(match[2]));
 		stages.set(match[1]!, list);
 		cpuByStage.set(match[1]!, [...(cpuByStage.get(match[1]!) ?? []), Number(match[3])]);
+		if (match[4] !== undefined) mainByStage.set(match[1]!, [...(mainByStage.get(match[1]!) ?? []), Number(match[4])]);
 	}
 
 	const spaces = Object.entries(probe.spaces as Record<string, {committed: number; used: number}>)
 		.map(([name, space]) => `${name.replace('_space', '')} ${mb(space.committed)}/${mb(space.used)}`)
 		.join(', ');
 	console.log(
-		`run ${run + 1}: rows at ${wall} ms; ${trace.map((match) => `${match[1]} ${match[2]} (cpu ${match[3]})`).join(' | ')}\n` +
+		`run ${run + 1}: rows at ${wall} ms; ${trace.map((match) => `${match[1]} ${match[2]} (cpu ${match[3]}${match[4] === undefined ? '' : `, main ${match[4]}`})`).join(' | ')}\n` +
 			`  after ${settleSeconds} s: RSS ${mb(rollup['Rss']!)} MB (anon ${mb(rollup['Anonymous']!)}, file ${mb(rollup['Rss']! - rollup['Anonymous']! - (rollup['Shmem'] ?? 0))}), ` +
 			`heapTotal ${mb(probe.heapTotal)}, heapUsed ${mb(probe.heapUsed)}, external ${mb(probe.external)}, arrayBuffers ${mb(probe.arrayBuffers)}; ` +
 			`spaces committed/used: ${spaces}`,
@@ -131,5 +134,8 @@ const rss = rssFigures.map((value) => Number(mb(value)));
 console.log(`\nRSS after ${settleSeconds} s: median ${percentile(rss, 50)} MB (${rss.join(', ')})`);
 console.log(`wall to rows: median ${percentile(walls, 50)} ms (${walls.join(', ')}); load average ${load()}`);
 for (const [stage, list] of stages)
-	console.log(`  ${stage}: median ${percentile(list, 50)} ms, CPU used by then ${percentile(cpuByStage.get(stage)!, 50)} ms`);
+	console.log(
+		`  ${stage}: median ${percentile(list, 50)} ms, CPU used by then ${percentile(cpuByStage.get(stage)!, 50)} ms` +
+			(mainByStage.has(stage) ? ` (main thread ${percentile(mainByStage.get(stage)!, 50)} ms)` : ''),
+	);
 rmSync(work, {recursive: true, force: true});
