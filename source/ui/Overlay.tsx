@@ -5,7 +5,7 @@ import {displayKey} from '../keymap/key-name.ts';
 import {requestIds} from '../state/selectors.ts';
 import type {AppState, Overlay as OverlayState} from '../state/state.ts';
 import {useKeymap, useTheme} from './contexts.tsx';
-import {formatClock, formatMs, pad, truncate, wrapText} from './format.ts';
+import {formatClock, formatMs, pad, printable as shown, truncate, wrapText} from './format.ts';
 import {filterPalette} from '../keymap/palette.ts';
 import {DeliveryDialog} from './DeliveryDialog.tsx';
 
@@ -407,9 +407,4 @@ export function Overlay({state, overlay, width, height}: {state: AppState; overl
 			);
 		}
 	}
-}
-
-/** Control characters from the stream are shown, never sent to the terminal. */
-function shown(text: string): string {
-	return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '�');
 }

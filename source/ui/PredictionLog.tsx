@@ -4,7 +4,7 @@ import type {Prediction} from '../domain/types.ts';
 import {logModel, visibleLog} from '../state/selectors.ts';
 import type {AppState} from '../state/state.ts';
 import {useTheme} from './contexts.tsx';
-import {formatClock, formatMs, pad, truncate} from './format.ts';
+import {formatClock, formatMs, pad, printable as shown, truncate} from './format.ts';
 import {paint} from './ink/paint.ts';
 import type {Theme} from './theme.ts';
 
@@ -17,10 +17,6 @@ interface LogLayout {
 	/** The fields above in one string: a line built for another layout is built again. */
 	key: string;
 }
-
-/** Control characters from the stream are shown, never sent to the terminal. */
-const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g;
-const shown = (text: string): string => text.replace(controlCharacters, '�');
 
 /**
  * One prediction as one coloured line. Predictions never change, so a line is built once per layout (as nested <Text>

@@ -171,3 +171,10 @@ export function wrapText(text: string, width: number): string[] {
 
 	return lines;
 }
+
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text from outside (a stream, a cluster) with its control characters shown as �, never sent to the terminal. */
+export function printable(text: string): string {
+	return text.replace(controlCharacters, '�');
+}
