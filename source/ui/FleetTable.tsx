@@ -7,7 +7,7 @@ import type {AppState} from '../state/state.ts';
 import {clusterProblem} from '../console/cluster-health.ts';
 import {clusterColumn, columns as allColumns, layoutColumns, type Cell, type Column, type Tone} from './columns.ts';
 import {useTheme} from './contexts.tsx';
-import {pad, truncate, weightBar} from './format.ts';
+import {pad, printable, truncate, weightBar} from './format.ts';
 import {styled} from './ink/paint.ts';
 import type {Theme} from './theme.ts';
 
@@ -45,12 +45,14 @@ export function toneColor(theme: Theme, tone: Tone): string | undefined {
 
 /**
  * One cell, coloured as the nested <Text> elements it once was drew it (test/components/fleet-row-text.test.tsx holds
- * the two equal): the cell's colour, then the row's background, which Ink's inner texts inherit.
+ * the two equal): the cell's colour, then the row's background, which Ink's inner texts inherit. Control characters
+ * in the text (names and messages come from clusters and settings) are shown as �: they would otherwise style the
+ * rest of the row or move the columns.
  */
 function cellText(column: Column, cell: Cell, theme: Theme, background: string | undefined): string {
 	if (cell.tone === 'badge') {
 		// A context's badge: its label in its colour (inverse), the rest of the cell plain; bold alone without colours.
-		const label = truncate(cell.text, column.width);
+		const label = truncate(printable(cell.text), column.width);
 		const colored = theme.name !== 'none' && cell.color !== undefined;
 		return styled(
 			styled(label, {color: colored ? cell.color : undefined, backgroundColor: background, bold: true, inverse: colored}) +
@@ -71,7 +73,7 @@ function cellText(column: Column, cell: Cell, theme: Theme, background: string |
 		);
 	}
 
-	return styled(pad(cell.text, column.width, column.align), {color: toneColor(theme, cell.tone), backgroundColor: background});
+	return styled(pad(printable(cell.text), column.width, column.align), {color: toneColor(theme, cell.tone), backgroundColor: background});
 }
 
 /**

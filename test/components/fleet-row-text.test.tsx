@@ -1,7 +1,8 @@
 // A fleet row is drawn as one pre-coloured text (FleetTable.tsx's fleetRowText), not as nested <Text> elements per
 // cell: it must come out of Ink byte for byte as the nested elements did, colours, background, bold and inverse
 // included, for every theme, colour level, selection and kind of cell (text, weight bar, a context's badge, a stale
-// cluster's FLAGS). The nested version is kept here as the oracle, as it was drawn before.
+// cluster's FLAGS). The nested version is kept here as the oracle, as it was drawn before (with the cells' control
+// characters shown as �, which the pre-coloured row does and the nested one did not: see the last test).
 import chalk from 'chalk';
 import {Box, Text} from 'ink';
 import {render} from 'ink-testing-library';
@@ -13,7 +14,7 @@ import {fleetRows, type FleetRow} from '../../source/state/selectors.ts';
 import {initialState} from '../../source/state/state.ts';
 import {clusterColumn, columns as allColumns, layoutColumns, type Cell, type Column} from '../../source/ui/columns.ts';
 import {fleetRowText, toneColor} from '../../source/ui/FleetTable.tsx';
-import {pad, truncate, weightBar} from '../../source/ui/format.ts';
+import {pad, printable, truncate, weightBar} from '../../source/ui/format.ts';
 import {ansi16Theme, fullTheme, noColorTheme, type Theme} from '../../source/ui/theme.ts';
 import {fixtureModels, fixtureSamples, NOW} from '../support/fake-sources.ts';
 
@@ -24,7 +25,7 @@ afterEach(() => {
 
 function NestedCell({column, cell, theme, background}: {column: Column; cell: Cell; theme: Theme; background: string | undefined}) {
 	if (cell.tone === 'badge') {
-		const label = truncate(cell.text, column.width);
+		const label = truncate(printable(cell.text), column.width);
 		const colored = theme.name !== 'none' && cell.color !== undefined;
 		return (
 			<Text backgroundColor={background}>
@@ -51,7 +52,7 @@ function NestedCell({column, cell, theme, background}: {column: Column; cell: Ce
 
 	return (
 		<Text color={toneColor(theme, cell.tone)} backgroundColor={background}>
-			{pad(cell.text, column.width, column.align)}
+			{pad(printable(cell.text), column.width, column.align)}
 		</Text>
 	);
 }
@@ -100,6 +101,8 @@ it('draws every fleet row exactly as the nested texts did, in every theme, colou
 		{...model, cluster: 'prod-us'},
 		{
 			...model,
+			// Text from outside with control sequences in it: Ink sanitises the row as it did the cells.
+			name: index === 0 ? `${model.name}\u001b[2J\u001b]8;;https://x\u0007\u009b31m` : model.name,
 			cluster: index % 2 === 0 ? 'prod-eu' : 'staging-with-a-long-name',
 			versions: model.versions.map((version, versionIndex) => ({...version, weight: [0, 100, 37, 3][(index + versionIndex) % 4]!})),
 		},
@@ -113,7 +116,7 @@ it('draws every fleet row exactly as the nested texts did, in every theme, colou
 		refreshSeconds: 2,
 		now: NOW,
 		clusters: ['prod-us', 'prod-eu', 'staging-with-a-long-name'],
-		clusterStyles: {'prod-us': {label: 'PROD', color: 'red'}, 'prod-eu': {label: 'EU'}},
+		clusterStyles: {'prod-us': {label: 'PROD', color: 'red'}, 'prod-eu': {label: 'E\u001b[5mU'}},
 	});
 	const samples = Object.fromEntries(fixtureSamples());
 	const state = {...base, models, samples};
@@ -169,4 +172,32 @@ it('draws every fleet row exactly as the nested texts did, in every theme, colou
 	const {text} = fleetRowText(rows[0]!, true, layoutColumns(240, allColumns), state.thresholds, fullTheme, undefined);
 	expect(text).toContain('\u001b[48;2;');
 	expect(compared).toBe(3 * 3 * 4 * 2);
+});
+
+it('shows control characters in names and messages as �: the row keeps its colours and its columns', () => {
+	chalk.level = 3;
+	const [model] = fixtureModels();
+	const hostile = `${model!.name}\u001b[2J\u001b]8;;https://x\u0007\u009b31m`;
+	const state = {
+		...initialState({demo: false, readOnly: false, context: 'c', namespace: undefined, weightStep: 5, refreshSeconds: 2, now: NOW}),
+		models: [{...model!, name: hostile}],
+		samples: Object.fromEntries(fixtureSamples()),
+	};
+	const chosen = layoutColumns(240, allColumns);
+	const [row] = fleetRows(state);
+	const {text} = fleetRowText(row!, false, chosen, state.thresholds, fullTheme, 'the API server said \u001b[5mno');
+	const plain = text.replaceAll(/\u001b\[[0-9;]*m/g, '');
+	expect(plain).toContain(`${model!.name}�[2J`);
+	expect(plain).toContain('stale: the API server');
+	// Every escape left is one of the row's own colours, and the columns line up as for a plain name.
+	expect(text.replaceAll(/\u001b\[[0-9;]*m/g, '')).not.toMatch(/[\u001b\u009b\u0007]/);
+	const clean = fleetRowText(
+		fleetRows({...state, models: [{...model!, name: 'x'.repeat(hostile.length)}]})[0]!,
+		false,
+		chosen,
+		state.thresholds,
+		fullTheme,
+		undefined,
+	);
+	expect(plain.length).toBe(clean.text.replaceAll(/\u001b\[[0-9;]*m/g, '').length);
 });
