@@ -6,21 +6,19 @@
  * HTTP server that refuses every request and answers the optional kinds first; the real kube-apiserver refusing a
  * token is in test/integration/kube-early-lists.test.ts.
  */
-import {createServer, type Server} from 'node:http';
-import type {AddressInfo} from 'node:net';
-import {KubeConfig} from '@kubernetes/client-node';
+import type {KubeConfig} from '@kubernetes/client-node';
 import {afterEach, expect, it} from 'vitest';
 import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
 import {watchModels, watchedKinds} from '../../../source/adapters/kube/watch.ts';
 import {resourcePath} from '../../../source/adapters/kube/http.ts';
 import type {SourceError} from '../../../source/domain/ports.ts';
+import {closeLocalApiServers, localApiServer, until} from '../../fixtures/kube/local-api-server.ts';
 
-const servers: Server[] = [];
 const stops: Array<() => void> = [];
 
 afterEach(async () => {
 	for (const stop of stops.splice(0)) stop();
-	await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+	await closeLocalApiServers();
 });
 
 /** Paths of the kinds the models need (not optional): answered `lateMs` after the others. */
@@ -33,7 +31,7 @@ const neededPaths = new Set(
 /** An API server that refuses every request with 401, the kinds the models need and /version `lateMs` late. */
 async function refusingServer(lateMs: number): Promise<{kubeConfig: KubeConfig; requests: () => number}> {
 	let requests = 0;
-	const server = createServer((request, response) => {
+	const kubeConfig = await localApiServer((request, response) => {
 		requests++;
 		const {pathname} = new URL(request.url ?? '/', 'http://localhost');
 		const refuse = () =>
@@ -44,27 +42,8 @@ async function refusingServer(lateMs: number): Promise<{kubeConfig: KubeConfig; 
 				);
 		if (neededPaths.has(pathname) || pathname === '/version') setTimeout(refuse, lateMs);
 		else refuse();
-	});
-	servers.push(server);
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as AddressInfo;
-	const kubeConfig = new KubeConfig();
-	kubeConfig.loadFromOptions({
-		clusters: [{name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true}],
-		users: [{name: 'operator', token: 'not-a-known-token'}],
-		contexts: [{name: 'local', cluster: 'local', user: 'operator'}],
-		currentContext: 'local',
-	});
-	stops.push(() => server.closeAllConnections());
+	}, 'not-a-known-token');
 	return {kubeConfig, requests: () => requests};
-}
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-	const deadline = Date.now() + 10_000;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
 }
 
 for (const lateMs of [0, 50, 300]) {

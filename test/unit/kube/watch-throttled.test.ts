@@ -5,28 +5,26 @@
  * lasts. The API server here is a small HTTP server that answers 429 to the Seldon models list a
  * set number of times; the real adapter against the real kube-apiserver is in test/integration/kube-source.test.ts.
  */
-import {createServer, type Server} from 'node:http';
-import type {AddressInfo} from 'node:net';
-import {KubeConfig} from '@kubernetes/client-node';
+import type {KubeConfig} from '@kubernetes/client-node';
 import {afterEach, expect, it} from 'vitest';
 import {defaultConventions} from '../../../source/adapters/kube/conventions.ts';
 import {KubeHttp, retryDelayMs} from '../../../source/adapters/kube/http.ts';
 import {watchModels} from '../../../source/adapters/kube/watch.ts';
 import type {SourceError} from '../../../source/domain/ports.ts';
+import {closeLocalApiServers, localApiServer, until} from '../../fixtures/kube/local-api-server.ts';
 
 const modelsPath = '/apis/mlops.seldon.io/v1alpha1/models';
-const servers: Server[] = [];
 const stops: Array<() => void> = [];
 
 afterEach(async () => {
 	for (const stop of stops.splice(0)) stop();
-	await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+	await closeLocalApiServers();
 });
 
 /** An API server with nothing in it that answers 429 to the first `throttled` lists of Seldon models. */
 async function apiServer(throttled: number): Promise<{kubeConfig: KubeConfig; modelLists: () => number}> {
 	let modelLists = 0;
-	const server = createServer((request, response) => {
+	const kubeConfig = await localApiServer((request, response) => {
 		const url = new URL(request.url ?? '/', 'http://localhost');
 		if (url.pathname === '/version') {
 			response.writeHead(200, {'content-type': 'application/json'}).end('{"gitVersion":"v1.34.0"}');
@@ -55,17 +53,6 @@ async function apiServer(throttled: number): Promise<{kubeConfig: KubeConfig; mo
 			.writeHead(200, {'content-type': 'application/json'})
 			.end(JSON.stringify({kind: 'List', apiVersion: 'v1', metadata: {resourceVersion: '1'}, items: []}));
 	});
-	servers.push(server);
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as AddressInfo;
-	const kubeConfig = new KubeConfig();
-	kubeConfig.loadFromOptions({
-		clusters: [{name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true}],
-		users: [{name: 'operator', token: 'token'}],
-		contexts: [{name: 'local', cluster: 'local', user: 'operator'}],
-		currentContext: 'local',
-	});
-	stops.push(() => server.closeAllConnections());
 	return {kubeConfig, modelLists: () => modelLists};
 }
 
@@ -83,14 +70,6 @@ function watch(kubeConfig: KubeConfig): {errors: SourceError[]; lists: number} {
 		}),
 	);
 	return seen;
-}
-
-async function until(what: string, condition: () => boolean): Promise<void> {
-	const deadline = Date.now() + 10_000;
-	while (!condition()) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
 }
 
 it('retries two 429s in a row quietly: the models are listed and nothing is said', async () => {
