@@ -6,7 +6,8 @@
  *
  * The lists also make the first models (`models()`) as soon as they are in, before the Kubernetes client has loaded:
  * the console draws its first rows from them, and loads the client after. Each list is parsed (and cut to what the watch
- * keeps, trim.ts) once, for the first models and the watch alike.
+ * keeps, trim.ts) once, for the first models and the watch alike, a batch of items at a time while it arrives
+ * (list-reader.ts).
  *
  * Only for kubeconfigs whose credentials are plain (a token or token file, a client certificate, a username and
  * password; a CA or insecure-skip-tls-verify; no proxy): anything else (exec plugins, auth providers, impersonation,
@@ -23,12 +24,8 @@ import type {Conventions} from './conventions.ts';
 import type {ClusterSnapshot} from './discovery/snapshot.ts';
 import {traceStartup} from '../startup-trace.ts';
 import {resourcePath} from './http.ts';
+import {ListReader} from './list-reader.ts';
 import {type WatchedKind, watchedKinds} from './watched-kinds.ts';
-
-export interface EarlyResponse {
-	status: number;
-	text: string;
-}
 
 /** An early list as the watch keeps it: its items cut by the kind's trim (trim.ts), parsed once. */
 export interface EarlyList {
@@ -163,7 +160,7 @@ export class EarlyLists {
 	readonly server: string;
 	/** The namespace listed; undefined: every one. */
 	readonly namespace: string | undefined;
-	readonly #responses = new Map<string, {kind: WatchedKind; response: Promise<EarlyResponse>; parsed?: Promise<Parsed>}>();
+	readonly #responses = new Map<string, Promise<Parsed>>();
 	/** Aborts the requests not taken. */
 	readonly #untaken = new Map<string, AbortController>();
 	readonly #keys = new Map<WatchedKind['key'], string>();
@@ -181,17 +178,18 @@ export class EarlyLists {
 			? new https.Agent({keepAlive: true, maxSockets: kinds.length})
 			: new http.Agent({keepAlive: true, maxSockets: kinds.length});
 		const shared = {...access, options: {...rest, ...secure, agent}};
-		const sent: Array<Promise<EarlyResponse>> = [];
+		const sent: Array<Promise<Parsed>> = [];
 		for (const kind of kinds) {
 			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
 			const controller = new AbortController();
-			const response = send(shared, key, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]));
-			sent.push(response);
+			// A failure (no answer: status 0) is found again by the ordinary request that replaces it.
+			const parsed = send(shared, key, kind, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)])).catch(
+				(): Parsed => ({status: 0}),
+			);
+			sent.push(parsed);
 			this.#untaken.set(key, controller);
 			this.#keys.set(kind.key, key);
-			// A failure is found again by the ordinary request that replaces it. Parsed when first asked for.
-			response.catch(() => undefined);
-			this.#responses.set(key, {kind, response});
+			this.#responses.set(key, parsed);
 		}
 
 		void Promise.allSettled(sent).then(() => agent.destroy());
@@ -215,13 +213,7 @@ export class EarlyLists {
 
 	/** The answer to KEY, parsed once, whoever asks first. */
 	#parsed(key: string | undefined): Promise<Parsed> | undefined {
-		const entry = key === undefined ? undefined : this.#responses.get(key);
-		if (!entry) return undefined;
-		entry.parsed ??= entry.response.then(
-			(answer) => parseList(answer, entry.kind),
-			() => ({status: 0}),
-		);
-		return entry.parsed;
+		return key === undefined ? undefined : this.#responses.get(key);
 	}
 
 	/**
@@ -261,39 +253,35 @@ export class EarlyLists {
 	}
 }
 
-function send(access: EarlyAccess, key: string, signal: AbortSignal): Promise<EarlyResponse> {
+/**
+ * GET KEY: a list is parsed and trimmed while it arrives (list-reader.ts); any other answer is its status, and a body
+ * that is not a list counts as no answer (0).
+ */
+function send(access: EarlyAccess, key: string, kind: WatchedKind, signal: AbortSignal): Promise<Parsed> {
 	return new Promise((resolve, reject) => {
 		const url = new URL(access.server.replace(/\/$/, '') + key);
 		const transport = url.protocol === 'http:' ? http : https;
 		const request = transport.request(url, {...access.options, method: 'GET', signal}, (response) => {
-			// As KubeHttp reads: decoded into a string chunk by chunk.
+			const status = response.statusCode ?? 0;
+			const reader = status >= 200 && status <= 299 ? new ListReader(kind.trim) : undefined;
+			// Decoded as KubeHttp decodes: a character split between chunks is whole in the next one.
 			response.setEncoding('utf8');
-			let body = '';
+			let length = 0;
 			response.on('data', (chunk: string) => {
-				body += chunk;
+				length += chunk.length;
+				reader?.push(chunk);
 			});
 			response.on('end', () => {
-				traceStartup(`early answer ${key.split('?')[0]} (${Math.round(body.length / 1024)} KB)`);
-				resolve({status: response.statusCode ?? 0, text: body});
+				traceStartup(`early answer ${key.split('?')[0]} (${Math.round(length / 1024)} KB)`);
+				if (!reader) return resolve({status});
+				const read = reader.end();
+				resolve(read.ok ? {list: read.list as EarlyList} : {status: 0});
 			});
 			response.on('error', reject);
 		});
 		request.on('error', reject);
 		request.end();
 	});
-}
-
-/** The list in an early response, its items trimmed; else the status (not a list: 0, as a failure to answer). */
-function parseList({status, text: body}: EarlyResponse, kind: WatchedKind): Parsed {
-	if (status < 200 || status > 299) return {status};
-	try {
-		const list: unknown = JSON.parse(body);
-		if (!isRecord(list) || !Array.isArray(list['items'])) return {status: 0};
-		const items = list['items'] as unknown[];
-		return {list: {...(list as unknown as EarlyList), items: kind.trim ? items.map(kind.trim) : items}};
-	} catch {
-		return {status: 0};
-	}
 }
 
 /**
