@@ -84,6 +84,11 @@ export interface Version {
 	autoscaler?: Autoscaler;
 	/** Pod-level problems worth showing: `CrashLoopBackOff`, `OOMKilled`, … */
 	problems?: string[];
+	/**
+	 * The pods are not listed yet (the first rows at start-up, drawn before the pods list is in): `restarts` and
+	 * `problems` are not known, and are shown as such rather than as none.
+	 */
+	podsPending?: boolean;
 	/** The Kubernetes object behind this version (for messages and actions), e.g. `Deployment/fraud-v13`. */
 	object?: string;
 	/** The Service receiving this version's traffic (when there is one). */

@@ -70,7 +70,8 @@ function VersionPanel(props: {
 					<Text color={theme.bar.empty}>{bar.empty}</Text>
 					<Text> {version.weight}% </Text>
 					<Text color={version.replicasReady < version.replicasDesired ? theme.status.warning : theme.text.muted}>
-						ready {version.replicasReady}/{version.replicasDesired} rst {version.restarts} age {formatAge(version.created, state.now)}
+						ready {version.replicasReady}/{version.replicasDesired} rst {version.podsPending ? '… (pods not listed yet)' : version.restarts}{' '}
+						age {formatAge(version.created, state.now)}
 					</Text>
 				</Text>
 			) : null}

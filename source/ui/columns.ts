@@ -181,7 +181,10 @@ export const columns: readonly Column[] = [
 		width: 3,
 		priority: 8,
 		align: 'right',
-		render: (row) => ({text: String(row.version.restarts), tone: row.version.restarts > 0 ? 'warning' : 'muted'}),
+		render: (row) =>
+			row.version.podsPending
+				? {text: '…', tone: 'muted'}
+				: {text: String(row.version.restarts), tone: row.version.restarts > 0 ? 'warning' : 'muted'},
 	},
 	{
 		id: 'flags',

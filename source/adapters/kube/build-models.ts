@@ -184,6 +184,8 @@ export function analyseModels(input: ClusterSnapshot, conventions: Conventions =
 	// Last: whatever found a model, the objects it would write that a controller owns are never patched behind it.
 	markOwners(analyses, snapshot);
 	for (const analysis of analyses) withDelivery(analysis, index);
+	// The pods are not listed yet (the first rows at start-up, early-lists.ts): restarts and pod problems are unknown.
+	if (input.podsPending) for (const analysis of analyses) for (const version of analysis.model.versions) version.podsPending = true;
 
 	return analyses.sort((a, b) => a.model.namespace.localeCompare(b.model.namespace) || a.model.name.localeCompare(b.model.name));
 }

@@ -9,6 +9,13 @@
  * keeps, trim.ts) once, for the first models and the watch alike, a batch of items at a time while it arrives
  * (list-reader.ts).
  *
+ * Pods and ReplicaSets (at 600 Deployments three quarters of the bytes: 4.6 and 2.0 MB of JSON against 2.1 for the
+ * Deployments) are asked for once the Deployments are in, so that the API server, which encodes every list at once on
+ * the same cores, serves the Deployments first; and the first models do not wait for them. A Deployment's readiness is
+ * in its own status; only restarts and pod problems need the pods, and the first models say those are not known yet
+ * (`podsPending`) rather than none. Where versions are made of pods or ReplicaSets (KServe revisions, Argo Rollouts),
+ * the first models wait for them.
+ *
  * Only for kubeconfigs whose credentials are plain (a token or token file, a client certificate, a username and
  * password; a CA or insecure-skip-tls-verify; no proxy): anything else (exec plugins, auth providers, impersonation,
  * proxies) waits for the Kubernetes client, which knows them.
@@ -161,6 +168,8 @@ export class EarlyLists {
 	/** The namespace listed; undefined: every one. */
 	readonly namespace: string | undefined;
 	readonly #responses = new Map<string, Promise<Parsed>>();
+	/** The answers already in (parsed or failed), by kind: what the first models can use without waiting. */
+	readonly #arrived = new Map<WatchedKind['key'], Parsed>();
 	/** Aborts the requests not taken. */
 	readonly #untaken = new Map<string, AbortController>();
 	readonly #keys = new Map<WatchedKind['key'], string>();
@@ -179,17 +188,23 @@ export class EarlyLists {
 			: new http.Agent({keepAlive: true, maxSockets: kinds.length});
 		const shared = {...access, options: {...rest, ...secure, agent}};
 		const sent: Array<Promise<Parsed>> = [];
+		let deploymentsIn: Promise<unknown> = Promise.resolve();
 		for (const kind of kinds) {
 			const key = requestKey(resourcePath(kind.type, namespace), listQuery(kind));
 			const controller = new AbortController();
+			const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)]);
 			// A failure (no answer: status 0) is found again by the ordinary request that replaces it.
-			const parsed = send(shared, key, kind, AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs)])).catch(
-				(): Parsed => ({status: 0}),
-			);
+			const parsed = (
+				deferredKinds.has(kind.key)
+					? deploymentsIn.then(() => (signal.aborted ? Promise.reject(signal.reason) : send(shared, key, kind, signal)))
+					: send(shared, key, kind, signal)
+			).catch((): Parsed => ({status: 0}));
+			if (kind.key === 'deployments') deploymentsIn = parsed;
 			sent.push(parsed);
 			this.#untaken.set(key, controller);
 			this.#keys.set(kind.key, key);
 			this.#responses.set(key, parsed);
+			void parsed.then((answer) => this.#arrived.set(kind.key, answer));
 		}
 
 		void Promise.allSettled(sent).then(() => agent.destroy());
@@ -238,11 +253,20 @@ export class EarlyLists {
 			return kind.optional && (answer.status === 404 || answer.status === 403);
 		};
 		const kinds = watchedKinds(conventions);
-		const later = kinds.filter((kind) => kind.key === 'canaryEvents');
+		const later = kinds.filter((kind) => kind.key === 'canaryEvents' || deferredKinds.has(kind.key));
 		const first = await Promise.all(kinds.filter((kind) => !later.includes(kind)).map(read));
 		if (first.includes(false)) return undefined;
-		if ((snapshot.canaries?.length ?? 0) > 0 && (await Promise.all(later.map(read))).includes(false)) return undefined;
-		return (await discovery).buildModels(snapshot, conventions);
+		if ((snapshot.canaries?.length ?? 0) > 0 && !(await read(kinds.find((kind) => kind.key === 'canaryEvents')!))) return undefined;
+		// KServe's revisions and Argo Rollouts' versions are made of pods and ReplicaSets: those are waited for. Otherwise
+		// they are taken if they are in already, and else the models say the pods are not listed yet.
+		const pods = kinds.filter((kind) => deferredKinds.has(kind.key));
+		const needed = (snapshot.inferenceServices?.length ?? 0) > 0 || (snapshot.rollouts?.length ?? 0) > 0;
+		if (needed || pods.every((kind) => this.#arrived.has(kind.key))) {
+			if ((await Promise.all(pods.map(read))).includes(false)) return undefined;
+			return (await discovery).buildModels(snapshot, conventions);
+		}
+
+		return (await discovery).buildModels({...snapshot, podsPending: true}, conventions);
 	}
 
 	/** Drops every response not taken, aborting its request (another context or namespace is watched, or none). */
@@ -252,6 +276,9 @@ export class EarlyLists {
 		this.#responses.clear();
 	}
 }
+
+/** The lists asked for once the Deployments are in, which the first models need not wait for (see the top). */
+const deferredKinds = new Set<WatchedKind['key']>(['pods', 'replicaSets']);
 
 /**
  * GET KEY: a list is parsed and trimmed while it arrives (list-reader.ts); any other answer is its status, and a body

@@ -9,7 +9,7 @@ import {trimDeployment, trimManagedFields, trimPod, trimReplicaSet} from './trim
 
 export interface WatchedKind {
 	/** The snapshot list this kind fills. */
-	key: keyof ClusterSnapshot;
+	key: Exclude<keyof ClusterSnapshot, 'podsPending'>;
 	type: ResourceType;
 	labelSelector?: string;
 	fieldSelector?: string;

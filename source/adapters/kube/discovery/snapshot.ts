@@ -46,6 +46,11 @@ export interface ClusterSnapshot {
 	 * template, so every write of the state would make Knative create a new revision.
 	 */
 	deliveries?: DeliveryObject[];
+	/**
+	 * The pods (and ReplicaSets) are not listed yet: the first models at start-up are made without them (early-lists.ts)
+	 * and their versions say so (Version.podsPending).
+	 */
+	podsPending?: boolean;
 }
 
 /** A Delivery: named after its model, `spec.state` the JSON the `modeldeck.dev/delivery` annotation would hold. */
