@@ -70,6 +70,8 @@ export class ListReader {
 	/** Where the search for the next cut goes on, the cuts the current item refused, and whether it is read slowly. */
 	#searchFrom = 0;
 	#misses = 0;
+	/** The text since the last chunk came was tried as one batch already. */
+	#batchTried = false;
 	#slowItem = false;
 	/** The body has ended: the last item is read character by character. */
 	#ending = false;
@@ -107,8 +109,10 @@ export class ListReader {
 			this.#text = this.#text.slice(this.#itemStart) + chunk;
 			this.#position -= this.#itemStart;
 			this.#stringStart -= this.#itemStart;
+			this.#searchFrom = Math.max(0, this.#searchFrom - this.#itemStart);
 			this.#itemStart = 0;
 		} else this.#text += chunk;
+		this.#batchTried = false;
 	}
 
 	/** The list, when the whole body was valid JSON whose top level is an object with an `items` array. */
@@ -261,7 +265,11 @@ export class ListReader {
 			}
 
 			if (this.#cut === null) return 'slow';
-			if (this.#searchFrom <= start && this.#batch(text, start)) continue;
+			if (!this.#batchTried) {
+				this.#batchTried = true;
+				if (this.#batch(text, start)) continue;
+			}
+
 			let from = Math.max(this.#searchFrom, start);
 			for (;;) {
 				const at = text.indexOf(this.#cut, from);
