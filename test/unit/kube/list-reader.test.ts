@@ -158,6 +158,21 @@ describe('ListReader', () => {
 		);
 	});
 
+	it("cuts an API server's list between items without reading them character by character, in any chunks", () => {
+		const {pods} = loadUnlabelledFixture();
+		const items = Array.from({length: 200}, (_, index) => pods[index % pods.length]);
+		const body = JSON.stringify({kind: 'PodList', apiVersion: 'v1', metadata: {resourceVersion: '42'}, items});
+		for (const size of [1024, 16 * 1024, 64 * 1024, body.length]) {
+			const reader = new ListReader(trimPod);
+			for (let from = 0; from < body.length; from += size) reader.push(body.slice(from, from + size));
+			const result = reader.end();
+			expect(result.ok && result.list.items.length).toBe(items.length);
+			// The header, the end, and at most the last item: never the whole list.
+			const longest = Math.max(...items.map((item) => JSON.stringify(item).length));
+			expect(reader.scanned, `chunks of ${size}`).toBeLessThan(longest + 200);
+		}
+	});
+
 	it('keeps only the last items array when the key comes twice, as JSON.parse does', () => {
 		const body = '{"items":[1,2],"kind":"List","items":[3]}';
 		for (let cut = 0; cut <= body.length; cut++) expect(read(body, [cut])).toEqual({ok: true, list: {items: [3], kind: 'List'}});
