@@ -1,7 +1,7 @@
 /**
- * A Kubernetes list read while it arrives: each item of its top-level `items` array is parsed (and cut by the kind's
- * trim, trim.ts) as soon as its text is complete, instead of the whole body being kept as one string and parsed at
- * the end. The API server writes a big list (1,000 pods: ~5 MB of JSON) over a hundred milliseconds or more, so the
+ * A Kubernetes list read while it arrives: the items of its top-level `items` array are parsed (and cut by the kind's
+ * trim, trim.ts) as their text comes, a batch at a time, instead of the whole body being kept as one string and parsed
+ * at the end. The API server writes a big list (1,000 pods: ~5 MB of JSON) over a hundred milliseconds or more, so the
  * parsing is done by the time the last byte comes; and the body's string and its parsed copy, most of which the trim
  * drops at once, never exist whole.
  *
@@ -270,7 +270,10 @@ export class ListReader {
 			if (this.#cut === null) return 'slow';
 			if (!this.#batchTried) {
 				this.#batchTried = true;
-				if (this.#batch(text, start)) continue;
+				if (this.#batch(text, start)) {
+					if (this.#failed) return 'failed';
+					continue;
+				}
 			}
 
 			let from = Math.max(this.#searchFrom, start);
@@ -308,7 +311,8 @@ export class ListReader {
 
 	/**
 	 * Every item from START to the last cut in TEXT, parsed as one array: true when JSON.parse took them all (then they
-	 * are kept), false when the items are to be cut one by one (a cut inside an item, or none).
+	 * are kept, or the list has failed if the trim threw), false when the items are to be cut one by one (a cut inside an
+	 * item, or none).
 	 */
 	#batch(text: string, start: number): boolean {
 		const last = text.lastIndexOf(this.#cut!);
@@ -320,7 +324,13 @@ export class ListReader {
 			return false;
 		}
 
-		for (const item of items as unknown[]) this.#items.push(this.#trim ? this.#trim(item) : item);
+		try {
+			for (const item of items as unknown[]) this.#items.push(this.#trim ? this.#trim(item) : item);
+		} catch {
+			this.#fail();
+			return true;
+		}
+
 		this.#sawComma = true;
 		this.#itemStart = last + 2;
 		return true;

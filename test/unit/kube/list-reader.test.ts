@@ -173,6 +173,21 @@ describe('ListReader', () => {
 		}
 	});
 
+	it('fails, as the whole-body parse did, when the trim throws on any item, wherever the item falls', () => {
+		const items = Array.from({length: 40}, (_, index) => ({metadata: {name: `pod-${index}`}, spec: {n: index}}));
+		const body = JSON.stringify({kind: 'PodList', apiVersion: 'v1', metadata: {}, items});
+		fc.assert(
+			fc.property(fc.nat({max: items.length - 1}), cuts, (bad, at) => {
+				const trim = (item: unknown) => {
+					if ((item as {spec: {n: number}}).spec.n === bad) throw new Error('trim failed');
+					return item;
+				};
+				expect(read(body, at, trim)).toEqual({ok: false});
+			}),
+			{numRuns: 200},
+		);
+	});
+
 	it('keeps only the last items array when the key comes twice, as JSON.parse does', () => {
 		const body = '{"items":[1,2],"kind":"List","items":[3]}';
 		for (let cut = 0; cut <= body.length; cut++) expect(read(body, [cut])).toEqual({ok: true, list: {items: [3], kind: 'List'}});
