@@ -42,6 +42,8 @@ export interface SimulationOptions {
 	startTick?: number;
 	/** Latency draws per version and tick. Default DRAWS_PER_TICK. */
 	drawsPerTick?: number;
+	/** Seed of the fleet's set-up (each model's demand phase). Default `seed`. */
+	setupSeed?: number;
 }
 
 /** Where traffic goes at the moment: one entry per version with requests/s > 0. */
@@ -84,7 +86,7 @@ export class FleetSimulation {
 		this.startTick = Math.max(0, Math.min(HISTORY_TICKS, options.startTick ?? HISTORY_TICKS - STARTUP_TICKS));
 		this.completedTicks = this.startTick;
 		if (this.startTick === 0) this.backfill = null;
-		const setupRandom = new Random(deriveSeed(options.seed, 'setup'));
+		const setupRandom = new Random(deriveSeed(options.setupSeed ?? options.seed, 'setup'));
 		this.models = options.contexts.flatMap(({context, models}) =>
 			models.map((spec) => {
 				const versions = spec.versions.map((versionSpec) => {
@@ -153,6 +155,9 @@ export class FleetSimulation {
 			contexts: this.contexts,
 			incidents: [],
 			seed: deriveSeed(this.seed, 'backfill'),
+			// The same fleet: each model's demand on the same daily-like swing, so that the history joins the live
+			// figures without a step (a step of up to a quarter of the traffic read as an anomaly at start-up).
+			setupSeed: this.seed,
 			launchTime: this.launchTime,
 			startTick: 0,
 			drawsPerTick: BACKFILL_DRAWS_PER_TICK,
