@@ -181,12 +181,21 @@ export function parseFlags(
 	const values = new Map<string, string | true>();
 	const lists = new Map<string, string[]>();
 	for (const flag of flags) {
-		const value: unknown = parsed.flags[camelCase(flag.name)];
+		let value: unknown = parsed.flags[camelCase(flag.name)];
+		// yargs-parser (under meow) takes the quotes off a value written in quotes: `--record '""'` comes out empty, which
+		// the check above could not see. Empty is said (or, where allowed, taken as unset) as it is before meow.
+		if (Array.isArray(value) && value.some((entry) => String(entry).trim() === '')) {
+			if (!flag.emptyIsUnset) errors.push(needsValue(flag, `--${flag.name}`));
+			value = value.filter((entry) => String(entry).trim() !== '');
+		}
+
 		if (Array.isArray(value) && value.length > 0) {
 			values.set(flag.name, String(value.at(-1)));
 			if (flag.multiple) lists.set(flag.name, value.map(String));
 		} else if (value === true) values.set(flag.name, true);
 	}
+
+	if (errors.length > 0) return {errors};
 
 	// yargs-parser (under meow) reads --no-X as X=false, whether or not X is a flag; the table keeps --no-X as a flag of
 	// its own (--no-color, the agent's --no-auth).

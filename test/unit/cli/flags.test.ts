@@ -32,6 +32,13 @@ describe('parseFlags', () => {
 		expect('values' in grouped && Object.fromEntries(grouped.values)).toEqual({yes: true, 'all-namespaces': true, namespace: 'b'});
 	});
 
+	it('says a value written as empty quotes is missing, as an empty one (meow takes the quotes off)', () => {
+		for (const argv of [['--record', '""'], ['--record=""'], ['--kubeconfig', "''"], ['-n', '" "']]) {
+			const parsed = parseFlags(argv, flagTable);
+			expect('errors' in parsed && parsed.errors.join('\n'), argv.join(' ')).toMatch(/needs a value/);
+		}
+	});
+
 	it('never throws, whatever the arguments', () => {
 		const names = flagTable.flatMap((flag) => [`--${flag.name}`, ...(flag.short ? [`-${flag.short}`] : [])]);
 		const argument = fc.oneof(fc.constantFrom(...names, '--', '-', '-5', '='), fc.string({maxLength: 8}));
