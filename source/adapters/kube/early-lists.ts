@@ -218,17 +218,12 @@ export class EarlyLists {
 	 * promise of undefined when the request failed (the ordinary request then finds and says why).
 	 */
 	take(key: string): Promise<EarlyList | undefined> | undefined {
-		const parsed = this.#parsed(key);
+		const parsed = this.#responses.get(key);
 		if (!parsed) return undefined;
 		this.taken++;
 		this.#responses.delete(key);
 		this.#untaken.delete(key);
 		return parsed.then((answer) => ('list' in answer ? answer.list : undefined));
-	}
-
-	/** The answer to KEY, parsed once, whoever asks first. */
-	#parsed(key: string | undefined): Promise<Parsed> | undefined {
-		return key === undefined ? undefined : this.#responses.get(key);
 	}
 
 	/**
@@ -241,7 +236,7 @@ export class EarlyLists {
 		const discovery = import('./build-models.ts');
 		const snapshot: ClusterSnapshot = {};
 		const answers = new Map<WatchedKind['key'], Promise<Parsed> | undefined>();
-		for (const [kind, key] of this.#keys) answers.set(kind, this.#parsed(key));
+		for (const [kind, key] of this.#keys) answers.set(kind, this.#responses.get(key));
 		const read = async (kind: WatchedKind): Promise<boolean> => {
 			const answer = await answers.get(kind.key);
 			if (!answer) return false;

@@ -13,12 +13,11 @@
  *
  * Finding where an item ends is the cost: read character by character, it is half the work of parsing. Every item of
  * an API server's list begins with the same key (`{"metadata":` for built-in kinds, `{"apiVersion":` for custom
- * resources), so the item is cut where the next `},{"metadata":` begins, and kept if JSON.parse takes it. A cut inside
- * the item (an array of objects beginning with that key, or the text in a string) leaves text JSON.parse refuses, and
- * the next one is tried. Since any piece JSON.parse takes is one whole value, cuts that pass are cuts between items,
- * wherever they came from. After a few refused cuts, and for the last item, the characters are read one by one.
- * Pieces are cut a batch at a time (every item up to the last cut in ~128 KB, parsed as one array), because each call
- * of JSON.parse, and each small chunk of a response (TLS gives 16 KB), costs on its own.
+ * resources), so the text gathered (~128 KB: each call of JSON.parse, and each small chunk of a response, TLS giving
+ * 16 KB, costs on its own) is cut where the last `},{"metadata":` in it begins, and every item before the cut is
+ * parsed as one array. If JSON.parse takes `[…]`, the text before the cut is a list of whole values, wherever the cut
+ * came from. A cut inside an item (an array of objects beginning with that key, or the text in a string) leaves text
+ * JSON.parse refuses: that text, and the last item of the list, are read character by character.
  */
 
 export type ListObject = Record<string, unknown> & {items: unknown[]};
@@ -36,8 +35,6 @@ const CLOSE_BRACKET = 0x5d;
 const isBlank = (text: string) => /^[ \t\n\r]*$/.test(text);
 /** Text gathered before items are cut: each batch is one JSON.parse. */
 const BATCH = 128 * 1024;
-/** Refused cuts in one item before it is read character by character. */
-const MAX_MISSES = 4;
 /** An item longer than this without a cut is read character by character (the list may not be an API server's). */
 const MAX_UNCUT = 1 << 20;
 
@@ -61,20 +58,14 @@ export class ListReader {
 	/** Inside the top-level items array; the current item's text begins at #itemStart in #text. */
 	#inItems = false;
 	#itemStart = 0;
-	/** A comma was seen in the current items array (an empty item after it is an error). */
-	#sawComma = false;
 	#items: unknown[] = [];
 	#failed = false;
 	/** Characters read one by one outside strings (the slow way; for tests and measurements). */
 	scanned = 0;
 	/** What precedes each item but the first: `},` and the first item's first key; null: items are not cut so. */
 	#cut: string | null | undefined;
-	/** Where the search for the next cut goes on, the cuts the current item refused, and whether it is read slowly. */
-	#searchFrom = 0;
-	#misses = 0;
-	/** The text since the last chunk came was tried as one batch already. */
-	#batchTried = false;
-	#slowItem = false;
+	/** The text since the last chunk came could not be cut: it is read character by character. */
+	#slowText = false;
 	/** The body has ended: the last item is read character by character. */
 	#ending = false;
 	/** Chunks not yet scanned, while items are cut: cut a batch at a time. */
@@ -88,7 +79,7 @@ export class ListReader {
 	/** The next piece of the body, as text (a response decoded with setEncoding('utf8')). */
 	push(chunk: string): void {
 		if (this.#failed || chunk === '') return;
-		if (this.#inItems && this.#cut && !this.#slowItem && this.#position === this.#itemStart) {
+		if (this.#inItems && this.#cut && this.#position === this.#itemStart) {
 			this.#chunks.push(chunk);
 			this.#chunksLength += chunk.length;
 			if (this.#chunksLength < BATCH) return;
@@ -111,10 +102,9 @@ export class ListReader {
 			this.#text = this.#text.slice(this.#itemStart) + chunk;
 			this.#position -= this.#itemStart;
 			this.#stringStart -= this.#itemStart;
-			this.#searchFrom = Math.max(0, this.#searchFrom - this.#itemStart);
 			this.#itemStart = 0;
 		} else this.#text += chunk;
-		this.#batchTried = false;
+		this.#slowText = false;
 	}
 
 	/** The list, when the whole body was valid JSON whose top level is an object with an `items` array. */
@@ -154,7 +144,7 @@ export class ListReader {
 		const length = text.length;
 		let i = this.#position;
 		while (i < length) {
-			if (this.#inItems && i === this.#itemStart && !this.#slowItem && !this.#ending && this.#cut !== null) {
+			if (this.#inItems && i === this.#itemStart && !this.#slowText && !this.#ending && this.#cut !== null) {
 				const fast = this.#cutItems(text);
 				if (fast === 'failed') return;
 				if (fast === 'wait') {
@@ -162,7 +152,7 @@ export class ListReader {
 					return;
 				}
 
-				this.#slowItem = true;
+				this.#slowText = true;
 				i = this.#itemStart;
 				continue;
 			}
@@ -189,7 +179,6 @@ export class ListReader {
 					this.#shell += text.slice(0, i + 1);
 					this.#inItems = true;
 					this.#itemStart = i + 1;
-					this.#sawComma = false;
 					this.#items = [];
 					i++;
 					continue;
@@ -209,7 +198,7 @@ export class ListReader {
 				case CLOSE_BRACKET:
 					if (this.#inItems && this.#depth === 2) {
 						// Only `]` may close the items array; anything else is broken JSON.
-						if (code !== CLOSE_BRACKET || !this.#item(text.slice(this.#itemStart, i), !this.#sawComma)) {
+						if (code !== CLOSE_BRACKET || !this.#item(text.slice(this.#itemStart, i), this.#items.length === 0)) {
 							this.#fail();
 							return;
 						}
@@ -226,16 +215,12 @@ export class ListReader {
 					break;
 				case COMMA:
 					if (this.#inItems && this.#depth === 2) {
-						this.#sawComma = true;
 						if (!this.#item(text.slice(this.#itemStart, i), false)) {
 							this.#fail();
 							return;
 						}
 
 						this.#itemStart = i + 1;
-						this.#slowItem = false;
-						this.#misses = 0;
-						this.#searchFrom = 0;
 					}
 
 					break;
@@ -256,84 +241,33 @@ export class ListReader {
 	}
 
 	/**
-	 * Items from #itemStart on, cut where the next one begins (see the top of the file): 'wait' when no cut has come
-	 * yet, 'slow' when the current item is to be read character by character, 'failed' when the trim threw.
+	 * Every item from #itemStart to the last cut in TEXT, parsed as one array (see the top of the file): 'wait' when
+	 * they are kept, or no cut has come yet; 'slow' when the text is to be read character by character (JSON.parse
+	 * refused it, or items are not cut so, or no cut came in MAX_UNCUT); 'failed' when the trim threw.
 	 */
 	#cutItems(text: string): 'wait' | 'slow' | 'failed' {
-		for (;;) {
-			const start = this.#itemStart;
-			if (this.#cut === undefined) {
-				this.#cut = firstKey(text, start);
-				if (this.#cut === undefined) return 'wait';
-			}
-
-			if (this.#cut === null) return 'slow';
-			if (!this.#batchTried) {
-				this.#batchTried = true;
-				if (this.#batch(text, start)) {
-					if (this.#failed) return 'failed';
-					continue;
-				}
-			}
-
-			let from = Math.max(this.#searchFrom, start);
-			for (;;) {
-				const at = text.indexOf(this.#cut, from);
-				if (at < 0) {
-					this.#searchFrom = Math.max(start, text.length - this.#cut.length + 1);
-					return text.length - start > MAX_UNCUT ? 'slow' : 'wait';
-				}
-
-				let item: unknown;
-				try {
-					item = JSON.parse(text.slice(start, at + 1));
-				} catch {
-					if (++this.#misses > MAX_MISSES) return 'slow';
-					from = at + 1;
-					continue;
-				}
-
-				try {
-					this.#items.push(this.#trim ? this.#trim(item) : item);
-				} catch {
-					this.#fail();
-					return 'failed';
-				}
-
-				this.#sawComma = true;
-				this.#itemStart = at + 2;
-				this.#misses = 0;
-				this.#searchFrom = 0;
-				break;
-			}
-		}
-	}
-
-	/**
-	 * Every item from START to the last cut in TEXT, parsed as one array: true when JSON.parse took them all (then they
-	 * are kept, or the list has failed if the trim threw), false when the items are to be cut one by one (a cut inside an
-	 * item, or none).
-	 */
-	#batch(text: string, start: number): boolean {
-		const last = text.lastIndexOf(this.#cut!);
-		if (last < start) return false;
+		const start = this.#itemStart;
+		this.#cut ??= firstKey(text, start);
+		if (this.#cut === undefined) return 'wait';
+		if (this.#cut === null) return 'slow';
+		const last = text.lastIndexOf(this.#cut);
+		if (last < start) return text.length - start > MAX_UNCUT ? 'slow' : 'wait';
 		let items: unknown;
 		try {
 			items = JSON.parse(`[${text.slice(start, last + 1)}]`);
 		} catch {
-			return false;
+			return 'slow';
 		}
 
 		try {
 			for (const item of items as unknown[]) this.#items.push(this.#trim ? this.#trim(item) : item);
 		} catch {
 			this.#fail();
-			return true;
+			return 'failed';
 		}
 
-		this.#sawComma = true;
 		this.#itemStart = last + 2;
-		return true;
+		return 'wait';
 	}
 
 	/** Parses and keeps one item's TEXT; false when it is not valid JSON (blank is allowed only when MAYBEEMPTY). */
