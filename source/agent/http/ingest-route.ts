@@ -4,7 +4,7 @@ import type {AgentCore} from '../agent.ts';
 import type {IpAllowList} from '../auth/ingest-access.ts';
 import {tokenMatches} from '../auth/ingest-access.ts';
 import {HttpProblem} from '../refusal.ts';
-import {readBody, tokenFrom} from './request.ts';
+import {flagLimit, readBody, tokenFrom} from './request.ts';
 import {sendJson} from './response.ts';
 
 export interface IngestRouteOptions {
@@ -41,7 +41,7 @@ export async function handleIngest(
 
 	let body: Buffer;
 	try {
-		body = await readBody(request, maxBodyBytes);
+		body = await readBody(request, flagLimit(maxBodyBytes));
 	} catch (error) {
 		core.metrics.ingestRejected.inc({reason: error instanceof HttpProblem && error.status === 413 ? 'too-large' : 'unreadable'});
 		throw error;

@@ -6,11 +6,27 @@ import type {Identity} from '../auth/reviewer.ts';
 import {HttpProblem} from '../refusal.ts';
 import {maxQueryLimit} from '../store/prediction-query.ts';
 
-export function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer> {
+/** What a body may hold, and how a 413 says it. */
+export interface BodyLimit {
+	bytes: number;
+	/** The 413's message for a body that declared `declared` bytes in Content-Length, or (undefined) turned out larger. */
+	tooLarge: (declared: number | undefined) => string;
+}
+
+/** The ingest and action limit, set with --max-body-bytes. */
+export const flagLimit = (bytes: number): BodyLimit => ({
+	bytes,
+	tooLarge: (declared) =>
+		declared === undefined
+			? `the body is over the limit of ${bytes} bytes (--max-body-bytes)`
+			: `the body is ${declared} bytes; the limit is ${bytes} bytes (--max-body-bytes)`,
+});
+
+export function readBody(request: http.IncomingMessage, {bytes: limit, tooLarge}: BodyLimit): Promise<Buffer> {
 	return new Promise((resolve, reject) => {
 		const declared = Number(request.headers['content-length']);
 		if (Number.isFinite(declared) && declared > limit) {
-			reject(new HttpProblem(413, `the body is ${declared} bytes; the limit is ${limit} bytes (--max-body-bytes)`));
+			reject(new HttpProblem(413, tooLarge(declared)));
 			return;
 		}
 
@@ -22,7 +38,7 @@ export function readBody(request: http.IncomingMessage, limit: number): Promise<
 			size += chunk.length;
 			if (size > limit) {
 				failed = true;
-				reject(new HttpProblem(413, `the body is over the limit of ${limit} bytes (--max-body-bytes)`));
+				reject(new HttpProblem(413, tooLarge(undefined)));
 				return;
 			}
 

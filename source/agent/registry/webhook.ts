@@ -15,6 +15,8 @@
  */
 import {createHmac, timingSafeEqual} from 'node:crypto';
 import type http from 'node:http';
+import {readBody} from '../http/request.ts';
+import type {BodyLimit} from '../http/request.ts';
 import {HttpProblem} from '../refusal.ts';
 import {jsonDepthOver} from '../ingest/json-depth.ts';
 import type {CheckOutcome, RegistryWatcher} from './watcher.ts';
@@ -126,31 +128,13 @@ export async function actOnWebhook(watcher: RegistryWatcher, event: WebhookEvent
 	return {checked};
 }
 
-function readBody(request: http.IncomingMessage): Promise<Buffer> {
-	return new Promise((resolve, reject) => {
-		const chunks: Buffer[] = [];
-		let size = 0;
-		let failed = false;
-		request.on('data', (chunk: Buffer) => {
-			if (failed) return;
-			size += chunk.length;
-			if (size > maxWebhookBodyBytes) {
-				failed = true;
-				reject(new HttpProblem(413, `the body is over the webhook's limit of ${maxWebhookBodyBytes} bytes`));
-				return;
-			}
-
-			chunks.push(chunk);
-		});
-		request.on('end', () => {
-			if (!failed) resolve(Buffer.concat(chunks));
-		});
-		request.on('error', (error) => {
-			if (!failed) reject(new HttpProblem(400, `could not read the body: ${error.message}`));
-			failed = true;
-		});
-	});
-}
+const webhookLimit: BodyLimit = {
+	bytes: maxWebhookBodyBytes,
+	tooLarge: (declared) =>
+		declared === undefined
+			? `the body is over the webhook's limit of ${maxWebhookBodyBytes} bytes`
+			: `the body is ${declared} bytes; the webhook's limit is ${maxWebhookBodyBytes} bytes`,
+};
 
 export interface WebhookContext {
 	/** The watcher; undefined when the agent runs without registry settings. */
@@ -169,10 +153,7 @@ export async function serveRegistryWebhook(
 ): Promise<void> {
 	if (!context.watcher)
 		throw new HttpProblem(404, 'the registry watcher is off: start the agent with --registry-config FILE (see docs/registry.md)');
-	const declared = Number(request.headers['content-length']);
-	if (Number.isFinite(declared) && declared > maxWebhookBodyBytes)
-		throw new HttpProblem(413, `the body is ${declared} bytes; the webhook's limit is ${maxWebhookBodyBytes} bytes`);
-	const body = await readBody(request);
+	const body = await readBody(request, webhookLimit);
 	if (header(request.headers, signatureHeader) !== undefined) {
 		if (context.secret === undefined)
 			throw new HttpProblem(
