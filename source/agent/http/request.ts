@@ -22,35 +22,48 @@ export const flagLimit = (bytes: number): BodyLimit => ({
 			: `the body is ${declared} bytes; the limit is ${bytes} bytes (--max-body-bytes)`,
 });
 
+/**
+ * How much of an oversized body is read on and dropped, and for how long, before the 413 goes out. An HTTP client sends
+ * its whole body before it reads the answer: a connection closed under it fails its write (EPIPE, "connection reset")
+ * and the answer is lost with it. Past either bound the 413 goes out at once and the connection closes.
+ */
+const oversizeDrain = {bytes: 16 * 1024 * 1024, milliseconds: 10_000};
+
 export function readBody(request: http.IncomingMessage, {bytes: limit, tooLarge}: BodyLimit): Promise<Buffer> {
 	return new Promise((resolve, reject) => {
-		const declared = Number(request.headers['content-length']);
-		if (Number.isFinite(declared) && declared > limit) {
-			reject(new HttpProblem(413, tooLarge(declared)));
-			return;
-		}
-
 		const chunks: Buffer[] = [];
 		let size = 0;
-		let failed = false;
-		request.on('data', (chunk: Buffer) => {
-			if (failed) return;
-			size += chunk.length;
-			if (size > limit) {
-				failed = true;
-				reject(new HttpProblem(413, tooLarge(undefined)));
-				return;
-			}
+		/** The 413 waiting for the rest of the body to be read and dropped. */
+		let refusal: HttpProblem | undefined;
+		let settled = false;
+		let timer: NodeJS.Timeout | undefined;
+		const settle = (error: HttpProblem | undefined) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			if (error) reject(error);
+			else resolve(Buffer.concat(chunks));
+		};
 
-			chunks.push(chunk);
+		const refuse = (problem: HttpProblem, declared = 0) => {
+			refusal = problem;
+			chunks.length = 0;
+			if (request.complete || declared > oversizeDrain.bytes) settle(problem);
+			else timer = setTimeout(() => settle(problem), oversizeDrain.milliseconds).unref();
+		};
+
+		const declared = Number(request.headers['content-length']);
+		if (Number.isFinite(declared) && declared > limit) refuse(new HttpProblem(413, tooLarge(declared)), declared);
+		request.on('data', (chunk: Buffer) => {
+			size += chunk.length;
+			if (refusal) {
+				if (size > limit + oversizeDrain.bytes) settle(refusal);
+			} else if (size > limit) refuse(new HttpProblem(413, tooLarge(undefined)));
+			else chunks.push(chunk);
 		});
-		request.on('end', () => {
-			if (!failed) resolve(Buffer.concat(chunks));
-		});
-		request.on('error', (error) => {
-			if (!failed) reject(new HttpProblem(400, `could not read the body: ${error.message}`));
-			failed = true;
-		});
+		request.on('end', () => settle(refusal));
+		request.on('error', (error) => settle(refusal ?? new HttpProblem(400, `could not read the body: ${error.message}`)));
+		request.on('close', () => settle(refusal ?? new HttpProblem(400, 'the client closed the connection before the body ended')));
 	});
 }
 

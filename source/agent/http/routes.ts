@@ -123,7 +123,7 @@ export function respond(handler: Handler, log: (line: string) => void) {
 		handler(request, response).catch((error: unknown) => {
 			if (error instanceof HttpProblem) {
 				const headers: http.OutgoingHttpHeaders = error.status === 401 ? {'www-authenticate': 'Bearer'} : {};
-				// The rest of an oversized body is not worth reading: answer and close.
+				// An oversized body is read and dropped only so far (readBody's drain): answer and close.
 				if (error.status === 413) headers['connection'] = 'close';
 				sendJson(response, error.status, {error: error.message}, headers);
 				return;
