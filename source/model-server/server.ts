@@ -65,16 +65,18 @@ function readBody(request: http.IncomingMessage): Promise<string> {
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		let size = 0;
+		const tooLarge = new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
 		request.on('data', (chunk: Buffer) => {
 			size += chunk.length;
-			if (size > MAX_BODY_BYTES) {
-				reject(new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`));
+			// Past the limit the rest is read and dropped, so that a client still sending reads the 413; past four times
+			// the limit the connection is closed.
+			if (size > 4 * MAX_BODY_BYTES) {
+				reject(tooLarge);
 				request.destroy();
-				return;
-			}
-			chunks.push(chunk);
+			} else if (size > MAX_BODY_BYTES) chunks.length = 0;
+			else chunks.push(chunk);
 		});
-		request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+		request.on('end', () => (size > MAX_BODY_BYTES ? reject(tooLarge) : resolve(Buffer.concat(chunks).toString('utf8'))));
 		request.on('error', reject);
 	});
 }

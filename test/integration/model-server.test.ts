@@ -132,6 +132,12 @@ describe('model server', () => {
 		expect((await fetch(`${server.url}/v2/models/fraud/infer`)).status).toBe(405);
 	});
 
+	it('answers a body over its 4 MiB limit with 413 and the limit, to a client still sending it', async () => {
+		const answer = await post('/v2/models/fraud/infer', inferBody([[1, 2, 3, 4]], {parameters: {pad: 'x'.repeat(5 * 1024 * 1024)}}));
+		expect(answer).toEqual({status: 413, body: {error: 'request body over 4194304 bytes'}});
+		expect((await post('/v2/models/fraud/infer', inferBody([[1, 2, 3, 4]]))).status).toBe(200);
+	});
+
 	it('counts requests by model, version, code and status, with a latency histogram', async () => {
 		const before = await metricsText();
 		await post('/v2/models/fraud/infer', inferBody([[1, 1, 1, 1]]));
