@@ -4,7 +4,8 @@
  * leave restarts and pod problems unknown — test/unit/kube/early-lists-pods.test.ts), the first watch takes them and finds
  * the same models as without them; a watch of another namespace, or a list the
  * API server refused, is asked again the ordinary way and says the same. And the source's JSON client decodes bodies
- * read chunk by chunk (adapters/kube/http.ts), multi-byte characters included.
+ * read chunk by chunk (adapters/kube/http.ts), multi-byte characters included, and reads a list while it arrives as
+ * the whole body parsed and trimmed.
  */
 import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, expect, it} from 'vitest';
 import {type Cluster, startCluster} from '../../harness/cluster.ts';
 import {startEarlyLists} from '../../source/adapters/kube/early-lists.ts';
+import {resourcePath} from '../../source/adapters/kube/http.ts';
 import {createKubeCluster} from '../../source/adapters/kube/index.ts';
 import {watchedKinds} from '../../source/adapters/kube/watched-kinds.ts';
 import {TestApi} from '../fixtures/kube/api.ts';
@@ -104,4 +106,39 @@ it('bodies are decoded whole, multi-byte characters split across chunks included
 	const read = await api.http.get<{data: {text: string}}>('/api/v1/namespaces/team-a/configmaps/multibyte');
 	expect(read.data.text.length).toBe(text.length);
 	expect(read.data.text === text).toBe(true);
+});
+
+it('a list read while it arrives (relists, and lists not sent early) is what the whole body parsed and trimmed gives', async () => {
+	// Multi-byte characters in a list big enough to come in many chunks.
+	const text = 'é漢字🙂ß'.repeat(20_000);
+	for (let index = 0; index < 3; index++) {
+		await api.http.request('POST', '/api/v1/namespaces/team-a/configmaps', {
+			body: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `listed-${index}`}, data: {text}},
+		});
+	}
+
+	const configMaps = {type: {group: '', version: 'v1', plural: 'configmaps'}, trim: undefined};
+	for (const kind of [...watchedKinds().filter((candidate) => !candidate.optional), configMaps]) {
+		const path = resourcePath(kind.type, undefined);
+		const whole = async () => {
+			const list = await api.http.get<{items: unknown[]}>(path);
+			return JSON.stringify({...list, items: kind.trim ? list.items.map(kind.trim) : list.items});
+		};
+		// Compared when nothing changed between two whole lists around it.
+		let compared = false;
+		for (let attempt = 0; attempt < 5 && !compared; attempt++) {
+			const before = await whole();
+			const read = JSON.stringify(await api.http.list(path, {}, kind.trim));
+			if (before !== (await whole())) continue;
+			expect(read, kind.type.plural).toBe(before);
+			compared = true;
+		}
+		expect(compared, `${kind.type.plural} stayed the same across two lists in 5 tries`).toBe(true);
+	}
+	const listed = await api.http.list<{items: {data: {text: string}}[]}>('/api/v1/namespaces/team-a/configmaps', {});
+	expect(listed.items.filter((item) => item.data?.text === text)).toHaveLength(3);
+	// An answer that is not a list is said to be one.
+	await expect(api.http.list('/api/v1/namespaces/team-a/configmaps/listed-0')).rejects.toThrow(
+		'GET /api/v1/namespaces/team-a/configmaps/listed-0: the API server sent something that is not a JSON list',
+	);
 });

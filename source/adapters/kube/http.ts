@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type {KubeConfig} from '@kubernetes/client-node';
 import {KubeApiError} from './errors.ts';
+import {ListReader} from './list-reader.ts';
 
 export type PatchType = 'json' | 'merge';
 
@@ -48,7 +49,37 @@ export class KubeHttp {
 		return this.request<T>('PATCH', path, {body, patchType});
 	}
 
+	/**
+	 * GET a list, its items parsed (and cut by TRIM) while the body arrives (list-reader.ts): a relist of a cluster's pods
+	 * never exists as one string of megabytes plus its untrimmed parse. The result is what `get` and the trim give.
+	 */
+	async list<T>(path: string, options: RequestOptions = {}, trim?: (item: unknown) => unknown): Promise<T> {
+		const {url, read} = await this.#exchange('GET', path, options, () => new ListReader(trim));
+		const result = read?.end();
+		if (!result?.ok) throw new Error(`GET ${url.pathname}: the API server sent something that is not a JSON list`);
+		return result.list as T;
+	}
+
 	async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+		const {url, text} = await this.#exchange(method, path, options);
+		if (!text) return undefined as T;
+		try {
+			return JSON.parse(text) as T;
+		} catch {
+			throw new Error(`${method} ${url.pathname}: the API server sent something that is not JSON`);
+		}
+	}
+
+	/**
+	 * Sends the request (again after a 429, see below) and gathers a 2xx answer's body: given to a reader made by READER,
+	 * else as text. Throws KubeApiError for any other status, with the answer's text.
+	 */
+	async #exchange(
+		method: string,
+		path: string,
+		options: RequestOptions,
+		reader?: () => ListReader,
+	): Promise<{url: URL; text: string; read: ListReader | undefined}> {
 		const cluster = this.kubeConfig.getCurrentCluster();
 		if (!cluster) throw new Error('the kubeconfig has no cluster for the current context; pick a context with --context');
 		const url = new URL(cluster.server.replace(/\/$/, '') + path);
@@ -69,19 +100,23 @@ export class KubeHttp {
 		if (url.protocol === 'http:') delete requestOptions.agent;
 		const timeoutMs = options.timeoutMs ?? 30_000;
 		const send = () =>
-			new Promise<{status: number; text: string; retryAfter: string | undefined}>((resolve, reject) => {
+			new Promise<{status: number; text: string; read: ListReader | undefined; retryAfter: string | undefined}>((resolve, reject) => {
 				const request = transport.request(url, {...requestOptions, signal: AbortSignal.timeout(timeoutMs)}, (response) => {
+					const status = response.statusCode ?? 0;
+					const read = status >= 200 && status <= 299 ? reader?.() : undefined;
 					// Decoded chunk by chunk into a string on V8's heap: a big list (a cluster's pods, megabytes) joined as one
 					// Buffer and decoded would take three copies of malloc'd memory at once (chunks, the joined Buffer, and the
 					// external string Node makes of anything over 1 MB), which glibc keeps after they are freed: ~10 MB of RSS.
+					// A character split between chunks is whole in the next one.
 					response.setEncoding('utf8');
 					let text = '';
 					response.on('data', (chunk: string) => {
-						text += chunk;
+						if (read) read.push(chunk);
+						else text += chunk;
 					});
 					response.on('end', () => {
 						const retryAfter = response.headers['retry-after'];
-						resolve({status: response.statusCode ?? 0, text, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter});
+						resolve({status, text, read, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter});
 					});
 					response.on('error', reject);
 				});
@@ -98,14 +133,9 @@ export class KubeHttp {
 			answer = await send();
 		}
 
-		const {status, text} = answer;
+		const {status, text, read} = answer;
 		if (status < 200 || status > 299) throw new KubeApiError(status, text, method, url.pathname);
-		if (!text) return undefined as T;
-		try {
-			return JSON.parse(text) as T;
-		} catch {
-			throw new Error(`${method} ${url.pathname}: the API server sent something that is not JSON`);
-		}
+		return {url, text, read};
 	}
 }
 

@@ -194,14 +194,13 @@ export class ResilientInformer {
 			if (first) traceStartup(`list ${kind.type.plural} ${earlyResponse ? 'taken from the early lists' : 'sent'}`);
 			const pending = earlyResponse;
 			earlyResponse = undefined;
-			// An early list comes parsed and trimmed already (early-lists.ts).
+			// An early list comes parsed and trimmed already (early-lists.ts); any other is parsed and trimmed as it arrives.
 			const early = await pending;
-			const result = early ?? (await http.get<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}));
+			const result = early ?? (await http.list<KubeList>(path, {query: listQuery(kind), timeoutMs: timing.listTimeoutMs}, kind.trim));
 			this.healthyAgain();
-			const items = (result?.items ?? []) as unknown[];
+			const items = (result?.items ?? []) as KubernetesObject[];
 			if (first) traceStartup(`list ${kind.type.plural} parsed (${items.length})`);
-			const kept = early || !kind.trim ? items : items.map(kind.trim);
-			return {...result, items: kept as KubernetesObject[]} as KubernetesListObject<KubernetesObject>;
+			return {...result, items} as KubernetesListObject<KubernetesObject>;
 		};
 
 		const watch = new ObservedWatch(
