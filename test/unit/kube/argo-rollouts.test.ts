@@ -113,6 +113,36 @@ describe('a Rollout as a model', () => {
 		expect(fraud(snapshot).model.warnings?.[0]).toMatch(/no ReplicaSets yet.*controller running/);
 	});
 
+	it('weights out of maxTrafficWeight are shown in percent, the steps’ too, and a rounded pair still sums to 100', () => {
+		const thousandths = withStatus((rollout) => {
+			rollout.spec!.strategy!.canary!.trafficRouting!.maxTrafficWeight = 1000;
+			rollout.status!.canary = {weights: {canary: {weight: 155}, stable: {weight: 845}}};
+		});
+		const {model, traffic} = fraud(thousandths);
+		expect(model.versions.map((version) => version.weight)).toEqual([84, 16]);
+		const steps = thousandths.rollouts![0]!.spec!.strategy!.canary!.steps!;
+		expect(traffic.kind === 'argo-rollouts' && traffic.control.stepWeights).toEqual(
+			steps.map((step) => (step.setWeight === undefined ? undefined : Math.round(step.setWeight / 10))),
+		);
+		// A weight the API server would not hold (a fraction) is still read as a split of 100.
+		const fraction = withStatus((rollout) => {
+			rollout.status!.canary = {weights: {canary: {weight: 1.5}, stable: {weight: 98.5}}};
+		});
+		expect(fraud(fraction).model.versions.map((version) => version.weight)).toEqual([98, 2]);
+		// An experiment's destinations take what the two leave.
+		const experiment = withStatus((rollout) => {
+			rollout.status!.canary = {weights: {canary: {weight: 20}, stable: {weight: 60}}};
+		});
+		expect(fraud(experiment).model.versions.map((version) => version.weight)).toEqual([60, 20]);
+		const unreadable = withStatus((rollout) => {
+			rollout.status!.canary = {weights: {canary: {weight: 'x' as never}, stable: {weight: 70}}};
+		});
+		expect(fraud(unreadable).model.versions.map((version) => version.weight)).toEqual([70, 30]);
+		expect(fraud(unreadable).model.warnings).toContain(
+			"Rollout/fraud's status.canary.weights.canary.weight is not a number (x): the canary is shown at 30%",
+		);
+	});
+
 	it('any Rollout-shaped input gives a model: weights 0–100 summing to 100 (or nothing), step within the steps, never a throw', () => {
 		const step = fc.oneof(
 			fc.record({setWeight: fc.oneof(fc.integer({min: -10, max: 120}), fc.constant(Number.NaN), fc.string() as fc.Arbitrary<never>)}),

@@ -202,12 +202,18 @@ export function analyseRollout(rollout: Rollout, objects: RolloutObjects): Model
 	const currentSet = byHash(status.currentPodHash);
 	const canarySet = currentSet && currentSet !== stableSet ? currentSet : undefined;
 	const router = rolloutRouter(rollout);
+	// With traffic routing, weights (the steps' and the controller's) are out of `maxTrafficWeight`, 100 unless set.
+	const maxWeight = router ? positive(canaryStrategy?.trafficRouting?.maxTrafficWeight) : undefined;
+	const percent = (value: unknown): number | undefined => {
+		const weight = number(value);
+		return weight === undefined ? undefined : clampPercent((weight * 100) / (maxWeight ?? 100));
+	};
 
 	const control: RolloutControl = {
 		name,
 		namespace,
 		canaryStrategy: Boolean(canaryStrategy),
-		stepWeights: steps.map((step) => number(step?.setWeight)),
+		stepWeights: steps.map((step) => percent(step?.setWeight)),
 		pauseSteps: steps.map((step) => isRecord(step) && step.pause !== undefined),
 		currentStepIndex: number(status.currentStepIndex),
 		specPaused: spec?.paused === true,
@@ -246,9 +252,16 @@ export function analyseRollout(rollout: Rollout, objects: RolloutObjects): Model
 	const stableVersion = versions.find((version) => version.track === 'stable');
 	const canaryVersion = versions.find((version) => version.track === 'canary');
 	if (router && weights && canaryVersion && stableVersion) {
-		// The controller's own record of what it wrote to the router.
-		canaryVersion.weight = clampPercent(weights.canary?.weight);
-		stableVersion.weight = clampPercent(weights.stable?.weight ?? 100 - canaryVersion.weight);
+		// The controller's own record of what it wrote to the router. The stable weight is what the canary leaves, or less
+		// when the controller names less (an experiment's destinations take the rest); never more, even rounded.
+		const canary = percent(weights.canary?.weight);
+		const stable = percent(weights.stable?.weight);
+		if (canary === undefined)
+			warnings.push(
+				`${label}'s status.canary.weights.canary.weight is not a number (${String(weights.canary?.weight)}): the canary is shown at ${stable === undefined ? 0 : 100 - stable}%`,
+			);
+		canaryVersion.weight = canary ?? (stable === undefined ? 0 : 100 - stable);
+		stableVersion.weight = Math.min(stable ?? 100, 100 - canaryVersion.weight);
 	} else if (versions.length === 1) {
 		versions[0]!.weight = 100;
 	} else if (versions.length > 1) {
@@ -283,9 +296,13 @@ export function analyseRollout(rollout: Rollout, objects: RolloutObjects): Model
 	return {model, traffic: {kind: 'argo-rollouts', name, control}, deployments: {}, owned};
 }
 
-function clampPercent(value: unknown): number {
-	const weight = number(value) ?? 0;
+function clampPercent(weight: number): number {
 	return Math.min(100, Math.max(0, Math.round(weight)));
+}
+
+function positive(value: unknown): number | undefined {
+	const found = number(value);
+	return found !== undefined && found > 0 ? found : undefined;
 }
 
 /** Version labels when they tell the two apart, else the pod-template hashes. */

@@ -31,6 +31,8 @@ export interface RolloutTrafficRouting {
 	nginx?: {stableIngress?: string};
 	smi?: {trafficSplitName?: string};
 	plugins?: Record<string, unknown>;
+	/** The total the weights are out of (default 100). */
+	maxTrafficWeight?: number;
 	[router: string]: unknown;
 }
 
