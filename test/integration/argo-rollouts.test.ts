@@ -200,6 +200,51 @@ describe('a canary Rollout through the real Argo Rollouts controller', () => {
 		expect(rollout.status.stableRS).toBe(rollout.status.currentPodHash);
 	});
 
+	it('weights out of maxTrafficWeight 1000 (NGINX routing): the controller writes thousandths, the model shows percent summing to 100', async () => {
+		// The controller takes maxTrafficWeight only with NGINX and plugin routing (it refuses the Rollout with Istio).
+		const objects = rolloutCanary(namespace, 'sorter', {steps: [{setWeight: 155}, {pause: {}}]}).filter(
+			(object) => object.kind !== 'VirtualService',
+		);
+		const rollout = objects.find((object) => object.kind === 'Rollout')!;
+		rollout.spec.strategy.canary.trafficRouting = {maxTrafficWeight: 1000, nginx: {stableIngress: 'sorter'}};
+		objects.push({
+			apiVersion: 'networking.k8s.io/v1',
+			kind: 'Ingress',
+			metadata: {name: 'sorter', namespace},
+			spec: {
+				rules: [
+					{
+						host: 'sorter.example',
+						http: {paths: [{path: '/', pathType: 'Prefix', backend: {service: {name: 'sorter-stable', port: {number: 8080}}}}]},
+					},
+				],
+			},
+		});
+		for (const object of objects) await rollouts.create(object);
+		await until('sorter', 'healthy on v1', (candidate) => candidate.rollout?.phase === 'Healthy' && candidate.versions.length === 1);
+		await newVersion('sorter', 'v2');
+		// The controller's own write: the canary Ingress it made, weighted out of 1000.
+		await api.waitFor(
+			'the canary Ingress of sorter at 155 of 1000',
+			async () => {
+				const annotations = (await rollouts.get('Ingress', namespace, 'sorter-sorter-canary')).metadata.annotations ?? {};
+				return (
+					annotations['nginx.ingress.kubernetes.io/canary-weight'] === '155' &&
+					annotations['nginx.ingress.kubernetes.io/canary-weight-total'] === '1000'
+				);
+			},
+			90_000,
+		);
+		const found = await until(
+			'sorter',
+			'paused at step 2/2',
+			(candidate) => candidate.rollout?.paused === true && candidate.versions.length === 2,
+		);
+		expect(found).toMatchObject({routerObject: 'Ingress/sorter', rollout: {step: 2, totalSteps: 2}});
+		// 15.5% rounds to 16; the stable is what the canary leaves.
+		expect(weights(found)).toBe('v1:stable:84 v2:canary:16');
+	});
+
 	it('a failing analysis: the controller measures the metric, fails the AnalysisRun and aborts; the model shows the failing metric', async () => {
 		errorRate = 0.3;
 		await rollouts.create(errorRateTemplate(namespace, `http://127.0.0.1:${(metricServer.address() as {port: number}).port}/error-rate`));
