@@ -6,21 +6,15 @@ import type {Identity} from '../auth/reviewer.ts';
 import {HttpProblem} from '../refusal.ts';
 import {maxQueryLimit} from '../store/prediction-query.ts';
 
-/** What a body may hold, and how a 413 says it. */
+/** What a body may hold, and how a 413 names the limit ("the limit", "the webhook's limit", with a hint after it). */
 export interface BodyLimit {
 	bytes: number;
-	/** The 413's message for a body that declared `declared` bytes in Content-Length, or (undefined) turned out larger. */
-	tooLarge: (declared: number | undefined) => string;
+	name: string;
+	hint?: string;
 }
 
 /** The ingest and action limit, set with --max-body-bytes. */
-export const flagLimit = (bytes: number): BodyLimit => ({
-	bytes,
-	tooLarge: (declared) =>
-		declared === undefined
-			? `the body is over the limit of ${bytes} bytes (--max-body-bytes)`
-			: `the body is ${declared} bytes; the limit is ${bytes} bytes (--max-body-bytes)`,
-});
+export const flagLimit = (bytes: number): BodyLimit => ({bytes, name: 'the limit', hint: ' (--max-body-bytes)'});
 
 /**
  * How much of an oversized body is read on and dropped, and for how long, before the 413 goes out. An HTTP client sends
@@ -29,7 +23,11 @@ export const flagLimit = (bytes: number): BodyLimit => ({
  */
 const oversizeDrain = {bytes: 16 * 1024 * 1024, milliseconds: 10_000};
 
-export function readBody(request: http.IncomingMessage, {bytes: limit, tooLarge}: BodyLimit): Promise<Buffer> {
+export function readBody(request: http.IncomingMessage, {bytes: limit, name, hint = ''}: BodyLimit): Promise<Buffer> {
+	const tooLarge = (declared: number | undefined) =>
+		declared === undefined
+			? `the body is over ${name} of ${limit} bytes${hint}`
+			: `the body is ${declared} bytes; ${name} is ${limit} bytes${hint}`;
 	return new Promise((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		let size = 0;

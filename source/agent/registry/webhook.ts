@@ -128,13 +128,7 @@ export async function actOnWebhook(watcher: RegistryWatcher, event: WebhookEvent
 	return {checked};
 }
 
-const webhookLimit: BodyLimit = {
-	bytes: maxWebhookBodyBytes,
-	tooLarge: (declared) =>
-		declared === undefined
-			? `the body is over the webhook's limit of ${maxWebhookBodyBytes} bytes`
-			: `the body is ${declared} bytes; the webhook's limit is ${maxWebhookBodyBytes} bytes`,
-};
+const webhookLimit: BodyLimit = {bytes: maxWebhookBodyBytes, name: "the webhook's limit"};
 
 export interface WebhookContext {
 	/** The watcher; undefined when the agent runs without registry settings. */
