@@ -401,5 +401,16 @@ describe('agent input fuzzing over HTTP', () => {
 			body: nested(20_000, 'array'),
 		});
 		expect(deep.status).toBe(400);
+		// An action over its fixed limit says that limit, not the logs' --max-body-bytes.
+		const big = JSON.stringify({
+			kind: 'set-weight',
+			model: {namespace: 'team-a', name: 'x'.repeat(70_000)},
+			canary: 'v2',
+			from: 10,
+			to: 20,
+		});
+		const tooBig = await fetch(`${url}/v1/actions`, {method: 'POST', headers: {'content-type': 'application/json'}, body: big});
+		expect(tooBig.status).toBe(413);
+		expect(((await tooBig.json()) as {error: string}).error).toBe(`the body is ${big.length} bytes; an action's limit is 65536 bytes`);
 	}, 120_000);
 });

@@ -4,13 +4,13 @@ import type {AgentCore} from '../agent.ts';
 import {parseAction} from '../actions/validate.ts';
 import {jsonDepthOver, tooDeepMessage} from '../ingest/json-depth.ts';
 import {HttpProblem} from '../refusal.ts';
-import {flagLimit, identify, readBody} from './request.ts';
+import {identify, readBody} from './request.ts';
 
 const maxActionBodyBytes = 64 * 1024;
 
 export async function handleActions(core: AgentCore, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
 	const identity = await identify(core, request);
-	const body = await readBody(request, flagLimit(maxActionBodyBytes));
+	const body = await readBody(request, {bytes: maxActionBodyBytes, name: "an action's limit"});
 	if (jsonDepthOver(body) !== undefined) throw new HttpProblem(400, tooDeepMessage('the action'));
 	let json: unknown;
 	try {

@@ -13,7 +13,7 @@ export interface BodyLimit {
 	hint?: string;
 }
 
-/** The ingest and action limit, set with --max-body-bytes. */
+/** The ingest limit, set with --max-body-bytes. */
 export const flagLimit = (bytes: number): BodyLimit => ({bytes, name: 'the limit', hint: ' (--max-body-bytes)'});
 
 /**
@@ -46,7 +46,7 @@ export function readBody(request: http.IncomingMessage, {bytes: limit, name, hin
 		const refuse = (problem: HttpProblem, declared = 0) => {
 			refusal = problem;
 			chunks.length = 0;
-			if (request.complete || declared > oversizeDrain.bytes) settle(problem);
+			if (request.complete || declared - limit > oversizeDrain.bytes) settle(problem);
 			else timer = setTimeout(() => settle(problem), oversizeDrain.milliseconds).unref();
 		};
 
