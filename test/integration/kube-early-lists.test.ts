@@ -29,6 +29,16 @@ beforeAll(async () => {
 	api = new TestApi(cluster.kubeconfig);
 	await api.createAll(fraudScenario('team-a').objects);
 	await api.waitForRollouts('team-a');
+	// An API server just started may refuse a list while the kind's watch cache fills (429), and an early list is not
+	// sent again: the watch asks the ordinary way, and the first models are not made. The first test compares those
+	// models, so the tests start once early lists are all answered with the fraud model in them, as on a cluster that
+	// has been up a while.
+	await api.waitFor('the early lists to be answered, with the fraud model', async () => {
+		const probe = startEarlyLists(cluster.kubeconfig, undefined, 'all');
+		const models = await probe?.models();
+		probe?.discard();
+		return models?.some((model) => model.name === 'fraud');
+	});
 });
 
 afterAll(async () => {
